@@ -1,0 +1,50 @@
+/*
+ * Shared pieces of the attnbench command line: the verbs, exit codes, and
+ * the option helpers every verb uses. Only the CLI prints and exits.
+ */
+#ifndef ATTNBENCH_CLI_H
+#define ATTNBENCH_CLI_H
+
+#include <stddef.h>
+
+#include "attnbench/registry.h"
+
+/* Exit codes, documented in `attnbench --help` and the README. */
+enum cli_exit {
+	EXIT_OK = 0,          /* everything ran and passed */
+	EXIT_CASES = 1,       /* a case crashed, timed out, failed or failed its check */
+	EXIT_USAGE = 2,       /* a bad option, spec, method, file or plugin */
+	EXIT_DB = 3,          /* the database is locked, corrupt, foreign or unwritable */
+	EXIT_INTERRUPTED = 130 /* stopped by SIGINT or SIGTERM; finished cases are kept */
+};
+
+int cmd_list(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+
+/* Print "attnbench VERB: message" to stderr. */
+void cli_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * The registry with the built-ins, the ATTNBENCH_PLUGIN_PATH plugins and the
+ * --plugin files given (NULL-terminated); NULL after printing the error.
+ */
+struct attn_registry *cli_registry(const char *verb, char **plugins, int n_plugins);
+
+/* Parse a number with an optional k/M/G (powers of 1024) suffix. */
+int cli_parse_size(const char *text, size_t *out);
+/* Parse a non-negative real ("0.5"); -1 on error. */
+int cli_parse_real(const char *text, double *out);
+int cli_parse_int(const char *text, long lo, long hi, long *out);
+
+/* Human-readable duration ("1.23 ms"). */
+const char *cli_fmt_ns(double ns, char *buf, size_t len);
+const char *cli_fmt_bytes(double b, char *buf, size_t len);
+
+/* The folder holding workloads/ (ATTNBENCH_DATA_DIR or the source tree). */
+const char *cli_data_dir(void);
+
+#endif /* ATTNBENCH_CLI_H */

@@ -1,0 +1,329 @@
+/*
+ * attnbench run: one case, in this process. Inputs come from .npy files
+ * (Q (B, H, NQ, D), K and V (B, KVH, N, D), float32, C order) or from the
+ * workload generator; the output can be written as .npy so it can be checked
+ * from numpy or PyTorch. Timing and the oracle check are the sweep's.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attnbench/npy.h"
+#include "attnbench/runner.h"
+#include "attnbench/spec.h"
+#include "attnbench/sweep.h"
+#include "cli.h"
+
+static const char *help_text =
+	"usage: attnbench run --method NAME [--param KEY=VALUE]... [--causal]\n"
+	"                     --q Q.npy --k K.npy --v V.npy [--out O.npy]\n"
+	"       attnbench run --method NAME [--param KEY=VALUE]... [--causal]\n"
+	"                     [--n N] [--d D] [--heads H] [--kv-heads K] [--batch B]\n"
+	"                     [--mode prefill|decode] [--dist NAME] [--seed S] [--out O.npy]\n"
+	"common: [--threads T] [--min-time S] [--min-reps N] [--check-max-flops F]\n"
+	"        [--plugin FILE.so]...\n"
+	"\n"
+	"Runs one case in this process and prints its timing, throughput and error\n"
+	"against the float64 oracle. With --q/--k/--v the shapes come from the files:\n"
+	"Q (B, H, NQ, D), K and V (B, KVH, N, D), float32 or float64, C order; NQ = N\n"
+	"is prefill, NQ = 1 is decode over a context of N. --out writes O (B, H, NQ, D)\n"
+	"as float32. Parameters not given take the method's defaults (attnbench list -v).\n"
+	"\n"
+	"exit: 0 ok; 1 the case failed or failed its check; 2 bad usage or input.\n";
+
+enum { O_METHOD = 256, O_PARAM, O_CAUSAL, O_Q, O_K, O_V, O_OUT, O_N, O_D, O_HEADS, O_KVH,
+       O_BATCH, O_MODE, O_DIST, O_SEED, O_THREADS, O_MINTIME, O_MINREPS, O_CHECKF, O_PLUGIN };
+
+static int load(const char *what, const char *path, struct attn_npy *a)
+{
+	char err[1024];
+	if (attn_npy_read(path, a, err, sizeof(err))) {
+		cli_error("run", "--%s: %s", what, err);
+		return -1;
+	}
+	if (a->ndim != 4) {
+		cli_error("run", "--%s %s: expected 4 dimensions (B, %s, N, D), found %d", what,
+			  path, what[0] == 'q' ? "H" : "KVH", a->ndim);
+		return -1;
+	}
+	return 0;
+}
+
+/* Derive the case's shape from the three arrays, naming any mismatch. */
+static int shape_from_files(const struct attn_npy *q, const struct attn_npy *k,
+			    const struct attn_npy *v, struct attn_shape *s)
+{
+	for (int i = 0; i < 4; i++)
+		if (k->shape[i] != v->shape[i]) {
+			cli_error("run", "K and V differ in dimension %d: %lld vs %lld", i,
+				  (long long)k->shape[i], (long long)v->shape[i]);
+			return -1;
+		}
+	if (q->shape[0] != k->shape[0]) {
+		cli_error("run", "Q has batch %lld but K has batch %lld", (long long)q->shape[0],
+			  (long long)k->shape[0]);
+		return -1;
+	}
+	if (q->shape[3] != k->shape[3]) {
+		cli_error("run", "Q has head dimension %lld but K has %lld",
+			  (long long)q->shape[3], (long long)k->shape[3]);
+		return -1;
+	}
+	if (k->shape[1] < 1 || q->shape[1] % k->shape[1] != 0) {
+		cli_error("run", "K's %lld heads do not divide Q's %lld heads",
+			  (long long)k->shape[1], (long long)q->shape[1]);
+		return -1;
+	}
+	s->batch = q->shape[0];
+	s->heads = q->shape[1];
+	s->kv_heads = k->shape[1];
+	s->n = k->shape[2];
+	s->d = q->shape[3];
+	if (q->shape[2] == k->shape[2] && (s->n > 1 || s->mode == ATTN_MODE_PREFILL)) {
+		s->mode = ATTN_MODE_PREFILL;
+	} else if (q->shape[2] == 1) {
+		s->mode = ATTN_MODE_DECODE;
+	} else {
+		cli_error("run", "Q has %lld query rows and K %lld keys: prefill needs them equal, "
+				 "decode needs 1 query row",
+			  (long long)q->shape[2], (long long)k->shape[2]);
+		return -1;
+	}
+	for (int i = 0; i < 4; i++)
+		if (q->shape[i] < 1 || k->shape[i] < 1) {
+			cli_error("run", "every dimension must be at least 1");
+			return -1;
+		}
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, 0, 'h'},
+		{"method", required_argument, 0, O_METHOD},
+		{"param", required_argument, 0, O_PARAM},
+		{"causal", no_argument, 0, O_CAUSAL},
+		{"q", required_argument, 0, O_Q},
+		{"k", required_argument, 0, O_K},
+		{"v", required_argument, 0, O_V},
+		{"out", required_argument, 0, O_OUT},
+		{"n", required_argument, 0, O_N},
+		{"d", required_argument, 0, O_D},
+		{"heads", required_argument, 0, O_HEADS},
+		{"kv-heads", required_argument, 0, O_KVH},
+		{"batch", required_argument, 0, O_BATCH},
+		{"mode", required_argument, 0, O_MODE},
+		{"dist", required_argument, 0, O_DIST},
+		{"seed", required_argument, 0, O_SEED},
+		{"threads", required_argument, 0, O_THREADS},
+		{"min-time", required_argument, 0, O_MINTIME},
+		{"min-reps", required_argument, 0, O_MINREPS},
+		{"check-max-flops", required_argument, 0, O_CHECKF},
+		{"plugin", required_argument, 0, O_PLUGIN},
+		{0, 0, 0, 0}};
+	const char *method = NULL, *qf = NULL, *kf = NULL, *vf = NULL, *of = NULL, *dist = "gaussian";
+	char *params[ATTN_MAX_PARAMS * 2], *plugins[64];
+	int nparams = 0, np = 0, c, causal = 0, rc = EXIT_USAGE;
+	long n = 1024, d = 64, h = 1, kvh = 0, b = 1, th = 1, seed = 42, reps;
+	enum attn_mode mode = ATTN_MODE_PREFILL;
+	int mode_given = 0, shape_given = 0;
+	struct attn_run_opts ro;
+	attn_run_opts_default(&ro);
+	ro.isolate = 0;
+	struct {
+		int opt;
+		const char *name;
+		long lo, hi;
+		long *dst;
+	} ints[] = {{O_N, "n", 1, 1L << 40, &n},          {O_D, "d", 1, 65536, &d},
+		    {O_HEADS, "heads", 1, 65536, &h},     {O_KVH, "kv-heads", 1, 65536, &kvh},
+		    {O_BATCH, "batch", 1, 65536, &b},     {O_THREADS, "threads", 1, 4096, &th},
+		    {O_SEED, "seed", 0, 0x7fffffffffffffffL, &seed}, {O_MINREPS, "min-reps", 1, 1000000, &reps}};
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int handled = 0;
+		for (size_t i = 0; i < sizeof(ints) / sizeof(*ints); i++)
+			if (c == ints[i].opt) {
+				if (cli_parse_int(optarg, ints[i].lo, ints[i].hi, ints[i].dst)) {
+					cli_error("run", "--%s '%s': expected a whole number in %ld..%ld",
+						  ints[i].name, optarg, ints[i].lo, ints[i].hi);
+					return EXIT_USAGE;
+				}
+				if (c == O_MINREPS)
+					ro.min_reps = (int)reps;
+				if (c != O_THREADS && c != O_SEED && c != O_MINREPS)
+					shape_given = 1;
+				handled = 1;
+			}
+		if (handled)
+			continue;
+		switch (c) {
+		case 'h': printf("%s", help_text); return EXIT_OK;
+		case O_METHOD: method = optarg; break;
+		case O_PARAM:
+			if (nparams < (int)(sizeof(params) / sizeof(*params)))
+				params[nparams++] = optarg;
+			break;
+		case O_CAUSAL: causal = 1; break;
+		case O_Q: qf = optarg; break;
+		case O_K: kf = optarg; break;
+		case O_V: vf = optarg; break;
+		case O_OUT: of = optarg; break;
+		case O_DIST: dist = optarg; break;
+		case O_PLUGIN:
+			if (np < 64)
+				plugins[np++] = optarg;
+			break;
+		case O_MODE:
+			mode_given = 1;
+			if (strcmp(optarg, "prefill") == 0)
+				mode = ATTN_MODE_PREFILL;
+			else if (strcmp(optarg, "decode") == 0)
+				mode = ATTN_MODE_DECODE;
+			else {
+				cli_error("run", "--mode '%s': expected prefill or decode", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case O_MINTIME:
+			if (cli_parse_real(optarg, &ro.min_time_s)) {
+				cli_error("run", "--min-time '%s': expected seconds >= 0", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case O_CHECKF:
+			if (cli_parse_real(optarg, &ro.check_max_flops)) {
+				cli_error("run", "--check-max-flops '%s': expected a number >= 0",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_error("run", "unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!method) {
+		cli_error("run", "--method NAME is required (attnbench list shows the names)");
+		return EXIT_USAGE;
+	}
+	int files = (qf != NULL) + (kf != NULL) + (vf != NULL);
+	if (files != 0 && files != 3) {
+		cli_error("run", "--q, --k and --v go together: give all three or none");
+		return EXIT_USAGE;
+	}
+	if (files && shape_given) {
+		cli_error("run", "with --q/--k/--v the shape comes from the files; drop --n, --d, "
+				 "--heads, --kv-heads and --batch");
+		return EXIT_USAGE;
+	}
+
+	struct attn_registry *reg = cli_registry("run", plugins, np);
+	if (!reg)
+		return EXIT_USAGE;
+	struct attn_npy q = {0}, k = {0}, v = {0};
+	float *out = NULL;
+	struct attn_case cs = {0};
+	char err[1024];
+	cs.method = attn_registry_find(reg, method);
+	if (!cs.method) {
+		cli_error("run", "unknown method '%s'; attnbench list shows the registered ones",
+			  method);
+		goto done;
+	}
+	attn_params_default(cs.method, &cs.params);
+	for (int i = 0; i < nparams; i++)
+		if (attn_params_set(cs.method, &cs.params, params[i], err, sizeof(err))) {
+			cli_error("run", "--param %s", err);
+			goto done;
+		}
+	enum attn_dist dd;
+	if (attn_dist_parse(dist, &dd, err, sizeof(err))) {
+		cli_error("run", "--dist: %s", err);
+		goto done;
+	}
+	cs.dist = dd;
+	cs.threads = (int)th;
+	cs.seed = (uint64_t)seed;
+	cs.shape.causal = causal;
+	cs.shape.mode = mode;
+	struct attn_inputs in = {0};
+	if (files) {
+		if (load("q", qf, &q) || load("k", kf, &k) || load("v", vf, &v) ||
+		    shape_from_files(&q, &k, &v, &cs.shape))
+			goto done;
+		if (mode_given && mode != cs.shape.mode) {
+			cli_error("run", "--mode %s does not match the files, which are %s",
+				  mode == ATTN_MODE_DECODE ? "decode" : "prefill",
+				  attn_mode_name(cs.shape.mode));
+			goto done;
+		}
+		if (cs.method->inputs) {
+			cli_error("run", "method '%s' needs gate/beta inputs, which .npy input does "
+					 "not carry yet; run it on a generated workload",
+				  method);
+			goto done;
+		}
+		in.q = q.data;
+		in.k = k.data;
+		in.v = v.data;
+	} else {
+		cs.shape.batch = b;
+		cs.shape.heads = h;
+		cs.shape.kv_heads = kvh ? kvh : h;
+		cs.shape.n = n;
+		cs.shape.d = d;
+	}
+	size_t nout = (size_t)cs.shape.batch * cs.shape.heads * attn_shape_nq(&cs.shape) *
+		      cs.shape.d;
+	out = malloc(nout * sizeof(float) + 1);
+	if (!out) {
+		cli_error("run", "out of memory for the output");
+		goto done;
+	}
+	struct attn_case_result r;
+	attn_case_run(&cs, &ro, files ? &in : NULL, out, &r);
+	char key[1024], t[32];
+	attn_case_key(&cs, key, sizeof(key));
+	printf("case     %s\nstatus   %s%s%s\n", key, attn_case_status_name(r.status),
+	       r.message[0] ? ": " : "", r.message);
+	static const char *shown[] = {"median_ns", "mad_ns",     "ci_lo_ns",        "ci_hi_ns",
+				      "samples",   "gflops",     "gbytes_per_s",    "flops",
+				      "rel_err",   "max_abs_err", "rel_err_softmax", "workspace_bytes",
+				      "peak_rss_bytes"};
+	for (size_t i = 0; i < sizeof(shown) / sizeof(*shown); i++) {
+		const struct attn_metric *m = attn_result_metric(&r, shown[i]);
+		if (!m)
+			continue;
+		if (!m->has_value)
+			printf("%-16s unavailable\n", m->name);
+		else if (strcmp(m->unit, "ns") == 0)
+			printf("%-16s %s\n", m->name, cli_fmt_ns(m->value, t, sizeof(t)));
+		else
+			printf("%-16s %.6g %s\n", m->name, m->value, m->unit);
+	}
+	rc = r.status == ATTN_CASE_OK ? EXIT_OK
+	     : r.status == ATTN_CASE_UNSUPPORTED || r.status == ATTN_CASE_SKIPPED_MEMORY
+		     ? EXIT_USAGE
+		     : EXIT_CASES;
+	if (r.status == ATTN_CASE_OK && of) {
+		int64_t shp[4] = {cs.shape.batch, cs.shape.heads, attn_shape_nq(&cs.shape),
+				  cs.shape.d};
+		if (attn_npy_write(of, 4, shp, out, err, sizeof(err))) {
+			cli_error("run", "--out: %s", err);
+			rc = EXIT_USAGE;
+		}
+	}
+	attn_case_result_free(&r);
+done:
+	free(out);
+	attn_npy_free(&q);
+	attn_npy_free(&k);
+	attn_npy_free(&v);
+	attn_registry_free(reg);
+	return rc;
+}

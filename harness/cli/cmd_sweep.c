@@ -1,0 +1,503 @@
+/*
+ * attnbench sweep: expand a spec into cases, run each isolated, and commit
+ * each to the database as it finishes.
+ *
+ * The parent is the only writer. SIGINT/SIGTERM stop the sweep between
+ * cases (the case in flight is killed and not recorded) and mark the run
+ * interrupted; kill -9 leaves it "running". Either way `--resume` finds the
+ * newest unfinished run, re-expands its stored spec and runs only the cases
+ * the database does not hold yet.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "attnbench/registry.h"
+#include "attnbench/runner.h"
+#include "attnbench/spec.h"
+#include "attnbench/store.h"
+#include "attnbench/sweep.h"
+#include "attnbench/sysinfo.h"
+#include "cli.h"
+#include "internal.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static const char *help_text =
+	"usage: attnbench sweep [--methods LIST] [--n SPEC] [--d SPEC] [--heads SPEC]\n"
+	"                       [--kv-heads SPEC] [--batch SPEC] [--threads SPEC]\n"
+	"                       [--causal[=0|1|both]] [--mode prefill|decode|both]\n"
+	"                       [--dist NAME[,NAME]] [--seed N] [--preset NAME | --spec FILE]\n"
+	"                       [--db FILE] [--resume] [--plugin FILE.so]... [tuning]\n"
+	"\n"
+	"Runs every combination of the axes for every method, each case in its own\n"
+	"process, and commits each case to the database as it finishes.\n"
+	"\n"
+	"axes (SPEC): 64,128  |  256..65536x2 (geometric)  |  1..8+1 (linear); k and M\n"
+	"  suffixes (64k). Defaults: --n 256..4096x2 --d 64 --heads 1 --kv-heads = heads\n"
+	"  --batch 1 --threads 1 --causal 0 --mode prefill --dist gaussian --seed 42.\n"
+	"methods (LIST): name,name[key=v1,v2;key=lo..hi x2],...  or all (the default:\n"
+	"  every method but oracles). Example: flash[bq=32,64;bk=64],softmax\n"
+	"dist: gaussian, local (peaked near the diagonal), needle (few keys dominate)\n"
+	"--preset NAME   load workloads/presets/NAME.spec; --spec FILE loads a spec\n"
+	"                file (key = value lines); options given after override it\n"
+	"--db FILE       the database (default results/attnbench.db; created)\n"
+	"--resume        finish the newest unfinished run in --db: its cases already\n"
+	"                recorded are not run again; spec options must match it\n"
+	"--dry-run       print the cases and exit\n"
+	"tuning: --timeout S (120) --warmup S (0.05) --min-time S (0.2)\n"
+	"        --min-reps N (5) --max-reps N (1000) --check-max-flops F (2e9: check\n"
+	"        against the float64 oracle when 4*B*H*NQ*N*D is below)\n"
+	"        --mem-limit BYTES (default 90% of MemAvailable; 8G, 512M)  --quiet\n"
+	"\n"
+	"exit: 0 every case ok, unsupported or skipped for memory; 1 some case\n"
+	"crashed, timed out, failed or failed its check; 2 bad spec or option;\n"
+	"3 database error; 130 interrupted (resume with --resume).\n";
+
+enum {
+	O_METHODS = 256, O_N, O_D, O_HEADS, O_KVH, O_BATCH, O_THREADS, O_CAUSAL, O_MODE, O_DIST,
+	O_SEED, O_PRESET, O_SPEC, O_DB, O_RESUME, O_PLUGIN, O_TIMEOUT, O_WARMUP, O_MINTIME,
+	O_MINREPS, O_MAXREPS, O_CHECKF, O_MEMLIM, O_QUIET, O_DRY
+};
+
+/* Estimated relative cost of a case, for the ETA: the attention's B*H*NQ*N*D. */
+static double case_weight(const struct attn_case *c)
+{
+	const struct attn_shape *s = &c->shape;
+	return 1e5 + (double)s->batch * s->heads * attn_shape_nq(s) * s->n * s->d;
+}
+
+static void fmt_clock(double s, char *buf, size_t len)
+{
+	long t = (long)(s + 0.5);
+	if (t >= 3600)
+		snprintf(buf, len, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+	else
+		snprintf(buf, len, "%ld:%02ld", t / 60, t % 60);
+}
+
+static void describe(const struct attn_case *c, char *buf, size_t len)
+{
+	char params[256];
+	attn_params_format(c->method, &c->params, params, sizeof(params));
+	const struct attn_shape *s = &c->shape;
+	snprintf(buf, len, "%s%s%s%s n=%lld d=%lld h=%lld/%lld b=%lld %s%s t=%d %s", c->method->name,
+		 params[0] ? "[" : "", params, params[0] ? "]" : "", (long long)s->n,
+		 (long long)s->d, (long long)s->heads, (long long)s->kv_heads, (long long)s->batch,
+		 s->causal ? "causal " : "", attn_mode_name(s->mode), c->threads,
+		 attn_dist_name(c->dist));
+}
+
+static const char *form_of(const struct attn_case *c, char *buf, size_t len)
+{
+	for (int i = 0; i < c->method->n_params; i++)
+		if (strcmp(c->method->params[i].name, "form") == 0 &&
+		    c->method->params[i].type == ATTN_PARAM_ENUM) {
+			attn_param_choice_name(&c->method->params[i], (int)c->params.v[i], buf, len);
+			return buf;
+		}
+	return NULL;
+}
+
+static int store_result(struct attn_store *st, int64_t run_id, const struct attn_case *c,
+			const char *key, const struct attn_case_result *r, char *err,
+			size_t errlen)
+{
+	char params[1024], form[64];
+	attn_params_format(c->method, &c->params, params, sizeof(params));
+	struct attn_case_record rec = {
+		.key = key,
+		.method = c->method->name,
+		.family = attn_family_name(c->method->family),
+		.form = form_of(c, form, sizeof(form)),
+		.params = params,
+		.batch = c->shape.batch,
+		.heads = c->shape.heads,
+		.kv_heads = c->shape.kv_heads,
+		.n = c->shape.n,
+		.d = c->shape.d,
+		.causal = c->shape.causal,
+		.mode = attn_mode_name(c->shape.mode),
+		.dist = attn_dist_name(c->dist),
+		.threads = c->threads,
+		.seed = c->seed,
+		.status = attn_case_status_name(r->status),
+		.message = r->message,
+		.n_samples = r->n_samples,
+		.sample_ns = r->sample_ns,
+		.sample_iters = r->sample_iters,
+		.n_metrics = r->n_metrics,
+		.metrics = r->metrics,
+	};
+	return attn_store_case_write(st, run_id, &rec, err, errlen);
+}
+
+/* Create the database's folder if it is missing (results/ on a fresh clone). */
+static void ensure_parent_dir(const char *path)
+{
+	char dir[1024];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = 0;
+	mkdir(dir, 0777);
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, 0, 'h'},
+		{"methods", required_argument, 0, O_METHODS},
+		{"n", required_argument, 0, O_N},
+		{"d", required_argument, 0, O_D},
+		{"heads", required_argument, 0, O_HEADS},
+		{"kv-heads", required_argument, 0, O_KVH},
+		{"batch", required_argument, 0, O_BATCH},
+		{"threads", required_argument, 0, O_THREADS},
+		{"causal", optional_argument, 0, O_CAUSAL},
+		{"mode", required_argument, 0, O_MODE},
+		{"dist", required_argument, 0, O_DIST},
+		{"seed", required_argument, 0, O_SEED},
+		{"preset", required_argument, 0, O_PRESET},
+		{"spec", required_argument, 0, O_SPEC},
+		{"db", required_argument, 0, O_DB},
+		{"resume", no_argument, 0, O_RESUME},
+		{"plugin", required_argument, 0, O_PLUGIN},
+		{"timeout", required_argument, 0, O_TIMEOUT},
+		{"warmup", required_argument, 0, O_WARMUP},
+		{"min-time", required_argument, 0, O_MINTIME},
+		{"min-reps", required_argument, 0, O_MINREPS},
+		{"max-reps", required_argument, 0, O_MAXREPS},
+		{"check-max-flops", required_argument, 0, O_CHECKF},
+		{"mem-limit", required_argument, 0, O_MEMLIM},
+		{"quiet", no_argument, 0, O_QUIET},
+		{"dry-run", no_argument, 0, O_DRY},
+		{0, 0, 0, 0}};
+	struct attn_sweep_spec spec;
+	struct attn_run_opts ro;
+	attn_run_opts_default(&ro);
+	/* Options are applied in order, after the file a --preset/--spec names. */
+	char *file = NULL, *plugins[64];
+	const char *db_path = "results/attnbench.db";
+	int np = 0, resume = 0, quiet = 0, dry = 0, c, n_given = 0;
+	const char *set_key[64], *set_val[64];
+	char err[2048];
+	long lv;
+	double dv;
+
+	if (attn_sweep_spec_init(&spec)) {
+		cli_error("sweep", "out of memory");
+		return EXIT_USAGE;
+	}
+	int rc = EXIT_USAGE;
+	struct attn_registry *reg = NULL;
+	struct attn_store *st = NULL;
+	struct attn_case_list cases = {0};
+	char *spec_text = NULL, *stored_spec = NULL;
+	char preset_path[1024];
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		const char *key = NULL;
+		switch (c) {
+		case 'h': printf("%s", help_text); rc = EXIT_OK; goto out;
+		case O_METHODS: key = "methods"; break;
+		case O_N: key = "n"; break;
+		case O_D: key = "d"; break;
+		case O_HEADS: key = "heads"; break;
+		case O_KVH: key = "kv_heads"; break;
+		case O_BATCH: key = "batch"; break;
+		case O_THREADS: key = "threads"; break;
+		case O_CAUSAL: key = "causal"; break;
+		case O_MODE: key = "mode"; break;
+		case O_DIST: key = "dist"; break;
+		case O_SEED: key = "seed"; break;
+		case O_PRESET:
+			snprintf(preset_path, sizeof(preset_path), "%s/workloads/presets/%s.spec",
+				 cli_data_dir(), optarg);
+			file = preset_path;
+			break;
+		case O_SPEC: file = optarg; break;
+		case O_DB: db_path = optarg; break;
+		case O_RESUME: resume = 1; break;
+		case O_PLUGIN:
+			if (np < 64)
+				plugins[np++] = optarg;
+			break;
+		case O_QUIET: quiet = 1; break;
+		case O_DRY: dry = 1; break;
+		case O_TIMEOUT:
+		case O_WARMUP:
+		case O_MINTIME:
+			if (cli_parse_real(optarg, &dv) || (c == O_TIMEOUT && dv <= 0)) {
+				cli_error("sweep", "--%s '%s': expected a %snumber of seconds",
+					  c == O_TIMEOUT  ? "timeout"
+					  : c == O_WARMUP ? "warmup"
+							  : "min-time",
+					  optarg,
+					  c == O_TIMEOUT ? "positive " : "non-negative ");
+				goto out;
+			}
+			*(c == O_TIMEOUT ? &ro.timeout_s : c == O_WARMUP ? &ro.warmup_s
+									: &ro.min_time_s) = dv;
+			break;
+		case O_MINREPS:
+		case O_MAXREPS:
+			if (cli_parse_int(optarg, 1, 1000000, &lv)) {
+				cli_error("sweep", "--%s '%s': expected a whole number in 1..1000000",
+					  c == O_MINREPS ? "min-reps" : "max-reps", optarg);
+				goto out;
+			}
+			*(c == O_MINREPS ? &ro.min_reps : &ro.max_reps) = (int)lv;
+			break;
+		case O_CHECKF:
+			if (cli_parse_real(optarg, &ro.check_max_flops)) {
+				cli_error("sweep", "--check-max-flops '%s': expected a number >= 0",
+					  optarg);
+				goto out;
+			}
+			break;
+		case O_MEMLIM:
+			if (cli_parse_size(optarg, &ro.mem_limit) || ro.mem_limit == 0) {
+				cli_error("sweep", "--mem-limit '%s': expected a size like 8G or 512M",
+					  optarg);
+				goto out;
+			}
+			break;
+		default: goto out;
+		}
+		if (key) {
+			const char *v = optarg ? optarg : "1";
+			if (n_given < 64) {
+				set_key[n_given] = key;
+				set_val[n_given++] = v;
+			}
+		}
+	}
+	if (optind < argc) {
+		cli_error("sweep", "unexpected argument '%s' (options start with --)", argv[optind]);
+		goto out;
+	}
+	if (ro.max_reps < ro.min_reps) {
+		cli_error("sweep", "--max-reps %d is below --min-reps %d", ro.max_reps, ro.min_reps);
+		goto out;
+	}
+	if (file && attn_sweep_spec_load_file(&spec, file, err, sizeof(err))) {
+		cli_error("sweep", "%s", err);
+		goto out;
+	}
+	for (int i = 0; i < n_given; i++)
+		if (attn_sweep_spec_set(&spec, set_key[i], set_val[i], err, sizeof(err))) {
+			cli_error("sweep", "%s", err);
+			goto out;
+		}
+
+	if (!(reg = cli_registry("sweep", plugins, np)))
+		goto out;
+
+	/* Open the database before expanding, so --resume can read its spec. */
+	if (!dry) {
+		ensure_parent_dir(db_path);
+		if (attn_store_open(db_path, 1, &st, err, sizeof(err))) {
+			cli_error("sweep", "%s", err);
+			rc = EXIT_DB;
+			goto out;
+		}
+	}
+	int64_t run_id = 0;
+	if (resume && st) {
+		int frc = attn_store_run_find_unfinished(st, &run_id, &stored_spec, err, sizeof(err));
+		if (frc) {
+			cli_error("sweep", "--resume: %s", err);
+			rc = frc == ATTN_ERR_NOTFOUND ? EXIT_USAGE : EXIT_DB;
+			goto out;
+		}
+		/* The stored spec wins; options given must agree with it. */
+		struct attn_sweep_spec old;
+		attn_sweep_spec_init(&old);
+		attn_sweep_spec_load_text(&old, stored_spec, "stored spec", err, sizeof(err));
+		for (int i = 0; i < ATTN_SWEEP_KEYS; i++) {
+			int named = file != NULL;
+			for (int g = 0; g < n_given; g++)
+				named |= strcmp(set_key[g], attn_sweep_keys[i]) == 0;
+			if (named && strcmp(old.value[i], spec.value[i]) != 0) {
+				cli_error("sweep",
+					  "--resume: run %lld was started with %s = %s, not %s; "
+					  "resume without spec options, or start a new sweep",
+					  (long long)run_id, attn_sweep_keys[i], old.value[i],
+					  spec.value[i]);
+				attn_sweep_spec_free(&old);
+				goto out;
+			}
+		}
+		attn_sweep_spec_free(&spec);
+		spec = old;
+	}
+	if (attn_sweep_expand(&spec, reg, &cases, err, sizeof(err))) {
+		cli_error("sweep", "%s", err);
+		goto out;
+	}
+	spec_text = attn_sweep_spec_text(&spec);
+	if (dry) {
+		char d[512];
+		for (int i = 0; i < cases.count; i++) {
+			describe(&cases.items[i], d, sizeof(d));
+			printf("%s\n", d);
+		}
+		printf("%d cases\n", cases.count);
+		rc = EXIT_OK;
+		goto out;
+	}
+
+	struct attn_sysinfo si;
+	attn_sysinfo_collect(&si);
+	if (strcmp(attn_sysinfo_get(&si, "build_type"), "Release") != 0)
+		fprintf(stderr, "attnbench sweep: warning: this is a %s build; timings will not "
+				"be representative\n",
+			attn_sysinfo_get(&si, "build_type"));
+	if (!resume) {
+		char *cmd = NULL;
+		size_t cl = 0;
+		FILE *m = open_memstream(&cmd, &cl);
+		fprintf(m, "attnbench");
+		for (int i = 0; i < argc; i++)
+			fprintf(m, " %s", argv[i]);
+		fclose(m);
+		int brc = attn_store_run_begin(st, cmd, spec_text, si.kv, si.n, &run_id, err,
+					       sizeof(err));
+		free(cmd);
+		if (brc) {
+			cli_error("sweep", "%s", err);
+			rc = EXIT_DB;
+			goto out;
+		}
+	} else if (attn_store_run_set_status(st, run_id, "running", err, sizeof(err))) {
+		cli_error("sweep", "%s", err);
+		rc = EXIT_DB;
+		goto out;
+	}
+
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	ro.stop = &stop_flag;
+
+	int tty = isatty(2), counts[ATTN_CASE_INTERRUPTED + 1] = {0}, skipped = 0;
+	double total_w = 0, done_w = 0;
+	for (int i = 0; i < cases.count; i++)
+		total_w += case_weight(&cases.items[i]);
+	uint64_t t_start = attn__now_ns();
+	rc = EXIT_OK;
+	if (!quiet)
+		fprintf(stderr, "sweep: run %lld, %d cases into %s\n", (long long)run_id,
+			cases.count, db_path);
+	for (int i = 0; i < cases.count && !stop_flag; i++) {
+		const struct attn_case *cs = &cases.items[i];
+		char key[1024], d[512], t[32], el[32], eta[32];
+		attn_case_key(cs, key, sizeof(key));
+		int done = attn_store_case_done(st, run_id, key);
+		if (done < 0) {
+			cli_error("sweep", "%s: cannot read the recorded cases", db_path);
+			rc = EXIT_DB;
+			break;
+		}
+		if (done) {
+			skipped++;
+			total_w -= case_weight(cs);
+			continue;
+		}
+		describe(cs, d, sizeof(d));
+		double elapsed = (double)(attn__now_ns() - t_start) / 1e9;
+		if (tty && !quiet) {
+			fmt_clock(elapsed, el, sizeof(el));
+			if (done_w > 0)
+				fmt_clock(elapsed * (total_w - done_w) / done_w, eta, sizeof(eta));
+			else
+				snprintf(eta, sizeof(eta), "?");
+			fprintf(stderr, "\r\033[K[%d/%d %3.0f%% %s ETA %s] %s", i + 1, cases.count,
+				100.0 * done_w / (total_w > 0 ? total_w : 1), el, eta, d);
+			fflush(stderr);
+		}
+		struct attn_case_result r;
+		if (attn_case_run(cs, &ro, NULL, NULL, &r)) {
+			cli_error("sweep", "the runner failed on %s", d);
+			rc = EXIT_CASES;
+			break;
+		}
+		if (r.status == ATTN_CASE_INTERRUPTED) {
+			attn_case_result_free(&r);
+			break;
+		}
+		if (store_result(st, run_id, cs, key, &r, err, sizeof(err))) {
+			if (tty)
+				fputc('\n', stderr);
+			cli_error("sweep", "%s", err);
+			attn_case_result_free(&r);
+			rc = EXIT_DB;
+			break;
+		}
+		counts[r.status]++;
+		done_w += case_weight(cs);
+		const struct attn_metric *med = attn_result_metric(&r, "median_ns");
+		int bad = r.status == ATTN_CASE_TIMEOUT || r.status == ATTN_CASE_CRASHED ||
+			  r.status == ATTN_CASE_FAILED || r.status == ATTN_CASE_FAILED_CHECK;
+		if (bad)
+			rc = EXIT_CASES;
+		if (!quiet && (!tty || bad || r.status != ATTN_CASE_OK)) {
+			if (tty)
+				fprintf(stderr, "\r\033[K");
+			fprintf(stderr, "[%d/%d] %s: %s%s%s\n", i + 1, cases.count, d,
+				attn_case_status_name(r.status),
+				med ? " " : (r.message[0] ? " - " : ""),
+				med ? cli_fmt_ns(med->value, t, sizeof(t)) : r.message);
+		}
+		attn_case_result_free(&r);
+	}
+	if (tty && !quiet)
+		fprintf(stderr, "\r\033[K");
+	int interrupted = stop_flag != 0;
+	if (rc != EXIT_DB) {
+		const char *final = interrupted ? "interrupted" : "complete";
+		if (attn_store_run_set_status(st, run_id, final, err, sizeof(err))) {
+			cli_error("sweep", "%s", err);
+			rc = EXIT_DB;
+		}
+	}
+	if (!quiet || interrupted) {
+		char el[32];
+		fmt_clock((double)(attn__now_ns() - t_start) / 1e9, el, sizeof(el));
+		fprintf(stderr, "sweep: run %lld %s in %s:", (long long)run_id,
+			interrupted ? "interrupted" : "finished", el);
+		for (int s = 0; s < ATTN_CASE_INTERRUPTED; s++)
+			if (counts[s])
+				fprintf(stderr, " %d %s", counts[s],
+					attn_case_status_name((enum attn_case_status)s));
+		if (skipped)
+			fprintf(stderr, " (%d already recorded)", skipped);
+		fprintf(stderr, "; results in %s\n", db_path);
+		if (interrupted)
+			fprintf(stderr, "sweep: continue with: attnbench sweep --db %s --resume\n",
+				db_path);
+	}
+	if (interrupted && rc != EXIT_DB)
+		rc = EXIT_INTERRUPTED;
+out:
+	free(spec_text);
+	free(stored_spec);
+	attn_case_list_free(&cases);
+	attn_store_close(st);
+	attn_registry_free(reg);
+	attn_sweep_spec_free(&spec);
+	return rc;
+}

@@ -1,0 +1,336 @@
+/*
+ * attnbench: the command line. Dispatches to one function per verb, and
+ * holds the helpers they share plus the two verbs that only read the
+ * registry and the machine (list, info).
+ */
+#include <cblas.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <papi.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attnbench/spec.h"
+#include "attnbench/sysinfo.h"
+#include "build_info.h"
+#include "cli.h"
+
+static const char *usage_text =
+	"usage: attnbench VERB [options]   (attnbench VERB --help for a verb's options)\n"
+	"\n"
+	"Benchmarks and reproduces efficient attention mechanisms of LLMs.\n"
+	"\n"
+	"verbs:\n"
+	"  list     the registered methods: family, exactness, complexity, parameters\n"
+	"  info     this machine: CPU, topology, caches, OpenBLAS, library versions\n"
+	"  run      one case, from .npy inputs or a generated workload\n"
+	"  sweep    a grid of cases into a SQLite database, with progress and ETA\n"
+	"  check    every method against its float64 oracle over a grid of shapes\n"
+	"  export   a database's results as CSV or JSON\n"
+	"\n"
+	"exit codes: 0 ok; 1 a case crashed, timed out or failed its check; 2 bad\n"
+	"usage, spec, method, file or plugin; 3 database locked, corrupt or foreign;\n"
+	"130 interrupted (finished cases are kept; `sweep --resume` continues).\n"
+	"\n"
+	"environment: ATTNBENCH_PLUGIN_PATH  ':'-separated plugin .so files or folders\n"
+	"             ATTNBENCH_DATA_DIR     the folder holding workloads/ (presets)\n";
+
+void cli_error(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "attnbench %s: ", verb);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+struct attn_registry *cli_registry(const char *verb, char **plugins, int n_plugins)
+{
+	struct attn_registry *reg;
+	char err[1024];
+	if (attn_registry_init(&reg, err, sizeof(err)) != ATTN_OK) {
+		cli_error(verb, "%s", err);
+		return NULL;
+	}
+	if (attn_registry_load_env(reg, err, sizeof(err)) != ATTN_OK) {
+		cli_error(verb, "%s", err);
+		attn_registry_free(reg);
+		return NULL;
+	}
+	for (int i = 0; i < n_plugins; i++)
+		if (attn_registry_load_plugin(reg, plugins[i], err, sizeof(err)) != ATTN_OK) {
+			cli_error(verb, "%s", err);
+			attn_registry_free(reg);
+			return NULL;
+		}
+	return reg;
+}
+
+int cli_parse_size(const char *text, size_t *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(text, &end);
+	if (end == text || errno || v < 0)
+		return -1;
+	double mult = 1;
+	switch (*end) {
+	case 'k': case 'K': mult = 1024.0; end++; break;
+	case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
+	case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
+	case 't': case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
+	}
+	if (*end == 'i' || *end == 'B')
+		end += *end == 'i' ? 1 : 0;
+	if (*end == 'B')
+		end++;
+	if (*end || v * mult > 1.8e19)
+		return -1;
+	*out = (size_t)(v * mult);
+	return 0;
+}
+
+int cli_parse_real(const char *text, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(text, &end);
+	if (end == text || *end || errno || !isfinite(v) || v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cli_parse_int(const char *text, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(text, &end, 10);
+	if (end == text || *end || errno || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+const char *cli_fmt_ns(double ns, char *buf, size_t len)
+{
+	if (ns < 1e3)
+		snprintf(buf, len, "%.0f ns", ns);
+	else if (ns < 1e6)
+		snprintf(buf, len, "%.2f us", ns / 1e3);
+	else if (ns < 1e9)
+		snprintf(buf, len, "%.2f ms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.2f s", ns / 1e9);
+	return buf;
+}
+
+const char *cli_fmt_bytes(double b, char *buf, size_t len)
+{
+	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	int i = 0;
+	while (b >= 1024 && i < 4) {
+		b /= 1024;
+		i++;
+	}
+	snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", b, u[i]);
+	return buf;
+}
+
+const char *cli_data_dir(void)
+{
+	const char *d = getenv("ATTNBENCH_DATA_DIR");
+	return d && *d ? d : ATTN_DATA_DIR;
+}
+
+/* ---- list ---------------------------------------------------------------- */
+
+static void print_param(const struct attn_param_spec *p)
+{
+	if (p->type == ATTN_PARAM_ENUM) {
+		char def[64];
+		attn_param_choice_name(p, (int)p->def, def, sizeof(def));
+		printf("      %-10s %s (default %s)  %s\n", p->name, p->choices, def,
+		       p->help ? p->help : "");
+	} else {
+		printf("      %-10s %s in [%g, %g] (default %g)  %s\n", p->name,
+		       p->type == ATTN_PARAM_INT ? "int" : "real", p->min, p->max, p->def,
+		       p->help ? p->help : "");
+	}
+}
+
+int cmd_list(int argc, char **argv)
+{
+	static const struct option opts[] = {{"help", no_argument, 0, 'h'},
+					     {"plugin", required_argument, 0, 'p'},
+					     {"verbose", no_argument, 0, 'v'},
+					     {0, 0, 0, 0}};
+	char *plugins[64];
+	int np = 0, verbose = 0, c;
+	while ((c = getopt_long(argc, argv, "hp:v", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			printf("usage: attnbench list [--verbose] [--plugin FILE.so]...\n\n"
+			       "The registered methods: name, family, category, exact or approximate,\n"
+			       "theoretical time and memory exponents in N, and where each comes from.\n"
+			       "--verbose adds summaries, citations and parameters with their ranges.\n");
+			return EXIT_OK;
+		case 'p':
+			if (np < 64)
+				plugins[np++] = optarg;
+			break;
+		case 'v': verbose = 1; break;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_error("list", "unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	struct attn_registry *reg = cli_registry("list", plugins, np);
+	if (!reg)
+		return EXIT_USAGE;
+	printf("%-16s %-7s %-14s %-7s %-8s %-8s %s\n", "method", "family", "category", "exact",
+	       "time", "memory", "origin");
+	for (int i = 0; i < attn_registry_count(reg); i++) {
+		const struct attn_method *m = attn_registry_at(reg, i);
+		char t[16], mm[16];
+		snprintf(t, sizeof(t), "N^%g", m->time_exp);
+		snprintf(mm, sizeof(mm), "N^%g", m->mem_exp);
+		printf("%-16s %-7s %-14s %-7s %-8s %-8s %s%s\n", m->name,
+		       attn_family_name(m->family), m->category ? m->category : "-",
+		       (m->flags & ATTN_METHOD_EXACT) ? "exact" : "approx", t, mm,
+		       attn_registry_origin(reg, i),
+		       (m->flags & ATTN_METHOD_ORACLE_ONLY) ? " (oracle; not in `all`)" : "");
+		if (verbose) {
+			printf("      %s\n      %s\n", m->summary ? m->summary : "",
+			       m->citation ? m->citation : "");
+			for (int k = 0; k < m->n_params; k++)
+				print_param(&m->params[k]);
+		}
+	}
+	attn_registry_free(reg);
+	return EXIT_OK;
+}
+
+/* ---- info ---------------------------------------------------------------- */
+
+int cmd_info(int argc, char **argv)
+{
+	static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			printf("usage: attnbench info\n\n"
+			       "This machine and build as a run records them: CPU, topology and\n"
+			       "caches (hwloc), memory, OpenBLAS configuration, library versions,\n"
+			       "and which PAPI events can be counted here.\n");
+			return EXIT_OK;
+		}
+		return EXIT_USAGE;
+	}
+	if (optind < argc) {
+		cli_error("info", "unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	struct attn_sysinfo si;
+	attn_sysinfo_collect(&si);
+	for (int i = 0; i < si.n; i++)
+		printf("%-22s %s\n", si.kv[i].key, si.kv[i].value);
+	char b[32];
+	printf("%-22s %s\n", "mem_available", cli_fmt_bytes((double)attn_mem_available(), b,
+							    sizeof(b)));
+
+	int v = PAPI_library_init(PAPI_VER_CURRENT);
+	if (v != PAPI_VER_CURRENT) {
+		printf("%-22s unavailable (%s)\n", "papi",
+		       v > 0 ? "library version mismatch" : PAPI_strerror(v));
+		return EXIT_OK;
+	}
+	static const char *events[] = {"PAPI_TOT_INS",    "PAPI_TOT_CYC",       "PAPI_L1_DCM",
+				       "PAPI_L2_TCM",     "PAPI_L3_TCM",        "PAPI_FP_OPS",
+				       "perf::TASK-CLOCK", "perf::PAGE-FAULTS", "perf::CONTEXT-SWITCHES",
+				       "perf::CPU-MIGRATIONS"};
+	printf("papi events:\n");
+	for (size_t i = 0; i < sizeof(events) / sizeof(*events); i++) {
+		int es = PAPI_NULL, code, ok = 0;
+		if (PAPI_event_name_to_code((char *)events[i], &code) == PAPI_OK &&
+		    PAPI_create_eventset(&es) == PAPI_OK) {
+			ok = PAPI_add_event(es, code) == PAPI_OK;
+			PAPI_cleanup_eventset(es);
+			PAPI_destroy_eventset(&es);
+		}
+		printf("  %-24s %s\n", events[i], ok ? "available" : "unavailable");
+	}
+	PAPI_shutdown();
+	return EXIT_OK;
+}
+
+/*
+ * OpenBLAS picks its kernels once, when it loads, from the CPU model. Builds
+ * older than the CPU (Debian 12's 0.3.21 on Sapphire/Emerald Rapids) do not
+ * know the model and fall back to the generic Prescott kernels: an sgemm
+ * about 9x below what the same library reaches with its AVX-512 kernels.
+ * Every BLAS-backed figure and the sgemm roof would then describe a
+ * misconfiguration, not the machine. So when OpenBLAS fell back although
+ * the CPU has AVX-512 (or AVX2 and FMA), name the matching kernel set in
+ * OPENBLAS_CORETYPE and start again; the run records what OpenBLAS had
+ * detected. A user's own OPENBLAS_CORETYPE is always respected.
+ */
+static void openblas_core_fixup(char **argv)
+{
+	if (getenv("OPENBLAS_CORETYPE") || getenv("ATTNBENCH_OPENBLAS_DETECTED"))
+		return;
+	const char *core = openblas_get_corename();
+	if (!core || (strcmp(core, "Prescott") != 0 && strcmp(core, "Core2") != 0 &&
+		      strcmp(core, "Nehalem") != 0))
+		return;
+	const char *want = NULL;
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vl"))
+		want = "SkylakeX";
+	else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		want = "Haswell";
+	if (!want)
+		return;
+	setenv("OPENBLAS_CORETYPE", want, 1);
+	setenv("ATTNBENCH_OPENBLAS_DETECTED", core, 1);
+	execv("/proc/self/exe", argv);
+	/* If the exec fails we go on with what OpenBLAS chose. */
+	unsetenv("OPENBLAS_CORETYPE");
+}
+
+int main(int argc, char **argv)
+{
+	openblas_core_fixup(argv);
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	const char *verb = argv[1];
+	if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0) {
+		fputs(usage_text, stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(verb, "--version") == 0) {
+		printf("attnbench %s (%s, %s)\n", ATTN_VERSION, ATTN_GIT_COMMIT, ATTN_BUILD_TYPE);
+		return EXIT_OK;
+	}
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} verbs[] = {{"list", cmd_list},   {"info", cmd_info},   {"run", cmd_run},
+		     {"sweep", cmd_sweep}, {"check", cmd_check}, {"export", cmd_export}};
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(*verbs); i++)
+		if (strcmp(verb, verbs[i].name) == 0)
+			return verbs[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "attnbench: unknown verb '%s'; one of list, info, run, sweep, check, export\n",
+		verb);
+	return EXIT_USAGE;
+}

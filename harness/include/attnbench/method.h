@@ -1,0 +1,209 @@
+/*
+ * The attnbench method plugin ABI, version 1.
+ *
+ * An attention method is one constant `struct attn_method` descriptor, in the
+ * way SQLite describes a VFS: a version field, a unique name, what the method
+ * is (family, exactness, complexity) and a handful of function pointers the
+ * harness calls. Built-in methods live in methods/<family>/<name>.c and export
+ * `attn_method_<name>`; external plugins are shared objects that export
+ * ATTN_PLUGIN_ENTRY (see the bottom of this file).
+ *
+ * This header is self-contained on purpose: an external plugin compiles
+ * against it alone and links against nothing of attnbench.
+ *
+ * Conventions every function here relies on:
+ *  - Tensors are float32, row-major. Q and O are (B, H, NQ, D); K and V are
+ *    (B, KVH, N, D), where KVH divides H (grouped-query attention: query head
+ *    h reads key/value head h / (H / KVH)).
+ *  - Prefill: NQ == N, query i sits at position i. Decode: NQ == 1 and the
+ *    single query sits at position N - 1, after a context of N keys that the
+ *    method may digest into a cache or state in prepare() (untimed).
+ *  - Causal masks key j for query at position i when j > i. Scores are scaled
+ *    by 1/sqrt(D).
+ *  - The harness owns every buffer. forward() never allocates: the scratch
+ *    it needs is declared exactly by workspace_bytes() and handed in as `ws`
+ *    (64-byte aligned).
+ */
+#ifndef ATTNBENCH_METHOD_H
+#define ATTNBENCH_METHOD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ATTN_ABI_VERSION 1
+
+/* The survey's branches (Fig. 1); `full` is exact softmax attention. */
+enum attn_family {
+	ATTN_FAMILY_FULL = 0,
+	ATTN_FAMILY_LINEAR = 1,
+	ATTN_FAMILY_SPARSE = 2,
+	ATTN_FAMILY_HYBRID = 3
+};
+
+enum attn_mode {
+	ATTN_MODE_PREFILL = 0,
+	ATTN_MODE_DECODE = 1
+};
+
+/* Status codes shared by plugins and the harness: 0 ok, negative error. */
+enum attn_status {
+	ATTN_OK = 0,
+	ATTN_ERR_INVALID = -1,     /* a bad argument or value */
+	ATTN_ERR_UNSUPPORTED = -2, /* a shape or parameter the method cannot take */
+	ATTN_ERR_NOMEM = -3,       /* an allocation failed */
+	ATTN_ERR_IO = -4,          /* a file could not be read or written */
+	ATTN_ERR_FORMAT = -5,      /* a file or text is malformed */
+	ATTN_ERR_NOTFOUND = -6,    /* no such method, file, run or symbol */
+	ATTN_ERR_ABI = -7,         /* a plugin built for another ABI version */
+	ATTN_ERR_DUPLICATE = -8,   /* a name already registered */
+	ATTN_ERR_DB = -9,          /* the database refused (locked, corrupt, full) */
+	ATTN_ERR_INTERNAL = -10    /* a bug: please report it */
+};
+
+/* One case's shape. */
+struct attn_shape {
+	int64_t batch;    /* B */
+	int64_t heads;    /* H, query heads */
+	int64_t kv_heads; /* KVH, divides H */
+	int64_t n;        /* N, keys (and queries in prefill) */
+	int64_t d;        /* D, head dimension of Q, K and V */
+	int causal;       /* 1: key j hidden from the query at position i < j */
+	enum attn_mode mode;
+};
+
+/* Number of query rows per head: N in prefill, 1 in decode. */
+static inline int64_t attn_shape_nq(const struct attn_shape *s)
+{
+	return s->mode == ATTN_MODE_DECODE ? 1 : s->n;
+}
+
+enum attn_param_type {
+	ATTN_PARAM_INT = 0,  /* a whole number in [min, max] */
+	ATTN_PARAM_REAL = 1, /* a real number in [min, max] */
+	ATTN_PARAM_ENUM = 2  /* one of `choices`, stored as its index */
+};
+
+#define ATTN_MAX_PARAMS 16
+
+/*
+ * A tunable parameter. `choices` lists an enum's values separated by '|'
+ * ("parallel|recurrent|chunk"); min and max are then ignored.
+ * A parameter named "form" is the method's form: sweeps record it in its own
+ * column so forms are compared like methods.
+ */
+struct attn_param_spec {
+	const char *name;
+	enum attn_param_type type;
+	double def;
+	double min;
+	double max;
+	const char *choices;
+	const char *help;
+};
+
+/* Parameter values, in the order of the descriptor's `params` array. */
+struct attn_params {
+	int count;
+	double v[ATTN_MAX_PARAMS];
+};
+
+/*
+ * Extra inputs a method may ask the workload for, as a bit set in
+ * `attn_method.inputs`; absent ones are NULL. Values are seeded and
+ * generated in realistic ranges by the harness, never learned.
+ */
+enum attn_input_flag {
+	ATTN_INPUT_LOG_GATE = 1u << 0, /* (B, H, N): log forget gate, < 0 */
+	ATTN_INPUT_GATE_VEC = 1u << 1, /* (B, H, N, D): per-key-dim log gates, < 0 */
+	ATTN_INPUT_BETA = 1u << 2      /* (B, H, N): delta-rule step in (0, 1) */
+};
+
+struct attn_inputs {
+	const float *q;        /* (B, H, NQ, D) */
+	const float *k;        /* (B, KVH, N, D) */
+	const float *v;        /* (B, KVH, N, D) */
+	const float *log_gate; /* (B, H, N) or NULL */
+	const float *gate_vec; /* (B, H, N, D) or NULL */
+	const float *beta;     /* (B, H, N) or NULL */
+};
+
+/* What the harness hands forward() besides the data. */
+struct attn_ctx {
+	int threads;   /* threads the method may use (OpenMP or its own) */
+	uint64_t seed; /* the case's seed, for anything random */
+};
+
+/* Descriptor flags. */
+enum attn_method_flag {
+	ATTN_METHOD_EXACT = 1u << 0,       /* equals softmax attention up to rounding */
+	ATTN_METHOD_ORACLE_ONLY = 1u << 1, /* a reference: not in default sweeps */
+	ATTN_METHOD_USES_BLAS = 1u << 2    /* threads come from OpenBLAS, not OpenMP */
+};
+
+struct attn_method {
+	int abi_version;       /* ATTN_ABI_VERSION */
+	const char *name;      /* unique, [a-z0-9_]+ */
+	enum attn_family family;
+	const char *category;  /* the survey's sub-category, e.g. "softmax" */
+	const char *summary;   /* one line */
+	const char *citation;  /* paper or system it reproduces */
+	unsigned flags;        /* enum attn_method_flag */
+	double time_exp;       /* theoretical prefill time is O(N^time_exp) */
+	double mem_exp;        /* theoretical extra memory is O(N^mem_exp) */
+	double tolerance;      /* relative error bound against its oracle */
+	unsigned inputs;       /* enum attn_input_flag */
+	int n_params;
+	const struct attn_param_spec *params;
+
+	/*
+	 * Can the method run this case? On no, return ATTN_ERR_UNSUPPORTED and
+	 * write the reason ("window 512 > N 256") into msg. NULL: always.
+	 */
+	int (*supports)(const struct attn_shape *s, const struct attn_params *p, char *msg,
+			size_t msglen);
+
+	/* Exact scratch bytes forward() and prepare() need, for all heads. */
+	size_t (*workspace_bytes)(const struct attn_shape *s, const struct attn_params *p,
+				  int threads);
+
+	/* Analytic floating-point operations and bytes moved by one forward(). */
+	double (*flops)(const struct attn_shape *s, const struct attn_params *p);
+	double (*bytes)(const struct attn_shape *s, const struct attn_params *p);
+
+	/*
+	 * Untimed set-up: random features, hash planes, a decode cache or state.
+	 * Writes only into ws. NULL: nothing to do.
+	 */
+	int (*prepare)(const struct attn_shape *s, const struct attn_params *p,
+		       const struct attn_inputs *in, void *ws, const struct attn_ctx *ctx);
+
+	/* The timed work: out (B, H, NQ, D) from in. Never allocates. */
+	int (*forward)(const struct attn_shape *s, const struct attn_params *p,
+		       const struct attn_inputs *in, float *out, void *ws,
+		       const struct attn_ctx *ctx);
+
+	/*
+	 * The function this method computes, in float64 and obvious loops:
+	 * out (B, H, NQ, D). NULL for exact methods, whose oracle is the
+	 * harness's float64 softmax reference.
+	 */
+	int (*oracle)(const struct attn_shape *s, const struct attn_params *p,
+		      const struct attn_inputs *in, double *out, const struct attn_ctx *ctx);
+};
+
+/*
+ * An external plugin exports this function. It returns a NULL-terminated
+ * array of descriptors that live as long as the shared object.
+ */
+#define ATTN_PLUGIN_ENTRY "attn_plugin_methods"
+typedef const struct attn_method *const *(*attn_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ATTNBENCH_METHOD_H */

@@ -1,0 +1,105 @@
+/*
+ * Running one case: method x shape x parameters x threads x workload.
+ *
+ * A case runs in a forked child with a wall-clock timeout, so a crash, hang
+ * or runaway allocation costs that case and never the sweep. Before forking,
+ * the runner asks the method whether it supports the case and predicts the
+ * memory the case needs (inputs + output + workspace + the oracle's check
+ * buffers), skipping with a reason what cannot fit. The child times the
+ * method (warm-up, then repetitions until a minimum time and count), checks
+ * the output for NaN/Inf and for overruns (guard bytes), compares it with
+ * the float64 oracle when the case is small enough, and reports through a
+ * pipe; the parent computes the statistics and is the only writer of the
+ * database.
+ */
+#ifndef ATTNBENCH_RUNNER_H
+#define ATTNBENCH_RUNNER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attnbench/method.h"
+#include "attnbench/store.h"
+#include "attnbench/workload.h"
+
+enum attn_case_status {
+	ATTN_CASE_OK = 0,
+	ATTN_CASE_UNSUPPORTED,
+	ATTN_CASE_SKIPPED_MEMORY,
+	ATTN_CASE_TIMEOUT,
+	ATTN_CASE_CRASHED,
+	ATTN_CASE_FAILED,       /* the method returned an error, or the child failed */
+	ATTN_CASE_FAILED_CHECK, /* NaN/Inf, an overrun, or error above tolerance */
+	ATTN_CASE_INTERRUPTED   /* the user stopped the sweep; never stored */
+};
+const char *attn_case_status_name(enum attn_case_status s);
+
+struct attn_case {
+	const struct attn_method *method;
+	struct attn_params params;
+	struct attn_shape shape;
+	enum attn_dist dist;
+	int threads;
+	uint64_t seed;
+};
+
+struct attn_run_opts {
+	double timeout_s;       /* wall clock per case, child killed after it */
+	double warmup_s;        /* at least one call, then until this much time */
+	double min_time_s;      /* repetitions until this much time ... */
+	int min_reps;           /* ... and at least this many */
+	int max_reps;           /* and never more than this many */
+	double min_sample_s;    /* a sample averages calls until it lasts this long */
+	double check_max_flops; /* check against the oracle when its cost is below */
+	size_t mem_limit;       /* bytes a case may take; 0: 90% of MemAvailable */
+	int isolate;            /* 1: fork per case (sweeps); 0: in-process */
+	volatile sig_atomic_t *stop; /* set by a signal handler to interrupt */
+};
+
+/* The defaults a sweep starts from. */
+void attn_run_opts_default(struct attn_run_opts *o);
+
+#define ATTN_MAX_METRICS 48
+
+struct attn_case_result {
+	enum attn_case_status status;
+	char message[512];
+	int n_samples;
+	double *sample_ns;     /* malloc'd */
+	int64_t *sample_iters; /* malloc'd */
+	int n_metrics;
+	struct attn_metric metrics[ATTN_MAX_METRICS];
+};
+
+/* Canonical key of a case, unique within a run. */
+int attn_case_key(const struct attn_case *c, char *buf, size_t len);
+
+/* Bytes the case needs in memory, SIZE_MAX when that overflows. */
+size_t attn_case_predict_bytes(const struct attn_case *c, const struct attn_run_opts *o);
+
+/*
+ * Run the case. The result's status says how it ended; the return value is
+ * ATTN_OK unless the runner itself failed (no fork, no pipe, no memory).
+ * With opts->isolate == 0 and `out` non-NULL (in-process runs only), the
+ * final output is also copied to `out`, (B, H, NQ, D), and `inputs`, if
+ * non-NULL, replaces the generated workload.
+ */
+int attn_case_run(const struct attn_case *c, const struct attn_run_opts *o,
+		  const struct attn_inputs *inputs, float *out, struct attn_case_result *r);
+void attn_case_result_free(struct attn_case_result *r);
+
+/* The metric named `name`, or NULL. */
+const struct attn_metric *attn_result_metric(const struct attn_case_result *r, const char *name);
+
+/*
+ * Compare out (B, H, NQ, D) with the float64 oracle of the case's method
+ * (its own oracle, or the softmax reference for exact methods): relative
+ * Frobenius error and max abs error. For approximate methods `soft_rel`
+ * (if non-NULL) receives the error against exact softmax attention.
+ */
+int attn_check_output(const struct attn_case *c, const struct attn_inputs *in, const float *out,
+		      double *rel_err, double *max_abs_err, double *soft_rel, char *err,
+		      size_t errlen);
+
+#endif /* ATTNBENCH_RUNNER_H */

@@ -1,0 +1,92 @@
+/*
+ * The results database: one SQLite file in WAL mode, written only by the
+ * sweep's parent process, one transaction per finished case, so a sweep
+ * killed at any moment keeps every case it finished.
+ *
+ * Tables (schema version ATTN_SCHEMA_VERSION, kept in `meta`):
+ *   runs     one sweep: status, timestamps, command line, the canonical
+ *            sweep spec (what --resume re-expands), commit, host, CPU
+ *   run_info provenance key/value pairs of a run (compiler, flags, caches,
+ *            library versions and configs, ...)
+ *   cases    one measured configuration and its status and message
+ *   samples  every timed repetition (ns per forward call, calls averaged)
+ *   metrics  named figures of a case with a unit; value NULL when the
+ *            figure is unavailable, never a 0 that looks measured
+ *   results  a view: cases with their main metrics side by side
+ * ("case" is an SQL keyword, hence the plural table names.)
+ */
+#ifndef ATTNBENCH_STORE_H
+#define ATTNBENCH_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ATTN_SCHEMA_VERSION 1
+
+struct attn_store;
+
+struct attn_kv {
+	const char *key;
+	const char *value;
+};
+
+struct attn_metric {
+	char name[40];
+	double value;
+	int has_value; /* 0: unavailable, stored as NULL */
+	char unit[16];
+};
+
+/* A finished case, as the store writes it. */
+struct attn_case_record {
+	const char *key;    /* canonical and unique within a run */
+	const char *method;
+	const char *family;
+	const char *form;   /* NULL when the method has no `form` parameter */
+	const char *params; /* canonical text */
+	int64_t batch, heads, kv_heads, n, d;
+	int causal;
+	const char *mode;
+	const char *dist;
+	int threads;
+	uint64_t seed;
+	const char *status;
+	const char *message;
+	int n_samples;
+	const double *sample_ns;
+	const int64_t *sample_iters;
+	int n_metrics;
+	const struct attn_metric *metrics;
+};
+
+/*
+ * Open (and with `create`, create or migrate) a database. A file that is
+ * not SQLite, is corrupt, belongs to another program or has a newer schema
+ * is refused with a message saying which, and is left untouched.
+ */
+int attn_store_open(const char *path, int create, struct attn_store **out, char *err,
+		    size_t errlen);
+void attn_store_close(struct attn_store *st);
+
+int attn_store_run_begin(struct attn_store *st, const char *command, const char *spec,
+			 const struct attn_kv *info, int n_info, int64_t *run_id, char *err,
+			 size_t errlen);
+/* status: "running", "complete", "interrupted" or "failed". */
+int attn_store_run_set_status(struct attn_store *st, int64_t run_id, const char *status,
+			      char *err, size_t errlen);
+/*
+ * The newest run that did not complete: its id and spec (malloc'd).
+ * ATTN_ERR_NOTFOUND when every run completed.
+ */
+int attn_store_run_find_unfinished(struct attn_store *st, int64_t *run_id, char **spec, char *err,
+				   size_t errlen);
+/* 1 if the run already holds a case with this key, 0 if not, < 0 on error. */
+int attn_store_case_done(struct attn_store *st, int64_t run_id, const char *key);
+/* Write one case with its samples and metrics in one transaction. */
+int attn_store_case_write(struct attn_store *st, int64_t run_id,
+			  const struct attn_case_record *rec, char *err, size_t errlen);
+
+/* The underlying handle, for read-only queries (export, tests). */
+struct sqlite3 *attn_store_db(struct attn_store *st);
+
+#endif /* ATTNBENCH_STORE_H */

@@ -1,0 +1,25 @@
+/*
+ * Helpers shared inside the harness (attn__ names): not part of the public
+ * headers, not for plugins.
+ */
+#ifndef ATTNBENCH_INTERNAL_H
+#define ATTNBENCH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 64-byte aligned, zeroed allocation of at least `bytes` (NULL on failure). */
+void *attn__alloc(size_t bytes);
+void attn__free(void *p);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t attn__now_ns(void);
+
+/* strdup that returns NULL on failure (C11 has no strdup). */
+char *attn__strdup(const char *s);
+
+/* Multiply sizes, saturating at SIZE_MAX instead of wrapping. */
+size_t attn__mul_sat(size_t a, size_t b);
+size_t attn__add_sat(size_t a, size_t b);
+
+#endif /* ATTNBENCH_INTERNAL_H */

@@ -1,0 +1,489 @@
+/*
+ * The SQLite results store (see store.h for the tables).
+ *
+ * Durability rules: WAL journal, synchronous=NORMAL (a committed case
+ * survives a killed process; only a power cut may lose the last few), one
+ * transaction per case, prepared statements only, and a busy timeout so a
+ * second writer waits for the first instead of failing. A database we did
+ * not create is never modified: opening checks the file is SQLite, passes
+ * quick_check, and carries our `meta` table before anything is written.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attnbench/status.h"
+#include "attnbench/store.h"
+#include "internal.h"
+
+#define BUSY_TIMEOUT_MS 60000
+
+struct attn_store {
+	sqlite3 *db;
+	char path[1024];
+};
+
+static const char *schema_v1 =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE runs("
+	" id INTEGER PRIMARY KEY,"
+	" started_at TEXT NOT NULL,"
+	" finished_at TEXT,"
+	" status TEXT NOT NULL CHECK (status IN ('running','complete','interrupted','failed')),"
+	" command TEXT NOT NULL,"
+	" spec TEXT NOT NULL,"
+	" git_commit TEXT,"
+	" hostname TEXT,"
+	" cpu_model TEXT);"
+	"CREATE TABLE run_info("
+	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	" key TEXT NOT NULL,"
+	" value TEXT,"
+	" PRIMARY KEY (run_id, key));"
+	"CREATE TABLE cases("
+	" id INTEGER PRIMARY KEY,"
+	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	" key TEXT NOT NULL,"
+	" method TEXT NOT NULL,"
+	" family TEXT NOT NULL,"
+	" form TEXT,"
+	" params TEXT NOT NULL,"
+	" batch INTEGER NOT NULL, heads INTEGER NOT NULL, kv_heads INTEGER NOT NULL,"
+	" n INTEGER NOT NULL, d INTEGER NOT NULL, causal INTEGER NOT NULL,"
+	" mode TEXT NOT NULL, dist TEXT NOT NULL, threads INTEGER NOT NULL,"
+	" seed INTEGER NOT NULL,"
+	" status TEXT NOT NULL CHECK (status IN ('ok','unsupported','skipped_memory',"
+	"  'timeout','crashed','failed','failed_check')),"
+	" message TEXT,"
+	" finished_at TEXT NOT NULL,"
+	" UNIQUE (run_id, key));"
+	"CREATE TABLE samples("
+	" case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
+	" rep INTEGER NOT NULL,"
+	" ns REAL NOT NULL,"
+	" iters INTEGER NOT NULL,"
+	" PRIMARY KEY (case_id, rep));"
+	"CREATE TABLE metrics("
+	" case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
+	" name TEXT NOT NULL,"
+	" value REAL,"
+	" unit TEXT NOT NULL,"
+	" PRIMARY KEY (case_id, name));"
+	"CREATE INDEX cases_method ON cases(method, n);"
+	"CREATE VIEW results AS SELECT c.id AS case_id, c.run_id, c.method, c.family, c.form,"
+	" c.params, c.batch, c.heads, c.kv_heads, c.n, c.d, c.causal, c.mode, c.dist, c.threads,"
+	" c.status, c.message,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'median_ns')"
+	"  AS median_ns,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'gflops') AS gflops,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'rel_err') AS rel_err,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'peak_rss_bytes')"
+	"  AS peak_rss_bytes,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'workspace_bytes')"
+	"  AS workspace_bytes"
+	" FROM cases c;";
+
+static int db_err(struct attn_store *st, char *err, size_t errlen, const char *what)
+{
+	int code = sqlite3_extended_errcode(st->db);
+	const char *hint = "";
+	if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
+		hint = " (another process holds the database and did not let go in time)";
+	else if ((code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB)
+		hint = " (the file is corrupt or not a database; it was left as it is)";
+	else if ((code & 0xff) == SQLITE_FULL)
+		hint = " (the disk is full)";
+	else if ((code & 0xff) == SQLITE_READONLY)
+		hint = " (the file or its folder is read-only)";
+	return attn_errf(err, errlen, ATTN_ERR_DB, "%s: %s: %s%s", st->path, what,
+			 sqlite3_errmsg(st->db), hint);
+}
+
+static int exec(struct attn_store *st, const char *sql, char *err, size_t errlen)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(st, err, errlen, sql);
+	return ATTN_OK;
+}
+
+static void now_iso(char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Is there a table of this name? 1 yes, 0 no, < 0 error. */
+static int has_table(struct attn_store *st, const char *name)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+			       -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int count_tables(struct attn_store *st)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_master", -1, &s, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	int n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+	sqlite3_finalize(s);
+	return n;
+}
+
+static int read_version(struct attn_store *st, int *version, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	*version = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key='schema_version'", -1,
+			       &s, NULL) != SQLITE_OK)
+		return db_err(st, err, errlen, "reading the schema version");
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*version = atoi((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
+				 "%s: not an attnbench database (no schema version)", st->path);
+	return ATTN_OK;
+}
+
+static int create_schema(struct attn_store *st, char *err, size_t errlen)
+{
+	int rc = exec(st, "BEGIN IMMEDIATE", err, errlen);
+	if (rc)
+		return rc;
+	/* Another process may have created it while we waited for the lock. */
+	int have = has_table(st, "meta");
+	if (have == 0) {
+		char sql[128];
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO meta VALUES ('app','attnbench'),('schema_version','%d');",
+			 ATTN_SCHEMA_VERSION);
+		if ((rc = exec(st, schema_v1, err, errlen)) || (rc = exec(st, sql, err, errlen))) {
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return rc;
+		}
+	}
+	return exec(st, "COMMIT", err, errlen);
+}
+
+/*
+ * Bring an older schema forward, one version at a time, each step in its own
+ * transaction. Version 1 is the first, so there is nothing to do yet; the
+ * next version adds its step here.
+ */
+static int migrate(struct attn_store *st, int from, char *err, size_t errlen)
+{
+	(void)st;
+	if (from < 1)
+		return attn_errf(err, errlen, ATTN_ERR_FORMAT, "%s: unknown schema version %d",
+				 st->path, from);
+	return ATTN_OK;
+}
+
+int attn_store_open(const char *path, int create, struct attn_store **out, char *err,
+		    size_t errlen)
+{
+	*out = NULL;
+	struct attn_store *st = calloc(1, sizeof(*st));
+	if (!st)
+		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	snprintf(st->path, sizeof(st->path), "%s", path);
+	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+	int rc = ATTN_OK;
+	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+		rc = st->db ? db_err(st, err, errlen, "cannot open")
+			    : attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	/* ATTNBENCH_BUSY_TIMEOUT_MS shortens the wait, for tests and impatient users. */
+	const char *bt = getenv("ATTNBENCH_BUSY_TIMEOUT_MS");
+	sqlite3_busy_timeout(st->db, bt && atoi(bt) > 0 ? atoi(bt) : BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(st->db, 1);
+
+	/* Reading the schema is the first touch: a non-database fails here. */
+	int ntab = count_tables(st);
+	if (ntab < 0) {
+		rc = db_err(st, err, errlen, "cannot read");
+		goto fail;
+	}
+	int have_meta = has_table(st, "meta");
+	if (ntab > 0 && have_meta != 1) {
+		rc = attn_errf(err, errlen, ATTN_ERR_FORMAT,
+			       "%s: a SQLite database of another program (no attnbench meta "
+			       "table); refusing to touch it",
+			       path);
+		goto fail;
+	}
+	if (ntab > 0) {
+		sqlite3_stmt *s;
+		int ok = 0;
+		if (sqlite3_prepare_v2(st->db, "PRAGMA quick_check", -1, &s, NULL) == SQLITE_OK) {
+			if (sqlite3_step(s) == SQLITE_ROW)
+				ok = strcmp((const char *)sqlite3_column_text(s, 0), "ok") == 0;
+			sqlite3_finalize(s);
+		}
+		if (!ok) {
+			rc = attn_errf(err, errlen, ATTN_ERR_DB,
+				       "%s: the database is corrupt (PRAGMA quick_check failed); "
+				       "it was left as it is",
+				       path);
+			goto fail;
+		}
+	}
+	if ((rc = exec(st, "PRAGMA foreign_keys=ON", err, errlen)))
+		goto fail;
+	if (create) {
+		if ((rc = exec(st, "PRAGMA journal_mode=WAL", err, errlen)) ||
+		    (rc = exec(st, "PRAGMA synchronous=NORMAL", err, errlen)))
+			goto fail;
+		if (ntab == 0 && (rc = create_schema(st, err, errlen)))
+			goto fail;
+	} else if (ntab == 0) {
+		rc = attn_errf(err, errlen, ATTN_ERR_FORMAT, "%s: an empty database, not attnbench's",
+			       path);
+		goto fail;
+	}
+	int version;
+	if ((rc = read_version(st, &version, err, errlen)))
+		goto fail;
+	if (version > ATTN_SCHEMA_VERSION) {
+		rc = attn_errf(err, errlen, ATTN_ERR_FORMAT,
+			       "%s: schema version %d is newer than this attnbench's (%d); "
+			       "use a newer attnbench",
+			       path, version, ATTN_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (version < ATTN_SCHEMA_VERSION && (rc = migrate(st, version, err, errlen)))
+		goto fail;
+	*out = st;
+	return ATTN_OK;
+fail:
+	attn_store_close(st);
+	return rc;
+}
+
+void attn_store_close(struct attn_store *st)
+{
+	if (!st)
+		return;
+	sqlite3_close(st->db);
+	free(st);
+}
+
+struct sqlite3 *attn_store_db(struct attn_store *st)
+{
+	return st->db;
+}
+
+static const char *kv_find(const struct attn_kv *info, int n, const char *key)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(info[i].key, key) == 0)
+			return info[i].value;
+	return NULL;
+}
+
+int attn_store_run_begin(struct attn_store *st, const char *command, const char *spec,
+			 const struct attn_kv *info, int n_info, int64_t *run_id, char *err,
+			 size_t errlen)
+{
+	char now[32];
+	now_iso(now, sizeof(now));
+	int rc = exec(st, "BEGIN IMMEDIATE", err, errlen);
+	if (rc)
+		return rc;
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT INTO runs(started_at,status,command,spec,git_commit,hostname,"
+			       "cpu_model) VALUES (?,'running',?,?,?,?,?)",
+			       -1, &s, NULL) != SQLITE_OK)
+		goto dberr;
+	sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, command, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, spec, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 4, kv_find(info, n_info, "git_commit"), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 5, kv_find(info, n_info, "hostname"), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 6, kv_find(info, n_info, "cpu_model"), -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(s);
+	*run_id = sqlite3_last_insert_rowid(st->db);
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO run_info VALUES (?,?,?)", -1, &s,
+			       NULL) != SQLITE_OK)
+		goto dberr;
+	for (int i = 0; i < n_info; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, *run_id);
+		sqlite3_bind_text(s, 2, info[i].key, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 3, info[i].value, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			goto dberr;
+	}
+	sqlite3_finalize(s);
+	return exec(st, "COMMIT", err, errlen);
+dberr:
+	rc = db_err(st, err, errlen, "recording the run");
+	sqlite3_finalize(s);
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int attn_store_run_set_status(struct attn_store *st, int64_t run_id, const char *status,
+			      char *err, size_t errlen)
+{
+	char now[32];
+	now_iso(now, sizeof(now));
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "UPDATE runs SET status=?, finished_at=? WHERE id=?", -1,
+			       &s, NULL) != SQLITE_OK)
+		return db_err(st, err, errlen, "updating the run");
+	sqlite3_bind_text(s, 1, status, -1, SQLITE_STATIC);
+	if (strcmp(status, "running") == 0)
+		sqlite3_bind_null(s, 2);
+	else
+		sqlite3_bind_text(s, 2, now, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, run_id);
+	int rc = sqlite3_step(s) == SQLITE_DONE ? ATTN_OK : db_err(st, err, errlen, "updating the run");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int attn_store_run_find_unfinished(struct attn_store *st, int64_t *run_id, char **spec, char *err,
+				   size_t errlen)
+{
+	sqlite3_stmt *s;
+	*spec = NULL;
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT id, spec FROM runs WHERE status <> 'complete' "
+			       "ORDER BY id DESC LIMIT 1",
+			       -1, &s, NULL) != SQLITE_OK)
+		return db_err(st, err, errlen, "looking for an unfinished run");
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*run_id = sqlite3_column_int64(s, 0);
+		*spec = attn__strdup((const char *)sqlite3_column_text(s, 1));
+		rc = *spec ? ATTN_OK : attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	} else if (rc == SQLITE_DONE) {
+		rc = attn_errf(err, errlen, ATTN_ERR_NOTFOUND,
+			       "%s: no unfinished run to resume (every run completed)", st->path);
+	} else {
+		rc = db_err(st, err, errlen, "looking for an unfinished run");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int attn_store_case_done(struct attn_store *st, int64_t run_id, const char *key)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM cases WHERE run_id=? AND key=?", -1, &s,
+			       NULL) != SQLITE_OK)
+		return ATTN_ERR_DB;
+	sqlite3_bind_int64(s, 1, run_id);
+	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : ATTN_ERR_DB;
+}
+
+int attn_store_case_write(struct attn_store *st, int64_t run_id,
+			  const struct attn_case_record *r, char *err, size_t errlen)
+{
+	char now[32];
+	now_iso(now, sizeof(now));
+	int rc = exec(st, "BEGIN IMMEDIATE", err, errlen);
+	if (rc)
+		return rc;
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT INTO cases(run_id,key,method,family,form,params,batch,heads,"
+			       "kv_heads,n,d,causal,mode,dist,threads,seed,status,message,"
+			       "finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			       -1, &s, NULL) != SQLITE_OK)
+		goto dberr;
+	int i = 1;
+	sqlite3_bind_int64(s, i++, run_id);
+	sqlite3_bind_text(s, i++, r->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, i++, r->method, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, i++, r->family, -1, SQLITE_STATIC);
+	if (r->form)
+		sqlite3_bind_text(s, i++, r->form, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i++);
+	sqlite3_bind_text(s, i++, r->params, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, i++, r->batch);
+	sqlite3_bind_int64(s, i++, r->heads);
+	sqlite3_bind_int64(s, i++, r->kv_heads);
+	sqlite3_bind_int64(s, i++, r->n);
+	sqlite3_bind_int64(s, i++, r->d);
+	sqlite3_bind_int(s, i++, r->causal);
+	sqlite3_bind_text(s, i++, r->mode, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, i++, r->dist, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, i++, r->threads);
+	sqlite3_bind_int64(s, i++, (int64_t)r->seed);
+	sqlite3_bind_text(s, i++, r->status, -1, SQLITE_STATIC);
+	if (r->message && *r->message)
+		sqlite3_bind_text(s, i++, r->message, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i++);
+	sqlite3_bind_text(s, i++, now, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(s);
+	s = NULL;
+	int64_t case_id = sqlite3_last_insert_rowid(st->db);
+
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO samples VALUES (?,?,?,?)", -1, &s, NULL) !=
+	    SQLITE_OK)
+		goto dberr;
+	for (int k = 0; k < r->n_samples; k++) {
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, case_id);
+		sqlite3_bind_int(s, 2, k);
+		sqlite3_bind_double(s, 3, r->sample_ns[k]);
+		sqlite3_bind_int64(s, 4, r->sample_iters ? r->sample_iters[k] : 1);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			goto dberr;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO metrics VALUES (?,?,?,?)", -1, &s,
+			       NULL) != SQLITE_OK)
+		goto dberr;
+	for (int k = 0; k < r->n_metrics; k++) {
+		const struct attn_metric *m = &r->metrics[k];
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, case_id);
+		sqlite3_bind_text(s, 2, m->name, -1, SQLITE_STATIC);
+		if (m->has_value)
+			sqlite3_bind_double(s, 3, m->value);
+		else
+			sqlite3_bind_null(s, 3);
+		sqlite3_bind_text(s, 4, m->unit, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			goto dberr;
+	}
+	sqlite3_finalize(s);
+	return exec(st, "COMMIT", err, errlen);
+dberr:
+	rc = db_err(st, err, errlen, "recording a case");
+	sqlite3_finalize(s);
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}

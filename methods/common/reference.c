@@ -1,0 +1,86 @@
+/*
+ * The float64 softmax attention reference: the oracle that every exact method
+ * is checked against, and the `reference` method's engine. It is written to
+ * be obviously right, not fast: one query row at a time, scores in double,
+ * the row max subtracted before exp, no blocking and no cleverness. Read it
+ * next to the conventions in attnbench/method.h.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "common/common.h"
+
+int attn__reference_softmax_ws(const struct attn_shape *s, const struct attn_inputs *in,
+			       double *out, double *scores)
+{
+	if (attn__check_shape(s, NULL, 0) != ATTN_OK || !in || !in->q || !in->k || !in->v || !out ||
+	    !scores)
+		return ATTN_ERR_INVALID;
+
+	const int64_t B = s->batch, H = s->heads, KVH = s->kv_heads, N = s->n, D = s->d;
+	const int64_t NQ = attn_shape_nq(s);
+	const int64_t group = H / KVH; /* query heads sharing one K/V head */
+	const double scale = 1.0 / sqrt((double)D);
+
+	for (int64_t b = 0; b < B; b++) {
+		for (int64_t h = 0; h < H; h++) {
+			const int64_t kvh = h / group;
+			const float *q = in->q + (b * H + h) * NQ * D;     /* (NQ, D) */
+			const float *k = in->k + (b * KVH + kvh) * N * D;  /* (N, D) */
+			const float *v = in->v + (b * KVH + kvh) * N * D;  /* (N, D) */
+			double *o = out + (b * H + h) * NQ * D;            /* (NQ, D) */
+
+			for (int64_t i = 0; i < NQ; i++) {
+				/* Decode's single query sits after the whole context. */
+				const int64_t pos = s->mode == ATTN_MODE_DECODE ? N - 1 : i;
+				/* Causal: keys 0..pos; the key at pos itself is always seen. */
+				const int64_t nk = s->causal ? pos + 1 : N;
+
+				/* s_j = q_i · k_j / √D, and their max. */
+				double m = -INFINITY;
+				for (int64_t j = 0; j < nk; j++) {
+					double dot = 0.0;
+					for (int64_t c = 0; c < D; c++)
+						dot += (double)q[i * D + c] * (double)k[j * D + c];
+					scores[j] = dot * scale;
+					if (scores[j] > m)
+						m = scores[j];
+				}
+
+				/*
+				 * w_j = e^(s_j - m), l = Σ_j w_j: subtracting m keeps every
+				 * exponent <= 0 (no overflow) and makes l >= 1.
+				 */
+				double l = 0.0;
+				for (int64_t j = 0; j < nk; j++) {
+					scores[j] = exp(scores[j] - m);
+					l += scores[j];
+				}
+
+				/* o_i = Σ_j w_j v_j / l */
+				double *oi = o + i * D;
+				for (int64_t c = 0; c < D; c++)
+					oi[c] = 0.0;
+				for (int64_t j = 0; j < nk; j++)
+					for (int64_t c = 0; c < D; c++)
+						oi[c] += scores[j] * (double)v[j * D + c];
+				for (int64_t c = 0; c < D; c++)
+					oi[c] /= l;
+			}
+		}
+	}
+	return ATTN_OK;
+}
+
+int attn_reference_softmax(const struct attn_shape *s, const struct attn_inputs *in,
+			   double *out)
+{
+	if (!s || s->n < 1)
+		return ATTN_ERR_INVALID;
+	double *scores = malloc((size_t)s->n * sizeof(double));
+	if (!scores)
+		return ATTN_ERR_NOMEM;
+	int rc = attn__reference_softmax_ws(s, in, out, scores);
+	free(scores);
+	return rc;
+}

@@ -1,0 +1,431 @@
+/*
+ * `flash`: exact attention by tiles with an online softmax (Dao et al. 2022,
+ * FlashAttention), so that no score matrix is ever stored: each thread keeps
+ * one tile of Bq query rows and walks the keys Bk at a time, carrying per row
+ * a running max m, a running sum l and an unnormalised output accumulator.
+ * Extra memory is a few tiles per thread, independent of N.
+ *
+ * For one tile (rows [q0, q0 + Bq) of head (b, h)), in base-2 units
+ * (scores are scaled by log2(e)/√D so that e^s becomes the cheaper 2^s):
+ *
+ *   m = -inf, l = 0, A = 0                                  A is (Bq, D)
+ *   for each key block K_j, V_j (Bk rows):
+ *     S     = Q K_jᵀ · log2(e)/√D                           (Bq, Bk)
+ *     m_new = max(m, rowmax(S))
+ *     P     = 2^(S - m_new)                                 masked entries 0
+ *     α     = 2^(m - m_new)             rescales what was summed under m
+ *     l     = α l + rowsum(P)
+ *     A     = α A + P V_j
+ *     m     = m_new
+ *   O = A / l
+ *
+ * The result equals softmax(Q Kᵀ/√D) V up to rounding: every term carries
+ * the same factor 2^-m_final in the end. Causal: key blocks entirely above
+ * the diagonal are never visited (the walk stops at the tile's last row),
+ * and only blocks that cross the diagonal are masked, row by row.
+ *
+ * The two products are small cache-resident GEMMs (attn__gemm_nn, an
+ * AVX-512 register tile where available). The K block is packed transposed,
+ * (D, Bk), so that S = Q' Kᵀ becomes a plain row-major product whose rows of
+ * Bk keys are contiguous vectors; V blocks are used in place. Tiles are
+ * padded to the GEMM's register tile (8 rows, 32 columns) with zeros, so the
+ * fast path never sees an edge; padded rows and keys are never written out.
+ *
+ * Parallelism: OpenMP over (b, h, query tile), dynamic schedule, longest
+ * (causal) tiles first; each thread works in its own slice of the workspace.
+ * Decode (one query, every key visible) is split instead over (b, h, key
+ * range) when B·H is smaller than the thread count, each range producing a
+ * partial (m, l, A) that a final pass merges (flash-decoding):
+ *   M = max_r m_r,  O = Σ_r 2^(m_r - M) A_r / Σ_r 2^(m_r - M) l_r.
+ * No OpenBLAS call happens anywhere in here (it must not be called from
+ * inside an OpenMP region).
+ */
+#include <math.h>
+#include <stdio.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "common/common.h"
+
+enum { FLASH_P_BQ = 0, FLASH_P_BK = 1 };
+
+static const struct attn_param_spec flash_params[] = {
+	{"bq", ATTN_PARAM_INT, 64, 8, 1024, NULL, "query rows per tile (Bq)"},
+	{"bk", ATTN_PARAM_INT, 64, 8, 1024, NULL, "keys per block (Bk)"},
+};
+
+/* log2(e): scores are kept in base-2 units, see the top of the file. */
+#define FLASH_LOG2E 1.44269504088896340736
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+	return omp_get_thread_num();
+#else
+	return 0;
+#endif
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+static int64_t round_up(int64_t x, int64_t m)
+{
+	return (x + m - 1) / m * m;
+}
+
+/*
+ * How one forward() carves its workspace. workspace_bytes() and forward()
+ * both build this from the same (shape, params, threads), so they agree.
+ *
+ * Prefill: `threads` slices, each one tile's buffers:
+ *   qp  (bqp, D)    the tile's queries, pre-scaled, padded rows zero
+ *   kt  (D, bkp)    one key block, transposed, padded keys zero
+ *   sp  (bqp, bkp)  scores, then probabilities
+ *   acc (bqp, D)    unnormalised output
+ *   m, l (bqp)      running max (base 2) and running sum
+ * Decode: the partials of every (b, h, key range), (m, l, A[D]) each, then
+ * `threads` slices of  qp (D)  and  sp (bk).
+ */
+struct flash_plan {
+	int threads;      /* slices, = the OpenMP team size */
+	int64_t bq, bk;   /* tile rows and keys, clipped to NQ and N */
+	int64_t bqp, bkp; /* padded up to the GEMM register tile */
+	int64_t splits;   /* decode: key ranges per head */
+	size_t parts;     /* decode: bytes of the partials, before the slices */
+	size_t off_qp, off_kt, off_sp, off_acc, off_m, off_l; /* inside a slice */
+	size_t slice;     /* bytes of one slice (a multiple of 64) */
+	size_t total;
+};
+
+static void flash_plan_init(struct flash_plan *pl, const struct attn_shape *s,
+			    const struct attn_params *p, int threads)
+{
+	const int64_t N = s->n, D = s->d, NQ = attn_shape_nq(s);
+	const int64_t heads = s->batch * s->heads;
+	int64_t tasks;
+
+	memset(pl, 0, sizeof *pl);
+	pl->bq = min64(attn__param_int(p, FLASH_P_BQ, 64), NQ);
+	pl->bk = min64(attn__param_int(p, FLASH_P_BK, 64), N);
+	if (threads < 1)
+		threads = 1;
+
+	if (s->mode == ATTN_MODE_DECODE) {
+		/*
+		 * Enough key ranges to give every thread work, but no range
+		 * shorter than a block (below that, merging costs more than it
+		 * saves).
+		 */
+		int64_t splits = heads >= threads ? 1 : (threads + heads - 1) / heads;
+		pl->splits = min64(splits, (N + pl->bk - 1) / pl->bk);
+		tasks = heads * pl->splits;
+		pl->parts = attn__floats64(tasks * (D + 2));
+		pl->off_qp = 0;
+		pl->off_sp = attn__floats64(D);
+		pl->slice = pl->off_sp + attn__floats64(pl->bk);
+	} else {
+		pl->bqp = round_up(pl->bq, ATTN__GEMM_MR);
+		pl->bkp = round_up(pl->bk, ATTN__GEMM_NR);
+		tasks = heads * ((NQ + pl->bq - 1) / pl->bq);
+		pl->off_qp = 0;
+		pl->off_kt = pl->off_qp + attn__floats64(pl->bqp * D);
+		pl->off_sp = pl->off_kt + attn__floats64(D * pl->bkp);
+		pl->off_acc = pl->off_sp + attn__floats64(pl->bqp * pl->bkp);
+		pl->off_m = pl->off_acc + attn__floats64(pl->bqp * D);
+		pl->off_l = pl->off_m + attn__floats64(pl->bqp);
+		pl->slice = pl->off_l + attn__floats64(pl->bqp);
+	}
+	/* A thread without a task would only hold memory. */
+	pl->threads = (int)min64(threads, tasks);
+	pl->total = pl->parts + (size_t)pl->threads * pl->slice;
+}
+
+static int flash_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
+			  size_t msglen)
+{
+	int rc = attn__check_shape(s, msg, msglen);
+	if (rc == ATTN_OK)
+		rc = attn__check_param_int(p, &flash_params[FLASH_P_BQ], FLASH_P_BQ, msg, msglen);
+	if (rc == ATTN_OK)
+		rc = attn__check_param_int(p, &flash_params[FLASH_P_BK], FLASH_P_BK, msg, msglen);
+	return rc;
+}
+
+static size_t flash_workspace_bytes(const struct attn_shape *s, const struct attn_params *p,
+				    int threads)
+{
+	struct flash_plan pl;
+	flash_plan_init(&pl, s, p, threads);
+	return pl.total;
+}
+
+static double flash_flops(const struct attn_shape *s, const struct attn_params *p)
+{
+	(void)p;
+	return attn__softmax_flops(s);
+}
+
+/* Q, K, V read and O written once: the scores never leave the tile. */
+static double flash_bytes(const struct attn_shape *s, const struct attn_params *p)
+{
+	(void)p;
+	return attn__qkvo_bytes(s);
+}
+
+/*
+ * One prefill tile: mq (<= bq) query rows of one head, the first at position
+ * pos0, against that head's keys.
+ *   q (mq, D), k and v (N, D), o (mq, D); slice: this thread's buffers.
+ */
+static void flash_tile(const struct flash_plan *pl, const struct attn_shape *s, int64_t pos0,
+		       int64_t mq, const float *q, const float *k, const float *v, float *o,
+		       char *slice)
+{
+	const int64_t N = s->n, D = s->d;
+	const int64_t bk = pl->bk, bqp = pl->bqp, bkp = pl->bkp;
+	float *qp = (float *)(slice + pl->off_qp);   /* (bqp, D) */
+	float *kt = (float *)(slice + pl->off_kt);   /* (D, bkp) */
+	float *sp = (float *)(slice + pl->off_sp);   /* (bqp, bkp) */
+	float *acc = (float *)(slice + pl->off_acc); /* (bqp, D) */
+	float *mrow = (float *)(slice + pl->off_m);  /* (bqp) */
+	float *lrow = (float *)(slice + pl->off_l);  /* (bqp) */
+
+	/*
+	 * pass 0: Q' = Q · log2(e)/√D, so S = Q' Kᵀ comes out in base 2 with
+	 * the 1/√D already applied. Padding rows are zero (finite scores,
+	 * never written out). The workspace is not assumed zeroed: every
+	 * buffer is initialised here.
+	 */
+	const float qscale = (float)(FLASH_LOG2E / sqrt((double)D));
+	for (int64_t i = 0; i < mq; i++)
+		for (int64_t c = 0; c < D; c++)
+			qp[i * D + c] = q[i * D + c] * qscale;
+	memset(qp + mq * D, 0, (size_t)((bqp - mq) * D) * sizeof(float));
+	memset(acc, 0, (size_t)(bqp * D) * sizeof(float));
+	for (int64_t i = 0; i < bqp; i++) {
+		mrow[i] = -INFINITY;
+		lrow[i] = 0.0f;
+	}
+
+	/* Causal: the tile's last row, at pos0 + mq - 1, sees keys < pos0 + mq. */
+	const int64_t kend = s->causal ? min64(N, pos0 + mq) : N;
+
+	for (int64_t k0 = 0; k0 < kend; k0 += bk) {
+		const int64_t nk = min64(bk, kend - k0);
+
+		/* pass 1: pack Kᵀ (D, bkp) = K[k0 : k0+nk]ᵀ, zero beyond nk. */
+		for (int64_t j = 0; j < nk; j++)
+			for (int64_t c = 0; c < D; c++)
+				kt[c * bkp + j] = k[(k0 + j) * D + c];
+		if (nk < bkp)
+			for (int64_t c = 0; c < D; c++)
+				memset(kt + c * bkp + nk, 0, (size_t)(bkp - nk) * sizeof(float));
+
+		/* pass 2: S (bqp, bkp) = Q' Kᵀ */
+		attn__gemm_nn(bqp, bkp, D, qp, D, kt, bkp, sp, bkp, 0);
+
+		/*
+		 * pass 3: online softmax, row by row. Row i (position pos0 + i)
+		 * sees the first `vis` keys of the block: all nk, or fewer on the
+		 * diagonal when causal, or none when the whole block lies above
+		 * it (possible when Bk < Bq); then P stays 0 and m, l, A as they
+		 * were. The first block always holds key 0, visible to every
+		 * row, so m is finite from then on and α never is 2^(-inf+inf).
+		 */
+		for (int64_t i = 0; i < bqp; i++) {
+			float *row = sp + i * bkp;
+			int64_t vis = s->causal ? min64(nk, pos0 + i - k0 + 1) : nk;
+			if (vis <= 0) {
+				memset(row, 0, (size_t)nk * sizeof(float));
+				continue;
+			}
+			float mblk = attn__max(row, vis);
+			float mnew = mblk > mrow[i] ? mblk : mrow[i];
+			float sum = attn__exp2_shift_sum(row, vis, mnew);
+			if (vis < nk)
+				memset(row + vis, 0, (size_t)(nk - vis) * sizeof(float));
+			float alpha = attn__exp2f(mrow[i] - mnew); /* 0 on the first block */
+			lrow[i] = lrow[i] * alpha + sum;
+			if (alpha != 1.0f)
+				attn__scale(acc + i * D, alpha, D);
+			mrow[i] = mnew;
+		}
+
+		/* pass 4: A (bqp, D) += P (bqp, nk) V[k0 : k0+nk] (nk, D) */
+		attn__gemm_nn(bqp, D, nk, sp, bkp, v + k0 * D, D, acc, D, 1);
+	}
+
+	/* pass 5: O = A / l  (l >= 1: the max term contributes 2^0) */
+	for (int64_t i = 0; i < mq; i++) {
+		const float inv = 1.0f / lrow[i];
+		for (int64_t c = 0; c < D; c++)
+			o[i * D + c] = acc[i * D + c] * inv;
+	}
+}
+
+static void flash_prefill(const struct flash_plan *pl, const struct attn_shape *s,
+			  const struct attn_inputs *in, float *out, void *ws)
+{
+	const int64_t H = s->heads, KVH = s->kv_heads, N = s->n, D = s->d;
+	const int64_t heads = s->batch * H, group = H / KVH;
+	const int64_t tiles = (N + pl->bq - 1) / pl->bq; /* per head */
+	const int64_t tasks = heads * tiles;
+
+	/*
+	 * Task t runs tile `tiles - 1 - t / heads` of head t % heads: the last
+	 * tiles, the longest under a causal mask, go out first, so the dynamic
+	 * schedule ends with short tiles that fill the gaps.
+	 */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(pl->threads)
+	for (int64_t t = 0; t < tasks; t++) {
+		const int64_t tile = tiles - 1 - t / heads;
+		const int64_t bh = t % heads, b = bh / H, h = bh % H, kvh = h / group;
+		const int64_t q0 = tile * pl->bq, mq = min64(pl->bq, N - q0);
+		const float *q = in->q + (bh * N + q0) * D;       /* (mq, D) */
+		const float *k = in->k + (b * KVH + kvh) * N * D; /* (N, D) */
+		const float *v = in->v + (b * KVH + kvh) * N * D; /* (N, D) */
+		float *o = out + (bh * N + q0) * D;               /* (mq, D) */
+		char *slice = (char *)ws + (size_t)thread_id() * pl->slice;
+		flash_tile(pl, s, q0, mq, q, k, v, o, slice);
+	}
+}
+
+/*
+ * One decode task: the single query of one head against keys [j0, j1),
+ * leaving the partial (m, l, A) in part.
+ *   q (D), k and v (N, D), part (2 + D): m, l, then A.
+ */
+static void flash_decode_range(const struct flash_plan *pl, const struct attn_shape *s,
+			       const float *q, const float *k, const float *v, int64_t j0,
+			       int64_t j1, float *part, char *slice)
+{
+	const int64_t D = s->d, bk = pl->bk;
+	float *qp = (float *)(slice + pl->off_qp); /* (D) */
+	float *sp = (float *)(slice + pl->off_sp); /* (bk) */
+	float *acc = part + 2;                     /* (D) */
+	float m = -INFINITY, l = 0.0f;
+
+	const float qscale = (float)(FLASH_LOG2E / sqrt((double)D));
+	for (int64_t c = 0; c < D; c++)
+		qp[c] = q[c] * qscale;
+	memset(acc, 0, (size_t)D * sizeof(float));
+
+	for (int64_t c0 = j0; c0 < j1; c0 += bk) {
+		const int64_t nc = min64(bk, j1 - c0);
+
+		/* pass 1: s_j = q' · k_j for the block's keys (base-2 units) */
+		for (int64_t j = 0; j < nc; j++)
+			sp[j] = attn__dot(qp, k + (c0 + j) * D, D);
+
+		/* pass 2: online softmax, as in a tile, for one row */
+		float mblk = attn__max(sp, nc);
+		float mnew = mblk > m ? mblk : m;
+		float sum = attn__exp2_shift_sum(sp, nc, mnew);
+		float alpha = attn__exp2f(m - mnew);
+		l = l * alpha + sum;
+		if (alpha != 1.0f)
+			attn__scale(acc, alpha, D);
+		m = mnew;
+
+		/* pass 3: A += Σ_j p_j v_j */
+		for (int64_t j = 0; j < nc; j++)
+			attn__axpy(acc, sp[j], v + (c0 + j) * D, D);
+	}
+	part[0] = m;
+	part[1] = l;
+}
+
+static void flash_decode(const struct flash_plan *pl, const struct attn_shape *s,
+			 const struct attn_inputs *in, float *out, void *ws)
+{
+	const int64_t H = s->heads, KVH = s->kv_heads, N = s->n, D = s->d;
+	const int64_t heads = s->batch * H, group = H / KVH, splits = pl->splits;
+	const int64_t stride = D + 2; /* floats per partial */
+	float *parts = ws;            /* (heads, splits, 2 + D) */
+
+#pragma omp parallel num_threads(pl->threads)
+	{
+		char *slice = (char *)ws + pl->parts + (size_t)thread_id() * pl->slice;
+
+		/* Partials: range r of head bh covers keys [N r / splits, N (r+1) / splits). */
+#pragma omp for schedule(dynamic, 1)
+		for (int64_t t = 0; t < heads * splits; t++) {
+			const int64_t bh = t / splits, r = t % splits;
+			const int64_t b = bh / H, kvh = (bh % H) / group;
+			const float *k = in->k + (b * KVH + kvh) * N * D;
+			const float *v = in->v + (b * KVH + kvh) * N * D;
+			flash_decode_range(pl, s, in->q + bh * D, k, v, N * r / splits,
+					   N * (r + 1) / splits, parts + t * stride, slice);
+		}
+		/* (the implicit barrier of `omp for` orders the merge after every partial) */
+
+		/* Merge: M = max m_r, O = Σ 2^(m_r - M) A_r / Σ 2^(m_r - M) l_r. */
+#pragma omp for schedule(static)
+		for (int64_t bh = 0; bh < heads; bh++) {
+			const float *pb = parts + bh * splits * stride;
+			float *o = out + bh * D; /* (D) */
+			float mmax = -INFINITY, l = 0.0f;
+			for (int64_t r = 0; r < splits; r++)
+				mmax = pb[r * stride] > mmax ? pb[r * stride] : mmax;
+			memset(o, 0, (size_t)D * sizeof(float));
+			for (int64_t r = 0; r < splits; r++) {
+				const float w = attn__exp2f(pb[r * stride] - mmax);
+				l += w * pb[r * stride + 1];
+				attn__axpy(o, w, pb + r * stride + 2, D);
+			}
+			attn__scale(o, 1.0f / l, D);
+		}
+	}
+}
+
+/*
+ * `threads` must be the count workspace_bytes() was given: the plan, and so
+ * the workspace's carving, depends on it.
+ */
+static int flash_forward(const struct attn_shape *s, const struct attn_params *p,
+			 const struct attn_inputs *in, float *out, void *ws,
+			 const struct attn_ctx *ctx)
+{
+	if (flash_supports(s, p, NULL, 0) != ATTN_OK)
+		return ATTN_ERR_UNSUPPORTED;
+	struct flash_plan pl;
+	flash_plan_init(&pl, s, p, ctx ? ctx->threads : 1);
+	if (s->mode == ATTN_MODE_DECODE)
+		flash_decode(&pl, s, in, out, ws);
+	else
+		flash_prefill(&pl, s, in, out, ws);
+	return ATTN_OK;
+}
+
+const struct attn_method attn_method_flash = {
+	.abi_version = ATTN_ABI_VERSION,
+	.name = "flash",
+	.family = ATTN_FAMILY_FULL,
+	.category = "softmax",
+	.summary = "exact attention by tiles with an online softmax, no score matrix (OpenMP)",
+	.citation = "Dao et al. 2022, FlashAttention; Vaswani et al. 2017",
+	.flags = ATTN_METHOD_EXACT,
+	.time_exp = 2.0,
+	/*
+	 * Extra memory is a few tiles per thread, independent of N. (The
+	 * paper's O(N) counts the per-row statistics kept for the backward
+	 * pass; a forward-only kernel does not keep them.)
+	 */
+	.mem_exp = 0.0,
+	.tolerance = 1e-5,
+	.inputs = 0,
+	.n_params = 2,
+	.params = flash_params,
+	.supports = flash_supports,
+	.workspace_bytes = flash_workspace_bytes,
+	.flops = flash_flops,
+	.bytes = flash_bytes,
+	.prepare = NULL,
+	.forward = flash_forward,
+	.oracle = NULL,
+};

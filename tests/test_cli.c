@@ -1,0 +1,376 @@
+/*
+ * The command line, end to end, as a user drives it: --help on every verb,
+ * bad specs and options rejected before anything runs (exit 2, the token
+ * named), a sweep that survives a crashing plugin, a sweep killed with -9 or
+ * interrupted with SIGINT and then resumed without re-running or
+ * duplicating a case, a locked and a corrupt database (exit 3, nothing
+ * lost), `run` on .npy files checked against the reference, and export.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attnbench/method.h"
+#include "attnbench/npy.h"
+#include "common/common.h"
+
+static char dir[] = "/tmp/attn_cli_XXXXXX";
+static char out[65536];
+
+static void setup(void)
+{
+	ck_assert(mkdtemp(dir) != NULL);
+	setenv("ATTNBENCH_DATA_DIR", ATTN_SOURCE_DIR, 1);
+	unsetenv("ATTNBENCH_PLUGIN_PATH");
+}
+
+static void teardown(void)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	strcpy(dir, "/tmp/attn_cli_XXXXXX");
+}
+
+/* Run `attnbench ARGS` with stderr folded into `out`; the exit code. */
+static int cli(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int cli(const char *fmt, ...)
+{
+	char args[4096], cmd[4200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", ATTN_CLI, args);
+	FILE *p = popen(cmd, "r");
+	ck_assert(p != NULL);
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = 0;
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static long long db_scalar(const char *db_path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s",
+		      sqlite3_errmsg(db));
+	long long v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+START_TEST(help_everywhere)
+{
+	const char *verbs[] = {"list", "info", "run", "sweep", "check", "export"};
+	for (int i = 0; i < 6; i++) {
+		ck_assert_int_eq(cli("%s --help", verbs[i]), 0);
+		ck_assert_msg(strstr(out, "usage: attnbench") != NULL, "%s", out);
+		ck_assert_int_eq(cli("%s --no-such-option", verbs[i]), 2);
+	}
+	ck_assert_int_eq(cli("--help"), 0);
+	ck_assert_int_eq(cli("frobnicate"), 2);
+	ck_assert(strstr(out, "unknown verb 'frobnicate'"));
+	ck_assert_int_eq(cli("list"), 0);
+	ck_assert(strstr(out, "flash") && strstr(out, "softmax"));
+	ck_assert_int_eq(cli("info"), 0);
+	ck_assert(strstr(out, "openblas_core") && strstr(out, "PAPI_TOT_INS"));
+}
+END_TEST
+
+START_TEST(bad_specs_rejected)
+{
+	struct {
+		const char *args, *needle;
+	} bad[] = {
+		{"--n 256..x2", "256..x2"},
+		{"--n 0", "0"},
+		{"--d 64,,128", "64,,128"},
+		{"--methods flsh", "flsh"},
+		{"--methods 'flash[bq=7]'", "bq"},
+		{"--methods 'flash[nope=1]'", "nope"},
+		{"--causal=maybe", "maybe"},
+		{"--mode sideways", "sideways"},
+		{"--dist uniform", "uniform"},
+		{"--seed -3", "-3"},
+		{"--timeout 0", "timeout"},
+		{"--mem-limit lots", "lots"},
+		{"--preset no_such_preset", "no_such_preset"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		ck_assert_msg(cli("sweep --db %s/x.db %s", dir, bad[i].args) == 2, "%s: %s",
+			      bad[i].args, out);
+		ck_assert_msg(strstr(out, bad[i].needle) != NULL, "'%s' not named in: %s",
+			      bad[i].needle, out);
+	}
+	/* Nothing ran, so no run was recorded. */
+	char db[512];
+	snprintf(db, sizeof(db), "%s/x.db", dir);
+	if (access(db, F_OK) == 0)
+		ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM runs"), 0);
+	ck_assert_int_eq(cli("sweep --dry-run --methods flash,softmax --n 64..256x2 --d 16"), 0);
+	ck_assert(strstr(out, "6 cases"));
+}
+END_TEST
+
+START_TEST(sweep_survives_bad_plugins)
+{
+	char db[512];
+	snprintf(db, sizeof(db), "%s/s.db", dir);
+	int rc = cli("sweep --db %s --plugin %s/crash.so --plugin %s/nan.so --methods "
+		     "crash_plugin,flash,nan_plugin,softmax --n 32,64 --d 16 --min-time 0.01 "
+		     "--warmup 0",
+		     db, ATTN_TEST_PLUGIN_DIR, ATTN_TEST_PLUGIN_DIR);
+	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM cases"), 8);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM cases WHERE status='crashed'"), 2);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM cases WHERE status='failed_check'"),
+			 2);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM cases WHERE status='ok'"), 4);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM runs WHERE status='complete'"), 1);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM samples s JOIN cases c ON "
+				       "c.id = s.case_id WHERE c.status <> 'ok'"),
+			 0);
+}
+END_TEST
+
+/* Start a long sweep in the background; its pid. */
+static pid_t start_sweep(const char *db)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		freopen("/dev/null", "w", stderr);
+		execl(ATTN_CLI, ATTN_CLI, "sweep", "--db", db, "--methods", "flash,softmax", "--n",
+		      "16..512x2", "--d", "8,16,32", "--min-time", "0.05", "--warmup", "0",
+		      "--quiet", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void wait_for_cases(const char *db, int k)
+{
+	for (int i = 0; i < 600; i++) {
+		if (access(db, F_OK) == 0 &&
+		    db_scalar(db, "SELECT count(*) FROM sqlite_master WHERE name='cases'") == 1 &&
+		    db_scalar(db, "SELECT count(*) FROM cases") >= k)
+			return;
+		struct timespec ts = {0, 50000000};
+		nanosleep(&ts, NULL);
+	}
+	ck_abort_msg("the sweep recorded fewer than %d cases in 30 s", k);
+}
+
+static void resume_and_verify(const char *db)
+{
+	long long before = db_scalar(db, "SELECT count(*) FROM cases");
+	int rc = cli("sweep --db %s --resume --quiet", db);
+	ck_assert_msg(rc == 0, "resume exit %d: %s", rc, out);
+	/* 2 methods x 6 lengths x 3 dims, each exactly once. */
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM cases"), 36);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(DISTINCT key) FROM cases"), 36);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM runs"), 1);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM runs WHERE status='complete'"), 1);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM cases WHERE status='ok'"), 36);
+	ck_assert_int_ge(before, 3);
+}
+
+START_TEST(kill9_then_resume)
+{
+	char db[512];
+	snprintf(db, sizeof(db), "%s/k.db", dir);
+	pid_t pid = start_sweep(db);
+	wait_for_cases(db, 5);
+	kill(pid, SIGKILL);
+	int st;
+	waitpid(pid, &st, 0);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM runs WHERE status='running'"), 1);
+	long long kept = db_scalar(db, "SELECT count(*) FROM cases");
+	ck_assert_int_lt(kept, 36);
+	resume_and_verify(db);
+	/* Nothing left to resume. */
+	ck_assert_int_eq(cli("sweep --db %s --resume", db), 2);
+	ck_assert(strstr(out, "no unfinished run"));
+}
+END_TEST
+
+START_TEST(sigint_then_resume)
+{
+	char db[512];
+	snprintf(db, sizeof(db), "%s/i.db", dir);
+	pid_t pid = start_sweep(db);
+	wait_for_cases(db, 4);
+	kill(pid, SIGINT);
+	int st;
+	waitpid(pid, &st, 0);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 130);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM runs WHERE status='interrupted'"), 1);
+	/* Spec options that disagree with the stored run are refused. */
+	ck_assert_int_eq(cli("sweep --db %s --resume --n 64", db), 2);
+	ck_assert(strstr(out, "was started with n = 16..512x2"));
+	resume_and_verify(db);
+}
+END_TEST
+
+START_TEST(locked_and_corrupt_db)
+{
+	char db[512];
+	snprintf(db, sizeof(db), "%s/l.db", dir);
+	ck_assert_int_eq(cli("sweep --db %s --methods flash --n 16 --d 8 --quiet", db), 0);
+	long long kept = db_scalar(db, "SELECT count(*) FROM cases");
+	ck_assert_int_eq(kept, 1);
+
+	/* Another process holds the write lock: a clear error, exit 3. */
+	sqlite3 *h;
+	sqlite3_open(db, &h);
+	ck_assert_int_eq(sqlite3_exec(h, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	setenv("ATTNBENCH_BUSY_TIMEOUT_MS", "300", 1);
+	int rc = cli("sweep --db %s --methods flash --n 16 --d 8 --quiet", db);
+	unsetenv("ATTNBENCH_BUSY_TIMEOUT_MS");
+	ck_assert_msg(rc == 3, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "locked") || strstr(out, "another process"), "%s", out);
+	sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(h);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM cases"), kept);
+
+	/* Garbage where a database should be: refused, left as it is. */
+	snprintf(db, sizeof(db), "%s/garbage.db", dir);
+	FILE *f = fopen(db, "w");
+	for (int i = 0; i < 100; i++)
+		fputs("not sqlite at all\n", f);
+	fclose(f);
+	ck_assert_int_eq(cli("sweep --db %s --methods flash --n 16 --d 8", db), 3);
+	ck_assert(strstr(out, "not a database"));
+	ck_assert_int_eq(cli("export --db %s", db), 3);
+	f = fopen(db, "r");
+	char line[64];
+	ck_assert(fgets(line, sizeof(line), f) && strcmp(line, "not sqlite at all\n") == 0);
+	fclose(f);
+}
+END_TEST
+
+static void write_tensor(const char *path, int64_t b, int64_t h, int64_t n, int64_t d,
+			 unsigned seed, float **data)
+{
+	int64_t shape[4] = {b, h, n, d};
+	size_t count = (size_t)(b * h * n * d);
+	*data = malloc(count * sizeof(float));
+	for (size_t i = 0; i < count; i++) {
+		seed = seed * 1664525u + 1013904223u;
+		(*data)[i] = (float)((seed >> 8) / 16777216.0 * 2 - 1);
+	}
+	char err[512];
+	ck_assert_msg(attn_npy_write(path, 4, shape, *data, err, sizeof(err)) == 0, "%s", err);
+}
+
+START_TEST(run_npy_round_trip)
+{
+	char q[512], k[512], v[512], o[512];
+	snprintf(q, sizeof(q), "%s/q.npy", dir);
+	snprintf(k, sizeof(k), "%s/k.npy", dir);
+	snprintf(v, sizeof(v), "%s/v.npy", dir);
+	snprintf(o, sizeof(o), "%s/o.npy", dir);
+	float *qd, *kd, *vd;
+	write_tensor(q, 1, 4, 50, 16, 1, &qd);
+	write_tensor(k, 1, 2, 50, 16, 2, &kd);
+	write_tensor(v, 1, 2, 50, 16, 3, &vd);
+	int rc = cli("run --method flash --causal --q %s --k %s --v %s --out %s --min-time 0", q,
+		     k, v, o);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert(strstr(out, "rel_err"));
+	struct attn_npy res;
+	char err[512];
+	ck_assert_int_eq(attn_npy_read(o, &res, err, sizeof(err)), 0);
+	ck_assert_int_eq(res.ndim, 4);
+	ck_assert_int_eq(res.shape[1], 4);
+	ck_assert_int_eq(res.shape[2], 50);
+	struct attn_shape s = {.batch = 1, .heads = 4, .kv_heads = 2, .n = 50, .d = 16,
+			       .causal = 1};
+	struct attn_inputs in = {.q = qd, .k = kd, .v = vd};
+	double *ref = malloc(4 * 50 * 16 * sizeof(double));
+	ck_assert_int_eq(attn_reference_softmax(&s, &in, ref), 0);
+	for (int i = 0; i < 4 * 50 * 16; i++)
+		ck_assert_double_eq_tol(res.data[i], ref[i], 1e-5);
+	free(ref);
+	attn_npy_free(&res);
+
+	/* Shapes that do not fit together are named. */
+	ck_assert_int_eq(cli("run --method flash --q %s --k %s --v %s", q, q, v), 2);
+	ck_assert_msg(strstr(out, "differ") != NULL, "%s", out);
+	ck_assert_int_eq(cli("run --method flash --q %s --k %s --v %s", k, q, q), 2);
+	ck_assert_msg(strstr(out, "do not divide") != NULL, "%s", out);
+	/* A file that is not .npy is named. */
+	FILE *f = fopen(o, "w");
+	fputs("hello", f);
+	fclose(f);
+	ck_assert_int_eq(cli("run --method flash --q %s --k %s --v %s", o, k, v), 2);
+	ck_assert_msg(strstr(out, o) != NULL, "%s", out);
+	ck_assert_int_eq(cli("run --method nosuch --n 8"), 2);
+	ck_assert_int_eq(cli("run --method flash --q %s", q), 2);
+	ck_assert_int_eq(cli("run --method flash --param bq=5 --n 8"), 2);
+	ck_assert(strstr(out, "bq"));
+	/* Decode: Q with one row over K and V of 50. */
+	write_tensor(q, 1, 4, 1, 16, 4, &qd);
+	ck_assert_int_eq(cli("run --method softmax --q %s --k %s --v %s --min-time 0", q, k, v), 0);
+	ck_assert(strstr(out, "mode=decode"));
+	free(qd);
+	free(kd);
+	free(vd);
+}
+END_TEST
+
+START_TEST(export_formats)
+{
+	char db[512], path[600];
+	snprintf(db, sizeof(db), "%s/e.db", dir);
+	ck_assert_int_eq(cli("sweep --db %s --methods flash,softmax --n 32 --d 8 --quiet", db), 0);
+	ck_assert_int_eq(cli("export --db %s --format csv", db), 0);
+	ck_assert(strncmp(out, "id,run_id,method", 16) == 0);
+	ck_assert(strstr(out, "median_ns") && strstr(out, "softmax"));
+	snprintf(path, sizeof(path), "%s/e.json", dir);
+	ck_assert_int_eq(cli("export --db %s --format json --out %s", db, path), 0);
+	FILE *f = fopen(path, "r");
+	ck_assert(f != NULL);
+	size_t n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = 0;
+	fclose(f);
+	ck_assert(strstr(out, "\"runs\"") && strstr(out, "\"openblas_core\"") &&
+		  strstr(out, "\"metrics\""));
+	ck_assert_int_eq(cli("export --db %s --format xml", db), 2);
+	ck_assert_int_eq(cli("export --db %s/none.db", dir), 3);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("end-to-end");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, help_everywhere);
+	tcase_add_test(tc, bad_specs_rejected);
+	tcase_add_test(tc, sweep_survives_bad_plugins);
+	tcase_add_test(tc, kill9_then_resume);
+	tcase_add_test(tc, sigint_then_resume);
+	tcase_add_test(tc, locked_and_corrupt_db);
+	tcase_add_test(tc, run_npy_round_trip);
+	tcase_add_test(tc, export_formats);
+	tcase_set_timeout(tc, 240);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed != 0;
+}

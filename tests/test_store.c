@@ -1,0 +1,283 @@
+/*
+ * The SQLite store: round trip of a case with samples and metrics (NULL for
+ * an unavailable one, never 0), resume bookkeeping, one transaction per case
+ * (a failed write leaves nothing half-written), a second writer that waits
+ * instead of failing, and databases that must be refused untouched: not
+ * SQLite, corrupt, another program's, a newer schema.
+ */
+#include <check.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "attnbench/status.h"
+#include "attnbench/store.h"
+
+static char err[1024];
+static char dir[] = "/tmp/attn_store_XXXXXX";
+
+static void setup(void)
+{
+	ck_assert(mkdtemp(dir) != NULL);
+}
+
+static void teardown(void)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	strcpy(dir, "/tmp/attn_store_XXXXXX");
+}
+
+static void path_in(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+static const struct attn_kv info[] = {{"git_commit", "abc123"}, {"cpu_model", "Test CPU"},
+				      {"compiler", "gcc"}};
+
+static struct attn_case_record record(const char *key)
+{
+	static const double ns[3] = {100, 110, 105};
+	static const int64_t it[3] = {1, 1, 1};
+	static const struct attn_metric m[2] = {{"median_ns", 105, 1, "ns"},
+						{"papi_tot_ins", 0, 0, "1"}};
+	struct attn_case_record r = {.key = key, .method = "flash", .family = "full",
+				     .form = NULL, .params = "bq=64,bk=64", .batch = 1,
+				     .heads = 2, .kv_heads = 1, .n = 256, .d = 64, .causal = 1,
+				     .mode = "prefill", .dist = "gaussian", .threads = 1,
+				     .seed = 42, .status = "ok", .message = "",
+				     .n_samples = 3, .sample_ns = ns, .sample_iters = it,
+				     .n_metrics = 2, .metrics = m};
+	return r;
+}
+
+static long long scalar(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s;
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	long long v = sqlite3_column_type(s, 0) == SQLITE_NULL ? -999 : sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+START_TEST(round_trip)
+{
+	char path[512];
+	path_in(path, sizeof(path), "r.db");
+	struct attn_store *st;
+	ck_assert_msg(attn_store_open(path, 1, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
+	int64_t run;
+	ck_assert_int_eq(attn_store_run_begin(st, "attnbench sweep", "n = 256\n", info, 3, &run, err,
+					      sizeof(err)),
+			 ATTN_OK);
+	struct attn_case_record r = record("case-1");
+	ck_assert_int_eq(attn_store_case_done(st, run, "case-1"), 0);
+	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_OK);
+	ck_assert_int_eq(attn_store_case_done(st, run, "case-1"), 1);
+	sqlite3 *db = attn_store_db(st);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM samples"), 3);
+	ck_assert_int_eq(scalar(db, "SELECT value FROM metrics WHERE name='median_ns'"), 105);
+	/* Unavailable is NULL, not 0. */
+	ck_assert_int_eq(scalar(db, "SELECT value FROM metrics WHERE name='papi_tot_ins'"), -999);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM run_info"), 3);
+	ck_assert_int_eq(scalar(db, "SELECT median_ns FROM results"), 105);
+	ck_assert_int_eq(scalar(db, "SELECT kv_heads FROM cases"), 1);
+
+	/* Resume bookkeeping: the newest unfinished run and its spec. */
+	int64_t found;
+	char *spec;
+	ck_assert_int_eq(attn_store_run_find_unfinished(st, &found, &spec, err, sizeof(err)),
+			 ATTN_OK);
+	ck_assert_int_eq(found, run);
+	ck_assert_str_eq(spec, "n = 256\n");
+	free(spec);
+	ck_assert_int_eq(attn_store_run_set_status(st, run, "complete", err, sizeof(err)), ATTN_OK);
+	ck_assert_int_eq(attn_store_run_find_unfinished(st, &found, &spec, err, sizeof(err)),
+			 ATTN_ERR_NOTFOUND);
+	attn_store_close(st);
+
+	/* Reopening finds everything, read-only open works too. */
+	ck_assert_int_eq(attn_store_open(path, 0, &st, err, sizeof(err)), ATTN_OK);
+	ck_assert_int_eq(scalar(attn_store_db(st), "SELECT count(*) FROM cases"), 1);
+	attn_store_close(st);
+}
+END_TEST
+
+START_TEST(case_is_atomic)
+{
+	char path[512];
+	path_in(path, sizeof(path), "a.db");
+	struct attn_store *st;
+	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
+	int64_t run;
+	ck_assert_int_eq(attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err)),
+			 ATTN_OK);
+	struct attn_case_record r = record("k");
+	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_OK);
+	/* The same key again violates UNIQUE: nothing of it may remain. */
+	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_ERR_DB);
+	sqlite3 *db = attn_store_db(st);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM cases"), 1);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM samples"), 3);
+	/* A bad status is refused by the schema, again leaving nothing. */
+	r = record("k2");
+	r.status = "fine";
+	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_ERR_DB);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM cases"), 1);
+	/* And the store still works afterwards. */
+	r = record("k3");
+	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_OK);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM samples"), 6);
+	attn_store_close(st);
+}
+END_TEST
+
+START_TEST(second_writer_waits)
+{
+	char path[512];
+	path_in(path, sizeof(path), "w.db");
+	struct attn_store *st;
+	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
+	int64_t run;
+	ck_assert_int_eq(attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err)),
+			 ATTN_OK);
+	int go[2];
+	ck_assert_int_eq(pipe(go), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* Hold the write lock for a second. */
+		sqlite3 *db;
+		sqlite3_open(path, &db);
+		sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		ck_assert_int_eq(write(go[1], "x", 1), 1);
+		sleep(1);
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(db);
+		_exit(0);
+	}
+	char c;
+	ck_assert_int_eq(read(go[0], &c, 1), 1);
+	struct attn_case_record r = record("waited");
+	ck_assert_msg(attn_store_case_write(st, run, &r, err, sizeof(err)) == ATTN_OK, "%s", err);
+	int status;
+	waitpid(pid, &status, 0);
+	ck_assert_int_eq(attn_store_case_done(st, run, "waited"), 1);
+	attn_store_close(st);
+}
+END_TEST
+
+static char *slurp(const char *path, long *len)
+{
+	FILE *f = fopen(path, "rb");
+	ck_assert(f != NULL);
+	fseek(f, 0, SEEK_END);
+	*len = ftell(f);
+	rewind(f);
+	char *b = malloc(*len + 1);
+	ck_assert_int_eq(fread(b, 1, *len, f), (size_t)*len);
+	fclose(f);
+	return b;
+}
+
+static void assert_refused_untouched(const char *path, const char *needle)
+{
+	long l0, l1;
+	char *before = slurp(path, &l0);
+	struct attn_store *st = NULL;
+	int rc = attn_store_open(path, 1, &st, err, sizeof(err));
+	ck_assert_int_ne(rc, ATTN_OK);
+	ck_assert(st == NULL);
+	ck_assert_msg(strstr(err, needle) != NULL, "message '%s' lacks '%s'", err, needle);
+	ck_assert_msg(strstr(err, path) != NULL, "message '%s' does not name the file", err);
+	char *after = slurp(path, &l1);
+	ck_assert_int_eq(l0, l1);
+	ck_assert(memcmp(before, after, l0) == 0);
+	free(before);
+	free(after);
+}
+
+START_TEST(refuses_bad_files)
+{
+	char path[512];
+	path_in(path, sizeof(path), "text.db");
+	FILE *f = fopen(path, "w");
+	for (int i = 0; i < 200; i++)
+		fprintf(f, "this is not a database, line %d\n", i);
+	fclose(f);
+	assert_refused_untouched(path, "not a database");
+
+	path_in(path, sizeof(path), "foreign.db");
+	sqlite3 *db;
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "CREATE TABLE accounts(id INTEGER, balance REAL);"
+			 "INSERT INTO accounts VALUES (1, 100.0);",
+		     NULL, NULL, NULL);
+	sqlite3_close(db);
+	assert_refused_untouched(path, "another program");
+
+	path_in(path, sizeof(path), "newer.db");
+	struct attn_store *st;
+	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
+	sqlite3_exec(attn_store_db(st), "UPDATE meta SET value='99' WHERE key='schema_version'",
+		     NULL, NULL, NULL);
+	sqlite3_exec(attn_store_db(st), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	attn_store_close(st);
+	assert_refused_untouched(path, "newer");
+}
+END_TEST
+
+START_TEST(refuses_corrupt)
+{
+	char path[512];
+	path_in(path, sizeof(path), "corrupt.db");
+	struct attn_store *st;
+	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
+	int64_t run;
+	attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err));
+	char key[32];
+	for (int i = 0; i < 300; i++) {
+		snprintf(key, sizeof(key), "case-%d", i);
+		struct attn_case_record r = record(key);
+		ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_OK);
+	}
+	sqlite3_exec(attn_store_db(st), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	attn_store_close(st);
+	/* Scribble over pages past the schema page: the b-trees break. */
+	FILE *f = fopen(path, "r+b");
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	ck_assert_int_gt(len, 8 * 4096);
+	for (long off = 2 * 4096; off < len; off += 4096) {
+		fseek(f, off + 8, SEEK_SET);
+		for (int i = 0; i < 64; i++)
+			fputc(0xEE, f);
+	}
+	fclose(f);
+	assert_refused_untouched(path, "corrupt");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("core");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, round_trip);
+	tcase_add_test(tc, case_is_atomic);
+	tcase_add_test(tc, second_writer_waits);
+	tcase_add_test(tc, refuses_bad_files);
+	tcase_add_test(tc, refuses_corrupt);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed != 0;
+}
