@@ -322,6 +322,7 @@ START_TEST(run_npy_round_trip)
 	ck_assert_int_eq(cli("run --method flash --param bq=5 --n 8"), 2);
 	ck_assert(strstr(out, "bq"));
 	/* Decode: Q with one row over K and V of 50. */
+	free(qd);
 	write_tensor(q, 1, 4, 1, 16, 4, &qd);
 	ck_assert_int_eq(cli("run --method softmax --q %s --k %s --v %s --min-time 0", q, k, v), 0);
 	ck_assert(strstr(out, "mode=decode"));

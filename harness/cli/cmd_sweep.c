@@ -70,11 +70,27 @@ enum {
 	O_MINREPS, O_MAXREPS, O_CHECKF, O_MEMLIM, O_QUIET, O_DRY
 };
 
-/* Estimated relative cost of a case, for the ETA: the attention's B*H*NQ*N*D. */
-static double case_weight(const struct attn_case *c)
+/* The work of a case for the ETA: the attention's B*H*NQ*N*D. */
+static double case_work(const struct attn_case *c)
 {
 	const struct attn_shape *s = &c->shape;
-	return 1e5 + (double)s->batch * s->heads * attn_shape_nq(s) * s->n * s->d;
+	return (double)s->batch * s->heads * attn_shape_nq(s) * s->n * s->d;
+}
+
+/*
+ * Seconds left, from a two-term model of a case's time: a floor every case
+ * pays (warm-up plus the minimum timed span, and the fork) and a part
+ * proportional to its work at a rate learned from the cases done so far.
+ */
+static double eta_seconds(double elapsed, int n_done, double work_done, int n_left,
+			  double work_left, const struct attn_run_opts *o)
+{
+	double floor_s = o->warmup_s + o->min_time_s + 0.01;
+	double work_s = elapsed - n_done * floor_s;
+	if (work_s < 0.05 * elapsed)
+		work_s = 0.05 * elapsed;
+	double rate = work_done > 0 ? work_done / work_s : 0;
+	return n_left * floor_s + (rate > 0 ? work_left / rate : 0);
 }
 
 static void fmt_clock(double s, char *buf, size_t len)
@@ -394,9 +410,10 @@ int cmd_sweep(int argc, char **argv)
 	ro.stop = &stop_flag;
 
 	int tty = isatty(2), counts[ATTN_CASE_INTERRUPTED + 1] = {0}, skipped = 0;
-	double total_w = 0, done_w = 0;
+	double work_left = 0, work_done = 0;
+	int n_done = 0, n_left = cases.count;
 	for (int i = 0; i < cases.count; i++)
-		total_w += case_weight(&cases.items[i]);
+		work_left += case_work(&cases.items[i]);
 	uint64_t t_start = attn__now_ns();
 	rc = EXIT_OK;
 	if (!quiet)
@@ -414,19 +431,22 @@ int cmd_sweep(int argc, char **argv)
 		}
 		if (done) {
 			skipped++;
-			total_w -= case_weight(cs);
+			work_left -= case_work(cs);
+			n_left--;
 			continue;
 		}
 		describe(cs, d, sizeof(d));
 		double elapsed = (double)(attn__now_ns() - t_start) / 1e9;
 		if (tty && !quiet) {
 			fmt_clock(elapsed, el, sizeof(el));
-			if (done_w > 0)
-				fmt_clock(elapsed * (total_w - done_w) / done_w, eta, sizeof(eta));
+			if (n_done > 0)
+				fmt_clock(eta_seconds(elapsed, n_done, work_done, n_left, work_left,
+						      &ro),
+					  eta, sizeof(eta));
 			else
 				snprintf(eta, sizeof(eta), "?");
-			fprintf(stderr, "\r\033[K[%d/%d %3.0f%% %s ETA %s] %s", i + 1, cases.count,
-				100.0 * done_w / (total_w > 0 ? total_w : 1), el, eta, d);
+			fprintf(stderr, "\r\033[K[%d/%d %s ETA %s] %s", i + 1, cases.count, el, eta,
+				d);
 			fflush(stderr);
 		}
 		struct attn_case_result r;
@@ -448,7 +468,10 @@ int cmd_sweep(int argc, char **argv)
 			break;
 		}
 		counts[r.status]++;
-		done_w += case_weight(cs);
+		work_done += case_work(cs);
+		work_left -= case_work(cs);
+		n_done++;
+		n_left--;
 		const struct attn_metric *med = attn_result_metric(&r, "median_ns");
 		int bad = r.status == ATTN_CASE_TIMEOUT || r.status == ATTN_CASE_CRASHED ||
 			  r.status == ATTN_CASE_FAILED || r.status == ATTN_CASE_FAILED_CHECK;

@@ -453,7 +453,16 @@ static int parse_protocol(char *text, struct attn_case_result *r)
 /* The parent's statistics over the samples, and the figures derived from them. */
 static void derive_metrics(struct attn_case_result *r)
 {
-	if (r->status != ATTN_CASE_OK || r->n_samples == 0)
+	/*
+	 * Timings of a case that crashed, failed or produced wrong output
+	 * describe nothing worth comparing: drop them, so no query over
+	 * `samples` can pick them up by forgetting to look at the status.
+	 */
+	if (r->status != ATTN_CASE_OK) {
+		attn_case_result_free(r);
+		return;
+	}
+	if (r->n_samples == 0)
 		return;
 	struct attn_summary sum;
 	if (attn_stats_summarize(r->sample_ns, r->n_samples, &sum) != 0)
