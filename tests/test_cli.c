@@ -21,6 +21,8 @@
 #include "attnbench/npy.h"
 #include "common/common.h"
 
+#include "check_main.h"
+
 static char dir[] = "/tmp/attn_cli_XXXXXX";
 static char out[65536];
 
@@ -369,9 +371,6 @@ int main(void)
 	tcase_add_test(tc, export_formats);
 	tcase_set_timeout(tc, 240);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = attn_test_run(s, CK_NORMAL);
 	return failed != 0;
 }

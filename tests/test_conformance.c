@@ -16,6 +16,8 @@
 #include "attnbench/spec.h"
 #include "attnbench/status.h"
 
+#include "check_main.h"
+
 static struct attn_registry *reg;
 
 static void conform(const struct attn_method *m)
@@ -24,14 +26,7 @@ static void conform(const struct attn_method *m)
 	static const int64_t ds[] = {8, 64};
 	static const int64_t kvhs[] = {4, 2, 1};
 	struct attn_run_opts o;
-	attn_run_opts_default(&o);
-	o.isolate = 0;
-	o.warmup_s = 0;
-	o.min_time_s = 0;
-	o.min_reps = 1;
-	o.max_reps = 1;
-	o.min_sample_s = 0;
-	o.check_max_flops = 1e18;
+	attn_run_opts_check(&o, 0);
 	struct attn_case c = {.method = m, .seed = 11};
 	attn_params_default(m, &c.params);
 	int ran = 0;
@@ -84,10 +79,7 @@ int main(void)
 	tcase_add_loop_test(tc, every_method, 0, attn_registry_count(reg));
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_VERBOSE);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = attn_test_run(s, CK_VERBOSE);
 	attn_registry_free(reg);
 	return failed != 0;
 }

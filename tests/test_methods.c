@@ -29,6 +29,7 @@
 
 #include "attnbench/method.h"
 #include "common/common.h"
+#include "check_main.h"
 
 extern const struct attn_method attn_method_softmax;
 extern const struct attn_method attn_method_flash;
@@ -240,7 +241,7 @@ static struct attn_params params2(double a, double b)
 	return p;
 }
 
-/* Block sizes: defaults, the minimum, and sizes that divide no N of the grid. */
+/* Block sizes: the defaults, the minimums, and sizes that divide few N of the grid. */
 static const double softmax_blocks[] = {256, 16, 100};
 static const double flash_tiles[][2] = {{64, 64}, {8, 8}, {13, 24}, {100, 40}};
 
@@ -420,7 +421,7 @@ START_TEST(test_supports_rejects)
 			msg[0] = '\0';
 			ck_assert_int_eq(m->supports(&bad[j], NULL, msg, sizeof msg),
 					 ATTN_ERR_UNSUPPORTED);
-			ck_assert_msg(msg[0] != '\0', "%s: no reason given for case %d", m->name, j);
+			ck_assert_msg(msg[0] != '\0', "%s: no reason for case %d", m->name, j);
 		}
 	}
 	/* Parameters outside their range. */
@@ -527,7 +528,7 @@ START_TEST(test_softmax_row)
 }
 END_TEST
 
-/* attn__gemm_nn against three loops, on sizes that hit every edge path. */
+/* attn__gemm against three loops, on sizes that hit every edge path, A plain and transposed. */
 START_TEST(test_gemm)
 {
 	static const int64_t sizes[][3] = {{8, 32, 5}, {13, 37, 9}, {16, 64, 64}, {3, 5, 1},
@@ -536,29 +537,34 @@ START_TEST(test_gemm)
 	for (size_t t = 0; t < sizeof sizes / sizeof *sizes; t++) {
 		const int64_t m = sizes[t][0], n = sizes[t][1], k = sizes[t][2];
 		const int64_t lda = k + 3, ldb = n + 5, ldc = n + 7;
-		float *a = malloc((size_t)(m * lda + 1) * sizeof(float));
+		const int64_t a_count = m * lda > k * (m + 2) ? m * lda : k * (m + 2);
+		float *a = malloc((size_t)(a_count + 1) * sizeof(float));
 		float *b = malloc((size_t)(k * ldb + 1) * sizeof(float));
 		float *c = malloc((size_t)(m * ldc) * sizeof(float));
 		ck_assert(a && b && c);
-		for (int64_t i = 0; i < m * lda; i++)
+		for (int64_t i = 0; i < a_count; i++)
 			a[i] = lcg_uniform(&st);
 		for (int64_t i = 0; i < k * ldb; i++)
 			b[i] = lcg_uniform(&st);
-		for (int accumulate = 0; accumulate <= 1; accumulate++) {
+		for (int variant = 0; variant < 4; variant++) {
+			/* A row-major (i, p) at a[i lda + p], or transposed at a[p (m + 2) + i]. */
+			const int accumulate = variant & 1, trans = variant >> 1;
+			const int64_t rsa = trans ? 1 : lda, csa = trans ? m + 2 : 1;
 			for (int64_t i = 0; i < m * ldc; i++)
 				c[i] = accumulate ? 1.0f : NAN;
-			attn__gemm_nn(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+			attn__gemm(m, n, k, a, rsa, csa, b, ldb, c, ldc, accumulate);
 			double worst = 0.0; /* scaled error; NaN (an unwritten C) shows as NaN */
 			for (int64_t i = 0; i < m; i++)
 				for (int64_t j = 0; j < n; j++) {
 					double want = accumulate ? 1.0 : 0.0;
 					for (int64_t p = 0; p < k; p++)
-						want += (double)a[i * lda + p] * b[p * ldb + j];
+						want += (double)a[i * rsa + p * csa] *
+							b[p * ldb + j];
 					double e = fabs(c[i * ldc + j] - want) / (1 + fabs(want));
 					worst = (e > worst || isnan(e)) ? e : worst;
 				}
-			ck_assert_msg(worst < 1e-5, "m=%lld n=%lld k=%lld accumulate=%d: error %g",
-				      (long long)m, (long long)n, (long long)k, accumulate, worst);
+			ck_assert_msg(worst < 1e-5, "m=%lld n=%lld k=%lld variant %d: error %g",
+				      (long long)m, (long long)n, (long long)k, variant, worst);
 		}
 		free(a);
 		free(b);
@@ -630,9 +636,5 @@ static Suite *methods_suite(void)
 int main(void)
 {
 	grid_build();
-	SRunner *sr = srunner_create(methods_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return attn_test_run(methods_suite(), CK_NORMAL);
 }

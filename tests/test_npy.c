@@ -17,6 +17,7 @@
 
 #include "attnbench/npy.h"
 #include "attnbench/status.h"
+#include "check_main.h"
 
 static char dir[256];
 
@@ -565,11 +566,5 @@ static Suite *npy_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(npy_suite());
-	int failures;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failures != 0;
+	return attn_test_run(npy_suite(), CK_NORMAL);
 }

@@ -11,6 +11,8 @@
 #include "attnbench/registry.h"
 #include "attnbench/status.h"
 
+#include "check_main.h"
+
 static char err[1024];
 
 static int fwd(const struct attn_shape *s, const struct attn_params *p,
@@ -203,9 +205,6 @@ int main(void)
 	tcase_add_test(tc, broken_plugins_refused);
 	tcase_add_test(tc, plugin_path_env);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = attn_test_run(s, CK_NORMAL);
 	return failed != 0;
 }

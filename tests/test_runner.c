@@ -14,6 +14,8 @@
 #include "attnbench/spec.h"
 #include "attnbench/status.h"
 
+#include "check_main.h"
+
 static char err[1024];
 static struct attn_registry *reg;
 
@@ -193,9 +195,6 @@ int main(void)
 	tcase_add_test(tc, case_keys_distinct);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = attn_test_run(s, CK_NORMAL);
 	return failed != 0;
 }

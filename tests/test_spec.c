@@ -14,6 +14,7 @@
 #include "attnbench/registry.h"
 #include "attnbench/spec.h"
 #include "attnbench/status.h"
+#include "check_main.h"
 
 /* --- synthetic methods ---------------------------------------------------- */
 
@@ -663,11 +664,5 @@ static Suite *spec_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(spec_suite());
-	int failures;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failures != 0;
+	return attn_test_run(spec_suite(), CK_NORMAL);
 }

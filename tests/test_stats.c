@@ -12,6 +12,7 @@
 
 #include "attnbench/method.h"
 #include "attnbench/stats.h"
+#include "check_main.h"
 
 #define MAD_SCALE 1.4826
 
@@ -236,9 +237,5 @@ static Suite *stats_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(stats_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return attn_test_run(stats_suite(), CK_NORMAL);
 }

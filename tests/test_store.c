@@ -16,6 +16,8 @@
 #include "attnbench/status.h"
 #include "attnbench/store.h"
 
+#include "check_main.h"
+
 static char err[1024];
 static char dir[] = "/tmp/attn_store_XXXXXX";
 
@@ -275,9 +277,6 @@ int main(void)
 	tcase_add_test(tc, refuses_corrupt);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int failed = attn_test_run(s, CK_NORMAL);
 	return failed != 0;
 }

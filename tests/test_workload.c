@@ -18,6 +18,7 @@
 
 #include "attnbench/status.h"
 #include "attnbench/workload.h"
+#include "check_main.h"
 
 #define ALL_INPUTS (ATTN_INPUT_LOG_GATE | ATTN_INPUT_GATE_VEC | ATTN_INPUT_BETA)
 
@@ -579,9 +580,5 @@ static Suite *workload_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(workload_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return attn_test_run(workload_suite(), CK_NORMAL);
 }

@@ -68,14 +68,7 @@ int cmd_check(int argc, char **argv)
 	int nn = quick ? 2 : 5, nd = quick ? 1 : 2;
 
 	struct attn_run_opts ro;
-	attn_run_opts_default(&ro);
-	ro.warmup_s = 0;
-	ro.min_time_s = 0;
-	ro.min_reps = 1;
-	ro.max_reps = 1;
-	ro.min_sample_s = 0;
-	ro.timeout_s = 60;
-	ro.check_max_flops = 1e18;
+	attn_run_opts_check(&ro, 1);
 
 	int failed_total = 0;
 	printf("%-28s %6s %6s %6s %10s %10s  %s\n", "method", "cases", "passed", "failed",

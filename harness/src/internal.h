@@ -22,4 +22,10 @@ char *attn__strdup(const char *s);
 size_t attn__mul_sat(size_t a, size_t b);
 size_t attn__add_sat(size_t a, size_t b);
 
+/*
+ * A "Name:   1234 kB" field of a /proc file (meminfo, self/status) in bytes;
+ * 0 when the file or the field cannot be read.
+ */
+size_t attn__proc_kb_field(const char *path, const char *field);
+
 #endif /* ATTNBENCH_INTERNAL_H */

@@ -68,6 +68,19 @@ void attn_run_opts_default(struct attn_run_opts *o)
 	o->isolate = 1;
 }
 
+void attn_run_opts_check(struct attn_run_opts *o, int isolate)
+{
+	attn_run_opts_default(o);
+	o->warmup_s = 0;
+	o->min_time_s = 0;
+	o->min_reps = 1;
+	o->max_reps = 1;
+	o->min_sample_s = 0;
+	o->timeout_s = 60;
+	o->check_max_flops = 1e18;
+	o->isolate = isolate;
+}
+
 int attn_case_key(const struct attn_case *c, char *buf, size_t len)
 {
 	char params[1024];
@@ -131,18 +144,7 @@ static void emit_null(FILE *f, const char *name, const char *unit)
 /* A /proc/self/status field in bytes (VmRSS, VmHWM), 0 if unreadable. */
 static size_t proc_status_bytes(const char *field)
 {
-	FILE *f = fopen("/proc/self/status", "r");
-	if (!f)
-		return 0;
-	char line[256];
-	size_t len = strlen(field), kb = 0;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, field, len) == 0 && line[len] == ':') {
-			kb = strtoull(line + len + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return kb * 1024;
+	return attn__proc_kb_field("/proc/self/status", field);
 }
 
 /* Start the peak-RSS count afresh (Linux >= 4.0); 0 on success. */

@@ -108,6 +108,16 @@ static int exec(struct attn_store *st, const char *sql, char *err, size_t errlen
 	return ATTN_OK;
 }
 
+/* Give up a write transaction: finalize, roll back, report. */
+static int abort_tx(struct attn_store *st, sqlite3_stmt *s, char *err, size_t errlen,
+		    const char *what)
+{
+	int rc = db_err(st, err, errlen, what);
+	sqlite3_finalize(s);
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
 static void now_iso(char *buf, size_t len)
 {
 	time_t t = time(NULL);
@@ -335,10 +345,7 @@ int attn_store_run_begin(struct attn_store *st, const char *command, const char 
 	sqlite3_finalize(s);
 	return exec(st, "COMMIT", err, errlen);
 dberr:
-	rc = db_err(st, err, errlen, "recording the run");
-	sqlite3_finalize(s);
-	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	return rc;
+	return abort_tx(st, s, err, errlen, "recording the run");
 }
 
 int attn_store_run_set_status(struct attn_store *st, int64_t run_id, const char *status,
@@ -482,8 +489,5 @@ int attn_store_case_write(struct attn_store *st, int64_t run_id,
 	sqlite3_finalize(s);
 	return exec(st, "COMMIT", err, errlen);
 dberr:
-	rc = db_err(st, err, errlen, "recording a case");
-	sqlite3_finalize(s);
-	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	return rc;
+	return abort_tx(st, s, err, errlen, "recording a case");
 }

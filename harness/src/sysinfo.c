@@ -18,6 +18,7 @@
 
 #include "attnbench/sysinfo.h"
 #include "build_info.h"
+#include "internal.h"
 
 static void put(struct attn_sysinfo *si, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -55,9 +56,9 @@ const char *attn_sysinfo_get(const struct attn_sysinfo *si, const char *key)
 	return NULL;
 }
 
-static size_t meminfo(const char *field)
+size_t attn__proc_kb_field(const char *path, const char *field)
 {
-	FILE *f = fopen("/proc/meminfo", "r");
+	FILE *f = fopen(path, "r");
 	if (!f)
 		return 0;
 	char line[256];
@@ -69,6 +70,11 @@ static size_t meminfo(const char *field)
 		}
 	fclose(f);
 	return kb * 1024;
+}
+
+static size_t meminfo(const char *field)
+{
+	return attn__proc_kb_field("/proc/meminfo", field);
 }
 
 size_t attn_mem_available(void)

@@ -150,6 +150,15 @@ float attn__exp_shift_sum(float *x, int64_t n, float shift);
 float attn__exp2_shift_sum(float *x, int64_t n, float shift);
 
 /*
+ * Element-wise forms, for softmax along columns (one lane per row of the
+ * attention matrix, as in a tile stored keys-by-queries):
+ *   attn__max_into:      m[i] = max(m[i], x[i])                over (n)
+ *   attn__exp2_sub_into: x[i] = 2^(x[i] - shift[i]), sum[i] += x[i]
+ */
+void attn__max_into(float *m, const float *x, int64_t n);
+void attn__exp2_sub_into(float *x, const float *shift, float *sum, int64_t n);
+
+/*
  * One row of softmax in place: x (n), the first n_valid entries are scores
  * (natural units), the rest are masked. After: x[j] = e^(x[j] - max) / Σ for
  * j < n_valid, 0 beyond. n_valid >= 1.
@@ -166,7 +175,7 @@ void attn__axpy(float *y, float alpha, const float *x, int64_t n);
 void attn__scale(float *x, float alpha, int64_t n);
 
 /*
- * The register tile of attn__gemm_nn: MR rows by NR columns of C stay in
+ * The register tile of attn__gemm: MR rows by NR columns of C stay in
  * registers while k streams by. Callers that pad their buffers to these
  * multiples run entirely in the fast tile; others are still correct.
  */
@@ -174,15 +183,18 @@ void attn__scale(float *x, float alpha, int64_t n);
 #define ATTN__GEMM_NR 32
 
 /*
- * C = A B (accumulate == 0) or C += A B (accumulate != 0), row-major:
- *   A (m, k) with row stride lda, B (k, n) with row stride ldb,
- *   C (m, n) with row stride ldc.
+ * C = A B (accumulate == 0) or C += A B (accumulate != 0):
+ *   A (m, k), element (i, p) at a[i·rsa + p·csa]: row-major is (lda, 1),
+ *     and a matrix stored transposed is read in place as (1, lda);
+ *   B (k, n) row-major with row stride ldb; C (m, n) with row stride ldc.
  * Meant for the small cache-resident blocks inside tiled methods (tens to
  * hundreds on a side), where a call into OpenBLAS costs more than it saves
  * and must not happen inside an OpenMP region anyway. Single-threaded.
+ * Best when B's row stride is not a multiple of 512 bytes (L1 set
+ * conflicts down a column panel).
  */
-void attn__gemm_nn(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
-		   int64_t ldb, float *c, int64_t ldc, int accumulate);
+void attn__gemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, int64_t csa,
+		const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate);
 
 /* ---- shapes, parameters and cost conventions ------------------------------- */
 

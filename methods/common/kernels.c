@@ -18,6 +18,7 @@
 #include <immintrin.h>
 #endif
 
+#include "attnbench/status.h"
 #include "common/common.h"
 
 /* ---- row and vector kernels -------------------------------------------------- */
@@ -53,6 +54,23 @@ float attn__exp2_shift_sum(float *x, int64_t n, float shift)
 		sum += e;
 	}
 	return sum;
+}
+
+void attn__max_into(float *m, const float *x, int64_t n)
+{
+#pragma omp simd
+	for (int64_t i = 0; i < n; i++)
+		m[i] = x[i] > m[i] ? x[i] : m[i];
+}
+
+void attn__exp2_sub_into(float *x, const float *shift, float *sum, int64_t n)
+{
+#pragma omp simd
+	for (int64_t i = 0; i < n; i++) {
+		float e = attn__exp2f(x[i] - shift[i]);
+		x[i] = e;
+		sum[i] += e;
+	}
 }
 
 void attn__softmax_row(float *x, int64_t n_valid, int64_t n)
@@ -99,8 +117,9 @@ void attn__scale(float *x, float alpha, int64_t n)
  * of A. The inner loop vectorises; C's row goes through L1 on every k, which
  * is what the register tile below avoids.
  */
-static void gemm_nn_generic(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-			    const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate)
+static void gemm_generic(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa,
+			 int64_t csa, const float *b, int64_t ldb, float *c, int64_t ldc,
+			 int accumulate)
 {
 	if (n <= 0)
 		return;
@@ -109,7 +128,7 @@ static void gemm_nn_generic(int64_t m, int64_t n, int64_t k, const float *a, int
 		if (!accumulate)
 			memset(ci, 0, (size_t)n * sizeof(float));
 		for (int64_t p = 0; p < k; p++)
-			attn__axpy(ci, a[i * lda + p], b + p * ldb, n);
+			attn__axpy(ci, a[i * rsa + p * csa], b + p * ldb, n);
 	}
 }
 
@@ -118,10 +137,10 @@ static void gemm_nn_generic(int64_t m, int64_t n, int64_t k, const float *a, int
  * One MR x NR = 8 x 32 tile of C, held in 16 zmm registers while p runs over
  * k: per step, two 16-wide loads of a row of B, eight broadcasts of a column
  * of A, sixteen FMAs. That is FMA-bound, not load-bound, which is the point.
- *   a (8, k) stride lda, b (k, 32) stride ldb, c (8, 32) stride ldc.
+ *   a (8, k) with strides (rsa, csa), b (k, 32) stride ldb, c (8, 32) stride ldc.
  */
-static void gemm_tile_8x32(int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
-			   float *c, int64_t ldc, int accumulate)
+static void gemm_tile_8x32(int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
+			   int64_t ldb, float *c, int64_t ldc, int accumulate)
 {
 	__m512 c0[ATTN__GEMM_MR], c1[ATTN__GEMM_MR];
 
@@ -131,11 +150,12 @@ static void gemm_tile_8x32(int64_t k, const float *a, int64_t lda, const float *
 		c1[r] = accumulate ? _mm512_loadu_ps(c + r * ldc + 16) : _mm512_setzero_ps();
 	}
 	for (int64_t p = 0; p < k; p++) {
+		const float *ap = a + p * csa;
 		__m512 b0 = _mm512_loadu_ps(b + p * ldb);
 		__m512 b1 = _mm512_loadu_ps(b + p * ldb + 16);
 #pragma GCC unroll 8
 		for (int r = 0; r < ATTN__GEMM_MR; r++) {
-			__m512 ar = _mm512_set1_ps(a[r * lda + p]);
+			__m512 ar = _mm512_set1_ps(ap[r * rsa]);
 			c0[r] = _mm512_fmadd_ps(ar, b0, c0[r]);
 			c1[r] = _mm512_fmadd_ps(ar, b1, c1[r]);
 		}
@@ -148,8 +168,8 @@ static void gemm_tile_8x32(int64_t k, const float *a, int64_t lda, const float *
 }
 #endif
 
-void attn__gemm_nn(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
-		   int64_t ldb, float *c, int64_t ldc, int accumulate)
+void attn__gemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, int64_t csa,
+		const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate)
 {
 #if defined(__AVX512F__)
 	/*
@@ -162,46 +182,33 @@ void attn__gemm_nn(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
 	int64_t n_full = n - n % ATTN__GEMM_NR;
 	for (int64_t j0 = 0; j0 < n_full; j0 += ATTN__GEMM_NR)
 		for (int64_t i0 = 0; i0 < m_full; i0 += ATTN__GEMM_MR)
-			gemm_tile_8x32(k, a + i0 * lda, lda, b + j0, ldb, c + i0 * ldc + j0, ldc,
-				       accumulate);
-	gemm_nn_generic(m, n - n_full, k, a, lda, b + n_full, ldb, c + n_full, ldc, accumulate);
-	gemm_nn_generic(m - m_full, n_full, k, a + m_full * lda, lda, b, ldb, c + m_full * ldc, ldc,
-			accumulate);
+			gemm_tile_8x32(k, a + i0 * rsa, rsa, csa, b + j0, ldb, c + i0 * ldc + j0,
+				       ldc, accumulate);
+	gemm_generic(m, n - n_full, k, a, rsa, csa, b + n_full, ldb, c + n_full, ldc, accumulate);
+	gemm_generic(m - m_full, n_full, k, a + m_full * rsa, rsa, csa, b, ldb, c + m_full * ldc,
+		     ldc, accumulate);
 #else
-	gemm_nn_generic(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+	gemm_generic(m, n, k, a, rsa, csa, b, ldb, c, ldc, accumulate);
 #endif
 }
 
 /* ---- shapes, parameters and cost conventions ---------------------------------- */
 
-/* Write the reason into msg (when there is one) and say no. */
-__attribute__((format(printf, 3, 4))) static int reject(char *msg, size_t msglen,
-							  const char *fmt, ...)
-{
-	if (msg && msglen > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(msg, msglen, fmt, ap);
-		va_end(ap);
-	}
-	return ATTN_ERR_UNSUPPORTED;
-}
-
 int attn__check_shape(const struct attn_shape *s, char *msg, size_t msglen)
 {
 	if (s->batch < 1)
-		return reject(msg, msglen, "batch %lld < 1", (long long)s->batch);
+		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "batch %lld < 1", (long long)s->batch);
 	if (s->heads < 1)
-		return reject(msg, msglen, "heads %lld < 1", (long long)s->heads);
+		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "heads %lld < 1", (long long)s->heads);
 	if (s->kv_heads < 1 || s->heads % s->kv_heads != 0)
-		return reject(msg, msglen, "kv_heads %lld does not divide heads %lld",
+		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "kv_heads %lld does not divide heads %lld",
 			      (long long)s->kv_heads, (long long)s->heads);
 	if (s->n < 1)
-		return reject(msg, msglen, "n %lld < 1", (long long)s->n);
+		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "n %lld < 1", (long long)s->n);
 	if (s->d < 1)
-		return reject(msg, msglen, "d %lld < 1", (long long)s->d);
+		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "d %lld < 1", (long long)s->d);
 	if (s->mode != ATTN_MODE_PREFILL && s->mode != ATTN_MODE_DECODE)
-		return reject(msg, msglen, "unknown mode %d", (int)s->mode);
+		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "unknown mode %d", (int)s->mode);
 	return ATTN_OK;
 }
 
@@ -217,7 +224,7 @@ int attn__check_param_int(const struct attn_params *p, const struct attn_param_s
 {
 	double v = (p && idx < p->count) ? p->v[idx] : spec->def;
 	if (v != floor(v) || v < spec->min || v > spec->max) {
-		return reject(msg, msglen, "%s %g outside the integers %g..%g", spec->name, v,
+		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "%s %g outside the integers %g..%g", spec->name, v,
 			      spec->min, spec->max);
 	}
 	return ATTN_OK;

@@ -24,12 +24,15 @@
  * the diagonal are never visited (the walk stops at the tile's last row),
  * and only blocks that cross the diagonal are masked, row by row.
  *
- * The two products are small cache-resident GEMMs (attn__gemm_nn, an
- * AVX-512 register tile where available). The K block is packed transposed,
- * (D, Bk), so that S = Q' Kᵀ becomes a plain row-major product whose rows of
- * Bk keys are contiguous vectors; V blocks are used in place. Tiles are
- * padded to the GEMM's register tile (8 rows, 32 columns) with zeros, so the
- * fast path never sees an edge; padded rows and keys are never written out.
+ * The two products are small cache-resident GEMMs (attn__gemm, an AVX-512
+ * register tile where available). The tile is kept keys-by-queries: its
+ * queries are packed once, transposed, as Qᵀ (D, Bq), so that
+ * Sᵀ = K_j Qᵀ reads the key block in place, straight from K, with rows of
+ * Bq queries as the contiguous vectors; the row-wise softmax then becomes
+ * element-wise work along those rows (one lane per query), and P V reads Pᵀ
+ * in place as a transposed operand. Nothing is packed per key block. Query
+ * columns are padded with zeros to the register tile's 32; padding is never
+ * written out.
  *
  * Parallelism: OpenMP over (b, h, query tile), dynamic schedule, longest
  * (causal) tiles first; each thread works in its own slice of the workspace.
@@ -41,7 +44,6 @@
  * inside an OpenMP region).
  */
 #include <math.h>
-#include <stdio.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -83,22 +85,23 @@ static int64_t round_up(int64_t x, int64_t m)
  * both build this from the same (shape, params, threads), so they agree.
  *
  * Prefill: `threads` slices, each one tile's buffers:
- *   qp  (bqp, D)    the tile's queries, pre-scaled, padded rows zero
- *   kt  (D, bkp)    one key block, transposed, padded keys zero
- *   sp  (bqp, bkp)  scores, then probabilities
- *   acc (bqp, D)    unnormalised output
- *   m, l (bqp)      running max (base 2) and running sum
+ *   qt   (D, ldq)    the tile's queries, transposed and pre-scaled; padding 0
+ *   pt   (bk, ldq)   Sᵀ, then Pᵀ: a row per key, a column per query
+ *   acc  (bqp, D)    unnormalised output
+ *   m, l, mnew, csum (bqp)  running max (base 2), running sum, and the
+ *                    block's new max and column sums
  * Decode: the partials of every (b, h, key range), (m, l, A[D]) each, then
- * `threads` slices of  qp (D)  and  sp (bk).
+ * `threads` slices of  q' (D)  at off_qt and  scores (bk)  at off_pt.
  */
 struct flash_plan {
-	int threads;      /* slices, = the OpenMP team size */
-	int64_t bq, bk;   /* tile rows and keys, clipped to NQ and N */
-	int64_t bqp, bkp; /* padded up to the GEMM register tile */
-	int64_t splits;   /* decode: key ranges per head */
-	size_t parts;     /* decode: bytes of the partials, before the slices */
-	size_t off_qp, off_kt, off_sp, off_acc, off_m, off_l; /* inside a slice */
-	size_t slice;     /* bytes of one slice (a multiple of 64) */
+	int threads;    /* slices, = the OpenMP team size */
+	int64_t bq, bk; /* tile queries and keys, clipped to NQ and N */
+	int64_t bqp;    /* queries padded up to the GEMM register tile's width */
+	int64_t ldq;    /* row stride of qt and pt, see flash_plan_init */
+	int64_t splits; /* decode: key ranges per head */
+	size_t parts;   /* decode: bytes of the partials, before the slices */
+	size_t off_qt, off_pt, off_acc, off_m, off_l, off_mnew, off_csum; /* in a slice */
+	size_t slice;   /* bytes of one slice (a multiple of 64) */
 	size_t total;
 };
 
@@ -125,20 +128,27 @@ static void flash_plan_init(struct flash_plan *pl, const struct attn_shape *s,
 		pl->splits = min64(splits, (N + pl->bk - 1) / pl->bk);
 		tasks = heads * pl->splits;
 		pl->parts = attn__floats64(tasks * (D + 2));
-		pl->off_qp = 0;
-		pl->off_sp = attn__floats64(D);
-		pl->slice = pl->off_sp + attn__floats64(pl->bk);
+		pl->off_qt = 0;
+		pl->off_pt = attn__floats64(D);
+		pl->slice = pl->off_pt + attn__floats64(pl->bk);
 	} else {
-		pl->bqp = round_up(pl->bq, ATTN__GEMM_MR);
-		pl->bkp = round_up(pl->bk, ATTN__GEMM_NR);
+		pl->bqp = round_up(pl->bq, ATTN__GEMM_NR);
+		/*
+		 * The GEMM walks qt down a column panel, D rows apart. At a row
+		 * stride that is a multiple of 512 bytes (bqp = 128, 256, ...)
+		 * those rows all fall into a few L1 sets and evict each other;
+		 * one extra cache line per row spreads them out.
+		 */
+		pl->ldq = pl->bqp + 16;
 		tasks = heads * ((NQ + pl->bq - 1) / pl->bq);
-		pl->off_qp = 0;
-		pl->off_kt = pl->off_qp + attn__floats64(pl->bqp * D);
-		pl->off_sp = pl->off_kt + attn__floats64(D * pl->bkp);
-		pl->off_acc = pl->off_sp + attn__floats64(pl->bqp * pl->bkp);
+		pl->off_qt = 0;
+		pl->off_pt = pl->off_qt + attn__floats64(D * pl->ldq);
+		pl->off_acc = pl->off_pt + attn__floats64(pl->bk * pl->ldq);
 		pl->off_m = pl->off_acc + attn__floats64(pl->bqp * D);
 		pl->off_l = pl->off_m + attn__floats64(pl->bqp);
-		pl->slice = pl->off_l + attn__floats64(pl->bqp);
+		pl->off_mnew = pl->off_l + attn__floats64(pl->bqp);
+		pl->off_csum = pl->off_mnew + attn__floats64(pl->bqp);
+		pl->slice = pl->off_csum + attn__floats64(pl->bqp);
 	}
 	/* A thread without a task would only hold memory. */
 	pl->threads = (int)min64(threads, tasks);
@@ -178,6 +188,18 @@ static double flash_bytes(const struct attn_shape *s, const struct attn_params *
 }
 
 /*
+ * The first query of a tile that sees key `key`: queries i >= this do. Under
+ * a causal mask query i sits at pos0 + i and sees keys <= pos0 + i; without
+ * one, every query sees every key. Always < bqp, since a tile's keys stop at
+ * its last query. Key 0 is seen by every query, so after a tile's first key
+ * block every running max is finite (and α is never 2^(-inf + inf)).
+ */
+static int64_t first_viewer(int causal, int64_t pos0, int64_t key)
+{
+	return causal && key > pos0 ? key - pos0 : 0;
+}
+
+/*
  * One prefill tile: mq (<= bq) query rows of one head, the first at position
  * pos0, against that head's keys.
  *   q (mq, D), k and v (N, D), o (mq, D); slice: this thread's buffers.
@@ -187,29 +209,31 @@ static void flash_tile(const struct flash_plan *pl, const struct attn_shape *s, 
 		       char *slice)
 {
 	const int64_t N = s->n, D = s->d;
-	const int64_t bk = pl->bk, bqp = pl->bqp, bkp = pl->bkp;
-	float *qp = (float *)(slice + pl->off_qp);   /* (bqp, D) */
-	float *kt = (float *)(slice + pl->off_kt);   /* (D, bkp) */
-	float *sp = (float *)(slice + pl->off_sp);   /* (bqp, bkp) */
-	float *acc = (float *)(slice + pl->off_acc); /* (bqp, D) */
-	float *mrow = (float *)(slice + pl->off_m);  /* (bqp) */
-	float *lrow = (float *)(slice + pl->off_l);  /* (bqp) */
+	const int64_t bk = pl->bk, bqp = pl->bqp, ldq = pl->ldq;
+	float *qt = (float *)(slice + pl->off_qt);     /* (D, bqp), row stride ldq */
+	float *pt = (float *)(slice + pl->off_pt);     /* (bk, bqp), row stride ldq */
+	float *acc = (float *)(slice + pl->off_acc);   /* (bqp, D) */
+	float *m = (float *)(slice + pl->off_m);       /* (bqp) */
+	float *l = (float *)(slice + pl->off_l);       /* (bqp) */
+	float *mnew = (float *)(slice + pl->off_mnew); /* (bqp) */
+	float *csum = (float *)(slice + pl->off_csum); /* (bqp) */
 
 	/*
-	 * pass 0: Q' = Q · log2(e)/√D, so S = Q' Kᵀ comes out in base 2 with
-	 * the 1/√D already applied. Padding rows are zero (finite scores,
-	 * never written out). The workspace is not assumed zeroed: every
-	 * buffer is initialised here.
+	 * pass 0: Qᵀ = (Q · log2(e)/√D)ᵀ, so that Sᵀ = K Qᵀ comes out in base
+	 * 2 with the 1/√D already applied. Padding columns are zero (finite
+	 * scores, never written out). The workspace is not assumed zeroed:
+	 * every buffer is initialised here.
 	 */
 	const float qscale = (float)(FLASH_LOG2E / sqrt((double)D));
-	for (int64_t i = 0; i < mq; i++)
-		for (int64_t c = 0; c < D; c++)
-			qp[i * D + c] = q[i * D + c] * qscale;
-	memset(qp + mq * D, 0, (size_t)((bqp - mq) * D) * sizeof(float));
+	for (int64_t c = 0; c < D; c++) {
+		for (int64_t i = 0; i < mq; i++)
+			qt[c * ldq + i] = q[i * D + c] * qscale;
+		memset(qt + c * ldq + mq, 0, (size_t)(bqp - mq) * sizeof(float));
+	}
 	memset(acc, 0, (size_t)(bqp * D) * sizeof(float));
 	for (int64_t i = 0; i < bqp; i++) {
-		mrow[i] = -INFINITY;
-		lrow[i] = 0.0f;
+		m[i] = -INFINITY;
+		l[i] = 0.0f;
 	}
 
 	/* Causal: the tile's last row, at pos0 + mq - 1, sees keys < pos0 + mq. */
@@ -218,54 +242,46 @@ static void flash_tile(const struct flash_plan *pl, const struct attn_shape *s, 
 	for (int64_t k0 = 0; k0 < kend; k0 += bk) {
 		const int64_t nk = min64(bk, kend - k0);
 
-		/* pass 1: pack Kᵀ (D, bkp) = K[k0 : k0+nk]ᵀ, zero beyond nk. */
-		for (int64_t j = 0; j < nk; j++)
-			for (int64_t c = 0; c < D; c++)
-				kt[c * bkp + j] = k[(k0 + j) * D + c];
-		if (nk < bkp)
-			for (int64_t c = 0; c < D; c++)
-				memset(kt + c * bkp + nk, 0, (size_t)(bkp - nk) * sizeof(float));
+		/* pass 1: Sᵀ (nk, bqp) = K[k0 : k0+nk] (nk, D) · Qᵀ (D, bqp) */
+		attn__gemm(nk, bqp, D, k + k0 * D, D, 1, qt, ldq, pt, ldq, 0);
 
-		/* pass 2: S (bqp, bkp) = Q' Kᵀ */
-		attn__gemm_nn(bqp, bkp, D, qp, D, kt, bkp, sp, bkp, 0);
-
-		/*
-		 * pass 3: online softmax, row by row. Row i (position pos0 + i)
-		 * sees the first `vis` keys of the block: all nk, or fewer on the
-		 * diagonal when causal, or none when the whole block lies above
-		 * it (possible when Bk < Bq); then P stays 0 and m, l, A as they
-		 * were. The first block always holds key 0, visible to every
-		 * row, so m is finite from then on and α never is 2^(-inf+inf).
-		 */
-		for (int64_t i = 0; i < bqp; i++) {
-			float *row = sp + i * bkp;
-			int64_t vis = s->causal ? min64(nk, pos0 + i - k0 + 1) : nk;
-			if (vis <= 0) {
-				memset(row, 0, (size_t)nk * sizeof(float));
-				continue;
-			}
-			float mblk = attn__max(row, vis);
-			float mnew = mblk > mrow[i] ? mblk : mrow[i];
-			float sum = attn__exp2_shift_sum(row, vis, mnew);
-			if (vis < nk)
-				memset(row + vis, 0, (size_t)(nk - vis) * sizeof(float));
-			float alpha = attn__exp2f(mrow[i] - mnew); /* 0 on the first block */
-			lrow[i] = lrow[i] * alpha + sum;
-			if (alpha != 1.0f)
-				attn__scale(acc + i * D, alpha, D);
-			mrow[i] = mnew;
+		/* pass 2: m_new = max(m, column max of the visible Sᵀ) */
+		memcpy(mnew, m, (size_t)bqp * sizeof(float));
+		for (int64_t j = 0; j < nk; j++) {
+			const int64_t lo = first_viewer(s->causal, pos0, k0 + j);
+			attn__max_into(mnew + lo, pt + j * ldq + lo, bqp - lo);
 		}
 
-		/* pass 4: A (bqp, D) += P (bqp, nk) V[k0 : k0+nk] (nk, D) */
-		attn__gemm_nn(bqp, D, nk, sp, bkp, v + k0 * D, D, acc, D, 1);
+		/* pass 3: Pᵀ = 2^(Sᵀ - m_new) where visible, 0 where masked; column sums */
+		memset(csum, 0, (size_t)bqp * sizeof(float));
+		for (int64_t j = 0; j < nk; j++) {
+			const int64_t lo = first_viewer(s->causal, pos0, k0 + j);
+			float *row = pt + j * ldq;
+			memset(row, 0, (size_t)lo * sizeof(float));
+			attn__exp2_sub_into(row + lo, mnew + lo, csum + lo, bqp - lo);
+		}
+
+		/*
+		 * pass 4: α = 2^(m - m_new) rescales what was summed under the
+		 * old max (0 on the first block, 1 when the max did not move):
+		 * l = α l + Σ_j P, A = α A, m = m_new.
+		 */
+		for (int64_t i = 0; i < bqp; i++) {
+			const float alpha = attn__exp2f(m[i] - mnew[i]);
+			l[i] = l[i] * alpha + csum[i];
+			m[i] = mnew[i];
+			if (alpha != 1.0f)
+				attn__scale(acc + i * D, alpha, D);
+		}
+
+		/* pass 5: A (bqp, D) += P (bqp, nk) V[k0 : k0+nk] (nk, D), reading Pᵀ in place */
+		attn__gemm(bqp, D, nk, pt, 1, ldq, v + k0 * D, D, acc, D, 1);
 	}
 
-	/* pass 5: O = A / l  (l >= 1: the max term contributes 2^0) */
-	for (int64_t i = 0; i < mq; i++) {
-		const float inv = 1.0f / lrow[i];
+	/* pass 6: O = A / l  (l >= 1: the max term contributes 2^0) */
+	for (int64_t i = 0; i < mq; i++)
 		for (int64_t c = 0; c < D; c++)
-			o[i * D + c] = acc[i * D + c] * inv;
-	}
+			o[i * D + c] = acc[i * D + c] / l[i];
 }
 
 static void flash_prefill(const struct flash_plan *pl, const struct attn_shape *s,
@@ -305,8 +321,8 @@ static void flash_decode_range(const struct flash_plan *pl, const struct attn_sh
 			       int64_t j1, float *part, char *slice)
 {
 	const int64_t D = s->d, bk = pl->bk;
-	float *qp = (float *)(slice + pl->off_qp); /* (D) */
-	float *sp = (float *)(slice + pl->off_sp); /* (bk) */
+	float *qp = (float *)(slice + pl->off_qt); /* (D) */
+	float *sp = (float *)(slice + pl->off_pt); /* (bk) */
 	float *acc = part + 2;                     /* (D) */
 	float m = -INFINITY, l = 0.0f;
 

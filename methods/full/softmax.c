@@ -83,6 +83,51 @@ static double softmax_bytes(const struct attn_shape *s, const struct attn_params
 	return attn__qkvo_bytes(s) + 4.0 * sizeof(float) * attn__softmax_pairs(s);
 }
 
+/*
+ * Decode, one head: the single query at position N - 1 sees every key.
+ *   q (D), k and v (N, D), o (D), sc (N) scratch.
+ * s = K q / √D;  p = softmax(s);  o = Vᵀ p.
+ */
+static void softmax_head_decode(int64_t N, int64_t D, float scale, const float *q,
+				const float *k, const float *v, float *o, float *sc)
+{
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)D, scale, k, (int)D, q, 1, 0.0f, sc,
+		    1);
+	attn__softmax_row(sc, N, N);
+	cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, (int)D, 1.0f, v, (int)D, sc, 1, 0.0f, o, 1);
+}
+
+/*
+ * Prefill, one head, `block` query rows at a time.
+ *   q (N, D), k and v (N, D), o (N, D), sc (block, N) scratch.
+ */
+static void softmax_head_prefill(int64_t N, int64_t D, int causal, int64_t block, float scale,
+				 const float *q, const float *k, const float *v, float *o,
+				 float *sc)
+{
+	for (int64_t r0 = 0; r0 < N; r0 += block) {
+		const int64_t nb = N - r0 < block ? N - r0 : block;
+		/* Causal: the block's last row, r0 + nb - 1, sees keys < r0 + nb. */
+		const int64_t ncols = causal ? r0 + nb : N;
+
+		/* pass 1: S (nb, ncols) = Q[r0 : r0+nb] K[0 : ncols]ᵀ / √D, row stride ncols */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)ncols, (int)D,
+			    scale, q + r0 * D, (int)D, k, (int)D, 0.0f, sc, (int)ncols);
+
+		/*
+		 * pass 2: P = softmax over each row's visible keys (row r0 + i
+		 * sees keys 0..r0 + i when causal), masked entries set to 0 so
+		 * that pass 3 can multiply the whole block.
+		 */
+		for (int64_t i = 0; i < nb; i++)
+			attn__softmax_row(sc + i * ncols, causal ? r0 + i + 1 : ncols, ncols);
+
+		/* pass 3: O[r0 : r0+nb] (nb, D) = P V[0 : ncols] */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)D, (int)ncols,
+			    1.0f, sc, (int)ncols, v, (int)D, 0.0f, o + r0 * D, (int)D);
+	}
+}
+
 static int softmax_forward(const struct attn_shape *s, const struct attn_params *p,
 			   const struct attn_inputs *in, float *out, void *ws,
 			   const struct attn_ctx *ctx)
@@ -93,10 +138,10 @@ static int softmax_forward(const struct attn_shape *s, const struct attn_params 
 
 	const int64_t B = s->batch, H = s->heads, KVH = s->kv_heads, N = s->n, D = s->d;
 	const int64_t NQ = attn_shape_nq(s);
-	const int64_t group = H / KVH;
+	const int64_t group = H / KVH; /* query heads per K/V head */
 	const int64_t block = softmax_block(s, p);
 	const float scale = (float)(1.0 / sqrt((double)D));
-	float *sc = ws; /* (block, N) scores, row stride ncols */
+	float *sc = ws; /* (block, N) scores */
 
 	for (int64_t b = 0; b < B; b++) {
 		for (int64_t h = 0; h < H; h++) {
@@ -105,41 +150,10 @@ static int softmax_forward(const struct attn_shape *s, const struct attn_params 
 			const float *k = in->k + (b * KVH + kvh) * N * D; /* (N, D) */
 			const float *v = in->v + (b * KVH + kvh) * N * D; /* (N, D) */
 			float *o = out + (b * H + h) * NQ * D;            /* (NQ, D) */
-
-			if (s->mode == ATTN_MODE_DECODE) {
-				/* s = K q / √D (N); p = softmax(s); o = Vᵀ p (D). */
-				cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)D, scale, k,
-					    (int)D, q, 1, 0.0f, sc, 1);
-				attn__softmax_row(sc, N, N);
-				cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, (int)D, 1.0f, v,
-					    (int)D, sc, 1, 0.0f, o, 1);
-				continue;
-			}
-
-			for (int64_t r0 = 0; r0 < N; r0 += block) {
-				const int64_t nb = N - r0 < block ? N - r0 : block;
-				/* Causal: the block's last row, r0 + nb - 1, sees keys < r0 + nb. */
-				const int64_t ncols = s->causal ? r0 + nb : N;
-
-				/* pass 1: S (nb, ncols) = Q[r0 : r0+nb] K[0 : ncols]ᵀ / √D */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb,
-					    (int)ncols, (int)D, scale, q + r0 * D, (int)D, k, (int)D,
-					    0.0f, sc, (int)ncols);
-
-				/*
-				 * pass 2: P = softmax over each row's visible keys (row
-				 * r0 + i sees keys 0..r0 + i when causal), masked entries
-				 * set to 0 so pass 3 can multiply the whole block.
-				 */
-				for (int64_t i = 0; i < nb; i++)
-					attn__softmax_row(sc + i * ncols, s->causal ? r0 + i + 1 : ncols,
-							  ncols);
-
-				/* pass 3: O[r0 : r0+nb] (nb, D) = P V[0 : ncols] */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nb, (int)D,
-					    (int)ncols, 1.0f, sc, (int)ncols, v, (int)D, 0.0f,
-					    o + r0 * D, (int)D);
-			}
+			if (s->mode == ATTN_MODE_DECODE)
+				softmax_head_decode(N, D, scale, q, k, v, o, sc);
+			else
+				softmax_head_prefill(N, D, s->causal, block, scale, q, k, v, o, sc);
 		}
 	}
 	return ATTN_OK;

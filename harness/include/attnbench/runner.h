@@ -60,6 +60,12 @@ struct attn_run_opts {
 /* The defaults a sweep starts from. */
 void attn_run_opts_default(struct attn_run_opts *o);
 
+/*
+ * Options for a correctness run (`check`, the conformance tests): one call,
+ * no warm-up, always compared with the oracle, isolated as given.
+ */
+void attn_run_opts_check(struct attn_run_opts *o, int isolate);
+
 #define ATTN_MAX_METRICS 48
 
 struct attn_case_result {
