@@ -4,12 +4,14 @@
 #                                   default sweep into results/attnbench.db
 #   sh scripts/quickstart.sh test   install what is missing, build, run the
 #                                   whole test suite (what CI runs)
-# Extra arguments after `sweep` go to `attnbench sweep` (e.g. --quiet).
+# Other arguments go to `attnbench sweep` (e.g. --quiet, --threads 1,2).
 set -eu
 cd "$(dirname "$0")/.."
 
-what=${1:-sweep}
-[ $# -gt 0 ] && shift
+what=sweep
+case "${1:-}" in
+sweep | test) what=$1; shift ;;
+esac
 
 sh scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >build.log 2>&1 || { cat build.log; exit 1; }
@@ -21,9 +23,5 @@ sweep)
 	;;
 test)
 	exec ctest --test-dir build --output-on-failure -j "$(nproc)"
-	;;
-*)
-	echo "usage: sh scripts/quickstart.sh [sweep|test]" >&2
-	exit 2
 	;;
 esac
