@@ -132,7 +132,7 @@ START_TEST(sweep_survives_bad_plugins)
 	snprintf(db, sizeof(db), "%s/s.db", dir);
 	int rc = cli("sweep --db %s --plugin %s/crash.so --plugin %s/nan.so --methods "
 		     "crash_plugin,flash,nan_plugin,softmax --n 32,64 --d 16 --min-time 0.01 "
-		     "--warmup 0",
+		     "--warmup 0 --roof-budget 0",
 		     db, ATTN_TEST_PLUGIN_DIR, ATTN_TEST_PLUGIN_DIR);
 	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
 	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM cases"), 8);
@@ -155,7 +155,7 @@ static pid_t start_sweep(const char *db)
 		freopen("/dev/null", "w", stderr);
 		execl(ATTN_CLI, ATTN_CLI, "sweep", "--db", db, "--methods", "flash,softmax", "--n",
 		      "16..512x2", "--d", "8,16,32", "--min-time", "0.05", "--warmup", "0",
-		      "--quiet", (char *)NULL);
+		      "--quiet", "--roof-budget", "0", (char *)NULL);
 		_exit(127);
 	}
 	return pid;
@@ -230,7 +230,8 @@ START_TEST(locked_and_corrupt_db)
 {
 	char db[512];
 	snprintf(db, sizeof(db), "%s/l.db", dir);
-	ck_assert_int_eq(cli("sweep --db %s --methods flash --n 16 --d 8 --quiet", db), 0);
+	ck_assert_int_eq(cli("sweep --db %s --methods flash --n 16 --d 8 --quiet --roof-budget 0", db),
+			 0);
 	long long kept = db_scalar(db, "SELECT count(*) FROM cases");
 	ck_assert_int_eq(kept, 1);
 
@@ -338,7 +339,9 @@ START_TEST(export_formats)
 {
 	char db[512], path[600];
 	snprintf(db, sizeof(db), "%s/e.db", dir);
-	ck_assert_int_eq(cli("sweep --db %s --methods flash,softmax --n 32 --d 8 --quiet", db), 0);
+	ck_assert_int_eq(
+		cli("sweep --db %s --methods flash,softmax --n 32 --d 8 --quiet --roof-budget 0", db),
+		0);
 	ck_assert_int_eq(cli("export --db %s --format csv", db), 0);
 	ck_assert(strncmp(out, "id,run_id,method", 16) == 0);
 	ck_assert(strstr(out, "median_ns") && strstr(out, "softmax"));
@@ -356,6 +359,49 @@ START_TEST(export_formats)
 }
 END_TEST
 
+
+/* What the measurement layer records: roofs, counters, placement, fractions. */
+START_TEST(measurement_recorded)
+{
+	char db[512];
+	snprintf(db, sizeof(db), "%s/m.db", dir);
+	int rc = cli("sweep --db %s --methods flash,softmax --n 128,256 --d 32 --threads 1,2 "
+		     "--roof-budget 0.3 --counters perf::TASK-CLOCK,perf::PAGE-FAULTS,PAPI_TOT_INS",
+		     db);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "roofs at 1 thread") && strstr(out, "roofs at 2 threads"), "%s",
+		      out);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM run_roofs WHERE sgemm_gflops > 0 "
+				       "AND fma_gflops > 0 AND triad_gbps > 0"),
+			 2);
+	ck_assert_int_eq(db_scalar(db, "SELECT available FROM run_counters WHERE "
+				       "event = 'perf::TASK-CLOCK'"),
+			 1);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM run_info WHERE "
+				       "key = 'counters_overhead_ns'"),
+			 1);
+	/* Every sample of every case has a task-clock reading. */
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM samples s WHERE NOT EXISTS (SELECT 1 "
+				       "FROM sample_counters c WHERE c.case_id = s.case_id AND "
+				       "c.rep = s.rep AND c.event = 'perf::TASK-CLOCK' AND "
+				       "c.value > 0)"),
+			 0);
+	/* Hardware counts this machine lacks are NULL, never 0. */
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM sample_counters WHERE "
+				       "event = 'PAPI_TOT_INS' AND value = 0"),
+			 0);
+	if (db_scalar(db, "SELECT available FROM run_counters WHERE event = 'PAPI_TOT_INS'") == 0)
+		ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM sample_counters WHERE "
+					       "event = 'PAPI_TOT_INS' AND (value IS NOT NULL OR "
+					       "state <> 'unavailable')"),
+				 0);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM results WHERE frac_sgemm > 0 AND "
+				       "frac_fma > 0 AND cache_level BETWEEN 1 AND 4 AND "
+				       "tracked_peak_bytes > 0 AND cpus IS NOT NULL"),
+			 8);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -369,6 +415,7 @@ int main(void)
 	tcase_add_test(tc, locked_and_corrupt_db);
 	tcase_add_test(tc, run_npy_round_trip);
 	tcase_add_test(tc, export_formats);
+	tcase_add_test(tc, measurement_recorded);
 	tcase_set_timeout(tc, 240);
 	suite_add_tcase(s, tc);
 	int failed = attn_test_run(s, CK_NORMAL);

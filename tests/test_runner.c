@@ -22,8 +22,8 @@ static struct attn_registry *reg;
 static void setup(void)
 {
 	ck_assert(attn_registry_init(&reg, err, sizeof(err)) == ATTN_OK);
-	static const char *names[] = {"crash", "hang", "nan", "hog", "wrong"};
-	for (int i = 0; i < 5; i++) {
+	static const char *names[] = {"crash", "hang", "nan", "hog", "wrong", "quadratic"};
+	for (int i = 0; i < 6; i++) {
 		char path[1024];
 		snprintf(path, sizeof(path), "%s/%s.so", ATTN_TEST_PLUGIN_DIR, names[i]);
 		ck_assert_msg(attn_registry_load_plugin(reg, path, err, sizeof(err)) == ATTN_OK,
@@ -180,6 +180,152 @@ START_TEST(case_keys_distinct)
 }
 END_TEST
 
+
+/* Three memory figures, each named for what it is, and all growing as N^2. */
+START_TEST(memory_figures_quadratic)
+{
+	double fig[2][3];
+	const char *names[3] = {"workspace_bytes", "tracked_peak_bytes", "peak_rss_delta_bytes"};
+	for (int k = 0; k < 2; k++) {
+		struct attn_case c = make_case("quadratic_plugin", k ? 4096 : 2048);
+		struct attn_run_opts o = quick();
+		o.counters = "none";
+		struct attn_case_result r;
+		ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &r), ATTN_OK);
+		ck_assert_msg(r.status == ATTN_CASE_OK, "%s", r.message);
+		for (int i = 0; i < 3; i++) {
+			const struct attn_metric *m = attn_result_metric(&r, names[i]);
+			ck_assert_msg(m && m->has_value, "%s missing", names[i]);
+			fig[k][i] = m->value;
+		}
+		attn_case_result_free(&r);
+	}
+	/* Doubling N quadruples the N^2 workspace (16 MiB -> 64 MiB). */
+	ck_assert_double_eq_tol(fig[1][0] / fig[0][0], 4.0, 1e-9);
+	ck_assert_double_ge(fig[1][1] / fig[0][1], 3.5);
+	ck_assert_double_ge(fig[1][2] / fig[0][2], 3.0);
+	/* The RSS saw at least the workspace that was touched. */
+	ck_assert_double_ge(fig[1][2], 0.9 * fig[1][0]);
+}
+END_TEST
+
+/* Software counters are counted per sample; hardware ones are NULL here. */
+START_TEST(counters_per_sample)
+{
+	struct attn_case c = make_case("flash", 256);
+	struct attn_run_opts o = quick();
+	o.counters = "perf::TASK-CLOCK,perf::PAGE-FAULTS,PAPI_TOT_INS";
+	struct attn_case_result r;
+	ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &r), ATTN_OK);
+	ck_assert_msg(r.status == ATTN_CASE_OK, "%s", r.message);
+	ck_assert_int_eq(r.n_counters, 3);
+	ck_assert_str_eq(r.counter_names[0], "perf::TASK-CLOCK");
+	int ok = 0;
+	for (int k = 0; k < r.n_samples; k++)
+		ok += r.sample_counters[(size_t)k * 3].state == ATTN_COUNTER_OK &&
+		      r.sample_counters[(size_t)k * 3].value > 0;
+	ck_assert_int_eq(ok, r.n_samples);
+	const struct attn_metric *tc = attn_result_metric(&r, "counter:perf::TASK-CLOCK");
+	ck_assert(tc && tc->has_value && tc->value > 0);
+	/* Task clock per call is about the wall time per call on one thread. */
+	const struct attn_metric *util = attn_result_metric(&r, "cpu_util");
+	ck_assert(util && util->has_value && util->value > 0.3 && util->value < 1.7);
+	const struct attn_metric *ins = attn_result_metric(&r, "counter:PAPI_TOT_INS");
+	ck_assert(ins != NULL);
+	if (!ins->has_value) {
+		/* No PMU: every reading unavailable and IPC NULL, never 0. */
+		ck_assert_int_eq(r.sample_counters[2].state, ATTN_COUNTER_UNAVAILABLE);
+		ck_assert(!attn_result_metric(&r, "ipc")->has_value);
+	}
+	ck_assert_str_ne(r.cpus, "");
+	attn_case_result_free(&r);
+}
+END_TEST
+
+/* Fractions of roof and the working set's cache level come from the opts. */
+START_TEST(roof_fractions_and_cache_level)
+{
+	struct attn_roof roof = {.threads = 1, .fma_gflops = 1000, .sgemm_gflops = 500,
+				 .triad_gbps = 10};
+	struct attn_case c = make_case("flash", 256);
+	struct attn_run_opts o = quick();
+	o.roofs = &roof;
+	o.n_roofs = 1;
+	o.cache_bytes[0] = 48 << 10;
+	o.cache_bytes[1] = 2 << 20;
+	o.cache_bytes[2] = 300 << 20;
+	struct attn_case_result r;
+	ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &r), ATTN_OK);
+	double g = attn_result_metric(&r, "gflops")->value;
+	ck_assert_double_eq_tol(attn_result_metric(&r, "frac_sgemm")->value, g / 500, 1e-12);
+	ck_assert_double_eq_tol(attn_result_metric(&r, "frac_fma")->value, g / 1000, 1e-12);
+	/* 2 heads x 256 x 32 floats x (q, k, v, out) = 256 KiB: L2. */
+	ck_assert_double_eq(attn_result_metric(&r, "cache_level")->value, 2);
+	attn_case_result_free(&r);
+	/* No roof at this thread count: NULL, not 0. */
+	c.threads = 2;
+	ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &r), ATTN_OK);
+	ck_assert(!attn_result_metric(&r, "frac_sgemm")->has_value);
+	attn_case_result_free(&r);
+}
+END_TEST
+
+/* Interleaved repetitions: every case gets its samples, failures stay contained. */
+START_TEST(interleaved_group)
+{
+	struct attn_case cs[4] = {make_case("flash", 128), make_case("softmax", 128),
+				  make_case("crash_plugin", 128), make_case("hog_plugin", 128)};
+	struct attn_case_result r[4];
+	struct attn_run_opts o = quick();
+	o.counters = "perf::TASK-CLOCK";
+	ck_assert_int_eq(attn_cases_run_interleaved(cs, 4, &o, r), ATTN_OK);
+	ck_assert_msg(r[0].status == ATTN_CASE_OK, "%s", r[0].message);
+	ck_assert_msg(r[1].status == ATTN_CASE_OK, "%s", r[1].message);
+	ck_assert_int_eq(r[2].status, ATTN_CASE_CRASHED);
+	ck_assert_int_eq(r[3].status, ATTN_CASE_SKIPPED_MEMORY);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_ge(r[i].n_samples, o.min_reps);
+		ck_assert(attn_result_metric(&r[i], "median_ns") != NULL);
+		ck_assert(attn_result_metric(&r[i], "rel_err")->value <= 1e-5);
+	}
+	for (int i = 0; i < 4; i++)
+		attn_case_result_free(&r[i]);
+}
+END_TEST
+
+/* A case that hangs in an interleaved group times out alone. */
+START_TEST(interleaved_hang)
+{
+	struct attn_case cs[2] = {make_case("hang_plugin", 64), make_case("flash", 64)};
+	struct attn_case_result r[2];
+	struct attn_run_opts o = quick();
+	o.timeout_s = 1;
+	ck_assert_int_eq(attn_cases_run_interleaved(cs, 2, &o, r), ATTN_OK);
+	ck_assert_int_eq(r[0].status, ATTN_CASE_TIMEOUT);
+	ck_assert_msg(r[1].status == ATTN_CASE_OK, "%s", r[1].message);
+	attn_case_result_free(&r[0]);
+	attn_case_result_free(&r[1]);
+}
+END_TEST
+
+/* Compact placement pins one thread per PU, in order. */
+START_TEST(binding_recorded)
+{
+	struct attn_case c = make_case("flash", 128);
+	c.threads = 2;
+	struct attn_run_opts o = quick();
+	struct attn_case_result r;
+	ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &r), ATTN_OK);
+	ck_assert_msg(r.status == ATTN_CASE_OK, "%s", r.message);
+	int pus[2];
+	ck_assert_int_eq(attn_bind_plan(2, ATTN_BIND_COMPACT, pus, err, sizeof(err)), ATTN_OK);
+	char want[64];
+	snprintf(want, sizeof(want), "%d,%d", pus[0], pus[1]);
+	ck_assert_str_eq(r.cpus, want);
+	attn_case_result_free(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("runner");
@@ -193,6 +339,12 @@ int main(void)
 	tcase_add_test(tc, memory_predicted);
 	tcase_add_test(tc, unsupported_shapes);
 	tcase_add_test(tc, case_keys_distinct);
+	tcase_add_test(tc, memory_figures_quadratic);
+	tcase_add_test(tc, counters_per_sample);
+	tcase_add_test(tc, roof_fractions_and_cache_level);
+	tcase_add_test(tc, interleaved_group);
+	tcase_add_test(tc, interleaved_hang);
+	tcase_add_test(tc, binding_recorded);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	int failed = attn_test_run(s, CK_NORMAL);

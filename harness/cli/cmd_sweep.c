@@ -14,14 +14,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "attnbench/bind.h"
+#include "attnbench/calib.h"
+#include "attnbench/counters.h"
+#include "attnbench/noise.h"
 #include "attnbench/registry.h"
 #include "attnbench/runner.h"
 #include "attnbench/spec.h"
 #include "attnbench/store.h"
 #include "attnbench/sweep.h"
 #include "attnbench/sysinfo.h"
+#include "attnbench/status.h"
 #include "cli.h"
 #include "internal.h"
 
@@ -59,6 +65,19 @@ static const char *help_text =
 	"        --min-reps N (5) --max-reps N (1000) --check-max-flops F (2e9: check\n"
 	"        against the float64 oracle when 4*B*H*NQ*N*D is below)\n"
 	"        --mem-limit BYTES (default 90% of MemAvailable; 8G, 512M)  --quiet\n"
+	"measurement:\n"
+	"  --counters LIST  events per sample: PAPI presets or native names, e.g.\n"
+	"                   PAPI_TOT_INS,perf::TASK-CLOCK (default: a hardware and\n"
+	"                   software set; 'none' for none). Events this machine lacks\n"
+	"                   are reported once and stored as NULL, never 0.\n"
+	"  --bind compact|scatter|none   thread placement (default compact)\n"
+	"  --interleave     run the repetitions of the methods at one shape\n"
+	"                   round-robin, so drifts in machine speed hit all alike\n"
+	"                   (default; --no-interleave runs each case to the end)\n"
+	"  --cold-cache     evict the caches before every repetition (default warm)\n"
+	"  --roof-budget S  seconds per thread count for the FMA, sgemm and triad\n"
+	"                   roofs measured before the sweep (default 3; 0 skips them\n"
+	"                   and leaves the fractions of roof NULL)\n"
 	"\n"
 	"exit: 0 every case ok, unsupported or skipped for memory; 1 some case\n"
 	"crashed, timed out, failed or failed its check; 2 bad spec or option;\n"
@@ -67,7 +86,8 @@ static const char *help_text =
 enum {
 	O_METHODS = 256, O_N, O_D, O_HEADS, O_KVH, O_BATCH, O_THREADS, O_CAUSAL, O_MODE, O_DIST,
 	O_SEED, O_PRESET, O_SPEC, O_DB, O_RESUME, O_PLUGIN, O_TIMEOUT, O_WARMUP, O_MINTIME,
-	O_MINREPS, O_MAXREPS, O_CHECKF, O_MEMLIM, O_QUIET, O_DRY
+	O_MINREPS, O_MAXREPS, O_CHECKF, O_MEMLIM, O_QUIET, O_DRY, O_COUNTERS, O_BIND, O_COLD,
+	O_INTERLEAVE, O_NO_INTERLEAVE, O_ROOF
 };
 
 /* The work of a case for the ETA: the attention's B*H*NQ*N*D. */
@@ -130,6 +150,9 @@ static int store_result(struct attn_store *st, int64_t run_id, const struct attn
 			size_t errlen)
 {
 	char params[1024], form[64];
+	const char *names[ATTN_MAX_COUNTERS];
+	for (int e = 0; e < r->n_counters; e++)
+		names[e] = r->counter_names[e];
 	attn_params_format(c->method, &c->params, params, sizeof(params));
 	struct attn_case_record rec = {
 		.key = key,
@@ -154,6 +177,10 @@ static int store_result(struct attn_store *st, int64_t run_id, const struct attn
 		.sample_iters = r->sample_iters,
 		.n_metrics = r->n_metrics,
 		.metrics = r->metrics,
+		.cpus = r->cpus,
+		.n_counters = r->n_samples ? r->n_counters : 0,
+		.counter_names = names,
+		.sample_counters = r->sample_counters,
 	};
 	return attn_store_case_write(st, run_id, &rec, err, errlen);
 }
@@ -168,6 +195,125 @@ static void ensure_parent_dir(const char *path)
 		return;
 	*slash = 0;
 	mkdir(dir, 0777);
+}
+
+/* Cases that differ only in method and parameters: one interleaving group. */
+static int same_shape(const struct attn_case *a, const struct attn_case *b)
+{
+	return memcmp(&a->shape, &b->shape, sizeof(a->shape)) == 0 && a->dist == b->dist &&
+	       a->threads == b->threads && a->seed == b->seed;
+}
+
+/* Measure the roofs at `threads` in a child (fork-safe for OpenBLAS). */
+static int measure_roof(int threads, double budget, size_t llc, struct attn_roof *roof,
+			char *err, size_t errlen)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		return attn_errf(err, errlen, ATTN_ERR_IO, "pipe failed");
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return attn_errf(err, errlen, ATTN_ERR_IO, "fork failed");
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		struct attn_roof r;
+		char why[256];
+		int rc = attn_roof_measure(threads, budget, llc, &r, why, sizeof(why));
+		if (rc == 0 && write(fds[1], &r, sizeof(r)) == (ssize_t)sizeof(r))
+			_exit(0);
+		_exit(1);
+	}
+	close(fds[1]);
+	ssize_t got = read(fds[0], roof, sizeof(*roof));
+	close(fds[0]);
+	int st;
+	waitpid(pid, &st, 0);
+	if (got != (ssize_t)sizeof(*roof))
+		return attn_errf(err, errlen, ATTN_ERR_INTERNAL,
+				 "measuring the roofs at %d threads failed", threads);
+	return ATTN_OK;
+}
+
+/*
+ * Everything the measurement layer needs before the first case: the noise
+ * factors (warned about), which counters this machine has (recorded, with
+ * their overhead), the cache sizes, and the roofs at every thread count the
+ * sweep uses - measured now, or on --resume read back from the run.
+ */
+static int measure_setup(struct attn_store *st, int64_t run_id, int resume,
+			 const struct attn_case_list *cases, struct attn_sysinfo *si,
+			 struct attn_run_opts *ro, struct attn_roof *roofs, int *n_roofs,
+			 double budget, int quiet, char *err, size_t errlen)
+{
+	ro->cache_bytes[0] = si->l1d_bytes;
+	ro->cache_bytes[1] = si->l2_bytes;
+	ro->cache_bytes[2] = si->l3_bytes;
+
+	if (!resume && !(ro->counters && strcmp(ro->counters, "none") == 0)) {
+		struct attn_counters *ctr;
+		if (attn_counters_open(ro->counters, &ctr, err, errlen))
+			return ATTN_ERR_INVALID;
+		struct attn_counter_info info[ATTN_MAX_COUNTERS];
+		int n = attn_counters_count(ctr);
+		for (int e = 0; e < n; e++) {
+			const char *why = NULL, *src = NULL;
+			info[e].event = attn_counters_name(ctr, e);
+			info[e].available = attn_counters_available(ctr, e, &why, &src);
+			info[e].source = src;
+			info[e].reason = info[e].available ? NULL : why;
+			if (!info[e].available && !quiet)
+				fprintf(stderr, "sweep: counter %s unavailable here (%s); stored as "
+						"NULL\n",
+					info[e].event, why ? why : "?");
+		}
+		char ov[64];
+		snprintf(ov, sizeof(ov), "%.0f", attn_counters_overhead_ns(ctr, 101));
+		struct attn_kv kv = {"counters_overhead_ns", ov};
+		int rc = attn_store_run_counters(st, run_id, info, n, err, errlen);
+		if (!rc)
+			rc = attn_store_run_info(st, run_id, &kv, 1, err, errlen);
+		attn_counters_close(ctr);
+		if (rc)
+			return rc;
+	}
+
+	*n_roofs = 0;
+	if (resume && attn_store_run_roofs_load(st, run_id, roofs, ATTN_MAX_ROOFS, n_roofs, err,
+						errlen))
+		return ATTN_ERR_DB;
+	for (int i = 0; budget > 0 && i < cases->count; i++) {
+		int t = cases->items[i].threads, have = 0;
+		for (int k = 0; k < *n_roofs; k++)
+			have |= roofs[k].threads == t;
+		if (have || *n_roofs == ATTN_MAX_ROOFS)
+			continue;
+		if (!quiet)
+			fprintf(stderr, "sweep: measuring the roofs at %d thread%s ...\n", t,
+				t > 1 ? "s" : "");
+		char why[256];
+		if (measure_roof(t, budget, si->l3_bytes ? si->l3_bytes : si->l2_bytes,
+				 &roofs[*n_roofs], why, sizeof(why))) {
+			fprintf(stderr, "sweep: warning: %s; fractions of roof at %d threads "
+					"will be NULL\n",
+				why, t);
+			continue;
+		}
+		struct attn_roof *r = &roofs[(*n_roofs)++];
+		if (!quiet)
+			fprintf(stderr,
+				"sweep: roofs at %d thread%s: FMA peak %.1f GFLOP/s (%s), sgemm "
+				"%.1f GFLOP/s (n=%lld), triad %.1f GB/s\n",
+				t, t > 1 ? "s" : "", r->fma_gflops, r->fma_isa, r->sgemm_gflops,
+				(long long)r->sgemm_n, r->triad_gbps);
+		if (attn_store_run_roof(st, run_id, r, err, errlen))
+			return ATTN_ERR_DB;
+	}
+	ro->roofs = roofs;
+	ro->n_roofs = *n_roofs;
+	return ATTN_OK;
 }
 
 int cmd_sweep(int argc, char **argv)
@@ -199,6 +345,12 @@ int cmd_sweep(int argc, char **argv)
 		{"mem-limit", required_argument, 0, O_MEMLIM},
 		{"quiet", no_argument, 0, O_QUIET},
 		{"dry-run", no_argument, 0, O_DRY},
+		{"counters", required_argument, 0, O_COUNTERS},
+		{"bind", required_argument, 0, O_BIND},
+		{"cold-cache", no_argument, 0, O_COLD},
+		{"interleave", no_argument, 0, O_INTERLEAVE},
+		{"no-interleave", no_argument, 0, O_NO_INTERLEAVE},
+		{"roof-budget", required_argument, 0, O_ROOF},
 		{0, 0, 0, 0}};
 	struct attn_sweep_spec spec;
 	struct attn_run_opts ro;
@@ -206,7 +358,10 @@ int cmd_sweep(int argc, char **argv)
 	/* Options are applied in order, after the file a --preset/--spec names. */
 	char *file = NULL, *plugins[64];
 	const char *db_path = "results/attnbench.db";
-	int np = 0, resume = 0, quiet = 0, dry = 0, c, n_given = 0;
+	int np = 0, resume = 0, quiet = 0, dry = 0, c, n_given = 0, interleave = 1, cold = 0;
+	double roof_budget = 3.0;
+	struct attn_roof roofs[ATTN_MAX_ROOFS];
+	int n_roofs = 0;
 	const char *set_key[64], *set_val[64];
 	char err[2048];
 	long lv;
@@ -252,6 +407,24 @@ int cmd_sweep(int argc, char **argv)
 			break;
 		case O_QUIET: quiet = 1; break;
 		case O_DRY: dry = 1; break;
+		case O_COUNTERS: ro.counters = optarg; break;
+		case O_COLD: cold = 1; break;
+		case O_INTERLEAVE: interleave = 1; break;
+		case O_NO_INTERLEAVE: interleave = 0; break;
+		case O_BIND:
+			if (attn_bind_parse(optarg, &ro.bind, err, sizeof(err))) {
+				cli_error("sweep", "--%s", err);
+				goto out;
+			}
+			break;
+		case O_ROOF:
+			if (cli_parse_real(optarg, &roof_budget)) {
+				cli_error("sweep", "--roof-budget '%s': expected seconds >= 0 (0 skips "
+						   "the roofs)",
+					  optarg);
+				goto out;
+			}
+			break;
 		case O_TIMEOUT:
 		case O_WARMUP:
 		case O_MINTIME:
@@ -377,10 +550,20 @@ int cmd_sweep(int argc, char **argv)
 
 	struct attn_sysinfo si;
 	attn_sysinfo_collect(&si);
-	if (strcmp(attn_sysinfo_get(&si, "build_type"), "Release") != 0)
-		fprintf(stderr, "attnbench sweep: warning: this is a %s build; timings will not "
-				"be representative\n",
-			attn_sysinfo_get(&si, "build_type"));
+	char warnings[16][256];
+	int n_warn = 0;
+	attn_noise_collect(&si, warnings, 16, &n_warn);
+	for (int i = 0; i < n_warn; i++)
+		if (!quiet || strncmp(warnings[i], "note:", 5) != 0)
+			fprintf(stderr, "attnbench sweep: %s\n", warnings[i]);
+	if (cold) {
+		/* Twice the last-level cache evicts it, whatever its policy. */
+		size_t llc = si.l3_bytes ? si.l3_bytes : si.l2_bytes;
+		ro.flush_bytes = 2 * (llc ? llc : (size_t)64 << 20);
+	}
+	attn_sysinfo_put(&si, "bind", "%s", attn_bind_name(ro.bind));
+	attn_sysinfo_put(&si, "interleave", "%d", interleave);
+	attn_sysinfo_put(&si, "cold_cache_bytes", "%zu", ro.flush_bytes);
 	if (!resume) {
 		char *cmd = NULL;
 		size_t cl = 0;
@@ -409,6 +592,13 @@ int cmd_sweep(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	ro.stop = &stop_flag;
 
+	if (measure_setup(st, run_id, resume, &cases, &si, &ro, roofs, &n_roofs, roof_budget, quiet,
+			  err, sizeof(err))) {
+		cli_error("sweep", "%s", err);
+		rc = EXIT_DB;
+		goto out;
+	}
+
 	int tty = isatty(2), counts[ATTN_CASE_INTERRUPTED + 1] = {0}, skipped = 0;
 	double work_left = 0, work_done = 0;
 	int n_done = 0, n_left = cases.count;
@@ -419,25 +609,47 @@ int cmd_sweep(int argc, char **argv)
 	if (!quiet)
 		fprintf(stderr, "sweep: run %lld, %d cases into %s\n", (long long)run_id,
 			cases.count, db_path);
-	for (int i = 0; i < cases.count && !stop_flag; i++) {
-		const struct attn_case *cs = &cases.items[i];
-		char key[1024], d[512], t[32], el[32], eta[32];
-		attn_case_key(cs, key, sizeof(key));
-		int done = attn_store_case_done(st, run_id, key);
-		if (done < 0) {
-			cli_error("sweep", "%s: cannot read the recorded cases", db_path);
-			rc = EXIT_DB;
+	struct attn_case *todo = calloc(cases.count ? cases.count : 1, sizeof(*todo));
+	struct attn_case_result *res = calloc(cases.count ? cases.count : 1, sizeof(*res));
+	int *index = calloc(cases.count ? cases.count : 1, sizeof(*index));
+	if (!todo || !res || !index) {
+		cli_error("sweep", "out of memory");
+		rc = EXIT_USAGE;
+	}
+	/*
+	 * Cases come in groups of one shape (the method varies fastest); with
+	 * --interleave a group's repetitions are run round-robin.
+	 */
+	for (int i = 0, j; todo && res && index && i < cases.count && !stop_flag; i = j) {
+		for (j = i + 1; j < cases.count && same_shape(&cases.items[i], &cases.items[j]); j++)
+			;
+		int n = 0;
+		for (int k = i; k < j; k++) {
+			char key[1024];
+			attn_case_key(&cases.items[k], key, sizeof(key));
+			int done = attn_store_case_done(st, run_id, key);
+			if (done < 0) {
+				cli_error("sweep", "%s: cannot read the recorded cases", db_path);
+				rc = EXIT_DB;
+				break;
+			}
+			if (done) {
+				skipped++;
+				work_left -= case_work(&cases.items[k]);
+				n_left--;
+				continue;
+			}
+			index[n] = k;
+			todo[n++] = cases.items[k];
+		}
+		if (rc == EXIT_DB)
 			break;
-		}
-		if (done) {
-			skipped++;
-			work_left -= case_work(cs);
-			n_left--;
+		if (n == 0)
 			continue;
-		}
-		describe(cs, d, sizeof(d));
-		double elapsed = (double)(attn__now_ns() - t_start) / 1e9;
+		char d[512], t[32], el[32], eta[32];
+		describe(&todo[0], d, sizeof(d));
 		if (tty && !quiet) {
+			double elapsed = (double)(attn__now_ns() - t_start) / 1e9;
 			fmt_clock(elapsed, el, sizeof(el));
 			if (n_done > 0)
 				fmt_clock(eta_seconds(elapsed, n_done, work_done, n_left, work_left,
@@ -445,48 +657,68 @@ int cmd_sweep(int argc, char **argv)
 					  eta, sizeof(eta));
 			else
 				snprintf(eta, sizeof(eta), "?");
-			fprintf(stderr, "\r\033[K[%d/%d %s ETA %s] %s", i + 1, cases.count, el, eta,
-				d);
+			fprintf(stderr, "\r\033[K[%d/%d %s ETA %s] %s%s", index[0] + 1, cases.count,
+				el, eta, d, n > 1 ? " ..." : "");
 			fflush(stderr);
 		}
-		struct attn_case_result r;
-		if (attn_case_run(cs, &ro, NULL, NULL, &r)) {
-			cli_error("sweep", "the runner failed on %s", d);
-			rc = EXIT_CASES;
+		if (interleave && n > 1) {
+			if (attn_cases_run_interleaved(todo, n, &ro, res)) {
+				cli_error("sweep", "the runner failed on %s", d);
+				rc = EXIT_CASES;
+				break;
+			}
+		} else {
+			for (int k = 0; k < n && !stop_flag; k++)
+				attn_case_run(&todo[k], &ro, NULL, NULL, &res[k]);
+			for (int k = 0; k < n; k++)
+				if (stop_flag && !res[k].status && !res[k].n_samples &&
+				    !res[k].n_metrics)
+					res[k].status = ATTN_CASE_INTERRUPTED;
+		}
+		for (int k = 0; k < n; k++) {
+			struct attn_case_result *r = &res[k];
+			const struct attn_case *cs = &todo[k];
+			if (r->status == ATTN_CASE_INTERRUPTED || rc == EXIT_DB) {
+				attn_case_result_free(r);
+				continue;
+			}
+			char key[1024];
+			attn_case_key(cs, key, sizeof(key));
+			describe(cs, d, sizeof(d));
+			if (store_result(st, run_id, cs, key, r, err, sizeof(err))) {
+				if (tty)
+					fputc('\n', stderr);
+				cli_error("sweep", "%s", err);
+				rc = EXIT_DB;
+				attn_case_result_free(r);
+				continue;
+			}
+			counts[r->status]++;
+			work_done += case_work(cs);
+			work_left -= case_work(cs);
+			n_done++;
+			n_left--;
+			const struct attn_metric *med = attn_result_metric(r, "median_ns");
+			int bad = r->status == ATTN_CASE_TIMEOUT || r->status == ATTN_CASE_CRASHED ||
+				  r->status == ATTN_CASE_FAILED || r->status == ATTN_CASE_FAILED_CHECK;
+			if (bad && rc == EXIT_OK)
+				rc = EXIT_CASES;
+			if (!quiet && (!tty || bad || r->status != ATTN_CASE_OK)) {
+				if (tty)
+					fprintf(stderr, "\r\033[K");
+				fprintf(stderr, "[%d/%d] %s: %s%s%s\n", index[k] + 1, cases.count, d,
+					attn_case_status_name(r->status),
+					med ? " " : (r->message[0] ? " - " : ""),
+					med ? cli_fmt_ns(med->value, t, sizeof(t)) : r->message);
+			}
+			attn_case_result_free(r);
+		}
+		if (rc == EXIT_DB)
 			break;
-		}
-		if (r.status == ATTN_CASE_INTERRUPTED) {
-			attn_case_result_free(&r);
-			break;
-		}
-		if (store_result(st, run_id, cs, key, &r, err, sizeof(err))) {
-			if (tty)
-				fputc('\n', stderr);
-			cli_error("sweep", "%s", err);
-			attn_case_result_free(&r);
-			rc = EXIT_DB;
-			break;
-		}
-		counts[r.status]++;
-		work_done += case_work(cs);
-		work_left -= case_work(cs);
-		n_done++;
-		n_left--;
-		const struct attn_metric *med = attn_result_metric(&r, "median_ns");
-		int bad = r.status == ATTN_CASE_TIMEOUT || r.status == ATTN_CASE_CRASHED ||
-			  r.status == ATTN_CASE_FAILED || r.status == ATTN_CASE_FAILED_CHECK;
-		if (bad)
-			rc = EXIT_CASES;
-		if (!quiet && (!tty || bad || r.status != ATTN_CASE_OK)) {
-			if (tty)
-				fprintf(stderr, "\r\033[K");
-			fprintf(stderr, "[%d/%d] %s: %s%s%s\n", i + 1, cases.count, d,
-				attn_case_status_name(r.status),
-				med ? " " : (r.message[0] ? " - " : ""),
-				med ? cli_fmt_ns(med->value, t, sizeof(t)) : r.message);
-		}
-		attn_case_result_free(&r);
 	}
+	free(todo);
+	free(res);
+	free(index);
 	if (tty && !quiet)
 		fprintf(stderr, "\r\033[K");
 	int interrupted = stop_flag != 0;

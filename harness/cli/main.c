@@ -7,13 +7,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <papi.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "attnbench/counters.h"
+#include "attnbench/noise.h"
 #include "attnbench/spec.h"
 #include "attnbench/sysinfo.h"
 #include "build_info.h"
@@ -229,7 +230,8 @@ int cmd_info(int argc, char **argv)
 			printf("usage: attnbench info\n\n"
 			       "This machine and build as a run records them: CPU, topology and\n"
 			       "caches (hwloc), memory, OpenBLAS configuration, library versions,\n"
-			       "and which PAPI events can be counted here.\n");
+			       "what affects timing (governor, turbo, SMT, THP, ASLR, load), and\n"
+			       "which counters (PAPI events, perf software events) work here.\n");
 			return EXIT_OK;
 		}
 		return EXIT_USAGE;
@@ -239,35 +241,38 @@ int cmd_info(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct attn_sysinfo si;
+	char warnings[16][256];
+	int n_warn = 0;
 	attn_sysinfo_collect(&si);
+	attn_noise_collect(&si, warnings, 16, &n_warn);
 	for (int i = 0; i < si.n; i++)
 		printf("%-22s %s\n", si.kv[i].key, si.kv[i].value);
 	char b[32];
 	printf("%-22s %s\n", "mem_available", cli_fmt_bytes((double)attn_mem_available(), b,
 							    sizeof(b)));
+	for (int i = 0; i < n_warn; i++)
+		printf("%s\n", warnings[i]);
 
-	int v = PAPI_library_init(PAPI_VER_CURRENT);
-	if (v != PAPI_VER_CURRENT) {
-		printf("%-22s unavailable (%s)\n", "papi",
-		       v > 0 ? "library version mismatch" : PAPI_strerror(v));
+	/* What this machine can count: the default set and a few more. */
+	struct attn_counters *ctr;
+	char err[512];
+	if (attn_counters_open(ATTN_COUNTERS_DEFAULT ",perf::CPU-CLOCK,perf::MAJOR-FAULTS,"
+					"PAPI_FP_OPS",
+			       &ctr, err, sizeof(err)) != ATTN_OK) {
+		printf("%-22s unavailable (%s)\n", "counters", err);
 		return EXIT_OK;
 	}
-	static const char *events[] = {"PAPI_TOT_INS",    "PAPI_TOT_CYC",       "PAPI_L1_DCM",
-				       "PAPI_L2_TCM",     "PAPI_L3_TCM",        "PAPI_FP_OPS",
-				       "perf::TASK-CLOCK", "perf::PAGE-FAULTS", "perf::CONTEXT-SWITCHES",
-				       "perf::CPU-MIGRATIONS"};
-	printf("papi events:\n");
-	for (size_t i = 0; i < sizeof(events) / sizeof(*events); i++) {
-		int es = PAPI_NULL, code, ok = 0;
-		if (PAPI_event_name_to_code((char *)events[i], &code) == PAPI_OK &&
-		    PAPI_create_eventset(&es) == PAPI_OK) {
-			ok = PAPI_add_event(es, code) == PAPI_OK;
-			PAPI_cleanup_eventset(es);
-			PAPI_destroy_eventset(&es);
-		}
-		printf("  %-24s %s\n", events[i], ok ? "available" : "unavailable");
+	printf("counters (start+stop overhead %.0f ns):\n", attn_counters_overhead_ns(ctr, 101));
+	for (int i = 0; i < attn_counters_count(ctr); i++) {
+		const char *why = NULL, *src = NULL;
+		int ok = attn_counters_available(ctr, i, &why, &src);
+		if (ok)
+			printf("  %-24s available (%s)\n", attn_counters_name(ctr, i), src);
+		else
+			printf("  %-24s unavailable: %s\n", attn_counters_name(ctr, i),
+			       why ? why : "?");
 	}
-	PAPI_shutdown();
+	attn_counters_close(ctr);
 	return EXIT_OK;
 }
 

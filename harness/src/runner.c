@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "attnbench/bind.h"
+#include "attnbench/counters.h"
 #include "attnbench/registry.h"
 #include "attnbench/runner.h"
 #include "attnbench/spec.h"
@@ -66,6 +68,8 @@ void attn_run_opts_default(struct attn_run_opts *o)
 	o->min_sample_s = 0.0005;
 	o->check_max_flops = 2e9;
 	o->isolate = 1;
+	o->bind = ATTN_BIND_COMPACT;
+	o->counters = NULL;
 }
 
 void attn_run_opts_check(struct attn_run_opts *o, int isolate)
@@ -79,6 +83,9 @@ void attn_run_opts_check(struct attn_run_opts *o, int isolate)
 	o->timeout_s = 60;
 	o->check_max_flops = 1e18;
 	o->isolate = isolate;
+	/* Correctness only: no placement, no counters, nothing to slow it down. */
+	o->bind = ATTN_BIND_NONE;
+	o->counters = "none";
 }
 
 int attn_case_key(const struct attn_case *c, char *buf, size_t len)
@@ -214,21 +221,64 @@ int attn_check_output(const struct attn_case *c, const struct attn_inputs *in, c
 	return rc ? attn_errf(err, errlen, rc, "the softmax reference failed") : ATTN_OK;
 }
 
+/* Touch every cache line of the flush buffer: evicts the case's data. */
+static void flush_caches(char *buf, size_t bytes)
+{
+	volatile char *v = buf;
+	for (size_t i = 0; i < bytes; i += 64)
+		v[i] = (char)(v[i] + 1);
+}
+
+/* The sample line: ns per call, calls, then each counter per call or u/m. */
+static void emit_sample(FILE *f, double ns, long iters, const struct attn_counter_reading *rd,
+			int nctr)
+{
+	fprintf(f, "S %.17g %ld", ns, iters);
+	for (int e = 0; e < nctr; e++) {
+		if (rd[e].state == ATTN_COUNTER_OK)
+			fprintf(f, " %.17g", rd[e].value / (double)iters);
+		else
+			fprintf(f, " %c", rd[e].state == ATTN_COUNTER_UNRELIABLE ? 'm' : 'u');
+	}
+	fputc('\n', f);
+}
+
 /*
  * Everything a case does, writing the protocol to f. Returns after the
  * verdict line. `given` replaces the generated inputs; `copy_out` receives
- * the output.
+ * the output. With cmd_fd >= 0 the parent drives the repetitions: after the
+ * warm-up the case says "W", then runs one repetition per 'g' it reads and
+ * stops at 'q' (or EOF); otherwise it runs them until its own minimums.
  */
 static void execute(const struct attn_case *c, const struct attn_run_opts *o,
-		    const struct attn_inputs *given, float *copy_out, FILE *f)
+		    const struct attn_inputs *given, float *copy_out, FILE *f, int cmd_fd)
 {
 	const struct attn_method *m = c->method;
 	const struct attn_shape *s = &c->shape;
 	struct attn_workload w = {0};
+	struct attn_counters *ctr = NULL;
+	struct attn_counter_reading rd[ATTN_MAX_COUNTERS];
 	float *out = NULL;
 	void *ws = NULL;
+	char *flush = NULL;
 	char msg[512];
-	int rc;
+	int rc, nctr = 0;
+
+	/*
+	 * Counters open before any worker thread exists - OpenBLAS starts its
+	 * pool as soon as its thread count is set - because perf_event's
+	 * inherit reaches only threads created after the counter.
+	 */
+	if (!(o->counters && strcmp(o->counters, "none") == 0)) {
+		if (attn_counters_open(o->counters, &ctr, msg, sizeof(msg)) != ATTN_OK) {
+			fprintf(f, "R failed counters: %s\n", msg);
+			goto done;
+		}
+		nctr = attn_counters_count(ctr);
+		for (int e = 0; e < nctr; e++)
+			fprintf(f, "E %d %s\n", attn_counters_available(ctr, e, NULL, NULL),
+				attn_counters_name(ctr, e));
+	}
 
 	/*
 	 * Threads: a BLAS method gets them from OpenBLAS, others from OpenMP;
@@ -236,6 +286,29 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	 */
 	openblas_set_num_threads((m->flags & ATTN_METHOD_USES_BLAS) ? c->threads : 1);
 	omp_set_num_threads(c->threads);
+
+	/*
+	 * The cache-flush buffer is the harness's, not the case's: it is made
+	 * resident before the RSS baseline below, so it never counts.
+	 */
+	if (o->flush_bytes) {
+		flush = malloc(o->flush_bytes);
+		if (!flush) {
+			fprintf(f, "R failed cannot allocate the %zu-byte cache-flush buffer\n",
+				o->flush_bytes);
+			goto done;
+		}
+		memset(flush, 1, o->flush_bytes);
+	}
+
+	/* Place the threads (and start OpenMP's pool pinned). */
+	char cpus[256];
+	if (attn_bind_apply(c->threads, o->bind, cpus, sizeof(cpus), msg, sizeof(msg)) != 0) {
+		fprintf(f, "R failed binding %d threads (%s): %s\n", c->threads,
+			attn_bind_name(o->bind), msg);
+		goto done;
+	}
+	fprintf(f, "K %s\n", cpus);
 
 	int have_peak = reset_peak_rss() == 0;
 	size_t rss0 = proc_status_bytes("VmRSS");
@@ -246,7 +319,7 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		if (rc) {
 			fprintf(f, "R failed cannot allocate the inputs (%zu bytes): %s\n",
 				attn_workload_bytes(s, m->inputs), attn_status_str(rc));
-			return;
+			goto done;
 		}
 		in = &w.in;
 	}
@@ -286,27 +359,53 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		iters = (long)ceil(o->min_sample_s * 1e9 / (per_call > 1 ? per_call : 1));
 	if (iters > 1000000)
 		iters = 1000000;
+	if (cmd_fd >= 0) {
+		fprintf(f, "W\n");
+		fflush(f);
+	}
 
-	/* Timed repetitions: nothing but forward() between the clock reads. */
+	/*
+	 * Timed repetitions: nothing but forward() between the clock reads, and
+	 * the counters read at the same boundaries.
+	 */
 	uint64_t start = attn__now_ns();
-	for (int rep = 0; rep < o->max_reps; rep++) {
-		if (rep >= o->min_reps && (double)(attn__now_ns() - start) >= o->min_time_s * 1e9)
+	for (int rep = 0;; rep++) {
+		if (cmd_fd >= 0) {
+			char cmd = 0;
+			if (read(cmd_fd, &cmd, 1) != 1 || cmd != 'g')
+				break;
+		} else if (rep >= o->max_reps ||
+			   (rep >= o->min_reps &&
+			    (double)(attn__now_ns() - start) >= o->min_time_s * 1e9)) {
 			break;
+		}
+		if (flush)
+			flush_caches(flush, o->flush_bytes);
+		if (ctr)
+			attn_counters_start(ctr);
 		t0 = attn__now_ns();
 		for (long i = 0; i < iters; i++)
 			rc |= m->forward(s, &c->params, in, out, ws, &ctx);
 		t1 = attn__now_ns();
+		if (ctr)
+			attn_counters_stop(ctr, rd);
 		if (rc) {
 			fprintf(f, "R failed forward() returned %d (%s)\n", rc,
 				attn_status_str(rc));
 			goto done;
 		}
-		fprintf(f, "S %.17g %ld\n", (double)(t1 - t0) / (double)iters, iters);
+		emit_sample(f, (double)(t1 - t0) / (double)iters, iters, rd, nctr);
+		if (cmd_fd >= 0)
+			fflush(f);
 	}
 
+	size_t in_bytes = given ? 0 : w.bytes;
 	emit_metric(f, "workspace_bytes", (double)ws_bytes, "B");
-	emit_metric(f, "input_bytes", (double)(given ? 0 : w.bytes), "B");
+	emit_metric(f, "input_bytes", (double)in_bytes, "B");
 	emit_metric(f, "output_bytes", (double)out_bytes, "B");
+	/* Every buffer the harness allocated for the case, all live at once. */
+	emit_metric(f, "tracked_peak_bytes",
+		    (double)(in_bytes + out_bytes + ws_bytes + 2 * GUARD_BYTES), "B");
 	emit_metric(f, "flops", m->flops(s, &c->params), "flop");
 	emit_metric(f, "bytes_moved", m->bytes(s, &c->params), "B");
 	if (have_peak) {
@@ -359,6 +458,9 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	else
 		fprintf(f, "R ok\n");
 done:
+	if (ctr)
+		attn_counters_close(ctr);
+	free(flush);
 	attn__free(out);
 	attn__free(ws);
 	attn_workload_free(&w);
@@ -405,6 +507,46 @@ static void set_status(struct attn_case_result *r, enum attn_case_status s, cons
 	va_end(ap);
 }
 
+/* Append one sample (and its counter readings) to r; -1 when out of memory. */
+static int add_sample(struct attn_case_result *r, int *cap, double ns, long long iters,
+		      const char *counters)
+{
+	if (r->n_samples == *cap) {
+		int ncap = *cap ? 2 * *cap : 64;
+		double *a = realloc(r->sample_ns, ncap * sizeof(*a));
+		if (a)
+			r->sample_ns = a;
+		int64_t *b = realloc(r->sample_iters, ncap * sizeof(*b));
+		if (b)
+			r->sample_iters = b;
+		struct attn_counter_reading *c = r->sample_counters;
+		if (r->n_counters) {
+			c = realloc(r->sample_counters, (size_t)ncap * r->n_counters * sizeof(*c));
+			if (c)
+				r->sample_counters = c;
+		}
+		if (!a || !b || (r->n_counters && !c))
+			return -1;
+		*cap = ncap;
+	}
+	r->sample_ns[r->n_samples] = ns;
+	r->sample_iters[r->n_samples] = iters;
+	for (int e = 0; e < r->n_counters; e++) {
+		struct attn_counter_reading *cr =
+			&r->sample_counters[(size_t)r->n_samples * r->n_counters + e];
+		char tok[64] = "u";
+		int used = 0;
+		if (counters && sscanf(counters, "%63s%n", tok, &used) == 1)
+			counters += used;
+		cr->state = tok[0] == 'm'   ? ATTN_COUNTER_UNRELIABLE
+			    : tok[0] == 'u' ? ATTN_COUNTER_UNAVAILABLE
+					    : ATTN_COUNTER_OK;
+		cr->value = cr->state == ATTN_COUNTER_OK ? strtod(tok, NULL) : 0;
+	}
+	r->n_samples++;
+	return 0;
+}
+
 /* Parse the child's lines; 1 if a verdict was read. */
 static int parse_protocol(char *text, struct attn_case_result *r)
 {
@@ -414,25 +556,22 @@ static int parse_protocol(char *text, struct attn_case_result *r)
 		if (line[0] == 'S' && line[1] == ' ') {
 			double ns;
 			long long it;
-			if (sscanf(line + 2, "%lf %lld", &ns, &it) != 2)
+			int used = 0;
+			if (sscanf(line + 2, "%lf %lld%n", &ns, &it, &used) < 2)
 				continue;
-			if (r->n_samples == cap) {
-				cap = cap ? 2 * cap : 64;
-				double *a = realloc(r->sample_ns, cap * sizeof(*a));
-				if (a)
-					r->sample_ns = a;
-				int64_t *b = realloc(r->sample_iters, cap * sizeof(*b));
-				if (b)
-					r->sample_iters = b;
-				if (!a || !b)
-					return verdict;
-			}
-			r->sample_ns[r->n_samples] = ns;
-			r->sample_iters[r->n_samples] = it;
-			r->n_samples++;
+			if (add_sample(r, &cap, ns, it, line + 2 + used))
+				return verdict;
+		} else if (line[0] == 'E' && line[1] == ' ' && r->n_counters < ATTN_MAX_COUNTERS &&
+			   r->n_samples == 0) {
+			int avail;
+			char name[128];
+			if (sscanf(line + 2, "%d %127s", &avail, name) == 2)
+				snprintf(r->counter_names[r->n_counters++], 128, "%s", name);
+		} else if (line[0] == 'K' && line[1] == ' ') {
+			snprintf(r->cpus, sizeof(r->cpus), "%s", line + 2);
 		} else if (line[0] == 'M' && line[1] == ' ') {
-			char name[40], val[64], unit[16];
-			if (sscanf(line + 2, "%39s %63s %15s", name, val, unit) != 3)
+			char name[64], val[64], unit[16];
+			if (sscanf(line + 2, "%63s %63s %15s", name, val, unit) != 3)
 				continue;
 			if (strcmp(val, "null") == 0)
 				result_add_metric(r, name, 0, 0, unit);
@@ -452,8 +591,52 @@ static int parse_protocol(char *text, struct attn_case_result *r)
 	return verdict;
 }
 
-/* The parent's statistics over the samples, and the figures derived from them. */
-static void derive_metrics(struct attn_case_result *r)
+static double metric_or_nan(const struct attn_case_result *r, const char *name)
+{
+	const struct attn_metric *m = attn_result_metric(r, name);
+	return m && m->has_value ? m->value : NAN;
+}
+
+/* a / b as a metric, NULL unless both inputs exist and b > 0. */
+static void add_ratio(struct attn_case_result *r, const char *name, double a, double b,
+		      double scale, const char *unit)
+{
+	int ok = isfinite(a) && isfinite(b) && b > 0;
+	result_add_metric(r, name, ok ? scale * a / b : 0, ok, unit);
+}
+
+/* The median per call of event e over the samples where it was counted. */
+static double counter_median(const struct attn_case_result *r, int e)
+{
+	double *v = malloc((r->n_samples ? r->n_samples : 1) * sizeof(*v));
+	int n = 0;
+	for (int k = 0; v && k < r->n_samples; k++) {
+		const struct attn_counter_reading *cr =
+			&r->sample_counters[(size_t)k * r->n_counters + e];
+		if (cr->state == ATTN_COUNTER_OK)
+			v[n++] = cr->value;
+	}
+	double med = n ? attn_stats_median_inplace(v, n) : NAN;
+	free(v);
+	return med;
+}
+
+static double counter_metric(const struct attn_case_result *r, const char *event)
+{
+	char name[160];
+	snprintf(name, sizeof(name), "counter:%s", event);
+	return metric_or_nan(r, name);
+}
+
+/*
+ * The parent's statistics over the samples, and the figures derived from
+ * them: throughput, the fractions of the run's measured roofs at the case's
+ * thread count, the working set's cache level, per-call counter medians and
+ * the ratios built on them. A figure whose inputs are missing is stored
+ * NULL, never guessed.
+ */
+static void derive_metrics(struct attn_case_result *r, const struct attn_case *c,
+			   const struct attn_run_opts *o)
 {
 	/*
 	 * Timings of a case that crashed, failed or produced wrong output
@@ -476,14 +659,61 @@ static void derive_metrics(struct attn_case_result *r)
 	result_add_metric(r, "min_ns", sum.min, 1, "ns");
 	result_add_metric(r, "mean_ns", sum.mean, 1, "ns");
 	result_add_metric(r, "samples", sum.n, 1, "1");
-	const struct attn_metric *fl = attn_result_metric(r, "flops");
-	const struct attn_metric *by = attn_result_metric(r, "bytes_moved");
-	if (fl && fl->has_value && sum.median > 0)
-		result_add_metric(r, "gflops", fl->value / sum.median, 1, "GFLOP/s");
-	if (by && by->has_value && sum.median > 0)
-		result_add_metric(r, "gbytes_per_s", by->value / sum.median, 1, "GB/s");
-	if (fl && by && fl->has_value && by->has_value && by->value > 0)
-		result_add_metric(r, "arith_intensity", fl->value / by->value, 1, "flop/B");
+	double flops = metric_or_nan(r, "flops"), bytes = metric_or_nan(r, "bytes_moved");
+	double gflops = flops / sum.median, gbps = bytes / sum.median;
+	add_ratio(r, "gflops", flops, sum.median, 1, "GFLOP/s");
+	add_ratio(r, "gbytes_per_s", bytes, sum.median, 1, "GB/s");
+	add_ratio(r, "arith_intensity", flops, bytes, 1, "flop/B");
+
+	const struct attn_roof *roof = NULL;
+	for (int i = 0; i < o->n_roofs; i++)
+		if (o->roofs[i].threads == c->threads)
+			roof = &o->roofs[i];
+	add_ratio(r, "frac_sgemm", gflops, roof ? roof->sgemm_gflops : NAN, 1, "1");
+	add_ratio(r, "frac_fma", gflops, roof ? roof->fma_gflops : NAN, 1, "1");
+	add_ratio(r, "frac_triad", gbps, roof ? roof->triad_gbps : NAN, 1, "1");
+
+	/*
+	 * The working set - inputs, output and workspace - against the caches
+	 * its threads can use: private L1 and L2 add up over the threads, the
+	 * L3 is shared. Level 4 means it spills to memory.
+	 */
+	double wset = metric_or_nan(r, "input_bytes") + metric_or_nan(r, "output_bytes") +
+		      metric_or_nan(r, "workspace_bytes");
+	result_add_metric(r, "working_set_bytes", wset, isfinite(wset), "B");
+	if (isfinite(wset) && o->cache_bytes[0]) {
+		double cap[3] = {(double)o->cache_bytes[0] * c->threads,
+				 (double)o->cache_bytes[1] * c->threads, (double)o->cache_bytes[2]};
+		int level = 4;
+		for (int l = 2; l >= 0; l--)
+			if (cap[l] > 0 && wset <= cap[l])
+				level = l + 1;
+		result_add_metric(r, "cache_level", level, 1, "level");
+	} else {
+		result_add_metric(r, "cache_level", 0, 0, "level");
+	}
+
+	for (int e = 0; e < r->n_counters; e++) {
+		char name[160];
+		const char *ev = r->counter_names[e];
+		snprintf(name, sizeof(name), "counter:%s", ev);
+		double med = counter_median(r, e);
+		int is_time = strstr(ev, "TASK-CLOCK") || strstr(ev, "CPU-CLOCK") ||
+			      strstr(ev, "TASK_CLOCK") || strstr(ev, "CPU_CLOCK");
+		result_add_metric(r, name, isfinite(med) ? med : 0, isfinite(med),
+				  is_time ? "ns/call" : "count/call");
+	}
+	if (r->n_counters) {
+		double ins = counter_metric(r, "PAPI_TOT_INS");
+		add_ratio(r, "ipc", ins, counter_metric(r, "PAPI_TOT_CYC"), 1, "ins/cycle");
+		add_ratio(r, "l1_mpki", counter_metric(r, "PAPI_L1_DCM"), ins, 1000, "miss/kins");
+		add_ratio(r, "l2_mpki", counter_metric(r, "PAPI_L2_TCM"), ins, 1000, "miss/kins");
+		add_ratio(r, "l3_mpki", counter_metric(r, "PAPI_L3_TCM"), ins, 1000, "miss/kins");
+		add_ratio(r, "flops_per_ins", flops, ins, 1, "flop/ins");
+		/* CPU time over wall time: how many cores the case kept busy. */
+		add_ratio(r, "cpu_util", counter_metric(r, "perf::TASK-CLOCK"), sum.median, 1,
+			  "cores");
+	}
 }
 
 static void run_in_process(const struct attn_case *c, const struct attn_run_opts *o,
@@ -496,30 +726,50 @@ static void run_in_process(const struct attn_case *c, const struct attn_run_opts
 		set_status(r, ATTN_CASE_FAILED, "cannot open a memory stream");
 		return;
 	}
-	execute(c, o, given, out, f);
+	execute(c, o, given, out, f, -1);
 	fclose(f);
 	if (!parse_protocol(text, r))
 		set_status(r, ATTN_CASE_FAILED, "the case gave no verdict");
 	free(text);
 }
 
-static void run_in_child(const struct attn_case *c, const struct attn_run_opts *o,
-			 struct attn_case_result *r)
+/* A case running in a child process, as the parent sees it. */
+struct child {
+	pid_t pid;
+	int out_fd;  /* the child's protocol lines */
+	int cmd_fd;  /* commands to the child, or -1 when it drives itself */
+	char *buf;   /* everything it said so far */
+	size_t len, cap, scan;
+	int eof;
+	int reps;
+	double timed_ns; /* time of its repetitions so far */
+};
+
+static int child_spawn(const struct attn_case *c, const struct attn_run_opts *o, int driven,
+		       struct child *ch, char *err, size_t errlen)
 {
-	int fds[2];
-	if (pipe(fds) != 0) {
-		set_status(r, ATTN_CASE_FAILED, "pipe: %s", strerror(errno));
-		return;
+	int out[2], cmd[2] = {-1, -1};
+	memset(ch, 0, sizeof(*ch));
+	ch->cmd_fd = -1;
+	if (pipe(out) != 0)
+		return attn_errf(err, errlen, ATTN_ERR_IO, "pipe: %s", strerror(errno));
+	if (driven && pipe(cmd) != 0) {
+		close(out[0]);
+		close(out[1]);
+		return attn_errf(err, errlen, ATTN_ERR_IO, "pipe: %s", strerror(errno));
 	}
 	pid_t parent = getpid();
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pid = fork();
 	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		set_status(r, ATTN_CASE_FAILED, "fork: %s", strerror(errno));
-		return;
+		close(out[0]);
+		close(out[1]);
+		if (driven) {
+			close(cmd[0]);
+			close(cmd[1]);
+		}
+		return attn_errf(err, errlen, ATTN_ERR_IO, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
 		/* Die with the parent: a killed sweep leaves no orphan running. */
@@ -528,66 +778,109 @@ static void run_in_child(const struct attn_case *c, const struct attn_run_opts *
 			_exit(3);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
-		close(fds[0]);
-		FILE *f = fdopen(fds[1], "w");
+		/* A parent gone mid-write must end us, not wedge us. */
+		signal(SIGPIPE, SIG_DFL);
+		close(out[0]);
+		if (driven)
+			close(cmd[1]);
+		FILE *f = fdopen(out[1], "w");
 		if (!f)
 			_exit(2);
-		execute(c, o, NULL, NULL, f);
+		execute(c, o, NULL, NULL, f, driven ? cmd[0] : -1);
 		fclose(f);
 		_exit(0);
 	}
-	close(fds[1]);
+	close(out[1]);
+	ch->pid = pid;
+	ch->out_fd = out[0];
+	if (driven) {
+		close(cmd[0]);
+		ch->cmd_fd = cmd[1];
+	}
+	return ATTN_OK;
+}
 
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	uint64_t deadline = attn__now_ns() + (uint64_t)(o->timeout_s * 1e9);
-	int timed_out = 0, stopped = 0;
+/*
+ * Read what the child says until a new line starting with `want` arrives
+ * (0: until end of file). Returns 1 when it arrived (or, for 0, at EOF),
+ * 0 at an EOF before it, -1 at the deadline, -2 when the user stops.
+ */
+static int child_wait(struct child *ch, char want, uint64_t deadline,
+		      volatile sig_atomic_t *stop)
+{
 	for (;;) {
-		if (o->stop && *o->stop) {
-			stopped = 1;
-			break;
+		/* Look for a complete line of the wanted kind past what was seen. */
+		while (want) {
+			char *nl = ch->buf ? memchr(ch->buf + ch->scan, '\n', ch->len - ch->scan)
+					   : NULL;
+			if (!nl)
+				break;
+			char first = ch->buf[ch->scan];
+			ch->scan = (size_t)(nl - ch->buf) + 1;
+			if (first == want || first == 'R')
+				return first == want ? 1 : 0;
 		}
+		if (ch->eof)
+			return want ? 0 : 1;
+		if (stop && *stop)
+			return -2;
 		uint64_t now = attn__now_ns();
-		if (now >= deadline) {
-			timed_out = 1;
-			break;
-		}
+		if (now >= deadline)
+			return -1;
 		uint64_t left_ms = (deadline - now) / 1000000 + 1;
-		struct pollfd p = {.fd = fds[0], .events = POLLIN};
+		struct pollfd p = {.fd = ch->out_fd, .events = POLLIN};
 		int pr = poll(&p, 1, left_ms > 100 ? 100 : (int)left_ms);
-		if (pr < 0 && errno != EINTR)
-			break;
+		if (pr < 0 && errno != EINTR) {
+			ch->eof = 1;
+			continue;
+		}
 		if (pr <= 0)
 			continue;
-		if (cap - len < 4096) {
-			cap = cap ? 2 * cap : 65536;
-			char *nb = realloc(buf, cap);
-			if (!nb)
-				break;
-			buf = nb;
+		if (ch->cap - ch->len < 4096) {
+			size_t ncap = ch->cap ? 2 * ch->cap : 65536;
+			char *nb = realloc(ch->buf, ncap);
+			if (!nb) {
+				ch->eof = 1;
+				continue;
+			}
+			ch->buf = nb;
+			ch->cap = ncap;
 		}
-		ssize_t got = read(fds[0], buf + len, cap - len - 1);
+		ssize_t got = read(ch->out_fd, ch->buf + ch->len, ch->cap - ch->len - 1);
 		if (got < 0 && errno == EINTR)
 			continue;
-		if (got <= 0)
-			break;
-		len += (size_t)got;
+		if (got <= 0) {
+			ch->eof = 1;
+			continue;
+		}
+		ch->len += (size_t)got;
 	}
+}
+
+/* Reap the child and turn what it said (or did not) into r. */
+static void child_finish(struct child *ch, int timed_out, int stopped,
+			 const struct attn_run_opts *o, struct attn_case_result *r)
+{
 	if (timed_out || stopped)
-		kill(pid, SIGKILL);
-	close(fds[0]);
+		kill(ch->pid, SIGKILL);
+	if (ch->cmd_fd >= 0)
+		close(ch->cmd_fd);
+	close(ch->out_fd);
 	int wstatus = 0;
-	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+	while (waitpid(ch->pid, &wstatus, 0) < 0 && errno == EINTR)
 		;
-	if (buf)
-		buf[len] = 0;
-	int verdict = buf ? parse_protocol(buf, r) : 0;
-	free(buf);
+	int verdict = 0;
+	if (ch->buf) {
+		ch->buf[ch->len] = 0;
+		verdict = parse_protocol(ch->buf, r);
+	}
+	free(ch->buf);
+	ch->buf = NULL;
 
 	if (stopped || (o->stop && *o->stop))
 		set_status(r, ATTN_CASE_INTERRUPTED, "interrupted by the user");
 	else if (timed_out)
-		set_status(r, ATTN_CASE_TIMEOUT, "no verdict after %g s; the case was killed",
+		set_status(r, ATTN_CASE_TIMEOUT, "no progress for %g s; the case was killed",
 			   o->timeout_s);
 	else if (WIFSIGNALED(wstatus))
 		set_status(r, ATTN_CASE_CRASHED, "killed by signal %d (%s)%s", WTERMSIG(wstatus),
@@ -598,30 +891,52 @@ static void run_in_child(const struct attn_case *c, const struct attn_run_opts *
 			   WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
 }
 
-int attn_case_run(const struct attn_case *c, const struct attn_run_opts *o,
-		  const struct attn_inputs *inputs, float *out, struct attn_case_result *r)
+static uint64_t deadline_after(const struct attn_run_opts *o)
 {
-	memset(r, 0, sizeof(*r));
+	return attn__now_ns() + (uint64_t)(o->timeout_s * 1e9);
+}
+
+static void run_in_child(const struct attn_case *c, const struct attn_run_opts *o,
+			 struct attn_case_result *r)
+{
+	struct child ch;
+	char err[256];
+	if (child_spawn(c, o, 0, &ch, err, sizeof(err))) {
+		set_status(r, ATTN_CASE_FAILED, "%s", err);
+		return;
+	}
+	int w = child_wait(&ch, 0, deadline_after(o), o->stop);
+	child_finish(&ch, w == -1, w == -2, o, r);
+}
+
+/*
+ * Everything about a case that can be decided without running it:
+ * impossible shapes, the method's own refusal, and memory. 1 when r now
+ * holds the verdict, 0 when the case should run.
+ */
+static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
+		    struct attn_case_result *r)
+{
 	const struct attn_method *m = c->method;
 	const struct attn_shape *s = &c->shape;
 	char why[400] = "";
 
 	if (s->batch < 1 || s->heads < 1 || s->kv_heads < 1 || s->n < 1 || s->d < 1) {
 		set_status(r, ATTN_CASE_UNSUPPORTED, "every dimension must be at least 1");
-		return ATTN_OK;
+		return 1;
 	}
 	if (s->heads % s->kv_heads != 0) {
 		set_status(r, ATTN_CASE_UNSUPPORTED, "kv_heads %lld does not divide heads %lld",
 			   (long long)s->kv_heads, (long long)s->heads);
-		return ATTN_OK;
+		return 1;
 	}
 	if (c->threads < 1) {
 		set_status(r, ATTN_CASE_UNSUPPORTED, "threads %d is not at least 1", c->threads);
-		return ATTN_OK;
+		return 1;
 	}
 	if (m->supports && m->supports(s, &c->params, why, sizeof(why)) != ATTN_OK) {
 		set_status(r, ATTN_CASE_UNSUPPORTED, "%s", why[0] ? why : "the method declined");
-		return ATTN_OK;
+		return 1;
 	}
 	size_t need = attn_case_predict_bytes(c, o);
 	size_t limit = o->mem_limit ? o->mem_limit : attn_mem_available() / 10 * 9;
@@ -634,13 +949,137 @@ int attn_case_run(const struct attn_case *c, const struct attn_run_opts *o,
 				   "needs %.2f GiB, %.2f GiB may be used (%s)",
 				   (double)need / (1u << 30), (double)limit / (1u << 30),
 				   o->mem_limit ? "--mem-limit" : "90% of MemAvailable");
-		return ATTN_OK;
+		return 1;
 	}
+	return 0;
+}
+
+int attn_case_run(const struct attn_case *c, const struct attn_run_opts *o,
+		  const struct attn_inputs *inputs, float *out, struct attn_case_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (precheck(c, o, r))
+		return ATTN_OK;
 	if (o->isolate)
 		run_in_child(c, o, r);
 	else
 		run_in_process(c, o, inputs, out, r);
-	derive_metrics(r);
+	derive_metrics(r, c, o);
+	return ATTN_OK;
+}
+
+int attn_cases_run_interleaved(const struct attn_case *cases, int n, const struct attn_run_opts *o,
+			       struct attn_case_result *results)
+{
+	struct child *ch = calloc(n > 0 ? n : 1, sizeof(*ch));
+	int *live = calloc(n > 0 ? n : 1, sizeof(*live));
+	if (!ch || !live) {
+		free(ch);
+		free(live);
+		return ATTN_ERR_NOMEM;
+	}
+	/* Decide what can be decided up front; the rest must fit together. */
+	size_t need = 0;
+	int runnable = 0;
+	for (int i = 0; i < n; i++) {
+		memset(&results[i], 0, sizeof(results[i]));
+		if (!precheck(&cases[i], o, &results[i])) {
+			live[i] = 1;
+			runnable++;
+			need = attn__add_sat(need, attn_case_predict_bytes(&cases[i], o));
+		}
+	}
+	size_t limit = o->mem_limit ? o->mem_limit : attn_mem_available() / 10 * 9;
+	if (runnable < 2 || need > limit || !o->isolate) {
+		for (int i = 0; i < n; i++)
+			if (live[i])
+				attn_case_run(&cases[i], o, NULL, NULL, &results[i]);
+		free(ch);
+		free(live);
+		return ATTN_OK;
+	}
+
+	/* A child that dies must not take the parent with it through SIGPIPE. */
+	struct sigaction ign = {0}, old_pipe;
+	ign.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &ign, &old_pipe);
+
+	int stopped = 0;
+	char err[256];
+	/* Start them all and let each warm up; "W" says it is ready. */
+	for (int i = 0; i < n; i++) {
+		if (!live[i])
+			continue;
+		if (stopped) {
+			set_status(&results[i], ATTN_CASE_INTERRUPTED, "interrupted by the user");
+			live[i] = 0;
+			continue;
+		}
+		if (child_spawn(&cases[i], o, 1, &ch[i], err, sizeof(err))) {
+			set_status(&results[i], ATTN_CASE_FAILED, "%s", err);
+			live[i] = 0;
+			continue;
+		}
+		int w = child_wait(&ch[i], 'W', deadline_after(o), o->stop);
+		if (w != 1) {
+			stopped |= w == -2;
+			child_finish(&ch[i], w == -1, w == -2, o, &results[i]);
+			live[i] = 0;
+		}
+	}
+	/*
+	 * Round-robin: one repetition of each case in turn, until each has
+	 * both its minimum time and count (or the maximum count).
+	 */
+	for (int busy = 1; busy && !stopped;) {
+		busy = 0;
+		for (int i = 0; i < n && !stopped; i++) {
+			if (!live[i] || live[i] == 2)
+				continue;
+			struct child *c = &ch[i];
+			if (c->reps >= o->max_reps ||
+			    (c->reps >= o->min_reps && c->timed_ns >= o->min_time_s * 1e9)) {
+				live[i] = 2; /* done: finished below */
+				continue;
+			}
+			busy = 1;
+			size_t before = c->scan;
+			int w = write(c->cmd_fd, "g", 1) == 1
+					? child_wait(c, 'S', deadline_after(o), o->stop)
+					: 0;
+			if (w == 1) {
+				double ns;
+				long long it;
+				if (sscanf(c->buf + before + 2, "%lf %lld", &ns, &it) == 2)
+					c->timed_ns += ns * (double)it;
+				c->reps++;
+				continue;
+			}
+			stopped |= w == -2;
+			child_finish(c, w == -1, w == -2, o, &results[i]);
+			live[i] = 0;
+		}
+	}
+	/* Let each finish: checks, metrics and its verdict. */
+	for (int i = 0; i < n; i++) {
+		if (!live[i])
+			continue;
+		int w = -2;
+		if (!stopped) {
+			/* A failed write means the child is gone; its EOF says the rest. */
+			(void)!write(ch[i].cmd_fd, "q", 1);
+			w = child_wait(&ch[i], 0, deadline_after(o), o->stop);
+			stopped |= w == -2;
+		}
+		child_finish(&ch[i], w == -1, w == -2, o, &results[i]);
+	}
+	for (int i = 0; i < n; i++)
+		if (results[i].status != ATTN_CASE_UNSUPPORTED &&
+		    results[i].status != ATTN_CASE_SKIPPED_MEMORY)
+			derive_metrics(&results[i], &cases[i], o);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	free(ch);
+	free(live);
 	return ATTN_OK;
 }
 
@@ -648,7 +1087,9 @@ void attn_case_result_free(struct attn_case_result *r)
 {
 	free(r->sample_ns);
 	free(r->sample_iters);
+	free(r->sample_counters);
 	r->sample_ns = NULL;
 	r->sample_iters = NULL;
+	r->sample_counters = NULL;
 	r->n_samples = 0;
 }

@@ -72,18 +72,63 @@ static const char *schema_v1 =
 	" unit TEXT NOT NULL,"
 	" PRIMARY KEY (case_id, name));"
 	"CREATE INDEX cases_method ON cases(method, n);"
+	"CREATE VIEW results AS SELECT * FROM cases;";
+
+/*
+ * Version 2: what the measurement layer records. The CPUs a case ran on;
+ * which counters a run could count (and why not); the roofs the run measured
+ * for each thread count; every sample's counter readings, NULL when
+ * unavailable or unreliable (multiplexed), with the state saying which.
+ */
+static const char migrate_v2[] =
+	"ALTER TABLE cases ADD COLUMN cpus TEXT;"
+	"CREATE TABLE run_counters("
+	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	" event TEXT NOT NULL,"
+	" available INTEGER NOT NULL,"
+	" source TEXT,"
+	" reason TEXT,"
+	" PRIMARY KEY (run_id, event));"
+	"CREATE TABLE run_roofs("
+	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	" threads INTEGER NOT NULL,"
+	" fma_gflops REAL, fma_isa TEXT,"
+	" sgemm_gflops REAL, sgemm_n INTEGER,"
+	" triad_gbps REAL, triad_bytes INTEGER,"
+	" PRIMARY KEY (run_id, threads));"
+	"CREATE TABLE sample_counters("
+	" case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
+	" rep INTEGER NOT NULL,"
+	" event TEXT NOT NULL,"
+	" value REAL,"
+	" state TEXT NOT NULL CHECK (state IN ('ok','unavailable','unreliable')),"
+	" PRIMARY KEY (case_id, rep, event));"
+	"DROP VIEW results;"
 	"CREATE VIEW results AS SELECT c.id AS case_id, c.run_id, c.method, c.family, c.form,"
 	" c.params, c.batch, c.heads, c.kv_heads, c.n, c.d, c.causal, c.mode, c.dist, c.threads,"
-	" c.status, c.message,"
+	" c.cpus, c.status, c.message,"
 	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'median_ns')"
 	"  AS median_ns,"
 	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'gflops') AS gflops,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'frac_sgemm')"
+	"  AS frac_sgemm,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'frac_fma')"
+	"  AS frac_fma,"
 	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'rel_err') AS rel_err,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'peak_rss_bytes')"
-	"  AS peak_rss_bytes,"
 	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'workspace_bytes')"
-	"  AS workspace_bytes"
+	"  AS workspace_bytes,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'tracked_peak_bytes')"
+	"  AS tracked_peak_bytes,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'peak_rss_delta_bytes')"
+	"  AS peak_rss_delta_bytes,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'cache_level')"
+	"  AS cache_level"
 	" FROM cases c;";
+
+/* The steps from version i to i + 1, at index i - 1. */
+static const char *const migrations[] = {migrate_v2};
+_Static_assert(sizeof(migrations) / sizeof(*migrations) == ATTN_SCHEMA_VERSION - 1,
+	       "one migration step per schema version after the first");
 
 static int db_err(struct attn_store *st, char *err, size_t errlen, const char *what)
 {
@@ -117,6 +162,8 @@ static int abort_tx(struct attn_store *st, sqlite3_stmt *s, char *err, size_t er
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }
+
+static int put_info(struct attn_store *st, int64_t run_id, const struct attn_kv *info, int n);
 
 static void now_iso(char *buf, size_t len)
 {
@@ -179,8 +226,7 @@ static int create_schema(struct attn_store *st, char *err, size_t errlen)
 	if (have == 0) {
 		char sql[128];
 		snprintf(sql, sizeof(sql),
-			 "INSERT INTO meta VALUES ('app','attnbench'),('schema_version','%d');",
-			 ATTN_SCHEMA_VERSION);
+			 "INSERT INTO meta VALUES ('app','attnbench'),('schema_version','1');");
 		if ((rc = exec(st, schema_v1, err, errlen)) || (rc = exec(st, sql, err, errlen))) {
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 			return rc;
@@ -191,15 +237,36 @@ static int create_schema(struct attn_store *st, char *err, size_t errlen)
 
 /*
  * Bring an older schema forward, one version at a time, each step in its own
- * transaction. Version 1 is the first, so there is nothing to do yet; the
- * next version adds its step here.
+ * transaction with the version bump, so a failed step leaves the database at
+ * the version before it. New databases are created at version 1 and take the
+ * same steps, so there is one schema however a database came to be.
  */
 static int migrate(struct attn_store *st, int from, char *err, size_t errlen)
 {
-	(void)st;
 	if (from < 1)
 		return attn_errf(err, errlen, ATTN_ERR_FORMAT, "%s: unknown schema version %d",
 				 st->path, from);
+	for (int v = from; v < ATTN_SCHEMA_VERSION; v++) {
+		char bump[96];
+		snprintf(bump, sizeof(bump),
+			 "UPDATE meta SET value='%d' WHERE key='schema_version'", v + 1);
+		int rc = exec(st, "BEGIN IMMEDIATE", err, errlen);
+		if (rc)
+			return rc;
+		/* Another process may have migrated while we waited for the lock. */
+		int now;
+		if ((rc = read_version(st, &now, err, errlen))) {
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return rc;
+		}
+		if (now == v && ((rc = exec(st, migrations[v - 1], err, errlen)) ||
+				 (rc = exec(st, bump, err, errlen)))) {
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return rc;
+		}
+		if ((rc = exec(st, "COMMIT", err, errlen)))
+			return rc;
+	}
 	return ATTN_OK;
 }
 
@@ -331,18 +398,9 @@ int attn_store_run_begin(struct attn_store *st, const char *command, const char 
 		goto dberr;
 	sqlite3_finalize(s);
 	*run_id = sqlite3_last_insert_rowid(st->db);
-	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO run_info VALUES (?,?,?)", -1, &s,
-			       NULL) != SQLITE_OK)
+	s = NULL;
+	if (put_info(st, *run_id, info, n_info))
 		goto dberr;
-	for (int i = 0; i < n_info; i++) {
-		sqlite3_reset(s);
-		sqlite3_bind_int64(s, 1, *run_id);
-		sqlite3_bind_text(s, 2, info[i].key, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 3, info[i].value, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			goto dberr;
-	}
-	sqlite3_finalize(s);
 	return exec(st, "COMMIT", err, errlen);
 dberr:
 	return abort_tx(st, s, err, errlen, "recording the run");
@@ -420,7 +478,7 @@ int attn_store_case_write(struct attn_store *st, int64_t run_id,
 	if (sqlite3_prepare_v2(st->db,
 			       "INSERT INTO cases(run_id,key,method,family,form,params,batch,heads,"
 			       "kv_heads,n,d,causal,mode,dist,threads,seed,status,message,"
-			       "finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			       "finished_at,cpus) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			       -1, &s, NULL) != SQLITE_OK)
 		goto dberr;
 	int i = 1;
@@ -449,6 +507,10 @@ int attn_store_case_write(struct attn_store *st, int64_t run_id,
 	else
 		sqlite3_bind_null(s, i++);
 	sqlite3_bind_text(s, i++, now, -1, SQLITE_TRANSIENT);
+	if (r->cpus && *r->cpus)
+		sqlite3_bind_text(s, i++, r->cpus, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i++);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		goto dberr;
 	sqlite3_finalize(s);
@@ -470,6 +532,32 @@ int attn_store_case_write(struct attn_store *st, int64_t run_id,
 	sqlite3_finalize(s);
 	s = NULL;
 
+	if (r->n_counters > 0) {
+		static const char *states[] = {"ok", "unavailable", "unreliable"};
+		if (sqlite3_prepare_v2(st->db, "INSERT INTO sample_counters VALUES (?,?,?,?,?)", -1,
+				       &s, NULL) != SQLITE_OK)
+			goto dberr;
+		for (int k = 0; k < r->n_samples; k++)
+			for (int e = 0; e < r->n_counters; e++) {
+				const struct attn_counter_reading *cr =
+					&r->sample_counters[(size_t)k * r->n_counters + e];
+				int state = (unsigned)cr->state < 3 ? (int)cr->state : 1;
+				sqlite3_reset(s);
+				sqlite3_bind_int64(s, 1, case_id);
+				sqlite3_bind_int(s, 2, k);
+				sqlite3_bind_text(s, 3, r->counter_names[e], -1, SQLITE_STATIC);
+				if (state == ATTN_COUNTER_OK)
+					sqlite3_bind_double(s, 4, cr->value);
+				else
+					sqlite3_bind_null(s, 4);
+				sqlite3_bind_text(s, 5, states[state], -1, SQLITE_STATIC);
+				if (sqlite3_step(s) != SQLITE_DONE)
+					goto dberr;
+			}
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+
 	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO metrics VALUES (?,?,?,?)", -1, &s,
 			       NULL) != SQLITE_OK)
 		goto dberr;
@@ -490,4 +578,110 @@ int attn_store_case_write(struct attn_store *st, int64_t run_id,
 	return exec(st, "COMMIT", err, errlen);
 dberr:
 	return abort_tx(st, s, err, errlen, "recording a case");
+}
+
+int attn_store_run_counters(struct attn_store *st, int64_t run_id,
+			    const struct attn_counter_info *info, int n, char *err, size_t errlen)
+{
+	int rc = exec(st, "BEGIN IMMEDIATE", err, errlen);
+	if (rc)
+		return rc;
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO run_counters VALUES (?,?,?,?,?)",
+			       -1, &s, NULL) != SQLITE_OK)
+		goto dberr;
+	for (int i = 0; i < n; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, run_id);
+		sqlite3_bind_text(s, 2, info[i].event, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(s, 3, info[i].available);
+		sqlite3_bind_text(s, 4, info[i].source, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 5, info[i].reason, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			goto dberr;
+	}
+	sqlite3_finalize(s);
+	return exec(st, "COMMIT", err, errlen);
+dberr:
+	return abort_tx(st, s, err, errlen, "recording the counters");
+}
+
+int attn_store_run_roof(struct attn_store *st, int64_t run_id, const struct attn_roof *roof,
+			char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT OR REPLACE INTO run_roofs VALUES (?,?,?,?,?,?,?,?)", -1, &s,
+			       NULL) != SQLITE_OK)
+		return db_err(st, err, errlen, "recording a roof");
+	sqlite3_bind_int64(s, 1, run_id);
+	sqlite3_bind_int(s, 2, roof->threads);
+	sqlite3_bind_double(s, 3, roof->fma_gflops);
+	sqlite3_bind_text(s, 4, roof->fma_isa, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_double(s, 5, roof->sgemm_gflops);
+	sqlite3_bind_int64(s, 6, roof->sgemm_n);
+	sqlite3_bind_double(s, 7, roof->triad_gbps);
+	sqlite3_bind_int64(s, 8, (int64_t)roof->triad_bytes);
+	int rc = sqlite3_step(s) == SQLITE_DONE ? ATTN_OK : db_err(st, err, errlen, "recording a roof");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int attn_store_run_roofs_load(struct attn_store *st, int64_t run_id, struct attn_roof *roofs,
+			      int max, int *n, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT threads, fma_gflops, fma_isa, sgemm_gflops, sgemm_n, "
+			       "triad_gbps, triad_bytes FROM run_roofs WHERE run_id = ? "
+			       "ORDER BY threads",
+			       -1, &s, NULL) != SQLITE_OK)
+		return db_err(st, err, errlen, "reading the roofs");
+	sqlite3_bind_int64(s, 1, run_id);
+	while (*n < max && sqlite3_step(s) == SQLITE_ROW) {
+		struct attn_roof *r = &roofs[(*n)++];
+		memset(r, 0, sizeof(*r));
+		r->threads = sqlite3_column_int(s, 0);
+		r->fma_gflops = sqlite3_column_double(s, 1);
+		snprintf(r->fma_isa, sizeof(r->fma_isa), "%s",
+			 sqlite3_column_text(s, 2) ? (const char *)sqlite3_column_text(s, 2) : "");
+		r->sgemm_gflops = sqlite3_column_double(s, 3);
+		r->sgemm_n = sqlite3_column_int64(s, 4);
+		r->triad_gbps = sqlite3_column_double(s, 5);
+		r->triad_bytes = (size_t)sqlite3_column_int64(s, 6);
+	}
+	sqlite3_finalize(s);
+	return ATTN_OK;
+}
+
+/* Insert the key/values inside the caller's transaction. */
+static int put_info(struct attn_store *st, int64_t run_id, const struct attn_kv *info, int n)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO run_info VALUES (?,?,?)", -1, &s,
+			       NULL) != SQLITE_OK)
+		return ATTN_ERR_DB;
+	int rc = ATTN_OK;
+	for (int i = 0; i < n && rc == ATTN_OK; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, run_id);
+		sqlite3_bind_text(s, 2, info[i].key, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 3, info[i].value, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rc = ATTN_ERR_DB;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int attn_store_run_info(struct attn_store *st, int64_t run_id, const struct attn_kv *info, int n,
+			char *err, size_t errlen)
+{
+	int rc = exec(st, "BEGIN IMMEDIATE", err, errlen);
+	if (rc)
+		return rc;
+	if (put_info(st, run_id, info, n))
+		return abort_tx(st, NULL, err, errlen, "recording run provenance");
+	return exec(st, "COMMIT", err, errlen);
 }

@@ -7,7 +7,9 @@
 #include <cblas.h>
 #include <hwloc.h>
 #include <omp.h>
+#ifdef ATTN_HAVE_PAPI
 #include <papi.h>
+#endif
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,10 +22,9 @@
 #include "build_info.h"
 #include "internal.h"
 
-static void put(struct attn_sysinfo *si, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+#define put attn_sysinfo_put
 
-static void put(struct attn_sysinfo *si, const char *key, const char *fmt, ...)
+void attn_sysinfo_put(struct attn_sysinfo *si, const char *key, const char *fmt, ...)
 {
 	if (si->n >= ATTN_SYSINFO_MAX)
 		return;
@@ -162,8 +163,12 @@ int attn_sysinfo_collect(struct attn_sysinfo *si)
 	put(si, "openblas_threads", "%d", openblas_get_num_threads());
 	put(si, "openmp_max_threads", "%d", omp_get_max_threads());
 	put(si, "sqlite_version", "%s", sqlite3_libversion());
+#ifdef ATTN_HAVE_PAPI
 	put(si, "papi_version", "%d.%d.%d", PAPI_VERSION_MAJOR(PAPI_VERSION),
 	    PAPI_VERSION_MINOR(PAPI_VERSION), PAPI_VERSION_REVISION(PAPI_VERSION));
+#else
+	put(si, "papi_version", "missing (built with -DATTNBENCH_PAPI=OFF)");
+#endif
 	const char *ct = getenv("OPENBLAS_CORETYPE");
 	const char *det = getenv("ATTNBENCH_OPENBLAS_DETECTED");
 	put(si, "env_openblas_coretype", "%s", ct ? ct : "");

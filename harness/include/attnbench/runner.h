@@ -19,6 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attnbench/bind.h"
+#include "attnbench/calib.h"
+#include "attnbench/counters.h"
 #include "attnbench/method.h"
 #include "attnbench/store.h"
 #include "attnbench/workload.h"
@@ -45,7 +48,7 @@ struct attn_case {
 };
 
 struct attn_run_opts {
-	double timeout_s;       /* wall clock per case, child killed after it */
+	double timeout_s;       /* wall clock per step of a case; the child is killed after it */
 	double warmup_s;        /* at least one call, then until this much time */
 	double min_time_s;      /* repetitions until this much time ... */
 	int min_reps;           /* ... and at least this many */
@@ -55,6 +58,13 @@ struct attn_run_opts {
 	size_t mem_limit;       /* bytes a case may take; 0: 90% of MemAvailable */
 	int isolate;            /* 1: fork per case (sweeps); 0: in-process */
 	volatile sig_atomic_t *stop; /* set by a signal handler to interrupt */
+
+	enum attn_bind_policy bind; /* thread placement (compact by default) */
+	const char *counters;  /* event list; NULL: the default set; "none": no counters */
+	size_t flush_bytes;    /* > 0: touch this many bytes before every repetition */
+	size_t cache_bytes[3]; /* L1d, L2, L3 sizes, for the working set's cache level */
+	const struct attn_roof *roofs; /* measured roofs per thread count, or NULL */
+	int n_roofs;
 };
 
 /* The defaults a sweep starts from. */
@@ -66,7 +76,8 @@ void attn_run_opts_default(struct attn_run_opts *o);
  */
 void attn_run_opts_check(struct attn_run_opts *o, int isolate);
 
-#define ATTN_MAX_METRICS 48
+#define ATTN_MAX_METRICS 64
+#define ATTN_MAX_ROOFS 16
 
 struct attn_case_result {
 	enum attn_case_status status;
@@ -76,6 +87,11 @@ struct attn_case_result {
 	int64_t *sample_iters; /* malloc'd */
 	int n_metrics;
 	struct attn_metric metrics[ATTN_MAX_METRICS];
+	char cpus[256];        /* the CPUs the case's threads ran on */
+	int n_counters;
+	char counter_names[ATTN_MAX_COUNTERS][128];
+	/* n_samples x n_counters, sample-major, per forward call; malloc'd */
+	struct attn_counter_reading *sample_counters;
 };
 
 /* Canonical key of a case, unique within a run. */
@@ -94,6 +110,17 @@ size_t attn_case_predict_bytes(const struct attn_case *c, const struct attn_run_
 int attn_case_run(const struct attn_case *c, const struct attn_run_opts *o,
 		  const struct attn_inputs *inputs, float *out, struct attn_case_result *r);
 void attn_case_result_free(struct attn_case_result *r);
+
+/*
+ * Run several cases of one shape with their repetitions interleaved: every
+ * case gets its own child, all are warmed up, then the parent asks each in
+ * turn for one timed repetition until each has its minimum time and count.
+ * A drift in machine speed then hits every case alike. Falls back to one
+ * case at a time when the group's memory would not fit together.
+ * results[i] belongs to cases[i].
+ */
+int attn_cases_run_interleaved(const struct attn_case *cases, int n, const struct attn_run_opts *o,
+			       struct attn_case_result *results);
 
 /* The metric named `name`, or NULL. */
 const struct attn_metric *attn_result_metric(const struct attn_case_result *r, const char *name);

@@ -12,6 +12,11 @@
  *   samples  every timed repetition (ns per forward call, calls averaged)
  *   metrics  named figures of a case with a unit; value NULL when the
  *            figure is unavailable, never a 0 that looks measured
+ *   sample_counters  every sample's event counts; NULL with state
+ *            'unavailable' or 'unreliable' (multiplexed) when not counted
+ *   run_counters     which events a run could count, from where, or why not
+ *   run_roofs        the FMA, sgemm and triad roofs a run measured, per
+ *            thread count
  *   results  a view: cases with their main metrics side by side
  * ("case" is an SQL keyword, hence the plural table names.)
  */
@@ -21,7 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ATTN_SCHEMA_VERSION 1
+#include "attnbench/calib.h"
+#include "attnbench/counters.h"
+
+#define ATTN_SCHEMA_VERSION 2
 
 struct attn_store;
 
@@ -31,7 +39,7 @@ struct attn_kv {
 };
 
 struct attn_metric {
-	char name[40];
+	char name[160];
 	double value;
 	int has_value; /* 0: unavailable, stored as NULL */
 	char unit[16];
@@ -57,6 +65,18 @@ struct attn_case_record {
 	const int64_t *sample_iters;
 	int n_metrics;
 	const struct attn_metric *metrics;
+	const char *cpus; /* the CPUs it ran on, "0,1"; NULL if unknown */
+	int n_counters;
+	const char *const *counter_names;
+	/* n_samples x n_counters readings, sample-major */
+	const struct attn_counter_reading *sample_counters;
+};
+
+struct attn_counter_info {
+	const char *event;
+	int available;
+	const char *source; /* "papi", "perf_event", "none" */
+	const char *reason; /* why not, when unavailable */
 };
 
 /*
@@ -85,6 +105,19 @@ int attn_store_case_done(struct attn_store *st, int64_t run_id, const char *key)
 /* Write one case with its samples and metrics in one transaction. */
 int attn_store_case_write(struct attn_store *st, int64_t run_id,
 			  const struct attn_case_record *rec, char *err, size_t errlen);
+
+/* Add (or replace) provenance keys of a run. */
+int attn_store_run_info(struct attn_store *st, int64_t run_id, const struct attn_kv *info, int n,
+			char *err, size_t errlen);
+/* Which counters the run can count. */
+int attn_store_run_counters(struct attn_store *st, int64_t run_id,
+			    const struct attn_counter_info *info, int n, char *err, size_t errlen);
+/* One measured roof of the run (one per thread count). */
+int attn_store_run_roof(struct attn_store *st, int64_t run_id, const struct attn_roof *roof,
+			char *err, size_t errlen);
+/* The roofs stored for a run, up to max, ordered by threads. */
+int attn_store_run_roofs_load(struct attn_store *st, int64_t run_id, struct attn_roof *roofs,
+			      int max, int *n, char *err, size_t errlen);
 
 /* The underlying handle, for read-only queries (export, tests). */
 struct sqlite3 *attn_store_db(struct attn_store *st);

@@ -28,6 +28,9 @@ struct attn_sysinfo {
 /* Gather everything; a part that cannot be read is recorded as "unknown". */
 int attn_sysinfo_collect(struct attn_sysinfo *si);
 const char *attn_sysinfo_get(const struct attn_sysinfo *si, const char *key);
+/* Add one key (printf-style value); silently dropped when the table is full. */
+void attn_sysinfo_put(struct attn_sysinfo *si, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* MemAvailable from /proc/meminfo, in bytes (0 if unreadable). */
 size_t attn_mem_available(void);
