@@ -109,6 +109,9 @@ START_TEST(bad_specs_rejected)
 		{"--timeout 0", "timeout"},
 		{"--mem-limit lots", "lots"},
 		{"--preset no_such_preset", "no_such_preset"},
+		{"--counters perf::TASK-CLOCK,,PAPI_TOT_INS", "--counters"},
+		{"--bind diagonal", "diagonal"},
+		{"--roof-budget soon", "soon"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		ck_assert_msg(cli("sweep --db %s/x.db %s", dir, bad[i].args) == 2, "%s: %s",

@@ -265,6 +265,108 @@ START_TEST(refuses_corrupt)
 }
 END_TEST
 
+
+/* A version-1 database, as the first attnbench wrote it, is carried forward intact. */
+START_TEST(migrates_v1)
+{
+	char path[512];
+	path_in(path, sizeof(path), "v1.db");
+	sqlite3 *db;
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_exec(db,
+			     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+			     "INSERT INTO meta VALUES ('app','attnbench'),('schema_version','1');"
+			     "CREATE TABLE runs(id INTEGER PRIMARY KEY, started_at TEXT NOT NULL,"
+			     " finished_at TEXT, status TEXT NOT NULL, command TEXT NOT NULL,"
+			     " spec TEXT NOT NULL, git_commit TEXT, hostname TEXT, cpu_model TEXT);"
+			     "CREATE TABLE run_info(run_id INTEGER NOT NULL, key TEXT NOT NULL,"
+			     " value TEXT, PRIMARY KEY (run_id, key));"
+			     "CREATE TABLE cases(id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL,"
+			     " key TEXT NOT NULL, method TEXT NOT NULL, family TEXT NOT NULL, form TEXT,"
+			     " params TEXT NOT NULL, batch INTEGER NOT NULL, heads INTEGER NOT NULL,"
+			     " kv_heads INTEGER NOT NULL, n INTEGER NOT NULL, d INTEGER NOT NULL,"
+			     " causal INTEGER NOT NULL, mode TEXT NOT NULL, dist TEXT NOT NULL,"
+			     " threads INTEGER NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,"
+			     " message TEXT, finished_at TEXT NOT NULL, UNIQUE (run_id, key));"
+			     "CREATE TABLE samples(case_id INTEGER NOT NULL, rep INTEGER NOT NULL,"
+			     " ns REAL NOT NULL, iters INTEGER NOT NULL, PRIMARY KEY (case_id, rep));"
+			     "CREATE TABLE metrics(case_id INTEGER NOT NULL, name TEXT NOT NULL,"
+			     " value REAL, unit TEXT NOT NULL, PRIMARY KEY (case_id, name));"
+			     "CREATE VIEW results AS SELECT * FROM cases;"
+			     "INSERT INTO runs VALUES (1,'t',NULL,'running','c','n = 64',NULL,NULL,NULL);"
+			     "INSERT INTO cases VALUES (1,1,'k','flash','full',NULL,'',1,1,1,64,8,0,"
+			     " 'prefill','gaussian',1,42,'ok',NULL,'t');"
+			     "INSERT INTO samples VALUES (1,0,123.0,1);"
+			     "INSERT INTO metrics VALUES (1,'median_ns',123.0,'ns');",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+
+	struct attn_store *st;
+	ck_assert_msg(attn_store_open(path, 0, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
+	db = attn_store_db(st);
+	ck_assert_int_eq(scalar(db, "SELECT value FROM meta WHERE key='schema_version'"),
+			 ATTN_SCHEMA_VERSION);
+	ck_assert_int_eq(scalar(db, "SELECT median_ns FROM results"), 123);
+	ck_assert_int_eq(scalar(db, "SELECT cpus FROM cases"), -999);
+	/* The new tables take writes; the old run resumes. */
+	int64_t run;
+	char *spec;
+	ck_assert_int_eq(attn_store_run_find_unfinished(st, &run, &spec, err, sizeof(err)), ATTN_OK);
+	ck_assert_str_eq(spec, "n = 64");
+	free(spec);
+	struct attn_roof roof = {.threads = 1, .fma_gflops = 2, .sgemm_gflops = 1, .triad_gbps = 3};
+	ck_assert_int_eq(attn_store_run_roof(st, run, &roof, err, sizeof(err)), ATTN_OK);
+	struct attn_roof back[4];
+	int n;
+	ck_assert_int_eq(attn_store_run_roofs_load(st, run, back, 4, &n, err, sizeof(err)), ATTN_OK);
+	ck_assert_int_eq(n, 1);
+	ck_assert_double_eq(back[0].triad_gbps, 3);
+	attn_store_close(st);
+}
+END_TEST
+
+/* Counter readings per sample: values where counted, NULL with the state otherwise. */
+START_TEST(sample_counters_stored)
+{
+	char path[512];
+	path_in(path, sizeof(path), "c.db");
+	struct attn_store *st;
+	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
+	int64_t run;
+	ck_assert_int_eq(attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err)),
+			 ATTN_OK);
+	struct attn_counter_info ci[2] = {{"perf::TASK-CLOCK", 1, "perf_event", NULL},
+					  {"PAPI_TOT_INS", 0, "none", "no PMU"}};
+	ck_assert_int_eq(attn_store_run_counters(st, run, ci, 2, err, sizeof(err)), ATTN_OK);
+	const char *names[2] = {"perf::TASK-CLOCK", "PAPI_TOT_INS"};
+	struct attn_counter_reading rd[6] = {{100, ATTN_COUNTER_OK}, {0, ATTN_COUNTER_UNAVAILABLE},
+					     {110, ATTN_COUNTER_OK}, {0, ATTN_COUNTER_UNAVAILABLE},
+					     {0, ATTN_COUNTER_UNRELIABLE},
+					     {0, ATTN_COUNTER_UNAVAILABLE}};
+	struct attn_case_record r = record("k");
+	r.n_counters = 2;
+	r.counter_names = names;
+	r.sample_counters = rd;
+	r.cpus = "0,1";
+	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_OK);
+	sqlite3 *db = attn_store_db(st);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM sample_counters"), 6);
+	ck_assert_int_eq(scalar(db, "SELECT sum(value) FROM sample_counters"), 210);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM sample_counters WHERE value IS NULL "
+				    "AND state = 'unavailable'"),
+			 3);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM sample_counters WHERE value IS NULL "
+				    "AND state = 'unreliable'"),
+			 1);
+	ck_assert_int_eq(scalar(db, "SELECT available FROM run_counters WHERE "
+				    "event = 'PAPI_TOT_INS'"),
+			 0);
+	attn_store_close(st);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("store");
@@ -275,6 +377,8 @@ int main(void)
 	tcase_add_test(tc, second_writer_waits);
 	tcase_add_test(tc, refuses_bad_files);
 	tcase_add_test(tc, refuses_corrupt);
+	tcase_add_test(tc, migrates_v1);
+	tcase_add_test(tc, sample_counters_stored);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	int failed = attn_test_run(s, CK_NORMAL);

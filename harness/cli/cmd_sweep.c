@@ -493,6 +493,15 @@ int cmd_sweep(int argc, char **argv)
 
 	if (!(reg = cli_registry("sweep", plugins, np)))
 		goto out;
+	/* A malformed counter list is a usage error, found before anything runs. */
+	if (!(ro.counters && strcmp(ro.counters, "none") == 0)) {
+		struct attn_counters *probe;
+		if (attn_counters_open(ro.counters, &probe, err, sizeof(err))) {
+			cli_error("sweep", "--counters: %s", err);
+			goto out;
+		}
+		attn_counters_close(probe);
+	}
 
 	/* Open the database before expanding, so --resume can read its spec. */
 	if (!dry) {
