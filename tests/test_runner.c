@@ -326,6 +326,26 @@ START_TEST(binding_recorded)
 }
 END_TEST
 
+/* --cold-cache: the flush runs before each repetition and stays out of the case's memory. */
+START_TEST(cold_cache_runs)
+{
+	struct attn_case c = make_case("flash", 256);
+	struct attn_run_opts o = quick();
+	o.counters = "none";
+	struct attn_case_result warm, cold;
+	ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &warm), ATTN_OK);
+	o.flush_bytes = 64 << 20;
+	ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &cold), ATTN_OK);
+	ck_assert_msg(cold.status == ATTN_CASE_OK, "%s", cold.message);
+	ck_assert_int_ge(cold.n_samples, o.min_reps);
+	/* The 64 MiB flush buffer is resident before the baseline: not the case's. */
+	ck_assert_double_lt(attn_result_metric(&cold, "peak_rss_delta_bytes")->value,
+			    attn_result_metric(&warm, "peak_rss_delta_bytes")->value + (8 << 20));
+	attn_case_result_free(&warm);
+	attn_case_result_free(&cold);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("runner");
@@ -345,6 +365,7 @@ int main(void)
 	tcase_add_test(tc, interleaved_group);
 	tcase_add_test(tc, interleaved_hang);
 	tcase_add_test(tc, binding_recorded);
+	tcase_add_test(tc, cold_cache_runs);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	int failed = attn_test_run(s, CK_NORMAL);
