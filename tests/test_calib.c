@@ -233,6 +233,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_roof_nomem);
 	tcase_add_test(tc, test_alloc_failure);
 	tcase_add_test(tc, test_roof_measure);
+	/* Roofs take seconds, more in the machine's slow phases. */
+	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;
 }

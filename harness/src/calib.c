@@ -56,12 +56,9 @@
 /*
  * The roofs must be right in every build: at -O0 (Debug) the FMA kernels
  * keep their accumulators in memory and the triad moves a float at a time,
- * so a tenth of the machine would be recorded as its roof. GCC raises this
- * file's level itself; other compilers need -O3 on this file from CMake.
+ * so a tenth of the machine would be recorded as its roof. CMake compiles
+ * this file with -O3 whatever the build type.
  */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3")
-#endif
 
 /*
  * attn_roof_measure's default budget (budget_s = 0), split in thirds. A

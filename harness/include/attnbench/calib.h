@@ -28,13 +28,18 @@ struct attn_roof {
 
 /*
  * Measure all three at `threads` threads. `budget_s` bounds the time spent
- * (about a third each); `llc_bytes` sizes the triad (0: read it from the
- * machine).
+ * (about a third each; 0 means the default of 2 s); `llc_bytes` sizes the
+ * triad (0: read it from the machine). ATTNBENCH_FMA_ISA=avx512|avx2|sse|
+ * scalar forces the FMA kernel (tests use it to run each one).
  */
 int attn_roof_measure(int threads, double budget_s, size_t llc_bytes, struct attn_roof *out,
 		      char *err, size_t errlen);
 
-/* The individual measurements, for tests and for interleaving with cases. */
+/*
+ * The individual measurements, for tests and for interleaving with cases.
+ * Each returns a positive figure, or a negative attn_status (as a double)
+ * when it could not measure: test `x > 0`.
+ */
 double attn_roof_fma_gflops(int threads, double seconds, char *isa, size_t isalen);
 double attn_roof_sgemm_gflops(int threads, int64_t n, double seconds);
 double attn_roof_triad_gbps(int threads, size_t bytes_per_array, double seconds);
