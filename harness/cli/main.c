@@ -3,7 +3,6 @@
  * holds the helpers they share plus the two verbs that only read the
  * registry and the machine (list, info).
  */
-#include <cblas.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -276,44 +275,9 @@ int cmd_info(int argc, char **argv)
 	return EXIT_OK;
 }
 
-/*
- * OpenBLAS picks its kernels once, when it loads, from the CPU model. Builds
- * older than the CPU (Debian 12's 0.3.21 on Sapphire/Emerald Rapids) do not
- * know the model and fall back to the generic Prescott kernels: an sgemm
- * about 9x below what the same library reaches with its AVX-512 kernels.
- * Every BLAS-backed figure and the sgemm roof would then describe a
- * misconfiguration, not the machine. So when OpenBLAS fell back although
- * the CPU has AVX-512 (or AVX2 and FMA), name the matching kernel set in
- * OPENBLAS_CORETYPE and start again; the run records what OpenBLAS had
- * detected. A user's own OPENBLAS_CORETYPE is always respected.
- */
-static void openblas_core_fixup(char **argv)
-{
-	if (getenv("OPENBLAS_CORETYPE") || getenv("ATTNBENCH_OPENBLAS_DETECTED"))
-		return;
-	const char *core = openblas_get_corename();
-	if (!core || (strcmp(core, "Prescott") != 0 && strcmp(core, "Core2") != 0 &&
-		      strcmp(core, "Nehalem") != 0))
-		return;
-	const char *want = NULL;
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-	    __builtin_cpu_supports("avx512vl"))
-		want = "SkylakeX";
-	else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-		want = "Haswell";
-	if (!want)
-		return;
-	setenv("OPENBLAS_CORETYPE", want, 1);
-	setenv("ATTNBENCH_OPENBLAS_DETECTED", core, 1);
-	execv("/proc/self/exe", argv);
-	/* If the exec fails we go on with what OpenBLAS chose. */
-	unsetenv("OPENBLAS_CORETYPE");
-}
-
 int main(int argc, char **argv)
 {
-	openblas_core_fixup(argv);
+	attn_openblas_core_fixup(argv);
 	if (argc < 2) {
 		fputs(usage_text, stderr);
 		return EXIT_USAGE;

@@ -78,6 +78,41 @@ static size_t meminfo(const char *field)
 	return attn__proc_kb_field("/proc/meminfo", field);
 }
 
+/*
+ * OpenBLAS picks its kernels once, when it loads, from the CPU model. Builds
+ * older than the CPU (Debian 12's 0.3.21 on Sapphire/Emerald Rapids) do not
+ * know the model and fall back to the generic Prescott kernels: an sgemm
+ * about 9x below what the same library reaches with its AVX-512 kernels.
+ * Every BLAS-backed figure and the sgemm roof would then describe a
+ * misconfiguration, not the machine. So when OpenBLAS fell back although
+ * the CPU has AVX-512 (or AVX2 and FMA), name the matching kernel set in
+ * OPENBLAS_CORETYPE and start again; the run records what OpenBLAS had
+ * detected. A user's own OPENBLAS_CORETYPE is always respected.
+ */
+void attn_openblas_core_fixup(char **argv)
+{
+	if (getenv("OPENBLAS_CORETYPE") || getenv("ATTNBENCH_OPENBLAS_DETECTED"))
+		return;
+	const char *core = openblas_get_corename();
+	if (!core || (strcmp(core, "Prescott") != 0 && strcmp(core, "Core2") != 0 &&
+		      strcmp(core, "Nehalem") != 0))
+		return;
+	const char *want = NULL;
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vl"))
+		want = "SkylakeX";
+	else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		want = "Haswell";
+	if (!want)
+		return;
+	setenv("OPENBLAS_CORETYPE", want, 1);
+	setenv("ATTNBENCH_OPENBLAS_DETECTED", core, 1);
+	execv("/proc/self/exe", argv);
+	/* If the exec fails we go on with what OpenBLAS chose. */
+	unsetenv("OPENBLAS_CORETYPE");
+}
+
 size_t attn_mem_available(void)
 {
 	return meminfo("MemAvailable");

@@ -32,6 +32,14 @@ const char *attn_sysinfo_get(const struct attn_sysinfo *si, const char *key);
 void attn_sysinfo_put(struct attn_sysinfo *si, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * When OpenBLAS fell back to generic kernels on a CPU it does not know,
+ * set OPENBLAS_CORETYPE to the matching AVX-512 or AVX2 set and re-execute
+ * the program (argv as given to main). Returns only when nothing was done.
+ * Every program that times OpenBLAS calls it first thing in main().
+ */
+void attn_openblas_core_fixup(char **argv);
+
 /* MemAvailable from /proc/meminfo, in bytes (0 if unreadable). */
 size_t attn_mem_available(void);
 
