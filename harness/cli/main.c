@@ -195,14 +195,14 @@ int cmd_list(int argc, char **argv)
 	struct attn_registry *reg = cli_registry("list", plugins, np);
 	if (!reg)
 		return EXIT_USAGE;
-	printf("%-16s %-7s %-14s %-7s %-8s %-8s %s\n", "method", "family", "category", "exact",
+	printf("%-16s %-7s %-21s %-7s %-8s %-8s %s\n", "method", "family", "category", "exact",
 	       "time", "memory", "origin");
 	for (int i = 0; i < attn_registry_count(reg); i++) {
 		const struct attn_method *m = attn_registry_at(reg, i);
 		char t[16], mm[16];
 		snprintf(t, sizeof(t), "N^%g", m->time_exp);
 		snprintf(mm, sizeof(mm), "N^%g", m->mem_exp);
-		printf("%-16s %-7s %-14s %-7s %-8s %-8s %s%s\n", m->name,
+		printf("%-16s %-7s %-21s %-7s %-8s %-8s %s%s\n", m->name,
 		       attn_family_name(m->family), m->category ? m->category : "-",
 		       (m->flags & ATTN_METHOD_EXACT) ? "exact" : "approx", t, mm,
 		       attn_registry_origin(reg, i),

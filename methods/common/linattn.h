@@ -1,0 +1,195 @@
+/*
+ * The shared engine of the linear-attention family: one recurrence,
+ *
+ *     S_t = Diag(a_t) S_{t-1} + k_t v_tᵀ,        o_t = S_tᵀ q_t
+ *
+ * with S a D x D state per head (rows: key dimension, columns: value
+ * dimension), computed in the three forms of the survey's Fig. 2 -
+ * parallel, recurrent and chunkwise - plus the decode step and a float64
+ * oracle. The forget gate a_t is one of
+ *   - none:    a_t = 1                        (linear attention)
+ *   - head:    a_t = γ_h, fixed per head      (RetNet, Lightning)
+ *   - scalar:  a_t = e^{log_gate[t]}          (Mamba-2 / SSD), per head
+ *   - vector:  a_t = e^{gate_vec[t, :]}       (GLA), per key dimension
+ * Queries and keys may first pass through a feature map φ (elu + 1 for the
+ * Linear Transformer) and queries are multiplied by a constant scale; a
+ * normalised method divides by the same recurrence run with v = 1:
+ *
+ *     o_t = S_tᵀ φ(q_t) / (φ(q_t) · z_t),        z_t = Diag(a_t) z_{t-1} + φ(k_t).
+ *
+ * A method (retnet.c, gla.c, ...) fills a `struct attn__lin_spec` from its
+ * parameters and forwards each descriptor function to the one here; the
+ * formulas, the chunk algorithm and the numerics are documented in
+ * linattn.c.
+ *
+ * Internal to attnbench (attn__ names), like common.h.
+ */
+#ifndef ATTNBENCH_METHODS_LINATTN_H
+#define ATTNBENCH_METHODS_LINATTN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attnbench/method.h"
+
+enum attn__lin_gate {
+	ATTN__LIN_GATE_NONE = 0,   /* a_t = 1 */
+	ATTN__LIN_GATE_HEAD = 1,   /* a_t = e^{head_log_decay(h)}, fixed */
+	ATTN__LIN_GATE_SCALAR = 2, /* a_t = e^{log_gate[b, h, t]} (ATTN_INPUT_LOG_GATE) */
+	ATTN__LIN_GATE_VEC = 3     /* a_t = e^{gate_vec[b, h, t, :]} (ATTN_INPUT_GATE_VEC) */
+};
+
+enum attn__lin_feature {
+	ATTN__LIN_FEATURE_IDENTITY = 0, /* φ(x) = x */
+	ATTN__LIN_FEATURE_ELU1 = 1      /* φ(x) = elu(x) + 1 (> 0) */
+};
+
+/* The values of every linear method's `form` parameter, in its choices' order. */
+enum attn__lin_form {
+	ATTN__LIN_FORM_PARALLEL = 0,
+	ATTN__LIN_FORM_RECURRENT = 1,
+	ATTN__LIN_FORM_CHUNK = 2
+};
+
+/*
+ * The `form` and `C` parameters every linear method has, as its first two
+ * (index 0 and 1): a method's params array starts with these two entries.
+ */
+#define ATTN__LIN_P_FORM  0
+#define ATTN__LIN_P_CHUNK 1
+#define ATTN__LIN_PARAM_FORM                                                                       \
+	{                                                                                          \
+		"form", ATTN_PARAM_ENUM, ATTN__LIN_FORM_CHUNK, 0, 2, "parallel|recurrent|chunk",   \
+		    "parallel (O(N^2 D)), recurrent (O(N D^2)) or chunkwise (O(N C D + N D^2))"    \
+	}
+#define ATTN__LIN_PARAM_CHUNK                                                                      \
+	{                                                                                          \
+		"C", ATTN_PARAM_INT, 64, 1, 1024, NULL,                                            \
+		    "chunk length of the chunkwise form (at most)"                                 \
+	}
+
+/* What one linear method computes; see the top of the file. */
+struct attn__lin_spec {
+	enum attn__lin_gate gate;
+	enum attn__lin_feature feature;
+	int normalize;    /* divide by φ(q) · z */
+	int noncausal_ok; /* the method defines a bidirectional form (no gates only) */
+	int scale_sqrt_d; /* 1: q is multiplied by 1/√D after φ; 0: not scaled */
+	enum attn__lin_form form;
+	int64_t chunk; /* C */
+	/* ATTN__LIN_GATE_HEAD: log γ of query head h of `heads` (< 0 or 0). */
+	double (*head_log_decay)(int64_t h, int64_t heads, double gamma);
+	double gamma;     /* handed to head_log_decay */
+	const char *name; /* the method's name, for messages */
+};
+
+/*
+ * The form and C of p (defaults chunk and 64 when p does not carry them),
+ * written into ls; the rest of ls is the caller's.
+ */
+void attn__lin_spec_params(struct attn__lin_spec *ls, const struct attn_params *p);
+
+/*
+ * A REAL parameter of p, or `def` when p does not carry it.
+ */
+double attn__lin_param_real(const struct attn_params *p, int idx, double def);
+
+/*
+ * supports(): the shape checks, form and C in range, and causal only unless
+ * ls->noncausal_ok (the reason says "<name> is causal only").
+ */
+int attn__lin_supports(const struct attn__lin_spec *ls, const struct attn_shape *s, char *msg,
+                       size_t msglen);
+
+/* Exact workspace of forward() and prepare() with `threads` threads. */
+size_t attn__lin_workspace_bytes(const struct attn__lin_spec *ls, const struct attn_shape *s,
+                                 int threads);
+
+/* FLOPs and compulsory bytes of one forward() in ls->form; see linattn.c. */
+double attn__lin_flops(const struct attn__lin_spec *ls, const struct attn_shape *s);
+double attn__lin_bytes(const struct attn__lin_spec *ls, const struct attn_shape *s);
+
+/*
+ * Decode only (nothing to do in prefill): the state (S, z) of every head
+ * after the context 0..N-2, written into the front of ws.
+ */
+int attn__lin_prepare(const struct attn__lin_spec *ls, const struct attn_shape *s,
+                      const struct attn_inputs *in, void *ws, int threads);
+
+/* out (B, H, NQ, D) in ls->form (decode: one recurrent step from the prepared state). */
+int attn__lin_forward(const struct attn__lin_spec *ls, const struct attn_shape *s,
+                      const struct attn_inputs *in, float *out, void *ws, int threads);
+
+/*
+ * The float64 oracle: the parallel form in obvious loops,
+ *   o_i = Σ_{j ≤ i} (φ(q_i) ⊙ w_ij) · φ(k_j) v_j
+ *         [/ Σ_{j ≤ i} (φ(q_i) ⊙ w_ij) · φ(k_j)]   (normalised methods)
+ *   w_ij = Π_{j < s ≤ i} a_s   (per key dimension; all j and w = 1 when not causal),
+ * with the decay accumulated in log space from the query backwards.
+ * out (B, H, NQ, D). Allocates 3 D doubles: ATTN_ERR_NOMEM when that fails.
+ */
+int attn__lin_oracle(const struct attn__lin_spec *ls, const struct attn_shape *s,
+                     const struct attn_inputs *in, double *out);
+
+/*
+ * The descriptor functions of a method built on the engine, as statics named
+ * <prefix>_supports, _workspace_bytes, _flops, _bytes, _prepare, _forward
+ * and _oracle. `spec_fn` is the method's
+ *     static void spec_fn(const struct attn_params *p, struct attn__lin_spec *ls)
+ * which fills ls from the parameters. Each function builds the spec, then
+ * calls the engine; methods/linear/retnet.c shows the use.
+ */
+#define ATTN__LIN_DEFINE_METHOD(prefix, spec_fn)                                                   \
+	static int prefix##_supports(const struct attn_shape *s, const struct attn_params *p,      \
+	                             char *msg, size_t msglen)                                     \
+	{                                                                                          \
+		struct attn__lin_spec ls;                                                          \
+		spec_fn(p, &ls);                                                                   \
+		return attn__lin_supports(&ls, s, msg, msglen);                                    \
+	}                                                                                          \
+	static size_t prefix##_workspace_bytes(const struct attn_shape *s,                         \
+	                                       const struct attn_params *p, int threads)           \
+	{                                                                                          \
+		struct attn__lin_spec ls;                                                          \
+		spec_fn(p, &ls);                                                                   \
+		return attn__lin_workspace_bytes(&ls, s, threads);                                 \
+	}                                                                                          \
+	static double prefix##_flops(const struct attn_shape *s, const struct attn_params *p)      \
+	{                                                                                          \
+		struct attn__lin_spec ls;                                                          \
+		spec_fn(p, &ls);                                                                   \
+		return attn__lin_flops(&ls, s);                                                    \
+	}                                                                                          \
+	static double prefix##_bytes(const struct attn_shape *s, const struct attn_params *p)      \
+	{                                                                                          \
+		struct attn__lin_spec ls;                                                          \
+		spec_fn(p, &ls);                                                                   \
+		return attn__lin_bytes(&ls, s);                                                    \
+	}                                                                                          \
+	static int prefix##_prepare(const struct attn_shape *s, const struct attn_params *p,       \
+	                            const struct attn_inputs *in, void *ws,                        \
+	                            const struct attn_ctx *ctx)                                    \
+	{                                                                                          \
+		struct attn__lin_spec ls;                                                          \
+		spec_fn(p, &ls);                                                                   \
+		return attn__lin_prepare(&ls, s, in, ws, ctx ? ctx->threads : 1);                  \
+	}                                                                                          \
+	static int prefix##_forward(const struct attn_shape *s, const struct attn_params *p,       \
+	                            const struct attn_inputs *in, float *out, void *ws,            \
+	                            const struct attn_ctx *ctx)                                    \
+	{                                                                                          \
+		struct attn__lin_spec ls;                                                          \
+		spec_fn(p, &ls);                                                                   \
+		return attn__lin_forward(&ls, s, in, out, ws, ctx ? ctx->threads : 1);             \
+	}                                                                                          \
+	static int prefix##_oracle(const struct attn_shape *s, const struct attn_params *p,        \
+	                           const struct attn_inputs *in, double *out,                      \
+	                           const struct attn_ctx *ctx)                                     \
+	{                                                                                          \
+		(void)ctx;                                                                         \
+		struct attn__lin_spec ls;                                                          \
+		spec_fn(p, &ls);                                                                   \
+		return attn__lin_oracle(&ls, s, in, out);                                          \
+	}
+
+#endif /* ATTNBENCH_METHODS_LINATTN_H */

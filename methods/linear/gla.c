@@ -1,0 +1,64 @@
+/*
+ * `gla`: Gated Linear Attention (Yang et al. 2024), the data-dependent,
+ * per-key-dimension gate row of the survey's Table 1:
+ *
+ *     S_t = Diag(a_t) S_{t-1} + k_t v_tᵀ,   o_t = S_tᵀ q_t / √D,
+ *     a_t = e^{gate_vec[t]} in (0, 1)^D
+ *
+ * The log gates come from the workload (ATTN_INPUT_GATE_VEC, one D-vector
+ * per query head and step, in [-0.1, -0.0001): the range of a trained
+ * log-sigmoid gate with its temperature), not from a learned projection.
+ * The 1/√D on q is GLA's (and flash-linear-attention's) default scale.
+ *
+ * Causal only. The engine (methods/common/linattn.c) computes the three
+ * forms; the chunk form folds e^{cumulative gate} into the columns of q and
+ * k relative to each chunk (GLA §4, secondary chunking being replaced by
+ * cutting chunks where the fold would leave [e^-20, e^20]).
+ */
+#include "common/common.h"
+#include "common/linattn.h"
+
+static const struct attn_param_spec gla_params[] = {
+    ATTN__LIN_PARAM_FORM,
+    ATTN__LIN_PARAM_CHUNK,
+};
+
+static void gla_spec(const struct attn_params *p, struct attn__lin_spec *ls)
+{
+	*ls = (struct attn__lin_spec){
+	    .gate = ATTN__LIN_GATE_VEC,
+	    .feature = ATTN__LIN_FEATURE_IDENTITY,
+	    .normalize = 0,
+	    .noncausal_ok = 0,
+	    .scale_sqrt_d = 1,
+	    .name = "gla",
+	};
+	attn__lin_spec_params(ls, p);
+}
+
+ATTN__LIN_DEFINE_METHOD(gla, gla_spec)
+
+const struct attn_method attn_method_gla = {
+    .abi_version = ATTN_ABI_VERSION,
+    .name = "gla",
+    .family = ATTN_FAMILY_LINEAR,
+    .category = "gates",
+    .summary = "gated linear attention: data-dependent decay per key dimension",
+    .citation = "Yang et al. 2024, Gated Linear Attention Transformers, arXiv 2312.06635",
+    .flags = 0,
+    /* The default (chunk) form; `form=parallel` is O(N^2) time. */
+    .time_exp = 1.0,
+    /* State and tiles per thread; the parallel form keeps O(N D) per thread. */
+    .mem_exp = 0.0,
+    .tolerance = 1e-4,
+    .inputs = ATTN_INPUT_GATE_VEC,
+    .n_params = 2,
+    .params = gla_params,
+    .supports = gla_supports,
+    .workspace_bytes = gla_workspace_bytes,
+    .flops = gla_flops,
+    .bytes = gla_bytes,
+    .prepare = gla_prepare,
+    .forward = gla_forward,
+    .oracle = gla_oracle,
+};

@@ -1,0 +1,65 @@
+/*
+ * `linear_elu`: the Linear Transformer (Katharopoulos et al. 2020,
+ * "Transformers are RNNs"), the kernelised softmax approximator with
+ * φ(x) = elu(x) + 1 applied to queries and keys:
+ *
+ *   causal      o_t = S_tᵀ φ(q_t) / (φ(q_t) · z_t),
+ *               S_t = S_{t-1} + φ(k_t) v_tᵀ,  z_t = z_{t-1} + φ(k_t)
+ *   not causal  O = φ(Q) (φ(K)ᵀ V) / φ(Q) (φ(K)ᵀ 1)
+ *
+ * No decay, no 1/√D (it would cancel in the ratio only for the identity map;
+ * the paper applies φ to the raw projections). φ > 0, so the denominator is
+ * positive. The paper adds ε = 1e-6 to it; we do not, so that the oracle is
+ * the plain formula above. It approximates softmax attention: its error
+ * against softmax is a result, not a failure; its oracle is its own formula.
+ *
+ * The engine (methods/common/linattn.c) computes the three forms; `form`
+ * picks one, chunk by default (time O(N)); the parallel form is O(N²).
+ */
+#include "common/common.h"
+#include "common/linattn.h"
+
+static const struct attn_param_spec linear_elu_params[] = {
+    ATTN__LIN_PARAM_FORM,
+    ATTN__LIN_PARAM_CHUNK,
+};
+
+static void linear_elu_spec(const struct attn_params *p, struct attn__lin_spec *ls)
+{
+	*ls = (struct attn__lin_spec){
+	    .gate = ATTN__LIN_GATE_NONE,
+	    .feature = ATTN__LIN_FEATURE_ELU1,
+	    .normalize = 1,
+	    .noncausal_ok = 1,
+	    .scale_sqrt_d = 0,
+	    .name = "linear_elu",
+	};
+	attn__lin_spec_params(ls, p);
+}
+
+ATTN__LIN_DEFINE_METHOD(linear_elu, linear_elu_spec)
+
+const struct attn_method attn_method_linear_elu = {
+    .abi_version = ATTN_ABI_VERSION,
+    .name = "linear_elu",
+    .family = ATTN_FAMILY_LINEAR,
+    .category = "softmax approximator",
+    .summary = "Linear Transformer: phi = elu + 1 kernel, normalised, causal or not",
+    .citation = "Katharopoulos et al. 2020, Transformers are RNNs, arXiv 2006.16236",
+    .flags = 0,
+    /* The default (chunk) form; `form=parallel` is O(N^2) time. */
+    .time_exp = 1.0,
+    /* State and tiles per thread; the parallel form's score blocks are O(N). */
+    .mem_exp = 0.0,
+    .tolerance = 1e-4,
+    .inputs = 0,
+    .n_params = 2,
+    .params = linear_elu_params,
+    .supports = linear_elu_supports,
+    .workspace_bytes = linear_elu_workspace_bytes,
+    .flops = linear_elu_flops,
+    .bytes = linear_elu_bytes,
+    .prepare = linear_elu_prepare,
+    .forward = linear_elu_forward,
+    .oracle = linear_elu_oracle,
+};

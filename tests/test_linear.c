@@ -1,0 +1,455 @@
+/*
+ * Tests of the linear-attention family (methods/linear, on the engine in
+ * methods/common/linattn.c): the survey's dual-form claim, checked.
+ *
+ *  - every method's three forms (parallel, recurrent, chunk) against its
+ *    float64 oracle at N in {1, 63, 64, 65, 200} (not multiples of C too),
+ *    D in {16, 64}, causal, GQA (H = 4 over KVH = 2 and 1), to 1e-4;
+ *  - the chunk form at C in {1, 16, 64, 100};
+ *  - decode (a state prepared from the context, one step) equals the last
+ *    row of causal prefill; two threads equal one;
+ *  - linear_elu's non-causal form against its oracle;
+ *  - hazards: retnet with γ = 0.9 over N = 10⁶ (decay underflow across
+ *    chunks, and chunks cut short at C = 1024) finite and equal to the
+ *    recurrent form; mamba2 and gla with strong gates (e^-30 per step).
+ *
+ * Inputs come from the workload generator with the method's `inputs` flags;
+ * strong gates are written over its gate buffers. Every run has a NaN-filled
+ * workspace and output with guard bytes after them, as in test_methods.c.
+ * Loops collect the worst error and assert once at the end.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attnbench/method.h"
+#include "attnbench/workload.h"
+#include "check_main.h"
+#include "common/linattn.h"
+
+extern const struct attn_method attn_method_linear_elu;
+extern const struct attn_method attn_method_retnet;
+extern const struct attn_method attn_method_gla;
+extern const struct attn_method attn_method_mamba2;
+
+static const struct attn_method *const methods[] = {
+    &attn_method_linear_elu,
+    &attn_method_retnet,
+    &attn_method_gla,
+    &attn_method_mamba2,
+};
+#define N_METHODS ((int)(sizeof(methods) / sizeof(*methods)))
+
+static const char *const form_names[] = {"parallel", "recurrent", "chunk"};
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+#define GUARD_BYTES 64
+#define GUARD_FILL  0xA5
+
+static void *guarded_alloc(size_t bytes, int fill)
+{
+	size_t total = (bytes + GUARD_BYTES + 63) & ~(size_t)63;
+	unsigned char *p = aligned_alloc(64, total);
+	ck_assert_ptr_nonnull(p);
+	memset(p, fill, bytes);
+	memset(p + bytes, GUARD_FILL, GUARD_BYTES);
+	return p;
+}
+
+static int guard_intact(const void *block, size_t bytes)
+{
+	const unsigned char *g = (const unsigned char *)block + bytes;
+	for (int i = 0; i < GUARD_BYTES; i++)
+		if (g[i] != GUARD_FILL)
+			return 0;
+	return 1;
+}
+
+/* The parameters (form, C[, gamma]) of a linear method. */
+static struct attn_params lin_params(const struct attn_method *m, int form, int64_t C, double gamma)
+{
+	struct attn_params p = {.count = m->n_params};
+	for (int i = 0; i < m->n_params; i++)
+		p.v[i] = m->params[i].def;
+	p.v[ATTN__LIN_P_FORM] = form;
+	p.v[ATTN__LIN_P_CHUNK] = (double)C;
+	if (m->n_params > 2 && strcmp(m->params[2].name, "gamma") == 0)
+		p.v[2] = gamma;
+	return p;
+}
+
+static struct attn_shape mk_shape(int64_t B, int64_t H, int64_t KVH, int64_t N, int64_t D,
+                                  int causal, enum attn_mode mode)
+{
+	return (struct attn_shape){.batch = B,
+	                           .heads = H,
+	                           .kv_heads = KVH,
+	                           .n = N,
+	                           .d = D,
+	                           .causal = causal,
+	                           .mode = mode};
+}
+
+static size_t out_count(const struct attn_shape *s)
+{
+	return (size_t)(s->batch * s->heads * attn_shape_nq(s) * s->d);
+}
+
+/*
+ * Run m on the inputs `in`: prepare + forward into a fresh output, with a
+ * NaN-filled workspace and output and guards after both. Fails the test on
+ * an error status, a broken guard or a non-finite output element.
+ */
+static float *run(const struct attn_method *m, const struct attn_shape *s,
+                  const struct attn_params *p, const struct attn_inputs *in, int threads)
+{
+	char msg[256] = "";
+	ck_assert_msg(m->supports(s, p, msg, sizeof msg) == ATTN_OK, "%s: unsupported: %s", m->name,
+	              msg);
+	size_t ws_bytes = m->workspace_bytes(s, p, threads);
+	size_t out_bytes = out_count(s) * sizeof(float);
+	void *ws = guarded_alloc(ws_bytes, 0xFF);
+	float *out = guarded_alloc(out_bytes, 0xFF);
+	struct attn_ctx ctx = {.threads = threads, .seed = 1};
+	ck_assert_int_eq(m->prepare(s, p, in, ws, &ctx), ATTN_OK);
+	ck_assert_int_eq(m->forward(s, p, in, out, ws, &ctx), ATTN_OK);
+	ck_assert_msg(guard_intact(ws, ws_bytes), "%s: workspace overrun", m->name);
+	ck_assert_msg(guard_intact(out, out_bytes), "%s: output overrun", m->name);
+	size_t bad = 0;
+	for (size_t i = 0; i < out_count(s); i++)
+		bad += !isfinite(out[i]);
+	ck_assert_msg(bad == 0, "%s N=%lld D=%lld form=%s: %zu non-finite outputs", m->name,
+	              (long long)s->n, (long long)s->d, form_names[(int)p->v[0]], bad);
+	free(ws);
+	return out;
+}
+
+static double *oracle(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in)
+{
+	double *ref = malloc(out_count(s) * sizeof(double));
+	ck_assert_ptr_nonnull(ref);
+	struct attn_ctx ctx = {.threads = 1, .seed = 1};
+	ck_assert_int_eq(m->oracle(s, p, in, ref, &ctx), ATTN_OK);
+	return ref;
+}
+
+/* ||a - b|| / ||b|| over n elements (b in float64 or float32). */
+static double rel_err_d(const float *a, const double *b, size_t n)
+{
+	double num = 0.0, den = 0.0;
+	for (size_t i = 0; i < n; i++) {
+		double e = (double)a[i] - b[i];
+		num += e * e;
+		den += b[i] * b[i];
+	}
+	return den > 0.0 ? sqrt(num / den) : sqrt(num);
+}
+
+static double rel_err_f(const float *a, const float *b, size_t n)
+{
+	double num = 0.0, den = 0.0;
+	for (size_t i = 0; i < n; i++) {
+		double e = (double)a[i] - (double)b[i];
+		num += e * e;
+		den += (double)b[i] * (double)b[i];
+	}
+	return den > 0.0 ? sqrt(num / den) : sqrt(num);
+}
+
+/* The worst error seen so far, and where. */
+struct worst {
+	double err;
+	char where[256];
+};
+
+static void worst_note(struct worst *w, double err, const struct attn_method *m,
+                       const struct attn_shape *s, const struct attn_params *p, const char *what)
+{
+	if (err > w->err || isnan(err)) {
+		w->err = isnan(err) ? INFINITY : err;
+		snprintf(w->where, sizeof w->where,
+		         "%s %s N=%lld D=%lld KVH=%lld causal=%d form=%s C=%g", m->name, what,
+		         (long long)s->n, (long long)s->d, (long long)s->kv_heads, s->causal,
+		         form_names[(int)p->v[0]], p->v[1]);
+	}
+}
+
+/* One case: every form (and C) of m against its oracle; returns nothing, updates w. */
+static void check_forms(const struct attn_method *m, const struct attn_shape *s, const int64_t *cs,
+                        int ncs, int threads, struct worst *w)
+{
+	struct attn_workload wl;
+	ck_assert_int_eq(attn_workload_alloc(s, m->inputs, ATTN_DIST_GAUSSIAN, 7, &wl), ATTN_OK);
+	struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_PARALLEL, 64, 0.0);
+	double *ref = oracle(m, s, &p0, &wl.in);
+	for (int form = 0; form < 3; form++) {
+		for (int ci = 0; ci < (form == ATTN__LIN_FORM_CHUNK ? ncs : 1); ci++) {
+			struct attn_params p = lin_params(m, form, cs[ci], 0.0);
+			float *out = run(m, s, &p, &wl.in, threads);
+			worst_note(w, rel_err_d(out, ref, out_count(s)), m, s, &p, "vs oracle");
+			free(out);
+		}
+	}
+	free(ref);
+	attn_workload_free(&wl);
+}
+
+/* ---- tests -------------------------------------------------------------------- */
+
+/* All three forms against the oracle: N around C, two D, GQA, causal. */
+START_TEST(forms_match_oracle)
+{
+	const struct attn_method *m = methods[_i];
+	static const int64_t ns[] = {1, 63, 64, 65, 200};
+	static const int64_t ds[] = {16, 64};
+	static const int64_t kvhs[] = {2, 1};
+	static const int64_t c64[] = {64};
+	struct worst w = {0.0, ""};
+	for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
+		for (size_t di = 0; di < sizeof ds / sizeof *ds; di++)
+			for (size_t ki = 0; ki < sizeof kvhs / sizeof *kvhs; ki++) {
+				struct attn_shape s =
+				    mk_shape(1, 4, kvhs[ki], ns[ni], ds[di], 1, ATTN_MODE_PREFILL);
+				check_forms(m, &s, c64, 1, 1, &w);
+			}
+	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
+}
+END_TEST
+
+/* The chunk form at C in {1, 16, 64, 100}, N = 200 (no C divides it but 1). */
+START_TEST(chunk_sizes_match_oracle)
+{
+	const struct attn_method *m = methods[_i];
+	static const int64_t cs[] = {1, 16, 64, 100};
+	static const int64_t ds[] = {16, 64};
+	struct worst w = {0.0, ""};
+	for (size_t di = 0; di < sizeof ds / sizeof *ds; di++) {
+		struct attn_shape s = mk_shape(1, 4, 2, 200, ds[di], 1, ATTN_MODE_PREFILL);
+		check_forms(m, &s, cs, 4, 1, &w);
+	}
+	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
+}
+END_TEST
+
+/*
+ * Decode from a prepared state equals the last row of causal prefill (and
+ * the oracle of the decode shape), for each form; two threads equal one.
+ */
+START_TEST(decode_is_last_prefill_row)
+{
+	const struct attn_method *m = methods[_i];
+	static const int64_t ns[] = {1, 2, 65, 200};
+	struct worst w = {0.0, ""}, wt = {0.0, ""};
+	for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
+		const int64_t N = ns[ni], D = 32, B = 2, H = 4;
+		struct attn_shape sp = mk_shape(B, H, 2, N, D, 1, ATTN_MODE_PREFILL);
+		struct attn_shape sd = mk_shape(B, H, 2, N, D, 1, ATTN_MODE_DECODE);
+		struct attn_workload wp, wd;
+		ck_assert_int_eq(attn_workload_alloc(&sp, m->inputs, ATTN_DIST_GAUSSIAN, 3, &wp),
+		                 0);
+		ck_assert_int_eq(attn_workload_alloc(&sd, m->inputs, ATTN_DIST_GAUSSIAN, 3, &wd),
+		                 0);
+		struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_CHUNK, 16, 0.0);
+		double *ref = oracle(m, &sd, &p0, &wd.in);
+		for (int form = 0; form < 3; form++) {
+			struct attn_params p = lin_params(m, form, 16, 0.0);
+			float *pre = run(m, &sp, &p, &wp.in, 1);
+			float *dec = run(m, &sd, &p, &wd.in, 1);
+			float *dec2 = run(m, &sd, &p, &wd.in, 2);
+			float *pre2 = run(m, &sp, &p, &wp.in, 2);
+			float *last = malloc((size_t)(B * H * D) * sizeof(float));
+			ck_assert_ptr_nonnull(last);
+			for (int64_t bh = 0; bh < B * H; bh++)
+				memcpy(last + bh * D, pre + (bh * N + N - 1) * D,
+				       (size_t)D * sizeof(float));
+			worst_note(&w, rel_err_f(dec, last, (size_t)(B * H * D)), m, &sd, &p,
+			           "decode vs prefill");
+			worst_note(&w, rel_err_d(dec, ref, (size_t)(B * H * D)), m, &sd, &p,
+			           "decode vs oracle");
+			worst_note(&wt, rel_err_f(dec2, dec, (size_t)(B * H * D)), m, &sd, &p,
+			           "2 threads vs 1");
+			worst_note(&wt, rel_err_f(pre2, pre, out_count(&sp)), m, &sp, &p,
+			           "2 threads vs 1");
+			free(pre);
+			free(dec);
+			free(dec2);
+			free(pre2);
+			free(last);
+		}
+		free(ref);
+		attn_workload_free(&wp);
+		attn_workload_free(&wd);
+	}
+	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
+	ck_assert_msg(wt.err == 0.0, "threads change the result: %g at %s", wt.err, wt.where);
+}
+END_TEST
+
+/* linear_elu, not causal: O = φ(Q)(φ(K)ᵀV) / φ(Q)(φ(K)ᵀ1), all forms and decode. */
+START_TEST(linear_elu_noncausal)
+{
+	const struct attn_method *m = &attn_method_linear_elu;
+	static const int64_t ns[] = {1, 64, 65, 200};
+	static const int64_t ds[] = {16, 64};
+	static const int64_t cs[] = {1, 64};
+	struct worst w = {0.0, ""};
+	for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
+		for (size_t di = 0; di < sizeof ds / sizeof *ds; di++) {
+			struct attn_shape s =
+			    mk_shape(1, 4, 2, ns[ni], ds[di], 0, ATTN_MODE_PREFILL);
+			check_forms(m, &s, cs, 2, 1, &w);
+			s.mode = ATTN_MODE_DECODE;
+			check_forms(m, &s, cs, 1, 1, &w);
+		}
+	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
+}
+END_TEST
+
+/* The gated methods refuse non-causal shapes, with a reason. */
+START_TEST(causal_only_refused)
+{
+	static const struct attn_method *const gated[] = {&attn_method_retnet, &attn_method_gla,
+	                                                  &attn_method_mamba2};
+	for (int i = 0; i < 3; i++) {
+		struct attn_shape s = mk_shape(1, 4, 2, 16, 16, 0, ATTN_MODE_PREFILL);
+		struct attn_params p = lin_params(gated[i], ATTN__LIN_FORM_CHUNK, 64, 0.0);
+		char msg[128] = "";
+		ck_assert_int_eq(gated[i]->supports(&s, &p, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
+		ck_assert_msg(strstr(msg, "causal only") != NULL, "%s: reason '%s'", gated[i]->name,
+		              msg);
+	}
+	/* C outside 1..1024 */
+	struct attn_shape s = mk_shape(1, 1, 1, 16, 16, 1, ATTN_MODE_PREFILL);
+	struct attn_params p = lin_params(&attn_method_gla, ATTN__LIN_FORM_CHUNK, 2048, 0.0);
+	ck_assert_int_eq(attn_method_gla.supports(&s, &p, NULL, 0), ATTN_ERR_UNSUPPORTED);
+}
+END_TEST
+
+/*
+ * retnet, γ = 0.9, N = 10⁶, D = 4: the decay underflows to 0 over a few
+ * hundred steps, a million times over. Chunk (C = 64, and C = 1024, whose
+ * chunks the engine must cut where γ^c would leave e^-20) and parallel-free
+ * recurrent forms stay finite and agree.
+ */
+START_TEST(retnet_long_decay)
+{
+	const struct attn_method *m = &attn_method_retnet;
+	struct attn_shape s = mk_shape(1, 1, 1, 1000000, 4, 1, ATTN_MODE_PREFILL);
+	struct attn_workload wl;
+	ck_assert_int_eq(attn_workload_alloc(&s, m->inputs, ATTN_DIST_GAUSSIAN, 5, &wl), 0);
+	struct attn_params pr = lin_params(m, ATTN__LIN_FORM_RECURRENT, 64, 0.9);
+	float *rec = run(m, &s, &pr, &wl.in, 1); /* run() fails on NaN/Inf */
+	static const int64_t cs[] = {64, 1024};
+	for (int ci = 0; ci < 2; ci++) {
+		struct attn_params pc = lin_params(m, ATTN__LIN_FORM_CHUNK, cs[ci], 0.9);
+		float *chk = run(m, &s, &pc, &wl.in, 1);
+		double e = rel_err_f(chk, rec, out_count(&s));
+		ck_assert_msg(e <= 1e-4, "C=%lld: chunk vs recurrent %g", (long long)cs[ci], e);
+		free(chk);
+	}
+	/* and the decode step after the whole context */
+	s.mode = ATTN_MODE_DECODE;
+	struct attn_workload wd;
+	ck_assert_int_eq(attn_workload_alloc(&s, m->inputs, ATTN_DIST_GAUSSIAN, 5, &wd), 0);
+	float *dec = run(m, &s, &pr, &wd.in, 1);
+	double e = rel_err_f(dec, rec + (s.n - 1) * s.d, (size_t)s.d);
+	ck_assert_msg(e <= 1e-4, "decode vs last prefill row %g", e);
+	free(dec);
+	free(rec);
+	attn_workload_free(&wd);
+	attn_workload_free(&wl);
+}
+END_TEST
+
+/*
+ * Strong gates: log gates uniform in [-30, -0.5) (and a run of -200), so
+ * products underflow within a step or two and chunks are cut to a few
+ * steps. Every form must stay finite and match the oracle. mamba2 (scalar)
+ * and gla (vector).
+ */
+START_TEST(strong_gates)
+{
+	static const struct attn_method *const gated[] = {&attn_method_mamba2, &attn_method_gla};
+	static const int64_t cs[] = {1, 16, 64, 100};
+	struct worst w = {0.0, ""};
+	for (int mi = 0; mi < 2; mi++) {
+		const struct attn_method *m = gated[mi];
+		for (int64_t D = 16; D <= 64; D *= 4) {
+			struct attn_shape s = mk_shape(1, 4, 2, 200, D, 1, ATTN_MODE_PREFILL);
+			struct attn_workload wl;
+			ck_assert_int_eq(
+			    attn_workload_alloc(&s, m->inputs, ATTN_DIST_GAUSSIAN, 9, &wl), 0);
+			float *g = (float *)(m->inputs & ATTN_INPUT_LOG_GATE ? wl.in.log_gate
+			                                                     : wl.in.gate_vec);
+			const size_t ng = (size_t)(s.batch * s.heads * s.n) *
+			                  (m->inputs & ATTN_INPUT_GATE_VEC ? (size_t)D : 1);
+			for (size_t i = 0; i < ng; i++)
+				g[i] = -0.5f - 29.5f * (float)attn_rng_uniform(9, 77, i);
+			for (size_t i = ng / 2; i < ng / 2 + ng / 20; i++)
+				g[i] = -200.0f;
+			struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_PARALLEL, 64, 0.0);
+			double *ref = oracle(m, &s, &p0, &wl.in);
+			for (int form = 0; form < 3; form++)
+				for (int ci = 0; ci < (form == 2 ? 4 : 1); ci++) {
+					struct attn_params p = lin_params(m, form, cs[ci], 0.0);
+					float *out = run(m, &s, &p, &wl.in, 1);
+					worst_note(&w, rel_err_d(out, ref, out_count(&s)), m, &s,
+					           &p, "strong gates");
+					free(out);
+				}
+			free(ref);
+			attn_workload_free(&wl);
+		}
+	}
+	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
+}
+END_TEST
+
+/* The analytic cost: chunk counts match the documented formulas. */
+START_TEST(flops_counts)
+{
+	const struct attn_method *m = &attn_method_gla;
+	struct attn_shape s = mk_shape(1, 2, 2, 130, 16, 1, ATTN_MODE_PREFILL);
+	struct attn_params pc = lin_params(m, ATTN__LIN_FORM_CHUNK, 64, 0.0);
+	struct attn_params pr = lin_params(m, ATTN__LIN_FORM_RECURRENT, 64, 0.0);
+	struct attn_params pp = lin_params(m, ATTN__LIN_FORM_PARALLEL, 64, 0.0);
+	/* pairs: two chunks of 64 (64·65/2 each) and one of 2 (3) */
+	double pairs = 2.0 * 64 * 65 / 2 + 3;
+	ck_assert_double_eq_tol(m->flops(&s, &pc), 2.0 * (4.0 * 130 * 16 * 16 + 4.0 * 16 * pairs),
+	                        1e-6);
+	ck_assert_double_eq_tol(m->flops(&s, &pr), 2.0 * 4.0 * 130 * 16 * 16, 1e-6);
+	ck_assert_double_eq_tol(m->flops(&s, &pp), 2.0 * 4.0 * 16 * 130 * 131 / 2, 1e-6);
+	s.mode = ATTN_MODE_DECODE;
+	ck_assert_double_eq_tol(m->flops(&s, &pc), 2.0 * (2.0 * 16 * 16 + 4.0 * 16), 1e-6);
+	/* decode's workspace does not grow with N */
+	struct attn_shape s1 = s, s2 = s;
+	s1.n = 1024;
+	s2.n = 262144;
+	ck_assert_uint_eq(m->workspace_bytes(&s1, &pc, 2), m->workspace_bytes(&s2, &pc, 2));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("linear");
+	TCase *tc = tcase_create("forms");
+	tcase_add_loop_test(tc, forms_match_oracle, 0, N_METHODS);
+	tcase_add_loop_test(tc, chunk_sizes_match_oracle, 0, N_METHODS);
+	tcase_add_loop_test(tc, decode_is_last_prefill_row, 0, N_METHODS);
+	tcase_add_test(tc, linear_elu_noncausal);
+	tcase_add_test(tc, causal_only_refused);
+	tcase_add_test(tc, flops_counts);
+	tcase_set_timeout(tc, 300);
+	suite_add_tcase(s, tc);
+	TCase *th = tcase_create("hazards");
+	tcase_add_test(th, retnet_long_decay);
+	tcase_add_test(th, strong_gates);
+	tcase_set_timeout(th, 300);
+	suite_add_tcase(s, th);
+	return attn_test_run(s, CK_NORMAL);
+}
