@@ -100,7 +100,7 @@ START_TEST(bad_specs_rejected)
 		{"--n 0", "0"},
 		{"--d 64,,128", "64,,128"},
 		{"--methods flsh", "flsh"},
-		{"--methods 'flash[bq=7]'", "bq"},
+		{"--methods 'flash[bq=2000]'", "bq"},
 		{"--methods 'flash[nope=1]'", "nope"},
 		{"--causal=maybe", "maybe"},
 		{"--mode sideways", "sideways"},

@@ -13,7 +13,8 @@
  * The grid covers N in {1, 2, 7, 63, 64, 65, 130, 257, 1000}, D in
  * {1, 8, 64, 128} (N = 1000 with D in {8, 64} only, to stay quick), causal and
  * not, H = 4 with KVH in {4, 2, 1}, B = 2, prefill and decode, block sizes
- * that do not divide N, and 1 and 2 threads.
+ * that do not divide N and the automatic ones, and 1 and 2 threads; flash
+ * decode has its own GQA grid (H = 8, KVH 1..8, 1 to 4 threads).
  */
 #include <check.h>
 #include <cblas.h>
@@ -243,7 +244,8 @@ static struct attn_params params2(double a, double b)
 
 /* Block sizes: the defaults, the minimums, and sizes that divide few N of the grid. */
 static const double softmax_blocks[] = {256, 16, 100};
-static const double flash_tiles[][2] = {{64, 64}, {8, 8}, {13, 24}, {100, 40}};
+/* Flash: 0 is auto, alone or with the other size given. */
+static const double flash_tiles[][2] = {{64, 64}, {8, 8}, {13, 24}, {100, 40}, {0, 0}, {0, 24}, {100, 0}};
 
 static void check_exact_methods(const struct fixture *f)
 {
@@ -368,6 +370,32 @@ START_TEST(test_flash_decode_split)
 }
 END_TEST
 
+/*
+ * Flash decode with GQA: the G = H/KVH query heads of a K/V head share one
+ * pass over its keys, and with few K/V heads the keys are also split across
+ * threads: every (G, split) combination must land each head's partial in
+ * its own place. G = 8 and 4 use the 4-row dot kernel, G = 2 and 1 its
+ * single rows; N = 4099 leaves ragged blocks and key ranges.
+ */
+START_TEST(test_flash_decode_gqa)
+{
+	static const int64_t kvhs[] = {1, 2, 4, 8};
+	static const int64_t ns[] = {1, 100, 4099};
+	struct attn_shape s = {.batch = 2, .heads = 8, .d = 72, .mode = ATTN_MODE_DECODE};
+	s.kv_heads = kvhs[_i % 4];
+	s.n = ns[_i / 4];
+	struct fixture f;
+	fixture_init(&f, &s, 31u + (uint64_t)_i, 1.0f);
+	for (int threads = 1; threads <= 4; threads++) {
+		struct attn_params dflt = {0}, small = params2(8, 8), odd = params2(8, 37);
+		check_method(&attn_method_flash, &f, &dflt, threads);
+		check_method(&attn_method_flash, &f, &small, threads);
+		check_method(&attn_method_flash, &f, &odd, threads);
+	}
+	fixture_free(&f);
+}
+END_TEST
+
 /* ---- stability ------------------------------------------------------------------ */
 
 /*
@@ -473,6 +501,33 @@ START_TEST(test_descriptors)
 }
 END_TEST
 
+/*
+ * Auto tile sizes (bq = bk = 0, the defaults): the workspace is the same as
+ * with the sizes they resolve to, and shrinks the query tile only when the
+ * threads would run short of tiles.
+ */
+START_TEST(test_flash_auto_tiles)
+{
+	const struct attn_method *m = &attn_method_flash;
+	struct attn_shape s = {.batch = 1, .heads = 1, .kv_heads = 1, .n = 4096, .d = 64};
+	struct attn_params dflt = {0}, big = params2(128, 64), small = params2(32, 64);
+	ck_assert_uint_eq(m->workspace_bytes(&s, &dflt, 2), m->workspace_bytes(&s, &big, 2));
+	/* 512 queries, 2 threads: 4 tiles of 128 are too few, 8 of 64 or 16 of 32 are not. */
+	s.n = 512;
+	ck_assert_uint_lt(m->workspace_bytes(&s, &dflt, 2), m->workspace_bytes(&s, &big, 2));
+	s.n = 100; /* never below 32 */
+	ck_assert_uint_eq(m->workspace_bytes(&s, &dflt, 2), m->workspace_bytes(&s, &small, 2));
+	/* Out of range: negative, between auto and the smallest tile, above the maximum. */
+	static const double bad[][2] = {{-1, 0}, {0, 5}, {7, 64}, {0, 1025}};
+	for (int i = 0; i < 4; i++) {
+		struct attn_params p = params2(bad[i][0], bad[i][1]);
+		char msg[128] = "";
+		ck_assert_int_eq(m->supports(&s, &p, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
+		ck_assert_msg(strstr(msg, i == 0 || i == 2 ? "bq" : "bk") != NULL, "%s", msg);
+	}
+}
+END_TEST
+
 /* ---- shared kernels ------------------------------------------------------------------ */
 
 START_TEST(test_fast_exp)
@@ -573,6 +628,82 @@ START_TEST(test_gemm)
 }
 END_TEST
 
+/* attn__gemm_nt against three loops: 4-row and single-row tiles, ragged key counts and k. */
+START_TEST(test_gemm_nt)
+{
+	static const int64_t sizes[][3] = {{8, 64, 128}, {4, 4, 16}, {5, 7, 33},
+					   {1, 9, 1},  {2, 3, 100}, {9, 13, 72}};
+	uint64_t st = 5;
+	for (size_t t = 0; t < sizeof sizes / sizeof *sizes; t++) {
+		const int64_t m = sizes[t][0], n = sizes[t][1], k = sizes[t][2];
+		const int64_t lda = k + 3, ldb = k + 1, ldc = n + 2;
+		float *a = malloc((size_t)(m * lda) * sizeof(float));
+		float *b = malloc((size_t)(n * ldb) * sizeof(float));
+		float *c = malloc((size_t)(m * ldc) * sizeof(float));
+		ck_assert(a && b && c);
+		for (int64_t i = 0; i < m * lda; i++)
+			a[i] = lcg_uniform(&st);
+		for (int64_t i = 0; i < n * ldb; i++)
+			b[i] = lcg_uniform(&st);
+		for (int64_t i = 0; i < m * ldc; i++)
+			c[i] = NAN;
+		attn__gemm_nt(m, n, k, a, lda, b, ldb, c, ldc);
+		double worst = 0.0; /* NaN (an unwritten C) shows as NaN */
+		for (int64_t i = 0; i < m; i++)
+			for (int64_t j = 0; j < n; j++) {
+				double want = 0.0;
+				for (int64_t p = 0; p < k; p++)
+					want += (double)a[i * lda + p] * b[j * ldb + p];
+				double e = fabs(c[i * ldc + j] - want) / (1 + fabs(want));
+				worst = (e > worst || isnan(e)) ? e : worst;
+			}
+		ck_assert_msg(worst < 1e-5, "m=%lld n=%lld k=%lld: error %g", (long long)m,
+			      (long long)n, (long long)k, worst);
+		free(a);
+		free(b);
+		free(c);
+	}
+}
+END_TEST
+
+/*
+ * The row passes in base 2 (whichever implementation the build selected)
+ * give exactly attn__exp2f's values, also below -125 (0) and at the edges
+ * of a row whose length is not a multiple of the vector width.
+ */
+START_TEST(test_exp2_rows)
+{
+	enum { LEN = 53 };
+	float x[LEN], y[LEN], shift[LEN], sum[LEN];
+	for (int i = 0; i < LEN; i++) {
+		x[i] = -140.0f + 5.3f * (float)i; /* -140 .. 135.6 */
+		y[i] = x[i];
+		shift[i] = 0.25f * (float)(i % 5);
+		sum[i] = 1.0f;
+	}
+	attn__exp2_sub_into(x, shift, sum, LEN);
+	int same = 1;
+	for (int i = 0; i < LEN; i++) {
+		const float e = attn__exp2f(y[i] - shift[i]);
+		same &= x[i] == e && sum[i] == 1.0f + e;
+	}
+	ck_assert_msg(same, "attn__exp2_sub_into differs from attn__exp2f");
+
+	for (int i = 0; i < LEN; i++)
+		x[i] = y[i] = -30.0f + 0.7f * (float)i;
+	const float total = attn__exp2_shift_sum(x, LEN, 3.0f);
+	double want = 0.0;
+	same = 1;
+	for (int i = 0; i < LEN; i++) {
+		const float e = attn__exp2f(y[i] - 3.0f);
+		same &= x[i] == e;
+		want += e;
+	}
+	ck_assert_msg(same, "attn__exp2_shift_sum differs from attn__exp2f");
+	ck_assert(fabs(total - want) <= 1e-6 * want);
+}
+END_TEST
+
 /* ---- the example external plugin ------------------------------------------------------ */
 
 #ifdef ATTN_EXAMPLE_PLUGIN
@@ -619,11 +750,15 @@ static Suite *methods_suite(void)
 	tcase_add_test(tc, test_fast_exp);
 	tcase_add_test(tc, test_softmax_row);
 	tcase_add_test(tc, test_gemm);
+	tcase_add_test(tc, test_gemm_nt);
+	tcase_add_test(tc, test_exp2_rows);
 	tcase_add_test(tc, test_supports_rejects);
 	tcase_add_test(tc, test_descriptors);
 	tcase_add_loop_test(tc, test_grid, 0, grid_count);
 	tcase_add_loop_test(tc, test_decode_is_last_prefill_row, 0, 4);
 	tcase_add_loop_test(tc, test_flash_decode_split, 0, 5);
+	tcase_add_loop_test(tc, test_flash_decode_gqa, 0, 12);
+	tcase_add_test(tc, test_flash_auto_tiles);
 	tcase_add_loop_test(tc, test_huge_scores, 0, 4);
 	tcase_add_loop_test(tc, test_long_sequence, 0, 2);
 #ifdef ATTN_EXAMPLE_PLUGIN

@@ -196,6 +196,17 @@ void attn__scale(float *x, float alpha, int64_t n);
 void attn__gemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, int64_t csa,
 		const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate);
 
+/*
+ * C = A Bᵀ by dot products, for a few rows of A against many rows of B:
+ *   a (m, k) row stride lda, b (n, k) row stride ldb, c (m, n) row stride
+ *   ldc;  c[i][j] = a_i · b_j.
+ * Made for decode, where B is a block of keys read from memory once and A
+ * the few queries that share it (the heads of a GQA group): each row of B
+ * is loaded once for all of A. Single-threaded.
+ */
+void attn__gemm_nt(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+		   int64_t ldb, float *c, int64_t ldc);
+
 /* ---- shapes, parameters and cost conventions ------------------------------- */
 
 /*

@@ -1,15 +1,17 @@
 /*
  * Small float32 kernels shared by the built-in methods: row passes of
  * softmax (max, exp-and-sum, normalise), dot/axpy/scale, a register-blocked
- * GEMM for cache-resident blocks, and the shape, parameter and cost helpers
- * that every method's descriptor needs.
+ * GEMM for cache-resident blocks, a dot-product C = A Bᵀ for a few rows
+ * against many (decode), and the shape, parameter and cost helpers that
+ * every method's descriptor needs.
  *
  * Vectorisation: the row loops are plain C under `#pragma omp simd`, which
  * lets GCC vectorise the reductions (strict IEEE order would forbid it; the
- * pragma allows a fixed, deterministic lane-wise order instead). The GEMM has
- * a portable version and, as BLIS does, an AVX-512 register tile that takes
- * over on machines that have it (chosen at compile time: the build uses
- * -march=native).
+ * pragma allows a fixed, deterministic lane-wise order instead). As BLIS
+ * does, the GEMMs and the base-2 exp passes have a portable version and an
+ * AVX-512 one that takes over on machines that have it (chosen at compile
+ * time: the default build uses -march=native; ATTNBENCH_NATIVE=OFF builds
+ * the portable code, which the same tests check).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,8 +46,52 @@ float attn__exp_shift_sum(float *x, int64_t n, float shift)
 	return sum;
 }
 
+#if defined(__AVX512F__)
+/*
+ * 2^x on 16 lanes by the steps of attn__exp2f, with AVX-512's own rounding
+ * and scaling instructions in place of the bit tricks: n = round(x) (ties to
+ * even, as the 1.5·2²³ trick), r = (x - n) ln 2, 2^x = e^r · 2^n, the last
+ * product done exactly by vscalefps. Same polynomial, same rounding, same
+ * clamps, so the same bits as attn__exp2f: x < -125 -> 0, NaN -> NaN (the
+ * clamps put x second, where max/min pass a NaN through).
+ */
+static inline __m512 exp2_avx512(__m512 x)
+{
+	__m512 y = _mm512_max_ps(_mm512_set1_ps(-125.0f), x);
+	y = _mm512_min_ps(_mm512_set1_ps(127.0f), y);
+	__m512 n = _mm512_roundscale_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	__m512 r = _mm512_mul_ps(_mm512_sub_ps(y, n), _mm512_set1_ps(0.693147180559945f));
+	__m512 p = _mm512_set1_ps(1.9875691500e-4f);
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+	p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+	__m512 e = _mm512_scalef_ps(p, n);
+	/* "not less than -125", unordered true: NaN keeps its lane. */
+	return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-125.0f), _CMP_NLT_UQ), e);
+}
+
+/* Lanes [0, n) of a 16-lane step, n < 16 at a row's end. */
+static inline __mmask16 lanes(int64_t n)
+{
+	return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+#endif
+
 float attn__exp2_shift_sum(float *x, int64_t n, float shift)
 {
+#if defined(__AVX512F__)
+	__m512 sum = _mm512_setzero_ps(), sh = _mm512_set1_ps(shift);
+	for (int64_t j = 0; j < n; j += 16) {
+		const __mmask16 k = lanes(n - j);
+		__m512 e = exp2_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), sh));
+		_mm512_mask_storeu_ps(x + j, k, e);
+		sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(k, e));
+	}
+	return _mm512_reduce_add_ps(sum);
+#else
 	float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
 	for (int64_t j = 0; j < n; j++) {
@@ -54,6 +100,7 @@ float attn__exp2_shift_sum(float *x, int64_t n, float shift)
 		sum += e;
 	}
 	return sum;
+#endif
 }
 
 void attn__max_into(float *m, const float *x, int64_t n)
@@ -65,12 +112,22 @@ void attn__max_into(float *m, const float *x, int64_t n)
 
 void attn__exp2_sub_into(float *x, const float *shift, float *sum, int64_t n)
 {
+#if defined(__AVX512F__)
+	for (int64_t i = 0; i < n; i += 16) {
+		const __mmask16 k = lanes(n - i);
+		__m512 e = exp2_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i),
+						     _mm512_maskz_loadu_ps(k, shift + i)));
+		_mm512_mask_storeu_ps(x + i, k, e);
+		_mm512_mask_storeu_ps(sum + i, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, sum + i), e));
+	}
+#else
 #pragma omp simd
 	for (int64_t i = 0; i < n; i++) {
 		float e = attn__exp2f(x[i] - shift[i]);
 		x[i] = e;
 		sum[i] += e;
 	}
+#endif
 }
 
 void attn__softmax_row(float *x, int64_t n_valid, int64_t n)
@@ -190,6 +247,97 @@ void attn__gemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, in
 #else
 	gemm_generic(m, n, k, a, rsa, csa, b, ldb, c, ldc, accumulate);
 #endif
+}
+
+/* ---- dot products of a few rows against many ------------------------------------ */
+
+#if defined(__AVX512F__)
+/*
+ * The 16 lane sums of v[0..15] as one vector, lane p = Σ v[σ(p)] with
+ * σ(4q + t) = q + 4t: a tree of shuffles and adds that halves the vectors
+ * and the lanes per source at each level (45 operations in all, where 16
+ * separate reductions take about 130).
+ *   level 1: 256-bit halves, level 2: 128-bit quarters (now source s has
+ *   4 lanes in quarter s % 4 of vector s / 4), levels 3 and 4: pairs and
+ *   single lanes inside the quarters.
+ */
+static inline __m512 reduce16(const __m512 v[16])
+{
+	__m512 r[8], u[4], w[2];
+	for (int i = 0; i < 8; i++)
+		r[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0x44),
+				     _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xEE));
+	for (int i = 0; i < 4; i++)
+		u[i] = _mm512_add_ps(_mm512_shuffle_f32x4(r[2 * i], r[2 * i + 1], 0x88),
+				     _mm512_shuffle_f32x4(r[2 * i], r[2 * i + 1], 0xDD));
+	for (int i = 0; i < 2; i++)
+		w[i] = _mm512_add_ps(_mm512_shuffle_ps(u[2 * i], u[2 * i + 1], 0x44),
+				     _mm512_shuffle_ps(u[2 * i], u[2 * i + 1], 0xEE));
+	return _mm512_add_ps(_mm512_shuffle_ps(w[0], w[1], 0x88),
+			     _mm512_shuffle_ps(w[0], w[1], 0xDD));
+}
+
+/*
+ * R rows of A (R = 1 or 4, a constant after inlining) against 4 rows of B:
+ * 4R accumulators of 16 lanes run down k together, so each load of a row
+ * of B serves R rows of A; the 16 lanes are summed at the end.
+ *   a (R, k) stride lda, b (4, k) stride ldb, c (R, 4) stride ldc.
+ */
+static inline __attribute__((always_inline)) void gemm_nt_tile(int R, int64_t k, const float *a,
+							      int64_t lda, const float *b,
+							      int64_t ldb, float *c, int64_t ldc)
+{
+	__m512 acc[4][4];
+	for (int i = 0; i < R; i++)
+		for (int j = 0; j < 4; j++)
+			acc[i][j] = _mm512_setzero_ps();
+	for (int64_t p = 0; p < k; p += 16) {
+		const __mmask16 m = lanes(k - p);
+		__m512 bj[4];
+		for (int j = 0; j < 4; j++)
+			bj[j] = _mm512_maskz_loadu_ps(m, b + j * ldb + p);
+		for (int i = 0; i < R; i++) {
+			__m512 ai = _mm512_maskz_loadu_ps(m, a + i * lda + p);
+			for (int j = 0; j < 4; j++)
+				acc[i][j] = _mm512_fmadd_ps(ai, bj[j], acc[i][j]);
+		}
+	}
+	if (R == 4) {
+		/* Source q + 4t = acc[q][t] lands in lane 4q + t: quarter q is row q. */
+		__m512 v[16];
+		for (int t = 0; t < 4; t++)
+			for (int q = 0; q < 4; q++)
+				v[q + 4 * t] = acc[q][t];
+		const __m512 sum = reduce16(v);
+		_mm_storeu_ps(c, _mm512_extractf32x4_ps(sum, 0));
+		_mm_storeu_ps(c + ldc, _mm512_extractf32x4_ps(sum, 1));
+		_mm_storeu_ps(c + 2 * ldc, _mm512_extractf32x4_ps(sum, 2));
+		_mm_storeu_ps(c + 3 * ldc, _mm512_extractf32x4_ps(sum, 3));
+	} else {
+		for (int i = 0; i < R; i++)
+			for (int j = 0; j < 4; j++)
+				c[i * ldc + j] = _mm512_reduce_add_ps(acc[i][j]);
+	}
+}
+#endif
+
+void attn__gemm_nt(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+		   int64_t ldb, float *c, int64_t ldc)
+{
+	int64_t j0 = 0;
+#if defined(__AVX512F__)
+	/* Four rows of B at a time, each loaded once for all the rows of A. */
+	for (; j0 + 4 <= n; j0 += 4) {
+		int64_t i = 0;
+		for (; i + 4 <= m; i += 4)
+			gemm_nt_tile(4, k, a + i * lda, lda, b + j0 * ldb, ldb, c + i * ldc + j0, ldc);
+		for (; i < m; i++)
+			gemm_nt_tile(1, k, a + i * lda, lda, b + j0 * ldb, ldb, c + i * ldc + j0, ldc);
+	}
+#endif
+	for (int64_t j = j0; j < n; j++)
+		for (int64_t i = 0; i < m; i++)
+			c[i * ldc + j] = attn__dot(a + i * lda, b + j * ldb, k);
 }
 
 /* ---- shapes, parameters and cost conventions ---------------------------------- */
