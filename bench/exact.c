@@ -5,7 +5,8 @@
  * OpenBLAS sgemm roof (2048^3), `flash`, `softmax` and, when Debian's numpy
  * is there, numpy's naive attention, one after another. So a slow phase of
  * the machine - these KVM guests have stretches at half speed - hits the
- * roof and the kernels alike. What it prints are ratios: the median over
+ * roof and the kernels alike (each measurement at 2+ threads after a pause
+ * that lets the previous one's spinning workers sleep). What it prints are ratios: the median over
  * rounds of each round's kernel GFLOP/s over that round's sgemm GFLOP/s, and
  * flash over numpy. GFLOP/s count 4·N²·d per head, half when causal (the
  * methods' own flops()).
@@ -57,6 +58,17 @@ static void pause_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
 	nanosleep(&ts, NULL);
+}
+
+/*
+ * OpenBLAS's and OpenMP's workers spin for a while after a threaded call
+ * before they sleep; whatever is timed next would share the cores with
+ * them. Every measurement at more than one thread starts after a pause.
+ */
+static void settle(int threads)
+{
+	if (threads > 1)
+		pause_ms(200);
 }
 
 static int peer_start(struct peer *pe, int threads, const char *script)
@@ -144,8 +156,7 @@ static double kernel_time(struct kernel *k, const struct attn_shape *s, int thre
 {
 	int blas = (k->m->flags & ATTN_METHOD_USES_BLAS) != 0;
 	openblas_set_num_threads(blas ? threads : 1);
-	if (!blas && threads > 1)
-		pause_ms(200);
+	settle(threads);
 	struct attn_ctx ctx = {.threads = threads};
 	double t[64];
 	int n = 0;
@@ -280,9 +291,11 @@ int main(int argc, char **argv)
 				g_np[MAX_ROUNDS], r_fl[MAX_ROUNDS], r_sm[MAX_ROUNDS],
 				r_np[MAX_ROUNDS];
 			for (int r = 0; r < rounds; r++) {
+				settle(T);
 				g_sg[r] = attn_roof_sgemm_gflops(T, 2048, budget);
 				g_sm[r] = flops / kernel_time(&sm, &s, T, &w.in, budget) / 1e9;
 				g_fl[r] = flops / kernel_time(&fl, &s, T, &w.in, budget) / 1e9;
+				settle(T);
 				g_np[r] = flops / peer_time(&pe, s.n, s.d, causal, budget) / 1e9 /
 					  heads;
 				r_fl[r] = g_fl[r] / g_sg[r];
@@ -320,6 +333,7 @@ int main(int argc, char **argv)
 			double kv = 2.0 * s.kv_heads * s.n * s.d * sizeof(float);
 			double tri[MAX_ROUNDS], gb[MAX_ROUNDS], frac[MAX_ROUNDS];
 			for (int r = 0; r < rounds; r++) {
+				settle(T);
 				tri[r] = attn_roof_triad_gbps(T, si.l3_bytes ? si.l3_bytes : 256 << 20,
 							      budget);
 				gb[r] = kv / kernel_time(&fl, &s, T, &w.in, budget) / 1e9;
