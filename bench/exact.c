@@ -267,7 +267,8 @@ int main(int argc, char **argv)
 	for (int ti = 0; ti < ts.count; ti++) {
 		int T = (int)ts.values[ti];
 		char cpus[256];
-		attn_bind_apply(T, ATTN_BIND_COMPACT, cpus, sizeof(cpus), err, sizeof(err));
+		/* Bound to T PUs, threads not pinned one by one: BLAS runs here too. */
+		attn_bind_apply(T, ATTN_BIND_COMPACT, 0, cpus, sizeof(cpus), err, sizeof(err));
 		struct peer pe = {0};
 		if (peers && peer_start(&pe, T, script) != 0 && ti == 0)
 			printf("# numpy peers: /usr/bin/python3 with numpy not found; skipped\n");

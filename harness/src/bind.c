@@ -98,8 +98,8 @@ int attn_bind_plan(int threads, enum attn_bind_policy p, int *pus, char *err, si
 	return ATTN_OK;
 }
 
-int attn_bind_apply(int threads, enum attn_bind_policy p, char *cpus, size_t len, char *err,
-		    size_t errlen)
+int attn_bind_apply(int threads, enum attn_bind_policy p, int pin_each, char *cpus, size_t len,
+		    char *err, size_t errlen)
 {
 	int *plan = calloc(threads > 0 ? threads : 1, sizeof(*plan));
 	int *seen = calloc(threads > 0 ? threads : 1, sizeof(*seen));
@@ -134,7 +134,7 @@ int attn_bind_apply(int threads, enum attn_bind_policy p, char *cpus, size_t len
 #pragma omp parallel num_threads(threads) reduction(+ : failed)
 	{
 		int me = omp_get_thread_num();
-		if (t) {
+		if (t && pin_each) {
 			hwloc_bitmap_t one = hwloc_bitmap_alloc();
 			hwloc_bitmap_only(one, (unsigned)plan[me]);
 			failed += hwloc_set_cpubind(t, one, HWLOC_CPUBIND_THREAD) != 0;

@@ -301,9 +301,14 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		memset(flush, 1, o->flush_bytes);
 	}
 
-	/* Place the threads (and start OpenMP's pool pinned). */
+	/*
+	 * Place the threads (and start OpenMP's pool, each worker pinned for an
+	 * OpenMP method; a BLAS method's pool only shares the process binding).
+	 */
 	char cpus[256];
-	if (attn_bind_apply(c->threads, o->bind, cpus, sizeof(cpus), msg, sizeof(msg)) != 0) {
+	int pin_each = !(m->flags & ATTN_METHOD_USES_BLAS);
+	if (attn_bind_apply(c->threads, o->bind, pin_each, cpus, sizeof(cpus), msg, sizeof(msg)) !=
+	    0) {
 		fprintf(f, "R failed binding %d threads (%s): %s\n", c->threads,
 			attn_bind_name(o->bind), msg);
 		goto done;

@@ -34,11 +34,16 @@ int attn_bind_plan(int threads, enum attn_bind_policy p, int *pus, char *err, si
 
 /*
  * Bind the calling process to the plan's PUs and start OpenMP's `threads`
- * workers, each bound to its PU (libgomp keeps them for later regions of
- * the same size). Writes the CPUs each thread then ran on, "0,1", into cpus.
- * With ATTN_BIND_NONE nothing is bound and the CPUs observed are written.
+ * workers; with `pin_each`, each is bound to its own PU (libgomp keeps them
+ * for later regions of the same size). Writes the CPUs each thread then ran
+ * on, "0,1", into cpus. With ATTN_BIND_NONE nothing is bound and the CPUs
+ * observed are written.
+ *
+ * Pin each thread only for OpenMP work. A thread inherits its creator's
+ * binding, so a BLAS library that starts its workers from a pinned main
+ * thread would put them all on the main thread's one PU.
  */
-int attn_bind_apply(int threads, enum attn_bind_policy p, char *cpus, size_t len, char *err,
-		    size_t errlen);
+int attn_bind_apply(int threads, enum attn_bind_policy p, int pin_each, char *cpus, size_t len,
+		    char *err, size_t errlen);
 
 #endif /* ATTNBENCH_BIND_H */
