@@ -11,7 +11,12 @@
  *  - linear_elu's non-causal form against its oracle;
  *  - hazards: retnet with γ = 0.9 over N = 10⁶ (decay underflow across
  *    chunks, and chunks cut short at C = 1024) finite and equal to the
- *    recurrent form; mamba2 and gla with strong gates (e^-30 per step).
+ *    recurrent form; mamba2, gla and hgrn2 with strong gates (e^-30 per
+ *    step);
+ *  - lightning's decay schedule (ALiBi slopes) and hgrn2's unused K.
+ *
+ * Every method in `methods` (linear_elu, retnet, gla, mamba2, lightning,
+ * hgrn2) gets the forms, chunk-size and decode checks.
  *
  * Inputs come from the workload generator with the method's `inputs` flags;
  * strong gates are written over its gate buffers. Every run has a NaN-filled
@@ -34,12 +39,12 @@ extern const struct attn_method attn_method_linear_elu;
 extern const struct attn_method attn_method_retnet;
 extern const struct attn_method attn_method_gla;
 extern const struct attn_method attn_method_mamba2;
+extern const struct attn_method attn_method_lightning;
+extern const struct attn_method attn_method_hgrn2;
 
 static const struct attn_method *const methods[] = {
-    &attn_method_linear_elu,
-    &attn_method_retnet,
-    &attn_method_gla,
-    &attn_method_mamba2,
+    &attn_method_linear_elu, &attn_method_retnet,    &attn_method_gla,
+    &attn_method_mamba2,     &attn_method_lightning, &attn_method_hgrn2,
 };
 #define N_METHODS ((int)(sizeof(methods) / sizeof(*methods)))
 
@@ -313,9 +318,10 @@ END_TEST
 /* The gated methods refuse non-causal shapes, with a reason. */
 START_TEST(causal_only_refused)
 {
-	static const struct attn_method *const gated[] = {&attn_method_retnet, &attn_method_gla,
-	                                                  &attn_method_mamba2};
-	for (int i = 0; i < 3; i++) {
+	static const struct attn_method *const gated[] = {
+	    &attn_method_retnet, &attn_method_gla, &attn_method_mamba2, &attn_method_lightning,
+	    &attn_method_hgrn2};
+	for (int i = 0; i < (int)(sizeof gated / sizeof *gated); i++) {
 		struct attn_shape s = mk_shape(1, 4, 2, 16, 16, 0, ATTN_MODE_PREFILL);
 		struct attn_params p = lin_params(gated[i], ATTN__LIN_FORM_CHUNK, 64, 0.0);
 		char msg[128] = "";
@@ -369,15 +375,16 @@ END_TEST
 /*
  * Strong gates: log gates uniform in [-30, -0.5) (and a run of -200), so
  * products underflow within a step or two and chunks are cut to a few
- * steps. Every form must stay finite and match the oracle. mamba2 (scalar)
- * and gla (vector).
+ * steps. Every form must stay finite and match the oracle. mamba2 (scalar),
+ * gla and hgrn2 (vector; hgrn2's keys 1 - a then near 1).
  */
 START_TEST(strong_gates)
 {
-	static const struct attn_method *const gated[] = {&attn_method_mamba2, &attn_method_gla};
+	static const struct attn_method *const gated[] = {&attn_method_mamba2, &attn_method_gla,
+	                                                  &attn_method_hgrn2};
 	static const int64_t cs[] = {1, 16, 64, 100};
 	struct worst w = {0.0, ""};
-	for (int mi = 0; mi < 2; mi++) {
+	for (int mi = 0; mi < (int)(sizeof gated / sizeof *gated); mi++) {
 		const struct attn_method *m = gated[mi];
 		for (int64_t D = 16; D <= 64; D *= 4) {
 			struct attn_shape s = mk_shape(1, 4, 2, 200, D, 1, ATTN_MODE_PREFILL);
@@ -407,6 +414,88 @@ START_TEST(strong_gates)
 		}
 	}
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
+}
+END_TEST
+
+/*
+ * lightning's decay: λ_h = e^{-s_h}, s_h the ALiBi slopes 2^(-8(h+1)/H) for
+ * H a power of two, and ALiBi's interleaved rule otherwise (H = 6: the 4
+ * slopes of H = 4, then 2^-1 and 2^-3).
+ */
+START_TEST(lightning_decay_schedule)
+{
+	/* N = 2, q = e_0, k = e_0, v_0 = e_0, v_1 = 0: o_1 = λ_h e_0 */
+	static const int64_t hs[] = {1, 4, 6, 8};
+	for (size_t hi = 0; hi < sizeof hs / sizeof *hs; hi++) {
+		const int64_t H = hs[hi], N = 2, D = 4;
+		struct attn_shape s = mk_shape(1, H, H, N, D, 1, ATTN_MODE_PREFILL);
+		const size_t n = (size_t)(H * N * D);
+		float *q = calloc(n, sizeof(float)), *k = calloc(n, sizeof(float));
+		float *v = calloc(n, sizeof(float));
+		ck_assert(q && k && v);
+		for (int64_t h = 0; h < H; h++)
+			for (int64_t t = 0; t < N; t++) {
+				q[(h * N + t) * D] = 1.0f;
+				k[(h * N + t) * D] = 1.0f;
+			}
+		for (int64_t h = 0; h < H; h++)
+			v[h * N * D] = 1.0f;
+		struct attn_inputs in = {.q = q, .k = k, .v = v};
+		for (int form = 0; form < 3; form++) {
+			struct attn_params p = lin_params(&attn_method_lightning, form, 64, 0.0);
+			float *out = run(&attn_method_lightning, &s, &p, &in, 1);
+			for (int64_t h = 0; h < H; h++) {
+				double slope;
+				if (H == 6)
+					slope = h < 4 ? exp2(-2.0 * (double)(h + 1))
+					              : exp2(-1.0 - 2.0 * (double)(h - 4));
+				else
+					slope = exp2(-8.0 * (double)(h + 1) / (double)H);
+				const double want = exp(-slope);
+				const float got = out[(h * N + 1) * D];
+				ck_assert_msg(fabs(got - want) <= 1e-6 * want,
+				              "H=%lld h=%lld form=%d: λ %g, want %g", (long long)H,
+				              (long long)h, form, (double)got, want);
+			}
+			free(out);
+		}
+		free(q);
+		free(k);
+		free(v);
+	}
+}
+END_TEST
+
+/*
+ * hgrn2 ignores K (its key is 1 - a_t): every form and decode give the same
+ * output with K filled with NaN (and so does the oracle).
+ */
+START_TEST(hgrn2_ignores_k)
+{
+	const struct attn_method *m = &attn_method_hgrn2;
+	for (int mode = 0; mode < 2; mode++) {
+		struct attn_shape s =
+		    mk_shape(1, 4, 2, 65, 16, 1, mode ? ATTN_MODE_DECODE : ATTN_MODE_PREFILL);
+		struct attn_workload wl;
+		ck_assert_int_eq(attn_workload_alloc(&s, m->inputs, ATTN_DIST_GAUSSIAN, 4, &wl), 0);
+		struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_PARALLEL, 64, 0.0);
+		double *ref = oracle(m, &s, &p0, &wl.in);
+		float *k = (float *)wl.in.k;
+		for (size_t i = 0; i < (size_t)(s.batch * s.kv_heads * s.n * s.d); i++)
+			k[i] = NAN;
+		double *ref_nan = oracle(m, &s, &p0, &wl.in);
+		ck_assert_msg(memcmp(ref, ref_nan, out_count(&s) * sizeof(double)) == 0,
+		              "the oracle reads K");
+		for (int form = 0; form < 3; form++) {
+			struct attn_params p = lin_params(m, form, 16, 0.0);
+			float *out = run(m, &s, &p, &wl.in, 1); /* run() fails on NaN */
+			ck_assert(rel_err_d(out, ref, out_count(&s)) <= 1e-4);
+			free(out);
+		}
+		free(ref);
+		free(ref_nan);
+		attn_workload_free(&wl);
+	}
 }
 END_TEST
 
@@ -444,6 +533,8 @@ int main(void)
 	tcase_add_test(tc, linear_elu_noncausal);
 	tcase_add_test(tc, causal_only_refused);
 	tcase_add_test(tc, flops_counts);
+	tcase_add_test(tc, lightning_decay_schedule);
+	tcase_add_test(tc, hgrn2_ignores_k);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	TCase *th = tcase_create("hazards");

@@ -64,6 +64,10 @@
  * step at N - 1 without touching it:
  *     o = S_{N-1}ᵀ q = Sᵀ (a_{N-1} ⊙ q) + v_{N-1} (k_{N-1} · q).
  *
+ * HGRN-2 (key_from_gate): the key of step t is 1 - a_t, made from the gate
+ * where every form, decode and the oracle would read φ(K[t]) (key_row());
+ * nothing else changes.
+ *
  * Non-causal (linear_elu only, no gates): S = Σ_j k_j v_jᵀ over all keys
  * (recurrent or chunked), then O = Q S row by row or as one GEMM per chunk;
  * the parallel form lets every query see every key.
@@ -308,7 +312,7 @@ double attn__lin_flops(const struct attn__lin_spec *ls, const struct attn_shape 
  * V and gates and the state (D² + D floats per head) instead. The parallel
  * form adds its score blocks as softmax does (written, read and rewritten by
  * the mask pass, read by P V: 4 floats per pair). The chunk and recurrent
- * forms' state and tiles stay in cache.
+ * forms' state and tiles stay in cache. With key_from_gate K is not read.
  */
 double attn__lin_bytes(const struct attn__lin_spec *ls, const struct attn_shape *s)
 {
@@ -316,11 +320,14 @@ double attn__lin_bytes(const struct attn__lin_spec *ls, const struct attn_shape 
 	const double heads = (double)s->batch * (double)s->heads;
 	const double D = (double)s->d, gd = (double)gate_dims(ls, s->d);
 	const double gate_in = ls->gate == ATTN__LIN_GATE_HEAD ? 0.0 : gd;
+	const double kv_in = ls->key_from_gate ? 1.0 : 2.0; /* K and V, or V only */
 
 	if (s->mode == ATTN_MODE_DECODE)
 		return f * (heads * (2.0 * D + D * D + D + gate_in) +
-		            2.0 * (double)s->batch * (double)s->kv_heads * D);
+		            kv_in * (double)s->batch * (double)s->kv_heads * D);
 	double b = attn__qkvo_bytes(s) + f * heads * (double)s->n * gate_in;
+	if (ls->key_from_gate)
+		b -= f * (double)s->batch * (double)s->kv_heads * (double)s->n * D;
 	if (ls->form == ATTN__LIN_FORM_PARALLEL)
 		b += 4.0 * f * attn__softmax_pairs(s);
 	return b;
@@ -389,6 +396,24 @@ static void feat_row(float *dst, const float *x, int64_t D, enum attn__lin_featu
 	} else {
 		for (int64_t d = 0; d < D; d++)
 			dst[d] = x[d] * scale;
+	}
+}
+
+/*
+ * dst (D) = the key of step t: φ(k_t), or, with ls->key_from_gate (HGRN-2),
+ * 1 - a_t = -expm1(g_t) (expm1 keeps 1 - a exact for a near 1). Every form,
+ * decode and the float keys go through here; the oracle has its own.
+ */
+static void key_row(float *dst, const struct attn__lin_spec *ls, const struct lin_head *hd,
+                    int64_t t, int64_t D)
+{
+	if (ls->key_from_gate) {
+		const float *gt = gate_row(hd, t);
+		const int vec = ls->gate == ATTN__LIN_GATE_VEC;
+		for (int64_t d = 0; d < D; d++)
+			dst[d] = -expm1f(gt[vec ? d : 0]);
+	} else {
+		feat_row(dst, hd->k + t * D, D, ls->feature, 1.0f);
 	}
 }
 
@@ -471,7 +496,7 @@ static void chunk_run(const struct attn__lin_spec *ls, const struct lin_plan *pl
 		 */
 		for (int64_t j = 0; j < c; j++) {
 			float *kr = kc + j * ldd;
-			feat_row(kr, hd->k + (t + j) * D, D, ls->feature, 1.0f);
+			key_row(kr, ls, hd, t + j, D);
 			memcpy(vb + j * ldd, hd->v + (t + j) * D, (size_t)D * sizeof(float));
 			if (with_out) {
 				if (gd == 0) {
@@ -602,7 +627,7 @@ static void recurrent_run(const struct attn__lin_spec *ls, const struct lin_plan
 	for (int64_t t = t0; t < t1; t++) {
 		const float *v = hd->v + t * D;
 		float *o = with_out ? hd->o + t * D : NULL;
-		feat_row(kv, hd->k + t * D, D, ls->feature, 1.0f);
+		key_row(kv, ls, hd, t, D);
 		if (with_out) {
 			feat_row(qv, hd->q + t * D, D, ls->feature, (float)q_scale(ls, D));
 			memset(o, 0, (size_t)D * sizeof(float));
@@ -664,7 +689,7 @@ static void parallel_head(const struct attn__lin_spec *ls, const struct lin_plan
 		}
 	}
 	for (int64_t j = 0; j < N; j++)
-		feat_row(kf + j * ldd, hd->k + j * D, D, ls->feature, 1.0f);
+		key_row(kf + j * ldd, ls, hd, j, D);
 
 	for (int64_t i0 = 0; i0 < N; i0 += LIN_BQ) {
 		const int64_t mb = min64(LIN_BQ, N - i0), i1 = i0 + mb;
@@ -773,7 +798,7 @@ static void decode_head(const struct attn__lin_spec *ls, const struct lin_plan *
 	float *o = hd->o;
 
 	feat_row(qv, hd->q, D, ls->feature, (float)q_scale(ls, D));
-	feat_row(kv, hd->k + (N - 1) * D, D, ls->feature, 1.0f);
+	key_row(kv, ls, hd, N - 1, D);
 	const float kq = attn__dot(kv, qv, D);
 	if (gd == 1)
 		attn__scale(qv, attn__expf(gate_row(hd, N - 1)[0]), D);
@@ -799,6 +824,10 @@ static int inputs_ok(const struct attn__lin_spec *ls, const struct attn_inputs *
 	if (ls->gate == ATTN__LIN_GATE_VEC && !in->gate_vec)
 		return 0;
 	if (ls->gate == ATTN__LIN_GATE_HEAD && !ls->head_log_decay)
+		return 0;
+	/* k = 1 - a needs a per-step gate */
+	if (ls->key_from_gate && ls->gate != ATTN__LIN_GATE_SCALAR &&
+	    ls->gate != ATTN__LIN_GATE_VEC)
 		return 0;
 	return 1;
 }
@@ -926,8 +955,14 @@ int attn__lin_oracle(const struct attn__lin_spec *ls, const struct attn_shape *s
 			/* o = Σ_j (q ⊙ w_j) · φ(k_j) v_j, w_j = e^{Σ_{j < s <= pos} g_s} */
 			for (int64_t j = jhi; j >= 0; j--) {
 				double w = 0.0;
-				for (int64_t d = 0; d < D; d++)
-					w += qf[d] * feat_d(hd.k[j * D + d], ls->feature) * kw[d];
+				for (int64_t d = 0; d < D; d++) {
+					/* φ(k_j), or 1 - a_j (key_from_gate) */
+					const double kd =
+					    ls->key_from_gate
+					        ? -expm1((double)gate_row(&hd, j)[gd == 1 ? 0 : d])
+					        : feat_d(hd.k[j * D + d], ls->feature);
+					w += qf[d] * kd * kw[d];
+				}
 				for (int64_t d = 0; d < D; d++)
 					o[d] += w * hd.v[j * D + d];
 				den += w;

@@ -11,6 +11,8 @@
  *   - head:    a_t = γ_h, fixed per head      (RetNet, Lightning)
  *   - scalar:  a_t = e^{log_gate[t]}          (Mamba-2 / SSD), per head
  *   - vector:  a_t = e^{gate_vec[t, :]}       (GLA), per key dimension
+ * With `key_from_gate` (HGRN-2) the key is not an input but the gate's
+ * complement, k_t = 1 - a_t, so the K tensor is not read.
  * Queries and keys may first pass through a feature map φ (elu + 1 for the
  * Linear Transformer) and queries are multiplied by a constant scale; a
  * normalised method divides by the same recurrence run with v = 1:
@@ -75,6 +77,11 @@ struct attn__lin_spec {
 	int normalize;    /* divide by φ(q) · z */
 	int noncausal_ok; /* the method defines a bidirectional form (no gates only) */
 	int scale_sqrt_d; /* 1: q is multiplied by 1/√D after φ; 0: not scaled */
+	/*
+	 * 1: k_t = 1 - a_t (HGRN-2), the complement of the scalar or vector
+	 * gate, instead of φ(K[t]); K is not read. 0: k_t = φ(K[t]).
+	 */
+	int key_from_gate;
 	enum attn__lin_form form;
 	int64_t chunk; /* C */
 	/* ATTN__LIN_GATE_HEAD: log γ of query head h of `heads` (< 0 or 0). */
