@@ -33,6 +33,7 @@
 #include "attnbench/method.h"
 #include "attnbench/workload.h"
 #include "check_main.h"
+#include "guard.h"
 #include "common/linattn.h"
 
 extern const struct attn_method attn_method_linear_elu;
@@ -52,27 +53,6 @@ static const char *const form_names[] = {"parallel", "recurrent", "chunk"};
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-#define GUARD_BYTES 64
-#define GUARD_FILL  0xA5
-
-static void *guarded_alloc(size_t bytes, int fill)
-{
-	size_t total = (bytes + GUARD_BYTES + 63) & ~(size_t)63;
-	unsigned char *p = aligned_alloc(64, total);
-	ck_assert_ptr_nonnull(p);
-	memset(p, fill, bytes);
-	memset(p + bytes, GUARD_FILL, GUARD_BYTES);
-	return p;
-}
-
-static int guard_intact(const void *block, size_t bytes)
-{
-	const unsigned char *g = (const unsigned char *)block + bytes;
-	for (int i = 0; i < GUARD_BYTES; i++)
-		if (g[i] != GUARD_FILL)
-			return 0;
-	return 1;
-}
 
 /* The parameters (form, C[, gamma]) of a linear method. */
 static struct attn_params lin_params(const struct attn_method *m, int form, int64_t C, double gamma)

@@ -31,6 +31,7 @@
 #include "attnbench/method.h"
 #include "common/common.h"
 #include "check_main.h"
+#include "guard.h"
 
 extern const struct attn_method attn_method_softmax;
 extern const struct attn_method attn_method_flash;
@@ -127,31 +128,6 @@ static void fixture_free(struct fixture *f)
 
 /* ---- running a method under guard --------------------------------------------- */
 
-#define GUARD_BYTES 64
-#define GUARD_FILL 0xA5
-
-/*
- * 64-byte aligned block of `bytes` filled with `fill`, followed by
- * GUARD_BYTES of GUARD_FILL.
- */
-static void *guarded_alloc(size_t bytes, int fill)
-{
-	size_t total = (bytes + GUARD_BYTES + 63) & ~(size_t)63;
-	unsigned char *p = aligned_alloc(64, total);
-	ck_assert_ptr_nonnull(p);
-	memset(p, fill, bytes);
-	memset(p + bytes, GUARD_FILL, GUARD_BYTES);
-	return p;
-}
-
-static int guard_intact(const void *block, size_t bytes)
-{
-	const unsigned char *g = (const unsigned char *)block + bytes;
-	for (int i = 0; i < GUARD_BYTES; i++)
-		if (g[i] != GUARD_FILL)
-			return 0;
-	return 1;
-}
 
 static double rel_err(const float *out, const double *ref, size_t n)
 {

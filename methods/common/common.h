@@ -19,7 +19,34 @@
 #include <stdint.h>
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "attnbench/method.h"
+
+/* ---- small integer and thread helpers -------------------------------------- */
+
+/* The calling OpenMP thread's number (0 outside a parallel region or OpenMP). */
+static inline int attn__thread_id(void)
+{
+#ifdef _OPENMP
+	return omp_get_thread_num();
+#else
+	return 0;
+#endif
+}
+
+static inline int64_t attn__min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* x rounded up to a multiple of m (m > 0). */
+static inline int64_t attn__round_up(int64_t x, int64_t m)
+{
+	return (x + m - 1) / m * m;
+}
 
 /* ---- the float64 reference ------------------------------------------------ */
 

@@ -95,24 +95,6 @@
 static const struct attn_param_spec lin_form_spec = ATTN__LIN_PARAM_FORM;
 static const struct attn_param_spec lin_chunk_spec = ATTN__LIN_PARAM_CHUNK;
 
-static int thread_id(void)
-{
-#ifdef _OPENMP
-	return omp_get_thread_num();
-#else
-	return 0;
-#endif
-}
-
-static int64_t min64(int64_t a, int64_t b)
-{
-	return a < b ? a : b;
-}
-
-static int64_t round_up(int64_t x, int64_t m)
-{
-	return (x + m - 1) / m * m;
-}
 
 /* ---- parameters ---------------------------------------------------------------- */
 
@@ -208,7 +190,7 @@ static void plan_init(struct lin_plan *pl, const struct attn__lin_spec *ls,
                       const struct attn_shape *s, int threads)
 {
 	const int64_t N = s->n, D = s->d;
-	const int64_t C = min64(ls->chunk > 0 ? ls->chunk : 1, N);
+	const int64_t C = attn__min64(ls->chunk > 0 ? ls->chunk : 1, N);
 	size_t off = 0;
 
 	memset(pl, 0, sizeof *pl);
@@ -217,9 +199,9 @@ static void plan_init(struct lin_plan *pl, const struct attn__lin_spec *ls,
 	pl->D = D;
 	pl->C = C;
 	pl->gd = gate_dims(ls, D);
-	pl->ldd = round_up(D, 16) + 16;
-	pl->ldc = round_up(C, 32) + 16;
-	pl->bqp = round_up(min64(LIN_BQ, N), 32);
+	pl->ldd = attn__round_up(D, 16) + 16;
+	pl->ldc = attn__round_up(C, 32) + 16;
+	pl->bqp = attn__round_up(attn__min64(LIN_BQ, N), 32);
 	pl->ldq = pl->bqp + 16;
 
 	const size_t f = sizeof(float);
@@ -297,7 +279,7 @@ double attn__lin_flops(const struct attn__lin_spec *ls, const struct attn_shape 
 	case ATTN__LIN_FORM_CHUNK: {
 		if (!s->causal)
 			return heads * 4.0 * N * D * D;
-		const int64_t C = min64(ls->chunk, s->n);
+		const int64_t C = attn__min64(ls->chunk, s->n);
 		const double full = (double)(s->n / C), r = (double)(s->n % C);
 		const double pairs = full * (double)C * (double)(C + 1) / 2.0 + r * (r + 1.0) / 2.0;
 		return heads * (4.0 * N * D * D + 4.0 * D * pairs);
@@ -464,7 +446,7 @@ static void chunk_run(const struct attn__lin_spec *ls, const struct lin_plan *pl
 		 * stopping before any G_i drops below -LIN_SPAN (the first step
 		 * is always taken: G_0 = 0).
 		 */
-		const int64_t cmax = min64(C, t1 - t);
+		const int64_t cmax = attn__min64(C, t1 - t);
 		int64_t c = cmax;
 		if (gd > 0) {
 			memset(g, 0, (size_t)gd * sizeof(float));
@@ -547,7 +529,7 @@ static void chunk_run(const struct attn__lin_spec *ls, const struct lin_plan *pl
 			 * the diagonal; O += A V.
 			 */
 			for (int64_t r0 = 0; r0 < c; r0 += LIN_BAND) {
-				const int64_t mr = min64(LIN_BAND, c - r0), nc = r0 + mr;
+				const int64_t mr = attn__min64(LIN_BAND, c - r0), nc = r0 + mr;
 				float *ab = a + r0 * ldc;
 				attn__gemm(mr, nc, D, qb + r0 * ldd, ldd, 1, kbt, ldc, ab, ldc, 0);
 				for (int64_t i = 0; i < mr; i++) {
@@ -599,7 +581,7 @@ static void apply_state(const struct attn__lin_spec *ls, const struct lin_plan *
 	float *qb = (float *)(slice + (gemm ? pl->o_qb : pl->o_qv)); /* (rows, ldd) */
 
 	for (int64_t t = 0; t < N; t += rows) {
-		const int64_t c = min64(rows, N - t);
+		const int64_t c = attn__min64(rows, N - t);
 		float *o = hd->o + t * D;
 		for (int64_t i = 0; i < c; i++)
 			feat_row(qb + i * ldd, hd->q + (t + i) * D, D, ls->feature,
@@ -692,7 +674,7 @@ static void parallel_head(const struct attn__lin_spec *ls, const struct lin_plan
 		key_row(kf + j * ldd, ls, hd, j, D);
 
 	for (int64_t i0 = 0; i0 < N; i0 += LIN_BQ) {
-		const int64_t mb = min64(LIN_BQ, N - i0), i1 = i0 + mb;
+		const int64_t mb = attn__min64(LIN_BQ, N - i0), i1 = i0 + mb;
 		const int64_t kend = causal ? i1 : N;
 		/* keys the GEMM covers: vector gates leave the diagonal block to pass 2b */
 		const int64_t kgemm = gd > 1 ? i0 : kend;
@@ -852,7 +834,7 @@ int attn__lin_prepare(const struct attn__lin_spec *ls, const struct attn_shape *
 		head_init(&hd, ls, s, in, NULL, bh);
 		float *S = (float *)ws + (size_t)bh * pl.head_state; /* (D, ldd) */
 		float *z = S + pl.D * pl.ldd;                        /* (ldd) */
-		char *slice = (char *)ws + pl.state + (size_t)thread_id() * pl.slice;
+		char *slice = (char *)ws + pl.state + (size_t)attn__thread_id() * pl.slice;
 		memset(S, 0, pl.head_state * sizeof(float));
 		chunk_run(ls, &pl, &hd, 0, s->n - 1, 0, S, ls->normalize ? z : NULL, slice);
 	}
@@ -876,7 +858,7 @@ int attn__lin_forward(const struct attn__lin_spec *ls, const struct attn_shape *
 	for (int64_t bh = 0; bh < heads; bh++) {
 		struct lin_head hd;
 		head_init(&hd, ls, s, in, out, bh);
-		char *slice = (char *)ws + pl.state + (size_t)thread_id() * pl.slice;
+		char *slice = (char *)ws + pl.state + (size_t)attn__thread_id() * pl.slice;
 
 		if (decode) {
 			const float *S = (const float *)ws + (size_t)bh * pl.head_state;

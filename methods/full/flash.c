@@ -71,24 +71,6 @@ static const struct attn_param_spec flash_params[] = {
 /* log2(e): scores are kept in base-2 units, see the top of the file. */
 #define FLASH_LOG2E 1.44269504088896340736
 
-static int thread_id(void)
-{
-#ifdef _OPENMP
-	return omp_get_thread_num();
-#else
-	return 0;
-#endif
-}
-
-static int64_t min64(int64_t a, int64_t b)
-{
-	return a < b ? a : b;
-}
-
-static int64_t round_up(int64_t x, int64_t m)
-{
-	return (x + m - 1) / m * m;
-}
 
 /*
  * How one forward() carves its workspace. workspace_bytes() and forward()
@@ -161,8 +143,8 @@ static void flash_plan_init(struct flash_plan *pl, const struct attn_shape *s,
 		threads = 1;
 	pl->bq = attn__param_int(p, FLASH_P_BQ, 0);
 	pl->bk = attn__param_int(p, FLASH_P_BK, 0);
-	pl->bq = min64(pl->bq > 0 ? pl->bq : auto_bq(s, threads), NQ);
-	pl->bk = min64(pl->bk > 0 ? pl->bk : auto_bk(s), N);
+	pl->bq = attn__min64(pl->bq > 0 ? pl->bq : auto_bq(s, threads), NQ);
+	pl->bk = attn__min64(pl->bk > 0 ? pl->bk : auto_bk(s), N);
 
 	if (s->mode == ATTN_MODE_DECODE) {
 		/*
@@ -171,14 +153,14 @@ static void flash_plan_init(struct flash_plan *pl, const struct attn_shape *s,
 		 * saves).
 		 */
 		int64_t splits = kv_heads >= threads ? 1 : (threads + kv_heads - 1) / kv_heads;
-		pl->splits = min64(splits, (N + pl->bk - 1) / pl->bk);
+		pl->splits = attn__min64(splits, (N + pl->bk - 1) / pl->bk);
 		tasks = kv_heads * pl->splits;
 		pl->parts = attn__floats64(heads * pl->splits * (D + 2));
 		pl->off_qt = 0;
 		pl->off_pt = attn__floats64(group * D);
 		pl->slice = pl->off_pt + attn__floats64(group * pl->bk);
 	} else {
-		pl->bqp = round_up(pl->bq, ATTN__GEMM_NR);
+		pl->bqp = attn__round_up(pl->bq, ATTN__GEMM_NR);
 		/*
 		 * The GEMM walks qt down a column panel, D rows apart. At a row
 		 * stride that is a multiple of 512 bytes (bqp = 128, 256, ...)
@@ -197,7 +179,7 @@ static void flash_plan_init(struct flash_plan *pl, const struct attn_shape *s,
 		pl->slice = pl->off_csum + attn__floats64(pl->bqp);
 	}
 	/* A thread without a task would only hold memory. */
-	pl->threads = (int)min64(threads, tasks);
+	pl->threads = (int)attn__min64(threads, tasks);
 	pl->total = pl->parts + (size_t)pl->threads * pl->slice;
 }
 
@@ -302,10 +284,10 @@ static void flash_tile(const struct flash_plan *pl, const struct attn_shape *s, 
 	}
 
 	/* Causal: the tile's last row, at pos0 + mq - 1, sees keys < pos0 + mq. */
-	const int64_t kend = s->causal ? min64(N, pos0 + mq) : N;
+	const int64_t kend = s->causal ? attn__min64(N, pos0 + mq) : N;
 
 	for (int64_t k0 = 0; k0 < kend; k0 += bk) {
-		const int64_t nk = min64(bk, kend - k0);
+		const int64_t nk = attn__min64(bk, kend - k0);
 
 		/* pass 1: Sᵀ (nk, bqp) = K[k0 : k0+nk] (nk, D) · Qᵀ (D, bqp) */
 		attn__gemm(nk, bqp, D, k + k0 * D, D, 1, qt, ldq, pt, ldq, 0);
@@ -366,12 +348,12 @@ static void flash_prefill(const struct flash_plan *pl, const struct attn_shape *
 	for (int64_t t = 0; t < tasks; t++) {
 		const int64_t tile = tiles - 1 - t / heads;
 		const int64_t bh = t % heads, b = bh / H, h = bh % H, kvh = h / group;
-		const int64_t q0 = tile * pl->bq, mq = min64(pl->bq, N - q0);
+		const int64_t q0 = tile * pl->bq, mq = attn__min64(pl->bq, N - q0);
 		const float *q = in->q + (bh * N + q0) * D;       /* (mq, D) */
 		const float *k = in->k + (b * KVH + kvh) * N * D; /* (N, D) */
 		const float *v = in->v + (b * KVH + kvh) * N * D; /* (N, D) */
 		float *o = out + (bh * N + q0) * D;               /* (mq, D) */
-		char *slice = (char *)ws + (size_t)thread_id() * pl->slice;
+		char *slice = (char *)ws + (size_t)attn__thread_id() * pl->slice;
 		flash_tile(pl, s, q0, mq, q, k, v, o, slice);
 	}
 }
@@ -402,7 +384,7 @@ static void flash_decode_range(const struct flash_plan *pl, const struct attn_sh
 	}
 
 	for (int64_t c0 = j0; c0 < j1; c0 += bk) {
-		const int64_t nc = min64(bk, j1 - c0);
+		const int64_t nc = attn__min64(bk, j1 - c0);
 
 		/*
 		 * pass 1: S (G, nc) = Q' K_blkᵀ, base-2 units; each key row
@@ -413,7 +395,7 @@ static void flash_decode_range(const struct flash_plan *pl, const struct attn_sh
 		 * of streaming bandwidth at G = 8).
 		 */
 		for (int64_t j = 0; j < nc; j += 16) {
-			const int64_t nj = min64(16, nc - j);
+			const int64_t nj = attn__min64(16, nc - j);
 			attn__gemm_nt(G, nj, D, qp, D, k + (c0 + j) * D, D, sp + j, bk);
 			for (int64_t e = (c0 + j) * D; e < (c0 + j + nj) * D; e += 16)
 				__builtin_prefetch(v + e, 0, 3);
@@ -448,7 +430,7 @@ static void flash_decode(const struct flash_plan *pl, const struct attn_shape *s
 
 #pragma omp parallel num_threads(pl->threads)
 	{
-		char *slice = (char *)ws + pl->parts + (size_t)thread_id() * pl->slice;
+		char *slice = (char *)ws + pl->parts + (size_t)attn__thread_id() * pl->slice;
 
 		/*
 		 * Partials: range r of K/V head bkv covers keys [N r / splits,
