@@ -227,9 +227,12 @@ START_TEST(counters_per_sample)
 	ck_assert_int_eq(ok, r.n_samples);
 	const struct attn_metric *tc = attn_result_metric(&r, "counter:perf::TASK-CLOCK");
 	ck_assert(tc && tc->has_value && tc->value > 0);
-	/* Task clock per call is about the wall time per call on one thread. */
+	/*
+	 * Task clock per call is at most the wall time per call on one thread
+	 * (less when the machine is busy and the thread waits for a core).
+	 */
 	const struct attn_metric *util = attn_result_metric(&r, "cpu_util");
-	ck_assert(util && util->has_value && util->value > 0.3 && util->value < 1.7);
+	ck_assert(util && util->has_value && util->value > 0.05 && util->value < 1.5);
 	const struct attn_metric *ins = attn_result_metric(&r, "counter:PAPI_TOT_INS");
 	ck_assert(ins != NULL);
 	if (!ins->has_value) {
