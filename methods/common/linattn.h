@@ -199,4 +199,18 @@ int attn__lin_oracle(const struct attn__lin_spec *ls, const struct attn_shape *s
 		return attn__lin_oracle(&ls, s, in, out);                                          \
 	}
 
+/*
+ * The descriptor fields every engine-backed method shares, for use inside
+ * its `const struct attn_method` initialiser after ATTN__LIN_DEFINE_METHOD;
+ * the method adds its name, category, summary, citation, inputs and params.
+ * time_exp and mem_exp describe the default (chunk) form: the parallel form
+ * takes O(N^2) time and O(N D) memory per thread.
+ */
+#define ATTN__LIN_METHOD_COMMON(prefix)                                                            \
+	.abi_version = ATTN_ABI_VERSION, .family = ATTN_FAMILY_LINEAR, .flags = 0,                 \
+	.time_exp = 1.0, .mem_exp = 0.0, .tolerance = 1e-4, .supports = prefix##_supports,         \
+	.workspace_bytes = prefix##_workspace_bytes, .flops = prefix##_flops,                      \
+	.bytes = prefix##_bytes, .prepare = prefix##_prepare, .forward = prefix##_forward,         \
+	.oracle = prefix##_oracle
+
 #endif /* ATTNBENCH_METHODS_LINATTN_H */

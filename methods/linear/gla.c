@@ -39,26 +39,12 @@ static void gla_spec(const struct attn_params *p, struct attn__lin_spec *ls)
 ATTN__LIN_DEFINE_METHOD(gla, gla_spec)
 
 const struct attn_method attn_method_gla = {
-    .abi_version = ATTN_ABI_VERSION,
-    .name = "gla",
-    .family = ATTN_FAMILY_LINEAR,
-    .category = "gates",
-    .summary = "gated linear attention: data-dependent decay per key dimension",
-    .citation = "Yang et al. 2024, Gated Linear Attention Transformers, arXiv 2312.06635",
-    .flags = 0,
-    /* The default (chunk) form; `form=parallel` is O(N^2) time. */
-    .time_exp = 1.0,
-    /* State and tiles per thread; the parallel form keeps O(N D) per thread. */
-    .mem_exp = 0.0,
-    .tolerance = 1e-4,
-    .inputs = ATTN_INPUT_GATE_VEC,
-    .n_params = 2,
-    .params = gla_params,
-    .supports = gla_supports,
-    .workspace_bytes = gla_workspace_bytes,
-    .flops = gla_flops,
-    .bytes = gla_bytes,
-    .prepare = gla_prepare,
-    .forward = gla_forward,
-    .oracle = gla_oracle,
+	ATTN__LIN_METHOD_COMMON(gla),
+	.name = "gla",
+	.category = "gates",
+	.summary = "gated linear attention: data-dependent decay per key dimension",
+	.citation = "Yang et al. 2024, Gated Linear Attention Transformers, arXiv 2312.06635",
+	.inputs = ATTN_INPUT_GATE_VEC,
+	.n_params = 2,
+	.params = gla_params,
 };

@@ -43,26 +43,12 @@ static void hgrn2_spec(const struct attn_params *p, struct attn__lin_spec *ls)
 ATTN__LIN_DEFINE_METHOD(hgrn2, hgrn2_spec)
 
 const struct attn_method attn_method_hgrn2 = {
-    .abi_version = ATTN_ABI_VERSION,
-    .name = "hgrn2",
-    .family = ATTN_FAMILY_LINEAR,
-    .category = "gates",
-    .summary = "HGRN-2: gated linear RNN, key tied to 1 - forget gate (per key dimension)",
-    .citation = "Qin et al. 2024, HGRN2: Gated Linear RNNs with State Expansion, arXiv 2404.07904",
-    .flags = 0,
-    /* The default (chunk) form; `form=parallel` is O(N^2) time. */
-    .time_exp = 1.0,
-    /* State and tiles per thread; the parallel form keeps O(N D) per thread. */
-    .mem_exp = 0.0,
-    .tolerance = 1e-4,
-    .inputs = ATTN_INPUT_GATE_VEC,
-    .n_params = 2,
-    .params = hgrn2_params,
-    .supports = hgrn2_supports,
-    .workspace_bytes = hgrn2_workspace_bytes,
-    .flops = hgrn2_flops,
-    .bytes = hgrn2_bytes,
-    .prepare = hgrn2_prepare,
-    .forward = hgrn2_forward,
-    .oracle = hgrn2_oracle,
+	ATTN__LIN_METHOD_COMMON(hgrn2),
+	.name = "hgrn2",
+	.category = "gates",
+	.summary = "HGRN-2: gated linear RNN, key tied to 1 - forget gate (per key dimension)",
+	.citation = "Qin et al. 2024, HGRN2: Gated Linear RNNs with State Expansion, arXiv 2404.07904",
+	.inputs = ATTN_INPUT_GATE_VEC,
+	.n_params = 2,
+	.params = hgrn2_params,
 };

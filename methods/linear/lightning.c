@@ -65,26 +65,12 @@ static void lightning_spec(const struct attn_params *p, struct attn__lin_spec *l
 ATTN__LIN_DEFINE_METHOD(lightning, lightning_spec)
 
 const struct attn_method attn_method_lightning = {
-    .abi_version = ATTN_ABI_VERSION,
-    .name = "lightning",
-    .family = ATTN_FAMILY_LINEAR,
-    .category = "decay",
-    .summary = "lightning attention: linear attention with a fixed ALiBi-slope decay per head",
-    .citation = "Qin et al. 2024, Lightning Attention-2, arXiv 2401.04658",
-    .flags = 0,
-    /* The default (chunk) form; `form=parallel` is O(N^2) time. */
-    .time_exp = 1.0,
-    /* State and tiles per thread; the parallel form's score blocks are O(N). */
-    .mem_exp = 0.0,
-    .tolerance = 1e-4,
-    .inputs = 0,
-    .n_params = 2,
-    .params = lightning_params,
-    .supports = lightning_supports,
-    .workspace_bytes = lightning_workspace_bytes,
-    .flops = lightning_flops,
-    .bytes = lightning_bytes,
-    .prepare = lightning_prepare,
-    .forward = lightning_forward,
-    .oracle = lightning_oracle,
+	ATTN__LIN_METHOD_COMMON(lightning),
+	.name = "lightning",
+	.category = "decay",
+	.summary = "lightning attention: linear attention with a fixed ALiBi-slope decay per head",
+	.citation = "Qin et al. 2024, Lightning Attention-2, arXiv 2401.04658",
+	.inputs = 0,
+	.n_params = 2,
+	.params = lightning_params,
 };

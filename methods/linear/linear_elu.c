@@ -40,26 +40,12 @@ static void linear_elu_spec(const struct attn_params *p, struct attn__lin_spec *
 ATTN__LIN_DEFINE_METHOD(linear_elu, linear_elu_spec)
 
 const struct attn_method attn_method_linear_elu = {
-    .abi_version = ATTN_ABI_VERSION,
-    .name = "linear_elu",
-    .family = ATTN_FAMILY_LINEAR,
-    .category = "softmax approximator",
-    .summary = "Linear Transformer: phi = elu + 1 kernel, normalised, causal or not",
-    .citation = "Katharopoulos et al. 2020, Transformers are RNNs, arXiv 2006.16236",
-    .flags = 0,
-    /* The default (chunk) form; `form=parallel` is O(N^2) time. */
-    .time_exp = 1.0,
-    /* State and tiles per thread; the parallel form's score blocks are O(N). */
-    .mem_exp = 0.0,
-    .tolerance = 1e-4,
-    .inputs = 0,
-    .n_params = 2,
-    .params = linear_elu_params,
-    .supports = linear_elu_supports,
-    .workspace_bytes = linear_elu_workspace_bytes,
-    .flops = linear_elu_flops,
-    .bytes = linear_elu_bytes,
-    .prepare = linear_elu_prepare,
-    .forward = linear_elu_forward,
-    .oracle = linear_elu_oracle,
+	ATTN__LIN_METHOD_COMMON(linear_elu),
+	.name = "linear_elu",
+	.category = "softmax approximator",
+	.summary = "Linear Transformer: phi = elu + 1 kernel, normalised, causal or not",
+	.citation = "Katharopoulos et al. 2020, Transformers are RNNs, arXiv 2006.16236",
+	.inputs = 0,
+	.n_params = 2,
+	.params = linear_elu_params,
 };

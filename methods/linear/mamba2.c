@@ -39,26 +39,12 @@ static void mamba2_spec(const struct attn_params *p, struct attn__lin_spec *ls)
 ATTN__LIN_DEFINE_METHOD(mamba2, mamba2_spec)
 
 const struct attn_method attn_method_mamba2 = {
-    .abi_version = ATTN_ABI_VERSION,
-    .name = "mamba2",
-    .family = ATTN_FAMILY_LINEAR,
-    .category = "gates",
-    .summary = "Mamba-2 SSD: data-dependent scalar decay per head and step",
-    .citation = "Dao and Gu 2024, Transformers are SSMs (Mamba-2), arXiv 2405.21060",
-    .flags = 0,
-    /* The default (chunk) form; `form=parallel` is O(N^2) time. */
-    .time_exp = 1.0,
-    /* State and tiles per thread; the parallel form's score blocks are O(N). */
-    .mem_exp = 0.0,
-    .tolerance = 1e-4,
-    .inputs = ATTN_INPUT_LOG_GATE,
-    .n_params = 2,
-    .params = mamba2_params,
-    .supports = mamba2_supports,
-    .workspace_bytes = mamba2_workspace_bytes,
-    .flops = mamba2_flops,
-    .bytes = mamba2_bytes,
-    .prepare = mamba2_prepare,
-    .forward = mamba2_forward,
-    .oracle = mamba2_oracle,
+	ATTN__LIN_METHOD_COMMON(mamba2),
+	.name = "mamba2",
+	.category = "gates",
+	.summary = "Mamba-2 SSD: data-dependent scalar decay per head and step",
+	.citation = "Dao and Gu 2024, Transformers are SSMs (Mamba-2), arXiv 2405.21060",
+	.inputs = ATTN_INPUT_LOG_GATE,
+	.n_params = 2,
+	.params = mamba2_params,
 };

@@ -57,26 +57,12 @@ static void retnet_spec(const struct attn_params *p, struct attn__lin_spec *ls)
 ATTN__LIN_DEFINE_METHOD(retnet, retnet_spec)
 
 const struct attn_method attn_method_retnet = {
-    .abi_version = ATTN_ABI_VERSION,
-    .name = "retnet",
-    .family = ATTN_FAMILY_LINEAR,
-    .category = "decay",
-    .summary = "retention: linear attention with a fixed multi-scale decay per head",
-    .citation = "Sun et al. 2023, Retentive Network (RetNet), arXiv 2307.08621",
-    .flags = 0,
-    /* The default (chunk) form; `form=parallel` is O(N^2) time. */
-    .time_exp = 1.0,
-    /* State and tiles per thread; the parallel form's score blocks are O(N). */
-    .mem_exp = 0.0,
-    .tolerance = 1e-4,
-    .inputs = 0,
-    .n_params = 3,
-    .params = retnet_params,
-    .supports = retnet_supports,
-    .workspace_bytes = retnet_workspace_bytes,
-    .flops = retnet_flops,
-    .bytes = retnet_bytes,
-    .prepare = retnet_prepare,
-    .forward = retnet_forward,
-    .oracle = retnet_oracle,
+	ATTN__LIN_METHOD_COMMON(retnet),
+	.name = "retnet",
+	.category = "decay",
+	.summary = "retention: linear attention with a fixed multi-scale decay per head",
+	.citation = "Sun et al. 2023, Retentive Network (RetNet), arXiv 2307.08621",
+	.inputs = 0,
+	.n_params = 3,
+	.params = retnet_params,
 };
