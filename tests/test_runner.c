@@ -149,6 +149,44 @@ START_TEST(memory_predicted)
 }
 END_TEST
 
+/*
+ * A case whose FLOPs need more than max_call_s at the run's FMA roof is
+ * skipped before it starts, with the estimate; without a roof, or with the
+ * budget off, nothing is skipped for time.
+ */
+START_TEST(time_predicted)
+{
+	/* flash at N = 2^20, D = 32: 2·2^40·32·2 FLOPs, 140 s at a 2 TFLOP/s roof */
+	struct attn_case c = make_case("flash", 1 << 20);
+	struct attn_roof roof = {.threads = 1, .fma_gflops = 2000, .sgemm_gflops = 1000};
+	struct attn_run_opts o = quick();
+	o.roofs = &roof;
+	o.n_roofs = 1;
+	struct attn_case_result r;
+	ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &r), ATTN_OK);
+	ck_assert_int_eq(r.status, ATTN_CASE_SKIPPED_TIME);
+	ck_assert_msg(strstr(r.message, "FMA roof") && strstr(r.message, "--max-call-time"), "%s",
+		      r.message);
+	ck_assert_str_eq(attn_case_status_name(r.status), "skipped_time");
+	attn_case_result_free(&r);
+
+	/* a small case under the same roof runs */
+	c = make_case("flash", 64);
+	ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &r), ATTN_OK);
+	ck_assert_int_eq(r.status, ATTN_CASE_OK);
+	attn_case_result_free(&r);
+
+	/* the roof of another thread count does not apply: the big case goes on to
+	 * the memory check, which an explicit small limit then fails */
+	c = make_case("flash", 1 << 20);
+	c.threads = 2;
+	o.mem_limit = 1 << 20;
+	ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &r), ATTN_OK);
+	ck_assert_int_eq(r.status, ATTN_CASE_SKIPPED_MEMORY);
+	attn_case_result_free(&r);
+}
+END_TEST
+
 START_TEST(unsupported_shapes)
 {
 	struct attn_case c = make_case("flash", 64);
@@ -363,6 +401,7 @@ int main(void)
 	tcase_add_test(tc, unsupported_shapes);
 	tcase_add_test(tc, case_keys_distinct);
 	tcase_add_test(tc, memory_figures_quadratic);
+	tcase_add_test(tc, time_predicted);
 	tcase_add_test(tc, counters_per_sample);
 	tcase_add_test(tc, roof_fractions_and_cache_level);
 	tcase_add_test(tc, interleaved_group);

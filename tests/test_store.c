@@ -323,6 +323,19 @@ START_TEST(migrates_v1)
 	ck_assert_int_eq(attn_store_run_roofs_load(st, run, back, 4, &n, err, sizeof(err)), ATTN_OK);
 	ck_assert_int_eq(n, 1);
 	ck_assert_double_eq(back[0].triad_gbps, 3);
+	/*
+	 * v3 rebuilt `cases`: its samples and metrics survived the rebuild, the
+	 * new status is accepted, and deleting a run cascades to its cases.
+	 */
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM samples"), 1);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM metrics"), 1);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	ck_assert_int_eq(sqlite3_exec(db, "UPDATE cases SET status='skipped_time'", NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_ne(sqlite3_exec(db, "UPDATE cases SET status='bogus'", NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM runs", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM cases"), 0);
 	attn_store_close(st);
 }
 END_TEST
@@ -363,6 +376,11 @@ START_TEST(sample_counters_stored)
 	ck_assert_int_eq(scalar(db, "SELECT available FROM run_counters WHERE "
 				    "event = 'PAPI_TOT_INS'"),
 			 0);
+	/* The rebuilt `cases` (schema v3) is what samples and counters reference. */
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM cases", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM sample_counters"), 0);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM samples"), 0);
 	attn_store_close(st);
 }
 END_TEST

@@ -62,6 +62,8 @@ static const char *help_text =
 	"                recorded are not run again; spec options must match it\n"
 	"--dry-run       print the cases and exit\n"
 	"tuning: --timeout S (120) --warmup S (0.05) --min-time S (0.2)\n"
+	"        --max-call-time S (60: skip, as skipped_time, a case whose one call\n"
+	"        needs longer even at the measured FMA roof; 0 never skips)\n"
 	"        --min-reps N (5) --max-reps N (1000) --check-max-flops F (2e9: check\n"
 	"        against the float64 oracle when 4*B*H*NQ*N*D is below)\n"
 	"        --mem-limit BYTES (default 90% of MemAvailable; 8G, 512M)  --quiet\n"
@@ -79,7 +81,7 @@ static const char *help_text =
 	"                   roofs measured before the sweep (default 3; 0 skips them\n"
 	"                   and leaves the fractions of roof NULL)\n"
 	"\n"
-	"exit: 0 every case ok, unsupported or skipped for memory; 1 some case\n"
+	"exit: 0 every case ok, unsupported or skipped (memory, time); 1 some case\n"
 	"crashed, timed out, failed or failed its check; 2 bad spec or option;\n"
 	"3 database error; 130 interrupted (resume with --resume).\n";
 
@@ -87,7 +89,7 @@ enum {
 	O_METHODS = 256, O_N, O_D, O_HEADS, O_KVH, O_BATCH, O_THREADS, O_CAUSAL, O_MODE, O_DIST,
 	O_SEED, O_PRESET, O_SPEC, O_DB, O_RESUME, O_PLUGIN, O_TIMEOUT, O_WARMUP, O_MINTIME,
 	O_MINREPS, O_MAXREPS, O_CHECKF, O_MEMLIM, O_QUIET, O_DRY, O_COUNTERS, O_BIND, O_COLD,
-	O_INTERLEAVE, O_NO_INTERLEAVE, O_ROOF
+	O_INTERLEAVE, O_NO_INTERLEAVE, O_ROOF, O_MAXCALL
 };
 
 /* The work of a case for the ETA: the attention's B*H*NQ*N*D. */
@@ -337,6 +339,7 @@ int cmd_sweep(int argc, char **argv)
 		{"resume", no_argument, 0, O_RESUME},
 		{"plugin", required_argument, 0, O_PLUGIN},
 		{"timeout", required_argument, 0, O_TIMEOUT},
+		{"max-call-time", required_argument, 0, O_MAXCALL},
 		{"warmup", required_argument, 0, O_WARMUP},
 		{"min-time", required_argument, 0, O_MINTIME},
 		{"min-reps", required_argument, 0, O_MINREPS},
@@ -426,19 +429,23 @@ int cmd_sweep(int argc, char **argv)
 			}
 			break;
 		case O_TIMEOUT:
+		case O_MAXCALL:
 		case O_WARMUP:
 		case O_MINTIME:
 			if (cli_parse_real(optarg, &dv) || (c == O_TIMEOUT && dv <= 0)) {
 				cli_error("sweep", "--%s '%s': expected a %snumber of seconds",
-					  c == O_TIMEOUT  ? "timeout"
-					  : c == O_WARMUP ? "warmup"
-							  : "min-time",
+					  c == O_TIMEOUT   ? "timeout"
+					  : c == O_MAXCALL ? "max-call-time"
+					  : c == O_WARMUP  ? "warmup"
+							   : "min-time",
 					  optarg,
 					  c == O_TIMEOUT ? "positive " : "non-negative ");
 				goto out;
 			}
-			*(c == O_TIMEOUT ? &ro.timeout_s : c == O_WARMUP ? &ro.warmup_s
-									: &ro.min_time_s) = dv;
+			*(c == O_TIMEOUT   ? &ro.timeout_s
+			  : c == O_MAXCALL ? &ro.max_call_s
+			  : c == O_WARMUP  ? &ro.warmup_s
+					   : &ro.min_time_s) = dv;
 			break;
 		case O_MINREPS:
 		case O_MAXREPS:

@@ -38,8 +38,9 @@
 #define GUARD_BYTES 64
 #define GUARD_BYTE 0xA5
 
-static const char *status_names[] = {"ok",     "unsupported", "skipped_memory", "timeout",
-				     "crashed", "failed",      "failed_check",   "interrupted"};
+static const char *status_names[] = {"ok",      "unsupported", "skipped_memory",
+				     "skipped_time", "timeout", "crashed",
+				     "failed",  "failed_check", "interrupted"};
 
 const char *attn_case_status_name(enum attn_case_status s)
 {
@@ -61,6 +62,7 @@ void attn_run_opts_default(struct attn_run_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->timeout_s = 120;
+	o->max_call_s = 60;
 	o->warmup_s = 0.05;
 	o->min_time_s = 0.2;
 	o->min_reps = 5;
@@ -179,8 +181,23 @@ static int guard_ok(const void *p, size_t bytes)
 	return 1;
 }
 
+/* ||out - ref|| / ||ref|| (Frobenius) and max |out - ref| over n elements. */
+static void error_vs(const float *out, const double *ref, size_t n, double *rel, double *max_abs)
+{
+	double num = 0, den = 0, mx = 0;
+	for (size_t i = 0; i < n; i++) {
+		double e = (double)out[i] - ref[i];
+		num += e * e;
+		den += ref[i] * ref[i];
+		if (fabs(e) > mx)
+			mx = fabs(e);
+	}
+	*rel = den > 0 ? sqrt(num / den) : sqrt(num);
+	*max_abs = mx;
+}
+
 int attn_check_output(const struct attn_case *c, const struct attn_inputs *in, const float *out,
-		      double *rel_err, double *max_abs_err, double *soft_rel, char *err,
+		      double *rel_err, double *max_abs_err, double soft_err[2], char *err,
 		      size_t errlen)
 {
 	const struct attn_shape *s = &c->shape;
@@ -195,27 +212,12 @@ int attn_check_output(const struct attn_case *c, const struct attn_inputs *in, c
 		free(ref);
 		return attn_errf(err, errlen, rc, "the oracle failed: %s", attn_status_str(rc));
 	}
-	double num = 0, den = 0, mx = 0;
-	for (size_t i = 0; i < n; i++) {
-		double e = (double)out[i] - ref[i];
-		num += e * e;
-		den += ref[i] * ref[i];
-		if (fabs(e) > mx)
-			mx = fabs(e);
-	}
-	*rel_err = den > 0 ? sqrt(num / den) : sqrt(num);
-	*max_abs_err = mx;
-	if (soft_rel) {
-		*soft_rel = *rel_err;
-		if (c->method->oracle && (rc = attn_reference_softmax(s, in, ref)) == 0) {
-			num = den = 0;
-			for (size_t i = 0; i < n; i++) {
-				double e = (double)out[i] - ref[i];
-				num += e * e;
-				den += ref[i] * ref[i];
-			}
-			*soft_rel = den > 0 ? sqrt(num / den) : sqrt(num);
-		}
+	error_vs(out, ref, n, rel_err, max_abs_err);
+	if (soft_err) {
+		soft_err[0] = *rel_err;
+		soft_err[1] = *max_abs_err;
+		if (c->method->oracle && (rc = attn_reference_softmax(s, in, ref)) == 0)
+			error_vs(out, ref, n, &soft_err[0], &soft_err[1]);
 	}
 	free(ref);
 	return rc ? attn_errf(err, errlen, rc, "the softmax reference failed") : ATTN_OK;
@@ -445,17 +447,19 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		fprintf(f, "R ok\n");
 		goto done;
 	}
-	double rel, mx, soft;
+	double rel, mx, soft[2];
 	int approx = !(m->flags & ATTN_METHOD_EXACT);
-	rc = attn_check_output(c, in, out, &rel, &mx, approx ? &soft : NULL, msg, sizeof(msg));
+	rc = attn_check_output(c, in, out, &rel, &mx, approx ? soft : NULL, msg, sizeof(msg));
 	if (rc) {
 		fprintf(f, "R failed %s\n", msg);
 		goto done;
 	}
 	emit_metric(f, "rel_err", rel, "1");
 	emit_metric(f, "max_abs_err", mx, "1");
-	if (approx)
-		emit_metric(f, "rel_err_softmax", soft, "1");
+	if (approx) {
+		emit_metric(f, "rel_err_softmax", soft[0], "1");
+		emit_metric(f, "max_abs_err_softmax", soft[1], "1");
+	}
 	if (!(rel <= m->tolerance))
 		fprintf(f, "R failed_check relative error %.3g against the oracle exceeds the "
 			   "tolerance %.3g\n",
@@ -956,6 +960,28 @@ static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
 				   o->mem_limit ? "--mem-limit" : "90% of MemAvailable");
 		return 1;
 	}
+	/*
+	 * FLOPs over the FMA roof is a lower bound on a call's time: above the
+	 * budget the case could not finish its warm-up and repetitions, so it
+	 * is skipped now instead of timing out later (the O(N²) forms at large
+	 * N). Without a measured roof nothing is skipped.
+	 */
+	const struct attn_roof *roof = NULL;
+	for (int i = 0; i < o->n_roofs; i++)
+		if (o->roofs[i].threads == c->threads)
+			roof = &o->roofs[i];
+	double flops = m->flops ? m->flops(s, &c->params) : 0.0;
+	if (o->max_call_s > 0 && roof && roof->fma_gflops > 0 && flops > 0) {
+		double least = flops / (roof->fma_gflops * 1e9);
+		if (least > o->max_call_s) {
+			set_status(r, ATTN_CASE_SKIPPED_TIME,
+				   "one call needs at least %.0f s (%.3g FLOPs at the measured "
+				   "%.0f GFLOP/s FMA roof, %d thread%s); --max-call-time is %g s",
+				   least, flops, roof->fma_gflops, c->threads,
+				   c->threads == 1 ? "" : "s", o->max_call_s);
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -1080,7 +1106,8 @@ int attn_cases_run_interleaved(const struct attn_case *cases, int n, const struc
 	}
 	for (int i = 0; i < n; i++)
 		if (results[i].status != ATTN_CASE_UNSUPPORTED &&
-		    results[i].status != ATTN_CASE_SKIPPED_MEMORY)
+		    results[i].status != ATTN_CASE_SKIPPED_MEMORY &&
+		    results[i].status != ATTN_CASE_SKIPPED_TIME)
 			derive_metrics(&results[i], &cases[i], o);
 	sigaction(SIGPIPE, &old_pipe, NULL);
 	free(ch);

@@ -125,8 +125,67 @@ static const char migrate_v2[] =
 	"  AS cache_level"
 	" FROM cases c;";
 
+/*
+ * Version 3: the status `skipped_time` (a case whose calls could not finish
+ * within the per-call budget even at the machine's FMA roof), and the
+ * results view gains the error against exact softmax. A CHECK constraint
+ * cannot be altered, so `cases` is rebuilt: copied into a new table, the old
+ * one dropped, the new one renamed. migrate() runs with foreign keys off, so
+ * the drop does not cascade into samples and metrics, whose REFERENCES
+ * cases(id) then name the new table.
+ */
+static const char migrate_v3[] =
+	"CREATE TABLE cases_v3("
+	" id INTEGER PRIMARY KEY,"
+	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	" key TEXT NOT NULL,"
+	" method TEXT NOT NULL,"
+	" family TEXT NOT NULL,"
+	" form TEXT,"
+	" params TEXT NOT NULL,"
+	" batch INTEGER NOT NULL, heads INTEGER NOT NULL, kv_heads INTEGER NOT NULL,"
+	" n INTEGER NOT NULL, d INTEGER NOT NULL, causal INTEGER NOT NULL,"
+	" mode TEXT NOT NULL, dist TEXT NOT NULL, threads INTEGER NOT NULL,"
+	" seed INTEGER NOT NULL,"
+	" status TEXT NOT NULL CHECK (status IN ('ok','unsupported','skipped_memory',"
+	"  'skipped_time','timeout','crashed','failed','failed_check')),"
+	" message TEXT,"
+	" finished_at TEXT NOT NULL,"
+	" cpus TEXT,"
+	" UNIQUE (run_id, key));"
+	"INSERT INTO cases_v3(id, run_id, key, method, family, form, params, batch, heads,"
+	" kv_heads, n, d, causal, mode, dist, threads, seed, status, message, finished_at, cpus)"
+	" SELECT id, run_id, key, method, family, form, params, batch, heads, kv_heads, n, d,"
+	" causal, mode, dist, threads, seed, status, message, finished_at, cpus FROM cases;"
+	"DROP VIEW results;"
+	"DROP TABLE cases;"
+	"ALTER TABLE cases_v3 RENAME TO cases;"
+	"CREATE INDEX cases_method ON cases(method, n);"
+	"CREATE VIEW results AS SELECT c.id AS case_id, c.run_id, c.method, c.family, c.form,"
+	" c.params, c.batch, c.heads, c.kv_heads, c.n, c.d, c.causal, c.mode, c.dist, c.threads,"
+	" c.cpus, c.status, c.message,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'median_ns')"
+	"  AS median_ns,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'gflops') AS gflops,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'frac_sgemm')"
+	"  AS frac_sgemm,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'frac_fma')"
+	"  AS frac_fma,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'rel_err') AS rel_err,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'rel_err_softmax')"
+	"  AS rel_err_softmax,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'workspace_bytes')"
+	"  AS workspace_bytes,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'tracked_peak_bytes')"
+	"  AS tracked_peak_bytes,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'peak_rss_delta_bytes')"
+	"  AS peak_rss_delta_bytes,"
+	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'cache_level')"
+	"  AS cache_level"
+	" FROM cases c;";
+
 /* The steps from version i to i + 1, at index i - 1. */
-static const char *const migrations[] = {migrate_v2};
+static const char *const migrations[] = {migrate_v2, migrate_v3};
 _Static_assert(sizeof(migrations) / sizeof(*migrations) == ATTN_SCHEMA_VERSION - 1,
 	       "one migration step per schema version after the first");
 
@@ -320,8 +379,6 @@ int attn_store_open(const char *path, int create, struct attn_store **out, char 
 			goto fail;
 		}
 	}
-	if ((rc = exec(st, "PRAGMA foreign_keys=ON", err, errlen)))
-		goto fail;
 	if (create) {
 		if ((rc = exec(st, "PRAGMA journal_mode=WAL", err, errlen)) ||
 		    (rc = exec(st, "PRAGMA synchronous=NORMAL", err, errlen)))
@@ -343,7 +400,10 @@ int attn_store_open(const char *path, int create, struct attn_store **out, char 
 			       path, version, ATTN_SCHEMA_VERSION);
 		goto fail;
 	}
+	/* Foreign keys stay off until the schema is current: see migrate_v3. */
 	if (version < ATTN_SCHEMA_VERSION && (rc = migrate(st, version, err, errlen)))
+		goto fail;
+	if ((rc = exec(st, "PRAGMA foreign_keys=ON", err, errlen)))
 		goto fail;
 	*out = st;
 	return ATTN_OK;

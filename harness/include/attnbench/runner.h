@@ -30,6 +30,7 @@ enum attn_case_status {
 	ATTN_CASE_OK = 0,
 	ATTN_CASE_UNSUPPORTED,
 	ATTN_CASE_SKIPPED_MEMORY,
+	ATTN_CASE_SKIPPED_TIME, /* one call cannot finish in max_call_s even at the FMA roof */
 	ATTN_CASE_TIMEOUT,
 	ATTN_CASE_CRASHED,
 	ATTN_CASE_FAILED,       /* the method returned an error, or the child failed */
@@ -49,6 +50,7 @@ struct attn_case {
 
 struct attn_run_opts {
 	double timeout_s;       /* wall clock per step of a case; the child is killed after it */
+	double max_call_s;      /* skip a case whose one call needs longer at the FMA roof */
 	double warmup_s;        /* at least one call, then until this much time */
 	double min_time_s;      /* repetitions until this much time ... */
 	int min_reps;           /* ... and at least this many */
@@ -128,11 +130,12 @@ const struct attn_metric *attn_result_metric(const struct attn_case_result *r, c
 /*
  * Compare out (B, H, NQ, D) with the float64 oracle of the case's method
  * (its own oracle, or the softmax reference for exact methods): relative
- * Frobenius error and max abs error. For approximate methods `soft_rel`
- * (if non-NULL) receives the error against exact softmax attention.
+ * Frobenius error and max abs error. `soft_err` (if non-NULL) receives the
+ * same two against exact softmax attention: [0] relative, [1] max abs (for
+ * approximate methods the error that is a result, not a failure).
  */
 int attn_check_output(const struct attn_case *c, const struct attn_inputs *in, const float *out,
-		      double *rel_err, double *max_abs_err, double *soft_rel, char *err,
+		      double *rel_err, double *max_abs_err, double soft_err[2], char *err,
 		      size_t errlen);
 
 #endif /* ATTNBENCH_RUNNER_H */

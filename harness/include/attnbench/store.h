@@ -29,7 +29,7 @@
 #include "attnbench/calib.h"
 #include "attnbench/counters.h"
 
-#define ATTN_SCHEMA_VERSION 2
+#define ATTN_SCHEMA_VERSION 3
 
 struct attn_store;
 
