@@ -37,39 +37,16 @@
 #include "attnbench/stats.h"
 #include "attnbench/sysinfo.h"
 #include "attnbench/workload.h"
+#include "bench.h"
 #include "internal.h"
 
 #define MAX_ROUNDS 64
-
-struct kernel {
-	const struct attn_method *m;
-	struct attn_params p;
-	float *out;
-	void *ws;
-};
 
 /* A numpy peer process at one thread count, fed one case per line. */
 struct peer {
 	pid_t pid;
 	FILE *to, *from;
 };
-
-static void pause_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-	nanosleep(&ts, NULL);
-}
-
-/*
- * OpenBLAS's and OpenMP's workers spin for a while after a threaded call
- * before they sleep; whatever is timed next would share the cores with
- * them. Every measurement at more than one thread starts after a pause.
- */
-static void settle(int threads)
-{
-	if (threads > 1)
-		pause_ms(200);
-}
 
 static int peer_start(struct peer *pe, int threads, const char *script)
 {
@@ -122,88 +99,32 @@ static void peer_stop(struct peer *pe)
 	waitpid(pe->pid, NULL, 0);
 }
 
-static int kernel_init(struct kernel *k, const struct attn_registry *reg, const char *name,
-		       const struct attn_shape *s, int threads, const struct attn_inputs *in)
-{
-	memset(k, 0, sizeof(*k));
-	k->m = attn_registry_find(reg, name);
-	if (!k->m)
-		return -1;
-	attn_params_default(k->m, &k->p);
-	size_t nout = (size_t)(s->batch * s->heads * attn_shape_nq(s) * s->d);
-	k->out = attn__alloc(nout * sizeof(float));
-	k->ws = attn__alloc(k->m->workspace_bytes(s, &k->p, threads));
-	if (!k->out || !k->ws)
-		return -1;
-	struct attn_ctx ctx = {.threads = threads};
-	return k->m->prepare ? k->m->prepare(s, &k->p, in, k->ws, &ctx) : 0;
-}
-
-static void kernel_free(struct kernel *k)
-{
-	attn__free(k->out);
-	attn__free(k->ws);
-}
-
-/*
- * Median seconds per forward call over calls lasting about `budget`. A BLAS
- * method gets the threads from OpenBLAS, the others from OpenMP; OpenBLAS's
- * workers keep spinning for a while after a threaded call, so an OpenMP
- * kernel first waits for them to sleep.
- */
-static double kernel_time(struct kernel *k, const struct attn_shape *s, int threads,
-			  const struct attn_inputs *in, double budget)
-{
-	int blas = (k->m->flags & ATTN_METHOD_USES_BLAS) != 0;
-	openblas_set_num_threads(blas ? threads : 1);
-	settle(threads);
-	struct attn_ctx ctx = {.threads = threads};
-	double t[64];
-	int n = 0;
-	k->m->forward(s, &k->p, in, k->out, k->ws, &ctx); /* warm-up */
-	uint64_t start = attn__now_ns();
-	while (n < 3 || (n < 64 && (double)(attn__now_ns() - start) < budget * 1e9)) {
-		uint64_t t0 = attn__now_ns();
-		k->m->forward(s, &k->p, in, k->out, k->ws, &ctx);
-		t[n++] = (double)(attn__now_ns() - t0) / 1e9;
-	}
-	return attn_stats_median_inplace(t, n);
-}
-
-static double median(double *x, int n)
-{
-	int m = 0;
-	for (int i = 0; i < n; i++)
-		if (isfinite(x[i]))
-			x[m++] = x[i];
-	return m ? attn_stats_median_inplace(x, m) : NAN;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: bench_exact [--n SPEC] [--d SPEC] [--threads SPEC] [--causal 0|1|both]\n"
-		"                   [--heads H] [--rounds R] [--budget S] [--decode-n SPEC]\n"
-		"                   [--no-peers] [--quick]\n"
-		"\n"
-		"flash, softmax, the sgemm roof and numpy's naive attention (when\n"
-		"/usr/bin/python3 has numpy), interleaved per round; prints GFLOP/s and the\n"
-		"median per-round fraction of the sgemm roof. Decode: GB/s against a triad.\n"
-		"Defaults: --n 512..16384x2 --d 64,128 --threads 1,2 --causal both --heads 1\n"
-		"--rounds 5 --budget 0.2 --decode-n 65536. --quick: n 1024..4096x2, 3 rounds.\n");
+	        "usage: bench_exact [--n SPEC] [--d SPEC] [--threads SPEC] [--causal 0|1|both]\n"
+	        "                   [--heads H] [--rounds R] [--budget S] [--decode-n SPEC]\n"
+	        "                   [--no-peers] [--quick]\n"
+	        "\n"
+	        "flash, softmax, the sgemm roof and numpy's naive attention (when\n"
+	        "/usr/bin/python3 has numpy), interleaved per round; prints GFLOP/s and the\n"
+	        "median per-round fraction of the sgemm roof. Decode: GB/s against a triad.\n"
+	        "Defaults: --n 512..16384x2 --d 64,128 --threads 1,2 --causal both --heads 1\n"
+	        "--rounds 5 --budget 0.2 --decode-n 65536. --quick: n 1024..4096x2, 3 rounds.\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"n", required_argument, 0, 'n'},       {"d", required_argument, 0, 'd'},
-		{"threads", required_argument, 0, 't'}, {"causal", required_argument, 0, 'c'},
-		{"heads", required_argument, 0, 'H'},   {"rounds", required_argument, 0, 'r'},
-		{"budget", required_argument, 0, 'b'},  {"decode-n", required_argument, 0, 'D'},
-		{"no-peers", no_argument, 0, 'P'},      {"quick", no_argument, 0, 'q'},
-		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+	    {"n", required_argument, 0, 'n'},       {"d", required_argument, 0, 'd'},
+	    {"threads", required_argument, 0, 't'}, {"causal", required_argument, 0, 'c'},
+	    {"heads", required_argument, 0, 'H'},   {"rounds", required_argument, 0, 'r'},
+	    {"budget", required_argument, 0, 'b'},  {"decode-n", required_argument, 0, 'D'},
+	    {"no-peers", no_argument, 0, 'P'},      {"quick", no_argument, 0, 'q'},
+	    {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
 	attn_openblas_core_fixup(argv);
-	const char *n_spec = "512..16384x2", *d_spec = "64,128", *t_spec = "1,2", *dec_spec = "65536";
+	const char *n_spec = "512..16384x2", *d_spec = "64,128", *t_spec = "1,2",
+	           *dec_spec = "65536";
 	int causal_lo = 0, causal_hi = 1, rounds = 5, peers = 1, heads = 1, c;
 	double budget = 0.2;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -226,8 +147,9 @@ int main(int argc, char **argv)
 			else if (strcmp(optarg, "0") == 0 || strcmp(optarg, "1") == 0)
 				causal_lo = causal_hi = atoi(optarg);
 			else {
-				fprintf(stderr, "bench_exact: --causal '%s': expected 0, 1 or both\n",
-					optarg);
+				fprintf(stderr,
+				        "bench_exact: --causal '%s': expected 0, 1 or both\n",
+				        optarg);
 				return 2;
 			}
 			break;
@@ -237,7 +159,7 @@ int main(int argc, char **argv)
 	}
 	if (rounds < 1 || rounds > MAX_ROUNDS || heads < 1 || !(budget > 0)) {
 		fprintf(stderr, "bench_exact: --rounds 1..%d, --heads >= 1, --budget > 0\n",
-			MAX_ROUNDS);
+		        MAX_ROUNDS);
 		return 2;
 	}
 	char err[512];
@@ -273,47 +195,66 @@ int main(int argc, char **argv)
 		if (peers && peer_start(&pe, T, script) != 0 && ti == 0)
 			printf("# numpy peers: /usr/bin/python3 with numpy not found; skipped\n");
 		for (int di = 0; di < ds.count; di++)
-		for (int causal = causal_lo; causal <= causal_hi; causal++)
-		for (int ni = 0; ni < ns.count; ni++) {
-			struct attn_shape s = {.batch = 1, .heads = heads, .kv_heads = heads,
-					       .n = ns.values[ni], .d = ds.values[di],
-					       .causal = causal, .mode = ATTN_MODE_PREFILL};
-			struct attn_workload w;
-			struct kernel fl, sm;
-			if (attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 42, &w) ||
-			    kernel_init(&fl, reg, "flash", &s, T, &w.in) ||
-			    kernel_init(&sm, reg, "softmax", &s, T, &w.in)) {
-				fprintf(stderr, "bench_exact: out of memory at n=%lld\n",
-					(long long)s.n);
-				return 1;
-			}
-			double flops = fl.m->flops(&s, &fl.p);
-			double g_sg[MAX_ROUNDS], g_fl[MAX_ROUNDS], g_sm[MAX_ROUNDS],
-				g_np[MAX_ROUNDS], r_fl[MAX_ROUNDS], r_sm[MAX_ROUNDS],
-				r_np[MAX_ROUNDS];
-			for (int r = 0; r < rounds; r++) {
-				settle(T);
-				g_sg[r] = attn_roof_sgemm_gflops(T, 2048, budget);
-				g_sm[r] = flops / kernel_time(&sm, &s, T, &w.in, budget) / 1e9;
-				g_fl[r] = flops / kernel_time(&fl, &s, T, &w.in, budget) / 1e9;
-				settle(T);
-				g_np[r] = flops / peer_time(&pe, s.n, s.d, causal, budget) / 1e9 /
-					  heads;
-				r_fl[r] = g_fl[r] / g_sg[r];
-				r_sm[r] = g_sm[r] / g_sg[r];
-				r_np[r] = g_fl[r] / g_np[r];
-			}
-			printf("%-3d %-4lld %-3d %-6lld %-5d | %8.1f | %8.1f %6.2f | %8.1f %6.2f | "
-			       "%8.1f %8.2f\n",
-			       T, (long long)s.d, causal, (long long)s.n, heads,
-			       median(g_sg, rounds), median(g_fl, rounds), median(r_fl, rounds),
-			       median(g_sm, rounds), median(r_sm, rounds), median(g_np, rounds),
-			       median(r_np, rounds));
-			fflush(stdout);
-			kernel_free(&fl);
-			kernel_free(&sm);
-			attn_workload_free(&w);
-		}
+			for (int causal = causal_lo; causal <= causal_hi; causal++)
+				for (int ni = 0; ni < ns.count; ni++) {
+					struct attn_shape s = {.batch = 1,
+					                       .heads = heads,
+					                       .kv_heads = heads,
+					                       .n = ns.values[ni],
+					                       .d = ds.values[di],
+					                       .causal = causal,
+					                       .mode = ATTN_MODE_PREFILL};
+					struct attn_workload w;
+					struct bench_kernel fl, sm;
+					if (attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 42,
+					                        &w) ||
+					    bench_kernel_init(&fl, attn_registry_find(reg, "flash"),
+					                      NULL, &s, T, &w.in, NULL, 0) ||
+					    bench_kernel_init(&sm,
+					                      attn_registry_find(reg, "softmax"),
+					                      NULL, &s, T, &w.in, NULL, 0)) {
+						fprintf(stderr,
+						        "bench_exact: out of memory at n=%lld\n",
+						        (long long)s.n);
+						return 1;
+					}
+					double flops = fl.m->flops(&s, &fl.p);
+					double g_sg[MAX_ROUNDS], g_fl[MAX_ROUNDS], g_sm[MAX_ROUNDS],
+					    g_np[MAX_ROUNDS], r_fl[MAX_ROUNDS], r_sm[MAX_ROUNDS],
+					    r_np[MAX_ROUNDS];
+					for (int r = 0; r < rounds; r++) {
+						bench_settle(T);
+						g_sg[r] = attn_roof_sgemm_gflops(T, 2048, budget);
+						g_sm[r] =
+						    flops /
+						    bench_kernel_time(&sm, &s, T, &w.in, budget) /
+						    1e9;
+						g_fl[r] =
+						    flops /
+						    bench_kernel_time(&fl, &s, T, &w.in, budget) /
+						    1e9;
+						bench_settle(T);
+						g_np[r] = flops /
+						          peer_time(&pe, s.n, s.d, causal, budget) /
+						          1e9 / heads;
+						r_fl[r] = g_fl[r] / g_sg[r];
+						r_sm[r] = g_sm[r] / g_sg[r];
+						r_np[r] = g_fl[r] / g_np[r];
+					}
+					printf(
+					    "%-3d %-4lld %-3d %-6lld %-5d | %8.1f | %8.1f %6.2f | "
+					    "%8.1f %6.2f | "
+					    "%8.1f %8.2f\n",
+					    T, (long long)s.d, causal, (long long)s.n, heads,
+					    bench_median(g_sg, rounds), bench_median(g_fl, rounds),
+					    bench_median(r_fl, rounds), bench_median(g_sm, rounds),
+					    bench_median(r_sm, rounds), bench_median(g_np, rounds),
+					    bench_median(r_np, rounds));
+					fflush(stdout);
+					bench_kernel_free(&fl);
+					bench_kernel_free(&sm);
+					attn_workload_free(&w);
+				}
 		peer_stop(&pe);
 
 		/*
@@ -321,31 +262,37 @@ int main(int argc, char **argv)
 		 * so K and V are 8·2·N·d·4 bytes (512 MiB at N = 65536, d = 128).
 		 */
 		for (int ni = 0; ni < dec.count && dec.values[ni] > 0; ni++) {
-			struct attn_shape s = {.batch = 1, .heads = 8, .kv_heads = 8,
-					       .n = dec.values[ni], .d = 128, .causal = 1,
-					       .mode = ATTN_MODE_DECODE};
+			struct attn_shape s = {.batch = 1,
+			                       .heads = 8,
+			                       .kv_heads = 8,
+			                       .n = dec.values[ni],
+			                       .d = 128,
+			                       .causal = 1,
+			                       .mode = ATTN_MODE_DECODE};
 			struct attn_workload w;
-			struct kernel fl;
+			struct bench_kernel fl;
 			if (attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 42, &w) ||
-			    kernel_init(&fl, reg, "flash", &s, T, &w.in)) {
+			    bench_kernel_init(&fl, attn_registry_find(reg, "flash"), NULL, &s, T,
+			                      &w.in, NULL, 0)) {
 				fprintf(stderr, "bench_exact: out of memory for decode\n");
 				return 1;
 			}
 			double kv = 2.0 * s.kv_heads * s.n * s.d * sizeof(float);
 			double tri[MAX_ROUNDS], gb[MAX_ROUNDS], frac[MAX_ROUNDS];
 			for (int r = 0; r < rounds; r++) {
-				settle(T);
-				tri[r] = attn_roof_triad_gbps(T, si.l3_bytes ? si.l3_bytes : 256 << 20,
-							      budget);
-				gb[r] = kv / kernel_time(&fl, &s, T, &w.in, budget) / 1e9;
+				bench_settle(T);
+				tri[r] = attn_roof_triad_gbps(
+				    T, si.l3_bytes ? si.l3_bytes : 256 << 20, budget);
+				gb[r] = kv / bench_kernel_time(&fl, &s, T, &w.in, budget) / 1e9;
 				frac[r] = gb[r] / tri[r];
 			}
-			printf("%-3d decode n=%-7lld heads=8 d=128 | triad %6.1f GB/s | flash %6.1f "
-			       "GB/s %5.2f of triad\n",
-			       T, (long long)s.n, median(tri, rounds), median(gb, rounds),
-			       median(frac, rounds));
+			printf(
+			    "%-3d decode n=%-7lld heads=8 d=128 | triad %6.1f GB/s | flash %6.1f "
+			    "GB/s %5.2f of triad\n",
+			    T, (long long)s.n, bench_median(tri, rounds), bench_median(gb, rounds),
+			    bench_median(frac, rounds));
 			fflush(stdout);
-			kernel_free(&fl);
+			bench_kernel_free(&fl);
 			attn_workload_free(&w);
 		}
 	}

@@ -217,6 +217,23 @@ START_TEST(test_invalid)
 }
 END_TEST
 
+/* y = 3 x^1.5 exactly, then with a bad point left out: slope 1.5, log a = log 3. */
+START_TEST(test_loglog_slope)
+{
+	double x[5] = {1, 2, 4, 8, 0}, y[5];
+	for (int i = 0; i < 4; i++)
+		y[i] = 3.0 * pow(x[i], 1.5);
+	y[4] = 7; /* x = 0: not on a log axis, ignored */
+	double la;
+	ck_assert_double_eq_tol(attn_stats_loglog_slope(x, y, 5, &la), 1.5, 1e-12);
+	ck_assert_double_eq_tol(la, log(3.0), 1e-12);
+	/* one usable point, or all at one x: no slope */
+	ck_assert(isnan(attn_stats_loglog_slope(x, y, 1, &la)) && isnan(la));
+	double same[3] = {2, 2, 2};
+	ck_assert(isnan(attn_stats_loglog_slope(same, y, 3, NULL)));
+}
+END_TEST
+
 static Suite *stats_suite(void)
 {
 	Suite *s = suite_create("stats");
@@ -231,6 +248,7 @@ static Suite *stats_suite(void)
 	tcase_add_test(tc, test_order_independent);
 	tcase_add_test(tc, test_median_inplace);
 	tcase_add_test(tc, test_invalid);
+	tcase_add_test(tc, test_loglog_slope);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -100,3 +100,26 @@ int attn_stats_summarize(const double *x, int n, struct attn_summary *out)
 	free(s);
 	return ATTN_OK;
 }
+
+double attn_stats_loglog_slope(const double *x, const double *y, int n, double *log_a)
+{
+	double sx = 0, sy = 0, sxx = 0, sxy = 0;
+	int m = 0;
+	for (int i = 0; i < n; i++) {
+		if (!(x[i] > 0) || !(y[i] > 0) || !isfinite(x[i]) || !isfinite(y[i]))
+			continue;
+		double lx = log(x[i]), ly = log(y[i]);
+		sx += lx, sy += ly, sxx += lx * lx, sxy += lx * ly, m++;
+	}
+	/* slope = cov(lx, ly) / var(lx), both times m² */
+	double var = (double)m * sxx - sx * sx;
+	if (m < 2 || !(var > 1e-12 * (double)m * sxx)) {
+		if (log_a)
+			*log_a = NAN;
+		return NAN;
+	}
+	double b = ((double)m * sxy - sx * sy) / var;
+	if (log_a)
+		*log_a = (sy - b * sx) / (double)m;
+	return b;
+}

@@ -29,4 +29,11 @@ int attn_stats_summarize(const double *x, int n, struct attn_summary *out);
 /* Median of x[0..n); x is sorted in place (NaN last). NaN for n < 1. */
 double attn_stats_median_inplace(double *x, int n);
 
+/*
+ * The exponent b of y ≈ a·x^b: the least-squares slope of log y on log x
+ * over the points with x > 0 and y > 0 (finite). NaN when fewer than two
+ * such points have distinct x. *log_a (if non-NULL) gets log a.
+ */
+double attn_stats_loglog_slope(const double *x, const double *y, int n, double *log_a);
+
 #endif /* ATTNBENCH_STATS_H */
