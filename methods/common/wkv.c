@@ -30,8 +30,10 @@
  * each step would change the decay the state sees (at |p| = 60 and
  * w = e^-5, an ulp is 6e-4 of w). So the decay factor is computed as
  * e^{(p - p') - w}: p - p' is exact when p' = fl(p - w) (Sterbenz), and so
- * is (p - p') - w, which is then the rounding error itself. p may drift; the
- * value it scales does not.
+ * is (p - p') - w, which is then the rounding error r itself. p may drift;
+ * the value it scales does not. Where the state keeps the max, e^r is 1 + r
+ * to float precision (|r| <= half an ulp of p), so the update still takes
+ * one exp.
  *
  * Recurrent (O(N D), the default form and the decode path): the state per
  * head in three D-vectors, one step per token. AFT updates, then outputs
@@ -195,7 +197,7 @@ size_t attn__wkv_workspace_bytes(const struct attn__wkv_spec *sp, const struct a
  * FLOPs per channel, counting every add, multiply, divide, max and exp as 1
  * (an fma as 2, a select or a sign flip as 0), as the kernels below do them:
  *   AFT update  d, e^{-|d|}, e1 a + e2 v, e1 b + e2                       7
- *   RWKV update p - w, max, (p - p') - w, k - p', 2 exp, a', b'          12
+ *   RWKV update p - w, max, (p - p') - w, k - p', exp, 1 + r, a', b'      12
  *   output      (+ u), d, e^{-|d|}, num, den, σ (exp, add), mul, div  11 (+1)
  *   AFT ratio   σ (exp, add), mul, div                                 4
  * so per step and channel: recurrent AFT 11, RWKV 24; decode one output
@@ -269,9 +271,12 @@ static inline void step_update(const struct wkv_vecs *st, const float *k, const 
 	if (has_w) {
 #pragma omp simd
 		for (int64_t c = 0; c < D; c++) {
-			const float pn = p[c] - w[c] > k[c] ? p[c] - w[c] : k[c];
-			const float e1 = attn__expf((p[c] - pn) - w[c]);
-			const float e2 = attn__expf(k[c] - pn);
+			/* old: the decayed state keeps the max, else the key sets it */
+			const int old = p[c] - w[c] > k[c];
+			const float pn = old ? p[c] - w[c] : k[c];
+			const float r = (p[c] - pn) - w[c]; /* old: the rounding of pn */
+			const float e = attn__expf(old ? k[c] - pn : r);
+			const float e1 = old ? 1.0f + r : e, e2 = old ? e : 1.0f;
 			a[c] = attn__fmaf(e1, a[c], e2 * v[c]);
 			b[c] = attn__fmaf(e1, b[c], e2);
 			p[c] = pn;
