@@ -12,7 +12,8 @@
  *                         causal only.
  * The state is three D-vectors per head, the numerator and denominator and
  * the running max exponent they are scaled by (RWKV's (a, b, p)), so the
- * recurrent form is O(N D) and exact at any key size and any N.
+ * recurrent form is O(N D) and never overflows, underflows into 0/0 or
+ * NaN, at any key size and any N.
  *
  * A method (aft.c, rwkv.c) fills a `struct attn__wkv_spec` and forwards each
  * descriptor function to the one here through ATTN__WKV_DEFINE_METHOD; the

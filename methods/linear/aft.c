@@ -12,7 +12,8 @@
  * The engine (methods/common/wkv.c) computes both forms: recurrent by
  * default (time O(N D), a state of 3 D floats per head: numerator,
  * denominator and their running max exponent), parallel as the explicit
- * O(N² D) sum. There is no chunk form. Exact at any key size and N.
+ * O(N² D) sum. There is no chunk form. Stable at any key size and N (no
+ * overflow, no NaN).
  */
 #include "common/common.h"
 #include "common/wkv.h"

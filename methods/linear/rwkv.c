@@ -21,7 +21,8 @@
  *
  * The engine (methods/common/wkv.c) computes both forms: recurrent by
  * default (O(N D), RWKV's (a, b, p) state), parallel as the explicit O(N² D)
- * sum. There is no chunk form. Exact at any key size and N.
+ * sum. There is no chunk form. Stable at any key size and N (no overflow,
+ * no NaN).
  */
 #include <math.h>
 
