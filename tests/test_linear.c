@@ -33,8 +33,8 @@
 #include "attnbench/method.h"
 #include "attnbench/workload.h"
 #include "check_main.h"
-#include "guard.h"
 #include "common/linattn.h"
+#include "method_run.h"
 
 extern const struct attn_method attn_method_linear_elu;
 extern const struct attn_method attn_method_retnet;
@@ -65,85 +65,6 @@ static struct attn_params lin_params(const struct attn_method *m, int form, int6
 	if (m->n_params > 2 && strcmp(m->params[2].name, "gamma") == 0)
 		p.v[2] = gamma;
 	return p;
-}
-
-static struct attn_shape mk_shape(int64_t B, int64_t H, int64_t KVH, int64_t N, int64_t D,
-                                  int causal, enum attn_mode mode)
-{
-	return (struct attn_shape){.batch = B,
-	                           .heads = H,
-	                           .kv_heads = KVH,
-	                           .n = N,
-	                           .d = D,
-	                           .causal = causal,
-	                           .mode = mode};
-}
-
-static size_t out_count(const struct attn_shape *s)
-{
-	return (size_t)(s->batch * s->heads * attn_shape_nq(s) * s->d);
-}
-
-/*
- * Run m on the inputs `in`: prepare + forward into a fresh output, with a
- * NaN-filled workspace and output and guards after both. Fails the test on
- * an error status, a broken guard or a non-finite output element.
- */
-static float *run(const struct attn_method *m, const struct attn_shape *s,
-                  const struct attn_params *p, const struct attn_inputs *in, int threads)
-{
-	char msg[256] = "";
-	ck_assert_msg(m->supports(s, p, msg, sizeof msg) == ATTN_OK, "%s: unsupported: %s", m->name,
-	              msg);
-	size_t ws_bytes = m->workspace_bytes(s, p, threads);
-	size_t out_bytes = out_count(s) * sizeof(float);
-	void *ws = guarded_alloc(ws_bytes, 0xFF);
-	float *out = guarded_alloc(out_bytes, 0xFF);
-	struct attn_ctx ctx = {.threads = threads, .seed = 1};
-	ck_assert_int_eq(m->prepare(s, p, in, ws, &ctx), ATTN_OK);
-	ck_assert_int_eq(m->forward(s, p, in, out, ws, &ctx), ATTN_OK);
-	ck_assert_msg(guard_intact(ws, ws_bytes), "%s: workspace overrun", m->name);
-	ck_assert_msg(guard_intact(out, out_bytes), "%s: output overrun", m->name);
-	size_t bad = 0;
-	for (size_t i = 0; i < out_count(s); i++)
-		bad += !isfinite(out[i]);
-	ck_assert_msg(bad == 0, "%s N=%lld D=%lld form=%s: %zu non-finite outputs", m->name,
-	              (long long)s->n, (long long)s->d, form_names[(int)p->v[0]], bad);
-	free(ws);
-	return out;
-}
-
-static double *oracle(const struct attn_method *m, const struct attn_shape *s,
-                      const struct attn_params *p, const struct attn_inputs *in)
-{
-	double *ref = malloc(out_count(s) * sizeof(double));
-	ck_assert_ptr_nonnull(ref);
-	struct attn_ctx ctx = {.threads = 1, .seed = 1};
-	ck_assert_int_eq(m->oracle(s, p, in, ref, &ctx), ATTN_OK);
-	return ref;
-}
-
-/* ||a - b|| / ||b|| over n elements (b in float64 or float32). */
-static double rel_err_d(const float *a, const double *b, size_t n)
-{
-	double num = 0.0, den = 0.0;
-	for (size_t i = 0; i < n; i++) {
-		double e = (double)a[i] - b[i];
-		num += e * e;
-		den += b[i] * b[i];
-	}
-	return den > 0.0 ? sqrt(num / den) : sqrt(num);
-}
-
-static double rel_err_f(const float *a, const float *b, size_t n)
-{
-	double num = 0.0, den = 0.0;
-	for (size_t i = 0; i < n; i++) {
-		double e = (double)a[i] - (double)b[i];
-		num += e * e;
-		den += (double)b[i] * (double)b[i];
-	}
-	return den > 0.0 ? sqrt(num / den) : sqrt(num);
 }
 
 /* The worst error seen so far, and where. */
@@ -230,45 +151,18 @@ START_TEST(decode_is_last_prefill_row)
 	const struct attn_method *m = methods[_i];
 	static const int64_t ns[] = {1, 2, 65, 200};
 	struct worst w = {0.0, ""}, wt = {0.0, ""};
+	struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_CHUNK, 16, 0.0);
 	for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
-		const int64_t N = ns[ni], D = 32, B = 2, H = 4;
-		struct attn_shape sp = mk_shape(B, H, 2, N, D, 1, ATTN_MODE_PREFILL);
-		struct attn_shape sd = mk_shape(B, H, 2, N, D, 1, ATTN_MODE_DECODE);
-		struct attn_workload wp, wd;
-		ck_assert_int_eq(attn_workload_alloc(&sp, m->inputs, ATTN_DIST_GAUSSIAN, 3, &wp),
-		                 0);
-		ck_assert_int_eq(attn_workload_alloc(&sd, m->inputs, ATTN_DIST_GAUSSIAN, 3, &wd),
-		                 0);
-		struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_CHUNK, 16, 0.0);
-		double *ref = oracle(m, &sd, &p0, &wd.in);
+		struct attn_shape sp = mk_shape(2, 4, 2, ns[ni], 32, 1, ATTN_MODE_PREFILL);
+		struct attn_shape sd = sp;
+		sd.mode = ATTN_MODE_DECODE;
 		for (int form = 0; form < 3; form++) {
 			struct attn_params p = lin_params(m, form, 16, 0.0);
-			float *pre = run(m, &sp, &p, &wp.in, 1);
-			float *dec = run(m, &sd, &p, &wd.in, 1);
-			float *dec2 = run(m, &sd, &p, &wd.in, 2);
-			float *pre2 = run(m, &sp, &p, &wp.in, 2);
-			float *last = malloc((size_t)(B * H * D) * sizeof(float));
-			ck_assert_ptr_nonnull(last);
-			for (int64_t bh = 0; bh < B * H; bh++)
-				memcpy(last + bh * D, pre + (bh * N + N - 1) * D,
-				       (size_t)D * sizeof(float));
-			worst_note(&w, rel_err_f(dec, last, (size_t)(B * H * D)), m, &sd, &p,
-			           "decode vs prefill");
-			worst_note(&w, rel_err_d(dec, ref, (size_t)(B * H * D)), m, &sd, &p,
-			           "decode vs oracle");
-			worst_note(&wt, rel_err_f(dec2, dec, (size_t)(B * H * D)), m, &sd, &p,
-			           "2 threads vs 1");
-			worst_note(&wt, rel_err_f(pre2, pre, out_count(&sp)), m, &sp, &p,
-			           "2 threads vs 1");
-			free(pre);
-			free(dec);
-			free(dec2);
-			free(pre2);
-			free(last);
+			struct decode_errs e = decode_check(m, &p, &p0, &sp, 3);
+			worst_note(&w, e.vs_prefill, m, &sd, &p, "decode vs prefill");
+			worst_note(&w, e.vs_oracle, m, &sd, &p, "decode vs oracle");
+			worst_note(&wt, e.threads, m, &sp, &p, "2 threads vs 1");
 		}
-		free(ref);
-		attn_workload_free(&wp);
-		attn_workload_free(&wd);
 	}
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
 	ck_assert_msg(wt.err == 0.0, "threads change the result: %g at %s", wt.err, wt.where);

@@ -1,0 +1,81 @@
+/*
+ * The descriptor functions of a method that is a shared engine plus a spec,
+ * the way the linear family is built: the method's file fills a spec from
+ * its parameters, and each descriptor function forwards to the engine's.
+ *
+ * ATTN__ENGINE_DEFINE_METHOD(prefix, spec_type, spec_fn, engine) defines the
+ * statics <prefix>_supports, _workspace_bytes, _flops, _bytes, _prepare,
+ * _forward and _oracle. `spec_fn` is the method's
+ *     static void spec_fn(const struct attn_params *p, spec_type *sp)
+ * and the engine provides, for a spec `const spec_type *sp`:
+ *     int    <engine>_supports(sp, s, msg, msglen)
+ *     size_t <engine>_workspace_bytes(sp, s, threads)
+ *     double <engine>_flops(sp, s), <engine>_bytes(sp, s)
+ *     int    <engine>_prepare(sp, s, in, ws, threads)
+ *     int    <engine>_forward(sp, s, in, out, ws, threads)
+ *     int    <engine>_oracle(sp, s, in, out)
+ * (the descriptor's signatures, with the spec first and ctx reduced to its
+ * thread count). methods/common/wkv.h uses it; linattn.h's
+ * ATTN__LIN_DEFINE_METHOD is the same pattern written out.
+ *
+ * Internal to attnbench (attn__ names), like common.h.
+ */
+#ifndef ATTNBENCH_METHODS_ENGINE_H
+#define ATTNBENCH_METHODS_ENGINE_H
+
+#include "attnbench/method.h"
+
+#define ATTN__ENGINE_DEFINE_METHOD(prefix, spec_type, spec_fn, engine)                             \
+	static int prefix##_supports(const struct attn_shape *s, const struct attn_params *p,      \
+	                             char *msg, size_t msglen)                                     \
+	{                                                                                          \
+		spec_type sp;                                                                      \
+		spec_fn(p, &sp);                                                                   \
+		return engine##_supports(&sp, s, msg, msglen);                                     \
+	}                                                                                          \
+	static size_t prefix##_workspace_bytes(const struct attn_shape *s,                         \
+	                                       const struct attn_params *p, int threads)           \
+	{                                                                                          \
+		spec_type sp;                                                                      \
+		spec_fn(p, &sp);                                                                   \
+		return engine##_workspace_bytes(&sp, s, threads);                                  \
+	}                                                                                          \
+	static double prefix##_flops(const struct attn_shape *s, const struct attn_params *p)      \
+	{                                                                                          \
+		spec_type sp;                                                                      \
+		spec_fn(p, &sp);                                                                   \
+		return engine##_flops(&sp, s);                                                     \
+	}                                                                                          \
+	static double prefix##_bytes(const struct attn_shape *s, const struct attn_params *p)      \
+	{                                                                                          \
+		spec_type sp;                                                                      \
+		spec_fn(p, &sp);                                                                   \
+		return engine##_bytes(&sp, s);                                                     \
+	}                                                                                          \
+	static int prefix##_prepare(const struct attn_shape *s, const struct attn_params *p,       \
+	                            const struct attn_inputs *in, void *ws,                        \
+	                            const struct attn_ctx *ctx)                                    \
+	{                                                                                          \
+		spec_type sp;                                                                      \
+		spec_fn(p, &sp);                                                                   \
+		return engine##_prepare(&sp, s, in, ws, ctx ? ctx->threads : 1);                   \
+	}                                                                                          \
+	static int prefix##_forward(const struct attn_shape *s, const struct attn_params *p,       \
+	                            const struct attn_inputs *in, float *out, void *ws,            \
+	                            const struct attn_ctx *ctx)                                    \
+	{                                                                                          \
+		spec_type sp;                                                                      \
+		spec_fn(p, &sp);                                                                   \
+		return engine##_forward(&sp, s, in, out, ws, ctx ? ctx->threads : 1);              \
+	}                                                                                          \
+	static int prefix##_oracle(const struct attn_shape *s, const struct attn_params *p,        \
+	                           const struct attn_inputs *in, double *out,                      \
+	                           const struct attn_ctx *ctx)                                     \
+	{                                                                                          \
+		(void)ctx;                                                                         \
+		spec_type sp;                                                                      \
+		spec_fn(p, &sp);                                                                   \
+		return engine##_oracle(&sp, s, in, out);                                           \
+	}
+
+#endif /* ATTNBENCH_METHODS_ENGINE_H */
