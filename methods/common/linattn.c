@@ -78,7 +78,8 @@
  * S and z - is then multiplied by e^{old - new} (<= 1): once per chunk in
  * the chunk form, folded into the decay a_t of the step in the recurrent
  * form, as a scalar on the prepared state in decode (which must not change
- * it), and not at all in the parallel form, which maps all keys first.
+ * it), and per query block in the causal parallel form (to the keys
+ * before the block; not causal, it maps all keys at once under their max).
  * Since numerator and denominator carry the same factor, the shift cancels.
  *
  * HGRN-2 (key_from_gate): the key of step t is 1 - a_t, made from the gate
@@ -129,6 +130,15 @@ void attn__lin_spec_params(struct attn__lin_spec *ls, const struct attn_params *
 {
 	ls->form = (enum attn__lin_form)attn__param_int(p, ATTN__LIN_P_FORM, ATTN__LIN_FORM_CHUNK);
 	ls->chunk = attn__param_int(p, ATTN__LIN_P_CHUNK, 64);
+}
+
+void attn__lin_spec_proj(struct attn__lin_spec *ls, const struct attn_params *p,
+                         const struct attn_param_spec *params, enum attn__lin_proj kind)
+{
+	ls->proj = attn__param_int(p, ATTN__LIN_P_M, (int64_t)params[ATTN__LIN_P_M].def);
+	ls->seed = (uint64_t)attn__param_int(p, ATTN__LIN_P_SEED,
+	                                     (int64_t)params[ATTN__LIN_P_SEED].def);
+	ls->proj_kind = kind;
 }
 
 /* The factor on φ(q): 1/√D or 1. */
@@ -607,15 +617,20 @@ static void chunk_run(const struct attn__lin_spec *ls, const struct lin_plan *pl
 		 * pass 0b: φ(K) into K̂'s rows (which may raise the key shift)
 		 * and φ(Q) · scale into Q̃'s, then the folds: K̂_j = φ(k_j)
 		 * e^{G_{c-1} - G_j}, K̃ᵀ[:, j] = φ(k_j) e^{-G_j},
-		 * Q̃_i = φ(q_i) · scale · e^{G_i}; V copied to padded rows.
+		 * Q̃_i = φ(q_i) · scale · e^{G_i}; V copied to padded rows. A
+		 * block map maps the chunk at once (its GEMM); an element-wise
+		 * one row by row inside the fold loop, while the row is in L1.
 		 */
 		const float ks0 = *kshift;
-		feat_rows(ls, pl, hd, 0, hd->k + t * D, t, c, kc, kshift);
+		const int64_t cb = ls->fmap ? c : 0; /* rows mapped up front */
+		feat_rows(ls, pl, hd, 0, hd->k + t * D, t, cb, kc, kshift);
 		if (with_out)
-			feat_rows(ls, pl, hd, 1, hd->q + t * D, t, c, qb, NULL);
+			feat_rows(ls, pl, hd, 1, hd->q + t * D, t, cb, qb, NULL);
 		const float kf = shift_factor(ks0, *kshift);
 		for (int64_t j = 0; j < c; j++) {
 			float *kr = kc + j * ldf;
+			if (j >= cb)
+				feat_rows(ls, pl, hd, 0, hd->k + (t + j) * D, t + j, 1, kr, kshift);
 			memcpy(vb + j * ldd, hd->v + (t + j) * D, (size_t)D * sizeof(float));
 			if (with_out) {
 				if (gd == 0) {
@@ -635,6 +650,9 @@ static void chunk_run(const struct attn__lin_spec *ls, const struct lin_plan *pl
 						kbt[d * ldc + j] = tmp[d];
 				}
 				float *qr = qb + j * ldf;
+				if (j >= cb)
+					feat_rows(ls, pl, hd, 1, hd->q + (t + j) * D, t + j, 1, qr,
+					          NULL);
 				if (gd == 1)
 					attn__scale(qr, attn__expf(g[j]), F);
 				else if (gd > 1)
@@ -802,7 +820,7 @@ static void parallel_head(const struct attn__lin_spec *ls, const struct lin_plan
 	float *acc = (float *)(slice + pl->o_acc);   /* (bqp, D) */
 	float *pden = (float *)(slice + pl->o_pden); /* (bqp) */
 
-	/* pass 0: B_t = Σ_{s <= t} g_s in float64, and φ(K), all keys under one shift */
+	/* pass 0: B_t = Σ_{s <= t} g_s in float64; not causal, φ(K) under one shift */
 	if (gd > 0) {
 		for (int64_t d = 0; d < gd; d++)
 			bc[d] = (double)gate_row(hd, 0)[d];
@@ -813,13 +831,29 @@ static void parallel_head(const struct attn__lin_spec *ls, const struct lin_plan
 		}
 	}
 	float kshift = -INFINITY;
-	feat_rows(ls, pl, hd, 0, hd->k, 0, N, kf, &kshift);
+	if (!causal)
+		feat_rows(ls, pl, hd, 0, hd->k, 0, N, kf, &kshift);
 
 	for (int64_t i0 = 0; i0 < N; i0 += LIN_BQ) {
 		const int64_t mb = attn__min64(LIN_BQ, N - i0), i1 = i0 + mb;
 		const int64_t kend = causal ? i1 : N;
 		/* keys the GEMM covers: vector gates leave the diagonal block to pass 2b */
 		const int64_t kgemm = gd > 1 ? i0 : kend;
+
+		/*
+		 * pass 0b, causal: φ of the block's keys under the running key
+		 * shift, as in the chunk form, and the earlier keys follow it
+		 * down: the block's queries never see a key that underflowed
+		 * only because a later one was large.
+		 */
+		if (causal) {
+			const float ks0 = kshift;
+			feat_rows(ls, pl, hd, 0, hd->k + i0 * D, i0, mb, kf + i0 * ldf, &kshift);
+			const float f = shift_factor(ks0, kshift);
+			if (f != 1.0f)
+				for (int64_t j = 0; j < i0; j++)
+					attn__scale(kf + j * ldf, f, F);
+		}
 
 		/* pass 1: the block's φ(Q) · scale, folded (vector gates) and transposed */
 		feat_rows(ls, pl, hd, 1, hd->q + i0 * D, i0, mb, qf, NULL);
@@ -958,6 +992,17 @@ static double proj_gauss(uint64_t seed, uint64_t stream, uint64_t i)
 	return sqrt(-2.0 * log1p(-u1)) * cos(6.283185307179586 * u2); /* u1 < 1 */
 }
 
+/* Row r of Ω, column r of wt (D, ldm), scaled to length `len`. */
+static void proj_row_scale(float *wt, int64_t ldm, int64_t D, int64_t r, double len)
+{
+	double sq = 0.0;
+	for (int64_t d = 0; d < D; d++)
+		sq += (double)wt[d * ldm + r] * (double)wt[d * ldm + r];
+	const double f = len / sqrt(sq);
+	for (int64_t d = 0; d < D; d++)
+		wt[d * ldm + r] = (float)((double)wt[d * ldm + r] * f);
+}
+
 /*
  * wt (D, ldm) = Ωᵀ, Ω (m, D) the spec's projection drawn from ls->seed,
  * the same for every head; prepare() writes it into the workspace and the
@@ -980,6 +1025,7 @@ static void proj_fill(const struct attn__lin_spec *ls, int64_t D, float *wt, int
 			                                    (uint64_t)(r * D + d));
 	if (ls->proj_kind != ATTN__LIN_PROJ_ORTHOGONAL)
 		return;
+	/* rows made orthonormal within their block (against unit rows: lengths come after) */
 	for (int64_t r = 0; r < m; r++) {
 		const int64_t b0 = r - r % D; /* first row of r's block */
 		for (int pass = 0; pass < 2; pass++)
@@ -991,15 +1037,16 @@ static void proj_fill(const struct attn__lin_spec *ls, int64_t D, float *wt, int
 					wt[d * ldm + r] =
 					    (float)((double)wt[d * ldm + r] - dot * (double)wt[d * ldm + p]);
 			}
-		double len = 0.0, chi = 0.0;
+		proj_row_scale(wt, ldm, D, r, 1.0);
+	}
+	/* then each row's length: that of a Gaussian D-vector */
+	for (int64_t r = 0; r < m; r++) {
+		double chi = 0.0;
 		for (int64_t d = 0; d < D; d++) {
 			const double g = proj_gauss(ls->seed, PROJ_STREAM_NORM, (uint64_t)(r * D + d));
-			len += (double)wt[d * ldm + r] * (double)wt[d * ldm + r];
 			chi += g * g;
 		}
-		const double f = sqrt(chi / len);
-		for (int64_t d = 0; d < D; d++)
-			wt[d * ldm + r] = (float)((double)wt[d * ldm + r] * f);
+		proj_row_scale(wt, ldm, D, r, sqrt(chi));
 	}
 }
 
@@ -1169,7 +1216,9 @@ int attn__lin_oracle(const struct attn__lin_spec *ls, const struct attn_shape *s
 	const int64_t N = s->n, D = s->d, NQ = attn_shape_nq(s), F = feat_dim(ls, D);
 	const int64_t heads = s->batch * s->heads, gd = gate_dims(ls, F);
 	const int decode = s->mode == ATTN_MODE_DECODE;
-	double *buf = malloc((size_t)(N * F + 3 * F) * sizeof(double));
+	/* ungated: φ(K) transposed and the weights of one query (see below) */
+	const int64_t extra = gd == 0 ? N * F + N : 0;
+	double *buf = malloc((size_t)(N * F + 3 * F + extra) * sizeof(double));
 	float *wt = proj_rows(ls) ? malloc((size_t)(D * proj_ld(ls)) * sizeof(float)) : NULL;
 	if (!buf || (proj_rows(ls) && !wt)) {
 		free(buf);
@@ -1182,11 +1231,17 @@ int attn__lin_oracle(const struct attn__lin_spec *ls, const struct attn_shape *s
 	double *r = kf + N * F;      /* (F) log decay from key j to the query */
 	double *qf = r + F;          /* (F) φ(q) · scale */
 	double *kw = qf + F;         /* (F) decay of each feature dimension */
+	double *kt = kw + F;         /* (F, N) φ(K)ᵀ, ungated */
+	double *wq = kt + N * F;     /* (N) w_j of one query, ungated */
 
 	for (int64_t bh = 0; bh < heads; bh++) {
 		struct lin_head hd;
 		head_init(&hd, ls, s, in, NULL, NULL, bh);
 		oracle_rows(ls, &hd, wt, 0, hd.k, 0, N, N, D, kf);
+		if (gd == 0)
+			for (int64_t j = 0; j < N; j++)
+				for (int64_t d = 0; d < F; d++)
+					kt[d * N + j] = kf[j * F + d];
 		for (int64_t i = 0; i < NQ; i++) {
 			const int64_t pos = decode ? N - 1 : i;
 			const int64_t jhi = (s->causal || decode) ? pos : N - 1;
@@ -1199,11 +1254,25 @@ int attn__lin_oracle(const struct attn__lin_spec *ls, const struct attn_shape *s
 			}
 			for (int64_t d = 0; d < D; d++)
 				o[d] = 0.0;
+			/*
+			 * Ungated, every decay is 1: the weights q · φ(k_j) of all
+			 * keys at once, keys innermost (the same sums, in the
+			 * same order of d, as below; it vectorises).
+			 */
+			if (gd == 0) {
+				memset(wq, 0, (size_t)(jhi + 1) * sizeof(double));
+				for (int64_t d = 0; d < F; d++)
+					for (int64_t j = 0; j <= jhi; j++)
+						wq[j] += qf[d] * kt[d * N + j];
+			}
 			/* o = Σ_j (q ⊙ w_j) · φ(k_j) v_j, w_j = e^{Σ_{j < s <= pos} g_s} */
 			for (int64_t j = jhi; j >= 0; j--) {
 				double w = 0.0;
-				for (int64_t d = 0; d < F; d++)
-					w += qf[d] * kf[j * F + d] * kw[d];
+				if (gd == 0)
+					w = wq[j];
+				else
+					for (int64_t d = 0; d < F; d++)
+						w += qf[d] * kf[j * F + d] * kw[d];
 				for (int64_t d = 0; d < D; d++)
 					o[d] += w * hd.v[j * D + d];
 				den += w;

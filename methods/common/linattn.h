@@ -78,7 +78,8 @@ enum attn__lin_form {
 #define ATTN__LIN_PARAM_FORM                                                                       \
 	{                                                                                          \
 		"form", ATTN_PARAM_ENUM, ATTN__LIN_FORM_CHUNK, 0, 2, "parallel|recurrent|chunk",   \
-		    "parallel (O(N^2 D)), recurrent (O(N D^2)) or chunkwise (O(N C D + N D^2))"    \
+		    "parallel (O(N^2 F)), recurrent (O(N F D)) or chunkwise (O(N C F + N F D)); "  \
+		    "F = D but for feature maps"                                                   \
 	}
 #define ATTN__LIN_PARAM_CHUNK                                                                      \
 	{                                                                                          \
@@ -110,8 +111,8 @@ struct attn__lin_rows {
  * cover the new rows and must then return all its rows relative to the
  * raised value (φ(k) e^{-shift}). The engine rescales what it has summed
  * under the old shift by e^{old - new}, so the shift cancels in the ratio.
- * Queries are stabilised per row by the map itself, if at all. Maps that
- * do not shift leave *kshift alone.
+ * Queries are stabilised per row by the map itself, if at all (kshift is
+ * NULL for them). Maps that do not shift leave *kshift alone.
  */
 struct attn__lin_fmap {
 	/* F, the feature dimension, for head dimension D (>= 1). */
@@ -123,6 +124,23 @@ struct attn__lin_fmap {
 	void (*apply_d)(const struct attn__lin_spec *ls, const struct attn__lin_rows *r,
 	                double *dst, int64_t ldf, double *kshift);
 };
+
+/*
+ * The random-feature methods' `m` (rows of Ω) and `seed` parameters, as
+ * their third and fourth (index 2 and 3); m's default is the method's.
+ */
+#define ATTN__LIN_P_M    2
+#define ATTN__LIN_P_SEED 3
+#define ATTN__LIN_PARAM_M(def)                                                                     \
+	{                                                                                          \
+		"m", ATTN_PARAM_INT, (def), 1, 4096, NULL,                                         \
+		    "random features: rows of the projection Omega (m, D)"                         \
+	}
+#define ATTN__LIN_PARAM_SEED                                                                       \
+	{                                                                                          \
+		"seed", ATTN_PARAM_INT, 1, 0, 999999, NULL,                                        \
+		    "seed of Omega (one draw shared by all heads)"                                 \
+	}
 
 /* What one linear method computes; see the top of the file. */
 struct attn__lin_spec {
@@ -159,6 +177,14 @@ struct attn__lin_spec {
  * written into ls; the rest of ls is the caller's.
  */
 void attn__lin_spec_params(struct attn__lin_spec *ls, const struct attn_params *p);
+
+/*
+ * The random projection of a method whose params array has `m` and `seed`
+ * at ATTN__LIN_P_M and ATTN__LIN_P_SEED: proj, seed (the specs' defaults
+ * when p does not carry them) and `kind`, written into ls.
+ */
+void attn__lin_spec_proj(struct attn__lin_spec *ls, const struct attn_params *p,
+                         const struct attn_param_spec *params, enum attn__lin_proj kind);
 
 /*
  * A REAL parameter of p, or `def` when p does not carry it.
@@ -199,7 +225,7 @@ int attn__lin_forward(const struct attn__lin_spec *ls, const struct attn_shape *
  * with the decay accumulated in log space from the query backwards, φ in
  * float64 (the same Ω, whose float32 entries it reads exactly) and the
  * head's keys mapped all at once (so a key shift is their maximum).
- * out (B, H, NQ, D). Allocates N F + 3 F doubles and Ω: ATTN_ERR_NOMEM
+ * out (B, H, NQ, D). Allocates about 2 N F doubles and Ω: ATTN_ERR_NOMEM
  * when that fails.
  */
 int attn__lin_oracle(const struct attn__lin_spec *ls, const struct attn_shape *s,
