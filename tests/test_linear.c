@@ -8,15 +8,22 @@
  *  - the chunk form at C in {1, 16, 64, 100};
  *  - decode (a state prepared from the context, one step) equals the last
  *    row of causal prefill; two threads equal one;
- *  - linear_elu's non-causal form against its oracle;
+ *  - the non-causal forms (linear_elu, performer, rfa, cosformer) against
+ *    their oracles;
  *  - hazards: retnet with γ = 0.9 over N = 10⁶ (decay underflow across
  *    chunks, and chunks cut short at C = 1024) finite and equal to the
  *    recurrent form; mamba2, gla and hgrn2 with strong gates (e^-30 per
- *    step);
- *  - lightning's decay schedule (ALiBi slopes) and hgrn2's unused K.
+ *    step); performer at large ‖q‖ (q x 30), and a decode key whose
+ *    features exceed the prepared key shift by e^~200; cosformer rows whose
+ *    denominator is exactly 0;
+ *  - lightning's decay schedule (ALiBi slopes) and hgrn2's unused K;
+ *  - performer approximates softmax: its error against the float64 softmax
+ *    reference falls from m = 16 to m = 1024.
  *
  * Every method in `methods` (linear_elu, retnet, gla, mamba2, lightning,
- * hgrn2) gets the forms, chunk-size and decode checks.
+ * hgrn2, performer, rfa, cosformer) gets the forms, chunk-size and decode
+ * checks; the random-feature methods at their default m, whose oracle uses
+ * the same Ω.
  *
  * Inputs come from the workload generator with the method's `inputs` flags;
  * strong gates are written over its gate buffers. Every run has a NaN-filled
@@ -33,6 +40,7 @@
 #include "attnbench/method.h"
 #include "attnbench/workload.h"
 #include "check_main.h"
+#include "common/common.h"
 #include "common/linattn.h"
 #include "method_run.h"
 
@@ -42,10 +50,22 @@ extern const struct attn_method attn_method_gla;
 extern const struct attn_method attn_method_mamba2;
 extern const struct attn_method attn_method_lightning;
 extern const struct attn_method attn_method_hgrn2;
+extern const struct attn_method attn_method_performer;
+extern const struct attn_method attn_method_rfa;
+extern const struct attn_method attn_method_cosformer;
 
 static const struct attn_method *const methods[] = {
     &attn_method_linear_elu, &attn_method_retnet,    &attn_method_gla,
     &attn_method_mamba2,     &attn_method_lightning, &attn_method_hgrn2,
+    &attn_method_performer,  &attn_method_rfa,       &attn_method_cosformer,
+};
+
+/* The methods with a bidirectional form. */
+static const struct attn_method *const noncausal_methods[] = {
+    &attn_method_linear_elu,
+    &attn_method_performer,
+    &attn_method_rfa,
+    &attn_method_cosformer,
 };
 #define N_METHODS ((int)(sizeof(methods) / sizeof(*methods)))
 
@@ -85,24 +105,45 @@ static void worst_note(struct worst *w, double err, const struct attn_method *m,
 	}
 }
 
-/* One case: every form (and C) of m against its oracle; returns nothing, updates w. */
+/* One case on the inputs `in`: every form (and C) of m against its oracle; updates w. */
+static void check_forms_in(const struct attn_method *m, const struct attn_shape *s,
+                           const struct attn_inputs *in, const int64_t *cs, int ncs, int threads,
+                           struct worst *w, const char *what)
+{
+	struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_PARALLEL, 64, 0.0);
+	double *ref = oracle(m, s, &p0, in);
+	for (int form = 0; form < 3; form++) {
+		for (int ci = 0; ci < (form == ATTN__LIN_FORM_CHUNK ? ncs : 1); ci++) {
+			struct attn_params p = lin_params(m, form, cs[ci], 0.0);
+			float *out = run(m, s, &p, in, threads);
+			worst_note(w, rel_err_d(out, ref, out_count(s)), m, s, &p, what);
+			free(out);
+		}
+	}
+	free(ref);
+}
+
+/* The same on the gaussian workload of seed 7. */
 static void check_forms(const struct attn_method *m, const struct attn_shape *s, const int64_t *cs,
                         int ncs, int threads, struct worst *w)
 {
 	struct attn_workload wl;
 	ck_assert_int_eq(attn_workload_alloc(s, m->inputs, ATTN_DIST_GAUSSIAN, 7, &wl), ATTN_OK);
-	struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_PARALLEL, 64, 0.0);
-	double *ref = oracle(m, s, &p0, &wl.in);
-	for (int form = 0; form < 3; form++) {
-		for (int ci = 0; ci < (form == ATTN__LIN_FORM_CHUNK ? ncs : 1); ci++) {
-			struct attn_params p = lin_params(m, form, cs[ci], 0.0);
-			float *out = run(m, s, &p, &wl.in, threads);
-			worst_note(w, rel_err_d(out, ref, out_count(s)), m, s, &p, "vs oracle");
-			free(out);
-		}
-	}
-	free(ref);
+	check_forms_in(m, s, &wl.in, cs, ncs, threads, w, "vs oracle");
 	attn_workload_free(&wl);
+}
+
+/*
+ * x (blocks, n, D): rows [r0, r1) of each of the `blocks` sequences of n
+ * rows multiplied by f (f < 0: made -|x|, every entry <= 0).
+ */
+static void scale_rows(const float *xc, int64_t blocks, int64_t n, int64_t D, int64_t r0,
+                       int64_t r1, float f)
+{
+	float *x = (float *)xc; /* the workload's own buffer, handed out const */
+	for (int64_t b = 0; b < blocks; b++)
+		for (int64_t i = b * n * D + r0 * D; i < b * n * D + r1 * D; i++)
+			x[i] = f < 0.0f ? -fabsf(x[i]) : x[i] * f;
 }
 
 /* ---- tests -------------------------------------------------------------------- */
@@ -169,10 +210,10 @@ START_TEST(decode_is_last_prefill_row)
 }
 END_TEST
 
-/* linear_elu, not causal: O = φ(Q)(φ(K)ᵀV) / φ(Q)(φ(K)ᵀ1), all forms and decode. */
-START_TEST(linear_elu_noncausal)
+/* Not causal: O = φ(Q)(φ(K)ᵀV) / φ(Q)(φ(K)ᵀ1), all forms and decode. */
+START_TEST(noncausal_forms)
 {
-	const struct attn_method *m = &attn_method_linear_elu;
+	const struct attn_method *m = noncausal_methods[_i];
 	static const int64_t ns[] = {1, 64, 65, 200};
 	static const int64_t ds[] = {16, 64};
 	static const int64_t cs[] = {1, 64};
@@ -373,6 +414,136 @@ START_TEST(hgrn2_ignores_k)
 }
 END_TEST
 
+/*
+ * Performer overflow at large ‖q‖: with q x 30, ωᵀq' reaches hundreds and
+ * ‖q'‖²/2 thousands, so e^{ωᵀq' - ‖q'‖²/2} would be 0 for every feature
+ * (0/0) without the per-row shift; keys x 4 spread the keys' exponents over
+ * tens, so the shared key shift rises chunk by chunk. Every form, causal and
+ * not, C = 16 and 64, finite and equal to the oracle. (Keys far larger,
+ * x 8 at D = 64, take the estimator itself out of float32's range: each
+ * query's mass then sits on features where every key's is below e^-87. The
+ * float64 oracle stays finite there; no float32 form can.)
+ *
+ * Decode: context keys x 2 and x 12 (exponents about -10 and -200 at
+ * D = 16, -450 at 64) then a plain last key (about 0): the new key raises
+ * the prepared shift, so the prepared state must be scaled by e^{old - new}
+ * (moderate, then 0 in float32) and the new key's features taken relative
+ * to the new shift (else e^200: inf). Every form, against the oracle.
+ */
+START_TEST(performer_large_q)
+{
+	const struct attn_method *m = &attn_method_performer;
+	static const int64_t cs[] = {16, 64};
+	static const float ctx_k[] = {2.0f, 12.0f};
+	struct worst w = {0.0, ""};
+	for (int64_t D = 16; D <= 64; D *= 4) {
+		for (int causal = 0; causal < 2; causal++) {
+			struct attn_shape s = mk_shape(1, 4, 2, 200, D, causal, ATTN_MODE_PREFILL);
+			struct attn_workload wl;
+			ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 8, &wl), 0);
+			scale_rows(wl.in.q, s.heads, s.n, D, 0, s.n, 30.0f);
+			scale_rows(wl.in.k, s.kv_heads, s.n, D, 0, s.n, 4.0f);
+			check_forms_in(m, &s, &wl.in, cs, 2, 1, &w, "q x 30");
+			attn_workload_free(&wl);
+		}
+		for (int ki = 0; ki < 2; ki++) {
+			struct attn_shape s = mk_shape(2, 4, 2, 65, D, 1, ATTN_MODE_DECODE);
+			struct attn_workload wl;
+			ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 8, &wl), 0);
+			scale_rows(wl.in.k, s.batch * s.kv_heads, s.n, D, 0, s.n - 1, ctx_k[ki]);
+			check_forms_in(m, &s, &wl.in, cs, 1, 1, &w, "decode, new key above shift");
+			attn_workload_free(&wl);
+		}
+	}
+	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
+}
+END_TEST
+
+/*
+ * cosformer's denominator is exactly 0 where no visible key shares a
+ * positive dimension with the query: here every third query has no positive
+ * entry, and neither do the first 10 keys, so queries 0..9 see none. Those
+ * rows (and the decode query, made non-positive) must be exactly 0 - 0 over
+ * ε - in every form, and the rest equal the oracle.
+ */
+START_TEST(cosformer_zero_denominator)
+{
+	const struct attn_method *m = &attn_method_cosformer;
+	static const int64_t cs[] = {1, 16, 64};
+	struct worst w = {0.0, ""};
+	for (int mode = 0; mode < 2; mode++) {
+		const int64_t N = 65, D = 16, H = 4;
+		struct attn_shape s =
+		    mk_shape(1, H, 2, N, D, 1, mode ? ATTN_MODE_DECODE : ATTN_MODE_PREFILL);
+		const int64_t NQ = attn_shape_nq(&s);
+		struct attn_workload wl;
+		ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 6, &wl), 0);
+		for (int64_t i = 0; i < NQ; i += 3)
+			scale_rows(wl.in.q, H, NQ, D, i, i + 1, -1.0f);
+		scale_rows(wl.in.k, s.kv_heads, N, D, 0, 10, -1.0f);
+		struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_PARALLEL, 64, 0.0);
+		double *ref = oracle(m, &s, &p0, &wl.in);
+		for (int form = 0; form < 3; form++)
+			for (int ci = 0; ci < (form == ATTN__LIN_FORM_CHUNK ? 3 : 1); ci++) {
+				struct attn_params p = lin_params(m, form, cs[ci], 0.0);
+				float *out = run(m, &s, &p, &wl.in, 1); /* fails on NaN/Inf */
+				worst_note(&w, rel_err_d(out, ref, out_count(&s)), m, &s, &p,
+				           "zero denominators");
+				for (int64_t h = 0; h < H; h++)
+					for (int64_t i = 0; i < NQ; i++) {
+						if (i % 3 != 0 && (mode || i >= 10))
+							continue;
+						const float *o = out + (h * NQ + i) * D;
+						for (int64_t d = 0; d < D; d++)
+							ck_assert_msg(o[d] == 0.0f,
+							              "form %s C=%lld row %lld: %g, want 0",
+							              form_names[form], (long long)cs[ci],
+							              (long long)i, (double)o[d]);
+					}
+				free(out);
+			}
+		free(ref);
+		attn_workload_free(&wl);
+	}
+	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
+}
+END_TEST
+
+/*
+ * Performer approximates softmax: on gaussian inputs (D = 16, N = 64,
+ * causal) its error against the float64 softmax reference, averaged over
+ * three draws of Ω (seeds 1..3), falls from m = 16 to m = 1024. At these
+ * norms the fall is slow - the estimator's variance grows like
+ * e^{‖q' + k'‖²}, with ‖q'‖² ≈ √D - so the bound is loose: the m = 1024
+ * error below 3/4 of the m = 16 one.
+ */
+START_TEST(performer_error_falls_with_m)
+{
+	const struct attn_method *m = &attn_method_performer;
+	static const int64_t ms[] = {16, 1024};
+	struct attn_shape s = mk_shape(1, 4, 2, 64, 16, 1, ATTN_MODE_PREFILL);
+	struct attn_workload wl;
+	ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 7, &wl), 0);
+	double *ref = malloc(out_count(&s) * sizeof(double));
+	ck_assert_ptr_nonnull(ref);
+	ck_assert_int_eq(attn_reference_softmax(&s, &wl.in, ref), ATTN_OK);
+	double err[2] = {0.0, 0.0};
+	for (int mi = 0; mi < 2; mi++)
+		for (int seed = 1; seed <= 3; seed++) {
+			struct attn_params p = lin_params(m, ATTN__LIN_FORM_CHUNK, 64, 0.0);
+			p.v[ATTN__LIN_P_M] = (double)ms[mi];
+			p.v[ATTN__LIN_P_SEED] = seed;
+			float *out = run(m, &s, &p, &wl.in, 1);
+			err[mi] += rel_err_d(out, ref, out_count(&s)) / 3.0;
+			free(out);
+		}
+	ck_assert_msg(err[1] < 0.75 * err[0], "error vs softmax: m = 16 %g, m = 1024 %g", err[0],
+	              err[1]);
+	free(ref);
+	attn_workload_free(&wl);
+}
+END_TEST
+
 /* The analytic cost: chunk counts match the documented formulas. */
 START_TEST(flops_counts)
 {
@@ -394,6 +565,24 @@ START_TEST(flops_counts)
 	s1.n = 1024;
 	s2.n = 262144;
 	ck_assert_uint_eq(m->workspace_bytes(&s1, &pc, 2), m->workspace_bytes(&s2, &pc, 2));
+
+	/*
+	 * performer (F = m = 256 features of D = 16): the state products over
+	 * F, plus the projection X Ωᵀ, 2 D m per mapped row (N queries and N
+	 * keys in prefill; the query and the new key in decode)
+	 */
+	const struct attn_method *pm = &attn_method_performer;
+	struct attn_params pf = lin_params(pm, ATTN__LIN_FORM_CHUNK, 64, 0.0);
+	const double F = 256, D = 16, proj = 2.0 * D * F;
+	s.mode = ATTN_MODE_PREFILL;
+	ck_assert_double_eq_tol(pm->flops(&s, &pf),
+	                        2.0 * (4.0 * 130 * F * D + 2.0 * (F + D) * pairs) +
+	                            2.0 * 2.0 * 130 * proj,
+	                        1e-6);
+	s.mode = ATTN_MODE_DECODE;
+	ck_assert_double_eq_tol(pm->flops(&s, &pf),
+	                        2.0 * (2.0 * F * D + 2.0 * F + 2.0 * D + 2.0 * proj), 1e-6);
+	ck_assert_uint_eq(pm->workspace_bytes(&s1, &pf, 2), pm->workspace_bytes(&s2, &pf, 2));
 }
 END_TEST
 
@@ -404,7 +593,8 @@ int main(void)
 	tcase_add_loop_test(tc, forms_match_oracle, 0, N_METHODS);
 	tcase_add_loop_test(tc, chunk_sizes_match_oracle, 0, N_METHODS);
 	tcase_add_loop_test(tc, decode_is_last_prefill_row, 0, N_METHODS);
-	tcase_add_test(tc, linear_elu_noncausal);
+	tcase_add_loop_test(tc, noncausal_forms, 0,
+	                    (int)(sizeof noncausal_methods / sizeof *noncausal_methods));
 	tcase_add_test(tc, causal_only_refused);
 	tcase_add_test(tc, flops_counts);
 	tcase_add_test(tc, lightning_decay_schedule);
@@ -414,6 +604,9 @@ int main(void)
 	TCase *th = tcase_create("hazards");
 	tcase_add_test(th, retnet_long_decay);
 	tcase_add_test(th, strong_gates);
+	tcase_add_test(th, performer_large_q);
+	tcase_add_test(th, cosformer_zero_denominator);
+	tcase_add_test(th, performer_error_falls_with_m);
 	tcase_set_timeout(th, 300);
 	suite_add_tcase(s, th);
 	return attn_test_run(s, CK_NORMAL);
