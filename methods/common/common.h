@@ -165,6 +165,27 @@ static inline float attn__expf(float x)
 	return x < -87.0f ? 0.0f : e;
 }
 
+/*
+ * e^x - 1, accurate to a few ulp relative also where e^x is near 1 (where
+ * attn__expf(x) - 1 would cancel): a degree-9 Taylor polynomial for
+ * |x| < 1/2 (truncation below 2^-30 relative), attn__expf(x) - 1 beyond.
+ * Branch-free, so loops over it vectorise (libm's expm1f does not).
+ */
+static inline float attn__expm1f(float x)
+{
+	float p = 1.0f / 362880.0f;
+	p = p * x + 1.0f / 40320.0f;
+	p = p * x + 1.0f / 5040.0f;
+	p = p * x + 1.0f / 720.0f;
+	p = p * x + 1.0f / 120.0f;
+	p = p * x + 1.0f / 24.0f;
+	p = p * x + 1.0f / 6.0f;
+	p = p * x + 0.5f;
+	p = p * x + 1.0f;
+	const float near = p * x, far = attn__expf(x) - 1.0f;
+	return (x > -0.5f && x < 0.5f) ? near : far;
+}
+
 /* ---- row and vector kernels (float32, vectorised) -------------------------- */
 
 /* max_j x[j] over x (n), n >= 1. */
@@ -200,6 +221,10 @@ void attn__axpy(float *y, float alpha, const float *x, int64_t n);
 
 /* x *= alpha over x (n). */
 void attn__scale(float *x, float alpha, int64_t n);
+
+/* dst (cols, ldd) = srcᵀ, src (rows, lds): packs a tile for attn__gemm's B. */
+void attn__transpose(float *dst, int64_t ldd, const float *src, int64_t lds, int64_t rows,
+		     int64_t cols);
 
 /*
  * The register tile of attn__gemm: MR rows by NR columns of C stay in

@@ -160,6 +160,31 @@ void attn__axpy(float *y, float alpha, const float *x, int64_t n)
 		y[i] = attn__fmaf(alpha, x[i], y[i]);
 }
 
+void attn__transpose(float *dst, int64_t ldd, const float *src, int64_t lds, int64_t rows,
+		     int64_t cols)
+{
+	int64_t i0 = 0;
+#if defined(__AVX512F__)
+	/*
+	 * 16 rows at a time: each destination row segment is one gather down
+	 * 16 source rows (element (i, j) at i·lds + j; offsets fit 32 bits
+	 * for any tile this is used on).
+	 */
+	if (lds <= INT32_MAX / 16) {
+		const __m512i off = _mm512_mullo_epi32(
+			_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+			_mm512_set1_epi32((int)lds));
+		for (; i0 + 16 <= rows; i0 += 16)
+			for (int64_t j = 0; j < cols; j++)
+				_mm512_storeu_ps(dst + j * ldd + i0,
+						 _mm512_i32gather_ps(off, src + i0 * lds + j, 4));
+	}
+#endif
+	for (int64_t j = 0; j < cols; j++)
+		for (int64_t i = i0; i < rows; i++)
+			dst[j * ldd + i] = src[i * lds + j];
+}
+
 void attn__scale(float *x, float alpha, int64_t n)
 {
 #pragma omp simd

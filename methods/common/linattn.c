@@ -34,7 +34,10 @@
  * Passes 2 and 3 run in bands of 32 rows, each band only against the
  * columns up to its diagonal, so the causal upper triangle costs at most the
  * diagonal 32 x 32 tiles. Scalar and head gates fold a factor per row
- * instead of per element.
+ * instead of per element. S' is never formed: pass 1 reads Q̃ ⊙ a_t
+ * against S (a c x F scaling instead of F x D) and pass 4 scales S once,
+ * by a_t e^{G_{c-1}}; K̂ is K̃ ⊙ e^{G_{c-1}} (no second exponential), and
+ * K̃ is built row-major and transposed for pass 2 by attn__transpose.
  *
  * Numerics. Decays are products of gates in (0, 1]: over long spans they
  * underflow to 0, which is the right answer, but e^{-G_j} grows, and a
@@ -285,7 +288,7 @@ static void plan_init(struct lin_plan *pl, const struct attn__lin_spec *ls,
 		pl->o_a0 = carve(&off, (size_t)pl->ldf * f);
 		pl->o_el = carve(&off, (size_t)pl->ldf * f);
 		pl->o_den = carve(&off, (size_t)C * f);
-		pl->o_tmp = carve(&off, (size_t)pl->ldf * f);
+		pl->o_tmp = carve(&off, (size_t)(C * pl->ldf) * f);
 	} else if (ls->form == ATTN__LIN_FORM_RECURRENT) {
 		pl->o_s = carve(&off, (size_t)(F * pl->ldd) * f);
 		pl->o_z = carve(&off, (size_t)pl->ldf * f);
@@ -481,16 +484,22 @@ static void feat_row(float *dst, const float *x, int64_t D, enum attn__lin_featu
 /*
  * dst (D) = the key of step t under an element-wise map: φ(k_t), or, with
  * ls->key_from_gate (HGRN-2), 1 - a_t = -expm1(g_t) (expm1 keeps 1 - a
- * exact for a near 1). The oracle has its own.
+ * exact for a near 1; attn__expm1f, as libm's would not vectorise). The
+ * oracle has its own.
  */
 static void key_row(float *dst, const struct attn__lin_spec *ls, const struct lin_head *hd,
                     int64_t t, int64_t D)
 {
 	if (ls->key_from_gate) {
 		const float *gt = gate_row(hd, t);
-		const int vec = ls->gate == ATTN__LIN_GATE_VEC;
-		for (int64_t d = 0; d < D; d++)
-			dst[d] = -expm1f(gt[vec ? d : 0]);
+		if (ls->gate == ATTN__LIN_GATE_VEC) {
+			for (int64_t d = 0; d < D; d++)
+				dst[d] = -attn__expm1f(gt[d]);
+		} else {
+			const float k = -attn__expm1f(gt[0]);
+			for (int64_t d = 0; d < D; d++)
+				dst[d] = k;
+		}
 	} else {
 		feat_row(dst, hd->k + t * D, D, ls->feature, 1.0f);
 	}
@@ -580,7 +589,7 @@ static void chunk_run(const struct attn__lin_spec *ls, const struct lin_plan *pl
 	float *a0 = (float *)(slice + pl->o_a0);   /* (gd)      e^{g_t}: first gate */
 	float *el = (float *)(slice + pl->o_el);   /* (gd)      e^{G_{c-1}} */
 	float *den = (float *)(slice + pl->o_den); /* (C)       normaliser */
-	float *tmp = (float *)(slice + pl->o_tmp); /* (F)       one folded key */
+	float *kt = (float *)(slice + pl->o_tmp);  /* (C, ldf)  K̃, then Q̃ ⊙ a_t */
 
 	for (int64_t t = t0; t < t1;) {
 		/*
@@ -633,21 +642,18 @@ static void chunk_run(const struct attn__lin_spec *ls, const struct lin_plan *pl
 				feat_rows(ls, pl, hd, 0, hd->k + (t + j) * D, t + j, 1, kr, kshift);
 			memcpy(vb + j * ldd, hd->v + (t + j) * D, (size_t)D * sizeof(float));
 			if (with_out) {
+				/* K̃_j, row-major: transposed below, a block at a time */
+				float *kk = kt + j * ldf;
 				if (gd == 0) {
-					for (int64_t d = 0; d < F; d++)
-						kbt[d * ldc + j] = kr[d];
+					memcpy(kk, kr, (size_t)F * sizeof(float));
 				} else if (gd == 1) {
 					const float f = attn__expf(-g[j]);
 					for (int64_t d = 0; d < F; d++)
-						kbt[d * ldc + j] = kr[d] * f;
+						kk[d] = kr[d] * f;
 				} else {
-					/* exp in a contiguous loop (it vectorises), then the
-					 * strided stores */
 					const float *Gj = g + j * gd;
 					for (int64_t d = 0; d < F; d++)
-						tmp[d] = kr[d] * attn__expf(-Gj[d]);
-					for (int64_t d = 0; d < F; d++)
-						kbt[d * ldc + j] = tmp[d];
+						kk[d] = kr[d] * attn__expf(-Gj[d]);
 				}
 				float *qr = qb + j * ldf;
 				if (j >= cb)
@@ -658,26 +664,51 @@ static void chunk_run(const struct attn__lin_spec *ls, const struct lin_plan *pl
 				else if (gd > 1)
 					mul_exp(qr, g + j * gd, F);
 			}
+			/* K̂_j = φ(k_j) e^{G_{c-1} - G_j}: from K̃_j when there is one */
 			if (gd == 1) {
 				attn__scale(kr, attn__expf(g[c - 1] - g[j]), F);
+			} else if (gd > 1 && with_out) {
+				const float *kk = kt + j * ldf;
+				for (int64_t d = 0; d < F; d++)
+					kr[d] = kk[d] * el[d];
 			} else if (gd > 1) {
 				const float *Gj = g + j * gd, *Gl = g + (c - 1) * gd;
 				for (int64_t d = 0; d < F; d++)
 					kr[d] *= attn__expf(Gl[d] - Gj[d]);
 			}
 		}
+		if (with_out)
+			attn__transpose(kbt, ldc, kt, ldf, c, F);
 
-		/* S' = Diag(a_t) S e^{old shift - new}, z' = a_t ⊙ z e^{old - new} */
+		/*
+		 * S' = Diag(a_t) S e^{old shift - new}, z' likewise. The key
+		 * shift's factor is applied to S; a_t is not: pass 1 reads
+		 * Q̃ ⊙ a_t instead (c x F, where S is F x D), and pass 4 scales S
+		 * once by a_t e^{G_{c-1}}.
+		 */
 		if (kf != 1.0f)
 			scale_state(S, z, &kf, 1, F, D, ldd);
-		if (gd > 0)
-			scale_state(S, z, a0, gd, F, D, ldd);
+		if (gd > 0 && z)
+			for (int64_t r = 0; r < F; r++)
+				z[r] *= a0[gd == 1 ? 0 : r];
 
 		if (with_out) {
 			float *o = hd->o + t * D; /* (c, D) */
 
-			/* pass 1: O = Q̃ S'  (c, D) */
-			attn__gemm(c, D, F, qb, ldf, 1, S, ldd, o, D, 0);
+			/* pass 1: O = Q̃ S' = (Q̃ ⊙ a_t) S  (c, D); kt is free again */
+			const float *qa = qb;
+			if (gd == 1) {
+				for (int64_t i = 0; i < c; i++)
+					for (int64_t d = 0; d < F; d++)
+						kt[i * ldf + d] = qb[i * ldf + d] * a0[0];
+				qa = kt;
+			} else if (gd > 1) {
+				for (int64_t i = 0; i < c; i++)
+					for (int64_t d = 0; d < F; d++)
+						kt[i * ldf + d] = qb[i * ldf + d] * a0[d];
+				qa = kt;
+			}
+			attn__gemm(c, D, F, qa, ldf, 1, S, ldd, o, D, 0);
 
 			/*
 			 * passes 2 and 3, by bands of rows [r0, r0 + mr), each
@@ -712,9 +743,18 @@ static void chunk_run(const struct attn__lin_spec *ls, const struct lin_plan *pl
 			}
 		}
 
-		/* pass 4: S = Diag(e^{G_{c-1}}) S' + K̂ᵀ V, z = e^{G_{c-1}} z' + Σ_j K̂_j */
-		if (gd > 0)
-			scale_state(S, z, el, gd, F, D, ldd);
+		/*
+		 * pass 4: S = Diag(a_t e^{G_{c-1}}) S + K̂ᵀ V (S' never formed),
+		 * z = e^{G_{c-1}} z' + Σ_j K̂_j
+		 */
+		if (gd > 0) {
+			for (int64_t d = 0; d < gd; d++)
+				a0[d] *= el[d];
+			scale_state(S, NULL, a0, gd, F, D, ldd);
+			if (z)
+				for (int64_t r = 0; r < F; r++)
+					z[r] *= el[gd == 1 ? 0 : r];
+		}
 		attn__gemm(F, D, c, kc, 1, ldf, vb, ldd, S, ldd, 1);
 		if (z)
 			for (int64_t j = 0; j < c; j++)
