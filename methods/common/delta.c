@@ -37,24 +37,28 @@
  * gate goes to the carried state as a plain multiplier, S' = a_t S, and
  * inside the chunk the cumulative log gate is relative to its start,
  *     G_i = Σ_{t < s <= t+i} log a_s        (G_0 = 0; 0 when not gated).
- * Unrolling the identity above, the chunk's u (rows of U, (c, D)) solve
- *     (I + A) U = diag(b) V - diag(b) K̃ S',
- *     A_ij = b_i e^{G_i - G_j} k_i · k_j  (j < i; 0 on and above the diagonal)
- * with K̃_i = e^{G_i} k_i, so with T = (I + A)⁻¹, W = T diag(b) K̃ and
- * U = T diag(b) V, the chunk is
+ * Unrolling the identity above inside the chunk, its u (the rows of U',
+ * (c, D)) solve one lower triangular system,
+ *     (I + A) U' = Y,    Y = diag(b) V - diag(b) K̃ S',
+ *     A_ij = b_i e^{G_i - G_j} k_i · k_j  (j < i; 0 on and above the diagonal),
+ * K̃_i = e^{G_i} k_i. The WY form of the paper writes this with
+ * T = (I + A)⁻¹, W = T diag(b) K̃ and U = T diag(b) V as U' = U - W S'.
+ * We apply T after the state product instead, U' = T Y: the same
+ * (c, D)(D, D) product, but T acts on D columns instead of 2D and is never
+ * formed (a forward substitution with the GEMM doing most of it), which
+ * measured 20% faster. The chunk:
  *     pass 1  -A = tril(-diag(b) K̃ K̆ᵀ, -1)     K̆_j = e^{-G_j} k_j     (c, D)(D, c)
- *     pass 2  T = (I + A)⁻¹, forward substitution, T_i = e_i - Σ_{j<i} A_ij T_j
- *     pass 3  [-W | U] = T [-diag(b) K̃ | diag(b) V]                   (c, c)(c, 2D)
- *     pass 4  U' = U - W S'                                            (c, D)(D, D)
- *     pass 5  O = Q̃ S'                    Q̃_i = e^{G_i} q_i           (c, D)(D, D)
- *     pass 6  O += tril(Q̃ K̆ᵀ) U'                                 (c, D)(D, c), (c, c)(c, D)
- *     pass 7  S = e^{G_{c-1}} S' + K̂ᵀ U'  K̂_j = e^{G_{c-1} - G_j} k_j  (D, c)(c, D)
- * all GEMM-shaped (attn__gemm); the triangular products of passes 1, 3 and
- * 6 run in bands of 32 rows against the columns up to their diagonal.
+ *     pass 2  Y = diag(b) V - diag(b) K̃ S'                             (c, D)(D, D)
+ *     pass 3  U' = (I + A)⁻¹ Y, blocked forward substitution           (c, c)(c, D)
+ *     pass 4  O = Q̃ S'                    Q̃_i = e^{G_i} q_i           (c, D)(D, D)
+ *     pass 5  O += tril(Q̃ K̆ᵀ) U'                                 (c, D)(D, c), (c, c)(c, D)
+ *     pass 6  S = e^{G_{c-1}} S' + K̂ᵀ U'  K̂_j = e^{G_{c-1} - G_j} k_j  (D, c)(c, D)
+ * all GEMM-shaped (attn__gemm); the triangular products of passes 1 and 5
+ * run in bands of 32 rows against the columns up to their diagonal.
  * TTT is the same chunk with A = 0 (no error inside a mini-batch depends on
- * another: they all read W_b = the chunk's S), so T = I and passes 1-3
- * reduce to scaling rows by η; its chunks are exactly its mini-batches,
- * [0, C), [C, 2C), ..., which is why its C is a parameter of the model.
+ * another: they all read W_b = the chunk's S), so passes 1 and 3 drop out;
+ * its chunks are exactly its mini-batches, [0, C), [C, 2C), ..., which is
+ * why its C is a parameter of the model.
  *
  * Numerics. The gate folds e^{G_i} (<= 1) and e^{-G_j} (>= 1) are those
  * of linattn.c, relative to the chunk: a chunk ends early - before C steps
@@ -62,10 +66,11 @@
  * lies in [e^-20, e^20] and, as important, G itself keeps ~1e-6 absolute
  * precision in float32 (at G ~ -2000 its rounding alone would move e^{G_i -
  * G_j} by 1e-4). Strong gates cut chunks to a few steps: slower, exact.
- * T's forward substitution is stable here: row i of U = T B is the u_i of
- * the recurrence, bounded by the values because every step is a
- * contraction, so T's entries stay small (b = 1 and c equal keys give the
- * bidiagonal T with 1 and -1, the worst case a test runs).
+ * The forward substitution is stable here: its solution rows are the u_t
+ * of the recurrence, bounded by the values because every step is a
+ * contraction, so (I + A)⁻¹ stays small (b = 1 and c equal keys, A all
+ * ones below the diagonal and (I + A)⁻¹ the bidiagonal with 1 and -1, is
+ * the worst case a test runs).
  *
  * Parallel (O(N² D) time, N² floats; the reference form). The same
  * identity over the whole sequence with S_0 = 0, the UT transform with
@@ -75,9 +80,8 @@
  * B the cumulative log gate of the whole head in float64 (one e^x per pair,
  * x <= 0: it underflows and never overflows). For TTT the error of step i
  * reads W_b of i's mini-batch, so A_ij = η_i k_i · k_j for j before that
- * batch's start instead, and B = 0. U comes by blocked forward substitution
- * (a GEMM against the rows already solved, then the block's own rows). The
- * N x N score buffer holds -A, then the output scores.
+ * batch's start instead, and B = 0. U comes by the chunk's blocked forward
+ * substitution. The N x N score buffer holds -A, then the output scores.
  *
  * Decode: prepare() runs the chunk form over the context 0..N-2 and leaves
  * each head's S at the front of the workspace (TTT: also W_b of the batch
@@ -167,8 +171,8 @@ int attn__delta_supports(enum attn__delta_kind kind, const struct attn_shape *s,
  * ldd)), then the slices. Each of `threads` slices holds, by form:
  *   chunk (also decode, whose prepare() runs it):
  *     kn (C, ldd) unit keys, then K̂    qf (C, ldd) Q̃    kt (D, ldc) K̆ᵀ
- *     bw (C, ldw) [-b K̃ | b V]         wu (C, ldw) [-W | U], then U'
- *     a (C, ldc) -A, T, then scores    g (C) G    tmp (ldc) a row of T
+ *     bw (C, ldw) [-b K̃ | b V], then U' in the right half
+ *     a (C, ldc) -A, then scores       g, fi (C) G and e^{-G}
  *     s (D, ldd) S
  *   recurrent: s (D, ldd) S, sb (D, ldd) W_b (TTT)
  *   parallel:  kn, qf (N, ldd) unit keys and queries   kt (D, ldn) Kᵀ
@@ -185,7 +189,7 @@ struct delta_plan {
 	size_t head_state; /* floats of one head's decode state */
 	size_t state;      /* bytes of all heads' states (decode) */
 	size_t slice, total;
-	size_t o_kn, o_qf, o_kt, o_bw, o_wu, o_a, o_g, o_tmp, o_s, o_sb;
+	size_t o_kn, o_qf, o_kt, o_bw, o_a, o_g, o_fi, o_s, o_sb;
 	size_t o_u, o_sc, o_bc, o_qv, o_kv, o_uv, o_yv;
 };
 
@@ -220,10 +224,9 @@ static void plan_init(struct delta_plan *pl, const struct delta_cfg *cf,
 		pl->o_qf = take(&off, C * pl->ldd);
 		pl->o_kt = take(&off, D * pl->ldc);
 		pl->o_bw = take(&off, C * pl->ldw);
-		pl->o_wu = take(&off, cf->ttt ? 0 : C * pl->ldw);
 		pl->o_a = take(&off, C * pl->ldc);
 		pl->o_g = take(&off, C);
-		pl->o_tmp = take(&off, pl->ldc);
+		pl->o_fi = take(&off, C);
 		pl->o_s = take(&off, D * pl->ldd);
 	} else if (cf->form == ATTN__LIN_FORM_RECURRENT) {
 		pl->o_s = take(&off, D * pl->ldd);
@@ -264,20 +267,18 @@ size_t attn__delta_workspace_bytes(enum attn__delta_kind kind, const struct attn
  * FLOPs of one chunk of c rows, a multiply-add counted as 2, leaving out
  * the O(c D) work (normalisation, folds, row scalings):
  *   pass 1  -A over the c(c-1)/2 pairs j < i              D c (c - 1)
- *   pass 2  T, row i adds rows j < i of length j + 1      (c³ - c) / 3
- *   pass 3  T [..|..] over the c(c+1)/2 pairs j <= i      2 D c (c + 1)
- *   pass 4, 5, 7  three (c, D)(D, D)-sized products       6 c D²
- *   pass 6  scores and P U' over the pairs j <= i         2 D c (c + 1)
- * so 6 c D² + D (5 c² + 3 c) + (c³ - c) / 3 per chunk; TTT has no passes
- * 1-3: 6 c D² + 2 D c (c + 1). This is the useful work (the triangles, not
- * the bands' squares). Chunks cut short by strong gates do less.
+ *   pass 2, 4, 6  three (c, D)(D, D)-sized products       6 c D²
+ *   pass 3  row i subtracts the i rows before it           D c (c - 1)
+ *   pass 5  scores and P U' over the pairs j <= i         2 D c (c + 1)
+ * so 6 c D² + 4 D c² per chunk (131 k per row at C = 64, D = 128, against
+ * the recurrent form's 6 D² = 98 k); TTT has no passes 1 and 3:
+ * 6 c D² + 2 D c (c + 1). This is the useful work (the triangles, not the
+ * bands' squares). Chunks cut short by strong gates do less.
  */
 static double chunk_flops(const struct delta_cfg *cf, double c, double D)
 {
 	const double common = 6.0 * c * D * D + 2.0 * D * c * (c + 1.0);
-	if (cf->ttt)
-		return common;
-	return common + D * c * (c - 1.0) + 2.0 * D * c * (c + 1.0) + (c * c * c - c) / 3.0;
+	return cf->ttt ? common : common + 2.0 * D * c * (c - 1.0);
 }
 
 /*
@@ -373,10 +374,35 @@ static void head_init(struct delta_head *hd, const struct delta_cfg *cf,
 	hd->bscale = cf->ttt ? 1.0f / (float)cf->C : 1.0f;
 }
 
+/*
+ * x · x over x (D), in 64 lanes summed as a tree at the end. attn__dot's one
+ * accumulator and sequential tail take ~100 cycles at D = 128, which twice
+ * per row of the chunk form measured 5% of it; this takes about a third.
+ */
+static float sum_squares(const float *x, int64_t D)
+{
+	float acc[64] = {0.0f};
+	int64_t d = 0;
+	for (; d + 64 <= D; d += 64)
+		for (int l = 0; l < 64; l++)
+			acc[l] = attn__fmaf(x[d + l], x[d + l], acc[l]);
+	for (int l = 0; d + l < D; l++)
+		acc[l] = attn__fmaf(x[d + l], x[d + l], acc[l]);
+	for (int l = 0; l < 32; l++)
+		acc[l] += acc[l + 32];
+	for (int l = 0; l < 16; l++)
+		acc[l] += acc[l + 16];
+	for (int l = 0; l < 8; l++)
+		acc[l] += acc[l + 8];
+	for (int l = 0; l < 4; l++)
+		acc[l] += acc[l + 4];
+	return (acc[0] + acc[2]) + (acc[1] + acc[3]);
+}
+
 /* dst (D) = x / sqrt(x · x + ε) · scale, x (D): the l2norm of the top. */
 static void unit_row(float *dst, const float *x, int64_t D, float scale)
 {
-	const float r = scale / sqrtf(attn__dot(x, x, D) + (float)DELTA_EPS);
+	const float r = scale / sqrtf(sum_squares(x, D) + (float)DELTA_EPS);
 	for (int64_t d = 0; d < D; d++)
 		dst[d] = x[d] * r;
 }
@@ -396,25 +422,22 @@ static void mask_upper(float *a, int64_t ld, int64_t r0, int64_t mr, int64_t nc,
 }
 
 /*
- * pass 2 of the chunk: T = (I + A)⁻¹ in place over a (c, ldc), which holds
- * -A (strictly lower, zero above). Row i of T is e_i - Σ_{j<i} A_ij T_j,
- * rows j < i being T's already (zero beyond column j); tmp (c) holds row i
- * while its -A is still read.
+ * Solve (I + A) X = Y in place, X and Y (c, D) with row stride ldx, -A in
+ * na (c, ldc) strictly lower (read below the diagonal only). Forward
+ * substitution by blocks of `blk` rows: the rows solved before a block
+ * enter by one GEMM, X_blk += -A[blk, :r0] X[:r0], then the block's own rows
+ * in order, X_i += Σ_{r0 <= j < i} -A_ij X_j.
  */
-static void invert_unit_lower(float *a, int64_t ldc, int64_t c, float *tmp)
+static void solve_unit_lower(const float *na, int64_t ldc, int64_t c, float *x, int64_t ldx,
+                             int64_t D, int64_t blk)
 {
-	for (int64_t i = 0; i < c; i++) {
-		const float *nai = a + i * ldc;
-		memset(tmp, 0, (size_t)c * sizeof(float));
-		tmp[i] = 1.0f;
-		for (int64_t j = 0; j < i; j++) {
-			const float f = nai[j];
-			const float *tj = a + j * ldc;
-#pragma omp simd
-			for (int64_t l = 0; l <= j; l++)
-				tmp[l] = attn__fmaf(f, tj[l], tmp[l]);
-		}
-		memcpy(a + i * ldc, tmp, (size_t)c * sizeof(float));
+	for (int64_t r0 = 0; r0 < c; r0 += blk) {
+		const int64_t mr = attn__min64(blk, c - r0);
+		if (r0 > 0)
+			attn__gemm(mr, D, r0, na + r0 * ldc, ldc, 1, x, ldx, x + r0 * ldx, ldx, 1);
+		for (int64_t i = r0 + 1; i < r0 + mr; i++)
+			for (int64_t j = r0; j < i; j++)
+				attn__axpy(x + i * ldx, na[i * ldc + j], x + j * ldx, D);
 	}
 }
 
@@ -429,18 +452,16 @@ static void chunk_run(const struct delta_cfg *cf, const struct delta_plan *pl,
                       char *slice)
 {
 	const int64_t D = pl->D, C = pl->C, ldd = pl->ldd, ldc = pl->ldc, ldw = pl->ldw;
-	float *kn = (float *)(slice + pl->o_kn);   /* (C, ldd)  unit keys, then K̂ */
-	float *qf = (float *)(slice + pl->o_qf);   /* (C, ldd)  Q̃ */
-	float *kt = (float *)(slice + pl->o_kt);   /* (D, ldc)  K̆ᵀ */
-	float *bw = (float *)(slice + pl->o_bw);   /* (C, ldw)  [-b K̃ | b V] */
-	float *a = (float *)(slice + pl->o_a);     /* (C, ldc)  -A, T, scores */
-	float *g = (float *)(slice + pl->o_g);     /* (C)       G */
-	float *tmp = (float *)(slice + pl->o_tmp); /* (ldc)     a row of T */
-	/* (C, ldw) [-W | U], U' in the right half; TTT's T = I leaves it bw */
-	float *wu = cf->ttt ? bw : (float *)(slice + pl->o_wu);
-	float *up = wu + D; /* U' (c, D), row stride ldw */
+	float *kn = (float *)(slice + pl->o_kn); /* (C, ldd)  unit keys, then K̂ */
+	float *qf = (float *)(slice + pl->o_qf); /* (C, ldd)  Q̃ */
+	float *kt = (float *)(slice + pl->o_kt); /* (D, ldc)  K̆ᵀ */
+	float *bw = (float *)(slice + pl->o_bw); /* (C, ldw)  [-b K̃ | b V], then [.. | U'] */
+	float *a = (float *)(slice + pl->o_a);   /* (C, ldc)  -A, then scores */
+	float *g = (float *)(slice + pl->o_g);   /* (C)       G */
+	float *fi = (float *)(slice + pl->o_fi); /* (C)       e^{-G} */
+	float *up = bw + D;                      /* (c, D)    Y, then U', row stride ldw */
 	const float qs = q_scale(D);
-	/* K̆ is read by pass 1 (not in TTT) and pass 6 (with output) */
+	/* K̆ is read by pass 1 (not in TTT) and pass 5 (with output) */
 	const int need_kt = !cf->ttt || with_out;
 
 	for (int64_t t = t0; t < t1;) {
@@ -478,60 +499,63 @@ static void chunk_run(const struct delta_cfg *cf, const struct delta_plan *pl,
 				bj[d] = -b * fj * kr[d];
 				bj[D + d] = b * vj[d];
 			}
-			if (need_kt) {
-				const float fi = cf->gated ? attn__expf(-g[j]) : 1.0f;
-				for (int64_t d = 0; d < D; d++)
-					kt[d * ldc + j] = kr[d] * fi;
-			}
 			if (with_out)
 				unit_row(qf + j * ldd, hd->q + (t + j) * D, D, qs * fj);
+			fi[j] = cf->gated ? attn__expf(-g[j]) : 1.0f;
 		}
+		/* K̆ᵀ row by row: contiguous stores, the strided side being loads */
+		if (need_kt)
+			for (int64_t d = 0; d < D; d++)
+				for (int64_t j = 0; j < c; j++)
+					kt[d * ldc + j] = kn[j * ldd + d] * fi[j];
 
 		/* S' = a_t S */
 		if (cf->gated)
 			for (int64_t r = 0; r < D; r++)
 				attn__scale(S + r * ldd, a0, D);
 
+		/* pass 1: -A = tril(-diag(b) K̃ K̆ᵀ, -1), band by band (TTT: A = 0) */
 		if (!cf->ttt) {
-			/* pass 1: -A = tril(-diag(b) K̃ K̆ᵀ, -1), band by band */
 			for (int64_t r0 = 0; r0 < c; r0 += DELTA_BAND) {
 				const int64_t mr = attn__min64(DELTA_BAND, c - r0), nc = r0 + mr;
 				attn__gemm(mr, nc, D, bw + r0 * ldw, ldw, 1, kt, ldc, a + r0 * ldc, ldc,
 				           0);
 				mask_upper(a, ldc, r0, mr, nc, 0);
 			}
-			/* pass 2: T = (I + A)⁻¹ */
-			invert_unit_lower(a, ldc, c, tmp);
-			/* pass 3: [-W | U] = T [-diag(b) K̃ | diag(b) V], T lower: bands */
-			for (int64_t r0 = 0; r0 < c; r0 += DELTA_BAND) {
-				const int64_t mr = attn__min64(DELTA_BAND, c - r0), nc = r0 + mr;
-				attn__gemm(mr, 2 * D, nc, a + r0 * ldc, ldc, 1, bw, ldw, wu + r0 * ldw,
-				           ldw, 0);
-			}
 		}
 
-		/* pass 4: U' = U - W S' */
-		attn__gemm(c, D, D, wu, ldw, 1, S, ldd, up, ldw, 1);
+		/* pass 2: Y = diag(b) V - diag(b) K̃ S', over b V in place */
+		attn__gemm(c, D, D, bw, ldw, 1, S, ldd, up, ldw, 1);
+
+		/* pass 3: U' = (I + A)⁻¹ Y (TTT: U' = Y) */
+		if (!cf->ttt)
+			solve_unit_lower(a, ldc, c, up, ldw, D, ATTN__GEMM_MR);
 
 		if (with_out) {
 			float *o = hd->o + t * D; /* (c, D) */
-			/* pass 5: O = Q̃ S' */
+			/* pass 4: O = Q̃ S' */
 			attn__gemm(c, D, D, qf, ldd, 1, S, ldd, o, D, 0);
-			/* pass 6: O += tril(Q̃ K̆ᵀ) U', band by band */
+			/*
+			 * pass 5: O += tril(Q̃ K̆ᵀ) U'. Scores band by band (their
+			 * columns come in tiles of 32), the product by blocks of MR
+			 * rows, each only as deep as its diagonal.
+			 */
 			for (int64_t r0 = 0; r0 < c; r0 += DELTA_BAND) {
 				const int64_t mr = attn__min64(DELTA_BAND, c - r0), nc = r0 + mr;
-				float *ab = a + r0 * ldc;
-				attn__gemm(mr, nc, D, qf + r0 * ldd, ldd, 1, kt, ldc, ab, ldc, 0);
+				attn__gemm(mr, nc, D, qf + r0 * ldd, ldd, 1, kt, ldc, a + r0 * ldc, ldc, 0);
 				mask_upper(a, ldc, r0, mr, nc, 1);
-				attn__gemm(mr, D, nc, ab, ldc, 1, up, ldw, o + r0 * D, D, 1);
+			}
+			for (int64_t i = 0; i < c; i += ATTN__GEMM_MR) {
+				const int64_t mi = attn__min64(ATTN__GEMM_MR, c - i);
+				attn__gemm(mi, D, i + mi, a + i * ldc, ldc, 1, up, ldw, o + i * D, D, 1);
 			}
 		}
 
-		/* pass 7: S = e^{G_{c-1}} S' + K̂ᵀ U', K̂_j = k_j e^{G_{c-1} - G_j} */
+		/* pass 6: S = e^{G_{c-1}} S' + K̂ᵀ U', K̂_j = k_j e^{G_{c-1} - G_j} */
 		if (cf->gated) {
-			for (int64_t j = 0; j < c - 1; j++)
-				attn__scale(kn + j * ldd, attn__expf(g[c - 1] - g[j]), D);
 			const float el = attn__expf(g[c - 1]);
+			for (int64_t j = 0; j < c - 1; j++)
+				attn__scale(kn + j * ldd, el * fi[j], D);
 			for (int64_t r = 0; r < D; r++)
 				attn__scale(S + r * ldd, el, D);
 		}
@@ -594,6 +618,22 @@ static void recurrent_run(const struct delta_cfg *cf, const struct delta_plan *p
 }
 
 /*
+ * row[j] *= e^{B_i - B_j} for j < n: the decay from key j to query i (<= 1).
+ * Decays below e^-64 become 0: scores of 1e-28 cannot move a float sum,
+ * while e^-87 times a score would be subnormal, and subnormals in the GEMMs
+ * that follow made the gated parallel form 4x slower (measured).
+ */
+static void decay_row(float *row, const double *bc, int64_t i, int64_t n)
+{
+	const double bi = bc[i];
+#pragma omp simd
+	for (int64_t j = 0; j < n; j++) {
+		const float x = (float)(bi - bc[j]);
+		row[j] *= x < -64.0f ? 0.0f : attn__expf(x);
+	}
+}
+
+/*
  * The parallel form of one head, prefill (see the top of the file): the
  * UT transform over the whole sequence, by blocks of DELTA_BQ rows.
  */
@@ -619,47 +659,38 @@ static void parallel_head(const struct delta_cfg *cf, const struct delta_plan *p
 			bc[j] = (j > 0 ? bc[j - 1] : 0.0) + (double)hd->g[j];
 	}
 
+	/*
+	 * pass 1: -A, by blocks of rows: -b_i k_i · k_j e^{B_i - B_j} for the
+	 * columns j < lim(i) whose error step i reads - j < i, or for TTT j
+	 * before i's mini-batch - and 0 from lim(i) to the block's end. U = b V.
+	 */
 	for (int64_t i0 = 0; i0 < N; i0 += DELTA_BQ) {
-		const int64_t mb = attn__min64(DELTA_BQ, N - i0), i1 = i0 + mb;
-
-		/*
-		 * pass 1: -A for rows [i0, i1): -b_i k_i · k_j e^{B_i - B_j} for
-		 * the columns j < lim(i) whose error step i reads - j < i, or for
-		 * TTT j before i's mini-batch - and 0 from lim(i) on.
-		 */
-		attn__gemm(mb, i1, D, kn + i0 * ldd, ldd, 1, kt, ldn, sc + i0 * ldn, ldn, 0);
+		const int64_t i1 = attn__min64(i0 + DELTA_BQ, N);
+		attn__gemm(i1 - i0, i1, D, kn + i0 * ldd, ldd, 1, kt, ldn, sc + i0 * ldn, ldn, 0);
 		for (int64_t i = i0; i < i1; i++) {
 			float *row = sc + i * ldn;
 			const int64_t lim = cf->ttt ? i / cf->C * cf->C : i;
 			const float nb = -hd->beta[i] * hd->bscale;
-			for (int64_t j = 0; j < lim; j++)
-				row[j] *= cf->gated ? nb * attn__expf((float)(bc[i] - bc[j])) : nb;
+			if (cf->gated)
+				decay_row(row, bc, i, lim);
+			attn__scale(row, nb, lim);
 			memset(row + lim, 0, (size_t)(i1 - lim) * sizeof(float));
-		}
-
-		/*
-		 * pass 2: (I + A) U = diag(b) V for the block's rows. The rows
-		 * solved before the block by one GEMM, U_blk += -A[blk, :i0] U[:i0],
-		 * then the block's own rows in order.
-		 */
-		for (int64_t i = i0; i < i1; i++) {
-			const float b = hd->beta[i] * hd->bscale;
 			for (int64_t d = 0; d < D; d++)
-				u[i * ldd + d] = b * hd->v[i * D + d];
+				u[i * ldd + d] = -nb * hd->v[i * D + d];
 		}
-		if (i0 > 0)
-			attn__gemm(mb, D, i0, sc + i0 * ldn, ldn, 1, u, ldd, u + i0 * ldd, ldd, 1);
-		for (int64_t i = i0 + 1; i < i1; i++)
-			for (int64_t j = i0; j < i; j++)
-				attn__axpy(u + i * ldd, sc[i * ldn + j], u + j * ldd, D);
+	}
 
-		/* pass 3: scores P_ij = q_i · k_j e^{B_i - B_j} (j <= i), then O = P U */
+	/* pass 2: U = (I + A)⁻¹ diag(b) V */
+	solve_unit_lower(sc, ldn, N, u, ldd, D, DELTA_BQ);
+
+	/* pass 3: scores P_ij = q_i · k_j e^{B_i - B_j} (j <= i), then O = P U */
+	for (int64_t i0 = 0; i0 < N; i0 += DELTA_BQ) {
+		const int64_t mb = attn__min64(DELTA_BQ, N - i0), i1 = i0 + mb;
 		attn__gemm(mb, i1, D, qn + i0 * ldd, ldd, 1, kt, ldn, sc + i0 * ldn, ldn, 0);
 		for (int64_t i = i0; i < i1; i++) {
 			float *row = sc + i * ldn;
 			if (cf->gated)
-				for (int64_t j = 0; j <= i; j++)
-					row[j] *= attn__expf((float)(bc[i] - bc[j]));
+				decay_row(row, bc, i, i + 1);
 			memset(row + i + 1, 0, (size_t)(i1 - i - 1) * sizeof(float));
 		}
 		attn__gemm(mb, D, i1, sc + i0 * ldn, ldn, 1, u, ldd, hd->o + i0 * D, D, 0);
