@@ -46,8 +46,9 @@ static const struct attn_method *const methods[] = {
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static struct attn_params dparams(int form, int64_t C)
+static struct attn_params dparams(const struct attn_method *m, int form, int64_t C)
 {
+	(void)m; /* all three have just form and C */
 	struct attn_params p = {.count = 2};
 	p.v[ATTN__LIN_P_FORM] = form;
 	p.v[ATTN__LIN_P_CHUNK] = (double)C;
@@ -62,55 +63,13 @@ static void fill(const float *x, const struct attn_shape *s, float v)
 		w[i] = v;
 }
 
-/*
- * Every form of m on `in` against the oracle, for each C in cs (the chunk
- * form's C; for ttt_linear the model's, and so every form's and the
- * oracle's). Updates w.
- */
-static void check_forms_on(const struct attn_method *m, const struct attn_shape *s,
-                           const struct attn_inputs *in, const int64_t *cs, int ncs,
-                           struct worst *w, const char *what)
-{
-	for (int ci = 0; ci < ncs; ci++) {
-		struct attn_params p0 = dparams(ATTN__LIN_FORM_CHUNK, cs[ci]);
-		double *ref = run_oracle(m, s, &p0, in);
-		for (int form = 0; form < 3; form++) {
-			struct attn_params p = dparams(form, cs[ci]);
-			float *out = run_method(m, s, &p, in, 1);
-			worst_note(w, rel_err_d(out, ref, out_count(s)), m, s, &p, what);
-			free(out);
-		}
-		free(ref);
-	}
-}
-
-static void check_forms(const struct attn_method *m, const struct attn_shape *s,
-                        const int64_t *cs, int ncs, struct worst *w)
-{
-	struct attn_workload wl;
-	ck_assert_int_eq(attn_workload_alloc(s, m->inputs, ATTN_DIST_GAUSSIAN, 7, &wl), ATTN_OK);
-	check_forms_on(m, s, &wl.in, cs, ncs, w, "vs oracle");
-	attn_workload_free(&wl);
-}
-
 /* ---- forms -------------------------------------------------------------------- */
 
 /* All three forms against the oracle: N around C, two D, GQA. */
 START_TEST(forms_match_oracle)
 {
-	const struct attn_method *m = methods[_i];
-	static const int64_t ns[] = {1, 63, 64, 65, 200};
-	static const int64_t ds[] = {16, 64};
-	static const int64_t kvhs[] = {2, 1};
-	static const int64_t c64[] = {64};
 	struct worst w = {0.0, ""};
-	for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
-		for (size_t di = 0; di < sizeof ds / sizeof *ds; di++)
-			for (size_t ki = 0; ki < sizeof kvhs / sizeof *kvhs; ki++) {
-				struct attn_shape s =
-				    mk_shape(1, 4, kvhs[ki], ns[ni], ds[di], 1, ATTN_MODE_PREFILL);
-				check_forms(m, &s, c64, 1, &w);
-			}
+	check_forms_grid(methods[_i], dparams, &w);
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
 }
 END_TEST
@@ -118,14 +77,8 @@ END_TEST
 /* C in {1, 16, 64, 100} at N = 200. */
 START_TEST(chunk_sizes_match_oracle)
 {
-	const struct attn_method *m = methods[_i];
-	static const int64_t cs[] = {1, 16, 64, 100};
-	static const int64_t ds[] = {16, 64};
 	struct worst w = {0.0, ""};
-	for (size_t di = 0; di < sizeof ds / sizeof *ds; di++) {
-		struct attn_shape s = mk_shape(1, 4, 2, 200, ds[di], 1, ATTN_MODE_PREFILL);
-		check_forms(m, &s, cs, 4, &w);
-	}
+	check_chunk_sizes(methods[_i], dparams, &w);
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
 }
 END_TEST
@@ -139,49 +92,9 @@ END_TEST
  */
 START_TEST(decode_is_last_prefill_row)
 {
-	const struct attn_method *m = methods[_i];
 	static const int64_t ns[] = {1, 2, 16, 17, 65, 200};
 	struct worst w = {0.0, ""};
-	for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
-		const int64_t N = ns[ni], D = 32, B = 2, H = 4;
-		struct attn_shape sp = mk_shape(B, H, 2, N, D, 1, ATTN_MODE_PREFILL);
-		struct attn_shape sd = mk_shape(B, H, 2, N, D, 1, ATTN_MODE_DECODE);
-		struct attn_workload wp, wd;
-		ck_assert_int_eq(attn_workload_alloc(&sp, m->inputs, ATTN_DIST_GAUSSIAN, 3, &wp),
-		                 0);
-		ck_assert_int_eq(attn_workload_alloc(&sd, m->inputs, ATTN_DIST_GAUSSIAN, 3, &wd),
-		                 0);
-		struct attn_params p0 = dparams(ATTN__LIN_FORM_CHUNK, 16);
-		double *ref = run_oracle(m, &sd, &p0, &wd.in);
-		for (int form = 0; form < 3; form++) {
-			struct attn_params p = dparams(form, 16);
-			float *pre = run_method(m, &sp, &p, &wp.in, 1);
-			float *pre2 = run_method(m, &sp, &p, &wp.in, 2);
-			float *dec = run_method(m, &sd, &p, &wd.in, 1);
-			float *dec2 = run_method(m, &sd, &p, &wd.in, 2);
-			float *last = malloc((size_t)(B * H * D) * sizeof(float));
-			ck_assert_ptr_nonnull(last);
-			for (int64_t bh = 0; bh < B * H; bh++)
-				memcpy(last + bh * D, pre + (bh * N + N - 1) * D,
-				       (size_t)D * sizeof(float));
-			worst_note(&w, rel_err_f(dec, last, (size_t)(B * H * D)), m, &sd, &p,
-			           "decode vs prefill");
-			worst_note(&w, rel_err_d(dec, ref, (size_t)(B * H * D)), m, &sd, &p,
-			           "decode vs oracle");
-			ck_assert_msg(memcmp(dec2, dec, (size_t)(B * H * D) * sizeof(float)) == 0 &&
-			                  memcmp(pre2, pre, out_count(&sp) * sizeof(float)) == 0,
-			              "%s N=%lld form=%s: 2 threads differ from 1", m->name,
-			              (long long)N, form_names[form]);
-			free(pre);
-			free(pre2);
-			free(dec);
-			free(dec2);
-			free(last);
-		}
-		free(ref);
-		attn_workload_free(&wp);
-		attn_workload_free(&wd);
-	}
+	check_decode(methods[_i], ns, 6, 16, dparams, &w);
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
 }
 END_TEST
@@ -203,11 +116,11 @@ START_TEST(beta_one_long)
 	struct attn_workload wl;
 	ck_assert_int_eq(attn_workload_alloc(&s, m->inputs, ATTN_DIST_GAUSSIAN, 21, &wl), 0);
 	fill(wl.in.beta, &s, 1.0f);
-	check_forms_on(m, &s, &wl.in, c64, 1, &w, "beta = 1");
+	check_forms_on(m, &s, &wl.in, c64, 1, dparams, &w, "beta = 1");
 	float *k = (float *)wl.in.k;
 	for (int64_t t = 1; t < s.n; t++)
 		memcpy(k + t * s.d, k, (size_t)s.d * sizeof(float));
-	check_forms_on(m, &s, &wl.in, c64, 1, &w, "beta = 1, one key");
+	check_forms_on(m, &s, &wl.in, c64, 1, dparams, &w, "beta = 1, one key");
 	attn_workload_free(&wl);
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
 }
@@ -232,7 +145,7 @@ START_TEST(retrieval_beta_one)
 	for (size_t i = 0; i < out_count(&s); i++)
 		want[i] = wl.in.v[i] / sqrtf((float)D);
 	for (int form = 0; form < 3; form++) {
-		struct attn_params p = dparams(form, C);
+		struct attn_params p = dparams(NULL, form, C);
 		float *out = run_method(m, &s, &p, &wl.in, 1);
 		double e = rel_err_f(out, want, out_count(&s));
 		ck_assert_msg(e <= 1e-5, "%s form=%s: o = v / sqrt(D) off by %g", m->name,
@@ -271,7 +184,7 @@ START_TEST(strong_gates)
 			if (ri == 0)
 				for (size_t i = ng / 2; i < ng / 2 + ng / 20; i++)
 					g[i] = -200.0f;
-			check_forms_on(m, &s, &wl.in, cs, 4, &w, "strong gates");
+			check_forms_on(m, &s, &wl.in, cs, 4, dparams, &w, "strong gates");
 			attn_workload_free(&wl);
 		}
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
@@ -286,10 +199,10 @@ START_TEST(ttt_c1_is_deltanet)
 	struct attn_shape s = mk_shape(2, 4, 2, 130, 32, 1, ATTN_MODE_PREFILL);
 	struct attn_workload wl;
 	ck_assert_int_eq(attn_workload_alloc(&s, ATTN_INPUT_BETA, ATTN_DIST_GAUSSIAN, 8, &wl), 0);
-	struct attn_params pd = dparams(ATTN__LIN_FORM_CHUNK, 64);
+	struct attn_params pd = dparams(NULL, ATTN__LIN_FORM_CHUNK, 64);
 	float *dn = run_method(&attn_method_deltanet, &s, &pd, &wl.in, 1);
 	for (int form = 0; form < 3; form++) {
-		struct attn_params p1 = dparams(form, 1), p16 = dparams(form, 16);
+		struct attn_params p1 = dparams(NULL, form, 1), p16 = dparams(NULL, form, 16);
 		float *t1 = run_method(&attn_method_ttt_linear, &s, &p1, &wl.in, 1);
 		float *t16 = run_method(&attn_method_ttt_linear, &s, &p16, &wl.in, 1);
 		const double e1 = rel_err_f(t1, dn, out_count(&s));
@@ -326,13 +239,13 @@ START_TEST(ttt_minibatch_by_hand)
 	struct attn_inputs in = {
 	    .q = &kq[0][0], .k = &kq[0][0], .v = &v[0][0], .beta = beta};
 	struct attn_shape s = mk_shape(1, 1, 1, N, D, 1, ATTN_MODE_PREFILL);
-	struct attn_params p0 = dparams(ATTN__LIN_FORM_CHUNK, 2);
+	struct attn_params p0 = dparams(NULL, ATTN__LIN_FORM_CHUNK, 2);
 	double *ref = run_oracle(m, &s, &p0, &in);
 	for (int i = 0; i < 6; i++)
 		ck_assert_msg(fabs(ref[i] - want[i / 2][i % 2]) <= 1e-6, "oracle [%d] %g, want %g",
 		              i, ref[i], want[i / 2][i % 2]);
 	for (int form = 0; form < 3; form++) {
-		struct attn_params p = dparams(form, 2);
+		struct attn_params p = dparams(NULL, form, 2);
 		float *out = run_method(m, &s, &p, &in, 1);
 		for (int i = 0; i < 6; i++)
 			ck_assert_msg(fabs(out[i] - want[i / 2][i % 2]) <= 1e-6,
@@ -356,13 +269,13 @@ START_TEST(refusals)
 {
 	const struct attn_method *m = methods[_i];
 	char msg[256] = "";
-	struct attn_params p = dparams(ATTN__LIN_FORM_CHUNK, 64);
+	struct attn_params p = dparams(NULL, ATTN__LIN_FORM_CHUNK, 64);
 	struct attn_shape s = mk_shape(1, 4, 2, 16, 16, 0, ATTN_MODE_PREFILL);
 	ck_assert_int_eq(m->supports(&s, &p, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
 	ck_assert_msg(strstr(msg, "causal only") != NULL, "%s: reason '%s'", m->name, msg);
 
 	/* the parallel form's N x N scores: refused above the limit, in prefill only */
-	struct attn_params pp = dparams(ATTN__LIN_FORM_PARALLEL, 64);
+	struct attn_params pp = dparams(NULL, ATTN__LIN_FORM_PARALLEL, 64);
 	s = mk_shape(1, 1, 1, ATTN__DELTA_PARALLEL_MAX_N + 1, 16, 1, ATTN_MODE_PREFILL);
 	ck_assert_int_eq(m->supports(&s, &pp, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
 	ck_assert_msg(strstr(msg, "N x N") && strstr(msg, "16385") && strstr(msg, "bytes"),
@@ -377,7 +290,7 @@ START_TEST(refusals)
 	s = mk_shape(1, 1, 1, 16, 16, 1, ATTN_MODE_PREFILL);
 	static const double bad[][2] = {{0, 0}, {2, 1025}, {3, 64}, {2, 2.5}};
 	for (int i = 0; i < 4; i++) {
-		struct attn_params pb = dparams((int)bad[i][0], 0);
+		struct attn_params pb = dparams(NULL, (int)bad[i][0], 0);
 		pb.v[ATTN__LIN_P_CHUNK] = bad[i][1];
 		ck_assert_int_eq(m->supports(&s, &pb, NULL, 0), ATTN_ERR_UNSUPPORTED);
 	}
@@ -402,9 +315,9 @@ START_TEST(flops_counts)
 	const struct attn_method *g = &attn_method_gated_deltanet, *t = &attn_method_ttt_linear;
 	const double D = 16, N = 130;
 	struct attn_shape s = mk_shape(1, 2, 2, 130, 16, 1, ATTN_MODE_PREFILL);
-	struct attn_params pc = dparams(ATTN__LIN_FORM_CHUNK, 64);
-	struct attn_params pr = dparams(ATTN__LIN_FORM_RECURRENT, 64);
-	struct attn_params pp = dparams(ATTN__LIN_FORM_PARALLEL, 64);
+	struct attn_params pc = dparams(NULL, ATTN__LIN_FORM_CHUNK, 64);
+	struct attn_params pr = dparams(NULL, ATTN__LIN_FORM_RECURRENT, 64);
+	struct attn_params pp = dparams(NULL, ATTN__LIN_FORM_PARALLEL, 64);
 	/* chunks of 64, 64 and 2 */
 	double delta = 0.0, ttt = 0.0;
 	static const double cs[] = {64, 64, 2};
