@@ -33,8 +33,8 @@
 #include "attnbench/method.h"
 #include "attnbench/workload.h"
 #include "check_main.h"
-#include "guard.h"
 #include "common/linattn.h"
+#include "method_check.h"
 
 extern const struct attn_method attn_method_linear_elu;
 extern const struct attn_method attn_method_retnet;
@@ -48,8 +48,6 @@ static const struct attn_method *const methods[] = {
     &attn_method_mamba2,     &attn_method_lightning, &attn_method_hgrn2,
 };
 #define N_METHODS ((int)(sizeof(methods) / sizeof(*methods)))
-
-static const char *const form_names[] = {"parallel", "recurrent", "chunk"};
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -67,121 +65,10 @@ static struct attn_params lin_params(const struct attn_method *m, int form, int6
 	return p;
 }
 
-static struct attn_shape mk_shape(int64_t B, int64_t H, int64_t KVH, int64_t N, int64_t D,
-                                  int causal, enum attn_mode mode)
+/* lin_params() with the default gamma, for the shared checks. */
+static struct attn_params lin_params0(const struct attn_method *m, int form, int64_t C)
 {
-	return (struct attn_shape){.batch = B,
-	                           .heads = H,
-	                           .kv_heads = KVH,
-	                           .n = N,
-	                           .d = D,
-	                           .causal = causal,
-	                           .mode = mode};
-}
-
-static size_t out_count(const struct attn_shape *s)
-{
-	return (size_t)(s->batch * s->heads * attn_shape_nq(s) * s->d);
-}
-
-/*
- * Run m on the inputs `in`: prepare + forward into a fresh output, with a
- * NaN-filled workspace and output and guards after both. Fails the test on
- * an error status, a broken guard or a non-finite output element.
- */
-static float *run(const struct attn_method *m, const struct attn_shape *s,
-                  const struct attn_params *p, const struct attn_inputs *in, int threads)
-{
-	char msg[256] = "";
-	ck_assert_msg(m->supports(s, p, msg, sizeof msg) == ATTN_OK, "%s: unsupported: %s", m->name,
-	              msg);
-	size_t ws_bytes = m->workspace_bytes(s, p, threads);
-	size_t out_bytes = out_count(s) * sizeof(float);
-	void *ws = guarded_alloc(ws_bytes, 0xFF);
-	float *out = guarded_alloc(out_bytes, 0xFF);
-	struct attn_ctx ctx = {.threads = threads, .seed = 1};
-	ck_assert_int_eq(m->prepare(s, p, in, ws, &ctx), ATTN_OK);
-	ck_assert_int_eq(m->forward(s, p, in, out, ws, &ctx), ATTN_OK);
-	ck_assert_msg(guard_intact(ws, ws_bytes), "%s: workspace overrun", m->name);
-	ck_assert_msg(guard_intact(out, out_bytes), "%s: output overrun", m->name);
-	size_t bad = 0;
-	for (size_t i = 0; i < out_count(s); i++)
-		bad += !isfinite(out[i]);
-	ck_assert_msg(bad == 0, "%s N=%lld D=%lld form=%s: %zu non-finite outputs", m->name,
-	              (long long)s->n, (long long)s->d, form_names[(int)p->v[0]], bad);
-	free(ws);
-	return out;
-}
-
-static double *oracle(const struct attn_method *m, const struct attn_shape *s,
-                      const struct attn_params *p, const struct attn_inputs *in)
-{
-	double *ref = malloc(out_count(s) * sizeof(double));
-	ck_assert_ptr_nonnull(ref);
-	struct attn_ctx ctx = {.threads = 1, .seed = 1};
-	ck_assert_int_eq(m->oracle(s, p, in, ref, &ctx), ATTN_OK);
-	return ref;
-}
-
-/* ||a - b|| / ||b|| over n elements (b in float64 or float32). */
-static double rel_err_d(const float *a, const double *b, size_t n)
-{
-	double num = 0.0, den = 0.0;
-	for (size_t i = 0; i < n; i++) {
-		double e = (double)a[i] - b[i];
-		num += e * e;
-		den += b[i] * b[i];
-	}
-	return den > 0.0 ? sqrt(num / den) : sqrt(num);
-}
-
-static double rel_err_f(const float *a, const float *b, size_t n)
-{
-	double num = 0.0, den = 0.0;
-	for (size_t i = 0; i < n; i++) {
-		double e = (double)a[i] - (double)b[i];
-		num += e * e;
-		den += (double)b[i] * (double)b[i];
-	}
-	return den > 0.0 ? sqrt(num / den) : sqrt(num);
-}
-
-/* The worst error seen so far, and where. */
-struct worst {
-	double err;
-	char where[256];
-};
-
-static void worst_note(struct worst *w, double err, const struct attn_method *m,
-                       const struct attn_shape *s, const struct attn_params *p, const char *what)
-{
-	if (err > w->err || isnan(err)) {
-		w->err = isnan(err) ? INFINITY : err;
-		snprintf(w->where, sizeof w->where,
-		         "%s %s N=%lld D=%lld KVH=%lld causal=%d form=%s C=%g", m->name, what,
-		         (long long)s->n, (long long)s->d, (long long)s->kv_heads, s->causal,
-		         form_names[(int)p->v[0]], p->v[1]);
-	}
-}
-
-/* One case: every form (and C) of m against its oracle; returns nothing, updates w. */
-static void check_forms(const struct attn_method *m, const struct attn_shape *s, const int64_t *cs,
-                        int ncs, int threads, struct worst *w)
-{
-	struct attn_workload wl;
-	ck_assert_int_eq(attn_workload_alloc(s, m->inputs, ATTN_DIST_GAUSSIAN, 7, &wl), ATTN_OK);
-	struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_PARALLEL, 64, 0.0);
-	double *ref = oracle(m, s, &p0, &wl.in);
-	for (int form = 0; form < 3; form++) {
-		for (int ci = 0; ci < (form == ATTN__LIN_FORM_CHUNK ? ncs : 1); ci++) {
-			struct attn_params p = lin_params(m, form, cs[ci], 0.0);
-			float *out = run(m, s, &p, &wl.in, threads);
-			worst_note(w, rel_err_d(out, ref, out_count(s)), m, s, &p, "vs oracle");
-			free(out);
-		}
-	}
-	free(ref);
-	attn_workload_free(&wl);
+	return lin_params(m, form, C, 0.0);
 }
 
 /* ---- tests -------------------------------------------------------------------- */
@@ -189,19 +76,8 @@ static void check_forms(const struct attn_method *m, const struct attn_shape *s,
 /* All three forms against the oracle: N around C, two D, GQA, causal. */
 START_TEST(forms_match_oracle)
 {
-	const struct attn_method *m = methods[_i];
-	static const int64_t ns[] = {1, 63, 64, 65, 200};
-	static const int64_t ds[] = {16, 64};
-	static const int64_t kvhs[] = {2, 1};
-	static const int64_t c64[] = {64};
 	struct worst w = {0.0, ""};
-	for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
-		for (size_t di = 0; di < sizeof ds / sizeof *ds; di++)
-			for (size_t ki = 0; ki < sizeof kvhs / sizeof *kvhs; ki++) {
-				struct attn_shape s =
-				    mk_shape(1, 4, kvhs[ki], ns[ni], ds[di], 1, ATTN_MODE_PREFILL);
-				check_forms(m, &s, c64, 1, 1, &w);
-			}
+	check_forms_grid(methods[_i], lin_params0, &w);
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
 }
 END_TEST
@@ -209,14 +85,8 @@ END_TEST
 /* The chunk form at C in {1, 16, 64, 100}, N = 200 (no C divides it but 1). */
 START_TEST(chunk_sizes_match_oracle)
 {
-	const struct attn_method *m = methods[_i];
-	static const int64_t cs[] = {1, 16, 64, 100};
-	static const int64_t ds[] = {16, 64};
 	struct worst w = {0.0, ""};
-	for (size_t di = 0; di < sizeof ds / sizeof *ds; di++) {
-		struct attn_shape s = mk_shape(1, 4, 2, 200, ds[di], 1, ATTN_MODE_PREFILL);
-		check_forms(m, &s, cs, 4, 1, &w);
-	}
+	check_chunk_sizes(methods[_i], lin_params0, &w);
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
 }
 END_TEST
@@ -227,51 +97,10 @@ END_TEST
  */
 START_TEST(decode_is_last_prefill_row)
 {
-	const struct attn_method *m = methods[_i];
 	static const int64_t ns[] = {1, 2, 65, 200};
-	struct worst w = {0.0, ""}, wt = {0.0, ""};
-	for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
-		const int64_t N = ns[ni], D = 32, B = 2, H = 4;
-		struct attn_shape sp = mk_shape(B, H, 2, N, D, 1, ATTN_MODE_PREFILL);
-		struct attn_shape sd = mk_shape(B, H, 2, N, D, 1, ATTN_MODE_DECODE);
-		struct attn_workload wp, wd;
-		ck_assert_int_eq(attn_workload_alloc(&sp, m->inputs, ATTN_DIST_GAUSSIAN, 3, &wp),
-		                 0);
-		ck_assert_int_eq(attn_workload_alloc(&sd, m->inputs, ATTN_DIST_GAUSSIAN, 3, &wd),
-		                 0);
-		struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_CHUNK, 16, 0.0);
-		double *ref = oracle(m, &sd, &p0, &wd.in);
-		for (int form = 0; form < 3; form++) {
-			struct attn_params p = lin_params(m, form, 16, 0.0);
-			float *pre = run(m, &sp, &p, &wp.in, 1);
-			float *dec = run(m, &sd, &p, &wd.in, 1);
-			float *dec2 = run(m, &sd, &p, &wd.in, 2);
-			float *pre2 = run(m, &sp, &p, &wp.in, 2);
-			float *last = malloc((size_t)(B * H * D) * sizeof(float));
-			ck_assert_ptr_nonnull(last);
-			for (int64_t bh = 0; bh < B * H; bh++)
-				memcpy(last + bh * D, pre + (bh * N + N - 1) * D,
-				       (size_t)D * sizeof(float));
-			worst_note(&w, rel_err_f(dec, last, (size_t)(B * H * D)), m, &sd, &p,
-			           "decode vs prefill");
-			worst_note(&w, rel_err_d(dec, ref, (size_t)(B * H * D)), m, &sd, &p,
-			           "decode vs oracle");
-			worst_note(&wt, rel_err_f(dec2, dec, (size_t)(B * H * D)), m, &sd, &p,
-			           "2 threads vs 1");
-			worst_note(&wt, rel_err_f(pre2, pre, out_count(&sp)), m, &sp, &p,
-			           "2 threads vs 1");
-			free(pre);
-			free(dec);
-			free(dec2);
-			free(pre2);
-			free(last);
-		}
-		free(ref);
-		attn_workload_free(&wp);
-		attn_workload_free(&wd);
-	}
+	struct worst w = {0.0, ""};
+	check_decode(methods[_i], ns, 4, 16, lin_params0, &w);
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
-	ck_assert_msg(wt.err == 0.0, "threads change the result: %g at %s", wt.err, wt.where);
 }
 END_TEST
 
@@ -287,9 +116,9 @@ START_TEST(linear_elu_noncausal)
 		for (size_t di = 0; di < sizeof ds / sizeof *ds; di++) {
 			struct attn_shape s =
 			    mk_shape(1, 4, 2, ns[ni], ds[di], 0, ATTN_MODE_PREFILL);
-			check_forms(m, &s, cs, 2, 1, &w);
+			check_forms(m, &s, cs, 2, lin_params0, &w);
 			s.mode = ATTN_MODE_DECODE;
-			check_forms(m, &s, cs, 1, 1, &w);
+			check_forms(m, &s, cs, 1, lin_params0, &w);
 		}
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
 }
@@ -329,11 +158,11 @@ START_TEST(retnet_long_decay)
 	struct attn_workload wl;
 	ck_assert_int_eq(attn_workload_alloc(&s, m->inputs, ATTN_DIST_GAUSSIAN, 5, &wl), 0);
 	struct attn_params pr = lin_params(m, ATTN__LIN_FORM_RECURRENT, 64, 0.9);
-	float *rec = run(m, &s, &pr, &wl.in, 1); /* run() fails on NaN/Inf */
+	float *rec = run_method(m, &s, &pr, &wl.in, 1); /* run_method() fails on NaN/Inf */
 	static const int64_t cs[] = {64, 1024};
 	for (int ci = 0; ci < 2; ci++) {
 		struct attn_params pc = lin_params(m, ATTN__LIN_FORM_CHUNK, cs[ci], 0.9);
-		float *chk = run(m, &s, &pc, &wl.in, 1);
+		float *chk = run_method(m, &s, &pc, &wl.in, 1);
 		double e = rel_err_f(chk, rec, out_count(&s));
 		ck_assert_msg(e <= 1e-4, "C=%lld: chunk vs recurrent %g", (long long)cs[ci], e);
 		free(chk);
@@ -342,7 +171,7 @@ START_TEST(retnet_long_decay)
 	s.mode = ATTN_MODE_DECODE;
 	struct attn_workload wd;
 	ck_assert_int_eq(attn_workload_alloc(&s, m->inputs, ATTN_DIST_GAUSSIAN, 5, &wd), 0);
-	float *dec = run(m, &s, &pr, &wd.in, 1);
+	float *dec = run_method(m, &s, &pr, &wd.in, 1);
 	double e = rel_err_f(dec, rec + (s.n - 1) * s.d, (size_t)s.d);
 	ck_assert_msg(e <= 1e-4, "decode vs last prefill row %g", e);
 	free(dec);
@@ -380,11 +209,11 @@ START_TEST(strong_gates)
 			for (size_t i = ng / 2; i < ng / 2 + ng / 20; i++)
 				g[i] = -200.0f;
 			struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_PARALLEL, 64, 0.0);
-			double *ref = oracle(m, &s, &p0, &wl.in);
+			double *ref = run_oracle(m, &s, &p0, &wl.in);
 			for (int form = 0; form < 3; form++)
 				for (int ci = 0; ci < (form == 2 ? 4 : 1); ci++) {
 					struct attn_params p = lin_params(m, form, cs[ci], 0.0);
-					float *out = run(m, &s, &p, &wl.in, 1);
+					float *out = run_method(m, &s, &p, &wl.in, 1);
 					worst_note(&w, rel_err_d(out, ref, out_count(&s)), m, &s,
 					           &p, "strong gates");
 					free(out);
@@ -423,7 +252,7 @@ START_TEST(lightning_decay_schedule)
 		struct attn_inputs in = {.q = q, .k = k, .v = v};
 		for (int form = 0; form < 3; form++) {
 			struct attn_params p = lin_params(&attn_method_lightning, form, 64, 0.0);
-			float *out = run(&attn_method_lightning, &s, &p, &in, 1);
+			float *out = run_method(&attn_method_lightning, &s, &p, &in, 1);
 			for (int64_t h = 0; h < H; h++) {
 				double slope;
 				if (H == 6)
@@ -459,16 +288,16 @@ START_TEST(hgrn2_ignores_k)
 		struct attn_workload wl;
 		ck_assert_int_eq(attn_workload_alloc(&s, m->inputs, ATTN_DIST_GAUSSIAN, 4, &wl), 0);
 		struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_PARALLEL, 64, 0.0);
-		double *ref = oracle(m, &s, &p0, &wl.in);
+		double *ref = run_oracle(m, &s, &p0, &wl.in);
 		float *k = (float *)wl.in.k;
 		for (size_t i = 0; i < (size_t)(s.batch * s.kv_heads * s.n * s.d); i++)
 			k[i] = NAN;
-		double *ref_nan = oracle(m, &s, &p0, &wl.in);
+		double *ref_nan = run_oracle(m, &s, &p0, &wl.in);
 		ck_assert_msg(memcmp(ref, ref_nan, out_count(&s) * sizeof(double)) == 0,
 		              "the oracle reads K");
 		for (int form = 0; form < 3; form++) {
 			struct attn_params p = lin_params(m, form, 16, 0.0);
-			float *out = run(m, &s, &p, &wl.in, 1); /* run() fails on NaN */
+			float *out = run_method(m, &s, &p, &wl.in, 1); /* run_method() fails on NaN */
 			ck_assert(rel_err_d(out, ref, out_count(&s)) <= 1e-4);
 			free(out);
 		}
