@@ -78,7 +78,8 @@
  *     (I + A) U = diag(b) V,    A_ij = b_i e^{B_i - B_j} k_i · k_j   for j < i,
  *     O = (tril(Q Kᵀ) ⊙ e^{B_i - B_j}) U,
  * B the cumulative log gate of the whole head in float64 (one e^x per pair,
- * x <= 0: it underflows and never overflows). For TTT the error of step i
+ * x <= 0: it underflows and never overflows; below e^-64 it is flushed to
+ * 0, see decay_row()). For TTT the error of step i
  * reads W_b of i's mini-batch, so A_ij = η_i k_i · k_j for j before that
  * batch's start instead, and B = 0. U comes by the chunk's blocked forward
  * substitution. The N x N score buffer holds -A, then the output scores.
@@ -90,7 +91,6 @@
  *     o = a Sᵀ q + (k · q) b (v - a R_{N-1}ᵀ k).
  */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -412,7 +412,10 @@ static float q_scale(int64_t D)
 	return (float)(1.0 / sqrt((double)D));
 }
 
-/* Rows [r0, r0 + mr) of a (.., ld) keep columns j < r0 + i + keep_diag, rest up to nc zeroed. */
+/*
+ * Zero the upper triangle of rows [r0, r0 + mr) of a (.., ld), up to column
+ * nc: row r keeps columns j < r (keep_diag 0) or j <= r (keep_diag 1).
+ */
 static void mask_upper(float *a, int64_t ld, int64_t r0, int64_t mr, int64_t nc, int keep_diag)
 {
 	for (int64_t i = 0; i < mr; i++) {
