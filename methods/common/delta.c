@@ -169,7 +169,8 @@ int attn__delta_supports(enum attn__delta_kind kind, const struct attn_shape *s,
  *
  * Decode: the state of every head first (S (D, ldd); TTT also W_b (D,
  * ldd)), then the slices. Each of `threads` slices holds, by form:
- *   chunk (also decode, whose prepare() runs it):
+ *   chunk (also decode, whose prepare() runs it without qf, s, and for
+ *   TTT without kt and a):
  *     kn (C, ldd) unit keys, then K̂    qf (C, ldd) Q̃    kt (D, ldc) K̆ᵀ
  *     bw (C, ldw) [-b K̃ | b V], then U' in the right half
  *     a (C, ldc) -A, then scores       g, fi (C) G and e^{-G}
@@ -177,8 +178,8 @@ int attn__delta_supports(enum attn__delta_kind kind, const struct attn_shape *s,
  *   recurrent: s (D, ldd) S, sb (D, ldd) W_b (TTT)
  *   parallel:  kn, qf (N, ldd) unit keys and queries   kt (D, ldn) Kᵀ
  *     u (N, ldd) U    sc (N, ldn) -A, then scores    bc (N) doubles B (gated)
- * and always the vectors qv, kv, uv, yv (ldd) of the recurrent and decode
- * steps. Row strides are padded (ldd = D rounded to 16 plus 16 floats, and
+ * and, for the recurrent form and decode, the vectors qv, kv, uv, yv (ldd)
+ * of one step. Row strides are padded (ldd = D rounded to 16 plus 16 floats, and
  * likewise ldc, ldw = 2D.., ldn) so that no GEMM operand walks down a
  * column at a multiple of 512 bytes (L1 set conflicts; see attn__gemm).
  */
@@ -220,14 +221,16 @@ static void plan_init(struct delta_plan *pl, const struct delta_cfg *cf,
 
 	const int decode = s->mode == ATTN_MODE_DECODE;
 	if (decode || cf->form == ATTN__LIN_FORM_CHUNK) {
+		/* decode's prepare() writes no output and keeps S in the state */
+		const int out = !decode, tiles = out || !cf->ttt;
 		pl->o_kn = take(&off, C * pl->ldd);
-		pl->o_qf = take(&off, C * pl->ldd);
-		pl->o_kt = take(&off, D * pl->ldc);
+		pl->o_qf = take(&off, out ? C * pl->ldd : 0);
+		pl->o_kt = take(&off, tiles ? D * pl->ldc : 0);
 		pl->o_bw = take(&off, C * pl->ldw);
-		pl->o_a = take(&off, C * pl->ldc);
+		pl->o_a = take(&off, tiles ? C * pl->ldc : 0);
 		pl->o_g = take(&off, C);
 		pl->o_fi = take(&off, C);
-		pl->o_s = take(&off, D * pl->ldd);
+		pl->o_s = take(&off, out ? D * pl->ldd : 0);
 	} else if (cf->form == ATTN__LIN_FORM_RECURRENT) {
 		pl->o_s = take(&off, D * pl->ldd);
 		pl->o_sb = take(&off, cf->ttt ? D * pl->ldd : 0);
@@ -239,10 +242,12 @@ static void plan_init(struct delta_plan *pl, const struct delta_cfg *cf,
 		pl->o_sc = take(&off, N * pl->ldn);
 		pl->o_bc = take(&off, cf->gated ? 2 * N : 0); /* N doubles */
 	}
-	pl->o_qv = take(&off, pl->ldd);
-	pl->o_kv = take(&off, pl->ldd);
-	pl->o_uv = take(&off, pl->ldd);
-	pl->o_yv = take(&off, pl->ldd);
+	if (decode || cf->form == ATTN__LIN_FORM_RECURRENT) {
+		pl->o_qv = take(&off, pl->ldd);
+		pl->o_kv = take(&off, pl->ldd);
+		pl->o_uv = take(&off, pl->ldd);
+		pl->o_yv = take(&off, pl->ldd);
+	}
 	pl->slice = off;
 
 	if (decode) {
