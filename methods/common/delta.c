@@ -209,15 +209,16 @@ static void plan_init(struct delta_plan *pl, const struct delta_cfg *cf,
 	const int64_t C = attn__min64(cf->C > 0 ? cf->C : 1, N);
 	size_t off = 0;
 
-	memset(pl, 0, sizeof *pl);
-	pl->threads = threads < 1 ? 1 : threads;
-	pl->N = N;
-	pl->D = D;
-	pl->C = C;
-	pl->ldd = attn__round_up(D, 16) + 16;
-	pl->ldc = attn__round_up(C, 32) + 16;
-	pl->ldw = attn__round_up(2 * D, 16) + 16;
-	pl->ldn = attn__round_up(N, 32) + 16;
+	*pl = (struct delta_plan){
+	    .threads = threads < 1 ? 1 : threads,
+	    .N = N,
+	    .D = D,
+	    .C = C,
+	    .ldd = attn__round_up(D, 16) + 16,
+	    .ldc = attn__round_up(C, 32) + 16,
+	    .ldw = attn__round_up(2 * D, 16) + 16,
+	    .ldn = attn__round_up(N, 32) + 16,
+	};
 
 	const int decode = s->mode == ATTN_MODE_DECODE;
 	if (decode || cf->form == ATTN__LIN_FORM_CHUNK) {
