@@ -7,6 +7,7 @@
  *    and the chunk form at C in {1, 16, 64, 100} (N = 200: no C divides it
  *    but 1); for ttt_linear C is part of the model, so each C has its own
  *    oracle, and every form must follow it;
+ *  - GQA: KVH < H equals K/V copied out to KVH = H;
  *  - decode (a state prepared from the context, one step) equals the last
  *    row of prefill, also where the decode step opens a mini-batch or ends
  *    one; two threads give the same bits as one;
@@ -96,6 +97,48 @@ START_TEST(decode_is_last_prefill_row)
 	struct worst w = {0.0, ""};
 	check_decode(methods[_i], ns, 6, 16, dparams, &w);
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
+}
+END_TEST
+
+/*
+ * GQA reads the right K/V head: H = 4 over KVH = 2 (B = 2) gives what
+ * KVH = 4 gives with each K/V head copied to the two query heads it serves.
+ * (The oracle maps heads with the engine's own code, so the forms-vs-oracle
+ * tests alone would not see a wrong mapping.)
+ */
+START_TEST(gqa_reads_its_group)
+{
+	const struct attn_method *m = methods[_i];
+	const int64_t B = 2, H = 4, N = 70, D = 16;
+	struct attn_shape sg = mk_shape(B, H, 2, N, D, 1, ATTN_MODE_PREFILL);
+	struct attn_shape sf = mk_shape(B, H, H, N, D, 1, ATTN_MODE_PREFILL);
+	struct attn_workload wg, wf;
+	ck_assert_int_eq(attn_workload_alloc(&sg, m->inputs, ATTN_DIST_GAUSSIAN, 4, &wg), 0);
+	ck_assert_int_eq(attn_workload_alloc(&sf, m->inputs, ATTN_DIST_GAUSSIAN, 4, &wf), 0);
+	const size_t row = (size_t)(N * D);
+	for (int64_t b = 0; b < B; b++)
+		for (int64_t h = 0; h < H; h++) {
+			const size_t to = (size_t)(b * H + h) * row, from = (size_t)(b * 2 + h / 2) * row;
+			memcpy((float *)wf.in.k + to, wg.in.k + from, row * sizeof(float));
+			memcpy((float *)wf.in.v + to, wg.in.v + from, row * sizeof(float));
+		}
+	/* q, beta and gates are per query head: the same in both */
+	memcpy((float *)wf.in.q, wg.in.q, out_count(&sg) * sizeof(float));
+	memcpy((float *)wf.in.beta, wg.in.beta, (size_t)(B * H * N) * sizeof(float));
+	if (m->inputs & ATTN_INPUT_LOG_GATE)
+		memcpy((float *)wf.in.log_gate, wg.in.log_gate, (size_t)(B * H * N) * sizeof(float));
+	for (int form = 0; form < 3; form++) {
+		struct attn_params p = dparams(NULL, form, 16);
+		float *og = run_method(m, &sg, &p, &wg.in, 1);
+		float *of = run_method(m, &sf, &p, &wf.in, 1);
+		ck_assert_msg(memcmp(og, of, out_count(&sg) * sizeof(float)) == 0,
+		              "%s form=%s: KVH = 2 differs from K/V copied to KVH = 4", m->name,
+		              form_names[form]);
+		free(og);
+		free(of);
+	}
+	attn_workload_free(&wg);
+	attn_workload_free(&wf);
 }
 END_TEST
 
@@ -353,6 +396,7 @@ int main(void)
 	tcase_add_loop_test(tc, forms_match_oracle, 0, N_METHODS);
 	tcase_add_loop_test(tc, chunk_sizes_match_oracle, 0, N_METHODS);
 	tcase_add_loop_test(tc, decode_is_last_prefill_row, 0, N_METHODS);
+	tcase_add_loop_test(tc, gqa_reads_its_group, 0, N_METHODS);
 	tcase_add_loop_test(tc, refusals, 0, N_METHODS);
 	tcase_add_test(tc, flops_counts);
 	tcase_add_test(tc, ttt_c1_is_deltanet);
