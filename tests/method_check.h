@@ -167,8 +167,7 @@ static inline void check_forms(const struct attn_method *m, const struct attn_sh
  * The forms at C = 64 over N in {1, 63, 64, 65, 200} (around C), D in
  * {16, 64}, H = 4 over KVH = 2 and 1 (GQA), causal prefill.
  */
-static inline void check_forms_grid(const struct attn_method *m, form_params_fn mk,
-                                    struct worst *w)
+static inline void check_forms_grid(const struct attn_method *m, form_params_fn mk, struct worst *w)
 {
 	static const int64_t ns[] = {1, 63, 64, 65, 200};
 	static const int64_t ds[] = {16, 64};

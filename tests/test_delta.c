@@ -118,7 +118,8 @@ START_TEST(gqa_reads_its_group)
 	const size_t row = (size_t)(N * D);
 	for (int64_t b = 0; b < B; b++)
 		for (int64_t h = 0; h < H; h++) {
-			const size_t to = (size_t)(b * H + h) * row, from = (size_t)(b * 2 + h / 2) * row;
+			const size_t to = (size_t)(b * H + h) * row,
+			             from = (size_t)(b * 2 + h / 2) * row;
 			memcpy((float *)wf.in.k + to, wg.in.k + from, row * sizeof(float));
 			memcpy((float *)wf.in.v + to, wg.in.v + from, row * sizeof(float));
 		}
@@ -126,7 +127,8 @@ START_TEST(gqa_reads_its_group)
 	memcpy((float *)wf.in.q, wg.in.q, out_count(&sg) * sizeof(float));
 	memcpy((float *)wf.in.beta, wg.in.beta, (size_t)(B * H * N) * sizeof(float));
 	if (m->inputs & ATTN_INPUT_LOG_GATE)
-		memcpy((float *)wf.in.log_gate, wg.in.log_gate, (size_t)(B * H * N) * sizeof(float));
+		memcpy((float *)wf.in.log_gate, wg.in.log_gate,
+		       (size_t)(B * H * N) * sizeof(float));
 	for (int form = 0; form < 3; form++) {
 		struct attn_params p = dparams(NULL, form, 16);
 		float *og = run_method(m, &sg, &p, &wg.in, 1);
@@ -277,10 +279,9 @@ START_TEST(ttt_minibatch_by_hand)
 	static const float v[3][2] = {{1, 0}, {0, 1}, {0, 0}};
 	static const float beta[3] = {0.5f, 0.5f, 0.5f};
 	const double r2 = sqrt(2.0);
-	const double want[3][2] = {{0.25 / r2, 0.0}, {0.25 / r2, 0.25 / r2},
-	                           {0.1875 / r2, 0.1875 / r2}};
-	struct attn_inputs in = {
-	    .q = &kq[0][0], .k = &kq[0][0], .v = &v[0][0], .beta = beta};
+	const double want[3][2] = {
+	    {0.25 / r2, 0.0}, {0.25 / r2, 0.25 / r2}, {0.1875 / r2, 0.1875 / r2}};
+	struct attn_inputs in = {.q = &kq[0][0], .k = &kq[0][0], .v = &v[0][0], .beta = beta};
 	struct attn_shape s = mk_shape(1, 1, 1, N, D, 1, ATTN_MODE_PREFILL);
 	struct attn_params p0 = dparams(NULL, ATTN__LIN_FORM_CHUNK, 2);
 	double *ref = run_oracle(m, &s, &p0, &in);
@@ -292,8 +293,8 @@ START_TEST(ttt_minibatch_by_hand)
 		float *out = run_method(m, &s, &p, &in, 1);
 		for (int i = 0; i < 6; i++)
 			ck_assert_msg(fabs(out[i] - want[i / 2][i % 2]) <= 1e-6,
-			              "form=%s [%d] %g, want %g", form_names[form], i, (double)out[i],
-			              want[i / 2][i % 2]);
+			              "form=%s [%d] %g, want %g", form_names[form], i,
+			              (double)out[i], want[i / 2][i % 2]);
 		free(out);
 	}
 	struct attn_shape sd = mk_shape(1, 1, 1, N, D, 1, ATTN_MODE_DECODE);
@@ -339,7 +340,8 @@ START_TEST(refusals)
 	}
 
 	/* the parameters are the linear family's form and C */
-	static const struct attn_param_spec form = ATTN__LIN_PARAM_FORM, chunk = ATTN__LIN_PARAM_CHUNK;
+	static const struct attn_param_spec form = ATTN__LIN_PARAM_FORM,
+	                                    chunk = ATTN__LIN_PARAM_CHUNK;
 	ck_assert_int_eq(m->n_params, 2);
 	ck_assert_str_eq(m->params[0].name, form.name);
 	ck_assert_str_eq(m->params[0].choices, form.choices);
@@ -376,7 +378,8 @@ START_TEST(flops_counts)
 	ck_assert_double_eq_tol(g->flops(&s, &pp), 2 * 4 * D * N * N, 1e-6);
 	/* TTT's -A pairs: rows 64..127 see 64 columns, rows 128, 129 see 128 */
 	const double pa = 64 * 64 + 2 * 128;
-	ck_assert_double_eq_tol(t->flops(&s, &pp), 2 * (4 * D * pa + 4 * D * N * (N + 1) / 2), 1e-6);
+	ck_assert_double_eq_tol(t->flops(&s, &pp), 2 * (4 * D * pa + 4 * D * N * (N + 1) / 2),
+	                        1e-6);
 	s.mode = ATTN_MODE_DECODE;
 	ck_assert_double_eq_tol(g->flops(&s, &pc), 2 * (4 * D * D + 4 * D), 1e-6);
 	for (int i = 0; i < N_METHODS; i++) {

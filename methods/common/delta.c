@@ -117,9 +117,9 @@ const struct attn_param_spec attn__ttt_params[2] = {
 /* What one call computes: the variant and the parameters. */
 struct delta_cfg {
 	enum attn__lin_form form;
-	int64_t C;  /* the C parameter: the chunk (delta) or the mini-batch (TTT) */
-	int gated;  /* a_t = e^{log_gate[t]} */
-	int ttt;    /* the error reads W_b, frozen per mini-batch; b_t = beta[t] / C */
+	int64_t C; /* the C parameter: the chunk (delta) or the mini-batch (TTT) */
+	int gated; /* a_t = e^{log_gate[t]} */
+	int ttt;   /* the error reads W_b, frozen per mini-batch; b_t = beta[t] / C */
 	const char *name;
 };
 
@@ -138,8 +138,8 @@ static struct delta_cfg cfg_init(enum attn__delta_kind kind, const struct attn_p
 int attn__delta_supports(enum attn__delta_kind kind, const struct attn_shape *s,
                          const struct attn_params *p, char *msg, size_t msglen)
 {
-	const struct attn_param_spec *ps = kind == ATTN__DELTA_TTT ? attn__ttt_params
-	                                                           : attn__delta_params;
+	const struct attn_param_spec *ps =
+	    kind == ATTN__DELTA_TTT ? attn__ttt_params : attn__delta_params;
 	int rc = attn__check_shape(s, msg, msglen);
 	if (rc == ATTN_OK)
 		rc = attn__check_param_int(p, &ps[0], ATTN__LIN_P_FORM, msg, msglen);
@@ -156,7 +156,8 @@ int attn__delta_supports(enum attn__delta_kind kind, const struct attn_shape *s,
 		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED,
 		                 "parallel form needs N x N = %lld x %lld floats = %.0f bytes of "
 		                 "scores per thread (N at most %d)",
-		                 (long long)s->n, (long long)s->n, bytes, ATTN__DELTA_PARALLEL_MAX_N);
+		                 (long long)s->n, (long long)s->n, bytes,
+		                 ATTN__DELTA_PARALLEL_MAX_N);
 	}
 	return ATTN_OK;
 }
@@ -202,8 +203,8 @@ static size_t take(size_t *off, int64_t n)
 	return at;
 }
 
-static void plan_init(struct delta_plan *pl, const struct delta_cfg *cf,
-                      const struct attn_shape *s, int threads)
+static void plan_init(struct delta_plan *pl, const struct delta_cfg *cf, const struct attn_shape *s,
+                      int threads)
 {
 	const int64_t N = s->n, D = s->d;
 	const int64_t C = attn__min64(cf->C > 0 ? cf->C : 1, N);
@@ -363,9 +364,8 @@ struct delta_head {
 	float bscale;      /* b_t = beta[t] · bscale: 1, or 1 / C for TTT */
 };
 
-static void head_init(struct delta_head *hd, const struct delta_cfg *cf,
-                      const struct attn_shape *s, const struct attn_inputs *in, float *out,
-                      int64_t bh)
+static void head_init(struct delta_head *hd, const struct delta_cfg *cf, const struct attn_shape *s,
+                      const struct attn_inputs *in, float *out, int64_t bh)
 {
 	const int64_t N = s->n, D = s->d, NQ = attn_shape_nq(s);
 	const int64_t kv = attn__kv_head(s, bh) * N * D;
@@ -526,8 +526,8 @@ static void chunk_run(const struct delta_cfg *cf, const struct delta_plan *pl,
 		if (!cf->ttt) {
 			for (int64_t r0 = 0; r0 < c; r0 += DELTA_BAND) {
 				const int64_t mr = attn__min64(DELTA_BAND, c - r0), nc = r0 + mr;
-				attn__gemm(mr, nc, D, bw + r0 * ldw, ldw, 1, kt, ldc, a + r0 * ldc, ldc,
-				           0);
+				attn__gemm(mr, nc, D, bw + r0 * ldw, ldw, 1, kt, ldc, a + r0 * ldc,
+				           ldc, 0);
 				mask_upper(a, ldc, r0, mr, nc, 0);
 			}
 		}
@@ -550,12 +550,14 @@ static void chunk_run(const struct delta_cfg *cf, const struct delta_plan *pl,
 			 */
 			for (int64_t r0 = 0; r0 < c; r0 += DELTA_BAND) {
 				const int64_t mr = attn__min64(DELTA_BAND, c - r0), nc = r0 + mr;
-				attn__gemm(mr, nc, D, qf + r0 * ldd, ldd, 1, kt, ldc, a + r0 * ldc, ldc, 0);
+				attn__gemm(mr, nc, D, qf + r0 * ldd, ldd, 1, kt, ldc, a + r0 * ldc,
+				           ldc, 0);
 				mask_upper(a, ldc, r0, mr, nc, 1);
 			}
 			for (int64_t i = 0; i < c; i += ATTN__GEMM_MR) {
 				const int64_t mi = attn__min64(ATTN__GEMM_MR, c - i);
-				attn__gemm(mi, D, i + mi, a + i * ldc, ldc, 1, up, ldw, o + i * D, D, 1);
+				attn__gemm(mi, D, i + mi, a + i * ldc, ldc, 1, up, ldw, o + i * D,
+				           D, 1);
 			}
 		}
 
@@ -711,8 +713,8 @@ static void parallel_head(const struct delta_cfg *cf, const struct delta_plan *p
  * with q that of the single query and k, v, a, b those of position N - 1.
  * S (D, ldd); R = S, or W_b (TTT). One pass reads both.
  */
-static void decode_head(const struct delta_plan *pl, const struct delta_head *hd,
-                        const float *S, const float *R, char *slice)
+static void decode_head(const struct delta_plan *pl, const struct delta_head *hd, const float *S,
+                        const float *R, char *slice)
 {
 	const int64_t N = pl->N, D = pl->D, ldd = pl->ldd;
 	float *qv = (float *)(slice + pl->o_qv); /* (D) unit q / √D */
@@ -850,11 +852,11 @@ int attn__delta_oracle(enum attn__delta_kind kind, const struct attn_shape *s,
 	double *buf = malloc((size_t)(2 * D * D + 3 * D) * sizeof(double));
 	if (!buf)
 		return ATTN_ERR_NOMEM;
-	double *S = buf;               /* (D, D) the state, W for TTT */
-	double *Wb = buf + D * D;      /* (D, D) TTT: W at the mini-batch start */
-	double *kd = buf + 2 * D * D;  /* (D) unit k_t */
-	double *qd = kd + D;           /* (D) unit q / √D */
-	double *err = qd + D;          /* (D) the error of step t */
+	double *S = buf;              /* (D, D) the state, W for TTT */
+	double *Wb = buf + D * D;     /* (D, D) TTT: W at the mini-batch start */
+	double *kd = buf + 2 * D * D; /* (D) unit k_t */
+	double *qd = kd + D;          /* (D) unit q / √D */
+	double *err = qd + D;         /* (D) the error of step t */
 
 	for (int64_t bh = 0; bh < heads; bh++) {
 		struct delta_head hd;
