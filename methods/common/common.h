@@ -42,6 +42,15 @@ static inline int64_t attn__min64(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
+/*
+ * The K/V head (flat over batch, b * KVH + kvh) that query head bh (flat,
+ * b * H + h) reads: grouped-query attention shares one among H / KVH.
+ */
+static inline int64_t attn__kv_head(const struct attn_shape *s, int64_t bh)
+{
+	return bh / s->heads * s->kv_heads + bh % s->heads / (s->heads / s->kv_heads);
+}
+
 /* x rounded up to a multiple of m (m > 0). */
 static inline int64_t attn__round_up(int64_t x, int64_t m)
 {

@@ -1,0 +1,147 @@
+/*
+ * The engine of the in-context-learner row of the linear family: the
+ * delta rule and its relatives, per head,
+ *
+ *     S_t = a_t (I - b_t k_t k_tᵀ) S_{t-1} + b_t k_t v_tᵀ,      o_t = S_tᵀ q_t
+ *
+ * with S a D x D state (rows: key dimension, columns: value dimension), in
+ * three variants:
+ *   - plain:  a_t = 1, b_t = beta[t]                  (DeltaNet)
+ *   - gated:  a_t = e^{log_gate[t]}, b_t = beta[t]    (Gated DeltaNet)
+ *   - ttt:    TTT-Linear, mini-batch gradient descent on ½‖Wᵀk - v‖²
+ *             with mini-batch C: inside a batch every gradient is taken at
+ *             the batch's first state W_b, so the update reads
+ *                 W_t = W_{t-1} + η_t k_t (v_t - W_bᵀ k_t)ᵀ,   η_t = beta[t] / C
+ *             (S_{t-1} in place of W_b gives the delta rule; C = 1 is DeltaNet).
+ * Keys and queries are L2-normalised per row inside the engine and queries
+ * scaled by 1/√D. Each variant is computed in the survey's three forms
+ * (parallel, recurrent, chunkwise WY / UT transform), plus the decode step
+ * and a float64 oracle; the algorithms and their numerics are documented
+ * in delta.c.
+ *
+ * A method file (methods/linear/deltanet.c, ...) instantiates the
+ * descriptor functions with ATTN__DELTA_DEFINE_METHOD and fills its
+ * descriptor with ATTN__DELTA_METHOD_COMMON. Parameters are the linear
+ * family's `form` and `C` (linattn.h's macros, same names and ranges).
+ *
+ * Internal to attnbench (attn__ names), like common.h.
+ */
+#ifndef ATTNBENCH_METHODS_DELTA_H
+#define ATTNBENCH_METHODS_DELTA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attnbench/method.h"
+#include "common/linattn.h"
+
+enum attn__delta_kind {
+	ATTN__DELTA_PLAIN = 0, /* DeltaNet */
+	ATTN__DELTA_GATED = 1, /* Gated DeltaNet: scalar gate per head and step */
+	ATTN__DELTA_TTT = 2    /* TTT-Linear: W_b frozen inside each mini-batch of C */
+};
+
+/*
+ * The parallel form keeps N x N floats of scores per thread; prefill with
+ * form=parallel and N above this is refused (1 GiB at the limit).
+ */
+#define ATTN__DELTA_PARALLEL_MAX_N 16384
+
+/* `form` and `C`: the delta rules' (C only sets the chunk) and TTT's (C is the model's). */
+extern const struct attn_param_spec attn__delta_params[2];
+extern const struct attn_param_spec attn__ttt_params[2];
+
+/* supports(): shape, form and C in range, causal only, the parallel form's N limit. */
+int attn__delta_supports(enum attn__delta_kind kind, const struct attn_shape *s,
+                         const struct attn_params *p, char *msg, size_t msglen);
+
+/* Exact workspace of forward() and prepare() with `threads` threads. */
+size_t attn__delta_workspace_bytes(enum attn__delta_kind kind, const struct attn_shape *s,
+                                   const struct attn_params *p, int threads);
+
+/* FLOPs and compulsory bytes of one forward() in p's form; see delta.c. */
+double attn__delta_flops(enum attn__delta_kind kind, const struct attn_shape *s,
+                         const struct attn_params *p);
+double attn__delta_bytes(enum attn__delta_kind kind, const struct attn_shape *s,
+                         const struct attn_params *p);
+
+/*
+ * Decode only (nothing to do in prefill): the state of every head after
+ * the context 0..N-2, by the chunk form, written into the front of ws.
+ */
+int attn__delta_prepare(enum attn__delta_kind kind, const struct attn_shape *s,
+                        const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                        int threads);
+
+/* out (B, H, NQ, D) in p's form (decode: one step from the prepared state). */
+int attn__delta_forward(enum attn__delta_kind kind, const struct attn_shape *s,
+                        const struct attn_params *p, const struct attn_inputs *in, float *out,
+                        void *ws, int threads);
+
+/*
+ * The float64 oracle: the recurrence of the top of this file step by step
+ * in obvious loops (TTT: per mini-batch, the gradient at the frozen W_b).
+ * out (B, H, NQ, D). Allocates 2 D² + 3 D doubles: ATTN_ERR_NOMEM when
+ * that fails.
+ */
+int attn__delta_oracle(enum attn__delta_kind kind, const struct attn_shape *s,
+                       const struct attn_params *p, const struct attn_inputs *in, double *out);
+
+/*
+ * The descriptor functions of a method on this engine, as statics named
+ * <prefix>_supports, _workspace_bytes, _flops, _bytes, _prepare, _forward
+ * and _oracle, each passing `kind` on.
+ */
+#define ATTN__DELTA_DEFINE_METHOD(prefix, kind)                                                    \
+	static int prefix##_supports(const struct attn_shape *s, const struct attn_params *p,      \
+	                             char *msg, size_t msglen)                                     \
+	{                                                                                          \
+		return attn__delta_supports(kind, s, p, msg, msglen);                              \
+	}                                                                                          \
+	static size_t prefix##_workspace_bytes(const struct attn_shape *s,                         \
+	                                       const struct attn_params *p, int threads)           \
+	{                                                                                          \
+		return attn__delta_workspace_bytes(kind, s, p, threads);                           \
+	}                                                                                          \
+	static double prefix##_flops(const struct attn_shape *s, const struct attn_params *p)      \
+	{                                                                                          \
+		return attn__delta_flops(kind, s, p);                                              \
+	}                                                                                          \
+	static double prefix##_bytes(const struct attn_shape *s, const struct attn_params *p)      \
+	{                                                                                          \
+		return attn__delta_bytes(kind, s, p);                                              \
+	}                                                                                          \
+	static int prefix##_prepare(const struct attn_shape *s, const struct attn_params *p,       \
+	                            const struct attn_inputs *in, void *ws,                        \
+	                            const struct attn_ctx *ctx)                                    \
+	{                                                                                          \
+		return attn__delta_prepare(kind, s, p, in, ws, ctx ? ctx->threads : 1);            \
+	}                                                                                          \
+	static int prefix##_forward(const struct attn_shape *s, const struct attn_params *p,       \
+	                            const struct attn_inputs *in, float *out, void *ws,            \
+	                            const struct attn_ctx *ctx)                                    \
+	{                                                                                          \
+		return attn__delta_forward(kind, s, p, in, out, ws, ctx ? ctx->threads : 1);       \
+	}                                                                                          \
+	static int prefix##_oracle(const struct attn_shape *s, const struct attn_params *p,        \
+	                           const struct attn_inputs *in, double *out,                      \
+	                           const struct attn_ctx *ctx)                                     \
+	{                                                                                          \
+		(void)ctx;                                                                         \
+		return attn__delta_oracle(kind, s, p, in, out);                                    \
+	}
+
+/*
+ * The descriptor fields the three methods share, inside their initialiser
+ * after ATTN__DELTA_DEFINE_METHOD; the method adds name, category, summary,
+ * citation, inputs and params. time_exp and mem_exp describe the default
+ * (chunk) form.
+ */
+#define ATTN__DELTA_METHOD_COMMON(prefix)                                                          \
+	.abi_version = ATTN_ABI_VERSION, .family = ATTN_FAMILY_LINEAR, .flags = 0,                 \
+	.time_exp = 1.0, .mem_exp = 0.0, .tolerance = 1e-4, .n_params = 2,                         \
+	.supports = prefix##_supports, .workspace_bytes = prefix##_workspace_bytes,                \
+	.flops = prefix##_flops, .bytes = prefix##_bytes, .prepare = prefix##_prepare,             \
+	.forward = prefix##_forward, .oracle = prefix##_oracle
+
+#endif /* ATTNBENCH_METHODS_DELTA_H */

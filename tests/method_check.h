@@ -1,0 +1,246 @@
+/*
+ * What the suites of a method family share to run a method and judge its
+ * output: a shape builder, run_method() (prepare + forward with a NaN-filled
+ * workspace and output, guard bytes after both, every output finite), the
+ * method's float64 oracle, relative errors, the worst error of a loop with
+ * where it happened (so that a test asserts once at its end), and the
+ * checks every linear suite runs: all forms against the oracle over a grid
+ * of shapes and chunk sizes, and decode against the last prefill row.
+ * For methods whose first two parameters are `form` and `C` (the linear
+ * family's convention, see methods/common/linattn.h).
+ */
+#ifndef ATTN_TEST_METHOD_CHECK_H
+#define ATTN_TEST_METHOD_CHECK_H
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attnbench/method.h"
+#include "attnbench/workload.h"
+#include "guard.h"
+
+static const char *const form_names[] = {"parallel", "recurrent", "chunk"};
+
+static inline struct attn_shape mk_shape(int64_t B, int64_t H, int64_t KVH, int64_t N, int64_t D,
+                                         int causal, enum attn_mode mode)
+{
+	return (struct attn_shape){.batch = B,
+	                           .heads = H,
+	                           .kv_heads = KVH,
+	                           .n = N,
+	                           .d = D,
+	                           .causal = causal,
+	                           .mode = mode};
+}
+
+static inline size_t out_count(const struct attn_shape *s)
+{
+	return (size_t)(s->batch * s->heads * attn_shape_nq(s) * s->d);
+}
+
+/*
+ * Run m on the inputs `in`: prepare + forward into a fresh output (the
+ * caller frees it), with a NaN-filled workspace and output and guards after
+ * both. Fails the test on an error status, a broken guard or a non-finite
+ * output element.
+ */
+static inline float *run_method(const struct attn_method *m, const struct attn_shape *s,
+                                const struct attn_params *p, const struct attn_inputs *in,
+                                int threads)
+{
+	char msg[256] = "";
+	ck_assert_msg(m->supports(s, p, msg, sizeof msg) == ATTN_OK, "%s: unsupported: %s", m->name,
+	              msg);
+	size_t ws_bytes = m->workspace_bytes(s, p, threads);
+	size_t out_bytes = out_count(s) * sizeof(float);
+	void *ws = guarded_alloc(ws_bytes, 0xFF);
+	float *out = guarded_alloc(out_bytes, 0xFF);
+	struct attn_ctx ctx = {.threads = threads, .seed = 1};
+	ck_assert_int_eq(m->prepare(s, p, in, ws, &ctx), ATTN_OK);
+	ck_assert_int_eq(m->forward(s, p, in, out, ws, &ctx), ATTN_OK);
+	ck_assert_msg(guard_intact(ws, ws_bytes), "%s: workspace overrun", m->name);
+	ck_assert_msg(guard_intact(out, out_bytes), "%s: output overrun", m->name);
+	size_t bad = 0;
+	for (size_t i = 0; i < out_count(s); i++)
+		bad += !isfinite(out[i]);
+	ck_assert_msg(bad == 0, "%s N=%lld D=%lld form=%s: %zu non-finite outputs", m->name,
+	              (long long)s->n, (long long)s->d, form_names[(int)p->v[0]], bad);
+	free(ws);
+	return out;
+}
+
+/* m's float64 oracle on `in` (the caller frees it). */
+static inline double *run_oracle(const struct attn_method *m, const struct attn_shape *s,
+                                 const struct attn_params *p, const struct attn_inputs *in)
+{
+	double *ref = malloc(out_count(s) * sizeof(double));
+	ck_assert_ptr_nonnull(ref);
+	struct attn_ctx ctx = {.threads = 1, .seed = 1};
+	ck_assert_int_eq(m->oracle(s, p, in, ref, &ctx), ATTN_OK);
+	return ref;
+}
+
+/* ||a - b|| / ||b|| over n elements, b in float64. */
+static inline double rel_err_d(const float *a, const double *b, size_t n)
+{
+	double num = 0.0, den = 0.0;
+	for (size_t i = 0; i < n; i++) {
+		double e = (double)a[i] - b[i];
+		num += e * e;
+		den += b[i] * b[i];
+	}
+	return den > 0.0 ? sqrt(num / den) : sqrt(num);
+}
+
+/* ||a - b|| / ||b|| over n elements, b in float32. */
+static inline double rel_err_f(const float *a, const float *b, size_t n)
+{
+	double num = 0.0, den = 0.0;
+	for (size_t i = 0; i < n; i++) {
+		double e = (double)a[i] - (double)b[i];
+		num += e * e;
+		den += (double)b[i] * (double)b[i];
+	}
+	return den > 0.0 ? sqrt(num / den) : sqrt(num);
+}
+
+/* The worst error seen so far, and where. */
+struct worst {
+	double err;
+	char where[256];
+};
+
+static inline void worst_note(struct worst *w, double err, const struct attn_method *m,
+                              const struct attn_shape *s, const struct attn_params *p,
+                              const char *what)
+{
+	if (err > w->err || isnan(err)) {
+		w->err = isnan(err) ? INFINITY : err;
+		snprintf(w->where, sizeof w->where,
+		         "%s %s N=%lld D=%lld KVH=%lld causal=%d form=%s C=%g", m->name, what,
+		         (long long)s->n, (long long)s->d, (long long)s->kv_heads, s->causal,
+		         form_names[(int)p->v[0]], p->v[1]);
+	}
+}
+
+/* ---- checks ------------------------------------------------------------------ */
+
+/* A suite's parameters for m at (form, C): the rest are the suite's choice. */
+typedef struct attn_params (*form_params_fn)(const struct attn_method *m, int form, int64_t C);
+
+/*
+ * Every form of m on `in` against m's oracle, for each C in cs (the chunk
+ * form's C; where C is part of the model, as for ttt_linear, every form's
+ * and the oracle's, so the oracle runs per C). Updates w.
+ */
+static inline void check_forms_on(const struct attn_method *m, const struct attn_shape *s,
+                                  const struct attn_inputs *in, const int64_t *cs, int ncs,
+                                  form_params_fn mk, struct worst *w, const char *what)
+{
+	for (int ci = 0; ci < ncs; ci++) {
+		struct attn_params p0 = mk(m, 2, cs[ci]);
+		double *ref = run_oracle(m, s, &p0, in);
+		for (int form = 0; form < 3; form++) {
+			struct attn_params p = mk(m, form, cs[ci]);
+			float *out = run_method(m, s, &p, in, 1);
+			worst_note(w, rel_err_d(out, ref, out_count(s)), m, s, &p, what);
+			free(out);
+		}
+		free(ref);
+	}
+}
+
+/* check_forms_on() on the generator's gaussian inputs with m's `inputs`. */
+static inline void check_forms(const struct attn_method *m, const struct attn_shape *s,
+                               const int64_t *cs, int ncs, form_params_fn mk, struct worst *w)
+{
+	struct attn_workload wl;
+	ck_assert_int_eq(attn_workload_alloc(s, m->inputs, ATTN_DIST_GAUSSIAN, 7, &wl), ATTN_OK);
+	check_forms_on(m, s, &wl.in, cs, ncs, mk, w, "vs oracle");
+	attn_workload_free(&wl);
+}
+
+/*
+ * The forms at C = 64 over N in {1, 63, 64, 65, 200} (around C), D in
+ * {16, 64}, H = 4 over KVH = 2 and 1 (GQA), causal prefill.
+ */
+static inline void check_forms_grid(const struct attn_method *m, form_params_fn mk, struct worst *w)
+{
+	static const int64_t ns[] = {1, 63, 64, 65, 200};
+	static const int64_t ds[] = {16, 64};
+	static const int64_t kvhs[] = {2, 1};
+	static const int64_t c64[] = {64};
+	for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
+		for (size_t di = 0; di < sizeof ds / sizeof *ds; di++)
+			for (size_t ki = 0; ki < sizeof kvhs / sizeof *kvhs; ki++) {
+				struct attn_shape s =
+				    mk_shape(1, 4, kvhs[ki], ns[ni], ds[di], 1, ATTN_MODE_PREFILL);
+				check_forms(m, &s, c64, 1, mk, w);
+			}
+}
+
+/* C in {1, 16, 64, 100} at N = 200 (no C divides it but 1), D in {16, 64}. */
+static inline void check_chunk_sizes(const struct attn_method *m, form_params_fn mk,
+                                     struct worst *w)
+{
+	static const int64_t cs[] = {1, 16, 64, 100};
+	for (int64_t D = 16; D <= 64; D *= 4) {
+		struct attn_shape s = mk_shape(1, 4, 2, 200, D, 1, ATTN_MODE_PREFILL);
+		check_forms(m, &s, cs, 4, mk, w);
+	}
+}
+
+/*
+ * Decode from a prepared state equals the last row of causal prefill and
+ * the oracle of the decode shape, for each form at chunk C, over the
+ * context lengths ns (nn of them); B = 2, H = 4, KVH = 2, D = 32. Two
+ * threads must give the same bits as one, in prefill and decode.
+ */
+static inline void check_decode(const struct attn_method *m, const int64_t *ns, int nn, int64_t C,
+                                form_params_fn mk, struct worst *w)
+{
+	for (int ni = 0; ni < nn; ni++) {
+		const int64_t N = ns[ni], D = 32, B = 2, H = 4;
+		const size_t nd = (size_t)(B * H * D);
+		struct attn_shape sp = mk_shape(B, H, 2, N, D, 1, ATTN_MODE_PREFILL);
+		struct attn_shape sd = mk_shape(B, H, 2, N, D, 1, ATTN_MODE_DECODE);
+		struct attn_workload wp, wd;
+		ck_assert_int_eq(attn_workload_alloc(&sp, m->inputs, ATTN_DIST_GAUSSIAN, 3, &wp),
+		                 0);
+		ck_assert_int_eq(attn_workload_alloc(&sd, m->inputs, ATTN_DIST_GAUSSIAN, 3, &wd),
+		                 0);
+		struct attn_params p0 = mk(m, 2, C);
+		double *ref = run_oracle(m, &sd, &p0, &wd.in);
+		for (int form = 0; form < 3; form++) {
+			struct attn_params p = mk(m, form, C);
+			float *pre = run_method(m, &sp, &p, &wp.in, 1);
+			float *pre2 = run_method(m, &sp, &p, &wp.in, 2);
+			float *dec = run_method(m, &sd, &p, &wd.in, 1);
+			float *dec2 = run_method(m, &sd, &p, &wd.in, 2);
+			float *last = malloc(nd * sizeof(float));
+			ck_assert_ptr_nonnull(last);
+			for (int64_t bh = 0; bh < B * H; bh++)
+				memcpy(last + bh * D, pre + (bh * N + N - 1) * D,
+				       (size_t)D * sizeof(float));
+			worst_note(w, rel_err_f(dec, last, nd), m, &sd, &p, "decode vs prefill");
+			worst_note(w, rel_err_d(dec, ref, nd), m, &sd, &p, "decode vs oracle");
+			ck_assert_msg(memcmp(dec2, dec, nd * sizeof(float)) == 0 &&
+			                  memcmp(pre2, pre, out_count(&sp) * sizeof(float)) == 0,
+			              "%s N=%lld form=%s: 2 threads differ from 1", m->name,
+			              (long long)N, form_names[form]);
+			free(pre);
+			free(pre2);
+			free(dec);
+			free(dec2);
+			free(last);
+		}
+		free(ref);
+		attn_workload_free(&wp);
+		attn_workload_free(&wd);
+	}
+}
+
+#endif /* ATTN_TEST_METHOD_CHECK_H */
