@@ -6,6 +6,7 @@
  * good case (NULL where unavailable), and the sample statistics.
  */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,8 +23,8 @@ static struct attn_registry *reg;
 static void setup(void)
 {
 	ck_assert(attn_registry_init(&reg, err, sizeof(err)) == ATTN_OK);
-	static const char *names[] = {"crash", "hang", "nan", "hog", "wrong", "quadratic"};
-	for (int i = 0; i < 6; i++) {
+	static const char *names[] = {"crash", "hang", "nan", "hog", "wrong", "quadratic", "report"};
+	for (int i = 0; i < 7; i++) {
 		char path[1024];
 		snprintf(path, sizeof(path), "%s/%s.so", ATTN_TEST_PLUGIN_DIR, names[i]);
 		ck_assert_msg(attn_registry_load_plugin(reg, path, err, sizeof(err)) == ATTN_OK,
@@ -184,6 +185,40 @@ START_TEST(time_predicted)
 	ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &r), ATTN_OK);
 	ck_assert_int_eq(r.status, ATTN_CASE_SKIPPED_MEMORY);
 	attn_case_result_free(&r);
+}
+END_TEST
+
+/*
+ * Figures a method reports through its ctx become metrics (the mean over the
+ * timed calls; a name the protocol cannot carry is dropped), with the
+ * figures derived from them; with dump_mask, head 0's block mask comes back.
+ * In a forked child and in process alike.
+ */
+START_TEST(method_figures_and_mask)
+{
+	for (int isolate = 1; isolate >= 0; isolate--) {
+		struct attn_case c = make_case("report_plugin", 64);
+		struct attn_run_opts o = quick();
+		o.check_max_flops = 0;
+		o.isolate = isolate;
+		o.dump_mask = 1;
+		struct attn_case_result r;
+		ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &r), ATTN_OK);
+		ck_assert_msg(r.status == ATTN_CASE_OK, "%s", r.message);
+		const struct attn_metric *d = attn_result_metric(&r, "density");
+		ck_assert(d && d->has_value && d->value == 0.25);
+		ck_assert(attn_result_metric(&r, "routing_ns")->value == 1000.0);
+		ck_assert(attn_result_metric(&r, "Bad") == NULL);
+		const struct attn_metric *g = attn_result_metric(&r, "gflops_computed");
+		const struct attn_metric *med = attn_result_metric(&r, "median_ns");
+		ck_assert(g && g->has_value && fabs(g->value - 4e6 / med->value) < 1e-9 * g->value);
+		ck_assert(attn_result_metric(&r, "routing_frac")->has_value);
+		ck_assert_int_eq(r.mask_nqb, 2);
+		ck_assert_int_eq(r.mask_nkb, 3);
+		ck_assert(r.mask && r.mask[0] == 1 && r.mask[1] == 0 && r.mask[4] == 1);
+		attn_case_result_free(&r);
+		ck_assert_ptr_null(r.mask);
+	}
 }
 END_TEST
 
@@ -402,6 +437,7 @@ int main(void)
 	tcase_add_test(tc, case_keys_distinct);
 	tcase_add_test(tc, memory_figures_quadratic);
 	tcase_add_test(tc, time_predicted);
+	tcase_add_test(tc, method_figures_and_mask);
 	tcase_add_test(tc, counters_per_sample);
 	tcase_add_test(tc, roof_fractions_and_cache_level);
 	tcase_add_test(tc, interleaved_group);

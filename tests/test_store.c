@@ -376,11 +376,22 @@ START_TEST(sample_counters_stored)
 	ck_assert_int_eq(scalar(db, "SELECT available FROM run_counters WHERE "
 				    "event = 'PAPI_TOT_INS'"),
 			 0);
+	/* A mask round-trips (schema v4), and goes with its case. */
+	static const uint8_t mask[6] = {1, 0, 1, 1, 0, 1};
+	struct attn_case_record rm = record("m");
+	rm.mask = mask;
+	rm.mask_nqb = 2;
+	rm.mask_nkb = 3;
+	ck_assert_int_eq(attn_store_case_write(st, run, &rm, err, sizeof(err)), ATTN_OK);
+	ck_assert_int_eq(scalar(db, "SELECT nqb * 10 + nkb FROM masks"), 23);
+	ck_assert_int_eq(scalar(db, "SELECT length(mask) FROM masks"), 6);
+	ck_assert_int_eq(scalar(db, "SELECT unicode(substr(mask, 3, 1)) FROM masks"), 1);
 	/* The rebuilt `cases` (schema v3) is what samples and counters reference. */
 	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 	ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM cases", NULL, NULL, NULL), SQLITE_OK);
 	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM sample_counters"), 0);
 	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM samples"), 0);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM masks"), 0);
 	attn_store_close(st);
 }
 END_TEST

@@ -77,6 +77,8 @@ static const char *help_text =
 	"                   round-robin, so drifts in machine speed hit all alike\n"
 	"                   (default; --no-interleave runs each case to the end)\n"
 	"  --cold-cache     evict the caches before every repetition (default warm)\n"
+	"  --dump-mask      store the kept-block mask of head 0 of every sparse case\n"
+	"                   (table masks), from one extra untimed call\n"
 	"  --roof-budget S  seconds per thread count for the FMA, sgemm and triad\n"
 	"                   roofs measured before the sweep (default 3; 0 skips them\n"
 	"                   and leaves the fractions of roof NULL)\n"
@@ -89,7 +91,7 @@ enum {
 	O_METHODS = 256, O_N, O_D, O_HEADS, O_KVH, O_BATCH, O_THREADS, O_CAUSAL, O_MODE, O_DIST,
 	O_SEED, O_PRESET, O_SPEC, O_DB, O_RESUME, O_PLUGIN, O_TIMEOUT, O_WARMUP, O_MINTIME,
 	O_MINREPS, O_MAXREPS, O_CHECKF, O_MEMLIM, O_QUIET, O_DRY, O_COUNTERS, O_BIND, O_COLD,
-	O_INTERLEAVE, O_NO_INTERLEAVE, O_ROOF, O_MAXCALL
+	O_INTERLEAVE, O_NO_INTERLEAVE, O_ROOF, O_MAXCALL, O_MASK
 };
 
 /* The work of a case for the ETA: the attention's B*H*NQ*N*D. */
@@ -183,6 +185,9 @@ static int store_result(struct attn_store *st, int64_t run_id, const struct attn
 		.n_counters = r->n_samples ? r->n_counters : 0,
 		.counter_names = names,
 		.sample_counters = r->sample_counters,
+		.mask = r->mask,
+		.mask_nqb = r->mask_nqb,
+		.mask_nkb = r->mask_nkb,
 	};
 	return attn_store_case_write(st, run_id, &rec, err, errlen);
 }
@@ -340,6 +345,7 @@ int cmd_sweep(int argc, char **argv)
 		{"plugin", required_argument, 0, O_PLUGIN},
 		{"timeout", required_argument, 0, O_TIMEOUT},
 		{"max-call-time", required_argument, 0, O_MAXCALL},
+		{"dump-mask", no_argument, 0, O_MASK},
 		{"warmup", required_argument, 0, O_WARMUP},
 		{"min-time", required_argument, 0, O_MINTIME},
 		{"min-reps", required_argument, 0, O_MINREPS},
@@ -427,6 +433,9 @@ int cmd_sweep(int argc, char **argv)
 					  optarg);
 				goto out;
 			}
+			break;
+		case O_MASK:
+			ro.dump_mask = 1;
 			break;
 		case O_TIMEOUT:
 		case O_MAXCALL:

@@ -150,6 +150,82 @@ static void emit_null(FILE *f, const char *name, const char *unit)
 	fprintf(f, "M %s null %s\n", name, unit);
 }
 
+/*
+ * What a method reports through its attn_ctx (method.h): per-call figures,
+ * averaged over the timed calls, and the kept-block mask of head 0, which
+ * goes to the parent as a file (it can be megabytes; the pipe carries lines).
+ */
+#define CTX_MAX_FIGURES 8
+struct ctx_figures {
+	int n;
+	char name[CTX_MAX_FIGURES][48];
+	char unit[CTX_MAX_FIGURES][16];
+	double sum[CTX_MAX_FIGURES];
+	long count[CTX_MAX_FIGURES];
+	FILE *f;       /* the protocol stream, for the mask line */
+	int mask_sent; /* one mask per case */
+};
+
+/* A word the line protocol can carry: [a-z0-9_], or for units also "/". */
+static int protocol_word(const char *w, size_t max, int unit)
+{
+	size_t n = strlen(w);
+	if (n == 0 || n >= max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((w[i] >= 'a' && w[i] <= 'z') || (w[i] >= '0' && w[i] <= '9') || w[i] == '_' ||
+		      (unit && (w[i] == '/' || (w[i] >= 'A' && w[i] <= 'Z')))))
+			return 0;
+	return 1;
+}
+
+static void ctx_report(const struct attn_ctx *ctx, const char *name, double value,
+		       const char *unit)
+{
+	struct ctx_figures *fg = ctx->harness;
+	if (!fg || !name || !unit || !isfinite(value) ||
+	    !protocol_word(name, sizeof(fg->name[0]), 0) ||
+	    !protocol_word(unit, sizeof(fg->unit[0]), 1))
+		return;
+	int i = 0;
+	while (i < fg->n && strcmp(fg->name[i], name) != 0)
+		i++;
+	if (i == fg->n) {
+		if (fg->n == CTX_MAX_FIGURES)
+			return;
+		snprintf(fg->name[i], sizeof(fg->name[i]), "%s", name);
+		snprintf(fg->unit[i], sizeof(fg->unit[i]), "%s", unit);
+		fg->n++;
+	}
+	fg->sum[i] += value;
+	fg->count[i]++;
+}
+
+static void ctx_dump_mask(const struct attn_ctx *ctx, int64_t bh, int64_t nqb, int64_t nkb,
+			  const uint8_t *mask)
+{
+	struct ctx_figures *fg = ctx->harness;
+	if (!fg || fg->mask_sent || bh != 0 || nqb < 1 || nkb < 1 || !mask)
+		return;
+	char path[] = "/tmp/attnbench-mask-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return;
+	size_t bytes = (size_t)nqb * (size_t)nkb;
+	FILE *mf = fdopen(fd, "wb");
+	int ok = mf && fwrite(mask, 1, bytes, mf) == bytes;
+	if (mf)
+		ok &= fclose(mf) == 0;
+	else
+		close(fd);
+	if (!ok) {
+		unlink(path);
+		return;
+	}
+	fprintf(fg->f, "X %lld %lld %s\n", (long long)nqb, (long long)nkb, path);
+	fg->mask_sent = 1;
+}
+
 /* A /proc/self/status field in bytes (VmRSS, VmHWM), 0 if unreadable. */
 static size_t proc_status_bytes(const char *field)
 {
@@ -342,7 +418,9 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	guard_fill(out, out_bytes);
 	guard_fill(ws, ws_bytes);
 
-	struct attn_ctx ctx = {.threads = c->threads, .seed = c->seed};
+	struct ctx_figures figures = {.f = f};
+	struct attn_ctx ctx = {
+		.threads = c->threads, .seed = c->seed, .report = ctx_report, .harness = &figures};
 	if (m->prepare && (rc = m->prepare(s, &c->params, in, ws, &ctx)) != 0) {
 		fprintf(f, "R failed prepare() returned %d (%s)\n", rc, attn_status_str(rc));
 		goto done;
@@ -370,6 +448,9 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		fprintf(f, "W\n");
 		fflush(f);
 	}
+	/* only the timed calls' figures count */
+	for (int i = 0; i < figures.n; i++)
+		figures.sum[i] = 0, figures.count[i] = 0;
 
 	/*
 	 * Timed repetitions: nothing but forward() between the clock reads, and
@@ -404,6 +485,21 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		emit_sample(f, (double)(t1 - t0) / (double)iters, iters, rd, nctr);
 		if (cmd_fd >= 0)
 			fflush(f);
+	}
+
+	for (int i = 0; i < figures.n; i++)
+		if (figures.count[i])
+			emit_metric(f, figures.name[i], figures.sum[i] / (double)figures.count[i],
+				    figures.unit[i]);
+	if (o->dump_mask) {
+		struct attn_ctx mctx = ctx;
+		mctx.report = NULL;
+		mctx.dump_mask = ctx_dump_mask;
+		if ((rc = m->forward(s, &c->params, in, out, ws, &mctx)) != 0) {
+			fprintf(f, "R failed forward() returned %d (%s) on the mask call\n", rc,
+				attn_status_str(rc));
+			goto done;
+		}
 	}
 
 	size_t in_bytes = given ? 0 : w.bytes;
@@ -557,6 +653,31 @@ static int add_sample(struct attn_case_result *r, int *cap, double ns, long long
 }
 
 /* Parse the child's lines; 1 if a verdict was read. */
+/* "nqb nkb path": the child's mask file, read into r and removed. */
+static void read_mask(struct attn_case_result *r, const char *args)
+{
+	long long nqb, nkb;
+	char path[256];
+	if (sscanf(args, "%lld %lld %255s", &nqb, &nkb, path) != 3)
+		return;
+	if (strncmp(path, "/tmp/attnbench-mask-", 20) != 0)
+		return; /* only ever a file the child made */
+	size_t bytes = nqb > 0 && nkb > 0 ? attn__mul_sat((size_t)nqb, (size_t)nkb) : 0;
+	uint8_t *m = bytes && bytes != SIZE_MAX ? malloc(bytes) : NULL;
+	FILE *mf = fopen(path, "rb");
+	if (m && mf && fread(m, 1, bytes, mf) == bytes) {
+		free(r->mask);
+		r->mask = m;
+		r->mask_nqb = nqb;
+		r->mask_nkb = nkb;
+		m = NULL;
+	}
+	free(m);
+	if (mf)
+		fclose(mf);
+	unlink(path);
+}
+
 static int parse_protocol(char *text, struct attn_case_result *r)
 {
 	int verdict = 0, cap = 0;
@@ -578,6 +699,8 @@ static int parse_protocol(char *text, struct attn_case_result *r)
 				snprintf(r->counter_names[r->n_counters++], 128, "%s", name);
 		} else if (line[0] == 'K' && line[1] == ' ') {
 			snprintf(r->cpus, sizeof(r->cpus), "%s", line + 2);
+		} else if (line[0] == 'X' && line[1] == ' ') {
+			read_mask(r, line + 2);
 		} else if (line[0] == 'M' && line[1] == ' ') {
 			char name[64], val[64], unit[16];
 			if (sscanf(line + 2, "%63s %63s %15s", name, val, unit) != 3)
@@ -673,6 +796,12 @@ static void derive_metrics(struct attn_case_result *r, const struct attn_case *c
 	add_ratio(r, "gflops", flops, sum.median, 1, "GFLOP/s");
 	add_ratio(r, "gbytes_per_s", bytes, sum.median, 1, "GB/s");
 	add_ratio(r, "arith_intensity", flops, bytes, 1, "flop/B");
+	/* figures the method reported itself (sparse routing): see ctx_report */
+	if (attn_result_metric(r, "flops_computed"))
+		add_ratio(r, "gflops_computed", metric_or_nan(r, "flops_computed"), sum.median, 1,
+			  "GFLOP/s");
+	if (attn_result_metric(r, "routing_ns"))
+		add_ratio(r, "routing_frac", metric_or_nan(r, "routing_ns"), sum.median, 1, "1");
 
 	const struct attn_roof *roof = NULL;
 	for (int i = 0; i < o->n_roofs; i++)
@@ -1117,6 +1246,9 @@ int attn_cases_run_interleaved(const struct attn_case *cases, int n, const struc
 
 void attn_case_result_free(struct attn_case_result *r)
 {
+	free(r->mask);
+	r->mask = NULL;
+	r->mask_nqb = r->mask_nkb = 0;
 	free(r->sample_ns);
 	free(r->sample_iters);
 	free(r->sample_counters);

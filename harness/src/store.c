@@ -184,8 +184,21 @@ static const char migrate_v3[] =
 	"  AS cache_level"
 	" FROM cases c;";
 
+/*
+ * Version 4: the kept-block masks sparse methods hand the harness on a
+ * --dump-mask sweep, one per case: head `head`'s (nqb, nkb) bytes, row-major,
+ * 1 = the (query block, key block) pair was computed.
+ */
+static const char migrate_v4[] =
+	"CREATE TABLE masks("
+	" case_id INTEGER PRIMARY KEY REFERENCES cases(id) ON DELETE CASCADE,"
+	" head INTEGER NOT NULL,"
+	" nqb INTEGER NOT NULL,"
+	" nkb INTEGER NOT NULL,"
+	" mask BLOB NOT NULL);";
+
 /* The steps from version i to i + 1, at index i - 1. */
-static const char *const migrations[] = {migrate_v2, migrate_v3};
+static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4};
 _Static_assert(sizeof(migrations) / sizeof(*migrations) == ATTN_SCHEMA_VERSION - 1,
 	       "one migration step per schema version after the first");
 
@@ -591,6 +604,21 @@ int attn_store_case_write(struct attn_store *st, int64_t run_id,
 	}
 	sqlite3_finalize(s);
 	s = NULL;
+
+	if (r->mask && r->mask_nqb > 0 && r->mask_nkb > 0) {
+		if (sqlite3_prepare_v2(st->db, "INSERT INTO masks VALUES (?,0,?,?,?)", -1, &s,
+				       NULL) != SQLITE_OK)
+			goto dberr;
+		sqlite3_bind_int64(s, 1, case_id);
+		sqlite3_bind_int64(s, 2, r->mask_nqb);
+		sqlite3_bind_int64(s, 3, r->mask_nkb);
+		sqlite3_bind_blob64(s, 4, r->mask, (sqlite3_uint64)(r->mask_nqb * r->mask_nkb),
+				    SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			goto dberr;
+		sqlite3_finalize(s);
+		s = NULL;
+	}
 
 	if (r->n_counters > 0) {
 		static const char *states[] = {"ok", "unavailable", "unreliable"};

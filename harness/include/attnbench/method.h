@@ -131,10 +131,26 @@ struct attn_inputs {
 	const float *beta;     /* (B, H, N) or NULL */
 };
 
-/* What the harness hands forward() besides the data. */
+/*
+ * What the harness hands forward() besides the data. The fields after seed
+ * were added within ABI version 1 (the harness owns this struct; a plugin
+ * that does not know them never reads them): callbacks through which a
+ * method may hand the harness figures that only it knows. Each may be NULL.
+ *   report:    a figure of this call, stored as a metric of the case (the
+ *              mean over the timed calls): "density" (kept fraction of the
+ *              causal or full score matrix, unit "1"), "flops_computed"
+ *              (FLOPs of the work actually done, "flop"), "routing_ns" (time
+ *              spent choosing what to compute, "ns").
+ *   dump_mask: the kept-block mask of head bh, (nqb, nkb) bytes, 1 = kept;
+ *              set only on an untimed call when the user asked for masks.
+ */
 struct attn_ctx {
 	int threads;   /* threads the method may use (OpenMP or its own) */
 	uint64_t seed; /* the case's seed, for anything random */
+	/* Optional figures of this call (NULL when not collected): see the harness. */
+	void (*report)(const struct attn_ctx *ctx, const char *name, double value, const char *unit);
+	void (*dump_mask)(const struct attn_ctx *ctx, int64_t bh, int64_t nqb, int64_t nkb, const uint8_t *mask);
+	void *harness; /* the harness's, for the callbacks */
 };
 
 /* Descriptor flags. */

@@ -64,6 +64,7 @@ struct attn_run_opts {
 	enum attn_bind_policy bind; /* thread placement (compact by default) */
 	const char *counters;  /* event list; NULL: the default set; "none": no counters */
 	size_t flush_bytes;    /* > 0: touch this many bytes before every repetition */
+	int dump_mask;         /* 1: one more untimed call collects the kept-block mask */
 	size_t cache_bytes[3]; /* L1d, L2, L3 sizes, for the working set's cache level */
 	const struct attn_roof *roofs; /* measured roofs per thread count, or NULL */
 	int n_roofs;
@@ -90,6 +91,9 @@ struct attn_case_result {
 	int n_metrics;
 	struct attn_metric metrics[ATTN_MAX_METRICS];
 	char cpus[256];        /* the CPUs the case's threads ran on */
+	/* The kept-block mask of head 0 (--dump-mask): (mask_nqb, mask_nkb) bytes, malloc'd */
+	uint8_t *mask;
+	int64_t mask_nqb, mask_nkb;
 	int n_counters;
 	char counter_names[ATTN_MAX_COUNTERS][128];
 	/* n_samples x n_counters, sample-major, per forward call; malloc'd */

@@ -17,6 +17,8 @@
  *   run_counters     which events a run could count, from where, or why not
  *   run_roofs        the FMA, sgemm and triad roofs a run measured, per
  *            thread count
+ *   masks    a sparse method's kept-block mask of head 0, per case, when
+ *            the sweep ran with --dump-mask
  *   results  a view: cases with their main metrics side by side
  * ("case" is an SQL keyword, hence the plural table names.)
  */
@@ -29,7 +31,7 @@
 #include "attnbench/calib.h"
 #include "attnbench/counters.h"
 
-#define ATTN_SCHEMA_VERSION 3
+#define ATTN_SCHEMA_VERSION 4
 
 struct attn_store;
 
@@ -70,6 +72,9 @@ struct attn_case_record {
 	const char *const *counter_names;
 	/* n_samples x n_counters readings, sample-major */
 	const struct attn_counter_reading *sample_counters;
+	/* head 0's kept-block mask, (mask_nqb, mask_nkb) bytes; NULL: none */
+	const uint8_t *mask;
+	int64_t mask_nqb, mask_nkb;
 };
 
 struct attn_counter_info {
