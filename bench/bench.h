@@ -32,7 +32,8 @@ void bench_kernel_free(struct bench_kernel *k);
 
 /*
  * Median seconds per forward call: one warm-up call, then calls until
- * `budget` seconds have passed (at least 3, at most BENCH_MAX_SAMPLES).
+ * `budget` seconds have passed (at least 3, or 1 when the warm-up call alone
+ * outlasted the budget; at most BENCH_MAX_SAMPLES).
  */
 double bench_kernel_time(struct bench_kernel *k, const struct attn_shape *s, int threads,
                          const struct attn_inputs *in, double budget);

@@ -174,48 +174,54 @@ static void run_forms(const struct opts *o)
 /*
  * Median time t[m][f][ni] of every (method, form) at every N of `ns` that
  * the form is measured at (the parallel form only up to par_max), NaN where
- * not measured. All kernels of one N run interleaved, round by round.
+ * not measured. A round visits every N and every kernel, so a slow phase of
+ * the machine lands on all N alike instead of bending the slope; kernels are
+ * planned per visit (the parallel forms of the delta rules hold N² floats),
+ * the workloads of all N stay allocated.
  */
 static void exp_measure(const struct opts *o, const int64_t *ns, int n_ns, int64_t par_max,
                         int64_t d, double t[][N_FORMS][MAX_NS])
 {
+	static double x[MAX_METHODS][N_FORMS][MAX_NS][MAX_ROUNDS];
+	struct attn_workload w[MAX_NS];
+	struct attn_shape s[MAX_NS];
 	for (int i = 0; i < o->n_methods; i++)
 		for (int f = 0; f < N_FORMS; f++)
 			for (int ni = 0; ni < n_ns; ni++)
 				t[i][f][ni] = NAN;
 	for (int ni = 0; ni < n_ns; ni++) {
-		const struct attn_shape s = shape(ns[ni], d, 1, 1, ATTN_MODE_PREFILL);
-		struct attn_workload w;
-		if (attn_workload_alloc(&s, ALL_INPUTS, ATTN_DIST_GAUSSIAN, 42, &w)) {
-			printf("exp: out of memory at N = %lld\n", (long long)s.n);
+		s[ni] = shape(ns[ni], d, 1, 1, ATTN_MODE_PREFILL);
+		if (attn_workload_alloc(&s[ni], ALL_INPUTS, ATTN_DIST_GAUSSIAN, 42, &w[ni])) {
+			printf("exp: out of memory at N = %lld\n", (long long)ns[ni]);
+			for (int k = 0; k < ni; k++)
+				attn_workload_free(&w[k]);
 			return;
 		}
-		static struct bench_kernel k[MAX_METHODS][N_FORMS];
-		static int live[MAX_METHODS][N_FORMS];
-		for (int i = 0; i < o->n_methods; i++)
-			for (int f = 0; f < N_FORMS; f++) {
-				struct attn_params p;
-				live[i][f] = !(f == F_PAR && s.n > par_max) &&
-				             !params_with_form(o->methods[i], f, &p) &&
-				             !bench_kernel_init(&k[i][f], o->methods[i], &p, &s,
-				                                o->threads, &w.in, NULL, 0);
-			}
-		double x[MAX_METHODS][N_FORMS][MAX_ROUNDS];
-		for (int r = 0; r < o->rounds; r++)
-			for (int i = 0; i < o->n_methods; i++)
-				for (int f = 0; f < N_FORMS; f++)
-					if (live[i][f])
-						x[i][f][r] = bench_kernel_time(
-						    &k[i][f], &s, o->threads, &w.in, o->budget);
-		for (int i = 0; i < o->n_methods; i++)
-			for (int f = 0; f < N_FORMS; f++)
-				if (live[i][f]) {
-					t[i][f][ni] = bench_median(x[i][f], o->rounds);
-					bench_kernel_free(&k[i][f]);
-				}
-		attn_workload_free(&w);
-		fprintf(stderr, "exp: N = %lld done\n", (long long)s.n);
 	}
+	for (int r = 0; r < o->rounds; r++) {
+		for (int ni = 0; ni < n_ns; ni++)
+			for (int i = 0; i < o->n_methods; i++)
+				for (int f = 0; f < N_FORMS; f++) {
+					struct attn_params p;
+					struct bench_kernel k;
+					x[i][f][ni][r] = NAN;
+					if ((f == F_PAR && ns[ni] > par_max) ||
+					    params_with_form(o->methods[i], f, &p) ||
+					    bench_kernel_init(&k, o->methods[i], &p, &s[ni],
+					                      o->threads, &w[ni].in, NULL, 0))
+						continue;
+					x[i][f][ni][r] = bench_kernel_time(&k, &s[ni], o->threads,
+					                                   &w[ni].in, o->budget);
+					bench_kernel_free(&k);
+				}
+		fprintf(stderr, "exp: round %d of %d done\n", r + 1, o->rounds);
+	}
+	for (int i = 0; i < o->n_methods; i++)
+		for (int f = 0; f < N_FORMS; f++)
+			for (int ni = 0; ni < n_ns; ni++)
+				t[i][f][ni] = bench_median(x[i][f][ni], o->rounds);
+	for (int ni = 0; ni < n_ns; ni++)
+		attn_workload_free(&w[ni]);
 }
 
 static void run_exp(const struct opts *o, int64_t d)
@@ -318,7 +324,7 @@ static void run_cross(const struct opts *o, const struct attn_registry *reg)
 	       o->threads);
 	printf("%-8s %12s %12s %10s\n", "N", "flash ms", "linear ms", "flash/lin");
 	double prev_n = NAN, prev_r = NAN, cross = NAN;
-	for (int64_t n = 16; n <= (o->quick ? 4096 : 65536); n *= 2) {
+	for (int64_t n = 16; n <= (o->quick ? 4096 : 16384); n *= 2) {
 		const struct attn_shape s = shape(n, 64, 1, 0, ATTN_MODE_PREFILL);
 		struct attn_workload w;
 		struct attn_params p;
