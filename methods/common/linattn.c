@@ -432,13 +432,13 @@ static void head_init(struct lin_head *hd, const struct attn__lin_spec *ls,
                       const struct attn_shape *s, const struct attn_inputs *in, float *out,
                       const float *wt, int64_t bh)
 {
-	const int64_t H = s->heads, KVH = s->kv_heads, N = s->n, D = s->d;
+	const int64_t H = s->heads, N = s->n, D = s->d;
 	const int64_t NQ = attn_shape_nq(s);
-	const int64_t b = bh / H, h = bh % H, kvh = h / (H / KVH);
+	const int64_t h = bh % H, kv = attn__kv_head(s, bh) * N * D;
 
 	hd->q = in->q + bh * NQ * D;
-	hd->k = in->k + (b * KVH + kvh) * N * D;
-	hd->v = in->v + (b * KVH + kvh) * N * D;
+	hd->k = in->k + kv;
+	hd->v = in->v + kv;
 	hd->o = out ? out + bh * NQ * D : NULL;
 	hd->wt = wt;
 	hd->g = NULL;

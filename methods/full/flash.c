@@ -334,8 +334,8 @@ static void flash_tile(const struct flash_plan *pl, const struct attn_shape *s, 
 static void flash_prefill(const struct flash_plan *pl, const struct attn_shape *s,
 			  const struct attn_inputs *in, float *out, void *ws)
 {
-	const int64_t H = s->heads, KVH = s->kv_heads, N = s->n, D = s->d;
-	const int64_t heads = s->batch * H, group = H / KVH;
+	const int64_t N = s->n, D = s->d;
+	const int64_t heads = s->batch * s->heads;
 	const int64_t tiles = (N + pl->bq - 1) / pl->bq; /* per head */
 	const int64_t tasks = heads * tiles;
 
@@ -347,12 +347,12 @@ static void flash_prefill(const struct flash_plan *pl, const struct attn_shape *
 #pragma omp parallel for schedule(dynamic, 1) num_threads(pl->threads)
 	for (int64_t t = 0; t < tasks; t++) {
 		const int64_t tile = tiles - 1 - t / heads;
-		const int64_t bh = t % heads, b = bh / H, h = bh % H, kvh = h / group;
+		const int64_t bh = t % heads, kv = attn__kv_head(s, bh);
 		const int64_t q0 = tile * pl->bq, mq = attn__min64(pl->bq, N - q0);
-		const float *q = in->q + (bh * N + q0) * D;       /* (mq, D) */
-		const float *k = in->k + (b * KVH + kvh) * N * D; /* (N, D) */
-		const float *v = in->v + (b * KVH + kvh) * N * D; /* (N, D) */
-		float *o = out + (bh * N + q0) * D;               /* (mq, D) */
+		const float *q = in->q + (bh * N + q0) * D; /* (mq, D) */
+		const float *k = in->k + kv * N * D;        /* (N, D) */
+		const float *v = in->v + kv * N * D;        /* (N, D) */
+		float *o = out + (bh * N + q0) * D;         /* (mq, D) */
 		char *slice = (char *)ws + (size_t)attn__thread_id() * pl->slice;
 		flash_tile(pl, s, q0, mq, q, k, v, o, slice);
 	}

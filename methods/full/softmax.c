@@ -136,20 +136,19 @@ static int softmax_forward(const struct attn_shape *s, const struct attn_params 
 	if (softmax_supports(s, p, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 
-	const int64_t B = s->batch, H = s->heads, KVH = s->kv_heads, N = s->n, D = s->d;
+	const int64_t B = s->batch, H = s->heads, N = s->n, D = s->d;
 	const int64_t NQ = attn_shape_nq(s);
-	const int64_t group = H / KVH; /* query heads per K/V head */
 	const int64_t block = softmax_block(s, p);
 	const float scale = (float)(1.0 / sqrt((double)D));
 	float *sc = ws; /* (block, N) scores */
 
 	for (int64_t b = 0; b < B; b++) {
 		for (int64_t h = 0; h < H; h++) {
-			const int64_t kvh = h / group;
-			const float *q = in->q + (b * H + h) * NQ * D;    /* (NQ, D) */
-			const float *k = in->k + (b * KVH + kvh) * N * D; /* (N, D) */
-			const float *v = in->v + (b * KVH + kvh) * N * D; /* (N, D) */
-			float *o = out + (b * H + h) * NQ * D;            /* (NQ, D) */
+			const int64_t kv = attn__kv_head(s, b * H + h); /* K/V head (GQA) */
+			const float *q = in->q + (b * H + h) * NQ * D; /* (NQ, D) */
+			const float *k = in->k + kv * N * D;           /* (N, D) */
+			const float *v = in->v + kv * N * D;           /* (N, D) */
+			float *o = out + (b * H + h) * NQ * D;         /* (NQ, D) */
 			if (s->mode == ATTN_MODE_DECODE)
 				softmax_head_decode(N, D, scale, q, k, v, o, sc);
 			else
