@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "attnbench/method.h"
+#include "common/engine.h"
 
 enum attn__lin_gate {
 	ATTN__LIN_GATE_NONE = 0,   /* a_t = 1 */
@@ -234,63 +235,13 @@ int attn__lin_oracle(const struct attn__lin_spec *ls, const struct attn_shape *s
 /*
  * The descriptor functions of a method built on the engine, as statics named
  * <prefix>_supports, _workspace_bytes, _flops, _bytes, _prepare, _forward
- * and _oracle. `spec_fn` is the method's
+ * and _oracle (common/engine.h). `spec_fn` is the method's
  *     static void spec_fn(const struct attn_params *p, struct attn__lin_spec *ls)
  * which fills ls from the parameters. Each function builds the spec, then
  * calls the engine; methods/linear/retnet.c shows the use.
  */
 #define ATTN__LIN_DEFINE_METHOD(prefix, spec_fn)                                                   \
-	static int prefix##_supports(const struct attn_shape *s, const struct attn_params *p,      \
-	                             char *msg, size_t msglen)                                     \
-	{                                                                                          \
-		struct attn__lin_spec ls;                                                          \
-		spec_fn(p, &ls);                                                                   \
-		return attn__lin_supports(&ls, s, msg, msglen);                                    \
-	}                                                                                          \
-	static size_t prefix##_workspace_bytes(const struct attn_shape *s,                         \
-	                                       const struct attn_params *p, int threads)           \
-	{                                                                                          \
-		struct attn__lin_spec ls;                                                          \
-		spec_fn(p, &ls);                                                                   \
-		return attn__lin_workspace_bytes(&ls, s, threads);                                 \
-	}                                                                                          \
-	static double prefix##_flops(const struct attn_shape *s, const struct attn_params *p)      \
-	{                                                                                          \
-		struct attn__lin_spec ls;                                                          \
-		spec_fn(p, &ls);                                                                   \
-		return attn__lin_flops(&ls, s);                                                    \
-	}                                                                                          \
-	static double prefix##_bytes(const struct attn_shape *s, const struct attn_params *p)      \
-	{                                                                                          \
-		struct attn__lin_spec ls;                                                          \
-		spec_fn(p, &ls);                                                                   \
-		return attn__lin_bytes(&ls, s);                                                    \
-	}                                                                                          \
-	static int prefix##_prepare(const struct attn_shape *s, const struct attn_params *p,       \
-	                            const struct attn_inputs *in, void *ws,                        \
-	                            const struct attn_ctx *ctx)                                    \
-	{                                                                                          \
-		struct attn__lin_spec ls;                                                          \
-		spec_fn(p, &ls);                                                                   \
-		return attn__lin_prepare(&ls, s, in, ws, ctx ? ctx->threads : 1);                  \
-	}                                                                                          \
-	static int prefix##_forward(const struct attn_shape *s, const struct attn_params *p,       \
-	                            const struct attn_inputs *in, float *out, void *ws,            \
-	                            const struct attn_ctx *ctx)                                    \
-	{                                                                                          \
-		struct attn__lin_spec ls;                                                          \
-		spec_fn(p, &ls);                                                                   \
-		return attn__lin_forward(&ls, s, in, out, ws, ctx ? ctx->threads : 1);             \
-	}                                                                                          \
-	static int prefix##_oracle(const struct attn_shape *s, const struct attn_params *p,        \
-	                           const struct attn_inputs *in, double *out,                      \
-	                           const struct attn_ctx *ctx)                                     \
-	{                                                                                          \
-		(void)ctx;                                                                         \
-		struct attn__lin_spec ls;                                                          \
-		spec_fn(p, &ls);                                                                   \
-		return attn__lin_oracle(&ls, s, in, out);                                          \
-	}
+	ATTN__ENGINE_DEFINE_METHOD(prefix, struct attn__lin_spec, spec_fn, attn__lin)
 
 /*
  * The descriptor fields every engine-backed method shares, for use inside
