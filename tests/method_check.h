@@ -126,11 +126,11 @@ static inline void worst_note(struct worst *w, double err, const struct attn_met
 			snprintf(c, sizeof c, " C=%g", p->v[1]);
 		w->err = isnan(err) ? INFINITY : err;
 		snprintf(w->where, sizeof w->where,
-		         "%s %s B=%lld N=%lld D=%lld KVH=%lld causal=%d %s form=%s%s", m->name, what,
-		         (long long)s->batch, (long long)s->n, (long long)s->d,
+		         "%s %s B=%lld N=%lld D=%lld KVH=%lld causal=%d %s form=%s%s", m->name,
+		         what, (long long)s->batch, (long long)s->n, (long long)s->d,
 		         (long long)s->kv_heads, s->causal,
-		         s->mode == ATTN_MODE_DECODE ? "decode" : "prefill", form_names[(int)p->v[0]],
-		         c);
+		         s->mode == ATTN_MODE_DECODE ? "decode" : "prefill",
+		         form_names[(int)p->v[0]], c);
 	}
 }
 

@@ -410,7 +410,8 @@ START_TEST(cosformer_zero_denominator)
 		for (int form = 0; form < 3; form++)
 			for (int ci = 0; ci < (form == ATTN__LIN_FORM_CHUNK ? 3 : 1); ci++) {
 				struct attn_params p = lin_params(m, form, cs[ci], 0.0);
-				float *out = run_method(m, &s, &p, &wl.in, 1); /* fails on NaN/Inf */
+				/* run_method() fails on NaN/Inf */
+				float *out = run_method(m, &s, &p, &wl.in, 1);
 				worst_note(&w, rel_err_d(out, ref, out_count(&s)), m, &s, &p,
 				           "zero denominators");
 				for (int64_t h = 0; h < H; h++)
@@ -419,10 +420,11 @@ START_TEST(cosformer_zero_denominator)
 							continue;
 						const float *o = out + (h * NQ + i) * D;
 						for (int64_t d = 0; d < D; d++)
-							ck_assert_msg(o[d] == 0.0f,
-							              "form %s C=%lld row %lld: %g, want 0",
-							              form_names[form], (long long)cs[ci],
-							              (long long)i, (double)o[d]);
+							ck_assert_msg(
+							    o[d] == 0.0f,
+							    "form %s C=%lld row %lld: %g, want 0",
+							    form_names[form], (long long)cs[ci],
+							    (long long)i, (double)o[d]);
 					}
 				free(out);
 			}
@@ -499,10 +501,9 @@ START_TEST(flops_counts)
 	struct attn_params pf = lin_params(pm, ATTN__LIN_FORM_CHUNK, 64, 0.0);
 	const double F = 256, D = 16, proj = 2.0 * D * F;
 	s.mode = ATTN_MODE_PREFILL;
-	ck_assert_double_eq_tol(pm->flops(&s, &pf),
-	                        2.0 * (4.0 * 130 * F * D + 2.0 * (F + D) * pairs) +
-	                            2.0 * 2.0 * 130 * proj,
-	                        1e-6);
+	ck_assert_double_eq_tol(
+	    pm->flops(&s, &pf),
+	    2.0 * (4.0 * 130 * F * D + 2.0 * (F + D) * pairs) + 2.0 * 2.0 * 130 * proj, 1e-6);
 	s.mode = ATTN_MODE_DECODE;
 	ck_assert_double_eq_tol(pm->flops(&s, &pf),
 	                        2.0 * (2.0 * F * D + 2.0 * F + 2.0 * D + 2.0 * proj), 1e-6);

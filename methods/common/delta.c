@@ -127,8 +127,8 @@ static struct delta_cfg cfg_init(const struct attn__delta_spec *sp)
 {
 	static const char *const names[] = {"deltanet", "gated_deltanet", "ttt_linear"};
 	return (struct delta_cfg){
-	    .form = (enum attn__lin_form)attn__param_int(sp->p, ATTN__LIN_P_FORM,
-	                                                 ATTN__LIN_FORM_CHUNK),
+	    .form =
+	        (enum attn__lin_form)attn__param_int(sp->p, ATTN__LIN_P_FORM, ATTN__LIN_FORM_CHUNK),
 	    .C = attn__param_int(sp->p, ATTN__LIN_P_CHUNK, 64),
 	    .gated = sp->kind == ATTN__DELTA_GATED,
 	    .ttt = sp->kind == ATTN__DELTA_TTT,

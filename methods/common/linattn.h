@@ -159,18 +159,18 @@ struct attn__lin_spec {
 	int64_t chunk; /* C */
 	/* ATTN__LIN_GATE_HEAD: log γ of query head h of `heads` (< 0 or 0). */
 	double (*head_log_decay)(int64_t h, int64_t heads, double gamma);
-	double gamma;     /* handed to head_log_decay */
+	double gamma; /* handed to head_log_decay */
 	/*
 	 * A block feature map (then `feature` is ignored), or NULL. With a map
 	 * the gate may not be a vector (it would need F = D) nor the key come
 	 * from the gate.
 	 */
 	const struct attn__lin_fmap *fmap;
-	int64_t proj;                   /* m, rows of the random projection Ω; 0: none */
-	enum attn__lin_proj proj_kind;  /* how Ω is drawn */
-	uint64_t seed;                  /* Ω's seed */
-	float den_eps;                  /* ε added to every denominator (0: none) */
-	const char *name;               /* the method's name, for messages */
+	int64_t proj;                  /* m, rows of the random projection Ω; 0: none */
+	enum attn__lin_proj proj_kind; /* how Ω is drawn */
+	uint64_t seed;                 /* Ω's seed */
+	float den_eps;                 /* ε added to every denominator (0: none) */
+	const char *name;              /* the method's name, for messages */
 };
 
 /*

@@ -11,7 +11,7 @@
 #include "common/common.h"
 
 int attn__reference_softmax_ws(const struct attn_shape *s, const struct attn_inputs *in,
-			       double *out, double *scores)
+                               double *out, double *scores)
 {
 	if (attn__check_shape(s, NULL, 0) != ATTN_OK || !in || !in->q || !in->k || !in->v || !out ||
 	    !scores)
@@ -71,8 +71,7 @@ int attn__reference_softmax_ws(const struct attn_shape *s, const struct attn_inp
 	return ATTN_OK;
 }
 
-int attn_reference_softmax(const struct attn_shape *s, const struct attn_inputs *in,
-			   double *out)
+int attn_reference_softmax(const struct attn_shape *s, const struct attn_inputs *in, double *out)
 {
 	if (!s || s->n < 1)
 		return ATTN_ERR_INVALID;
