@@ -6,14 +6,16 @@
  * where it happened (so that a test asserts once at its end), and the
  * checks every linear suite runs: all forms against the oracle over a grid
  * of shapes and chunk sizes, and decode against the last prefill row.
- * For methods whose first two parameters are `form` and `C` (the linear
- * family's convention, see methods/common/linattn.h).
+ * For methods whose first parameter is `form` and second, where they have
+ * one, `C` (the linear family's convention, see methods/common/linattn.h);
+ * used by test_linear.c, test_wkv.c and test_delta.c.
  */
 #ifndef ATTN_TEST_METHOD_CHECK_H
 #define ATTN_TEST_METHOD_CHECK_H
 
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,23 +115,37 @@ struct worst {
 	char where[256];
 };
 
+/* Note err of m on s with p (form, and C where p has one) as `what`. */
 static inline void worst_note(struct worst *w, double err, const struct attn_method *m,
                               const struct attn_shape *s, const struct attn_params *p,
                               const char *what)
 {
 	if (err > w->err || isnan(err)) {
+		char c[32] = "";
+		if (p->count > 1)
+			snprintf(c, sizeof c, " C=%g", p->v[1]);
 		w->err = isnan(err) ? INFINITY : err;
 		snprintf(w->where, sizeof w->where,
-		         "%s %s N=%lld D=%lld KVH=%lld causal=%d form=%s C=%g", m->name, what,
-		         (long long)s->n, (long long)s->d, (long long)s->kv_heads, s->causal,
-		         form_names[(int)p->v[0]], p->v[1]);
+		         "%s %s B=%lld N=%lld D=%lld KVH=%lld causal=%d %s form=%s%s", m->name,
+		         what, (long long)s->batch, (long long)s->n, (long long)s->d,
+		         (long long)s->kv_heads, s->causal,
+		         s->mode == ATTN_MODE_DECODE ? "decode" : "prefill",
+		         form_names[(int)p->v[0]], c);
 	}
 }
 
 /* ---- checks ------------------------------------------------------------------ */
 
-/* A suite's parameters for m at (form, C): the rest are the suite's choice. */
-typedef struct attn_params (*form_params_fn)(const struct attn_method *m, int form, int64_t C);
+/*
+ * How a suite parameterises its methods: `params` gives m's parameters at
+ * (form, C), the rest being the suite's choice; the forms run are 0 .. n - 1
+ * (3: parallel, recurrent, chunk; 2 for a row of the family without a chunk
+ * form), and oracles run at the last of them.
+ */
+struct form_set {
+	struct attn_params (*params)(const struct attn_method *m, int form, int64_t C);
+	int n;
+};
 
 /*
  * Every form of m on `in` against m's oracle, for each C in cs (the chunk
@@ -138,13 +154,13 @@ typedef struct attn_params (*form_params_fn)(const struct attn_method *m, int fo
  */
 static inline void check_forms_on(const struct attn_method *m, const struct attn_shape *s,
                                   const struct attn_inputs *in, const int64_t *cs, int ncs,
-                                  form_params_fn mk, struct worst *w, const char *what)
+                                  const struct form_set *fs, struct worst *w, const char *what)
 {
 	for (int ci = 0; ci < ncs; ci++) {
-		struct attn_params p0 = mk(m, 2, cs[ci]);
+		struct attn_params p0 = fs->params(m, fs->n - 1, cs[ci]);
 		double *ref = run_oracle(m, s, &p0, in);
-		for (int form = 0; form < 3; form++) {
-			struct attn_params p = mk(m, form, cs[ci]);
+		for (int form = 0; form < fs->n; form++) {
+			struct attn_params p = fs->params(m, form, cs[ci]);
 			float *out = run_method(m, s, &p, in, 1);
 			worst_note(w, rel_err_d(out, ref, out_count(s)), m, s, &p, what);
 			free(out);
@@ -155,11 +171,12 @@ static inline void check_forms_on(const struct attn_method *m, const struct attn
 
 /* check_forms_on() on the generator's gaussian inputs with m's `inputs`. */
 static inline void check_forms(const struct attn_method *m, const struct attn_shape *s,
-                               const int64_t *cs, int ncs, form_params_fn mk, struct worst *w)
+                               const int64_t *cs, int ncs, const struct form_set *fs,
+                               struct worst *w)
 {
 	struct attn_workload wl;
 	ck_assert_int_eq(attn_workload_alloc(s, m->inputs, ATTN_DIST_GAUSSIAN, 7, &wl), ATTN_OK);
-	check_forms_on(m, s, &wl.in, cs, ncs, mk, w, "vs oracle");
+	check_forms_on(m, s, &wl.in, cs, ncs, fs, w, "vs oracle");
 	attn_workload_free(&wl);
 }
 
@@ -167,7 +184,8 @@ static inline void check_forms(const struct attn_method *m, const struct attn_sh
  * The forms at C = 64 over N in {1, 63, 64, 65, 200} (around C), D in
  * {16, 64}, H = 4 over KVH = 2 and 1 (GQA), causal prefill.
  */
-static inline void check_forms_grid(const struct attn_method *m, form_params_fn mk, struct worst *w)
+static inline void check_forms_grid(const struct attn_method *m, const struct form_set *fs,
+                                    struct worst *w)
 {
 	static const int64_t ns[] = {1, 63, 64, 65, 200};
 	static const int64_t ds[] = {16, 64};
@@ -178,29 +196,30 @@ static inline void check_forms_grid(const struct attn_method *m, form_params_fn 
 			for (size_t ki = 0; ki < sizeof kvhs / sizeof *kvhs; ki++) {
 				struct attn_shape s =
 				    mk_shape(1, 4, kvhs[ki], ns[ni], ds[di], 1, ATTN_MODE_PREFILL);
-				check_forms(m, &s, c64, 1, mk, w);
+				check_forms(m, &s, c64, 1, fs, w);
 			}
 }
 
 /* C in {1, 16, 64, 100} at N = 200 (no C divides it but 1), D in {16, 64}. */
-static inline void check_chunk_sizes(const struct attn_method *m, form_params_fn mk,
+static inline void check_chunk_sizes(const struct attn_method *m, const struct form_set *fs,
                                      struct worst *w)
 {
 	static const int64_t cs[] = {1, 16, 64, 100};
 	for (int64_t D = 16; D <= 64; D *= 4) {
 		struct attn_shape s = mk_shape(1, 4, 2, 200, D, 1, ATTN_MODE_PREFILL);
-		check_forms(m, &s, cs, 4, mk, w);
+		check_forms(m, &s, cs, 4, fs, w);
 	}
 }
 
 /*
  * Decode from a prepared state equals the last row of causal prefill and
  * the oracle of the decode shape, for each form at chunk C, over the
- * context lengths ns (nn of them); B = 2, H = 4, KVH = 2, D = 32. Two
- * threads must give the same bits as one, in prefill and decode.
+ * context lengths ns (nn of them); B = 2, H = 4, KVH = 2, D = 32, gaussian
+ * inputs of seed 3. Two threads must give the same bits as one, in prefill
+ * and decode.
  */
 static inline void check_decode(const struct attn_method *m, const int64_t *ns, int nn, int64_t C,
-                                form_params_fn mk, struct worst *w)
+                                const struct form_set *fs, struct worst *w)
 {
 	for (int ni = 0; ni < nn; ni++) {
 		const int64_t N = ns[ni], D = 32, B = 2, H = 4;
@@ -212,10 +231,10 @@ static inline void check_decode(const struct attn_method *m, const int64_t *ns, 
 		                 0);
 		ck_assert_int_eq(attn_workload_alloc(&sd, m->inputs, ATTN_DIST_GAUSSIAN, 3, &wd),
 		                 0);
-		struct attn_params p0 = mk(m, 2, C);
+		struct attn_params p0 = fs->params(m, fs->n - 1, C);
 		double *ref = run_oracle(m, &sd, &p0, &wd.in);
-		for (int form = 0; form < 3; form++) {
-			struct attn_params p = mk(m, form, C);
+		for (int form = 0; form < fs->n; form++) {
+			struct attn_params p = fs->params(m, form, C);
 			float *pre = run_method(m, &sp, &p, &wp.in, 1);
 			float *pre2 = run_method(m, &sp, &p, &wp.in, 2);
 			float *dec = run_method(m, &sd, &p, &wd.in, 1);

@@ -56,6 +56,9 @@ static struct attn_params dparams(const struct attn_method *m, int form, int64_t
 	return p;
 }
 
+/* The three forms, at dparams(); the oracle at the chunk form's. */
+static const struct form_set dforms = {dparams, 3};
+
 /* Fill the (B, H, N) tensor x with the value v. */
 static void fill(const float *x, const struct attn_shape *s, float v)
 {
@@ -70,7 +73,7 @@ static void fill(const float *x, const struct attn_shape *s, float v)
 START_TEST(forms_match_oracle)
 {
 	struct worst w = {0.0, ""};
-	check_forms_grid(methods[_i], dparams, &w);
+	check_forms_grid(methods[_i], &dforms, &w);
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
 }
 END_TEST
@@ -79,7 +82,7 @@ END_TEST
 START_TEST(chunk_sizes_match_oracle)
 {
 	struct worst w = {0.0, ""};
-	check_chunk_sizes(methods[_i], dparams, &w);
+	check_chunk_sizes(methods[_i], &dforms, &w);
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
 }
 END_TEST
@@ -95,7 +98,7 @@ START_TEST(decode_is_last_prefill_row)
 {
 	static const int64_t ns[] = {1, 2, 16, 17, 65, 200};
 	struct worst w = {0.0, ""};
-	check_decode(methods[_i], ns, 6, 16, dparams, &w);
+	check_decode(methods[_i], ns, 6, 16, &dforms, &w);
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
 }
 END_TEST
@@ -161,11 +164,11 @@ START_TEST(beta_one_long)
 	struct attn_workload wl;
 	ck_assert_int_eq(attn_workload_alloc(&s, m->inputs, ATTN_DIST_GAUSSIAN, 21, &wl), 0);
 	fill(wl.in.beta, &s, 1.0f);
-	check_forms_on(m, &s, &wl.in, c64, 1, dparams, &w, "beta = 1");
+	check_forms_on(m, &s, &wl.in, c64, 1, &dforms, &w, "beta = 1");
 	float *k = (float *)wl.in.k;
 	for (int64_t t = 1; t < s.n; t++)
 		memcpy(k + t * s.d, k, (size_t)s.d * sizeof(float));
-	check_forms_on(m, &s, &wl.in, c64, 1, dparams, &w, "beta = 1, one key");
+	check_forms_on(m, &s, &wl.in, c64, 1, &dforms, &w, "beta = 1, one key");
 	attn_workload_free(&wl);
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
 }
@@ -229,7 +232,7 @@ START_TEST(strong_gates)
 			if (ri == 0)
 				for (size_t i = ng / 2; i < ng / 2 + ng / 20; i++)
 					g[i] = -200.0f;
-			check_forms_on(m, &s, &wl.in, cs, 4, dparams, &w, "strong gates");
+			check_forms_on(m, &s, &wl.in, cs, 4, &dforms, &w, "strong gates");
 			attn_workload_free(&wl);
 		}
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);

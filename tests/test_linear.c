@@ -27,8 +27,8 @@
  *
  * Inputs come from the workload generator with the method's `inputs` flags;
  * strong gates are written over its gate buffers. Every run has a NaN-filled
- * workspace and output with guard bytes after them, as in test_methods.c.
- * Loops collect the worst error and assert once at the end.
+ * workspace and output with guard bytes after them (method_check.h), as in
+ * test_methods.c. Loops collect the worst error and assert once at the end.
  */
 #include <check.h>
 #include <math.h>
@@ -42,7 +42,7 @@
 #include "check_main.h"
 #include "common/common.h"
 #include "common/linattn.h"
-#include "method_run.h"
+#include "method_check.h"
 
 extern const struct attn_method attn_method_linear_elu;
 extern const struct attn_method attn_method_retnet;
@@ -69,10 +69,7 @@ static const struct attn_method *const noncausal_methods[] = {
 };
 #define N_METHODS ((int)(sizeof(methods) / sizeof(*methods)))
 
-static const char *const form_names[] = {"parallel", "recurrent", "chunk"};
-
 /* ---- helpers ------------------------------------------------------------------ */
-
 
 /* The parameters (form, C[, gamma]) of a linear method. */
 static struct attn_params lin_params(const struct attn_method *m, int form, int64_t C, double gamma)
@@ -87,51 +84,17 @@ static struct attn_params lin_params(const struct attn_method *m, int form, int6
 	return p;
 }
 
-/* The worst error seen so far, and where. */
-struct worst {
-	double err;
-	char where[256];
-};
-
-static void worst_note(struct worst *w, double err, const struct attn_method *m,
-                       const struct attn_shape *s, const struct attn_params *p, const char *what)
+/* lin_params() at γ = 0 (each method's default schedule), for method_check.h. */
+static struct attn_params lin_form_params(const struct attn_method *m, int form, int64_t C)
 {
-	if (err > w->err || isnan(err)) {
-		w->err = isnan(err) ? INFINITY : err;
-		snprintf(w->where, sizeof w->where,
-		         "%s %s N=%lld D=%lld KVH=%lld causal=%d form=%s C=%g", m->name, what,
-		         (long long)s->n, (long long)s->d, (long long)s->kv_heads, s->causal,
-		         form_names[(int)p->v[0]], p->v[1]);
-	}
+	return lin_params(m, form, C, 0.0);
 }
 
-/* One case on the inputs `in`: every form (and C) of m against its oracle; updates w. */
-static void check_forms_in(const struct attn_method *m, const struct attn_shape *s,
-                           const struct attn_inputs *in, const int64_t *cs, int ncs, int threads,
-                           struct worst *w, const char *what)
-{
-	struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_PARALLEL, 64, 0.0);
-	double *ref = oracle(m, s, &p0, in);
-	for (int form = 0; form < 3; form++) {
-		for (int ci = 0; ci < (form == ATTN__LIN_FORM_CHUNK ? ncs : 1); ci++) {
-			struct attn_params p = lin_params(m, form, cs[ci], 0.0);
-			float *out = run(m, s, &p, in, threads);
-			worst_note(w, rel_err_d(out, ref, out_count(s)), m, s, &p, what);
-			free(out);
-		}
-	}
-	free(ref);
-}
-
-/* The same on the gaussian workload of seed 7. */
-static void check_forms(const struct attn_method *m, const struct attn_shape *s, const int64_t *cs,
-                        int ncs, int threads, struct worst *w)
-{
-	struct attn_workload wl;
-	ck_assert_int_eq(attn_workload_alloc(s, m->inputs, ATTN_DIST_GAUSSIAN, 7, &wl), ATTN_OK);
-	check_forms_in(m, s, &wl.in, cs, ncs, threads, w, "vs oracle");
-	attn_workload_free(&wl);
-}
+/*
+ * The three forms. The oracle reads neither form nor C, so the one
+ * method_check.h runs at (chunk, C) is every form's.
+ */
+static const struct form_set lin_forms = {lin_form_params, 3};
 
 /*
  * x (blocks, n, D): rows [r0, r1) of each of the `blocks` sequences of n
@@ -151,19 +114,8 @@ static void scale_rows(const float *xc, int64_t blocks, int64_t n, int64_t D, in
 /* All three forms against the oracle: N around C, two D, GQA, causal. */
 START_TEST(forms_match_oracle)
 {
-	const struct attn_method *m = methods[_i];
-	static const int64_t ns[] = {1, 63, 64, 65, 200};
-	static const int64_t ds[] = {16, 64};
-	static const int64_t kvhs[] = {2, 1};
-	static const int64_t c64[] = {64};
 	struct worst w = {0.0, ""};
-	for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
-		for (size_t di = 0; di < sizeof ds / sizeof *ds; di++)
-			for (size_t ki = 0; ki < sizeof kvhs / sizeof *kvhs; ki++) {
-				struct attn_shape s =
-				    mk_shape(1, 4, kvhs[ki], ns[ni], ds[di], 1, ATTN_MODE_PREFILL);
-				check_forms(m, &s, c64, 1, 1, &w);
-			}
+	check_forms_grid(methods[_i], &lin_forms, &w);
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
 }
 END_TEST
@@ -171,14 +123,8 @@ END_TEST
 /* The chunk form at C in {1, 16, 64, 100}, N = 200 (no C divides it but 1). */
 START_TEST(chunk_sizes_match_oracle)
 {
-	const struct attn_method *m = methods[_i];
-	static const int64_t cs[] = {1, 16, 64, 100};
-	static const int64_t ds[] = {16, 64};
 	struct worst w = {0.0, ""};
-	for (size_t di = 0; di < sizeof ds / sizeof *ds; di++) {
-		struct attn_shape s = mk_shape(1, 4, 2, 200, ds[di], 1, ATTN_MODE_PREFILL);
-		check_forms(m, &s, cs, 4, 1, &w);
-	}
+	check_chunk_sizes(methods[_i], &lin_forms, &w);
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
 }
 END_TEST
@@ -189,24 +135,10 @@ END_TEST
  */
 START_TEST(decode_is_last_prefill_row)
 {
-	const struct attn_method *m = methods[_i];
 	static const int64_t ns[] = {1, 2, 65, 200};
-	struct worst w = {0.0, ""}, wt = {0.0, ""};
-	struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_CHUNK, 16, 0.0);
-	for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
-		struct attn_shape sp = mk_shape(2, 4, 2, ns[ni], 32, 1, ATTN_MODE_PREFILL);
-		struct attn_shape sd = sp;
-		sd.mode = ATTN_MODE_DECODE;
-		for (int form = 0; form < 3; form++) {
-			struct attn_params p = lin_params(m, form, 16, 0.0);
-			struct decode_errs e = decode_check(m, &p, &p0, &sp, 3);
-			worst_note(&w, e.vs_prefill, m, &sd, &p, "decode vs prefill");
-			worst_note(&w, e.vs_oracle, m, &sd, &p, "decode vs oracle");
-			worst_note(&wt, e.threads, m, &sp, &p, "2 threads vs 1");
-		}
-	}
+	struct worst w = {0.0, ""};
+	check_decode(methods[_i], ns, 4, 16, &lin_forms, &w);
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
-	ck_assert_msg(wt.err == 0.0, "threads change the result: %g at %s", wt.err, wt.where);
 }
 END_TEST
 
@@ -222,9 +154,9 @@ START_TEST(noncausal_forms)
 		for (size_t di = 0; di < sizeof ds / sizeof *ds; di++) {
 			struct attn_shape s =
 			    mk_shape(1, 4, 2, ns[ni], ds[di], 0, ATTN_MODE_PREFILL);
-			check_forms(m, &s, cs, 2, 1, &w);
+			check_forms(m, &s, cs, 2, &lin_forms, &w);
 			s.mode = ATTN_MODE_DECODE;
-			check_forms(m, &s, cs, 1, 1, &w);
+			check_forms(m, &s, cs, 1, &lin_forms, &w);
 		}
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
 }
@@ -264,11 +196,11 @@ START_TEST(retnet_long_decay)
 	struct attn_workload wl;
 	ck_assert_int_eq(attn_workload_alloc(&s, m->inputs, ATTN_DIST_GAUSSIAN, 5, &wl), 0);
 	struct attn_params pr = lin_params(m, ATTN__LIN_FORM_RECURRENT, 64, 0.9);
-	float *rec = run(m, &s, &pr, &wl.in, 1); /* run() fails on NaN/Inf */
+	float *rec = run_method(m, &s, &pr, &wl.in, 1); /* fails on NaN/Inf */
 	static const int64_t cs[] = {64, 1024};
 	for (int ci = 0; ci < 2; ci++) {
 		struct attn_params pc = lin_params(m, ATTN__LIN_FORM_CHUNK, cs[ci], 0.9);
-		float *chk = run(m, &s, &pc, &wl.in, 1);
+		float *chk = run_method(m, &s, &pc, &wl.in, 1);
 		double e = rel_err_f(chk, rec, out_count(&s));
 		ck_assert_msg(e <= 1e-4, "C=%lld: chunk vs recurrent %g", (long long)cs[ci], e);
 		free(chk);
@@ -277,7 +209,7 @@ START_TEST(retnet_long_decay)
 	s.mode = ATTN_MODE_DECODE;
 	struct attn_workload wd;
 	ck_assert_int_eq(attn_workload_alloc(&s, m->inputs, ATTN_DIST_GAUSSIAN, 5, &wd), 0);
-	float *dec = run(m, &s, &pr, &wd.in, 1);
+	float *dec = run_method(m, &s, &pr, &wd.in, 1);
 	double e = rel_err_f(dec, rec + (s.n - 1) * s.d, (size_t)s.d);
 	ck_assert_msg(e <= 1e-4, "decode vs last prefill row %g", e);
 	free(dec);
@@ -314,17 +246,7 @@ START_TEST(strong_gates)
 				g[i] = -0.5f - 29.5f * (float)attn_rng_uniform(9, 77, i);
 			for (size_t i = ng / 2; i < ng / 2 + ng / 20; i++)
 				g[i] = -200.0f;
-			struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_PARALLEL, 64, 0.0);
-			double *ref = oracle(m, &s, &p0, &wl.in);
-			for (int form = 0; form < 3; form++)
-				for (int ci = 0; ci < (form == 2 ? 4 : 1); ci++) {
-					struct attn_params p = lin_params(m, form, cs[ci], 0.0);
-					float *out = run(m, &s, &p, &wl.in, 1);
-					worst_note(&w, rel_err_d(out, ref, out_count(&s)), m, &s,
-					           &p, "strong gates");
-					free(out);
-				}
-			free(ref);
+			check_forms_on(m, &s, &wl.in, cs, 4, &lin_forms, &w, "strong gates");
 			attn_workload_free(&wl);
 		}
 	}
@@ -358,7 +280,7 @@ START_TEST(lightning_decay_schedule)
 		struct attn_inputs in = {.q = q, .k = k, .v = v};
 		for (int form = 0; form < 3; form++) {
 			struct attn_params p = lin_params(&attn_method_lightning, form, 64, 0.0);
-			float *out = run(&attn_method_lightning, &s, &p, &in, 1);
+			float *out = run_method(&attn_method_lightning, &s, &p, &in, 1);
 			for (int64_t h = 0; h < H; h++) {
 				double slope;
 				if (H == 6)
@@ -394,16 +316,16 @@ START_TEST(hgrn2_ignores_k)
 		struct attn_workload wl;
 		ck_assert_int_eq(attn_workload_alloc(&s, m->inputs, ATTN_DIST_GAUSSIAN, 4, &wl), 0);
 		struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_PARALLEL, 64, 0.0);
-		double *ref = oracle(m, &s, &p0, &wl.in);
+		double *ref = run_oracle(m, &s, &p0, &wl.in);
 		float *k = (float *)wl.in.k;
 		for (size_t i = 0; i < (size_t)(s.batch * s.kv_heads * s.n * s.d); i++)
 			k[i] = NAN;
-		double *ref_nan = oracle(m, &s, &p0, &wl.in);
+		double *ref_nan = run_oracle(m, &s, &p0, &wl.in);
 		ck_assert_msg(memcmp(ref, ref_nan, out_count(&s) * sizeof(double)) == 0,
 		              "the oracle reads K");
 		for (int form = 0; form < 3; form++) {
 			struct attn_params p = lin_params(m, form, 16, 0.0);
-			float *out = run(m, &s, &p, &wl.in, 1); /* run() fails on NaN */
+			float *out = run_method(m, &s, &p, &wl.in, 1); /* fails on NaN */
 			ck_assert(rel_err_d(out, ref, out_count(&s)) <= 1e-4);
 			free(out);
 		}
@@ -443,7 +365,7 @@ START_TEST(performer_large_q)
 			ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 8, &wl), 0);
 			scale_rows(wl.in.q, s.heads, s.n, D, 0, s.n, 30.0f);
 			scale_rows(wl.in.k, s.kv_heads, s.n, D, 0, s.n, 4.0f);
-			check_forms_in(m, &s, &wl.in, cs, 2, 1, &w, "q x 30");
+			check_forms_on(m, &s, &wl.in, cs, 2, &lin_forms, &w, "q x 30");
 			attn_workload_free(&wl);
 		}
 		for (int ki = 0; ki < 2; ki++) {
@@ -451,7 +373,8 @@ START_TEST(performer_large_q)
 			struct attn_workload wl;
 			ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 8, &wl), 0);
 			scale_rows(wl.in.k, s.batch * s.kv_heads, s.n, D, 0, s.n - 1, ctx_k[ki]);
-			check_forms_in(m, &s, &wl.in, cs, 1, 1, &w, "decode, new key above shift");
+			check_forms_on(m, &s, &wl.in, cs, 1, &lin_forms, &w,
+			               "decode, new key above shift");
 			attn_workload_free(&wl);
 		}
 	}
@@ -464,7 +387,8 @@ END_TEST
  * positive dimension with the query: here every third query has no positive
  * entry, and neither do the first 10 keys, so queries 0..9 see none. Those
  * rows (and the decode query, made non-positive) must be exactly 0 - 0 over
- * ε - in every form, and the rest equal the oracle.
+ * ε - in every form, and the rest equal the oracle. (Its own loop over the
+ * forms rather than check_forms_on(): each output is also read row by row.)
  */
 START_TEST(cosformer_zero_denominator)
 {
@@ -482,11 +406,12 @@ START_TEST(cosformer_zero_denominator)
 			scale_rows(wl.in.q, H, NQ, D, i, i + 1, -1.0f);
 		scale_rows(wl.in.k, s.kv_heads, N, D, 0, 10, -1.0f);
 		struct attn_params p0 = lin_params(m, ATTN__LIN_FORM_PARALLEL, 64, 0.0);
-		double *ref = oracle(m, &s, &p0, &wl.in);
+		double *ref = run_oracle(m, &s, &p0, &wl.in);
 		for (int form = 0; form < 3; form++)
 			for (int ci = 0; ci < (form == ATTN__LIN_FORM_CHUNK ? 3 : 1); ci++) {
 				struct attn_params p = lin_params(m, form, cs[ci], 0.0);
-				float *out = run(m, &s, &p, &wl.in, 1); /* fails on NaN/Inf */
+				/* run_method() fails on NaN/Inf */
+				float *out = run_method(m, &s, &p, &wl.in, 1);
 				worst_note(&w, rel_err_d(out, ref, out_count(&s)), m, &s, &p,
 				           "zero denominators");
 				for (int64_t h = 0; h < H; h++)
@@ -495,10 +420,11 @@ START_TEST(cosformer_zero_denominator)
 							continue;
 						const float *o = out + (h * NQ + i) * D;
 						for (int64_t d = 0; d < D; d++)
-							ck_assert_msg(o[d] == 0.0f,
-							              "form %s C=%lld row %lld: %g, want 0",
-							              form_names[form], (long long)cs[ci],
-							              (long long)i, (double)o[d]);
+							ck_assert_msg(
+							    o[d] == 0.0f,
+							    "form %s C=%lld row %lld: %g, want 0",
+							    form_names[form], (long long)cs[ci],
+							    (long long)i, (double)o[d]);
 					}
 				free(out);
 			}
@@ -533,7 +459,7 @@ START_TEST(performer_error_falls_with_m)
 			struct attn_params p = lin_params(m, ATTN__LIN_FORM_CHUNK, 64, 0.0);
 			p.v[ATTN__LIN_P_M] = (double)ms[mi];
 			p.v[ATTN__LIN_P_SEED] = seed;
-			float *out = run(m, &s, &p, &wl.in, 1);
+			float *out = run_method(m, &s, &p, &wl.in, 1);
 			err[mi] += rel_err_d(out, ref, out_count(&s)) / 3.0;
 			free(out);
 		}
@@ -575,10 +501,9 @@ START_TEST(flops_counts)
 	struct attn_params pf = lin_params(pm, ATTN__LIN_FORM_CHUNK, 64, 0.0);
 	const double F = 256, D = 16, proj = 2.0 * D * F;
 	s.mode = ATTN_MODE_PREFILL;
-	ck_assert_double_eq_tol(pm->flops(&s, &pf),
-	                        2.0 * (4.0 * 130 * F * D + 2.0 * (F + D) * pairs) +
-	                            2.0 * 2.0 * 130 * proj,
-	                        1e-6);
+	ck_assert_double_eq_tol(
+	    pm->flops(&s, &pf),
+	    2.0 * (4.0 * 130 * F * D + 2.0 * (F + D) * pairs) + 2.0 * 2.0 * 130 * proj, 1e-6);
 	s.mode = ATTN_MODE_DECODE;
 	ck_assert_double_eq_tol(pm->flops(&s, &pf),
 	                        2.0 * (2.0 * F * D + 2.0 * F + 2.0 * D + 2.0 * proj), 1e-6);

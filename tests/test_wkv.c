@@ -19,7 +19,7 @@
  *
  * Inputs come from the workload generator (Q, K, V only); large keys are
  * written over its K. Every run has a NaN-filled workspace and output with
- * guard bytes after them (method_run.h). Loops collect the worst error and
+ * guard bytes after them (method_check.h). Loops collect the worst error and
  * assert once at the end.
  */
 #include <check.h>
@@ -33,7 +33,7 @@
 #include "attnbench/workload.h"
 #include "check_main.h"
 #include "common/linattn.h"
-#include "method_run.h"
+#include "method_check.h"
 
 extern const struct attn_method attn_method_aft;
 extern const struct attn_method attn_method_rwkv;
@@ -51,23 +51,18 @@ static struct attn_params form_params(int form)
 	return (struct attn_params){.count = 1, .v = {form}};
 }
 
-/* The worst error seen so far, and where. */
-struct worst {
-	double err;
-	char where[256];
-};
-
-static void worst_note(struct worst *w, double err, const struct attn_method *m,
-                       const struct attn_shape *s, int form, const char *what)
+/* form_params() for method_check.h, which passes a C these methods do not have. */
+static struct attn_params wkv_params(const struct attn_method *m, int form, int64_t C)
 {
-	if (err > w->err || isnan(err)) {
-		w->err = isnan(err) ? INFINITY : err;
-		snprintf(w->where, sizeof w->where,
-		         "%s %s B=%lld N=%lld D=%lld KVH=%lld causal=%d %s form=%d", m->name, what,
-		         (long long)s->batch, (long long)s->n, (long long)s->d,
-		         (long long)s->kv_heads, s->causal, s->mode ? "decode" : "prefill", form);
-	}
+	(void)m;
+	(void)C;
+	return form_params(form);
 }
+
+/* Forms 0 and 1 (the `forms` above); the oracle at the recurrent form. */
+static const struct form_set wkv_forms = {wkv_params, 2};
+/* The one pass over C that method_check.h makes (wkv_params ignores it). */
+static const int64_t no_c[] = {0};
 
 /* The causal flags m takes: aft both, rwkv causal only. */
 static int causal_lo(const struct attn_method *m)
@@ -82,21 +77,6 @@ static void large_keys(struct attn_workload *wl, const struct attn_shape *s)
 	const size_t n = (size_t)(s->batch * s->kv_heads * s->n * s->d);
 	for (size_t i = 0; i < n; i++)
 		k[i] = (float)(120.0 * attn_rng_uniform(3, 60, i) - 60.0);
-}
-
-/* Both forms of m against its oracle on wl's inputs; updates w. */
-static void check_forms(const struct attn_method *m, const struct attn_shape *s,
-                        const struct attn_workload *wl, struct worst *w)
-{
-	struct attn_params p0 = form_params(ATTN__LIN_FORM_RECURRENT);
-	double *ref = oracle(m, s, &p0, &wl->in);
-	for (int f = 0; f < 2; f++) {
-		struct attn_params p = form_params(forms[f]);
-		float *out = run(m, s, &p, &wl->in, 1);
-		worst_note(w, rel_err_d(out, ref, out_count(s)), m, s, forms[f], "vs oracle");
-		free(out);
-	}
-	free(ref);
 }
 
 /* ---- forms against the oracle ---------------------------------------------------- */
@@ -115,13 +95,7 @@ START_TEST(forms_match_oracle)
 					struct attn_shape s =
 					    mk_shape(2, 4, kvhs[ki], ns[ni], ds[di], causal,
 					             ATTN_MODE_PREFILL);
-					struct attn_workload wl;
-					ck_assert_int_eq(attn_workload_alloc(&s, m->inputs,
-					                                     ATTN_DIST_GAUSSIAN, 7,
-					                                     &wl),
-					                 ATTN_OK);
-					check_forms(m, &s, &wl, &w);
-					attn_workload_free(&wl);
+					check_forms(m, &s, no_c, 1, &wkv_forms, &w);
 				}
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
 }
@@ -135,22 +109,9 @@ START_TEST(decode_is_last_prefill_row)
 {
 	const struct attn_method *m = methods[_i];
 	static const int64_t ns[] = {1, 2, 65, 200};
-	struct worst w = {0.0, ""}, wt = {0.0, ""};
-	struct attn_params p0 = form_params(ATTN__LIN_FORM_RECURRENT);
-	for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
-		struct attn_shape s = mk_shape(2, 4, 2, ns[ni], 32, 1, ATTN_MODE_DECODE);
-		struct attn_shape sp = s;
-		sp.mode = ATTN_MODE_PREFILL;
-		for (int f = 0; f < 2; f++) {
-			struct attn_params p = form_params(forms[f]);
-			struct decode_errs e = decode_check(m, &p, &p0, &sp, 3);
-			worst_note(&w, e.vs_prefill, m, &s, forms[f], "decode vs prefill");
-			worst_note(&w, e.vs_oracle, m, &s, forms[f], "decode vs oracle");
-			worst_note(&wt, e.threads, m, &s, forms[f], "2 threads vs 1");
-		}
-	}
+	struct worst w = {0.0, ""};
+	check_decode(m, ns, 4, 0 /* no C */, &wkv_forms, &w);
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
-	ck_assert_msg(wt.err == 0.0, "threads change the result: %g at %s", wt.err, wt.where);
 }
 END_TEST
 
@@ -165,9 +126,9 @@ START_TEST(aft_decode_ignores_causal)
 	struct attn_workload wl;
 	ck_assert_int_eq(attn_workload_alloc(&s, m->inputs, ATTN_DIST_GAUSSIAN, 3, &wl), 0);
 	struct attn_params p = form_params(ATTN__LIN_FORM_RECURRENT);
-	float *dc = run(m, &s, &p, &wl.in, 1);
+	float *dc = run_method(m, &s, &p, &wl.in, 1);
 	s.causal = 0;
-	float *dn = run(m, &s, &p, &wl.in, 1);
+	float *dn = run_method(m, &s, &p, &wl.in, 1);
 	ck_assert(memcmp(dc, dn, out_count(&s) * sizeof(float)) == 0);
 	free(dc);
 	free(dn);
@@ -199,7 +160,7 @@ START_TEST(large_keys_match_oracle)
 				    attn_workload_alloc(&s, m->inputs, ATTN_DIST_GAUSSIAN, 5, &wl),
 				    0);
 				large_keys(&wl, &s);
-				check_forms(m, &s, &wl, &w);
+				check_forms_on(m, &s, &wl.in, no_c, 1, &wkv_forms, &w, "vs oracle");
 				attn_workload_free(&wl);
 			}
 	ck_assert_msg(w.err <= 1e-4, "worst %g at %s", w.err, w.where);
@@ -277,7 +238,7 @@ START_TEST(long_sequence_large_keys)
 		ck_assert_ptr_nonnull(ref);
 		recurrence_f64(m, &s, &wl.in, ref);
 		struct attn_params pr = form_params(ATTN__LIN_FORM_RECURRENT);
-		float *rec = run(m, &s, &pr, &wl.in, 1); /* run() fails on NaN/Inf */
+		float *rec = run_method(m, &s, &pr, &wl.in, 1); /* fails on NaN/Inf */
 		double e = rel_err_d(rec, ref, out_count(&s));
 		ck_assert_msg(e <= tol, "%s causal=%d: recurrent vs float64 recurrence %g", m->name,
 		              causal, e);
@@ -285,7 +246,7 @@ START_TEST(long_sequence_large_keys)
 		s.mode = ATTN_MODE_DECODE;
 		ck_assert_int_eq(attn_workload_alloc(&s, m->inputs, ATTN_DIST_GAUSSIAN, 8, &wd), 0);
 		large_keys(&wd, &s);
-		float *dec = run(m, &s, &pr, &wd.in, 1);
+		float *dec = run_method(m, &s, &pr, &wd.in, 1);
 		e = rel_err_d(dec, ref + (s.n - 1) * s.d, (size_t)s.d);
 		ck_assert_msg(e <= tol, "%s causal=%d: decode vs float64 recurrence %g", m->name,
 		              causal, e);
@@ -322,7 +283,7 @@ START_TEST(rwkv_decay_schedule)
 	struct attn_inputs in = {.q = q, .k = k, .v = v};
 	for (int f = 0; f < 2; f++) {
 		struct attn_params p = form_params(forms[f]);
-		float *out = run(&attn_method_rwkv, &s, &p, &in, 1);
+		float *out = run_method(&attn_method_rwkv, &s, &p, &in, 1);
 		for (int64_t h = 0; h < H; h++) {
 			double w[5], u[5];
 			rwkv_wu(h, H, D, w, u);

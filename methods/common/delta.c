@@ -123,31 +123,32 @@ struct delta_cfg {
 	const char *name;
 };
 
-static struct delta_cfg cfg_init(enum attn__delta_kind kind, const struct attn_params *p)
+static struct delta_cfg cfg_init(const struct attn__delta_spec *sp)
 {
 	static const char *const names[] = {"deltanet", "gated_deltanet", "ttt_linear"};
 	return (struct delta_cfg){
-	    .form = (enum attn__lin_form)attn__param_int(p, ATTN__LIN_P_FORM, ATTN__LIN_FORM_CHUNK),
-	    .C = attn__param_int(p, ATTN__LIN_P_CHUNK, 64),
-	    .gated = kind == ATTN__DELTA_GATED,
-	    .ttt = kind == ATTN__DELTA_TTT,
-	    .name = names[kind],
+	    .form =
+	        (enum attn__lin_form)attn__param_int(sp->p, ATTN__LIN_P_FORM, ATTN__LIN_FORM_CHUNK),
+	    .C = attn__param_int(sp->p, ATTN__LIN_P_CHUNK, 64),
+	    .gated = sp->kind == ATTN__DELTA_GATED,
+	    .ttt = sp->kind == ATTN__DELTA_TTT,
+	    .name = names[sp->kind],
 	};
 }
 
-int attn__delta_supports(enum attn__delta_kind kind, const struct attn_shape *s,
-                         const struct attn_params *p, char *msg, size_t msglen)
+int attn__delta_supports(const struct attn__delta_spec *sp, const struct attn_shape *s, char *msg,
+                         size_t msglen)
 {
 	const struct attn_param_spec *ps =
-	    kind == ATTN__DELTA_TTT ? attn__ttt_params : attn__delta_params;
+	    sp->kind == ATTN__DELTA_TTT ? attn__ttt_params : attn__delta_params;
 	int rc = attn__check_shape(s, msg, msglen);
 	if (rc == ATTN_OK)
-		rc = attn__check_param_int(p, &ps[0], ATTN__LIN_P_FORM, msg, msglen);
+		rc = attn__check_param_int(sp->p, &ps[0], ATTN__LIN_P_FORM, msg, msglen);
 	if (rc == ATTN_OK)
-		rc = attn__check_param_int(p, &ps[1], ATTN__LIN_P_CHUNK, msg, msglen);
+		rc = attn__check_param_int(sp->p, &ps[1], ATTN__LIN_P_CHUNK, msg, msglen);
 	if (rc != ATTN_OK)
 		return rc;
-	const struct delta_cfg cf = cfg_init(kind, p);
+	const struct delta_cfg cf = cfg_init(sp);
 	if (!s->causal)
 		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "%s is causal only", cf.name);
 	if (s->mode == ATTN_MODE_PREFILL && cf.form == ATTN__LIN_FORM_PARALLEL &&
@@ -259,10 +260,10 @@ static void plan_init(struct delta_plan *pl, const struct delta_cfg *cf, const s
 	pl->total = pl->state + (size_t)pl->threads * pl->slice;
 }
 
-size_t attn__delta_workspace_bytes(enum attn__delta_kind kind, const struct attn_shape *s,
-                                   const struct attn_params *p, int threads)
+size_t attn__delta_workspace_bytes(const struct attn__delta_spec *sp, const struct attn_shape *s,
+                                   int threads)
 {
-	const struct delta_cfg cf = cfg_init(kind, p);
+	const struct delta_cfg cf = cfg_init(sp);
 	struct delta_plan pl;
 	plan_init(&pl, &cf, s, threads);
 	return pl.total;
@@ -297,10 +298,9 @@ static double chunk_flops(const struct delta_cfg *cf, double c, double D)
  *              TTT j before i's mini-batch) and 2 D per pair j <= i of the
  *              scores and of P U; 4 D N² for the delta rules.
  */
-double attn__delta_flops(enum attn__delta_kind kind, const struct attn_shape *s,
-                         const struct attn_params *p)
+double attn__delta_flops(const struct attn__delta_spec *sp, const struct attn_shape *s)
 {
-	const struct delta_cfg cf = cfg_init(kind, p);
+	const struct delta_cfg cf = cfg_init(sp);
 	const double heads = (double)s->batch * (double)s->heads;
 	const double N = (double)s->n, D = (double)s->d;
 
@@ -333,10 +333,9 @@ double attn__delta_flops(enum attn__delta_kind kind, const struct attn_shape *s,
  * scores: -A written and read, the output scores written and read, 4
  * floats per causal pair. The other forms' state and tiles stay in cache.
  */
-double attn__delta_bytes(enum attn__delta_kind kind, const struct attn_shape *s,
-                         const struct attn_params *p)
+double attn__delta_bytes(const struct attn__delta_spec *sp, const struct attn_shape *s)
 {
-	const struct delta_cfg cf = cfg_init(kind, p);
+	const struct delta_cfg cf = cfg_init(sp);
 	const double f = sizeof(float);
 	const double heads = (double)s->batch * (double)s->heads;
 	const double N = (double)s->n, D = (double)s->d;
@@ -747,13 +746,12 @@ static int inputs_ok(const struct delta_cfg *cf, const struct attn_inputs *in)
 	return !cf->gated || in->log_gate;
 }
 
-int attn__delta_prepare(enum attn__delta_kind kind, const struct attn_shape *s,
-                        const struct attn_params *p, const struct attn_inputs *in, void *ws,
-                        int threads)
+int attn__delta_prepare(const struct attn__delta_spec *sp, const struct attn_shape *s,
+                        const struct attn_inputs *in, void *ws, int threads)
 {
-	if (attn__delta_supports(kind, s, p, NULL, 0) != ATTN_OK)
+	if (attn__delta_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
-	const struct delta_cfg cf = cfg_init(kind, p);
+	const struct delta_cfg cf = cfg_init(sp);
 	if (!inputs_ok(&cf, in))
 		return ATTN_ERR_INVALID;
 	if (s->mode != ATTN_MODE_DECODE)
@@ -786,13 +784,12 @@ int attn__delta_prepare(enum attn__delta_kind kind, const struct attn_shape *s,
 	return ATTN_OK;
 }
 
-int attn__delta_forward(enum attn__delta_kind kind, const struct attn_shape *s,
-                        const struct attn_params *p, const struct attn_inputs *in, float *out,
-                        void *ws, int threads)
+int attn__delta_forward(const struct attn__delta_spec *sp, const struct attn_shape *s,
+                        const struct attn_inputs *in, float *out, void *ws, int threads)
 {
-	if (attn__delta_supports(kind, s, p, NULL, 0) != ATTN_OK)
+	if (attn__delta_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
-	const struct delta_cfg cf = cfg_init(kind, p);
+	const struct delta_cfg cf = cfg_init(sp);
 	if (!inputs_ok(&cf, in) || !out || !ws)
 		return ATTN_ERR_INVALID;
 
@@ -838,12 +835,12 @@ static void unit_row_d(double *dst, const float *x, int64_t D, double scale)
 		dst[d] = (double)x[d] * r;
 }
 
-int attn__delta_oracle(enum attn__delta_kind kind, const struct attn_shape *s,
-                       const struct attn_params *p, const struct attn_inputs *in, double *out)
+int attn__delta_oracle(const struct attn__delta_spec *sp, const struct attn_shape *s,
+                       const struct attn_inputs *in, double *out)
 {
-	if (attn__delta_supports(kind, s, p, NULL, 0) != ATTN_OK)
+	if (attn__delta_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
-	const struct delta_cfg cf = cfg_init(kind, p);
+	const struct delta_cfg cf = cfg_init(sp);
 	if (!inputs_ok(&cf, in) || !out)
 		return ATTN_ERR_INVALID;
 

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "attnbench/method.h"
+#include "common/engine.h"
 #include "common/linattn.h"
 
 enum attn__delta_kind {
@@ -51,32 +52,38 @@ enum attn__delta_kind {
 extern const struct attn_param_spec attn__delta_params[2];
 extern const struct attn_param_spec attn__ttt_params[2];
 
+/*
+ * What one call computes: the variant, and the parameters (`form` and `C`,
+ * read and range-checked by each entry point below). A method's descriptor
+ * functions build it from their arguments (ATTN__DELTA_DEFINE_METHOD).
+ */
+struct attn__delta_spec {
+	enum attn__delta_kind kind;
+	const struct attn_params *p; /* NULL: the defaults */
+};
+
 /* supports(): shape, form and C in range, causal only, the parallel form's N limit. */
-int attn__delta_supports(enum attn__delta_kind kind, const struct attn_shape *s,
-                         const struct attn_params *p, char *msg, size_t msglen);
+int attn__delta_supports(const struct attn__delta_spec *sp, const struct attn_shape *s, char *msg,
+                         size_t msglen);
 
 /* Exact workspace of forward() and prepare() with `threads` threads. */
-size_t attn__delta_workspace_bytes(enum attn__delta_kind kind, const struct attn_shape *s,
-                                   const struct attn_params *p, int threads);
+size_t attn__delta_workspace_bytes(const struct attn__delta_spec *sp, const struct attn_shape *s,
+                                   int threads);
 
-/* FLOPs and compulsory bytes of one forward() in p's form; see delta.c. */
-double attn__delta_flops(enum attn__delta_kind kind, const struct attn_shape *s,
-                         const struct attn_params *p);
-double attn__delta_bytes(enum attn__delta_kind kind, const struct attn_shape *s,
-                         const struct attn_params *p);
+/* FLOPs and compulsory bytes of one forward() in sp->p's form; see delta.c. */
+double attn__delta_flops(const struct attn__delta_spec *sp, const struct attn_shape *s);
+double attn__delta_bytes(const struct attn__delta_spec *sp, const struct attn_shape *s);
 
 /*
  * Decode only (nothing to do in prefill): the state of every head after
  * the context 0..N-2, by the chunk form, written into the front of ws.
  */
-int attn__delta_prepare(enum attn__delta_kind kind, const struct attn_shape *s,
-                        const struct attn_params *p, const struct attn_inputs *in, void *ws,
-                        int threads);
+int attn__delta_prepare(const struct attn__delta_spec *sp, const struct attn_shape *s,
+                        const struct attn_inputs *in, void *ws, int threads);
 
-/* out (B, H, NQ, D) in p's form (decode: one step from the prepared state). */
-int attn__delta_forward(enum attn__delta_kind kind, const struct attn_shape *s,
-                        const struct attn_params *p, const struct attn_inputs *in, float *out,
-                        void *ws, int threads);
+/* out (B, H, NQ, D) in sp->p's form (decode: one step from the prepared state). */
+int attn__delta_forward(const struct attn__delta_spec *sp, const struct attn_shape *s,
+                        const struct attn_inputs *in, float *out, void *ws, int threads);
 
 /*
  * The float64 oracle: the recurrence of the top of this file step by step
@@ -84,52 +91,21 @@ int attn__delta_forward(enum attn__delta_kind kind, const struct attn_shape *s,
  * out (B, H, NQ, D). Allocates 2 D² + 3 D doubles: ATTN_ERR_NOMEM when
  * that fails.
  */
-int attn__delta_oracle(enum attn__delta_kind kind, const struct attn_shape *s,
-                       const struct attn_params *p, const struct attn_inputs *in, double *out);
+int attn__delta_oracle(const struct attn__delta_spec *sp, const struct attn_shape *s,
+                       const struct attn_inputs *in, double *out);
 
 /*
- * The descriptor functions of a method on this engine, as statics named
- * <prefix>_supports, _workspace_bytes, _flops, _bytes, _prepare, _forward
- * and _oracle, each passing `kind` on.
+ * The descriptor functions <prefix>_supports, ... _oracle of a method on
+ * this engine (see common/engine.h), whose spec is `variant` (an enum
+ * attn__delta_kind) and the call's parameters, and <prefix>_spec, which
+ * builds it.
  */
-#define ATTN__DELTA_DEFINE_METHOD(prefix, kind)                                                    \
-	static int prefix##_supports(const struct attn_shape *s, const struct attn_params *p,      \
-	                             char *msg, size_t msglen)                                     \
+#define ATTN__DELTA_DEFINE_METHOD(prefix, variant)                                                 \
+	static void prefix##_spec(const struct attn_params *p, struct attn__delta_spec *sp)        \
 	{                                                                                          \
-		return attn__delta_supports(kind, s, p, msg, msglen);                              \
+		*sp = (struct attn__delta_spec){.kind = (variant), .p = p};                        \
 	}                                                                                          \
-	static size_t prefix##_workspace_bytes(const struct attn_shape *s,                         \
-	                                       const struct attn_params *p, int threads)           \
-	{                                                                                          \
-		return attn__delta_workspace_bytes(kind, s, p, threads);                           \
-	}                                                                                          \
-	static double prefix##_flops(const struct attn_shape *s, const struct attn_params *p)      \
-	{                                                                                          \
-		return attn__delta_flops(kind, s, p);                                              \
-	}                                                                                          \
-	static double prefix##_bytes(const struct attn_shape *s, const struct attn_params *p)      \
-	{                                                                                          \
-		return attn__delta_bytes(kind, s, p);                                              \
-	}                                                                                          \
-	static int prefix##_prepare(const struct attn_shape *s, const struct attn_params *p,       \
-	                            const struct attn_inputs *in, void *ws,                        \
-	                            const struct attn_ctx *ctx)                                    \
-	{                                                                                          \
-		return attn__delta_prepare(kind, s, p, in, ws, ctx ? ctx->threads : 1);            \
-	}                                                                                          \
-	static int prefix##_forward(const struct attn_shape *s, const struct attn_params *p,       \
-	                            const struct attn_inputs *in, float *out, void *ws,            \
-	                            const struct attn_ctx *ctx)                                    \
-	{                                                                                          \
-		return attn__delta_forward(kind, s, p, in, out, ws, ctx ? ctx->threads : 1);       \
-	}                                                                                          \
-	static int prefix##_oracle(const struct attn_shape *s, const struct attn_params *p,        \
-	                           const struct attn_inputs *in, double *out,                      \
-	                           const struct attn_ctx *ctx)                                     \
-	{                                                                                          \
-		(void)ctx;                                                                         \
-		return attn__delta_oracle(kind, s, p, in, out);                                    \
-	}
+	ATTN__ENGINE_DEFINE_METHOD(prefix, struct attn__delta_spec, prefix##_spec, attn__delta)
 
 /*
  * The descriptor fields the three methods share, inside their initialiser

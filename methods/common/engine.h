@@ -15,8 +15,9 @@
  *     int    <engine>_forward(sp, s, in, out, ws, threads)
  *     int    <engine>_oracle(sp, s, in, out)
  * (the descriptor's signatures, with the spec first and ctx reduced to its
- * thread count). methods/common/wkv.h uses it; linattn.h's
- * ATTN__LIN_DEFINE_METHOD is the same pattern written out.
+ * thread count). The engines' own macros wrap it: ATTN__LIN_DEFINE_METHOD
+ * (linattn.h), ATTN__WKV_DEFINE_METHOD (wkv.h), ATTN__DELTA_DEFINE_METHOD
+ * (delta.h).
  *
  * Internal to attnbench (attn__ names), like common.h.
  */

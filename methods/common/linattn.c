@@ -119,7 +119,6 @@
 static const struct attn_param_spec lin_form_spec = ATTN__LIN_PARAM_FORM;
 static const struct attn_param_spec lin_chunk_spec = ATTN__LIN_PARAM_CHUNK;
 
-
 /* ---- parameters ---------------------------------------------------------------- */
 
 double attn__lin_param_real(const struct attn_params *p, int idx, double def)
@@ -139,8 +138,8 @@ void attn__lin_spec_proj(struct attn__lin_spec *ls, const struct attn_params *p,
                          const struct attn_param_spec *params, enum attn__lin_proj kind)
 {
 	ls->proj = attn__param_int(p, ATTN__LIN_P_M, (int64_t)params[ATTN__LIN_P_M].def);
-	ls->seed = (uint64_t)attn__param_int(p, ATTN__LIN_P_SEED,
-	                                     (int64_t)params[ATTN__LIN_P_SEED].def);
+	ls->seed =
+	    (uint64_t)attn__param_int(p, ATTN__LIN_P_SEED, (int64_t)params[ATTN__LIN_P_SEED].def);
 	ls->proj_kind = kind;
 }
 
@@ -432,13 +431,13 @@ static void head_init(struct lin_head *hd, const struct attn__lin_spec *ls,
                       const struct attn_shape *s, const struct attn_inputs *in, float *out,
                       const float *wt, int64_t bh)
 {
-	const int64_t H = s->heads, KVH = s->kv_heads, N = s->n, D = s->d;
+	const int64_t H = s->heads, N = s->n, D = s->d;
 	const int64_t NQ = attn_shape_nq(s);
-	const int64_t b = bh / H, h = bh % H, kvh = h / (H / KVH);
+	const int64_t h = bh % H, kv = attn__kv_head(s, bh) * N * D;
 
 	hd->q = in->q + bh * NQ * D;
-	hd->k = in->k + (b * KVH + kvh) * N * D;
-	hd->v = in->v + (b * KVH + kvh) * N * D;
+	hd->k = in->k + kv;
+	hd->v = in->v + kv;
 	hd->o = out ? out + bh * NQ * D : NULL;
 	hd->wt = wt;
 	hd->g = NULL;
@@ -785,7 +784,8 @@ static void apply_state(const struct attn__lin_spec *ls, const struct lin_plan *
 		if (ls->normalize)
 			for (int64_t i = 0; i < c; i++)
 				attn__scale(o + i * D,
-				            1.0f / (attn__dot(qb + i * ldf, z, F) + ls->den_eps), D);
+				            1.0f / (attn__dot(qb + i * ldf, z, F) + ls->den_eps),
+				            D);
 	}
 }
 
@@ -991,8 +991,8 @@ static void parallel_head(const struct attn__lin_spec *ls, const struct lin_plan
  * it is, for the next call. qv, kv (F) scratch.
  */
 static void decode_head(const struct attn__lin_spec *ls, const struct lin_plan *pl,
-                        const struct lin_head *hd, const float *S, const float *z,
-                        float kshift, float *qv, float *kv)
+                        const struct lin_head *hd, const float *S, const float *z, float kshift,
+                        float *qv, float *kv)
 {
 	const int64_t N = pl->N, D = pl->D, F = pl->F, gd = pl->gd, ldd = pl->ldd;
 	const float *v = hd->v + (N - 1) * D;
@@ -1022,7 +1022,7 @@ static void decode_head(const struct attn__lin_spec *ls, const struct lin_plan *
 
 /* Streams of attn_rng_uniform for Ω's entries and for its row norms. */
 #define PROJ_STREAM_ENTRY 0x4f4d4547u /* "OMEG" */
-#define PROJ_STREAM_NORM 0x4e4f524du  /* "NORM" */
+#define PROJ_STREAM_NORM  0x4e4f524du /* "NORM" */
 
 /* A standard normal number by Box-Muller from two uniforms of (seed, stream). */
 static double proj_gauss(uint64_t seed, uint64_t stream, uint64_t i)
@@ -1061,8 +1061,8 @@ static void proj_fill(const struct attn__lin_spec *ls, int64_t D, float *wt, int
 	const int64_t m = proj_rows(ls);
 	for (int64_t r = 0; r < m; r++)
 		for (int64_t d = 0; d < D; d++)
-			wt[d * ldm + r] = (float)proj_gauss(ls->seed, PROJ_STREAM_ENTRY,
-			                                    (uint64_t)(r * D + d));
+			wt[d * ldm + r] =
+			    (float)proj_gauss(ls->seed, PROJ_STREAM_ENTRY, (uint64_t)(r * D + d));
 	if (ls->proj_kind != ATTN__LIN_PROJ_ORTHOGONAL)
 		return;
 	/* rows made orthonormal within their block (against unit rows: lengths come after) */
@@ -1074,8 +1074,8 @@ static void proj_fill(const struct attn__lin_spec *ls, int64_t D, float *wt, int
 				for (int64_t d = 0; d < D; d++)
 					dot += (double)wt[d * ldm + r] * (double)wt[d * ldm + p];
 				for (int64_t d = 0; d < D; d++)
-					wt[d * ldm + r] =
-					    (float)((double)wt[d * ldm + r] - dot * (double)wt[d * ldm + p]);
+					wt[d * ldm + r] = (float)((double)wt[d * ldm + r] -
+					                          dot * (double)wt[d * ldm + p]);
 			}
 		proj_row_scale(wt, ldm, D, r, 1.0);
 	}
@@ -1083,7 +1083,8 @@ static void proj_fill(const struct attn__lin_spec *ls, int64_t D, float *wt, int
 	for (int64_t r = 0; r < m; r++) {
 		double chi = 0.0;
 		for (int64_t d = 0; d < D; d++) {
-			const double g = proj_gauss(ls->seed, PROJ_STREAM_NORM, (uint64_t)(r * D + d));
+			const double g =
+			    proj_gauss(ls->seed, PROJ_STREAM_NORM, (uint64_t)(r * D + d));
 			chi += g * g;
 		}
 		proj_row_scale(wt, ldm, D, r, sqrt(chi));
@@ -1211,9 +1212,9 @@ static double feat_d(double x, enum attn__lin_feature feature)
  * with u = Ω x as plain float64 dot products for a block map. Keys are
  * mapped under one shift, the largest over the n rows.
  */
-static void oracle_rows(const struct attn__lin_spec *ls, const struct lin_head *hd,
-                        const float *wt, int is_query, const float *x, int64_t pos, int64_t n,
-                        int64_t N, int64_t D, double *dst)
+static void oracle_rows(const struct attn__lin_spec *ls, const struct lin_head *hd, const float *wt,
+                        int is_query, const float *x, int64_t pos, int64_t n, int64_t N, int64_t D,
+                        double *dst)
 {
 	const int64_t F = feat_dim(ls, D), m = proj_rows(ls), ldm = proj_ld(ls);
 	const double scale = is_query ? q_scale(ls, D) : 1.0;
@@ -1267,12 +1268,12 @@ int attn__lin_oracle(const struct attn__lin_spec *ls, const struct attn_shape *s
 	}
 	if (wt)
 		proj_fill(ls, D, wt, proj_ld(ls));
-	double *kf = buf;            /* (N, F) φ(K) of the head */
-	double *r = kf + N * F;      /* (F) log decay from key j to the query */
-	double *qf = r + F;          /* (F) φ(q) · scale */
-	double *kw = qf + F;         /* (F) decay of each feature dimension */
-	double *kt = kw + F;         /* (F, N) φ(K)ᵀ, ungated */
-	double *wq = kt + N * F;     /* (N) w_j of one query, ungated */
+	double *kf = buf;        /* (N, F) φ(K) of the head */
+	double *r = kf + N * F;  /* (F) log decay from key j to the query */
+	double *qf = r + F;      /* (F) φ(q) · scale */
+	double *kw = qf + F;     /* (F) decay of each feature dimension */
+	double *kt = kw + F;     /* (F, N) φ(K)ᵀ, ungated */
+	double *wq = kt + N * F; /* (N) w_j of one query, ungated */
 
 	for (int64_t bh = 0; bh < heads; bh++) {
 		struct lin_head hd;

@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "attnbench/method.h"
+#include "common/engine.h"
 
 enum attn__lin_gate {
 	ATTN__LIN_GATE_NONE = 0,   /* a_t = 1 */
@@ -158,18 +159,18 @@ struct attn__lin_spec {
 	int64_t chunk; /* C */
 	/* ATTN__LIN_GATE_HEAD: log γ of query head h of `heads` (< 0 or 0). */
 	double (*head_log_decay)(int64_t h, int64_t heads, double gamma);
-	double gamma;     /* handed to head_log_decay */
+	double gamma; /* handed to head_log_decay */
 	/*
 	 * A block feature map (then `feature` is ignored), or NULL. With a map
 	 * the gate may not be a vector (it would need F = D) nor the key come
 	 * from the gate.
 	 */
 	const struct attn__lin_fmap *fmap;
-	int64_t proj;                   /* m, rows of the random projection Ω; 0: none */
-	enum attn__lin_proj proj_kind;  /* how Ω is drawn */
-	uint64_t seed;                  /* Ω's seed */
-	float den_eps;                  /* ε added to every denominator (0: none) */
-	const char *name;               /* the method's name, for messages */
+	int64_t proj;                  /* m, rows of the random projection Ω; 0: none */
+	enum attn__lin_proj proj_kind; /* how Ω is drawn */
+	uint64_t seed;                 /* Ω's seed */
+	float den_eps;                 /* ε added to every denominator (0: none) */
+	const char *name;              /* the method's name, for messages */
 };
 
 /*
@@ -234,63 +235,13 @@ int attn__lin_oracle(const struct attn__lin_spec *ls, const struct attn_shape *s
 /*
  * The descriptor functions of a method built on the engine, as statics named
  * <prefix>_supports, _workspace_bytes, _flops, _bytes, _prepare, _forward
- * and _oracle. `spec_fn` is the method's
+ * and _oracle (common/engine.h). `spec_fn` is the method's
  *     static void spec_fn(const struct attn_params *p, struct attn__lin_spec *ls)
  * which fills ls from the parameters. Each function builds the spec, then
  * calls the engine; methods/linear/retnet.c shows the use.
  */
 #define ATTN__LIN_DEFINE_METHOD(prefix, spec_fn)                                                   \
-	static int prefix##_supports(const struct attn_shape *s, const struct attn_params *p,      \
-	                             char *msg, size_t msglen)                                     \
-	{                                                                                          \
-		struct attn__lin_spec ls;                                                          \
-		spec_fn(p, &ls);                                                                   \
-		return attn__lin_supports(&ls, s, msg, msglen);                                    \
-	}                                                                                          \
-	static size_t prefix##_workspace_bytes(const struct attn_shape *s,                         \
-	                                       const struct attn_params *p, int threads)           \
-	{                                                                                          \
-		struct attn__lin_spec ls;                                                          \
-		spec_fn(p, &ls);                                                                   \
-		return attn__lin_workspace_bytes(&ls, s, threads);                                 \
-	}                                                                                          \
-	static double prefix##_flops(const struct attn_shape *s, const struct attn_params *p)      \
-	{                                                                                          \
-		struct attn__lin_spec ls;                                                          \
-		spec_fn(p, &ls);                                                                   \
-		return attn__lin_flops(&ls, s);                                                    \
-	}                                                                                          \
-	static double prefix##_bytes(const struct attn_shape *s, const struct attn_params *p)      \
-	{                                                                                          \
-		struct attn__lin_spec ls;                                                          \
-		spec_fn(p, &ls);                                                                   \
-		return attn__lin_bytes(&ls, s);                                                    \
-	}                                                                                          \
-	static int prefix##_prepare(const struct attn_shape *s, const struct attn_params *p,       \
-	                            const struct attn_inputs *in, void *ws,                        \
-	                            const struct attn_ctx *ctx)                                    \
-	{                                                                                          \
-		struct attn__lin_spec ls;                                                          \
-		spec_fn(p, &ls);                                                                   \
-		return attn__lin_prepare(&ls, s, in, ws, ctx ? ctx->threads : 1);                  \
-	}                                                                                          \
-	static int prefix##_forward(const struct attn_shape *s, const struct attn_params *p,       \
-	                            const struct attn_inputs *in, float *out, void *ws,            \
-	                            const struct attn_ctx *ctx)                                    \
-	{                                                                                          \
-		struct attn__lin_spec ls;                                                          \
-		spec_fn(p, &ls);                                                                   \
-		return attn__lin_forward(&ls, s, in, out, ws, ctx ? ctx->threads : 1);             \
-	}                                                                                          \
-	static int prefix##_oracle(const struct attn_shape *s, const struct attn_params *p,        \
-	                           const struct attn_inputs *in, double *out,                      \
-	                           const struct attn_ctx *ctx)                                     \
-	{                                                                                          \
-		(void)ctx;                                                                         \
-		struct attn__lin_spec ls;                                                          \
-		spec_fn(p, &ls);                                                                   \
-		return attn__lin_oracle(&ls, s, in, out);                                          \
-	}
+	ATTN__ENGINE_DEFINE_METHOD(prefix, struct attn__lin_spec, spec_fn, attn__lin)
 
 /*
  * The descriptor fields every engine-backed method shares, for use inside

@@ -11,24 +11,23 @@
 #include "common/common.h"
 
 int attn__reference_softmax_ws(const struct attn_shape *s, const struct attn_inputs *in,
-			       double *out, double *scores)
+                               double *out, double *scores)
 {
 	if (attn__check_shape(s, NULL, 0) != ATTN_OK || !in || !in->q || !in->k || !in->v || !out ||
 	    !scores)
 		return ATTN_ERR_INVALID;
 
-	const int64_t B = s->batch, H = s->heads, KVH = s->kv_heads, N = s->n, D = s->d;
+	const int64_t B = s->batch, H = s->heads, N = s->n, D = s->d;
 	const int64_t NQ = attn_shape_nq(s);
-	const int64_t group = H / KVH; /* query heads sharing one K/V head */
 	const double scale = 1.0 / sqrt((double)D);
 
 	for (int64_t b = 0; b < B; b++) {
 		for (int64_t h = 0; h < H; h++) {
-			const int64_t kvh = h / group;
-			const float *q = in->q + (b * H + h) * NQ * D;     /* (NQ, D) */
-			const float *k = in->k + (b * KVH + kvh) * N * D;  /* (N, D) */
-			const float *v = in->v + (b * KVH + kvh) * N * D;  /* (N, D) */
-			double *o = out + (b * H + h) * NQ * D;            /* (NQ, D) */
+			const int64_t kv = attn__kv_head(s, b * H + h); /* K/V head (GQA) */
+			const float *q = in->q + (b * H + h) * NQ * D;  /* (NQ, D) */
+			const float *k = in->k + kv * N * D;            /* (N, D) */
+			const float *v = in->v + kv * N * D;            /* (N, D) */
+			double *o = out + (b * H + h) * NQ * D;         /* (NQ, D) */
 
 			for (int64_t i = 0; i < NQ; i++) {
 				/* Decode's single query sits after the whole context. */
@@ -72,8 +71,7 @@ int attn__reference_softmax_ws(const struct attn_shape *s, const struct attn_inp
 	return ATTN_OK;
 }
 
-int attn_reference_softmax(const struct attn_shape *s, const struct attn_inputs *in,
-			   double *out)
+int attn_reference_softmax(const struct attn_shape *s, const struct attn_inputs *in, double *out)
 {
 	if (!s || s->n < 1)
 		return ATTN_ERR_INVALID;

@@ -341,11 +341,11 @@ static void head_init(struct wkv_head *hd, const struct attn_shape *s, const str
                       float *out, int64_t bh)
 {
 	const int64_t H = s->heads, N = s->n, D = s->d, NQ = attn_shape_nq(s);
-	const int64_t b = bh / H, kvh = (bh % H) / (H / s->kv_heads);
+	const int64_t kv = attn__kv_head(s, bh) * N * D;
 
 	hd->q = in->q + bh * NQ * D;
-	hd->k = in->k + (b * s->kv_heads + kvh) * N * D;
-	hd->v = in->v + (b * s->kv_heads + kvh) * N * D;
+	hd->k = in->k + kv;
+	hd->v = in->v + kv;
 	hd->o = out ? out + bh * NQ * D : NULL;
 	hd->h = bh % H;
 }

@@ -60,17 +60,16 @@
 enum { FLASH_P_BQ = 0, FLASH_P_BK = 1 };
 
 static const struct attn_param_spec flash_params[] = {
-	{"bq", ATTN_PARAM_INT, 0, 0, 1024, NULL,
-	 "query rows per tile (Bq), 0 or 8..1024; 0: auto, 128, "
-	 "halved (to 32 at least) while the threads would get fewer than 4 tiles each"},
-	{"bk", ATTN_PARAM_INT, 0, 0, 1024, NULL,
-	 "keys per block (Bk), 0 or 8..1024; 0: auto, 64 in prefill (an L1-resident K/V block), "
-	 "256 in decode"},
+    {"bq", ATTN_PARAM_INT, 0, 0, 1024, NULL,
+     "query rows per tile (Bq), 0 or 8..1024; 0: auto, 128, "
+     "halved (to 32 at least) while the threads would get fewer than 4 tiles each"},
+    {"bk", ATTN_PARAM_INT, 0, 0, 1024, NULL,
+     "keys per block (Bk), 0 or 8..1024; 0: auto, 64 in prefill (an L1-resident K/V block), "
+     "256 in decode"},
 };
 
 /* log2(e): scores are kept in base-2 units, see the top of the file. */
 #define FLASH_LOG2E 1.44269504088896340736
-
 
 /*
  * How one forward() carves its workspace. workspace_bytes() and forward()
@@ -96,7 +95,7 @@ struct flash_plan {
 	int64_t splits; /* decode: key ranges per head */
 	size_t parts;   /* decode: bytes of the partials, before the slices */
 	size_t off_qt, off_pt, off_acc, off_m, off_l, off_mnew, off_csum; /* in a slice */
-	size_t slice;   /* bytes of one slice (a multiple of 64) */
+	size_t slice; /* bytes of one slice (a multiple of 64) */
 	size_t total;
 };
 
@@ -131,7 +130,7 @@ static int64_t auto_bq(const struct attn_shape *s, int threads)
 }
 
 static void flash_plan_init(struct flash_plan *pl, const struct attn_shape *s,
-			    const struct attn_params *p, int threads)
+                            const struct attn_params *p, int threads)
 {
 	const int64_t N = s->n, D = s->d, NQ = attn_shape_nq(s);
 	const int64_t heads = s->batch * s->heads;
@@ -196,14 +195,14 @@ static int check_tile(const struct attn_params *p, int idx, char *msg, size_t ms
 	if (rc == ATTN_OK && v > 0 && v < FLASH_MIN_TILE) {
 		if (msg && msglen > 0)
 			snprintf(msg, msglen, "%s %lld: 0 (auto) or %d..%g", flash_params[idx].name,
-				 (long long)v, FLASH_MIN_TILE, flash_params[idx].max);
+			         (long long)v, FLASH_MIN_TILE, flash_params[idx].max);
 		rc = ATTN_ERR_UNSUPPORTED;
 	}
 	return rc;
 }
 
 static int flash_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
-			  size_t msglen)
+                          size_t msglen)
 {
 	int rc = attn__check_shape(s, msg, msglen);
 	if (rc == ATTN_OK)
@@ -214,7 +213,7 @@ static int flash_supports(const struct attn_shape *s, const struct attn_params *
 }
 
 static size_t flash_workspace_bytes(const struct attn_shape *s, const struct attn_params *p,
-				    int threads)
+                                    int threads)
 {
 	struct flash_plan pl;
 	flash_plan_init(&pl, s, p, threads);
@@ -252,8 +251,8 @@ static int64_t first_viewer(int causal, int64_t pos0, int64_t key)
  *   q (mq, D), k and v (N, D), o (mq, D); slice: this thread's buffers.
  */
 static void flash_tile(const struct flash_plan *pl, const struct attn_shape *s, int64_t pos0,
-		       int64_t mq, const float *q, const float *k, const float *v, float *o,
-		       char *slice)
+                       int64_t mq, const float *q, const float *k, const float *v, float *o,
+                       char *slice)
 {
 	const int64_t N = s->n, D = s->d;
 	const int64_t bk = pl->bk, bqp = pl->bqp, ldq = pl->ldq;
@@ -332,10 +331,10 @@ static void flash_tile(const struct flash_plan *pl, const struct attn_shape *s, 
 }
 
 static void flash_prefill(const struct flash_plan *pl, const struct attn_shape *s,
-			  const struct attn_inputs *in, float *out, void *ws)
+                          const struct attn_inputs *in, float *out, void *ws)
 {
-	const int64_t H = s->heads, KVH = s->kv_heads, N = s->n, D = s->d;
-	const int64_t heads = s->batch * H, group = H / KVH;
+	const int64_t N = s->n, D = s->d;
+	const int64_t heads = s->batch * s->heads;
 	const int64_t tiles = (N + pl->bq - 1) / pl->bq; /* per head */
 	const int64_t tasks = heads * tiles;
 
@@ -347,12 +346,12 @@ static void flash_prefill(const struct flash_plan *pl, const struct attn_shape *
 #pragma omp parallel for schedule(dynamic, 1) num_threads(pl->threads)
 	for (int64_t t = 0; t < tasks; t++) {
 		const int64_t tile = tiles - 1 - t / heads;
-		const int64_t bh = t % heads, b = bh / H, h = bh % H, kvh = h / group;
+		const int64_t bh = t % heads, kv = attn__kv_head(s, bh);
 		const int64_t q0 = tile * pl->bq, mq = attn__min64(pl->bq, N - q0);
-		const float *q = in->q + (bh * N + q0) * D;       /* (mq, D) */
-		const float *k = in->k + (b * KVH + kvh) * N * D; /* (N, D) */
-		const float *v = in->v + (b * KVH + kvh) * N * D; /* (N, D) */
-		float *o = out + (bh * N + q0) * D;               /* (mq, D) */
+		const float *q = in->q + (bh * N + q0) * D; /* (mq, D) */
+		const float *k = in->k + kv * N * D;        /* (N, D) */
+		const float *v = in->v + kv * N * D;        /* (N, D) */
+		float *o = out + (bh * N + q0) * D;         /* (mq, D) */
 		char *slice = (char *)ws + (size_t)attn__thread_id() * pl->slice;
 		flash_tile(pl, s, q0, mq, q, k, v, o, slice);
 	}
@@ -365,9 +364,9 @@ static void flash_prefill(const struct flash_plan *pl, const struct attn_shape *
  * Leaves head g's partial (m, l, A) at part + g·pstride.
  *   q (G, D) the group's queries, k and v (N, D), part: G partials of 2 + D.
  */
-static void flash_decode_range(const struct flash_plan *pl, const struct attn_shape *s,
-			       int64_t G, const float *q, const float *k, const float *v,
-			       int64_t j0, int64_t j1, float *part, int64_t pstride, char *slice)
+static void flash_decode_range(const struct flash_plan *pl, const struct attn_shape *s, int64_t G,
+                               const float *q, const float *k, const float *v, int64_t j0,
+                               int64_t j1, float *part, int64_t pstride, char *slice)
 {
 	const int64_t D = s->d, bk = pl->bk;
 	float *qp = (float *)(slice + pl->off_qt); /* (G, D) */
@@ -420,7 +419,7 @@ static void flash_decode_range(const struct flash_plan *pl, const struct attn_sh
 }
 
 static void flash_decode(const struct flash_plan *pl, const struct attn_shape *s,
-			 const struct attn_inputs *in, float *out, void *ws)
+                         const struct attn_inputs *in, float *out, void *ws)
 {
 	const int64_t H = s->heads, KVH = s->kv_heads, N = s->n, D = s->d;
 	const int64_t heads = s->batch * H, G = H / KVH, splits = pl->splits;
@@ -443,8 +442,9 @@ static void flash_decode(const struct flash_plan *pl, const struct attn_shape *s
 			const float *k = in->k + bkv * N * D; /* (N, D) */
 			const float *v = in->v + bkv * N * D; /* (N, D) */
 			flash_decode_range(pl, s, G, in->q + bkv * G * D, k, v, N * r / splits,
-					   N * (r + 1) / splits, parts + (bkv * G * splits + r) * stride,
-					   splits * stride, slice);
+			                   N * (r + 1) / splits,
+			                   parts + (bkv * G * splits + r) * stride, splits * stride,
+			                   slice);
 		}
 		/* (the implicit barrier of `omp for` orders the merge after every partial) */
 
@@ -472,8 +472,8 @@ static void flash_decode(const struct flash_plan *pl, const struct attn_shape *s
  * the workspace's carving, depends on it.
  */
 static int flash_forward(const struct attn_shape *s, const struct attn_params *p,
-			 const struct attn_inputs *in, float *out, void *ws,
-			 const struct attn_ctx *ctx)
+                         const struct attn_inputs *in, float *out, void *ws,
+                         const struct attn_ctx *ctx)
 {
 	if (flash_supports(s, p, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
@@ -487,29 +487,29 @@ static int flash_forward(const struct attn_shape *s, const struct attn_params *p
 }
 
 const struct attn_method attn_method_flash = {
-	.abi_version = ATTN_ABI_VERSION,
-	.name = "flash",
-	.family = ATTN_FAMILY_FULL,
-	.category = "softmax",
-	.summary = "exact attention by tiles with an online softmax, no score matrix (OpenMP)",
-	.citation = "Dao et al. 2022, FlashAttention; Vaswani et al. 2017",
-	.flags = ATTN_METHOD_EXACT,
-	.time_exp = 2.0,
-	/*
-	 * Extra memory is a few tiles per thread, independent of N. (The
-	 * paper's O(N) counts the per-row statistics kept for the backward
-	 * pass; a forward-only kernel does not keep them.)
-	 */
-	.mem_exp = 0.0,
-	.tolerance = 1e-5,
-	.inputs = 0,
-	.n_params = 2,
-	.params = flash_params,
-	.supports = flash_supports,
-	.workspace_bytes = flash_workspace_bytes,
-	.flops = flash_flops,
-	.bytes = flash_bytes,
-	.prepare = NULL,
-	.forward = flash_forward,
-	.oracle = NULL,
+    .abi_version = ATTN_ABI_VERSION,
+    .name = "flash",
+    .family = ATTN_FAMILY_FULL,
+    .category = "softmax",
+    .summary = "exact attention by tiles with an online softmax, no score matrix (OpenMP)",
+    .citation = "Dao et al. 2022, FlashAttention; Vaswani et al. 2017",
+    .flags = ATTN_METHOD_EXACT,
+    .time_exp = 2.0,
+    /*
+     * Extra memory is a few tiles per thread, independent of N. (The
+     * paper's O(N) counts the per-row statistics kept for the backward
+     * pass; a forward-only kernel does not keep them.)
+     */
+    .mem_exp = 0.0,
+    .tolerance = 1e-5,
+    .inputs = 0,
+    .n_params = 2,
+    .params = flash_params,
+    .supports = flash_supports,
+    .workspace_bytes = flash_workspace_bytes,
+    .flops = flash_flops,
+    .bytes = flash_bytes,
+    .prepare = NULL,
+    .forward = flash_forward,
+    .oracle = NULL,
 };
