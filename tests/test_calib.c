@@ -100,17 +100,26 @@ END_TEST
 /*
  * The FMA peak bounds sgemm at the same threads. Noise can hit either
  * measurement, so the peak is the better of two taken around the sgemm,
- * and 10% is allowed.
+ * and 10% is allowed. On a machine shared with other work a 2-thread
+ * measurement can lose one of its threads for most of its 0.1 s (CI saw a
+ * "peak" of 0.17 GFLOP/s), so the property must hold in one of five tries:
+ * a broken peak kernel fails all five, a descheduled thread only one.
  */
 START_TEST(test_fma_bounds_sgemm)
 {
 	for (int t = 1; t <= 2; t++) {
-		double f1 = attn_roof_fma_gflops(t, 0.1, NULL, 0);
-		double s = attn_roof_sgemm_gflops(t, 512, 0.2);
-		double f2 = attn_roof_fma_gflops(t, 0.1, NULL, 0);
-		assert_figure(s, "sgemm", t);
-		double f = fmax(f1, f2);
-		ck_assert_msg(f >= 0.9 * s, "%d threads: FMA peak %g < sgemm %g", t, f, s);
+		double f = 0, s = 0;
+		for (int attempt = 0; attempt < 5; attempt++) {
+			double f1 = attn_roof_fma_gflops(t, 0.1, NULL, 0);
+			s = attn_roof_sgemm_gflops(t, 512, 0.2);
+			double f2 = attn_roof_fma_gflops(t, 0.1, NULL, 0);
+			assert_figure(s, "sgemm", t);
+			f = fmax(f1, f2);
+			if (f >= 0.9 * s)
+				break;
+		}
+		ck_assert_msg(f >= 0.9 * s, "%d threads: FMA peak %g < sgemm %g in 5 tries", t, f,
+			      s);
 	}
 }
 END_TEST
