@@ -342,14 +342,16 @@ START_TEST(refusals)
 		ck_assert_int_eq(m->supports(&s, &pb, NULL, 0), ATTN_ERR_UNSUPPORTED);
 	}
 
-	/* the parameters are the linear family's form and C (C's default tuned to 32) */
+	/* the parameters are the linear family's form and C (C's default tuned to 32 for the delta
+	 * rules; ttt_linear's mini-batch stays 64) */
 	static const struct attn_param_spec form = ATTN__LIN_PARAM_FORM,
 	                                    chunk = ATTN__LIN_PARAM_CHUNK;
 	ck_assert_int_eq(m->n_params, 2);
 	ck_assert_str_eq(m->params[0].name, form.name);
 	ck_assert_str_eq(m->params[0].choices, form.choices);
 	ck_assert_str_eq(m->params[1].name, chunk.name);
-	ck_assert(m->params[1].def == 32 && m->params[1].min == chunk.min &&
+	ck_assert(m->params[1].def == (strcmp(m->name, "ttt_linear") == 0 ? 64 : 32) &&
+	          m->params[1].min == chunk.min &&
 	          m->params[1].max == chunk.max);
 	ck_assert_int_eq(m->family, ATTN_FAMILY_LINEAR);
 	ck_assert(m->tolerance == 1e-4 && m->time_exp == 1.0 && m->mem_exp == 0.0);
