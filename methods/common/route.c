@@ -1,0 +1,322 @@
+/*
+ * The routing computations of the data-dependent sparse methods: pooling,
+ * block scores, top-k, Quest's page bounds, Reformer's hash and sort, and
+ * k-means. See route.h for what each computes; here are the reasons for
+ * how. All of it is float32, single-threaded per call and free of
+ * data-dependent summation orders, so a method's forward() and its oracle
+ * (which call the same functions) select the same keys, and one thread or
+ * two give the same bits.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "attnbench/workload.h"
+#include "common/common.h"
+#include "common/route.h"
+
+void attn__route_pool_mean(const float *x, int64_t n, int64_t d, int64_t b, float *out)
+{
+	const int64_t nb = attn__route_blocks(n, b);
+	for (int64_t j = 0; j < nb; j++) {
+		const int64_t r0 = j * b, r1 = attn__min64(n, r0 + b);
+		float *o = out + j * d; /* (d) */
+		memcpy(o, x + r0 * d, (size_t)d * sizeof(float));
+		for (int64_t r = r0 + 1; r < r1; r++)
+			attn__axpy(o, 1.0f, x + r * d, d);
+		attn__scale(o, 1.0f / (float)(r1 - r0), d);
+	}
+}
+
+void attn__route_scores(const float *a, int64_t m, const float *b, int64_t n, int64_t d, float *s,
+                        float *scratch)
+{
+	/* attn__gemm reads its B row-major: bᵀ (d, n) is packed once. */
+	attn__transpose(scratch, n, b, d, n, d);
+	attn__gemm(m, n, d, a, d, 1, scratch, n, s, n, 0);
+}
+
+/* ---- top-k ------------------------------------------------------------------- */
+
+/* The score that orders entry i: NaN sorts last, as -inf. */
+static inline float topk_key(const float *score, int32_t i)
+{
+	return isnan(score[i]) ? -INFINITY : score[i];
+}
+
+/* 1 when entry i comes before entry j: larger score, or equal and lower index. */
+static inline int topk_before(const float *score, int32_t i, int32_t j)
+{
+	const float a = topk_key(score, i), b = topk_key(score, j);
+	return a > b || (a == b && i < j);
+}
+
+/*
+ * Restore the heap below slot `at`: the heap keeps the worst kept entry (the
+ * last in the order) at its root, so a candidate only has to beat the root.
+ */
+static void topk_sift_down(const float *score, int32_t *heap, int64_t size, int64_t at)
+{
+	for (;;) {
+		int64_t worst = at;
+		const int64_t l = 2 * at + 1, r = l + 1;
+		if (l < size && topk_before(score, heap[worst], heap[l]))
+			worst = l;
+		if (r < size && topk_before(score, heap[worst], heap[r]))
+			worst = r;
+		if (worst == at)
+			return;
+		const int32_t t = heap[at];
+		heap[at] = heap[worst];
+		heap[worst] = t;
+		at = worst;
+	}
+}
+
+static int cmp_int32(const void *a, const void *b)
+{
+	const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+	return (x > y) - (x < y);
+}
+
+int64_t attn__route_topk(const float *score, int64_t n, int64_t k, int32_t *idx)
+{
+	if (k > n)
+		k = n;
+	if (k <= 0)
+		return 0;
+	int64_t size = 0;
+	for (int32_t i = 0; i < (int32_t)n; i++) {
+		if (size < k) {
+			/* sift up: the new entry rises while it is worse than its parent */
+			int64_t at = size++;
+			idx[at] = i;
+			while (at > 0 && topk_before(score, idx[(at - 1) / 2], idx[at])) {
+				const int32_t t = idx[at];
+				idx[at] = idx[(at - 1) / 2];
+				idx[(at - 1) / 2] = t;
+				at = (at - 1) / 2;
+			}
+		} else if (topk_before(score, i, idx[0])) {
+			idx[0] = i;
+			topk_sift_down(score, idx, size, 0);
+		}
+	}
+	qsort(idx, (size_t)k, sizeof *idx, cmp_int32);
+	return k;
+}
+
+/* ---- Quest ------------------------------------------------------------------- */
+
+void attn__route_page_minmax(const float *k, int64_t n, int64_t d, int64_t b, float *kmin,
+                             float *kmax)
+{
+	const int64_t pages = attn__route_blocks(n, b);
+	for (int64_t p = 0; p < pages; p++) {
+		const int64_t r0 = p * b, r1 = attn__min64(n, r0 + b);
+		float *lo = kmin + p * d, *hi = kmax + p * d; /* (d) each */
+		memcpy(lo, k + r0 * d, (size_t)d * sizeof(float));
+		memcpy(hi, k + r0 * d, (size_t)d * sizeof(float));
+		for (int64_t r = r0 + 1; r < r1; r++) {
+			const float *kr = k + r * d;
+#pragma omp simd
+			for (int64_t c = 0; c < d; c++) {
+				lo[c] = kr[c] < lo[c] ? kr[c] : lo[c];
+				hi[c] = kr[c] > hi[c] ? kr[c] : hi[c];
+			}
+		}
+	}
+}
+
+void attn__route_quest_bound(const float *q, const float *kmin, const float *kmax, int64_t pages,
+                             int64_t d, float *bound)
+{
+	for (int64_t p = 0; p < pages; p++) {
+		const float *lo = kmin + p * d, *hi = kmax + p * d;
+		float u = 0.0f;
+#pragma omp simd reduction(+ : u)
+		for (int64_t c = 0; c < d; c++) {
+			const float a = q[c] * hi[c], b = q[c] * lo[c];
+			u += a > b ? a : b;
+		}
+		bound[p] = u;
+	}
+}
+
+/* ---- LSH --------------------------------------------------------------------- */
+
+/* The attn_rng_uniform stream of the rotation's entries ("ROTN"). */
+#define LSH_STREAM 0x524f544eu
+
+void attn__route_lsh_rotation(uint64_t seed, int64_t d, int64_t cols, float *r)
+{
+	/* Box-Muller: √(-2 ln(1 - u1)) cos(2π u2) ~ N(0, 1) for u1, u2 uniform in [0, 1). */
+	for (int64_t i = 0; i < d * cols; i++) {
+		const double u1 = attn_rng_uniform(seed, LSH_STREAM, 2 * (uint64_t)i);
+		const double u2 = attn_rng_uniform(seed, LSH_STREAM, 2 * (uint64_t)i + 1);
+		r[i] = (float)(sqrt(-2.0 * log1p(-u1)) * cos(6.283185307179586 * u2));
+	}
+}
+
+void attn__route_lsh_hash(const float *x, int64_t n, int64_t d, const float *r, int64_t buckets,
+                          int32_t *bucket, float *scratch)
+{
+	const int64_t cols = attn__route_lsh_cols(buckets);
+	float *y = scratch; /* (cols) */
+	for (int64_t i = 0; i < n; i++) {
+		if (cols == 0) {
+			bucket[i] = 0;
+			continue;
+		}
+		/* y = x_i R, accumulated a row of R at a time (R is (d, cols)) */
+		memset(y, 0, (size_t)cols * sizeof(float));
+		for (int64_t c = 0; c < d; c++)
+			attn__axpy(y, x[i * d + c], r + c * cols, cols);
+		/* argmax over [y, -y], the first `buckets` entries, first on ties */
+		int32_t best = 0;
+		float top = y[0];
+		for (int64_t e = 1; e < buckets; e++) {
+			const float v = e < cols ? y[e] : -y[e - cols];
+			if (v > top) {
+				top = v;
+				best = (int32_t)e;
+			}
+		}
+		bucket[i] = best;
+	}
+}
+
+void attn__route_sort_by_key(const int32_t *key, int64_t n, int64_t nkeys, int32_t *perm,
+                             int32_t *start)
+{
+	/* counts, then exclusive prefix sums: start[c] = Σ_{c' < c} count(c') */
+	memset(start, 0, (size_t)(nkeys + 1) * sizeof(*start));
+	for (int64_t i = 0; i < n; i++)
+		start[key[i] + 1]++;
+	for (int64_t c = 0; c < nkeys; c++)
+		start[c + 1] += start[c];
+	/*
+	 * Placing positions in increasing order keeps equal keys in position
+	 * order (stability); start[c] is used as the cursor of key c and so ends
+	 * at start[c + 1]: shift back afterwards.
+	 */
+	for (int64_t i = 0; i < n; i++)
+		perm[start[key[i]]++] = (int32_t)i;
+	for (int64_t c = nkeys; c > 0; c--)
+		start[c] = start[c - 1];
+	start[0] = 0;
+}
+
+/* ---- k-means ----------------------------------------------------------------- */
+
+/* The attn_rng_uniform stream of k-means++ draws ("KMPP"). */
+#define KMEANS_STREAM 0x4b4d5050u
+
+/* Rows scored against the centroids per GEMM in attn__route_nearest. */
+#define NEAREST_ROWS 64
+
+size_t attn__route_kmeans_scratch(int64_t n, int64_t d, int64_t clusters)
+{
+	/* μᵀ (d, clusters), ‖μ‖²/2 (clusters), dots (NEAREST_ROWS, clusters), then
+	 * k-means++'s distances (n) or Lloyd's counts (clusters) */
+	return (size_t)(d * clusters + clusters + NEAREST_ROWS * clusters +
+	                (n > clusters ? n : clusters));
+}
+
+void attn__route_nearest(const float *x, int64_t n, int64_t d, const float *cent, int64_t clusters,
+                         int32_t *assign, float *scratch)
+{
+	float *ct = scratch;             /* (d, clusters) */
+	float *half = ct + d * clusters; /* (clusters) */
+	float *dots = half + clusters;   /* (NEAREST_ROWS, clusters) */
+	attn__transpose(ct, clusters, cent, d, clusters, d);
+	for (int64_t c = 0; c < clusters; c++)
+		half[c] = 0.5f * attn__dot(cent + c * d, cent + c * d, d);
+
+	/* ‖x - μ‖² = ‖x‖² - 2 (x · μ - ‖μ‖²/2): the nearest has the largest bracket */
+	for (int64_t r0 = 0; r0 < n; r0 += NEAREST_ROWS) {
+		const int64_t rows = attn__min64(NEAREST_ROWS, n - r0);
+		attn__gemm(rows, clusters, d, x + r0 * d, d, 1, ct, clusters, dots, clusters, 0);
+		for (int64_t i = 0; i < rows; i++) {
+			const float *di = dots + i * clusters;
+			int32_t best = 0;
+			float top = di[0] - half[0];
+			for (int64_t c = 1; c < clusters; c++) {
+				const float v = di[c] - half[c];
+				if (v > top) {
+					top = v;
+					best = (int32_t)c;
+				}
+			}
+			assign[r0 + i] = best;
+		}
+	}
+}
+
+/* ‖a - b‖² over (d). */
+static float sq_dist(const float *a, const float *b, int64_t d)
+{
+	float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+	for (int64_t c = 0; c < d; c++)
+		s += (a[c] - b[c]) * (a[c] - b[c]);
+	return s;
+}
+
+/*
+ * k-means++ seeding into cent (clusters, d); mind (n) scratch. Each new
+ * centroid only lowers the distances, so one pass per centroid keeps mind
+ * current: O(n · clusters · d) in all, one Lloyd step's worth.
+ */
+static void kmeans_seed(const float *x, int64_t n, int64_t d, int64_t clusters, uint64_t seed,
+                        float *cent, float *mind)
+{
+	int64_t pick = (int64_t)(attn_rng_uniform(seed, KMEANS_STREAM, 0) * (double)n);
+	for (int64_t c = 0; c < clusters; c++) {
+		memcpy(cent + c * d, x + pick * d, (size_t)d * sizeof(float));
+		double total = 0.0;
+		for (int64_t i = 0; i < n; i++) {
+			const float dist = sq_dist(x + i * d, cent + c * d, d);
+			mind[i] = c == 0 || dist < mind[i] ? dist : mind[i];
+			total += mind[i];
+		}
+		/* the next pick: the first row where the running sum passes u · total */
+		const double u = attn_rng_uniform(seed, KMEANS_STREAM, (uint64_t)c + 1);
+		if (total > 0.0) {
+			double run = 0.0;
+			const double target = u * total;
+			for (pick = 0; pick < n - 1; pick++) {
+				run += mind[pick];
+				if (run > target && mind[pick] > 0.0f)
+					break;
+			}
+		} else {
+			/* every row sits on a centroid: any row will do */
+			pick = (int64_t)(u * (double)n);
+		}
+	}
+}
+
+void attn__route_kmeans(const float *x, int64_t n, int64_t d, int64_t clusters, int64_t iters,
+                        uint64_t seed, float *cent, int32_t *assign, float *scratch)
+{
+	float *tail = scratch + d * clusters + clusters + NEAREST_ROWS * clusters;
+	kmeans_seed(x, n, d, clusters, seed, cent, tail);
+
+	for (int64_t it = 0; it < iters; it++) {
+		attn__route_nearest(x, n, d, cent, clusters, assign, scratch);
+		/* μ_c = mean of the rows assigned to c; a centroid with none stays */
+		float *count = tail; /* (clusters) */
+		memset(count, 0, (size_t)clusters * sizeof(float));
+		for (int64_t i = 0; i < n; i++)
+			count[assign[i]] += 1.0f;
+		for (int64_t c = 0; c < clusters; c++)
+			if (count[c] > 0.0f)
+				memset(cent + c * d, 0, (size_t)d * sizeof(float));
+		for (int64_t i = 0; i < n; i++)
+			attn__axpy(cent + assign[i] * d, 1.0f, x + i * d, d);
+		for (int64_t c = 0; c < clusters; c++)
+			if (count[c] > 0.0f)
+				attn__scale(cent + c * d, 1.0f / count[c], d);
+	}
+	attn__route_nearest(x, n, d, cent, clusters, assign, scratch);
+}
