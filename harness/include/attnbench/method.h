@@ -135,6 +135,10 @@ struct attn_inputs {
 struct attn_ctx {
 	int threads;   /* threads the method may use (OpenMP or its own) */
 	uint64_t seed; /* the case's seed, for anything random */
+	/* Optional figures of this call (NULL when not collected): see the harness. */
+	void (*report)(const struct attn_ctx *ctx, const char *name, double value, const char *unit);
+	void (*dump_mask)(const struct attn_ctx *ctx, int64_t bh, int64_t nqb, int64_t nkb, const uint8_t *mask);
+	void *harness; /* the harness's, for the callbacks */
 };
 
 /* Descriptor flags. */
