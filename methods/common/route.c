@@ -9,6 +9,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "attnbench/workload.h"
 #include "common/common.h"
@@ -103,6 +104,95 @@ int64_t attn__route_topk(const float *score, int64_t n, int64_t k, int32_t *idx)
 	}
 	qsort(idx, (size_t)k, sizeof *idx, cmp_int32);
 	return k;
+}
+
+int64_t attn__route_pick(const float *score, int64_t avail, int64_t topk, const int64_t *forced,
+                         int nforced, float *tmp, int32_t *out)
+{
+	memcpy(tmp, score, (size_t)avail * sizeof(float));
+	/* forced blocks first in the order (+inf), counted once each */
+	int64_t extra = 0;
+	for (int f = 0; f < nforced; f++)
+		if (forced[f] < avail && tmp[forced[f]] != INFINITY) {
+			tmp[forced[f]] = INFINITY;
+			extra++;
+		}
+	return attn__route_topk(tmp, avail, topk + extra, out);
+}
+
+double attn__route_nominal_pairs(const struct attn_shape *s, int64_t b, int64_t kb)
+{
+	const int64_t N = s->n;
+	double pairs = 0.0;
+	if (s->mode == ATTN_MODE_DECODE) {
+		pairs = (double)attn__min64(N, kb * b);
+	} else if (!s->causal) {
+		pairs = (double)N * (double)attn__min64(N, kb * b);
+	} else {
+		/* block i: up to kb - 1 whole blocks before it, and its own lower triangle */
+		for (int64_t i = 0; i * b < N; i++) {
+			const double r = (double)attn__min64(b, N - i * b);
+			pairs +=
+			    (double)attn__min64(kb - 1, i) * (double)b * r + r * (r + 1.0) / 2.0;
+		}
+	}
+	return pairs * (double)(s->batch * s->heads);
+}
+
+double attn__route_nominal_bytes(const struct attn_shape *s, int64_t b, double pairs,
+                                 double extra_bytes)
+{
+	const double rows = s->mode == ATTN_MODE_DECODE ? 1.0 : (double)b;
+	const double qo = 2.0 * (double)(s->batch * s->heads * attn_shape_nq(s) * s->d);
+	return sizeof(float) * (qo + 2.0 * (double)s->d * pairs / rows) + extra_bytes;
+}
+
+size_t attn__route_pooled_scratch(const struct attn_shape *s, int64_t b)
+{
+	const int64_t nqb = attn__route_blocks(attn_shape_nq(s), b);
+	const int64_t nkb = attn__route_blocks(s->n, b), D = s->d;
+	/* q̄ (nqb, D), k̄ (nkb, D), k̄ᵀ (D, nkb), S̄ (nqb, nkb), a row (nkb) */
+	return sizeof(float) * (size_t)(nqb * D + 2 * nkb * D + nqb * nkb + nkb);
+}
+
+double attn__route_pooled_flops(const struct attn_shape *s, int64_t b)
+{
+	const int64_t NQ = attn_shape_nq(s);
+	const double nqb = (double)attn__route_blocks(NQ, b);
+	const double nkb = (double)attn__route_blocks(s->n, b);
+	return (double)(s->batch * s->heads) *
+	       ((double)(NQ + s->n) * (double)s->d + 2.0 * nqb * nkb * (double)s->d);
+}
+
+void attn__route_pooled(const struct attn__route_spec *rs, const struct attn_shape *s,
+                        const struct attn_inputs *in, int64_t bh, char *region, void *scratch,
+                        int64_t topk, int sink)
+{
+	const int64_t N = s->n, D = s->d, NQ = attn_shape_nq(s), b = rs->b;
+	const int64_t nqb = attn__route_blocks(NQ, b), nkb = attn__route_blocks(N, b);
+	const float *q = in->q + bh * NQ * D;                  /* (NQ, D) */
+	const float *k = in->k + attn__kv_head(s, bh) * N * D; /* (N, D) */
+	int64_t *row = (int64_t *)(region + rs->lo.off_row);   /* (nqb + 1) */
+	int32_t *col = (int32_t *)(region + rs->lo.off_col);   /* (cap) */
+	float *qp = scratch;                                   /* (nqb, D) */
+	float *kp = qp + nqb * D;                              /* (nkb, D) */
+	float *kt = kp + nkb * D;                              /* (D, nkb) */
+	float *sc = kt + D * nkb;                              /* (nqb, nkb) */
+	float *tmp = sc + nqb * nkb;                           /* (nkb) */
+
+	/* S̄ = q̄ k̄ᵀ: an (N/b)×(N/b)×D product; in decode q̄ is the one query */
+	attn__route_pool_mean(q, NQ, D, b, qp);
+	attn__route_pool_mean(k, N, D, b, kp);
+	attn__route_scores(qp, nqb, kp, nkb, D, sc, kt);
+
+	row[0] = 0;
+	for (int64_t i = 0; i < nqb; i++) {
+		const int64_t diag = s->mode == ATTN_MODE_DECODE ? (N - 1) / b : i;
+		const int64_t avail = s->causal ? diag + 1 : nkb;
+		const int64_t forced[2] = {diag, 0};
+		row[i + 1] = row[i] + attn__route_pick(sc + i * nkb, avail, topk, forced,
+		                                       sink ? 2 : 1, tmp, col + row[i]);
+	}
 }
 
 /* ---- Quest ------------------------------------------------------------------- */
@@ -319,4 +409,148 @@ void attn__route_kmeans(const float *x, int64_t n, int64_t d, int64_t clusters, 
 				attn__scale(cent + c * d, 1.0f / count[c], d);
 	}
 	attn__route_nearest(x, n, d, cent, clusters, assign, scratch);
+}
+
+/* ---- the driver -------------------------------------------------------------- */
+
+/* Bytes of n elements of `size`, rounded up to 64 (every array starts on a line). */
+static size_t bytes64(int64_t n, size_t size)
+{
+	return ((size_t)n * size + 63) & ~(size_t)63;
+}
+
+void attn__route_layout_init(struct attn__route_layout *lo, const struct attn_shape *s, int64_t b,
+                             int64_t cap, int has_kind, int has_qidx, int has_kidx,
+                             size_t aux_bytes)
+{
+	const int64_t NQ = attn_shape_nq(s);
+	memset(lo, 0, sizeof *lo);
+	lo->nqb = attn__route_blocks(NQ, b);
+	lo->cap = cap;
+	lo->has_kind = has_kind;
+	lo->has_qidx = has_qidx && s->mode != ATTN_MODE_DECODE;
+	lo->has_kidx = has_kidx;
+	lo->off_row = 0;
+	lo->off_col = lo->off_row + bytes64(lo->nqb + 1, sizeof(int64_t));
+	lo->off_kind = lo->off_col + bytes64(cap, sizeof(int32_t));
+	lo->off_qidx = lo->off_kind + (has_kind ? bytes64(cap, 1) : 0);
+	lo->off_kidx = lo->off_qidx + (lo->has_qidx ? bytes64(NQ, sizeof(int32_t)) : 0);
+	lo->off_aux = lo->off_kidx + (has_kidx ? bytes64(s->n, sizeof(int32_t)) : 0);
+	lo->bytes = lo->off_aux + bytes64((int64_t)aux_bytes, 1);
+}
+
+void attn__route_head_cb(const void *arg, int pass, int64_t bh, struct attn__bs_head *hd)
+{
+	const struct attn__route_run *run = (const struct attn__route_run *)arg;
+	const struct attn__route_layout *lo = &run->rs->lo;
+	const char *region = attn__route_region(arg, bh);
+	(void)pass;
+	*hd = (struct attn__bs_head){
+	    .nq = attn_shape_nq(run->s),
+	    .nk = run->s->n,
+	    .qidx = lo->has_qidx ? (const int32_t *)(region + lo->off_qidx) : NULL,
+	    .qstride = 1,
+	    .kidx = lo->has_kidx ? (const int32_t *)(region + lo->off_kidx) : NULL,
+	    .kstride = 1,
+	    .row = (const int64_t *)(region + lo->off_row),
+	    .col = (const int32_t *)(region + lo->off_col),
+	    .kind = lo->has_kind ? (const uint8_t *)(region + lo->off_kind) : NULL,
+	};
+}
+
+void attn__route_ws_init(struct attn__route_ws *w, const struct attn__route_spec *rs,
+                         const struct attn_shape *s, int threads)
+{
+	if (threads < 1)
+		threads = 1;
+	attn__bs_plan_init(&w->pl, s, rs->b, 1, threads);
+	w->threads = threads;
+	w->off_shared = (w->pl.total + 63) & ~(size_t)63;
+	w->off_heads = w->off_shared + bytes64((int64_t)rs->shared_bytes, 1);
+	w->off_scratch = w->off_heads + (size_t)(s->batch * s->heads) * rs->lo.bytes;
+	w->total = w->off_scratch + (size_t)threads * bytes64((int64_t)rs->scratch_bytes, 1);
+}
+
+int attn__route_prepare(const struct attn__route_spec *rs, const struct attn_shape *s,
+                        const struct attn_inputs *in, void *ws, int threads)
+{
+	struct attn__route_ws w;
+	attn__route_ws_init(&w, rs, s, threads);
+	if (rs->prep)
+		rs->prep(rs, s, in, (char *)ws + w.off_shared);
+	return ATTN_OK;
+}
+
+double attn__route_now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+/* Route heads [0, B·H) into `heads`, the scratch of thread i at scratch + i·sb. */
+static void route_heads(const struct attn__route_spec *rs, const struct attn_shape *s,
+                        const struct attn_inputs *in, const void *shared, char *heads,
+                        char *scratch, int threads)
+{
+	const int64_t heads_n = s->batch * s->heads;
+	const size_t sb = bytes64((int64_t)rs->scratch_bytes, 1);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+	for (int64_t bh = 0; bh < heads_n; bh++)
+		rs->route(rs, s, in, shared, bh, heads + (size_t)bh * rs->lo.bytes,
+		          scratch + (size_t)attn__thread_id() * sb);
+}
+
+double attn__route_all(const struct attn__route_spec *rs, const struct attn_shape *s,
+                       const struct attn_inputs *in, void *ws, int threads)
+{
+	struct attn__route_ws w;
+	attn__route_ws_init(&w, rs, s, threads);
+	char *base = ws;
+	const double t0 = attn__route_now_ns();
+	route_heads(rs, s, in, rs->shared_bytes ? base + w.off_shared : NULL, base + w.off_heads,
+	            base + w.off_scratch, w.threads);
+	return attn__route_now_ns() - t0;
+}
+
+int attn__route_forward(const struct attn__route_spec *rs, const struct attn_shape *s,
+                        const struct attn_inputs *in, float *out, void *ws,
+                        const struct attn_ctx *ctx)
+{
+	const int threads = ctx ? ctx->threads : 1;
+	struct attn__route_ws w;
+	attn__route_ws_init(&w, rs, s, threads);
+	const double ns = attn__route_all(rs, s, in, ws, threads);
+
+	const struct attn__route_run run = {rs, s, (char *)ws + w.off_heads};
+	const struct attn__bs_pattern pat = {
+	    .b = rs->b, .passes = 1, .head = attn__route_head_cb, .mask = rs->mask, .arg = &run};
+	struct attn__bs_stats st;
+	attn__bs_run(&w.pl, &pat, s, in, out, ws, &st);
+	attn__bs_report(ctx, s, &st, rs->routing_flops, ns);
+	attn__bs_dump(ctx, &pat, s, 0);
+	return ATTN_OK;
+}
+
+int attn__route_oracle(const struct attn__route_spec *rs, const struct attn_shape *s,
+                       const struct attn_inputs *in, double *out)
+{
+	struct attn__route_ws w;
+	attn__route_ws_init(&w, rs, s, 1);
+	/* the method's part only: the engine's tiles are not used by the reference */
+	const size_t own = w.total - w.off_shared;
+	char *mem = aligned_alloc(64, own);
+	if (!mem)
+		return ATTN_ERR_NOMEM;
+	char *shared = mem, *heads = mem + (w.off_heads - w.off_shared);
+	if (rs->prep)
+		rs->prep(rs, s, in, shared);
+	route_heads(rs, s, in, rs->shared_bytes ? shared : NULL, heads,
+	            mem + (w.off_scratch - w.off_shared), 1);
+	const struct attn__route_run run = {rs, s, heads};
+	const struct attn__bs_pattern pat = {
+	    .b = rs->b, .passes = 1, .head = attn__route_head_cb, .mask = rs->mask, .arg = &run};
+	const int rc = attn__bs_reference(&pat, s, in, out);
+	free(mem);
+	return rc;
 }
