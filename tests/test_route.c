@@ -12,6 +12,19 @@
  *  - Reformer's hash lands in range and ignores a positive scale, and the
  *    sort by bucket is stable;
  *  - k-means finds well-separated clusters.
+ *
+ * Methods, through their descriptors:
+ *  - each against its oracle (the float64 dense masked reference over the
+ *    same selection) to 1e-5, at parameters that really drop blocks (b of
+ *    16 and 32, N up to 333), causal and not where defined, GQA, prefill
+ *    and decode;
+ *  - with parameters that keep everything (topk = all blocks, buckets = 1
+ *    with b >= N, clusters = 1, nsa with gate 0) each equals exact softmax
+ *    attention (the float64 reference);
+ *  - 2 threads give the same bits as 1;
+ *  - what they keep, read back through ctx->dump_mask and ctx->report: a
+ *    planted block or page is found, the reported density is the count of
+ *    the kept pairs, routing time is reported.
  */
 #include <check.h>
 #include <math.h>
@@ -25,6 +38,14 @@
 #include "check_main.h"
 #include "common/common.h"
 #include "common/route.h"
+#include "method_run.h"
+
+extern const struct attn_method attn_method_block_topk;
+extern const struct attn_method attn_method_moba;
+extern const struct attn_method attn_method_quest;
+extern const struct attn_method attn_method_nsa;
+extern const struct attn_method attn_method_lsh;
+extern const struct attn_method attn_method_kmeans;
 
 /* A uniform float in [-1, 1) from the workload generator (seeded). */
 static float unif(uint64_t seed, uint64_t i)
@@ -231,6 +252,346 @@ START_TEST(kmeans_separated)
 }
 END_TEST
 
+/* ---- the methods ------------------------------------------------------------- */
+
+/*
+ * Parameters of each method that drop blocks at b = 16..32 and N ~ 300
+ * (index `which` into methods[]), and ones that keep everything.
+ */
+static const struct attn_method *const methods[] = {
+    &attn_method_block_topk, &attn_method_moba, &attn_method_quest,
+    &attn_method_nsa,        &attn_method_lsh,  &attn_method_kmeans,
+};
+#define N_METHODS ((int)(sizeof methods / sizeof *methods))
+
+static struct attn_params params_of(const struct attn_method *m, const double *v, int n)
+{
+	struct attn_params p = {.count = m->n_params};
+	for (int i = 0; i < m->n_params; i++)
+		p.v[i] = i < n ? v[i] : m->params[i].def;
+	return p;
+}
+
+/* Sparse settings: b, then topk / buckets / clusters, then the rest. */
+static struct attn_params sparse_params(const struct attn_method *m, int64_t b)
+{
+	const char *n = m->name;
+	if (!strcmp(n, "nsa")) {
+		const double v[] = {(double)b, 2, 40, 1.0 / 3.0};
+		return params_of(m, v, 4);
+	}
+	if (!strcmp(n, "lsh")) {
+		const double v[] = {(double)b, 4, 7};
+		return params_of(m, v, 3);
+	}
+	if (!strcmp(n, "kmeans")) {
+		const double v[] = {(double)b, 5, 3, 2};
+		return params_of(m, v, 4);
+	}
+	if (!strcmp(n, "moba")) {
+		const double v[] = {(double)b, 2, 0};
+		return params_of(m, v, 3);
+	}
+	const double v[] = {(double)b, 2};
+	return params_of(m, v, 2);
+}
+
+/* Settings that keep every key (for N <= 1024). */
+static struct attn_params full_params(const struct attn_method *m, int64_t N)
+{
+	const char *n = m->name;
+	if (!strcmp(n, "nsa")) {
+		const double v[] = {16, (double)N, (double)N, 0.0};
+		return params_of(m, v, 4);
+	}
+	if (!strcmp(n, "lsh")) {
+		const double v[] = {1024, 1, 1};
+		return params_of(m, v, 3);
+	}
+	if (!strcmp(n, "kmeans")) {
+		const double v[] = {16, 1, 2, 1};
+		return params_of(m, v, 4);
+	}
+	const double v[] = {16, (double)N};
+	return params_of(m, v, 2);
+}
+
+static int is_supported(const struct attn_method *m, const struct attn_shape *s,
+                        const struct attn_params *p)
+{
+	return m->supports(s, p, NULL, 0) == ATTN_OK;
+}
+
+/* m against its oracle over N, D, GQA, causal and not, prefill and decode, b 16 and 32. */
+START_TEST(methods_match_oracle)
+{
+	const struct attn_method *m = methods[_i];
+	static const int64_t ns[] = {1, 47, 200, 333};
+	double worst = 0.0;
+	char where[256] = "";
+	int ran = 0;
+	for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
+		for (int64_t b = 16; b <= 32; b *= 2)
+			for (int causal = 0; causal < 2; causal++)
+				for (int mode = 0; mode < 2; mode++)
+					for (int64_t kvh = 2; kvh >= 1; kvh--) {
+						struct attn_shape s = mk_shape(
+						    1, 4, kvh, ns[ni], b == 16 ? 24 : 64, causal,
+						    mode ? ATTN_MODE_DECODE : ATTN_MODE_PREFILL);
+						struct attn_params p = sparse_params(m, b);
+						if (!is_supported(m, &s, &p))
+							continue;
+						struct attn_workload wl;
+						ck_assert_int_eq(
+						    attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN,
+						                        5, &wl),
+						    ATTN_OK);
+						float *out = run(m, &s, &p, &wl.in, 1);
+						double *ref = oracle(m, &s, &p, &wl.in);
+						const double e = rel_err_d(out, ref, out_count(&s));
+						if (e > worst || isnan(e)) {
+							worst = isnan(e) ? INFINITY : e;
+							snprintf(where, sizeof where,
+							         "N=%lld b=%lld causal=%d mode=%d "
+							         "kvh=%lld",
+							         (long long)s.n, (long long)b,
+							         causal, mode, (long long)kvh);
+						}
+						ran++;
+						free(out);
+						free(ref);
+						attn_workload_free(&wl);
+					}
+	ck_assert_msg(ran > 0, "%s ran nothing", m->name);
+	ck_assert_msg(worst <= 1e-5, "%s: error %g against its oracle at %s", m->name, worst,
+	              where);
+}
+END_TEST
+
+/* Keeping every key, m is exact softmax attention. */
+START_TEST(keep_everything_is_softmax)
+{
+	const struct attn_method *m = methods[_i];
+	static const int64_t ns[] = {1, 100, 257};
+	double worst = 0.0;
+	for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
+		for (int causal = 0; causal < 2; causal++)
+			for (int mode = 0; mode < 2; mode++) {
+				struct attn_shape s =
+				    mk_shape(2, 4, 2, ns[ni], 32, causal,
+				             mode ? ATTN_MODE_DECODE : ATTN_MODE_PREFILL);
+				struct attn_params p = full_params(m, ns[ni]);
+				if (!is_supported(m, &s, &p))
+					continue;
+				struct attn_workload wl;
+				ck_assert_int_eq(
+				    attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 8, &wl),
+				    ATTN_OK);
+				float *out = run(m, &s, &p, &wl.in, 1);
+				double *ref = malloc(out_count(&s) * sizeof(double));
+				ck_assert_ptr_nonnull(ref);
+				ck_assert_int_eq(attn_reference_softmax(&s, &wl.in, ref), ATTN_OK);
+				worst = fmax(worst, rel_err_d(out, ref, out_count(&s)));
+				free(out);
+				free(ref);
+				attn_workload_free(&wl);
+			}
+	ck_assert_msg(worst <= 1e-5, "%s: keeping everything, error %g against softmax", m->name,
+	              worst);
+}
+END_TEST
+
+/* Two threads give the same bits as one, prefill and decode, causal. */
+START_TEST(threads_bit_identical)
+{
+	const struct attn_method *m = methods[_i];
+	for (int mode = 0; mode < 2; mode++) {
+		struct attn_shape s =
+		    mk_shape(2, 4, 2, 300, 32, 1, mode ? ATTN_MODE_DECODE : ATTN_MODE_PREFILL);
+		struct attn_params p = sparse_params(m, 16);
+		if (!is_supported(m, &s, &p))
+			continue;
+		struct attn_workload wl;
+		ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_LOCAL, 4, &wl), ATTN_OK);
+		float *one = run(m, &s, &p, &wl.in, 1);
+		float *two = run(m, &s, &p, &wl.in, 2);
+		ck_assert_msg(memcmp(one, two, out_count(&s) * sizeof(float)) == 0,
+		              "%s mode=%d: 2 threads differ from 1", m->name, mode);
+		free(one);
+		free(two);
+		attn_workload_free(&wl);
+	}
+}
+END_TEST
+
+/* ---- what the methods keep, read back through the ctx callbacks ------------------- */
+
+/* What the callbacks of the last run saw. */
+static struct {
+	double density, flops, routing_ns;
+	int reports;
+	int64_t nqb, nkb;
+	uint8_t mask[64 * 64];
+} seen;
+
+static void on_report(const struct attn_ctx *ctx, const char *name, double value, const char *unit)
+{
+	(void)ctx, (void)unit;
+	if (!strcmp(name, "density"))
+		seen.density = value;
+	else if (!strcmp(name, "flops_computed"))
+		seen.flops = value;
+	else if (!strcmp(name, "routing_ns"))
+		seen.routing_ns = value;
+	seen.reports++;
+}
+
+static void on_dump(const struct attn_ctx *ctx, int64_t bh, int64_t nqb, int64_t nkb,
+                    const uint8_t *mask)
+{
+	(void)ctx;
+	ck_assert_int_eq(bh, 0);
+	ck_assert(nqb * nkb <= (int64_t)sizeof seen.mask);
+	seen.nqb = nqb;
+	seen.nkb = nkb;
+	memcpy(seen.mask, mask, (size_t)(nqb * nkb));
+}
+
+/* prepare + forward with the callbacks on; fills `seen`. */
+static float *run_seen(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, const struct attn_inputs *in)
+{
+	memset(&seen, 0, sizeof seen);
+	size_t ws_bytes = m->workspace_bytes(s, p, 1);
+	void *ws = guarded_alloc(ws_bytes, 0xFF);
+	float *out = guarded_alloc(out_count(s) * sizeof(float), 0xFF);
+	struct attn_ctx ctx = {.threads = 1, .seed = 1, .report = on_report, .dump_mask = on_dump};
+	ck_assert_int_eq(m->prepare(s, p, in, ws, &ctx), ATTN_OK);
+	ck_assert_int_eq(m->forward(s, p, in, out, ws, &ctx), ATTN_OK);
+	ck_assert(guard_intact(ws, ws_bytes));
+	free(ws);
+	return out;
+}
+
+/*
+ * block_topk and moba on planted blocks: N = 1024, b = 64 (16 blocks),
+ * every query of block 12 shares a direction u with every key of block 5
+ * (and nothing else does), so block 5 tops query block 12's pooled scores;
+ * with topk = 1, row 12 keeps exactly 5 and 12 (and 0, block_topk's sink).
+ * The reported density is the count of the kept pairs of the lists.
+ */
+START_TEST(planted_block_is_selected)
+{
+	const int64_t N = 1024, D = 32, b = 64;
+	struct attn_shape s = mk_shape(1, 1, 1, N, D, 1, ATTN_MODE_PREFILL);
+	struct attn_workload wl;
+	ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 6, &wl), ATTN_OK);
+	float *q = (float *)wl.in.q, *k = (float *)wl.in.k;
+	for (int64_t t = 12 * b; t < 13 * b; t++)
+		q[t * D] += 8.0f;
+	for (int64_t j = 5 * b; j < 6 * b; j++)
+		k[j * D] += 8.0f;
+	for (int mi = 0; mi < 2; mi++) {
+		const struct attn_method *m = mi ? &attn_method_moba : &attn_method_block_topk;
+		const double v[] = {(double)b, 1, 0};
+		struct attn_params p = params_of(m, v, 3);
+		free(run_seen(m, &s, &p, &wl.in));
+		ck_assert_int_eq(seen.nqb, 16);
+		ck_assert_int_eq(seen.nkb, 16);
+		for (int64_t j = 0; j < 16; j++)
+			ck_assert_int_eq(seen.mask[12 * 16 + j],
+			                 j == 5 || j == 12 || (j == 0 && mi == 0));
+		/* count the kept pairs from the mask: whole blocks, the diagonal halved */
+		double kept = 0.0;
+		for (int64_t i = 0; i < 16; i++)
+			for (int64_t j = 0; j <= i; j++)
+				if (seen.mask[i * 16 + j])
+					kept += j < i ? (double)(b * b) : (double)(b * (b + 1) / 2);
+		ck_assert_double_eq_tol(seen.density, kept / (double)(N * (N + 1) / 2), 1e-12);
+		ck_assert(seen.density < 0.3);
+		ck_assert(seen.routing_ns > 0.0);
+		ck_assert(seen.flops >= 4.0 * (double)D * kept);
+	}
+	attn_workload_free(&wl);
+}
+END_TEST
+
+/*
+ * quest on a needle: context 4096, pages of 64, one key of page 37 is the
+ * query's direction scaled up; the default keeps 4 pages (1/16), and page
+ * 37 and the last page are among them.
+ */
+START_TEST(quest_finds_the_needle)
+{
+	const int64_t N = 4096, D = 64, b = 64;
+	struct attn_shape s = mk_shape(1, 1, 1, N, D, 1, ATTN_MODE_DECODE);
+	struct attn_workload wl;
+	ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 2, &wl), ATTN_OK);
+	float *k = (float *)wl.in.k;
+	for (int64_t c = 0; c < D; c++)
+		k[(37 * b + 11) * D + c] = 4.0f * wl.in.q[c];
+	const double v[] = {(double)b, 0};
+	struct attn_params p = params_of(&attn_method_quest, v, 2);
+	free(run_seen(&attn_method_quest, &s, &p, &wl.in));
+	ck_assert_int_eq(seen.nqb, 1);
+	ck_assert_int_eq(seen.nkb, 64);
+	int kept = 0;
+	for (int64_t j = 0; j < 64; j++)
+		kept += seen.mask[j];
+	ck_assert_int_eq(kept, 4);
+	ck_assert(seen.mask[37] && seen.mask[63]);
+	ck_assert_double_eq_tol(seen.density, 4.0 * (double)b / (double)N, 1e-12);
+	attn_workload_free(&wl);
+}
+END_TEST
+
+/*
+ * moba's token route is exact MoBA: against its oracle, and it computes at
+ * least what the block route does (the union of its tokens' choices).
+ */
+START_TEST(moba_token_route)
+{
+	double worst = 0.0;
+	for (int causal = 0; causal < 2; causal++) {
+		struct attn_shape s = mk_shape(1, 2, 1, 500, 32, causal, ATTN_MODE_PREFILL);
+		struct attn_workload wl;
+		ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_LOCAL, 3, &wl), ATTN_OK);
+		const double vt[] = {32, 3, 1}, vb[] = {32, 3, 0};
+		struct attn_params pt = params_of(&attn_method_moba, vt, 3);
+		struct attn_params pb = params_of(&attn_method_moba, vb, 3);
+		float *out = run_seen(&attn_method_moba, &s, &pt, &wl.in);
+		const double dens_token = seen.density;
+		double *ref = oracle(&attn_method_moba, &s, &pt, &wl.in);
+		worst = fmax(worst, rel_err_d(out, ref, out_count(&s)));
+		free(out);
+		free(ref);
+		free(run_seen(&attn_method_moba, &s, &pb, &wl.in));
+		ck_assert(dens_token > 0.0 && dens_token < 1.0);
+		float *two = run(&attn_method_moba, &s, &pt, &wl.in, 2);
+		float *one = run(&attn_method_moba, &s, &pt, &wl.in, 1);
+		ck_assert(memcmp(one, two, out_count(&s) * sizeof(float)) == 0);
+		free(one);
+		free(two);
+		attn_workload_free(&wl);
+	}
+	ck_assert_msg(worst <= 1e-5, "moba token route: error %g against its oracle", worst);
+}
+END_TEST
+
+/* quest refuses prefill with a reason; nsa refuses non-causal. */
+START_TEST(refusals)
+{
+	char msg[256] = "";
+	struct attn_shape s = mk_shape(1, 1, 1, 256, 32, 1, ATTN_MODE_PREFILL);
+	ck_assert_int_eq(attn_method_quest.supports(&s, NULL, msg, sizeof msg),
+	                 ATTN_ERR_UNSUPPORTED);
+	ck_assert(strstr(msg, "decode") != NULL);
+	s.causal = 0;
+	ck_assert_int_eq(attn_method_nsa.supports(&s, NULL, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
+	ck_assert(strstr(msg, "causal") != NULL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("route");
@@ -242,5 +603,15 @@ int main(void)
 	tcase_add_test(tc, lsh_hash_and_sort);
 	tcase_add_test(tc, kmeans_separated);
 	suite_add_tcase(s, tc);
+	TCase *tm = tcase_create("methods");
+	tcase_add_loop_test(tm, methods_match_oracle, 0, N_METHODS);
+	tcase_add_loop_test(tm, keep_everything_is_softmax, 0, N_METHODS);
+	tcase_add_loop_test(tm, threads_bit_identical, 0, N_METHODS);
+	tcase_add_test(tm, planted_block_is_selected);
+	tcase_add_test(tm, quest_finds_the_needle);
+	tcase_add_test(tm, moba_token_route);
+	tcase_add_test(tm, refusals);
+	tcase_set_timeout(tm, 120);
+	suite_add_tcase(s, tm);
 	return attn_test_run(s, CK_NORMAL);
 }
