@@ -203,6 +203,8 @@ struct attn__route_spec {
 	void (*mask)(const void *arg, int pass, int64_t bh, const struct attn__bs_head *hd,
 	             int64_t r0, int64_t nq, int64_t c0, int64_t nk, uint8_t *mask);
 	double routing_flops; /* of one forward(), all heads */
+	double routing_bytes; /* the routing's own reads (pooling, metadata), all heads */
+	double nominal_pairs; /* (query, key) pairs kept at the nominal density, all heads */
 	const void *cfg;      /* the method's parameters */
 };
 
@@ -269,6 +271,23 @@ int attn__route_oracle(const struct attn__route_spec *rs, const struct attn_shap
 double attn__route_now_ns(void);
 
 /*
+ * A routing method's descriptor flops() and bytes(), nominal (the data
+ * decide the actual kept set, which forward() reports): 4 D per nominal
+ * pair plus the routing's FLOPs; attn__route_nominal_bytes() of the
+ * nominal pairs plus the routing's reads.
+ */
+double attn__route_flops(const struct attn__route_spec *rs, const struct attn_shape *s);
+double attn__route_bytes(const struct attn__route_spec *rs, const struct attn_shape *s);
+
+/*
+ * The checks every routing method's supports() starts with: the shape
+ * (attn__check_shape), then each integer or enum parameter of specs (n)
+ * inside its range. ATTN_OK or ATTN_ERR_UNSUPPORTED with the reason in msg.
+ */
+int attn__route_check(const struct attn_shape *s, const struct attn_params *p,
+                      const struct attn_param_spec *specs, int n, char *msg, size_t msglen);
+
+/*
  * Bytes one forward() moves, nominally: Q read and O written once, the
  * K and V rows of every kept block read once per query block that keeps
  * it (a tile of b rows shares them; a decode row is alone), and
@@ -291,8 +310,12 @@ void attn__route_pooled(const struct attn__route_spec *rs, const struct attn_sha
                         const struct attn_inputs *in, int64_t bh, char *region, void *scratch,
                         int64_t topk, int sink);
 
-/* FLOPs of attn__route_pooled over all heads: the pooling adds and the scores. */
+/*
+ * Of attn__route_pooled, over all heads: FLOPs (the pooling adds and the
+ * scores) and bytes (Q and K read once more).
+ */
 double attn__route_pooled_flops(const struct attn_shape *s, int64_t b);
+double attn__route_pooled_bytes(const struct attn_shape *s);
 
 /* The block size parameter every routing method has (the engine's range). */
 #define ATTN__ROUTE_PARAM_B                                                                        \
@@ -307,9 +330,8 @@ double attn__route_pooled_flops(const struct attn_shape *s, int64_t b);
  *     static void spec_fn(const struct attn_shape *s, const struct attn_params *p,
  *                         struct attn__route_spec *rs, cfg_type *c)
  *     static int <prefix>_supports(s, p, msg, msglen)      (the descriptor's)
- *     static double <prefix>_flops(s, p)                   (nominal)
- * and this defines <prefix>_workspace_bytes, _prepare, _forward and
- * _oracle; ATTN__ROUTE_METHOD_COMMON fills the descriptor's shared fields.
+ * and this defines <prefix>_workspace_bytes, _flops, _bytes, _prepare,
+ * _forward and _oracle; ATTN__ROUTE_METHOD_COMMON fills the descriptor's shared fields.
  */
 #define ATTN__ROUTE_DEFINE_METHOD(prefix, cfg_type, spec_fn)                                       \
 	static size_t prefix##_workspace_bytes(const struct attn_shape *s,                         \
@@ -321,6 +343,20 @@ double attn__route_pooled_flops(const struct attn_shape *s, int64_t b);
 		spec_fn(s, p, &rs, &c);                                                            \
 		attn__route_ws_init(&w, &rs, s, threads);                                          \
 		return w.total;                                                                    \
+	}                                                                                          \
+	static double prefix##_flops(const struct attn_shape *s, const struct attn_params *p)      \
+	{                                                                                          \
+		struct attn__route_spec rs;                                                        \
+		cfg_type c;                                                                        \
+		spec_fn(s, p, &rs, &c);                                                            \
+		return attn__route_flops(&rs, s);                                                  \
+	}                                                                                          \
+	static double prefix##_bytes(const struct attn_shape *s, const struct attn_params *p)      \
+	{                                                                                          \
+		struct attn__route_spec rs;                                                        \
+		cfg_type c;                                                                        \
+		spec_fn(s, p, &rs, &c);                                                            \
+		return attn__route_bytes(&rs, s);                                                  \
 	}                                                                                          \
 	static int prefix##_prepare(const struct attn_shape *s, const struct attn_params *p,       \
 	                            const struct attn_inputs *in, void *ws,                        \

@@ -61,6 +61,8 @@ static void bt_spec(const struct attn_shape *s, const struct attn_params *p,
 	    .scratch_bytes = attn__route_pooled_scratch(s, b),
 	    .route = bt_route,
 	    .routing_flops = attn__route_pooled_flops(s, b),
+	    .routing_bytes = attn__route_pooled_bytes(s),
+	    .nominal_pairs = attn__route_nominal_pairs(s, b, c->topk + 2),
 	    .cfg = c,
 	};
 	const int64_t nqb = attn__route_blocks(attn_shape_nq(s), b);
@@ -71,33 +73,10 @@ static void bt_spec(const struct attn_shape *s, const struct attn_params *p,
 static int bt_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                        size_t msglen)
 {
-	int rc = attn__check_shape(s, msg, msglen);
-	for (int i = 0; rc == ATTN_OK && i < 2; i++)
-		rc = attn__check_param_int(p, &bt_params[i], i, msg, msglen);
-	return rc;
+	return attn__route_check(s, p, bt_params, 2, msg, msglen);
 }
 
 ATTN__ROUTE_DEFINE_METHOD(bt, struct bt_cfg, bt_spec)
-
-static double bt_flops(const struct attn_shape *s, const struct attn_params *p)
-{
-	struct attn__route_spec rs;
-	struct bt_cfg c;
-	bt_spec(s, p, &rs, &c);
-	return 4.0 * (double)s->d * attn__route_nominal_pairs(s, rs.b, c.topk + 2) +
-	       rs.routing_flops;
-}
-
-/* Pooling reads Q and K once more. */
-static double bt_bytes(const struct attn_shape *s, const struct attn_params *p)
-{
-	struct attn__route_spec rs;
-	struct bt_cfg c;
-	bt_spec(s, p, &rs, &c);
-	const double qk = (double)(s->batch * s->heads * (attn_shape_nq(s) + s->n) * s->d);
-	return attn__route_nominal_bytes(s, rs.b, attn__route_nominal_pairs(s, rs.b, c.topk + 2),
-	                                 sizeof(float) * qk);
-}
 
 const struct attn_method attn_method_block_topk = {
     ATTN__ROUTE_METHOD_COMMON(bt),

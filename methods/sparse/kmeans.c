@@ -194,6 +194,12 @@ static void km_spec(const struct attn_shape *s, const struct attn_params *p,
 	     * assignment), the queries score C centroids: 2 D per score */
 	    .routing_flops = 2.0 * (double)(s->batch * s->heads) * (double)D * C *
 	                     ((double)N * (double)(c->iters + 2) + (double)NQ),
+	    /* k-means reads K once per step */
+	    .routing_bytes =
+	        sizeof(float) * (double)(s->batch * s->heads * N * D) * (double)(c->iters + 2),
+	    /* nominal: N / C keys per query, in ⌈N / (C b)⌉ + 1 key blocks per query block */
+	    .nominal_pairs = attn__route_nominal_pairs(
+	        s, b, attn__route_blocks(attn__route_blocks(N, c->clusters), b) + 1),
 	    .cfg = c,
 	};
 	/*
@@ -208,41 +214,10 @@ static void km_spec(const struct attn_shape *s, const struct attn_params *p,
 static int km_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                        size_t msglen)
 {
-	int rc = attn__check_shape(s, msg, msglen);
-	for (int i = 0; rc == ATTN_OK && i < 4; i++)
-		rc = attn__check_param_int(p, &km_params[i], i, msg, msglen);
-	return rc;
+	return attn__route_check(s, p, km_params, 4, msg, msglen);
 }
 
 ATTN__ROUTE_DEFINE_METHOD(km, struct km_cfg, km_spec)
-
-/* Nominal: N / C keys per query, in ⌈N / (C b)⌉ + 1 key blocks per query block. */
-static int64_t km_nominal_blocks(const struct attn_shape *s, const struct km_cfg *c, int64_t b)
-{
-	return attn__route_blocks(attn__route_blocks(s->n, c->clusters), b) + 1;
-}
-
-static double km_flops(const struct attn_shape *s, const struct attn_params *p)
-{
-	struct attn__route_spec rs;
-	struct km_cfg c;
-	km_spec(s, p, &rs, &c);
-	return 4.0 * (double)s->d *
-	           attn__route_nominal_pairs(s, rs.b, km_nominal_blocks(s, &c, rs.b)) +
-	       rs.routing_flops;
-}
-
-/* k-means reads K once per step. */
-static double km_bytes(const struct attn_shape *s, const struct attn_params *p)
-{
-	struct attn__route_spec rs;
-	struct km_cfg c;
-	km_spec(s, p, &rs, &c);
-	const double k = (double)(s->batch * s->heads * s->n * s->d) * (double)(c.iters + 2);
-	return attn__route_nominal_bytes(
-	    s, rs.b, attn__route_nominal_pairs(s, rs.b, km_nominal_blocks(s, &c, rs.b)),
-	    sizeof(float) * k);
-}
 
 const struct attn_method attn_method_kmeans = {
     ATTN__ROUTE_METHOD_COMMON(km),

@@ -110,6 +110,9 @@ static void lsh_spec(const struct attn_shape *s, const struct attn_params *p,
 	    .prep = lsh_prep,
 	    /* x R for every query and key: 2 D per column */
 	    .routing_flops = 2.0 * (double)(s->batch * s->heads * (N + NQ) * s->d * c->cols),
+	    .routing_bytes = attn__route_pooled_bytes(s), /* hashing reads Q and K once more */
+	    /* nominal: two chunks of b keys per chunk of queries */
+	    .nominal_pairs = attn__route_nominal_pairs(s, b, 2),
 	    .cfg = c,
 	};
 	attn__route_layout_init(&rs->lo, s, b, 2 * attn__route_blocks(NQ, b), 0, 1, 1, 0);
@@ -118,33 +121,10 @@ static void lsh_spec(const struct attn_shape *s, const struct attn_params *p,
 static int lsh_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                         size_t msglen)
 {
-	int rc = attn__check_shape(s, msg, msglen);
-	for (int i = 0; rc == ATTN_OK && i < 3; i++)
-		rc = attn__check_param_int(p, &lsh_params[i], i, msg, msglen);
-	return rc;
+	return attn__route_check(s, p, lsh_params, 3, msg, msglen);
 }
 
 ATTN__ROUTE_DEFINE_METHOD(lsh, struct lsh_cfg, lsh_spec)
-
-/* Nominal: two chunks of b keys per chunk of queries. */
-static double lsh_flops(const struct attn_shape *s, const struct attn_params *p)
-{
-	struct attn__route_spec rs;
-	struct lsh_cfg c;
-	lsh_spec(s, p, &rs, &c);
-	return 4.0 * (double)s->d * attn__route_nominal_pairs(s, rs.b, 2) + rs.routing_flops;
-}
-
-/* Hashing reads Q and K once more. */
-static double lsh_bytes(const struct attn_shape *s, const struct attn_params *p)
-{
-	struct attn__route_spec rs;
-	struct lsh_cfg c;
-	lsh_spec(s, p, &rs, &c);
-	const double qk = (double)(s->batch * s->heads * (attn_shape_nq(s) + s->n) * s->d);
-	return attn__route_nominal_bytes(s, rs.b, attn__route_nominal_pairs(s, rs.b, 2),
-	                                 sizeof(float) * qk);
-}
 
 const struct attn_method attn_method_lsh = {
     ATTN__ROUTE_METHOD_COMMON(lsh),

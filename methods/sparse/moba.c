@@ -150,6 +150,9 @@ static void moba_spec(const struct attn_shape *s, const struct attn_params *p,
 	*rs = (struct attn__route_spec){
 	    .b = b,
 	    .route = moba_route,
+	    .routing_bytes = attn__route_pooled_bytes(s),
+	    /* nominal: topk + 1 blocks per query block (the block route's count) */
+	    .nominal_pairs = attn__route_nominal_pairs(s, b, c->topk + 1),
 	    .cfg = c,
 	};
 	if (token) {
@@ -173,33 +176,10 @@ static void moba_spec(const struct attn_shape *s, const struct attn_params *p,
 static int moba_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                          size_t msglen)
 {
-	int rc = attn__check_shape(s, msg, msglen);
-	for (int i = 0; rc == ATTN_OK && i < 3; i++)
-		rc = attn__check_param_int(p, &moba_params[i], i, msg, msglen);
-	return rc;
+	return attn__route_check(s, p, moba_params, 3, msg, msglen);
 }
 
 ATTN__ROUTE_DEFINE_METHOD(moba, struct moba_cfg, moba_spec)
-
-/* Nominal: topk + 1 blocks per query block (the block route's count). */
-static double moba_flops(const struct attn_shape *s, const struct attn_params *p)
-{
-	struct attn__route_spec rs;
-	struct moba_cfg c;
-	moba_spec(s, p, &rs, &c);
-	return 4.0 * (double)s->d * attn__route_nominal_pairs(s, rs.b, c.topk + 1) +
-	       rs.routing_flops;
-}
-
-static double moba_bytes(const struct attn_shape *s, const struct attn_params *p)
-{
-	struct attn__route_spec rs;
-	struct moba_cfg c;
-	moba_spec(s, p, &rs, &c);
-	const double qk = (double)(s->batch * s->heads * (attn_shape_nq(s) + s->n) * s->d);
-	return attn__route_nominal_bytes(s, rs.b, attn__route_nominal_pairs(s, rs.b, c.topk + 1),
-	                                 sizeof(float) * qk);
-}
 
 const struct attn_method attn_method_moba = {
     ATTN__ROUTE_METHOD_COMMON(moba),

@@ -233,14 +233,17 @@ static void nsa_spec(const struct attn_shape *s, const struct attn_params *p,
 		cmp += (double)nsa_complete(s->mode == ATTN_MODE_DECODE ? N - 1 : r, b, c->nkb);
 	rs->routing_flops =
 	    (double)(s->batch * s->heads) * (2.0 * (double)(N * D) + 4.0 * (double)D * cmp);
+	/* it reads Q, K and V once more */
+	rs->routing_bytes = sizeof(float) * (double)(s->batch * s->heads * (NQ + 2 * N) * D);
+	/* nominal: topk + 1 selected blocks and ⌈w / b⌉ window blocks per query block */
+	rs->nominal_pairs = attn__route_nominal_pairs(s, b, c->topk + 1) +
+	                    attn__route_nominal_pairs(s, b, attn__route_blocks(c->w, b));
 }
 
 static int nsa_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                         size_t msglen)
 {
-	int rc = attn__check_shape(s, msg, msglen);
-	for (int i = 0; rc == ATTN_OK && i < 3; i++)
-		rc = attn__check_param_int(p, &nsa_params[i], i, msg, msglen);
+	int rc = attn__route_check(s, p, nsa_params, 4, msg, msglen);
 	const double g = p && p->count > NSA_P_GATE ? p->v[NSA_P_GATE] : 1.0 / 3.0;
 	if (rc == ATTN_OK && !(g >= 0.0 && g <= 0.5)) {
 		if (msg && msglen > 0)
@@ -459,52 +462,32 @@ static int nsa_oracle(const struct attn_shape *s, const struct attn_params *p,
 	return rc;
 }
 
-/* Nominal: topk + 1 selected blocks and ⌈w / b⌉ window blocks per query block. */
-static double nsa_pairs(const struct attn_shape *s, const struct nsa_cfg *c, int64_t b)
-{
-	return attn__route_nominal_pairs(s, b, c->topk + 1) +
-	       attn__route_nominal_pairs(s, b, attn__route_blocks(c->w, b));
-}
-
 static double nsa_flops(const struct attn_shape *s, const struct attn_params *p)
 {
 	struct attn__route_spec rs;
 	struct nsa_cfg c;
 	nsa_spec(s, p, &rs, &c);
-	return 4.0 * (double)s->d * nsa_pairs(s, &c, rs.b) + rs.routing_flops;
+	return attn__route_flops(&rs, s);
 }
 
-/* The compressed branch reads K and V once more, and Q. */
 static double nsa_bytes(const struct attn_shape *s, const struct attn_params *p)
 {
 	struct attn__route_spec rs;
 	struct nsa_cfg c;
 	nsa_spec(s, p, &rs, &c);
-	const double qkv = (double)(s->batch * s->heads * (attn_shape_nq(s) + 2 * s->n) * s->d);
-	return attn__route_nominal_bytes(s, rs.b, nsa_pairs(s, &c, rs.b), sizeof(float) * qkv);
+	return attn__route_bytes(&rs, s);
 }
 
 const struct attn_method attn_method_nsa = {
-    .abi_version = ATTN_ABI_VERSION,
+    ATTN__ROUTE_METHOD_COMMON(nsa),
     .name = "nsa",
-    .family = ATTN_FAMILY_SPARSE,
     .category = "routing",
     .summary = "Native Sparse Attention: compressed (block means), selected (top-k blocks by "
                "compressed scores) and sliding-window branches, fixed gates",
     .citation = "Yuan et al. 2025, Native Sparse Attention (arXiv 2502.11089)",
-    .flags = 0,
     /* the compressed branch is N·N/b·D */
     .time_exp = 2.0,
     .mem_exp = 1.0,
-    .tolerance = 1e-5,
-    .inputs = 0,
     .n_params = 4,
     .params = nsa_params,
-    .supports = nsa_supports,
-    .workspace_bytes = nsa_workspace_bytes,
-    .flops = nsa_flops,
-    .bytes = nsa_bytes,
-    .prepare = nsa_prepare,
-    .forward = nsa_forward,
-    .oracle = nsa_oracle,
 };

@@ -90,6 +90,9 @@ static void quest_spec(const struct attn_shape *s, const struct attn_params *p,
 	    .prep = quest_prep,
 	    /* per head and page: 2 products, a max and an add per dimension */
 	    .routing_flops = 4.0 * (double)(s->batch * s->heads * c->pages * s->d),
+	    /* the metadata: 2 D floats per page and head */
+	    .routing_bytes = sizeof(float) * 2.0 * (double)(s->batch * s->heads * c->pages * s->d),
+	    .nominal_pairs = attn__route_nominal_pairs(s, b, c->topk + 1),
 	    .cfg = c,
 	};
 	attn__route_layout_init(&rs->lo, s, b, attn__min64(c->pages, c->topk + 1), 0, 0, 0, 0);
@@ -98,9 +101,7 @@ static void quest_spec(const struct attn_shape *s, const struct attn_params *p,
 static int quest_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                           size_t msglen)
 {
-	int rc = attn__check_shape(s, msg, msglen);
-	for (int i = 0; rc == ATTN_OK && i < 2; i++)
-		rc = attn__check_param_int(p, &quest_params[i], i, msg, msglen);
+	int rc = attn__route_check(s, p, quest_params, 2, msg, msglen);
 	if (rc == ATTN_OK && s->mode != ATTN_MODE_DECODE) {
 		if (msg && msglen > 0)
 			snprintf(
@@ -113,26 +114,6 @@ static int quest_supports(const struct attn_shape *s, const struct attn_params *
 }
 
 ATTN__ROUTE_DEFINE_METHOD(quest, struct quest_cfg, quest_spec)
-
-static double quest_flops(const struct attn_shape *s, const struct attn_params *p)
-{
-	struct attn__route_spec rs;
-	struct quest_cfg c;
-	quest_spec(s, p, &rs, &c);
-	return 4.0 * (double)s->d * attn__route_nominal_pairs(s, rs.b, c.topk + 1) +
-	       rs.routing_flops;
-}
-
-/* The metadata (2 D floats per page and head) and the kept pages' K and V. */
-static double quest_bytes(const struct attn_shape *s, const struct attn_params *p)
-{
-	struct attn__route_spec rs;
-	struct quest_cfg c;
-	quest_spec(s, p, &rs, &c);
-	return attn__route_nominal_bytes(s, rs.b, attn__route_nominal_pairs(s, rs.b, c.topk + 1),
-	                                 sizeof(float) * 2.0 *
-	                                     (double)(s->batch * s->heads * c.pages * s->d));
-}
 
 const struct attn_method attn_method_quest = {
     ATTN__ROUTE_METHOD_COMMON(quest),
