@@ -506,6 +506,17 @@ int attn__route_prepare(const struct attn__route_spec *rs, const struct attn_sha
 	return ATTN_OK;
 }
 
+void attn__route_report(const struct attn_ctx *ctx, const struct attn_shape *s, int64_t b,
+                        const struct attn__bs_stats *st, double routing_flops, double routing_ns)
+{
+	attn__bs_report(ctx, s, st, routing_flops, routing_ns);
+	if (!ctx || !ctx->report)
+		return;
+	const double rows = s->mode == ATTN_MODE_DECODE ? 1.0 : (double)b;
+	ctx->report(ctx, "tile_density",
+	            (double)st->tiles * rows * (double)b / attn__softmax_pairs(s), "1");
+}
+
 double attn__route_now_ns(void)
 {
 	struct timespec t;
@@ -552,7 +563,7 @@ int attn__route_forward(const struct attn__route_spec *rs, const struct attn_sha
 	    .b = rs->b, .passes = 1, .head = attn__route_head_cb, .mask = rs->mask, .arg = &run};
 	struct attn__bs_stats st;
 	attn__bs_run(&w.pl, &pat, s, in, out, ws, &st);
-	attn__bs_report(ctx, s, &st, rs->routing_flops, ns);
+	attn__route_report(ctx, s, rs->b, &st, rs->routing_flops, ns);
 	attn__bs_dump(ctx, &pat, s, 0);
 	return ATTN_OK;
 }

@@ -267,6 +267,18 @@ int attn__route_forward(const struct attn__route_spec *rs, const struct attn_sha
 int attn__route_oracle(const struct attn__route_spec *rs, const struct attn_shape *s,
                        const struct attn_inputs *in, double *out);
 
+/*
+ * Hand the harness a routed call's figures (ctx may be NULL, or its
+ * report): the engine's "density", "flops_computed" (kept pairs' FLOPs plus
+ * routing_flops) and "routing_ns", and "tile_density", the fraction of the
+ * score matrix covered by the tiles the engine computed (b×b per prefill
+ * tile, 1×b in decode; the last block's shortness ignored). The two
+ * densities differ where PARTIAL tiles compute more than they keep (moba's
+ * token route, kmeans' cluster edges).
+ */
+void attn__route_report(const struct attn_ctx *ctx, const struct attn_shape *s, int64_t b,
+                        const struct attn__bs_stats *st, double routing_flops, double routing_ns);
+
 /* Nanoseconds on CLOCK_MONOTONIC, for routing_ns. */
 double attn__route_now_ns(void);
 

@@ -23,7 +23,8 @@
  *     each pair masked (a PARTIAL tile) to the tokens that chose it. Exact
  *     MoBA, but the tiles computed are the union, not k per token: with
  *     scattered choices (gaussian inputs) the work approaches dense. The
- *     reported density counts what was computed, so this shows.
+ *     reported "density" counts the kept pairs, "tile_density" what the
+ *     tiles covered, so the gap shows.
  * Decode routes the single query by its own gates (both routes agree).
  * The paper's gate uses no 1/√D (it does not change the ranking).
  */

@@ -360,7 +360,7 @@ static int nsa_forward(const struct attn_shape *s, const struct attn_params *p,
 
 	st.tiles += st_win.tiles;
 	st.kept += st_win.kept;
-	attn__bs_report(ctx, s, &st, rs.routing_flops, ns);
+	attn__route_report(ctx, s, rs.b, &st, rs.routing_flops, ns);
 	if (ctx && ctx->dump_mask) {
 		const struct attn__bs_pattern both = {.b = rs.b,
 		                                      .passes = 2,
