@@ -378,19 +378,30 @@ static float sq_dist(const float *a, const float *b, int64_t d)
 }
 
 /*
- * k-means++ seeding into cent (clusters, d); mind (n) scratch. Each new
- * centroid only lowers the distances, so one pass per centroid keeps mind
- * current: O(n · clusters · d) in all, one Lloyd step's worth.
+ * Rows per centroid that k-means++ seeds from: the seeding walks its rows
+ * once per centroid, a matrix-vector pass bound by memory bandwidth, so it
+ * takes every (n / (KMEANS_SEED_ROWS · clusters))-th row only; a few dozen
+ * rows per cluster still find every well-separated cluster, and the Lloyd
+ * steps then use all rows. Without it the seeding of 32768 keys into 182
+ * clusters cost more than the attention it routes.
  */
-static void kmeans_seed(const float *x, int64_t n, int64_t d, int64_t clusters, uint64_t seed,
-                        float *cent, float *mind)
+#define KMEANS_SEED_ROWS 32
+
+/*
+ * k-means++ seeding into cent (clusters, d) from rows 0, stride, 2 stride,
+ * ... of x (m of them); mind (m) scratch. Each new centroid only lowers
+ * the distances, so one pass per centroid keeps mind current:
+ * O(m · clusters · d) in all.
+ */
+static void kmeans_seed(const float *x, int64_t m, int64_t stride, int64_t d, int64_t clusters,
+                        uint64_t seed, float *cent, float *mind)
 {
-	int64_t pick = (int64_t)(attn_rng_uniform(seed, KMEANS_STREAM, 0) * (double)n);
+	int64_t pick = (int64_t)(attn_rng_uniform(seed, KMEANS_STREAM, 0) * (double)m);
 	for (int64_t c = 0; c < clusters; c++) {
-		memcpy(cent + c * d, x + pick * d, (size_t)d * sizeof(float));
+		memcpy(cent + c * d, x + pick * stride * d, (size_t)d * sizeof(float));
 		double total = 0.0;
-		for (int64_t i = 0; i < n; i++) {
-			const float dist = sq_dist(x + i * d, cent + c * d, d);
+		for (int64_t i = 0; i < m; i++) {
+			const float dist = sq_dist(x + i * stride * d, cent + c * d, d);
 			mind[i] = c == 0 || dist < mind[i] ? dist : mind[i];
 			total += mind[i];
 		}
@@ -399,14 +410,14 @@ static void kmeans_seed(const float *x, int64_t n, int64_t d, int64_t clusters, 
 		if (total > 0.0) {
 			double run = 0.0;
 			const double target = u * total;
-			for (pick = 0; pick < n - 1; pick++) {
+			for (pick = 0; pick < m - 1; pick++) {
 				run += mind[pick];
 				if (run > target && mind[pick] > 0.0f)
 					break;
 			}
 		} else {
 			/* every row sits on a centroid: any row will do */
-			pick = (int64_t)(u * (double)n);
+			pick = (int64_t)(u * (double)m);
 		}
 	}
 }
@@ -415,7 +426,9 @@ void attn__route_kmeans(const float *x, int64_t n, int64_t d, int64_t clusters, 
                         uint64_t seed, float *cent, int32_t *assign, float *scratch)
 {
 	float *tail = scratch + d * clusters + clusters + NEAREST_ROWS * clusters;
-	kmeans_seed(x, n, d, clusters, seed, cent, tail);
+	const int64_t stride =
+	    n > KMEANS_SEED_ROWS * clusters ? n / (KMEANS_SEED_ROWS * clusters) : 1;
+	kmeans_seed(x, (n + stride - 1) / stride, stride, d, clusters, seed, cent, tail);
 
 	for (int64_t it = 0; it < iters; it++) {
 		attn__route_nearest(x, n, d, cent, clusters, assign, scratch);

@@ -131,7 +131,8 @@ void attn__route_sort_by_key(const int32_t *key, int64_t n, int64_t nkeys, int32
  * k-means on the rows of x (n, d), `clusters` <= n centroids, squared
  * Euclidean distance: k-means++ seeding (the first centroid and each next
  * one drawn with probability proportional to the squared distance to the
- * nearest centroid so far, uniforms from `seed`), then `iters` Lloyd steps
+ * nearest centroid so far, uniforms from `seed`; from an even subsample of
+ * 32 rows per centroid when n is larger), then `iters` Lloyd steps
  * (assign each row to its nearest centroid, the lowest index on ties; move
  * each centroid to the mean of its rows; a centroid without rows stays).
  * Leaves cent (clusters, d) and assign (n), the assignment to the final
