@@ -2,9 +2,9 @@
  * The routing half of the data-dependent sparse methods (block_topk, moba,
  * quest, nsa, lsh, kmeans): the cheap float32 computations that decide which
  * keys each query keeps, before the block-sparse engine (blocksparse.h)
- * attends over them. Everything here works on one head at a time, is
- * single-threaded and deterministic (the same bits for the same inputs
- * whatever the thread count), and never allocates: the caller hands in the
+ * attends over them. The selection functions work on one head at a time,
+ * are single-threaded and deterministic (the same bits for the same inputs
+ * whatever the thread count), and never allocate: the caller hands in the
  * scratch. A method's forward() and its float64 oracle call the same
  * functions, so both see the same selection; only the attention over the
  * kept set differs in precision.
@@ -16,7 +16,12 @@
  *  - Quest's page metadata (element-wise min and max of a page's keys) and
  *    its upper bound on a query's scores over the page;
  *  - Reformer's random-rotation hash and a stable counting sort by bucket;
- *  - k-means (k-means++ seeding from a seed, then Lloyd steps) on keys.
+ *  - k-means (k-means++ seeding from a seed, then Lloyd steps) on keys;
+ *  - the driver most of the methods are: a spec (how to route one head,
+ *    where its lists go), the workspace around the engine's, forward()
+ *    (route every head, run the engine, report) and the oracle (the same
+ *    routing, then the engine's float64 reference; it allocates), and the
+ *    macros that make a method's descriptor functions from its spec.
  *
  * Internal to attnbench (attn__ names), like common.h.
  */
@@ -200,7 +205,7 @@ struct attn__route_spec {
 	size_t scratch_bytes;         /* per thread, for route() */
 	size_t shared_bytes;          /* prepare()'s state, 0: none */
 	attn__route_fn route;
-	attn__route_prep_fn prep; /* NULL when shared_bytes is 0 */
+	attn__route_prep_fn prep; /* NULL: nothing to prepare */
 	void (*mask)(const void *arg, int pass, int64_t bh, const struct attn__bs_head *hd,
 	             int64_t r0, int64_t nq, int64_t c0, int64_t nk, uint8_t *mask);
 	double routing_flops; /* of one forward(), all heads */
