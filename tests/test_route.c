@@ -36,6 +36,7 @@
 #include "attnbench/method.h"
 #include "attnbench/workload.h"
 #include "check_main.h"
+#include "common/blocksparse.h"
 #include "common/common.h"
 #include "common/route.h"
 #include "method_run.h"
@@ -588,6 +589,40 @@ START_TEST(moba_token_route)
 }
 END_TEST
 
+/* Chunk of b = 16 of position pos, and key j visible to it: chunks ⌊pos/16⌋ - 1 and ⌊pos/16⌋. */
+static int lsh_one_bucket_vis(const void *arg, int64_t bh, int64_t pos, int64_t j)
+{
+	(void)arg, (void)bh;
+	return j / 16 >= pos / 16 - 1 && j / 16 <= pos / 16;
+}
+
+/*
+ * lsh with one bucket sorts nothing: chunk c of positions attends to chunks
+ * c - 1 and c, which a float64 reference built from that rule alone (no
+ * lists) confirms; causal and not.
+ */
+START_TEST(lsh_one_bucket_is_local)
+{
+	for (int causal = 0; causal < 2; causal++) {
+		struct attn_shape s = mk_shape(1, 2, 1, 200, 32, causal, ATTN_MODE_PREFILL);
+		struct attn_workload wl;
+		ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 9, &wl), ATTN_OK);
+		const double v[] = {16, 1, 1};
+		struct attn_params p = params_of(&attn_method_lsh, v, 3);
+		float *out = run(&attn_method_lsh, &s, &p, &wl.in, 1);
+		double *ref = malloc(out_count(&s) * sizeof(double));
+		ck_assert_ptr_nonnull(ref);
+		ck_assert_int_eq(attn__bs_reference_vis(lsh_one_bucket_vis, NULL, &s, &wl.in, ref),
+		                 ATTN_OK);
+		const double e = rel_err_d(out, ref, out_count(&s));
+		ck_assert_msg(e <= 1e-5, "causal=%d: error %g", causal, e);
+		free(out);
+		free(ref);
+		attn_workload_free(&wl);
+	}
+}
+END_TEST
+
 /* quest refuses prefill with a reason; nsa refuses non-causal. */
 START_TEST(refusals)
 {
@@ -620,6 +655,7 @@ int main(void)
 	tcase_add_test(tm, planted_block_is_selected);
 	tcase_add_test(tm, quest_finds_the_needle);
 	tcase_add_test(tm, moba_token_route);
+	tcase_add_test(tm, lsh_one_bucket_is_local);
 	tcase_add_test(tm, refusals);
 	tcase_set_timeout(tm, 120);
 	suite_add_tcase(s, tm);
