@@ -25,6 +25,7 @@
  */
 #include <check.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,8 +68,8 @@ struct tpat {
 static void *tp_alloc(struct tpat *tp, size_t bytes)
 {
 	void *p = calloc(1, bytes ? bytes : 1);
-	ck_assert_ptr_nonnull(p);
-	ck_assert_int_lt(tp->nmem, 512);
+	if (!p || tp->nmem == 512)
+		ck_abort_msg("tp_alloc: out of memory or slots");
 	tp->mem[tp->nmem++] = p;
 	return p;
 }
@@ -189,8 +190,10 @@ static float *bs_exec(const struct tpat *tp, const struct attn_shape *s,
 	attn__bs_run(&pl, &tp->pat, s, in, out, ws, st);
 	ck_assert_msg(guard_intact(ws, pl.total), "engine workspace overrun");
 	ck_assert_msg(guard_intact(out, out_count(s) * sizeof(float)), "engine output overrun");
+	size_t bad = 0;
 	for (size_t i = 0; i < out_count(s); i++)
-		ck_assert_msg(isfinite(out[i]), "engine: non-finite output %zu", i);
+		bad += !isfinite(out[i]);
+	ck_assert_msg(bad == 0, "engine: %zu non-finite outputs", bad);
 	free(ws);
 	return out;
 }
@@ -371,6 +374,337 @@ START_TEST(engine_empty_rows)
 }
 END_TEST
 
+/* ---- the fixed-pattern methods ----------------------------------------------------- */
+
+extern const struct attn_method attn_method_window;
+extern const struct attn_method attn_method_streaming;
+extern const struct attn_method attn_method_strided;
+extern const struct attn_method attn_method_dilated;
+extern const struct attn_method attn_method_longformer;
+extern const struct attn_method attn_method_bigbird;
+
+/* m's defaults with the named ones replaced: "w", 16, "b", 8, ..., NULL. */
+static struct attn_params mparams(const struct attn_method *m, ...)
+{
+	struct attn_params p = {.count = m->n_params};
+	for (int i = 0; i < m->n_params; i++)
+		p.v[i] = m->params[i].def;
+	va_list ap;
+	va_start(ap, m);
+	for (const char *name; (name = va_arg(ap, const char *));) {
+		const double v = va_arg(ap, double);
+		int i = 0;
+		while (i < m->n_params && strcmp(m->params[i].name, name) != 0)
+			i++;
+		ck_assert_msg(i < m->n_params, "%s has no parameter %s", m->name, name);
+		p.v[i] = v;
+	}
+	va_end(ap);
+	return p;
+}
+
+/*
+ * Each method with parameters that make every kind of pair appear at small
+ * N: windows and segments shorter than b and longer, sinks and globals not
+ * multiples of b, strides that do not divide N.
+ */
+struct mcase {
+	const struct attn_method *m;
+	struct attn_params p;
+};
+
+static int mcases(struct mcase *c)
+{
+	int n = 0;
+	const struct attn_method *w = &attn_method_window, *st = &attn_method_streaming,
+	                         *sd = &attn_method_strided, *dl = &attn_method_dilated,
+	                         *lf = &attn_method_longformer, *bb = &attn_method_bigbird;
+	c[n++] = (struct mcase){w, mparams(w, "w", 5.0, "b", 16.0, NULL)};
+	c[n++] = (struct mcase){w, mparams(w, "w", 40.0, "b", 16.0, NULL)};
+	c[n++] = (struct mcase){w, mparams(w, "w", 1.0, "b", 8.0, NULL)};
+	c[n++] = (struct mcase){st, mparams(st, "s", 3.0, "w", 20.0, "b", 16.0, NULL)};
+	c[n++] = (struct mcase){st, mparams(st, "s", 0.0, "w", 9.0, "b", 8.0, NULL)};
+	c[n++] = (struct mcase){sd, mparams(sd, "b", 16.0, NULL)};
+	c[n++] = (struct mcase){sd, mparams(sd, "w", 7.0, "r", 5.0, "b", 8.0, NULL)};
+	c[n++] = (struct mcase){dl, mparams(dl, "w", 8.0, "r", 4.0, "b", 16.0, NULL)};
+	c[n++] = (struct mcase){dl, mparams(dl, "w", 5.0, "r", 2.0, "b", 8.0, NULL)};
+	c[n++] = (struct mcase){lf, mparams(lf, "w", 10.0, "g", 3.0, "b", 16.0, NULL)};
+	c[n++] = (struct mcase){bb, mparams(bb, "w", 16.0, "g", 5.0, "r", 2.0, "b", 16.0, NULL)};
+	c[n++] = (struct mcase){bb, mparams(bb, "w", 8.0, "g", 0.0, "r", 3.0, "b", 8.0, NULL)};
+	return n;
+}
+#define MAX_MCASES 16
+
+static void mnote(struct worst *w, double err, const struct mcase *c, const char *what,
+                  const struct attn_shape *s)
+{
+	char buf[120];
+	snprintf(buf, sizeof buf, "%s[%g,%g,%g] %s", c->m->name, c->p.v[0], c->p.v[1],
+	         c->m->n_params > 2 ? c->p.v[2] : 0.0, what);
+	note(w, err, buf, s);
+}
+
+/*
+ * One method case on shape s: against its oracle, two threads against one
+ * (bit for bit).
+ */
+static void method_case(const struct mcase *c, const struct attn_shape *s, struct worst *w)
+{
+	struct attn_workload wl;
+	ck_assert_int_eq(attn_workload_alloc(s, 0, ATTN_DIST_GAUSSIAN, 21, &wl), ATTN_OK);
+	double *ref = oracle(c->m, s, &c->p, &wl.in);
+	float *o1 = run(c->m, s, &c->p, &wl.in, 1);
+	float *o2 = run(c->m, s, &c->p, &wl.in, 2);
+	mnote(w, rel_err_d(o1, ref, out_count(s)), c, "vs oracle", s);
+	ck_assert_msg(memcmp(o1, o2, out_count(s) * sizeof(float)) == 0,
+	              "%s N=%lld: 2 threads differ from 1", c->m->name, (long long)s->n);
+	free(o1);
+	free(o2);
+	free(ref);
+	attn_workload_free(&wl);
+}
+
+/* N around b (8, 16) and beyond, D 8 and 64, GQA, causal and not, prefill and decode. */
+START_TEST(methods_match_oracle)
+{
+	static const int64_t ns[] = {1, 17, 64, 100, 203};
+	struct mcase cs[MAX_MCASES];
+	const int nc = mcases(cs);
+	struct worst w = {0, ""};
+	for (int ci = 0; ci < nc; ci++)
+		for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
+			for (int64_t D = 8; D <= 64; D *= 8)
+				for (int causal = 0; causal < 2; causal++)
+					for (int mode = 0; mode < 2; mode++) {
+						struct attn_shape s = mk_shape(
+						    2, 4, D == 8 ? 1 : 2, ns[ni], D, causal,
+						    mode ? ATTN_MODE_DECODE : ATTN_MODE_PREFILL);
+						method_case(&cs[ci], &s, &w);
+					}
+	ck_assert_msg(w.err <= 1e-5, "worst %g at %s", w.err, w.where);
+}
+END_TEST
+
+/* Decode (the query at N - 1) equals the last row of causal prefill. */
+START_TEST(decode_is_last_prefill_row)
+{
+	static const int64_t ns[] = {1, 33, 150};
+	struct mcase cs[MAX_MCASES];
+	const int nc = mcases(cs);
+	struct worst w = {0, ""};
+	for (int ci = 0; ci < nc; ci++)
+		for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
+			struct attn_shape s = mk_shape(2, 4, 2, ns[ni], 32, 1, ATTN_MODE_PREFILL);
+			struct decode_errs e = decode_check(cs[ci].m, &cs[ci].p, &cs[ci].p, &s, 4);
+			mnote(&w, e.vs_prefill, &cs[ci], "decode vs prefill", &s);
+			mnote(&w, e.vs_oracle, &cs[ci], "decode vs oracle", &s);
+			ck_assert_msg(e.threads == 0.0, "%s: 2 threads differ from 1",
+			              cs[ci].m->name);
+		}
+	ck_assert_msg(w.err <= 1e-5, "worst %g at %s", w.err, w.where);
+}
+END_TEST
+
+/* Parameters that keep every key make each method exact softmax attention. */
+START_TEST(keep_everything_is_softmax)
+{
+	const int64_t N = 150;
+	const struct attn_method *w = &attn_method_window, *st = &attn_method_streaming,
+	                         *sd = &attn_method_strided, *dl = &attn_method_dilated,
+	                         *lf = &attn_method_longformer, *bb = &attn_method_bigbird;
+	const struct mcase all[] = {
+	    {w, mparams(w, "w", (double)N, "b", 16.0, NULL)},
+	    {st, mparams(st, "s", 2.0, "w", 1000.0, "b", 16.0, NULL)},
+	    {sd, mparams(sd, "w", (double)N, "r", 7.0, "b", 16.0, NULL)},
+	    {dl, mparams(dl, "w", (double)N, "r", 1.0, "b", 16.0, NULL)},
+	    {lf, mparams(lf, "w", (double)N, "g", 4.0, "b", 16.0, NULL)},
+	    {bb, mparams(bb, "w", (double)N, "g", 3.0, "r", 1.0, "b", 16.0, NULL)},
+	    /*
+	     * every block random (more than there are; causal: the earlier ones)
+	     * and a window of one block for the query's own
+	     */
+	    {bb, mparams(bb, "w", 16.0, "g", 0.0, "r", 16.0, "b", 16.0, NULL)},
+	};
+	struct worst e = {0, ""};
+	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+		for (int causal = 0; causal < 2; causal++)
+			for (int mode = 0; mode < 2; mode++) {
+				struct attn_shape s =
+				    mk_shape(1, 2, 1, N, 32, causal,
+				             mode ? ATTN_MODE_DECODE : ATTN_MODE_PREFILL);
+				struct attn_workload wl;
+				ck_assert_int_eq(
+				    attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 8, &wl), 0);
+				double *ref = malloc(out_count(&s) * sizeof(double));
+				ck_assert_int_eq(attn_reference_softmax(&s, &wl.in, ref), ATTN_OK);
+				float *o = run(all[i].m, &s, &all[i].p, &wl.in, 2);
+				mnote(&e, rel_err_d(o, ref, out_count(&s)), &all[i], "vs softmax",
+				      &s);
+				free(o);
+				free(ref);
+				attn_workload_free(&wl);
+			}
+	ck_assert_msg(e.err <= 1e-5, "worst %g at %s", e.err, e.where);
+}
+END_TEST
+
+/* What a run reports through ctx (the harness's callbacks), for the tests. */
+struct seen {
+	double density, flops, tiles;
+	int dumps;
+	int64_t nqb, nkb, kept_blocks;
+};
+
+static void seen_report(const struct attn_ctx *ctx, const char *name, double value,
+                        const char *unit)
+{
+	struct seen *sn = ctx->harness;
+	(void)unit;
+	if (strcmp(name, "density") == 0)
+		sn->density = value;
+	else if (strcmp(name, "flops_computed") == 0)
+		sn->flops = value;
+	else if (strcmp(name, "tiles") == 0)
+		sn->tiles = value;
+}
+
+static void seen_dump(const struct attn_ctx *ctx, int64_t bh, int64_t nqb, int64_t nkb,
+                      const uint8_t *mask)
+{
+	struct seen *sn = ctx->harness;
+	ck_assert_int_eq(bh, 0);
+	sn->dumps++;
+	sn->nqb = nqb;
+	sn->nkb = nkb;
+	sn->kept_blocks = 0;
+	for (int64_t i = 0; i < nqb * nkb; i++)
+		sn->kept_blocks += mask[i];
+}
+
+/* Run m on s with the harness's callbacks recording what it reports. */
+static void run_seen(const struct attn_method *m, const struct attn_shape *s,
+                     const struct attn_params *p, int threads, struct seen *sn)
+{
+	struct attn_workload wl;
+	ck_assert_int_eq(attn_workload_alloc(s, 0, ATTN_DIST_GAUSSIAN, 2, &wl), ATTN_OK);
+	char msg[200];
+	ck_assert_msg(m->supports(s, p, msg, sizeof msg) == ATTN_OK, "%s", msg);
+	const size_t bytes = m->workspace_bytes(s, p, threads);
+	void *ws = guarded_alloc(bytes, 0xFF);
+	float *out = guarded_alloc(out_count(s) * sizeof(float), 0xFF);
+	memset(sn, 0, sizeof *sn);
+	struct attn_ctx ctx = {.threads = threads,
+	                       .seed = 1,
+	                       .report = seen_report,
+	                       .dump_mask = seen_dump,
+	                       .harness = sn};
+	ck_assert_int_eq(m->prepare(s, p, &wl.in, ws, &ctx), ATTN_OK);
+	ck_assert_int_eq(m->forward(s, p, &wl.in, out, ws, &ctx), ATTN_OK);
+	ck_assert(guard_intact(ws, bytes));
+	ck_assert(guard_intact(out, out_count(s) * sizeof(float)));
+	free(ws);
+	free(out);
+	attn_workload_free(&wl);
+}
+
+/*
+ * Work proportional to what is kept: window at N = 4096 (one head, so the
+ * dumped block mask is all the lists) computes exactly the block pairs its
+ * lists name, and w = 256 computes about as much less than w = 1024 as it
+ * keeps less.
+ */
+START_TEST(tiles_follow_density)
+{
+	const struct attn_method *m = &attn_method_window;
+	const struct attn_shape s = mk_shape(1, 1, 1, 4096, 16, 1, ATTN_MODE_PREFILL);
+	struct seen a, b;
+	const struct attn_params pa = mparams(m, "w", 256.0, NULL);
+	const struct attn_params pb = mparams(m, "w", 1024.0, NULL);
+	run_seen(m, &s, &pa, 2, &a);
+	run_seen(m, &s, &pb, 2, &b);
+	ck_assert_int_eq(a.dumps, 1);
+	ck_assert_int_eq(a.nqb, 64);
+	ck_assert_int_eq(a.nkb, 64);
+	ck_assert_msg(a.tiles == (double)a.kept_blocks && b.tiles == (double)b.kept_blocks,
+	              "tiles %g, %g != listed pairs %lld, %lld", a.tiles, b.tiles,
+	              (long long)a.kept_blocks, (long long)b.kept_blocks);
+	/* kept: Σ_t min(t + 1, w) */
+	const double ka = 4096.0 * 256 - 256.0 * 255 / 2, kb = 4096.0 * 1024 - 1024.0 * 1023 / 2;
+	const double pairs = 4096.0 * 4097 / 2;
+	ck_assert_msg(fabs(a.density * pairs - ka) < 0.5 && fabs(b.density * pairs - kb) < 0.5,
+	              "density %g, %g", a.density, b.density);
+	ck_assert(a.flops == 4.0 * 16 * ka && b.flops == 4.0 * 16 * kb);
+	ck_assert(a.flops == m->flops(&s, &pa) && b.flops == m->flops(&s, &pb));
+	/* 5 blocks a row against 17: the tiles follow the kept pairs within 20% */
+	const double ratio = (a.tiles / b.tiles) / (ka / kb);
+	ck_assert_msg(ratio > 0.8 && ratio < 1.25, "tiles %g / %g against kept %g / %g", a.tiles,
+	              b.tiles, ka, kb);
+}
+END_TEST
+
+/*
+ * flops() is 4·D per kept pair, the same count the engine makes while it
+ * runs (reported as density and flops_computed), for every method, GQA,
+ * batch 2, prefill and decode.
+ */
+START_TEST(flops_are_kept_pairs)
+{
+	struct mcase cs[MAX_MCASES];
+	const int nc = mcases(cs);
+	for (int ci = 0; ci < nc; ci++)
+		for (int causal = 0; causal < 2; causal++)
+			for (int mode = 0; mode < 2; mode++) {
+				const struct attn_shape s =
+				    mk_shape(2, 4, 2, 203, 16, causal,
+				             mode ? ATTN_MODE_DECODE : ATTN_MODE_PREFILL);
+				struct seen sn;
+				run_seen(cs[ci].m, &s, &cs[ci].p, 2, &sn);
+				const double want = cs[ci].m->flops(&s, &cs[ci].p);
+				ck_assert_msg(sn.flops == want,
+				              "%s causal=%d mode=%d: flops %g != %g",
+				              cs[ci].m->name, causal, mode, sn.flops, want);
+				ck_assert(fabs(sn.density * attn__softmax_pairs(&s) * 64.0 -
+				               want) <= 1e-9 * want);
+				ck_assert(sn.density > 0.0);
+				ck_assert_int_eq(sn.dumps, 1);
+			}
+}
+END_TEST
+
+/* Bad parameters are refused, and say why. */
+START_TEST(bad_params_refused)
+{
+	const struct attn_shape s = mk_shape(1, 2, 1, 100, 16, 1, ATTN_MODE_PREFILL);
+	const struct {
+		const struct attn_method *m;
+		struct attn_params p;
+		const char *why;
+	} bad[] = {
+	    {&attn_method_window, mparams(&attn_method_window, "w", 0.0, NULL),
+	     "w 0 must be at least 1"},
+	    {&attn_method_window, mparams(&attn_method_window, "b", 4.0, NULL),
+	     "b 4 must be at least 8"},
+	    {&attn_method_window, mparams(&attn_method_window, "w", 2.5, NULL),
+	     "w 2.5 must be a whole number"},
+	    {&attn_method_streaming, mparams(&attn_method_streaming, "s", -1.0, NULL),
+	     "s -1 must be at least 0"},
+	    {&attn_method_dilated, mparams(&attn_method_dilated, "r", 3.0, NULL),
+	     "r 3 must be a power of 2"},
+	    {&attn_method_bigbird, mparams(&attn_method_bigbird, "r", 17.0, NULL),
+	     "r 17 must be at most 16"},
+	    {&attn_method_longformer, mparams(&attn_method_longformer, "b", 2048.0, NULL),
+	     "b 2048 must be at most 1024"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char msg[200] = "";
+		ck_assert_int_eq(bad[i].m->supports(&s, &bad[i].p, msg, sizeof msg),
+		                 ATTN_ERR_UNSUPPORTED);
+		ck_assert_msg(strstr(msg, bad[i].why), "%s: \"%s\", expected \"%s\"",
+		              bad[i].m->name, msg, bad[i].why);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sparse");
@@ -383,5 +717,14 @@ int main(void)
 	tcase_add_test(te, engine_empty_rows);
 	tcase_set_timeout(te, 300);
 	suite_add_tcase(s, te);
+	TCase *tm = tcase_create("methods");
+	tcase_add_test(tm, methods_match_oracle);
+	tcase_add_test(tm, decode_is_last_prefill_row);
+	tcase_add_test(tm, keep_everything_is_softmax);
+	tcase_add_test(tm, tiles_follow_density);
+	tcase_add_test(tm, flops_are_kept_pairs);
+	tcase_add_test(tm, bad_params_refused);
+	tcase_set_timeout(tm, 300);
+	suite_add_tcase(s, tm);
 	return attn_test_run(s, CK_NORMAL);
 }

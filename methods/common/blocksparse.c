@@ -469,6 +469,7 @@ void attn__bs_report(const struct attn_ctx *ctx, const struct attn_shape *s,
 	ctx->report(ctx, "density", attn__bs_density(s, (double)st->kept), "1");
 	ctx->report(ctx, "flops_computed", attn__bs_flops(s, (double)st->kept) + routing_flops,
 	            "flop");
+	ctx->report(ctx, "tiles", (double)st->tiles, "1");
 	if (routing_ns >= 0.0)
 		ctx->report(ctx, "routing_ns", routing_ns, "ns");
 }

@@ -184,8 +184,9 @@ double attn__bs_flops(const struct attn_shape *s, double kept);
 
 /*
  * Hand the harness what a forward() call did, when it asked (ctx->report
- * non-NULL): "density", and "flops_computed" = the kept pairs' FLOPs plus
- * routing_flops; "routing_ns" when routing_ns >= 0.
+ * non-NULL): "density", "flops_computed" = the kept pairs' FLOPs plus
+ * routing_flops, "tiles" = the block pairs computed (the engine's work,
+ * which tests hold against the lists) and "routing_ns" when routing_ns >= 0.
  */
 void attn__bs_report(const struct attn_ctx *ctx, const struct attn_shape *s,
                      const struct attn__bs_stats *st, double routing_flops, double routing_ns);

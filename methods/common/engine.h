@@ -18,6 +18,11 @@
  * thread count). methods/common/wkv.h uses it; linattn.h's
  * ATTN__LIN_DEFINE_METHOD is the same pattern written out.
  *
+ * ATTN__ENGINE_DEFINE_METHOD_CTX is the same for engines that need the
+ * whole ctx (its seed, or the harness's report and dump_mask callbacks):
+ * prepare, forward and oracle get `const struct attn_ctx *ctx` last, as the
+ * descriptor's do. methods/common/bsfixed.h uses it.
+ *
  * Internal to attnbench (attn__ names), like common.h.
  */
 #ifndef ATTNBENCH_METHODS_ENGINE_H
@@ -25,7 +30,8 @@
 
 #include "attnbench/method.h"
 
-#define ATTN__ENGINE_DEFINE_METHOD(prefix, spec_type, spec_fn, engine)                             \
+/* supports, workspace_bytes, flops and bytes: the same in both forms. */
+#define ATTN__ENGINE_DEFINE_SIZES(prefix, spec_type, spec_fn, engine)                             \
 	static int prefix##_supports(const struct attn_shape *s, const struct attn_params *p,      \
 	                             char *msg, size_t msglen)                                     \
 	{                                                                                          \
@@ -51,7 +57,10 @@
 		spec_type sp;                                                                      \
 		spec_fn(p, &sp);                                                                   \
 		return engine##_bytes(&sp, s);                                                     \
-	}                                                                                          \
+	}
+
+#define ATTN__ENGINE_DEFINE_METHOD(prefix, spec_type, spec_fn, engine)                             \
+	ATTN__ENGINE_DEFINE_SIZES(prefix, spec_type, spec_fn, engine)                              \
 	static int prefix##_prepare(const struct attn_shape *s, const struct attn_params *p,       \
 	                            const struct attn_inputs *in, void *ws,                        \
 	                            const struct attn_ctx *ctx)                                    \
@@ -76,6 +85,33 @@
 		spec_type sp;                                                                      \
 		spec_fn(p, &sp);                                                                   \
 		return engine##_oracle(&sp, s, in, out);                                           \
+	}
+
+#define ATTN__ENGINE_DEFINE_METHOD_CTX(prefix, spec_type, spec_fn, engine)                         \
+	ATTN__ENGINE_DEFINE_SIZES(prefix, spec_type, spec_fn, engine)                              \
+	static int prefix##_prepare(const struct attn_shape *s, const struct attn_params *p,       \
+	                            const struct attn_inputs *in, void *ws,                        \
+	                            const struct attn_ctx *ctx)                                    \
+	{                                                                                          \
+		spec_type sp;                                                                      \
+		spec_fn(p, &sp);                                                                   \
+		return engine##_prepare(&sp, s, in, ws, ctx);                                      \
+	}                                                                                          \
+	static int prefix##_forward(const struct attn_shape *s, const struct attn_params *p,       \
+	                            const struct attn_inputs *in, float *out, void *ws,            \
+	                            const struct attn_ctx *ctx)                                    \
+	{                                                                                          \
+		spec_type sp;                                                                      \
+		spec_fn(p, &sp);                                                                   \
+		return engine##_forward(&sp, s, in, out, ws, ctx);                                 \
+	}                                                                                          \
+	static int prefix##_oracle(const struct attn_shape *s, const struct attn_params *p,        \
+	                           const struct attn_inputs *in, double *out,                      \
+	                           const struct attn_ctx *ctx)                                     \
+	{                                                                                          \
+		spec_type sp;                                                                      \
+		spec_fn(p, &sp);                                                                   \
+		return engine##_oracle(&sp, s, in, out, ctx);                                      \
 	}
 
 #endif /* ATTNBENCH_METHODS_ENGINE_H */
