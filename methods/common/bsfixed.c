@@ -27,7 +27,7 @@ static int64_t div_up(int64_t a, int64_t b)
 
 static int64_t bsf_lists(const struct attn__bsf_spec *sp, const struct attn_shape *s, int pass)
 {
-	return sp->lists ? sp->lists(sp, s, pass) : 1;
+	return sp->def->lists ? sp->def->lists(sp, s, pass) : 1;
 }
 
 /* Lists over all passes, and the index of (pass, 0) among them. */
@@ -46,8 +46,8 @@ static int64_t bsf_first_list(const struct attn__bsf_spec *sp, const struct attn
 static void bsf_geom(const struct attn__bsf_spec *sp, const struct attn_shape *s, int pass,
                      int64_t list, struct attn__bsf_geom *g)
 {
-	if (sp->geom) {
-		sp->geom(sp, s, pass, list, g);
+	if (sp->def->geom) {
+		sp->def->geom(sp, s, pass, list, g);
 	} else {
 		*g = (struct attn__bsf_geom){
 		    .nq = s->n, .qfirst = 0, .qstride = 1, .nk = s->n, .kfirst = 0, .kstride = 1};
@@ -84,7 +84,9 @@ static int64_t bsf_causal_end(const struct attn_shape *s, const struct attn__bsf
 static int bsf_row(const struct attn__bsf_spec *sp, const struct attn_shape *s, int pass,
                    int64_t list, int64_t pos, int64_t end, int64_t *lo, int64_t *hi)
 {
-	int n = sp->row(sp, s, pass, list, pos, lo, hi), m = 0;
+	int n = sp->def->row ? sp->def->row(sp, s, pass, list, pos, lo, hi)
+	                     : attn__bsf_local_row(sp->s + sp->g, sp->w, sp->g, s->n, pos, lo, hi);
+	int m = 0;
 	for (int i = 0; i < n; i++) {
 		const int64_t a = attn__bsf_clamp(lo[i], end), z = attn__bsf_clamp(hi[i], end);
 		if (a < z) {
@@ -327,16 +329,34 @@ static void bsf_pattern(const struct attn__bsf_spec *sp, const struct attn_shape
 
 /* ---- the descriptor functions ------------------------------------------------------ */
 
-int64_t attn__bsf_param(const struct attn__bsf_spec *sp, int idx)
+void attn__bsf_spec_init(const struct attn__bsf_def *def, const struct attn_params *p,
+                         struct attn__bsf_spec *sp)
 {
-	return attn__param_int(sp->p, idx, (int64_t)sp->specs[idx].def);
+	*sp = (struct attn__bsf_spec){.def = def, .p = p};
+	for (int i = 0; i < def->n_params; i++) {
+		const char *name = def->params[i].name;
+		const int64_t v = attn__param_int(p, i, (int64_t)def->params[i].def);
+		if (strcmp(name, "b") == 0)
+			sp->b = v;
+		else if (strcmp(name, "w") == 0)
+			sp->w = v;
+		else if (strcmp(name, "s") == 0)
+			sp->s = v;
+		else if (strcmp(name, "g") == 0)
+			sp->g = v;
+		else if (strcmp(name, "r") == 0)
+			sp->r = v;
+		else if (strcmp(name, "seed") == 0)
+			sp->seed = (uint64_t)v;
+	}
+	sp->passes = def->passes ? def->passes : def->npasses(sp);
 }
 
 /* Every parameter a whole number within its spec's range, said plainly. */
 static int bsf_check_params(const struct attn__bsf_spec *sp, char *msg, size_t msglen)
 {
-	for (int i = 0; i < sp->nspecs; i++) {
-		const struct attn_param_spec *ps = &sp->specs[i];
+	for (int i = 0; i < sp->def->n_params; i++) {
+		const struct attn_param_spec *ps = &sp->def->params[i];
 		const double v = sp->p && i < sp->p->count ? sp->p->v[i] : ps->def;
 		if (v != floor(v))
 			return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED,
@@ -365,9 +385,7 @@ int attn__bsf_supports(const struct attn__bsf_spec *sp, const struct attn_shape 
 	if (s->n > INT32_MAX)
 		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED,
 		                 "n %lld beyond the engine's 32-bit positions", (long long)s->n);
-	if (sp->causal_only && !s->causal)
-		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "%s is causal only", sp->name);
-	return sp->check ? sp->check(sp, s, msg, msglen) : ATTN_OK;
+	return sp->def->check ? sp->def->check(sp, s, msg, msglen) : ATTN_OK;
 }
 
 /*
@@ -490,7 +508,10 @@ struct bsf_vis_arg {
 static int bsf_vis(const void *arg, int64_t bh, int64_t pos, int64_t j)
 {
 	const struct bsf_vis_arg *a = arg;
-	return a->sp->vis(a->sp, a->s, bh % a->s->heads, pos, j);
+	const struct attn__bsf_spec *sp = a->sp;
+	if (!sp->def->row)
+		return attn__bsf_local_vis(sp->s + sp->g, sp->w, sp->g, pos, j);
+	return sp->def->vis(sp, a->s, bh % a->s->heads, pos, j);
 }
 
 int attn__bsf_oracle(const struct attn__bsf_spec *sp, const struct attn_shape *s,
