@@ -5,7 +5,8 @@
  *
  * Workspace, after the engine's `total` bytes:
  *   header  (lists, 4) int64: byte offsets of each list's row, col and kind
- *           arrays, and its pair count
+ *           arrays, and its pair count; then one int64, set once the block
+ *           mask has been dumped (see attn__bs_dump)
  *   lists   per (pass, list): row (nqb + 1) int64, col (nnz) int32,
  *           kind (nnz) uint8, each 64-byte aligned
  *   scratch the intervals of one query block's rows while building
@@ -19,6 +20,7 @@
 #include "common/blocksparse.h"
 #include "common/bsfixed.h"
 #include "common/common.h"
+#include "internal.h" /* attn__now_ns */
 
 static int64_t div_up(int64_t a, int64_t b)
 {
@@ -232,7 +234,7 @@ static int64_t bsf_total_lists(const struct attn__bsf_spec *sp, const struct att
 
 static size_t bsf_header_bytes(const struct attn__bsf_spec *sp, const struct attn_shape *s)
 {
-	return attn__floats64(2 * bsf_total_lists(sp, s) * 4);
+	return attn__floats64(2 * (bsf_total_lists(sp, s) * 4 + 1));
 }
 
 static size_t bsf_bytes64(size_t n)
@@ -463,6 +465,7 @@ int attn__bsf_prepare(const struct attn__bsf_spec *sp, const struct attn_shape *
 	bsf_ws_init(&w, sp, s, ctx ? ctx->threads : 1);
 	int64_t *hdr = (int64_t *)((char *)ws + w.header);
 	bsf_layout(sp, s, w.header, hdr, (char *)ws + w.scratch);
+	hdr[bsf_total_lists(sp, s) * 4] = 0; /* not dumped yet */
 	return ATTN_OK;
 }
 
@@ -481,7 +484,11 @@ int attn__bsf_forward(const struct attn__bsf_spec *sp, const struct attn_shape *
 	bsf_ws_init(&w, sp, s, ctx ? ctx->threads : 1);
 	int64_t *hdr = (int64_t *)(base + w.header);
 
-	/* The lists, into the places prepare() laid out. */
+	/*
+	 * The lists, into the places prepare() laid out: a fixed pattern's
+	 * "routing", timed apart.
+	 */
+	const uint64_t t0 = attn__now_ns();
 	int64_t li = 0;
 	for (int pass = 0; pass < sp->passes; pass++)
 		for (int64_t l = 0; l < bsf_lists(sp, s, pass); l++, li++)
@@ -492,10 +499,14 @@ int attn__bsf_forward(const struct attn__bsf_spec *sp, const struct attn_shape *
 	struct bsf_arg a;
 	struct attn__bs_pattern pat;
 	struct attn__bs_stats st;
+	const double routing_ns = (double)(attn__now_ns() - t0);
 	bsf_pattern(sp, s, base, hdr, &a, &pat);
 	attn__bs_run(&w.pl, &pat, s, in, out, ws, &st);
-	attn__bs_report(ctx, s, &st, 0.0, -1.0);
-	attn__bs_dump(ctx, &pat, s, 0);
+	attn__bs_report(ctx, s, &st, 0.0, routing_ns);
+	if (ctx && ctx->dump_mask && !hdr[li * 4]) {
+		attn__bs_dump(ctx, &pat, s, 0);
+		hdr[li * 4] = 1;
+	}
 	return ATTN_OK;
 }
 
