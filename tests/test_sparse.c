@@ -550,7 +550,7 @@ END_TEST
 
 /* What a run reports through ctx (the harness's callbacks), for the tests. */
 struct seen {
-	double density, flops, tiles;
+	double density, flops, tiles, routing_ns;
 	int dumps;
 	int64_t nqb, nkb, kept_blocks;
 };
@@ -566,6 +566,8 @@ static void seen_report(const struct attn_ctx *ctx, const char *name, double val
 		sn->flops = value;
 	else if (strcmp(name, "tiles") == 0)
 		sn->tiles = value;
+	else if (strcmp(name, "routing_ns") == 0)
+		sn->routing_ns = value;
 }
 
 static void seen_dump(const struct attn_ctx *ctx, int64_t bh, int64_t nqb, int64_t nkb,
@@ -600,6 +602,11 @@ static void run_seen(const struct attn_method *m, const struct attn_shape *s,
 	                       .harness = sn};
 	ck_assert_int_eq(m->prepare(s, p, &wl.in, ws, &ctx), ATTN_OK);
 	ck_assert_int_eq(m->forward(s, p, &wl.in, out, ws, &ctx), ATTN_OK);
+	/* a second call reports the same and does not dump again */
+	const struct seen first = *sn;
+	ck_assert_int_eq(m->forward(s, p, &wl.in, out, ws, &ctx), ATTN_OK);
+	ck_assert(sn->density == first.density && sn->flops == first.flops &&
+	          sn->tiles == first.tiles && sn->dumps == 1 && sn->routing_ns >= 0.0);
 	ck_assert(guard_intact(ws, bytes));
 	ck_assert(guard_intact(out, out_count(s) * sizeof(float)));
 	free(ws);
@@ -623,6 +630,7 @@ START_TEST(tiles_follow_density)
 	run_seen(m, &s, &pa, 2, &a);
 	run_seen(m, &s, &pb, 2, &b);
 	ck_assert_int_eq(a.dumps, 1);
+	ck_assert_msg(a.routing_ns > 0.0, "no list-building time reported");
 	ck_assert_int_eq(a.nqb, 64);
 	ck_assert_int_eq(a.nkb, 64);
 	ck_assert_msg(a.tiles == (double)a.kept_blocks && b.tiles == (double)b.kept_blocks,

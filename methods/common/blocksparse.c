@@ -147,21 +147,40 @@ static void bs_load_keys(const struct attn__bs_head *hd, int64_t c0, int64_t nk,
  * Hide the scores a pair does not keep, in Sᵀ (nk, ldq): column i of list
  * row r0 + i, row j of key j. A score is kept when the pair's mask (if
  * PARTIAL) keeps (i, j) and, causal, kpos[j] <= qpos[i]. Returns the kept
- * count over the mq real rows.
+ * count over the mq real rows. Branch-free, so that it costs little next
+ * to the pair's GEMMs.
  */
 static int64_t bs_hide(float *pt, int64_t ldq, int64_t mq, int64_t nk, const uint8_t *mask,
-                       int causal, const int32_t *qpos, const int32_t *kpos)
+		       int causal, const int32_t *qpos, const int32_t *kpos)
 {
 	int64_t kept = 0;
 	for (int64_t j = 0; j < nk; j++) {
 		float *row = pt + j * ldq;
+		const int32_t kp = causal ? kpos[j] : INT32_MIN;
 		for (int64_t i = 0; i < mq; i++) {
-			const int keep =
-			    (!mask || mask[i * nk + j]) && (!causal || kpos[j] <= qpos[i]);
-			if (!keep)
-				row[i] = -INFINITY;
+			const int keep = (!mask || mask[i * nk + j]) & (kp <= qpos[i]);
+			row[i] = keep ? row[i] : -INFINITY;
 			kept += keep;
 		}
+	}
+	return kept;
+}
+
+/*
+ * The same for causality alone when the rows are consecutive positions
+ * (identity row map, the diagonal pairs of every causal pattern): key j is
+ * hidden from the rows before position kpos[j], a prefix of its Sᵀ row.
+ */
+static int64_t bs_hide_causal(float *pt, int64_t ldq, int64_t mq, int64_t nk, int64_t pos0,
+			      const int32_t *kpos)
+{
+	int64_t kept = 0;
+	for (int64_t j = 0; j < nk; j++) {
+		const int64_t lo = attn__min64(kpos[j] > pos0 ? kpos[j] - pos0 : 0, mq);
+		float *row = pt + j * ldq;
+		for (int64_t i = 0; i < lo; i++)
+			row[i] = -INFINITY;
+		kept += mq - lo;
 	}
 	return kept;
 }
@@ -203,6 +222,7 @@ static void bs_tile(const struct attn__bs_plan *pl, const struct attn__bs_patter
 		qrow[i] = qpos[i] = (int32_t)attn__bs_qrow(hd, r0 + i);
 		qmin = qpos[i] < qmin ? qpos[i] : qmin;
 	}
+	const int consecutive = !hd->qidx && hd->qstride == 1;
 	const float qscale = (float)(ATTN__LOG2E / sqrt((double)D));
 	if (hd->qidx) {
 		for (int64_t i = 0; i < mq; i++)
@@ -238,9 +258,11 @@ static void bs_tile(const struct attn__bs_plan *pl, const struct attn__bs_patter
 		const int cut = s->causal && ks.maxpos > qmin;
 		if (partial)
 			pat->mask(pat->arg, pass, bh, hd, r0, mq, c0, nk, mbuf);
-		if (partial || cut)
+		if (partial || (cut && !consecutive))
 			st->kept +=
 			    bs_hide(pt, ldq, mq, nk, partial ? mbuf : NULL, s->causal, qpos, kpos);
+		else if (cut)
+			st->kept += bs_hide_causal(pt, ldq, mq, nk, qpos[0], kpos);
 		else
 			st->kept += mq * nk;
 

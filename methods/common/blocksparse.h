@@ -195,8 +195,12 @@ void attn__bs_report(const struct attn_ctx *ctx, const struct attn_shape *s,
  * When ctx->dump_mask is set: the (nqb, nkb) mask of original blocks of
  * head bh in which the pattern keeps at least one (query, key) pair (every
  * pass, maps undone, masks and causality applied), handed to the harness.
- * A diagnostic: it allocates that mask (nqb·nkb bytes) and a pair's mask,
- * and silently skips the dump if it cannot.
+ * A diagnostic, and the one place the engine allocates: that mask
+ * (nqb·nkb bytes, which no workspace should carry) and a pair's mask; the
+ * dump is skipped if that fails. So that the allocation stays out of timed
+ * calls, a method dumps once per prepare(): on the first forward() whose
+ * ctx asks (the harness's warm-up call, or a call of its own), keeping a
+ * flag in its workspace, as bsfixed.c does.
  */
 void attn__bs_dump(const struct attn_ctx *ctx, const struct attn__bs_pattern *pat,
                    const struct attn_shape *s, int64_t bh);

@@ -5,7 +5,8 @@
  *
  * Workspace, after the engine's `total` bytes:
  *   header  (lists, 4) int64: byte offsets of each list's row, col and kind
- *           arrays, and its pair count
+ *           arrays, and its pair count; then one int64, set once the block
+ *           mask has been dumped (see attn__bs_dump)
  *   lists   per (pass, list): row (nqb + 1) int64, col (nnz) int32,
  *           kind (nnz) uint8, each 64-byte aligned
  *   scratch the intervals of one query block's rows while building
@@ -19,6 +20,7 @@
 #include "common/blocksparse.h"
 #include "common/bsfixed.h"
 #include "common/common.h"
+#include "internal.h" /* attn__now_ns */
 
 static int64_t div_up(int64_t a, int64_t b)
 {
@@ -27,7 +29,7 @@ static int64_t div_up(int64_t a, int64_t b)
 
 static int64_t bsf_lists(const struct attn__bsf_spec *sp, const struct attn_shape *s, int pass)
 {
-	return sp->lists ? sp->lists(sp, s, pass) : 1;
+	return sp->def->lists ? sp->def->lists(sp, s, pass) : 1;
 }
 
 /* Lists over all passes, and the index of (pass, 0) among them. */
@@ -46,8 +48,8 @@ static int64_t bsf_first_list(const struct attn__bsf_spec *sp, const struct attn
 static void bsf_geom(const struct attn__bsf_spec *sp, const struct attn_shape *s, int pass,
                      int64_t list, struct attn__bsf_geom *g)
 {
-	if (sp->geom) {
-		sp->geom(sp, s, pass, list, g);
+	if (sp->def->geom) {
+		sp->def->geom(sp, s, pass, list, g);
 	} else {
 		*g = (struct attn__bsf_geom){
 		    .nq = s->n, .qfirst = 0, .qstride = 1, .nk = s->n, .kfirst = 0, .kstride = 1};
@@ -84,7 +86,9 @@ static int64_t bsf_causal_end(const struct attn_shape *s, const struct attn__bsf
 static int bsf_row(const struct attn__bsf_spec *sp, const struct attn_shape *s, int pass,
                    int64_t list, int64_t pos, int64_t end, int64_t *lo, int64_t *hi)
 {
-	int n = sp->row(sp, s, pass, list, pos, lo, hi), m = 0;
+	int n = sp->def->row ? sp->def->row(sp, s, pass, list, pos, lo, hi)
+	                     : attn__bsf_local_row(sp->s + sp->g, sp->w, sp->g, s->n, pos, lo, hi);
+	int m = 0;
 	for (int i = 0; i < n; i++) {
 		const int64_t a = attn__bsf_clamp(lo[i], end), z = attn__bsf_clamp(hi[i], end);
 		if (a < z) {
@@ -230,7 +234,7 @@ static int64_t bsf_total_lists(const struct attn__bsf_spec *sp, const struct att
 
 static size_t bsf_header_bytes(const struct attn__bsf_spec *sp, const struct attn_shape *s)
 {
-	return attn__floats64(2 * bsf_total_lists(sp, s) * 4);
+	return attn__floats64(2 * (bsf_total_lists(sp, s) * 4 + 1));
 }
 
 static size_t bsf_bytes64(size_t n)
@@ -327,16 +331,34 @@ static void bsf_pattern(const struct attn__bsf_spec *sp, const struct attn_shape
 
 /* ---- the descriptor functions ------------------------------------------------------ */
 
-int64_t attn__bsf_param(const struct attn__bsf_spec *sp, int idx)
+void attn__bsf_spec_init(const struct attn__bsf_def *def, const struct attn_params *p,
+                         struct attn__bsf_spec *sp)
 {
-	return attn__param_int(sp->p, idx, (int64_t)sp->specs[idx].def);
+	*sp = (struct attn__bsf_spec){.def = def, .p = p};
+	for (int i = 0; i < def->n_params; i++) {
+		const char *name = def->params[i].name;
+		const int64_t v = attn__param_int(p, i, (int64_t)def->params[i].def);
+		if (strcmp(name, "b") == 0)
+			sp->b = v;
+		else if (strcmp(name, "w") == 0)
+			sp->w = v;
+		else if (strcmp(name, "s") == 0)
+			sp->s = v;
+		else if (strcmp(name, "g") == 0)
+			sp->g = v;
+		else if (strcmp(name, "r") == 0)
+			sp->r = v;
+		else if (strcmp(name, "seed") == 0)
+			sp->seed = (uint64_t)v;
+	}
+	sp->passes = def->passes ? def->passes : def->npasses(sp);
 }
 
 /* Every parameter a whole number within its spec's range, said plainly. */
 static int bsf_check_params(const struct attn__bsf_spec *sp, char *msg, size_t msglen)
 {
-	for (int i = 0; i < sp->nspecs; i++) {
-		const struct attn_param_spec *ps = &sp->specs[i];
+	for (int i = 0; i < sp->def->n_params; i++) {
+		const struct attn_param_spec *ps = &sp->def->params[i];
 		const double v = sp->p && i < sp->p->count ? sp->p->v[i] : ps->def;
 		if (v != floor(v))
 			return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED,
@@ -365,9 +387,7 @@ int attn__bsf_supports(const struct attn__bsf_spec *sp, const struct attn_shape 
 	if (s->n > INT32_MAX)
 		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED,
 		                 "n %lld beyond the engine's 32-bit positions", (long long)s->n);
-	if (sp->causal_only && !s->causal)
-		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "%s is causal only", sp->name);
-	return sp->check ? sp->check(sp, s, msg, msglen) : ATTN_OK;
+	return sp->def->check ? sp->def->check(sp, s, msg, msglen) : ATTN_OK;
 }
 
 /*
@@ -445,6 +465,7 @@ int attn__bsf_prepare(const struct attn__bsf_spec *sp, const struct attn_shape *
 	bsf_ws_init(&w, sp, s, ctx ? ctx->threads : 1);
 	int64_t *hdr = (int64_t *)((char *)ws + w.header);
 	bsf_layout(sp, s, w.header, hdr, (char *)ws + w.scratch);
+	hdr[bsf_total_lists(sp, s) * 4] = 0; /* not dumped yet */
 	return ATTN_OK;
 }
 
@@ -463,7 +484,11 @@ int attn__bsf_forward(const struct attn__bsf_spec *sp, const struct attn_shape *
 	bsf_ws_init(&w, sp, s, ctx ? ctx->threads : 1);
 	int64_t *hdr = (int64_t *)(base + w.header);
 
-	/* The lists, into the places prepare() laid out. */
+	/*
+	 * The lists, into the places prepare() laid out: a fixed pattern's
+	 * "routing", timed apart.
+	 */
+	const uint64_t t0 = attn__now_ns();
 	int64_t li = 0;
 	for (int pass = 0; pass < sp->passes; pass++)
 		for (int64_t l = 0; l < bsf_lists(sp, s, pass); l++, li++)
@@ -474,10 +499,14 @@ int attn__bsf_forward(const struct attn__bsf_spec *sp, const struct attn_shape *
 	struct bsf_arg a;
 	struct attn__bs_pattern pat;
 	struct attn__bs_stats st;
+	const double routing_ns = (double)(attn__now_ns() - t0);
 	bsf_pattern(sp, s, base, hdr, &a, &pat);
 	attn__bs_run(&w.pl, &pat, s, in, out, ws, &st);
-	attn__bs_report(ctx, s, &st, 0.0, -1.0);
-	attn__bs_dump(ctx, &pat, s, 0);
+	attn__bs_report(ctx, s, &st, 0.0, routing_ns);
+	if (ctx && ctx->dump_mask && !hdr[li * 4]) {
+		attn__bs_dump(ctx, &pat, s, 0);
+		hdr[li * 4] = 1;
+	}
 	return ATTN_OK;
 }
 
@@ -490,7 +519,10 @@ struct bsf_vis_arg {
 static int bsf_vis(const void *arg, int64_t bh, int64_t pos, int64_t j)
 {
 	const struct bsf_vis_arg *a = arg;
-	return a->sp->vis(a->sp, a->s, bh % a->s->heads, pos, j);
+	const struct attn__bsf_spec *sp = a->sp;
+	if (!sp->def->row)
+		return attn__bsf_local_vis(sp->s + sp->g, sp->w, sp->g, pos, j);
+	return sp->def->vis(sp, a->s, bh % a->s->heads, pos, j);
 }
 
 int attn__bsf_oracle(const struct attn__bsf_spec *sp, const struct attn_shape *s,

@@ -44,26 +44,18 @@ struct attn__bsf_geom {
 	int64_t nk, kfirst, kstride; /* list key c: original key kfirst + c·kstride */
 };
 
-/*
- * A fixed pattern: its parameters (each method reads those it has; w, s, g
- * and r already resolved against N where they have an "auto" value) and
- * what it keeps.
- */
-struct attn__bsf_spec {
-	const char *name;
-	int64_t b;     /* block size */
-	int64_t w;     /* window (or segment, for dilated) */
-	int64_t s;     /* sink tokens */
-	int64_t g;     /* global tokens */
-	int64_t r;     /* random blocks, dilation or column stride */
-	uint64_t seed; /* for random blocks */
-	int passes;
-	int causal_only; /* 1: refuses non-causal shapes */
+struct attn__bsf_spec;
 
-	/* The parameters as given, checked against their specs by supports(). */
-	const struct attn_params *p;
-	const struct attn_param_spec *specs;
-	int nspecs;
+/*
+ * What a fixed method is, one constant per method file: its parameters and
+ * the functions that say what it keeps. Each function reads the resolved
+ * parameters from the spec.
+ */
+struct attn__bsf_def {
+	const struct attn_param_spec *params;
+	int n_params;
+	int passes; /* or, when 0, npasses(sp) */
+	int (*npasses)(const struct attn__bsf_spec *sp);
 
 	/*
 	 * Method-specific parameter checks against the shape (NULL: none):
@@ -80,7 +72,9 @@ struct attn__bsf_spec {
 	 * The list keys that the query at position pos (on pass p's row map)
 	 * keeps, as half-open intervals [lo[i], hi[i]); they may overlap or
 	 * run past [0, nk) (clipped here); causality need not be applied.
-	 * Returns how many, <= ATTN__BSF_MAX_IV.
+	 * Returns how many, <= ATTN__BSF_MAX_IV. NULL (with vis NULL): the
+	 * local pattern of one pass, attn__bsf_local_row() with s + g first
+	 * keys, g global rows and the window w.
 	 */
 	int (*row)(const struct attn__bsf_spec *sp, const struct attn_shape *s, int pass,
 	           int64_t list, int64_t pos, int64_t *lo, int64_t *hi);
@@ -93,6 +87,29 @@ struct attn__bsf_spec {
 };
 
 /*
+ * A fixed method with its parameter values: the shared names b, w, s, g,
+ * r and seed read by attn__bsf_spec_init() from the parameters of those
+ * names (0 for those the method does not have).
+ */
+struct attn__bsf_spec {
+	const struct attn__bsf_def *def;
+	const struct attn_params *p; /* as given, checked by supports() */
+	int64_t b;                   /* block size */
+	int64_t w;                   /* window (or segment, for dilated) */
+	int64_t s;                   /* sink tokens */
+	int64_t g;                   /* global tokens */
+	int64_t r;                   /* random blocks, dilation or column stride */
+	uint64_t seed;               /* for random blocks */
+	int passes;
+};
+
+void attn__bsf_spec_init(const struct attn__bsf_def *def, const struct attn_params *p,
+                         struct attn__bsf_spec *sp);
+
+/* The number of entries of a params array. */
+#define ATTN__BSF_COUNT(a) ((int)(sizeof(a) / sizeof(*(a))))
+
+/*
  * The parameter spec of b, the block size, that every fixed method lists
  * (attn__bs's limits, default 64).
  */
@@ -103,22 +120,53 @@ struct attn__bsf_spec {
 	}
 
 /*
- * Integer parameter idx of p (its spec's default when p does not carry it).
+ * The local part that window, streaming, longformer, bigbird and strided
+ * share. Rows before position `grows` (global rows) keep every key; the
+ * others keep the first `first` keys (sinks, global keys) and the window
+ * |pos - j| < w (causality cuts it to the w most recent). As intervals
+ * (up to 2, into lo and hi) and per element.
  */
-int64_t attn__bsf_param(const struct attn__bsf_spec *sp, int idx);
+static inline int attn__bsf_local_row(int64_t first, int64_t w, int64_t grows, int64_t n,
+                                      int64_t pos, int64_t *lo, int64_t *hi)
+{
+	if (pos < grows) {
+		lo[0] = 0;
+		hi[0] = n;
+		return 1;
+	}
+	lo[0] = 0;
+	hi[0] = first;
+	lo[1] = pos - w + 1;
+	hi[1] = pos + w;
+	return 2;
+}
+
+static inline int attn__bsf_local_vis(int64_t first, int64_t w, int64_t grows, int64_t pos,
+                                      int64_t j)
+{
+	return pos < grows || j < first || (j > pos - w && j < pos + w);
+}
 
 /*
- * The descriptor of a fixed method, given its spec function
- *     static void <prefix>_spec(const struct attn_params *p, struct attn__bsf_spec *sp)
- * and its params array <prefix>_params: the functions, family, flags and
- * tolerance; the method adds name, category, summary, citation, time_exp,
- * mem_exp and n_params.
+ * A fixed method's descriptor functions, from its constant
+ * `static const struct attn__bsf_def <prefix>_def` and params array
+ * <prefix>_params; ATTN__BSF_METHOD_COMMON fills the descriptor's shared
+ * fields, the method adds name, category, summary, citation and time_exp.
  */
 #define ATTN__BSF_DEFINE_METHOD(prefix)                                                            \
+	static void prefix##_spec(const struct attn_params *p, struct attn__bsf_spec *sp)          \
+	{                                                                                          \
+		attn__bsf_spec_init(&prefix##_def, p, sp);                                         \
+	}                                                                                          \
 	ATTN__ENGINE_DEFINE_METHOD_CTX(prefix, struct attn__bsf_spec, prefix##_spec, attn__bsf)
+/*
+ * mem_exp 1: the lists, O(N/b) query blocks of a few pairs each (the
+ * attention itself needs only a few tiles per thread).
+ */
 #define ATTN__BSF_METHOD_COMMON(prefix)                                                            \
-	.abi_version = ATTN_ABI_VERSION, .family = ATTN_FAMILY_SPARSE, .flags = 0,                 \
-	.tolerance = 1e-5, .inputs = 0, .params = prefix##_params, .supports = prefix##_supports,  \
+	.abi_version = ATTN_ABI_VERSION, .family = ATTN_FAMILY_SPARSE, .flags = 0, .mem_exp = 1.0, \
+	.tolerance = 1e-5, .inputs = 0, .params = prefix##_params,                                 \
+	.n_params = ATTN__BSF_COUNT(prefix##_params), .supports = prefix##_supports,               \
 	.workspace_bytes = prefix##_workspace_bytes, .flops = prefix##_flops,                      \
 	.bytes = prefix##_bytes, .prepare = prefix##_prepare, .forward = prefix##_forward,         \
 	.oracle = prefix##_oracle

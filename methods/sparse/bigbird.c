@@ -20,8 +20,6 @@
 #include "common/bsfixed.h"
 #include "common/common.h"
 
-enum { BIGBIRD_P_W = 0, BIGBIRD_P_G = 1, BIGBIRD_P_R = 2, BIGBIRD_P_SEED = 3, BIGBIRD_P_B = 4 };
-
 /* Random blocks at most: with the window and the globals, <= ATTN__BSF_MAX_IV intervals. */
 #define BIGBIRD_MAX_R 16
 
@@ -83,28 +81,23 @@ static int bigbird_row(const struct attn__bsf_spec *sp, const struct attn_shape 
                        int64_t list, int64_t pos, int64_t *lo, int64_t *hi)
 {
 	(void)pass;
-	if (pos < sp->g) {
-		lo[0] = 0;
-		hi[0] = s->n;
-		return 1;
-	}
-	lo[0] = 0;
-	hi[0] = sp->g;
-	lo[1] = pos - sp->w + 1;
-	hi[1] = pos + sp->w;
+	/* a global row keeps everything already (one interval) */
+	const int local = attn__bsf_local_row(sp->g, sp->w, sp->g, s->n, pos, lo, hi);
+	if (pos < sp->g)
+		return local;
 	int64_t blk[BIGBIRD_MAX_R];
 	const int n = bigbird_random(sp, s, list, pos / sp->b, blk);
 	for (int i = 0; i < n; i++) {
-		lo[2 + i] = blk[i] * sp->b;
-		hi[2 + i] = lo[2 + i] + sp->b;
+		lo[local + i] = blk[i] * sp->b;
+		hi[local + i] = lo[local + i] + sp->b;
 	}
-	return 2 + n;
+	return local + n;
 }
 
 static int bigbird_vis(const struct attn__bsf_spec *sp, const struct attn_shape *s, int64_t h,
                        int64_t pos, int64_t j)
 {
-	if (pos < sp->g || j < sp->g || (j > pos - sp->w && j < pos + sp->w))
+	if (attn__bsf_local_vis(sp->g, sp->w, sp->g, pos, j))
 		return 1;
 	int64_t blk[BIGBIRD_MAX_R];
 	const int n = bigbird_random(sp, s, h, pos / sp->b, blk);
@@ -114,24 +107,14 @@ static int bigbird_vis(const struct attn__bsf_spec *sp, const struct attn_shape 
 	return 0;
 }
 
-static void bigbird_spec(const struct attn_params *p, struct attn__bsf_spec *sp)
-{
-	*sp = (struct attn__bsf_spec){
-	    .name = "bigbird",
-	    .passes = 1,
-	    .p = p,
-	    .specs = bigbird_params,
-	    .nspecs = 5,
-	    .lists = bigbird_lists,
-	    .row = bigbird_row,
-	    .vis = bigbird_vis,
-	};
-	sp->w = attn__bsf_param(sp, BIGBIRD_P_W);
-	sp->g = attn__bsf_param(sp, BIGBIRD_P_G);
-	sp->r = attn__bsf_param(sp, BIGBIRD_P_R);
-	sp->seed = (uint64_t)attn__bsf_param(sp, BIGBIRD_P_SEED);
-	sp->b = attn__bsf_param(sp, BIGBIRD_P_B);
-}
+static const struct attn__bsf_def bigbird_def = {
+    .params = bigbird_params,
+    .n_params = ATTN__BSF_COUNT(bigbird_params),
+    .passes = 1,
+    .lists = bigbird_lists,
+    .row = bigbird_row,
+    .vis = bigbird_vis,
+};
 
 ATTN__BSF_DEFINE_METHOD(bigbird)
 
@@ -142,6 +125,4 @@ const struct attn_method attn_method_bigbird = {
     .summary = "BigBird: window w, g global tokens and r random key blocks per query block",
     .citation = "Zaheer et al. 2020, Big Bird: Transformers for Longer Sequences",
     .time_exp = 1.0,
-    .mem_exp = 1.0,
-    .n_params = 5,
 };

@@ -26,8 +26,6 @@
 #include "common/bsfixed.h"
 #include "common/common.h"
 
-enum { DILATED_P_W = 0, DILATED_P_R = 1, DILATED_P_B = 2 };
-
 static const struct attn_param_spec dilated_params[] = {
     {"w", ATTN_PARAM_INT, 256, 1, 2147483647.0, NULL,
      "segment of the first branch; branch k has segments w 2^k with dilation 2^k"},
@@ -88,27 +86,25 @@ static int dilated_vis(const struct attn__bsf_spec *sp, const struct attn_shape 
 	return c;
 }
 
-static void dilated_spec(const struct attn_params *p, struct attn__bsf_spec *sp)
+/* K = log2(r) + 1 branches (r not a power of 2 is refused by dilated_check) */
+static int dilated_passes(const struct attn__bsf_spec *sp)
 {
-	*sp = (struct attn__bsf_spec){
-	    .name = "dilated",
-	    .p = p,
-	    .specs = dilated_params,
-	    .nspecs = 3,
-	    .check = dilated_check,
-	    .lists = dilated_lists,
-	    .geom = dilated_geom,
-	    .row = dilated_row,
-	    .vis = dilated_vis,
-	};
-	sp->w = attn__bsf_param(sp, DILATED_P_W);
-	sp->r = attn__bsf_param(sp, DILATED_P_R);
-	sp->b = attn__bsf_param(sp, DILATED_P_B);
-	/* K = log2(r) + 1 branches (r >= 1; not a power of 2 is refused by check) */
-	sp->passes = 1;
+	int k = 1;
 	for (int64_t d = 2; d <= sp->r; d *= 2)
-		sp->passes++;
+		k++;
+	return k;
 }
+
+static const struct attn__bsf_def dilated_def = {
+    .params = dilated_params,
+    .n_params = ATTN__BSF_COUNT(dilated_params),
+    .npasses = dilated_passes,
+    .check = dilated_check,
+    .lists = dilated_lists,
+    .geom = dilated_geom,
+    .row = dilated_row,
+    .vis = dilated_vis,
+};
 
 ATTN__BSF_DEFINE_METHOD(dilated)
 
@@ -120,6 +116,4 @@ const struct attn_method attn_method_dilated = {
                "their softmax denominators",
     .citation = "Ding et al. 2023, LongNet: Scaling Transformers to 1,000,000,000 Tokens",
     .time_exp = 1.0,
-    .mem_exp = 1.0,
-    .n_params = 3,
 };

@@ -9,13 +9,10 @@
  * a sink inside the window counts once. Two intervals per row: the sinks'
  * key blocks (PARTIAL when s is not a multiple of b) and the window's.
  * Prefill O(N·(s + w)·D), decode O((s + w)·D) whatever the context: the
- * point of the method. Runs on methods/common/bsfixed.c.
+ * point of the method. It is methods/common/bsfixed.c's local pattern with
+ * s sinks: the method is its parameters.
  */
-#include "common/blocksparse.h"
 #include "common/bsfixed.h"
-#include "common/common.h"
-
-enum { STREAMING_P_S = 0, STREAMING_P_W = 1, STREAMING_P_B = 2 };
 
 static const struct attn_param_spec streaming_params[] = {
     {"s", ATTN_PARAM_INT, 4, 0, 2147483647.0, NULL, "sink tokens: the first s keys, always kept"},
@@ -24,42 +21,11 @@ static const struct attn_param_spec streaming_params[] = {
     ATTN__BSF_PARAM_B,
 };
 
-static int streaming_row(const struct attn__bsf_spec *sp, const struct attn_shape *s, int pass,
-                         int64_t list, int64_t pos, int64_t *lo, int64_t *hi)
-{
-	(void)s;
-	(void)pass;
-	(void)list;
-	lo[0] = 0;
-	hi[0] = sp->s;
-	lo[1] = pos - sp->w + 1;
-	hi[1] = pos + sp->w;
-	return 2;
-}
-
-static int streaming_vis(const struct attn__bsf_spec *sp, const struct attn_shape *s, int64_t h,
-                         int64_t pos, int64_t j)
-{
-	(void)s;
-	(void)h;
-	return j < sp->s || (j > pos - sp->w && j < pos + sp->w);
-}
-
-static void streaming_spec(const struct attn_params *p, struct attn__bsf_spec *sp)
-{
-	*sp = (struct attn__bsf_spec){
-	    .name = "streaming",
-	    .passes = 1,
-	    .p = p,
-	    .specs = streaming_params,
-	    .nspecs = 3,
-	    .row = streaming_row,
-	    .vis = streaming_vis,
-	};
-	sp->s = attn__bsf_param(sp, STREAMING_P_S);
-	sp->w = attn__bsf_param(sp, STREAMING_P_W);
-	sp->b = attn__bsf_param(sp, STREAMING_P_B);
-}
+static const struct attn__bsf_def streaming_def = {
+    .params = streaming_params,
+    .n_params = ATTN__BSF_COUNT(streaming_params),
+    .passes = 1,
+};
 
 ATTN__BSF_DEFINE_METHOD(streaming)
 
@@ -70,6 +36,4 @@ const struct attn_method attn_method_streaming = {
     .summary = "StreamingLLM: s attention sinks plus a window of w keys, exact on them",
     .citation = "Xiao et al. 2023, Efficient Streaming Language Models with Attention Sinks",
     .time_exp = 1.0,
-    .mem_exp = 1.0,
-    .n_params = 3,
 };

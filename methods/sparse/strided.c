@@ -24,8 +24,6 @@
 #include "common/bsfixed.h"
 #include "common/common.h"
 
-enum { STRIDED_P_W = 0, STRIDED_P_R = 1, STRIDED_P_B = 2 };
-
 static const struct attn_param_spec strided_params[] = {
     {"w", ATTN_PARAM_INT, 0, 0, 2147483647.0, NULL,
      "local window (t - w < j <= t; |t - j| < w not causal); 0: round(sqrt(N))"},
@@ -63,11 +61,8 @@ static int strided_row(const struct attn__bsf_spec *sp, const struct attn_shape 
 {
 	(void)list;
 	const int64_t w = strided_auto(sp->w, s), r = strided_auto(sp->r, s);
-	if (pass == 0) {
-		lo[0] = pos - w + 1;
-		hi[0] = pos + w;
-		return 1;
-	}
+	if (pass == 0)
+		return attn__bsf_local_row(0, w, 0, s->n, pos, lo, hi);
 	/*
 	 * Summary column c is key r - 1 + c·r. Before the window: key <=
 	 * pos - w, c <= (pos - w - r + 1) / r. After it: key >= pos + w,
@@ -86,25 +81,17 @@ static int strided_vis(const struct attn__bsf_spec *sp, const struct attn_shape 
 {
 	(void)h;
 	const int64_t w = strided_auto(sp->w, s), r = strided_auto(sp->r, s);
-	return (j > pos - w && j < pos + w) || j % r == r - 1;
+	return attn__bsf_local_vis(0, w, 0, pos, j) || j % r == r - 1;
 }
 
-static void strided_spec(const struct attn_params *p, struct attn__bsf_spec *sp)
-{
-	*sp = (struct attn__bsf_spec){
-	    .name = "strided",
-	    .passes = 2,
-	    .p = p,
-	    .specs = strided_params,
-	    .nspecs = 3,
-	    .geom = strided_geom,
-	    .row = strided_row,
-	    .vis = strided_vis,
-	};
-	sp->w = attn__bsf_param(sp, STRIDED_P_W);
-	sp->r = attn__bsf_param(sp, STRIDED_P_R);
-	sp->b = attn__bsf_param(sp, STRIDED_P_B);
-}
+static const struct attn__bsf_def strided_def = {
+    .params = strided_params,
+    .n_params = ATTN__BSF_COUNT(strided_params),
+    .passes = 2,
+    .geom = strided_geom,
+    .row = strided_row,
+    .vis = strided_vis,
+};
 
 ATTN__BSF_DEFINE_METHOD(strided)
 
@@ -116,6 +103,4 @@ const struct attn_method attn_method_strided = {
                "(both round(sqrt N) by default)",
     .citation = "Child et al. 2019, Generating Long Sequences with Sparse Transformers",
     .time_exp = 1.5,
-    .mem_exp = 1.0,
-    .n_params = 3,
 };
