@@ -430,7 +430,7 @@ END_TEST
 /* What the callbacks of the last run saw. */
 static struct {
 	double density, tile_density, flops, routing_ns;
-	int reports;
+	int reports, dumps;
 	int64_t nqb, nkb;
 	uint8_t mask[64 * 64];
 } seen;
@@ -455,12 +455,16 @@ static void on_dump(const struct attn_ctx *ctx, int64_t bh, int64_t nqb, int64_t
 	(void)ctx;
 	ck_assert_int_eq(bh, 0);
 	ck_assert(nqb * nkb <= (int64_t)sizeof seen.mask);
+	seen.dumps++;
 	seen.nqb = nqb;
 	seen.nkb = nkb;
 	memcpy(seen.mask, mask, (size_t)(nqb * nkb));
 }
 
-/* prepare + forward with the callbacks on; fills `seen`. */
+/*
+ * prepare + forward with the callbacks on; fills `seen`. A second forward
+ * does not dump the mask again (once per prepare: the dump allocates).
+ */
 static float *run_seen(const struct attn_method *m, const struct attn_shape *s,
                        const struct attn_params *p, const struct attn_inputs *in)
 {
@@ -471,6 +475,8 @@ static float *run_seen(const struct attn_method *m, const struct attn_shape *s,
 	struct attn_ctx ctx = {.threads = 1, .seed = 1, .report = on_report, .dump_mask = on_dump};
 	ck_assert_int_eq(m->prepare(s, p, in, ws, &ctx), ATTN_OK);
 	ck_assert_int_eq(m->forward(s, p, in, out, ws, &ctx), ATTN_OK);
+	ck_assert_int_eq(m->forward(s, p, in, out, ws, &ctx), ATTN_OK);
+	ck_assert_int_eq(seen.dumps, 1);
 	ck_assert(guard_intact(ws, ws_bytes));
 	free(ws);
 	return out;
@@ -521,6 +527,33 @@ START_TEST(planted_block_is_selected)
 		ck_assert(seen.density < 0.3);
 		ck_assert(seen.routing_ns > 0.0);
 		ck_assert(seen.flops >= 4.0 * (double)D * kept);
+	}
+	attn_workload_free(&wl);
+}
+END_TEST
+
+/*
+ * nsa's mask is its two engine branches together: every query block keeps
+ * its own block and, through the window of 64, the block before; the
+ * selection adds at most topk = 1 more.
+ */
+START_TEST(nsa_mask_has_both_branches)
+{
+	const int64_t N = 1024, D = 32, b = 64;
+	struct attn_shape s = mk_shape(1, 1, 1, N, D, 1, ATTN_MODE_PREFILL);
+	struct attn_workload wl;
+	ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_LOCAL, 6, &wl), ATTN_OK);
+	const double v[] = {(double)b, 1, 64, 1.0 / 3.0};
+	struct attn_params p = params_of(&attn_method_nsa, v, 4);
+	free(run_seen(&attn_method_nsa, &s, &p, &wl.in));
+	ck_assert_int_eq(seen.nqb, 16);
+	for (int64_t i = 0; i < 16; i++) {
+		int kept = 0;
+		for (int64_t j = 0; j < 16; j++)
+			kept += seen.mask[i * 16 + j];
+		ck_assert(seen.mask[i * 16 + i]);
+		ck_assert(i == 0 || seen.mask[i * 16 + i - 1]);
+		ck_assert_int_le(kept, 3);
 	}
 	attn_workload_free(&wl);
 }
@@ -653,6 +686,7 @@ int main(void)
 	tcase_add_loop_test(tm, keep_everything_is_softmax, 0, N_METHODS);
 	tcase_add_loop_test(tm, threads_bit_identical, 0, N_METHODS);
 	tcase_add_test(tm, planted_block_is_selected);
+	tcase_add_test(tm, nsa_mask_has_both_branches);
 	tcase_add_test(tm, quest_finds_the_needle);
 	tcase_add_test(tm, moba_token_route);
 	tcase_add_test(tm, lsh_one_bucket_is_local);

@@ -503,7 +503,8 @@ void attn__route_ws_init(struct attn__route_ws *w, const struct attn__route_spec
 		threads = 1;
 	attn__bs_plan_init(&w->pl, s, rs->b, 1, threads);
 	w->threads = threads;
-	w->off_shared = (w->pl.total + 63) & ~(size_t)63;
+	w->off_flag = (w->pl.total + 63) & ~(size_t)63;
+	w->off_shared = w->off_flag + 64;
 	w->off_heads = w->off_shared + bytes64((int64_t)rs->shared_bytes, 1);
 	w->off_scratch = w->off_heads + (size_t)(s->batch * s->heads) * rs->lo.bytes;
 	w->total = w->off_scratch + (size_t)threads * bytes64((int64_t)rs->scratch_bytes, 1);
@@ -514,9 +515,19 @@ int attn__route_prepare(const struct attn__route_spec *rs, const struct attn_sha
 {
 	struct attn__route_ws w;
 	attn__route_ws_init(&w, rs, s, threads);
+	*((char *)ws + w.off_flag) = 0;
 	if (rs->prep)
 		rs->prep(rs, s, in, (char *)ws + w.off_shared);
 	return ATTN_OK;
+}
+
+int attn__route_dump_due(const struct attn__route_ws *w, void *ws, const struct attn_ctx *ctx)
+{
+	char *flag = (char *)ws + w->off_flag;
+	if (!ctx || !ctx->dump_mask || *flag)
+		return 0;
+	*flag = 1;
+	return 1;
 }
 
 void attn__route_report(const struct attn_ctx *ctx, const struct attn_shape *s, int64_t b,
@@ -577,7 +588,8 @@ int attn__route_forward(const struct attn__route_spec *rs, const struct attn_sha
 	struct attn__bs_stats st;
 	attn__bs_run(&w.pl, &pat, s, in, out, ws, &st);
 	attn__route_report(ctx, s, rs->b, &st, rs->routing_flops, ns);
-	attn__bs_dump(ctx, &pat, s, 0);
+	if (attn__route_dump_due(&w, ws, ctx))
+		attn__bs_dump(ctx, &pat, s, 0);
 	return ATTN_OK;
 }
 

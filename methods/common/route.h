@@ -232,21 +232,32 @@ void attn__route_head_cb(const void *arg, int pass, int64_t bh, struct attn__bs_
 
 /*
  * The workspace of a routed forward(): the engine's (plan with one pass),
- * then the shared state, every head's region, and a routing scratch per
- * thread. Offsets from the start of ws.
+ * then a line holding the "mask dumped" flag, the shared state, every
+ * head's region, and a routing scratch per thread. Offsets from the start
+ * of ws.
  */
 struct attn__route_ws {
 	struct attn__bs_plan pl;
-	size_t off_shared, off_heads, off_scratch, total;
+	size_t off_flag, off_shared, off_heads, off_scratch, total;
 	int threads;
 };
 
 void attn__route_ws_init(struct attn__route_ws *w, const struct attn__route_spec *rs,
                          const struct attn_shape *s, int threads);
 
-/* prepare(): the shared state into ws (nothing when the spec has none). */
+/*
+ * prepare(): the shared state into ws (nothing when the spec has none),
+ * and the dump flag cleared.
+ */
 int attn__route_prepare(const struct attn__route_spec *rs, const struct attn_shape *s,
                         const struct attn_inputs *in, void *ws, int threads);
+
+/*
+ * 1 when this forward() should hand the harness head 0's block mask: ctx
+ * asks for it and no call since prepare() has (the flag is then set). So
+ * the dump's allocation (attn__bs_dump) stays out of timed calls.
+ */
+int attn__route_dump_due(const struct attn__route_ws *w, void *ws, const struct attn_ctx *ctx);
 
 /*
  * Route every head (OpenMP over heads, each head single-threaded, so the
@@ -258,8 +269,8 @@ double attn__route_all(const struct attn__route_spec *rs, const struct attn_shap
 
 /*
  * The whole forward(): route every head, run the engine on the lists,
- * report density, FLOPs and routing time and dump head 0's mask when the
- * harness asks (ctx may be NULL).
+ * report density, FLOPs and routing time, and dump head 0's mask when the
+ * harness asks, once per prepare(); ctx may be NULL.
  */
 int attn__route_forward(const struct attn__route_spec *rs, const struct attn_shape *s,
                         const struct attn_inputs *in, float *out, void *ws,
