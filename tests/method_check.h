@@ -109,6 +109,54 @@ static inline double rel_err_f(const float *a, const float *b, size_t n)
 	return den > 0.0 ? sqrt(num / den) : sqrt(num);
 }
 
+/* How far decode is from what it must equal (decode_check()). */
+struct decode_errs {
+	double vs_prefill; /* against the last row of each head of causal prefill */
+	double vs_oracle;  /* against the oracle (with params p0) of the decode shape */
+	double threads;    /* 2 threads against 1, prefill or decode, the larger: must be 0 */
+};
+
+/*
+ * Decode from a prepared state against prefill: m with params p on the
+ * causal prefill shape sp and its decode twin (one query at N - 1 after the
+ * context of N keys), gaussian inputs with `seed`, 1 and 2 threads each.
+ */
+static inline struct decode_errs decode_check(const struct attn_method *m,
+                                              const struct attn_params *p,
+                                              const struct attn_params *p0,
+                                              const struct attn_shape *sp, uint64_t seed)
+{
+	struct attn_shape sd = *sp;
+	sd.mode = ATTN_MODE_DECODE;
+	const int64_t N = sp->n, D = sp->d, BH = sp->batch * sp->heads;
+	const size_t nd = (size_t)(BH * D);
+	struct attn_workload wp, wd;
+	ck_assert_int_eq(attn_workload_alloc(sp, m->inputs, ATTN_DIST_GAUSSIAN, seed, &wp), 0);
+	ck_assert_int_eq(attn_workload_alloc(&sd, m->inputs, ATTN_DIST_GAUSSIAN, seed, &wd), 0);
+	double *ref = run_oracle(m, &sd, p0, &wd.in);
+	float *pre = run_method(m, sp, p, &wp.in, 1);
+	float *pre2 = run_method(m, sp, p, &wp.in, 2);
+	float *dec = run_method(m, &sd, p, &wd.in, 1);
+	float *dec2 = run_method(m, &sd, p, &wd.in, 2);
+	float *last = malloc(nd * sizeof(float));
+	ck_assert_ptr_nonnull(last);
+	for (int64_t bh = 0; bh < BH; bh++)
+		memcpy(last + bh * D, pre + (bh * N + N - 1) * D, (size_t)D * sizeof(float));
+	struct decode_errs e = {
+	    .vs_prefill = rel_err_f(dec, last, nd),
+	    .vs_oracle = rel_err_d(dec, ref, nd),
+	    .threads = fmax(rel_err_f(pre2, pre, out_count(sp)), rel_err_f(dec2, dec, nd))};
+	free(pre);
+	free(pre2);
+	free(dec);
+	free(dec2);
+	free(last);
+	free(ref);
+	attn_workload_free(&wp);
+	attn_workload_free(&wd);
+	return e;
+}
+
 /* The worst error seen so far, and where. */
 struct worst {
 	double err;

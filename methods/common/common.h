@@ -268,6 +268,47 @@ void attn__gemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, in
 void attn__gemm_nt(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
 		   int64_t ldb, float *c, int64_t ldc);
 
+/* ---- online softmax by tiles (flash and the block-sparse engine) ----------- */
+
+/*
+ * log2(e): tiled kernels keep scores in base-2 units, s·log2(e), so that
+ * e^s becomes the cheaper 2^s (methods/full/flash.c explains the algorithm).
+ */
+#define ATTN__LOG2E 1.44269504088896340736
+
+/*
+ * Pack a tile's queries for Sᵀ = K Qᵀ: qt (D, ldq) = (Q · scale)ᵀ, columns
+ * mq..bqp zero (finite padding scores, never written out).
+ *   q (mq, D) with row stride rsq.
+ */
+void attn__pack_qt(float *qt, int64_t ldq, const float *q, int64_t rsq, int64_t mq, int64_t bqp,
+		   int64_t D, float scale);
+
+/*
+ * The rescale step of the online softmax, per query row i < n, after a
+ * block's new max mnew and column sums csum:
+ *   α = 2^(m - m_new),  l = α l + csum,  A_i = α A_i,  m = m_new
+ * (α is 0 on a row's first visible block, 1 when its max did not move).
+ *   m, l, mnew, csum (n); acc (n, D).
+ */
+void attn__online_rescale(float *m, float *l, const float *mnew, const float *csum, float *acc,
+			  int64_t n, int64_t D);
+
+/*
+ * One row's online-softmax step in decode: part = (m, l, A[D]) is the
+ * running partial, s (nc) the block's base-2 scores, replaced by
+ * P = 2^(s - m_new); A is rescaled here, the caller adds P V.
+ */
+void attn__online_row(float *part, float *s, int64_t nc, int64_t D);
+
+/*
+ * Merge `count` partials (m, l, A[D]), `stride` floats apart, into one
+ * output row (flash-decoding):
+ *   M = max_r m_r,  o = Σ_r 2^(m_r - M) A_r / Σ_r 2^(m_r - M) l_r,
+ * and o = 0 when every l_r is 0 (no key was visible). o (D).
+ */
+void attn__merge_partials(float *o, const float *parts, int64_t count, int64_t stride, int64_t D);
+
 /* ---- shapes, parameters and cost conventions ------------------------------- */
 
 /*

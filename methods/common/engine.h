@@ -19,6 +19,11 @@
  * (linattn.h), ATTN__WKV_DEFINE_METHOD (wkv.h), ATTN__DELTA_DEFINE_METHOD
  * (delta.h).
  *
+ * ATTN__ENGINE_DEFINE_METHOD_CTX is the same for engines that need the
+ * whole ctx (its seed, or the harness's report and dump_mask callbacks):
+ * prepare, forward and oracle get `const struct attn_ctx *ctx` last, as the
+ * descriptor's do. methods/common/bsfixed.h uses it.
+ *
  * Internal to attnbench (attn__ names), like common.h.
  */
 #ifndef ATTNBENCH_METHODS_ENGINE_H
@@ -26,7 +31,8 @@
 
 #include "attnbench/method.h"
 
-#define ATTN__ENGINE_DEFINE_METHOD(prefix, spec_type, spec_fn, engine)                             \
+/* supports, workspace_bytes, flops and bytes: the same in both forms. */
+#define ATTN__ENGINE_DEFINE_SIZES(prefix, spec_type, spec_fn, engine)                              \
 	static int prefix##_supports(const struct attn_shape *s, const struct attn_params *p,      \
 	                             char *msg, size_t msglen)                                     \
 	{                                                                                          \
@@ -52,14 +58,22 @@
 		spec_type sp;                                                                      \
 		spec_fn(p, &sp);                                                                   \
 		return engine##_bytes(&sp, s);                                                     \
-	}                                                                                          \
+	}
+
+/*
+ * prepare, forward and oracle: prepare and forward hand the engine `run`
+ * last (ctx itself, or its thread count), and the oracle gets whatever
+ * the variadic part is appended to its arguments: given as `, )` it is
+ * nothing, given as `, , ctx` it is `, ctx` (an empty argument, then ctx).
+ */
+#define ATTN__ENGINE_DEFINE_RUN(prefix, spec_type, spec_fn, engine, run, ...)                      \
 	static int prefix##_prepare(const struct attn_shape *s, const struct attn_params *p,       \
 	                            const struct attn_inputs *in, void *ws,                        \
 	                            const struct attn_ctx *ctx)                                    \
 	{                                                                                          \
 		spec_type sp;                                                                      \
 		spec_fn(p, &sp);                                                                   \
-		return engine##_prepare(&sp, s, in, ws, ctx ? ctx->threads : 1);                   \
+		return engine##_prepare(&sp, s, in, ws, run);                                      \
 	}                                                                                          \
 	static int prefix##_forward(const struct attn_shape *s, const struct attn_params *p,       \
 	                            const struct attn_inputs *in, float *out, void *ws,            \
@@ -67,7 +81,7 @@
 	{                                                                                          \
 		spec_type sp;                                                                      \
 		spec_fn(p, &sp);                                                                   \
-		return engine##_forward(&sp, s, in, out, ws, ctx ? ctx->threads : 1);              \
+		return engine##_forward(&sp, s, in, out, ws, run);                                 \
 	}                                                                                          \
 	static int prefix##_oracle(const struct attn_shape *s, const struct attn_params *p,        \
 	                           const struct attn_inputs *in, double *out,                      \
@@ -76,7 +90,15 @@
 		(void)ctx;                                                                         \
 		spec_type sp;                                                                      \
 		spec_fn(p, &sp);                                                                   \
-		return engine##_oracle(&sp, s, in, out);                                           \
+		return engine##_oracle(&sp, s, in, out __VA_ARGS__);                               \
 	}
+
+#define ATTN__ENGINE_DEFINE_METHOD(prefix, spec_type, spec_fn, engine)                             \
+	ATTN__ENGINE_DEFINE_SIZES(prefix, spec_type, spec_fn, engine)                              \
+	ATTN__ENGINE_DEFINE_RUN(prefix, spec_type, spec_fn, engine, ctx ? ctx->threads : 1, )
+
+#define ATTN__ENGINE_DEFINE_METHOD_CTX(prefix, spec_type, spec_fn, engine)                         \
+	ATTN__ENGINE_DEFINE_SIZES(prefix, spec_type, spec_fn, engine)                              \
+	ATTN__ENGINE_DEFINE_RUN(prefix, spec_type, spec_fn, engine, ctx, , ctx)
 
 #endif /* ATTNBENCH_METHODS_ENGINE_H */

@@ -365,6 +365,56 @@ void attn__gemm_nt(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
 			c[i * ldc + j] = attn__dot(a + i * lda, b + j * ldb, k);
 }
 
+/* ---- online softmax by tiles --------------------------------------------------- */
+
+void attn__pack_qt(float *qt, int64_t ldq, const float *q, int64_t rsq, int64_t mq, int64_t bqp,
+		   int64_t D, float scale)
+{
+	for (int64_t c = 0; c < D; c++) {
+		for (int64_t i = 0; i < mq; i++)
+			qt[c * ldq + i] = q[i * rsq + c] * scale;
+		memset(qt + c * ldq + mq, 0, (size_t)(bqp - mq) * sizeof(float));
+	}
+}
+
+void attn__online_rescale(float *m, float *l, const float *mnew, const float *csum, float *acc,
+			  int64_t n, int64_t D)
+{
+	for (int64_t i = 0; i < n; i++) {
+		const float alpha = attn__exp2f(m[i] - mnew[i]);
+		l[i] = l[i] * alpha + csum[i];
+		m[i] = mnew[i];
+		if (alpha != 1.0f)
+			attn__scale(acc + i * D, alpha, D);
+	}
+}
+
+void attn__online_row(float *part, float *s, int64_t nc, int64_t D)
+{
+	const float mblk = attn__max(s, nc);
+	const float mnew = mblk > part[0] ? mblk : part[0];
+	const float sum = attn__exp2_shift_sum(s, nc, mnew);
+	const float alpha = attn__exp2f(part[0] - mnew);
+	part[1] = part[1] * alpha + sum;
+	if (alpha != 1.0f)
+		attn__scale(part + 2, alpha, D);
+	part[0] = mnew;
+}
+
+void attn__merge_partials(float *o, const float *parts, int64_t count, int64_t stride, int64_t D)
+{
+	float mmax = -INFINITY, l = 0.0f;
+	for (int64_t r = 0; r < count; r++)
+		mmax = parts[r * stride] > mmax ? parts[r * stride] : mmax;
+	memset(o, 0, (size_t)D * sizeof(float));
+	for (int64_t r = 0; r < count; r++) {
+		const float w = attn__exp2f(parts[r * stride] - mmax);
+		l += w * parts[r * stride + 1];
+		attn__axpy(o, w, parts + r * stride + 2, D);
+	}
+	attn__scale(o, l > 0.0f ? 1.0f / l : 0.0f, D);
+}
+
 /* ---- shapes, parameters and cost conventions ---------------------------------- */
 
 int attn__check_shape(const struct attn_shape *s, char *msg, size_t msglen)

@@ -68,8 +68,6 @@ static const struct attn_param_spec flash_params[] = {
      "256 in decode"},
 };
 
-/* log2(e): scores are kept in base-2 units, see the top of the file. */
-#define FLASH_LOG2E 1.44269504088896340736
 
 /*
  * How one forward() carves its workspace. workspace_bytes() and forward()
@@ -270,12 +268,7 @@ static void flash_tile(const struct flash_plan *pl, const struct attn_shape *s, 
 	 * scores, never written out). The workspace is not assumed zeroed:
 	 * every buffer is initialised here.
 	 */
-	const float qscale = (float)(FLASH_LOG2E / sqrt((double)D));
-	for (int64_t c = 0; c < D; c++) {
-		for (int64_t i = 0; i < mq; i++)
-			qt[c * ldq + i] = q[i * D + c] * qscale;
-		memset(qt + c * ldq + mq, 0, (size_t)(bqp - mq) * sizeof(float));
-	}
+	attn__pack_qt(qt, ldq, q, D, mq, bqp, D, (float)(ATTN__LOG2E / sqrt((double)D)));
 	memset(acc, 0, (size_t)(bqp * D) * sizeof(float));
 	for (int64_t i = 0; i < bqp; i++) {
 		m[i] = -INFINITY;
@@ -312,13 +305,7 @@ static void flash_tile(const struct flash_plan *pl, const struct attn_shape *s, 
 		 * old max (0 on the first block, 1 when the max did not move):
 		 * l = α l + Σ_j P, A = α A, m = m_new.
 		 */
-		for (int64_t i = 0; i < bqp; i++) {
-			const float alpha = attn__exp2f(m[i] - mnew[i]);
-			l[i] = l[i] * alpha + csum[i];
-			m[i] = mnew[i];
-			if (alpha != 1.0f)
-				attn__scale(acc + i * D, alpha, D);
-		}
+		attn__online_rescale(m, l, mnew, csum, acc, bqp, D);
 
 		/* pass 5: A (bqp, D) += P (bqp, nk) V[k0 : k0+nk] (nk, D), reading Pᵀ in place */
 		attn__gemm(bqp, D, nk, pt, 1, ldq, v + k0 * D, D, acc, D, 1);
@@ -372,7 +359,7 @@ static void flash_decode_range(const struct flash_plan *pl, const struct attn_sh
 	float *qp = (float *)(slice + pl->off_qt); /* (G, D) */
 	float *sp = (float *)(slice + pl->off_pt); /* (G, bk) */
 
-	const float qscale = (float)(FLASH_LOG2E / sqrt((double)D));
+	const float qscale = (float)(ATTN__LOG2E / sqrt((double)D));
 	for (int64_t g = 0; g < G; g++) {
 		float *pg = part + g * pstride; /* m, l, A (D) */
 		for (int64_t c = 0; c < D; c++)
@@ -401,17 +388,8 @@ static void flash_decode_range(const struct flash_plan *pl, const struct attn_sh
 		}
 
 		/* pass 2: online softmax per head, as in a prefill tile, for one row */
-		for (int64_t g = 0; g < G; g++) {
-			float *pg = part + g * pstride, *sg = sp + g * bk;
-			const float mblk = attn__max(sg, nc);
-			const float mnew = mblk > pg[0] ? mblk : pg[0];
-			const float sum = attn__exp2_shift_sum(sg, nc, mnew);
-			const float alpha = attn__exp2f(pg[0] - mnew);
-			pg[1] = pg[1] * alpha + sum;
-			if (alpha != 1.0f)
-				attn__scale(pg + 2, alpha, D);
-			pg[0] = mnew;
-		}
+		for (int64_t g = 0; g < G; g++)
+			attn__online_row(part + g * pstride, sp + g * bk, nc, D);
 
 		/* pass 3: A (G, D) += P (G, nc) V_blk (nc, D); each V row also read once */
 		attn__gemm(G, D, nc, sp, bk, 1, v + c0 * D, D, part + 2, pstride, 1);
@@ -450,20 +428,9 @@ static void flash_decode(const struct flash_plan *pl, const struct attn_shape *s
 
 		/* Merge: M = max m_r, O = Σ 2^(m_r - M) A_r / Σ 2^(m_r - M) l_r. */
 #pragma omp for schedule(static)
-		for (int64_t bh = 0; bh < heads; bh++) {
-			const float *pb = parts + bh * splits * stride;
-			float *o = out + bh * D; /* (D) */
-			float mmax = -INFINITY, l = 0.0f;
-			for (int64_t r = 0; r < splits; r++)
-				mmax = pb[r * stride] > mmax ? pb[r * stride] : mmax;
-			memset(o, 0, (size_t)D * sizeof(float));
-			for (int64_t r = 0; r < splits; r++) {
-				const float w = attn__exp2f(pb[r * stride] - mmax);
-				l += w * pb[r * stride + 1];
-				attn__axpy(o, w, pb + r * stride + 2, D);
-			}
-			attn__scale(o, 1.0f / l, D);
-		}
+		for (int64_t bh = 0; bh < heads; bh++)
+			attn__merge_partials(out + bh * D, parts + bh * splits * stride, splits, stride,
+					     D);
 	}
 }
 
