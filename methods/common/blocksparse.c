@@ -151,7 +151,7 @@ static void bs_load_keys(const struct attn__bs_head *hd, int64_t c0, int64_t nk,
  * to the pair's GEMMs.
  */
 static int64_t bs_hide(float *pt, int64_t ldq, int64_t mq, int64_t nk, const uint8_t *mask,
-		       int causal, const int32_t *qpos, const int32_t *kpos)
+                       int causal, const int32_t *qpos, const int32_t *kpos)
 {
 	int64_t kept = 0;
 	for (int64_t j = 0; j < nk; j++) {
@@ -172,7 +172,7 @@ static int64_t bs_hide(float *pt, int64_t ldq, int64_t mq, int64_t nk, const uin
  * hidden from the rows before position kpos[j], a prefix of its Sᵀ row.
  */
 static int64_t bs_hide_causal(float *pt, int64_t ldq, int64_t mq, int64_t nk, int64_t pos0,
-			      const int32_t *kpos)
+                              const int32_t *kpos)
 {
 	int64_t kept = 0;
 	for (int64_t j = 0; j < nk; j++) {
