@@ -54,8 +54,8 @@
  * multiplied by gates <= 1, so N = 10⁶ steps of γ = 0.9 just decay it.
  *
  * Parallel (O(N² (F + D)), the reference form). Query blocks of LIN_BQ rows
- * against every visible key, as in flash (Sᵀ = K Qᵀ, then O = P V reading Pᵀ
- * in place), with the decay mask D_ij = e^{B_i - B_j}, B the cumulative
+ * against every visible key, LIN_BK keys at a time, as in flash (Sᵀ = K Qᵀ,
+ * then O += P V reading Pᵀ in place), with the decay mask D_ij = e^{B_i - B_j}, B the cumulative
  * log decay of the whole head kept in float64 (in float32 B would lose the
  * exponent's low bits at large N). Scalar gates: one e^x per visible pair,
  * x = B_i - B_j <= 0, so it underflows to 0 and never overflows. Vector
@@ -111,8 +111,23 @@
 #define LIN_SPAN 20.0f
 /* Rows per band of the chunk's intra products: the GEMM tile's width. */
 #define LIN_BAND ATTN__GEMM_NR
-/* Query rows per block of the parallel form. */
+/*
+ * The parallel form's decay factors below e^LIN_FLUSH are taken as 0: they
+ * weigh a key 1e-28 below a neighbour of weight ~1, far under float32's
+ * resolution, while the subnormal products they would make (e^-87 times a
+ * score) run GEMMs several times slower - the parallel form's time per pair
+ * doubled from N = 2048 to 4096 under retnet's decays before this.
+ */
+#define LIN_FLUSH -64.0f
+
+static inline float decay_exp(float x)
+{
+	return x < LIN_FLUSH ? 0.0f : attn__expf(x);
+}
+
+/* Query rows per block of the parallel form, and keys per block of its scores. */
 #define LIN_BQ 64
+#define LIN_BK 512
 /* Largest feature dimension F a block map may ask for. */
 #define LIN_FMAX 8192
 
@@ -224,7 +239,7 @@ int attn__lin_supports(const struct attn__lin_spec *ls, const struct attn_shape 
  *     den (C)    tmp (ldf)
  *   recurrent: s (F, ldd), z, qv, kv, av (ldf)
  *   parallel:  bc (N, gd) doubles B   kf (N, ldf) φ(K)   kt (N, ldf) folded
- *     keys (vector gates only)   qt (F, ldq) Qᵀ   qf (BQ, ldf)   st (N, ldq)
+ *     keys (vector gates only)   qt (F, ldq) Qᵀ   qf (BQ, ldf)   st (BK, ldq)
  *     Sᵀ   acc (BQP, D)   pden (BQP)
  * Row strides are padded (ldd = D rounded to 16 plus 16 floats, ldf, ldc,
  * ldq and ldm likewise) so that no GEMM operand walks down a column at a
@@ -300,7 +315,7 @@ static void plan_init(struct lin_plan *pl, const struct attn__lin_spec *ls,
 		pl->o_kt = carve(&off, (size_t)(pl->gd > 1 ? N * pl->ldf : 0) * f);
 		pl->o_qt = carve(&off, (size_t)(F * pl->ldq) * f);
 		pl->o_qf = carve(&off, (size_t)(LIN_BQ * pl->ldf) * f);
-		pl->o_st = carve(&off, (size_t)(N * pl->ldq) * f);
+		pl->o_st = carve(&off, (size_t)(attn__min64(N, LIN_BK) * pl->ldq) * f);
 		pl->o_acc = carve(&off, (size_t)(pl->bqp * D) * f);
 		pl->o_pden = carve(&off, (size_t)pl->bqp * f);
 	}
@@ -856,7 +871,7 @@ static void parallel_head(const struct attn__lin_spec *ls, const struct lin_plan
 	float *kt = (float *)(slice + pl->o_kt);     /* (N, ldf) keys folded to block start */
 	float *qt = (float *)(slice + pl->o_qt);     /* (F, ldq) the block's Qᵀ, folded */
 	float *qf = (float *)(slice + pl->o_qf);     /* (BQ, ldf) the block's φ(Q) · scale */
-	float *st = (float *)(slice + pl->o_st);     /* (N, ldq) Sᵀ, then Pᵀ */
+	float *st = (float *)(slice + pl->o_st);     /* (BK, ldq) Sᵀ, then Pᵀ */
 	float *acc = (float *)(slice + pl->o_acc);   /* (bqp, D) */
 	float *pden = (float *)(slice + pl->o_pden); /* (bqp) */
 
@@ -910,26 +925,42 @@ static void parallel_head(const struct attn__lin_spec *ls, const struct lin_plan
 		for (int64_t d = 0; d < F; d++)
 			memset(qt + d * ldq + mb, 0, (size_t)(bqp - mb) * sizeof(float));
 
-		/* pass 2: Sᵀ (kgemm, bqp) = keys Qᵀ; vector gates fold keys to i0 first */
+		/* vector gates fold the keys before the block to i0 first */
 		const float *keys = kf;
 		if (gd > 1) {
 			for (int64_t j = 0; j < i0; j++)
 				for (int64_t d = 0; d < F; d++)
 					kt[j * ldf + d] =
 					    kf[j * ldf + d] *
-					    attn__expf((float)(bc[i0 * gd + d] - bc[j * gd + d]));
+					    decay_exp((float)(bc[i0 * gd + d] - bc[j * gd + d]));
 			keys = kt;
 		}
-		if (kgemm > 0)
-			attn__gemm(kgemm, bqp, F, keys, ldf, 1, qt, ldq, st, ldq, 0);
 
 		/*
-		 * pass 2b: the diagonal block under vector gates, term by term:
-		 * S_ij = Σ_d q_id k_jd e^{B_id - B_jd} for j <= i, 0 above.
+		 * passes 2 to 4 by blocks of LIN_BK keys [j0, j1), so that the
+		 * score block Sᵀ (j1 - j0, bqp) stays in cache from the GEMM that
+		 * writes it to the one that reads it (over all N at once it would
+		 * not, and time per pair would grow with N). Key j's row of Sᵀ
+		 * is st's row j - j0.
 		 */
-		if (gd > 1) {
-			for (int64_t j = i0; j < i1; j++) {
-				float *row = st + j * ldq;
+		if (ls->normalize)
+			memset(pden, 0, (size_t)bqp * sizeof(float));
+		for (int64_t j0 = 0; j0 < kend; j0 += LIN_BK) {
+			const int64_t j1 = attn__min64(j0 + LIN_BK, kend);
+
+			/* pass 2: Sᵀ = keys Qᵀ over the keys the GEMM covers (vector
+			 * gates leave the diagonal block to pass 2b) */
+			const int64_t g1 = attn__min64(j1, kgemm);
+			if (g1 > j0)
+				attn__gemm(g1 - j0, bqp, F, keys + j0 * ldf, ldf, 1, qt, ldq, st, ldq,
+				           0);
+
+			/*
+			 * pass 2b: the diagonal block under vector gates, term by term:
+			 * S_ij = Σ_d q_id k_jd e^{B_id - B_jd} for j <= i, 0 above.
+			 */
+			for (int64_t j = j0 > kgemm ? j0 : kgemm; gd > 1 && j < j1; j++) {
+				float *row = st + (j - j0) * ldq;
 				const double *bj = bc + j * gd;
 				for (int64_t i = 0; i < bqp; i++) {
 					if (i >= mb || i0 + i < j) {
@@ -941,37 +972,36 @@ static void parallel_head(const struct attn__lin_spec *ls, const struct lin_plan
 					float sum = 0.0f;
 					for (int64_t d = 0; d < F; d++)
 						sum += qr[d] * kr[d] *
-						       attn__expf((float)(bi[d] - bj[d]));
+						       decay_exp((float)(bi[d] - bj[d]));
 					row[i] = sum;
 				}
 			}
-		}
 
-		/*
-		 * pass 3: the mask. Scalar gates: S_ij *= e^{B_i - B_j} (<= 1) for
-		 * j <= i; causal: 0 above the diagonal (the padding columns are
-		 * 0 from the GEMM already, but the mask must not read B beyond N).
-		 */
-		if (gd == 1) {
-			for (int64_t j = 0; j < kend; j++) {
-				float *row = st + j * ldq;
-				const int64_t lo = j > i0 ? j - i0 : 0; /* first row that sees j */
-				for (int64_t i = 0; i < lo; i++)
-					row[i] = 0.0f;
-				for (int64_t i = lo; i < mb; i++)
-					row[i] *= attn__expf((float)(bc[i0 + i] - bc[j]));
+			/*
+			 * pass 3: the mask. Scalar gates: S_ij *= e^{B_i - B_j} (<= 1)
+			 * for j <= i; causal: 0 above the diagonal (the padding
+			 * columns are 0 from the GEMM already, but the mask must not
+			 * read B beyond N).
+			 */
+			if (gd == 1) {
+				for (int64_t j = j0; j < j1; j++) {
+					float *row = st + (j - j0) * ldq;
+					const int64_t lo = j > i0 ? j - i0 : 0; /* first row that sees j */
+					for (int64_t i = 0; i < lo; i++)
+						row[i] = 0.0f;
+					for (int64_t i = lo; i < mb; i++)
+						row[i] *= decay_exp((float)(bc[i0 + i] - bc[j]));
+				}
+			} else if (gd == 0 && causal) {
+				for (int64_t j = (j0 > i0 + 1 ? j0 : i0 + 1); j < j1; j++)
+					memset(st + (j - j0) * ldq, 0, (size_t)(j - i0) * sizeof(float));
 			}
-		} else if (gd == 0 && causal) {
-			for (int64_t j = i0 + 1; j < i1; j++)
-				memset(st + j * ldq, 0, (size_t)(j - i0) * sizeof(float));
-		}
 
-		/* pass 4: O_block (bqp, D) = P V, reading Pᵀ in place; row sums */
-		attn__gemm(bqp, D, kend, st, 1, ldq, hd->v, D, acc, D, 0);
-		if (ls->normalize) {
-			memset(pden, 0, (size_t)bqp * sizeof(float));
-			for (int64_t j = 0; j < kend; j++)
-				attn__axpy(pden, 1.0f, st + j * ldq, bqp);
+			/* pass 4: O_block (bqp, D) (+)= P V, reading Pᵀ in place; row sums */
+			attn__gemm(bqp, D, j1 - j0, st, 1, ldq, hd->v + j0 * D, D, acc, D, j0 > 0);
+			if (ls->normalize)
+				for (int64_t j = j0; j < j1; j++)
+					attn__axpy(pden, 1.0f, st + (j - j0) * ldq, bqp);
 		}
 		for (int64_t i = 0; i < mb; i++) {
 			float *o = hd->o + (i0 + i) * D;
