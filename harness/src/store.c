@@ -197,8 +197,27 @@ static const char migrate_v4[] =
 	" nkb INTEGER NOT NULL,"
 	" mask BLOB NOT NULL);";
 
+/*
+ * Version 5: what `attnbench fit` concluded from a run (see fit.h): per
+ * method, parameters and shape family, the time exponent and its bootstrap
+ * CI, the non-negative model a·N² + b·N·ln N + c·N + d, and the crossover
+ * N* against flash with its CI; NULL where a figure could not be computed,
+ * and the note saying why.
+ */
+static const char migrate_v5[] =
+	"CREATE TABLE fits("
+	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	" method TEXT NOT NULL,"
+	" params TEXT NOT NULL,"
+	" family TEXT NOT NULL,"
+	" exponent REAL, ci_lo REAL, ci_hi REAL,"
+	" a REAL, b REAL, c REAL, d REAL,"
+	" crossover REAL, cx_lo REAL, cx_hi REAL,"
+	" note TEXT,"
+	" PRIMARY KEY (run_id, method, params, family));";
+
 /* The steps from version i to i + 1, at index i - 1. */
-static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4};
+static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5};
 _Static_assert(sizeof(migrations) / sizeof(*migrations) == ATTN_SCHEMA_VERSION - 1,
 	       "one migration step per schema version after the first");
 

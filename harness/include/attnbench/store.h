@@ -19,6 +19,9 @@
  *            thread count
  *   masks    a sparse method's kept-block mask of head 0, per case, when
  *            the sweep ran with --dump-mask
+ *   fits     per method and shape family of a run: the time exponent
+ *            with its CI, the four-term model, the crossover against
+ *            flash (written by `attnbench fit`, see fit.h)
  *   results  a view: cases with their main metrics side by side
  * ("case" is an SQL keyword, hence the plural table names.)
  */
@@ -31,7 +34,7 @@
 #include "attnbench/calib.h"
 #include "attnbench/counters.h"
 
-#define ATTN_SCHEMA_VERSION 4
+#define ATTN_SCHEMA_VERSION 5
 
 struct attn_store;
 
