@@ -6,6 +6,7 @@
 #define ATTNBENCH_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "attnbench/registry.h"
 
@@ -24,6 +25,7 @@ int cmd_run(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
 
 /* Print "attnbench VERB: message" to stderr. */
 void cli_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -43,6 +45,9 @@ int cli_parse_int(const char *text, long lo, long hi, long *out);
 /* Human-readable duration ("1.23 ms"). */
 const char *cli_fmt_ns(double ns, char *buf, size_t len);
 const char *cli_fmt_bytes(double b, char *buf, size_t len);
+
+/* s as a JSON string literal (null for NULL). */
+void cli_json_str(FILE *f, const char *s);
 
 /* The folder holding workloads/ (ATTNBENCH_DATA_DIR or the source tree). */
 const char *cli_data_dir(void);

@@ -40,25 +40,6 @@ static void csv_field(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	if (!s) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static void json_num(FILE *f, sqlite3_stmt *s, int col)
 {
 	if (sqlite3_column_type(s, col) == SQLITE_NULL || !isfinite(sqlite3_column_double(s, col)))
@@ -156,16 +137,16 @@ static int export_json(sqlite3 *db, long run, FILE *f)
 			if (i == 0)
 				json_num(f, runs, i);
 			else
-				json_str(f, (const char *)sqlite3_column_text(runs, i));
+				cli_json_str(f, (const char *)sqlite3_column_text(runs, i));
 		}
 		fputs(", \"info\": {", f);
 		sqlite3_reset(info);
 		sqlite3_bind_int64(info, 1, sqlite3_column_int64(runs, 0));
 		for (int k = 0; sqlite3_step(info) == SQLITE_ROW; k++) {
 			fputs(k ? ", " : "", f);
-			json_str(f, (const char *)sqlite3_column_text(info, 0));
+			cli_json_str(f, (const char *)sqlite3_column_text(info, 0));
 			fputs(": ", f);
-			json_str(f, (const char *)sqlite3_column_text(info, 1));
+			cli_json_str(f, (const char *)sqlite3_column_text(info, 1));
 		}
 		fputs("}}", f);
 	}
@@ -179,14 +160,14 @@ static int export_json(sqlite3 *db, long run, FILE *f)
 			    sqlite3_column_type(cases, i) == SQLITE_NULL)
 				json_num(f, cases, i);
 			else
-				json_str(f, (const char *)sqlite3_column_text(cases, i));
+				cli_json_str(f, (const char *)sqlite3_column_text(cases, i));
 		}
 		fputs(", \"metrics\": {", f);
 		sqlite3_reset(mets);
 		sqlite3_bind_int64(mets, 1, sqlite3_column_int64(cases, 0));
 		for (int k = 0; sqlite3_step(mets) == SQLITE_ROW; k++) {
 			fputs(k ? ", " : "", f);
-			json_str(f, (const char *)sqlite3_column_text(mets, 0));
+			cli_json_str(f, (const char *)sqlite3_column_text(mets, 0));
 			fputs(": ", f);
 			json_num(f, mets, 1);
 		}

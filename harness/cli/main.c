@@ -31,6 +31,7 @@ static const char *usage_text =
 	"  sweep    a grid of cases into a SQLite database, with progress and ETA\n"
 	"  check    every method against its float64 oracle over a grid of shapes\n"
 	"  export   a database's results as CSV or JSON\n"
+	"  fit      time exponents, cost terms and crossovers against flash, per method\n"
 	"\n"
 	"exit codes: 0 ok; 1 a case crashed, timed out or failed its check; 2 bad\n"
 	"usage, spec, method, file or plugin; 3 database locked, corrupt or foreign;\n"
@@ -140,6 +141,25 @@ const char *cli_fmt_bytes(double b, char *buf, size_t len)
 	}
 	snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", b, u[i]);
 	return buf;
+}
+
+void cli_json_str(FILE *f, const char *s)
+{
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
 }
 
 const char *cli_data_dir(void)
@@ -295,11 +315,12 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} verbs[] = {{"list", cmd_list},   {"info", cmd_info},   {"run", cmd_run},
-		     {"sweep", cmd_sweep}, {"check", cmd_check}, {"export", cmd_export}};
+		     {"sweep", cmd_sweep}, {"check", cmd_check}, {"export", cmd_export},
+		     {"fit", cmd_fit}};
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(*verbs); i++)
 		if (strcmp(verb, verbs[i].name) == 0)
 			return verbs[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "attnbench: unknown verb '%s'; one of list, info, run, sweep, check, export\n",
+	fprintf(stderr, "attnbench: unknown verb '%s'; one of list, info, run, sweep, check, export, fit\n",
 		verb);
 	return EXIT_USAGE;
 }

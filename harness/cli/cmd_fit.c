@@ -1,0 +1,280 @@
+/*
+ * attnbench fit: per method and shape family of a run, the time exponent
+ * over N with its bootstrap CI, which terms of a·N² + b·N·ln N + c·N + d
+ * carry the cost, and the crossover N* against flash. The statistics are in
+ * harness/src/fit.c; this verb picks the run, prints the table and stores
+ * the rows in the database's `fits` table (replacing the run's earlier ones).
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attnbench/fit.h"
+#include "attnbench/store.h"
+#include "cli.h"
+
+static const char *help_text =
+    "usage: attnbench fit --db FILE [--run ID] [--methods a,b] [--format text|markdown|json]\n"
+    "                     [--min-points 3]\n"
+    "\n"
+    "Fits every method's ok cases of a run (default the newest), per shape family\n"
+    "(cases equal in everything but N):\n"
+    "  exponent   slope of ln(median time) on ln N, with a 95% bootstrap CI from\n"
+    "             the stored samples (1000 resamples, fixed seed)\n"
+    "  theory     the method's declared time exponent, when it is registered\n"
+    "  dominant   the term of a·N² + b·N·ln N + c·N + d (non-negative least\n"
+    "             squares on the medians) with the largest share at the largest N\n"
+    "  crossover  N* where the method's time crosses flash's in the same family,\n"
+    "             interpolated in (ln N, ln ratio), with a 95% bootstrap CI\n"
+    "Curves with fewer than --min-points N are listed but not fitted. The rows\n"
+    "are stored in the `fits` table, replacing the run's previous fits.\n"
+    "\n"
+    "exit: 0 ok; 2 bad usage, nothing to fit or a method the run lacks; 3 the\n"
+    "database cannot be read or written.\n";
+
+enum fit_format { FORMAT_TEXT, FORMAT_MARKDOWN, FORMAT_JSON };
+
+#define N_COLS 9
+static const char *const col_names[N_COLS] = {"method",
+                                              "params",
+                                              "family",
+                                              "points",
+                                              "exponent [95% CI]",
+                                              "theory",
+                                              "dominant",
+                                              "crossover N* vs flash [95% CI]",
+                                              "note"};
+
+static void fmt_crossover(const struct attn_fit_crossover *c, const char *method, char *b,
+                          size_t len)
+{
+	switch (c->kind) {
+	case ATTN_FIT_CROSS_NONE:
+		snprintf(b, len, strcmp(method, "flash") ? "-" : "(reference)");
+		break;
+	case ATTN_FIT_CROSS_NEVER: snprintf(b, len, "never in range"); break;
+	case ATTN_FIT_CROSS_ALWAYS_FASTER: snprintf(b, len, "always faster"); break;
+	case ATTN_FIT_CROSS_FASTER_ABOVE:
+	case ATTN_FIT_CROSS_SLOWER_ABOVE:
+		snprintf(b, len, "%s above %.0f [%.0f, %.0f]",
+		         c->kind == ATTN_FIT_CROSS_FASTER_ABOVE ? "faster" : "slower", c->n_star,
+		         c->ci_lo, c->ci_hi);
+		break;
+	}
+}
+
+/* The row's cells, as text and markdown show them. */
+static void row_cells(const struct attn_fit_row *r, const struct attn_registry *reg,
+                      char cells[N_COLS][320])
+{
+	snprintf(cells[0], 320, "%s", r->method);
+	snprintf(cells[1], 320, "%s", r->params);
+	snprintf(cells[2], 320, "%s", r->family);
+	snprintf(cells[3], 320, "%d", r->n_points);
+	if (isfinite(r->exponent))
+		snprintf(cells[4], 320, "%.3f [%.3f, %.3f]", r->exponent, r->ci_lo, r->ci_hi);
+	else
+		snprintf(cells[4], 320, "-");
+	const struct attn_method *m = reg ? attn_registry_find(reg, r->method) : NULL;
+	if (m)
+		snprintf(cells[5], 320, "%g", m->time_exp);
+	else
+		snprintf(cells[5], 320, "-");
+	if (r->dominant >= 0)
+		snprintf(cells[6], 320, "%s (%.0f%%)", attn_fit_term_name(r->dominant),
+		         100 * r->share[r->dominant]);
+	else
+		snprintf(cells[6], 320, "-");
+	fmt_crossover(&r->cross, r->method, cells[7], 320);
+	snprintf(cells[8], 320, "%s", r->note);
+}
+
+static void print_table(const struct attn_fit_row *rows, int n, const struct attn_registry *reg,
+                        int markdown)
+{
+	char(*cells)[N_COLS][320] = malloc((size_t)(n ? n : 1) * sizeof(*cells));
+	if (!cells)
+		return;
+	int w[N_COLS];
+	for (int j = 0; j < N_COLS; j++)
+		w[j] = (int)strlen(col_names[j]);
+	for (int i = 0; i < n; i++) {
+		row_cells(&rows[i], reg, cells[i]);
+		for (int j = 0; j < N_COLS; j++)
+			w[j] = (int)strlen(cells[i][j]) > w[j] ? (int)strlen(cells[i][j]) : w[j];
+	}
+	const char *sep = markdown ? " | " : "  ";
+	for (int i = -1; i < n; i++) {
+		fputs(markdown ? "| " : "", stdout);
+		for (int j = 0; j < N_COLS; j++)
+			printf("%s%-*s", j ? sep : "", j == N_COLS - 1 && !markdown ? 0 : w[j],
+			       i < 0 ? col_names[j] : cells[i][j]);
+		fputs(markdown ? " |\n" : "\n", stdout);
+		if (i < 0 && markdown) {
+			for (int j = 0; j < N_COLS; j++)
+				printf("|%.*s", w[j] + 2,
+				       "-----------------------------------------------------------"
+				       "-----"
+				       "-----------------------------------------------------------"
+				       "-----"
+				       "-----------------------------------------------------------"
+				       "-----");
+			puts("|");
+		}
+	}
+	free(cells);
+}
+
+static void json_real(const char *name, double v)
+{
+	if (isfinite(v))
+		printf(", \"%s\": %.6g", name, v);
+	else
+		printf(", \"%s\": null", name);
+}
+
+static void print_json(const struct attn_fit_row *rows, int n, int64_t run,
+                       const struct attn_registry *reg)
+{
+	static const char *const kinds[] = {"none", "faster_above", "slower_above", "never",
+	                                    "always_faster"};
+	printf("{\"run\": %lld, \"fits\": [", (long long)run);
+	for (int i = 0; i < n; i++) {
+		const struct attn_fit_row *r = &rows[i];
+		const struct attn_method *m = reg ? attn_registry_find(reg, r->method) : NULL;
+		printf("%s\n  {\"method\": ", i ? "," : "");
+		cli_json_str(stdout, r->method);
+		fputs(", \"params\": ", stdout);
+		cli_json_str(stdout, r->params);
+		fputs(", \"family\": ", stdout);
+		cli_json_str(stdout, r->family);
+		printf(", \"points\": %d", r->n_points);
+		json_real("n_min", r->n_min);
+		json_real("n_max", r->n_max);
+		json_real("exponent", r->exponent);
+		json_real("ci_lo", r->ci_lo);
+		json_real("ci_hi", r->ci_hi);
+		json_real("theory", m ? m->time_exp : NAN);
+		static const char *const coef[] = {"a", "b", "c", "d"};
+		for (int j = 0; j < ATTN_FIT_TERMS; j++)
+			json_real(coef[j], r->coef[j]);
+		fputs(", \"dominant\": ", stdout);
+		cli_json_str(stdout, r->dominant >= 0 ? attn_fit_term_name(r->dominant) : NULL);
+		json_real("dominant_share", r->dominant >= 0 ? r->share[r->dominant] : NAN);
+		printf(", \"crossover_kind\": \"%s\"", kinds[r->cross.kind]);
+		json_real("crossover", r->cross.n_star);
+		json_real("cx_lo", r->cross.ci_lo);
+		json_real("cx_hi", r->cross.ci_hi);
+		printf(", \"resamples_without_crossing\": %d, \"note\": ", r->cross.n_no_cross);
+		cli_json_str(stdout, r->note);
+		fputs("}", stdout);
+	}
+	puts("\n]}");
+}
+
+int cmd_fit(int argc, char **argv)
+{
+	static const struct option opts[] = {{"help", no_argument, 0, 'h'},
+	                                     {"db", required_argument, 0, 'd'},
+	                                     {"run", required_argument, 0, 'r'},
+	                                     {"methods", required_argument, 0, 'm'},
+	                                     {"format", required_argument, 0, 'f'},
+	                                     {"min-points", required_argument, 0, 'p'},
+	                                     {0, 0, 0, 0}};
+	const char *db_path = NULL, *format = "text";
+	char *methods_arg = NULL;
+	long run = 0, min_points = 3;
+	int c;
+	while ((c = getopt_long(argc, argv, "hd:r:m:f:p:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': printf("%s", help_text); return EXIT_OK;
+		case 'd': db_path = optarg; break;
+		case 'f': format = optarg; break;
+		case 'm': methods_arg = optarg; break;
+		case 'r':
+			if (cli_parse_int(optarg, 1, 0x7fffffffL, &run)) {
+				cli_error("fit",
+				          "--run '%s': expected a run id (a whole number >= 1)",
+				          optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'p':
+			if (cli_parse_int(optarg, 2, 256, &min_points)) {
+				cli_error("fit",
+				          "--min-points '%s': expected a whole number in [2, 256]",
+				          optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_error("fit", "unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!db_path) {
+		cli_error("fit", "--db FILE is required");
+		return EXIT_USAGE;
+	}
+	enum fit_format fmt;
+	if (strcmp(format, "text") == 0)
+		fmt = FORMAT_TEXT;
+	else if (strcmp(format, "markdown") == 0)
+		fmt = FORMAT_MARKDOWN;
+	else if (strcmp(format, "json") == 0)
+		fmt = FORMAT_JSON;
+	else {
+		cli_error("fit", "--format '%s': expected text, markdown or json", format);
+		return EXIT_USAGE;
+	}
+	/* --methods a,b: split a copy in place */
+	char *mcopy = methods_arg ? strdup(methods_arg) : NULL;
+	const char *methods[64];
+	int nm = 0;
+	for (char *save, *tok = mcopy ? strtok_r(mcopy, ",", &save) : NULL; tok && nm < 64;
+	     tok = strtok_r(NULL, ",", &save))
+		methods[nm++] = tok;
+
+	struct attn_store *st;
+	char err[1024];
+	if (attn_store_open(db_path, 0, &st, err, sizeof(err))) {
+		cli_error("fit", "%s", err);
+		free(mcopy);
+		return EXIT_DB;
+	}
+	struct attn_fit_row *rows;
+	int n_rows;
+	int64_t used_run;
+	int rc = attn_fit_run(st, run, methods, nm, (int)min_points, ATTN_FIT_BOOT, ATTN_FIT_SEED,
+	                      &used_run, &rows, &n_rows, err, sizeof(err));
+	free(mcopy);
+	if (rc) {
+		cli_error("fit", "%s: %s", db_path, err);
+		attn_store_close(st);
+		return rc == ATTN_ERR_NOTFOUND ? EXIT_USAGE : EXIT_DB;
+	}
+	if ((rc = attn_fit_store(st, used_run, rows, n_rows, err, sizeof(err))) != ATTN_OK) {
+		cli_error("fit", "%s", err);
+		free(rows);
+		attn_store_close(st);
+		return EXIT_DB;
+	}
+	attn_store_close(st);
+	/* Theoretical exponents from the registry; without it the column says "-". */
+	struct attn_registry *reg = cli_registry("fit", NULL, 0);
+	if (fmt == FORMAT_JSON) {
+		print_json(rows, n_rows, used_run, reg);
+	} else {
+		printf("run %lld: %d fitted curves (stored in `fits`)\n\n", (long long)used_run,
+		       n_rows);
+		print_table(rows, n_rows, reg, fmt == FORMAT_MARKDOWN);
+	}
+	if (reg)
+		attn_registry_free(reg);
+	free(rows);
+	return EXIT_OK;
+}

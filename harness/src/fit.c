@@ -1,0 +1,673 @@
+/*
+ * Fits and crossovers over a run's stored samples (see fit.h): the time
+ * exponent with a bootstrap CI, the non-negative four-term model and the
+ * crossover against `flash`. Statistics first, then the database side:
+ * loading a run's ok cases into curves, and writing the `fits` table.
+ */
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attnbench/fit.h"
+#include "attnbench/stats.h"
+#include "attnbench/status.h"
+
+/* ---- resampling ------------------------------------------------------------ */
+
+/* splitmix64: a tiny generator whose stream is fixed by its seed. */
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* The median of one resample (with replacement) of x[0..k), using buf[k]. */
+static double resample_median(const double *x, int k, double *buf, uint64_t *rng)
+{
+	for (int i = 0; i < k; i++)
+		buf[i] = x[(uint64_t)((double)(rng_next(rng) >> 11) * 0x1p-53 * k)];
+	return attn_stats_median_inplace(buf, k);
+}
+
+/* The q-quantile (0..1) of x[0..m), sorted in place; linear between ranks. */
+static double quantile_inplace(double *x, int m, double q)
+{
+	if (m < 1)
+		return NAN;
+	attn_stats_median_inplace(x, m); /* sorts */
+	double pos = q * (m - 1);
+	int lo = (int)pos;
+	return lo + 1 < m ? x[lo] + (pos - lo) * (x[lo + 1] - x[lo]) : x[lo];
+}
+
+static int max_samples(const struct attn_fit_point *pts, int m)
+{
+	int k = 0;
+	for (int i = 0; i < m; i++)
+		k = pts[i].n_samples > k ? pts[i].n_samples : k;
+	return k;
+}
+
+/* medians of every point, fresh (rng NULL) or of one resample */
+static void point_medians(const struct attn_fit_point *pts, int m, double *med, double *buf,
+                          uint64_t *rng)
+{
+	for (int i = 0; i < m; i++) {
+		if (rng) {
+			med[i] = resample_median(pts[i].ns, pts[i].n_samples, buf, rng);
+		} else {
+			memcpy(buf, pts[i].ns, (size_t)pts[i].n_samples * sizeof(*buf));
+			med[i] = attn_stats_median_inplace(buf, pts[i].n_samples);
+		}
+	}
+}
+
+static int check_points(const struct attn_fit_point *pts, int m)
+{
+	if (!pts || m < 2)
+		return ATTN_ERR_INVALID;
+	for (int i = 0; i < m; i++)
+		if (!pts[i].ns || pts[i].n_samples < 1 || !(pts[i].n > 0))
+			return ATTN_ERR_INVALID;
+	return ATTN_OK;
+}
+
+/* ---- the exponent ------------------------------------------------------------ */
+
+int attn_fit_exponent(const struct attn_fit_point *pts, int m, int n_boot, uint64_t seed,
+                      double *exponent, double *ci_lo, double *ci_hi)
+{
+	*exponent = *ci_lo = *ci_hi = NAN;
+	int rc = check_points(pts, m);
+	if (rc || n_boot < 1)
+		return rc ? rc : ATTN_ERR_INVALID;
+	int k = max_samples(pts, m);
+	/* one allocation: x (m), medians (m), a resample (k), the slopes (n_boot) */
+	double *x = malloc((size_t)(2 * m + k + n_boot) * sizeof(double));
+	if (!x)
+		return ATTN_ERR_NOMEM;
+	double *med = x + m, *buf = med + m, *slope = buf + k;
+	for (int i = 0; i < m; i++)
+		x[i] = pts[i].n;
+	point_medians(pts, m, med, buf, NULL);
+	*exponent = attn_stats_loglog_slope(x, med, m, NULL);
+	uint64_t rng = seed;
+	int ok = 0;
+	for (int r = 0; r < n_boot; r++) {
+		point_medians(pts, m, med, buf, &rng);
+		double s = attn_stats_loglog_slope(x, med, m, NULL);
+		if (isfinite(s))
+			slope[ok++] = s;
+	}
+	*ci_lo = quantile_inplace(slope, ok, 0.025);
+	*ci_hi = quantile_inplace(slope, ok, 0.975);
+	free(x);
+	return ATTN_OK;
+}
+
+/* ---- the four-term model by non-negative least squares --------------------- */
+
+static void model_columns(double n, double col[ATTN_FIT_TERMS])
+{
+	col[ATTN_FIT_TERM_N2] = n * n;
+	col[ATTN_FIT_TERM_NLOGN] = n * log(n);
+	col[ATTN_FIT_TERM_N] = n;
+	col[ATTN_FIT_TERM_CONST] = 1;
+}
+
+#define MAX_ROWS 256
+#define NC       ATTN_FIT_TERMS
+
+/*
+ * Unconstrained least squares on the columns in `use` of A (m x NC,
+ * row-major): Householder QR of the chosen columns, then back substitution.
+ * z gets the solution, 0 outside `use`.
+ */
+static void ls_subset(const double *A, const double *b, int m, const int *use, double *z)
+{
+	double Q[MAX_ROWS * NC], y[MAX_ROWS];
+	int cols[NC], k = 0;
+	for (int j = 0; j < NC; j++)
+		if (use[j])
+			cols[k++] = j;
+	for (int i = 0; i < m; i++) {
+		y[i] = b[i];
+		for (int c = 0; c < k; c++)
+			Q[i * NC + c] = A[i * NC + cols[c]];
+	}
+	for (int c = 0; c < k && c < m; c++) {
+		/* reflect column c below the diagonal onto e_c: v = x + sign(x_c)|x| e_c */
+		double norm = 0;
+		for (int i = c; i < m; i++)
+			norm += Q[i * NC + c] * Q[i * NC + c];
+		norm = sqrt(norm);
+		if (norm == 0)
+			continue;
+		double alpha = Q[c * NC + c] > 0 ? -norm : norm;
+		double v[MAX_ROWS], vv = 0;
+		for (int i = c; i < m; i++)
+			v[i] = Q[i * NC + c] - (i == c ? alpha : 0);
+		for (int i = c; i < m; i++)
+			vv += v[i] * v[i];
+		if (vv == 0)
+			continue;
+		for (int cc = c; cc < k; cc++) {
+			double dot = 0;
+			for (int i = c; i < m; i++)
+				dot += v[i] * Q[i * NC + cc];
+			for (int i = c; i < m; i++)
+				Q[i * NC + cc] -= 2 * dot / vv * v[i];
+		}
+		double dot = 0;
+		for (int i = c; i < m; i++)
+			dot += v[i] * y[i];
+		for (int i = c; i < m; i++)
+			y[i] -= 2 * dot / vv * v[i];
+	}
+	double sol[NC] = {0};
+	for (int c = (k < m ? k : m) - 1; c >= 0; c--) {
+		double s = y[c];
+		for (int cc = c + 1; cc < k && cc < m; cc++)
+			s -= Q[c * NC + cc] * sol[cc];
+		double r = Q[c * NC + c];
+		sol[c] = fabs(r) > 1e-14 ? s / r : 0;
+	}
+	for (int j = 0; j < NC; j++)
+		z[j] = 0;
+	for (int c = 0; c < k; c++)
+		z[cols[c]] = sol[c];
+}
+
+/* the gradient w = A^T (b - A x) */
+static void nnls_gradient(const double *A, const double *b, int m, const double *x, double *w)
+{
+	for (int j = 0; j < NC; j++)
+		w[j] = 0;
+	for (int i = 0; i < m; i++) {
+		double r = b[i];
+		for (int j = 0; j < NC; j++)
+			r -= A[i * NC + j] * x[j];
+		for (int j = 0; j < NC; j++)
+			w[j] += A[i * NC + j] * r;
+	}
+}
+
+int attn_fit_nnls(const double *n, const double *t, int m, double coef[ATTN_FIT_TERMS])
+{
+	for (int j = 0; j < NC; j++)
+		coef[j] = 0;
+	if (!n || !t || m < 1 || m > MAX_ROWS)
+		return ATTN_ERR_INVALID;
+	/*
+	 * Rows divided by t_i (relative residuals, b = 1), columns scaled to a
+	 * largest entry of 1: N² and 1 differ by 10^9 and more, and unscaled the
+	 * active-set tests would compare numbers of unrelated size.
+	 */
+	double A[MAX_ROWS * NC], b[MAX_ROWS], scale[NC] = {0};
+	for (int i = 0; i < m; i++) {
+		if (!(t[i] > 0) || !(n[i] > 0))
+			return ATTN_ERR_INVALID;
+		model_columns(n[i], A + i * NC);
+		b[i] = 1;
+		for (int j = 0; j < NC; j++) {
+			A[i * NC + j] /= t[i];
+			scale[j] = fmax(scale[j], fabs(A[i * NC + j]));
+		}
+	}
+	for (int i = 0; i < m; i++)
+		for (int j = 0; j < NC; j++)
+			A[i * NC + j] /= scale[j] > 0 ? scale[j] : 1;
+
+	/*
+	 * Lawson–Hanson: grow the passive set P by the column with the largest
+	 * positive gradient; solve least squares on P; if a coefficient would go
+	 * negative, step back along the segment to the boundary and drop the
+	 * columns that reached 0.
+	 */
+	double x[NC] = {0}, z[NC], w[NC];
+	int P[NC] = {0};
+	const double tol = 1e-10 * m;
+	for (int outer = 0; outer < 3 * NC; outer++) {
+		nnls_gradient(A, b, m, x, w);
+		int jmax = -1;
+		for (int j = 0; j < NC; j++)
+			if (!P[j] && w[j] > tol && (jmax < 0 || w[j] > w[jmax]))
+				jmax = j;
+		if (jmax < 0)
+			break;
+		P[jmax] = 1;
+		for (int inner = 0; inner < 3 * NC; inner++) {
+			ls_subset(A, b, m, P, z);
+			int feasible = 1;
+			for (int j = 0; j < NC; j++)
+				if (P[j] && z[j] <= 0)
+					feasible = 0;
+			if (feasible) {
+				memcpy(x, z, sizeof(x));
+				break;
+			}
+			double alpha = 1;
+			for (int j = 0; j < NC; j++)
+				if (P[j] && z[j] <= 0 && x[j] - z[j] > 0)
+					alpha = fmin(alpha, x[j] / (x[j] - z[j]));
+			for (int j = 0; j < NC; j++) {
+				x[j] += alpha * (z[j] - x[j]);
+				if (P[j] && x[j] <= 1e-15) {
+					P[j] = 0;
+					x[j] = 0;
+				}
+			}
+		}
+	}
+	for (int j = 0; j < NC; j++)
+		coef[j] = scale[j] > 0 ? x[j] / scale[j] : 0;
+	return ATTN_OK;
+}
+
+int attn_fit_shares(const double coef[ATTN_FIT_TERMS], double n, double share[ATTN_FIT_TERMS])
+{
+	double col[NC], total = 0;
+	model_columns(n, col);
+	for (int j = 0; j < NC; j++)
+		total += share[j] = coef[j] * col[j];
+	int best = 0;
+	for (int j = 0; j < NC; j++) {
+		share[j] = total > 0 ? share[j] / total : NAN;
+		if (share[j] > share[best])
+			best = j;
+	}
+	return best;
+}
+
+const char *attn_fit_term_name(int term)
+{
+	static const char *const names[NC] = {"N^2", "N log N", "N", "const"};
+	return term >= 0 && term < NC ? names[term] : "?";
+}
+
+/* ---- the crossover ------------------------------------------------------------ */
+
+/*
+ * The first sign change of ln(t/ref) over increasing n, interpolated
+ * linearly in (ln n, ln ratio): ln N* = ln n_i + (ln n_{i+1} - ln n_i) ·
+ * r_i / (r_i - r_{i+1}).
+ */
+static enum attn_fit_cross cross_point(const double *n, const double *t, const double *ref, int m,
+                                       double *n_star)
+{
+	*n_star = NAN;
+	int faster = 0;
+	for (int i = 0; i < m; i++)
+		faster += t[i] < ref[i];
+	if (faster == m)
+		return ATTN_FIT_CROSS_ALWAYS_FASTER;
+	if (faster == 0)
+		return ATTN_FIT_CROSS_NEVER;
+	for (int i = 0; i + 1 < m; i++) {
+		double r0 = log(t[i] / ref[i]), r1 = log(t[i + 1] / ref[i + 1]);
+		if ((r0 >= 0) == (r1 >= 0))
+			continue;
+		double l0 = log(n[i]), l1 = log(n[i + 1]);
+		*n_star = exp(l0 + (l1 - l0) * r0 / (r0 - r1));
+		return r0 >= 0 ? ATTN_FIT_CROSS_FASTER_ABOVE : ATTN_FIT_CROSS_SLOWER_ABOVE;
+	}
+	return ATTN_FIT_CROSS_NEVER; /* unreachable: some faster, some not */
+}
+
+int attn_fit_cross(const struct attn_fit_point *pts, const struct attn_fit_point *ref, int m,
+                   int n_boot, uint64_t seed, struct attn_fit_crossover *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->n_star = out->ci_lo = out->ci_hi = NAN;
+	int rc = check_points(pts, m);
+	if (rc || (rc = check_points(ref, m)) || n_boot < 1)
+		return rc ? rc : ATTN_ERR_INVALID;
+	for (int i = 0; i < m; i++)
+		if (pts[i].n != ref[i].n || (i && pts[i].n <= pts[i - 1].n))
+			return ATTN_ERR_INVALID;
+	int k = max_samples(pts, m), kr = max_samples(ref, m);
+	k = kr > k ? kr : k;
+	double *x = malloc((size_t)(3 * m + k + n_boot) * sizeof(double));
+	if (!x)
+		return ATTN_ERR_NOMEM;
+	double *t = x + m, *tr = t + m, *buf = tr + m, *cx = buf + k;
+	for (int i = 0; i < m; i++)
+		x[i] = pts[i].n;
+	point_medians(pts, m, t, buf, NULL);
+	point_medians(ref, m, tr, buf, NULL);
+	out->kind = cross_point(x, t, tr, m, &out->n_star);
+	out->n_boot = n_boot;
+	int crossing =
+	    out->kind == ATTN_FIT_CROSS_FASTER_ABOVE || out->kind == ATTN_FIT_CROSS_SLOWER_ABOVE;
+	if (crossing) {
+		uint64_t rng = seed;
+		int ok = 0;
+		for (int r = 0; r < n_boot; r++) {
+			point_medians(pts, m, t, buf, &rng);
+			point_medians(ref, m, tr, buf, &rng);
+			double ns;
+			if (cross_point(x, t, tr, m, &ns) == out->kind)
+				cx[ok++] = ns;
+		}
+		out->n_no_cross = n_boot - ok;
+		out->ci_lo = quantile_inplace(cx, ok, 0.025);
+		out->ci_hi = quantile_inplace(cx, ok, 0.975);
+	}
+	free(x);
+	return ATTN_OK;
+}
+
+/* ---- a run's curves ------------------------------------------------------------ */
+
+/* One ok case: its curve's identity, its N and its samples. */
+struct fit_case {
+	char method[64], params[256], family[256];
+	double n;
+	double *ns;
+	int k;
+};
+
+static int same_curve(const struct fit_case *a, const struct fit_case *b)
+{
+	return strcmp(a->method, b->method) == 0 && strcmp(a->params, b->params) == 0 &&
+	       strcmp(a->family, b->family) == 0;
+}
+
+static void free_cases(struct fit_case *c, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(c[i].ns);
+	free(c);
+}
+
+static int64_t scalar_i64(sqlite3 *db, const char *sql, int64_t arg)
+{
+	sqlite3_stmt *s;
+	int64_t v = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(s, 1, arg);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_type(s, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/*
+ * The run's ok cases, ordered by curve then N; cases of one curve at the same
+ * N (a resumed sweep) have their samples pooled.
+ */
+static int load_cases(sqlite3 *db, int64_t run, struct fit_case **out, int *n_out, char *err,
+                      size_t errlen)
+{
+	sqlite3_stmt *c, *s;
+	*out = NULL;
+	*n_out = 0;
+	if (sqlite3_prepare_v2(
+	        db,
+	        "SELECT id, method, params, d, heads, kv_heads, batch, causal, mode, "
+	        "dist, threads, n FROM cases WHERE run_id = ? AND status = 'ok' "
+	        "ORDER BY method, params, d, heads, kv_heads, batch, causal, mode, "
+	        "dist, threads, n, id",
+	        -1, &c, NULL) != SQLITE_OK)
+		return attn_errf(err, errlen, ATTN_ERR_DB, "reading cases: %s", sqlite3_errmsg(db));
+	if (sqlite3_prepare_v2(db, "SELECT ns FROM samples WHERE case_id = ? ORDER BY rep", -1, &s,
+	                       NULL) != SQLITE_OK) {
+		sqlite3_finalize(c);
+		return attn_errf(err, errlen, ATTN_ERR_DB, "reading samples: %s",
+		                 sqlite3_errmsg(db));
+	}
+	sqlite3_bind_int64(c, 1, run);
+	struct fit_case *v = NULL;
+	int n = 0, rc = ATTN_OK;
+	while (rc == ATTN_OK && sqlite3_step(c) == SQLITE_ROW) {
+		struct fit_case fc = {0};
+		snprintf(fc.method, sizeof(fc.method), "%s", sqlite3_column_text(c, 1));
+		snprintf(fc.params, sizeof(fc.params), "%s", sqlite3_column_text(c, 2));
+		snprintf(fc.family, sizeof(fc.family), "d=%lld h=%lld/%lld b=%lld %s %s t=%d %s",
+		         sqlite3_column_int64(c, 3), sqlite3_column_int64(c, 4),
+		         sqlite3_column_int64(c, 5), sqlite3_column_int64(c, 6),
+		         sqlite3_column_int(c, 7) ? "causal" : "full", sqlite3_column_text(c, 8),
+		         sqlite3_column_int(c, 10), sqlite3_column_text(c, 9));
+		fc.n = (double)sqlite3_column_int64(c, 11);
+		struct fit_case *dst =
+		    n && same_curve(&v[n - 1], &fc) && v[n - 1].n == fc.n ? &v[n - 1] : NULL;
+		if (!dst) {
+			struct fit_case *nv = realloc(v, (size_t)(n + 1) * sizeof(*v));
+			if (!nv) {
+				rc = ATTN_ERR_NOMEM;
+				break;
+			}
+			v = nv;
+			dst = &v[n++];
+			*dst = fc;
+		}
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, sqlite3_column_int64(c, 0));
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			double *ns = realloc(dst->ns, (size_t)(dst->k + 1) * sizeof(double));
+			if (!ns) {
+				rc = ATTN_ERR_NOMEM;
+				break;
+			}
+			dst->ns = ns;
+			dst->ns[dst->k++] = sqlite3_column_double(s, 0);
+		}
+	}
+	sqlite3_finalize(c);
+	sqlite3_finalize(s);
+	if (rc) {
+		free_cases(v, n);
+		return attn_errf(err, errlen, rc, "out of memory reading run %lld", (long long)run);
+	}
+	*out = v;
+	*n_out = n;
+	return ATTN_OK;
+}
+
+/* Fill a row's exponent and model from its curve's points. */
+static void fit_curve(struct attn_fit_row *row, const struct fit_case *pc, int m, int min_points,
+                      int n_boot, uint64_t seed)
+{
+	struct attn_fit_point pts[MAX_ROWS];
+	double n[MAX_ROWS], t[MAX_ROWS];
+	row->n_points = m;
+	row->n_min = pc[0].n;
+	row->n_max = pc[m - 1].n;
+	row->exponent = row->ci_lo = row->ci_hi = NAN;
+	for (int j = 0; j < NC; j++)
+		row->coef[j] = row->share[j] = NAN;
+	row->dominant = -1;
+	if (m < min_points || m < 2 || m > MAX_ROWS) {
+		snprintf(row->note, sizeof(row->note), "%d points (fewer than %d): not fitted", m,
+		         min_points < 2 ? 2 : min_points);
+		return;
+	}
+	for (int i = 0; i < m; i++) {
+		pts[i] = (struct attn_fit_point){pc[i].n, pc[i].ns, pc[i].k};
+		n[i] = pc[i].n;
+		double *cp = malloc((size_t)pc[i].k * sizeof(double));
+		if (!cp)
+			return;
+		memcpy(cp, pc[i].ns, (size_t)pc[i].k * sizeof(double));
+		t[i] = attn_stats_median_inplace(cp, pc[i].k);
+		free(cp);
+	}
+	attn_fit_exponent(pts, m, n_boot, seed, &row->exponent, &row->ci_lo, &row->ci_hi);
+	if (attn_fit_nnls(n, t, m, row->coef) == ATTN_OK)
+		row->dominant = attn_fit_shares(row->coef, row->n_max, row->share);
+}
+
+/* The crossover of a curve against the reference curve, over their common N. */
+static void fit_cross(struct attn_fit_row *row, const struct fit_case *pc, int m,
+                      const struct fit_case *rc, int mr, int n_boot, uint64_t seed)
+{
+	struct attn_fit_point a[MAX_ROWS], b[MAX_ROWS];
+	int k = 0;
+	for (int i = 0, j = 0; i < m && j < mr && k < MAX_ROWS;) {
+		if (pc[i].n < rc[j].n) {
+			i++;
+		} else if (pc[i].n > rc[j].n) {
+			j++;
+		} else {
+			a[k] = (struct attn_fit_point){pc[i].n, pc[i].ns, pc[i].k};
+			b[k++] = (struct attn_fit_point){rc[j].n, rc[j].ns, rc[j].k};
+			i++, j++;
+		}
+	}
+	if (k < 2) {
+		snprintf(row->note, sizeof(row->note),
+		         "flash measured at %d common N: no crossover", k);
+		return;
+	}
+	attn_fit_cross(a, b, k, n_boot, seed, &row->cross);
+	if (row->cross.n_no_cross > 0)
+		snprintf(row->note, sizeof(row->note), "%d of %d resamples do not cross",
+		         row->cross.n_no_cross, row->cross.n_boot);
+}
+
+int attn_fit_run(struct attn_store *st, int64_t run_id, const char *const *methods, int n_methods,
+                 int min_points, int n_boot, uint64_t seed, int64_t *used_run,
+                 struct attn_fit_row **rows, int *n_rows, char *err, size_t errlen)
+{
+	*rows = NULL;
+	*n_rows = 0;
+	sqlite3 *db = attn_store_db(st);
+	int64_t run = run_id;
+	if (run == 0) {
+		run = scalar_i64(db, "SELECT max(id) FROM runs WHERE ?1 = ?1", 0);
+		if (run <= 0)
+			return attn_errf(err, errlen, ATTN_ERR_NOTFOUND,
+			                 "the database holds no runs (nothing to fit)");
+	} else if (scalar_i64(db, "SELECT count(*) FROM runs WHERE id = ?", run) != 1) {
+		return attn_errf(err, errlen, ATTN_ERR_NOTFOUND, "no run %lld in the database",
+		                 (long long)run);
+	}
+	*used_run = run;
+	struct fit_case *c;
+	int nc, rc = load_cases(db, run, &c, &nc, err, errlen);
+	if (rc)
+		return rc;
+	if (nc == 0) {
+		free(c);
+		return attn_errf(err, errlen, ATTN_ERR_NOTFOUND,
+		                 "run %lld has no ok cases (nothing to fit)", (long long)run);
+	}
+	for (int i = 0; i < n_methods; i++) {
+		int found = 0;
+		for (int j = 0; j < nc && !found; j++)
+			found = strcmp(c[j].method, methods[i]) == 0;
+		if (!found) {
+			free_cases(c, nc);
+			return attn_errf(err, errlen, ATTN_ERR_NOTFOUND,
+			                 "method '%s' has no ok cases in run %lld", methods[i],
+			                 (long long)run);
+		}
+	}
+	struct attn_fit_row *out = calloc((size_t)nc, sizeof(*out));
+	if (!out) {
+		free_cases(c, nc);
+		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	}
+	int nr = 0;
+	for (int i = 0, e; i < nc; i = e) {
+		for (e = i + 1; e < nc && same_curve(&c[i], &c[e]);)
+			e++;
+		int wanted = n_methods == 0;
+		for (int k = 0; k < n_methods && !wanted; k++)
+			wanted = strcmp(c[i].method, methods[k]) == 0;
+		if (!wanted)
+			continue;
+		struct attn_fit_row *row = &out[nr++];
+		snprintf(row->method, sizeof(row->method), "%s", c[i].method);
+		snprintf(row->params, sizeof(row->params), "%s", c[i].params);
+		snprintf(row->family, sizeof(row->family), "%s", c[i].family);
+		fit_curve(row, c + i, e - i, min_points, n_boot, seed);
+		row->cross.kind = ATTN_FIT_CROSS_NONE;
+		row->cross.n_star = row->cross.ci_lo = row->cross.ci_hi = NAN;
+		if (strcmp(c[i].method, "flash") == 0)
+			continue;
+		/* the first flash curve of the same family is the reference */
+		int r = -1, re;
+		for (int j = 0; j < nc && r < 0; j++)
+			if (strcmp(c[j].method, "flash") == 0 &&
+			    strcmp(c[j].family, c[i].family) == 0)
+				r = j;
+		if (r < 0)
+			continue;
+		for (re = r + 1; re < nc && same_curve(&c[r], &c[re]);)
+			re++;
+		fit_cross(row, c + i, e - i, c + r, re - r, n_boot, seed);
+	}
+	free_cases(c, nc);
+	*rows = out;
+	*n_rows = nr;
+	return ATTN_OK;
+}
+
+static void bind_real(sqlite3_stmt *s, int col, double v)
+{
+	if (isfinite(v))
+		sqlite3_bind_double(s, col, v);
+	else
+		sqlite3_bind_null(s, col);
+}
+
+int attn_fit_store(struct attn_store *st, int64_t run_id, const struct attn_fit_row *rows, int n,
+                   char *err, size_t errlen)
+{
+	sqlite3 *db = attn_store_db(st);
+	sqlite3_stmt *del = NULL, *ins = NULL;
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	/* per method, so a fit limited by --methods keeps the other methods' rows */
+	if (sqlite3_prepare_v2(db, "DELETE FROM fits WHERE run_id = ? AND method = ?", -1, &del,
+	                       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+	                       "INSERT INTO fits(run_id, method, params, family, exponent, ci_lo, "
+	                       "ci_hi, a, b, c, d, crossover, cx_lo, cx_hi, note) VALUES "
+	                       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	                       -1, &ins, NULL) != SQLITE_OK)
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		sqlite3_reset(del);
+		sqlite3_bind_int64(del, 1, run_id);
+		sqlite3_bind_text(del, 2, rows[i].method, -1, SQLITE_STATIC);
+		if (sqlite3_step(del) != SQLITE_DONE)
+			goto fail;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct attn_fit_row *r = &rows[i];
+		sqlite3_reset(ins);
+		sqlite3_bind_int64(ins, 1, run_id);
+		sqlite3_bind_text(ins, 2, r->method, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 3, r->params, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 4, r->family, -1, SQLITE_STATIC);
+		bind_real(ins, 5, r->exponent);
+		bind_real(ins, 6, r->ci_lo);
+		bind_real(ins, 7, r->ci_hi);
+		for (int j = 0; j < NC; j++)
+			bind_real(ins, 8 + j, r->coef[j]);
+		bind_real(ins, 12, r->cross.n_star);
+		bind_real(ins, 13, r->cross.ci_lo);
+		bind_real(ins, 14, r->cross.ci_hi);
+		sqlite3_bind_text(ins, 15, r->note, -1, SQLITE_STATIC);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			goto fail;
+	}
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	return ATTN_OK;
+fail:;
+	int rc = attn_errf(err, errlen, ATTN_ERR_DB, "storing fits: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
