@@ -1,0 +1,276 @@
+/*
+ * Tests of the fits (harness/src/fit.c) on synthetic curves whose answers
+ * are known: t = 3·N^1.5 has exponent 1.5 with a tight CI; t = N² +
+ * 100·N·ln N gives its coefficients back from the non-negative least
+ * squares, with N² carrying the cost at large N and N ln N at small N; a
+ * linear curve against a quadratic one crosses where they are equal, and
+ * curves that do not cross say so. Then the `fit` verb end to end on a tiny
+ * sweep: the table, the `fits` rows (replaced, not duplicated, by a second
+ * fit) and the errors (an unknown method, an empty database, a foreign file).
+ */
+#include <check.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "attnbench/fit.h"
+#include "attnbench/method.h"
+#include "check_main.h"
+
+#define MAX_PTS 16
+#define K       5
+
+/* Relative jitter of the K samples of every point: median 1, spread ±1%. */
+static const double jitter[K] = {0.99, 1.0, 1.01, 0.995, 1.005};
+
+struct curve {
+	int m;
+	double n[MAX_PTS];
+	double ns[MAX_PTS][K];
+	struct attn_fit_point pts[MAX_PTS];
+};
+
+/* N = n0, 2·n0, ... (m points) with samples t(N)·jitter. */
+static void make_curve(struct curve *c, double n0, int m, double (*t)(double))
+{
+	c->m = m;
+	for (int i = 0; i < m; i++) {
+		c->n[i] = n0 * pow(2, i);
+		for (int k = 0; k < K; k++)
+			c->ns[i][k] = t(c->n[i]) * jitter[(k + i) % K];
+		c->pts[i] = (struct attn_fit_point){c->n[i], c->ns[i], K};
+	}
+}
+
+static double t_pow15(double n)
+{
+	return 3 * pow(n, 1.5);
+}
+static double t_quad_nlogn(double n)
+{
+	return n * n + 100 * n * log(n);
+}
+static double t_linear(double n)
+{
+	return 1000 * n;
+}
+static double t_quad(double n)
+{
+	return n * n;
+}
+static double t_quad2(double n)
+{
+	return 2 * n * n;
+}
+static double t_quad_half(double n)
+{
+	return 0.5 * n * n;
+}
+
+START_TEST(exponent_of_a_power_law)
+{
+	struct curve c;
+	make_curve(&c, 256, 7, t_pow15);
+	double e, lo, hi, e2, lo2, hi2;
+	ck_assert_int_eq(attn_fit_exponent(c.pts, c.m, ATTN_FIT_BOOT, ATTN_FIT_SEED, &e, &lo, &hi),
+	                 ATTN_OK);
+	ck_assert_double_eq_tol(e, 1.5, 1e-9);
+	ck_assert(lo <= e && e <= hi);
+	ck_assert_double_lt(hi - lo, 0.02);
+	/* the fixed seed makes it repeatable */
+	attn_fit_exponent(c.pts, c.m, ATTN_FIT_BOOT, ATTN_FIT_SEED, &e2, &lo2, &hi2);
+	ck_assert(lo == lo2 && hi == hi2 && e == e2);
+}
+END_TEST
+
+START_TEST(nnls_recovers_terms)
+{
+	double n[8], t[8], coef[ATTN_FIT_TERMS], share[ATTN_FIT_TERMS];
+	for (int i = 0; i < 8; i++) {
+		n[i] = 128 * pow(2, i);
+		t[i] = t_quad_nlogn(n[i]);
+	}
+	ck_assert_int_eq(attn_fit_nnls(n, t, 8, coef), ATTN_OK);
+	ck_assert_double_eq_tol(coef[ATTN_FIT_TERM_N2], 1, 0.01);
+	ck_assert_double_eq_tol(coef[ATTN_FIT_TERM_NLOGN], 100, 1);
+	/* the absent terms stay negligible next to the present ones */
+	ck_assert_double_lt(coef[ATTN_FIT_TERM_N] * n[7] / t[7], 1e-3);
+	ck_assert_double_lt(coef[ATTN_FIT_TERM_CONST] / t[0], 1e-3);
+	ck_assert_int_eq(attn_fit_shares(coef, n[7], share), ATTN_FIT_TERM_N2);
+	ck_assert_double_gt(share[ATTN_FIT_TERM_N2], 0.9);
+	ck_assert_double_eq_tol(share[0] + share[1] + share[2] + share[3], 1, 1e-12);
+	/* at N = 128, 100·N·ln N is about four times N² */
+	ck_assert_int_eq(attn_fit_shares(coef, 128, share), ATTN_FIT_TERM_NLOGN);
+}
+END_TEST
+
+START_TEST(nnls_stays_non_negative)
+{
+	/* t = 1000 N - 0.05 N² wants a negative a; NNLS must not give one */
+	double n[6], t[6], coef[ATTN_FIT_TERMS];
+	for (int i = 0; i < 6; i++) {
+		n[i] = 100 * (i + 1);
+		t[i] = 1000 * n[i] - 0.05 * n[i] * n[i];
+	}
+	ck_assert_int_eq(attn_fit_nnls(n, t, 6, coef), ATTN_OK);
+	for (int j = 0; j < ATTN_FIT_TERMS; j++)
+		ck_assert_double_ge(coef[j], 0);
+	ck_assert_double_gt(coef[ATTN_FIT_TERM_N] + coef[ATTN_FIT_TERM_NLOGN], 0);
+	double bad = 1;
+	ck_assert_int_eq(attn_fit_nnls(n, (double[]){-1, 1, 1, 1, 1, 1}, 6, coef),
+	                 ATTN_ERR_INVALID);
+	ck_assert_int_eq(attn_fit_nnls(n, &bad, 0, coef), ATTN_ERR_INVALID);
+}
+END_TEST
+
+START_TEST(crossover_found)
+{
+	/* 1000·N against N²: equal at N = 1000, faster above */
+	struct curve a, b;
+	make_curve(&a, 64, 9, t_linear);
+	make_curve(&b, 64, 9, t_quad);
+	struct attn_fit_crossover x;
+	ck_assert_int_eq(attn_fit_cross(a.pts, b.pts, a.m, ATTN_FIT_BOOT, ATTN_FIT_SEED, &x),
+	                 ATTN_OK);
+	ck_assert_int_eq(x.kind, ATTN_FIT_CROSS_FASTER_ABOVE);
+	ck_assert_double_eq_tol(x.n_star, 1000, 10);
+	ck_assert(x.ci_lo <= x.n_star && x.n_star <= x.ci_hi);
+	ck_assert_double_gt(x.ci_lo, 950);
+	ck_assert_double_lt(x.ci_hi, 1050);
+	ck_assert_int_eq(x.n_no_cross, 0);
+	/* the other way round it is faster below N* */
+	ck_assert_int_eq(attn_fit_cross(b.pts, a.pts, a.m, 100, 1, &x), ATTN_OK);
+	ck_assert_int_eq(x.kind, ATTN_FIT_CROSS_SLOWER_ABOVE);
+	ck_assert_double_eq_tol(x.n_star, 1000, 10);
+}
+END_TEST
+
+START_TEST(crossover_never_and_always)
+{
+	struct curve a, b, c;
+	make_curve(&a, 64, 6, t_quad2);
+	make_curve(&b, 64, 6, t_quad);
+	make_curve(&c, 64, 6, t_quad_half);
+	struct attn_fit_crossover x;
+	ck_assert_int_eq(attn_fit_cross(a.pts, b.pts, 6, 100, 1, &x), ATTN_OK);
+	ck_assert_int_eq(x.kind, ATTN_FIT_CROSS_NEVER);
+	ck_assert(isnan(x.n_star));
+	ck_assert_int_eq(attn_fit_cross(c.pts, b.pts, 6, 100, 1, &x), ATTN_OK);
+	ck_assert_int_eq(x.kind, ATTN_FIT_CROSS_ALWAYS_FASTER);
+	/* different N, or a single point, are refused */
+	make_curve(&c, 128, 6, t_quad_half);
+	ck_assert_int_eq(attn_fit_cross(c.pts, b.pts, 6, 100, 1, &x), ATTN_ERR_INVALID);
+	ck_assert_int_eq(attn_fit_cross(a.pts, b.pts, 1, 100, 1, &x), ATTN_ERR_INVALID);
+	double e, lo, hi;
+	ck_assert_int_eq(attn_fit_exponent(a.pts, 1, 100, 1, &e, &lo, &hi), ATTN_ERR_INVALID);
+}
+END_TEST
+
+/* ---- the verb, end to end ------------------------------------------------ */
+
+static char dir[] = "/tmp/attn_fit_XXXXXX";
+static char out[65536];
+
+static int cli(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int cli(const char *fmt, ...)
+{
+	char args[4096], cmd[4200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", ATTN_CLI, args);
+	FILE *p = popen(cmd, "r");
+	ck_assert(p != NULL);
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = 0;
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static long long fits_rows(const char *db_path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM fits", -1, &s, NULL),
+	                 SQLITE_OK);
+	long long v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+START_TEST(fit_verb)
+{
+	ck_assert(mkdtemp(dir) != NULL);
+	setenv("ATTNBENCH_DATA_DIR", ATTN_SOURCE_DIR, 1);
+	unsetenv("ATTNBENCH_PLUGIN_PATH");
+	ck_assert_int_eq(cli("fit --help"), 0);
+	ck_assert_ptr_nonnull(strstr(out, "crossover"));
+
+	char db[128];
+	snprintf(db, sizeof(db), "%s/f.db", dir);
+	ck_assert_int_eq(cli("sweep --methods 'flash,window[w=32],retnet' --n 64..512x2 --d 16 "
+	                     "--heads 1 --causal=1 --mode prefill --threads 1 --min-time 0.005 "
+	                     "--roof-budget 0 --db %s",
+	                     db),
+	                 0);
+	ck_assert_int_eq(cli("fit --db %s", db), 0);
+	ck_assert_msg(strstr(out, "(reference)") && strstr(out, "window") &&
+	                  strstr(out, "retnet") && strstr(out, "d=16 h=1/1"),
+	              "%s", out);
+	ck_assert_int_eq(fits_rows(db), 3);
+	/* a second fit replaces the rows; json and markdown parse the same run */
+	ck_assert_int_eq(cli("fit --db %s --format json --methods window", db), 0);
+	ck_assert_msg(strstr(out, "\"method\": \"window\"") && strstr(out, "\"exponent\": "), "%s",
+	              out);
+	ck_assert_int_eq(cli("fit --db %s --format markdown --min-points 9", db), 0);
+	ck_assert_msg(strstr(out, "| flash") && strstr(out, "not fitted"), "%s", out);
+	ck_assert_int_eq(fits_rows(db), 3);
+
+	/* errors: a method the run lacks, a missing run, no runs, a foreign file */
+	ck_assert_int_eq(cli("fit --db %s --methods window,nosuch", db), 2);
+	ck_assert_ptr_nonnull(strstr(out, "'nosuch'"));
+	ck_assert_int_eq(cli("fit --db %s --run 9", db), 2);
+	ck_assert_ptr_nonnull(strstr(out, "no run 9"));
+	ck_assert_int_eq(cli("fit --db %s --format xml", db), 2);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "sqlite3 %s/e.db 'CREATE TABLE x(a)' 2>/dev/null", dir);
+	if (system(cmd) == 0) {
+		ck_assert_int_eq(cli("fit --db %s/e.db", dir), 3);
+		ck_assert_ptr_nonnull(strstr(out, "another program"));
+	}
+	snprintf(cmd, sizeof(cmd), "cp %s %s/empty.db && sqlite3 %s/empty.db 'DELETE FROM runs' ",
+	         db, dir, dir);
+	if (system(cmd) == 0) {
+		ck_assert_int_eq(cli("fit --db %s/empty.db", dir), 2);
+		ck_assert_ptr_nonnull(strstr(out, "no runs"));
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+static Suite *fit_suite(void)
+{
+	Suite *s = suite_create("fit");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, exponent_of_a_power_law);
+	tcase_add_test(tc, nnls_recovers_terms);
+	tcase_add_test(tc, nnls_stays_non_negative);
+	tcase_add_test(tc, crossover_found);
+	tcase_add_test(tc, crossover_never_and_always);
+	tcase_add_test(tc, fit_verb);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return attn_test_run(fit_suite(), CK_NORMAL);
+}
