@@ -107,11 +107,15 @@ static void print_table(const struct attn_fit_row *rows, int n, const struct att
 	}
 	const char *sep = markdown ? " | " : "  ";
 	for (int i = -1; i < n; i++) {
-		fputs(markdown ? "| " : "", stdout);
+		/* one line into a buffer, so text can drop the padding at its end */
+		char line[N_COLS * 330];
+		int len = snprintf(line, sizeof(line), "%s", markdown ? "| " : "");
 		for (int j = 0; j < N_COLS; j++)
-			printf("%s%-*s", j ? sep : "", j == N_COLS - 1 && !markdown ? 0 : w[j],
-			       i < 0 ? col_names[j] : cells[i][j]);
-		fputs(markdown ? " |\n" : "\n", stdout);
+			len += snprintf(line + len, sizeof(line) - (size_t)len, "%s%-*s",
+			                j ? sep : "", w[j], i < 0 ? col_names[j] : cells[i][j]);
+		while (!markdown && len > 0 && line[len - 1] == ' ')
+			line[--len] = 0;
+		printf("%s%s", line, markdown ? " |\n" : "\n");
 		if (i < 0 && markdown) {
 			for (int j = 0; j < N_COLS; j++)
 				printf("|%.*s", w[j] + 2,
