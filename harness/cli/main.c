@@ -31,6 +31,7 @@ static const char *usage_text =
 	"  sweep    a grid of cases into a SQLite database, with progress and ETA\n"
 	"  check    every method against its float64 oracle over a grid of shapes\n"
 	"  export   a database's results as CSV or JSON\n"
+	"  plot     charts from a database with gnuplot: time, memory, roofline, error\n"
 	"\n"
 	"exit codes: 0 ok; 1 a case crashed, timed out or failed its check; 2 bad\n"
 	"usage, spec, method, file or plugin; 3 database locked, corrupt or foreign;\n"
@@ -295,11 +296,12 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} verbs[] = {{"list", cmd_list},   {"info", cmd_info},   {"run", cmd_run},
-		     {"sweep", cmd_sweep}, {"check", cmd_check}, {"export", cmd_export}};
+		     {"sweep", cmd_sweep}, {"check", cmd_check}, {"export", cmd_export},
+		     {"plot", cmd_plot}};
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(*verbs); i++)
 		if (strcmp(verb, verbs[i].name) == 0)
 			return verbs[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "attnbench: unknown verb '%s'; one of list, info, run, sweep, check, export\n",
+	fprintf(stderr, "attnbench: unknown verb '%s'; one of list, info, run, sweep, check, export, plot\n",
 		verb);
 	return EXIT_USAGE;
 }
