@@ -40,6 +40,8 @@ int cli_parse_size(const char *text, size_t *out);
 /* Parse a non-negative real ("0.5"); -1 on error. */
 int cli_parse_real(const char *text, double *out);
 int cli_parse_int(const char *text, long lo, long hi, long *out);
+/* Parse --run ID (>= 1); -1 after printing "attnbench VERB: --run ...". */
+int cli_parse_run(const char *verb, const char *text, long *run);
 
 /* Human-readable duration ("1.23 ms"). */
 const char *cli_fmt_ns(double ns, char *buf, size_t len);

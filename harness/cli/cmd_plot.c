@@ -581,12 +581,8 @@ int cmd_plot(int argc, char **argv)
 		case 'o': dir = optarg; break;
 		case 'f': format = optarg; break;
 		case 'r':
-			if (cli_parse_int(optarg, 1, 0x7fffffffL, &run)) {
-				cli_error("plot",
-				          "--run '%s': expected a run id (a whole number >= 1)",
-				          optarg);
+			if (cli_parse_run("plot", optarg, &run))
 				return EXIT_USAGE;
-			}
 			break;
 		default: return EXIT_USAGE;
 		}

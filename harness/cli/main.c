@@ -118,6 +118,14 @@ int cli_parse_int(const char *text, long lo, long hi, long *out)
 	return 0;
 }
 
+int cli_parse_run(const char *verb, const char *text, long *run)
+{
+	if (cli_parse_int(text, 1, 0x7fffffffL, run) == 0)
+		return 0;
+	cli_error(verb, "--run '%s': expected a run id (a whole number >= 1)", text);
+	return -1;
+}
+
 const char *cli_fmt_ns(double ns, char *buf, size_t len)
 {
 	if (ns < 1e3)
