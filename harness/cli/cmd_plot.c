@@ -461,7 +461,7 @@ static int have_gnuplot(void)
 
 /*
  * Run `gnuplot NAME.gp` in DIR with its stderr kept in NAME.log; on failure
- * show that log. 0 when gnuplot exited 0.
+ * show that log (and leave it), on success remove it. 0 when gnuplot exited 0.
  */
 static int run_gnuplot(const char *dir, const char *name)
 {
@@ -486,8 +486,10 @@ static int run_gnuplot(const char *dir, const char *name)
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return -1;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		unlink(log); /* kept only to show what went wrong */
 		return 0;
+	}
 	cli_error("plot", "gnuplot failed on %s/%s (exit %d); its messages:", dir, script,
 	          WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 	FILE *f = fopen(log, "r");
@@ -664,8 +666,10 @@ int cmd_plot(int argc, char **argv)
 	if (rc == EXIT_OK && strcmp(metric, "error") == 0)
 		keep_approximate(&p, reg);
 	if (rc == EXIT_OK && p.n == 0) {
-		cli_error("plot", "nothing to plot: no ok case of run %ld has %s%s", r, y_metric,
-		          strcmp(metric, "error") == 0 ? " for an approximate method" : "");
+		cli_error(
+		    "plot",
+		    "nothing to plot: no ok case of run %ld has %s above 0 (the axes are log)%s", r,
+		    y_metric, strcmp(metric, "error") == 0 ? " for an approximate method" : "");
 		rc = EXIT_USAGE;
 	}
 	if (rc == EXIT_OK) {
