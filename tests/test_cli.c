@@ -4,7 +4,8 @@
  * named), a sweep that survives a crashing plugin, a sweep killed with -9 or
  * interrupted with SIGINT and then resumed without re-running or
  * duplicating a case, a locked and a corrupt database (exit 3, nothing
- * lost), `run` on .npy files checked against the reference, and export.
+ * lost), `run` on .npy files checked against the reference, export, and
+ * plot (charts from a tiny sweep, its errors, labels that need escaping).
  */
 #include <check.h>
 #include <signal.h>
@@ -75,8 +76,8 @@ static long long db_scalar(const char *db_path, const char *sql)
 
 START_TEST(help_everywhere)
 {
-	const char *verbs[] = {"list", "info", "run", "sweep", "check", "export"};
-	for (int i = 0; i < 6; i++) {
+	const char *verbs[] = {"list", "info", "run", "sweep", "check", "export", "plot"};
+	for (int i = 0; i < 7; i++) {
 		ck_assert_int_eq(cli("%s --help", verbs[i]), 0);
 		ck_assert_msg(strstr(out, "usage: attnbench") != NULL, "%s", out);
 		ck_assert_int_eq(cli("%s --no-such-option", verbs[i]), 2);
@@ -405,6 +406,140 @@ START_TEST(measurement_recorded)
 }
 END_TEST
 
+/* ---- plot ---------------------------------------------------------------- */
+
+/* A tiny sweep of flash and performer into DIR/p.db, with a 0.3 s roof budget. */
+static void plot_db(char *db, size_t len)
+{
+	snprintf(db, len, "%s/p.db", dir);
+	ck_assert_int_eq(cli("sweep --methods flash,performer --n 64,128 --d 16 --min-time 0.01 "
+	                     "--warmup 0 --quiet --roof-budget 0.3 --db %s",
+	                     db),
+	                 0);
+}
+
+/* The size of a file, 0 if it is missing. */
+static long file_size(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fclose(f);
+	return n;
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[65536];
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s missing", path);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+static void db_exec(const char *db_path, const char *sql)
+{
+	sqlite3 *db;
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s",
+	              sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+START_TEST(plot_png_svg_from_db)
+{
+	char db[256], path[512];
+	plot_db(db, sizeof(db));
+	const char *metrics[] = {"time", "memory", "gflops", "roof", "error"};
+	for (int i = 0; i < 5; i++) {
+		ck_assert_msg(cli("plot --db %s --metric %s --out %s/out", db, metrics[i], dir) ==
+		                  0,
+		              "%s", out);
+		snprintf(path, sizeof(path), "%s/out/%s.png", dir, metrics[i]);
+		ck_assert_msg(file_size(path) > 1000, "%s: %s", path, out);
+	}
+	ck_assert_msg(cli("plot --db %s --format svg --out %s/out", db, dir) == 0, "%s", out);
+	snprintf(path, sizeof(path), "%s/out/time.svg", dir);
+	ck_assert(strstr(slurp(path), "<svg") != NULL);
+
+	/* The time data holds the stored medians, and the legend the fitted slope. */
+	snprintf(path, sizeof(path), "%s/out/time_00.dat", dir);
+	char want[64];
+	snprintf(want, sizeof(want), "\n128 %lld",
+	         db_scalar(db, "SELECT CAST(m.value AS INTEGER) FROM cases c JOIN metrics m ON "
+	                       "m.case_id = c.id AND m.name = 'median_ns' WHERE c.method = 'flash' "
+	                       "AND c.n = 128"));
+	ck_assert_msg(strstr(slurp(path), want) != NULL, "%s not in %s", want, slurp(path));
+	snprintf(path, sizeof(path), "%s/out/time.gp", dir);
+	ck_assert(strstr(slurp(path), "(theory 2)") && strstr(slurp(path), "title 'flash  N^"));
+	/* The roofline carries the run's measured roofs; error leaves exact flash out. */
+	snprintf(path, sizeof(path), "%s/out/roof.gp", dir);
+	ck_assert(strstr(slurp(path), "sgemm roof") && strstr(slurp(path), "triad bandwidth"));
+	snprintf(path, sizeof(path), "%s/out/error.gp", dir);
+	ck_assert(strstr(slurp(path), "performer") && !strstr(slurp(path), "flash"));
+}
+END_TEST
+
+START_TEST(plot_errors)
+{
+	char db[256], empty[256];
+	plot_db(db, sizeof(db));
+	snprintf(empty, sizeof(empty), "%s/empty.db", dir);
+	ck_assert_int_eq(cli("sweep --methods flash --n 64 --d 16 --min-time 0.01 --warmup 0 "
+	                     "--quiet --roof-budget 0 --db %s",
+	                     empty),
+	                 0);
+	db_exec(empty, "DELETE FROM cases");
+	ck_assert_int_eq(cli("plot --db %s --out %s/out", empty, dir), 2);
+	ck_assert_msg(strstr(out, "nothing to plot: ") != NULL, "%s", out);
+	ck_assert_int_eq(cli("plot --db %s --run 9 --out %s/out", db, dir), 2);
+	ck_assert_msg(strstr(out, "nothing to plot: run 9") != NULL, "%s", out);
+	ck_assert_int_eq(cli("plot --db %s --metric speed --out %s/out", db, dir), 2);
+	ck_assert_msg(strstr(out, "--metric 'speed'") != NULL, "%s", out);
+	ck_assert_int_eq(cli("plot --db %s --methods flash,nosuch --out %s/out", db, dir), 2);
+	ck_assert_msg(strstr(out, "unknown method 'nosuch'") != NULL, "%s", out);
+	ck_assert_int_eq(cli("plot --db %s --metric counter:NO_SUCH --out %s/out", db, dir), 2);
+	ck_assert_msg(strstr(out, "nothing to plot: ") != NULL, "%s", out);
+	/* A foreign file is the store's refusal, a database error. */
+	char bad[256];
+	snprintf(bad, sizeof(bad), "%s/bad.db", dir);
+	FILE *f = fopen(bad, "w");
+	ck_assert(f != NULL);
+	fputs("not a database at all, just text that is long enough to be a header\n", f);
+	fclose(f);
+	ck_assert_int_eq(cli("plot --db %s --out %s/out", bad, dir), 3);
+	/* PATH without gnuplot (this test's own process; popen's sh has a full path). */
+	char *path = strdup(getenv("PATH"));
+	setenv("PATH", dir, 1);
+	int rc = cli("plot --db %s --out %s/out", db, dir);
+	setenv("PATH", path, 1); /* the teardown's `rm` needs it */
+	free(path);
+	ck_assert_int_eq(rc, 2);
+	ck_assert_msg(strstr(out, "gnuplot not found: apt-get install gnuplot-nox") != NULL, "%s",
+	              out);
+}
+END_TEST
+
+/* Database text with quotes, backslashes and ^ _ @ reaches the legend intact. */
+START_TEST(plot_escapes_labels)
+{
+	char db[256], path[512];
+	plot_db(db, sizeof(db));
+	db_exec(db, "UPDATE cases SET method = 'my_fl''ash\\@^x', params = 'a=\"1\",b=''2''' "
+	            "WHERE method = 'flash'");
+	ck_assert_msg(cli("plot --db %s --out %s/out", db, dir) == 0, "%s", out);
+	snprintf(path, sizeof(path), "%s/out/time.png", dir);
+	ck_assert(file_size(path) > 1000);
+	snprintf(path, sizeof(path), "%s/out/time.gp", dir);
+	ck_assert_msg(strstr(slurp(path), "title 'my_fl''ash\\@^x") != NULL, "%s", slurp(path));
+	ck_assert_msg(strstr(slurp(path), "noenhanced") != NULL, "%s", slurp(path));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -419,6 +554,13 @@ int main(void)
 	tcase_add_test(tc, run_npy_round_trip);
 	tcase_add_test(tc, export_formats);
 	tcase_add_test(tc, measurement_recorded);
+	tcase_set_timeout(tc, 240);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("plot");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, plot_png_svg_from_db);
+	tcase_add_test(tc, plot_errors);
+	tcase_add_test(tc, plot_escapes_labels);
 	tcase_set_timeout(tc, 240);
 	suite_add_tcase(s, tc);
 	int failed = attn_test_run(s, CK_NORMAL);

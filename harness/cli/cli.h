@@ -26,6 +26,7 @@ int cmd_sweep(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 /* Print "attnbench VERB: message" to stderr. */
 void cli_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -41,6 +42,8 @@ int cli_parse_size(const char *text, size_t *out);
 /* Parse a non-negative real ("0.5"); -1 on error. */
 int cli_parse_real(const char *text, double *out);
 int cli_parse_int(const char *text, long lo, long hi, long *out);
+/* Parse --run ID (>= 1); -1 after printing "attnbench VERB: --run ...". */
+int cli_parse_run(const char *verb, const char *text, long *run);
 
 /* Human-readable duration ("1.23 ms"). */
 const char *cli_fmt_ns(double ns, char *buf, size_t len);

@@ -199,11 +199,8 @@ int cmd_export(int argc, char **argv)
 		case 'f': format = optarg; break;
 		case 'o': out = optarg; break;
 		case 'r':
-			if (cli_parse_int(optarg, 1, 0x7fffffffL, &run)) {
-				cli_error("export", "--run '%s': expected a run id (a whole number >= 1)",
-					  optarg);
+			if (cli_parse_run("export", optarg, &run))
 				return EXIT_USAGE;
-			}
 			break;
 		default: return EXIT_USAGE;
 		}

@@ -20,25 +20,26 @@
 #include "cli.h"
 
 static const char *usage_text =
-	"usage: attnbench VERB [options]   (attnbench VERB --help for a verb's options)\n"
-	"\n"
-	"Benchmarks and reproduces efficient attention mechanisms of LLMs.\n"
-	"\n"
-	"verbs:\n"
-	"  list     the registered methods: family, exactness, complexity, parameters\n"
-	"  info     this machine: CPU, topology, caches, OpenBLAS, library versions\n"
-	"  run      one case, from .npy inputs or a generated workload\n"
-	"  sweep    a grid of cases into a SQLite database, with progress and ETA\n"
-	"  check    every method against its float64 oracle over a grid of shapes\n"
-	"  export   a database's results as CSV or JSON\n"
-	"  fit      time exponents, cost terms and crossovers against flash, per method\n"
-	"\n"
-	"exit codes: 0 ok; 1 a case crashed, timed out or failed its check; 2 bad\n"
-	"usage, spec, method, file or plugin; 3 database locked, corrupt or foreign;\n"
-	"130 interrupted (finished cases are kept; `sweep --resume` continues).\n"
-	"\n"
-	"environment: ATTNBENCH_PLUGIN_PATH  ':'-separated plugin .so files or folders\n"
-	"             ATTNBENCH_DATA_DIR     the folder holding workloads/ (presets)\n";
+    "usage: attnbench VERB [options]   (attnbench VERB --help for a verb's options)\n"
+    "\n"
+    "Benchmarks and reproduces efficient attention mechanisms of LLMs.\n"
+    "\n"
+    "verbs:\n"
+    "  list     the registered methods: family, exactness, complexity, parameters\n"
+    "  info     this machine: CPU, topology, caches, OpenBLAS, library versions\n"
+    "  run      one case, from .npy inputs or a generated workload\n"
+    "  sweep    a grid of cases into a SQLite database, with progress and ETA\n"
+    "  check    every method against its float64 oracle over a grid of shapes\n"
+    "  export   a database's results as CSV or JSON\n"
+    "  fit      time exponents, cost terms and crossovers against flash, per method\n"
+    "  plot     charts from a database with gnuplot: time, memory, roofline, error\n"
+    "\n"
+    "exit codes: 0 ok; 1 a case crashed, timed out or failed its check; 2 bad\n"
+    "usage, spec, method, file or plugin; 3 database locked, corrupt or foreign;\n"
+    "130 interrupted (finished cases are kept; `sweep --resume` continues).\n"
+    "\n"
+    "environment: ATTNBENCH_PLUGIN_PATH  ':'-separated plugin .so files or folders\n"
+    "             ATTNBENCH_DATA_DIR     the folder holding workloads/ (presets)\n";
 
 void cli_error(const char *verb, const char *fmt, ...)
 {
@@ -81,10 +82,26 @@ int cli_parse_size(const char *text, size_t *out)
 		return -1;
 	double mult = 1;
 	switch (*end) {
-	case 'k': case 'K': mult = 1024.0; end++; break;
-	case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
-	case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
-	case 't': case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
+	case 'k':
+	case 'K':
+		mult = 1024.0;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1024.0 * 1024;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1024.0 * 1024 * 1024;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		mult = 1024.0 * 1024 * 1024 * 1024;
+		end++;
+		break;
 	}
 	if (*end == 'i' || *end == 'B')
 		end += *end == 'i' ? 1 : 0;
@@ -116,6 +133,14 @@ int cli_parse_int(const char *text, long lo, long hi, long *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int cli_parse_run(const char *verb, const char *text, long *run)
+{
+	if (cli_parse_int(text, 1, 0x7fffffffL, run) == 0)
+		return 0;
+	cli_error(verb, "--run '%s': expected a run id (a whole number >= 1)", text);
+	return -1;
 }
 
 const char *cli_fmt_ns(double ns, char *buf, size_t len)
@@ -187,18 +212,21 @@ static void print_param(const struct attn_param_spec *p)
 int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {{"help", no_argument, 0, 'h'},
-					     {"plugin", required_argument, 0, 'p'},
-					     {"verbose", no_argument, 0, 'v'},
-					     {0, 0, 0, 0}};
+	                                     {"plugin", required_argument, 0, 'p'},
+	                                     {"verbose", no_argument, 0, 'v'},
+	                                     {0, 0, 0, 0}};
 	char *plugins[64];
 	int np = 0, verbose = 0, c;
 	while ((c = getopt_long(argc, argv, "hp:v", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			printf("usage: attnbench list [--verbose] [--plugin FILE.so]...\n\n"
-			       "The registered methods: name, family, category, exact or approximate,\n"
-			       "theoretical time and memory exponents in N, and where each comes from.\n"
-			       "--verbose adds summaries, citations and parameters with their ranges.\n");
+			       "The registered methods: name, family, category, exact or "
+			       "approximate,\n"
+			       "theoretical time and memory exponents in N, and where each comes "
+			       "from.\n"
+			       "--verbose adds summaries, citations and parameters with their "
+			       "ranges.\n");
 			return EXIT_OK;
 		case 'p':
 			if (np < 64)
@@ -267,8 +295,8 @@ int cmd_info(int argc, char **argv)
 	for (int i = 0; i < si.n; i++)
 		printf("%-22s %s\n", si.kv[i].key, si.kv[i].value);
 	char b[32];
-	printf("%-22s %s\n", "mem_available", cli_fmt_bytes((double)attn_mem_available(), b,
-							    sizeof(b)));
+	printf("%-22s %s\n", "mem_available",
+	       cli_fmt_bytes((double)attn_mem_available(), b, sizeof(b)));
 	for (int i = 0; i < n_warn; i++)
 		printf("%s\n", warnings[i]);
 
@@ -276,8 +304,8 @@ int cmd_info(int argc, char **argv)
 	struct attn_counters *ctr;
 	char err[512];
 	if (attn_counters_open(ATTN_COUNTERS_DEFAULT ",perf::CPU-CLOCK,perf::MAJOR-FAULTS,"
-					"PAPI_FP_OPS",
-			       &ctr, err, sizeof(err)) != ATTN_OK) {
+	                                             "PAPI_FP_OPS",
+	                       &ctr, err, sizeof(err)) != ATTN_OK) {
 		printf("%-22s unavailable (%s)\n", "counters", err);
 		return EXIT_OK;
 	}
@@ -315,12 +343,14 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} verbs[] = {{"list", cmd_list},   {"info", cmd_info},   {"run", cmd_run},
-		     {"sweep", cmd_sweep}, {"check", cmd_check}, {"export", cmd_export},
-		     {"fit", cmd_fit}};
+	             {"sweep", cmd_sweep}, {"check", cmd_check}, {"export", cmd_export},
+	             {"fit", cmd_fit},     {"plot", cmd_plot}};
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(*verbs); i++)
 		if (strcmp(verb, verbs[i].name) == 0)
 			return verbs[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "attnbench: unknown verb '%s'; one of list, info, run, sweep, check, export, fit\n",
-		verb);
+	fprintf(stderr,
+	        "attnbench: unknown verb '%s'; one of list, info, run, sweep, check, export, fit, "
+	        "plot\n",
+	        verb);
 	return EXIT_USAGE;
 }
