@@ -481,6 +481,17 @@ START_TEST(plot_png_svg_from_db)
 	ck_assert(strstr(slurp(path), "sgemm roof") && strstr(slurp(path), "triad bandwidth"));
 	snprintf(path, sizeof(path), "%s/out/error.gp", dir);
 	ck_assert(strstr(slurp(path), "performer") && !strstr(slurp(path), "flash"));
+
+	/* Shape filters: the sweep is non-causal prefill on 1 thread at d = 16. */
+	ck_assert_msg(cli("plot --db %s --causal 0 --mode prefill --threads 1 --d 16 --out %s/out",
+	                  db, dir) == 0,
+	              "%s", out);
+	ck_assert_msg(strstr(out, "2 series") != NULL, "%s", out);
+	ck_assert_int_eq(cli("plot --db %s --causal 1 --out %s/out", db, dir), 2);
+	ck_assert_msg(strstr(out, "nothing to plot: ") && strstr(out, "of that shape"), "%s", out);
+	ck_assert_int_eq(cli("plot --db %s --mode sideways --out %s/out", db, dir), 2);
+	ck_assert_msg(strstr(out, "--mode 'sideways'") != NULL, "%s", out);
+	ck_assert_int_eq(cli("plot --db %s --threads 0 --out %s/out", db, dir), 2);
 }
 END_TEST
 

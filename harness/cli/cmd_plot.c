@@ -30,6 +30,7 @@
 static const char *help_text =
     "usage: attnbench plot --db FILE [--run ID] [--methods a,b] [--metric M]\n"
     "                      [--x n|threads|d] [--out DIR] [--format png|svg]\n"
+    "                      [--causal 0|1] [--mode prefill|decode] [--threads T] [--d D]\n"
     "\n"
     "Draws a chart of run ID (default: the latest run with ok cases) from the\n"
     "stored results with gnuplot, one series per (method, parameters, shape):\n"
@@ -43,7 +44,9 @@ static const char *help_text =
     "  counter:NAME  a hardware or software counter per call vs N\n"
     "Writes METRIC.png (or .svg), METRIC.gp and one METRIC_NN.dat per series\n"
     "into DIR (default plots/). --x chooses the horizontal axis of time, memory,\n"
-    "gflops and counter charts (default n). --methods keeps those methods only.\n"
+    "gflops and counter charts (default n). --methods keeps those methods only;\n"
+    "--causal, --mode, --threads and --d keep the cases of that shape only (a\n"
+    "large sweep otherwise draws one series per method and shape).\n"
     "\n"
     "exit: 0 ok; 2 bad usage, nothing to plot, or gnuplot missing or failing;\n"
     "3 the database cannot be read.\n";
@@ -248,9 +251,17 @@ static void shape_expr(const char *xcol, char *buf, size_t len)
 	         strcmp(xcol, "d") ? ", c.d" : "", strcmp(xcol, "threads") ? ", c.threads" : "");
 }
 
-/* Load the chart's points of run `run`, filtered to `methods` (NULL: all). */
+/* The shape filters of --causal, --mode, --threads and --d; < 0 or NULL: any. */
+struct plot_filter {
+	int causal;
+	const char *mode;
+	long threads, d;
+};
+
+/* Load the chart's points of run `run`, filtered to `methods` (NULL: all) and f. */
 static int plot_load(sqlite3 *db, const struct plot_kind *k, const char *y_metric, const char *xcol,
-                     long run, char **methods, int n_methods, struct plot *p)
+                     long run, char **methods, int n_methods, const struct plot_filter *f,
+                     struct plot *p)
 {
 	char shape[512], xexpr[64], sql[2048];
 	shape_expr(xcol, shape, sizeof(shape));
@@ -266,6 +277,8 @@ static int plot_load(sqlite3 *db, const struct plot_kind *k, const char *y_metri
 	         "LEFT JOIN metrics lo ON lo.case_id = c.id AND lo.name = ?4 "
 	         "LEFT JOIN metrics hi ON hi.case_id = c.id AND hi.name = ?5 "
 	         "WHERE c.run_id = ?1 AND c.status = 'ok' AND my.value > 0 AND x > 0 "
+	         "AND (?6 IS NULL OR c.causal = ?6) AND (?7 IS NULL OR c.mode = ?7) "
+	         "AND (?8 IS NULL OR c.threads = ?8) AND (?9 IS NULL OR c.d = ?9) "
 	         "ORDER BY CASE c.family WHEN 'full' THEN 0 WHEN 'linear' THEN 1 WHEN 'sparse' "
 	         "THEN 2 WHEN 'hybrid' THEN 3 ELSE 4 END, c.method, c.params, shape, x",
 	         shape, xexpr);
@@ -277,6 +290,14 @@ static int plot_load(sqlite3 *db, const struct plot_kind *k, const char *y_metri
 	sqlite3_bind_text(r, 3, k->x_metric ? k->x_metric : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(r, 4, k->lo_metric ? k->lo_metric : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(r, 5, k->hi_metric ? k->hi_metric : "", -1, SQLITE_STATIC);
+	if (f->causal >= 0)
+		sqlite3_bind_int(r, 6, f->causal);
+	if (f->mode)
+		sqlite3_bind_text(r, 7, f->mode, -1, SQLITE_STATIC);
+	if (f->threads > 0)
+		sqlite3_bind_int64(r, 8, f->threads);
+	if (f->d > 0)
+		sqlite3_bind_int64(r, 9, f->d);
 	int rc = 0;
 	while (rc == 0 && sqlite3_step(r) == SQLITE_ROW) {
 		int keep = n_methods == 0;
@@ -568,7 +589,13 @@ int cmd_plot(int argc, char **argv)
 	                                     {"x", required_argument, 0, 'x'},
 	                                     {"out", required_argument, 0, 'o'},
 	                                     {"format", required_argument, 0, 'f'},
+	                                     {"causal", required_argument, 0, 'C'},
+	                                     {"mode", required_argument, 0, 'E'},
+	                                     {"threads", required_argument, 0, 'T'},
+	                                     {"d", required_argument, 0, 'D'},
 	                                     {0, 0, 0, 0}};
+	struct plot_filter filt = {.causal = -1};
+	char *end;
 	const char *db_path = NULL, *metric = "time", *xcol = "n", *dir = "plots", *format = "png";
 	char *method_list = NULL, *methods[256];
 	int n_methods = 0, c;
@@ -586,6 +613,32 @@ int cmd_plot(int argc, char **argv)
 			if (cli_parse_run("plot", optarg, &run))
 				return EXIT_USAGE;
 			break;
+		case 'C':
+			if (strcmp(optarg, "0") && strcmp(optarg, "1")) {
+				cli_error("plot", "--causal '%s': expected 0 or 1", optarg);
+				return EXIT_USAGE;
+			}
+			filt.causal = optarg[0] - '0';
+			break;
+		case 'E':
+			if (strcmp(optarg, "prefill") && strcmp(optarg, "decode")) {
+				cli_error("plot", "--mode '%s': expected prefill or decode",
+				          optarg);
+				return EXIT_USAGE;
+			}
+			filt.mode = optarg;
+			break;
+		case 'T':
+		case 'D': {
+			long v = strtol(optarg, &end, 10);
+			if (end == optarg || *end || v < 1) {
+				cli_error("plot", "--%s '%s': expected a whole number >= 1",
+				          c == 'T' ? "threads" : "d", optarg);
+				return EXIT_USAGE;
+			}
+			*(c == 'T' ? &filt.threads : &filt.d) = v;
+			break;
+		}
 		default: return EXIT_USAGE;
 		}
 	}
@@ -658,7 +711,7 @@ int cmd_plot(int argc, char **argv)
 		rc = EXIT_USAGE;
 	} else if (check_methods(db, r, methods, n_methods)) {
 		rc = EXIT_USAGE;
-	} else if (plot_load(db, k, y_metric, xcol, r, methods, n_methods, &p) ||
+	} else if (plot_load(db, k, y_metric, xcol, r, methods, n_methods, &filt, &p) ||
 	           (strcmp(metric, "roof") == 0 && load_roofs(db, r, &rf))) {
 		cli_error("plot", "%s: %s", db_path, sqlite3_errmsg(db));
 		rc = EXIT_DB;
@@ -668,7 +721,9 @@ int cmd_plot(int argc, char **argv)
 	if (rc == EXIT_OK && p.n == 0) {
 		cli_error(
 		    "plot",
-		    "nothing to plot: no ok case of run %ld has %s above 0 (the axes are log)%s", r,
+		    "nothing to plot: no ok case of run %ld%s has %s above 0 (the axes are log)%s",
+		    r,
+		    filt.causal >= 0 || filt.mode || filt.threads || filt.d ? " of that shape" : "",
 		    y_metric, strcmp(metric, "error") == 0 ? " for an approximate method" : "");
 		rc = EXIT_USAGE;
 	}
