@@ -143,6 +143,8 @@ struct attn_inputs {
  *              spent choosing what to compute, "ns").
  *   dump_mask: the kept-block mask of head bh, (nqb, nkb) bytes, 1 = kept;
  *              set only on an untimed call when the user asked for masks.
+ * Call them from the thread that called forward(), outside any parallel
+ * region: they are not thread-safe.
  */
 struct attn_ctx {
 	int threads;   /* threads the method may use (OpenMP or its own) */
