@@ -61,7 +61,8 @@ static inline float *run_method(const struct attn_method *m, const struct attn_s
 	void *ws = guarded_alloc(ws_bytes, 0xFF);
 	float *out = guarded_alloc(out_bytes, 0xFF);
 	struct attn_ctx ctx = {.threads = threads, .seed = 1};
-	ck_assert_int_eq(m->prepare(s, p, in, ws, &ctx), ATTN_OK);
+	if (m->prepare)
+		ck_assert_int_eq(m->prepare(s, p, in, ws, &ctx), ATTN_OK);
 	ck_assert_int_eq(m->forward(s, p, in, out, ws, &ctx), ATTN_OK);
 	ck_assert_msg(guard_intact(ws, ws_bytes), "%s: workspace overrun", m->name);
 	ck_assert_msg(guard_intact(out, out_bytes), "%s: output overrun", m->name);
