@@ -271,43 +271,19 @@ static inline void check_decode(const struct attn_method *m, const int64_t *ns, 
                                 const struct form_set *fs, struct worst *w)
 {
 	for (int ni = 0; ni < nn; ni++) {
-		const int64_t N = ns[ni], D = 32, B = 2, H = 4;
-		const size_t nd = (size_t)(B * H * D);
-		struct attn_shape sp = mk_shape(B, H, 2, N, D, 1, ATTN_MODE_PREFILL);
-		struct attn_shape sd = mk_shape(B, H, 2, N, D, 1, ATTN_MODE_DECODE);
-		struct attn_workload wp, wd;
-		ck_assert_int_eq(attn_workload_alloc(&sp, m->inputs, ATTN_DIST_GAUSSIAN, 3, &wp),
-		                 0);
-		ck_assert_int_eq(attn_workload_alloc(&sd, m->inputs, ATTN_DIST_GAUSSIAN, 3, &wd),
-		                 0);
-		struct attn_params p0 = fs->params(m, fs->n - 1, C);
-		double *ref = run_oracle(m, &sd, &p0, &wd.in);
+		const struct attn_shape sp = mk_shape(2, 4, 2, ns[ni], 32, 1, ATTN_MODE_PREFILL);
+		struct attn_shape sd = sp;
+		sd.mode = ATTN_MODE_DECODE;
+		const struct attn_params p0 = fs->params(m, fs->n - 1, C);
 		for (int form = 0; form < fs->n; form++) {
-			struct attn_params p = fs->params(m, form, C);
-			float *pre = run_method(m, &sp, &p, &wp.in, 1);
-			float *pre2 = run_method(m, &sp, &p, &wp.in, 2);
-			float *dec = run_method(m, &sd, &p, &wd.in, 1);
-			float *dec2 = run_method(m, &sd, &p, &wd.in, 2);
-			float *last = malloc(nd * sizeof(float));
-			ck_assert_ptr_nonnull(last);
-			for (int64_t bh = 0; bh < B * H; bh++)
-				memcpy(last + bh * D, pre + (bh * N + N - 1) * D,
-				       (size_t)D * sizeof(float));
-			worst_note(w, rel_err_f(dec, last, nd), m, &sd, &p, "decode vs prefill");
-			worst_note(w, rel_err_d(dec, ref, nd), m, &sd, &p, "decode vs oracle");
-			ck_assert_msg(memcmp(dec2, dec, nd * sizeof(float)) == 0 &&
-			                  memcmp(pre2, pre, out_count(&sp) * sizeof(float)) == 0,
+			const struct attn_params p = fs->params(m, form, C);
+			const struct decode_errs e = decode_check(m, &p, &p0, &sp, 3);
+			worst_note(w, e.vs_prefill, m, &sd, &p, "decode vs prefill");
+			worst_note(w, e.vs_oracle, m, &sd, &p, "decode vs oracle");
+			ck_assert_msg(e.threads == 0.0,
 			              "%s N=%lld form=%s: 2 threads differ from 1", m->name,
-			              (long long)N, form_names[form]);
-			free(pre);
-			free(pre2);
-			free(dec);
-			free(dec2);
-			free(last);
+			              (long long)ns[ni], form_names[form]);
 		}
-		free(ref);
-		attn_workload_free(&wp);
-		attn_workload_free(&wd);
 	}
 }
 

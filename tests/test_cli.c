@@ -23,9 +23,9 @@
 #include "common/common.h"
 
 #include "check_main.h"
+#include "cli_run.h"
 
 static char dir[] = "/tmp/attn_cli_XXXXXX";
-static char out[65536];
 
 static void setup(void)
 {
@@ -42,23 +42,6 @@ static void teardown(void)
 	strcpy(dir, "/tmp/attn_cli_XXXXXX");
 }
 
-/* Run `attnbench ARGS` with stderr folded into `out`; the exit code. */
-static int cli(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int cli(const char *fmt, ...)
-{
-	char args[4096], cmd[4200];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", ATTN_CLI, args);
-	FILE *p = popen(cmd, "r");
-	ck_assert(p != NULL);
-	size_t n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = 0;
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 static long long db_scalar(const char *db_path, const char *sql)
 {

@@ -20,6 +20,7 @@
 #include "attnbench/fit.h"
 #include "attnbench/method.h"
 #include "check_main.h"
+#include "cli_run.h"
 
 #define MAX_PTS 16
 #define K       5
@@ -173,24 +174,7 @@ END_TEST
 /* ---- the verb, end to end ------------------------------------------------ */
 
 static char dir[] = "/tmp/attn_fit_XXXXXX";
-static char out[65536];
 
-static int cli(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int cli(const char *fmt, ...)
-{
-	char args[4096], cmd[4200];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", ATTN_CLI, args);
-	FILE *p = popen(cmd, "r");
-	ck_assert(p != NULL);
-	size_t n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = 0;
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 static long long fits_rows(const char *db_path)
 {
