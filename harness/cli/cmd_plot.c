@@ -595,7 +595,6 @@ int cmd_plot(int argc, char **argv)
 	                                     {"d", required_argument, 0, 'D'},
 	                                     {0, 0, 0, 0}};
 	struct plot_filter filt = {.causal = -1};
-	char *end;
 	const char *db_path = NULL, *metric = "time", *xcol = "n", *dir = "plots", *format = "png";
 	char *method_list = NULL, *methods[256];
 	int n_methods = 0, c;
@@ -629,16 +628,14 @@ int cmd_plot(int argc, char **argv)
 			filt.mode = optarg;
 			break;
 		case 'T':
-		case 'D': {
-			long v = strtol(optarg, &end, 10);
-			if (end == optarg || *end || v < 1) {
+		case 'D':
+			if (cli_parse_int(optarg, 1, 1L << 30,
+			                  c == 'T' ? &filt.threads : &filt.d)) {
 				cli_error("plot", "--%s '%s': expected a whole number >= 1",
 				          c == 'T' ? "threads" : "d", optarg);
 				return EXIT_USAGE;
 			}
-			*(c == 'T' ? &filt.threads : &filt.d) = v;
 			break;
-		}
 		default: return EXIT_USAGE;
 		}
 	}

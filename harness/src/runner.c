@@ -760,6 +760,15 @@ static double counter_metric(const struct attn_case_result *r, const char *event
 	return metric_or_nan(r, name);
 }
 
+/* The run's roof measured at `threads` threads, or NULL. */
+static const struct attn_roof *roof_at(const struct attn_run_opts *o, int threads)
+{
+	for (int i = 0; i < o->n_roofs; i++)
+		if (o->roofs[i].threads == threads)
+			return &o->roofs[i];
+	return NULL;
+}
+
 /*
  * The parent's statistics over the samples, and the figures derived from
  * them: throughput, the fractions of the run's measured roofs at the case's
@@ -803,10 +812,7 @@ static void derive_metrics(struct attn_case_result *r, const struct attn_case *c
 	if (attn_result_metric(r, "routing_ns"))
 		add_ratio(r, "routing_frac", metric_or_nan(r, "routing_ns"), sum.median, 1, "1");
 
-	const struct attn_roof *roof = NULL;
-	for (int i = 0; i < o->n_roofs; i++)
-		if (o->roofs[i].threads == c->threads)
-			roof = &o->roofs[i];
+	const struct attn_roof *roof = roof_at(o, c->threads);
 	add_ratio(r, "frac_sgemm", gflops, roof ? roof->sgemm_gflops : NAN, 1, "1");
 	add_ratio(r, "frac_fma", gflops, roof ? roof->fma_gflops : NAN, 1, "1");
 	add_ratio(r, "frac_triad", gbps, roof ? roof->triad_gbps : NAN, 1, "1");
@@ -1095,10 +1101,7 @@ static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
 	 * is skipped now instead of timing out later (the O(N²) forms at large
 	 * N). Without a measured roof nothing is skipped.
 	 */
-	const struct attn_roof *roof = NULL;
-	for (int i = 0; i < o->n_roofs; i++)
-		if (o->roofs[i].threads == c->threads)
-			roof = &o->roofs[i];
+	const struct attn_roof *roof = roof_at(o, c->threads);
 	double flops = m->flops ? m->flops(s, &c->params) : 0.0;
 	if (o->max_call_s > 0 && roof && roof->fma_gflops > 0 && flops > 0) {
 		double least = flops / (roof->fma_gflops * 1e9);
