@@ -26,6 +26,7 @@
 #include "attnbench/stats.h"
 #include "attnbench/store.h"
 #include "cli.h"
+#include "plot.h"
 
 static const char *help_text =
     "usage: attnbench plot --db FILE [--run ID] [--methods a,b] [--metric M]\n"
@@ -200,18 +201,6 @@ static void label_series(struct plot *p, const struct plot_kind *k, const char *
 	}
 }
 
-/* A gnuplot single-quoted string: only the quote is special, and it is doubled. */
-static void gp_str(FILE *f, const char *s)
-{
-	fputc('\'', f);
-	for (; *s; s++) {
-		if (*s == '\'')
-			fputc('\'', f);
-		fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
-	}
-	fputc('\'', f);
-}
-
 /*
  * One colour per series from its survey branch's palette: full attention in
  * greys and black, linear in blues and greens, sparse in oranges and reds,
@@ -251,13 +240,6 @@ static void shape_expr(const char *xcol, char *buf, size_t len)
 	         strcmp(xcol, "d") ? ", c.d" : "", strcmp(xcol, "threads") ? ", c.threads" : "");
 }
 
-/* The shape filters of --causal, --mode, --threads and --d; < 0 or NULL: any. */
-struct plot_filter {
-	int causal;
-	const char *mode;
-	long threads, d;
-};
-
 /* Load the chart's points of run `run`, filtered to `methods` (NULL: all) and f. */
 static int plot_load(sqlite3 *db, const struct plot_kind *k, const char *y_metric, const char *xcol,
                      long run, char **methods, int n_methods, const struct plot_filter *f,
@@ -279,6 +261,7 @@ static int plot_load(sqlite3 *db, const struct plot_kind *k, const char *y_metri
 	         "WHERE c.run_id = ?1 AND c.status = 'ok' AND my.value > 0 AND x > 0 "
 	         "AND (?6 IS NULL OR c.causal = ?6) AND (?7 IS NULL OR c.mode = ?7) "
 	         "AND (?8 IS NULL OR c.threads = ?8) AND (?9 IS NULL OR c.d = ?9) "
+	         "AND (?10 IS NULL OR c.family = ?10) AND (?11 IS NULL OR c.dist = ?11) "
 	         "ORDER BY CASE c.family WHEN 'full' THEN 0 WHEN 'linear' THEN 1 WHEN 'sparse' "
 	         "THEN 2 WHEN 'hybrid' THEN 3 ELSE 4 END, c.method, c.params, shape, x",
 	         shape, xexpr);
@@ -298,6 +281,10 @@ static int plot_load(sqlite3 *db, const struct plot_kind *k, const char *y_metri
 		sqlite3_bind_int64(r, 8, f->threads);
 	if (f->d > 0)
 		sqlite3_bind_int64(r, 9, f->d);
+	if (f->family)
+		sqlite3_bind_text(r, 10, f->family, -1, SQLITE_STATIC);
+	if (f->dist)
+		sqlite3_bind_text(r, 11, f->dist, -1, SQLITE_STATIC);
 	int rc = 0;
 	while (rc == 0 && sqlite3_step(r) == SQLITE_ROW) {
 		int keep = n_methods == 0;
@@ -465,78 +452,6 @@ static int write_chart(const char *dir, const char *name, const char *format,
 	return fclose(f) ? -1 : 0;
 }
 
-/* Is there an executable `gnuplot` on PATH? */
-static int have_gnuplot(void)
-{
-	const char *path = getenv("PATH");
-	char buf[4096];
-	while (path && *path) {
-		size_t len = strcspn(path, ":");
-		snprintf(buf, sizeof(buf), "%.*s/gnuplot", (int)(len ? len : 1), len ? path : ".");
-		if (access(buf, X_OK) == 0)
-			return 1;
-		path += len + (path[len] == ':');
-	}
-	return 0;
-}
-
-/*
- * Run `gnuplot NAME.gp` in DIR with its stderr kept in NAME.log; on failure
- * show that log (and leave it), on success remove it. 0 when gnuplot exited 0.
- */
-static int run_gnuplot(const char *dir, const char *name)
-{
-	char script[512], log[4096];
-	snprintf(script, sizeof(script), "%s.gp", name);
-	snprintf(log, sizeof(log), "%s/%s.log", dir, name);
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-		if (fd >= 0) {
-			dup2(fd, 2);
-			close(fd);
-		}
-		if (chdir(dir) == 0)
-			execlp("gnuplot", "gnuplot", script, (char *)NULL);
-		_exit(127);
-	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-		unlink(log); /* kept only to show what went wrong */
-		return 0;
-	}
-	cli_error("plot", "gnuplot failed on %s/%s (exit %d); its messages:", dir, script,
-	          WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-	FILE *f = fopen(log, "r");
-	char line[1024];
-	while (f && fgets(line, sizeof(line), f))
-		fputs(line, stderr);
-	if (f)
-		fclose(f);
-	return -1;
-}
-
-/* mkdir -p: every missing folder on the way to `dir`. */
-static int make_dirs(const char *dir)
-{
-	char buf[4096];
-	snprintf(buf, sizeof(buf), "%s", dir);
-	for (char *q = buf + 1; *q; q++)
-		if (*q == '/') {
-			*q = 0;
-			if (mkdir(buf, 0777) && errno != EEXIST)
-				return -1;
-			*q = '/';
-		}
-	return mkdir(buf, 0777) && errno != EEXIST ? -1 : 0;
-}
-
 /* The latest run with an ok case, or the one asked for if it has any; 0 if none. */
 static long pick_run(sqlite3 *db, long run)
 {
@@ -576,6 +491,81 @@ static int check_methods(sqlite3 *db, long run, char **methods, int n)
 		}
 	}
 	sqlite3_finalize(r);
+	return rc;
+}
+
+/* The chart kind of `metric` and its y metric; NULL when unknown. */
+static const struct plot_kind *find_kind(const char *metric, const char **y_metric)
+{
+	size_t nk = sizeof(kinds) / sizeof(*kinds);
+	for (size_t i = 0; i < nk; i++)
+		if (strcmp(metric, kinds[i].name) == 0 && kinds[i].y_metric)
+			return *y_metric = kinds[i].y_metric, &kinds[i];
+	if (strncmp(metric, "counter:", 8) == 0 && metric[8])
+		return *y_metric = metric, &kinds[nk - 1];
+	return NULL;
+}
+
+int plot_metric_known(const char *metric)
+{
+	const char *y;
+	return find_kind(metric, &y) != NULL;
+}
+
+int plot_chart(const struct plot_req *q, int *n_series)
+{
+	const char *y_metric = NULL, *verb = q->verb;
+	const struct plot_kind *k = find_kind(q->metric, &y_metric);
+	const struct plot_filter *f = &q->filt;
+	struct plot p = {0};
+	struct roofs rf;
+	int rc = EXIT_OK, roof = strcmp(q->metric, "roof") == 0;
+	if (!k) {
+		cli_error(verb, "unknown chart metric '%s'", q->metric);
+		return EXIT_USAGE;
+	}
+	if (plot_load(q->db, k, y_metric, q->xcol, q->run, q->methods, q->n_methods, f, &p) ||
+	    (roof && load_roofs(q->db, q->run, &rf))) {
+		cli_error(verb, "%s: %s", q->db_path, sqlite3_errmsg(q->db));
+		plot_free(&p);
+		return EXIT_DB;
+	}
+	if (strcmp(q->metric, "error") == 0)
+		keep_approximate(&p, q->reg);
+	if (p.n == 0) {
+		cli_error(verb,
+		          "nothing to plot: no ok case of run %ld%s has %s above 0 (the axes are "
+		          "log)%s",
+		          q->run,
+		          f->causal >= 0 || f->mode || f->threads || f->d || f->family || f->dist
+		              ? " of that shape"
+		              : "",
+		          y_metric,
+		          strcmp(q->metric, "error") == 0 ? " for an approximate method" : "");
+		return EXIT_USAGE;
+	}
+	char caption[1024], run_text[768];
+	label_series(&p, k, q->xcol, q->reg);
+	run_caption(q->db, q->run, run_text, sizeof(run_text));
+	snprintf(caption, sizeof(caption), "attnbench %s%s: %s", q->metric,
+	         k->x_metric ? " (one point per N)" : "", run_text);
+	if (roof && rf.fma <= 0 && rf.sgemm <= 0)
+		fprintf(stderr,
+		        "attnbench %s: run %ld has no measured roofs; the roofline shows the "
+		        "points only\n",
+		        verb, q->run);
+	if (gp_mkdirs(q->dir) ||
+	    write_chart(q->dir, q->name, q->format, k,
+	                q->y_label ? q->y_label : k->y_label ? k->y_label : y_metric, q->xcol, &p,
+	                roof ? &rf : NULL, q->title ? q->title : caption)) {
+		cli_error(verb, "--out %s: cannot write: %s", q->dir, strerror(errno));
+		rc = EXIT_USAGE;
+	} else if (gp_run(verb, q->dir, q->name)) {
+		rc = EXIT_USAGE;
+	} else if (n_series) {
+		*n_series = p.n;
+	}
+	plot_free(&p);
 	return rc;
 }
 
@@ -647,22 +637,15 @@ int cmd_plot(int argc, char **argv)
 		cli_error("plot", "--db FILE is required");
 		return EXIT_USAGE;
 	}
-	const struct plot_kind *k = NULL;
-	const char *y_metric = NULL;
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++)
-		if (strcmp(metric, kinds[i].name) == 0 && kinds[i].y_metric)
-			k = &kinds[i], y_metric = k->y_metric;
-	if (strncmp(metric, "counter:", 8) == 0 && metric[8])
-		k = &kinds[sizeof(kinds) / sizeof(*kinds) - 1], y_metric = metric;
-	if (!k) {
+	if (strcmp(xcol, "n") && strcmp(xcol, "threads") && strcmp(xcol, "d")) {
+		cli_error("plot", "--x '%s': expected n, threads or d", xcol);
+		return EXIT_USAGE;
+	}
+	if (!plot_metric_known(metric)) {
 		cli_error("plot",
 		          "--metric '%s': expected time, memory, gflops, roof, error or "
 		          "counter:NAME",
 		          metric);
-		return EXIT_USAGE;
-	}
-	if (strcmp(xcol, "n") && strcmp(xcol, "threads") && strcmp(xcol, "d")) {
-		cli_error("plot", "--x '%s': expected n, threads or d", xcol);
 		return EXIT_USAGE;
 	}
 	if (strcmp(format, "png") && strcmp(format, "svg")) {
@@ -672,7 +655,7 @@ int cmd_plot(int argc, char **argv)
 	for (char *tok = method_list ? strtok(method_list, ",") : NULL; tok && n_methods < 256;
 	     tok = strtok(NULL, ","))
 		methods[n_methods++] = tok;
-	if (!have_gnuplot()) {
+	if (!gp_have()) {
 		cli_error("plot", "gnuplot not found: apt-get install gnuplot-nox");
 		return EXIT_USAGE;
 	}
@@ -685,11 +668,9 @@ int cmd_plot(int argc, char **argv)
 	}
 	sqlite3 *db = attn_store_db(st);
 	struct attn_registry *reg = cli_registry("plot", NULL, 0);
-	struct plot p = {0};
-	struct roofs rf;
-	int rc = EXIT_OK;
+	int rc = EXIT_OK, n_series = 0;
 	long r = pick_run(db, run);
-	char name[128], caption[1024], ylab[256];
+	char name[128];
 	snprintf(name, sizeof(name), "%s", metric);
 	for (char *q = name; *q; q++)
 		if (!(*q >= 'a' && *q <= 'z') && !(*q >= 'A' && *q <= 'Z') &&
@@ -708,46 +689,24 @@ int cmd_plot(int argc, char **argv)
 		rc = EXIT_USAGE;
 	} else if (check_methods(db, r, methods, n_methods)) {
 		rc = EXIT_USAGE;
-	} else if (plot_load(db, k, y_metric, xcol, r, methods, n_methods, &filt, &p) ||
-	           (strcmp(metric, "roof") == 0 && load_roofs(db, r, &rf))) {
-		cli_error("plot", "%s: %s", db_path, sqlite3_errmsg(db));
-		rc = EXIT_DB;
+	} else {
+		struct plot_req q = {.verb = "plot",
+		                     .db = db,
+		                     .db_path = db_path,
+		                     .reg = reg,
+		                     .run = r,
+		                     .metric = metric,
+		                     .xcol = xcol,
+		                     .methods = methods,
+		                     .n_methods = n_methods,
+		                     .filt = filt,
+		                     .dir = dir,
+		                     .name = name,
+		                     .format = format};
+		rc = plot_chart(&q, &n_series);
+		if (rc == EXIT_OK)
+			printf("%s/%s.%s: %d series from run %ld\n", dir, name, format, n_series, r);
 	}
-	if (rc == EXIT_OK && strcmp(metric, "error") == 0)
-		keep_approximate(&p, reg);
-	if (rc == EXIT_OK && p.n == 0) {
-		cli_error(
-		    "plot",
-		    "nothing to plot: no ok case of run %ld%s has %s above 0 (the axes are log)%s",
-		    r,
-		    filt.causal >= 0 || filt.mode || filt.threads || filt.d ? " of that shape" : "",
-		    y_metric, strcmp(metric, "error") == 0 ? " for an approximate method" : "");
-		rc = EXIT_USAGE;
-	}
-	if (rc == EXIT_OK) {
-		label_series(&p, k, xcol, reg);
-		char run_text[768];
-		run_caption(db, r, run_text, sizeof(run_text));
-		snprintf(caption, sizeof(caption), "attnbench %s%s: %s", metric,
-		         k->x_metric ? " (one point per N)" : "", run_text);
-		snprintf(ylab, sizeof(ylab), "%s", k->y_label ? k->y_label : y_metric);
-		if (strcmp(metric, "roof") == 0 && rf.fma <= 0 && rf.sgemm <= 0)
-			fprintf(stderr,
-			        "attnbench plot: run %ld has no measured roofs; the "
-			        "roofline shows the points only\n",
-			        r);
-		if (make_dirs(dir) ||
-		    write_chart(dir, name, format, k, ylab, xcol, &p,
-		                strcmp(metric, "roof") == 0 ? &rf : NULL, caption)) {
-			cli_error("plot", "--out %s: cannot write: %s", dir, strerror(errno));
-			rc = EXIT_USAGE;
-		} else if (run_gnuplot(dir, name)) {
-			rc = EXIT_USAGE;
-		} else {
-			printf("%s/%s.%s: %d series from run %ld\n", dir, name, format, p.n, r);
-		}
-	}
-	plot_free(&p);
 	if (reg)
 		attn_registry_free(reg);
 	attn_store_close(st);

@@ -1,0 +1,90 @@
+/* The gnuplot plumbing shared by the verbs that draw (see plot.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "plot.h"
+
+void gp_str(FILE *f, const char *s)
+{
+	fputc('\'', f);
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputc('\'', f);
+		fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
+	}
+	fputc('\'', f);
+}
+
+int gp_have(void)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+	while (path && *path) {
+		size_t len = strcspn(path, ":");
+		snprintf(buf, sizeof(buf), "%.*s/gnuplot", (int)(len ? len : 1), len ? path : ".");
+		if (access(buf, X_OK) == 0)
+			return 1;
+		path += len + (path[len] == ':');
+	}
+	return 0;
+}
+
+int gp_run(const char *verb, const char *dir, const char *name)
+{
+	char script[512], log[4096];
+	snprintf(script, sizeof(script), "%s.gp", name);
+	snprintf(log, sizeof(log), "%s/%s.log", dir, name);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			close(fd);
+		}
+		if (chdir(dir) == 0)
+			execlp("gnuplot", "gnuplot", script, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		unlink(log); /* kept only to show what went wrong */
+		return 0;
+	}
+	cli_error(verb, "gnuplot failed on %s/%s (exit %d); its messages:", dir, script,
+	          WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	FILE *f = fopen(log, "r");
+	char line[1024];
+	while (f && fgets(line, sizeof(line), f))
+		fputs(line, stderr);
+	if (f)
+		fclose(f);
+	return -1;
+}
+
+int gp_mkdirs(const char *dir)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (char *q = buf + 1; *q; q++)
+		if (*q == '/') {
+			*q = 0;
+			if (mkdir(buf, 0777) && errno != EEXIST)
+				return -1;
+			*q = '/';
+		}
+	return mkdir(buf, 0777) && errno != EEXIST ? -1 : 0;
+}
+
