@@ -1,36 +1,28 @@
 #!/bin/sh
 # The README's two commands, so they stay exactly two and stay true:
 #   sh scripts/quickstart.sh        install what is missing, build, run the
-#                                   default sweep into results/attnbench.db
-#                                   and draw its charts into plots/
+#                                   quick figure set's sweeps into
+#                                   results/figures-quick.db and draw the
+#                                   survey's figures into plots/figures/
+#                                   (open plots/figures/index.html)
 #   sh scripts/quickstart.sh test   install what is missing, build, run the
 #                                   whole test suite (what CI runs)
-# Other arguments go to `attnbench sweep` (e.g. --quiet, --threads 1,2).
+# Other arguments go to `attnbench figures` (e.g. --quiet, --full).
 set -eu
 cd "$(dirname "$0")/.."
 
-what=sweep
+what=figures
 case "${1:-}" in
-sweep | test) what=$1; shift ;;
+figures | test) what=$1; shift ;;
 esac
 
-sh scripts/setup.sh
+sh scripts/setup.sh "$what"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >build.log 2>&1 || { cat build.log; exit 1; }
 cmake --build build -j "$(nproc)" >>build.log 2>&1 || { cat build.log; exit 1; }
 
 case "$what" in
-sweep)
-	rc=0
-	build/attnbench sweep --preset default --db results/attnbench.db "$@" || rc=$?
-	# The run's charts, on its cleanest slice: causal prefill on one thread.
-	# A chart that has nothing to draw says so; the exit code stays the sweep's.
-	if [ "$rc" -le 1 ]; then
-		for m in time memory roof error; do
-			build/attnbench plot --db results/attnbench.db --metric "$m" --causal 1 \
-				--mode prefill --threads 1 --out plots || true
-		done
-	fi
-	exit "$rc"
+figures)
+	exec build/attnbench figures "$@"
 	;;
 test)
 	exec ctest --test-dir build --output-on-failure -j "$(nproc)"

@@ -1,5 +1,7 @@
 #!/bin/sh
-# Installs the Debian packages attnbench builds and runs with, and nothing else.
+# Installs the Debian packages attnbench builds and runs with, and nothing else;
+# `setup.sh test` adds what the test suite needs besides (headless Chromium,
+# which loads the figures page).
 # Idempotent and quiet: when every package is present it prints nothing and
 # touches nothing (no apt-get update either), so it is cheap to run before
 # every build. Needs root (or sudo) only when something is missing.
@@ -7,6 +9,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config libopenblas-dev libhwloc-dev libpapi-dev \
 libsqlite3-dev check gnuplot-nox"
+[ "${1:-}" = test ] && PKGS="$PKGS chromium"
 
 missing=""
 for p in $PKGS; do

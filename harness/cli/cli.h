@@ -27,6 +27,14 @@ int cmd_check(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_figures(int argc, char **argv);
+
+/* A row of `attnbench fit`'s table as text cells, shared with figures' page. */
+#define FIT_COLS 9
+struct attn_fit_row;
+extern const char *const fit_col_names[FIT_COLS];
+void fit_row_cells(const struct attn_fit_row *r, const struct attn_registry *reg,
+                   char cells[FIT_COLS][320]);
 
 /* Print "attnbench VERB: message" to stderr. */
 void cli_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -36,8 +36,7 @@ static const char *help_text =
 
 enum fit_format { FORMAT_TEXT, FORMAT_MARKDOWN, FORMAT_JSON };
 
-#define N_COLS 9
-static const char *const col_names[N_COLS] = {"method",
+const char *const fit_col_names[FIT_COLS] = {"method",
                                               "params",
                                               "family",
                                               "points",
@@ -65,9 +64,8 @@ static void fmt_crossover(const struct attn_fit_crossover *c, const char *method
 	}
 }
 
-/* The row's cells, as text and markdown show them. */
-static void row_cells(const struct attn_fit_row *r, const struct attn_registry *reg,
-                      char cells[N_COLS][320])
+void fit_row_cells(const struct attn_fit_row *r, const struct attn_registry *reg,
+                   char cells[FIT_COLS][320])
 {
 	snprintf(cells[0], 320, "%s", r->method);
 	snprintf(cells[1], 320, "%s", r->params);
@@ -94,30 +92,30 @@ static void row_cells(const struct attn_fit_row *r, const struct attn_registry *
 static void print_table(const struct attn_fit_row *rows, int n, const struct attn_registry *reg,
                         int markdown)
 {
-	char(*cells)[N_COLS][320] = malloc((size_t)(n ? n : 1) * sizeof(*cells));
+	char(*cells)[FIT_COLS][320] = malloc((size_t)(n ? n : 1) * sizeof(*cells));
 	if (!cells)
 		return;
-	int w[N_COLS];
-	for (int j = 0; j < N_COLS; j++)
-		w[j] = (int)strlen(col_names[j]);
+	int w[FIT_COLS];
+	for (int j = 0; j < FIT_COLS; j++)
+		w[j] = (int)strlen(fit_col_names[j]);
 	for (int i = 0; i < n; i++) {
-		row_cells(&rows[i], reg, cells[i]);
-		for (int j = 0; j < N_COLS; j++)
+		fit_row_cells(&rows[i], reg, cells[i]);
+		for (int j = 0; j < FIT_COLS; j++)
 			w[j] = (int)strlen(cells[i][j]) > w[j] ? (int)strlen(cells[i][j]) : w[j];
 	}
 	const char *sep = markdown ? " | " : "  ";
 	for (int i = -1; i < n; i++) {
 		/* one line into a buffer, so text can drop the padding at its end */
-		char line[N_COLS * 330];
+		char line[FIT_COLS * 330];
 		int len = snprintf(line, sizeof(line), "%s", markdown ? "| " : "");
-		for (int j = 0; j < N_COLS; j++)
+		for (int j = 0; j < FIT_COLS; j++)
 			len += snprintf(line + len, sizeof(line) - (size_t)len, "%s%-*s",
-			                j ? sep : "", w[j], i < 0 ? col_names[j] : cells[i][j]);
+			                j ? sep : "", w[j], i < 0 ? fit_col_names[j] : cells[i][j]);
 		while (!markdown && len > 0 && line[len - 1] == ' ')
 			line[--len] = 0;
 		printf("%s%s", line, markdown ? " |\n" : "\n");
 		if (i < 0 && markdown) {
-			for (int j = 0; j < N_COLS; j++)
+			for (int j = 0; j < FIT_COLS; j++)
 				printf("|%.*s", w[j] + 2,
 				       "-----------------------------------------------------------"
 				       "-----"

@@ -43,6 +43,7 @@ static const char *help_text =
     "            measured sgemm and FMA roofs and triad bandwidth slope\n"
     "  error     error against exact softmax vs median time, approximate methods\n"
     "  counter:NAME  a hardware or software counter per call vs N\n"
+    "  metric:NAME   any stored metric vs N (e.g. kv_state_bytes)\n"
     "Writes METRIC.png (or .svg), METRIC.gp and one METRIC_NN.dat per series\n"
     "into DIR (default plots/). --x chooses the horizontal axis of time, memory,\n"
     "gflops and counter charts (default n). --methods keeps those methods only;\n"
@@ -165,6 +166,30 @@ static int plot_add(struct plot *p, sqlite3_stmt *r)
 }
 
 /*
+ * Does `params` leave m in its default form? The descriptor's exponents are
+ * those of the default form (a linear method's parallel form is N^2 where
+ * its chunk form is N), so a legend quotes them only then.
+ */
+static int default_form(const struct attn_method *m, const char *params)
+{
+	const char *f = strstr(params, "form=");
+	if (!f || (f != params && f[-1] != ',' && f[-1] != ';'))
+		return 1;
+	f += 5;
+	size_t len = strcspn(f, ",;");
+	for (int i = 0; i < m->n_params; i++) {
+		const struct attn_param_spec *p = &m->params[i];
+		if (strcmp(p->name, "form") || p->type != ATTN_PARAM_ENUM || !p->choices)
+			continue;
+		const char *c = p->choices;
+		for (int k = 0; k < (int)p->def && c; k++)
+			c = strchr(c, '|') ? strchr(c, '|') + 1 : NULL;
+		return c && strncmp(c, f, len) == 0 && (c[len] == '|' || c[len] == 0);
+	}
+	return 1;
+}
+
+/*
  * Legend labels: the method, its parameters when the chart holds more than
  * one parameter set of that method, and the shape when it holds more than one
  * shape; then, for complexity charts over N, "N^1.02 (theory 1)".
@@ -195,7 +220,7 @@ static void label_series(struct plot *p, const struct plot_kind *k, const char *
 			len +=
 			    (size_t)snprintf(s->label + len, sizeof(s->label) - len, "  N^%.2f", b);
 		const struct attn_method *m = reg ? attn_registry_find(reg, s->method) : NULL;
-		if (m && len < sizeof(s->label))
+		if (m && len < sizeof(s->label) && default_form(m, s->params))
 			snprintf(s->label + len, sizeof(s->label) - len, " (theory %g)",
 			         k->exp_is_mem ? m->mem_exp : m->time_exp);
 	}
@@ -209,17 +234,19 @@ static void label_series(struct plot *p, const struct plot_kind *k, const char *
 static const char *series_colour(const struct plot *p, int i)
 {
 	static const char *full[] = {"#000000", "#707070", "#3a3a3a", "#a0a0a0"};
-	static const char *linear[] = {"#1f4e9c", "#2e8b57", "#4a90d9", "#006d5b",
-	                               "#74a9cf", "#41ab5d", "#08306b", "#00441b"};
-	static const char *sparse[] = {"#e6550d", "#cb181d", "#fd8d3c",
-	                               "#a50f15", "#f16913", "#ef3b2c"};
-	static const char *hybrid[] = {"#6a3d9a", "#9e7cc1", "#3f007d", "#807dba"};
+	static const char *linear[] = {"#1f4e9c", "#2e8b57", "#4a90d9", "#006d5b", "#74a9cf",
+	                               "#41ab5d", "#08306b", "#00441b", "#3182bd", "#78c679",
+	                               "#0b6e99", "#238443", "#6baed6", "#005a32"};
+	static const char *sparse[] = {"#e6550d", "#cb181d", "#fd8d3c", "#a50f15",
+	                               "#f16913", "#ef3b2c", "#8c2d04", "#fc9272",
+	                               "#d94801", "#67000d", "#fdae6b", "#b30000"};
+	static const char *hybrid[] = {"#6a3d9a", "#9e7cc1", "#3f007d", "#807dba", "#54278f", "#bcbddc"};
 	static const struct {
 		const char *family;
 		const char **colours;
 		int n;
 	} pal[] = {
-	    {"full", full, 4}, {"linear", linear, 8}, {"sparse", sparse, 6}, {"hybrid", hybrid, 4}};
+	    {"full", full, 4}, {"linear", linear, 14}, {"sparse", sparse, 12}, {"hybrid", hybrid, 6}};
 	int rank = 0;
 	for (int j = 0; j < i; j++)
 		rank += strcmp(p->s[j].family, p->s[i].family) == 0;
@@ -400,8 +427,10 @@ static int write_chart(const char *dir, const char *name, const char *format,
 	int svg = strcmp(format, "svg") == 0;
 	fprintf(f, "# attnbench plot: %s. Generated; every number comes from the database.\n",
 	        name);
-	fprintf(f, "set terminal %s noenhanced size 1280,800 font 'sans,12'\n",
-	        svg ? "svg dynamic" : "pngcairo");
+	/* Many series: the legend goes under the chart in columns, so the chart keeps its width. */
+	int crowded = p->n > 16;
+	fprintf(f, "set terminal %s noenhanced size 1280,%d font 'sans,12'\n",
+	        svg ? "svg dynamic" : "pngcairo", crowded ? 1000 : 800);
 	fprintf(f, "set output '%s.%s'\nset title ", name, svg ? "svg" : "png");
 	gp_str(f, caption);
 	fputs("\nset xlabel ", f);
@@ -411,8 +440,23 @@ static int write_chart(const char *dir, const char *name, const char *format,
 	fprintf(f, "\nset logscale x%s\nset logscale y\nset format x '%%g'\nset format y '%%g'\n",
 	        !k->x_metric && strcmp(xcol, "d") != 0 ? " 2" : "");
 	fputs("set grid xtics ytics mxtics mytics lc rgb '#e0e0e0'\nset samples 500\n"
-	      "set key outside right top box opaque spacing 1.2\nset pointsize 1.2\n",
+	      "set pointsize 1.2\n",
 	      f);
+	if (crowded) {
+		/*
+		 * gnuplot's `set key below` lets the legend run over the x label,
+		 * so the chart's bottom margin is set from the legend's rows and
+		 * the legend is placed in it: three columns.
+		 */
+		int entries = p->n + (rf ? (rf->sgemm > 0) + (rf->fma > 0) + (rf->triad > 0) : 0);
+		int rows = (entries + 2) / 3;
+		fprintf(f,
+		        "set bmargin at screen %.3f\nset key at screen 0.5,screen 0.015 center "
+		        "bottom maxrows %d box spacing 1.1\n",
+		        0.075 + 0.019 * rows, rows);
+	} else {
+		fputs("set key outside right top box opaque spacing 1.2\n", f);
+	}
 	if (rf && rf->triad > 0) {
 		/* Start the x axis left of the ridge point so the bandwidth slope shows. */
 		double xmin = fmax(rf->fma, rf->sgemm) / rf->triad / 8;
@@ -429,7 +473,7 @@ static int write_chart(const char *dir, const char *name, const char *format,
 			fprintf(f, ":($3*%g):($4*%g) with yerrorlines", k->y_scale, k->y_scale);
 		else
 			fputs(" with linespoints", f);
-		fprintf(f, " lw 2 pt %d lc rgb '%s' title ", 5 + 2 * (i % 3), series_colour(p, i));
+		fprintf(f, " lw 2 pt %d lc rgb '%s' title ", 5 + 2 * (i % 6), series_colour(p, i));
 		gp_str(f, p->s[i].label);
 	}
 	if (rf && rf->sgemm > 0)
@@ -503,6 +547,8 @@ static const struct plot_kind *find_kind(const char *metric, const char **y_metr
 			return *y_metric = kinds[i].y_metric, &kinds[i];
 	if (strncmp(metric, "counter:", 8) == 0 && metric[8])
 		return *y_metric = metric, &kinds[nk - 1];
+	if (strncmp(metric, "metric:", 7) == 0 && metric[7])
+		return *y_metric = metric + 7, &kinds[nk - 1];
 	return NULL;
 }
 
@@ -643,8 +689,8 @@ int cmd_plot(int argc, char **argv)
 	}
 	if (!plot_metric_known(metric)) {
 		cli_error("plot",
-		          "--metric '%s': expected time, memory, gflops, roof, error or "
-		          "counter:NAME",
+		          "--metric '%s': expected time, memory, gflops, roof, error, "
+		          "counter:NAME or metric:NAME",
 		          metric);
 		return EXIT_USAGE;
 	}

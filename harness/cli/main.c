@@ -33,6 +33,7 @@ static const char *usage_text =
     "  export   a database's results as CSV or JSON\n"
     "  fit      time exponents, cost terms and crossovers against flash, per method\n"
     "  plot     charts from a database with gnuplot: time, memory, roofline, error\n"
+    "  figures  the survey's figures, measured: sweeps, fits, charts, index.html\n"
     "\n"
     "exit codes: 0 ok; 1 a case crashed, timed out or failed its check; 2 bad\n"
     "usage, spec, method, file or plugin; 3 database locked, corrupt or foreign;\n"
@@ -344,13 +345,13 @@ int main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} verbs[] = {{"list", cmd_list},   {"info", cmd_info},   {"run", cmd_run},
 	             {"sweep", cmd_sweep}, {"check", cmd_check}, {"export", cmd_export},
-	             {"fit", cmd_fit},     {"plot", cmd_plot}};
+	             {"fit", cmd_fit},     {"plot", cmd_plot},   {"figures", cmd_figures}};
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(*verbs); i++)
 		if (strcmp(verb, verbs[i].name) == 0)
 			return verbs[i].fn(argc - 1, argv + 1);
 	fprintf(stderr,
 	        "attnbench: unknown verb '%s'; one of list, info, run, sweep, check, export, fit, "
-	        "plot\n",
+	        "plot, figures\n",
 	        verb);
 	return EXIT_USAGE;
 }
