@@ -20,6 +20,7 @@
 #include "attnbench/bind.h"
 #include "attnbench/calib.h"
 #include "attnbench/counters.h"
+#include "attnbench/forms.h"
 #include "attnbench/noise.h"
 #include "attnbench/registry.h"
 #include "attnbench/runner.h"
@@ -140,13 +141,11 @@ static void describe(const struct attn_case *c, char *buf, size_t len)
 
 static const char *form_of(const struct attn_case *c, char *buf, size_t len)
 {
-	for (int i = 0; i < c->method->n_params; i++)
-		if (strcmp(c->method->params[i].name, "form") == 0 &&
-		    c->method->params[i].type == ATTN_PARAM_ENUM) {
-			attn_param_choice_name(&c->method->params[i], (int)c->params.v[i], buf, len);
-			return buf;
-		}
-	return NULL;
+	int i = attn_method_form_param(c->method);
+	if (i < 0)
+		return NULL;
+	attn_param_choice_name(&c->method->params[i], (int)c->params.v[i], buf, len);
+	return buf;
 }
 
 static int store_result(struct attn_store *st, int64_t run_id, const struct attn_case *c,

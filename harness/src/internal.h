@@ -18,6 +18,10 @@ uint64_t attn__now_ns(void);
 /* strdup that returns NULL on failure (C11 has no strdup). */
 char *attn__strdup(const char *s);
 
+/* Append printf text to the NUL-terminated buf of len bytes, truncating quietly. */
+void attn__append(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Multiply sizes, saturating at SIZE_MAX instead of wrapping. */
 size_t attn__mul_sat(size_t a, size_t b);
 size_t attn__add_sat(size_t a, size_t b);

@@ -83,22 +83,6 @@ static int fail_expected(const struct parser *ps, const char *expected)
 	                  ps->pos, found);
 }
 
-/* Append to a NUL-terminated buffer, truncating quietly. */
-static void append(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void append(char *buf, size_t len, const char *fmt, ...)
-{
-	size_t used = strlen(buf);
-	va_list ap;
-
-	if (used + 1 >= len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf + used, len - used, fmt, ap);
-	va_end(ap);
-}
-
 /* --- growable arrays ------------------------------------------------------ */
 
 struct i64vec {
@@ -506,7 +490,7 @@ static void list_choices(const char *choices, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (int i = 0; (c = choice_at(choices, i, &n)); i++)
-		append(buf, len, "%s%.*s", i ? ", " : "", (int)n, c);
+		attn__append(buf, len, "%s%.*s", i ? ", " : "", (int)n, c);
 }
 
 static int param_find(const struct attn_method *m, const char *name, size_t n)
@@ -523,7 +507,7 @@ static int fail_unknown_param(const struct parser *ps, const struct attn_method 
 	char known[400] = "";
 
 	for (int i = 0; i < m->n_params; i++)
-		append(known, sizeof(known), "%s%s", i ? ", " : "", m->params[i].name);
+		attn__append(known, sizeof(known), "%s%s", i ? ", " : "", m->params[i].name);
 	return parse_fail(ps, ATTN_ERR_INVALID,
 	                  "unknown parameter '%.*s' for method '%s' at offset %zu; %s%s", n,
 	                  ps->text + off, m->name, off,
@@ -920,7 +904,8 @@ static int fail_unknown_method(const struct parser *ps, const struct attn_regist
 	char known[800] = "";
 
 	for (int i = 0; i < attn_registry_count(reg); i++)
-		append(known, sizeof(known), "%s%s", i ? ", " : "", attn_registry_at(reg, i)->name);
+		attn__append(known, sizeof(known), "%s%s", i ? ", " : "",
+		             attn_registry_at(reg, i)->name);
 	return parse_fail(ps, ATTN_ERR_INVALID, "unknown method '%.*s' at offset %zu; known: %s", n,
 	                  ps->text + off, off, known[0] ? known : "(none)");
 }

@@ -40,6 +40,18 @@ int attn_errf(char *err, size_t errlen, int status, const char *fmt, ...)
 	return status;
 }
 
+void attn__append(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+
+	if (used + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
 void *attn__alloc(size_t bytes)
 {
 	/* aligned_alloc wants a multiple of the alignment. */

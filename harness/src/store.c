@@ -216,8 +216,28 @@ static const char migrate_v5[] =
 	" note TEXT,"
 	" PRIMARY KEY (run_id, method, params, family));";
 
+/*
+ * Version 6: the survey's Table 1 verified (see forms.h): per method and
+ * shape of a run, the forms that ran on the same inputs, the pair that
+ * differed most and by how much; max_rel NULL, and the note saying why,
+ * when fewer than two forms could run.
+ */
+static const char migrate_v6[] =
+	"CREATE TABLE form_diffs("
+	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	" method TEXT NOT NULL,"
+	" n INTEGER NOT NULL,"
+	" d INTEGER NOT NULL,"
+	" causal INTEGER NOT NULL,"
+	" forms TEXT NOT NULL,"
+	" worst TEXT,"
+	" max_rel REAL,"
+	" note TEXT,"
+	" PRIMARY KEY (run_id, method, n, d, causal));";
+
 /* The steps from version i to i + 1, at index i - 1. */
-static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5};
+static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5,
+					 migrate_v6};
 _Static_assert(sizeof(migrations) / sizeof(*migrations) == ATTN_SCHEMA_VERSION - 1,
 	       "one migration step per schema version after the first");
 
@@ -791,4 +811,36 @@ int attn_store_run_info(struct attn_store *st, int64_t run_id, const struct attn
 	if (put_info(st, run_id, info, n))
 		return abort_tx(st, NULL, err, errlen, "recording run provenance");
 	return exec(st, "COMMIT", err, errlen);
+}
+
+int attn_store_form_diff(struct attn_store *st, int64_t run_id, const char *method,
+			 const struct attn_shape *s, const struct attn_forms_diff *fd,
+			 const char *note, char *err, size_t errlen)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT OR REPLACE INTO form_diffs VALUES (?,?,?,?,?,?,?,?,?)", -1,
+			       &q, NULL) != SQLITE_OK)
+		return db_err(st, err, errlen, "recording a form comparison");
+	sqlite3_bind_int64(q, 1, run_id);
+	sqlite3_bind_text(q, 2, method, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 3, s->n);
+	sqlite3_bind_int64(q, 4, s->d);
+	sqlite3_bind_int(q, 5, s->causal);
+	sqlite3_bind_text(q, 6, fd->forms, -1, SQLITE_TRANSIENT);
+	/* A comparison that could not run has no worst pair and no figure. */
+	if (note) {
+		sqlite3_bind_null(q, 7);
+		sqlite3_bind_null(q, 8);
+		sqlite3_bind_text(q, 9, note, -1, SQLITE_TRANSIENT);
+	} else {
+		sqlite3_bind_text(q, 7, fd->worst, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_double(q, 8, fd->max_rel);
+		sqlite3_bind_null(q, 9);
+	}
+	int rc = sqlite3_step(q) == SQLITE_DONE
+			 ? ATTN_OK
+			 : db_err(st, err, errlen, "recording a form comparison");
+	sqlite3_finalize(q);
+	return rc;
 }

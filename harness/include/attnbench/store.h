@@ -22,6 +22,10 @@
  *   fits     per method and shape family of a run: the time exponent
  *            with its CI, the four-term model, the crossover against
  *            flash (written by `attnbench fit`, see fit.h)
+ *   form_diffs  per method and shape (n, d, causal) of a run: the forms
+ *            that ran on the same inputs, the pair that differed most and
+ *            max_rel (see forms.h); NULL with a note when they could not
+ *            be compared
  *   results  a view: cases with their main metrics side by side
  * ("case" is an SQL keyword, hence the plural table names.)
  */
@@ -33,8 +37,9 @@
 
 #include "attnbench/calib.h"
 #include "attnbench/counters.h"
+#include "attnbench/forms.h"
 
-#define ATTN_SCHEMA_VERSION 5
+#define ATTN_SCHEMA_VERSION 6
 
 struct attn_store;
 
@@ -126,6 +131,16 @@ int attn_store_run_roof(struct attn_store *st, int64_t run_id, const struct attn
 /* The roofs stored for a run, up to max, ordered by threads. */
 int attn_store_run_roofs_load(struct attn_store *st, int64_t run_id, struct attn_roof *roofs,
 			      int max, int *n, char *err, size_t errlen);
+
+/*
+ * Record (or replace) the comparison of method's forms on shape s (keyed by
+ * run, method, n, d, causal). With note NULL, fd's forms, worst and max_rel;
+ * with a note (why the comparison could not run: fewer than two forms, an
+ * error), fd's forms as far as they got and worst and max_rel NULL.
+ */
+int attn_store_form_diff(struct attn_store *st, int64_t run_id, const char *method,
+			 const struct attn_shape *s, const struct attn_forms_diff *fd,
+			 const char *note, char *err, size_t errlen);
 
 /* The underlying handle, for read-only queries (export, tests). */
 struct sqlite3 *attn_store_db(struct attn_store *st);
