@@ -1,6 +1,9 @@
 /*
- * The figures of `attnbench figures` that are not charts of one metric
- * (those go through plot_chart in plot.h): the taxonomy and the masks.
+ * The survey's figures that are not a chart of one metric (those go through
+ * plot_chart in plot.h), each drawn by gnuplot for `attnbench figures`.
+ * Every function writes DIR/NAME.gp with its data files, runs gnuplot to
+ * DIR/NAME.FORMAT (png or svg), fills `caption` with the figure's caption
+ * and returns an exit code (cli.h), having printed why.
  */
 #ifndef ATTNBENCH_FIGURES_H
 #define ATTNBENCH_FIGURES_H
@@ -10,9 +13,24 @@
 
 #include "attnbench/registry.h"
 
+/*
+ * Survey Fig. 1 from the taxonomy file (branch | sub-category | example |
+ * plugin lines) and the registry: a leaf whose plugin is registered is
+ * marked with it, one whose plugin is '-' or not registered says "not
+ * implemented", and registered methods no line names are added under their
+ * family. EXIT_USAGE for a malformed file, naming the file and line.
+ */
 int fig_taxonomy(const struct attn_registry *reg, const char *taxonomy_path, const char *dir,
                  const char *name, const char *format, char *caption, size_t caption_len);
 
+/*
+ * Survey Fig. 3: the kept-block masks stored by `sweep --dump-mask` in run
+ * `run`, one heat map per (method, params) — the largest N of the run that
+ * has a mask, prefill, causal preferred — in a grid, each titled with the
+ * method, its parameters, N, block grid and density (metric "density" when
+ * stored, else the kept fraction of the mask's blocks, saying which).
+ * EXIT_USAGE when the run has no masks (saying how to get them), EXIT_DB.
+ */
 int fig_masks(sqlite3 *db, const char *db_path, long run, const char *dir, const char *name,
               const char *format, char *caption, size_t caption_len);
 

@@ -1,0 +1,414 @@
+/*
+ * Survey Fig. 3: what the block-sparse methods compute, as one heat map of
+ * the kept-block mask per method and parameters. The masks are the ones
+ * `sweep --dump-mask` stored (head 0, one extra untimed call); this file only
+ * picks one per panel, writes it as a gnuplot matrix and draws the grid. The
+ * density in each title is the method's own figure when the run stored it,
+ * because only the method knows the fraction of the score matrix it really
+ * computed (partial diagonal blocks, several branches); the mask's kept block
+ * fraction stands in otherwise, and the title says so.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "figures.h"
+#include "plot.h"
+
+/*
+ * Masks wider than this many blocks a side are max-pooled (a pixel is kept
+ * when any block under it is) so a panel a few hundred pixels wide still
+ * shows every kept block instead of aliasing them away.
+ */
+#define MASK_SIDE  256
+#define MAX_PANELS 48 /* a grid taller than 12 rows is no longer a figure */
+#define COLS       4
+#define PANEL_W    420
+#define PANEL_H    440
+
+struct panel {
+	long case_id, n, head;
+	int causal, prefill;
+	char *method, *params, *dist;
+	int have_density; /* density is the method's metric, not the block fraction */
+	double density;
+	int64_t nqb, nkb;   /* the stored mask */
+	int64_t pool;       /* pool x pool stored blocks per drawn cell */
+	int64_t rows, cols; /* the drawn matrix */
+	uint8_t *cell;      /* (rows, cols), 1 = some block under the cell is kept */
+};
+
+struct panels {
+	struct panel *p;
+	int n, cap;
+	int total; /* (method, params) pairs with a mask, drawn or not */
+};
+
+static void panels_free(struct panels *ps)
+{
+	for (int i = 0; i < ps->n; i++) {
+		free(ps->p[i].method);
+		free(ps->p[i].params);
+		free(ps->p[i].dist);
+		free(ps->p[i].cell);
+	}
+	free(ps->p);
+}
+
+static char *dup_col(sqlite3_stmt *s, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(s, i);
+	return strdup(t ? t : "");
+}
+
+/* Is case (prefill, causal, n) a better face for its panel than p's? */
+static int better(const struct panel *p, int prefill, int causal, long n)
+{
+	/* A decode mask is one query block tall, and causal masks are what LLMs run. */
+	if (prefill != p->prefill)
+		return prefill;
+	if (causal != p->causal)
+		return causal;
+	return n > p->n;
+}
+
+/*
+ * One panel per (method, params), in the order the run first met them, each
+ * showing its best case by better(). -1 on a database error.
+ */
+static int pick_panels(sqlite3 *db, long run, struct panels *ps)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(
+	        db,
+	        "SELECT c.id, c.method, c.params, c.n, c.causal, c.mode = 'prefill', "
+	        "c.dist, m.head, "
+	        "(SELECT value FROM metrics x WHERE x.case_id = c.id "
+	        " AND x.name = 'density') "
+	        "FROM cases c JOIN masks m ON m.case_id = c.id "
+	        "WHERE c.run_id = ? ORDER BY c.id",
+	        -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(s, 1, run);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *method = (const char *)sqlite3_column_text(s, 1);
+		const char *params = (const char *)sqlite3_column_text(s, 2);
+		long n = sqlite3_column_int64(s, 3);
+		int causal = sqlite3_column_int(s, 4) != 0, prefill = sqlite3_column_int(s, 5);
+		struct panel *p = NULL;
+		for (int i = 0; i < ps->n && !p; i++)
+			if (!strcmp(ps->p[i].method, method ? method : "") &&
+			    !strcmp(ps->p[i].params, params ? params : ""))
+				p = &ps->p[i];
+		if (!p) {
+			ps->total++;
+			if (ps->n == MAX_PANELS)
+				continue;
+			if (ps->n == ps->cap) {
+				int cap = ps->cap ? 2 * ps->cap : 16;
+				void *q = realloc(ps->p, cap * sizeof(*ps->p));
+				if (!q)
+					break;
+				ps->p = q;
+				ps->cap = cap;
+			}
+			p = &ps->p[ps->n++];
+			*p = (struct panel){
+			    .method = dup_col(s, 1), .params = dup_col(s, 2), .n = -1};
+		} else if (!better(p, prefill, causal, n)) {
+			continue;
+		}
+		free(p->dist);
+		p->case_id = sqlite3_column_int64(s, 0);
+		p->n = n;
+		p->causal = causal;
+		p->prefill = prefill;
+		p->dist = dup_col(s, 6);
+		p->head = sqlite3_column_int64(s, 7);
+		p->have_density = sqlite3_column_type(s, 8) != SQLITE_NULL;
+		p->density = sqlite3_column_double(s, 8);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Load p's mask and max-pool it to at most MASK_SIDE cells a side:
+ * cell[r][c] = max over the pool x pool blocks (r·pool.., c·pool..). Without
+ * the density metric, the density is the kept fraction of the stored blocks.
+ * EXIT_OK, or EXIT_DB after saying why.
+ */
+static int load_mask(sqlite3 *db, const char *db_path, struct panel *p)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(db, "SELECT nqb, nkb, mask FROM masks WHERE case_id = ?", -1, &s,
+	                       NULL) != SQLITE_OK) {
+		cli_error("figures", "%s: %s", db_path, sqlite3_errmsg(db));
+		return EXIT_DB;
+	}
+	sqlite3_bind_int64(s, 1, p->case_id);
+	int rc = EXIT_DB;
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		cli_error("figures", "%s: reading the mask of case %ld: %s", db_path, p->case_id,
+		          sqlite3_errmsg(db));
+		goto out;
+	}
+	p->nqb = sqlite3_column_int64(s, 0);
+	p->nkb = sqlite3_column_int64(s, 1);
+	const uint8_t *m = sqlite3_column_blob(s, 2);
+	int64_t bytes = sqlite3_column_bytes(s, 2);
+	if (p->nqb < 1 || p->nkb < 1 || p->nqb > INT32_MAX || p->nkb > INT32_MAX ||
+	    bytes != p->nqb * p->nkb || !m) {
+		cli_error("figures",
+		          "%s: the mask of case %ld (%s %s) has %lld bytes for %lldx%lld blocks; "
+		          "the database is damaged",
+		          db_path, p->case_id, p->method, p->params, (long long)bytes,
+		          (long long)p->nqb, (long long)p->nkb);
+		goto out;
+	}
+	int64_t side = p->nqb > p->nkb ? p->nqb : p->nkb;
+	p->pool = (side + MASK_SIDE - 1) / MASK_SIDE;
+	p->rows = (p->nqb + p->pool - 1) / p->pool;
+	p->cols = (p->nkb + p->pool - 1) / p->pool;
+	p->cell = calloc(p->rows * p->cols, 1);
+	if (!p->cell) {
+		cli_error("figures", "out of memory for a %lldx%lld mask", (long long)p->nqb,
+		          (long long)p->nkb);
+		goto out;
+	}
+	int64_t kept = 0;
+	for (int64_t i = 0; i < p->nqb; i++)
+		for (int64_t j = 0; j < p->nkb; j++) {
+			int on = m[i * p->nkb + j] != 0;
+			kept += on;
+			p->cell[i / p->pool * p->cols + j / p->pool] |= on;
+		}
+	if (!p->have_density)
+		p->density = (double)kept / (double)(p->nqb * p->nkb);
+	rc = EXIT_OK;
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int write_dat(const char *dir, const char *name, int i, const struct panel *p)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s_%02d.dat", dir, name, i);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "# %s %s: case %ld, head %ld, N=%ld, %lldx%lld blocks", p->method, p->params,
+	        p->case_id, p->head, p->n, (long long)p->nqb, (long long)p->nkb);
+	if (p->pool > 1)
+		fprintf(f, ", max-pooled %lldx%lld", (long long)p->pool, (long long)p->pool);
+	fputs("\n# rows = query blocks, columns = key blocks, 1 = kept\n", f);
+	for (int64_t r = 0; r < p->rows; r++)
+		for (int64_t c = 0; c < p->cols; c++) {
+			fputc('0' + p->cell[r * p->cols + c], f);
+			fputc(c + 1 < p->cols ? ' ' : '\n', f);
+		}
+	return fclose(f) ? -1 : 0;
+}
+
+/* "run 3 on HOST", for the figure's title. */
+static void run_text(sqlite3 *db, long run, char *buf, size_t len)
+{
+	sqlite3_stmt *s;
+	snprintf(buf, len, "run %ld", run);
+	if (sqlite3_prepare_v2(db, "SELECT hostname FROM runs WHERE id = ?", -1, &s, NULL))
+		return;
+	sqlite3_bind_int64(s, 1, run);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		snprintf(buf, len, "run %ld on %s", run, (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+}
+
+static int write_gp(sqlite3 *db, long run, const char *dir, const char *name, const char *format,
+                    const struct panels *ps)
+{
+	char path[4096], text[1024];
+	snprintf(path, sizeof(path), "%s/%s.gp", dir, name);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	int svg = !strcmp(format, "svg");
+	int cols = ps->n < COLS ? ps->n : COLS, rows = (ps->n + cols - 1) / cols;
+	fprintf(f,
+	        "# attnbench figures: %s, survey Fig. 3. Generated; every mask comes from the "
+	        "database.\n",
+	        name);
+	fprintf(f, "set terminal %s noenhanced size %d,%d font 'sans,11'\n",
+	        svg ? "svg dynamic" : "pngcairo", cols * PANEL_W, rows * PANEL_H + 70);
+	fprintf(f, "set output '%s.%s'\n", name, svg ? "svg" : "png");
+	/* Two colours: a mask is a set, and a gradient would suggest weights. */
+	fputs("set palette defined (0 '#ffffff', 1 '#e6550d')\nset cbrange [0:1]\nunset colorbox\n"
+	      "set size ratio -1\nset tics out nomirror scale 0.6 font ',9'\n"
+	      "set xlabel 'key block' offset 0,0.5\nset ylabel 'query block' offset 1.5,0\n"
+	      "set title offset 0,-0.3 font ',10'\nset border lw 1 lc rgb '#404040'\n",
+	      f);
+	run_text(db, run, text, sizeof(text));
+	/*
+	 * Margins and gaps in pixels turned into fractions: room above the top
+	 * row for the figure's title and a panel's three title lines, and
+	 * between rows for the key axis label and the next titles.
+	 */
+	int height = rows * PANEL_H + 70;
+	fprintf(f,
+	        "set multiplot layout %d,%d margins 0.045,0.99,%.4f,%.4f spacing 0.055,%.4f "
+	        "title ",
+	        rows, cols, 48.0 / height, 1 - 110.0 / height, 100.0 / height);
+	char title[1200];
+	snprintf(title, sizeof(title), "Kept-block masks of the sparse methods (%s)", text);
+	gp_str(f, title);
+	fputs(" font ',14'\n", f);
+	for (int i = 0; i < ps->n; i++) {
+		const struct panel *p = &ps->p[i];
+		/*
+		 * Line 1 who, line 2 the shape, line 3 how much of it is computed;
+		 * joined in gnuplot, since a newline cannot sit in a quoted string.
+		 */
+		char shape[256], dens[128];
+		int len = snprintf(shape, sizeof(shape), "N=%ld%s%s, %lldx%lld blocks", p->n,
+		                   p->causal ? "" : " non-causal", p->prefill ? "" : " decode",
+		                   (long long)p->nqb, (long long)p->nkb);
+		if (p->pool > 1)
+			snprintf(shape + len, sizeof(shape) - len, ", max-pooled %lldx%lld",
+			         (long long)p->pool, (long long)p->pool);
+		snprintf(dens, sizeof(dens), "density %.3g%s", p->density,
+		         p->have_density ? "" : " (of blocks kept)");
+		snprintf(text, sizeof(text), "%s  %s", p->method, p->params);
+		fprintf(f, "\n# panel %d: case %ld\nset title ", i, p->case_id);
+		gp_str(f, text);
+		fputs(".\"\\n\".", f);
+		gp_str(f, shape);
+		fputs(".\"\\n\".", f);
+		gp_str(f, dens);
+		/* Pixels centred on the stored block index they start at, edges at the blocks'. */
+		double half = p->pool / 2.0;
+		fprintf(f, "\nset xrange [-0.5:%g]\nset yrange [%g:-0.5]\n",
+		        p->cols * p->pool - 0.5, p->rows * p->pool - 0.5);
+		/*
+		 * Grey over the strictly-future triangle: blank there is causality,
+		 * not sparsity, and the diagonal blocks show as the half they compute.
+		 */
+		if (p->causal && p->prefill && p->nqb == p->nkb)
+			fprintf(
+			    f,
+			    "set object 1 polygon from -0.5,-0.5 to %g,-0.5 to %g,%g to -0.5,-0.5 "
+			    "front fs transparent solid 0.55 noborder fc rgb '#d9d9d9'\n",
+			    p->nkb - 0.5, p->nkb - 0.5, p->nqb - 0.5);
+		else
+			fputs("unset object 1\n", f);
+		fprintf(f,
+		        "plot '%s_%02d.dat' matrix using ($1*%lld+%g):($2*%lld+%g):3 with image "
+		        "notitle\n",
+		        name, i, (long long)p->pool, half - 0.5, (long long)p->pool, half - 0.5);
+	}
+	fputs("unset multiplot\n", f);
+	return fclose(f) ? -1 : 0;
+}
+
+static void make_caption(const struct panels *ps, long run, char *caption, size_t len)
+{
+	int metric = 0, blocks = 0, pooled = 0, causal = 0;
+	const char *dist = ps->p[0].dist;
+	for (int i = 0; i < ps->n; i++) {
+		metric += ps->p[i].have_density;
+		blocks += !ps->p[i].have_density;
+		pooled |= ps->p[i].pool > 1;
+		causal |= ps->p[i].causal && ps->p[i].prefill;
+		if (strcmp(ps->p[i].dist, dist))
+			dist = NULL;
+	}
+	int k = snprintf(caption, len,
+	                 "Fig. 3. Kept-block masks of head %ld for %d sparse method configurations "
+	                 "(run %ld%s%s%s), each at the largest N the run stored a mask for: query "
+	                 "blocks down, key blocks across; orange = the block pair is computed, "
+	                 "white = skipped%s.",
+	                 ps->p[0].head, ps->n, run, dist ? ", " : "", dist ? dist : "",
+	                 dist ? " inputs" : "", causal ? ", grey = above the causal diagonal" : "");
+	if (ps->total > ps->n && k >= 0 && (size_t)k < len)
+		k += snprintf(caption + k, len - k, " The first %d of %d are shown.", ps->n,
+		              ps->total);
+	if (metric && k >= 0 && (size_t)k < len)
+		k += snprintf(caption + k, len - k,
+		              " Density is the fraction of the (causal) score matrix the method "
+		              "reports computing%s.",
+		              blocks ? "; marked \"of blocks kept\", the fraction of mask blocks"
+		                     : "");
+	else if (k >= 0 && (size_t)k < len)
+		k += snprintf(caption + k, len - k,
+		              " Density is the fraction of mask blocks kept (the run stored no "
+		              "density metric).");
+	if (pooled && k >= 0 && (size_t)k < len)
+		snprintf(caption + k, len - k,
+		         " Masks over %d blocks a side are max-pooled: a cell is orange when any "
+		         "block under it is kept.",
+		         MASK_SIDE);
+}
+
+int fig_masks(sqlite3 *db, const char *db_path, long run, const char *dir, const char *name,
+              const char *format, char *caption, size_t caption_len)
+{
+	struct panels ps = {0};
+	int rc = EXIT_OK;
+	if (caption_len)
+		caption[0] = 0;
+	if (strcmp(format, "png") && strcmp(format, "svg")) {
+		cli_error("figures", "format '%s': expected png or svg", format);
+		return EXIT_USAGE;
+	}
+	if (pick_panels(db, run, &ps)) {
+		cli_error("figures", "%s: %s", db_path, sqlite3_errmsg(db));
+		rc = EXIT_DB;
+		goto out;
+	}
+	if (ps.n == 0) {
+		cli_error("figures",
+		          "run %ld of %s holds no block masks for Fig. 3; store them by sweeping "
+		          "sparse methods with --dump-mask, e.g. `attnbench sweep --methods "
+		          "window,bigbird,moba --n 4096 --causal=1 --dump-mask --db %s`",
+		          run, db_path, db_path);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	for (int i = 0; i < ps.n && rc == EXIT_OK; i++)
+		rc = load_mask(db, db_path, &ps.p[i]);
+	if (rc)
+		goto out;
+	if (gp_mkdirs(dir)) {
+		cli_error("figures", "%s: cannot create: %s", dir, strerror(errno));
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	for (int i = 0; i < ps.n && rc == EXIT_OK; i++)
+		if (write_dat(dir, name, i, &ps.p[i]))
+			rc = EXIT_USAGE;
+	if (rc == EXIT_OK && write_gp(db, run, dir, name, format, &ps))
+		rc = EXIT_USAGE;
+	if (rc) {
+		cli_error("figures", "%s: cannot write %s files: %s", dir, name, strerror(errno));
+		goto out;
+	}
+	if (!gp_have()) {
+		cli_error("figures",
+		          "gnuplot not found: apt-get install gnuplot-nox (%s/%s.gp is "
+		          "written)",
+		          dir, name);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (gp_run("figures", dir, name)) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	make_caption(&ps, run, caption, caption_len);
+out:
+	panels_free(&ps);
+	return rc;
+}
