@@ -1,0 +1,196 @@
+/*
+ * Tests of survey Fig. 1 (harness/cli/fig_taxonomy.c), called directly
+ * rather than through a verb: the real workloads/figures/taxonomy.txt drawn
+ * against the built-in registry names every registered method and gives a
+ * non-empty PNG and SVG; a malformed line is refused with its file and line
+ * named; a plugin the registry lacks is drawn as "not implemented", and the
+ * registered methods a file leaves out appear as "(not in the survey)".
+ *
+ * The CLI sources are compiled into this suite (tests/CMakeLists.txt), all
+ * but main.c, so cli_error() is defined here: it keeps the last message for
+ * the tests to read.
+ */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "attnbench/registry.h"
+#include "check_main.h"
+#include "cli.h"
+#include "figures.h"
+#include "plot.h"
+
+static char last_error[1024];
+
+void cli_error(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = snprintf(last_error, sizeof(last_error), "attnbench %s: ", verb);
+	vsnprintf(last_error + n, sizeof(last_error) - (size_t)n, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s\n", last_error);
+}
+
+static char dir[] = "/tmp/attn_figtaxo_XXXXXX";
+static struct attn_registry *reg;
+static char caption[2048];
+
+static void setup(void)
+{
+	char err[512];
+	ck_assert(mkdtemp(dir) != NULL);
+	ck_assert_msg(attn_registry_init(&reg, err, sizeof(err)) == ATTN_OK, "%s", err);
+	last_error[0] = 0;
+}
+
+static void teardown(void)
+{
+	char cmd[256];
+	attn_registry_free(reg);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	strcpy(dir, "/tmp/attn_figtaxo_XXXXXX");
+}
+
+/* The whole of dir/name into a malloc'd string. */
+static char *slurp(const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s missing", path);
+	static char buf[1 << 18];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+static long file_size(const char *name)
+{
+	char path[512];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Write `text` to dir/name and return its path. */
+static const char *put(const char *name, const char *text)
+{
+	static char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	ck_assert(f != NULL);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+START_TEST(real_file_names_every_method)
+{
+	if (!gp_have()) {
+		fprintf(stderr, "no gnuplot: taxonomy drawing not tested\n");
+		return;
+	}
+	const char *taxo = ATTN_SOURCE_DIR "/workloads/figures/taxonomy.txt";
+	ck_assert_int_eq(fig_taxonomy(reg, taxo, dir, "fig1", "png", caption, sizeof(caption)),
+	                 EXIT_OK);
+	ck_assert_int_gt(file_size("fig1.png"), 1000);
+	ck_assert_int_eq(file_size("fig1.log"), -1); /* removed on success */
+	const char *gp = slurp("fig1.gp");
+	for (int i = 0; i < attn_registry_count(reg); i++) {
+		const struct attn_method *m = attn_registry_at(reg, i);
+		char tag[96];
+		snprintf(tag, sizeof(tag), "[%s]", m->name);
+		if (m->flags & ATTN_METHOD_ORACLE_ONLY)
+			ck_assert_msg(!strstr(gp, tag), "oracle %s drawn", m->name);
+		else
+			ck_assert_msg(strstr(gp, tag) != NULL, "%s not drawn", m->name);
+	}
+	/* The survey's examples: implemented, not implemented, a leaf the brief adds. */
+	ck_assert_ptr_nonnull(strstr(gp, "'Performer  [performer]'"));
+	ck_assert_ptr_nonnull(strstr(gp, "'Hedgehog  (not implemented)'"));
+	ck_assert_ptr_nonnull(strstr(gp, "'MiniMax-01  [hybrid]'"));
+	ck_assert_ptr_nonnull(strstr(gp, "'Local window  [window]'"));
+	ck_assert_ptr_null(strstr(gp, "not in the survey)'"));
+	ck_assert_msg(strstr(caption, "taxonomy.txt") && strstr(caption, "leaves") &&
+	                  strstr(caption, "4 branches"),
+	              "%s", caption);
+
+	ck_assert_int_eq(fig_taxonomy(reg, taxo, dir, "fig1", "svg", NULL, 0), EXIT_OK);
+	ck_assert_int_gt(file_size("fig1.svg"), 1000);
+	ck_assert_int_eq(fig_taxonomy(reg, taxo, dir, "fig1", "pdf", NULL, 0), EXIT_USAGE);
+}
+END_TEST
+
+START_TEST(malformed_lines_name_file_and_line)
+{
+	static const struct {
+		const char *text, *says;
+	} bad[] = {
+	    {"# a comment\n\nlinear | gates | GLA\n", ":3: 3 fields"},
+	    {"linear | gates | GLA | gla | extra\n", ":1: 5 fields"},
+	    {"linear | gates |  | gla\n", ":1: the survey example is empty"},
+	    {"linear | gates | GLA | gla\nlinear |  | GLA | gla\n",
+	     ":2: the sub-category is empty"},
+	    {"dense | gates | GLA | gla\n", ":1: unknown branch 'dense'"},
+	    {"# nothing but comments\n", "no leaves"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		const char *path = put("bad.txt", bad[i].text);
+		last_error[0] = 0;
+		ck_assert_int_eq(
+		    fig_taxonomy(reg, path, dir, "bad", "png", caption, sizeof(caption)),
+		    EXIT_USAGE);
+		ck_assert_msg(strstr(last_error, "bad.txt") && strstr(last_error, bad[i].says),
+		              "case %zu: '%s'", i, last_error);
+	}
+	ck_assert_int_eq(fig_taxonomy(reg, "/nonexistent/taxo.txt", dir, "bad", "png", NULL, 0),
+	                 EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(last_error, "/nonexistent/taxo.txt"));
+}
+END_TEST
+
+START_TEST(unregistered_plugin_not_implemented)
+{
+	if (!gp_have())
+		return;
+	const char *path = put("small.txt", "linear | gates | GLA | gla\n"
+	                                    "linear | gates | Imaginary | nosuch\n"
+	                                    "sparse | fixed | Local window | window\n");
+	ck_assert_int_eq(fig_taxonomy(reg, path, dir, "small", "png", caption, sizeof(caption)),
+	                 EXIT_OK);
+	const char *gp = slurp("small.gp");
+	ck_assert_ptr_nonnull(strstr(gp, "'GLA  [gla]'"));
+	ck_assert_ptr_nonnull(strstr(gp, "'Imaginary  (not implemented)'"));
+	ck_assert_ptr_nonnull(strstr(gp, "plugin 'nosuch' is not registered"));
+	/* the methods the file leaves out, under their own family */
+	ck_assert_ptr_nonnull(strstr(gp, "'[performer]  (not in the survey)'"));
+	ck_assert_ptr_nonnull(strstr(gp, "'[flash]  (not in the survey)'"));
+	ck_assert_ptr_null(strstr(gp, "[reference]"));
+	ck_assert_int_gt(file_size("small.png"), 1000);
+	ck_assert_msg(strstr(caption, "3 leaves") && strstr(caption, "2 of the 3 leaves"), "%s",
+	              caption);
+}
+END_TEST
+
+static Suite *figures_taxo_suite(void)
+{
+	Suite *s = suite_create("figures_taxo");
+	TCase *tc = tcase_create("core");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, real_file_names_every_method);
+	tcase_add_test(tc, malformed_lines_name_file_and_line);
+	tcase_add_test(tc, unregistered_plugin_not_implemented);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return attn_test_run(figures_taxo_suite(), CK_NORMAL);
+}
