@@ -21,16 +21,6 @@
 #include "cli.h"
 #include "figures.h"
 
-/* main.c holds cli_error beside main(), so the suite brings its own. */
-void cli_error(const char *verb, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "attnbench %s: ", verb);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 static void sql(sqlite3 *db, const char *q)
 {

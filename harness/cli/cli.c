@@ -1,0 +1,165 @@
+/*
+ * The option helpers and messages every verb shares (declared in cli.h),
+ * apart from main() so that suites can link them.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build_info.h"
+#include "cli.h"
+
+void cli_error(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "attnbench %s: ", verb);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+struct attn_registry *cli_registry(const char *verb, char **plugins, int n_plugins)
+{
+	struct attn_registry *reg;
+	char err[1024];
+	if (attn_registry_init(&reg, err, sizeof(err)) != ATTN_OK) {
+		cli_error(verb, "%s", err);
+		return NULL;
+	}
+	if (attn_registry_load_env(reg, err, sizeof(err)) != ATTN_OK) {
+		cli_error(verb, "%s", err);
+		attn_registry_free(reg);
+		return NULL;
+	}
+	for (int i = 0; i < n_plugins; i++)
+		if (attn_registry_load_plugin(reg, plugins[i], err, sizeof(err)) != ATTN_OK) {
+			cli_error(verb, "%s", err);
+			attn_registry_free(reg);
+			return NULL;
+		}
+	return reg;
+}
+
+int cli_parse_size(const char *text, size_t *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(text, &end);
+	if (end == text || errno || v < 0)
+		return -1;
+	double mult = 1;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		mult = 1024.0;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1024.0 * 1024;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1024.0 * 1024 * 1024;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		mult = 1024.0 * 1024 * 1024 * 1024;
+		end++;
+		break;
+	}
+	if (*end == 'i' || *end == 'B')
+		end += *end == 'i' ? 1 : 0;
+	if (*end == 'B')
+		end++;
+	if (*end || v * mult > 1.8e19)
+		return -1;
+	*out = (size_t)(v * mult);
+	return 0;
+}
+
+int cli_parse_real(const char *text, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(text, &end);
+	if (end == text || *end || errno || !isfinite(v) || v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cli_parse_int(const char *text, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(text, &end, 10);
+	if (end == text || *end || errno || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cli_parse_run(const char *verb, const char *text, long *run)
+{
+	if (cli_parse_int(text, 1, 0x7fffffffL, run) == 0)
+		return 0;
+	cli_error(verb, "--run '%s': expected a run id (a whole number >= 1)", text);
+	return -1;
+}
+
+const char *cli_fmt_ns(double ns, char *buf, size_t len)
+{
+	if (ns < 1e3)
+		snprintf(buf, len, "%.0f ns", ns);
+	else if (ns < 1e6)
+		snprintf(buf, len, "%.2f us", ns / 1e3);
+	else if (ns < 1e9)
+		snprintf(buf, len, "%.2f ms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.2f s", ns / 1e9);
+	return buf;
+}
+
+const char *cli_fmt_bytes(double b, char *buf, size_t len)
+{
+	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	int i = 0;
+	while (b >= 1024 && i < 4) {
+		b /= 1024;
+		i++;
+	}
+	snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", b, u[i]);
+	return buf;
+}
+
+void cli_json_str(FILE *f, const char *s)
+{
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+const char *cli_data_dir(void)
+{
+	const char *d = getenv("ATTNBENCH_DATA_DIR");
+	return d && *d ? d : ATTN_DATA_DIR;
+}
