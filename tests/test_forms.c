@@ -275,7 +275,8 @@ END_TEST
 
 /*
  * A version-5 database keeps its rows on the way to 6. It is made as v5 was:
- * today's schema without form_diffs (v6 adds only that table), marked 5.
+ * today's schema without form_diffs (v6 adds only that table) and without
+ * samples.roof_ns (all v7 adds), marked 5.
  */
 START_TEST(migrates_v5)
 {
@@ -287,6 +288,7 @@ START_TEST(migrates_v5)
 	ck_assert_int_eq(
 	    sqlite3_exec(attn_store_db(st),
 	                 "DROP TABLE form_diffs;"
+	                 "ALTER TABLE samples DROP COLUMN roof_ns;"
 	                 "UPDATE meta SET value='5' WHERE key='schema_version';"
 	                 "INSERT INTO runs(id, started_at, status, command, spec)"
 	                 " VALUES (1,'t','complete','c','n = 64');"
@@ -298,8 +300,11 @@ START_TEST(migrates_v5)
 
 	ck_assert_msg(attn_store_open(path, 0, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
 	sqlite3 *db = attn_store_db(st);
-	ck_assert_int_eq(scalar(db, "SELECT value FROM meta WHERE key='schema_version'"), 6);
-	ck_assert_int_eq(ATTN_SCHEMA_VERSION, 6);
+	ck_assert_int_eq(scalar(db, "SELECT value FROM meta WHERE key='schema_version'"),
+	                 ATTN_SCHEMA_VERSION);
+	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM pragma_table_info('samples') WHERE "
+	                            "name = 'roof_ns'"),
+	                 1);
 	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM runs"), 1);
 	ck_assert_int_eq(scalar(db, "SELECT exponent * 100 FROM fits WHERE method='retnet'"), 102);
 	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM form_diffs"), 0);

@@ -235,9 +235,18 @@ static const char migrate_v6[] =
 	" note TEXT,"
 	" PRIMARY KEY (run_id, method, n, d, causal));";
 
+/*
+ * Version 7: a clock beside every sample for the regression gate. With
+ * `sweep --roof-probe` each timed repetition is followed by a fixed OpenBLAS
+ * sgemm in the same process, and its time is the sample's roof_ns: the
+ * machine's speed at that moment, so `compare` can divide slow phases out.
+ * NULL when not probed.
+ */
+static const char migrate_v7[] = "ALTER TABLE samples ADD COLUMN roof_ns REAL;";
+
 /* The steps from version i to i + 1, at index i - 1. */
 static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5,
-					 migrate_v6};
+					 migrate_v6, migrate_v7};
 _Static_assert(sizeof(migrations) / sizeof(*migrations) == ATTN_SCHEMA_VERSION - 1,
 	       "one migration step per schema version after the first");
 
@@ -629,8 +638,10 @@ int attn_store_case_write(struct attn_store *st, int64_t run_id,
 	s = NULL;
 	int64_t case_id = sqlite3_last_insert_rowid(st->db);
 
-	if (sqlite3_prepare_v2(st->db, "INSERT INTO samples VALUES (?,?,?,?)", -1, &s, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT INTO samples(case_id, rep, ns, iters, roof_ns) VALUES "
+			       "(?,?,?,?,?)",
+			       -1, &s, NULL) != SQLITE_OK)
 		goto dberr;
 	for (int k = 0; k < r->n_samples; k++) {
 		sqlite3_reset(s);
@@ -638,6 +649,10 @@ int attn_store_case_write(struct attn_store *st, int64_t run_id,
 		sqlite3_bind_int(s, 2, k);
 		sqlite3_bind_double(s, 3, r->sample_ns[k]);
 		sqlite3_bind_int64(s, 4, r->sample_iters ? r->sample_iters[k] : 1);
+		if (r->sample_roof_ns && r->sample_roof_ns[k] > 0)
+			sqlite3_bind_double(s, 5, r->sample_roof_ns[k]);
+		else
+			sqlite3_bind_null(s, 5);
 		if (sqlite3_step(s) != SQLITE_DONE)
 			goto dberr;
 	}

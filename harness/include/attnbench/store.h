@@ -39,7 +39,7 @@
 #include "attnbench/counters.h"
 #include "attnbench/forms.h"
 
-#define ATTN_SCHEMA_VERSION 6
+#define ATTN_SCHEMA_VERSION 7
 
 struct attn_store;
 
@@ -73,6 +73,7 @@ struct attn_case_record {
 	int n_samples;
 	const double *sample_ns;
 	const int64_t *sample_iters;
+	const double *sample_roof_ns; /* the sgemm probe after each sample; NULL: none */
 	int n_metrics;
 	const struct attn_metric *metrics;
 	const char *cpus; /* the CPUs it ran on, "0,1"; NULL if unknown */
