@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "slurp.h"
 #include "cli_run.h"
 
 static char dir[] = "/tmp/attn_figures_XXXXXX";
@@ -26,23 +27,6 @@ static const char *const figures[] = {
     "fig6_memory_sparse", "fig6_memory_hybrid", "fig7_accuracy",        "fig8_roofline"};
 #define N_FIGURES (int)(sizeof(figures) / sizeof(*figures))
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)n + 1);
-	size_t got = b ? fread(b, 1, (size_t)n, f) : 0;
-	fclose(f);
-	if (b)
-		b[got] = 0;
-	if (len)
-		*len = got;
-	return b;
-}
 
 /*
  * The set is drawn once, before the tests fork (an unchecked fixture runs
@@ -79,7 +63,7 @@ START_TEST(page_has_everything)
 	ck_assert_msg(drawn == 0, "figures exited %d:\n%s", drawn, draw_out);
 	char path[512];
 	snprintf(path, sizeof(path), "%s/out/index.html", dir);
-	char *html = slurp(path, NULL);
+	char *html = slurp(path);
 	ck_assert_ptr_nonnull(html);
 	for (int i = 0; i < N_FIGURES; i++) {
 		char id[128];

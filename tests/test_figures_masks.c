@@ -18,6 +18,7 @@
 #include "attnbench/status.h"
 #include "attnbench/store.h"
 #include "check_main.h"
+#include "slurp.h"
 #include "cli.h"
 #include "figures.h"
 
@@ -78,16 +79,6 @@ static void read_dat(const char *path, unsigned char *m, int cap, int *rows, int
 	fclose(f);
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "%s", path);
-	static char buf[1 << 16];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
 
 START_TEST(masks_figure)
 {
@@ -179,6 +170,7 @@ START_TEST(masks_figure)
 	attn_store_close(st);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	ck_assert(system(cmd) == 0);
+	free(gp);
 }
 END_TEST
 

@@ -19,6 +19,7 @@
 
 #include "attnbench/registry.h"
 #include "check_main.h"
+#include "slurp.h"
 #include "cli.h"
 #include "figures.h"
 #include "plot.h"
@@ -56,19 +57,6 @@ static void teardown(void)
 	strcpy(dir, "/tmp/attn_figtaxo_XXXXXX");
 }
 
-/* The whole of dir/name into a malloc'd string. */
-static char *slurp(const char *name)
-{
-	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "%s missing", path);
-	static char buf[1 << 18];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
 
 static long file_size(const char *name)
 {
@@ -92,16 +80,15 @@ static const char *put(const char *name, const char *text)
 
 START_TEST(real_file_names_every_method)
 {
-	if (!gp_have()) {
-		fprintf(stderr, "no gnuplot: taxonomy drawing not tested\n");
-		return;
-	}
+	ck_assert_msg(gp_have(), "gnuplot not found: apt-get install gnuplot-nox");
 	const char *taxo = ATTN_SOURCE_DIR "/workloads/figures/taxonomy.txt";
 	ck_assert_int_eq(fig_taxonomy(reg, taxo, dir, "fig1", "png", caption, sizeof(caption)),
 	                 EXIT_OK);
 	ck_assert_int_gt(file_size("fig1.png"), 1000);
 	ck_assert_int_eq(file_size("fig1.log"), -1); /* removed on success */
-	const char *gp = slurp("fig1.gp");
+	char path[512];
+	snprintf(path, sizeof(path), "%s/fig1.gp", dir);
+	char *gp = slurp(path);
 	for (int i = 0; i < attn_registry_count(reg); i++) {
 		const struct attn_method *m = attn_registry_at(reg, i);
 		char tag[96];
@@ -124,6 +111,7 @@ START_TEST(real_file_names_every_method)
 	ck_assert_int_eq(fig_taxonomy(reg, taxo, dir, "fig1", "svg", NULL, 0), EXIT_OK);
 	ck_assert_int_gt(file_size("fig1.svg"), 1000);
 	ck_assert_int_eq(fig_taxonomy(reg, taxo, dir, "fig1", "pdf", NULL, 0), EXIT_USAGE);
+	free(gp);
 }
 END_TEST
 
@@ -157,14 +145,14 @@ END_TEST
 
 START_TEST(unregistered_plugin_not_implemented)
 {
-	if (!gp_have())
-		return;
 	const char *path = put("small.txt", "linear | gates | GLA | gla\n"
 	                                    "linear | gates | Imaginary | nosuch\n"
 	                                    "sparse | fixed | Local window | window\n");
 	ck_assert_int_eq(fig_taxonomy(reg, path, dir, "small", "png", caption, sizeof(caption)),
 	                 EXIT_OK);
-	const char *gp = slurp("small.gp");
+	char gp_path[512];
+	snprintf(gp_path, sizeof(gp_path), "%s/small.gp", dir);
+	char *gp = slurp(gp_path);
 	ck_assert_ptr_nonnull(strstr(gp, "'GLA  [gla]'"));
 	ck_assert_ptr_nonnull(strstr(gp, "'Imaginary  (not implemented)'"));
 	ck_assert_ptr_nonnull(strstr(gp, "plugin 'nosuch' is not registered"));
@@ -175,6 +163,7 @@ START_TEST(unregistered_plugin_not_implemented)
 	ck_assert_int_gt(file_size("small.png"), 1000);
 	ck_assert_msg(strstr(caption, "3 leaves") && strstr(caption, "2 of the 3 leaves"), "%s",
 	              caption);
+	free(gp);
 }
 END_TEST
 
