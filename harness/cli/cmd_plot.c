@@ -220,9 +220,16 @@ static void label_series(struct plot *p, const struct plot_kind *k, const char *
 			len +=
 			    (size_t)snprintf(s->label + len, sizeof(s->label) - len, "  N^%.2f", b);
 		const struct attn_method *m = reg ? attn_registry_find(reg, s->method) : NULL;
+		/*
+		 * The descriptor's time exponent is prefill's; one decode step
+		 * costs its derivative, one power of N less (softmax N, a
+		 * recurrence N^0).
+		 */
+		double theory = k->exp_is_mem ? m->mem_exp : m->time_exp;
+		if (!k->exp_is_mem && strstr(s->shape, " decode "))
+			theory = theory > 1 ? theory - 1 : 0;
 		if (m && len < sizeof(s->label) && default_form(m, s->params))
-			snprintf(s->label + len, sizeof(s->label) - len, " (theory %g)",
-			         k->exp_is_mem ? m->mem_exp : m->time_exp);
+			snprintf(s->label + len, sizeof(s->label) - len, " (theory %g)", theory);
 	}
 }
 
