@@ -163,3 +163,45 @@ const char *cli_data_dir(void)
 	const char *d = getenv("ATTNBENCH_DATA_DIR");
 	return d && *d ? d : ATTN_DATA_DIR;
 }
+
+void cli_table_print(const char *const *head, int cols, const char *cells, size_t cell_len, int n,
+                     int markdown)
+{
+	int w[32];
+	if (cols > 32)
+		cols = 32;
+	for (int j = 0; j < cols; j++)
+		w[j] = (int)strlen(head[j]);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < cols; j++) {
+			int l = (int)strlen(cells + ((size_t)i * cols + j) * cell_len);
+			w[j] = l > w[j] ? l : w[j];
+		}
+	const char *sep = markdown ? " | " : "  ";
+	size_t cap = 8;
+	for (int j = 0; j < cols; j++)
+		cap += (size_t)w[j] + 3;
+	char *line = malloc(cap);
+	if (!line)
+		return;
+	for (int i = -1; i < n; i++) {
+		/* one line into a buffer, so text can drop the padding at its end */
+		int len = snprintf(line, cap, "%s", markdown ? "| " : "");
+		for (int j = 0; j < cols; j++)
+			len +=
+			    snprintf(line + len, cap - (size_t)len, "%s%-*s", j ? sep : "", w[j],
+			             i < 0 ? head[j] : cells + ((size_t)i * cols + j) * cell_len);
+		while (!markdown && len > 0 && line[len - 1] == ' ')
+			line[--len] = 0;
+		printf("%s%s", line, markdown ? " |\n" : "\n");
+		if (i < 0 && markdown) {
+			for (int j = 0; j < cols; j++) {
+				putchar('|');
+				for (int k = 0; k < w[j] + 2; k++)
+					putchar('-');
+			}
+			puts("|");
+		}
+	}
+	free(line);
+}

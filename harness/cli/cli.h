@@ -28,6 +28,7 @@ int cmd_export(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_figures(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 /* A row of `attnbench fit`'s table as text cells, shared with figures' page. */
 #define FIT_COLS 9
@@ -56,6 +57,14 @@ int cli_parse_run(const char *verb, const char *text, long *run);
 /* Human-readable duration ("1.23 ms"). */
 const char *cli_fmt_ns(double ns, char *buf, size_t len);
 const char *cli_fmt_bytes(double b, char *buf, size_t len);
+
+/*
+ * A table: the head's cols names, then n rows of cols cells, each cell_len
+ * bytes (row-major in `cells`); columns padded to their widest cell,
+ * separated by two spaces, or as a Markdown table.
+ */
+void cli_table_print(const char *const *head, int cols, const char *cells, size_t cell_len, int n,
+                     int markdown);
 
 /* s as a JSON string literal (null for NULL). */
 void cli_json_str(FILE *f, const char *s);

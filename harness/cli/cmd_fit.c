@@ -95,37 +95,9 @@ static void print_table(const struct attn_fit_row *rows, int n, const struct att
 	char(*cells)[FIT_COLS][320] = malloc((size_t)(n ? n : 1) * sizeof(*cells));
 	if (!cells)
 		return;
-	int w[FIT_COLS];
-	for (int j = 0; j < FIT_COLS; j++)
-		w[j] = (int)strlen(fit_col_names[j]);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++)
 		fit_row_cells(&rows[i], reg, cells[i]);
-		for (int j = 0; j < FIT_COLS; j++)
-			w[j] = (int)strlen(cells[i][j]) > w[j] ? (int)strlen(cells[i][j]) : w[j];
-	}
-	const char *sep = markdown ? " | " : "  ";
-	for (int i = -1; i < n; i++) {
-		/* one line into a buffer, so text can drop the padding at its end */
-		char line[FIT_COLS * 330];
-		int len = snprintf(line, sizeof(line), "%s", markdown ? "| " : "");
-		for (int j = 0; j < FIT_COLS; j++)
-			len += snprintf(line + len, sizeof(line) - (size_t)len, "%s%-*s",
-			                j ? sep : "", w[j], i < 0 ? fit_col_names[j] : cells[i][j]);
-		while (!markdown && len > 0 && line[len - 1] == ' ')
-			line[--len] = 0;
-		printf("%s%s", line, markdown ? " |\n" : "\n");
-		if (i < 0 && markdown) {
-			for (int j = 0; j < FIT_COLS; j++)
-				printf("|%.*s", w[j] + 2,
-				       "-----------------------------------------------------------"
-				       "-----"
-				       "-----------------------------------------------------------"
-				       "-----"
-				       "-----------------------------------------------------------"
-				       "-----");
-			puts("|");
-		}
-	}
+	cli_table_print(fit_col_names, FIT_COLS, &cells[0][0][0], 320, n, markdown);
 	free(cells);
 }
 

@@ -34,6 +34,8 @@ static const char *usage_text =
     "  fit      time exponents, cost terms and crossovers against flash, per method\n"
     "  plot     charts from a database with gnuplot: time, memory, roofline, error\n"
     "  figures  the survey's figures, measured: sweeps, fits, charts, index.html\n"
+    "  compare  baseline vs current database: the CI regression gate (exit 1 on a\n"
+    "           significant slowdown)\n"
     "\n"
     "exit codes: 0 ok; 1 a case crashed, timed out or failed its check; 2 bad\n"
     "usage, spec, method, file or plugin; 3 database locked, corrupt or foreign;\n"
@@ -194,13 +196,14 @@ int main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} verbs[] = {{"list", cmd_list},   {"info", cmd_info},   {"run", cmd_run},
 	             {"sweep", cmd_sweep}, {"check", cmd_check}, {"export", cmd_export},
-	             {"fit", cmd_fit},     {"plot", cmd_plot},   {"figures", cmd_figures}};
+	             {"fit", cmd_fit},     {"plot", cmd_plot},   {"figures", cmd_figures},
+	             {"compare", cmd_compare}};
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(*verbs); i++)
 		if (strcmp(verb, verbs[i].name) == 0)
 			return verbs[i].fn(argc - 1, argv + 1);
 	fprintf(stderr,
 	        "attnbench: unknown verb '%s'; one of list, info, run, sweep, check, export, fit, "
-	        "plot, figures\n",
+	        "plot, figures, compare\n",
 	        verb);
 	return EXIT_USAGE;
 }

@@ -13,36 +13,10 @@
 #include "attnbench/fit.h"
 #include "attnbench/stats.h"
 #include "attnbench/status.h"
+#include "internal.h"
 
 /* ---- resampling ------------------------------------------------------------ */
-
-/* splitmix64: a tiny generator whose stream is fixed by its seed. */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* The median of one resample (with replacement) of x[0..k), using buf[k]. */
-static double resample_median(const double *x, int k, double *buf, uint64_t *rng)
-{
-	for (int i = 0; i < k; i++)
-		buf[i] = x[(uint64_t)((double)(rng_next(rng) >> 11) * 0x1p-53 * k)];
-	return attn_stats_median_inplace(buf, k);
-}
-
-/* The q-quantile (0..1) of x[0..m), sorted in place; linear between ranks. */
-static double quantile_inplace(double *x, int m, double q)
-{
-	if (m < 1)
-		return NAN;
-	attn_stats_median_inplace(x, m); /* sorts */
-	double pos = q * (m - 1);
-	int lo = (int)pos;
-	return lo + 1 < m ? x[lo] + (pos - lo) * (x[lo + 1] - x[lo]) : x[lo];
-}
+/* (splitmix64, resampled medians and quantiles are shared: stats.c) */
 
 static int max_samples(const struct attn_fit_point *pts, int m)
 {
@@ -58,7 +32,7 @@ static void point_medians(const struct attn_fit_point *pts, int m, double *med, 
 {
 	for (int i = 0; i < m; i++) {
 		if (rng) {
-			med[i] = resample_median(pts[i].ns, pts[i].n_samples, buf, rng);
+			med[i] = attn__resample_median(pts[i].ns, pts[i].n_samples, buf, rng);
 		} else {
 			memcpy(buf, pts[i].ns, (size_t)pts[i].n_samples * sizeof(*buf));
 			med[i] = attn_stats_median_inplace(buf, pts[i].n_samples);
@@ -103,8 +77,8 @@ int attn_fit_exponent(const struct attn_fit_point *pts, int m, int n_boot, uint6
 		if (isfinite(s))
 			slope[ok++] = s;
 	}
-	*ci_lo = quantile_inplace(slope, ok, 0.025);
-	*ci_hi = quantile_inplace(slope, ok, 0.975);
+	*ci_lo = attn__quantile_inplace(slope, ok, 0.025);
+	*ci_hi = attn__quantile_inplace(slope, ok, 0.975);
 	free(x);
 	return ATTN_OK;
 }
@@ -354,8 +328,8 @@ int attn_fit_cross(const struct attn_fit_point *pts, const struct attn_fit_point
 				cx[ok++] = ns;
 		}
 		out->n_no_cross = n_boot - ok;
-		out->ci_lo = quantile_inplace(cx, ok, 0.025);
-		out->ci_hi = quantile_inplace(cx, ok, 0.975);
+		out->ci_lo = attn__quantile_inplace(cx, ok, 0.025);
+		out->ci_hi = attn__quantile_inplace(cx, ok, 0.975);
 	}
 	free(x);
 	return ATTN_OK;

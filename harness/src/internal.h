@@ -32,4 +32,15 @@ size_t attn__add_sat(size_t a, size_t b);
  */
 size_t attn__proc_kb_field(const char *path, const char *field);
 
+/*
+ * The bootstrap's pieces (stats.c), shared by fit.c and compare.c so their
+ * resamples come from one generator: splitmix64, whose stream is fixed by
+ * the seed; the median of one resample with replacement of x[0..k) (buf
+ * holds k); the q-quantile (0..1) of x[0..m), sorted in place, linear
+ * between ranks (NaN for m < 1).
+ */
+uint64_t attn__rng_next(uint64_t *state);
+double attn__resample_median(const double *x, int k, double *buf, uint64_t *rng);
+double attn__quantile_inplace(double *x, int m, double q);
+
 #endif /* ATTNBENCH_INTERNAL_H */

@@ -14,6 +14,7 @@
 
 #include "attnbench/method.h"
 #include "attnbench/stats.h"
+#include "internal.h"
 
 /* 1 / Phi^-1(3/4): makes the MAD of normal data estimate its sigma. */
 #define MAD_SCALE 1.4826
@@ -122,4 +123,31 @@ double attn_stats_loglog_slope(const double *x, const double *y, int n, double *
 	if (log_a)
 		*log_a = (sy - b * sx) / (double)m;
 	return b;
+}
+
+/* ---- bootstrap pieces (internal.h) ------------------------------------------ */
+
+uint64_t attn__rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+double attn__resample_median(const double *x, int k, double *buf, uint64_t *rng)
+{
+	for (int i = 0; i < k; i++)
+		buf[i] = x[(uint64_t)((double)(attn__rng_next(rng) >> 11) * 0x1p-53 * k)];
+	return attn_stats_median_inplace(buf, k);
+}
+
+double attn__quantile_inplace(double *x, int m, double q)
+{
+	if (m < 1)
+		return NAN;
+	attn_stats_median_inplace(x, m); /* sorts */
+	double pos = q * (m - 1);
+	int lo = (int)pos;
+	return lo + 1 < m ? x[lo] + (pos - lo) * (x[lo + 1] - x[lo]) : x[lo];
 }
