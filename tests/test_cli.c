@@ -32,6 +32,7 @@ static void setup(void)
 	ck_assert(mkdtemp(dir) != NULL);
 	setenv("ATTNBENCH_DATA_DIR", ATTN_SOURCE_DIR, 1);
 	unsetenv("ATTNBENCH_PLUGIN_PATH");
+	unsetenv("ATTNBENCH_INJECT_SLOWDOWN");
 }
 
 static void teardown(void)
@@ -389,6 +390,116 @@ START_TEST(measurement_recorded)
 }
 END_TEST
 
+/* A figure over the samples of one run: count(*), count(roof_ns), ... */
+static long long run_samples(const char *db, int run, const char *what)
+{
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "SELECT %s FROM samples s JOIN cases c ON c.id = s.case_id WHERE c.run_id = %d",
+		 what, run);
+	return db_scalar(db, sql);
+}
+
+/* --roof-probe: a roof_ns beside every sample of the run; NULL everywhere without. */
+START_TEST(roof_probe_stored)
+{
+	char db[512];
+	snprintf(db, sizeof(db), "%s/probe.db", dir);
+	const char *tiny = "--methods flash,window --n 64,128 --d 16 --min-time 0.01 --warmup 0 "
+			   "--roof-budget 0 --counters none --quiet";
+	int rc = cli("sweep --db %s %s --roof-probe", db, tiny);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_int_gt(db_scalar(db, "SELECT count(*) FROM samples"), 0);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM samples WHERE NOT roof_ns > 0"), 0);
+	ck_assert_int_eq(db_scalar(db, "SELECT value FROM run_info WHERE key = 'roof_probe'"), 1);
+	/* and again without --roof-probe, into the same file: run 2 has none */
+	rc = cli("sweep --db %s %s", db, tiny);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_int_gt(run_samples(db, 2, "count(*)"), 0);
+	ck_assert_int_eq(run_samples(db, 2, "count(roof_ns)"), 0);
+}
+END_TEST
+
+/* ATTNBENCH_INJECT_SLOWDOWN: validated, announced, and recorded on the run. */
+START_TEST(inject_slowdown_env)
+{
+	char db[512];
+	snprintf(db, sizeof(db), "%s/inj.db", dir);
+	static const char *bad[][2] = {{"window", "method:factor"},
+				       {"window:", "factor ''"},
+				       {"nosuch:1.5", "no method named 'nosuch'"},
+				       {"window:1", "factor '1'"},
+				       {"window:10.5", "factor '10.5'"},
+				       {"window:1.1x", "factor '1.1x'"}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		setenv("ATTNBENCH_INJECT_SLOWDOWN", bad[i][0], 1);
+		int rc = cli("sweep --db %s --methods window --n 64 --dry-run", db);
+		ck_assert_msg(rc == 2 && strstr(out, bad[i][1]), "%s: exit %d: %s", bad[i][0], rc,
+			      out);
+	}
+	setenv("ATTNBENCH_INJECT_SLOWDOWN", "window:1.10", 1);
+	int rc = cli("sweep --db %s --methods window,flash --n 64 --d 16 --min-time 0.01 "
+		     "--warmup 0 --roof-budget 0 --counters none",
+		     db);
+	unsetenv("ATTNBENCH_INJECT_SLOWDOWN");
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "sweep: ATTNBENCH_INJECT_SLOWDOWN=window:1.10: window's forward "
+				  "is made 10% slower (for testing the gate only)"),
+		      "%s", out);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM run_info WHERE "
+				       "key = 'inject_slowdown' AND value = 'window:1.10'"),
+			 1);
+}
+END_TEST
+
+/* A spec file's options line: applied, overridden by the command line, errors named. */
+START_TEST(preset_options)
+{
+	char db[512], spec[512];
+	snprintf(db, sizeof(db), "%s/opt.db", dir);
+	snprintf(spec, sizeof(spec), "%s/tiny.spec", dir);
+	FILE *f = fopen(spec, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "methods = flash\nn = 64\nd = 16\n# sweep options, then a comment\n"
+		   "options = --min-reps 7 --max-reps 7 --min-time 0 --warmup 0 # fixed count\n"
+		   "options = --roof-budget 0 --counters none --roof-probe\n");
+	fclose(f);
+	int rc = cli("sweep --db %s --spec %s --quiet", db, spec);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM samples WHERE roof_ns > 0"), 7);
+	/* the command line wins; the stored spec has no options line */
+	rc = cli("sweep --db %s --min-reps 4 --spec %s --max-reps 4 --quiet", db, spec);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_int_eq(run_samples(db, 2, "count(*)"), 4);
+	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM runs WHERE spec LIKE '%options%'"),
+			 0);
+
+	/* A bad word in the options line names the file. */
+	static const char *bad[] = {"--min-reps zz", "--bogus", "stray", "--preset ci"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		f = fopen(spec, "w");
+		ck_assert_ptr_nonnull(f);
+		fprintf(f, "n = 64\noptions = %s\n", bad[i]);
+		fclose(f);
+		rc = cli("sweep --db %s --spec %s --dry-run", db, spec);
+		ck_assert_msg(rc == 2 && strstr(out, spec), "%s: exit %d: %s", bad[i], rc, out);
+	}
+}
+END_TEST
+
+/* The CI gate's preset covers every family. */
+START_TEST(ci_preset_families)
+{
+	int rc = cli("sweep --preset ci --dry-run");
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	static const char *methods[] = {"flash[", "softmax[", "retnet[", "gla[", "deltanet[",
+					"performer[", "rwkv[", "window[", "moba[", "block_topk[",
+					"nsa[", "hybrid["};
+	for (size_t i = 0; i < sizeof(methods) / sizeof(*methods); i++)
+		ck_assert_msg(strstr(out, methods[i]), "no %s case: %s", methods[i], out);
+}
+END_TEST
+
 /* ---- plot ---------------------------------------------------------------- */
 
 /* A tiny sweep of flash and performer into DIR/p.db, with a 0.3 s roof budget. */
@@ -548,6 +659,10 @@ int main(void)
 	tcase_add_test(tc, run_npy_round_trip);
 	tcase_add_test(tc, export_formats);
 	tcase_add_test(tc, measurement_recorded);
+	tcase_add_test(tc, roof_probe_stored);
+	tcase_add_test(tc, inject_slowdown_env);
+	tcase_add_test(tc, preset_options);
+	tcase_add_test(tc, ci_preset_families);
 	tcase_set_timeout(tc, 240);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("plot");

@@ -422,6 +422,93 @@ START_TEST(cold_cache_runs)
 }
 END_TEST
 
+/* Every sample of a probed case has its sgemm time, every way a case runs; none without. */
+START_TEST(roof_probe_every_sample)
+{
+	struct attn_run_opts o = quick();
+	o.counters = "perf::TASK-CLOCK"; /* the probe's line follows the counters' */
+	o.roof_probe = 1;
+	struct attn_case c = make_case("flash", 128);
+	struct attn_case_result r;
+	for (int isolate = 0; isolate < 2; isolate++) {
+		o.isolate = isolate;
+		ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &r), ATTN_OK);
+		ck_assert_msg(r.status == ATTN_CASE_OK, "%s", r.message);
+		ck_assert_ptr_nonnull(r.sample_roof_ns);
+		for (int k = 0; k < r.n_samples; k++)
+			ck_assert_msg(r.sample_roof_ns[k] > 1e3 && r.sample_roof_ns[k] < 1e9,
+				      "sample %d: roof %g ns", k, r.sample_roof_ns[k]);
+		attn_case_result_free(&r);
+	}
+
+	/* Interleaved: P lines between S lines must not upset the parent's count of time. */
+	struct attn_case cs[2] = {make_case("flash", 128), make_case("window", 128)};
+	struct attn_case_result rr[2];
+	o.isolate = 1;
+	o.min_time_s = 0.03;
+	o.max_reps = 400;
+	ck_assert_int_eq(attn_cases_run_interleaved(cs, 2, &o, rr), ATTN_OK);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_msg(rr[i].status == ATTN_CASE_OK, "%s", rr[i].message);
+		ck_assert_int_lt(rr[i].n_samples, o.max_reps);
+		ck_assert_ptr_nonnull(rr[i].sample_roof_ns);
+		for (int k = 0; k < rr[i].n_samples; k++)
+			ck_assert_double_gt(rr[i].sample_roof_ns[k], 1e3);
+		attn_case_result_free(&rr[i]);
+	}
+
+	o.roof_probe = 0;
+	ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &r), ATTN_OK);
+	ck_assert_msg(r.status == ATTN_CASE_OK, "%s", r.message);
+	ck_assert_ptr_null(r.sample_roof_ns);
+	attn_case_result_free(&r);
+}
+END_TEST
+
+/*
+ * An injected factor of 2 about doubles the method's time, and only its own.
+ * The fastest sample is compared, not the median: on a shared machine whose
+ * other load takes turns on the case's CPU, a sample twice as long is more
+ * than twice as likely to be cut by a turn, which can move a median by far
+ * more than the factor, while the least disturbed sample of each run keeps
+ * the plain ratio.
+ */
+START_TEST(injected_slowdown)
+{
+	struct attn_run_opts o = quick();
+	o.counters = "none";
+	o.min_reps = 30;
+	o.min_time_s = 0.02;
+	struct attn_case c = make_case("window", 256);
+	struct attn_case_result plain, slow, other;
+	ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &plain), ATTN_OK);
+	o.inject_method = "window";
+	o.inject_factor = 2.0;
+	ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &slow), ATTN_OK);
+	ck_assert_msg(plain.status == ATTN_CASE_OK && slow.status == ATTN_CASE_OK, "%s %s",
+		      plain.message, slow.message);
+	double ratio = attn_result_metric(&slow, "min_ns")->value /
+		       attn_result_metric(&plain, "min_ns")->value;
+	ck_assert_msg(ratio >= 1.6 && ratio <= 2.6, "ratio %g of the fastest samples, expected "
+		      "about 2", ratio);
+
+	/* flash is not window: its samples are not stretched (a loose bound, for the noise). */
+	struct attn_case f = make_case("flash", 256);
+	attn_case_result_free(&plain);
+	attn_case_result_free(&slow);
+	ck_assert_int_eq(attn_case_run(&f, &o, NULL, NULL, &other), ATTN_OK);
+	o.inject_method = NULL;
+	ck_assert_int_eq(attn_case_run(&f, &o, NULL, NULL, &plain), ATTN_OK);
+	ck_assert_msg(other.status == ATTN_CASE_OK && plain.status == ATTN_CASE_OK, "%s %s",
+		      other.message, plain.message);
+	ratio = attn_result_metric(&other, "min_ns")->value /
+		attn_result_metric(&plain, "min_ns")->value;
+	ck_assert_msg(ratio >= 0.6 && ratio <= 1.4, "flash's ratio %g, expected about 1", ratio);
+	attn_case_result_free(&plain);
+	attn_case_result_free(&other);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("runner");
@@ -444,6 +531,8 @@ int main(void)
 	tcase_add_test(tc, interleaved_hang);
 	tcase_add_test(tc, binding_recorded);
 	tcase_add_test(tc, cold_cache_runs);
+	tcase_add_test(tc, roof_probe_every_sample);
+	tcase_add_test(tc, injected_slowdown);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	int failed = attn_test_run(s, CK_NORMAL);

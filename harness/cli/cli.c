@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attnbench/runner.h"
 #include "build_info.h"
 #include "cli.h"
 
@@ -103,6 +104,45 @@ int cli_parse_int(const char *text, long lo, long hi, long *out)
 	if (end == text || *end || errno || v < lo || v > hi)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+int cli_inject_slowdown(const char *verb, const struct attn_registry *reg,
+			struct attn_run_opts *ro, const char **value)
+{
+	const char *env = getenv("ATTNBENCH_INJECT_SLOWDOWN");
+	if (value)
+		*value = env && *env ? env : NULL;
+	if (!env || !*env)
+		return 0;
+	const char *colon = strchr(env, ':');
+	char name[128];
+	if (!colon || colon == env || (size_t)(colon - env) >= sizeof(name)) {
+		cli_error(verb, "ATTNBENCH_INJECT_SLOWDOWN='%s': expected method:factor, e.g. "
+				"window:1.10",
+			  env);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)(colon - env), env);
+	const struct attn_method *m = attn_registry_find(reg, name);
+	if (!m) {
+		cli_error(verb, "ATTNBENCH_INJECT_SLOWDOWN='%s': no method named '%s' (see "
+				"attnbench list)",
+			  env, name);
+		return -1;
+	}
+	double factor;
+	if (cli_parse_real(colon + 1, &factor) || !(factor > 1 && factor <= 10)) {
+		cli_error(verb, "ATTNBENCH_INJECT_SLOWDOWN='%s': factor '%s' is not a real in "
+				"(1, 10]",
+			  env, colon + 1);
+		return -1;
+	}
+	ro->inject_method = m->name;
+	ro->inject_factor = factor;
+	fprintf(stderr, "%s: ATTNBENCH_INJECT_SLOWDOWN=%s: %s's forward is made %g%% slower (for "
+			"testing the gate only)\n",
+		verb, env, m->name, (factor - 1) * 100);
 	return 0;
 }
 

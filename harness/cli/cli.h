@@ -54,6 +54,17 @@ int cli_parse_int(const char *text, long lo, long hi, long *out);
 /* Parse --run ID (>= 1); -1 after printing "attnbench VERB: --run ...". */
 int cli_parse_run(const char *verb, const char *text, long *run);
 
+/*
+ * ATTNBENCH_INJECT_SLOWDOWN=method:factor, for testing the regression gate
+ * only: the method must be registered and the factor a real in (1, 10].
+ * Puts it into ro->inject_method/inject_factor and prints one warning line;
+ * `value` (if non-NULL) receives the variable's text, NULL when unset.
+ * 0 when unset or valid, -1 after printing the error (exit 2).
+ */
+struct attn_run_opts;
+int cli_inject_slowdown(const char *verb, const struct attn_registry *reg,
+			struct attn_run_opts *ro, const char **value);
+
 /* Human-readable duration ("1.23 ms"). */
 const char *cli_fmt_ns(double ns, char *buf, size_t len);
 const char *cli_fmt_bytes(double b, char *buf, size_t len);

@@ -29,6 +29,8 @@ static const char *help_text =
 	"Q (B, H, NQ, D), K and V (B, KVH, N, D), float32 or float64, C order; NQ = N\n"
 	"is prefill, NQ = 1 is decode over a context of N. --out writes O (B, H, NQ, D)\n"
 	"as float32. Parameters not given take the method's defaults (attnbench list -v).\n"
+	"ATTNBENCH_INJECT_SLOWDOWN=method:factor slows that method's timed calls down\n"
+	"(testing the regression gate only; see attnbench sweep --help).\n"
 	"\n"
 	"exit: 0 ok; 1 the case failed or failed its check; 2 bad usage or input.\n";
 
@@ -225,6 +227,10 @@ int cmd_run(int argc, char **argv)
 	struct attn_registry *reg = cli_registry("run", plugins, np);
 	if (!reg)
 		return EXIT_USAGE;
+	if (cli_inject_slowdown("run", reg, &ro, NULL)) {
+		attn_registry_free(reg);
+		return EXIT_USAGE;
+	}
 	struct attn_npy q = {0}, k = {0}, v = {0};
 	float *out = NULL;
 	struct attn_case cs = {0};

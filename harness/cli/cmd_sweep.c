@@ -57,7 +57,10 @@ static const char *help_text =
 	"  every method but oracles). Example: flash[bq=32,64;bk=64],softmax\n"
 	"dist: gaussian, local (peaked near the diagonal), needle (few keys dominate)\n"
 	"--preset NAME   load workloads/presets/NAME.spec; --spec FILE loads a spec\n"
-	"                file (key = value lines); options given after override it\n"
+	"                file (key = value lines); axes given on the command line\n"
+	"                override it. Its `options = --min-reps 15 ...` line holds\n"
+	"                sweep options, applied as if given before the command\n"
+	"                line's own (which override them)\n"
 	"--db FILE       the database (default results/attnbench.db; created)\n"
 	"--resume        finish the newest unfinished run in --db: its cases already\n"
 	"                recorded are not run again; spec options must match it\n"
@@ -65,7 +68,8 @@ static const char *help_text =
 	"tuning: --timeout S (120) --warmup S (0.05) --min-time S (0.2)\n"
 	"        --max-call-time S (60: skip, as skipped_time, a case whose one call\n"
 	"        needs longer even at the measured FMA roof; 0 never skips)\n"
-	"        --min-reps N (5) --max-reps N (1000) --check-max-flops F (2e9: check\n"
+	"        --min-reps N (5) --max-reps N (1000) --min-sample S (0.0005: a sample\n"
+	"        averages calls until it lasts this long) --check-max-flops F (2e9: check\n"
 	"        against the float64 oracle when 4*B*H*NQ*N*D is below)\n"
 	"        --mem-limit BYTES (default 90% of MemAvailable; 8G, 512M)  --quiet\n"
 	"measurement:\n"
@@ -83,6 +87,15 @@ static const char *help_text =
 	"  --roof-budget S  seconds per thread count for the FMA, sgemm and triad\n"
 	"                   roofs measured before the sweep (default 3; 0 skips them\n"
 	"                   and leaves the fractions of roof NULL)\n"
+	"  --roof-probe     after every timed sample, outside it, time a fixed\n"
+	"                   OpenBLAS sgemm (256^3, single precision, the case's\n"
+	"                   thread count, ~0.5 ms): stored per sample as roof_ns, the\n"
+	"                   ns of one call, so `compare` can divide out the\n"
+	"                   machine's speed at that moment\n"
+	"\n"
+	"environment: ATTNBENCH_INJECT_SLOWDOWN=method:factor (factor in (1, 10])\n"
+	"  makes that method's timed samples factor times longer with busy work, for\n"
+	"  testing the regression gate only; recorded as run_info inject_slowdown.\n"
 	"\n"
 	"exit: 0 every case ok, unsupported or skipped (memory, time); 1 some case\n"
 	"crashed, timed out, failed or failed its check; 2 bad spec or option;\n"
@@ -92,7 +105,7 @@ enum {
 	O_METHODS = 256, O_N, O_D, O_HEADS, O_KVH, O_BATCH, O_THREADS, O_CAUSAL, O_MODE, O_DIST,
 	O_SEED, O_PRESET, O_SPEC, O_DB, O_RESUME, O_PLUGIN, O_TIMEOUT, O_WARMUP, O_MINTIME,
 	O_MINREPS, O_MAXREPS, O_CHECKF, O_MEMLIM, O_QUIET, O_DRY, O_COUNTERS, O_BIND, O_COLD,
-	O_INTERLEAVE, O_NO_INTERLEAVE, O_ROOF, O_MAXCALL, O_MASK
+	O_INTERLEAVE, O_NO_INTERLEAVE, O_ROOF, O_MAXCALL, O_MASK, O_PROBE, O_MINSAMPLE
 };
 
 /* The work of a case for the ETA: the attention's B*H*NQ*N*D. */
@@ -178,6 +191,7 @@ static int store_result(struct attn_store *st, int64_t run_id, const struct attn
 		.n_samples = r->n_samples,
 		.sample_ns = r->sample_ns,
 		.sample_iters = r->sample_iters,
+		.sample_roof_ns = r->sample_roof_ns,
 		.n_metrics = r->n_metrics,
 		.metrics = r->metrics,
 		.cpus = r->cpus,
@@ -322,6 +336,55 @@ static int measure_setup(struct attn_store *st, int64_t run_id, int resume,
 	return ATTN_OK;
 }
 
+/*
+ * The file --preset NAME or --spec FILE names (the last one given), or NULL:
+ * a quiet first look at argv, so that the file's options line can be parsed
+ * before the command line's options.
+ */
+static char *spec_file_of(int argc, char **argv, const struct option *opts, char *buf,
+			  size_t len)
+{
+	char *file = NULL;
+	int c, quiet = opterr;
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == O_PRESET) {
+			snprintf(buf, len, "%s/workloads/presets/%s.spec", cli_data_dir(), optarg);
+			file = buf;
+		} else if (c == O_SPEC) {
+			file = optarg;
+		}
+	}
+	opterr = quiet;
+	optind = 0;
+	return file;
+}
+
+/*
+ * The spec file's options line split into an argv (malloc'd, words point
+ * into *text), with `name` as its argv[0]; *argc 0 when it has none.
+ */
+static char **file_argv(const char *file, const char *name, char **text, int *argc, char *err,
+			size_t errlen)
+{
+	*argc = 0;
+	if (attn_sweep_file_options(file, text, err, errlen))
+		return NULL;
+	char **av = calloc((*text ? strlen(*text) / 2 : 0) + 3, sizeof(*av));
+	if (!av) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	av[(*argc)++] = (char *)name;
+	for (char *save = NULL, *w = *text ? strtok_r(*text, " \t", &save) : NULL; w;
+	     w = strtok_r(NULL, " \t", &save))
+		av[(*argc)++] = w;
+	if (*argc == 1)
+		*argc = 0;
+	return av;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -359,12 +422,14 @@ int cmd_sweep(int argc, char **argv)
 		{"interleave", no_argument, 0, O_INTERLEAVE},
 		{"no-interleave", no_argument, 0, O_NO_INTERLEAVE},
 		{"roof-budget", required_argument, 0, O_ROOF},
+		{"roof-probe", no_argument, 0, O_PROBE},
+		{"min-sample", required_argument, 0, O_MINSAMPLE},
 		{0, 0, 0, 0}};
 	struct attn_sweep_spec spec;
 	struct attn_run_opts ro;
 	attn_run_opts_default(&ro);
-	/* Options are applied in order, after the file a --preset/--spec names. */
-	char *file = NULL, *plugins[64];
+	/* Axes are applied in order, after the file a --preset/--spec names. */
+	char *file = NULL, *plugins[64], *file_opts = NULL, **fargv = NULL;
 	const char *db_path = "results/attnbench.db";
 	int np = 0, resume = 0, quiet = 0, dry = 0, c, n_given = 0, interleave = 1, cold = 0;
 	double roof_budget = 3.0;
@@ -384,113 +449,151 @@ int cmd_sweep(int argc, char **argv)
 	struct attn_store *st = NULL;
 	struct attn_case_list cases = {0};
 	char *spec_text = NULL, *stored_spec = NULL;
-	char preset_path[1024];
+	char preset_path[1024], who[1200] = "sweep";
+	const char *inject = NULL, *counters_who = "sweep";
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		const char *key = NULL;
-		switch (c) {
-		case 'h': printf("%s", help_text); rc = EXIT_OK; goto out;
-		case O_METHODS: key = "methods"; break;
-		case O_N: key = "n"; break;
-		case O_D: key = "d"; break;
-		case O_HEADS: key = "heads"; break;
-		case O_KVH: key = "kv_heads"; break;
-		case O_BATCH: key = "batch"; break;
-		case O_THREADS: key = "threads"; break;
-		case O_CAUSAL: key = "causal"; break;
-		case O_MODE: key = "mode"; break;
-		case O_DIST: key = "dist"; break;
-		case O_SEED: key = "seed"; break;
-		case O_PRESET:
-			snprintf(preset_path, sizeof(preset_path), "%s/workloads/presets/%s.spec",
-				 cli_data_dir(), optarg);
-			file = preset_path;
-			break;
-		case O_SPEC: file = optarg; break;
-		case O_DB: db_path = optarg; break;
-		case O_RESUME: resume = 1; break;
-		case O_PLUGIN:
-			if (np < 64)
-				plugins[np++] = optarg;
-			break;
-		case O_QUIET: quiet = 1; break;
-		case O_DRY: dry = 1; break;
-		case O_COUNTERS: ro.counters = optarg; break;
-		case O_COLD: cold = 1; break;
-		case O_INTERLEAVE: interleave = 1; break;
-		case O_NO_INTERLEAVE: interleave = 0; break;
-		case O_BIND:
-			if (attn_bind_parse(optarg, &ro.bind, err, sizeof(err))) {
-				cli_error("sweep", "--%s", err);
-				goto out;
-			}
-			break;
-		case O_ROOF:
-			if (cli_parse_real(optarg, &roof_budget)) {
-				cli_error("sweep", "--roof-budget '%s': expected seconds >= 0 (0 skips "
-						   "the roofs)",
-					  optarg);
-				goto out;
-			}
-			break;
-		case O_MASK:
-			ro.dump_mask = 1;
-			break;
-		case O_TIMEOUT:
-		case O_MAXCALL:
-		case O_WARMUP:
-		case O_MINTIME:
-			if (cli_parse_real(optarg, &dv) || (c == O_TIMEOUT && dv <= 0)) {
-				cli_error("sweep", "--%s '%s': expected a %snumber of seconds",
-					  c == O_TIMEOUT   ? "timeout"
-					  : c == O_MAXCALL ? "max-call-time"
-					  : c == O_WARMUP  ? "warmup"
-							   : "min-time",
-					  optarg,
-					  c == O_TIMEOUT ? "positive " : "non-negative ");
-				goto out;
-			}
-			*(c == O_TIMEOUT   ? &ro.timeout_s
-			  : c == O_MAXCALL ? &ro.max_call_s
-			  : c == O_WARMUP  ? &ro.warmup_s
-					   : &ro.min_time_s) = dv;
-			break;
-		case O_MINREPS:
-		case O_MAXREPS:
-			if (cli_parse_int(optarg, 1, 1000000, &lv)) {
-				cli_error("sweep", "--%s '%s': expected a whole number in 1..1000000",
-					  c == O_MINREPS ? "min-reps" : "max-reps", optarg);
-				goto out;
-			}
-			*(c == O_MINREPS ? &ro.min_reps : &ro.max_reps) = (int)lv;
-			break;
-		case O_CHECKF:
-			if (cli_parse_real(optarg, &ro.check_max_flops)) {
-				cli_error("sweep", "--check-max-flops '%s': expected a number >= 0",
-					  optarg);
-				goto out;
-			}
-			break;
-		case O_MEMLIM:
-			if (cli_parse_size(optarg, &ro.mem_limit) || ro.mem_limit == 0) {
-				cli_error("sweep", "--mem-limit '%s': expected a size like 8G or 512M",
-					  optarg);
-				goto out;
-			}
-			break;
-		default: goto out;
-		}
-		if (key) {
-			const char *v = optarg ? optarg : "1";
-			if (n_given < 64) {
-				set_key[n_given] = key;
-				set_val[n_given++] = v;
-			}
-		}
-	}
-	if (optind < argc) {
-		cli_error("sweep", "unexpected argument '%s' (options start with --)", argv[optind]);
+	/*
+	 * Two passes with one parser: the options line of the spec file, then
+	 * the command line, whose options override the file's. Errors in the
+	 * file's line name it (getopt's own ones through argv[0]).
+	 */
+	int fargc = 0;
+	file = spec_file_of(argc, argv, opts, preset_path, sizeof(preset_path));
+	char file_who[sizeof(who)];
+	snprintf(file_who, sizeof(file_who), "sweep: %s: options", file ? file : "");
+	if (file && !(fargv = file_argv(file, file_who, &file_opts, &fargc, err, sizeof(err)))) {
+		cli_error("sweep", "%s", err);
 		goto out;
+	}
+	for (int pass = fargc ? 0 : 1; pass < 2; pass++) {
+		int ac = pass ? argc : fargc;
+		char **av = pass ? argv : fargv;
+		snprintf(who, sizeof(who), "%s", pass ? "sweep" : file_who);
+		optind = 0;
+		while ((c = getopt_long(ac, av, "h", opts, NULL)) != -1) {
+			const char *key = NULL;
+			switch (c) {
+			case 'h':
+				printf("%s", help_text);
+				rc = EXIT_OK;
+				goto out;
+			case O_METHODS: key = "methods"; break;
+			case O_N: key = "n"; break;
+			case O_D: key = "d"; break;
+			case O_HEADS: key = "heads"; break;
+			case O_KVH: key = "kv_heads"; break;
+			case O_BATCH: key = "batch"; break;
+			case O_THREADS: key = "threads"; break;
+			case O_CAUSAL: key = "causal"; break;
+			case O_MODE: key = "mode"; break;
+			case O_DIST: key = "dist"; break;
+			case O_SEED: key = "seed"; break;
+			case O_PRESET:
+			case O_SPEC:
+				/* found by spec_file_of; a file cannot name another */
+				if (!pass) {
+					cli_error(who,
+					          "--preset and --spec belong on the command line");
+					goto out;
+				}
+				break;
+			case O_DB: db_path = optarg; break;
+			case O_RESUME: resume = 1; break;
+			case O_PLUGIN:
+				if (np < 64)
+					plugins[np++] = optarg;
+				break;
+			case O_QUIET: quiet = 1; break;
+			case O_DRY: dry = 1; break;
+			case O_COUNTERS:
+				ro.counters = optarg;
+				counters_who = pass ? "sweep" : file_who;
+				break;
+			case O_COLD: cold = 1; break;
+			case O_PROBE: ro.roof_probe = 1; break;
+			case O_INTERLEAVE: interleave = 1; break;
+			case O_NO_INTERLEAVE: interleave = 0; break;
+			case O_BIND:
+				if (attn_bind_parse(optarg, &ro.bind, err, sizeof(err))) {
+					cli_error(who, "--%s", err);
+					goto out;
+				}
+				break;
+			case O_ROOF:
+				if (cli_parse_real(optarg, &roof_budget)) {
+					cli_error(
+					    who,
+					    "--roof-budget '%s': expected seconds >= 0 (0 skips "
+					    "the roofs)",
+					    optarg);
+					goto out;
+				}
+				break;
+			case O_MASK: ro.dump_mask = 1; break;
+			case O_TIMEOUT:
+			case O_MAXCALL:
+			case O_WARMUP:
+			case O_MINTIME:
+			case O_MINSAMPLE:
+				if (cli_parse_real(optarg, &dv) || (c == O_TIMEOUT && dv <= 0)) {
+					cli_error(who, "--%s '%s': expected a %snumber of seconds",
+					          c == O_TIMEOUT   ? "timeout"
+					          : c == O_MAXCALL ? "max-call-time"
+					          : c == O_WARMUP  ? "warmup"
+					          : c == O_MINTIME ? "min-time"
+					                           : "min-sample",
+					          optarg,
+					          c == O_TIMEOUT ? "positive " : "non-negative ");
+					goto out;
+				}
+				*(c == O_TIMEOUT   ? &ro.timeout_s
+				  : c == O_MAXCALL ? &ro.max_call_s
+				  : c == O_WARMUP  ? &ro.warmup_s
+				  : c == O_MINTIME ? &ro.min_time_s
+				                   : &ro.min_sample_s) = dv;
+				break;
+			case O_MINREPS:
+			case O_MAXREPS:
+				if (cli_parse_int(optarg, 1, 1000000, &lv)) {
+					cli_error(
+					    who, "--%s '%s': expected a whole number in 1..1000000",
+					    c == O_MINREPS ? "min-reps" : "max-reps", optarg);
+					goto out;
+				}
+				*(c == O_MINREPS ? &ro.min_reps : &ro.max_reps) = (int)lv;
+				break;
+			case O_CHECKF:
+				if (cli_parse_real(optarg, &ro.check_max_flops)) {
+					cli_error(who,
+					          "--check-max-flops '%s': expected a number >= 0",
+					          optarg);
+					goto out;
+				}
+				break;
+			case O_MEMLIM:
+				if (cli_parse_size(optarg, &ro.mem_limit) || ro.mem_limit == 0) {
+					cli_error(
+					    who,
+					    "--mem-limit '%s': expected a size like 8G or 512M",
+					    optarg);
+					goto out;
+				}
+				break;
+			default: goto out;
+			}
+			if (key) {
+				const char *v = optarg ? optarg : "1";
+				if (n_given < 64) {
+					set_key[n_given] = key;
+					set_val[n_given++] = v;
+				}
+			}
+		}
+		if (optind < ac) {
+			cli_error(who, "unexpected argument '%s' (options start with --)",
+			          av[optind]);
+			goto out;
+		}
 	}
 	if (ro.max_reps < ro.min_reps) {
 		cli_error("sweep", "--max-reps %d is below --min-reps %d", ro.max_reps, ro.min_reps);
@@ -506,13 +609,14 @@ int cmd_sweep(int argc, char **argv)
 			goto out;
 		}
 
-	if (!(reg = cli_registry("sweep", plugins, np)))
+	if (!(reg = cli_registry("sweep", plugins, np)) ||
+	    cli_inject_slowdown("sweep", reg, &ro, &inject))
 		goto out;
 	/* A malformed counter list is a usage error, found before anything runs. */
 	if (!(ro.counters && strcmp(ro.counters, "none") == 0)) {
 		struct attn_counters *probe;
 		if (attn_counters_open(ro.counters, &probe, err, sizeof(err))) {
-			cli_error("sweep", "--counters: %s", err);
+			cli_error(counters_who, "--counters: %s", err);
 			goto out;
 		}
 		attn_counters_close(probe);
@@ -588,6 +692,8 @@ int cmd_sweep(int argc, char **argv)
 	attn_sysinfo_put(&si, "bind", "%s", attn_bind_name(ro.bind));
 	attn_sysinfo_put(&si, "interleave", "%d", interleave);
 	attn_sysinfo_put(&si, "cold_cache_bytes", "%zu", ro.flush_bytes);
+	attn_sysinfo_put(&si, "roof_probe", "%d", ro.roof_probe);
+	attn_sysinfo_put(&si, "min_sample_s", "%g", ro.min_sample_s);
 	if (!resume) {
 		char *cmd = NULL;
 		size_t cl = 0;
@@ -605,6 +711,14 @@ int cmd_sweep(int argc, char **argv)
 			goto out;
 		}
 	} else if (attn_store_run_set_status(st, run_id, "running", err, sizeof(err))) {
+		cli_error("sweep", "%s", err);
+		rc = EXIT_DB;
+		goto out;
+	}
+
+	/* A run with a slowdown injected says so, resumed or not. */
+	struct attn_kv inject_kv = {"inject_slowdown", inject};
+	if (inject && attn_store_run_info(st, run_id, &inject_kv, 1, err, sizeof(err))) {
 		cli_error("sweep", "%s", err);
 		rc = EXIT_DB;
 		goto out;
@@ -772,6 +886,8 @@ int cmd_sweep(int argc, char **argv)
 	if (interrupted && rc != EXIT_DB)
 		rc = EXIT_INTERRUPTED;
 out:
+	free(fargv);
+	free(file_opts);
 	free(spec_text);
 	free(stored_spec);
 	attn_case_list_free(&cases);

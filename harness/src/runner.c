@@ -4,7 +4,10 @@
  * The child speaks a line protocol on a pipe, which the parent parses the
  * same way whether the case ran in a child or in-process (then the lines go
  * to a memory stream):
- *     S <ns per call> <calls averaged>        one timed sample
+ *     S <ns per call> <calls averaged> [<counter per call|u|m>...]
+ *                                             one timed sample
+ *     P <ns per sgemm>                        the roof probe after the
+ *                                             sample just before it
  *     M <name> <value|null> <unit>            one metric
  *     R <status> <message>                    the verdict, last
  * A child that dies before its verdict crashed (signal) or failed (exit
@@ -322,6 +325,107 @@ static void emit_sample(FILE *f, double ns, long iters, const struct attn_counte
 }
 
 /*
+ * The roof probe (--roof-probe): a square sgemm of ATTN_PROBE_N, always the
+ * same, timed in the case's own process after each sample and outside it.
+ * Its time moves with whatever slows the machine at that moment (another
+ * process, a throttled clock, a noisy neighbour on the VM host), so the
+ * regression gate can divide those phases out of the case's time. A probe
+ * repeats the call until it lasts about PROBE_TARGET_NS, short next to a
+ * sample yet long against the clock's resolution; the count is set once per
+ * case, so every probe of a case does the same work.
+ */
+#define PROBE_TARGET_NS 5e5
+#define PROBE_MAX_CALLS 64
+
+struct roof_probe {
+	float *a, *b, *c; /* (ATTN_PROBE_N, ATTN_PROBE_N) each */
+	int threads;      /* OpenBLAS threads for the probe: the case's */
+	int restore;      /* and for the method, set back after it */
+	long calls;       /* sgemm calls per probe */
+};
+
+static void probe_free(struct roof_probe *p)
+{
+	attn__free(p->a);
+	attn__free(p->b);
+	attn__free(p->c);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Allocate and fill the operands; 0 on success. */
+static int probe_alloc(struct roof_probe *p, int threads, int restore)
+{
+	size_t count = (size_t)ATTN_PROBE_N * ATTN_PROBE_N;
+	p->a = attn__alloc(count * sizeof(float));
+	p->b = attn__alloc(count * sizeof(float));
+	p->c = attn__alloc(count * sizeof(float));
+	p->threads = threads;
+	p->restore = restore;
+	p->calls = 1;
+	if (!p->a || !p->b || !p->c) {
+		probe_free(p);
+		return -1;
+	}
+	/* Values in [0.25, 1.25): never zero or denormal, so the speed is the kernel's. */
+	for (size_t i = 0; i < count; i++) {
+		p->a[i] = 0.25f + (float)(i % 1021) / 1021.0f;
+		p->b[i] = 0.25f + (float)(i % 1019) / 1019.0f;
+	}
+	memset(p->c, 0, count * sizeof(float));
+	return 0;
+}
+
+/* Run `calls` sgemms at the probe's thread count; the ns they took. */
+static uint64_t probe_calls(struct roof_probe *p, long calls)
+{
+	const int n = ATTN_PROBE_N;
+	if (p->threads != p->restore)
+		openblas_set_num_threads(p->threads);
+	uint64_t t0 = attn__now_ns();
+	for (long i = 0; i < calls; i++)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, p->a, n, p->b,
+			    n, 0.0f, p->c, n);
+	uint64_t t1 = attn__now_ns();
+	if (p->threads != p->restore)
+		openblas_set_num_threads(p->restore);
+	return t1 - t0;
+}
+
+/* Warm the probe up and size it to about PROBE_TARGET_NS. */
+static void probe_calibrate(struct roof_probe *p)
+{
+	probe_calls(p, 2);
+	double one = (double)probe_calls(p, 1);
+	double calls = ceil(PROBE_TARGET_NS / (one > 1 ? one : 1));
+	p->calls = calls > PROBE_MAX_CALLS ? PROBE_MAX_CALLS : (long)calls;
+}
+
+/* One probe: ns per sgemm call. */
+static double probe_run(struct roof_probe *p)
+{
+	return (double)probe_calls(p, p->calls) / (double)p->calls;
+}
+
+/* Keeps the injected busy work from being optimised away. */
+static volatile double inject_sink;
+
+/*
+ * Slowdown injection (ATTNBENCH_INJECT_SLOWDOWN): compute until the clock
+ * reaches `end` - dependent multiply-adds on volatile doubles, the clock
+ * read every 256 of them (a few microseconds). Returns the clock at the end.
+ */
+static uint64_t inject_until(uint64_t end)
+{
+	volatile double x = 1.0, y = 0.999999, z = 1e-6;
+	uint64_t now;
+	while ((now = attn__now_ns()) < end)
+		for (int i = 0; i < 256; i++)
+			x = x * y + z;
+	inject_sink = x;
+	return now;
+}
+
+/*
  * Everything a case does, writing the protocol to f. Returns after the
  * verdict line. `given` replaces the generated inputs; `copy_out` receives
  * the output. With cmd_fd >= 0 the parent drives the repetitions: after the
@@ -339,6 +443,7 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	float *out = NULL;
 	void *ws = NULL;
 	char *flush = NULL;
+	struct roof_probe probe = {0};
 	char msg[512];
 	int rc, nctr = 0;
 
@@ -377,6 +482,12 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 			goto done;
 		}
 		memset(flush, 1, o->flush_bytes);
+	}
+	/* The probe's operands are the harness's too: resident before the RSS baseline. */
+	if (o->roof_probe &&
+	    probe_alloc(&probe, c->threads, (m->flags & ATTN_METHOD_USES_BLAS) ? c->threads : 1)) {
+		fprintf(f, "R failed cannot allocate the roof probe's operands\n");
+		goto done;
 	}
 
 	/*
@@ -426,8 +537,13 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		goto done;
 	}
 
-	/* Warm-up: at least one call, then until warmup_s has passed. */
-	uint64_t t0 = attn__now_ns(), t1;
+	/*
+	 * Warm-up: at least one call, then until warmup_s has passed. A call's
+	 * time, which sizes the samples, leaves out the first call when there
+	 * are others: it pays the page faults and cold caches, and would make
+	 * a short call look several times longer than it is.
+	 */
+	uint64_t t0 = attn__now_ns(), t1, t_first = 0;
 	long calls = 0;
 	do {
 		if ((rc = m->forward(s, &c->params, in, out, ws, &ctx)) != 0) {
@@ -437,8 +553,11 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		}
 		calls++;
 		t1 = attn__now_ns();
+		if (calls == 1)
+			t_first = t1;
 	} while ((double)(t1 - t0) < o->warmup_s * 1e9);
-	double per_call = (double)(t1 - t0) / (double)calls;
+	double per_call =
+		calls > 1 ? (double)(t1 - t_first) / (double)(calls - 1) : (double)(t1 - t0);
 	long iters = 1;
 	if (per_call < o->min_sample_s * 1e9)
 		iters = (long)ceil(o->min_sample_s * 1e9 / (per_call > 1 ? per_call : 1));
@@ -451,10 +570,17 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	/* only the timed calls' figures count */
 	for (int i = 0; i < figures.n; i++)
 		figures.sum[i] = 0, figures.count[i] = 0;
+	/* after it, every sample follows a probe, the first one too */
+	if (probe.a)
+		probe_calibrate(&probe);
+	int inject = o->inject_method && strcmp(o->inject_method, m->name) == 0;
 
 	/*
-	 * Timed repetitions: nothing but forward() between the clock reads, and
-	 * the counters read at the same boundaries.
+	 * Timed repetitions: nothing but forward() between the clock reads (and
+	 * an injected slowdown, which is meant to count), the counters read at
+	 * the same boundaries, and the roof probe after them. The probe runs
+	 * before the sample is reported, so in an interleaved group it never
+	 * overlaps another case's sample.
 	 */
 	uint64_t start = attn__now_ns();
 	for (int rep = 0;; rep++) {
@@ -475,6 +601,8 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		for (long i = 0; i < iters; i++)
 			rc |= m->forward(s, &c->params, in, out, ws, &ctx);
 		t1 = attn__now_ns();
+		if (inject)
+			t1 = inject_until(t0 + (uint64_t)(o->inject_factor * (double)(t1 - t0)));
 		if (ctr)
 			attn_counters_stop(ctr, rd);
 		if (rc) {
@@ -482,7 +610,10 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 				attn_status_str(rc));
 			goto done;
 		}
+		double roof_ns = probe.a ? probe_run(&probe) : 0;
 		emit_sample(f, (double)(t1 - t0) / (double)iters, iters, rd, nctr);
+		if (probe.a)
+			fprintf(f, "P %.17g\n", roof_ns);
 		if (cmd_fd >= 0)
 			fflush(f);
 	}
@@ -566,6 +697,7 @@ done:
 	if (ctr)
 		attn_counters_close(ctr);
 	free(flush);
+	probe_free(&probe);
 	attn__free(out);
 	attn__free(ws);
 	attn_workload_free(&w);
@@ -630,12 +762,17 @@ static int add_sample(struct attn_case_result *r, int *cap, double ns, long long
 			if (c)
 				r->sample_counters = c;
 		}
-		if (!a || !b || (r->n_counters && !c))
+		double *p = r->sample_roof_ns;
+		if (p && (p = realloc(p, ncap * sizeof(*p))))
+			r->sample_roof_ns = p;
+		if (!a || !b || (r->n_counters && !c) || (r->sample_roof_ns && !p))
 			return -1;
 		*cap = ncap;
 	}
 	r->sample_ns[r->n_samples] = ns;
 	r->sample_iters[r->n_samples] = iters;
+	if (r->sample_roof_ns)
+		r->sample_roof_ns[r->n_samples] = 0; /* until its P line */
 	for (int e = 0; e < r->n_counters; e++) {
 		struct attn_counter_reading *cr =
 			&r->sample_counters[(size_t)r->n_samples * r->n_counters + e];
@@ -691,6 +828,13 @@ static int parse_protocol(char *text, struct attn_case_result *r)
 				continue;
 			if (add_sample(r, &cap, ns, it, line + 2 + used))
 				return verdict;
+		} else if (line[0] == 'P' && line[1] == ' ' && r->n_samples > 0) {
+			/* The first probe makes the array, zero (none) for every sample. */
+			if (!r->sample_roof_ns &&
+			    !(r->sample_roof_ns = calloc(cap, sizeof(*r->sample_roof_ns))))
+				return verdict;
+			double ns = strtod(line + 2, NULL);
+			r->sample_roof_ns[r->n_samples - 1] = ns > 0 ? ns : 0;
 		} else if (line[0] == 'E' && line[1] == ' ' && r->n_counters < ATTN_MAX_COUNTERS &&
 			   r->n_samples == 0) {
 			int avail;
@@ -884,6 +1028,7 @@ struct child {
 	int cmd_fd;  /* commands to the child, or -1 when it drives itself */
 	char *buf;   /* everything it said so far */
 	size_t len, cap, scan;
+	size_t line; /* where the line child_wait last found starts */
 	int eof;
 	int reps;
 	double timed_ns; /* time of its repetitions so far */
@@ -960,6 +1105,7 @@ static int child_wait(struct child *ch, char want, uint64_t deadline,
 			if (!nl)
 				break;
 			char first = ch->buf[ch->scan];
+			ch->line = ch->scan;
 			ch->scan = (size_t)(nl - ch->buf) + 1;
 			if (first == want || first == 'R')
 				return first == want ? 1 : 0;
@@ -1206,14 +1352,14 @@ int attn_cases_run_interleaved(const struct attn_case *cases, int n, const struc
 				continue;
 			}
 			busy = 1;
-			size_t before = c->scan;
 			int w = write(c->cmd_fd, "g", 1) == 1
 					? child_wait(c, 'S', deadline_after(o), o->stop)
 					: 0;
 			if (w == 1) {
 				double ns;
 				long long it;
-				if (sscanf(c->buf + before + 2, "%lf %lld", &ns, &it) == 2)
+				/* the S line, wherever other lines (P) put it */
+				if (sscanf(c->buf + c->line + 2, "%lf %lld", &ns, &it) == 2)
 					c->timed_ns += ns * (double)it;
 				c->reps++;
 				continue;
@@ -1255,6 +1401,8 @@ void attn_case_result_free(struct attn_case_result *r)
 	free(r->sample_ns);
 	free(r->sample_iters);
 	free(r->sample_counters);
+	free(r->sample_roof_ns);
+	r->sample_roof_ns = NULL;
 	r->sample_ns = NULL;
 	r->sample_iters = NULL;
 	r->sample_counters = NULL;

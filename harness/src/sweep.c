@@ -101,6 +101,8 @@ int attn_sweep_spec_load_text(struct attn_sweep_spec *sp, const char *text, cons
 		}
 		*eq = 0;
 		char why[256];
+		if (strcmp(trim(t), "options") == 0)
+			continue; /* the command line's business: attn_sweep_file_options */
 		if ((rc = attn_sweep_spec_set(sp, trim(t), trim(eq + 1), why, sizeof(why)))) {
 			attn_errf(err, errlen, rc, "%s:%d: %s", origin, lineno, why);
 			break;
@@ -110,15 +112,15 @@ int attn_sweep_spec_load_text(struct attn_sweep_spec *sp, const char *text, cons
 	return rc;
 }
 
-int attn_sweep_spec_load_file(struct attn_sweep_spec *sp, const char *path, char *err,
-			      size_t errlen)
+/* The whole spec file into *text (malloc'd). */
+static int read_spec_file(const char *path, char **text, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return attn_errf(err, errlen, ATTN_ERR_IO, "cannot read spec file %s", path);
-	char *text = NULL;
 	size_t len = 0;
-	FILE *m = open_memstream(&text, &len);
+	*text = NULL;
+	FILE *m = open_memstream(text, &len);
 	int c;
 	while (m && (c = fgetc(f)) != EOF)
 		fputc(c, m);
@@ -126,9 +128,52 @@ int attn_sweep_spec_load_file(struct attn_sweep_spec *sp, const char *path, char
 	if (!m)
 		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 	fclose(m);
-	int rc = attn_sweep_spec_load_text(sp, text, path, err, errlen);
+	return ATTN_OK;
+}
+
+int attn_sweep_spec_load_file(struct attn_sweep_spec *sp, const char *path, char *err,
+			      size_t errlen)
+{
+	char *text;
+	int rc = read_spec_file(path, &text, err, errlen);
+	if (rc)
+		return rc;
+	rc = attn_sweep_spec_load_text(sp, text, path, err, errlen);
 	free(text);
 	return rc;
+}
+
+int attn_sweep_file_options(const char *path, char **options, char *err, size_t errlen)
+{
+	char *text, *save = NULL;
+	*options = NULL;
+	int rc = read_spec_file(path, &text, err, errlen);
+	if (rc)
+		return rc;
+	size_t len = 0;
+	FILE *m = open_memstream(options, &len);
+	if (!m) {
+		free(text);
+		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	}
+	int any = 0;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *hash = strchr(line, '#'), *eq = strchr(line, '=');
+		if (hash)
+			*hash = 0;
+		if (!eq || (hash && hash < eq))
+			continue;
+		*eq = 0;
+		if (strcmp(trim(line), "options") == 0)
+			fprintf(m, "%s%s", any++ ? " " : "", trim(eq + 1));
+	}
+	fclose(m);
+	free(text);
+	if (!any) {
+		free(*options);
+		*options = NULL;
+	}
+	return *options || !any ? ATTN_OK : attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 }
 
 char *attn_sweep_spec_text(const struct attn_sweep_spec *sp)

@@ -68,7 +68,28 @@ struct attn_run_opts {
 	size_t cache_bytes[3]; /* L1d, L2, L3 sizes, for the working set's cache level */
 	const struct attn_roof *roofs; /* measured roofs per thread count, or NULL */
 	int n_roofs;
+
+	/*
+	 * The roof probe (sweep --roof-probe): after every timed sample, outside
+	 * it, a fixed OpenBLAS sgemm (ATTN_PROBE_N cubed, single precision, at
+	 * the case's thread count) is timed, and the time of one call is the
+	 * sample's roof_ns: the machine's speed at that moment.
+	 */
+	int roof_probe;
+
+	/*
+	 * Slowdown injection, for testing the regression gate only
+	 * (ATTNBENCH_INJECT_SLOWDOWN=method:factor): every timed sample of the
+	 * method named inject_method is stretched, inside the timed region, by
+	 * busy work to inject_factor times its forward calls' own time. NULL:
+	 * nothing injected.
+	 */
+	const char *inject_method;
+	double inject_factor;
 };
+
+/* The square sgemm the roof probe times. */
+#define ATTN_PROBE_N 256
 
 /* The defaults a sweep starts from. */
 void attn_run_opts_default(struct attn_run_opts *o);
@@ -88,6 +109,7 @@ struct attn_case_result {
 	int n_samples;
 	double *sample_ns;     /* malloc'd */
 	int64_t *sample_iters; /* malloc'd */
+	double *sample_roof_ns; /* the roof probe's ns per sgemm after each sample; NULL: none */
 	int n_metrics;
 	struct attn_metric metrics[ATTN_MAX_METRICS];
 	char cpus[256];        /* the CPUs the case's threads ran on */

@@ -15,6 +15,11 @@
  *   mode      prefill, decode or both                 default: prefill
  *   dist      distributions, comma-separated          default: gaussian
  *   seed      the workload seed                       default: 42
+ * A spec file may also carry `options = --min-reps 15 --roof-probe ...`:
+ * `attnbench sweep` options (words separated by blanks, no quoting) that
+ * --preset/--spec apply as if given before the command line's own, which
+ * override them. They are not part of the spec: the loader skips the key,
+ * the canonical text leaves it out, and attn_sweep_file_options reads it.
  * The canonical text lists every key in this order with its value as given;
  * it is stored on the run and is what --resume re-expands.
  */
@@ -48,6 +53,12 @@ int attn_sweep_spec_load_text(struct attn_sweep_spec *sp, const char *text, cons
 			      char *err, size_t errlen);
 int attn_sweep_spec_load_file(struct attn_sweep_spec *sp, const char *path, char *err,
 			      size_t errlen);
+
+/*
+ * The `options` lines of a spec file, joined by blanks in file order, into
+ * *options (malloc'd); *options is NULL when the file has none.
+ */
+int attn_sweep_file_options(const char *path, char **options, char *err, size_t errlen);
 
 /* Canonical text (malloc'd). */
 char *attn_sweep_spec_text(const struct attn_sweep_spec *sp);
