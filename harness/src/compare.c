@@ -190,6 +190,8 @@ const char *attn_compare_verdict_name(enum attn_compare_verdict v)
 	switch (v) {
 	case ATTN_COMPARE_REGRESSED: return "regressed";
 	case ATTN_COMPARE_IMPROVED: return "improved";
+	case ATTN_COMPARE_ISOLATED: return "isolated";
+	case ATTN_COMPARE_UNRELIABLE: return "unreliable";
 	default: return "unchanged";
 	}
 }

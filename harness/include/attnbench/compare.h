@@ -55,13 +55,16 @@ int attn_compare_ratio(const double *base, int n, const double *cur, int m, int 
 enum attn_compare_verdict {
 	ATTN_COMPARE_UNCHANGED,
 	ATTN_COMPARE_REGRESSED, /* q < alpha and ratio > 1 + threshold */
-	ATTN_COMPARE_IMPROVED   /* q < alpha and ratio < 1 / (1 + threshold) */
+	ATTN_COMPARE_IMPROVED,  /* q < alpha and ratio < 1 / (1 + threshold) */
+	/* Set by the gate after the test, never by attn_compare_verdict(): */
+	ATTN_COMPARE_ISOLATED,  /* flagged, but the method's other shapes disagree */
+	ATTN_COMPARE_UNRELIABLE /* the machine's speed moved during this shape's window */
 };
 
 enum attn_compare_verdict attn_compare_verdict(double ratio, double q, double alpha,
                                                double threshold);
 
-/* "regressed", "improved", "unchanged". */
+/* "regressed", "improved", "unchanged", "isolated", "unreliable". */
 const char *attn_compare_verdict_name(enum attn_compare_verdict v);
 
 #endif /* ATTNBENCH_COMPARE_H */
