@@ -165,6 +165,7 @@ struct db_spec {
 	double factor;      /* ... by this factor ... */
 	double slow_pow;    /* ... times (n/256)^slow_pow ... */
 	int slow_n;         /* ... at this N only (0: at every N) */
+	double build;       /* every method slower by this, the roofs not (0: 1) */
 	int window_n;       /* the machine slower by window_factor while this N ran */
 	double window_factor;
 	double ins;         /* instructions of the slow method, relative; 0: no counter */
@@ -215,7 +216,8 @@ static void make_db(const char *path, const struct db_spec *sp)
 	for (int m = 0; m < 5; m++)
 		for (int n = 256; n <= 2048; n *= 2) {
 			double speed = sp->machine * (n == sp->window_n ? sp->window_factor : 1);
-			double t = 1000.0 * n * (m + 1) * speed, ins = 1e6 * n * (m + 1);
+			double t = 1000.0 * n * (m + 1) * speed * (sp->build > 0 ? sp->build : 1);
+			double ins = 1e6 * n * (m + 1);
 			if (sp->slow && strcmp(methods[m], sp->slow) == 0 &&
 			    (!sp->slow_n || n == sp->slow_n)) {
 				t *= sp->factor * pow(n / 256.0, sp->slow_pow);
@@ -358,14 +360,27 @@ START_TEST(one_shape_alone_is_isolated)
 }
 END_TEST
 
-/* A shape whose window ran 40% slower in B (the probe saw it) is not judged. */
+/* A build that made every method 10% slower is a regression of every method. */
+START_TEST(whole_build_slower_regresses)
+{
+	struct db_spec a = {.jitter = 0.01, .machine = 1, .roof_ns = 1, .seed = 1};
+	struct db_spec b = a;
+	b.seed = 2;
+	b.build = 1.10;
+	make_pair(&a, &b);
+	ck_assert_msg(compare("") == 1, "%s", out);
+	ck_assert_msg(strstr(out, "compared 20 cases: 20 regressed"), "%s", out);
+}
+END_TEST
+
+/* A shape whose window ran 3 times slower in B (the probe saw it) is not judged. */
 START_TEST(disturbed_window_is_unreliable)
 {
 	struct db_spec a = {.jitter = 0.01, .machine = 1, .roof_ns = 1, .seed = 1};
 	struct db_spec b = a;
 	b.seed = 2;
 	b.window_n = 512;
-	b.window_factor = 1.4;
+	b.window_factor = 3;
 	make_pair(&a, &b);
 	ck_assert_msg(compare("") == 0, "%s", out);
 	ck_assert_msg(strstr(out, "15 unchanged, 0 isolated, 5 unreliable"), "%s", out);
@@ -465,6 +480,7 @@ int main(void)
 	tcase_add_test(t, one_slower_case_is_named);
 	tcase_add_test(t, one_shape_alone_is_isolated);
 	tcase_add_test(t, disturbed_window_is_unreliable);
+	tcase_add_test(t, whole_build_slower_regresses);
 	tcase_add_test(t, machine_slowdown_is_normalised);
 	tcase_add_test(t, data_errors_are_exit_2);
 	tcase_add_test(t, notes_and_curves);

@@ -46,12 +46,14 @@ static const char *help_text =
     "         else normal with tie and continuity corrections)\n"
     "  q      p adjusted by Benjamini-Hochberg over all pairs (FDR control)\n"
     "A pair REGRESSED when q < alpha and ratio > 1 + threshold, IMPROVED when\n"
-    "q < alpha and ratio < 1 / (1 + threshold), and its method agrees: the\n"
-    "median ratio of the method's pairs (same parameters) is beyond the\n"
-    "threshold the same way, since a change in the code moves a method at all\n"
-    "its shapes while one slow process moves one case. A flagged pair whose\n"
-    "method disagrees is ISOLATED; a pair whose shape's window ran more than\n"
-    "15% off the run's usual speed (the probe says so) is UNRELIABLE. Both are\n"
+    "q < alpha and ratio < 1 / (1 + threshold), and its method agrees: over\n"
+    "the method's pairs (same parameters), the median of each pair's ratio\n"
+    "relative to the median ratio of all methods at its shape is beyond the\n"
+    "threshold the same way. A change in the code moves a method at all its\n"
+    "shapes and against the methods measured beside it; one slow process, or\n"
+    "a neighbour on the memory bus, does not. A flagged pair whose method\n"
+    "disagrees is ISOLATED; a pair whose shape's window ran 2.5 times off\n"
+    "the run's usual speed (the probe says so) is UNRELIABLE. Both are\n"
     "reported and neither fails the gate. --threshold takes \"5%\" or a\n"
     "fraction (0.05). Where both cases have counter:PAPI_TOT_INS, the ratio of\n"
     "instructions is a second, deterministic column; a time regression whose\n"
@@ -559,24 +561,32 @@ static double median_ratio(double *v, int k)
 /*
  * What the test alone cannot see. Two things make a case look changed on a
  * shared machine without any change in the code, and the gate must not fail
- * on either (measured on this project's runner: A/A pairs of the ci preset
- * differ by up to 15% at single cases with tight CIs):
- *  - The machine's speed moves during a run (other tenants; slow phases at
- *    about half speed). Where the window of a shape ran at a speed more than
- *    15% off the run's usual speed relative to the other run, the roof
- *    normalisation is not trusted: the pair is UNRELIABLE.
- *  - A process has a speed of its own (placement of its pages and buffers
- *    in the caches, its threads' CPUs): one case of a run can be several
- *    percent slow for its whole life. A change in the code moves a method
- *    at all its shapes, so a flagged case counts only when the median ratio
- *    of its method's pairs (same parameters, reliable ones) is beyond the
- *    threshold too; otherwise it is ISOLATED and reported, not gating.
+ * on either (measured on this project's runner: in A/A pairs of the ci
+ * preset single cases differ by up to 15% with tight CIs):
+ *  - A process has a speed of its own (where its pages and buffers land in
+ *    the caches, which CPU its interrupts hit): one case of a run can be
+ *    several percent slow for its whole life. A change in the code moves a
+ *    method at all its shapes.
+ *  - Contention slows methods unlike sgemm: the probe tracks a machine that
+ *    is slower as a whole, less well one whose memory another tenant is
+ *    using.
+ * So a flagged pair counts only when its method is beyond the threshold the
+ * same way at the median of its shapes, each shape's ratio taken relative
+ * to the median ratio of all methods measured in the same window (what the
+ * same machine state did to the others); otherwise it is ISOLATED, reported
+ * and not gating. Where a shape's window ran at a speed 2.5 times off the
+ * run's usual speed relative to the other run, no normalisation is trusted:
+ * its pairs are UNRELIABLE.
  */
 static int judge(struct cmp_pair *pairs, int n, double threshold)
 {
 	double *v = malloc((size_t)(n ? n : 1) * sizeof(double));
-	if (!v)
+	double *rel = malloc((size_t)(n ? n : 1) * sizeof(double));
+	if (!v || !rel) {
+		free(v);
+		free(rel);
 		return -1;
+	}
 	int m = 0;
 	for (int i = 0; i < n; i++)
 		if (pairs[i].norm == NORM_GROUP_ROOF)
@@ -585,8 +595,27 @@ static int judge(struct cmp_pair *pairs, int n, double threshold)
 	for (int i = 0; i < n; i++) {
 		struct cmp_pair *p = &pairs[i];
 		double speed = p->c->group_roof / p->b->group_roof / usual;
-		if (p->norm == NORM_GROUP_ROOF && (speed > 1.15 || speed < 1 / 1.15))
+		if (p->norm == NORM_GROUP_ROOF && (speed > 2.5 || speed < 1 / 2.5))
 			p->v = ATTN_COMPARE_UNRELIABLE;
+	}
+	/*
+	 * Each pair's ratio relative to its window's median ratio; the ratio
+	 * itself where the window holds fewer than three methods, or where the
+	 * whole grid moved beyond the threshold (a change of the whole build,
+	 * which the relative ratios would hide).
+	 */
+	m = 0;
+	for (int i = 0; i < n; i++)
+		if (pairs[i].v != ATTN_COMPARE_UNRELIABLE)
+			v[m++] = pairs[i].ratio;
+	double grid = median_ratio(v, m);
+	int whole = grid > 1 + threshold || grid < 1 / (1 + threshold);
+	for (int i = 0; i < n; i++) {
+		int k = 0;
+		for (int j = 0; j < n; j++)
+			if (same_shape(pairs[i].b, pairs[j].b))
+				v[k++] = pairs[j].ratio;
+		rel[i] = whole || k < 3 ? pairs[i].ratio : pairs[i].ratio / median_ratio(v, k);
 	}
 	for (int i = 0; i < n; i++) {
 		struct cmp_pair *p = &pairs[i];
@@ -599,7 +628,7 @@ static int judge(struct cmp_pair *pairs, int n, double threshold)
 				continue;
 			all++;
 			if (pairs[j].v != ATTN_COMPARE_UNRELIABLE)
-				v[k++] = pairs[j].ratio;
+				v[k++] = rel[j];
 		}
 		double med = median_ratio(v, k);
 		if (all > 1 && k < 2)
@@ -609,6 +638,7 @@ static int judge(struct cmp_pair *pairs, int n, double threshold)
 			p->v = ATTN_COMPARE_ISOLATED;
 	}
 	free(v);
+	free(rel);
 	return 0;
 }
 

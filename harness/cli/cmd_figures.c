@@ -35,7 +35,7 @@ static const char *help_text =
     "\n"
     "Regenerates the survey's figures from measurements: runs the sweeps of a\n"
     "figure set (workloads/figures/quick.txt, the default, about four minutes;\n"
-    "or full.txt, the paper-quality set, about an hour) into one database, fits\n"
+    "or full.txt, the paper-quality set, about ten minutes) into one database, fits\n"
     "the curves, checks that the forms of every linear method agree, and draws:\n"
     "  fig1_taxonomy          the survey's taxonomy, each leaf with its plugin\n"
     "  fig2_dualform_*        parallel vs recurrent vs chunk: time, memory vs N\n"
