@@ -291,13 +291,13 @@ START_TEST(a_a_is_quiet)
 	struct db_spec b = a;
 	b.seed = 2;
 	make_pair(&a, &b);
-	ck_assert_msg(compare("") == 0, "%s", out);
+	ck_assert_msg(compare("") == 0, "%.1500s", out);
 	ck_assert_msg(strstr(out, "compared 20 cases: 0 regressed, 0 improved, 20 unchanged, 0 "
 	                          "isolated, 0 unreliable (threshold 5%, alpha 0.05, FDR by "
 	                          "Benjamini–Hochberg)") == out,
 	              "%s", out);
 	ck_assert_msg(strstr(out, "no case flagged"), "%s", out);
-	ck_assert_msg(strstr(out, "20 by the roof beside each sample"), "%s", out);
+	ck_assert_msg(strstr(out, "20 by the sgemm probes of their window"), "%s", out);
 	/* --verbose lists every pair */
 	ck_assert_int_eq(compare("--verbose"), 0);
 	ck_assert_msg(strstr(out, "unchanged  bigbird"), "%s", out);
@@ -354,22 +354,25 @@ START_TEST(one_shape_alone_is_isolated)
 	b.factor = 1.20;
 	b.slow_n = 1024;
 	make_pair(&a, &b);
-	ck_assert_msg(compare("") == 0, "%s", out);
+	ck_assert_msg(compare("") == 0, "%.1500s", out);
 	ck_assert_msg(strstr(out, "0 regressed, 0 improved, 19 unchanged, 1 isolated"), "%s", out);
 	ck_assert_msg(strstr(out, "isolated  window"), "%s", out);
 }
 END_TEST
 
-/* A build that made every method 10% slower is a regression of every method. */
-START_TEST(whole_build_slower_regresses)
+/*
+ * A build that slows every method alike (the probe unmoved) is not told from
+ * a neighbour's load: not gating, but the grid's median ratio says it.
+ */
+START_TEST(whole_build_is_reported)
 {
 	struct db_spec a = {.jitter = 0.01, .machine = 1, .roof_ns = 1, .seed = 1};
 	struct db_spec b = a;
 	b.seed = 2;
-	b.build = 1.10;
+	b.build = 1.15;
 	make_pair(&a, &b);
-	ck_assert_msg(compare("") == 1, "%s", out);
-	ck_assert_msg(strstr(out, "compared 20 cases: 20 regressed"), "%s", out);
+	ck_assert_msg(compare("") == 0, "%.1500s", out);
+	ck_assert_msg(strstr(out, "all cases together: median ratio 1.1"), "%.1500s", out);
 }
 END_TEST
 
@@ -382,7 +385,7 @@ START_TEST(disturbed_window_is_unreliable)
 	b.window_n = 512;
 	b.window_factor = 3;
 	make_pair(&a, &b);
-	ck_assert_msg(compare("") == 0, "%s", out);
+	ck_assert_msg(compare("") == 0, "%.1500s", out);
 	ck_assert_msg(strstr(out, "15 unchanged, 0 isolated, 5 unreliable"), "%s", out);
 }
 END_TEST
@@ -395,19 +398,19 @@ START_TEST(machine_slowdown_is_normalised)
 	b.seed = 2;
 	b.machine = 2;
 	make_pair(&a, &b);
-	ck_assert_msg(compare("") == 0, "%s", out);
+	ck_assert_msg(compare("") == 0, "%.1500s", out);
 	ck_assert_msg(strstr(out, "0 regressed, 0 improved, 20 unchanged"), "%s", out);
 	/* the run's own sgemm roof does the same when samples carry none */
 	a.roof_ns = b.roof_ns = 0;
 	a.sgemm = 100;
 	b.sgemm = 50;
 	make_pair(&a, &b);
-	ck_assert_msg(compare("") == 0, "%s", out);
+	ck_assert_msg(compare("") == 0, "%.1500s", out);
 	ck_assert_msg(strstr(out, "20 by the run's sgemm roof"), "%s", out);
-	/* with no roof at all, raw times: the slowdown shows and that is said */
+	/* with no roof at all, raw times: said, and the methods judged against each other */
 	a.sgemm = b.sgemm = 0;
 	make_pair(&a, &b);
-	ck_assert_msg(compare("") == 1, "%s", out);
+	ck_assert_msg(compare("") == 0, "%.1500s", out);
 	ck_assert_msg(strstr(out, "neither run measured a roof"), "%s", out);
 }
 END_TEST
@@ -480,7 +483,7 @@ int main(void)
 	tcase_add_test(t, one_slower_case_is_named);
 	tcase_add_test(t, one_shape_alone_is_isolated);
 	tcase_add_test(t, disturbed_window_is_unreliable);
-	tcase_add_test(t, whole_build_slower_regresses);
+	tcase_add_test(t, whole_build_is_reported);
 	tcase_add_test(t, machine_slowdown_is_normalised);
 	tcase_add_test(t, data_errors_are_exit_2);
 	tcase_add_test(t, notes_and_curves);

@@ -216,6 +216,8 @@ static void label_series(struct plot *p, const struct plot_kind *k, const char *
 		if (!k->slope || strcmp(xcol, "n") != 0 || len >= sizeof(s->label))
 			continue;
 		double b = attn_stats_loglog_slope(s->x, s->y, s->n, NULL);
+		if (fabs(b) < 0.005)
+			b = 0; /* a flat curve is N^0.00, not N^-0.00 */
 		if (isfinite(b))
 			len +=
 			    (size_t)snprintf(s->label + len, sizeof(s->label) - len, "  N^%.2f", b);
