@@ -52,9 +52,9 @@ static const char *help_text =
     "  q      p adjusted by Benjamini-Hochberg over all pairs (FDR control)\n"
     "A pair REGRESSED when q < alpha and ratio > 1 + threshold, IMPROVED when\n"
     "q < alpha and ratio < 1 / (1 + threshold), and its method agrees: over\n"
-    "the method's pairs (same parameters), the median of each pair's ratio\n"
-    "relative to the median ratio of all methods at its shape is beyond the\n"
-    "threshold the same way. A change in the code moves a method at all its\n"
+    "the method's pairs (same parameters), each pair's ratio relative to the\n"
+    "median ratio of all methods at its shape is beyond the threshold the same\n"
+    "way at the median, and beyond half the threshold at every shape. A change in the code moves a method at all its\n"
     "shapes and against the methods measured beside it; one slow process, or\n"
     "a neighbour on the memory bus, does not. A flagged pair whose method\n"
     "disagrees is ISOLATED; a pair whose shape's window ran 2.5 times off\n"
@@ -629,11 +629,12 @@ static double median_ratio(double *v, int k)
  *  - Contention slows methods unlike sgemm: the probe tracks a machine that
  *    is slower as a whole, less well one whose memory another tenant is
  *    using.
- * So a flagged pair counts only when its method is beyond the threshold the
- * same way at the median of its shapes, each shape's ratio taken relative
- * to the median ratio of all methods measured in the same window (what the
- * same machine state did to the others); otherwise it is ISOLATED, reported
- * and not gating. Where a shape's window ran at a speed 2.5 times off the
+ * So a flagged pair counts only when its method moved the same way at every
+ * shape, each shape's ratio taken relative to the median ratio of all
+ * methods measured in the same window (what the same machine state did to
+ * the others): beyond the threshold at the median of its shapes and beyond
+ * half the threshold at each. Otherwise it is ISOLATED, reported and not
+ * gating. Where a shape's window ran at a speed 2.5 times off the
  * run's usual speed relative to the other run, no normalisation is trusted:
  * its pairs are UNRELIABLE.
  */
@@ -685,11 +686,14 @@ static int judge(struct cmp_pair *pairs, int n, double threshold)
 			if (pairs[j].v != ATTN_COMPARE_UNRELIABLE)
 				v[k++] = rel[j];
 		}
-		double med = median_ratio(v, k);
+		double lo = INFINITY, hi = 0;
+		for (int j = 0; j < k; j++)
+			lo = fmin(lo, v[j]), hi = fmax(hi, v[j]);
+		double med = median_ratio(v, k), half = 1 + threshold / 2;
 		if (all > 1 && k < 2)
 			p->v = ATTN_COMPARE_UNRELIABLE; /* nothing left to confirm it by */
-		else if (p->v == ATTN_COMPARE_REGRESSED ? !(med > 1 + threshold)
-		                                        : !(med < 1 / (1 + threshold)))
+		else if (p->v == ATTN_COMPARE_REGRESSED ? !(med > 1 + threshold && lo > half)
+		                                        : !(med < 1 / (1 + threshold) && hi < 1 / half))
 			p->v = ATTN_COMPARE_ISOLATED;
 	}
 	free(v);
