@@ -448,6 +448,15 @@ START_TEST(data_errors_are_exit_2)
 }
 END_TEST
 
+/* The committed baseline opens, pairs with itself and passes. */
+START_TEST(committed_baseline)
+{
+	const char *base = ATTN_SOURCE_DIR "/results/baseline/ci.db";
+	ck_assert_msg(cli("compare --baseline %s --current %s", base, base) == 0, "%.1500s", out);
+	ck_assert_msg(strstr(out, "compared 36 cases: 0 regressed"), "%.1500s", out);
+}
+END_TEST
+
 START_TEST(notes_and_curves)
 {
 	/*
@@ -489,6 +498,7 @@ int main(void)
 	tcase_add_test(t, one_shape_alone_is_isolated);
 	tcase_add_test(t, disturbed_window_is_unreliable);
 	tcase_add_test(t, whole_build_is_reported);
+	tcase_add_test(t, committed_baseline);
 	tcase_add_test(t, machine_slowdown_is_normalised);
 	tcase_add_test(t, data_errors_are_exit_2);
 	tcase_add_test(t, notes_and_curves);
