@@ -266,7 +266,7 @@ const char *attn_fit_term_name(int term)
 /* ---- the crossover ------------------------------------------------------------ */
 
 /*
- * The first sign change of ln(t/ref) over increasing n, interpolated
+ * The last sign change of ln(t/ref) over increasing n, interpolated
  * linearly in (ln n, ln ratio): ln N* = ln n_i + (ln n_{i+1} - ln n_i) ·
  * r_i / (r_i - r_{i+1}).
  */
@@ -281,7 +281,12 @@ static enum attn_fit_cross cross_point(const double *n, const double *t, const d
 		return ATTN_FIT_CROSS_ALWAYS_FASTER;
 	if (faster == 0)
 		return ATTN_FIT_CROSS_NEVER;
-	for (int i = 0; i + 1 < m; i++) {
+	/*
+	 * The last change of side: where the curves meet at small N, where a
+	 * sparse method still keeps every block and equals flash, noise can
+	 * change sides there too, and what a user asks is where it stays.
+	 */
+	for (int i = m - 2; i >= 0; i--) {
 		double r0 = log(t[i] / ref[i]), r1 = log(t[i + 1] / ref[i + 1]);
 		if ((r0 >= 0) == (r1 >= 0))
 			continue;
