@@ -227,11 +227,12 @@ static void label_series(struct plot *p, const struct plot_kind *k, const char *
 		 * costs its derivative, one power of N less (softmax N, a
 		 * recurrence N^0).
 		 */
+		if (!m || len >= sizeof(s->label) || !default_form(m, s->params))
+			continue;
 		double theory = k->exp_is_mem ? m->mem_exp : m->time_exp;
 		if (!k->exp_is_mem && strstr(s->shape, " decode "))
 			theory = theory > 1 ? theory - 1 : 0;
-		if (m && len < sizeof(s->label) && default_form(m, s->params))
-			snprintf(s->label + len, sizeof(s->label) - len, " (theory %g)", theory);
+		snprintf(s->label + len, sizeof(s->label) - len, " (theory %g)", theory);
 	}
 }
 
