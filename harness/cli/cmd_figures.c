@@ -544,7 +544,7 @@ static const char css[] =
     "details pre{background:#f6f6f6;padding:.6em;font-size:.85em;white-space:pre-wrap}"
     "table{border-collapse:collapse;font-size:.88em;margin:1em 0}td,th{border:1px solid #ccc;"
     "padding:.25em .5em;vertical-align:top}th{background:#f0f0f0}td.num{text-align:right;"
-    "white-space:nowrap}code{font-size:.95em}nav a{margin-right:1em}";
+    "white-space:nowrap}code{font-size:.95em}nav{display:flex;flex-wrap:wrap;gap:.3em 1.2em}";
 
 /*
  * The page. The images are inlined as data: URIs (the page stays one file);
