@@ -154,13 +154,12 @@ static void run_info(sqlite3 *db, int64_t run, const char *key, char *buf, size_
  * The pairing order: method, params, then the shape with N last, so a
  * curve's cases sit together in increasing N (and tables read that way).
  */
-static int cmp_case_order(const struct cmp_case *x, const struct cmp_case *y)
+/* The order of shapes: batch, heads, kv_heads, d, causal, mode, dist, threads, n. */
+static int shape_order(const struct cmp_case *x, const struct cmp_case *y)
 {
-	int c = strcmp(x->method, y->method);
-	if (!c)
-		c = strcmp(x->params, y->params);
 	const int64_t a[] = {x->batch, x->heads, x->kv_heads, x->d, x->causal, x->threads, x->n};
 	const int64_t b[] = {y->batch, y->heads, y->kv_heads, y->d, y->causal, y->threads, y->n};
+	int c = 0;
 	for (int i = 0; !c && i < 7; i++) {
 		c = (a[i] > b[i]) - (a[i] < b[i]);
 		if (i == 4 && !c)
@@ -169,6 +168,14 @@ static int cmp_case_order(const struct cmp_case *x, const struct cmp_case *y)
 			c = strcmp(x->dist, y->dist);
 	}
 	return c;
+}
+
+static int cmp_case_order(const struct cmp_case *x, const struct cmp_case *y)
+{
+	int c = strcmp(x->method, y->method);
+	if (!c)
+		c = strcmp(x->params, y->params);
+	return c ? c : shape_order(x, y);
 }
 
 static int cmp_key(const void *a, const void *b)
@@ -356,9 +363,7 @@ static int load_run(const char *role, struct cmp_run *r)
 
 static int same_shape(const struct cmp_case *x, const struct cmp_case *y)
 {
-	return x->batch == y->batch && x->heads == y->heads && x->kv_heads == y->kv_heads &&
-	       x->n == y->n && x->d == y->d && x->causal == y->causal && x->threads == y->threads &&
-	       strcmp(x->mode, y->mode) == 0 && strcmp(x->dist, y->dist) == 0;
+	return shape_order(x, y) == 0;
 }
 
 /*
