@@ -69,7 +69,7 @@ struct sweep_def {
 	long run;          /* the run drawn from */
 };
 
-/* A figure on the page: its files, title and caption (HTML, escaped). */
+/* A figure on the page: its files, title and caption (plain text). */
 struct figure {
 	char name[64];
 	char title[160];
@@ -203,19 +203,6 @@ static void html_str(FILE *f, const char *s)
 	}
 }
 
-/* Append HTML-escaped text to buf. */
-static void cat_esc(char *buf, size_t len, const char *s)
-{
-	size_t at = strlen(buf);
-	for (; s && *s && at + 7 < len; s++) {
-		const char *e = *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;" : NULL;
-		if (e)
-			at += (size_t)snprintf(buf + at, len - at, "%s", e);
-		else
-			buf[at++] = *s, buf[at] = 0;
-	}
-}
-
 /* The file as base64 into f; -1 when it cannot be read. */
 static int put_base64(FILE *f, const char *path)
 {
@@ -295,7 +282,7 @@ static int chart(struct ctx *c, const char *name, int sweep, const char *metric,
 	if (rc == EXIT_OK) {
 		struct figure *f = add_figure(c, name, sweep, title);
 		if (f)
-			cat_esc(f->caption, sizeof(f->caption), caption);
+			snprintf(f->caption, sizeof(f->caption), "%s", caption);
 	}
 	return rc;
 }
@@ -593,7 +580,9 @@ static int write_index(struct ctx *c)
 		}
 		fputs("\">\n<figcaption><b>", f);
 		html_str(f, g->title);
-		fprintf(f, "</b> %s <a href=\"%s.svg\">SVG</a></figcaption>\n", g->caption, g->name);
+		fputs("</b> ", f);
+		html_str(f, g->caption);
+		fprintf(f, " <a href=\"%s.svg\">SVG</a></figcaption>\n", g->name);
 		if (g->sweep >= 0)
 			provenance(c, g->sweep, f);
 		fputs("</figure>\n", f);
@@ -643,7 +632,7 @@ static int draw(struct ctx *c)
 	struct figure *g = add_figure(c, "fig1_taxonomy", -1,
 	                              "Fig. 1. The survey's taxonomy, drawn from the registry.");
 	if (g)
-		cat_esc(g->caption, sizeof(g->caption), taxo);
+		snprintf(g->caption, sizeof(g->caption), "%s", taxo);
 
 	struct plot_filter causal_prefill = {.causal = 1, .mode = "prefill"};
 	const char *dual = "retnet,gla,deltanet";
@@ -670,7 +659,7 @@ static int draw(struct ctx *c)
 	g = add_figure(c, "fig3_masks", SW_MASKS,
 	               "Fig. 3. Block masks the sparse methods computed on a workload.");
 	if (g)
-		cat_esc(g->caption, sizeof(g->caption), caption);
+		snprintf(g->caption, sizeof(g->caption), "%s", caption);
 
 	struct plot_filter decode = {.causal = -1, .mode = "decode"};
 	if ((rc = chart(c, "fig4_hybrid_state", SW_HYBRID, "metric:kv_state_bytes", &decode, NULL,
@@ -691,34 +680,28 @@ static int draw(struct ctx *c)
 	static const char *const fams[] = {"full", "linear", "sparse", "hybrid"};
 	static const char *const fam_title[] = {"exact softmax", "linear attention",
 	                                        "sparse attention", "hybrid stacks"};
-	for (int i = 0; i < 4; i++) {
-		char name[64], title[160];
-		struct plot_filter ff = {.causal = 1, .mode = "prefill", .family = fams[i]};
-		snprintf(name, sizeof(name), "fig5_time_%s", fams[i]);
-		snprintf(title, sizeof(title), "Fig. 5%c. Complexity: %s, time vs N", 'a' + i,
-		         fam_title[i]);
-		if ((rc = chart(c, name, SW_COMPLEXITY, "time", &ff, NULL, title, NULL,
-		                "Median time per call (bars: 95% CI) vs N, log-log, causal prefill, "
-		                "d = 64, two heads, one thread, each method's default form and "
-		                "parameters. The legend gives the fitted exponent (least squares on "
-		                "log-log) next to the method's theoretical one.")) != EXIT_OK)
-			return rc;
-	}
-	for (int i = 0; i < 4; i++) {
-		char name[64], title[160];
-		struct plot_filter ff = {.causal = 1, .mode = "prefill", .family = fams[i]};
-		snprintf(name, sizeof(name), "fig6_memory_%s", fams[i]);
-		snprintf(title, sizeof(title), "Fig. 6%c. Complexity: %s, memory vs N", 'a' + i,
-		         fam_title[i]);
-		rc = chart(c, name, SW_COMPLEXITY, "memory", &ff, NULL, title, NULL,
-		           "Workspace bytes each method declares beyond its inputs and output, vs "
-		           "N; methods that need none (flash's tiles live on the stack) have no "
-		           "point on a log axis.");
-		if (rc != EXIT_OK && i == 0)
-			rc = EXIT_OK; /* softmax alone has workspace; flash has none */
-		else if (rc != EXIT_OK)
-			return rc;
-	}
+	static const struct {
+		const char *metric, *fig, *what, *caption;
+	} curves[] = {
+	    {"time", "fig5", "time",
+	     "Median time per call (bars: 95% CI) vs N, log-log, causal prefill, d = 64, two "
+	     "heads, one thread, each method's default form and parameters. The legend gives the "
+	     "fitted exponent (least squares on log-log) next to the method's theoretical one."},
+	    {"memory", "fig6", "memory",
+	     "Workspace bytes each method declares beyond its inputs and output, vs N; methods "
+	     "that need none (flash's tiles live on the stack) have no point on a log axis."}};
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < 4; i++) {
+			char name[64], title[160];
+			struct plot_filter ff = {.causal = 1, .mode = "prefill", .family = fams[i]};
+			snprintf(name, sizeof(name), "%s_%s_%s", curves[k].fig, curves[k].what,
+			         fams[i]);
+			snprintf(title, sizeof(title), "Fig. %c%c. Complexity: %s, %s vs N",
+			         curves[k].fig[3], 'a' + i, fam_title[i], curves[k].what);
+			if ((rc = chart(c, name, SW_COMPLEXITY, curves[k].metric, &ff, NULL, title,
+			                NULL, curves[k].caption)) != EXIT_OK)
+				return rc;
+		}
 	/*
 	 * Accuracy is a question for the methods that approximate softmax: the
 	 * kernelised linear ones and the sparse ones. Decays, gates and delta
