@@ -387,17 +387,21 @@ struct sgemm_ctx {
 	float *c;
 };
 
+uint64_t attn__sgemm_reps(int n, const float *a, const float *b, float *c, int64_t reps)
+{
+	uint64_t t0 = attn__now_ns();
+	for (int64_t r = 0; r < reps; r++)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
+		            c, n);
+	uint64_t t1 = attn__now_ns();
+	roof_sink = c[0];
+	return t1 - t0;
+}
+
 static uint64_t sgemm_work(void *p, int64_t reps)
 {
 	struct sgemm_ctx *s = p;
-	uint64_t t0 = attn__now_ns();
-
-	for (int64_t r = 0; r < reps; r++)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->n, s->n, s->n, 1.0f, s->a,
-		            s->n, s->b, s->n, 0.0f, s->c, s->n);
-	uint64_t t1 = attn__now_ns();
-	roof_sink = s->c[0];
-	return t1 - t0;
+	return attn__sgemm_reps(s->n, s->a, s->b, s->c, reps);
 }
 
 /*
@@ -405,7 +409,7 @@ static uint64_t sgemm_work(void *p, int64_t reps)
  * keeps them irregular (no structure a kernel could exploit) while never
  * zero or denormal, and the products' sums stay far from overflow.
  */
-static void fill_operand(float *x, size_t count, uint32_t salt)
+void attn__fill_operand(float *x, size_t count, uint32_t salt)
 {
 	for (size_t i = 0; i < count; i++) {
 		uint32_t h = ((uint32_t)i + salt) * 2654435761u;
@@ -428,8 +432,8 @@ double attn_roof_sgemm_gflops(int threads, int64_t n, double seconds)
 		attn__free(c);
 		return ATTN_ERR_NOMEM;
 	}
-	fill_operand(a, count, 1);
-	fill_operand(b, count, 7);
+	attn__fill_operand(a, count, 1);
+	attn__fill_operand(b, count, 7);
 
 	/* OpenBLAS's thread count is global: restore it for whoever runs next */
 	int before = openblas_get_num_threads();

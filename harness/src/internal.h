@@ -15,6 +15,14 @@ void attn__free(void *p);
 /* Monotonic clock in nanoseconds. */
 uint64_t attn__now_ns(void);
 
+/*
+ * The sgemm the roofs are measured with (calib.c): `reps` products
+ * c = a b of (n, n) row-major matrices, the ns they took; and the operands'
+ * values, irregular and in [0.25, 1.25) (never zero or denormal).
+ */
+uint64_t attn__sgemm_reps(int n, const float *a, const float *b, float *c, int64_t reps);
+void attn__fill_operand(float *x, size_t count, uint32_t salt);
+
 /* strdup that returns NULL on failure (C11 has no strdup). */
 char *attn__strdup(const char *s);
 

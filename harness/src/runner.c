@@ -366,11 +366,8 @@ static int probe_alloc(struct roof_probe *p, int threads, int restore)
 		probe_free(p);
 		return -1;
 	}
-	/* Values in [0.25, 1.25): never zero or denormal, so the speed is the kernel's. */
-	for (size_t i = 0; i < count; i++) {
-		p->a[i] = 0.25f + (float)(i % 1021) / 1021.0f;
-		p->b[i] = 0.25f + (float)(i % 1019) / 1019.0f;
-	}
+	attn__fill_operand(p->a, count, 1);
+	attn__fill_operand(p->b, count, 7);
 	memset(p->c, 0, count * sizeof(float));
 	return 0;
 }
@@ -378,17 +375,12 @@ static int probe_alloc(struct roof_probe *p, int threads, int restore)
 /* Run `calls` sgemms at the probe's thread count; the ns they took. */
 static uint64_t probe_calls(struct roof_probe *p, long calls)
 {
-	const int n = ATTN_PROBE_N;
 	if (p->threads != p->restore)
 		openblas_set_num_threads(p->threads);
-	uint64_t t0 = attn__now_ns();
-	for (long i = 0; i < calls; i++)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, p->a, n, p->b,
-			    n, 0.0f, p->c, n);
-	uint64_t t1 = attn__now_ns();
+	uint64_t ns = attn__sgemm_reps(ATTN_PROBE_N, p->a, p->b, p->c, calls);
 	if (p->threads != p->restore)
 		openblas_set_num_threads(p->restore);
-	return t1 - t0;
+	return ns;
 }
 
 /* Warm the probe up and size it to about PROBE_TARGET_NS. */
