@@ -326,7 +326,7 @@ static void make_caption(const struct panels *ps, long run, char *caption, size_
 			dist = NULL;
 	}
 	int k = snprintf(caption, len,
-	                 "Fig. 3. Kept-block masks of head %ld for %d sparse method configurations "
+	                 "Kept-block masks of head %ld for %d sparse method configurations "
 	                 "(run %ld%s%s%s), each at the largest N the run stored a mask for: query "
 	                 "blocks down, key blocks across; orange = the block pair is computed, "
 	                 "white = skipped%s.",

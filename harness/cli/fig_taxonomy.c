@@ -494,7 +494,7 @@ int fig_taxonomy(const struct attn_registry *reg, const char *taxonomy_path, con
 		const char *base = strrchr(taxonomy_path, '/');
 		int len = snprintf(
 		    caption, caption_len,
-		    "Fig. 1. The survey's taxonomy of efficient attention, drawn from %s and the "
+		    "Drawn from %s and the "
 		    "method registry of this build: %d leaves (the survey's examples) in a tree of "
 		    "%d branches and %d sub-categories. %d of the %d leaves are implemented, by %d "
 		    "distinct plugins of the %d registered methods (oracles aside), and %d %s "
