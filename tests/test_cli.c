@@ -24,12 +24,13 @@
 
 #include "check_main.h"
 #include "cli_run.h"
+#include "tmpdir.h"
 
-static char dir[] = "/tmp/attn_cli_XXXXXX";
+static char dir[TMPDIR_LEN];
 
 static void setup(void)
 {
-	ck_assert(mkdtemp(dir) != NULL);
+	tmpdir_make(dir, "cli");
 	setenv("ATTNBENCH_DATA_DIR", ATTN_SOURCE_DIR, 1);
 	unsetenv("ATTNBENCH_PLUGIN_PATH");
 	unsetenv("ATTNBENCH_INJECT_SLOWDOWN");
@@ -37,10 +38,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
-	strcpy(dir, "/tmp/attn_cli_XXXXXX");
+	tmpdir_remove(dir);
 }
 
 

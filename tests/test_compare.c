@@ -18,6 +18,7 @@
 #include "attnbench/store.h"
 #include "check_main.h"
 #include "cli_run.h"
+#include "tmpdir.h"
 
 /* ---- statistics ------------------------------------------------------------------ */
 
@@ -137,20 +138,17 @@ END_TEST
 
 /* ---- databases for the verb --------------------------------------------------- */
 
-static char dir[] = "/tmp/attn_compare_XXXXXX";
+static char dir[TMPDIR_LEN];
 static char err[1024];
 
 static void setup(void)
 {
-	ck_assert(mkdtemp(dir) != NULL);
+	tmpdir_make(dir, "compare");
 }
 
 static void teardown(void)
 {
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
-	strcpy(dir, "/tmp/attn_compare_XXXXXX");
+	tmpdir_remove(dir);
 }
 
 /* What one synthetic run looks like. */

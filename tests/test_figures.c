@@ -16,8 +16,9 @@
 #include "check_main.h"
 #include "slurp.h"
 #include "cli_run.h"
+#include "tmpdir.h"
 
-static char dir[] = "/tmp/attn_figures_XXXXXX";
+static char dir[TMPDIR_LEN];
 
 /* The figures the page must show, as `attnbench figures --help` lists them. */
 static const char *const figures[] = {
@@ -37,10 +38,14 @@ static char draw_out[sizeof(out)];
 
 static void draw(void)
 {
-	if (!mkdtemp(dir))
-		return;
+	tmpdir_make(dir, "figures");
 	drawn = cli("figures --set test --db %s/f.db --out %s/out --quiet", dir, dir);
 	memcpy(draw_out, out, sizeof(out));
+}
+
+static void drawn_remove(void)
+{
+	tmpdir_remove(dir);
 }
 
 START_TEST(figures_drawn)
@@ -155,14 +160,15 @@ END_TEST
 
 START_TEST(no_sweep_without_runs)
 {
-	char tmp[] = "/tmp/attn_figures_empty_XXXXXX";
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	char tmp[TMPDIR_LEN];
+	tmpdir_make(tmp, "figures_empty");
 	ck_assert_int_eq(cli("sweep --methods flash --n 64 --min-time 0 --roof-budget 0 --quiet "
 	                     "--db %s/e.db",
 	                     tmp),
 	                 0);
 	ck_assert_int_eq(cli("figures --set test --no-sweep --db %s/e.db --out %s/o", tmp, tmp), 2);
 	ck_assert_msg(strstr(out, "no run of the 'test/complexity' sweep"), "%s", out);
+	tmpdir_remove(tmp);
 }
 END_TEST
 
@@ -185,7 +191,7 @@ int main(void)
 {
 	Suite *s = suite_create("figures");
 	TCase *tc = tcase_create("figures");
-	tcase_add_unchecked_fixture(tc, draw, NULL);
+	tcase_add_unchecked_fixture(tc, draw, drawn_remove);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, help);
 	tcase_add_test(tc, unknown_set);

@@ -18,6 +18,7 @@
 #include "attnbench/status.h"
 #include "attnbench/store.h"
 #include "check_main.h"
+#include "tmpdir.h"
 #include "slurp.h"
 #include "cli.h"
 #include "figures.h"
@@ -82,8 +83,8 @@ static void read_dat(const char *path, unsigned char *m, int cap, int *rows, int
 
 START_TEST(masks_figure)
 {
-	char dir[] = "/tmp/attn_figmasks_XXXXXX", path[1024], cmd[1100], err[1024];
-	ck_assert(mkdtemp(dir) != NULL);
+	char dir[TMPDIR_LEN], path[1024], err[1024];
+	tmpdir_make(dir, "figmasks");
 	snprintf(path, sizeof(path), "%s/r.db", dir);
 	struct attn_store *st;
 	ck_assert_msg(attn_store_open(path, 1, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
@@ -168,8 +169,7 @@ START_TEST(masks_figure)
 	ck_assert(stat(path, &sb) != 0);
 
 	attn_store_close(st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert(system(cmd) == 0);
+	tmpdir_remove(dir);
 	free(gp);
 }
 END_TEST

@@ -19,6 +19,7 @@
 
 #include "attnbench/registry.h"
 #include "check_main.h"
+#include "tmpdir.h"
 #include "slurp.h"
 #include "cli.h"
 #include "figures.h"
@@ -36,25 +37,22 @@ void cli_error(const char *verb, const char *fmt, ...)
 	fprintf(stderr, "%s\n", last_error);
 }
 
-static char dir[] = "/tmp/attn_figtaxo_XXXXXX";
+static char dir[TMPDIR_LEN];
 static struct attn_registry *reg;
 static char caption[2048];
 
 static void setup(void)
 {
 	char err[512];
-	ck_assert(mkdtemp(dir) != NULL);
+	tmpdir_make(dir, "figtaxo");
 	ck_assert_msg(attn_registry_init(&reg, err, sizeof(err)) == ATTN_OK, "%s", err);
 	last_error[0] = 0;
 }
 
 static void teardown(void)
 {
-	char cmd[256];
 	attn_registry_free(reg);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
-	strcpy(dir, "/tmp/attn_figtaxo_XXXXXX");
+	tmpdir_remove(dir);
 }
 
 

@@ -20,6 +20,7 @@
 #include "attnbench/fit.h"
 #include "attnbench/method.h"
 #include "check_main.h"
+#include "tmpdir.h"
 #include "cli_run.h"
 
 #define MAX_PTS 16
@@ -173,7 +174,7 @@ END_TEST
 
 /* ---- the verb, end to end ------------------------------------------------ */
 
-static char dir[] = "/tmp/attn_fit_XXXXXX";
+static char dir[TMPDIR_LEN];
 
 
 static long long fits_rows(const char *db_path)
@@ -191,13 +192,13 @@ static long long fits_rows(const char *db_path)
 
 START_TEST(fit_verb)
 {
-	ck_assert(mkdtemp(dir) != NULL);
+	tmpdir_make(dir, "fit");
 	setenv("ATTNBENCH_DATA_DIR", ATTN_SOURCE_DIR, 1);
 	unsetenv("ATTNBENCH_PLUGIN_PATH");
 	ck_assert_int_eq(cli("fit --help"), 0);
 	ck_assert_ptr_nonnull(strstr(out, "crossover"));
 
-	char db[128];
+	char db[TMPDIR_LEN + 16];
 	snprintf(db, sizeof(db), "%s/f.db", dir);
 	ck_assert_int_eq(cli("sweep --methods 'flash,window[w=32],retnet' --n 64..512x2 --d 16 "
 	                     "--heads 1 --causal=1 --mode prefill --threads 1 --min-time 0.005 "
@@ -235,8 +236,7 @@ START_TEST(fit_verb)
 		ck_assert_int_eq(cli("fit --db %s/empty.db", dir), 2);
 		ck_assert_ptr_nonnull(strstr(out, "no runs"));
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tmpdir_remove(dir);
 }
 END_TEST
 

@@ -21,6 +21,7 @@
 #include "attnbench/store.h"
 
 #include "check_main.h"
+#include "tmpdir.h"
 
 static struct attn_registry *reg;
 static char err[1024];
@@ -280,8 +281,8 @@ END_TEST
  */
 START_TEST(migrates_v5)
 {
-	char dir[] = "/tmp/attn_forms_XXXXXX", path[512];
-	ck_assert(mkdtemp(dir) != NULL);
+	char dir[TMPDIR_LEN], path[512];
+	tmpdir_make(dir, "forms");
 	snprintf(path, sizeof(path), "%s/v5.db", dir);
 	struct attn_store *st;
 	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
@@ -315,9 +316,7 @@ START_TEST(migrates_v5)
 	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM form_diffs WHERE run_id = 1"), 1);
 	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 	attn_store_close(st);
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tmpdir_remove(dir);
 }
 END_TEST
 

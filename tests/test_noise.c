@@ -6,7 +6,6 @@
  * is recorded.
  */
 #include <check.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "attnbench/noise.h"
 #include "attnbench/sysinfo.h"
 #include "check_main.h"
+#include "tmpdir.h"
 
 #define MAX_W 16
 
@@ -29,7 +29,7 @@ static const char *const keys[] = {
 #define N_KEYS (int)(sizeof(keys) / sizeof(keys[0]))
 
 /* One fake machine: its root directory, sysinfo and the warnings it gave. */
-static char root[256];
+static char root[TMPDIR_LEN];
 static struct attn_sysinfo si;
 static char warnings[MAX_W][ATTN_NOISE_WARNING_LEN];
 static int n_warnings;
@@ -37,25 +37,16 @@ static int n_warnings;
 /* A Release build on 2 cores, as attn_sysinfo_collect would leave it. */
 static void setup(void)
 {
-	snprintf(root, sizeof(root), "/tmp/attn_noise_XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	tmpdir_make(root, "noise");
 	memset(&si, 0, sizeof(si));
 	si.cores = 2;
 	attn_sysinfo_put(&si, "build_type", "Release");
 	n_warnings = -1;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void teardown(void)
 {
-	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(root);
 }
 
 /* Create root + rel with `text`, making its directories. */

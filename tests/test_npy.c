@@ -4,7 +4,7 @@
  * version 2.0/3.0 and float64 files, and every malformed file we refuse,
  * each of which must say which file and what is wrong.
  *
- * Files live in a fresh mkdtemp directory per test, removed afterwards.
+ * Files live in a fresh directory per test (tmpdir.h), removed afterwards.
  */
 #include <check.h>
 #include <dirent.h>
@@ -18,34 +18,18 @@
 #include "attnbench/npy.h"
 #include "attnbench/status.h"
 #include "check_main.h"
+#include "tmpdir.h"
 
-static char dir[256];
+static char dir[TMPDIR_LEN];
 
 static void setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(dir, sizeof(dir), "%s/test_npy.XXXXXX", base && *base ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tmpdir_make(dir, "npy");
 }
 
 static void teardown(void)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[512];
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (unlink(path) != 0)
-			rmdir(path);
-	}
-	closedir(d);
-	rmdir(dir);
+	tmpdir_remove(dir);
 }
 
 static const char *in_dir(const char *name)

@@ -17,21 +17,19 @@
 #include "attnbench/store.h"
 
 #include "check_main.h"
+#include "tmpdir.h"
 
 static char err[1024];
-static char dir[] = "/tmp/attn_store_XXXXXX";
+static char dir[TMPDIR_LEN];
 
 static void setup(void)
 {
-	ck_assert(mkdtemp(dir) != NULL);
+	tmpdir_make(dir, "store");
 }
 
 static void teardown(void)
 {
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
-	strcpy(dir, "/tmp/attn_store_XXXXXX");
+	tmpdir_remove(dir);
 }
 
 static void path_in(char *buf, size_t len, const char *name)
