@@ -3,8 +3,9 @@
  * attn_TAG_XXXXXX, and its removal with everything under it.
  *
  * A suite makes one in its checked setup and removes it in the checked
- * teardown. Check runs neither teardown after a failed assertion, so the
- * files of a failed test stay behind to be looked at.
+ * teardown. In fork mode a failed assertion ends the test's process before
+ * its checked teardown, so the files of a failed test stay behind to be
+ * looked at.
  */
 #ifndef ATTN_TEST_TMPDIR_H
 #define ATTN_TEST_TMPDIR_H

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "attnbench/runner.h"
 #include "build_info.h"
 #include "cli.h"
@@ -196,6 +198,30 @@ void cli_json_str(FILE *f, const char *s)
 			fputc(c, f);
 	}
 	fputc('"', f);
+}
+
+void cli_json_real(FILE *f, const char *name, double v)
+{
+	if (isfinite(v))
+		fprintf(f, ", \"%s\": %.6g", name, v);
+	else
+		fprintf(f, ", \"%s\": null", name);
+}
+
+long cli_latest_ok_run(sqlite3 *db, long run)
+{
+	sqlite3_stmt *r;
+	long found = 0;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT MAX(run_id) FROM cases WHERE status = 'ok' AND "
+	                       "(?1 = 0 OR run_id = ?1)",
+	                       -1, &r, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(r, 1, run);
+	if (sqlite3_step(r) == SQLITE_ROW)
+		found = (long)sqlite3_column_int64(r, 0);
+	sqlite3_finalize(r);
+	return found;
 }
 
 const char *cli_data_dir(void)

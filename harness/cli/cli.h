@@ -79,6 +79,15 @@ void cli_table_print(const char *const *head, int cols, const char *cells, size_
 
 /* s as a JSON string literal (null for NULL). */
 void cli_json_str(FILE *f, const char *s);
+/* `, "name": v` as a JSON member, null for a NaN or infinite v. */
+void cli_json_real(FILE *f, const char *name, double v);
+
+/*
+ * The newest run of db with an ok case, or `run` if it has one (run 0: any);
+ * 0 when there is none, -1 when the query fails (sqlite3_errmsg says why).
+ */
+struct sqlite3;
+long cli_latest_ok_run(struct sqlite3 *db, long run);
 
 /* The folder holding workloads/ (ATTNBENCH_DATA_DIR or the source tree). */
 const char *cli_data_dir(void);

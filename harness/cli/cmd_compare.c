@@ -234,18 +234,11 @@ static int load_run(const char *role, struct cmp_run *r)
 	}
 	sqlite3 *db = attn_store_db(r->st);
 	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT max(run_id), count(*) FROM cases WHERE status = 'ok' AND "
-	                       "(?1 = 0 OR run_id = ?1)",
-	                       -1, &s, NULL) != SQLITE_OK) {
+	long found = cli_latest_ok_run(db, (long)r->id);
+	if (found < 0) {
 		cli_error("compare", "%s %s: %s", role, r->path, sqlite3_errmsg(db));
 		return EXIT_USAGE;
 	}
-	sqlite3_bind_int64(s, 1, r->id);
-	int64_t found = 0;
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 1) > 0)
-		found = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
 	if (!found) {
 		if (r->id)
 			cli_error("compare", "%s %s: run %lld has no ok cases (or does not exist)",
@@ -616,12 +609,6 @@ static int same_work(const struct cmp_pair *p)
 	       fabs(p->ins_ratio - 1) <= 0.01;
 }
 
-/* Median of the case ratios in v[0..k) (reordered). */
-static double median_ratio(double *v, int k)
-{
-	return k ? attn_stats_median_inplace(v, k) : NAN;
-}
-
 /*
  * What the test alone cannot see. Two things make a case look changed on a
  * shared machine without any change in the code, and the gate must not fail
@@ -656,7 +643,7 @@ static int judge(struct cmp_pair *pairs, int n, double threshold)
 	for (int i = 0; i < n; i++)
 		if (pairs[i].norm == NORM_GROUP_ROOF)
 			v[m++] = pairs[i].c->group_roof / pairs[i].b->group_roof;
-	double usual = median_ratio(v, m);
+	double usual = attn_stats_median_inplace(v, m);
 	for (int i = 0; i < n; i++) {
 		struct cmp_pair *p = &pairs[i];
 		double speed = p->c->group_roof / p->b->group_roof / usual;
@@ -676,7 +663,7 @@ static int judge(struct cmp_pair *pairs, int n, double threshold)
 		for (int j = 0; j < n; j++)
 			if (same_shape(pairs[i].b, pairs[j].b))
 				v[k++] = pairs[j].ratio;
-		rel[i] = k < 3 ? pairs[i].ratio : pairs[i].ratio / median_ratio(v, k);
+		rel[i] = k < 3 ? pairs[i].ratio : pairs[i].ratio / attn_stats_median_inplace(v, k);
 	}
 	for (int i = 0; i < n; i++) {
 		struct cmp_pair *p = &pairs[i];
@@ -694,7 +681,7 @@ static int judge(struct cmp_pair *pairs, int n, double threshold)
 		double lo = INFINITY, hi = 0;
 		for (int j = 0; j < k; j++)
 			lo = fmin(lo, v[j]), hi = fmax(hi, v[j]);
-		double med = median_ratio(v, k), half = 1 + threshold / 2;
+		double med = attn_stats_median_inplace(v, k), half = 1 + threshold / 2;
 		if (all > 1 && k < 2)
 			p->v = ATTN_COMPARE_UNRELIABLE; /* nothing left to confirm it by */
 		else if (p->v == ATTN_COMPARE_REGRESSED ? !(med > 1 + threshold && lo > half)
@@ -846,14 +833,6 @@ static void print_report(const struct report *r, int verbose, int md)
 	}
 }
 
-static void json_real(const char *name, double v)
-{
-	if (isfinite(v))
-		printf(", \"%s\": %.6g", name, v);
-	else
-		printf(", \"%s\": null", name);
-}
-
 static void json_run(const char *role, const struct cmp_run *r)
 {
 	printf("\"%s\": {\"path\": ", role);
@@ -877,10 +856,10 @@ static void print_json(const struct report *r)
 	       "\"isolated\": %d, \"unreliable\": %d",
 	       r->n, r->n_reg, r->n_imp, r->n - r->n_reg - r->n_imp - r->n_iso - r->n_unrel,
 	       r->n_iso, r->n_unrel);
-	json_real("threshold", r->threshold);
-	json_real("grid_ratio", r->grid);
-	json_real("grid_ratio_raw", r->grid_raw);
-	json_real("alpha", r->alpha);
+	cli_json_real(stdout, "threshold", r->threshold);
+	cli_json_real(stdout, "grid_ratio", r->grid);
+	cli_json_real(stdout, "grid_ratio_raw", r->grid_raw);
+	cli_json_real(stdout, "alpha", r->alpha);
 	printf(", \"fdr\": \"benjamini-hochberg\",\n ");
 	json_run("baseline", r->base);
 	fputs(",\n ", stdout);
@@ -907,15 +886,15 @@ static void print_json(const struct report *r)
 		    ", \"n\": %lld, \"d\": %lld, \"causal\": %d, \"mode\": \"%s\", \"threads\": %d",
 		    (long long)p->c->n, (long long)p->c->d, p->c->causal, p->c->mode,
 		    p->c->threads);
-		json_real("ratio", p->ratio);
-		json_real("ci_lo", p->lo);
-		json_real("ci_hi", p->hi);
-		json_real("p", p->p);
-		json_real("q", p->q);
+		cli_json_real(stdout, "ratio", p->ratio);
+		cli_json_real(stdout, "ci_lo", p->lo);
+		cli_json_real(stdout, "ci_hi", p->hi);
+		cli_json_real(stdout, "p", p->p);
+		cli_json_real(stdout, "q", p->q);
 		printf(", \"exact\": %s", p->exact ? "true" : "false");
-		json_real("instructions_ratio", p->ins_ratio);
-		json_real("baseline_median_ns", p->med_b);
-		json_real("current_median_ns", p->med_c);
+		cli_json_real(stdout, "instructions_ratio", p->ins_ratio);
+		cli_json_real(stdout, "baseline_median_ns", p->med_b);
+		cli_json_real(stdout, "current_median_ns", p->med_c);
 		printf(", \"normalisation\": \"%s\", \"same_instructions\": %s, \"plot\": ",
 		       norm_names[p->norm], same_work(p) ? "true" : "false");
 		cli_json_str(stdout, cmd);
@@ -930,12 +909,12 @@ static void print_json(const struct report *r)
 		cli_json_str(stdout, c->params);
 		fputs(", \"family\": ", stdout);
 		cli_json_str(stdout, c->family);
-		json_real("baseline_exponent", c->e_b);
-		json_real("baseline_ci_lo", c->lo_b);
-		json_real("baseline_ci_hi", c->hi_b);
-		json_real("current_exponent", c->e_c);
-		json_real("current_ci_lo", c->lo_c);
-		json_real("current_ci_hi", c->hi_c);
+		cli_json_real(stdout, "baseline_exponent", c->e_b);
+		cli_json_real(stdout, "baseline_ci_lo", c->lo_b);
+		cli_json_real(stdout, "baseline_ci_hi", c->hi_b);
+		cli_json_real(stdout, "current_exponent", c->e_c);
+		cli_json_real(stdout, "current_ci_lo", c->lo_c);
+		cli_json_real(stdout, "current_ci_hi", c->hi_c);
 		fputs("}", stdout);
 	}
 	fputs("], \"curves_note\": ", stdout);
@@ -1117,8 +1096,8 @@ int cmd_compare(int argc, char **argv)
 				g[i] = r.pairs[i].ratio;
 				g[r.n + i] = r.pairs[i].med_c / r.pairs[i].med_b;
 			}
-			r.grid = median_ratio(g, r.n);
-			r.grid_raw = median_ratio(g + r.n, r.n);
+			r.grid = attn_stats_median_inplace(g, r.n);
+			r.grid_raw = attn_stats_median_inplace(g + r.n, r.n);
 			free(g);
 		}
 		for (int i = 0; i < r.n; i++) {

@@ -101,14 +101,6 @@ static void print_table(const struct attn_fit_row *rows, int n, const struct att
 	free(cells);
 }
 
-static void json_real(const char *name, double v)
-{
-	if (isfinite(v))
-		printf(", \"%s\": %.6g", name, v);
-	else
-		printf(", \"%s\": null", name);
-}
-
 static void print_json(const struct attn_fit_row *rows, int n, int64_t run,
                        const struct attn_registry *reg)
 {
@@ -125,22 +117,22 @@ static void print_json(const struct attn_fit_row *rows, int n, int64_t run,
 		fputs(", \"family\": ", stdout);
 		cli_json_str(stdout, r->family);
 		printf(", \"points\": %d", r->n_points);
-		json_real("n_min", r->n_min);
-		json_real("n_max", r->n_max);
-		json_real("exponent", r->exponent);
-		json_real("ci_lo", r->ci_lo);
-		json_real("ci_hi", r->ci_hi);
-		json_real("theory", m ? m->time_exp : NAN);
+		cli_json_real(stdout, "n_min", r->n_min);
+		cli_json_real(stdout, "n_max", r->n_max);
+		cli_json_real(stdout, "exponent", r->exponent);
+		cli_json_real(stdout, "ci_lo", r->ci_lo);
+		cli_json_real(stdout, "ci_hi", r->ci_hi);
+		cli_json_real(stdout, "theory", m ? m->time_exp : NAN);
 		static const char *const coef[] = {"a", "b", "c", "d"};
 		for (int j = 0; j < ATTN_FIT_TERMS; j++)
-			json_real(coef[j], r->coef[j]);
+			cli_json_real(stdout, coef[j], r->coef[j]);
 		fputs(", \"dominant\": ", stdout);
 		cli_json_str(stdout, r->dominant >= 0 ? attn_fit_term_name(r->dominant) : NULL);
-		json_real("dominant_share", r->dominant >= 0 ? r->share[r->dominant] : NAN);
+		cli_json_real(stdout, "dominant_share", r->dominant >= 0 ? r->share[r->dominant] : NAN);
 		printf(", \"crossover_kind\": \"%s\"", kinds[r->cross.kind]);
-		json_real("crossover", r->cross.n_star);
-		json_real("cx_lo", r->cross.ci_lo);
-		json_real("cx_hi", r->cross.ci_hi);
+		cli_json_real(stdout, "crossover", r->cross.n_star);
+		cli_json_real(stdout, "cx_lo", r->cross.ci_lo);
+		cli_json_real(stdout, "cx_hi", r->cross.ci_hi);
 		printf(", \"resamples_without_crossing\": %d, \"note\": ", r->cross.n_no_cross);
 		cli_json_str(stdout, r->note);
 		fputs("}", stdout);

@@ -506,23 +506,6 @@ static int write_chart(const char *dir, const char *name, const char *format,
 	return fclose(f) ? -1 : 0;
 }
 
-/* The latest run with an ok case, or the one asked for if it has any; 0 if none. */
-static long pick_run(sqlite3 *db, long run)
-{
-	sqlite3_stmt *r;
-	long found = 0;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT MAX(run_id) FROM cases WHERE status = 'ok' AND "
-	                       "(?1 = 0 OR run_id = ?1)",
-	                       -1, &r, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(r, 1, run);
-	if (sqlite3_step(r) == SQLITE_ROW)
-		found = (long)sqlite3_column_int64(r, 0);
-	sqlite3_finalize(r);
-	return found;
-}
-
 /* Check every --methods name has ok cases in the run; 0 or an error printed. */
 static int check_methods(sqlite3 *db, long run, char **methods, int n)
 {
@@ -725,7 +708,7 @@ int cmd_plot(int argc, char **argv)
 	sqlite3 *db = attn_store_db(st);
 	struct attn_registry *reg = cli_registry("plot", NULL, 0);
 	int rc = EXIT_OK, n_series = 0;
-	long r = pick_run(db, run);
+	long r = cli_latest_ok_run(db, run);
 	char name[128];
 	snprintf(name, sizeof(name), "%s", metric);
 	for (char *q = name; *q; q++)
