@@ -295,10 +295,7 @@ static int verify_forms(struct ctx *c, int quiet)
 	int rc = EXIT_OK;
 	for (int i = 0; i < attn_registry_count(c->reg) && rc == EXIT_OK; i++) {
 		const struct attn_method *m = attn_registry_at(c->reg, i);
-		int has_form = 0;
-		for (int p = 0; p < m->n_params; p++)
-			has_form |= strcmp(m->params[p].name, "form") == 0;
-		if (!has_form || (m->flags & ATTN_METHOD_ORACLE_ONLY))
+		if (attn_method_form_param(m) < 0 || (m->flags & ATTN_METHOD_ORACLE_ONLY))
 			continue;
 		for (size_t k = 0; k < sizeof(ns) / sizeof(*ns); k++) {
 			struct attn_shape s = {.batch = 1,
@@ -315,7 +312,7 @@ static int verify_forms(struct ctx *c, int quiet)
 			if (st != ATTN_OK)
 				note = err;
 			if (attn_store_form_diff(c->st, c->sw[SW_FORMS].run, m->name, &s,
-			                         st == ATTN_OK ? &fd : NULL, note, err,
+			                         &fd, note, err,
 			                         sizeof(err))) {
 				cli_error("figures", "%s: %s", c->db_path, err);
 				rc = EXIT_DB;
