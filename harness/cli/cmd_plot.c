@@ -22,7 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "attnbench/forms.h"
 #include "attnbench/method.h"
+#include "attnbench/spec.h"
 #include "attnbench/stats.h"
 #include "attnbench/store.h"
 #include "cli.h"
@@ -172,21 +174,15 @@ static int plot_add(struct plot *p, sqlite3_stmt *r)
  */
 static int default_form(const struct attn_method *m, const char *params)
 {
+	const int fi = attn_method_form_param(m);
 	const char *f = strstr(params, "form=");
-	if (!f || (f != params && f[-1] != ',' && f[-1] != ';'))
+	char def[64];
+	if (fi < 0 || !f || (f != params && f[-1] != ',' && f[-1] != ';') ||
+	    attn_param_choice_name(&m->params[fi], (int)m->params[fi].def, def, sizeof(def)))
 		return 1;
 	f += 5;
 	size_t len = strcspn(f, ",;");
-	for (int i = 0; i < m->n_params; i++) {
-		const struct attn_param_spec *p = &m->params[i];
-		if (strcmp(p->name, "form") || p->type != ATTN_PARAM_ENUM || !p->choices)
-			continue;
-		const char *c = p->choices;
-		for (int k = 0; k < (int)p->def && c; k++)
-			c = strchr(c, '|') ? strchr(c, '|') + 1 : NULL;
-		return c && strncmp(c, f, len) == 0 && (c[len] == '|' || c[len] == 0);
-	}
-	return 1;
+	return strlen(def) == len && strncmp(def, f, len) == 0;
 }
 
 /*
