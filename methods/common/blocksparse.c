@@ -38,11 +38,6 @@
 /* The running max before any visible key: finite, so α never is NaN. */
 #define BS_M_NONE (-1e30f)
 
-static int64_t div_up(int64_t a, int64_t b)
-{
-	return (a + b - 1) / b;
-}
-
 void attn__bs_plan_init(struct attn__bs_plan *pl, const struct attn_shape *s, int64_t b, int passes,
                         int threads)
 {
@@ -61,7 +56,7 @@ void attn__bs_plan_init(struct attn__bs_plan *pl, const struct attn_shape *s, in
 
 	size_t off = 0;
 	if (s->mode == ATTN_MODE_DECODE) {
-		pl->splits = div_up(div_up(N, b), ATTN__BS_DECODE_RANGE);
+		pl->splits = attn__div_up(attn__div_up(N, b), ATTN__BS_DECODE_RANGE);
 		tasks = heads * passes * pl->splits;
 		pl->parts = attn__floats64(heads * passes * pl->splits * (D + 2));
 		pl->off_qt = off; /* q' (D) */
@@ -69,7 +64,7 @@ void attn__bs_plan_init(struct attn__bs_plan *pl, const struct attn_shape *s, in
 		pl->off_pt = off; /* scores (b) */
 		off += attn__floats64(b);
 	} else {
-		tasks = heads * div_up(NQ, b);
+		tasks = heads * attn__div_up(NQ, b);
 		if (passes > 1)
 			pl->carry = attn__floats64(heads * NQ * 2);
 		pl->off_qt = off;
@@ -97,7 +92,7 @@ void attn__bs_plan_init(struct attn__bs_plan *pl, const struct attn_shape *s, in
 	pl->off_vbuf = off;
 	off += attn__floats64(b * D);
 	pl->off_mask = off;
-	off += attn__floats64(div_up(b * b, (int64_t)sizeof(float)));
+	off += attn__floats64(attn__div_up(b * b, (int64_t)sizeof(float)));
 	pl->off_kpos = off;
 	off += attn__floats64(b);
 	pl->slice = off;
@@ -304,7 +299,7 @@ static void bs_prefill(const struct attn__bs_plan *pl, const struct attn__bs_pat
                        void *ws, struct attn__bs_stats *st)
 {
 	const int64_t N = s->n, D = s->d, heads = s->batch * s->heads;
-	const int64_t nqb = div_up(N, pl->b); /* the most query blocks a list can have */
+	const int64_t nqb = attn__div_up(N, pl->b); /* the most query blocks a list can have */
 	const int64_t tasks = heads * nqb;
 	float *carry = pl->carry ? (float *)ws : NULL; /* (heads, N, 2) */
 	int64_t tiles = 0, kept = 0;
@@ -549,8 +544,8 @@ void attn__bs_dump(const struct attn_ctx *ctx, const struct attn__bs_pattern *pa
 	if (!ctx || !ctx->dump_mask)
 		return;
 	const int64_t b = pat->b;
-	struct bs_dump d = {.s = s, .b = b, .nkb = div_up(s->n, b)};
-	const int64_t nqb = div_up(attn_shape_nq(s), b);
+	struct bs_dump d = {.s = s, .b = b, .nkb = attn__div_up(s->n, b)};
+	const int64_t nqb = attn__div_up(attn_shape_nq(s), b);
 	d.blocks = calloc((size_t)(nqb * d.nkb), 1);
 	uint8_t *mbuf = malloc((size_t)(b * b));
 	if (d.blocks && mbuf) {

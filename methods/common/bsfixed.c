@@ -22,11 +22,6 @@
 #include "common/common.h"
 #include "internal.h" /* attn__now_ns */
 
-static int64_t div_up(int64_t a, int64_t b)
-{
-	return (a + b - 1) / b;
-}
-
 static int64_t bsf_lists(const struct attn__bsf_spec *sp, const struct attn_shape *s, int pass)
 {
 	return sp->def->lists ? sp->def->lists(sp, s, pass) : 1;
@@ -167,7 +162,7 @@ static struct bsf_count bsf_build(const struct attn__bsf_spec *sp, const struct 
 	int64_t *cnt = hi + b * M, *end = cnt + b;  /* (b) */
 	int64_t *ulo = end + b, *uhi = ulo + b * M; /* (b·M) */
 	struct bsf_count c = {0, 0};
-	const int64_t nqb = div_up(g.nq, b);
+	const int64_t nqb = attn__div_up(g.nq, b);
 
 	for (int64_t qb = 0; qb < nqb; qb++) {
 		const int64_t r0 = qb * b, mq = attn__min64(b, g.nq - r0);
@@ -190,7 +185,7 @@ static struct bsf_count bsf_build(const struct attn__bsf_spec *sp, const struct 
 			/* the smallest block after `last` that some interval reaches */
 			int64_t next = INT64_MAX;
 			for (int64_t u = 0; u < nu; u++) {
-				const int64_t first = attn__min64(ulo[u] / b, INT64_MAX);
+				const int64_t first = ulo[u] / b;
 				const int64_t lastb = (uhi[u] - 1) / b;
 				if (lastb <= last)
 					continue;
@@ -237,11 +232,6 @@ static size_t bsf_header_bytes(const struct attn__bsf_spec *sp, const struct att
 	return attn__floats64(2 * (bsf_total_lists(sp, s) * 4 + 1));
 }
 
-static size_t bsf_bytes64(size_t n)
-{
-	return (n + 63) & ~(size_t)63;
-}
-
 /*
  * Count every list and lay them out after the header, from offset `base`
  * (the engine's total): fills hdr when non-NULL; returns the end offset.
@@ -258,15 +248,15 @@ static size_t bsf_layout(const struct attn__bsf_spec *sp, const struct attn_shap
 			const struct bsf_count c =
 			    bsf_build(sp, s, pass, l, NULL, NULL, NULL, scratch);
 			const size_t rows =
-			    bsf_bytes64((size_t)(div_up(g.nq, sp->b) + 1) * sizeof(int64_t));
-			const size_t cols = bsf_bytes64((size_t)c.nnz * sizeof(int32_t));
+			    attn__bytes64((size_t)(attn__div_up(g.nq, sp->b) + 1) * sizeof(int64_t));
+			const size_t cols = attn__bytes64((size_t)c.nnz * sizeof(int32_t));
 			if (hdr) {
 				hdr[li * 4] = (int64_t)off;
 				hdr[li * 4 + 1] = (int64_t)(off + rows);
 				hdr[li * 4 + 2] = (int64_t)(off + rows + cols);
 				hdr[li * 4 + 3] = c.nnz;
 			}
-			off += rows + cols + bsf_bytes64((size_t)c.nnz);
+			off += rows + cols + attn__bytes64((size_t)c.nnz);
 		}
 	return off;
 }
@@ -404,7 +394,7 @@ static void bsf_ws_init(struct bsf_ws *w, const struct attn__bsf_spec *sp,
 {
 	attn__bs_plan_init(&w->pl, s, sp->b, sp->passes, threads < 1 ? 1 : threads);
 	w->scratch = w->pl.total;
-	w->header = w->scratch + bsf_bytes64(bsf_scratch_bytes(sp->b));
+	w->header = w->scratch + attn__bytes64(bsf_scratch_bytes(sp->b));
 }
 
 size_t attn__bsf_workspace_bytes(const struct attn__bsf_spec *sp, const struct attn_shape *s,

@@ -52,9 +52,15 @@ static inline int64_t attn__kv_head(const struct attn_shape *s, int64_t bh)
 }
 
 /* x rounded up to a multiple of m (m > 0). */
+/* ⌈a / b⌉, for a >= 0 and b > 0. */
+static inline int64_t attn__div_up(int64_t a, int64_t b)
+{
+	return (a + b - 1) / b;
+}
+
 static inline int64_t attn__round_up(int64_t x, int64_t m)
 {
-	return (x + m - 1) / m * m;
+	return attn__div_up(x, m) * m;
 }
 
 /* ---- the float64 reference ------------------------------------------------ */
@@ -352,10 +358,15 @@ double attn__softmax_flops(const struct attn_shape *s);
  */
 double attn__qkvo_bytes(const struct attn_shape *s);
 
-/* Bytes of n floats, rounded up to a 64-byte multiple (for carving a workspace). */
+/* n bytes, or n floats, rounded up to a 64-byte multiple (for carving a workspace). */
+static inline size_t attn__bytes64(size_t n)
+{
+	return (n + 63) & ~(size_t)63;
+}
+
 static inline size_t attn__floats64(int64_t n)
 {
-	return ((size_t)n * sizeof(float) + 63) & ~(size_t)63;
+	return attn__bytes64((size_t)n * sizeof(float));
 }
 
 #endif /* ATTNBENCH_METHODS_COMMON_H */

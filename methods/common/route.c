@@ -9,11 +9,11 @@
  */
 #include <math.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "attnbench/workload.h"
 #include "common/common.h"
 #include "common/route.h"
+#include "internal.h" /* attn__now_ns */
 
 void attn__route_pool_mean(const float *x, int64_t n, int64_t d, int64_t b, float *out)
 {
@@ -451,12 +451,6 @@ void attn__route_kmeans(const float *x, int64_t n, int64_t d, int64_t clusters, 
 
 /* ---- the driver -------------------------------------------------------------- */
 
-/* Bytes of n elements of `size`, rounded up to 64 (every array starts on a line). */
-static size_t bytes64(int64_t n, size_t size)
-{
-	return ((size_t)n * size + 63) & ~(size_t)63;
-}
-
 void attn__route_layout_init(struct attn__route_layout *lo, const struct attn_shape *s, int64_t b,
                              int64_t cap, int has_kind, int has_qidx, int has_kidx,
                              size_t aux_bytes)
@@ -469,12 +463,13 @@ void attn__route_layout_init(struct attn__route_layout *lo, const struct attn_sh
 	lo->has_qidx = has_qidx && s->mode != ATTN_MODE_DECODE;
 	lo->has_kidx = has_kidx;
 	lo->off_row = 0;
-	lo->off_col = lo->off_row + bytes64(lo->nqb + 1, sizeof(int64_t));
-	lo->off_kind = lo->off_col + bytes64(cap, sizeof(int32_t));
-	lo->off_qidx = lo->off_kind + (has_kind ? bytes64(cap, 1) : 0);
-	lo->off_kidx = lo->off_qidx + (lo->has_qidx ? bytes64(NQ, sizeof(int32_t)) : 0);
-	lo->off_aux = lo->off_kidx + (has_kidx ? bytes64(s->n, sizeof(int32_t)) : 0);
-	lo->bytes = lo->off_aux + bytes64((int64_t)aux_bytes, 1);
+	lo->off_col = lo->off_row + attn__bytes64((size_t)(lo->nqb + 1) * sizeof(int64_t));
+	lo->off_kind = lo->off_col + attn__bytes64((size_t)cap * sizeof(int32_t));
+	lo->off_qidx = lo->off_kind + (has_kind ? attn__bytes64((size_t)cap) : 0);
+	lo->off_kidx =
+	    lo->off_qidx + (lo->has_qidx ? attn__bytes64((size_t)NQ * sizeof(int32_t)) : 0);
+	lo->off_aux = lo->off_kidx + (has_kidx ? attn__bytes64((size_t)s->n * sizeof(int32_t)) : 0);
+	lo->bytes = lo->off_aux + attn__bytes64(aux_bytes);
 }
 
 void attn__route_head_cb(const void *arg, int pass, int64_t bh, struct attn__bs_head *hd)
@@ -503,11 +498,11 @@ void attn__route_ws_init(struct attn__route_ws *w, const struct attn__route_spec
 		threads = 1;
 	attn__bs_plan_init(&w->pl, s, rs->b, 1, threads);
 	w->threads = threads;
-	w->off_flag = (w->pl.total + 63) & ~(size_t)63;
+	w->off_flag = attn__bytes64(w->pl.total);
 	w->off_shared = w->off_flag + 64;
-	w->off_heads = w->off_shared + bytes64((int64_t)rs->shared_bytes, 1);
+	w->off_heads = w->off_shared + attn__bytes64(rs->shared_bytes);
 	w->off_scratch = w->off_heads + (size_t)(s->batch * s->heads) * rs->lo.bytes;
-	w->total = w->off_scratch + (size_t)threads * bytes64((int64_t)rs->scratch_bytes, 1);
+	w->total = w->off_scratch + (size_t)threads * attn__bytes64(rs->scratch_bytes);
 }
 
 int attn__route_prepare(const struct attn__route_spec *rs, const struct attn_shape *s,
@@ -541,20 +536,13 @@ void attn__route_report(const struct attn_ctx *ctx, const struct attn_shape *s, 
 	            (double)st->tiles * rows * (double)b / attn__softmax_pairs(s), "1");
 }
 
-double attn__route_now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
-
 /* Route heads [0, B·H) into `heads`, the scratch of thread i at scratch + i·sb. */
 static void route_heads(const struct attn__route_spec *rs, const struct attn_shape *s,
                         const struct attn_inputs *in, const void *shared, char *heads,
                         char *scratch, int threads)
 {
 	const int64_t heads_n = s->batch * s->heads;
-	const size_t sb = bytes64((int64_t)rs->scratch_bytes, 1);
+	const size_t sb = attn__bytes64(rs->scratch_bytes);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
 	for (int64_t bh = 0; bh < heads_n; bh++)
 		rs->route(rs, s, in, shared, bh, heads + (size_t)bh * rs->lo.bytes,
@@ -567,10 +555,10 @@ double attn__route_all(const struct attn__route_spec *rs, const struct attn_shap
 	struct attn__route_ws w;
 	attn__route_ws_init(&w, rs, s, threads);
 	char *base = ws;
-	const double t0 = attn__route_now_ns();
+	const uint64_t t0 = attn__now_ns();
 	route_heads(rs, s, in, rs->shared_bytes ? base + w.off_shared : NULL, base + w.off_heads,
 	            base + w.off_scratch, w.threads);
-	return attn__route_now_ns() - t0;
+	return (double)(attn__now_ns() - t0);
 }
 
 int attn__route_forward(const struct attn__route_spec *rs, const struct attn_shape *s,

@@ -37,7 +37,7 @@
 /* Blocks of b that cover n rows: ⌈n / b⌉. */
 static inline int64_t attn__route_blocks(int64_t n, int64_t b)
 {
-	return (n + b - 1) / b;
+	return attn__div_up(n, b);
 }
 
 /*
@@ -295,9 +295,6 @@ int attn__route_oracle(const struct attn__route_spec *rs, const struct attn_shap
  */
 void attn__route_report(const struct attn_ctx *ctx, const struct attn_shape *s, int64_t b,
                         const struct attn__bs_stats *st, double routing_flops, double routing_ns);
-
-/* Nanoseconds on CLOCK_MONOTONIC, for routing_ns. */
-double attn__route_now_ns(void);
 
 /*
  * A routing method's descriptor flops() and bytes(), nominal (the data
