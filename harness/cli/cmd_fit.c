@@ -160,12 +160,8 @@ int cmd_fit(int argc, char **argv)
 		case 'f': format = optarg; break;
 		case 'm': methods_arg = optarg; break;
 		case 'r':
-			if (cli_parse_int(optarg, 1, 0x7fffffffL, &run)) {
-				cli_error("fit",
-				          "--run '%s': expected a run id (a whole number >= 1)",
-				          optarg);
+			if (cli_parse_run("fit", optarg, &run))
 				return EXIT_USAGE;
-			}
 			break;
 		case 'p':
 			if (cli_parse_int(optarg, 2, 256, &min_points)) {

@@ -469,13 +469,14 @@ static void fit_curve(struct attn_fit_row *row, const struct fit_case *pc, int m
 	for (int i = 0; i < m; i++) {
 		pts[i] = (struct attn_fit_point){pc[i].n, pc[i].ns, pc[i].k};
 		n[i] = pc[i].n;
-		double *cp = malloc((size_t)pc[i].k * sizeof(double));
-		if (!cp)
-			return;
-		memcpy(cp, pc[i].ns, (size_t)pc[i].k * sizeof(double));
-		t[i] = attn_stats_median_inplace(cp, pc[i].k);
-		free(cp);
 	}
+	double *buf = malloc((size_t)max_samples(pts, m) * sizeof(double));
+	if (!buf) {
+		snprintf(row->note, sizeof(row->note), "out of memory: not fitted");
+		return;
+	}
+	point_medians(pts, m, t, buf, NULL);
+	free(buf);
 	attn_fit_exponent(pts, m, n_boot, seed, &row->exponent, &row->ci_lo, &row->ci_hi);
 	if (attn_fit_nnls(n, t, m, row->coef) == ATTN_OK)
 		row->dominant = attn_fit_shares(row->coef, row->n_max, row->share);
