@@ -313,10 +313,7 @@ int cmd_run(int argc, char **argv)
 			printf("%-16s %.6g %s\n", m->name, m->value, m->unit);
 	}
 	rc = r.status == ATTN_CASE_OK ? EXIT_OK
-	     : r.status == ATTN_CASE_UNSUPPORTED || r.status == ATTN_CASE_SKIPPED_MEMORY ||
-		       r.status == ATTN_CASE_SKIPPED_TIME
-		     ? EXIT_USAGE
-		     : EXIT_CASES;
+	     : attn_case_status_declined(r.status) ? EXIT_USAGE : EXIT_CASES;
 	if (r.status == ATTN_CASE_OK && of) {
 		int64_t shp[4] = {cs.shape.batch, cs.shape.heads, attn_shape_nq(&cs.shape),
 				  cs.shape.d};

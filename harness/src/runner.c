@@ -51,6 +51,12 @@ const char *attn_case_status_name(enum attn_case_status s)
 									  : "unknown";
 }
 
+int attn_case_status_declined(enum attn_case_status s)
+{
+	return s == ATTN_CASE_UNSUPPORTED || s == ATTN_CASE_SKIPPED_MEMORY ||
+	       s == ATTN_CASE_SKIPPED_TIME;
+}
+
 static int status_parse(const char *name, enum attn_case_status *out)
 {
 	for (unsigned i = 0; i < sizeof(status_names) / sizeof(*status_names); i++)
@@ -1375,9 +1381,7 @@ int attn_cases_run_interleaved(const struct attn_case *cases, int n, const struc
 		child_finish(&ch[i], w == -1, w == -2, o, &results[i]);
 	}
 	for (int i = 0; i < n; i++)
-		if (results[i].status != ATTN_CASE_UNSUPPORTED &&
-		    results[i].status != ATTN_CASE_SKIPPED_MEMORY &&
-		    results[i].status != ATTN_CASE_SKIPPED_TIME)
+		if (!attn_case_status_declined(results[i].status))
 			derive_metrics(&results[i], &cases[i], o);
 	sigaction(SIGPIPE, &old_pipe, NULL);
 	free(ch);

@@ -38,6 +38,11 @@ enum attn_case_status {
 	ATTN_CASE_INTERRUPTED   /* the user stopped the sweep; never stored */
 };
 const char *attn_case_status_name(enum attn_case_status s);
+/*
+ * Was the case turned away before it ran: unsupported, or skipped for its
+ * memory or its time? Such a case has no samples and no metrics.
+ */
+int attn_case_status_declined(enum attn_case_status s);
 
 struct attn_case {
 	const struct attn_method *method;
