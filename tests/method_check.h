@@ -6,9 +6,10 @@
  * where it happened (so that a test asserts once at its end), and the
  * checks every linear suite runs: all forms against the oracle over a grid
  * of shapes and chunk sizes, and decode against the last prefill row.
- * For methods whose first parameter is `form` and second, where they have
- * one, `C` (the linear family's convention, see methods/common/linattn.h);
- * used by test_linear.c, test_wkv.c and test_delta.c.
+ * The form checks are for methods whose first parameter is `form` and
+ * second, where they have one, `C` (the linear family's convention, see
+ * methods/common/linattn.h), as in test_linear.c, test_wkv.c and
+ * test_delta.c; run_method() and the error helpers serve every family.
  */
 #ifndef ATTN_TEST_METHOD_CHECK_H
 #define ATTN_TEST_METHOD_CHECK_H
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "attnbench/method.h"
+#include "attnbench/spec.h"
 #include "attnbench/workload.h"
 #include "guard.h"
 
@@ -69,8 +71,10 @@ static inline float *run_method(const struct attn_method *m, const struct attn_s
 	size_t bad = 0;
 	for (size_t i = 0; i < out_count(s); i++)
 		bad += !isfinite(out[i]);
-	ck_assert_msg(bad == 0, "%s N=%lld D=%lld form=%s: %zu non-finite outputs", m->name,
-	              (long long)s->n, (long long)s->d, form_names[(int)p->v[0]], bad);
+	char ptext[160];
+	attn_params_format(m, p, ptext, sizeof ptext);
+	ck_assert_msg(bad == 0, "%s N=%lld D=%lld %s: %zu non-finite outputs", m->name,
+	              (long long)s->n, (long long)s->d, ptext, bad);
 	free(ws);
 	return out;
 }
@@ -170,16 +174,14 @@ static inline void worst_note(struct worst *w, double err, const struct attn_met
                               const char *what)
 {
 	if (err > w->err || isnan(err)) {
-		char c[32] = "";
-		if (p->count > 1)
-			snprintf(c, sizeof c, " C=%g", p->v[1]);
+		char ptext[160];
+		attn_params_format(m, p, ptext, sizeof ptext);
 		w->err = isnan(err) ? INFINITY : err;
 		snprintf(w->where, sizeof w->where,
-		         "%s %s B=%lld N=%lld D=%lld KVH=%lld causal=%d %s form=%s%s", m->name,
-		         what, (long long)s->batch, (long long)s->n, (long long)s->d,
+		         "%s %s B=%lld N=%lld D=%lld KVH=%lld causal=%d %s %s", m->name, what,
+		         (long long)s->batch, (long long)s->n, (long long)s->d,
 		         (long long)s->kv_heads, s->causal,
-		         s->mode == ATTN_MODE_DECODE ? "decode" : "prefill",
-		         form_names[(int)p->v[0]], c);
+		         s->mode == ATTN_MODE_DECODE ? "decode" : "prefill", ptext);
 	}
 }
 
