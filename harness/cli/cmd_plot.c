@@ -232,34 +232,13 @@ static void label_series(struct plot *p, const struct plot_kind *k, const char *
 	}
 }
 
-/*
- * One colour per series from its survey branch's palette: full attention in
- * greys and black, linear in blues and greens, sparse in oranges and reds,
- * hybrid in purples. Anything else is a neutral brown.
- */
+/* One colour per series: the next of its family's palette. */
 static const char *series_colour(const struct plot *p, int i)
 {
-	static const char *full[] = {"#000000", "#707070", "#3a3a3a", "#a0a0a0"};
-	static const char *linear[] = {"#1f4e9c", "#2e8b57", "#4a90d9", "#006d5b", "#74a9cf",
-	                               "#41ab5d", "#08306b", "#00441b", "#3182bd", "#78c679",
-	                               "#0b6e99", "#238443", "#6baed6", "#005a32"};
-	static const char *sparse[] = {"#e6550d", "#cb181d", "#fd8d3c", "#a50f15",
-	                               "#f16913", "#ef3b2c", "#8c2d04", "#fc9272",
-	                               "#d94801", "#67000d", "#fdae6b", "#b30000"};
-	static const char *hybrid[] = {"#6a3d9a", "#9e7cc1", "#3f007d", "#807dba", "#54278f", "#bcbddc"};
-	static const struct {
-		const char *family;
-		const char **colours;
-		int n;
-	} pal[] = {
-	    {"full", full, 4}, {"linear", linear, 14}, {"sparse", sparse, 12}, {"hybrid", hybrid, 6}};
 	int rank = 0;
 	for (int j = 0; j < i; j++)
 		rank += strcmp(p->s[j].family, p->s[i].family) == 0;
-	for (size_t f = 0; f < sizeof(pal) / sizeof(*pal); f++)
-		if (strcmp(pal[f].family, p->s[i].family) == 0)
-			return pal[f].colours[rank % pal[f].n];
-	return "#8c510a";
+	return gp_family_colour(p->s[i].family, rank);
 }
 
 /* The case columns that name a shape, less the one on the x axis. */

@@ -25,16 +25,15 @@
 #define VERB      "figures"
 #define FIELD_MAX 96
 
-/* The survey's branches in drawing order; colours are cmd_plot.c's first of each family. */
+/* The survey's branches in drawing order, each in its family's first plot colour. */
 static const struct {
 	const char *name;
 	enum attn_family family;
-	const char *colour;
 } branches[] = {
-    {"exact", ATTN_FAMILY_FULL, "#000000"},
-    {"linear", ATTN_FAMILY_LINEAR, "#1f4e9c"},
-    {"sparse", ATTN_FAMILY_SPARSE, "#e6550d"},
-    {"hybrid", ATTN_FAMILY_HYBRID, "#6a3d9a"},
+    {"exact", ATTN_FAMILY_FULL},
+    {"linear", ATTN_FAMILY_LINEAR},
+    {"sparse", ATTN_FAMILY_SPARSE},
+    {"hybrid", ATTN_FAMILY_HYBRID},
 };
 #define N_BRANCHES ((int)(sizeof(branches) / sizeof(*branches)))
 
@@ -375,7 +374,7 @@ static int write_script(FILE *f, const struct taxo *t, const int *order, const c
 	gp_line(f, elbow, h - br[0].y, elbow, h - br[nb - 1].y, ROOT_GREY, 1.5);
 	for (int b = 0; b < nb; b++) {
 		int bi = br[b].branch;
-		const char *c = branches[bi].colour;
+		const char *c = gp_family_colour(attn_family_name(branches[bi].family), 0);
 		int n = 0, impl = 0, extra = 0;
 		for (int r = sub[br[b].first].first; r <= sub[br[b].last].last; r++) {
 			const struct leaf *l = &t->v[order[r]];

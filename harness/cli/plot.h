@@ -23,6 +23,8 @@ int gp_have(void);
 int gp_run(const char *verb, const char *dir, const char *name);
 /* mkdir -p. */
 int gp_mkdirs(const char *dir);
+/* Colour `rank` (0 first) of a survey branch's palette ("full", "linear", ...). */
+const char *gp_family_colour(const char *family, int rank);
 
 /* Which cases a chart keeps; < 0 or NULL: any. */
 struct plot_filter {
