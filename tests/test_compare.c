@@ -16,6 +16,7 @@
 #include "attnbench/compare.h"
 #include "attnbench/method.h"
 #include "attnbench/store.h"
+#include "internal.h"
 #include "check_main.h"
 #include "cli_run.h"
 #include "tmpdir.h"
@@ -175,17 +176,9 @@ static const char *const methods[5] = {"flash", "window", "linear", "performer",
 static const char *const params[5] = {"bq=64,bk=64", "w=64", "", "features=64", "block=64"};
 #define K 15
 
-static uint64_t mix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static double noise(uint64_t *s, double jitter)
 {
-	return 1 + jitter * (2 * ((double)(mix(s) >> 11) * 0x1p-53) - 1);
+	return 1 + jitter * (2 * ((double)(attn__rng_next(s) >> 11) * 0x1p-53) - 1);
 }
 
 /* 20 ok cases: five methods at N = 256 .. 2048, K samples each. */

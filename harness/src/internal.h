@@ -40,6 +40,14 @@ size_t attn__add_sat(size_t a, size_t b);
  */
 size_t attn__proc_kb_field(const char *path, const char *field);
 
+/* splitmix64's output function (Stafford's Mix13): a bijection on 64 bits. */
+static inline uint64_t attn__mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
 /*
  * The bootstrap's pieces (stats.c), shared by fit.c and compare.c so their
  * resamples come from one generator: splitmix64, whose stream is fixed by

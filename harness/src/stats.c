@@ -129,10 +129,7 @@ double attn_stats_loglog_slope(const double *x, const double *y, int n, double *
 
 uint64_t attn__rng_next(uint64_t *s)
 {
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return attn__mix64(*s += 0x9e3779b97f4a7c15ULL);
 }
 
 double attn__resample_median(const double *x, int k, double *buf, uint64_t *rng)

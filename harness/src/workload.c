@@ -125,14 +125,6 @@ int attn_dist_parse(const char *name, enum attn_dist *out, char *err, size_t err
 
 /* --- the generator ------------------------------------------------------ */
 
-/* splitmix64's output function (Stafford's Mix13): a bijection on 64 bits. */
-static inline uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 /*
  * Streams start at unrelated points of the Weyl sequence (the key is a
  * non-linear function of seed and stream), so two streams never read the
@@ -140,12 +132,12 @@ static inline uint64_t mix64(uint64_t z)
  */
 static uint64_t stream_key(uint64_t seed, uint64_t stream)
 {
-	return mix64(mix64(seed) ^ (stream * STREAM_MULT));
+	return attn__mix64(attn__mix64(seed) ^ (stream * STREAM_MULT));
 }
 
 static inline uint64_t rng_bits(uint64_t key, uint64_t index)
 {
-	return mix64(key + (index + 1) * GOLDEN_GAMMA);
+	return attn__mix64(key + (index + 1) * GOLDEN_GAMMA);
 }
 
 static inline double bits_to_uniform(uint64_t bits)
