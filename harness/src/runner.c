@@ -192,15 +192,16 @@ static void ctx_report(const struct attn_ctx *ctx, const char *name, double valu
 		       const char *unit)
 {
 	struct ctx_figures *fg = ctx->harness;
-	if (!fg || !name || !unit || !isfinite(value) ||
-	    !protocol_word(name, sizeof(fg->name[0]), 0) ||
-	    !protocol_word(unit, sizeof(fg->unit[0]), 1))
+	if (!fg || !name || !isfinite(value))
 		return;
 	int i = 0;
 	while (i < fg->n && strcmp(fg->name[i], name) != 0)
 		i++;
+	/* A name already held passed the checks; a repeat's unit is not used. */
 	if (i == fg->n) {
-		if (fg->n == CTX_MAX_FIGURES)
+		if (fg->n == CTX_MAX_FIGURES || !unit ||
+		    !protocol_word(name, sizeof(fg->name[0]), 0) ||
+		    !protocol_word(unit, sizeof(fg->unit[0]), 1))
 			return;
 		snprintf(fg->name[i], sizeof(fg->name[i]), "%s", name);
 		snprintf(fg->unit[i], sizeof(fg->unit[i]), "%s", unit);
