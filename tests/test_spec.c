@@ -14,6 +14,7 @@
 #include "attnbench/registry.h"
 #include "attnbench/spec.h"
 #include "attnbench/status.h"
+#include "attnbench/sweep.h"
 #include "check_main.h"
 
 /* --- synthetic methods ---------------------------------------------------- */
@@ -626,6 +627,30 @@ START_TEST(test_choice_name)
 }
 END_TEST
 
+/* A spec file's options lines are kept apart: joined in order, out of the canonical text. */
+START_TEST(test_sweep_spec_options)
+{
+	struct attn_sweep_spec sp;
+	char err[256];
+
+	ck_assert_int_eq(attn_sweep_spec_init(&sp), ATTN_OK);
+	ck_assert_ptr_null(sp.options);
+	ck_assert_int_eq(attn_sweep_spec_load_text(&sp,
+	                                           "n = 64\noptions = --min-reps 7  # a comment\n"
+	                                           "d = 16\n  options =--roof-probe\n",
+	                                           "t.spec", err, sizeof(err)),
+	                 ATTN_OK);
+	ck_assert_str_eq(sp.options, "--min-reps 7 --roof-probe");
+	char *text = attn_sweep_spec_text(&sp);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_null(strstr(text, "options"));
+	ck_assert_ptr_nonnull(strstr(text, "n = 64"));
+	free(text);
+	attn_sweep_spec_free(&sp);
+	ck_assert_ptr_null(sp.options);
+}
+END_TEST
+
 static Suite *spec_suite(void)
 {
 	Suite *s = suite_create("spec");
@@ -658,6 +683,7 @@ static Suite *spec_suite(void)
 	tcase_add_test(params, test_params_round_trip);
 	tcase_add_test(params, test_params_set_errors);
 	tcase_add_test(params, test_choice_name);
+	tcase_add_test(params, test_sweep_spec_options);
 	suite_add_tcase(s, params);
 	return s;
 }

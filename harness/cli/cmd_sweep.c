@@ -362,18 +362,17 @@ static char *spec_file_of(int argc, char **argv, const struct option *opts, char
 }
 
 /*
- * The spec file's options line split into an argv (malloc'd, words point
- * into *text), with `name` as its argv[0]; *argc 0 when it has none.
+ * A spec file's options (sp->options) split into an argv (malloc'd, words
+ * point into *text, a malloc'd copy), with `name` as its argv[0]; *argc 0
+ * when there are none. NULL when out of memory.
  */
-static char **file_argv(const char *file, const char *name, char **text, int *argc, char *err,
-			size_t errlen)
+static char **file_argv(const char *options, const char *name, char **text, int *argc)
 {
 	*argc = 0;
-	if (attn_sweep_file_options(file, text, err, errlen))
-		return NULL;
+	*text = options ? strdup(options) : NULL;
 	char **av = calloc((*text ? strlen(*text) / 2 : 0) + 3, sizeof(*av));
-	if (!av) {
-		snprintf(err, errlen, "out of memory");
+	if (!av || (options && !*text)) {
+		free(av);
 		return NULL;
 	}
 	av[(*argc)++] = (char *)name;
@@ -461,8 +460,12 @@ int cmd_sweep(int argc, char **argv)
 	file = spec_file_of(argc, argv, opts, preset_path, sizeof(preset_path));
 	char file_who[sizeof(who)];
 	snprintf(file_who, sizeof(file_who), "sweep: %s: options", file ? file : "");
-	if (file && !(fargv = file_argv(file, file_who, &file_opts, &fargc, err, sizeof(err)))) {
+	if (file && attn_sweep_spec_load_file(&spec, file, err, sizeof(err))) {
 		cli_error("sweep", "%s", err);
+		goto out;
+	}
+	if (!(fargv = file_argv(spec.options, file_who, &file_opts, &fargc))) {
+		cli_error("sweep", "out of memory");
 		goto out;
 	}
 	for (int pass = fargc ? 0 : 1; pass < 2; pass++) {
@@ -597,10 +600,6 @@ int cmd_sweep(int argc, char **argv)
 	}
 	if (ro.max_reps < ro.min_reps) {
 		cli_error("sweep", "--max-reps %d is below --min-reps %d", ro.max_reps, ro.min_reps);
-		goto out;
-	}
-	if (file && attn_sweep_spec_load_file(&spec, file, err, sizeof(err))) {
-		cli_error("sweep", "%s", err);
 		goto out;
 	}
 	for (int i = 0; i < n_given; i++)

@@ -42,6 +42,8 @@ void attn_sweep_spec_free(struct attn_sweep_spec *sp)
 		free(sp->value[i]);
 		sp->value[i] = NULL;
 	}
+	free(sp->options);
+	sp->options = NULL;
 }
 
 int attn_sweep_spec_set(struct attn_sweep_spec *sp, const char *key, const char *value, char *err,
@@ -77,6 +79,18 @@ static char *trim(char *s)
 	return s;
 }
 
+/* Append an `options` line's words to sp->options, after a blank. */
+static int add_options(struct attn_sweep_spec *sp, const char *words)
+{
+	size_t had = sp->options ? strlen(sp->options) : 0;
+	char *o = realloc(sp->options, had + strlen(words) + 2);
+	if (!o)
+		return ATTN_ERR_NOMEM;
+	snprintf(o + had, strlen(words) + 2, "%s%s", had ? " " : "", words);
+	sp->options = o;
+	return ATTN_OK;
+}
+
 int attn_sweep_spec_load_text(struct attn_sweep_spec *sp, const char *text, const char *origin,
 			      char *err, size_t errlen)
 {
@@ -101,8 +115,13 @@ int attn_sweep_spec_load_text(struct attn_sweep_spec *sp, const char *text, cons
 		}
 		*eq = 0;
 		char why[256];
-		if (strcmp(trim(t), "options") == 0)
-			continue; /* the command line's business: attn_sweep_file_options */
+		if (strcmp(trim(t), "options") == 0) {
+			if ((rc = add_options(sp, trim(eq + 1)))) {
+				attn_errf(err, errlen, rc, "out of memory");
+				break;
+			}
+			continue;
+		}
 		if ((rc = attn_sweep_spec_set(sp, trim(t), trim(eq + 1), why, sizeof(why)))) {
 			attn_errf(err, errlen, rc, "%s:%d: %s", origin, lineno, why);
 			break;
@@ -141,39 +160,6 @@ int attn_sweep_spec_load_file(struct attn_sweep_spec *sp, const char *path, char
 	rc = attn_sweep_spec_load_text(sp, text, path, err, errlen);
 	free(text);
 	return rc;
-}
-
-int attn_sweep_file_options(const char *path, char **options, char *err, size_t errlen)
-{
-	char *text, *save = NULL;
-	*options = NULL;
-	int rc = read_spec_file(path, &text, err, errlen);
-	if (rc)
-		return rc;
-	size_t len = 0;
-	FILE *m = open_memstream(options, &len);
-	if (!m) {
-		free(text);
-		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
-	}
-	int any = 0;
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *hash = strchr(line, '#'), *eq = strchr(line, '=');
-		if (hash)
-			*hash = 0;
-		if (!eq || (hash && hash < eq))
-			continue;
-		*eq = 0;
-		if (strcmp(trim(line), "options") == 0)
-			fprintf(m, "%s%s", any++ ? " " : "", trim(eq + 1));
-	}
-	fclose(m);
-	free(text);
-	if (!any) {
-		free(*options);
-		*options = NULL;
-	}
-	return *options || !any ? ATTN_OK : attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 }
 
 char *attn_sweep_spec_text(const struct attn_sweep_spec *sp)

@@ -18,8 +18,8 @@
  * A spec file may also carry `options = --min-reps 15 --roof-probe ...`:
  * `attnbench sweep` options (words separated by blanks, no quoting) that
  * --preset/--spec apply as if given before the command line's own, which
- * override them. They are not part of the spec: the loader skips the key,
- * the canonical text leaves it out, and attn_sweep_file_options reads it.
+ * override them. They are not part of the spec: the loader keeps them
+ * apart, in sp->options, and the canonical text leaves them out.
  * The canonical text lists every key in this order with its value as given;
  * it is stored on the run and is what --resume re-expands.
  */
@@ -35,6 +35,7 @@
 
 struct attn_sweep_spec {
 	char *value[ATTN_SWEEP_KEYS]; /* malloc'd text per key, in sweep_keys order */
+	char *options; /* the `options` lines, joined by blanks (malloc'd); NULL: none */
 };
 
 /* The key names, in canonical order. */
@@ -53,12 +54,6 @@ int attn_sweep_spec_load_text(struct attn_sweep_spec *sp, const char *text, cons
 			      char *err, size_t errlen);
 int attn_sweep_spec_load_file(struct attn_sweep_spec *sp, const char *path, char *err,
 			      size_t errlen);
-
-/*
- * The `options` lines of a spec file, joined by blanks in file order, into
- * *options (malloc'd); *options is NULL when the file has none.
- */
-int attn_sweep_file_options(const char *path, char **options, char *err, size_t errlen);
 
 /* Canonical text (malloc'd). */
 char *attn_sweep_spec_text(const struct attn_sweep_spec *sp);
