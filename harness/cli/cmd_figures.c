@@ -843,7 +843,7 @@ int cmd_figures(int argc, char **argv)
 		int64_t used;
 		if (attn_fit_run(cx.st, cx.sw[SW_COMPLEXITY].run, NULL, 0, 3, ATTN_FIT_BOOT,
 		                 ATTN_FIT_SEED, &used, &cx.fits, &cx.n_fits, err, sizeof(err)) ||
-		    attn_fit_store(cx.st, used, cx.fits, cx.n_fits, err, sizeof(err))) {
+		    attn_store_fits(cx.st, used, cx.fits, cx.n_fits, err, sizeof(err))) {
 			cli_error("figures", "%s: fitting run %ld: %s", cx.db_path,
 			          cx.sw[SW_COMPLEXITY].run, err);
 			rc = EXIT_DB;

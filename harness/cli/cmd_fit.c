@@ -219,7 +219,7 @@ int cmd_fit(int argc, char **argv)
 		attn_store_close(st);
 		return rc == ATTN_ERR_NOTFOUND ? EXIT_USAGE : EXIT_DB;
 	}
-	if ((rc = attn_fit_store(st, used_run, rows, n_rows, err, sizeof(err))) != ATTN_OK) {
+	if ((rc = attn_store_fits(st, used_run, rows, n_rows, err, sizeof(err))) != ATTN_OK) {
 		cli_error("fit", "%s", err);
 		free(rows);
 		attn_store_close(st);

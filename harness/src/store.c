@@ -8,12 +8,14 @@
  * not create is never modified: opening checks the file is SQLite, passes
  * quick_check, and carries our `meta` table before anything is written.
  */
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "attnbench/fit.h"
 #include "attnbench/status.h"
 #include "attnbench/store.h"
 #include "internal.h"
@@ -858,4 +860,63 @@ int attn_store_form_diff(struct attn_store *st, int64_t run_id, const char *meth
 			 : db_err(st, err, errlen, "recording a form comparison");
 	sqlite3_finalize(q);
 	return rc;
+}
+
+/* A real, or NULL for NaN and infinities (a fit that did not converge, no crossover). */
+static void bind_real(sqlite3_stmt *s, int col, double v)
+{
+	if (isfinite(v))
+		sqlite3_bind_double(s, col, v);
+	else
+		sqlite3_bind_null(s, col);
+}
+
+int attn_store_fits(struct attn_store *st, int64_t run_id, const struct attn_fit_row *rows, int n,
+		    char *err, size_t errlen)
+{
+	sqlite3_stmt *del = NULL, *ins = NULL;
+	int rc = exec(st, "BEGIN IMMEDIATE", err, errlen);
+	if (rc)
+		return rc;
+	/* per method, so a fit limited by --methods keeps the other methods' rows */
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM fits WHERE run_id = ? AND method = ?", -1, &del,
+			       NULL) != SQLITE_OK)
+		return abort_tx(st, del, err, errlen, "storing fits");
+	for (int i = 0; i < n; i++) {
+		if (i && strcmp(rows[i].method, rows[i - 1].method) == 0)
+			continue;
+		sqlite3_reset(del);
+		sqlite3_bind_int64(del, 1, run_id);
+		sqlite3_bind_text(del, 2, rows[i].method, -1, SQLITE_STATIC);
+		if (sqlite3_step(del) != SQLITE_DONE)
+			return abort_tx(st, del, err, errlen, "storing fits");
+	}
+	sqlite3_finalize(del);
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT INTO fits(run_id, method, params, family, exponent, ci_lo, "
+			       "ci_hi, a, b, c, d, crossover, cx_lo, cx_hi, note) VALUES "
+			       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			       -1, &ins, NULL) != SQLITE_OK)
+		return abort_tx(st, ins, err, errlen, "storing fits");
+	for (int i = 0; i < n; i++) {
+		const struct attn_fit_row *r = &rows[i];
+		sqlite3_reset(ins);
+		sqlite3_bind_int64(ins, 1, run_id);
+		sqlite3_bind_text(ins, 2, r->method, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 3, r->params, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 4, r->family, -1, SQLITE_STATIC);
+		bind_real(ins, 5, r->exponent);
+		bind_real(ins, 6, r->ci_lo);
+		bind_real(ins, 7, r->ci_hi);
+		for (int j = 0; j < ATTN_FIT_TERMS; j++)
+			bind_real(ins, 8 + j, r->coef[j]);
+		bind_real(ins, 12, r->cross.n_star);
+		bind_real(ins, 13, r->cross.ci_lo);
+		bind_real(ins, 14, r->cross.ci_hi);
+		sqlite3_bind_text(ins, 15, r->note, -1, SQLITE_STATIC);
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			return abort_tx(st, ins, err, errlen, "storing fits");
+	}
+	sqlite3_finalize(ins);
+	return exec(st, "COMMIT", err, errlen);
 }

@@ -12,7 +12,7 @@
  *   - the crossover N* against `flash` in the same family: where the log of
  *     the time ratio changes sign, interpolated linearly in (ln N, ln ratio)
  *     between the two bracketing N, with a bootstrap CI.
- * attn_fit_run() does all of it for a run and attn_fit_store() writes the
+ * attn_fit_run() does all of it for a run and attn_store_fits() writes the
  * rows into the `fits` table (schema v5), replacing the run's earlier fits.
  */
 #ifndef ATTNBENCH_FIT_H
@@ -112,12 +112,5 @@ struct attn_fit_row {
 int attn_fit_run(struct attn_store *st, int64_t run_id, const char *const *methods, int n_methods,
                  int min_points, int n_boot, uint64_t seed, int64_t *used_run,
                  struct attn_fit_row **rows, int *n_rows, char *err, size_t errlen);
-
-/*
- * Replace run_id's rows in `fits` of the methods in rows with these, in one
- * transaction (DELETE, then INSERT).
- */
-int attn_fit_store(struct attn_store *st, int64_t run_id, const struct attn_fit_row *rows, int n,
-                   char *err, size_t errlen);
 
 #endif /* ATTNBENCH_FIT_H */

@@ -143,6 +143,14 @@ int attn_store_form_diff(struct attn_store *st, int64_t run_id, const char *meth
 			 const struct attn_shape *s, const struct attn_forms_diff *fd,
 			 const char *note, char *err, size_t errlen);
 
+/*
+ * Replace run_id's rows in `fits` of the methods in rows (fit.h) with these,
+ * in one transaction (DELETE, then INSERT).
+ */
+struct attn_fit_row;
+int attn_store_fits(struct attn_store *st, int64_t run_id, const struct attn_fit_row *rows, int n,
+		    char *err, size_t errlen);
+
 /* The underlying handle, for read-only queries (export, tests). */
 struct sqlite3 *attn_store_db(struct attn_store *st);
 
