@@ -150,10 +150,6 @@ static void run_info(sqlite3 *db, int64_t run, const char *key, char *buf, size_
 	sqlite3_finalize(s);
 }
 
-/*
- * The pairing order: method, params, then the shape with N last, so a
- * curve's cases sit together in increasing N (and tables read that way).
- */
 /* The order of shapes: batch, heads, kv_heads, d, causal, mode, dist, threads, n. */
 static int shape_order(const struct cmp_case *x, const struct cmp_case *y)
 {
@@ -170,17 +166,17 @@ static int shape_order(const struct cmp_case *x, const struct cmp_case *y)
 	return c;
 }
 
+/*
+ * The pairing order: method, params, then the shape with N last, so a
+ * curve's cases sit together in increasing N (and tables read that way).
+ * load_run's ORDER BY lists the same columns in the same order.
+ */
 static int cmp_case_order(const struct cmp_case *x, const struct cmp_case *y)
 {
 	int c = strcmp(x->method, y->method);
 	if (!c)
 		c = strcmp(x->params, y->params);
 	return c ? c : shape_order(x, y);
-}
-
-static int cmp_key(const void *a, const void *b)
-{
-	return cmp_case_order(a, b);
 }
 
 static void free_run(struct cmp_run *r)
@@ -277,7 +273,8 @@ static int load_run(const char *role, struct cmp_run *r)
 	        "SELECT id, method, params, batch, heads, kv_heads, n, d, causal, mode, dist, "
 	        "threads, (SELECT value FROM metrics WHERE case_id = cases.id AND "
 	        "name = 'counter:PAPI_TOT_INS') FROM cases WHERE run_id = ? AND status = 'ok' "
-	        "ORDER BY id",
+	        "ORDER BY method, params, batch, heads, kv_heads, d, causal, mode, dist, threads, "
+	        "n, id",
 	        -1, &c, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT ns, roof_ns FROM samples WHERE case_id = ? ORDER BY rep",
 	                       -1, &s, NULL) != SQLITE_OK) {
@@ -287,29 +284,44 @@ static int load_run(const char *role, struct cmp_run *r)
 	sqlite3_bind_int64(c, 1, r->id);
 	int oom = 0;
 	while (!oom && sqlite3_step(c) == SQLITE_ROW) {
-		struct cmp_case *nc = realloc(r->c, (size_t)(r->n + 1) * sizeof(*nc));
-		if (!nc) {
-			oom = 1;
-			break;
+		struct cmp_case f = {.all_roof = 1};
+		col_text(c, 1, f.method, sizeof(f.method));
+		col_text(c, 2, f.params, sizeof(f.params));
+		f.batch = sqlite3_column_int64(c, 3);
+		f.heads = sqlite3_column_int64(c, 4);
+		f.kv_heads = sqlite3_column_int64(c, 5);
+		f.n = sqlite3_column_int64(c, 6);
+		f.d = sqlite3_column_int64(c, 7);
+		f.causal = sqlite3_column_int(c, 8);
+		col_text(c, 9, f.mode, sizeof(f.mode));
+		col_text(c, 10, f.dist, sizeof(f.dist));
+		f.threads = sqlite3_column_int(c, 11);
+		f.ins = sqlite3_column_type(c, 12) == SQLITE_NULL ? NAN : sqlite3_column_double(c, 12);
+		/*
+		 * Rows come in pairing order (the SQL sorts text as strcmp does), so
+		 * a case measured again, by a resumed sweep, follows its first
+		 * measurement and its samples pool into it, in case-id order.
+		 */
+		struct cmp_case *x = r->n ? &r->c[r->n - 1] : NULL;
+		if (x && cmp_case_order(x, &f) == 0) {
+			if (isnan(x->ins))
+				x->ins = f.ins;
+		} else {
+			struct cmp_case *nc = realloc(r->c, (size_t)(r->n + 1) * sizeof(*nc));
+			if (!nc) {
+				oom = 1;
+				break;
+			}
+			r->c = nc;
+			x = &r->c[r->n++];
+			*x = f;
 		}
-		r->c = nc;
-		struct cmp_case *x = &r->c[r->n++];
-		memset(x, 0, sizeof(*x));
-		col_text(c, 1, x->method, sizeof(x->method));
-		col_text(c, 2, x->params, sizeof(x->params));
-		x->batch = sqlite3_column_int64(c, 3);
-		x->heads = sqlite3_column_int64(c, 4);
-		x->kv_heads = sqlite3_column_int64(c, 5);
-		x->n = sqlite3_column_int64(c, 6);
-		x->d = sqlite3_column_int64(c, 7);
-		x->causal = sqlite3_column_int(c, 8);
-		col_text(c, 9, x->mode, sizeof(x->mode));
-		col_text(c, 10, x->dist, sizeof(x->dist));
-		x->threads = sqlite3_column_int(c, 11);
-		x->ins =
-		    sqlite3_column_type(c, 12) == SQLITE_NULL ? NAN : sqlite3_column_double(c, 12);
-		x->all_roof = 1;
 		oom = load_samples(s, sqlite3_column_int64(c, 0), x, &r->any_roof_ns);
+		if (!oom && x->k == 0) { /* a case without samples has nothing to compare */
+			free(x->ns);
+			free(x->roof);
+			r->n--;
+		}
 	}
 	sqlite3_finalize(c);
 	sqlite3_finalize(s);
@@ -317,38 +329,6 @@ static int load_run(const char *role, struct cmp_run *r)
 		cli_error("compare", "out of memory reading %s", r->path);
 		return EXIT_USAGE;
 	}
-	/* sort by key and pool equal keys into the first of them */
-	qsort(r->c, (size_t)r->n, sizeof(*r->c), cmp_key);
-	int w = 0;
-	for (int i = 0; i < r->n; i++) {
-		struct cmp_case *x = &r->c[i];
-		if (w && cmp_case_order(&r->c[w - 1], x) == 0 && x->k > 0) {
-			struct cmp_case *d = &r->c[w - 1];
-			double *ns = realloc(d->ns, (size_t)(d->k + x->k) * sizeof(double));
-			double *rf =
-			    ns ? realloc(d->roof, (size_t)(d->k + x->k) * sizeof(double)) : NULL;
-			if (ns)
-				d->ns = ns;
-			if (rf)
-				d->roof = rf;
-			if (ns && rf) {
-				memcpy(d->ns + d->k, x->ns, (size_t)x->k * sizeof(double));
-				memcpy(d->roof + d->k, x->roof, (size_t)x->k * sizeof(double));
-				d->k += x->k;
-				d->all_roof &= x->all_roof;
-			}
-			if (isnan(d->ins))
-				d->ins = x->ins;
-			free(x->ns);
-			free(x->roof);
-		} else if (x->k > 0) {
-			r->c[w++] = *x;
-		} else {
-			free(x->ns);
-			free(x->roof);
-		}
-	}
-	r->n = w;
 	return EXIT_OK;
 }
 
