@@ -4,10 +4,10 @@
  * The child speaks a line protocol on a pipe, which the parent parses the
  * same way whether the case ran in a child or in-process (then the lines go
  * to a memory stream):
- *     S <ns per call> <calls averaged> [<counter per call|u|m>...]
- *                                             one timed sample
- *     P <ns per sgemm>                        the roof probe after the
- *                                             sample just before it
+ *     S <ns per call> <calls averaged> <probe ns> [<counter per call|u|m>...]
+ *                                             one timed sample, with the
+ *                                             roof probe's ns per sgemm
+ *                                             after it (0: no probe)
  *     M <name> <value|null> <unit>            one metric
  *     R <status> <message>                    the verdict, last
  * A child that dies before its verdict crashed (signal) or failed (exit
@@ -317,11 +317,11 @@ static void flush_caches(char *buf, size_t bytes)
 		v[i] = (char)(v[i] + 1);
 }
 
-/* The sample line: ns per call, calls, then each counter per call or u/m. */
-static void emit_sample(FILE *f, double ns, long iters, const struct attn_counter_reading *rd,
-			int nctr)
+/* The sample line: ns per call, calls, the probe, then each counter per call or u/m. */
+static void emit_sample(FILE *f, double ns, long iters, double roof_ns,
+			const struct attn_counter_reading *rd, int nctr)
 {
-	fprintf(f, "S %.17g %ld", ns, iters);
+	fprintf(f, "S %.17g %ld %.17g", ns, iters, roof_ns);
 	for (int e = 0; e < nctr; e++) {
 		if (rd[e].state == ATTN_COUNTER_OK)
 			fprintf(f, " %.17g", rd[e].value / (double)iters);
@@ -610,9 +610,7 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 			goto done;
 		}
 		double roof_ns = probe.a ? probe_run(&probe) : 0;
-		emit_sample(f, (double)(t1 - t0) / (double)iters, iters, rd, nctr);
-		if (probe.a)
-			fprintf(f, "P %.17g\n", roof_ns);
+		emit_sample(f, (double)(t1 - t0) / (double)iters, iters, roof_ns, rd, nctr);
 		if (cmd_fd >= 0)
 			fflush(f);
 	}
@@ -745,7 +743,7 @@ static void set_status(struct attn_case_result *r, enum attn_case_status s, cons
 
 /* Append one sample (and its counter readings) to r; -1 when out of memory. */
 static int add_sample(struct attn_case_result *r, int *cap, double ns, long long iters,
-		      const char *counters)
+		      double roof_ns, const char *counters)
 {
 	if (r->n_samples == *cap) {
 		int ncap = *cap ? 2 * *cap : 64;
@@ -770,8 +768,12 @@ static int add_sample(struct attn_case_result *r, int *cap, double ns, long long
 	}
 	r->sample_ns[r->n_samples] = ns;
 	r->sample_iters[r->n_samples] = iters;
+	/* The first probe makes the array, zero (none) for every sample before it. */
+	if (roof_ns > 0 && !r->sample_roof_ns &&
+	    !(r->sample_roof_ns = calloc((size_t)*cap, sizeof(*r->sample_roof_ns))))
+		return -1;
 	if (r->sample_roof_ns)
-		r->sample_roof_ns[r->n_samples] = 0; /* until its P line */
+		r->sample_roof_ns[r->n_samples] = roof_ns > 0 ? roof_ns : 0;
 	for (int e = 0; e < r->n_counters; e++) {
 		struct attn_counter_reading *cr =
 			&r->sample_counters[(size_t)r->n_samples * r->n_counters + e];
@@ -820,20 +822,13 @@ static int parse_protocol(char *text, struct attn_case_result *r)
 	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (line[0] == 'S' && line[1] == ' ') {
-			double ns;
+			double ns, roof;
 			long long it;
 			int used = 0;
-			if (sscanf(line + 2, "%lf %lld%n", &ns, &it, &used) < 2)
+			if (sscanf(line + 2, "%lf %lld %lf%n", &ns, &it, &roof, &used) < 3)
 				continue;
-			if (add_sample(r, &cap, ns, it, line + 2 + used))
+			if (add_sample(r, &cap, ns, it, roof, line + 2 + used))
 				return verdict;
-		} else if (line[0] == 'P' && line[1] == ' ' && r->n_samples > 0) {
-			/* The first probe makes the array, zero (none) for every sample. */
-			if (!r->sample_roof_ns &&
-			    !(r->sample_roof_ns = calloc(cap, sizeof(*r->sample_roof_ns))))
-				return verdict;
-			double ns = strtod(line + 2, NULL);
-			r->sample_roof_ns[r->n_samples - 1] = ns > 0 ? ns : 0;
 		} else if (line[0] == 'E' && line[1] == ' ' && r->n_counters < ATTN_MAX_COUNTERS &&
 			   r->n_samples == 0) {
 			int avail;
@@ -1357,7 +1352,7 @@ int attn_cases_run_interleaved(const struct attn_case *cases, int n, const struc
 			if (w == 1) {
 				double ns;
 				long long it;
-				/* the S line, wherever other lines (P) put it */
+				/* the S line, wherever other lines put it */
 				if (sscanf(c->buf + c->line + 2, "%lf %lld", &ns, &it) == 2)
 					c->timed_ns += ns * (double)it;
 				c->reps++;
