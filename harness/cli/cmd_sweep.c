@@ -448,7 +448,7 @@ int cmd_sweep(int argc, char **argv)
 	struct attn_store *st = NULL;
 	struct attn_case_list cases = {0};
 	char *spec_text = NULL, *stored_spec = NULL;
-	char preset_path[1024], who[1200] = "sweep";
+	char preset_path[1024];
 	const char *inject = NULL, *counters_who = "sweep";
 
 	/*
@@ -458,7 +458,7 @@ int cmd_sweep(int argc, char **argv)
 	 */
 	int fargc = 0;
 	file = spec_file_of(argc, argv, opts, preset_path, sizeof(preset_path));
-	char file_who[sizeof(who)];
+	char file_who[1200];
 	snprintf(file_who, sizeof(file_who), "sweep: %s: options", file ? file : "");
 	if (file && attn_sweep_spec_load_file(&spec, file, err, sizeof(err))) {
 		cli_error("sweep", "%s", err);
@@ -471,7 +471,7 @@ int cmd_sweep(int argc, char **argv)
 	for (int pass = fargc ? 0 : 1; pass < 2; pass++) {
 		int ac = pass ? argc : fargc;
 		char **av = pass ? argv : fargv;
-		snprintf(who, sizeof(who), "%s", pass ? "sweep" : file_who);
+		const char *who = pass ? "sweep" : file_who;
 		optind = 0;
 		while ((c = getopt_long(ac, av, "h", opts, NULL)) != -1) {
 			const char *key = NULL;
