@@ -4,8 +4,9 @@
  * method and parameters again at a larger N but non-causal (the panel must
  * keep the causal one), a 16x16 mask without a density metric (the title
  * must fall back to the kept block fraction and say so) and a 300x300 mask
- * that is drawn max-pooled. The picture exists, each .dat matrix is the
- * mask, and a run without masks is a usage error that says how to get them.
+ * that is drawn max-pooled. One call draws both pictures, each .dat matrix is
+ * the mask, and a run without masks is a usage error that says how to get
+ * them.
  */
 #include <check.h>
 #include <sqlite3.h>
@@ -121,13 +122,16 @@ START_TEST(masks_figure)
 
 	char out[256], caption[2048];
 	snprintf(out, sizeof(out), "%s/fig", dir);
-	ck_assert_int_eq(fig_masks(db, path, 1, out, "masks", "png", caption, sizeof(caption)),
+	static const char *const formats[] = {"png", "svg"};
+	ck_assert_int_eq(fig_masks(db, path, 1, out, "masks", formats, 2, caption, sizeof(caption)),
 	                 EXIT_OK);
 	ck_assert_msg(strstr(caption, "Kept-block masks") && strstr(caption, "max-pooled"), "%s",
 	              caption);
 	struct stat sb;
-	snprintf(path, sizeof(path), "%s/masks.png", out);
-	ck_assert_msg(stat(path, &sb) == 0 && sb.st_size > 0, "%s", path);
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/masks.%s", out, formats[i]);
+		ck_assert_msg(stat(path, &sb) == 0 && sb.st_size > 0, "%s", path);
+	}
 
 	static unsigned char got[150 * 150];
 	int rows, cols;
@@ -162,8 +166,9 @@ START_TEST(masks_figure)
 	ck_assert(strstr(gp, "'N=2400, 300x300 blocks, max-pooled 2x2'"));
 
 	/* Run 2 has a case but no mask. */
-	ck_assert_int_eq(fig_masks(db, "r.db", 2, out, "none", "png", caption, sizeof(caption)),
-	                 EXIT_USAGE);
+	ck_assert_int_eq(
+	    fig_masks(db, "r.db", 2, out, "none", formats, 1, caption, sizeof(caption)),
+	    EXIT_USAGE);
 	ck_assert_str_eq(caption, "");
 	snprintf(path, sizeof(path), "%s/none.gp", out);
 	ck_assert(stat(path, &sb) != 0);

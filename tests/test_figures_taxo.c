@@ -2,9 +2,10 @@
  * Tests of survey Fig. 1 (harness/cli/fig_taxonomy.c), called directly
  * rather than through a verb: the real workloads/figures/taxonomy.txt drawn
  * against the built-in registry names every registered method and gives a
- * non-empty PNG and SVG; a malformed line is refused with its file and line
- * named; a plugin the registry lacks is drawn as "not implemented", and the
- * registered methods a file leaves out appear as "(not in the survey)".
+ * non-empty PNG and SVG from one call; a malformed line is refused with its
+ * file and line named; a plugin the registry lacks is drawn as "not
+ * implemented", and the registered methods a file leaves out appear as "(not
+ * in the survey)".
  *
  * The CLI sources are compiled into this suite (tests/CMakeLists.txt), all
  * but main.c, so cli_error() is defined here: it keeps the last message for
@@ -40,6 +41,7 @@ void cli_error(const char *verb, const char *fmt, ...)
 static char dir[TMPDIR_LEN];
 static struct attn_registry *reg;
 static char caption[2048];
+static const char *const png[] = {"png"}, *const both[] = {"png", "svg"};
 
 static void setup(void)
 {
@@ -80,9 +82,10 @@ START_TEST(real_file_names_every_method)
 {
 	ck_assert_msg(gp_have(), "gnuplot not found: apt-get install gnuplot-nox");
 	const char *taxo = ATTN_SOURCE_DIR "/workloads/figures/taxonomy.txt";
-	ck_assert_int_eq(fig_taxonomy(reg, taxo, dir, "fig1", "png", caption, sizeof(caption)),
+	ck_assert_int_eq(fig_taxonomy(reg, taxo, dir, "fig1", both, 2, caption, sizeof(caption)),
 	                 EXIT_OK);
 	ck_assert_int_gt(file_size("fig1.png"), 1000);
+	ck_assert_int_gt(file_size("fig1.svg"), 1000);
 	ck_assert_int_eq(file_size("fig1.log"), -1); /* removed on success */
 	char path[512];
 	snprintf(path, sizeof(path), "%s/fig1.gp", dir);
@@ -106,9 +109,10 @@ START_TEST(real_file_names_every_method)
 	                  strstr(caption, "4 branches"),
 	              "%s", caption);
 
-	ck_assert_int_eq(fig_taxonomy(reg, taxo, dir, "fig1", "svg", NULL, 0), EXIT_OK);
-	ck_assert_int_gt(file_size("fig1.svg"), 1000);
-	ck_assert_int_eq(fig_taxonomy(reg, taxo, dir, "fig1", "pdf", NULL, 0), EXIT_USAGE);
+	/* A bad format is refused before anything is drawn, even after a good one. */
+	static const char *const bad_format[] = {"png", "pdf"};
+	ck_assert_int_eq(fig_taxonomy(reg, taxo, dir, "nopdf", bad_format, 2, NULL, 0), EXIT_USAGE);
+	ck_assert_int_eq(file_size("nopdf.png"), -1);
 	free(gp);
 }
 END_TEST
@@ -130,12 +134,12 @@ START_TEST(malformed_lines_name_file_and_line)
 		const char *path = put("bad.txt", bad[i].text);
 		last_error[0] = 0;
 		ck_assert_int_eq(
-		    fig_taxonomy(reg, path, dir, "bad", "png", caption, sizeof(caption)),
+		    fig_taxonomy(reg, path, dir, "bad", png, 1, caption, sizeof(caption)),
 		    EXIT_USAGE);
 		ck_assert_msg(strstr(last_error, "bad.txt") && strstr(last_error, bad[i].says),
 		              "case %zu: '%s'", i, last_error);
 	}
-	ck_assert_int_eq(fig_taxonomy(reg, "/nonexistent/taxo.txt", dir, "bad", "png", NULL, 0),
+	ck_assert_int_eq(fig_taxonomy(reg, "/nonexistent/taxo.txt", dir, "bad", png, 1, NULL, 0),
 	                 EXIT_USAGE);
 	ck_assert_ptr_nonnull(strstr(last_error, "/nonexistent/taxo.txt"));
 }
@@ -146,7 +150,7 @@ START_TEST(unregistered_plugin_not_implemented)
 	const char *path = put("small.txt", "linear | gates | GLA | gla\n"
 	                                    "linear | gates | Imaginary | nosuch\n"
 	                                    "sparse | fixed | Local window | window\n");
-	ck_assert_int_eq(fig_taxonomy(reg, path, dir, "small", "png", caption, sizeof(caption)),
+	ck_assert_int_eq(fig_taxonomy(reg, path, dir, "small", png, 1, caption, sizeof(caption)),
 	                 EXIT_OK);
 	char gp_path[512];
 	snprintf(gp_path, sizeof(gp_path), "%s/small.gp", dir);

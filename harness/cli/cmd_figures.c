@@ -79,6 +79,10 @@ struct figure {
 
 #define MAX_FIGURES 32
 
+/* Every figure is drawn in each: the page embeds the PNG and links the SVG. */
+static const char *const formats[] = {"png", "svg"};
+#define N_FORMATS ((int)(sizeof(formats) / sizeof(*formats)))
+
 struct figs {
 	struct figure f[MAX_FIGURES];
 	int n;
@@ -255,30 +259,28 @@ static int chart(struct ctx *c, const char *name, int sweep, const char *metric,
                  const char *y_label, const char *caption)
 {
 	char list[512], *mv[64];
-	int nm = 0, rc = EXIT_OK;
+	int nm = 0;
 	snprintf(list, sizeof(list), "%s", methods ? methods : "");
 	for (char *save, *t = strtok_r(list, ",", &save); t && nm < 64;
 	     t = strtok_r(NULL, ",", &save))
 		mv[nm++] = t;
-	static const char *const formats[] = {"png", "svg"};
-	for (int i = 0; i < 2 && rc == EXIT_OK; i++) {
-		struct plot_req q = {.verb = "figures",
-		                     .db = c->db,
-		                     .db_path = c->db_path,
-		                     .reg = c->reg,
-		                     .run = c->sw[sweep].run,
-		                     .metric = metric,
-		                     .xcol = "n",
-		                     .methods = nm ? mv : NULL,
-		                     .n_methods = nm,
-		                     .filt = *filt,
-		                     .dir = c->dir,
-		                     .name = name,
-		                     .format = formats[i],
-		                     .title = title,
-		                     .y_label = y_label};
-		rc = plot_chart(&q, NULL);
-	}
+	struct plot_req q = {.verb = "figures",
+	                     .db = c->db,
+	                     .db_path = c->db_path,
+	                     .reg = c->reg,
+	                     .run = c->sw[sweep].run,
+	                     .metric = metric,
+	                     .xcol = "n",
+	                     .methods = nm ? mv : NULL,
+	                     .n_methods = nm,
+	                     .filt = *filt,
+	                     .dir = c->dir,
+	                     .name = name,
+	                     .formats = formats,
+	                     .n_formats = N_FORMATS,
+	                     .title = title,
+	                     .y_label = y_label};
+	int rc = plot_chart(&q, NULL);
 	if (rc == EXIT_OK) {
 		struct figure *f = add_figure(c, name, sweep, title);
 		if (f)
@@ -619,13 +621,11 @@ static int draw(struct ctx *c)
 {
 	char path[1024], caption[2048], taxo[1024];
 	int rc;
-	static const char *const formats[] = {"png", "svg"};
 
 	snprintf(path, sizeof(path), "%s/workloads/figures/taxonomy.txt", cli_data_dir());
-	for (int i = 0; i < 2; i++)
-		if ((rc = fig_taxonomy(c->reg, path, c->dir, "fig1_taxonomy", formats[i], taxo,
-		                       sizeof(taxo))) != EXIT_OK)
-			return rc;
+	if ((rc = fig_taxonomy(c->reg, path, c->dir, "fig1_taxonomy", formats, N_FORMATS, taxo,
+	                       sizeof(taxo))) != EXIT_OK)
+		return rc;
 	struct figure *g = add_figure(c, "fig1_taxonomy", -1,
 	                              "Fig. 1. The survey's taxonomy, drawn from the registry.");
 	if (g)
@@ -649,10 +649,9 @@ static int draw(struct ctx *c)
 	                "chunk form C×C scores per chunk and the state.")) != EXIT_OK)
 		return rc;
 
-	for (int i = 0; i < 2; i++)
-		if ((rc = fig_masks(c->db, c->db_path, c->sw[SW_MASKS].run, c->dir, "fig3_masks",
-		                    formats[i], caption, sizeof(caption))) != EXIT_OK)
-			return rc;
+	if ((rc = fig_masks(c->db, c->db_path, c->sw[SW_MASKS].run, c->dir, "fig3_masks", formats,
+	                    N_FORMATS, caption, sizeof(caption))) != EXIT_OK)
+		return rc;
 	g = add_figure(c, "fig3_masks", SW_MASKS,
 	               "Fig. 3. Block masks the sparse methods computed on a workload.");
 	if (g)

@@ -381,13 +381,8 @@ static const char *x_label(const char *xcol)
 	return "threads";
 }
 
-/*
- * Write NAME_NN.dat per series (x, y, lo, hi in the stored units, one point a
- * line) and NAME.gp, which scales them to the axis units and draws.
- */
-static int write_chart(const char *dir, const char *name, const char *format,
-                       const struct plot_kind *k, const char *y_label, const char *xcol,
-                       const struct plot *p, const struct roofs *rf, const char *caption)
+/* Write NAME_NN.dat per series: x, y, lo, hi in the stored units, one point a line. */
+static int write_dats(const char *dir, const char *name, const struct plot *p)
 {
 	char path[4096];
 	for (int i = 0; i < p->n; i++) {
@@ -405,6 +400,15 @@ static int write_chart(const char *dir, const char *name, const char *format,
 		if (fclose(f))
 			return -1;
 	}
+	return 0;
+}
+
+/* Write NAME.gp, which scales the .dat files to the axis units and draws NAME.FORMAT. */
+static int write_gp(const char *dir, const char *name, const char *format,
+                    const struct plot_kind *k, const char *y_label, const char *xcol,
+                    const struct plot *p, const struct roofs *rf, const char *caption)
+{
+	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s.gp", dir, name);
 	FILE *f = fopen(path, "w");
 	if (!f)
@@ -568,17 +572,23 @@ int plot_chart(const struct plot_req *q, int *n_series)
 		        "attnbench %s: run %ld has no measured roofs; the roofline shows the "
 		        "points only\n",
 		        verb, q->run);
-	if (gp_mkdirs(q->dir) ||
-	    write_chart(q->dir, q->name, q->format, k,
-	                q->y_label ? q->y_label : k->y_label ? k->y_label : y_metric, q->xcol, &p,
-	                roof ? &rf : NULL, q->title ? q->title : caption)) {
+	if (gp_mkdirs(q->dir) || write_dats(q->dir, q->name, &p)) {
 		cli_error(verb, "--out %s: cannot write: %s", q->dir, strerror(errno));
 		rc = EXIT_USAGE;
-	} else if (gp_run(verb, q->dir, q->name)) {
-		rc = EXIT_USAGE;
-	} else if (n_series) {
-		*n_series = p.n;
 	}
+	const char *y_label = q->y_label ? q->y_label : k->y_label ? k->y_label : y_metric;
+	/* NAME.gp names its output, so each format rewrites it before its own gnuplot run. */
+	for (int i = 0; i < q->n_formats && rc == EXIT_OK; i++) {
+		if (write_gp(q->dir, q->name, q->formats[i], k, y_label, q->xcol, &p,
+		             roof ? &rf : NULL, q->title ? q->title : caption)) {
+			cli_error(verb, "--out %s: cannot write: %s", q->dir, strerror(errno));
+			rc = EXIT_USAGE;
+		} else if (gp_run(verb, q->dir, q->name)) {
+			rc = EXIT_USAGE;
+		}
+	}
+	if (rc == EXIT_OK && n_series)
+		*n_series = p.n;
 	plot_free(&p);
 	return rc;
 }
@@ -716,7 +726,8 @@ int cmd_plot(int argc, char **argv)
 		                     .filt = filt,
 		                     .dir = dir,
 		                     .name = name,
-		                     .format = format};
+		                     .formats = &format,
+		                     .n_formats = 1};
 		rc = plot_chart(&q, &n_series);
 		if (rc == EXIT_OK)
 			printf("%s/%s.%s: %d series from run %ld\n", dir, name, format, n_series, r);

@@ -228,7 +228,8 @@ static void run_text(sqlite3 *db, long run, char *buf, size_t len)
 	sqlite3_finalize(s);
 }
 
-static int write_gp(sqlite3 *db, long run, const char *dir, const char *name, const char *format,
+/* NAME.gp drawing NAME.FORMAT; `run_title` is run_text()'s. */
+static int write_gp(const char *run_title, const char *dir, const char *name, const char *format,
                     const struct panels *ps)
 {
 	char path[4096], text[1024];
@@ -251,7 +252,6 @@ static int write_gp(sqlite3 *db, long run, const char *dir, const char *name, co
 	      "set xlabel 'key block' offset 0,0.5\nset ylabel 'query block' offset 1.5,0\n"
 	      "set title offset 0,-0.3 font ',10'\nset border lw 1 lc rgb '#404040'\n",
 	      f);
-	run_text(db, run, text, sizeof(text));
 	/*
 	 * Margins and gaps in pixels turned into fractions: room above the top
 	 * row for the figure's title and a panel's three title lines, and
@@ -263,7 +263,7 @@ static int write_gp(sqlite3 *db, long run, const char *dir, const char *name, co
 	        "title ",
 	        rows, cols, 48.0 / height, 1 - 110.0 / height, 100.0 / height);
 	char title[1200];
-	snprintf(title, sizeof(title), "Kept-block masks of the sparse methods (%s)", text);
+	snprintf(title, sizeof(title), "Kept-block masks of the sparse methods (%s)", run_title);
 	gp_str(f, title);
 	fputs(" font ',14'\n", f);
 	for (int i = 0; i < ps->n; i++) {
@@ -353,16 +353,18 @@ static void make_caption(const struct panels *ps, long run, char *caption, size_
 }
 
 int fig_masks(sqlite3 *db, const char *db_path, long run, const char *dir, const char *name,
-              const char *format, char *caption, size_t caption_len)
+              const char *const *formats, int n_formats, char *caption, size_t caption_len)
 {
 	struct panels ps = {0};
+	char run_title[1024];
 	int rc = EXIT_OK;
 	if (caption_len)
 		caption[0] = 0;
-	if (strcmp(format, "png") && strcmp(format, "svg")) {
-		cli_error("figures", "format '%s': expected png or svg", format);
-		return EXIT_USAGE;
-	}
+	for (int i = 0; i < n_formats; i++)
+		if (strcmp(formats[i], "png") && strcmp(formats[i], "svg")) {
+			cli_error("figures", "format '%s': expected png or svg", formats[i]);
+			return EXIT_USAGE;
+		}
 	if (pick_panels(db, run, &ps)) {
 		cli_error("figures", "%s: %s", db_path, sqlite3_errmsg(db));
 		rc = EXIT_DB;
@@ -386,28 +388,32 @@ int fig_masks(sqlite3 *db, const char *db_path, long run, const char *dir, const
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	for (int i = 0; i < ps.n && rc == EXIT_OK; i++)
+	for (int i = 0; i < ps.n; i++)
 		if (write_dat(dir, name, i, &ps.p[i]))
+			goto write_failed;
+	run_text(db, run, run_title, sizeof(run_title));
+	/* NAME.gp names its output, so each format rewrites it before its own gnuplot run. */
+	for (int i = 0; i < n_formats; i++) {
+		if (write_gp(run_title, dir, name, formats[i], &ps))
+			goto write_failed;
+		if (!gp_have()) {
+			cli_error("figures",
+			          "gnuplot not found: apt-get install gnuplot-nox (%s/%s.gp is "
+			          "written)",
+			          dir, name);
 			rc = EXIT_USAGE;
-	if (rc == EXIT_OK && write_gp(db, run, dir, name, format, &ps))
-		rc = EXIT_USAGE;
-	if (rc) {
-		cli_error("figures", "%s: cannot write %s files: %s", dir, name, strerror(errno));
-		goto out;
-	}
-	if (!gp_have()) {
-		cli_error("figures",
-		          "gnuplot not found: apt-get install gnuplot-nox (%s/%s.gp is "
-		          "written)",
-		          dir, name);
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	if (gp_run("figures", dir, name)) {
-		rc = EXIT_USAGE;
-		goto out;
+			goto out;
+		}
+		if (gp_run("figures", dir, name)) {
+			rc = EXIT_USAGE;
+			goto out;
+		}
 	}
 	make_caption(&ps, run, caption, caption_len);
+	goto out;
+write_failed:
+	cli_error("figures", "%s: cannot write %s files: %s", dir, name, strerror(errno));
+	rc = EXIT_USAGE;
 out:
 	panels_free(&ps);
 	return rc;

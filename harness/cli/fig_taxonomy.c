@@ -422,12 +422,14 @@ static int write_script(FILE *f, const struct taxo *t, const int *order, const c
 }
 
 int fig_taxonomy(const struct attn_registry *reg, const char *taxonomy_path, const char *dir,
-                 const char *name, const char *format, char *caption, size_t caption_len)
+                 const char *name, const char *const *formats, int n_formats, char *caption,
+                 size_t caption_len)
 {
-	if (strcmp(format, "png") && strcmp(format, "svg")) {
-		cli_error(VERB, "unknown format '%s' (png or svg)", format);
-		return EXIT_USAGE;
-	}
+	for (int i = 0; i < n_formats; i++)
+		if (strcmp(formats[i], "png") && strcmp(formats[i], "svg")) {
+			cli_error(VERB, "unknown format '%s' (png or svg)", formats[i]);
+			return EXIT_USAGE;
+		}
 	struct taxo t = {0};
 	int rc = taxo_read(taxonomy_path, reg, &t);
 	int *order = rc == EXIT_OK ? malloc((size_t)t.n * sizeof(*order)) : NULL;
@@ -457,15 +459,20 @@ int fig_taxonomy(const struct attn_registry *reg, const char *taxonomy_path, con
 	char path[4096];
 	int n_subs = 0;
 	snprintf(path, sizeof(path), "%s/%s.gp", dir, name);
-	FILE *f = NULL;
-	if (gp_mkdirs(dir) || !(f = fopen(path, "w"))) {
-		cli_error(VERB, "%s: cannot write: %s", f ? dir : path, strerror(errno));
+	if (gp_mkdirs(dir)) {
+		cli_error(VERB, "%s: cannot write: %s", dir, strerror(errno));
 		rc = EXIT_USAGE;
-	} else if (write_script(f, &t, order, taxonomy_path, name, format, &n_subs) || fclose(f)) {
-		cli_error(VERB, "%s: cannot write: %s", path, strerror(errno));
-		rc = EXIT_USAGE;
-	} else if (gp_run(VERB, dir, name)) {
-		rc = EXIT_USAGE;
+	}
+	/* NAME.gp names its output, so each format rewrites it before its own gnuplot run. */
+	for (int i = 0; i < n_formats && rc == EXIT_OK; i++) {
+		FILE *f = fopen(path, "w");
+		if (!f || write_script(f, &t, order, taxonomy_path, name, formats[i], &n_subs) ||
+		    fclose(f)) {
+			cli_error(VERB, "%s: cannot write: %s", path, strerror(errno));
+			rc = EXIT_USAGE;
+		} else if (gp_run(VERB, dir, name)) {
+			rc = EXIT_USAGE;
+		}
 	}
 
 	if (rc == EXIT_OK && caption && caption_len) {

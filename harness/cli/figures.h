@@ -1,9 +1,10 @@
 /*
  * The survey's figures that are not a chart of one metric (those go through
  * plot_chart in plot.h), each drawn by gnuplot for `attnbench figures`.
- * Every function writes DIR/NAME.gp with its data files, runs gnuplot to
- * DIR/NAME.FORMAT (png or svg), fills `caption` with the figure's caption
- * and returns an exit code (cli.h), having printed why.
+ * Every function reads its data and writes its data files once, then for
+ * each of `formats` (png or svg) writes DIR/NAME.gp and runs gnuplot to
+ * DIR/NAME.FORMAT; it fills `caption` with the figure's caption and returns
+ * an exit code (cli.h), having printed why.
  */
 #ifndef ATTNBENCH_FIGURES_H
 #define ATTNBENCH_FIGURES_H
@@ -21,7 +22,8 @@
  * family. EXIT_USAGE for a malformed file, naming the file and line.
  */
 int fig_taxonomy(const struct attn_registry *reg, const char *taxonomy_path, const char *dir,
-                 const char *name, const char *format, char *caption, size_t caption_len);
+                 const char *name, const char *const *formats, int n_formats, char *caption,
+                 size_t caption_len);
 
 /*
  * Survey Fig. 3: the kept-block masks stored by `sweep --dump-mask` in run
@@ -32,6 +34,6 @@ int fig_taxonomy(const struct attn_registry *reg, const char *taxonomy_path, con
  * EXIT_USAGE when the run has no masks (saying how to get them), EXIT_DB.
  */
 int fig_masks(sqlite3 *db, const char *db_path, long run, const char *dir, const char *name,
-              const char *format, char *caption, size_t caption_len);
+              const char *const *formats, int n_formats, char *caption, size_t caption_len);
 
 #endif /* ATTNBENCH_FIGURES_H */

@@ -46,7 +46,10 @@ struct plot_req {
 	char **methods;     /* NULL: all */
 	int n_methods;
 	struct plot_filter filt;
-	const char *dir, *name, *format; /* writes DIR/NAME.FORMAT, .gp and .dat files */
+	const char *dir, *name; /* writes DIR/NAME.gp and NAME_NN.dat files */
+	/* DIR/NAME.FORMAT for each; the data is loaded and written once for them all. */
+	const char *const *formats;
+	int n_formats;
 	const char *title;  /* NULL: "attnbench METRIC: run ... on HOST" */
 	const char *y_label; /* NULL: the metric's */
 };
