@@ -103,18 +103,8 @@ static int load_set(const char *path, struct sweep_def sw[N_SWEEPS])
 		char *p = line + strspn(line, " \t");
 		if (*p == '#' || *p == '\n' || !*p)
 			continue;
-		char *field[3] = {p, NULL, NULL};
-		for (int i = 1; i < 3 && field[i - 1]; i++) {
-			char *bar = strchr(field[i - 1], '|');
-			if (bar)
-				*bar = 0, field[i] = bar + 1;
-		}
-		for (int i = 0; i < 3 && field[i]; i++) {
-			field[i] += strspn(field[i], " \t");
-			size_t len = strlen(field[i]);
-			while (len && strchr(" \t\r\n", field[i][len - 1]))
-				field[i][--len] = 0;
-		}
+		char *field[3] = {NULL, NULL, NULL};
+		fig_split_fields(p, field, 3);
 		int k = -1;
 		for (int i = 0; i < N_SWEEPS; i++)
 			if (strcmp(field[0], sweep_names[i]) == 0)
@@ -380,15 +370,11 @@ static void table1(struct ctx *c, FILE *f)
 	snprintf(path, sizeof(path), "%s/workloads/figures/table1.txt", cli_data_dir());
 	FILE *in = fopen(path, "r");
 	while (in && fgets(line, sizeof(line), in) && n_rules < 64) {
-		char *bar = strchr(line, '|');
-		if (line[0] == '#' || !bar)
+		char *fld[2];
+		if (line[0] == '#' || fig_split_fields(line, fld, 2) < 2)
 			continue;
-		*bar = 0;
-		char *a = line, *b = bar + 1;
-		a += strspn(a, " \t");
-		b += strspn(b, " \t");
+		char *a = fld[0], *b = fld[1];
 		a[strcspn(a, " \t")] = 0;
-		b[strcspn(b, "\r\n")] = 0;
 		snprintf(rules[n_rules][0], 160, "%s", a);
 		snprintf(rules[n_rules][1], 160, "%s", b);
 		n_rules++;

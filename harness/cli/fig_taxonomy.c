@@ -116,17 +116,8 @@ static int parse_line(char *s, const struct attn_registry *reg, struct leaf *l, 
 {
 	static const char *what[] = {"branch", "sub-category", "survey example", "plugin"};
 	char *field[4];
-	int nf = 0;
-	for (char *p = s;; nf++) {
-		char *bar = strchr(p, '|');
-		if (nf < 4)
-			field[nf] = p;
-		if (!bar)
-			break;
-		*bar = 0;
-		p = bar + 1;
-	}
-	if (++nf != 4) {
+	int nf = fig_split_fields(s, field, 4);
+	if (nf != 4) {
 		snprintf(why, len,
 		         "%d field%s where 4 were expected: branch | sub-category | "
 		         "survey example | plugin ('-' for none)",
@@ -134,7 +125,6 @@ static int parse_line(char *s, const struct attn_registry *reg, struct leaf *l, 
 		return -1;
 	}
 	for (int i = 0; i < 4; i++) {
-		field[i] = trim(field[i]);
 		if (!*field[i]) {
 			snprintf(why, len, "the %s is empty", what[i]);
 			return -1;

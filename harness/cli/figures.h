@@ -11,8 +11,34 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "attnbench/registry.h"
+
+/*
+ * Split a line of the workloads/figures files ("a | b | c") in place: the
+ * first max - 1 fields at their bars, the last stored one holding the rest
+ * of the line; each stored field is trimmed of blanks and the line end.
+ * Returns how many fields the line has (bars + 1), which may exceed max.
+ */
+static inline int fig_split_fields(char *line, char **field, int max)
+{
+	int n = 1;
+	for (const char *q = line; (q = strchr(q, '|')); q++)
+		n++;
+	char *p = line;
+	for (int i = 0; i < max && i < n; i++) {
+		char *bar = i < max - 1 ? strchr(p, '|') : NULL;
+		if (bar)
+			*bar = 0;
+		field[i] = p + strspn(p, " \t");
+		size_t len = strlen(field[i]);
+		while (len && strchr(" \t\r\n", field[i][len - 1]))
+			field[i][--len] = 0;
+		p = bar ? bar + 1 : p;
+	}
+	return n;
+}
 
 /*
  * Survey Fig. 1 from the taxonomy file (branch | sub-category | example |
