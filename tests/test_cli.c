@@ -24,6 +24,7 @@
 
 #include "check_main.h"
 #include "cli_run.h"
+#include "db.h"
 #include "tmpdir.h"
 
 static char dir[TMPDIR_LEN];
@@ -39,21 +40,6 @@ static void setup(void)
 static void teardown(void)
 {
 	tmpdir_remove(dir);
-}
-
-
-static long long db_scalar(const char *db_path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 10000);
-	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s",
-		      sqlite3_errmsg(db));
-	long long v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
 }
 
 START_TEST(help_everywhere)
@@ -106,7 +92,7 @@ START_TEST(bad_specs_rejected)
 	char db[512];
 	snprintf(db, sizeof(db), "%s/x.db", dir);
 	if (access(db, F_OK) == 0)
-		ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM runs"), 0);
+		ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM runs"), 0);
 	ck_assert_int_eq(cli("sweep --dry-run --methods flash,softmax --n 64..256x2 --d 16"), 0);
 	ck_assert(strstr(out, "6 cases"));
 }
@@ -121,15 +107,15 @@ START_TEST(sweep_survives_bad_plugins)
 		     "--warmup 0 --roof-budget 0",
 		     db, ATTN_TEST_PLUGIN_DIR, ATTN_TEST_PLUGIN_DIR);
 	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM cases"), 8);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM cases WHERE status='crashed'"), 2);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM cases WHERE status='failed_check'"),
-			 2);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM cases WHERE status='ok'"), 4);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM runs WHERE status='complete'"), 1);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM samples s JOIN cases c ON "
-				       "c.id = s.case_id WHERE c.status <> 'ok'"),
-			 0);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM cases"), 8);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM cases WHERE status='crashed'"), 2);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM cases WHERE status='failed_check'"),
+	                 2);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM cases WHERE status='ok'"), 4);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM runs WHERE status='complete'"), 1);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM samples s JOIN cases c ON "
+	                                 "c.id = s.case_id WHERE c.status <> 'ok'"),
+	                 0);
 }
 END_TEST
 
@@ -151,8 +137,8 @@ static void wait_for_cases(const char *db, int k)
 {
 	for (int i = 0; i < 600; i++) {
 		if (access(db, F_OK) == 0 &&
-		    db_scalar(db, "SELECT count(*) FROM sqlite_master WHERE name='cases'") == 1 &&
-		    db_scalar(db, "SELECT count(*) FROM cases") >= k)
+		    db_file_int(db, "SELECT count(*) FROM sqlite_master WHERE name='cases'") == 1 &&
+		    db_file_int(db, "SELECT count(*) FROM cases") >= k)
 			return;
 		struct timespec ts = {0, 50000000};
 		nanosleep(&ts, NULL);
@@ -162,15 +148,15 @@ static void wait_for_cases(const char *db, int k)
 
 static void resume_and_verify(const char *db)
 {
-	long long before = db_scalar(db, "SELECT count(*) FROM cases");
+	long long before = db_file_int(db, "SELECT count(*) FROM cases");
 	int rc = cli("sweep --db %s --resume --quiet", db);
 	ck_assert_msg(rc == 0, "resume exit %d: %s", rc, out);
 	/* 2 methods x 6 lengths x 3 dims, each exactly once. */
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM cases"), 36);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(DISTINCT key) FROM cases"), 36);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM runs"), 1);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM runs WHERE status='complete'"), 1);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM cases WHERE status='ok'"), 36);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM cases"), 36);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(DISTINCT key) FROM cases"), 36);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM runs"), 1);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM runs WHERE status='complete'"), 1);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM cases WHERE status='ok'"), 36);
 	ck_assert_int_ge(before, 3);
 }
 
@@ -183,8 +169,8 @@ START_TEST(kill9_then_resume)
 	kill(pid, SIGKILL);
 	int st;
 	waitpid(pid, &st, 0);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM runs WHERE status='running'"), 1);
-	long long kept = db_scalar(db, "SELECT count(*) FROM cases");
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM runs WHERE status='running'"), 1);
+	long long kept = db_file_int(db, "SELECT count(*) FROM cases");
 	ck_assert_int_lt(kept, 36);
 	resume_and_verify(db);
 	/* Nothing left to resume. */
@@ -204,7 +190,8 @@ START_TEST(sigint_then_resume)
 	waitpid(pid, &st, 0);
 	ck_assert(WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 130);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM runs WHERE status='interrupted'"), 1);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM runs WHERE status='interrupted'"),
+	                 1);
 	/* Spec options that disagree with the stored run are refused. */
 	ck_assert_int_eq(cli("sweep --db %s --resume --n 64", db), 2);
 	ck_assert(strstr(out, "was started with n = 16..512x2"));
@@ -218,7 +205,7 @@ START_TEST(locked_and_corrupt_db)
 	snprintf(db, sizeof(db), "%s/l.db", dir);
 	ck_assert_int_eq(cli("sweep --db %s --methods flash --n 16 --d 8 --quiet --roof-budget 0", db),
 			 0);
-	long long kept = db_scalar(db, "SELECT count(*) FROM cases");
+	long long kept = db_file_int(db, "SELECT count(*) FROM cases");
 	ck_assert_int_eq(kept, 1);
 
 	/* Another process holds the write lock: a clear error, exit 3. */
@@ -232,7 +219,7 @@ START_TEST(locked_and_corrupt_db)
 	ck_assert_msg(strstr(out, "locked") || strstr(out, "another process"), "%s", out);
 	sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(h);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM cases"), kept);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM cases"), kept);
 
 	/* Garbage where a database should be: refused, left as it is. */
 	snprintf(db, sizeof(db), "%s/garbage.db", dir);
@@ -357,34 +344,35 @@ START_TEST(measurement_recorded)
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
 	ck_assert_msg(strstr(out, "roofs at 1 thread") && strstr(out, "roofs at 2 threads"), "%s",
 		      out);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM run_roofs WHERE sgemm_gflops > 0 "
-				       "AND fma_gflops > 0 AND triad_gbps > 0"),
-			 2);
-	ck_assert_int_eq(db_scalar(db, "SELECT available FROM run_counters WHERE "
-				       "event = 'perf::TASK-CLOCK'"),
-			 1);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM run_info WHERE "
-				       "key = 'counters_overhead_ns'"),
-			 1);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM run_roofs WHERE sgemm_gflops > 0 "
+	                                 "AND fma_gflops > 0 AND triad_gbps > 0"),
+	                 2);
+	ck_assert_int_eq(db_file_int(db, "SELECT available FROM run_counters WHERE "
+	                                 "event = 'perf::TASK-CLOCK'"),
+	                 1);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM run_info WHERE "
+	                                 "key = 'counters_overhead_ns'"),
+	                 1);
 	/* Every sample of every case has a task-clock reading. */
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM samples s WHERE NOT EXISTS (SELECT 1 "
-				       "FROM sample_counters c WHERE c.case_id = s.case_id AND "
-				       "c.rep = s.rep AND c.event = 'perf::TASK-CLOCK' AND "
-				       "c.value > 0)"),
-			 0);
+	ck_assert_int_eq(db_file_int(db,
+	                             "SELECT count(*) FROM samples s WHERE NOT EXISTS (SELECT 1 "
+	                             "FROM sample_counters c WHERE c.case_id = s.case_id AND "
+	                             "c.rep = s.rep AND c.event = 'perf::TASK-CLOCK' AND "
+	                             "c.value > 0)"),
+	                 0);
 	/* Hardware counts this machine lacks are NULL, never 0. */
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM sample_counters WHERE "
-				       "event = 'PAPI_TOT_INS' AND value = 0"),
-			 0);
-	if (db_scalar(db, "SELECT available FROM run_counters WHERE event = 'PAPI_TOT_INS'") == 0)
-		ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM sample_counters WHERE "
-					       "event = 'PAPI_TOT_INS' AND (value IS NOT NULL OR "
-					       "state <> 'unavailable')"),
-				 0);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM results WHERE frac_sgemm > 0 AND "
-				       "frac_fma > 0 AND cache_level BETWEEN 1 AND 4 AND "
-				       "tracked_peak_bytes > 0 AND cpus IS NOT NULL"),
-			 8);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM sample_counters WHERE "
+	                                 "event = 'PAPI_TOT_INS' AND value = 0"),
+	                 0);
+	if (db_file_int(db, "SELECT available FROM run_counters WHERE event = 'PAPI_TOT_INS'") == 0)
+		ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM sample_counters WHERE "
+		                                 "event = 'PAPI_TOT_INS' AND (value IS NOT NULL OR "
+		                                 "state <> 'unavailable')"),
+		                 0);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM results WHERE frac_sgemm > 0 AND "
+	                                 "frac_fma > 0 AND cache_level BETWEEN 1 AND 4 AND "
+	                                 "tracked_peak_bytes > 0 AND cpus IS NOT NULL"),
+	                 8);
 }
 END_TEST
 
@@ -395,7 +383,7 @@ static long long run_samples(const char *db, int run, const char *what)
 	snprintf(sql, sizeof(sql),
 		 "SELECT %s FROM samples s JOIN cases c ON c.id = s.case_id WHERE c.run_id = %d",
 		 what, run);
-	return db_scalar(db, sql);
+	return db_file_int(db, sql);
 }
 
 /* --roof-probe: a roof_ns beside every sample of the run; NULL everywhere without. */
@@ -407,9 +395,9 @@ START_TEST(roof_probe_stored)
 			   "--roof-budget 0 --counters none --quiet";
 	int rc = cli("sweep --db %s %s --roof-probe", db, tiny);
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
-	ck_assert_int_gt(db_scalar(db, "SELECT count(*) FROM samples"), 0);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM samples WHERE NOT roof_ns > 0"), 0);
-	ck_assert_int_eq(db_scalar(db, "SELECT value FROM run_info WHERE key = 'roof_probe'"), 1);
+	ck_assert_int_gt(db_file_int(db, "SELECT count(*) FROM samples"), 0);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM samples WHERE NOT roof_ns > 0"), 0);
+	ck_assert_int_eq(db_file_int(db, "SELECT value FROM run_info WHERE key = 'roof_probe'"), 1);
 	/* and again without --roof-probe, into the same file: run 2 has none */
 	rc = cli("sweep --db %s %s", db, tiny);
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
@@ -444,9 +432,9 @@ START_TEST(inject_slowdown_env)
 	ck_assert_msg(strstr(out, "sweep: ATTNBENCH_INJECT_SLOWDOWN=window:1.10: window's forward "
 				  "is made 10% slower (for testing the gate only)"),
 		      "%s", out);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM run_info WHERE "
-				       "key = 'inject_slowdown' AND value = 'window:1.10'"),
-			 1);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM run_info WHERE "
+	                                 "key = 'inject_slowdown' AND value = 'window:1.10'"),
+	                 1);
 }
 END_TEST
 
@@ -464,13 +452,13 @@ START_TEST(preset_options)
 	fclose(f);
 	int rc = cli("sweep --db %s --spec %s --quiet", db, spec);
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM samples WHERE roof_ns > 0"), 7);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM samples WHERE roof_ns > 0"), 7);
 	/* the command line wins; the stored spec has no options line */
 	rc = cli("sweep --db %s --min-reps 4 --spec %s --max-reps 4 --quiet", db, spec);
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
 	ck_assert_int_eq(run_samples(db, 2, "count(*)"), 4);
-	ck_assert_int_eq(db_scalar(db, "SELECT count(*) FROM runs WHERE spec LIKE '%options%'"),
-			 0);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM runs WHERE spec LIKE '%options%'"),
+	                 0);
 
 	/* A bad word in the options line names the file. */
 	static const char *bad[] = {"--min-reps zz", "--bogus", "stray", "--preset ci"};
@@ -533,15 +521,6 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-static void db_exec(const char *db_path, const char *sql)
-{
-	sqlite3 *db;
-	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s",
-	              sqlite3_errmsg(db));
-	sqlite3_close(db);
-}
-
 START_TEST(plot_png_svg_from_db)
 {
 	char db[256], path[512];
@@ -562,9 +541,10 @@ START_TEST(plot_png_svg_from_db)
 	snprintf(path, sizeof(path), "%s/out/time_00.dat", dir);
 	char want[64];
 	snprintf(want, sizeof(want), "\n128 %lld",
-	         db_scalar(db, "SELECT CAST(m.value AS INTEGER) FROM cases c JOIN metrics m ON "
-	                       "m.case_id = c.id AND m.name = 'median_ns' WHERE c.method = 'flash' "
-	                       "AND c.n = 128"));
+	         db_file_int(db,
+	                     "SELECT CAST(m.value AS INTEGER) FROM cases c JOIN metrics m ON "
+	                     "m.case_id = c.id AND m.name = 'median_ns' WHERE c.method = 'flash' "
+	                     "AND c.n = 128"));
 	ck_assert_msg(strstr(slurp(path), want) != NULL, "%s not in %s", want, slurp(path));
 	snprintf(path, sizeof(path), "%s/out/time.gp", dir);
 	ck_assert(strstr(slurp(path), "(theory 2)") && strstr(slurp(path), "title 'flash  N^"));
@@ -596,7 +576,7 @@ START_TEST(plot_errors)
 	                     "--quiet --roof-budget 0 --db %s",
 	                     empty),
 	                 0);
-	db_exec(empty, "DELETE FROM cases");
+	db_file_exec(empty, "DELETE FROM cases");
 	ck_assert_int_eq(cli("plot --db %s --out %s/out", empty, dir), 2);
 	ck_assert_msg(strstr(out, "nothing to plot: ") != NULL, "%s", out);
 	ck_assert_int_eq(cli("plot --db %s --run 9 --out %s/out", db, dir), 2);
@@ -632,8 +612,8 @@ START_TEST(plot_escapes_labels)
 {
 	char db[256], path[512];
 	plot_db(db, sizeof(db));
-	db_exec(db, "UPDATE cases SET method = 'my_fl''ash\\@^x', params = 'a=\"1\",b=''2''' "
-	            "WHERE method = 'flash'");
+	db_file_exec(db, "UPDATE cases SET method = 'my_fl''ash\\@^x', params = 'a=\"1\",b=''2''' "
+	                 "WHERE method = 'flash'");
 	ck_assert_msg(cli("plot --db %s --out %s/out", db, dir) == 0, "%s", out);
 	snprintf(path, sizeof(path), "%s/out/time.png", dir);
 	ck_assert(file_size(path) > 1000);

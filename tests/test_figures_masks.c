@@ -19,17 +19,11 @@
 #include "attnbench/status.h"
 #include "attnbench/store.h"
 #include "check_main.h"
+#include "db.h"
 #include "tmpdir.h"
 #include "slurp.h"
 #include "cli.h"
 #include "figures.h"
-
-
-static void sql(sqlite3 *db, const char *q)
-{
-	char *err = NULL;
-	ck_assert_msg(sqlite3_exec(db, q, NULL, NULL, &err) == SQLITE_OK, "%s: %s", q, err);
-}
 
 static void add_case(sqlite3 *db, long id, long run, const char *method, const char *params, long n,
                      int causal)
@@ -41,7 +35,7 @@ static void add_case(sqlite3 *db, long id, long run, const char *method, const c
 	         "(%ld, %ld, 'k%ld', '%s', 'sparse', '%s', 1, 1, 1, %ld, 64, %d, 'prefill', "
 	         "'local', 1, 42, 'ok', 'now')",
 	         id, run, id, method, params, n, causal);
-	sql(db, q);
+	db_exec(db, q);
 }
 
 static void add_mask(sqlite3 *db, long case_id, int nqb, int nkb, const unsigned char *m)
@@ -90,9 +84,9 @@ START_TEST(masks_figure)
 	struct attn_store *st;
 	ck_assert_msg(attn_store_open(path, 1, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
 	sqlite3 *db = attn_store_db(st);
-	sql(db, "INSERT INTO runs(id, started_at, status, command, spec, hostname) VALUES "
-	        "(1, 'now', 'complete', 'sweep', '', 'testhost'), "
-	        "(2, 'now', 'complete', 'sweep', '', 'testhost')");
+	db_exec(db, "INSERT INTO runs(id, started_at, status, command, spec, hostname) VALUES "
+	            "(1, 'now', 'complete', 'sweep', '', 'testhost'), "
+	            "(2, 'now', 'complete', 'sweep', '', 'testhost')");
 
 	/* Causal window of 3 blocks: kept when i - 2 <= j <= i. */
 	unsigned char win[64], wide[256], mix[256];
@@ -101,7 +95,7 @@ START_TEST(masks_figure)
 			win[i * 8 + j] = j <= i && j >= i - 2;
 	add_case(db, 1, 1, "window", "w=24,b=8", 64, 1);
 	add_mask(db, 1, 8, 8, win);
-	sql(db, "INSERT INTO metrics VALUES (1, 'density', 0.29, '1')");
+	db_exec(db, "INSERT INTO metrics VALUES (1, 'density', 0.29, '1')");
 	/* Larger but non-causal: must lose to the causal case. */
 	memset(wide, 1, sizeof(wide));
 	add_case(db, 2, 1, "window", "w=24,b=8", 128, 0);

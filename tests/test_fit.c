@@ -20,6 +20,7 @@
 #include "attnbench/fit.h"
 #include "attnbench/method.h"
 #include "check_main.h"
+#include "db.h"
 #include "tmpdir.h"
 #include "cli_run.h"
 
@@ -176,20 +177,6 @@ END_TEST
 
 static char dir[TMPDIR_LEN];
 
-
-static long long fits_rows(const char *db_path)
-{
-	sqlite3 *db;
-	sqlite3_stmt *s;
-	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM fits", -1, &s, NULL),
-	                 SQLITE_OK);
-	long long v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return v;
-}
-
 START_TEST(fit_verb)
 {
 	tmpdir_make(dir, "fit");
@@ -209,14 +196,14 @@ START_TEST(fit_verb)
 	ck_assert_msg(strstr(out, "(reference)") && strstr(out, "window") &&
 	                  strstr(out, "retnet") && strstr(out, "d=16 h=1/1"),
 	              "%s", out);
-	ck_assert_int_eq(fits_rows(db), 3);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM fits"), 3);
 	/* a second fit replaces the rows; json and markdown parse the same run */
 	ck_assert_int_eq(cli("fit --db %s --format json --methods window", db), 0);
 	ck_assert_msg(strstr(out, "\"method\": \"window\"") && strstr(out, "\"exponent\": "), "%s",
 	              out);
 	ck_assert_int_eq(cli("fit --db %s --format markdown --min-points 9", db), 0);
 	ck_assert_msg(strstr(out, "| flash") && strstr(out, "not fitted"), "%s", out);
-	ck_assert_int_eq(fits_rows(db), 3);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM fits"), 3);
 
 	/* errors: a method the run lacks, a missing run, no runs, a foreign file */
 	ck_assert_int_eq(cli("fit --db %s --methods window,nosuch", db), 2);

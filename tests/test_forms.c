@@ -21,6 +21,7 @@
 #include "attnbench/store.h"
 
 #include "check_main.h"
+#include "db.h"
 #include "tmpdir.h"
 
 static struct attn_registry *reg;
@@ -193,24 +194,6 @@ END_TEST
 
 /* ---- the form_diffs table ----------------------------------------------------- */
 
-static double real(sqlite3 *db, const char *sql, int *is_null)
-{
-	sqlite3_stmt *s;
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-	*is_null = sqlite3_column_type(s, 0) == SQLITE_NULL;
-	double v = sqlite3_column_double(s, 0);
-	sqlite3_finalize(s);
-	return v;
-}
-
-static long long scalar(sqlite3 *db, const char *sql)
-{
-	int is_null;
-	double v = real(db, sql, &is_null);
-	return is_null ? -999 : (long long)v;
-}
-
 static void text_eq(sqlite3 *db, const char *sql, const char *want)
 {
 	sqlite3_stmt *s;
@@ -239,13 +222,13 @@ START_TEST(store_round_trip)
 	    attn_store_form_diff(st, run, "gla", &shape200, &fd, NULL, err, sizeof(err)) == ATTN_OK,
 	    "%s", err);
 	int is_null;
-	ck_assert_double_eq(real(db, "SELECT max_rel FROM form_diffs", &is_null), fd.max_rel);
+	ck_assert_double_eq(db_real(db, "SELECT max_rel FROM form_diffs", &is_null), fd.max_rel);
 	ck_assert(!is_null);
 	text_eq(db, "SELECT forms FROM form_diffs", "parallel,recurrent,chunk");
 	text_eq(db, "SELECT worst FROM form_diffs", fd.worst);
 	text_eq(db, "SELECT method || n || '/' || d || '/' || causal FROM form_diffs",
 	        "gla200/32/1");
-	ck_assert_int_eq(scalar(db, "SELECT note FROM form_diffs"), -999);
+	ck_assert_int_eq(db_int(db, "SELECT note FROM form_diffs"), -999);
 
 	/* A comparison that could not run: a note, and NULL figures. */
 	struct attn_shape s = shape200;
@@ -257,19 +240,19 @@ START_TEST(store_round_trip)
 	snprintf(why, sizeof(why), "%s", err);
 	ck_assert_int_eq(attn_store_form_diff(st, run, "rwkv", &s, &fd, why, err, sizeof(err)),
 	                 ATTN_OK);
-	ck_assert_int_eq(scalar(db, "SELECT max_rel FROM form_diffs WHERE method='rwkv'"), -999);
-	ck_assert_int_eq(scalar(db, "SELECT worst FROM form_diffs WHERE method='rwkv'"), -999);
+	ck_assert_int_eq(db_int(db, "SELECT max_rel FROM form_diffs WHERE method='rwkv'"), -999);
+	ck_assert_int_eq(db_int(db, "SELECT worst FROM form_diffs WHERE method='rwkv'"), -999);
 	text_eq(db, "SELECT forms FROM form_diffs WHERE method='rwkv'", "");
-	ck_assert_int_eq(scalar(db, "SELECT instr(note, 'causal only') > 0 FROM form_diffs "
+	ck_assert_int_eq(db_int(db, "SELECT instr(note, 'causal only') > 0 FROM form_diffs "
 	                            "WHERE method='rwkv'"),
 	                 1);
 
 	/* The same key replaces; the rows go with their run. */
 	ck_assert_int_eq(attn_store_form_diff(st, run, "rwkv", &s, &fd, "again", err, sizeof(err)),
 	                 ATTN_OK);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM form_diffs"), 2);
-	ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM runs", NULL, NULL, NULL), SQLITE_OK);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM form_diffs"), 0);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM form_diffs"), 2);
+	db_exec(db, "DELETE FROM runs");
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM form_diffs"), 0);
 	attn_store_close(st);
 }
 END_TEST
@@ -286,35 +269,32 @@ START_TEST(migrates_v5)
 	snprintf(path, sizeof(path), "%s/v5.db", dir);
 	struct attn_store *st;
 	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
-	ck_assert_int_eq(
-	    sqlite3_exec(attn_store_db(st),
-	                 "DROP TABLE form_diffs;"
-	                 "ALTER TABLE samples DROP COLUMN roof_ns;"
-	                 "UPDATE meta SET value='5' WHERE key='schema_version';"
-	                 "INSERT INTO runs(id, started_at, status, command, spec)"
-	                 " VALUES (1,'t','complete','c','n = 64');"
-	                 "INSERT INTO fits(run_id, method, params, family, exponent, note)"
-	                 " VALUES (1,'retnet','form=chunk','d=64',1.02,NULL);",
-	                 NULL, NULL, NULL),
-	    SQLITE_OK);
+	db_exec(attn_store_db(st),
+	        "DROP TABLE form_diffs;"
+	        "ALTER TABLE samples DROP COLUMN roof_ns;"
+	        "UPDATE meta SET value='5' WHERE key='schema_version';"
+	        "INSERT INTO runs(id, started_at, status, command, spec)"
+	        " VALUES (1,'t','complete','c','n = 64');"
+	        "INSERT INTO fits(run_id, method, params, family, exponent, note)"
+	        " VALUES (1,'retnet','form=chunk','d=64',1.02,NULL);");
 	attn_store_close(st);
 
 	ck_assert_msg(attn_store_open(path, 0, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
 	sqlite3 *db = attn_store_db(st);
-	ck_assert_int_eq(scalar(db, "SELECT value FROM meta WHERE key='schema_version'"),
+	ck_assert_int_eq(db_int(db, "SELECT value FROM meta WHERE key='schema_version'"),
 	                 ATTN_SCHEMA_VERSION);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM pragma_table_info('samples') WHERE "
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM pragma_table_info('samples') WHERE "
 	                            "name = 'roof_ns'"),
 	                 1);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM runs"), 1);
-	ck_assert_int_eq(scalar(db, "SELECT exponent * 100 FROM fits WHERE method='retnet'"), 102);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM form_diffs"), 0);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM runs"), 1);
+	ck_assert_int_eq(db_int(db, "SELECT exponent * 100 FROM fits WHERE method='retnet'"), 102);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM form_diffs"), 0);
 	struct attn_forms_diff fd = {
 	    .max_rel = 3e-7, .forms = "parallel,chunk", .worst = "parallel/chunk"};
 	ck_assert_int_eq(
 	    attn_store_form_diff(st, 1, "retnet", &shape200, &fd, NULL, err, sizeof(err)), ATTN_OK);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM form_diffs WHERE run_id = 1"), 1);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM form_diffs WHERE run_id = 1"), 1);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 	attn_store_close(st);
 	tmpdir_remove(dir);
 }

@@ -17,6 +17,7 @@
 #include "attnbench/store.h"
 
 #include "check_main.h"
+#include "db.h"
 #include "tmpdir.h"
 
 static char err[1024];
@@ -56,16 +57,6 @@ static struct attn_case_record record(const char *key)
 	return r;
 }
 
-static long long scalar(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *s;
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-	long long v = sqlite3_column_type(s, 0) == SQLITE_NULL ? -999 : sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return v;
-}
-
 START_TEST(round_trip)
 {
 	char path[512];
@@ -81,13 +72,13 @@ START_TEST(round_trip)
 	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_OK);
 	ck_assert_int_eq(attn_store_case_done(st, run, "case-1"), 1);
 	sqlite3 *db = attn_store_db(st);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM samples"), 3);
-	ck_assert_int_eq(scalar(db, "SELECT value FROM metrics WHERE name='median_ns'"), 105);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM samples"), 3);
+	ck_assert_int_eq(db_int(db, "SELECT value FROM metrics WHERE name='median_ns'"), 105);
 	/* Unavailable is NULL, not 0. */
-	ck_assert_int_eq(scalar(db, "SELECT value FROM metrics WHERE name='papi_tot_ins'"), -999);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM run_info"), 3);
-	ck_assert_int_eq(scalar(db, "SELECT median_ns FROM results"), 105);
-	ck_assert_int_eq(scalar(db, "SELECT kv_heads FROM cases"), 1);
+	ck_assert_int_eq(db_int(db, "SELECT value FROM metrics WHERE name='papi_tot_ins'"), -999);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM run_info"), 3);
+	ck_assert_int_eq(db_int(db, "SELECT median_ns FROM results"), 105);
+	ck_assert_int_eq(db_int(db, "SELECT kv_heads FROM cases"), 1);
 
 	/* Resume bookkeeping: the newest unfinished run and its spec. */
 	int64_t found;
@@ -104,7 +95,7 @@ START_TEST(round_trip)
 
 	/* Reopening finds everything, read-only open works too. */
 	ck_assert_int_eq(attn_store_open(path, 0, &st, err, sizeof(err)), ATTN_OK);
-	ck_assert_int_eq(scalar(attn_store_db(st), "SELECT count(*) FROM cases"), 1);
+	ck_assert_int_eq(db_int(attn_store_db(st), "SELECT count(*) FROM cases"), 1);
 	attn_store_close(st);
 }
 END_TEST
@@ -123,17 +114,17 @@ START_TEST(case_is_atomic)
 	/* The same key again violates UNIQUE: nothing of it may remain. */
 	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_ERR_DB);
 	sqlite3 *db = attn_store_db(st);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM cases"), 1);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM samples"), 3);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM cases"), 1);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM samples"), 3);
 	/* A bad status is refused by the schema, again leaving nothing. */
 	r = record("k2");
 	r.status = "fine";
 	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_ERR_DB);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM cases"), 1);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM cases"), 1);
 	/* And the store still works afterwards. */
 	r = record("k3");
 	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_OK);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM samples"), 6);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM samples"), 6);
 	attn_store_close(st);
 }
 END_TEST
@@ -304,10 +295,10 @@ START_TEST(migrates_v1)
 	struct attn_store *st;
 	ck_assert_msg(attn_store_open(path, 0, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
 	db = attn_store_db(st);
-	ck_assert_int_eq(scalar(db, "SELECT value FROM meta WHERE key='schema_version'"),
+	ck_assert_int_eq(db_int(db, "SELECT value FROM meta WHERE key='schema_version'"),
 			 ATTN_SCHEMA_VERSION);
-	ck_assert_int_eq(scalar(db, "SELECT median_ns FROM results"), 123);
-	ck_assert_int_eq(scalar(db, "SELECT cpus FROM cases"), -999);
+	ck_assert_int_eq(db_int(db, "SELECT median_ns FROM results"), 123);
+	ck_assert_int_eq(db_int(db, "SELECT cpus FROM cases"), -999);
 	/* The new tables take writes; the old run resumes. */
 	int64_t run;
 	char *spec;
@@ -325,15 +316,14 @@ START_TEST(migrates_v1)
 	 * v3 rebuilt `cases`: its samples and metrics survived the rebuild, the
 	 * new status is accepted, and deleting a run cascades to its cases.
 	 */
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM samples"), 1);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM metrics"), 1);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
-	ck_assert_int_eq(sqlite3_exec(db, "UPDATE cases SET status='skipped_time'", NULL, NULL, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM samples"), 1);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM metrics"), 1);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	db_exec(db, "UPDATE cases SET status='skipped_time'");
 	ck_assert_int_ne(sqlite3_exec(db, "UPDATE cases SET status='bogus'", NULL, NULL, NULL),
 			 SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM runs", NULL, NULL, NULL), SQLITE_OK);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM cases"), 0);
+	db_exec(db, "DELETE FROM runs");
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM cases"), 0);
 	attn_store_close(st);
 }
 END_TEST
@@ -363,15 +353,15 @@ START_TEST(sample_counters_stored)
 	r.cpus = "0,1";
 	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_OK);
 	sqlite3 *db = attn_store_db(st);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM sample_counters"), 6);
-	ck_assert_int_eq(scalar(db, "SELECT sum(value) FROM sample_counters"), 210);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM sample_counters WHERE value IS NULL "
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sample_counters"), 6);
+	ck_assert_int_eq(db_int(db, "SELECT sum(value) FROM sample_counters"), 210);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sample_counters WHERE value IS NULL "
 				    "AND state = 'unavailable'"),
 			 3);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM sample_counters WHERE value IS NULL "
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sample_counters WHERE value IS NULL "
 				    "AND state = 'unreliable'"),
 			 1);
-	ck_assert_int_eq(scalar(db, "SELECT available FROM run_counters WHERE "
+	ck_assert_int_eq(db_int(db, "SELECT available FROM run_counters WHERE "
 				    "event = 'PAPI_TOT_INS'"),
 			 0);
 	/* A mask round-trips (schema v4), and goes with its case. */
@@ -381,15 +371,15 @@ START_TEST(sample_counters_stored)
 	rm.mask_nqb = 2;
 	rm.mask_nkb = 3;
 	ck_assert_int_eq(attn_store_case_write(st, run, &rm, err, sizeof(err)), ATTN_OK);
-	ck_assert_int_eq(scalar(db, "SELECT nqb * 10 + nkb FROM masks"), 23);
-	ck_assert_int_eq(scalar(db, "SELECT length(mask) FROM masks"), 6);
-	ck_assert_int_eq(scalar(db, "SELECT unicode(substr(mask, 3, 1)) FROM masks"), 1);
+	ck_assert_int_eq(db_int(db, "SELECT nqb * 10 + nkb FROM masks"), 23);
+	ck_assert_int_eq(db_int(db, "SELECT length(mask) FROM masks"), 6);
+	ck_assert_int_eq(db_int(db, "SELECT unicode(substr(mask, 3, 1)) FROM masks"), 1);
 	/* The rebuilt `cases` (schema v3) is what samples and counters reference. */
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
-	ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM cases", NULL, NULL, NULL), SQLITE_OK);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM sample_counters"), 0);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM samples"), 0);
-	ck_assert_int_eq(scalar(db, "SELECT count(*) FROM masks"), 0);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+	db_exec(db, "DELETE FROM cases");
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sample_counters"), 0);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM samples"), 0);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM masks"), 0);
 	attn_store_close(st);
 }
 END_TEST
