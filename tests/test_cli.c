@@ -25,6 +25,7 @@
 #include "check_main.h"
 #include "cli_run.h"
 #include "db.h"
+#include "slurp.h"
 #include "tmpdir.h"
 
 static char dir[TMPDIR_LEN];
@@ -498,27 +499,12 @@ static void plot_db(char *db, size_t len)
 	                 0);
 }
 
-/* The size of a file, 0 if it is missing. */
-static long file_size(const char *path)
+/* What plot wrote to DIR/out/name; the caller frees it. */
+static char *plot_text(const char *name)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return 0;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fclose(f);
-	return n;
-}
-
-static char *slurp(const char *path)
-{
-	static char buf[65536];
-	FILE *f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "%s missing", path);
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
+	char path[512];
+	snprintf(path, sizeof(path), "%s/out/%s", dir, name);
+	return slurp(path);
 }
 
 START_TEST(plot_png_svg_from_db)
@@ -534,25 +520,30 @@ START_TEST(plot_png_svg_from_db)
 		ck_assert_msg(file_size(path) > 1000, "%s: %s", path, out);
 	}
 	ck_assert_msg(cli("plot --db %s --format svg --out %s/out", db, dir) == 0, "%s", out);
-	snprintf(path, sizeof(path), "%s/out/time.svg", dir);
-	ck_assert(strstr(slurp(path), "<svg") != NULL);
+	char *text = plot_text("time.svg");
+	ck_assert(strstr(text, "<svg") != NULL);
+	free(text);
 
 	/* The time data holds the stored medians, and the legend the fitted slope. */
-	snprintf(path, sizeof(path), "%s/out/time_00.dat", dir);
 	char want[64];
 	snprintf(want, sizeof(want), "\n128 %lld",
 	         db_file_int(db,
 	                     "SELECT CAST(m.value AS INTEGER) FROM cases c JOIN metrics m ON "
 	                     "m.case_id = c.id AND m.name = 'median_ns' WHERE c.method = 'flash' "
 	                     "AND c.n = 128"));
-	ck_assert_msg(strstr(slurp(path), want) != NULL, "%s not in %s", want, slurp(path));
-	snprintf(path, sizeof(path), "%s/out/time.gp", dir);
-	ck_assert(strstr(slurp(path), "(theory 2)") && strstr(slurp(path), "title 'flash  N^"));
+	text = plot_text("time_00.dat");
+	ck_assert_msg(strstr(text, want) != NULL, "%s not in %s", want, text);
+	free(text);
+	text = plot_text("time.gp");
+	ck_assert(strstr(text, "(theory 2)") && strstr(text, "title 'flash  N^"));
+	free(text);
 	/* The roofline carries the run's measured roofs; error leaves exact flash out. */
-	snprintf(path, sizeof(path), "%s/out/roof.gp", dir);
-	ck_assert(strstr(slurp(path), "sgemm roof") && strstr(slurp(path), "triad bandwidth"));
-	snprintf(path, sizeof(path), "%s/out/error.gp", dir);
-	ck_assert(strstr(slurp(path), "performer") && !strstr(slurp(path), "flash"));
+	text = plot_text("roof.gp");
+	ck_assert(strstr(text, "sgemm roof") && strstr(text, "triad bandwidth"));
+	free(text);
+	text = plot_text("error.gp");
+	ck_assert(strstr(text, "performer") && !strstr(text, "flash"));
+	free(text);
 
 	/* Shape filters: the sweep is non-causal prefill on 1 thread at d = 16. */
 	ck_assert_msg(cli("plot --db %s --causal 0 --mode prefill --threads 1 --d 16 --out %s/out",
@@ -599,7 +590,7 @@ START_TEST(plot_errors)
 	char *path = strdup(getenv("PATH"));
 	setenv("PATH", dir, 1);
 	int rc = cli("plot --db %s --out %s/out", db, dir);
-	setenv("PATH", path, 1); /* the teardown's `rm` needs it */
+	setenv("PATH", path, 1); /* under CK_FORK=no the later tests share it */
 	free(path);
 	ck_assert_int_eq(rc, 2);
 	ck_assert_msg(strstr(out, "gnuplot not found: apt-get install gnuplot-nox") != NULL, "%s",
@@ -617,9 +608,10 @@ START_TEST(plot_escapes_labels)
 	ck_assert_msg(cli("plot --db %s --out %s/out", db, dir) == 0, "%s", out);
 	snprintf(path, sizeof(path), "%s/out/time.png", dir);
 	ck_assert(file_size(path) > 1000);
-	snprintf(path, sizeof(path), "%s/out/time.gp", dir);
-	ck_assert_msg(strstr(slurp(path), "title 'my_fl''ash\\@^x") != NULL, "%s", slurp(path));
-	ck_assert_msg(strstr(slurp(path), "noenhanced") != NULL, "%s", slurp(path));
+	char *gp = plot_text("time.gp");
+	ck_assert_msg(strstr(gp, "title 'my_fl''ash\\@^x") != NULL, "%s", gp);
+	ck_assert_msg(strstr(gp, "noenhanced") != NULL, "%s", gp);
+	free(gp);
 }
 END_TEST
 

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "attnbench/registry.h"
 #include "check_main.h"
@@ -57,20 +56,18 @@ static void teardown(void)
 	tmpdir_remove(dir);
 }
 
-
-static long file_size(const char *name)
-{
-	char path[512];
-	struct stat st;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return stat(path, &st) == 0 ? (long)st.st_size : -1;
-}
-
-/* Write `text` to dir/name and return its path. */
-static const char *put(const char *name, const char *text)
+/* dir/name, in a buffer the next call reuses. */
+static const char *in_dir(const char *name)
 {
 	static char path[512];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return path;
+}
+
+/* Write `text` to dir/name and return its path, in in_dir's buffer. */
+static const char *put(const char *name, const char *text)
+{
+	const char *path = in_dir(name);
 	FILE *f = fopen(path, "w");
 	ck_assert(f != NULL);
 	fputs(text, f);
@@ -84,12 +81,10 @@ START_TEST(real_file_names_every_method)
 	const char *taxo = ATTN_SOURCE_DIR "/workloads/figures/taxonomy.txt";
 	ck_assert_int_eq(fig_taxonomy(reg, taxo, dir, "fig1", both, 2, caption, sizeof(caption)),
 	                 EXIT_OK);
-	ck_assert_int_gt(file_size("fig1.png"), 1000);
-	ck_assert_int_gt(file_size("fig1.svg"), 1000);
-	ck_assert_int_eq(file_size("fig1.log"), -1); /* removed on success */
-	char path[512];
-	snprintf(path, sizeof(path), "%s/fig1.gp", dir);
-	char *gp = slurp(path);
+	ck_assert_int_gt(file_size(in_dir("fig1.png")), 1000);
+	ck_assert_int_gt(file_size(in_dir("fig1.svg")), 1000);
+	ck_assert_int_eq(file_size(in_dir("fig1.log")), -1); /* removed on success */
+	char *gp = slurp(in_dir("fig1.gp"));
 	for (int i = 0; i < attn_registry_count(reg); i++) {
 		const struct attn_method *m = attn_registry_at(reg, i);
 		char tag[96];
@@ -112,7 +107,7 @@ START_TEST(real_file_names_every_method)
 	/* A bad format is refused before anything is drawn, even after a good one. */
 	static const char *const bad_format[] = {"png", "pdf"};
 	ck_assert_int_eq(fig_taxonomy(reg, taxo, dir, "nopdf", bad_format, 2, NULL, 0), EXIT_USAGE);
-	ck_assert_int_eq(file_size("nopdf.png"), -1);
+	ck_assert_int_eq(file_size(in_dir("nopdf.png")), -1);
 	free(gp);
 }
 END_TEST
@@ -152,9 +147,7 @@ START_TEST(unregistered_plugin_not_implemented)
 	                                    "sparse | fixed | Local window | window\n");
 	ck_assert_int_eq(fig_taxonomy(reg, path, dir, "small", png, 1, caption, sizeof(caption)),
 	                 EXIT_OK);
-	char gp_path[512];
-	snprintf(gp_path, sizeof(gp_path), "%s/small.gp", dir);
-	char *gp = slurp(gp_path);
+	char *gp = slurp(in_dir("small.gp"));
 	ck_assert_ptr_nonnull(strstr(gp, "'GLA  [gla]'"));
 	ck_assert_ptr_nonnull(strstr(gp, "'Imaginary  (not implemented)'"));
 	ck_assert_ptr_nonnull(strstr(gp, "plugin 'nosuch' is not registered"));
@@ -162,7 +155,7 @@ START_TEST(unregistered_plugin_not_implemented)
 	ck_assert_ptr_nonnull(strstr(gp, "'[performer]  (not in the survey)'"));
 	ck_assert_ptr_nonnull(strstr(gp, "'[flash]  (not in the survey)'"));
 	ck_assert_ptr_null(strstr(gp, "[reference]"));
-	ck_assert_int_gt(file_size("small.png"), 1000);
+	ck_assert_int_gt(file_size(in_dir("small.png")), 1000);
 	ck_assert_msg(strstr(caption, "3 leaves") && strstr(caption, "2 of the 3 leaves"), "%s",
 	              caption);
 	free(gp);
