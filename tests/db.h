@@ -88,4 +88,13 @@ static inline void db_file_exec(const char *path, const char *sql)
 	sqlite3_close(db);
 }
 
+/* A copy of the database at from, at to, made by SQLite so that what its WAL holds comes too. */
+static inline void db_file_copy(const char *from, const char *to)
+{
+	char *sql = sqlite3_mprintf("VACUUM INTO %Q", to);
+	ck_assert_ptr_nonnull(sql);
+	db_file_exec(from, sql);
+	sqlite3_free(sql);
+}
+
 #endif /* ATTN_TEST_DB_H */

@@ -211,18 +211,16 @@ START_TEST(fit_verb)
 	ck_assert_int_eq(cli("fit --db %s --run 9", db), 2);
 	ck_assert_ptr_nonnull(strstr(out, "no run 9"));
 	ck_assert_int_eq(cli("fit --db %s --format xml", db), 2);
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "sqlite3 %s/e.db 'CREATE TABLE x(a)' 2>/dev/null", dir);
-	if (system(cmd) == 0) {
-		ck_assert_int_eq(cli("fit --db %s/e.db", dir), 3);
-		ck_assert_ptr_nonnull(strstr(out, "another program"));
-	}
-	snprintf(cmd, sizeof(cmd), "cp %s %s/empty.db && sqlite3 %s/empty.db 'DELETE FROM runs' ",
-	         db, dir, dir);
-	if (system(cmd) == 0) {
-		ck_assert_int_eq(cli("fit --db %s/empty.db", dir), 2);
-		ck_assert_ptr_nonnull(strstr(out, "no runs"));
-	}
+	char path[TMPDIR_LEN + 16];
+	snprintf(path, sizeof(path), "%s/e.db", dir);
+	db_file_exec(path, "CREATE TABLE x(a)");
+	ck_assert_int_eq(cli("fit --db %s", path), 3);
+	ck_assert_ptr_nonnull(strstr(out, "another program"));
+	snprintf(path, sizeof(path), "%s/empty.db", dir);
+	db_file_copy(db, path);
+	db_file_exec(path, "DELETE FROM runs");
+	ck_assert_int_eq(cli("fit --db %s", path), 2);
+	ck_assert_ptr_nonnull(strstr(out, "no runs"));
 	tmpdir_remove(dir);
 }
 END_TEST
