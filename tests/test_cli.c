@@ -30,12 +30,18 @@
 
 static char dir[TMPDIR_LEN];
 
-static void setup(void)
+/* The environment every run of the CLI here starts from. */
+static void cli_env(void)
 {
-	tmpdir_make(dir, "cli");
 	setenv("ATTNBENCH_DATA_DIR", ATTN_SOURCE_DIR, 1);
 	unsetenv("ATTNBENCH_PLUGIN_PATH");
 	unsetenv("ATTNBENCH_INJECT_SLOWDOWN");
+}
+
+static void setup(void)
+{
+	tmpdir_make(dir, "cli");
+	cli_env();
 }
 
 static void teardown(void)
@@ -489,14 +495,37 @@ END_TEST
 
 /* ---- plot ---------------------------------------------------------------- */
 
-/* A tiny sweep of flash and performer into DIR/p.db, with a 0.3 s roof budget. */
-static void plot_db(char *db, size_t len)
+/*
+ * The plot tests read one tiny sweep of flash and performer with a 0.3 s roof
+ * budget, made once before they fork (an unchecked fixture runs in the
+ * runner's process). Each still writes its charts to its own DIR, and a test
+ * that changes the database changes a copy.
+ */
+static char swept_dir[TMPDIR_LEN], swept_db[TMPDIR_LEN + 8];
+static int swept = -1;
+static char swept_out[sizeof(out)];
+
+static void sweep_for_plot(void)
 {
-	snprintf(db, len, "%s/p.db", dir);
-	ck_assert_int_eq(cli("sweep --methods flash,performer --n 64,128 --d 16 --min-time 0.01 "
-	                     "--warmup 0 --quiet --roof-budget 0.3 --db %s",
-	                     db),
-	                 0);
+	cli_env();
+	tmpdir_make(swept_dir, "cli_plot");
+	snprintf(swept_db, sizeof(swept_db), "%s/p.db", swept_dir);
+	swept = cli("sweep --methods flash,performer --n 64,128 --d 16 --min-time 0.01 "
+	            "--warmup 0 --quiet --roof-budget 0.3 --db %s",
+	            swept_db);
+	memcpy(swept_out, out, sizeof(out));
+}
+
+static void swept_remove(void)
+{
+	tmpdir_remove(swept_dir);
+}
+
+/* The shared sweep's database, not to be written to. */
+static const char *plot_db(void)
+{
+	ck_assert_msg(swept == 0, "the sweep exited %d:\n%s", swept, swept_out);
+	return swept_db;
 }
 
 /* What plot wrote to DIR/out/name; the caller frees it. */
@@ -509,8 +538,8 @@ static char *plot_text(const char *name)
 
 START_TEST(plot_png_svg_from_db)
 {
-	char db[256], path[512];
-	plot_db(db, sizeof(db));
+	const char *db = plot_db();
+	char path[512];
 	const char *metrics[] = {"time", "memory", "gflops", "roof", "error"};
 	for (int i = 0; i < 5; i++) {
 		ck_assert_msg(cli("plot --db %s --metric %s --out %s/out", db, metrics[i], dir) ==
@@ -560,8 +589,8 @@ END_TEST
 
 START_TEST(plot_errors)
 {
-	char db[256], empty[256];
-	plot_db(db, sizeof(db));
+	const char *db = plot_db();
+	char empty[256];
 	snprintf(empty, sizeof(empty), "%s/empty.db", dir);
 	ck_assert_int_eq(cli("sweep --methods flash --n 64 --d 16 --min-time 0.01 --warmup 0 "
 	                     "--quiet --roof-budget 0 --db %s",
@@ -602,7 +631,8 @@ END_TEST
 START_TEST(plot_escapes_labels)
 {
 	char db[256], path[512];
-	plot_db(db, sizeof(db));
+	snprintf(db, sizeof(db), "%s/p.db", dir);
+	db_file_copy(plot_db(), db);
 	db_file_exec(db, "UPDATE cases SET method = 'my_fl''ash\\@^x', params = 'a=\"1\",b=''2''' "
 	                 "WHERE method = 'flash'");
 	ck_assert_msg(cli("plot --db %s --out %s/out", db, dir) == 0, "%s", out);
@@ -636,6 +666,7 @@ int main(void)
 	tcase_set_timeout(tc, 240);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("plot");
+	tcase_add_unchecked_fixture(tc, sweep_for_plot, swept_remove);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, plot_png_svg_from_db);
 	tcase_add_test(tc, plot_errors);
