@@ -344,36 +344,13 @@ void attn__bsf_spec_init(const struct attn__bsf_def *def, const struct attn_para
 	sp->passes = def->passes ? def->passes : def->npasses(sp);
 }
 
-/* Every parameter a whole number within its spec's range, said plainly. */
-static int bsf_check_params(const struct attn__bsf_spec *sp, char *msg, size_t msglen)
-{
-	for (int i = 0; i < sp->def->n_params; i++) {
-		const struct attn_param_spec *ps = &sp->def->params[i];
-		const double v = sp->p && i < sp->p->count ? sp->p->v[i] : ps->def;
-		if (v != floor(v))
-			return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED,
-			                 "%s %g must be a whole number", ps->name, v);
-		if (v < ps->min)
-			return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED,
-			                 "%s %g must be at least %g", ps->name, v, ps->min);
-		if (v > ps->max)
-			return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED,
-			                 "%s %g must be at most %g", ps->name, v, ps->max);
-	}
-	return ATTN_OK;
-}
-
 int attn__bsf_supports(const struct attn__bsf_spec *sp, const struct attn_shape *s, char *msg,
                        size_t msglen)
 {
-	int rc = attn__check_shape(s, msg, msglen);
-	if (rc == ATTN_OK)
-		rc = bsf_check_params(sp, msg, msglen);
+	const int rc =
+	    attn__check_params(s, sp->p, sp->def->params, sp->def->n_params, msg, msglen);
 	if (rc != ATTN_OK)
 		return rc;
-	if (sp->b < ATTN__BS_B_MIN || sp->b > ATTN__BS_B_MAX)
-		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "b %lld outside %d..%d",
-		                 (long long)sp->b, ATTN__BS_B_MIN, ATTN__BS_B_MAX);
 	if (s->n > INT32_MAX)
 		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED,
 		                 "n %lld beyond the engine's 32-bit positions", (long long)s->n);

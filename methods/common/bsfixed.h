@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "attnbench/method.h"
+#include "common/blocksparse.h"
 #include "common/engine.h"
 
 /* Most intervals a row function may return. */
@@ -110,12 +111,12 @@ void attn__bsf_spec_init(const struct attn__bsf_def *def, const struct attn_para
 #define ATTN__BSF_COUNT(a) ((int)(sizeof(a) / sizeof(*(a))))
 
 /*
- * The parameter spec of b, the block size, that every fixed method lists
- * (attn__bs's limits, default 64).
+ * The parameter spec of b, the block size, that every fixed method lists:
+ * the engine's range, so supports()'s parameter check is the engine's too.
  */
 #define ATTN__BSF_PARAM_B                                                                          \
 	{                                                                                          \
-		"b", ATTN_PARAM_INT, 64, 8, 1024, NULL,                                            \
+		"b", ATTN_PARAM_INT, ATTN__BS_B_DEFAULT, ATTN__BS_B_MIN, ATTN__BS_B_MAX, NULL,     \
 		    "block size: query rows and keys per block"                                    \
 	}
 

@@ -331,11 +331,21 @@ int attn__check_shape(const struct attn_shape *s, char *msg, size_t msglen);
 int64_t attn__param_int(const struct attn_params *p, int idx, int64_t def);
 
 /*
- * Check that integer parameter `idx` of p lies in spec's [min, max]:
- * ATTN_OK or ATTN_ERR_UNSUPPORTED with the reason in msg.
+ * Check that integer parameter `idx` of p is a whole number in spec's
+ * [min, max]: ATTN_OK or ATTN_ERR_UNSUPPORTED with the reason in msg
+ * ("w 2.5 must be a whole number", "b 4 must be at least 8", ...).
  */
 int attn__check_param_int(const struct attn_params *p, const struct attn_param_spec *spec,
 			  int idx, char *msg, size_t msglen);
+
+/*
+ * The checks a supports() built on a params array starts with: the shape
+ * (attn__check_shape), then each integer or enum parameter of specs (n)
+ * inside its range (attn__check_param_int). ATTN_OK or ATTN_ERR_UNSUPPORTED
+ * with the reason in msg.
+ */
+int attn__check_params(const struct attn_shape *s, const struct attn_params *p,
+                       const struct attn_param_spec *specs, int n, char *msg, size_t msglen);
 
 /*
  * (query, key) pairs that exact softmax attention scores, over all heads:

@@ -445,12 +445,27 @@ int64_t attn__param_int(const struct attn_params *p, int idx, int64_t def)
 int attn__check_param_int(const struct attn_params *p, const struct attn_param_spec *spec,
 			  int idx, char *msg, size_t msglen)
 {
-	double v = (p && idx < p->count) ? p->v[idx] : spec->def;
-	if (v != floor(v) || v < spec->min || v > spec->max) {
-		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "%s %g outside the integers %g..%g", spec->name, v,
-			      spec->min, spec->max);
-	}
+	const double v = (p && idx < p->count) ? p->v[idx] : spec->def;
+	if (v != floor(v))
+		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "%s %g must be a whole number",
+		                 spec->name, v);
+	if (v < spec->min)
+		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "%s %g must be at least %g",
+		                 spec->name, v, spec->min);
+	if (v > spec->max)
+		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "%s %g must be at most %g",
+		                 spec->name, v, spec->max);
 	return ATTN_OK;
+}
+
+int attn__check_params(const struct attn_shape *s, const struct attn_params *p,
+                       const struct attn_param_spec *specs, int n, char *msg, size_t msglen)
+{
+	int rc = attn__check_shape(s, msg, msglen);
+	for (int i = 0; rc == ATTN_OK && i < n; i++)
+		if (specs[i].type != ATTN_PARAM_REAL)
+			rc = attn__check_param_int(p, &specs[i], i, msg, msglen);
+	return rc;
 }
 
 double attn__softmax_pairs(const struct attn_shape *s)

@@ -210,16 +210,6 @@ double attn__route_bytes(const struct attn__route_spec *rs, const struct attn_sh
 	return attn__route_nominal_bytes(s, rs->b, rs->nominal_pairs, rs->routing_bytes);
 }
 
-int attn__route_check(const struct attn_shape *s, const struct attn_params *p,
-                      const struct attn_param_spec *specs, int n, char *msg, size_t msglen)
-{
-	int rc = attn__check_shape(s, msg, msglen);
-	for (int i = 0; rc == ATTN_OK && i < n; i++)
-		if (specs[i].type != ATTN_PARAM_REAL)
-			rc = attn__check_param_int(p, &specs[i], i, msg, msglen);
-	return rc;
-}
-
 /* ---- Quest ------------------------------------------------------------------- */
 
 void attn__route_page_minmax(const float *k, int64_t n, int64_t d, int64_t b, float *kmin,

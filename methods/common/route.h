@@ -306,14 +306,6 @@ double attn__route_flops(const struct attn__route_spec *rs, const struct attn_sh
 double attn__route_bytes(const struct attn__route_spec *rs, const struct attn_shape *s);
 
 /*
- * The checks every routing method's supports() starts with: the shape
- * (attn__check_shape), then each integer or enum parameter of specs (n)
- * inside its range. ATTN_OK or ATTN_ERR_UNSUPPORTED with the reason in msg.
- */
-int attn__route_check(const struct attn_shape *s, const struct attn_params *p,
-                      const struct attn_param_spec *specs, int n, char *msg, size_t msglen);
-
-/*
  * Bytes one forward() moves, nominally: Q read and O written once, the
  * K and V rows of every kept block read once per query block that keeps
  * it (a tile of b rows shares them; a decode row is alone), and

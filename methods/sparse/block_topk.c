@@ -73,7 +73,7 @@ static void bt_spec(const struct attn_shape *s, const struct attn_params *p,
 static int bt_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                        size_t msglen)
 {
-	return attn__route_check(s, p, bt_params, 2, msg, msglen);
+	return attn__check_params(s, p, bt_params, 2, msg, msglen);
 }
 
 ATTN__ROUTE_DEFINE_METHOD(bt, struct bt_cfg, bt_spec)

@@ -214,7 +214,7 @@ static void km_spec(const struct attn_shape *s, const struct attn_params *p,
 static int km_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                        size_t msglen)
 {
-	return attn__route_check(s, p, km_params, 4, msg, msglen);
+	return attn__check_params(s, p, km_params, 4, msg, msglen);
 }
 
 ATTN__ROUTE_DEFINE_METHOD(km, struct km_cfg, km_spec)

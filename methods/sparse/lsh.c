@@ -121,7 +121,7 @@ static void lsh_spec(const struct attn_shape *s, const struct attn_params *p,
 static int lsh_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                         size_t msglen)
 {
-	return attn__route_check(s, p, lsh_params, 3, msg, msglen);
+	return attn__check_params(s, p, lsh_params, 3, msg, msglen);
 }
 
 ATTN__ROUTE_DEFINE_METHOD(lsh, struct lsh_cfg, lsh_spec)

@@ -177,7 +177,7 @@ static void moba_spec(const struct attn_shape *s, const struct attn_params *p,
 static int moba_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                          size_t msglen)
 {
-	return attn__route_check(s, p, moba_params, 3, msg, msglen);
+	return attn__check_params(s, p, moba_params, 3, msg, msglen);
 }
 
 ATTN__ROUTE_DEFINE_METHOD(moba, struct moba_cfg, moba_spec)

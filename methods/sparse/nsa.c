@@ -243,7 +243,7 @@ static void nsa_spec(const struct attn_shape *s, const struct attn_params *p,
 static int nsa_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                         size_t msglen)
 {
-	int rc = attn__route_check(s, p, nsa_params, 4, msg, msglen);
+	int rc = attn__check_params(s, p, nsa_params, 4, msg, msglen);
 	const double g = p && p->count > NSA_P_GATE ? p->v[NSA_P_GATE] : 1.0 / 3.0;
 	if (rc == ATTN_OK && !(g >= 0.0 && g <= 0.5)) {
 		if (msg && msglen > 0)

@@ -101,7 +101,7 @@ static void quest_spec(const struct attn_shape *s, const struct attn_params *p,
 static int quest_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                           size_t msglen)
 {
-	int rc = attn__route_check(s, p, quest_params, 2, msg, msglen);
+	int rc = attn__check_params(s, p, quest_params, 2, msg, msglen);
 	if (rc == ATTN_OK && s->mode != ATTN_MODE_DECODE) {
 		if (msg && msglen > 0)
 			snprintf(
