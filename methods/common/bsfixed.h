@@ -34,6 +34,7 @@
 
 #include "attnbench/method.h"
 #include "common/blocksparse.h"
+#include "common/common.h"
 #include "common/engine.h"
 
 /* Most intervals a row function may return. */
@@ -107,9 +108,6 @@ struct attn__bsf_spec {
 void attn__bsf_spec_init(const struct attn__bsf_def *def, const struct attn_params *p,
                          struct attn__bsf_spec *sp);
 
-/* The number of entries of a params array. */
-#define ATTN__BSF_COUNT(a) ((int)(sizeof(a) / sizeof(*(a))))
-
 /*
  * The parameter spec of b, the block size, that every fixed method lists:
  * the engine's range, so supports()'s parameter check is the engine's too.
@@ -167,7 +165,7 @@ static inline int attn__bsf_local_vis(int64_t first, int64_t w, int64_t grows, i
 #define ATTN__BSF_METHOD_COMMON(prefix)                                                            \
 	.abi_version = ATTN_ABI_VERSION, .family = ATTN_FAMILY_SPARSE, .flags = 0, .mem_exp = 1.0, \
 	.tolerance = 1e-5, .inputs = 0, .params = prefix##_params,                                 \
-	.n_params = ATTN__BSF_COUNT(prefix##_params), .supports = prefix##_supports,               \
+	.n_params = ATTN__COUNT(prefix##_params), .supports = prefix##_supports,                   \
 	.workspace_bytes = prefix##_workspace_bytes, .flops = prefix##_flops,                      \
 	.bytes = prefix##_bytes, .prepare = prefix##_prepare, .forward = prefix##_forward,         \
 	.oracle = prefix##_oracle

@@ -37,6 +37,9 @@ static inline int attn__thread_id(void)
 #endif
 }
 
+/* The number of entries of an array (a params array, for a descriptor's n_params). */
+#define ATTN__COUNT(a) ((int)(sizeof(a) / sizeof(*(a))))
+
 static inline int64_t attn__min64(int64_t a, int64_t b)
 {
 	return a < b ? a : b;

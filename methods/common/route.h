@@ -33,6 +33,7 @@
 
 #include "attnbench/method.h"
 #include "common/blocksparse.h"
+#include "common/common.h"
 
 /* Blocks of b that cover n rows: ⌈n / b⌉. */
 static inline int64_t attn__route_blocks(int64_t n, int64_t b)
@@ -348,8 +349,9 @@ double attn__route_pooled_bytes(const struct attn_shape *s);
  *     static void spec_fn(const struct attn_shape *s, const struct attn_params *p,
  *                         struct attn__route_spec *rs, cfg_type *c)
  *     static int <prefix>_supports(s, p, msg, msglen)      (the descriptor's)
- * and this defines <prefix>_workspace_bytes, _flops, _bytes, _prepare,
- * _forward and _oracle; ATTN__ROUTE_METHOD_COMMON fills the descriptor's shared fields.
+ * and its params array <prefix>_params; this defines <prefix>_workspace_bytes,
+ * _flops, _bytes, _prepare, _forward and _oracle, and ATTN__ROUTE_METHOD_COMMON
+ * fills the descriptor's shared fields.
  */
 #define ATTN__ROUTE_DEFINE_METHOD(prefix, cfg_type, spec_fn)                                       \
 	static size_t prefix##_workspace_bytes(const struct attn_shape *s,                         \
@@ -412,11 +414,13 @@ double attn__route_pooled_bytes(const struct attn_shape *s);
 /*
  * The fields every routing method's descriptor shares: sparse, not exact
  * (exact over its kept set only: the oracle is the dense masked reference
- * over the same selection), tolerance 1e-5, no extra inputs.
+ * over the same selection), tolerance 1e-5, no extra inputs, and the
+ * parameters of the method's array <prefix>_params.
  */
 #define ATTN__ROUTE_METHOD_COMMON(prefix)                                                          \
 	.abi_version = ATTN_ABI_VERSION, .family = ATTN_FAMILY_SPARSE, .flags = 0,                 \
-	.tolerance = 1e-5, .inputs = 0, .supports = prefix##_supports,                             \
+	.tolerance = 1e-5, .inputs = 0, .params = prefix##_params,                                 \
+	.n_params = ATTN__COUNT(prefix##_params), .supports = prefix##_supports,                   \
 	.workspace_bytes = prefix##_workspace_bytes, .flops = prefix##_flops,                      \
 	.bytes = prefix##_bytes, .prepare = prefix##_prepare, .forward = prefix##_forward,         \
 	.oracle = prefix##_oracle

@@ -109,7 +109,7 @@ static int bigbird_vis(const struct attn__bsf_spec *sp, const struct attn_shape 
 
 static const struct attn__bsf_def bigbird_def = {
     .params = bigbird_params,
-    .n_params = ATTN__BSF_COUNT(bigbird_params),
+    .n_params = ATTN__COUNT(bigbird_params),
     .passes = 1,
     .lists = bigbird_lists,
     .row = bigbird_row,

@@ -73,7 +73,7 @@ static void bt_spec(const struct attn_shape *s, const struct attn_params *p,
 static int bt_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                        size_t msglen)
 {
-	return attn__check_params(s, p, bt_params, 2, msg, msglen);
+	return attn__check_params(s, p, bt_params, ATTN__COUNT(bt_params), msg, msglen);
 }
 
 ATTN__ROUTE_DEFINE_METHOD(bt, struct bt_cfg, bt_spec)
@@ -88,6 +88,4 @@ const struct attn_method attn_method_block_topk = {
                 "FlexPrefill (arXiv 2502.20766)",
     .time_exp = 2.0,
     .mem_exp = 2.0,
-    .n_params = 2,
-    .params = bt_params,
 };

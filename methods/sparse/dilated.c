@@ -97,7 +97,7 @@ static int dilated_passes(const struct attn__bsf_spec *sp)
 
 static const struct attn__bsf_def dilated_def = {
     .params = dilated_params,
-    .n_params = ATTN__BSF_COUNT(dilated_params),
+    .n_params = ATTN__COUNT(dilated_params),
     .npasses = dilated_passes,
     .check = dilated_check,
     .lists = dilated_lists,

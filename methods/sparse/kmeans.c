@@ -214,7 +214,7 @@ static void km_spec(const struct attn_shape *s, const struct attn_params *p,
 static int km_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                        size_t msglen)
 {
-	return attn__check_params(s, p, km_params, 4, msg, msglen);
+	return attn__check_params(s, p, km_params, ATTN__COUNT(km_params), msg, msglen);
 }
 
 ATTN__ROUTE_DEFINE_METHOD(km, struct km_cfg, km_spec)
@@ -229,6 +229,4 @@ const struct attn_method attn_method_kmeans = {
                 "(arXiv 2412.03213)",
     .time_exp = 1.5,
     .mem_exp = 1.0,
-    .n_params = 4,
-    .params = km_params,
 };

@@ -25,7 +25,7 @@ static const struct attn_param_spec longformer_params[] = {
 
 static const struct attn__bsf_def longformer_def = {
     .params = longformer_params,
-    .n_params = ATTN__BSF_COUNT(longformer_params),
+    .n_params = ATTN__COUNT(longformer_params),
     .passes = 1,
 };
 

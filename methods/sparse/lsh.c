@@ -121,7 +121,7 @@ static void lsh_spec(const struct attn_shape *s, const struct attn_params *p,
 static int lsh_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                         size_t msglen)
 {
-	return attn__check_params(s, p, lsh_params, 3, msg, msglen);
+	return attn__check_params(s, p, lsh_params, ATTN__COUNT(lsh_params), msg, msglen);
 }
 
 ATTN__ROUTE_DEFINE_METHOD(lsh, struct lsh_cfg, lsh_spec)
@@ -136,6 +136,4 @@ const struct attn_method attn_method_lsh = {
     /* hashing and counting sorts are O(N); the chunks O(N b D) */
     .time_exp = 1.0,
     .mem_exp = 1.0,
-    .n_params = 3,
-    .params = lsh_params,
 };

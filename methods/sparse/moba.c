@@ -177,7 +177,7 @@ static void moba_spec(const struct attn_shape *s, const struct attn_params *p,
 static int moba_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                          size_t msglen)
 {
-	return attn__check_params(s, p, moba_params, 3, msg, msglen);
+	return attn__check_params(s, p, moba_params, ATTN__COUNT(moba_params), msg, msglen);
 }
 
 ATTN__ROUTE_DEFINE_METHOD(moba, struct moba_cfg, moba_spec)
@@ -193,6 +193,4 @@ const struct attn_method attn_method_moba = {
     /* the gates are (N/b)² or N·N/b: quadratic with a small constant */
     .time_exp = 2.0,
     .mem_exp = 2.0,
-    .n_params = 3,
-    .params = moba_params,
 };

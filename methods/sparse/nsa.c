@@ -243,7 +243,7 @@ static void nsa_spec(const struct attn_shape *s, const struct attn_params *p,
 static int nsa_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                         size_t msglen)
 {
-	int rc = attn__check_params(s, p, nsa_params, 4, msg, msglen);
+	int rc = attn__check_params(s, p, nsa_params, ATTN__COUNT(nsa_params), msg, msglen);
 	const double g = p && p->count > NSA_P_GATE ? p->v[NSA_P_GATE] : 1.0 / 3.0;
 	if (rc == ATTN_OK && !(g >= 0.0 && g <= 0.5)) {
 		if (msg && msglen > 0)
@@ -488,6 +488,4 @@ const struct attn_method attn_method_nsa = {
     /* the compressed branch is N·N/b·D */
     .time_exp = 2.0,
     .mem_exp = 1.0,
-    .n_params = 4,
-    .params = nsa_params,
 };

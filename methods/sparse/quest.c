@@ -101,7 +101,7 @@ static void quest_spec(const struct attn_shape *s, const struct attn_params *p,
 static int quest_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
                           size_t msglen)
 {
-	int rc = attn__check_params(s, p, quest_params, 2, msg, msglen);
+	int rc = attn__check_params(s, p, quest_params, ATTN__COUNT(quest_params), msg, msglen);
 	if (rc == ATTN_OK && s->mode != ATTN_MODE_DECODE) {
 		if (msg && msglen > 0)
 			snprintf(
@@ -126,6 +126,4 @@ const struct attn_method attn_method_quest = {
     /* a decode step: the bounds are O(N/b · D), the kept pages O(topk · b · D) */
     .time_exp = 1.0,
     .mem_exp = 1.0,
-    .n_params = 2,
-    .params = quest_params,
 };

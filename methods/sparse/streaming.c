@@ -23,7 +23,7 @@ static const struct attn_param_spec streaming_params[] = {
 
 static const struct attn__bsf_def streaming_def = {
     .params = streaming_params,
-    .n_params = ATTN__BSF_COUNT(streaming_params),
+    .n_params = ATTN__COUNT(streaming_params),
     .passes = 1,
 };
 

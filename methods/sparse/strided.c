@@ -86,7 +86,7 @@ static int strided_vis(const struct attn__bsf_spec *sp, const struct attn_shape 
 
 static const struct attn__bsf_def strided_def = {
     .params = strided_params,
-    .n_params = ATTN__BSF_COUNT(strided_params),
+    .n_params = ATTN__COUNT(strided_params),
     .passes = 2,
     .geom = strided_geom,
     .row = strided_row,

@@ -22,7 +22,7 @@ static const struct attn_param_spec window_params[] = {
 
 static const struct attn__bsf_def window_def = {
     .params = window_params,
-    .n_params = ATTN__BSF_COUNT(window_params),
+    .n_params = ATTN__COUNT(window_params),
     .passes = 1,
 };
 
