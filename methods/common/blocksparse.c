@@ -539,10 +539,11 @@ static void bs_dump_mark(void *arg2, const struct attn__bs_head *hd, int64_t r, 
 }
 
 void attn__bs_dump(const struct attn_ctx *ctx, const struct attn__bs_pattern *pat,
-                   const struct attn_shape *s, int64_t bh)
+                   const struct attn_shape *s, int64_t bh, uint8_t *dumped)
 {
-	if (!ctx || !ctx->dump_mask)
+	if (!ctx || !ctx->dump_mask || *dumped)
 		return;
+	*dumped = 1;
 	const int64_t b = pat->b;
 	struct bs_dump d = {.s = s, .b = b, .nkb = attn__div_up(s->n, b)};
 	const int64_t nqb = attn__div_up(attn_shape_nq(s), b);

@@ -192,18 +192,19 @@ void attn__bs_report(const struct attn_ctx *ctx, const struct attn_shape *s,
                      const struct attn__bs_stats *st, double routing_flops, double routing_ns);
 
 /*
- * When ctx->dump_mask is set: the (nqb, nkb) mask of original blocks of
- * head bh in which the pattern keeps at least one (query, key) pair (every
- * pass, maps undone, masks and causality applied), handed to the harness.
- * A diagnostic, and the one place the engine allocates: that mask
- * (nqb·nkb bytes, which no workspace should carry) and a pair's mask; the
- * dump is skipped if that fails. So that the allocation stays out of timed
- * calls, a method dumps once per prepare(): on the first forward() whose
- * ctx asks (the harness's warm-up call, or a call of its own), keeping a
- * flag in its workspace, as bsfixed.c does.
+ * When ctx->dump_mask is set and *dumped is 0: the (nqb, nkb) mask of
+ * original blocks of head bh in which the pattern keeps at least one
+ * (query, key) pair (every pass, maps undone, masks and causality
+ * applied), handed to the harness, and *dumped set. A diagnostic, and the
+ * one place the engine allocates: that mask (nqb·nkb bytes, which no
+ * workspace should carry) and a pair's mask; the dump is skipped if that
+ * fails. So that the allocation stays out of timed calls, a method dumps
+ * once per prepare(): `dumped` is a byte of its workspace that prepare()
+ * clears, so only the first forward() whose ctx asks (the harness's
+ * warm-up call, or a call of its own) pays for it.
  */
 void attn__bs_dump(const struct attn_ctx *ctx, const struct attn__bs_pattern *pat,
-                   const struct attn_shape *s, int64_t bh);
+                   const struct attn_shape *s, int64_t bh, uint8_t *dumped);
 
 /*
  * The float64 dense masked reference over the same lists and masks: per

@@ -470,10 +470,7 @@ int attn__bsf_forward(const struct attn__bsf_spec *sp, const struct attn_shape *
 	bsf_pattern(sp, s, base, hdr, &a, &pat);
 	attn__bs_run(&w.pl, &pat, s, in, out, ws, &st);
 	attn__bs_report(ctx, s, &st, 0.0, routing_ns);
-	if (ctx && ctx->dump_mask && !hdr[li * 4]) {
-		attn__bs_dump(ctx, &pat, s, 0);
-		hdr[li * 4] = 1;
-	}
+	attn__bs_dump(ctx, &pat, s, 0, (uint8_t *)&hdr[li * 4]);
 	return ATTN_OK;
 }
 

@@ -506,15 +506,6 @@ int attn__route_prepare(const struct attn__route_spec *rs, const struct attn_sha
 	return ATTN_OK;
 }
 
-int attn__route_dump_due(const struct attn__route_ws *w, void *ws, const struct attn_ctx *ctx)
-{
-	char *flag = (char *)ws + w->off_flag;
-	if (!ctx || !ctx->dump_mask || *flag)
-		return 0;
-	*flag = 1;
-	return 1;
-}
-
 void attn__route_report(const struct attn_ctx *ctx, const struct attn_shape *s, int64_t b,
                         const struct attn__bs_stats *st, double routing_flops, double routing_ns)
 {
@@ -566,8 +557,7 @@ int attn__route_forward(const struct attn__route_spec *rs, const struct attn_sha
 	struct attn__bs_stats st;
 	attn__bs_run(&w.pl, &pat, s, in, out, ws, &st);
 	attn__route_report(ctx, s, rs->b, &st, rs->routing_flops, ns);
-	if (attn__route_dump_due(&w, ws, ctx))
-		attn__bs_dump(ctx, &pat, s, 0);
+	attn__bs_dump(ctx, &pat, s, 0, (uint8_t *)ws + w.off_flag);
 	return ATTN_OK;
 }
 

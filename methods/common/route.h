@@ -254,13 +254,6 @@ int attn__route_prepare(const struct attn__route_spec *rs, const struct attn_sha
                         const struct attn_inputs *in, void *ws, int threads);
 
 /*
- * 1 when this forward() should hand the harness head 0's block mask: ctx
- * asks for it and no call since prepare() has (the flag is then set). So
- * the dump's allocation (attn__bs_dump) stays out of timed calls.
- */
-int attn__route_dump_due(const struct attn__route_ws *w, void *ws, const struct attn_ctx *ctx);
-
-/*
  * Route every head (OpenMP over heads, each head single-threaded, so the
  * bits do not depend on the thread count) into the heads' regions of ws.
  * Returns the time it took in ns (CLOCK_MONOTONIC).

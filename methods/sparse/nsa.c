@@ -361,14 +361,9 @@ static int nsa_forward(const struct attn_shape *s, const struct attn_params *p,
 	st.tiles += st_win.tiles;
 	st.kept += st_win.kept;
 	attn__route_report(ctx, s, rs.b, &st, rs.routing_flops, ns);
-	if (attn__route_dump_due(&w, ws, ctx)) {
-		const struct attn__bs_pattern both = {.b = rs.b,
-		                                      .passes = 2,
-		                                      .head = nsa_dump_head,
-		                                      .mask = nsa_dump_mask,
-		                                      .arg = &pt};
-		attn__bs_dump(ctx, &both, s, 0);
-	}
+	const struct attn__bs_pattern both = {
+	    .b = rs.b, .passes = 2, .head = nsa_dump_head, .mask = nsa_dump_mask, .arg = &pt};
+	attn__bs_dump(ctx, &both, s, 0, (uint8_t *)base + w.off_flag);
 	return ATTN_OK;
 }
 
