@@ -54,13 +54,13 @@ static inline int64_t attn__kv_head(const struct attn_shape *s, int64_t bh)
 	return bh / s->heads * s->kv_heads + bh % s->heads / (s->heads / s->kv_heads);
 }
 
-/* x rounded up to a multiple of m (m > 0). */
 /* ⌈a / b⌉, for a >= 0 and b > 0. */
 static inline int64_t attn__div_up(int64_t a, int64_t b)
 {
 	return (a + b - 1) / b;
 }
 
+/* x rounded up to a multiple of m (m > 0). */
 static inline int64_t attn__round_up(int64_t x, int64_t m)
 {
 	return attn__div_up(x, m) * m;
