@@ -910,20 +910,17 @@ static void parallel_head(const struct attn__lin_spec *ls, const struct lin_plan
 					attn__scale(kf + j * ldf, f, F);
 		}
 
-		/* pass 1: the block's φ(Q) · scale, folded (vector gates) and transposed */
+		/*
+		 * pass 1: the block's φ(Q) · scale, transposed, then folded (vector
+		 * gates) in qt only: pass 2b reads qf unfolded
+		 */
 		feat_rows(ls, pl, hd, 1, hd->q + i0 * D, i0, mb, qf, NULL);
-		for (int64_t i = 0; i < mb; i++) {
-			const float *qr = qf + i * ldf;
-			for (int64_t d = 0; d < F; d++) {
-				float x = qr[d];
-				if (gd > 1)
-					x *= attn__expf(
+		attn__pack_qt(qt, ldq, qf, ldf, mb, bqp, F, 1.0f);
+		if (gd > 1)
+			for (int64_t d = 0; d < F; d++)
+				for (int64_t i = 0; i < mb; i++)
+					qt[d * ldq + i] *= attn__expf(
 					    (float)(bc[(i0 + i) * gd + d] - bc[i0 * gd + d]));
-				qt[d * ldq + i] = x;
-			}
-		}
-		for (int64_t d = 0; d < F; d++)
-			memset(qt + d * ldq + mb, 0, (size_t)(bqp - mb) * sizeof(float));
 
 		/* vector gates fold the keys before the block to i0 first */
 		const float *keys = kf;
