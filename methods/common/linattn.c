@@ -711,15 +711,11 @@ static void chunk_run(const struct attn__lin_spec *ls, const struct lin_plan *pl
 
 			/* pass 1: O = Q̃ S' = (Q̃ ⊙ a_t) S  (c, D); kt is free again */
 			const float *qa = qb;
-			if (gd == 1) {
+			if (gd > 0) {
 				for (int64_t i = 0; i < c; i++)
 					for (int64_t d = 0; d < F; d++)
-						kt[i * ldf + d] = qb[i * ldf + d] * a0[0];
-				qa = kt;
-			} else if (gd > 1) {
-				for (int64_t i = 0; i < c; i++)
-					for (int64_t d = 0; d < F; d++)
-						kt[i * ldf + d] = qb[i * ldf + d] * a0[d];
+						kt[i * ldf + d] =
+						    qb[i * ldf + d] * a0[gd == 1 ? 0 : d];
 				qa = kt;
 			}
 			attn__gemm(c, D, F, qa, ldf, 1, S, ldd, o, D, 0);
