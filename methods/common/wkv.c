@@ -257,6 +257,24 @@ static void state_clear(const struct wkv_vecs *st, int64_t D)
 		st->p[c] = -INFINITY;
 }
 
+struct wkv_ab {
+	float a, b;
+};
+
+/*
+ * (a, b) ⊕ (a', b') of one channel, d the exponent of the scale of (a, b)
+ * minus that of (a', b'): both rescaled to the larger, whose factor is 1 and
+ * the other's e^{-|d|}, one exp. Inline, or the simd loops that call it
+ * would not vectorise; by value, as through pointers GCC gave step_out's
+ * loop no vector epilogue.
+ */
+static inline struct wkv_ab state_merge(float d, float a, float b, float a2, float b2)
+{
+	const float e = attn__expf(-fabsf(d));
+	const float e1 = d >= 0.0f ? 1.0f : e, e2 = d >= 0.0f ? e : 1.0f;
+	return (struct wkv_ab){attn__fmaf(e1, a, e2 * a2), attn__fmaf(e1, b, e2 * b2)};
+}
+
 /*
  * The state absorbs the token (k, v) (D each), decaying by e^{-w} first
  * (has_w: st->w; else no decay). See the top of the file for the formulas.
@@ -286,10 +304,9 @@ static inline void step_update(const struct wkv_vecs *st, const float *k, const 
 		for (int64_t c = 0; c < D; c++) {
 			/* d >= 0: the state keeps its scale (e1 = 1), else the key sets it */
 			const float d = p[c] - k[c];
-			const float e = attn__expf(-fabsf(d));
-			const float e1 = d >= 0.0f ? 1.0f : e, e2 = d >= 0.0f ? e : 1.0f;
-			a[c] = attn__fmaf(e1, a[c], e2 * v[c]);
-			b[c] = attn__fmaf(e1, b[c], e2);
+			const struct wkv_ab r = state_merge(d, a[c], b[c], v[c], 1.0f);
+			a[c] = r.a;
+			b[c] = r.b;
 			p[c] = d >= 0.0f ? p[c] : k[c];
 		}
 	}
@@ -309,12 +326,8 @@ static inline void step_out(float *o, const float *q, const float *k, const floa
 #pragma omp simd
 	for (int64_t c = 0; c < D; c++) {
 		const float uk = has_u ? u[c] + k[c] : k[c];
-		const float d = p[c] - uk;
-		const float e = attn__expf(-fabsf(d));
-		const float e1 = d >= 0.0f ? 1.0f : e, e2 = d >= 0.0f ? e : 1.0f;
-		const float num = attn__fmaf(e1, a[c], e2 * v[c]);
-		const float den = attn__fmaf(e1, b[c], e2);
-		o[c] = num / (den * (1.0f + attn__expf(-q[c])));
+		const struct wkv_ab r = state_merge(p[c] - uk, a[c], b[c], v[c], 1.0f);
+		o[c] = r.a / (r.b * (1.0f + attn__expf(-q[c])));
 	}
 }
 
@@ -396,10 +409,9 @@ static void blocked_run(const struct wkv_head *hd, const struct wkv_vecs *st,
 #pragma omp simd
 		for (int64_t c = 0; c < D; c++) {
 			const float d = p[c] - blk->p[c];
-			const float e = attn__expf(-fabsf(d));
-			const float e1 = d >= 0.0f ? 1.0f : e, e2 = d >= 0.0f ? e : 1.0f;
-			a[c] = attn__fmaf(e1, a[c], e2 * blk->a[c]);
-			b[c] = attn__fmaf(e1, b[c], e2 * blk->b[c]);
+			const struct wkv_ab r = state_merge(d, a[c], b[c], blk->a[c], blk->b[c]);
+			a[c] = r.a;
+			b[c] = r.b;
 			p[c] = d >= 0.0f ? p[c] : blk->p[c];
 		}
 	}
