@@ -95,6 +95,7 @@ struct cmp_case {
 	int causal, threads;
 	double *ns, *roof; /* k samples; roof[i] <= 0 when not measured */
 	int k, all_roof;
+	int win;           /* its shape's window, numbered from 0 (number_windows) */
 	double group_roof; /* median roof_ns of its shape's window, 0: none */
 	double raw_med;    /* median ns as measured, before the rounds' correction */
 	double ins; /* counter:PAPI_TOT_INS, NAN when unavailable */
@@ -109,7 +110,7 @@ struct cmp_run {
 	struct attn_roof roofs[32];
 	int n_roofs, any_roof_ns;
 	struct cmp_case *c;
-	int n;
+	int n, n_win;
 };
 
 enum cmp_norm { NORM_GROUP_ROOF, NORM_RUN_ROOF, NORM_RAW };
@@ -177,6 +178,21 @@ static int cmp_case_order(const struct cmp_case *x, const struct cmp_case *y)
 	if (!c)
 		c = strcmp(x->params, y->params);
 	return c ? c : shape_order(x, y);
+}
+
+/*
+ * Number the windows: the cases of one shape, every method and params, which
+ * a sweep interleaves so that they run at the same time.
+ */
+static void number_windows(struct cmp_run *r)
+{
+	r->n_win = 0;
+	for (int i = 0; i < r->n; i++) {
+		int j = 0;
+		while (j < i && shape_order(&r->c[j], &r->c[i]))
+			j++;
+		r->c[i].win = j < i ? r->c[j].win : r->n_win++;
+	}
 }
 
 static void free_run(struct cmp_run *r)
@@ -329,15 +345,11 @@ static int load_run(const char *role, struct cmp_run *r)
 		cli_error("compare", "out of memory reading %s", r->path);
 		return EXIT_USAGE;
 	}
+	number_windows(r);
 	return EXIT_OK;
 }
 
 /* ---- pairing and testing -------------------------------------------------------- */
-
-static int same_shape(const struct cmp_case *x, const struct cmp_case *y)
-{
-	return shape_order(x, y) == 0;
-}
 
 /*
  * The roof of each case's window: the median of the roof_ns of every sample
@@ -350,29 +362,24 @@ static int same_shape(const struct cmp_case *x, const struct cmp_case *y)
  */
 static int group_roofs(struct cmp_run *r)
 {
+	int total = 0;
 	for (int i = 0; i < r->n; i++)
-		r->c[i].group_roof = -1;
-	for (int i = 0; i < r->n; i++) {
-		if (r->c[i].group_roof >= 0)
-			continue;
-		int total = 0;
-		for (int j = i; j < r->n; j++)
-			if (same_shape(&r->c[i], &r->c[j]) && r->c[j].all_roof)
-				total += r->c[j].k;
-		double *v = malloc((size_t)(total ? total : 1) * sizeof(double));
-		if (!v)
-			return -1;
+		total += r->c[i].k;
+	double *v = malloc((size_t)(total ? total : 1) * sizeof(double));
+	if (!v)
+		return -1;
+	for (int w = 0; w < r->n_win; w++) {
 		int m = 0;
-		for (int j = i; j < r->n; j++)
-			if (same_shape(&r->c[i], &r->c[j]) && r->c[j].all_roof)
+		for (int j = 0; j < r->n; j++)
+			if (r->c[j].win == w && r->c[j].all_roof)
 				for (int k = 0; k < r->c[j].k; k++)
 					v[m++] = r->c[j].roof[k];
 		double g = m ? attn_stats_median_inplace(v, m) : 0;
-		free(v);
-		for (int j = i; j < r->n; j++)
-			if (same_shape(&r->c[i], &r->c[j]))
+		for (int j = 0; j < r->n; j++)
+			if (r->c[j].win == w)
 				r->c[j].group_roof = g;
 	}
+	free(v);
 	return 0;
 }
 
@@ -396,42 +403,36 @@ static int peer_rounds(struct cmp_run *r)
 		maxk = r->c[i].k > maxk ? r->c[i].k : maxk;
 	double *med = malloc((size_t)(r->n ? r->n : 1) * sizeof(double));
 	double *v = malloc((size_t)(r->n + maxk + 1) * sizeof(double));
-	char *done = calloc((size_t)(r->n ? r->n : 1), 1);
-	if (!med || !v || !done) {
+	if (!med || !v) {
 		free(med);
 		free(v);
-		free(done);
 		return -1;
 	}
 	for (int i = 0; i < r->n; i++) {
 		memcpy(v, r->c[i].ns, (size_t)r->c[i].k * sizeof(double));
 		med[i] = r->c[i].raw_med = attn_stats_median_inplace(v, r->c[i].k);
 	}
-	for (int i = 0; i < r->n; i++) {
-		if (done[i])
-			continue;
+	for (int w = 0; w < r->n_win; w++) {
 		int members = 0;
-		for (int j = i; j < r->n; j++)
-			if (same_shape(&r->c[i], &r->c[j]))
-				members++, done[j] = 1;
+		for (int j = 0; j < r->n; j++)
+			members += r->c[j].win == w;
 		if (members < 3)
 			continue;
 		for (int rep = 0; rep < maxk; rep++) {
 			int m = 0;
-			for (int j = i; j < r->n; j++)
-				if (same_shape(&r->c[i], &r->c[j]) && rep < r->c[j].k && med[j] > 0)
+			for (int j = 0; j < r->n; j++)
+				if (r->c[j].win == w && rep < r->c[j].k && med[j] > 0)
 					v[m++] = r->c[j].ns[rep] / med[j];
 			if (m < 3)
 				continue;
 			double f = attn_stats_median_inplace(v, m);
-			for (int j = i; j < r->n; j++)
-				if (same_shape(&r->c[i], &r->c[j]) && rep < r->c[j].k && f > 0)
+			for (int j = 0; j < r->n; j++)
+				if (r->c[j].win == w && rep < r->c[j].k && f > 0)
 					r->c[j].ns[rep] /= f;
 		}
 	}
 	free(med);
 	free(v);
-	free(done);
 	return 0;
 }
 
@@ -610,7 +611,7 @@ static int same_work(const struct cmp_pair *p)
  * run's usual speed relative to the other run, no normalisation is trusted:
  * its pairs are UNRELIABLE.
  */
-static int judge(struct cmp_pair *pairs, int n, double threshold)
+static int judge(struct cmp_pair *pairs, int n, int n_win, double threshold)
 {
 	double *v = malloc((size_t)(n ? n : 1) * sizeof(double));
 	double *rel = malloc((size_t)(n ? n : 1) * sizeof(double));
@@ -638,12 +639,15 @@ static int judge(struct cmp_pair *pairs, int n, double threshold)
 	 * sgemm probe does not see (measured: whole runs 10-35% slower with the
 	 * probe within 3%). The grid's median ratio is reported for it instead.
 	 */
-	for (int i = 0; i < n; i++) {
+	for (int w = 0; w < n_win; w++) {
 		int k = 0;
 		for (int j = 0; j < n; j++)
-			if (same_shape(pairs[i].b, pairs[j].b))
+			if (pairs[j].b->win == w)
 				v[k++] = pairs[j].ratio;
-		rel[i] = k < 3 ? pairs[i].ratio : pairs[i].ratio / attn_stats_median_inplace(v, k);
+		double med = k < 3 ? 1 : attn_stats_median_inplace(v, k);
+		for (int j = 0; j < n; j++)
+			if (pairs[j].b->win == w)
+				rel[j] = pairs[j].ratio / med;
 	}
 	for (int i = 0; i < n; i++) {
 		struct cmp_pair *p = &pairs[i];
@@ -1066,7 +1070,7 @@ int cmd_compare(int argc, char **argv)
 			p->v = attn_compare_verdict(p->ratio, p->q, alpha, threshold);
 			r.n_norm[p->norm]++;
 		}
-		if (judge(r.pairs, r.n, threshold)) {
+		if (judge(r.pairs, r.n, base.n_win, threshold)) {
 			cli_error("compare", "out of memory");
 			rc = EXIT_USAGE;
 		}
