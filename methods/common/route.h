@@ -342,21 +342,13 @@ double attn__route_pooled_bytes(const struct attn_shape *s);
  *     static void spec_fn(const struct attn_shape *s, const struct attn_params *p,
  *                         struct attn__route_spec *rs, cfg_type *c)
  *     static int <prefix>_supports(s, p, msg, msglen)      (the descriptor's)
- * and its params array <prefix>_params; this defines <prefix>_workspace_bytes,
- * _flops, _bytes, _prepare, _forward and _oracle, and ATTN__ROUTE_METHOD_COMMON
- * fills the descriptor's shared fields.
+ * and its params array <prefix>_params; ATTN__ROUTE_DEFINE_COSTS defines
+ * <prefix>_flops, _bytes and _prepare, ATTN__ROUTE_DEFINE_METHOD those and
+ * _workspace_bytes, _forward and _oracle (a method with more than the
+ * driver's workspace, nsa, writes those three itself), and
+ * ATTN__ROUTE_METHOD_COMMON fills the descriptor's shared fields.
  */
-#define ATTN__ROUTE_DEFINE_METHOD(prefix, cfg_type, spec_fn)                                       \
-	static size_t prefix##_workspace_bytes(const struct attn_shape *s,                         \
-	                                       const struct attn_params *p, int threads)           \
-	{                                                                                          \
-		struct attn__route_spec rs;                                                        \
-		cfg_type c;                                                                        \
-		struct attn__route_ws w;                                                           \
-		spec_fn(s, p, &rs, &c);                                                            \
-		attn__route_ws_init(&w, &rs, s, threads);                                          \
-		return w.total;                                                                    \
-	}                                                                                          \
+#define ATTN__ROUTE_DEFINE_COSTS(prefix, cfg_type, spec_fn)                                        \
 	static double prefix##_flops(const struct attn_shape *s, const struct attn_params *p)      \
 	{                                                                                          \
 		struct attn__route_spec rs;                                                        \
@@ -379,6 +371,19 @@ double attn__route_pooled_bytes(const struct attn_shape *s);
 		cfg_type c;                                                                        \
 		spec_fn(s, p, &rs, &c);                                                            \
 		return attn__route_prepare(&rs, s, in, ws, ctx ? ctx->threads : 1);                \
+	}
+
+#define ATTN__ROUTE_DEFINE_METHOD(prefix, cfg_type, spec_fn)                                       \
+	ATTN__ROUTE_DEFINE_COSTS(prefix, cfg_type, spec_fn)                                        \
+	static size_t prefix##_workspace_bytes(const struct attn_shape *s,                         \
+	                                       const struct attn_params *p, int threads)           \
+	{                                                                                          \
+		struct attn__route_spec rs;                                                        \
+		cfg_type c;                                                                        \
+		struct attn__route_ws w;                                                           \
+		spec_fn(s, p, &rs, &c);                                                            \
+		attn__route_ws_init(&w, &rs, s, threads);                                          \
+		return w.total;                                                                    \
 	}                                                                                          \
 	static int prefix##_forward(const struct attn_shape *s, const struct attn_params *p,       \
 	                            const struct attn_inputs *in, float *out, void *ws,            \

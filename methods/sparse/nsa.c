@@ -259,6 +259,8 @@ static int nsa_supports(const struct attn_shape *s, const struct attn_params *p,
 	return rc;
 }
 
+ATTN__ROUTE_DEFINE_COSTS(nsa, struct nsa_cfg, nsa_spec)
+
 /*
  * The workspace: the driver's (engine, window list as shared state, each
  * head's selection and o_cmp, routing scratch), then o_win (B, H, NQ, D).
@@ -272,15 +274,6 @@ static size_t nsa_workspace_bytes(const struct attn_shape *s, const struct attn_
 	nsa_spec(s, p, &rs, &c);
 	attn__route_ws_init(&w, &rs, s, threads);
 	return w.total + attn__floats64(s->batch * s->heads * attn_shape_nq(s) * s->d);
-}
-
-static int nsa_prepare(const struct attn_shape *s, const struct attn_params *p,
-                       const struct attn_inputs *in, void *ws, const struct attn_ctx *ctx)
-{
-	struct attn__route_spec rs;
-	struct nsa_cfg c;
-	nsa_spec(s, p, &rs, &c);
-	return attn__route_prepare(&rs, s, in, ws, ctx ? ctx->threads : 1);
 }
 
 /* The two engine patterns, over the heads' selections and the shared window. */
@@ -455,22 +448,6 @@ static int nsa_oracle(const struct attn_shape *s, const struct attn_params *p,
 	free(owin);
 	free(kv);
 	return rc;
-}
-
-static double nsa_flops(const struct attn_shape *s, const struct attn_params *p)
-{
-	struct attn__route_spec rs;
-	struct nsa_cfg c;
-	nsa_spec(s, p, &rs, &c);
-	return attn__route_flops(&rs, s);
-}
-
-static double nsa_bytes(const struct attn_shape *s, const struct attn_params *p)
-{
-	struct attn__route_spec rs;
-	struct nsa_cfg c;
-	nsa_spec(s, p, &rs, &c);
-	return attn__route_bytes(&rs, s);
 }
 
 const struct attn_method attn_method_nsa = {
