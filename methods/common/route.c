@@ -561,21 +561,31 @@ int attn__route_forward(const struct attn__route_spec *rs, const struct attn_sha
 	return ATTN_OK;
 }
 
-int attn__route_oracle(const struct attn__route_spec *rs, const struct attn_shape *s,
-                       const struct attn_inputs *in, double *out)
+char *attn__route_select(const struct attn__route_spec *rs, const struct attn_shape *s,
+                         const struct attn_inputs *in, char **shared, char **heads)
 {
 	struct attn__route_ws w;
 	attn__route_ws_init(&w, rs, s, 1);
-	/* the method's part only: the engine's tiles are not used by the reference */
-	const size_t own = w.total - w.off_shared;
-	char *mem = aligned_alloc(64, own);
+	/* the method's part only: the engine's tiles are not used by a reference */
+	char *mem = aligned_alloc(64, w.total - w.off_shared);
+	if (!mem)
+		return NULL;
+	*shared = mem;
+	*heads = mem + (w.off_heads - w.off_shared);
+	if (rs->prep)
+		rs->prep(rs, s, in, *shared);
+	route_heads(rs, s, in, rs->shared_bytes ? *shared : NULL, *heads,
+	            mem + (w.off_scratch - w.off_shared), 1);
+	return mem;
+}
+
+int attn__route_oracle(const struct attn__route_spec *rs, const struct attn_shape *s,
+                       const struct attn_inputs *in, double *out)
+{
+	char *shared, *heads;
+	char *mem = attn__route_select(rs, s, in, &shared, &heads);
 	if (!mem)
 		return ATTN_ERR_NOMEM;
-	char *shared = mem, *heads = mem + (w.off_heads - w.off_shared);
-	if (rs->prep)
-		rs->prep(rs, s, in, shared);
-	route_heads(rs, s, in, rs->shared_bytes ? shared : NULL, heads,
-	            mem + (w.off_scratch - w.off_shared), 1);
 	const struct attn__route_run run = {rs, s, heads};
 	const struct attn__bs_pattern pat = {
 	    .b = rs->b, .passes = 1, .head = attn__route_head_cb, .mask = rs->mask, .arg = &run};

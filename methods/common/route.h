@@ -271,9 +271,19 @@ int attn__route_forward(const struct attn__route_spec *rs, const struct attn_sha
                         const struct attn_ctx *ctx);
 
 /*
- * The oracle: the same float32 routing (one thread, into memory of its
- * own), then the engine's float64 dense masked reference over exactly those
- * lists. Allocates; ATTN_ERR_NOMEM when that fails.
+ * An oracle's routing: the method's part of the workspace (shared state,
+ * every head's selection, one scratch; not the engine's tiles) in memory of
+ * its own, filled by prep and route on one thread. Returns that memory (the
+ * caller frees it), *shared and *heads pointing into it; NULL when it
+ * cannot be allocated.
+ */
+char *attn__route_select(const struct attn__route_spec *rs, const struct attn_shape *s,
+                         const struct attn_inputs *in, char **shared, char **heads);
+
+/*
+ * The oracle: the same float32 routing (attn__route_select), then the
+ * engine's float64 dense masked reference over exactly those lists.
+ * Allocates; ATTN_ERR_NOMEM when that fails.
  */
 int attn__route_oracle(const struct attn__route_spec *rs, const struct attn_shape *s,
                        const struct attn_inputs *in, double *out);

@@ -370,28 +370,20 @@ static int nsa_oracle(const struct attn_shape *s, const struct attn_params *p,
 {
 	struct attn__route_spec rs;
 	struct nsa_cfg c;
-	struct attn__route_ws w;
 	struct nsa_patterns pt;
 	(void)ctx;
 	if (nsa_supports(s, p, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 	nsa_spec(s, p, &rs, &c);
-	attn__route_ws_init(&w, &rs, s, 1);
 	const int64_t N = s->n, D = s->d, NQ = attn_shape_nq(s), b = rs.b, nkb = c.nkb;
 	const int64_t heads = s->batch * s->heads, nout = heads * NQ * D;
-	const size_t own = w.total - w.off_shared;
-	char *mem = aligned_alloc(64, own);
+	char *shared, *heads_mem;
+	char *mem = attn__route_select(&rs, s, in, &shared, &heads_mem);
 	double *osel = malloc(sizeof(double) * (size_t)nout);
 	double *owin = malloc(sizeof(double) * (size_t)nout);
 	double *kv = malloc(sizeof(double) * (size_t)(2 * nkb * D + nkb));
 	int rc = mem && osel && owin && kv ? ATTN_OK : ATTN_ERR_NOMEM;
 	if (rc == ATTN_OK) {
-		char *shared = mem, *heads_mem = mem + (w.off_heads - w.off_shared);
-		char *scratch = mem + (w.off_scratch - w.off_shared);
-		nsa_prep(&rs, s, in, shared);
-		for (int64_t bh = 0; bh < heads; bh++)
-			nsa_route(&rs, s, in, shared, bh, heads_mem + (size_t)bh * rs.lo.bytes,
-			          scratch);
 		nsa_patterns_init(&pt, &rs, s, heads_mem, shared);
 		rc = attn__bs_reference(&pt.sel, s, in, osel);
 		if (rc == ATTN_OK)
