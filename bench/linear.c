@@ -83,6 +83,44 @@ static const char *verdict(int met)
 	return met ? "met" : "NOT met";
 }
 
+/* One side of a paired timing: a kernel and the case it is planned for. */
+struct side {
+	struct bench_kernel k;
+	const struct attn_shape *s;
+	const struct attn_inputs *in;
+};
+
+/* Plan a (m_a, p_a) and b (m_b, p_b; NULL: the defaults): both or, returning -1, neither. */
+static int pair_init(const struct opts *o, struct side *a, const struct attn_method *m_a,
+                     const struct attn_params *p_a, struct side *b, const struct attn_method *m_b,
+                     const struct attn_params *p_b)
+{
+	if (bench_kernel_init(&a->k, m_a, p_a, a->s, o->threads, a->in, NULL, 0))
+		return -1;
+	if (bench_kernel_init(&b->k, m_b, p_b, b->s, o->threads, b->in, NULL, 0)) {
+		bench_kernel_free(&a->k);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Each round times a, then b, for `budget` seconds each, so a slow phase of the machine hits
+ * both alike; ta and tb get every round's times. Returns the median over rounds of b's time over
+ * a's: the per-round ratio is what cancels the slow phases.
+ */
+static double pair_time(const struct opts *o, struct side *a, struct side *b, double budget,
+                        double *ta, double *tb)
+{
+	double r[MAX_ROUNDS];
+	for (int q = 0; q < o->rounds; q++) {
+		ta[q] = bench_kernel_time(&a->k, a->s, o->threads, a->in, budget);
+		tb[q] = bench_kernel_time(&b->k, b->s, o->threads, b->in, budget);
+		r[q] = tb[q] / ta[q];
+	}
+	return bench_median(r, o->rounds);
+}
+
 /* ---- roof: the chunk form against sgemm ---------------------------------------- */
 
 static void run_roof(const struct opts *o, const char *const *names, int n_names)
@@ -145,27 +183,17 @@ static void run_forms(const struct opts *o)
 	for (int i = 0; i < o->n_methods; i++) {
 		const struct attn_method *m = o->methods[i];
 		struct attn_params pc, pr;
-		struct bench_kernel kc, kr;
-		if (params_with_form(m, F_CHUNK, &pc) || params_with_form(m, F_REC, &pr))
+		struct side kc = {.s = &s, .in = &w.in}, kr = kc;
+		if (params_with_form(m, F_CHUNK, &pc) || params_with_form(m, F_REC, &pr) ||
+		    pair_init(o, &kc, m, &pc, &kr, m, &pr))
 			continue;
-		if (bench_kernel_init(&kc, m, &pc, &s, o->threads, &w.in, NULL, 0))
-			continue;
-		if (bench_kernel_init(&kr, m, &pr, &s, o->threads, &w.in, NULL, 0)) {
-			bench_kernel_free(&kc);
-			continue;
-		}
-		double tc[MAX_ROUNDS], tr[MAX_ROUNDS], r[MAX_ROUNDS];
-		for (int k = 0; k < o->rounds; k++) {
-			tc[k] = bench_kernel_time(&kc, &s, o->threads, &w.in, o->budget);
-			tr[k] = bench_kernel_time(&kr, &s, o->threads, &w.in, o->budget);
-			r[k] = tr[k] / tc[k];
-		}
-		double ratio = bench_median(r, o->rounds);
+		double tc[MAX_ROUNDS], tr[MAX_ROUNDS];
+		double ratio = pair_time(o, &kc, &kr, o->budget, tc, tr);
 		printf("%-16s %12.2f %12.2f %8.2f %s\n", m->name, 1e3 * bench_median(tc, o->rounds),
 		       1e3 * bench_median(tr, o->rounds), ratio, verdict(ratio >= 3.0));
 		fflush(stdout);
-		bench_kernel_free(&kc);
-		bench_kernel_free(&kr);
+		bench_kernel_free(&kc.k);
+		bench_kernel_free(&kr.k);
 	}
 	attn_workload_free(&w);
 }
@@ -302,27 +330,16 @@ static void run_decode(const struct opts *o)
 	}
 	for (int i = 0; i < o->n_methods; i++) {
 		const struct attn_method *m = o->methods[i];
-		struct bench_kernel k[2];
-		if (bench_kernel_init(&k[0], m, NULL, &s[0], o->threads, &w[0].in, NULL, 0))
+		struct side k[2] = {{.s = &s[0], .in = &w[0].in}, {.s = &s[1], .in = &w[1].in}};
+		if (pair_init(o, &k[0], m, NULL, &k[1], m, NULL))
 			continue;
-		if (bench_kernel_init(&k[1], m, NULL, &s[1], o->threads, &w[1].in, NULL, 0)) {
-			bench_kernel_free(&k[0]);
-			continue;
-		}
-		double t0[MAX_ROUNDS], t1[MAX_ROUNDS], r[MAX_ROUNDS];
-		for (int q = 0; q < o->rounds; q++) {
-			t0[q] =
-			    bench_kernel_time(&k[0], &s[0], o->threads, &w[0].in, o->budget / 4);
-			t1[q] =
-			    bench_kernel_time(&k[1], &s[1], o->threads, &w[1].in, o->budget / 4);
-			r[q] = t1[q] / t0[q];
-		}
-		double ratio = bench_median(r, o->rounds);
+		double t0[MAX_ROUNDS], t1[MAX_ROUNDS];
+		double ratio = pair_time(o, &k[0], &k[1], o->budget / 4, t0, t1);
 		printf("%-16s %10.2f %10.2f %8.2f %s\n", m->name, 1e6 * bench_median(t0, o->rounds),
 		       1e6 * bench_median(t1, o->rounds), ratio, verdict(ratio <= 1.2));
 		fflush(stdout);
-		bench_kernel_free(&k[0]);
-		bench_kernel_free(&k[1]);
+		bench_kernel_free(&k[0].k);
+		bench_kernel_free(&k[1].k);
 	}
 	attn_workload_free(&w[0]);
 	attn_workload_free(&w[1]);
@@ -344,22 +361,17 @@ static void run_cross(const struct opts *o, const struct attn_registry *reg)
 		const struct attn_shape s = shape(n, 64, 1, 0, ATTN_MODE_PREFILL);
 		struct attn_workload w;
 		struct attn_params p;
-		struct bench_kernel kl, kf;
 		if (attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 42, &w))
 			break;
+		struct side kl = {.s = &s, .in = &w.in}, kf = kl;
 		if (params_with_form(lin, F_CHUNK, &p) ||
-		    bench_kernel_init(&kl, lin, &p, &s, o->threads, &w.in, NULL, 0) ||
-		    bench_kernel_init(&kf, fl, NULL, &s, o->threads, &w.in, NULL, 0)) {
+		    pair_init(o, &kl, lin, &p, &kf, fl, NULL)) {
 			attn_workload_free(&w);
 			break;
 		}
-		double tf[MAX_ROUNDS], tl[MAX_ROUNDS], r[MAX_ROUNDS];
-		for (int q = 0; q < o->rounds; q++) {
-			tf[q] = bench_kernel_time(&kf, &s, o->threads, &w.in, o->budget);
-			tl[q] = bench_kernel_time(&kl, &s, o->threads, &w.in, o->budget);
-			r[q] = tf[q] / tl[q];
-		}
-		double ratio = bench_median(r, o->rounds);
+		/* linear first, so the pair's ratio (second over first) is flash over linear */
+		double tf[MAX_ROUNDS], tl[MAX_ROUNDS];
+		double ratio = pair_time(o, &kl, &kf, o->budget, tl, tf);
 		printf("%-8lld %12.3f %12.3f %10.2f\n", (long long)n,
 		       1e3 * bench_median(tf, o->rounds), 1e3 * bench_median(tl, o->rounds), ratio);
 		fflush(stdout);
@@ -374,8 +386,8 @@ static void run_cross(const struct opts *o, const struct attn_registry *reg)
 		}
 		prev_n = (double)n;
 		prev_r = ratio;
-		bench_kernel_free(&kl);
-		bench_kernel_free(&kf);
+		bench_kernel_free(&kl.k);
+		bench_kernel_free(&kf.k);
 		attn_workload_free(&w);
 	}
 	if (isnan(cross))
