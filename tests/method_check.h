@@ -1,11 +1,13 @@
 /*
  * What the suites of a method family share to run a method and judge its
  * output: a shape builder, run_method() (prepare + forward with a NaN-filled
- * workspace and output, guard bytes after both, every output finite), the
- * method's float64 oracle, relative errors, the worst error of a loop with
- * where it happened (so that a test asserts once at its end), and the
- * checks every linear suite runs: all forms against the oracle over a grid
- * of shapes and chunk sizes, and decode against the last prefill row.
+ * workspace and output, guard bytes after both, every output finite),
+ * run_method_ctx() (the same with the caller's ctx) and run_seen() (with
+ * the harness's callbacks recorded), the method's float64 oracle, relative
+ * errors, the worst error of a loop with where it happened (so that a test
+ * asserts once at its end), and the checks every linear suite runs: all
+ * forms against the oracle over a grid of shapes and chunk sizes, and
+ * decode against the last prefill row.
  * The form checks are for methods whose first parameter is `form` and
  * second, where they have one, `C` (the linear family's convention, see
  * methods/common/linattn.h), as in test_linear.c, test_wkv.c and
@@ -46,37 +48,151 @@ static inline size_t out_count(const struct attn_shape *s)
 }
 
 /*
- * Run m on the inputs `in`: prepare + forward into a fresh output (the
- * caller frees it), with a NaN-filled workspace and output and guards after
- * both. Fails the test on an error status, a broken guard or a non-finite
- * output element.
+ * One call of m in steps, for a test that acts between them (run_seen()
+ * runs forward twice): method_run_begin() checks supports(), allocates a
+ * NaN-filled workspace and output with guards after both and runs prepare
+ * and forward; method_run_end() fails the test on a broken guard or a
+ * non-finite output element, frees the workspace and returns the output
+ * (the caller frees it).
  */
-static inline float *run_method(const struct attn_method *m, const struct attn_shape *s,
-                                const struct attn_params *p, const struct attn_inputs *in,
-                                int threads)
+struct method_run {
+	const struct attn_method *m;
+	const struct attn_shape *s;
+	const struct attn_params *p;
+	const struct attn_inputs *in;
+	struct attn_ctx ctx;
+	void *ws;
+	size_t ws_bytes;
+	float *out;
+};
+
+static inline void method_run_forward(struct method_run *r)
+{
+	ck_assert_int_eq(r->m->forward(r->s, r->p, r->in, r->out, r->ws, &r->ctx), ATTN_OK);
+}
+
+static inline void method_run_begin(struct method_run *r, const struct attn_method *m,
+                                    const struct attn_shape *s, const struct attn_params *p,
+                                    const struct attn_inputs *in, const struct attn_ctx *ctx)
 {
 	char msg[256] = "";
 	ck_assert_msg(m->supports(s, p, msg, sizeof msg) == ATTN_OK, "%s: unsupported: %s", m->name,
 	              msg);
-	size_t ws_bytes = m->workspace_bytes(s, p, threads);
-	size_t out_bytes = out_count(s) * sizeof(float);
-	void *ws = guarded_alloc(ws_bytes, 0xFF);
-	float *out = guarded_alloc(out_bytes, 0xFF);
-	struct attn_ctx ctx = {.threads = threads, .seed = 1};
+	*r = (struct method_run){.m = m, .s = s, .p = p, .in = in, .ctx = *ctx};
+	r->ws_bytes = m->workspace_bytes(s, p, ctx->threads);
+	r->ws = guarded_alloc(r->ws_bytes, 0xFF);
+	r->out = guarded_alloc(out_count(s) * sizeof(float), 0xFF);
 	if (m->prepare)
-		ck_assert_int_eq(m->prepare(s, p, in, ws, &ctx), ATTN_OK);
-	ck_assert_int_eq(m->forward(s, p, in, out, ws, &ctx), ATTN_OK);
-	ck_assert_msg(guard_intact(ws, ws_bytes), "%s: workspace overrun", m->name);
-	ck_assert_msg(guard_intact(out, out_bytes), "%s: output overrun", m->name);
+		ck_assert_int_eq(m->prepare(s, p, in, r->ws, &r->ctx), ATTN_OK);
+	method_run_forward(r);
+}
+
+static inline float *method_run_end(struct method_run *r)
+{
+	const struct attn_method *m = r->m;
+	const struct attn_shape *s = r->s;
+	ck_assert_msg(guard_intact(r->ws, r->ws_bytes), "%s: workspace overrun", m->name);
+	ck_assert_msg(guard_intact(r->out, out_count(s) * sizeof(float)), "%s: output overrun",
+	              m->name);
 	size_t bad = 0;
 	for (size_t i = 0; i < out_count(s); i++)
-		bad += !isfinite(out[i]);
+		bad += !isfinite(r->out[i]);
 	char ptext[160];
-	attn_params_format(m, p, ptext, sizeof ptext);
+	attn_params_format(m, r->p, ptext, sizeof ptext);
 	ck_assert_msg(bad == 0, "%s N=%lld D=%lld %s: %zu non-finite outputs", m->name,
 	              (long long)s->n, (long long)s->d, ptext, bad);
-	free(ws);
-	return out;
+	free(r->ws);
+	return r->out;
+}
+
+/*
+ * Run m on the inputs `in` with the ctx `ctx` (threads, seed, the harness's
+ * callbacks): prepare + forward into a fresh output (the caller frees it),
+ * with the checks of method_run_begin() and method_run_end().
+ */
+static inline float *run_method_ctx(const struct attn_method *m, const struct attn_shape *s,
+                                    const struct attn_params *p, const struct attn_inputs *in,
+                                    const struct attn_ctx *ctx)
+{
+	struct method_run r;
+	method_run_begin(&r, m, s, p, in, ctx);
+	return method_run_end(&r);
+}
+
+/* run_method_ctx() on `threads` threads, seed 1, no callbacks. */
+static inline float *run_method(const struct attn_method *m, const struct attn_shape *s,
+                                const struct attn_params *p, const struct attn_inputs *in,
+                                int threads)
+{
+	const struct attn_ctx ctx = {.threads = threads, .seed = 1};
+	return run_method_ctx(m, s, p, in, &ctx);
+}
+
+/* What a run reported through the harness's ctx callbacks (run_seen()). */
+struct seen {
+	double density, tile_density, flops, tiles, routing_ns;
+	int dumps;
+	int64_t nqb, nkb, kept_blocks;
+	uint8_t mask[64 * 64]; /* the dumped block mask of head 0, row-major */
+};
+
+static inline void seen_report(const struct attn_ctx *ctx, const char *name, double value,
+                               const char *unit)
+{
+	struct seen *sn = ctx->harness;
+	(void)unit;
+	if (strcmp(name, "density") == 0)
+		sn->density = value;
+	else if (strcmp(name, "tile_density") == 0)
+		sn->tile_density = value;
+	else if (strcmp(name, "flops_computed") == 0)
+		sn->flops = value;
+	else if (strcmp(name, "tiles") == 0)
+		sn->tiles = value;
+	else if (strcmp(name, "routing_ns") == 0)
+		sn->routing_ns = value;
+}
+
+static inline void seen_dump(const struct attn_ctx *ctx, int64_t bh, int64_t nqb, int64_t nkb,
+                             const uint8_t *mask)
+{
+	struct seen *sn = ctx->harness;
+	ck_assert_int_eq(bh, 0);
+	ck_assert(nqb * nkb <= (int64_t)sizeof sn->mask);
+	sn->dumps++;
+	sn->nqb = nqb;
+	sn->nkb = nkb;
+	memcpy(sn->mask, mask, (size_t)(nqb * nkb));
+	sn->kept_blocks = 0;
+	for (int64_t i = 0; i < nqb * nkb; i++)
+		sn->kept_blocks += mask[i];
+}
+
+/*
+ * run_method_ctx() with callbacks recording into sn what m reports, and
+ * then a second forward, which must report the same and not dump the mask
+ * again (once per prepare: the harness's dump allocates).
+ */
+static inline float *run_seen(const struct attn_method *m, const struct attn_shape *s,
+                              const struct attn_params *p, const struct attn_inputs *in,
+                              int threads, struct seen *sn)
+{
+	memset(sn, 0, sizeof *sn);
+	const struct attn_ctx ctx = {.threads = threads,
+	                             .seed = 1,
+	                             .report = seen_report,
+	                             .dump_mask = seen_dump,
+	                             .harness = sn};
+	struct method_run r;
+	method_run_begin(&r, m, s, p, in, &ctx);
+	const struct seen first = *sn;
+	method_run_forward(&r);
+	ck_assert_msg(sn->density == first.density && sn->tile_density == first.tile_density &&
+	                  sn->flops == first.flops && sn->tiles == first.tiles,
+	              "%s: a second forward reports otherwise", m->name);
+	ck_assert_msg(sn->dumps == 1, "%s: %d mask dumps, not 1", m->name, sn->dumps);
+	ck_assert(sn->routing_ns >= 0.0);
+	return method_run_end(&r);
 }
 
 /* m's float64 oracle on `in` (the caller frees it). */

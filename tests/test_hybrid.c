@@ -74,16 +74,10 @@ START_TEST(state_bytes_saved)
 		double b[2];
 		for (int full = 0; full < 2; full++) {
 			struct attn_params p = hparams(stack, full);
-			size_t ws_bytes = attn_method_hybrid.workspace_bytes(&s, &p, 1);
-			void *ws = malloc(ws_bytes);
-			float *out = malloc(out_count(&s) * sizeof(float));
-			struct attn_ctx ctx = {.threads = 1, .report = grab};
+			const struct attn_ctx ctx = {.threads = 1, .report = grab};
 			reported = -1;
-			ck_assert_int_eq(attn_method_hybrid.prepare(&s, &p, &w.in, ws, &ctx), 0);
-			ck_assert_int_eq(attn_method_hybrid.forward(&s, &p, &w.in, out, ws, &ctx), 0);
+			free(run_method_ctx(&attn_method_hybrid, &s, &p, &w.in, &ctx));
 			b[full] = reported;
-			free(ws);
-			free(out);
 		}
 		/* all-softmax, 8 (or 6) layers of K and V: 2 KVH N D floats each */
 		ck_assert_double_eq(b[1], (stack == 2 ? 6 : 8) * 2.0 * 16384 * 64 * 4);

@@ -427,61 +427,6 @@ END_TEST
 
 /* ---- what the methods keep, read back through the ctx callbacks ------------------- */
 
-/* What the callbacks of the last run saw. */
-static struct {
-	double density, tile_density, flops, routing_ns;
-	int reports, dumps;
-	int64_t nqb, nkb;
-	uint8_t mask[64 * 64];
-} seen;
-
-static void on_report(const struct attn_ctx *ctx, const char *name, double value, const char *unit)
-{
-	(void)ctx, (void)unit;
-	if (!strcmp(name, "density"))
-		seen.density = value;
-	else if (!strcmp(name, "tile_density"))
-		seen.tile_density = value;
-	else if (!strcmp(name, "flops_computed"))
-		seen.flops = value;
-	else if (!strcmp(name, "routing_ns"))
-		seen.routing_ns = value;
-	seen.reports++;
-}
-
-static void on_dump(const struct attn_ctx *ctx, int64_t bh, int64_t nqb, int64_t nkb,
-                    const uint8_t *mask)
-{
-	(void)ctx;
-	ck_assert_int_eq(bh, 0);
-	ck_assert(nqb * nkb <= (int64_t)sizeof seen.mask);
-	seen.dumps++;
-	seen.nqb = nqb;
-	seen.nkb = nkb;
-	memcpy(seen.mask, mask, (size_t)(nqb * nkb));
-}
-
-/*
- * prepare + forward with the callbacks on; fills `seen`. A second forward
- * does not dump the mask again (once per prepare: the dump allocates).
- */
-static float *run_seen(const struct attn_method *m, const struct attn_shape *s,
-                       const struct attn_params *p, const struct attn_inputs *in)
-{
-	memset(&seen, 0, sizeof seen);
-	size_t ws_bytes = m->workspace_bytes(s, p, 1);
-	void *ws = guarded_alloc(ws_bytes, 0xFF);
-	float *out = guarded_alloc(out_count(s) * sizeof(float), 0xFF);
-	struct attn_ctx ctx = {.threads = 1, .seed = 1, .report = on_report, .dump_mask = on_dump};
-	ck_assert_int_eq(m->prepare(s, p, in, ws, &ctx), ATTN_OK);
-	ck_assert_int_eq(m->forward(s, p, in, out, ws, &ctx), ATTN_OK);
-	ck_assert_int_eq(m->forward(s, p, in, out, ws, &ctx), ATTN_OK);
-	ck_assert_int_eq(seen.dumps, 1);
-	ck_assert(guard_intact(ws, ws_bytes));
-	free(ws);
-	return out;
-}
-
 /*
  * block_topk and moba on planted blocks: N = 1024, b = 64 (16 blocks),
  * every query of block 12 shares a direction u with every key of block 5
@@ -493,6 +438,7 @@ START_TEST(planted_block_is_selected)
 {
 	const int64_t N = 1024, D = 32, b = 64;
 	struct attn_shape s = mk_shape(1, 1, 1, N, D, 1, ATTN_MODE_PREFILL);
+	struct seen seen;
 	struct attn_workload wl;
 	ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 6, &wl), ATTN_OK);
 	float *q = (float *)wl.in.q, *k = (float *)wl.in.k;
@@ -504,7 +450,7 @@ START_TEST(planted_block_is_selected)
 		const struct attn_method *m = mi ? &attn_method_moba : &attn_method_block_topk;
 		const double v[] = {(double)b, 1, 0};
 		struct attn_params p = params_of(m, v, 3);
-		free(run_seen(m, &s, &p, &wl.in));
+		free(run_seen(m, &s, &p, &wl.in, 1, &seen));
 		ck_assert_int_eq(seen.nqb, 16);
 		ck_assert_int_eq(seen.nkb, 16);
 		for (int64_t j = 0; j < 16; j++)
@@ -541,11 +487,12 @@ START_TEST(nsa_mask_has_both_branches)
 {
 	const int64_t N = 1024, D = 32, b = 64;
 	struct attn_shape s = mk_shape(1, 1, 1, N, D, 1, ATTN_MODE_PREFILL);
+	struct seen seen;
 	struct attn_workload wl;
 	ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_LOCAL, 6, &wl), ATTN_OK);
 	const double v[] = {(double)b, 1, 64, 1.0 / 3.0};
 	struct attn_params p = params_of(&attn_method_nsa, v, 4);
-	free(run_seen(&attn_method_nsa, &s, &p, &wl.in));
+	free(run_seen(&attn_method_nsa, &s, &p, &wl.in, 1, &seen));
 	ck_assert_int_eq(seen.nqb, 16);
 	for (int64_t i = 0; i < 16; i++) {
 		int kept = 0;
@@ -568,6 +515,7 @@ START_TEST(quest_finds_the_needle)
 {
 	const int64_t N = 4096, D = 64, b = 64;
 	struct attn_shape s = mk_shape(1, 1, 1, N, D, 1, ATTN_MODE_DECODE);
+	struct seen seen;
 	struct attn_workload wl;
 	ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 2, &wl), ATTN_OK);
 	float *k = (float *)wl.in.k;
@@ -575,7 +523,7 @@ START_TEST(quest_finds_the_needle)
 		k[(37 * b + 11) * D + c] = 4.0f * wl.in.q[c];
 	const double v[] = {(double)b, 0};
 	struct attn_params p = params_of(&attn_method_quest, v, 2);
-	free(run_seen(&attn_method_quest, &s, &p, &wl.in));
+	free(run_seen(&attn_method_quest, &s, &p, &wl.in, 1, &seen));
 	ck_assert_int_eq(seen.nqb, 1);
 	ck_assert_int_eq(seen.nkb, 64);
 	int kept = 0;
@@ -598,11 +546,12 @@ START_TEST(moba_token_route)
 	double worst = 0.0;
 	for (int causal = 0; causal < 2; causal++) {
 		struct attn_shape s = mk_shape(1, 2, 1, 500, 32, causal, ATTN_MODE_PREFILL);
+		struct seen seen;
 		struct attn_workload wl;
 		ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_LOCAL, 3, &wl), ATTN_OK);
 		const double vt[] = {32, 3, 1};
 		struct attn_params pt = params_of(&attn_method_moba, vt, 3);
-		float *out = run_seen(&attn_method_moba, &s, &pt, &wl.in);
+		float *out = run_seen(&attn_method_moba, &s, &pt, &wl.in, 1, &seen);
 		const double dens_token = seen.density, tiles_token = seen.tile_density;
 		double *ref = run_oracle(&attn_method_moba, &s, &pt, &wl.in);
 		worst = fmax(worst, rel_err_d(out, ref, out_count(&s)));

@@ -543,69 +543,13 @@ START_TEST(keep_everything_is_softmax)
 }
 END_TEST
 
-/* What a run reports through ctx (the harness's callbacks), for the tests. */
-struct seen {
-	double density, flops, tiles, routing_ns;
-	int dumps;
-	int64_t nqb, nkb, kept_blocks;
-};
-
-static void seen_report(const struct attn_ctx *ctx, const char *name, double value,
-                        const char *unit)
-{
-	struct seen *sn = ctx->harness;
-	(void)unit;
-	if (strcmp(name, "density") == 0)
-		sn->density = value;
-	else if (strcmp(name, "flops_computed") == 0)
-		sn->flops = value;
-	else if (strcmp(name, "tiles") == 0)
-		sn->tiles = value;
-	else if (strcmp(name, "routing_ns") == 0)
-		sn->routing_ns = value;
-}
-
-static void seen_dump(const struct attn_ctx *ctx, int64_t bh, int64_t nqb, int64_t nkb,
-                      const uint8_t *mask)
-{
-	struct seen *sn = ctx->harness;
-	ck_assert_int_eq(bh, 0);
-	sn->dumps++;
-	sn->nqb = nqb;
-	sn->nkb = nkb;
-	sn->kept_blocks = 0;
-	for (int64_t i = 0; i < nqb * nkb; i++)
-		sn->kept_blocks += mask[i];
-}
-
-/* Run m on s with the harness's callbacks recording what it reports. */
-static void run_seen(const struct attn_method *m, const struct attn_shape *s,
-                     const struct attn_params *p, int threads, struct seen *sn)
+/* run_seen() of m on gaussian inputs of seed 2. */
+static void seen_on(const struct attn_method *m, const struct attn_shape *s,
+                    const struct attn_params *p, int threads, struct seen *sn)
 {
 	struct attn_workload wl;
 	ck_assert_int_eq(attn_workload_alloc(s, 0, ATTN_DIST_GAUSSIAN, 2, &wl), ATTN_OK);
-	char msg[200];
-	ck_assert_msg(m->supports(s, p, msg, sizeof msg) == ATTN_OK, "%s", msg);
-	const size_t bytes = m->workspace_bytes(s, p, threads);
-	void *ws = guarded_alloc(bytes, 0xFF);
-	float *out = guarded_alloc(out_count(s) * sizeof(float), 0xFF);
-	memset(sn, 0, sizeof *sn);
-	struct attn_ctx ctx = {.threads = threads,
-	                       .seed = 1,
-	                       .report = seen_report,
-	                       .dump_mask = seen_dump,
-	                       .harness = sn};
-	ck_assert_int_eq(m->prepare(s, p, &wl.in, ws, &ctx), ATTN_OK);
-	ck_assert_int_eq(m->forward(s, p, &wl.in, out, ws, &ctx), ATTN_OK);
-	/* a second call reports the same and does not dump again */
-	const struct seen first = *sn;
-	ck_assert_int_eq(m->forward(s, p, &wl.in, out, ws, &ctx), ATTN_OK);
-	ck_assert(sn->density == first.density && sn->flops == first.flops &&
-	          sn->tiles == first.tiles && sn->dumps == 1 && sn->routing_ns >= 0.0);
-	ck_assert(guard_intact(ws, bytes));
-	ck_assert(guard_intact(out, out_count(s) * sizeof(float)));
-	free(ws);
-	free(out);
+	free(run_seen(m, s, p, &wl.in, threads, sn));
 	attn_workload_free(&wl);
 }
 
@@ -622,8 +566,8 @@ START_TEST(tiles_follow_density)
 	struct seen a, b;
 	const struct attn_params pa = mparams(m, "w", 256.0, NULL);
 	const struct attn_params pb = mparams(m, "w", 1024.0, NULL);
-	run_seen(m, &s, &pa, 2, &a);
-	run_seen(m, &s, &pb, 2, &b);
+	seen_on(m, &s, &pa, 2, &a);
+	seen_on(m, &s, &pb, 2, &b);
 	ck_assert_int_eq(a.dumps, 1);
 	ck_assert_msg(a.routing_ns > 0.0, "no list-building time reported");
 	ck_assert_int_eq(a.nqb, 64);
@@ -661,7 +605,7 @@ START_TEST(flops_are_kept_pairs)
 				    mk_shape(2, 4, 2, 203, 16, causal,
 				             mode ? ATTN_MODE_DECODE : ATTN_MODE_PREFILL);
 				struct seen sn;
-				run_seen(cs[ci].m, &s, &cs[ci].p, 2, &sn);
+				seen_on(cs[ci].m, &s, &cs[ci].p, 2, &sn);
 				const double want = cs[ci].m->flops(&s, &cs[ci].p);
 				ck_assert_msg(sn.flops == want,
 				              "%s causal=%d mode=%d: flops %g != %g",
