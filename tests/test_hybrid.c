@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "attnbench/method.h"
+#include "attnbench/spec.h"
 #include "attnbench/workload.h"
 #include "check_main.h"
 #include "method_check.h"
@@ -43,12 +44,9 @@ START_TEST(sum_of_layers)
 	struct attn_workload w;
 	ck_assert_int_eq(attn_workload_alloc(&s, ATTN_INPUT_LOG_GATE, ATTN_DIST_GAUSSIAN, 3, &w),
 	                 0);
-	struct attn_params hp = hparams(0, 0), lp, fp = {.count = attn_method_flash.n_params};
-	lp.count = attn_method_lightning.n_params;
-	for (int i = 0; i < lp.count; i++)
-		lp.v[i] = attn_method_lightning.params[i].def;
-	for (int i = 0; i < fp.count; i++)
-		fp.v[i] = attn_method_flash.params[i].def;
+	struct attn_params hp = hparams(0, 0), lp, fp;
+	attn_params_default(&attn_method_lightning, &lp);
+	attn_params_default(&attn_method_flash, &fp);
 	float *h = run_method(&attn_method_hybrid, &s, &hp, &w.in, 1);
 	float *l = run_method(&attn_method_lightning, &s, &lp, &w.in, 1);
 	float *f = run_method(&attn_method_flash, &s, &fp, &w.in, 1);

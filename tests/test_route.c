@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "attnbench/method.h"
+#include "attnbench/spec.h"
 #include "attnbench/workload.h"
 #include "check_main.h"
 #include "common/blocksparse.h"
@@ -267,9 +268,10 @@ static const struct attn_method *const methods[] = {
 
 static struct attn_params params_of(const struct attn_method *m, const double *v, int n)
 {
-	struct attn_params p = {.count = m->n_params};
-	for (int i = 0; i < m->n_params; i++)
-		p.v[i] = i < n ? v[i] : m->params[i].def;
+	struct attn_params p;
+	attn_params_default(m, &p);
+	for (int i = 0; i < n && i < m->n_params; i++)
+		p.v[i] = v[i];
 	return p;
 }
 

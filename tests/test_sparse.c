@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "attnbench/method.h"
+#include "attnbench/spec.h"
 #include "attnbench/workload.h"
 #include "check_main.h"
 #include "common/blocksparse.h"
@@ -381,9 +382,8 @@ extern const struct attn_method attn_method_bigbird;
 /* m's defaults with the named ones replaced: "w", 16, "b", 8, ..., NULL. */
 static struct attn_params mparams(const struct attn_method *m, ...)
 {
-	struct attn_params p = {.count = m->n_params};
-	for (int i = 0; i < m->n_params; i++)
-		p.v[i] = m->params[i].def;
+	struct attn_params p;
+	attn_params_default(m, &p);
 	va_list ap;
 	va_start(ap, m);
 	for (const char *name; (name = va_arg(ap, const char *));) {
