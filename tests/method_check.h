@@ -3,11 +3,11 @@
  * output: a shape builder, run_method() (prepare + forward with a NaN-filled
  * workspace and output, guard bytes after both, every output finite),
  * run_method_ctx() (the same with the caller's ctx) and run_seen() (with
- * the harness's callbacks recorded), the method's float64 oracle, relative
- * errors, the worst error of a loop with where it happened (so that a test
- * asserts once at its end), and the checks every linear suite runs: all
- * forms against the oracle over a grid of shapes and chunk sizes, and
- * decode against the last prefill row.
+ * the harness's callbacks recorded), the method's float64 oracle and the
+ * float64 softmax reference, relative errors, the worst error of a loop
+ * with where it happened (so that a test asserts once at its end), and the
+ * checks every linear suite runs: all forms against the oracle over a grid
+ * of shapes and chunk sizes, and decode against the last prefill row.
  * The form checks are for methods whose first parameter is `form` and
  * second, where they have one, `C` (the linear family's convention, see
  * methods/common/linattn.h), as in test_linear.c, test_wkv.c and
@@ -26,6 +26,7 @@
 #include "attnbench/method.h"
 #include "attnbench/spec.h"
 #include "attnbench/workload.h"
+#include "common/common.h"
 #include "guard.h"
 
 static const char *const form_names[] = {"parallel", "recurrent", "chunk"};
@@ -203,6 +204,15 @@ static inline double *run_oracle(const struct attn_method *m, const struct attn_
 	ck_assert_ptr_nonnull(ref);
 	struct attn_ctx ctx = {.threads = 1, .seed = 1};
 	ck_assert_int_eq(m->oracle(s, p, in, ref, &ctx), ATTN_OK);
+	return ref;
+}
+
+/* The float64 softmax reference on `in` (the caller frees it). */
+static inline double *run_softmax_ref(const struct attn_shape *s, const struct attn_inputs *in)
+{
+	double *ref = malloc(out_count(s) * sizeof(double));
+	ck_assert_ptr_nonnull(ref);
+	ck_assert_int_eq(attn_reference_softmax(s, in, ref), ATTN_OK);
 	return ref;
 }
 

@@ -334,8 +334,7 @@ START_TEST(engine_permuted_dense_is_softmax)
 		struct tpat tp;
 		tp_init(&tp, &s, 16, 1, TP_PERM | TP_DENSE, 3);
 		float *o = bs_exec(&tp, &s, &wl.in, 2, NULL);
-		double *ref = malloc(out_count(&s) * sizeof(double));
-		ck_assert_int_eq(attn_reference_softmax(&s, &wl.in, ref), ATTN_OK);
+		double *ref = run_softmax_ref(&s, &wl.in);
 		note(&w, rel_err_d(o, ref, out_count(&s)), "permuted dense vs softmax", &s);
 		free(o);
 		free(ref);
@@ -530,8 +529,7 @@ START_TEST(keep_everything_is_softmax)
 				struct attn_workload wl;
 				ck_assert_int_eq(
 				    attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 8, &wl), 0);
-				double *ref = malloc(out_count(&s) * sizeof(double));
-				ck_assert_int_eq(attn_reference_softmax(&s, &wl.in, ref), ATTN_OK);
+				double *ref = run_softmax_ref(&s, &wl.in);
 				float *o = run_method(all[i].m, &s, &all[i].p, &wl.in, 2);
 				mnote(&e, rel_err_d(o, ref, out_count(&s)), &all[i], "vs softmax",
 				      &s);
