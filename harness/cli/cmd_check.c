@@ -15,14 +15,15 @@
 #include "cli.h"
 
 static const char *help_text =
-	"usage: attnbench check [--methods LIST] [--quick] [--plugin FILE.so]...\n"
+	"usage: attnbench check [--methods LIST] [--quick] [--timeout S] [--plugin FILE.so]...\n"
 	"\n"
 	"Checks every method (default: all) against its float64 oracle - exact\n"
 	"methods against the softmax reference, approximate ones against their own -\n"
 	"over N in {1, 17, 64, 255, 300}, D in {16, 64}, heads 4 with kv_heads 4\n"
 	"and 2, causal and not, prefill and decode, 1 and 2 threads, batch 2.\n"
 	"--quick checks N in {17, 255} with D 64 only. Prints a table per method\n"
-	"with the worst relative error and its tolerance.\n"
+	"with the worst relative error and its tolerance. Each case runs in a child\n"
+	"of its own, killed after --timeout S (default 60) seconds.\n"
 	"\n"
 	"exit: 0 all passed; 1 a case failed, crashed or timed out; 2 bad usage.\n";
 
@@ -32,11 +33,13 @@ int cmd_check(int argc, char **argv)
 					     {"methods", required_argument, 0, 'm'},
 					     {"quick", no_argument, 0, 'q'},
 					     {"plugin", required_argument, 0, 'p'},
+					     {"timeout", required_argument, 0, 't'},
 					     {0, 0, 0, 0}};
 	const char *methods = "all";
 	char *plugins[64];
 	int np = 0, quick = 0, c;
-	while ((c = getopt_long(argc, argv, "hm:qp:", opts, NULL)) != -1) {
+	double timeout = 60;
+	while ((c = getopt_long(argc, argv, "hm:qp:t:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': printf("%s", help_text); return EXIT_OK;
 		case 'm': methods = optarg; break;
@@ -44,6 +47,13 @@ int cmd_check(int argc, char **argv)
 		case 'p':
 			if (np < 64)
 				plugins[np++] = optarg;
+			break;
+		case 't':
+			if (cli_parse_real(optarg, &timeout) || !(timeout > 0)) {
+				cli_error("check", "--timeout '%s': expected a positive number of seconds",
+					  optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		default: return EXIT_USAGE;
 		}
@@ -69,6 +79,7 @@ int cmd_check(int argc, char **argv)
 
 	struct attn_run_opts ro;
 	attn_run_opts_check(&ro, 1);
+	ro.timeout_s = timeout;
 
 	int failed_total = 0;
 	printf("%-28s %6s %6s %6s %10s %10s  %s\n", "method", "cases", "passed", "failed",

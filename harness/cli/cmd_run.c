@@ -1,10 +1,12 @@
 /*
- * attnbench run: one case, in this process. Inputs come from .npy files
+ * attnbench run: one case, isolated as a sweep's are (a forked child with a
+ * timeout, guarded buffers, read-only inputs). Inputs come from .npy files
  * (Q (B, H, NQ, D), K and V (B, KVH, N, D), float32, C order) or from the
  * workload generator; the output can be written as .npy so it can be checked
  * from numpy or PyTorch. Timing and the oracle check are the sweep's.
  */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +24,12 @@ static const char *help_text =
 	"                     [--n N] [--d D] [--heads H] [--kv-heads K] [--batch B]\n"
 	"                     [--mode prefill|decode] [--dist NAME] [--seed S] [--out O.npy]\n"
 	"common: [--threads T] [--min-time S] [--min-reps N] [--check-max-flops F]\n"
-	"        [--plugin FILE.so]...\n"
+	"        [--timeout S] [--plugin FILE.so]...\n"
 	"\n"
-	"Runs one case in this process and prints its timing, throughput and error\n"
-	"against the float64 oracle. With --q/--k/--v the shapes come from the files:\n"
+	"Runs one case in a child process of its own, as a sweep does (a crash, a hang\n"
+	"past --timeout S (default 120) or a write into the inputs costs the case, with\n"
+	"its status printed), and prints its timing, throughput and error against the\n"
+	"float64 oracle. Inputs must be finite. With --q/--k/--v the shapes come from the files:\n"
 	"Q (B, H, NQ, D), K and V (B, KVH, N, D), float32 or float64, C order; NQ = N\n"
 	"is prefill, NQ = 1 is decode over a context of N. --out writes O (B, H, NQ, D)\n"
 	"as float32. Parameters not given take the method's defaults (attnbench list -v).\n"
@@ -35,7 +39,8 @@ static const char *help_text =
 	"exit: 0 ok; 1 the case failed or failed its check; 2 bad usage or input.\n";
 
 enum { O_METHOD = 256, O_PARAM, O_CAUSAL, O_Q, O_K, O_V, O_OUT, O_N, O_D, O_HEADS, O_KVH,
-       O_BATCH, O_MODE, O_DIST, O_SEED, O_THREADS, O_MINTIME, O_MINREPS, O_CHECKF, O_PLUGIN };
+       O_BATCH, O_MODE, O_DIST, O_SEED, O_THREADS, O_MINTIME, O_MINREPS, O_CHECKF, O_PLUGIN,
+       O_TIMEOUT };
 
 static int load(const char *what, const char *path, struct attn_npy *a)
 {
@@ -49,6 +54,16 @@ static int load(const char *what, const char *path, struct attn_npy *a)
 			  path, what[0] == 'q' ? "H" : "KVH", a->ndim);
 		return -1;
 	}
+	/* A NaN in the inputs would come out as the method's failed check: refuse it here. */
+	size_t count = 1;
+	for (int i = 0; i < a->ndim; i++)
+		count *= (size_t)a->shape[i];
+	for (size_t i = 0; i < count; i++)
+		if (!isfinite(a->data[i])) {
+			cli_error("run", "--%s %s: element %zu is %g; inputs must be finite", what,
+				  path, i, (double)a->data[i]);
+			return -1;
+		}
 	return 0;
 }
 
@@ -124,6 +139,7 @@ int cmd_run(int argc, char **argv)
 		{"min-reps", required_argument, 0, O_MINREPS},
 		{"check-max-flops", required_argument, 0, O_CHECKF},
 		{"plugin", required_argument, 0, O_PLUGIN},
+		{"timeout", required_argument, 0, O_TIMEOUT},
 		{0, 0, 0, 0}};
 	const char *method = NULL, *qf = NULL, *kf = NULL, *vf = NULL, *of = NULL, *dist = "gaussian";
 	char *params[ATTN_MAX_PARAMS * 2], *plugins[64];
@@ -133,7 +149,6 @@ int cmd_run(int argc, char **argv)
 	int mode_given = 0, shape_given = 0;
 	struct attn_run_opts ro;
 	attn_run_opts_default(&ro);
-	ro.isolate = 0;
 	struct {
 		int opt;
 		const char *name;
@@ -186,6 +201,13 @@ int cmd_run(int argc, char **argv)
 				mode = ATTN_MODE_DECODE;
 			else {
 				cli_error("run", "--mode '%s': expected prefill or decode", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case O_TIMEOUT:
+			if (cli_parse_real(optarg, &ro.timeout_s) || !(ro.timeout_s > 0)) {
+				cli_error("run", "--timeout '%s': expected a positive number of seconds",
+					  optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -314,6 +336,11 @@ int cmd_run(int argc, char **argv)
 	}
 	rc = r.status == ATTN_CASE_OK ? EXIT_OK
 	     : attn_case_status_declined(r.status) ? EXIT_USAGE : EXIT_CASES;
+	/* A non-zero exit says why on stderr too, where scripts look. */
+	if (rc != EXIT_OK)
+		cli_error("run", "%s %s: %s", method,
+			  attn_case_status_declined(r.status) ? "was not run" : "did not pass",
+			  r.message[0] ? r.message : attn_case_status_name(r.status));
 	if (r.status == ATTN_CASE_OK && of) {
 		int64_t shp[4] = {cs.shape.batch, cs.shape.heads, attn_shape_nq(&cs.shape),
 				  cs.shape.d};

@@ -12,6 +12,31 @@
 void *attn__alloc(size_t bytes);
 void attn__free(void *p);
 
+/*
+ * Guarded memory (guard.c): a buffer in a mapping of its own, page-aligned,
+ * followed by canaries (the rest of its last page and one page more) and a
+ * PROT_NONE page, with a PROT_NONE page before it. shared: MAP_SHARED, so a
+ * forked child's writes reach the parent.
+ */
+struct attn__guarded {
+	char *map;        /* the whole mapping */
+	size_t map_bytes;
+	void *p;          /* the data, page-aligned, zeroed */
+	size_t bytes;     /* the data's size */
+	size_t canary;    /* canary bytes right after the data */
+};
+int attn__guarded_alloc(struct attn__guarded *g, size_t bytes, int shared);
+void attn__guarded_free(struct attn__guarded *g);
+/* Bytes past the end that were written (the furthest changed canary), 0 if none. */
+size_t attn__guarded_overrun(const struct attn__guarded *g);
+/* Make the data read-only (1) or writable again (0); 0 or -errno. */
+int attn__guarded_readonly(struct attn__guarded *g, int readonly);
+/* The mapping's bytes beyond the data's own, for memory predictions. */
+size_t attn__guarded_overhead(size_t bytes);
+/* Where addr lies: outside the mapping, before the data, inside it or after it (offset set). */
+enum { ATTN__GUARD_OUTSIDE, ATTN__GUARD_BEFORE, ATTN__GUARD_INSIDE, ATTN__GUARD_AFTER };
+int attn__guarded_where(const struct attn__guarded *g, const void *addr, size_t *offset);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t attn__now_ns(void);
 

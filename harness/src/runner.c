@@ -23,8 +23,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "attnbench/bind.h"
@@ -38,8 +43,6 @@
 #include "common/common.h"
 #include "internal.h"
 
-#define GUARD_BYTES 64
-#define GUARD_BYTE 0xA5
 
 static const char *status_names[] = {"ok",      "unsupported", "skipped_memory",
 				     "skipped_time", "timeout", "crashed",
@@ -131,13 +134,26 @@ static int will_check(const struct attn_case *c, const struct attn_run_opts *o)
 	return check_flops(&c->shape) <= o->check_max_flops;
 }
 
+/* The guard pages and canaries of the inputs, the output and the workspace. */
+static size_t guard_overheads(const struct attn_case *c, size_t ws)
+{
+	const struct attn_shape *s = &c->shape;
+	size_t in = attn_workload_bytes(s, c->method->inputs);
+	if (in == SIZE_MAX || ws == SIZE_MAX)
+		return SIZE_MAX;
+	return attn__guarded_overhead(in) + attn__guarded_overhead(out_elems(s) * sizeof(float)) +
+	       attn__guarded_overhead(ws);
+}
+
 size_t attn_case_predict_bytes(const struct attn_case *c, const struct attn_run_opts *o)
 {
 	const struct attn_shape *s = &c->shape;
 	size_t total = attn_workload_bytes(s, c->method->inputs);
 	total = attn__add_sat(total, attn__mul_sat(out_elems(s), sizeof(float)));
-	total = attn__add_sat(total, c->method->workspace_bytes(s, &c->params, c->threads));
-	total = attn__add_sat(total, 2 * GUARD_BYTES);
+	size_t ws = c->method->workspace_bytes(s, &c->params, c->threads);
+	total = attn__add_sat(total, ws);
+	/* each buffer's guard pages and canaries (guard.c) */
+	total = attn__add_sat(total, guard_overheads(c, ws));
 	if (will_check(c, o)) {
 		/* The oracle's output and, for approximate methods, softmax's. */
 		size_t ref = attn__mul_sat(out_elems(s), sizeof(double));
@@ -251,20 +267,6 @@ static int reset_peak_rss(void)
 	int ok = write(fd, "5", 1) == 1;
 	close(fd);
 	return ok ? 0 : -1;
-}
-
-static void guard_fill(void *p, size_t bytes)
-{
-	memset((char *)p + bytes, GUARD_BYTE, GUARD_BYTES);
-}
-
-static int guard_ok(const void *p, size_t bytes)
-{
-	const unsigned char *g = (const unsigned char *)p + bytes;
-	for (int i = 0; i < GUARD_BYTES; i++)
-		if (g[i] != GUARD_BYTE)
-			return 0;
-	return 1;
 }
 
 /* ||out - ref|| / ||ref|| (Frobenius) and max |out - ref| over n elements. */
@@ -425,6 +427,219 @@ static uint64_t inject_until(uint64_t end)
 }
 
 /*
+ * The case's buffers as the harness guards them (guard.c): the inputs in
+ * one mapping, read-only from before prepare() to the end in a child (a
+ * write faults at once) and hashed before and after in-process (where a
+ * fault would take the caller down); the output and the workspace each in
+ * a mapping with canaries and PROT_NONE pages around them.
+ */
+#define N_TENSORS 6
+static const char *const tensor_names[N_TENSORS] = {"q", "k", "v", "log_gate", "gate_vec",
+						    "beta"};
+
+struct case_mem {
+	struct attn__guarded in, out, ws;
+	struct attn_inputs view; /* pointers into `in` */
+	const float *t[N_TENSORS];
+	size_t t_bytes[N_TENSORS];
+	uint64_t t_hash[N_TENSORS]; /* in-process only */
+	int readonly;               /* the inputs are mprotect'ed */
+};
+
+/* The input tensors' sizes in bytes, (B,H,NQ,D) (B,KVH,N,D) x2 (B,H,N) (B,H,N,D) (B,H,N). */
+static void tensor_sizes(const struct attn_shape *s, const struct attn_inputs *in, size_t sz[6])
+{
+	size_t kv = (size_t)s->batch * s->kv_heads * s->n * s->d * sizeof(float);
+	size_t bhn = (size_t)s->batch * s->heads * s->n * sizeof(float);
+	sz[0] = out_elems(s) * sizeof(float);
+	sz[1] = sz[2] = kv;
+	sz[3] = in->log_gate ? bhn : 0;
+	sz[4] = in->gate_vec ? bhn * (size_t)s->d : 0;
+	sz[5] = in->beta ? bhn : 0;
+}
+
+static void mem_index(struct case_mem *cm, const struct attn_shape *s)
+{
+	const struct attn_inputs *in = &cm->view;
+	const float *t[N_TENSORS] = {in->q, in->k, in->v, in->log_gate, in->gate_vec, in->beta};
+	tensor_sizes(s, in, cm->t_bytes);
+	for (int i = 0; i < N_TENSORS; i++)
+		cm->t[i] = t[i];
+}
+
+/*
+ * Given inputs (run's .npy files) copied into the guarded mapping, each
+ * tensor 64-byte aligned as the workload generator lays them out.
+ */
+static int mem_copy_given(struct case_mem *cm, const struct attn_shape *s,
+			  const struct attn_inputs *given)
+{
+	const float *src[N_TENSORS] = {given->q,	given->k,	 given->v,
+				       given->log_gate, given->gate_vec, given->beta};
+	size_t sz[N_TENSORS], off[N_TENSORS], total = 0;
+	tensor_sizes(s, given, sz);
+	for (int i = 0; i < N_TENSORS; i++) {
+		off[i] = total;
+		total += (sz[i] + 63) & ~(size_t)63;
+	}
+	if (attn__guarded_alloc(&cm->in, total, 0))
+		return -1;
+	const float **dst[N_TENSORS] = {&cm->view.q,	    &cm->view.k,	&cm->view.v,
+					&cm->view.log_gate, &cm->view.gate_vec, &cm->view.beta};
+	for (int i = 0; i < N_TENSORS; i++) {
+		if (!src[i] || !sz[i])
+			continue;
+		float *d = (float *)((char *)cm->in.p + off[i]);
+		memcpy(d, src[i], sz[i]);
+		*dst[i] = d;
+	}
+	return 0;
+}
+
+/* FNV-1a over 8-byte words, mixed: any change to a tensor changes it. */
+static uint64_t tensor_hash(const float *p, size_t bytes)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	const unsigned char *b = (const unsigned char *)p;
+	size_t i = 0;
+	for (; i + 8 <= bytes; i += 8) {
+		uint64_t w;
+		memcpy(&w, b + i, 8);
+		h = (h ^ w) * 0x100000001b3ull;
+	}
+	for (; i < bytes; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return attn__mix64(h);
+}
+
+static void mem_hash(struct case_mem *cm, uint64_t h[N_TENSORS])
+{
+	for (int i = 0; i < N_TENSORS; i++)
+		h[i] = cm->t[i] ? tensor_hash(cm->t[i], cm->t_bytes[i]) : 0;
+}
+
+/* The first input tensor that changed since mem_hash, or NULL. */
+static const char *mem_changed(struct case_mem *cm)
+{
+	if (cm->readonly)
+		return NULL;
+	uint64_t now[N_TENSORS];
+	mem_hash(cm, now);
+	for (int i = 0; i < N_TENSORS; i++)
+		if (now[i] != cm->t_hash[i])
+			return tensor_names[i];
+	return NULL;
+}
+
+static void mem_free(struct case_mem *cm)
+{
+	attn__guarded_free(&cm->in);
+	attn__guarded_free(&cm->out);
+	attn__guarded_free(&cm->ws);
+}
+
+/*
+ * The child's fault handler: a SIGSEGV or SIGBUS on a guard page or a
+ * read-only input is the method's, and names what it touched; any other
+ * fault goes on to the default action (the parent records a crash). It
+ * writes the verdict on the protocol descriptor itself (the stream's
+ * buffer may hold half a line, hence the leading newline) and exits.
+ */
+static struct {
+	int fd;
+	const struct case_mem *cm;
+	const char *phase; /* the callback running: "prepare()", "forward()", ... */
+} fault;
+
+static void on_fault(int sig, siginfo_t *si, void *uctx)
+{
+	const struct case_mem *cm = fault.cm;
+	char msg[512];
+	int n = 0;
+	size_t off = 0;
+	const char *verb = "touched";
+#if defined(__x86_64__) && defined(REG_ERR)
+	/* The page-fault error code's bit 1: the access was a write. */
+	const ucontext_t *u = uctx;
+	verb = (u->uc_mcontext.gregs[REG_ERR] & 2) ? "wrote" : "read";
+#else
+	(void)uctx;
+#endif
+	if (cm && si) {
+		const struct attn__guarded *g[2] = {&cm->out, &cm->ws};
+		const char *gname[2] = {"output", "workspace"};
+		for (int i = 0; i < N_TENSORS && !n; i++) {
+			const char *t = (const char *)cm->t[i];
+			const char *a = si->si_addr;
+			if (t && a >= t && a < t + cm->t_bytes[i])
+				n = snprintf(msg, sizeof(msg),
+					     "\nR failed_check %s wrote into its input %s (element "
+					     "%zu); inputs are const\n",
+					     fault.phase, tensor_names[i],
+					     (size_t)(a - t) / sizeof(float));
+		}
+		for (int i = 0; i < 2 && !n; i++) {
+			int w = attn__guarded_where(g[i], si->si_addr, &off);
+			if (w == ATTN__GUARD_AFTER)
+				n = snprintf(msg, sizeof(msg),
+					     "\nR failed_check %s %s past the end of its %s (%zu "
+					     "bytes): at byte %zu, a guard page\n",
+					     fault.phase, verb, gname[i], g[i]->bytes, off);
+			else if (w == ATTN__GUARD_BEFORE)
+				n = snprintf(msg, sizeof(msg),
+					     "\nR failed_check %s %s %zu bytes before the start of "
+					     "its %s, a guard page\n",
+					     fault.phase, verb, off, gname[i]);
+		}
+		if (!n && attn__guarded_where(&cm->in, si->si_addr, &off) != ATTN__GUARD_OUTSIDE)
+			n = snprintf(msg, sizeof(msg),
+				     "\nR failed_check %s %s past its inputs, a guard page\n",
+				     fault.phase, verb);
+	}
+	if (n > 0) {
+		if (n >= (int)sizeof(msg))
+			n = (int)sizeof(msg) - 1;
+		ssize_t w = write(fault.fd, msg, (size_t)n);
+		(void)w;
+		_exit(0);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void fault_install(int fd, const struct case_mem *cm)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_fault;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	fault.fd = fd;
+	fault.cm = cm;
+	fault.phase = "the harness";
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+static void fault_remove(void)
+{
+	signal(SIGSEGV, SIG_DFL);
+	signal(SIGBUS, SIG_DFL);
+	fault.cm = NULL;
+}
+
+/* "wrote N bytes past the end of its output/workspace" after the calls, or 0. */
+static int mem_overrun(const struct case_mem *cm, const char *phase, FILE *f)
+{
+	size_t o = attn__guarded_overrun(&cm->out), w = attn__guarded_overrun(&cm->ws);
+	if (!o && !w)
+		return 0;
+	fprintf(f, "R failed_check %s wrote %zu bytes past the end of its %s (%zu bytes)\n", phase,
+		o ? o : w, o ? "output" : "workspace", o ? cm->out.bytes : cm->ws.bytes);
+	return 1;
+}
+
+/*
  * Everything a case does, writing the protocol to f. Returns after the
  * verdict line. `given` replaces the generated inputs; `copy_out` receives
  * the output. With cmd_fd >= 0 the parent drives the repetitions: after the
@@ -432,16 +647,20 @@ static uint64_t inject_until(uint64_t end)
  * stops at 'q' (or EOF); otherwise it runs them until its own minimums.
  */
 static void execute(const struct attn_case *c, const struct attn_run_opts *o,
-		    const struct attn_inputs *given, float *copy_out, FILE *f, int cmd_fd)
+		    const struct attn_inputs *given, float *copy_out, FILE *f, int cmd_fd,
+		    int in_child)
 {
 	const struct attn_method *m = c->method;
 	const struct attn_shape *s = &c->shape;
 	struct attn_workload w = {0};
+	struct case_mem cm;
 	struct attn_counters *ctr = NULL;
 	struct attn_counter_reading rd[ATTN_MAX_COUNTERS];
 	float *out = NULL;
 	void *ws = NULL;
 	char *flush = NULL;
+	const char *changed;
+	memset(&cm, 0, sizeof(cm));
 	struct roof_probe probe = {0};
 	char msg[512];
 	int rc, nctr = 0;
@@ -506,35 +725,63 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	int have_peak = reset_peak_rss() == 0;
 	size_t rss0 = proc_status_bytes("VmRSS");
 
-	const struct attn_inputs *in = given;
-	if (!in) {
-		rc = attn_workload_alloc(s, m->inputs, c->dist, c->seed, &w);
+	/*
+	 * The inputs, generated or given, in the guarded mapping; then the
+	 * output and the workspace in theirs. From here to the end the inputs
+	 * are read-only (child) or hashed (in-process).
+	 */
+	size_t in_bytes;
+	if (!given) {
+		in_bytes = attn_workload_bytes(s, m->inputs);
+		rc = in_bytes == SIZE_MAX || attn__guarded_alloc(&cm.in, in_bytes, 0)
+			 ? ATTN_ERR_NOMEM
+			 : attn_workload_fill(s, m->inputs, c->dist, c->seed, cm.in.p, &w);
 		if (rc) {
-			fprintf(f, "R failed cannot allocate the inputs (%zu bytes): %s\n",
-				attn_workload_bytes(s, m->inputs), attn_status_str(rc));
+			fprintf(f, "R failed cannot allocate the inputs (%zu bytes): %s\n", in_bytes,
+				attn_status_str(rc));
 			goto done;
 		}
-		in = &w.in;
+		cm.view = w.in;
+	} else if (mem_copy_given(&cm, s, given)) {
+		fprintf(f, "R failed cannot allocate a copy of the given inputs\n");
+		goto done;
 	}
+	in_bytes = cm.in.bytes;
+	const struct attn_inputs *in = &cm.view;
+	mem_index(&cm, s);
 	size_t out_bytes = out_elems(s) * sizeof(float);
 	size_t ws_bytes = m->workspace_bytes(s, &c->params, c->threads);
-	out = attn__alloc(out_bytes + GUARD_BYTES);
-	ws = ws_bytes == SIZE_MAX ? NULL : attn__alloc(ws_bytes + GUARD_BYTES);
-	if (!out || !ws) {
+	if (ws_bytes == SIZE_MAX || attn__guarded_alloc(&cm.out, out_bytes, 0) ||
+	    attn__guarded_alloc(&cm.ws, ws_bytes, 0)) {
 		fprintf(f, "R failed cannot allocate the output and a workspace of %zu bytes\n",
 			ws_bytes);
 		goto done;
 	}
-	guard_fill(out, out_bytes);
-	guard_fill(ws, ws_bytes);
+	out = cm.out.p;
+	ws = cm.ws.p;
+	if (in_child) {
+		cm.readonly = attn__guarded_readonly(&cm.in, 1) == 0;
+		fault_install(fileno(f), &cm);
+	}
+	if (!cm.readonly)
+		mem_hash(&cm, cm.t_hash);
 
 	struct ctx_figures figures = {.f = f};
 	struct attn_ctx ctx = {
 		.threads = c->threads, .seed = c->seed, .report = ctx_report, .harness = &figures};
+	fault.phase = "prepare()";
 	if (m->prepare && (rc = m->prepare(s, &c->params, in, ws, &ctx)) != 0) {
 		fprintf(f, "R failed prepare() returned %d (%s)\n", rc, attn_status_str(rc));
 		goto done;
 	}
+	if (mem_overrun(&cm, "prepare()", f))
+		goto done;
+	if ((changed = mem_changed(&cm))) {
+		fprintf(f, "R failed_check prepare() wrote into its input %s; inputs are const\n",
+			changed);
+		goto done;
+	}
+	fault.phase = "forward()";
 
 	/*
 	 * Warm-up: at least one call, then until warmup_s has passed. A call's
@@ -623,6 +870,7 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		struct attn_ctx mctx = ctx;
 		mctx.report = NULL;
 		mctx.dump_mask = ctx_dump_mask;
+		fault.phase = "forward() (the mask call)";
 		if ((rc = m->forward(s, &c->params, in, out, ws, &mctx)) != 0) {
 			fprintf(f, "R failed forward() returned %d (%s) on the mask call\n", rc,
 				attn_status_str(rc));
@@ -630,13 +878,13 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		}
 	}
 
-	size_t in_bytes = given ? 0 : w.bytes;
+	fault.phase = "the harness";
 	emit_metric(f, "workspace_bytes", (double)ws_bytes, "B");
 	emit_metric(f, "input_bytes", (double)in_bytes, "B");
 	emit_metric(f, "output_bytes", (double)out_bytes, "B");
 	/* Every buffer the harness allocated for the case, all live at once. */
 	emit_metric(f, "tracked_peak_bytes",
-		    (double)(in_bytes + out_bytes + ws_bytes + 2 * GUARD_BYTES), "B");
+		    (double)(cm.in.map_bytes + cm.out.map_bytes + cm.ws.map_bytes), "B");
 	emit_metric(f, "flops", m->flops(s, &c->params), "flop");
 	emit_metric(f, "bytes_moved", m->bytes(s, &c->params), "B");
 	if (have_peak) {
@@ -648,9 +896,11 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		emit_null(f, "peak_rss_delta_bytes", "B");
 	}
 
-	if (!guard_ok(out, out_bytes) || !guard_ok(ws, ws_bytes)) {
-		fprintf(f, "R failed_check wrote past the end of its %s\n",
-			guard_ok(out, out_bytes) ? "workspace" : "output");
+	if (mem_overrun(&cm, "forward()", f))
+		goto done;
+	if ((changed = mem_changed(&cm))) {
+		fprintf(f, "R failed_check forward() wrote into its input %s; inputs are const\n",
+			changed);
 		goto done;
 	}
 	size_t nonfinite = 0, first = 0;
@@ -673,6 +923,7 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	}
 	double rel, mx, soft[2];
 	int approx = !(m->flags & ATTN_METHOD_EXACT);
+	fault.phase = m->oracle ? "oracle()" : "the harness's reference";
 	rc = attn_check_output(c, in, out, &rel, &mx, approx ? soft : NULL, msg, sizeof(msg));
 	if (rc) {
 		fprintf(f, "R failed %s\n", msg);
@@ -691,13 +942,13 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	else
 		fprintf(f, "R ok\n");
 done:
+	if (in_child)
+		fault_remove();
 	if (ctr)
 		attn_counters_close(ctr);
 	free(flush);
 	probe_free(&probe);
-	attn__free(out);
-	attn__free(ws);
-	attn_workload_free(&w);
+	mem_free(&cm);
 }
 
 /* ---- the parent side ----------------------------------------------------- */
@@ -1008,7 +1259,7 @@ static void run_in_process(const struct attn_case *c, const struct attn_run_opts
 		set_status(r, ATTN_CASE_FAILED, "cannot open a memory stream");
 		return;
 	}
-	execute(c, o, given, out, f, -1);
+	execute(c, o, given, out, f, -1, 0);
 	fclose(f);
 	if (!parse_protocol(text, r))
 		set_status(r, ATTN_CASE_FAILED, "the case gave no verdict");
@@ -1024,11 +1275,63 @@ struct child {
 	size_t len, cap, scan;
 	size_t line; /* where the line child_wait last found starts */
 	int eof;
+	int exited; /* it has exited (not yet reaped): what it wrote is all read */
 	int reps;
 	double timed_ns; /* time of its repetitions so far */
 };
 
-static int child_spawn(const struct attn_case *c, const struct attn_run_opts *o, int driven,
+/*
+ * Kill every process the case left behind: as a subreaper (set at fork)
+ * the case child inherits its orphans, so all of them are its children,
+ * listed per thread in /proc. Returns how many were alive.
+ */
+static int reap_descendants(void)
+{
+	int killed = 0;
+	for (int round = 0; round < 64; round++) {
+		int found = 0;
+		DIR *d = opendir("/proc/self/task");
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			char path[300];
+			snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
+			FILE *cf = fopen(path, "r");
+			long pid;
+			while (cf && fscanf(cf, "%ld", &pid) == 1) {
+				char st[64], state = 0;
+				snprintf(st, sizeof(st), "/proc/%ld/stat", pid);
+				FILE *sf = fopen(st, "r");
+				/* "pid (comm) S ...": comm may hold spaces, the state follows the last ')' */
+				if (sf) {
+					char line[512];
+					if (fgets(line, sizeof(line), sf)) {
+						char *r = strrchr(line, ')');
+						state = r && r[1] == ' ' ? r[2] : 0;
+					}
+					fclose(sf);
+				}
+				if (state != 'Z')
+					killed++;
+				kill((pid_t)pid, SIGKILL);
+				while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
+					;
+				found++;
+			}
+			if (cf)
+				fclose(cf);
+		}
+		if (d)
+			closedir(d);
+		if (!found)
+			break;
+	}
+	return killed;
+}
+
+static int child_spawn(const struct attn_case *c, const struct attn_run_opts *o,
+		       const struct attn_inputs *given, float *copy_out, int driven,
 		       struct child *ch, char *err, size_t errlen)
 {
 	int out[2], cmd[2] = {-1, -1};
@@ -1055,10 +1358,17 @@ static int child_spawn(const struct attn_case *c, const struct attn_run_opts *o,
 		return attn_errf(err, errlen, ATTN_ERR_IO, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
-		/* Die with the parent: a killed sweep leaves no orphan running. */
+		/*
+		 * Die with the parent: a killed sweep leaves no orphan running.
+		 * A process group of its own, which the parent kills when the
+		 * case ends, and a subreaper, so that whatever the method starts
+		 * stays below it and is killed before it reports.
+		 */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(3);
+		setpgid(0, 0);
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		/* A parent gone mid-write must end us, not wedge us. */
@@ -1069,11 +1379,20 @@ static int child_spawn(const struct attn_case *c, const struct attn_run_opts *o,
 		FILE *f = fdopen(out[1], "w");
 		if (!f)
 			_exit(2);
-		execute(c, o, NULL, NULL, f, driven ? cmd[0] : -1);
+		execute(c, o, given, copy_out, f, driven ? cmd[0] : -1, 1);
+		/* A later verdict overrides the first: the case left processes. */
+		int left = reap_descendants();
+		if (left)
+			fprintf(f,
+				"R failed the method left %d process%s running after the case "
+				"(killed); a method must not start processes\n",
+				left, left == 1 ? "" : "es");
 		fclose(f);
 		_exit(0);
 	}
 	close(out[1]);
+	/* Either side may set the group first; the child's own call is the other. */
+	setpgid(pid, pid);
 	ch->pid = pid;
 	ch->out_fd = out[0];
 	if (driven) {
@@ -1113,13 +1432,29 @@ static int child_wait(struct child *ch, char want, uint64_t deadline,
 			return -1;
 		uint64_t left_ms = (deadline - now) / 1000000 + 1;
 		struct pollfd p = {.fd = ch->out_fd, .events = POLLIN};
-		int pr = poll(&p, 1, left_ms > 100 ? 100 : (int)left_ms);
+		int pr = poll(&p, 1, ch->exited ? 0 : left_ms > 100 ? 100 : (int)left_ms);
 		if (pr < 0 && errno != EINTR) {
 			ch->eof = 1;
 			continue;
 		}
-		if (pr <= 0)
+		if (pr == 0 && !ch->exited) {
+			/*
+			 * Has it exited while something it started still holds
+			 * the pipe open? Then what it wrote is in the pipe: read
+			 * what is there, and that is the end.
+			 */
+			siginfo_t si;
+			si.si_pid = 0;
+			if (waitid(P_PID, (id_t)ch->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+			    si.si_pid == ch->pid)
+				ch->exited = 1;
 			continue;
+		}
+		if (pr <= 0) {
+			if (ch->exited)
+				ch->eof = 1;
+			continue;
+		}
 		if (ch->cap - ch->len < 4096) {
 			size_t ncap = ch->cap ? 2 * ch->cap : 65536;
 			char *nb = realloc(ch->buf, ncap);
@@ -1145,11 +1480,33 @@ static int child_wait(struct child *ch, char want, uint64_t deadline,
 static void child_finish(struct child *ch, int timed_out, int stopped,
 			 const struct attn_run_opts *o, struct attn_case_result *r)
 {
-	if (timed_out || stopped)
+	if (timed_out || stopped) {
+		kill(-ch->pid, SIGKILL);
 		kill(ch->pid, SIGKILL);
+	}
 	if (ch->cmd_fd >= 0)
 		close(ch->cmd_fd);
 	close(ch->out_fd);
+	/*
+	 * It said all it will say; give it the timeout to exit (a method may
+	 * have closed the pipe and gone on), then kill what is left of its
+	 * group while the exited child, not yet reaped, still holds the id.
+	 */
+	uint64_t deadline = attn__now_ns() + (uint64_t)(o->timeout_s * 1e9);
+	for (int killed = 0;;) {
+		siginfo_t si;
+		si.si_pid = 0;
+		int w = waitid(P_PID, (id_t)ch->pid, &si, WEXITED | WNOHANG | WNOWAIT);
+		if ((w == 0 && si.si_pid == ch->pid) || (w < 0 && errno != EINTR))
+			break;
+		if (!killed && attn__now_ns() >= deadline) {
+			timed_out = killed = 1;
+			kill(ch->pid, SIGKILL);
+		}
+		struct timespec ts = {0, 2000000};
+		nanosleep(&ts, NULL);
+	}
+	kill(-ch->pid, SIGKILL);
 	int wstatus = 0;
 	while (waitpid(ch->pid, &wstatus, 0) < 0 && errno == EINTR)
 		;
@@ -1180,30 +1537,61 @@ static uint64_t deadline_after(const struct attn_run_opts *o)
 	return attn__now_ns() + (uint64_t)(o->timeout_s * 1e9);
 }
 
+/*
+ * The case in a child. `given` (inherited through fork) replaces the
+ * generated inputs; `out`, if non-NULL, receives the output through a
+ * shared mapping the child writes into.
+ */
 static void run_in_child(const struct attn_case *c, const struct attn_run_opts *o,
-			 struct attn_case_result *r)
+			 const struct attn_inputs *given, float *out, struct attn_case_result *r)
 {
 	struct child ch;
+	struct attn__guarded shared = {0};
 	char err[256];
-	if (child_spawn(c, o, 0, &ch, err, sizeof(err))) {
+	size_t out_bytes = out_elems(&c->shape) * sizeof(float);
+	if (out && attn__guarded_alloc(&shared, out_bytes, 1)) {
+		set_status(r, ATTN_CASE_FAILED, "cannot map %zu bytes for the output", out_bytes);
+		return;
+	}
+	if (child_spawn(c, o, given, out ? shared.p : NULL, 0, &ch, err, sizeof(err))) {
 		set_status(r, ATTN_CASE_FAILED, "%s", err);
+		attn__guarded_free(&shared);
 		return;
 	}
 	int w = child_wait(&ch, 0, deadline_after(o), o->stop);
 	child_finish(&ch, w == -1, w == -2, o, r);
+	if (out && r->status == ATTN_CASE_OK)
+		memcpy(out, shared.p, out_bytes);
+	attn__guarded_free(&shared);
+}
+
+/* Control characters (a plugin's newline would break the protocol and the log) to spaces. */
+static void clean_text(char *t)
+{
+	for (; *t; t++)
+		if ((unsigned char)*t < 0x20 || *t == 0x7f)
+			*t = ' ';
 }
 
 /*
  * Everything about a case that can be decided without running it:
- * impossible shapes, the method's own refusal, and memory. 1 when r now
- * holds the verdict, 0 when the case should run.
+ * impossible shapes, the method's own refusal, its stated costs, and
+ * memory. 1 when r now holds the verdict, 0 when the case should run, with
+ * *need the bytes it will take. `say`, when >= 0, is told the callback
+ * about to run ("C <i> <name>"), so that a preflight parent can name it.
  */
 static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
-		    struct attn_case_result *r)
+		    struct attn_case_result *r, size_t *need_out, int say, int idx)
 {
 	const struct attn_method *m = c->method;
 	const struct attn_shape *s = &c->shape;
-	char why[400] = "";
+	char why[400];
+	memset(why, 0, sizeof(why));
+#define ANNOUNCE(cb)                                                                               \
+	do {                                                                                       \
+		if (say >= 0)                                                                      \
+			dprintf(say, "C %d %s\n", idx, cb);                                        \
+	} while (0)
 
 	if (s->batch < 1 || s->heads < 1 || s->kv_heads < 1 || s->n < 1 || s->d < 1) {
 		set_status(r, ATTN_CASE_UNSUPPORTED, "every dimension must be at least 1");
@@ -1218,11 +1606,30 @@ static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
 		set_status(r, ATTN_CASE_UNSUPPORTED, "threads %d is not at least 1", c->threads);
 		return 1;
 	}
+	ANNOUNCE("supports()");
 	if (m->supports && m->supports(s, &c->params, why, sizeof(why)) != ATTN_OK) {
+		/* The reason is the plugin's: bounded, and one line. */
+		why[sizeof(why) - 1] = 0;
+		clean_text(why);
 		set_status(r, ATTN_CASE_UNSUPPORTED, "%s", why[0] ? why : "the method declined");
 		return 1;
 	}
+	/* The stated costs must be figures: a NaN, an infinity or a negative is the plugin's fault. */
+	ANNOUNCE("flops()");
+	double flops = m->flops ? m->flops(s, &c->params) : 0.0;
+	ANNOUNCE("bytes()");
+	double bytes = m->bytes ? m->bytes(s, &c->params) : 0.0;
+	if (!isfinite(flops) || flops < 0 || !isfinite(bytes) || bytes < 0) {
+		int f_bad = !isfinite(flops) || flops < 0;
+		set_status(r, ATTN_CASE_FAILED, "%s returned %g for this case: not a count",
+			   f_bad ? "flops()" : "bytes()", f_bad ? flops : bytes);
+		return 1;
+	}
+	ANNOUNCE("workspace_bytes()");
 	size_t need = attn_case_predict_bytes(c, o);
+	ANNOUNCE("the harness");
+	if (need_out)
+		*need_out = need;
 	size_t limit = o->mem_limit ? o->mem_limit : attn_mem_available() / 10 * 9;
 	if (need == SIZE_MAX || need > limit) {
 		if (need == SIZE_MAX)
@@ -1242,7 +1649,6 @@ static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
 	 * N). Without a measured roof nothing is skipped.
 	 */
 	const struct attn_roof *roof = roof_at(o, c->threads);
-	double flops = m->flops ? m->flops(s, &c->params) : 0.0;
 	if (o->max_call_s > 0 && roof && roof->fma_gflops > 0 && flops > 0) {
 		double least = flops / (roof->fma_gflops * 1e9);
 		if (least > o->max_call_s) {
@@ -1255,18 +1661,152 @@ static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
 		}
 	}
 	return 0;
+#undef ANNOUNCE
+}
+
+/*
+ * The prechecks of cases[0..n) asked in a guarded child, since they call
+ * the plugin (supports(), flops(), bytes(), workspace_bytes()): one that
+ * crashes or hangs costs its case, never the caller. The child answers
+ *     C <i> <callback>                      about to call it
+ *     P <i> <status|run> <need> <message>   case i's verdict
+ * and a child that dies or outlives the timeout on case i leaves i crashed
+ * or timed out; a new child goes on from i + 1. live[i] is 1 for a case to
+ * run, with need[i] its bytes; otherwise results[i] holds the verdict.
+ */
+static void preflight(const struct attn_case *cases, int n, const struct attn_run_opts *o,
+		      struct attn_case_result *results, int *live, size_t *need)
+{
+	for (int i = 0; i < n; i++)
+		live[i] = 0;
+	for (int from = 0; from < n;) {
+		int fd[2];
+		if (pipe(fd) != 0) {
+			for (int i = from; i < n; i++)
+				set_status(&results[i], ATTN_CASE_FAILED, "pipe: %s", strerror(errno));
+			return;
+		}
+		pid_t parent = getpid();
+		fflush(stdout);
+		fflush(stderr);
+		pid_t pid = fork();
+		if (pid < 0) {
+			close(fd[0]);
+			close(fd[1]);
+			for (int i = from; i < n; i++)
+				set_status(&results[i], ATTN_CASE_FAILED, "fork: %s", strerror(errno));
+			return;
+		}
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(3);
+			setpgid(0, 0);
+			signal(SIGPIPE, SIG_DFL);
+			close(fd[0]);
+			for (int i = from; i < n; i++) {
+				struct attn_case_result r;
+				memset(&r, 0, sizeof(r));
+				size_t nd = 0;
+				int decided = precheck(&cases[i], o, &r, &nd, fd[1], i);
+				clean_text(r.message);
+				dprintf(fd[1], "P %d %s %zu %s\n", i,
+					decided ? attn_case_status_name(r.status) : "run", nd,
+					r.message);
+			}
+			_exit(0);
+		}
+		close(fd[1]);
+		setpgid(pid, pid);
+		struct child ch;
+		memset(&ch, 0, sizeof(ch));
+		ch.pid = pid;
+		ch.out_fd = fd[0];
+		ch.cmd_fd = -1;
+		int cur = from, next = from, w;
+		char cb[64] = "the harness";
+		/* Each answer must come within the timeout of the one before. */
+		while ((w = child_wait(&ch, 'P', deadline_after(o), o->stop)) == 1) {
+			/* the callback lines since the last answer name where it is */
+			char *line = ch.buf + ch.line;
+			int i;
+			char st[32];
+			size_t nd;
+			int used = 0;
+			if (sscanf(line, "P %d %31s %zu %n", &i, st, &nd, &used) < 3 || i < from ||
+			    i >= n)
+				break;
+			char *msg = line + used, *nl = strchr(msg, '\n');
+			if (nl)
+				*nl = 0;
+			enum attn_case_status status;
+			if (strcmp(st, "run") == 0) {
+				live[i] = 1;
+				need[i] = nd;
+			} else if (status_parse(st, &status) == 0) {
+				set_status(&results[i], status, "%s", msg);
+			} else {
+				set_status(&results[i], ATTN_CASE_FAILED, "%s", msg);
+			}
+			if (nl)
+				*nl = '\n';
+			next = i + 1;
+		}
+		/* The last callback announced: where the child was when it stopped answering. */
+		cur = next;
+		if (next < n && ch.buf) {
+			ch.buf[ch.len] = 0;
+			for (char *l = ch.buf; (l = strstr(l, "C ")); l++) {
+				int i;
+				char name[64];
+				if ((l == ch.buf || l[-1] == '\n') &&
+				    sscanf(l, "C %d %63s", &i, name) == 2 && i == next)
+					snprintf(cb, sizeof(cb), "%s", name);
+			}
+		}
+		int timed_out = w == -1, stopped = w == -2;
+		struct attn_case_result dead;
+		memset(&dead, 0, sizeof(dead));
+		child_finish(&ch, timed_out, stopped, o, &dead);
+		if (next >= n)
+			break;
+		if (stopped || (o->stop && *o->stop)) {
+			for (int i = next; i < n; i++)
+				set_status(&results[i], ATTN_CASE_INTERRUPTED, "interrupted by the user");
+			return;
+		}
+		const char *name = cases[cur].method->name;
+		if (timed_out)
+			set_status(&results[cur], ATTN_CASE_TIMEOUT,
+				   "%s of '%s' did not return within %g s; the harness's preflight "
+				   "was killed",
+				   cb, name, o->timeout_s);
+		else if (dead.status == ATTN_CASE_CRASHED)
+			set_status(&results[cur], ATTN_CASE_CRASHED, "%s of '%s' %s", cb, name,
+				   dead.message);
+		else
+			set_status(&results[cur], ATTN_CASE_FAILED,
+				   "%s of '%s' ended the preflight: %s", cb, name, dead.message);
+		from = cur + 1;
+	}
 }
 
 int attn_case_run(const struct attn_case *c, const struct attn_run_opts *o,
 		  const struct attn_inputs *inputs, float *out, struct attn_case_result *r)
 {
 	memset(r, 0, sizeof(*r));
-	if (precheck(c, o, r))
-		return ATTN_OK;
-	if (o->isolate)
-		run_in_child(c, o, r);
-	else
+	if (o->isolate) {
+		int live = 0;
+		size_t need = 0;
+		preflight(c, 1, o, r, &live, &need);
+		if (!live)
+			return ATTN_OK;
+		run_in_child(c, o, inputs, out, r);
+	} else {
+		if (precheck(c, o, r, NULL, -1, 0))
+			return ATTN_OK;
 		run_in_process(c, o, inputs, out, r);
+	}
 	derive_metrics(r, c, o);
 	return ATTN_OK;
 }
@@ -1281,22 +1821,40 @@ int attn_cases_run_interleaved(const struct attn_case *cases, int n, const struc
 		free(live);
 		return ATTN_ERR_NOMEM;
 	}
-	/* Decide what can be decided up front; the rest must fit together. */
+	if (!o->isolate) {
+		for (int i = 0; i < n; i++)
+			attn_case_run(&cases[i], o, NULL, NULL, &results[i]);
+		free(ch);
+		free(live);
+		return ATTN_OK;
+	}
+	/* Decide what can be decided up front, guarded; the rest must fit together. */
+	size_t *needs = calloc(n > 0 ? n : 1, sizeof(*needs));
+	if (!needs) {
+		free(ch);
+		free(live);
+		return ATTN_ERR_NOMEM;
+	}
+	for (int i = 0; i < n; i++)
+		memset(&results[i], 0, sizeof(results[i]));
+	preflight(cases, n, o, results, live, needs);
 	size_t need = 0;
 	int runnable = 0;
-	for (int i = 0; i < n; i++) {
-		memset(&results[i], 0, sizeof(results[i]));
-		if (!precheck(&cases[i], o, &results[i])) {
-			live[i] = 1;
+	for (int i = 0; i < n; i++)
+		if (live[i]) {
 			runnable++;
-			need = attn__add_sat(need, attn_case_predict_bytes(&cases[i], o));
+			need = attn__add_sat(need, needs[i]);
 		}
-	}
+	free(needs);
 	size_t limit = o->mem_limit ? o->mem_limit : attn_mem_available() / 10 * 9;
-	if (runnable < 2 || need > limit || !o->isolate) {
+	if (runnable < 2 || need > limit) {
 		for (int i = 0; i < n; i++)
-			if (live[i])
-				attn_case_run(&cases[i], o, NULL, NULL, &results[i]);
+			if (live[i] && !(o->stop && *o->stop)) {
+				run_in_child(&cases[i], o, NULL, NULL, &results[i]);
+				derive_metrics(&results[i], &cases[i], o);
+			} else if (live[i]) {
+				set_status(&results[i], ATTN_CASE_INTERRUPTED, "interrupted by the user");
+			}
 		free(ch);
 		free(live);
 		return ATTN_OK;
@@ -1318,7 +1876,7 @@ int attn_cases_run_interleaved(const struct attn_case *cases, int n, const struc
 			live[i] = 0;
 			continue;
 		}
-		if (child_spawn(&cases[i], o, 1, &ch[i], err, sizeof(err))) {
+		if (child_spawn(&cases[i], o, NULL, NULL, 1, &ch[i], err, sizeof(err))) {
 			set_status(&results[i], ATTN_CASE_FAILED, "%s", err);
 			live[i] = 0;
 			continue;

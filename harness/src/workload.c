@@ -387,10 +387,31 @@ static void fill_needle(const struct attn_shape *s, uint64_t seed, float *q, flo
 int attn_workload_alloc(const struct attn_shape *s, unsigned inputs, enum attn_dist dist,
                         uint64_t seed, struct attn_workload *out)
 {
+	if (!out)
+		return ATTN_ERR_INVALID;
+	memset(out, 0, sizeof(*out));
+	size_t total = attn_workload_bytes(s, inputs);
+	if (total == SIZE_MAX)
+		return shape_ok(s) ? ATTN_ERR_NOMEM : ATTN_ERR_INVALID;
+	char *base = attn__alloc(total);
+	if (!base)
+		return ATTN_ERR_NOMEM;
+	int rc = attn_workload_fill(s, inputs, dist, seed, base, out);
+	if (rc) {
+		attn__free(base);
+		return rc;
+	}
+	out->base = base;
+	return ATTN_OK;
+}
+
+int attn_workload_fill(const struct attn_shape *s, unsigned inputs, enum attn_dist dist,
+                       uint64_t seed, void *block, struct attn_workload *out)
+{
 	const unsigned known = ATTN_INPUT_LOG_GATE | ATTN_INPUT_GATE_VEC | ATTN_INPUT_BETA;
 	size_t sz[6], total;
 	float *t[6];
-	char *base;
+	char *base = block;
 
 	if (!out)
 		return ATTN_ERR_INVALID;
@@ -399,9 +420,6 @@ int attn_workload_alloc(const struct attn_shape *s, unsigned inputs, enum attn_d
 		return ATTN_ERR_INVALID;
 	total = attn_workload_bytes(s, inputs);
 	if (total == SIZE_MAX)
-		return ATTN_ERR_NOMEM;
-	base = attn__alloc(total);
-	if (!base)
 		return ATTN_ERR_NOMEM;
 
 	/* carve the block; absent tensors have 0 bytes and stay NULL */
@@ -439,7 +457,7 @@ int attn_workload_alloc(const struct attn_shape *s, unsigned inputs, enum attn_d
 	out->in.log_gate = t[3];
 	out->in.gate_vec = t[4];
 	out->in.beta = t[5];
-	out->base = base;
+	out->base = NULL;
 	out->bytes = total;
 	return ATTN_OK;
 }

@@ -64,6 +64,13 @@ size_t attn_workload_bytes(const struct attn_shape *s, unsigned inputs);
 int attn_workload_alloc(const struct attn_shape *s, unsigned inputs, enum attn_dist dist,
 			uint64_t seed, struct attn_workload *out);
 void attn_workload_free(struct attn_workload *w);
+/*
+ * The same inputs carved from and written into `block`, attn_workload_bytes
+ * of zeroed memory the caller owns (the runner's guarded, later read-only
+ * mapping); out->base stays NULL, so attn_workload_free leaves block alone.
+ */
+int attn_workload_fill(const struct attn_shape *s, unsigned inputs, enum attn_dist dist,
+		       uint64_t seed, void *block, struct attn_workload *out);
 
 /* A uniform double in [0, 1) from (seed, stream, index): the generator itself. */
 double attn_rng_uniform(uint64_t seed, uint64_t stream, uint64_t index);
