@@ -7,12 +7,38 @@
  * never read further than its first field) and checked for name clashes
  * before any is registered. Shared objects stay loaded until the registry is
  * freed, since their descriptors live in them.
+ *
+ * Loading a plugin runs its code - initialisers, the entry point - and
+ * reading its descriptors follows pointers it chose, so a broken plugin could
+ * crash, hang or exit whatever verb loads it. Each plugin is therefore first
+ * tried in a probe: a forked child that loads it, calls the entry point,
+ * validates every descriptor (strings read with a bound, so a missing NUL
+ * faults in the child, not here), unloads it and reports over a pipe, under
+ * a timeout. Only a plugin whose probe answered "fine" is loaded here; a
+ * crash, hang, exit or process left behind in the probe is the plugin's
+ * failure and its error names the file and what happened.
+ *
+ * Descriptor strings end up in logs, tables, CSV, JSON and the database, so
+ * they must be one line of printable text: names and enum choices are
+ * refused unless they are plain identifiers, and free text (category,
+ * summary, citation, parameter help) is refused - not cleaned up - when it
+ * holds a control character or is not UTF-8, so the plugin's author learns
+ * of it and what is shown is what the plugin says.
  */
 #include <dirent.h>
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "attnbench/registry.h"
 #include "attnbench/status.h"
@@ -24,6 +50,9 @@ struct attn_registry {
 	char **origins;
 	int n_handles;
 	void **handles;
+	int n_warnings;
+	char **warnings;
+	double probe_timeout_s;
 };
 
 const char *attn_family_name(enum attn_family f)
@@ -42,94 +71,282 @@ const char *attn_mode_name(enum attn_mode m)
 	return m == ATTN_MODE_DECODE ? "decode" : "prefill";
 }
 
+/* --- descriptor strings --------------------------------------------------- */
+
+/*
+ * At most `max` bytes of s for a message, with every byte that is not
+ * printable ASCII written as \n, \t or \xNN, and "..." when cut; the bytes
+ * past a missing NUL are never read.
+ */
+static const char *show(const char *s, size_t max, char *buf, size_t len)
+{
+	size_t lim = max < 40 ? max : 40, n = strnlen(s, lim), o = 0;
+	int cut = n == lim && (lim < max ? s[lim] != 0 : 1);
+	buf[0] = 0;
+	for (size_t i = 0; i < n && o + 5 < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\n')
+			o += (size_t)snprintf(buf + o, len - o, "\\n");
+		else if (c == '\t')
+			o += (size_t)snprintf(buf + o, len - o, "\\t");
+		else if (c < 0x20 || c >= 0x7f || c == '\\')
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+		else
+			buf[o++] = (char)c, buf[o] = 0;
+	}
+	if (cut && o + 4 < len)
+		snprintf(buf + o, len - o, "...");
+	return buf;
+}
+
+/* A name of 1..max characters from [a-z0-9_], read no further than max + 1 bytes. */
 static int valid_name(const char *s, size_t max)
 {
-	size_t n = 0;
 	if (!s || !*s)
 		return 0;
-	for (; *s; s++, n++) {
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+	size_t n = strnlen(s, max + 1);
+	if (n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
 			return 0;
-	}
-	return n <= max;
+	return 1;
+}
+
+static int is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
 /* Parameter names may be capitalised like the survey's symbols ("C"). */
 static int valid_param_name(const char *s)
 {
-	size_t n = 0;
-	if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+	if (!s || !is_alpha(*s))
 		return 0;
-	for (; *s; s++, n++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_'))
+	size_t n = strnlen(s, ATTN_PARAM_NAME_MAX + 1);
+	if (n > ATTN_PARAM_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!(is_alpha(s[i]) || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
 			return 0;
-	return n <= 24;
+	return 1;
+}
+
+/*
+ * Why the free text s (at most max bytes) cannot be shown on one line of a
+ * log, a table or a JSON string, written into why; 0 when it can (NULL
+ * can). It must be NUL-terminated within max bytes, valid UTF-8, and free
+ * of control characters (C0, DEL and C1: a newline would split a log line,
+ * an escape would reach the user's terminal).
+ */
+static int text_unfit(const char *s, size_t max, char *why, size_t len)
+{
+	if (!s)
+		return 0;
+	size_t n = strnlen(s, max + 1);
+	if (n > max)
+		return snprintf(why, len, "is longer than %zu bytes (or not NUL-terminated)", max),
+		       1;
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		unsigned c = u[i], k, cp;
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return snprintf(why, len,
+				                "has a control character (0x%02x) at byte %zu", c,
+				                i),
+				       1;
+			i++;
+			continue;
+		}
+		/* The sequence's length, the bits its lead byte holds, and its smallest code point.
+		 */
+		unsigned least;
+		if ((c & 0xe0) == 0xc0)
+			k = 2, cp = c & 0x1f, least = 0x80;
+		else if ((c & 0xf0) == 0xe0)
+			k = 3, cp = c & 0x0f, least = 0x800;
+		else if ((c & 0xf8) == 0xf0)
+			k = 4, cp = c & 0x07, least = 0x10000;
+		else
+			return snprintf(why, len, "is not UTF-8 (byte 0x%02x at byte %zu)", c, i),
+			       1;
+		if (i + k > n)
+			return snprintf(why, len, "is not UTF-8 (a sequence cut at byte %zu)", i),
+			       1;
+		for (unsigned j = 1; j < k; j++) {
+			if ((u[i + j] & 0xc0) != 0x80)
+				return snprintf(why, len, "is not UTF-8 (byte 0x%02x at byte %zu)",
+				                u[i + j], i + j),
+				       1;
+			cp = cp << 6 | (u[i + j] & 0x3f);
+		}
+		if (cp < least || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return snprintf(why, len, "is not UTF-8 (a bad sequence at byte %zu)", i),
+			       1;
+		if (cp >= 0x80 && cp <= 0x9f)
+			return snprintf(why, len, "has a control character (U+%04X) at byte %zu",
+			                cp, i),
+			       1;
+		i += k;
+	}
+	return 0;
+}
+
+/*
+ * Why an enum's choices ("a|b|c") are unusable, into why; 0 when fine, with
+ * their count in *count. Each must be a word the spec grammar can carry
+ * (1..ATTN_CHOICE_MAX characters of [A-Za-z0-9_.+-]: no separator, space or
+ * '|'), and each distinct, or one could never be selected.
+ */
+static int choices_unfit(const char *c, int *count, char *why, size_t len)
+{
+	size_t max = (size_t)ATTN_CHOICES_MAX * (ATTN_CHOICE_MAX + 1);
+	size_t n = strnlen(c, max + 1);
+	char one[ATTN_CHOICE_MAX + 2], shown[200];
+	if (n > max)
+		return snprintf(why, len, "are longer than %zu bytes (or not NUL-terminated)", max),
+		       1;
+	*count = 0;
+	for (size_t i = 0; i <= n;) {
+		size_t w = strcspn(c + i, "|"), bad = w == 0 || w > ATTN_CHOICE_MAX;
+		if (++*count > ATTN_CHOICES_MAX)
+			return snprintf(why, len, "are more than %d", ATTN_CHOICES_MAX), 1;
+		for (size_t j = i; j < i + w && !bad; j++)
+			bad = !(is_alpha(c[j]) || (c[j] >= '0' && c[j] <= '9') ||
+			        strchr("_.+-", c[j]));
+		snprintf(one, sizeof(one), "%.*s", (int)(w < sizeof(one) - 1 ? w : sizeof(one) - 1),
+		         c + i);
+		if (bad)
+			return snprintf(why, len,
+			                "'%s': choice %d '%s' is not 1-%d characters of "
+			                "[A-Za-z0-9_.+-]",
+			                show(c, max, shown, 100), *count,
+			                show(one, sizeof(one) - 1, shown + 100, 100),
+			                ATTN_CHOICE_MAX),
+			       1;
+		for (size_t p = 0; p < i;) {
+			size_t pw = strcspn(c + p, "|");
+			if (pw == w && strncmp(c + p, c + i, w) == 0)
+				return snprintf(why, len, "'%s': choice '%s' is there twice",
+				                show(c, max, shown, sizeof(shown)), one),
+				       1;
+			p += pw + 1;
+		}
+		i += w + 1;
+	}
+	return 0;
 }
 
 int attn_method_validate(const struct attn_method *m, char *err, size_t errlen)
 {
+	char shown[200], why[300];
 	if (!m)
 		return attn_errf(err, errlen, ATTN_ERR_INVALID, "NULL method descriptor");
 	if (m->abi_version != ATTN_ABI_VERSION)
-		return attn_errf(err, errlen, ATTN_ERR_ABI,
-				 "method built for ABI version %d, this attnbench speaks version %d",
-				 m->abi_version, ATTN_ABI_VERSION);
-	if (!valid_name(m->name, 48))
+		return attn_errf(
+		    err, errlen, ATTN_ERR_ABI,
+		    "method built for ABI version %d, this attnbench speaks version %d",
+		    m->abi_version, ATTN_ABI_VERSION);
+	if (!valid_name(m->name, ATTN_METHOD_NAME_MAX))
 		return attn_errf(err, errlen, ATTN_ERR_INVALID,
-				 "method name '%s' is not 1-48 characters of [a-z0-9_]",
-				 m->name ? m->name : "(null)");
+		                 "method name '%s' is not 1-%d characters of [a-z0-9_]",
+		                 m->name ? show(m->name, 256, shown, sizeof(shown)) : "(null)",
+		                 ATTN_METHOD_NAME_MAX);
 	if ((unsigned)m->family > ATTN_FAMILY_HYBRID)
 		return attn_errf(err, errlen, ATTN_ERR_INVALID, "method '%s': unknown family %d",
-				 m->name, (int)m->family);
+		                 m->name, (int)m->family);
+	/* The free text, each with its bound. */
+	const struct {
+		const char *what, *text;
+		size_t max;
+	} texts[] = {{"category", m->category, ATTN_CATEGORY_MAX},
+	             {"summary", m->summary, ATTN_TEXT_MAX},
+	             {"citation", m->citation, ATTN_TEXT_MAX}};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++)
+		if (text_unfit(texts[i].text, texts[i].max, why, sizeof(why)))
+			return attn_errf(err, errlen, ATTN_ERR_INVALID,
+			                 "method '%s': its %s '%s' %s; descriptor text must be one "
+			                 "line of printable UTF-8",
+			                 m->name, texts[i].what,
+			                 show(texts[i].text, texts[i].max, shown, sizeof(shown)),
+			                 why);
 	if (!m->forward || !m->workspace_bytes || !m->flops || !m->bytes)
-		return attn_errf(err, errlen, ATTN_ERR_INVALID,
-				 "method '%s': forward, workspace_bytes, flops and bytes are required",
-				 m->name);
+		return attn_errf(
+		    err, errlen, ATTN_ERR_INVALID,
+		    "method '%s': forward, workspace_bytes, flops and bytes are required", m->name);
 	if (!(m->flags & ATTN_METHOD_EXACT) && !m->oracle)
 		return attn_errf(err, errlen, ATTN_ERR_INVALID,
-				 "method '%s' is approximate and must bring its own float64 oracle",
-				 m->name);
+		                 "method '%s' is approximate and must bring its own float64 oracle",
+		                 m->name);
 	if (!(m->tolerance > 0.0 && m->tolerance < 1.0))
 		return attn_errf(err, errlen, ATTN_ERR_INVALID,
-				 "method '%s': tolerance %g is not in (0, 1)", m->name, m->tolerance);
+		                 "method '%s': tolerance %g is not in (0, 1)", m->name,
+		                 m->tolerance);
+	/* The fit compares measured exponents with these: they must be figures. */
+	if (!(m->time_exp >= 0 && m->time_exp <= 8) || !(m->mem_exp >= 0 && m->mem_exp <= 8))
+		return attn_errf(
+		    err, errlen, ATTN_ERR_INVALID,
+		    "method '%s': complexity exponents (time %g, memory %g) are not in "
+		    "[0, 8]",
+		    m->name, m->time_exp, m->mem_exp);
 	if (m->n_params < 0 || m->n_params > ATTN_MAX_PARAMS || (m->n_params > 0 && !m->params))
 		return attn_errf(err, errlen, ATTN_ERR_INVALID,
-				 "method '%s': n_params %d is not in 0..%d", m->name, m->n_params,
-				 ATTN_MAX_PARAMS);
+		                 "method '%s': n_params %d is not in 0..%d", m->name, m->n_params,
+		                 ATTN_MAX_PARAMS);
 	for (int i = 0; i < m->n_params; i++) {
 		const struct attn_param_spec *p = &m->params[i];
 		if (!valid_param_name(p->name))
 			return attn_errf(err, errlen, ATTN_ERR_INVALID,
-					 "method '%s': parameter %d's name is not 1-24 characters of "
-					 "[A-Za-z0-9_] starting with a letter",
-					 m->name, i);
+			                 "method '%s': parameter %d's name '%s' is not 1-%d "
+			                 "characters of [A-Za-z0-9_] starting with a letter",
+			                 m->name, i,
+			                 p->name ? show(p->name, 256, shown, sizeof(shown))
+			                         : "(null)",
+			                 ATTN_PARAM_NAME_MAX);
 		for (int j = 0; j < i; j++)
 			if (strcmp(m->params[j].name, p->name) == 0)
 				return attn_errf(err, errlen, ATTN_ERR_DUPLICATE,
-						 "method '%s': parameter '%s' declared twice",
-						 m->name, p->name);
+				                 "method '%s': parameter '%s' declared twice",
+				                 m->name, p->name);
+		if (text_unfit(p->help, ATTN_TEXT_MAX, why, sizeof(why)))
+			return attn_errf(
+			    err, errlen, ATTN_ERR_INVALID,
+			    "method '%s': parameter '%s': its help '%s' %s; descriptor "
+			    "text must be one line of printable UTF-8",
+			    m->name, p->name, show(p->help, ATTN_TEXT_MAX, shown, sizeof(shown)),
+			    why);
+		if ((unsigned)p->type > ATTN_PARAM_ENUM)
+			return attn_errf(err, errlen, ATTN_ERR_INVALID,
+			                 "method '%s': parameter '%s' has unknown type %d", m->name,
+			                 p->name, (int)p->type);
 		if (p->type == ATTN_PARAM_ENUM) {
-			int nchoices = 1;
+			int nchoices = 0;
 			if (!p->choices || !*p->choices)
 				return attn_errf(err, errlen, ATTN_ERR_INVALID,
-						 "method '%s': enum parameter '%s' has no choices",
-						 m->name, p->name);
-			for (const char *c = p->choices; *c; c++)
-				nchoices += *c == '|';
-			if (p->def < 0 || p->def >= nchoices || p->def != (int)p->def)
+				                 "method '%s': enum parameter '%s' has no choices",
+				                 m->name, p->name);
+			if (choices_unfit(p->choices, &nchoices, why, sizeof(why)))
 				return attn_errf(err, errlen, ATTN_ERR_INVALID,
-						 "method '%s': enum parameter '%s' default %g is not a "
-						 "choice index",
-						 m->name, p->name, p->def);
+				                 "method '%s': enum parameter '%s': its choices %s",
+				                 m->name, p->name, why);
+			if (p->def < 0 || p->def >= nchoices || p->def != (int)p->def)
+				return attn_errf(
+				    err, errlen, ATTN_ERR_INVALID,
+				    "method '%s': enum parameter '%s' default %g is not a "
+				    "choice index",
+				    m->name, p->name, p->def);
 		} else if (!(p->min <= p->def && p->def <= p->max)) {
-			return attn_errf(err, errlen, ATTN_ERR_INVALID,
-					 "method '%s': parameter '%s' default %g is outside [%g, %g]",
-					 m->name, p->name, p->def, p->min, p->max);
+			return attn_errf(
+			    err, errlen, ATTN_ERR_INVALID,
+			    "method '%s': parameter '%s' default %g is outside [%g, %g]", m->name,
+			    p->name, p->def, p->min, p->max);
 		}
 	}
 	return ATTN_OK;
 }
+
+/* --- the table ------------------------------------------------------------ */
 
 static int reg_push(struct attn_registry *reg, const struct attn_method *m, const char *origin)
 {
@@ -155,7 +372,7 @@ static int reg_push(struct attn_registry *reg, const struct attn_method *m, cons
 }
 
 int attn_registry_add(struct attn_registry *reg, const struct attn_method *m, const char *origin,
-		      char *err, size_t errlen)
+                      char *err, size_t errlen)
 {
 	int rc = attn_method_validate(m, err, errlen);
 	if (rc)
@@ -166,8 +383,8 @@ int attn_registry_add(struct attn_registry *reg, const struct attn_method *m, co
 		while (reg->methods[i] != old)
 			i++;
 		return attn_errf(err, errlen, ATTN_ERR_DUPLICATE,
-				 "method '%s' from %s is already registered from %s", m->name,
-				 origin, reg->origins[i]);
+		                 "method '%s' from %s is already registered from %s", m->name,
+		                 origin, reg->origins[i]);
 	}
 	rc = reg_push(reg, m, origin);
 	if (rc)
@@ -181,6 +398,7 @@ int attn_registry_init(struct attn_registry **out, char *err, size_t errlen)
 	struct attn_registry *reg = calloc(1, sizeof(*reg));
 	if (!reg)
 		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	reg->probe_timeout_s = ATTN_PLUGIN_PROBE_TIMEOUT_S;
 	for (int i = 0; i < attn_builtin_count; i++) {
 		int rc = attn_registry_add(reg, attn_builtin_methods[i], "built-in", err, errlen);
 		if (rc) {
@@ -203,39 +421,91 @@ void attn_registry_free(struct attn_registry *reg)
 	for (int i = 0; i < reg->n_handles; i++)
 		dlclose(reg->handles[i]);
 	free(reg->handles);
+	for (int i = 0; i < reg->n_warnings; i++)
+		free(reg->warnings[i]);
+	free(reg->warnings);
 	free(reg);
 }
 
-int attn_registry_load_plugin(struct attn_registry *reg, const char *path, char *err,
-			      size_t errlen)
+void attn_registry_set_probe_timeout(struct attn_registry *reg, double seconds)
 {
-	/*
-	 * A bare name would make dlopen search the library path; a plugin is
-	 * always a file the user named, so make it a path.
-	 */
-	char buf[4096];
-	if (!strchr(path, '/')) {
-		snprintf(buf, sizeof(buf), "./%s", path);
-		path = buf;
+	reg->probe_timeout_s = seconds > 0 ? seconds : ATTN_PLUGIN_PROBE_TIMEOUT_S;
+}
+
+/* --- opening a plugin ----------------------------------------------------- */
+
+/*
+ * What a plugin's code is doing, as the probe tells the parent one byte
+ * ahead of each step, so that a crash or hang is blamed on the right part.
+ */
+enum probe_phase {
+	PHASE_NONE = 0,
+	PHASE_LOAD = 'l',   /* dlopen: its initialisers run */
+	PHASE_ENTRY = 'e',  /* its entry point */
+	PHASE_READ = 'r',   /* reading and validating its descriptors */
+	PHASE_UNLOAD = 'u', /* dlclose: its finalisers run */
+	PHASE_REPORT = 'R'  /* followed by the int status and the message */
+};
+
+static const char *phase_what(int phase)
+{
+	switch (phase) {
+	case PHASE_LOAD: return "loading it (its initialisers)";
+	case PHASE_ENTRY: return "its entry point";
+	case PHASE_READ: return "reading its method descriptors";
+	case PHASE_UNLOAD: return "unloading it (its finalisers)";
+	default: return "the process trying it";
 	}
+}
+
+/* The probe's last words: PHASE_REPORT, the status, and the error message. */
+struct probe_report {
+	char tag;
+	int rc;
+	char msg[1024];
+};
+
+static void phase_mark(int fd, char phase)
+{
+	if (fd >= 0 && write(fd, &phase, 1) != 1) {
+		/* The parent is gone or the pipe broke: nothing to tell anyone. */
+	}
+}
+
+/*
+ * Open the plugin at path, call its entry point and validate what it
+ * returns against reg: its handle, list and count. In the probe (phase_fd
+ * >= 0) each step is announced first, and a plugin refused there is not
+ * dlclose'd, so its finalisers cannot muddle the report.
+ */
+static int plugin_open(const struct attn_registry *reg, const char *path, int phase_fd,
+                       void **handle, const struct attn_method *const **out, int *count, char *err,
+                       size_t errlen)
+{
+	*handle = NULL;
+	*out = NULL;
+	*count = 0;
+	phase_mark(phase_fd, PHASE_LOAD);
 	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!h)
 		return attn_errf(err, errlen, ATTN_ERR_NOTFOUND, "cannot load plugin %s: %s", path,
-				 dlerror());
+		                 dlerror());
 	attn_plugin_entry_fn entry;
 	void *sym = dlsym(h, ATTN_PLUGIN_ENTRY);
+	int n = 0, rc = ATTN_OK;
+	char why[512];
 	if (!sym) {
-		dlclose(h);
-		return attn_errf(err, errlen, ATTN_ERR_NOTFOUND,
-				 "plugin %s does not export %s(); see harness/include/attnbench/"
-				 "method.h",
-				 path, ATTN_PLUGIN_ENTRY);
+		rc = attn_errf(err, errlen, ATTN_ERR_NOTFOUND,
+		               "plugin %s does not export %s(); see harness/include/attnbench/"
+		               "method.h",
+		               path, ATTN_PLUGIN_ENTRY);
+		goto fail;
 	}
 	/* POSIX guarantees a function pointer survives this round trip. */
 	memcpy(&entry, &sym, sizeof(entry));
+	phase_mark(phase_fd, PHASE_ENTRY);
 	const struct attn_method *const *list = entry();
-	int n = 0, rc = ATTN_OK;
-	char why[512];
+	phase_mark(phase_fd, PHASE_READ);
 	if (!list || !list[0]) {
 		rc = attn_errf(err, errlen, ATTN_ERR_INVALID, "plugin %s exports no methods", path);
 		goto fail;
@@ -243,7 +513,7 @@ int attn_registry_load_plugin(struct attn_registry *reg, const char *path, char 
 	for (; list[n]; n++) {
 		if (n >= 4096) {
 			rc = attn_errf(err, errlen, ATTN_ERR_INVALID,
-				       "plugin %s: method list is not NULL-terminated", path);
+			               "plugin %s: method list is not NULL-terminated", path);
 			goto fail;
 		}
 		rc = attn_method_validate(list[n], why, sizeof(why));
@@ -257,15 +527,273 @@ int attn_registry_load_plugin(struct attn_registry *reg, const char *path, char 
 				old = list[j];
 		if (old) {
 			rc = attn_errf(err, errlen, ATTN_ERR_DUPLICATE,
-				       "plugin %s: method '%s' is already registered", path,
-				       list[n]->name);
+			               "plugin %s: method '%s' is already registered", path,
+			               list[n]->name);
 			goto fail;
 		}
 	}
+	*handle = h;
+	*out = list;
+	*count = n;
+	return ATTN_OK;
+fail:
+	if (phase_fd < 0)
+		dlclose(h);
+	return rc;
+}
+
+/* The pids listed in /proc/self/task/<tid>/children for every thread, killed; their count. */
+static int kill_children(pid_t *first)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char path[300];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
+		FILE *f = fopen(path, "r");
+		long pid;
+		while (f && fscanf(f, "%ld", &pid) == 1) {
+			kill((pid_t)pid, SIGKILL);
+			if (!*first)
+				*first = (pid_t)pid;
+			n++;
+		}
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * In the probe, which is a subreaper: kill and reap every process the
+ * plugin's code started, including daemons (orphans are re-parented here).
+ * The pid of the first one found, 0 when it started none.
+ */
+static pid_t probe_reap_all(void)
+{
+	pid_t first = 0;
+	uint64_t until = attn__now_ns() + 2000000000ull;
+	for (;;) {
+		int st;
+		pid_t w;
+		while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+			if (!first)
+				first = w;
+		if (w < 0 && errno == ECHILD)
+			return first;
+		if (w < 0 && errno != EINTR)
+			return first;
+		kill_children(&first);
+		if (attn__now_ns() > until)
+			return first;
+		struct timespec ts = {0, 2000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* The probe child: try the plugin, report over fd, never return. */
+static void probe_child(const struct attn_registry *reg, const char *path, int fd, pid_t parent)
+{
+	/* Die with the parent; own a process group; adopt orphaned descendants. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	setpgid(0, 0);
+	int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGALRM, SIGCHLD};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
+		signal(sigs[i], SIG_DFL);
+	/* What the plugin prints while being tried would be printed twice. */
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	struct probe_report rep = {PHASE_REPORT, ATTN_OK, ""};
+	void *h;
+	const struct attn_method *const *list;
+	int n;
+	rep.rc = plugin_open(reg, path, fd, &h, &list, &n, rep.msg, sizeof(rep.msg));
+	if (rep.rc == ATTN_OK) {
+		phase_mark(fd, PHASE_UNLOAD);
+		dlclose(h);
+	}
+	pid_t left = probe_reap_all();
+	if (rep.rc == ATTN_OK && left)
+		rep.rc = attn_errf(rep.msg, sizeof(rep.msg), ATTN_ERR_INVALID,
+		                   "plugin %s: loading it started a process (pid %ld), which was "
+		                   "killed; a plugin must not start processes until forward(); not "
+		                   "loaded",
+		                   path, (long)left);
+	/* One write of less than PIPE_BUF bytes is atomic: the parent sees all or nothing. */
+	size_t len = offsetof(struct probe_report, msg) + strlen(rep.msg) + 1;
+	if (write(fd, &rep, len) != (ssize_t)len)
+		_exit(1);
+	_exit(0);
+}
+
+/*
+ * Try the plugin at path in a probe child under reg's timeout: ATTN_OK when
+ * it loaded, answered and validated there, else err says what went wrong.
+ */
+static int plugin_probe(const struct attn_registry *reg, const char *path, char *err, size_t errlen)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return attn_errf(err, errlen, ATTN_ERR_IO, "plugin %s: pipe: %s", path,
+		                 strerror(errno));
+	/* A plugin that exits would flush our buffered output a second time. */
+	fflush(stdout);
+	fflush(stderr);
+	pid_t parent = getpid(), pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return attn_errf(err, errlen, ATTN_ERR_IO,
+		                 "plugin %s: cannot start the process that tries it: fork: %s",
+		                 path, strerror(e));
+	}
+	if (pid == 0) {
+		close(p[0]);
+		probe_child(reg, path, p[1], parent);
+	}
+	close(p[1]);
+	setpgid(pid, pid); /* also here, so that the kill below cannot race the child's */
+
+	/*
+	 * Read until the child is gone (not until EOF: a process the plugin
+	 * started may hold the pipe open) or the deadline passes.
+	 */
+	char buf[2048];
+	size_t got = 0;
+	int st = 0, timed_out = 0, eof = 0;
+	uint64_t deadline = attn__now_ns() + (uint64_t)(reg->probe_timeout_s * 1e9);
+	for (;;) {
+		struct pollfd pfd = {p[0], POLLIN, 0};
+		if (!eof && got < sizeof(buf) && poll(&pfd, 1, 10) > 0) {
+			ssize_t k = read(p[0], buf + got, sizeof(buf) - got);
+			if (k > 0)
+				got += (size_t)k;
+			else if (k == 0 || errno != EINTR)
+				eof = 1;
+		} else if (eof || got == sizeof(buf)) {
+			struct timespec ts = {0, 5000000};
+			nanosleep(&ts, NULL);
+		}
+		/* Ended? Seen without reaping, so that its process group stays its own. */
+		siginfo_t si = {0};
+		int w = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
+		if ((w == 0 && si.si_pid == pid) || (w < 0 && errno != EINTR)) {
+			/* What it wrote just before it ended. */
+			while (!eof && got < sizeof(buf) && poll(&pfd, 1, 0) > 0) {
+				ssize_t k = read(p[0], buf + got, sizeof(buf) - got);
+				if (k <= 0)
+					break;
+				got += (size_t)k;
+			}
+			break;
+		}
+		if (attn__now_ns() > deadline) {
+			timed_out = 1;
+			break;
+		}
+	}
+	/* Whatever the plugin started in the probe's process group goes with it. */
+	kill(-pid, SIGKILL);
+	if (timed_out)
+		kill(pid, SIGKILL);
+	pid_t w;
+	while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+		;
+	int reaped = w == pid;
+	close(p[0]);
+
+	size_t i = 0;
+	int phase = PHASE_NONE;
+	while (i < got && buf[i] != PHASE_REPORT)
+		phase = buf[i++];
+	size_t head = offsetof(struct probe_report, msg);
+	if (!timed_out && i < got && got - i > head) {
+		int rc;
+		memcpy(&rc, buf + i + offsetof(struct probe_report, rc), sizeof(rc));
+		buf[sizeof(buf) - 1] = 0;
+		if (got < sizeof(buf))
+			buf[got] = 0;
+		if (rc != ATTN_OK)
+			attn_errf(err, errlen, rc, "%s", buf + i + head);
+		return rc;
+	}
+	if (timed_out)
+		return attn_errf(err, errlen, ATTN_ERR_INVALID,
+		                 "plugin %s: %s did not return within %g s; not loaded", path,
+		                 phase_what(phase), reg->probe_timeout_s);
+	if (reaped && WIFSIGNALED(st))
+		return attn_errf(err, errlen, ATTN_ERR_INVALID,
+		                 "plugin %s: %s crashed (signal %d, %s)%s; not loaded", path,
+		                 phase_what(phase), WTERMSIG(st), strsignal(WTERMSIG(st)),
+		                 phase == PHASE_READ
+		                     ? ": a descriptor, list or string pointer of it "
+		                       "points to no memory"
+		                     : "");
+	if (reaped && WIFEXITED(st))
+		return attn_errf(
+		    err, errlen, ATTN_ERR_INVALID,
+		    "plugin %s: %s exited (status %d) instead of returning; not loaded", path,
+		    phase_what(phase), WEXITSTATUS(st));
+	return attn_errf(err, errlen, ATTN_ERR_INVALID,
+	                 "plugin %s: %s ended without an answer; not loaded", path,
+	                 phase_what(phase));
+}
+
+/* Control characters of err (from a path, or dlerror) as '?', so that it stays one line. */
+static void one_line(char *err, size_t errlen)
+{
+	for (size_t i = 0; err && i < errlen && err[i]; i++)
+		if ((unsigned char)err[i] < 0x20 || err[i] == 0x7f)
+			err[i] = '?';
+}
+
+int attn_registry_load_plugin(struct attn_registry *reg, const char *path, char *err, size_t errlen)
+{
+	/*
+	 * A bare name would make dlopen search the library path; a plugin is
+	 * always a file the user named, so make it a path.
+	 */
+	char buf[4096];
+	if (!strchr(path, '/')) {
+		snprintf(buf, sizeof(buf), "./%s", path);
+		path = buf;
+	}
+	int rc = plugin_probe(reg, path, err, errlen);
+	if (rc) {
+		one_line(err, errlen);
+		return rc;
+	}
+	/*
+	 * The probe found it sound; here it runs the same code again. A plugin
+	 * whose answer differs from the probe's is still validated in full.
+	 */
+	void *h;
+	const struct attn_method *const *list;
+	int n;
+	rc = plugin_open(reg, path, -1, &h, &list, &n, err, errlen);
+	if (rc) {
+		one_line(err, errlen);
+		return rc;
+	}
 	void **nh = realloc(reg->handles, (reg->n_handles + 1) * sizeof(*nh));
 	if (!nh) {
-		rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
-		goto fail;
+		dlclose(h);
+		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 	}
 	reg->handles = nh;
 	reg->handles[reg->n_handles++] = h;
@@ -275,9 +803,31 @@ int attn_registry_load_plugin(struct attn_registry *reg, const char *path, char 
 			return attn_errf(err, errlen, rc, "out of memory");
 	}
 	return ATTN_OK;
-fail:
-	dlclose(h);
-	return rc;
+}
+
+/* --- ATTNBENCH_PLUGIN_PATH ------------------------------------------------ */
+
+/* Keep a plugin's refusal as a warning: ATTN_OK, or NOMEM when even that fails. */
+static int warn(struct attn_registry *reg, const char *msg, char *err, size_t errlen)
+{
+	char **nw = realloc(reg->warnings, (reg->n_warnings + 1) * sizeof(*nw));
+	if (!nw)
+		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	reg->warnings = nw;
+	if (!(nw[reg->n_warnings] = attn__strdup(msg)))
+		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	reg->n_warnings++;
+	return ATTN_OK;
+}
+
+/* Load one plugin of the path; its refusal becomes a warning, only NOMEM an error. */
+static int load_or_warn(struct attn_registry *reg, const char *path, char *err, size_t errlen)
+{
+	char why[1024];
+	int rc = attn_registry_load_plugin(reg, path, why, sizeof(why));
+	if (rc == ATTN_ERR_NOMEM)
+		return attn_errf(err, errlen, rc, "%s", why);
+	return rc ? warn(reg, why, err, errlen) : ATTN_OK;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -288,9 +838,13 @@ static int cmp_str(const void *a, const void *b)
 static int load_dir(struct attn_registry *reg, const char *dir, char *err, size_t errlen)
 {
 	DIR *d = opendir(dir);
-	if (!d)
-		return attn_errf(err, errlen, ATTN_ERR_NOTFOUND,
-				 "ATTNBENCH_PLUGIN_PATH: cannot open directory %s", dir);
+	if (!d) {
+		char why[1024];
+		snprintf(why, sizeof(why), "cannot open plugin directory %s: %s", dir,
+		         strerror(errno));
+		one_line(why, sizeof(why));
+		return warn(reg, why, err, errlen);
+	}
 	char **names = NULL;
 	int n = 0, rc = ATTN_OK;
 	struct dirent *e;
@@ -313,7 +867,7 @@ static int load_dir(struct attn_registry *reg, const char *dir, char *err, size_
 	for (int i = 0; i < n && rc == ATTN_OK; i++) {
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		rc = attn_registry_load_plugin(reg, path, err, errlen);
+		rc = load_or_warn(reg, path, err, errlen);
 	}
 	for (int i = 0; i < n; i++)
 		free(names[i]);
@@ -337,12 +891,24 @@ int attn_registry_load_env(struct attn_registry *reg, char *err, size_t errlen)
 			closedir(d);
 			rc = load_dir(reg, tok, err, errlen);
 		} else {
-			rc = attn_registry_load_plugin(reg, tok, err, errlen);
+			rc = load_or_warn(reg, tok, err, errlen);
 		}
 	}
 	free(copy);
 	return rc;
 }
+
+int attn_registry_warning_count(const struct attn_registry *reg)
+{
+	return reg->n_warnings;
+}
+
+const char *attn_registry_warning(const struct attn_registry *reg, int i)
+{
+	return i >= 0 && i < reg->n_warnings ? reg->warnings[i] : NULL;
+}
+
+/* --- lookups -------------------------------------------------------------- */
 
 int attn_registry_count(const struct attn_registry *reg)
 {

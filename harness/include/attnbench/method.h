@@ -216,6 +216,26 @@ struct attn_method {
 /*
  * An external plugin exports this function. It returns a NULL-terminated
  * array of descriptors that live as long as the shared object.
+ *
+ * The harness first loads a plugin in a probe process - its initialisers
+ * and this function run there, each descriptor is validated, it is unloaded
+ * - and only then loads it, and calls this function again, in its own
+ * process. So this function must return the same descriptors every time,
+ * return within 10 s, and start no process; a plugin that crashes, hangs,
+ * exits or starts a process here is refused. Descriptor strings are shown on
+ * one line in logs, tables and files: name 1-48 characters of [a-z0-9_];
+ * parameter names 1-24 of [A-Za-z0-9_], starting with a letter; enum
+ * choices 1-48 of [A-Za-z0-9_.+-] each, at most 64; category (at most 64
+ * bytes), summary, citation and help (at most 256 bytes each) printable
+ * UTF-8 with no control characters (no newline, no tab). A descriptor that
+ * breaks any of these is refused, with the field named.
+ *
+ * The harness calls every other function pointer (supports, workspace_bytes,
+ * flops, bytes, prepare, forward) in a child process of the case, under
+ * the case's timeout: one that crashes, hangs or exits costs that case
+ * (crashed, timeout, failed), never the sweep; flops() and bytes() must be
+ * finite and >= 0; the harness reads at most msglen bytes of supports()'s
+ * reason.
  */
 #define ATTN_PLUGIN_ENTRY "attn_plugin_methods"
 typedef const struct attn_method *const *(*attn_plugin_entry_fn)(void);

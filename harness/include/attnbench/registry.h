@@ -5,7 +5,10 @@
  *
  * Every descriptor is validated on the way in: its ABI version, a name of
  * [a-z0-9_]+ that no other method has, the function pointers the harness
- * needs, and parameter specs whose defaults lie in their ranges.
+ * needs, parameter specs whose defaults lie in their ranges, and strings
+ * that are NUL-terminated within their bounds (below) and one line of
+ * printable UTF-8. A plugin's own code first runs in a probe child (see
+ * attn_registry_load_plugin), never unguarded in the caller.
  */
 #ifndef ATTNBENCH_REGISTRY_H
 #define ATTNBENCH_REGISTRY_H
@@ -16,14 +19,32 @@
 
 struct attn_registry;
 
+/* Bounds on descriptor strings, in bytes (method.h states them for plugin authors). */
+#define ATTN_METHOD_NAME_MAX 48 /* [a-z0-9_] */
+#define ATTN_PARAM_NAME_MAX 24  /* [A-Za-z0-9_], starting with a letter */
+#define ATTN_CHOICE_MAX 48      /* one enum choice, [A-Za-z0-9_.+-] */
+#define ATTN_CHOICES_MAX 64     /* choices of one enum */
+#define ATTN_CATEGORY_MAX 64    /* category: printable UTF-8 */
+#define ATTN_TEXT_MAX 256       /* summary, citation, parameter help: printable UTF-8 */
+
+/* Seconds a plugin's probe may take to load it and answer (attn_registry_set_probe_timeout). */
+#define ATTN_PLUGIN_PROBE_TIMEOUT_S 10.0
+
 /* A registry holding the built-in methods. */
 int attn_registry_init(struct attn_registry **out, char *err, size_t errlen);
 void attn_registry_free(struct attn_registry *reg);
 
 /*
- * Load a plugin shared object and register its methods. On any error (no such
- * file, missing ATTN_PLUGIN_ENTRY, wrong ABI version, duplicate name) nothing
- * of the plugin is registered and err names the file and the problem.
+ * Load a plugin shared object and register its methods. It is first tried in
+ * a forked probe child: loaded, its entry point called, every descriptor
+ * validated, unloaded, under the probe timeout; only when that answered
+ * "fine" is it loaded into this process. On any error (no such file, missing
+ * ATTN_PLUGIN_ENTRY, wrong ABI version, duplicate name, a bad string; its
+ * initialisers, entry point or descriptors crashing, hanging, exiting or
+ * starting a process) nothing of the plugin is registered, no process of the
+ * probe is left, and err - one line - names the file and the problem, e.g.
+ * "plugin X.so: its entry point crashed (signal 11, Segmentation fault);
+ * not loaded".
  */
 int attn_registry_load_plugin(struct attn_registry *reg, const char *path, char *err,
 			      size_t errlen);
@@ -31,8 +52,19 @@ int attn_registry_load_plugin(struct attn_registry *reg, const char *path, char 
 /*
  * Load every plugin named in ATTNBENCH_PLUGIN_PATH: a ':'-separated list of
  * .so files or directories (whose *.so files are loaded in name order).
+ * The variable applies to every verb, so one bad entry must not stop them:
+ * a plugin (or folder) that cannot be loaded is skipped and its error kept
+ * as a warning (attn_registry_warning). Only running out of memory is an
+ * error.
  */
 int attn_registry_load_env(struct attn_registry *reg, char *err, size_t errlen);
+
+/* The plugins ATTNBENCH_PLUGIN_PATH named that were skipped: one line each, naming the file. */
+int attn_registry_warning_count(const struct attn_registry *reg);
+const char *attn_registry_warning(const struct attn_registry *reg, int i);
+
+/* How long a plugin's probe may take, in seconds (<= 0: the default, ATTN_PLUGIN_PROBE_TIMEOUT_S). */
+void attn_registry_set_probe_timeout(struct attn_registry *reg, double seconds);
 
 /* Register one descriptor (validated). `origin` says where it came from. */
 int attn_registry_add(struct attn_registry *reg, const struct attn_method *m, const char *origin,
