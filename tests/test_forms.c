@@ -259,8 +259,8 @@ END_TEST
 
 /*
  * A version-5 database keeps its rows on the way to 6. It is made as v5 was:
- * today's schema without form_diffs (v6 adds only that table) and without
- * samples.roof_ns (all v7 adds), marked 5.
+ * today's schema without form_diffs (v6 adds only that table), without
+ * samples.roof_ns (all v7 adds) and without run_owner (v8), marked 5.
  */
 START_TEST(migrates_v5)
 {
@@ -271,6 +271,7 @@ START_TEST(migrates_v5)
 	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
 	db_exec(attn_store_db(st),
 	        "DROP TABLE form_diffs;"
+	        "DROP TABLE run_owner;"
 	        "ALTER TABLE samples DROP COLUMN roof_ns;"
 	        "UPDATE meta SET value='5' WHERE key='schema_version';"
 	        "INSERT INTO runs(id, started_at, status, command, spec)"

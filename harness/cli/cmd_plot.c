@@ -686,7 +686,7 @@ int cmd_plot(int argc, char **argv)
 
 	struct attn_store *st;
 	char err[1024];
-	if (attn_store_open(db_path, 0, &st, err, sizeof(err))) {
+	if (attn_store_open(db_path, ATTN_STORE_READONLY, &st, err, sizeof(err))) {
 		cli_error("plot", "%s", err);
 		return EXIT_DB;
 	}

@@ -4,26 +4,58 @@
  * Durability rules: WAL journal, synchronous=NORMAL (a committed case
  * survives a killed process; only a power cut may lose the last few), one
  * transaction per case, prepared statements only, and a busy timeout so a
- * second writer waits for the first instead of failing. A database we did
- * not create is never modified: opening checks the file is SQLite, passes
- * quick_check, and carries our `meta` table before anything is written.
+ * second writer waits for the first instead of failing.
+ *
+ * A file we did not create is never modified, so opening decides what a
+ * file is with reads only, before the first write: its first 16 bytes must
+ * be SQLite's header (read with plain read(2), before SQLite opens it), it
+ * must hold our `meta` table with app = attnbench and a schema version not
+ * newer than ours, and it must pass PRAGMA integrity_check (quick_check on
+ * files over ATTN_STORE_FULL_CHECK_BYTES). quick_check alone is not enough:
+ * it checks the b-trees' structure but not that each index matches its
+ * table, and a page of cases whose cells were overwritten (a disk error, a
+ * stray dd) passes it while the UNIQUE index resume relies on no longer
+ * matches; integrity_check finds that ("row 1 missing from index
+ * sqlite_autoindex_cases_1"). Only then does a writer switch to WAL, set
+ * synchronous, create or migrate.
+ *
+ * One writer per run: the run's owner (host, pid, process start time, boot)
+ * is recorded in run_owner under BEGIN IMMEDIATE, so a second sweep on the
+ * same run is refused before it writes anything, and a dead owner's run is
+ * taken over (attn_store_run_claim).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "attnbench/fit.h"
 #include "attnbench/status.h"
 #include "attnbench/store.h"
+#include "faultvfs.h"
 #include "internal.h"
 
 #define BUSY_TIMEOUT_MS 60000
 
+/* Who a process is, as run_owner records it. */
+struct proc_id {
+	char host[256];
+	long long pid;
+	long long start; /* /proc/PID/stat field 22, clock ticks after boot; -1 unknown */
+	char boot[40];	 /* /proc/sys/kernel/random/boot_id; "" unknown */
+};
+
 struct attn_store {
 	sqlite3 *db;
+	int claimed; /* runs this handle recorded this process as the owner of */
+	struct proc_id self;
 	char path[1024];
 };
 
@@ -246,9 +278,24 @@ static const char migrate_v6[] =
  */
 static const char migrate_v7[] = "ALTER TABLE samples ADD COLUMN roof_ns REAL;";
 
+/*
+ * Version 8: the one process writing a run (attn_store_run_claim): its host,
+ * pid, start time in clock ticks after boot (/proc/PID/stat field 22, so a
+ * reused pid is not mistaken for it) and boot id (so a pid from before a
+ * reboot is not either), NULL where unknown, and when it claimed the run.
+ */
+static const char migrate_v8[] =
+	"CREATE TABLE run_owner("
+	" run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,"
+	" hostname TEXT NOT NULL,"
+	" pid INTEGER NOT NULL,"
+	" start_ticks INTEGER,"
+	" boot_id TEXT,"
+	" claimed_at TEXT NOT NULL);";
+
 /* The steps from version i to i + 1, at index i - 1. */
 static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5,
-					 migrate_v6, migrate_v7};
+					 migrate_v6, migrate_v7, migrate_v8};
 _Static_assert(sizeof(migrations) / sizeof(*migrations) == ATTN_SCHEMA_VERSION - 1,
 	       "one migration step per schema version after the first");
 
@@ -264,15 +311,22 @@ static int db_err(struct attn_store *st, char *err, size_t errlen, const char *w
 		hint = " (the disk is full)";
 	else if ((code & 0xff) == SQLITE_READONLY)
 		hint = " (the file or its folder is read-only)";
-	return attn_errf(err, errlen, ATTN_ERR_DB, "%s: %s: %s%s", st->path, what,
-			 sqlite3_errmsg(st->db), hint);
+	return attn_errf(err, errlen, ATTN_ERR_DB, "%s: %s: %s%s%s", st->path, what,
+			 sqlite3_errmsg(st->db), hint, attn__fault_note());
+}
+
+/* Run sql; a failure's message names `what`, or the statement itself when NULL. */
+static int exec_as(struct attn_store *st, const char *sql, const char *what, char *err,
+		   size_t errlen)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(st, err, errlen, what ? what : sql);
+	return ATTN_OK;
 }
 
 static int exec(struct attn_store *st, const char *sql, char *err, size_t errlen)
 {
-	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return db_err(st, err, errlen, sql);
-	return ATTN_OK;
+	return exec_as(st, sql, NULL, err, errlen);
 }
 
 /* Give up a write transaction: finalize, roll back, report. */
@@ -286,6 +340,7 @@ static int abort_tx(struct attn_store *st, sqlite3_stmt *s, char *err, size_t er
 }
 
 static int put_info(struct attn_store *st, int64_t run_id, const struct attn_kv *info, int n);
+static int put_owner(struct attn_store *st, int64_t run_id);
 
 static void now_iso(char *buf, size_t len)
 {
@@ -321,20 +376,54 @@ static int count_tables(struct attn_store *st)
 	return n;
 }
 
-static int read_version(struct attn_store *st, int *version, char *err, size_t errlen)
+/* meta's value for key, malloc'd, in *value (NULL when absent). */
+static int read_meta(struct attn_store *st, const char *key, char **value, char *err,
+		     size_t errlen)
 {
 	sqlite3_stmt *s;
-	*version = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key='schema_version'", -1,
-			       &s, NULL) != SQLITE_OK)
-		return db_err(st, err, errlen, "reading the schema version");
+	*value = NULL;
+	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?", -1, &s, NULL) !=
+	    SQLITE_OK)
+		return db_err(st, err, errlen, "reading the meta table");
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*version = atoi((const char *)sqlite3_column_text(s, 0));
+	if (rc == SQLITE_ROW && sqlite3_column_text(s, 0)) {
+		*value = attn__strdup((const char *)sqlite3_column_text(s, 0));
+		rc = *value ? ATTN_OK : attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		rc = ATTN_OK;
+	} else {
+		rc = db_err(st, err, errlen, "reading the meta table");
+	}
 	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW)
+	return rc;
+}
+
+static int read_version(struct attn_store *st, int *version, char *err, size_t errlen)
+{
+	char *v;
+	*version = 0;
+	int rc = read_meta(st, "schema_version", &v, err, errlen);
+	if (rc)
+		return rc;
+	if (!v)
 		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
-				 "%s: not an attnbench database (no schema version)", st->path);
+				 "%s: not an attnbench database (no schema version); refusing to "
+				 "touch it",
+				 st->path);
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (end == v || *end || errno || n < 1 || n > 1000000) {
+		rc = attn_errf(err, errlen, ATTN_ERR_FORMAT,
+			       "%s: schema version '%.40s' is not a version number; refusing to "
+			       "touch it",
+			       st->path, v);
+		free(v);
+		return rc;
+	}
+	free(v);
+	*version = (int)n;
 	return ATTN_OK;
 }
 
@@ -349,12 +438,13 @@ static int create_schema(struct attn_store *st, char *err, size_t errlen)
 		char sql[128];
 		snprintf(sql, sizeof(sql),
 			 "INSERT INTO meta VALUES ('app','attnbench'),('schema_version','1');");
-		if ((rc = exec(st, schema_v1, err, errlen)) || (rc = exec(st, sql, err, errlen))) {
+		if ((rc = exec_as(st, schema_v1, "creating the schema", err, errlen)) ||
+		    (rc = exec_as(st, sql, "creating the schema", err, errlen))) {
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 			return rc;
 		}
 	}
-	return exec(st, "COMMIT", err, errlen);
+	return exec_as(st, "COMMIT", "creating the schema", err, errlen);
 }
 
 /*
@@ -368,103 +458,341 @@ static int migrate(struct attn_store *st, int from, char *err, size_t errlen)
 	if (from < 1)
 		return attn_errf(err, errlen, ATTN_ERR_FORMAT, "%s: unknown schema version %d",
 				 st->path, from);
-	for (int v = from; v < ATTN_SCHEMA_VERSION; v++) {
-		char bump[96];
+	/*
+	 * Every step in one transaction with the version bump: a step that
+	 * fails (a damaged or doctored file) leaves the file as it was, not
+	 * migrated halfway.
+	 */
+	int rc = exec(st, "BEGIN IMMEDIATE", err, errlen);
+	if (rc)
+		return rc;
+	/* Another process may have migrated while we waited for the lock. */
+	int now;
+	if ((rc = read_version(st, &now, err, errlen)))
+		goto rollback;
+	for (int v = now; v >= 1 && v < ATTN_SCHEMA_VERSION; v++) {
+		char bump[96], what[64];
 		snprintf(bump, sizeof(bump),
 			 "UPDATE meta SET value='%d' WHERE key='schema_version'", v + 1);
-		int rc = exec(st, "BEGIN IMMEDIATE", err, errlen);
-		if (rc)
-			return rc;
-		/* Another process may have migrated while we waited for the lock. */
-		int now;
-		if ((rc = read_version(st, &now, err, errlen))) {
-			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-			return rc;
-		}
-		if (now == v && ((rc = exec(st, migrations[v - 1], err, errlen)) ||
-				 (rc = exec(st, bump, err, errlen)))) {
-			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-			return rc;
-		}
-		if ((rc = exec(st, "COMMIT", err, errlen)))
-			return rc;
+		snprintf(what, sizeof(what), "migrating schema version %d to %d", v, v + 1);
+		if ((rc = exec_as(st, migrations[v - 1], what, err, errlen)) ||
+		    (rc = exec_as(st, bump, what, err, errlen)))
+			goto rollback;
 	}
+	return exec_as(st, "COMMIT", "migrating the schema", err, errlen);
+rollback:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* The size of path in bytes, 0 when it is not there. */
+static long long file_bytes(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 ? (long long)sb.st_size : 0;
+}
+
+static long long wal_bytes(const char *path)
+{
+	char wal[1100];
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	return file_bytes(wal);
+}
+
+/* Names SQLite gives no file: an in-memory or a temporary database. */
+static int is_memory(const char *path)
+{
+	return !*path || strcmp(path, ":memory:") == 0;
+}
+
+/*
+ * What the file at st->path is, from the file system and its first bytes,
+ * before SQLite opens it. Nothing there (or an empty file) is fine only when
+ * creating; anything else must begin with SQLite's header.
+ */
+static int sniff_file(struct attn_store *st, int mode, char *err, size_t errlen)
+{
+	struct stat sb;
+	if (stat(st->path, &sb) != 0) {
+		if (errno == ENOENT && mode == ATTN_STORE_CREATE)
+			return ATTN_OK;
+		return attn_errf(err, errlen, errno == ENOENT ? ATTN_ERR_NOTFOUND : ATTN_ERR_IO,
+				 "%s: cannot open: %s", st->path, strerror(errno));
+	}
+	if (!S_ISREG(sb.st_mode))
+		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
+				 "%s: not a database (not a regular file); refusing to touch it",
+				 st->path);
+	if (sb.st_size == 0 && wal_bytes(st->path) == 0) {
+		if (mode == ATTN_STORE_CREATE)
+			return ATTN_OK;
+		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
+				 "%s: an empty file, not an attnbench database", st->path);
+	}
+	if (sb.st_size == 0)
+		return ATTN_OK; /* everything is in the -wal: SQLite decides */
+	int fd = open(st->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return attn_errf(err, errlen, ATTN_ERR_IO, "%s: cannot open: %s", st->path,
+				 strerror(errno));
+	static const char magic[16] = "SQLite format 3"; /* and its NUL */
+	char head[16];
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+	int e = errno;
+	close(fd);
+	if (n < 0)
+		return attn_errf(err, errlen, ATTN_ERR_IO, "%s: cannot read: %s", st->path,
+				 strerror(e));
+	if (n != (ssize_t)sizeof(head) || memcmp(head, magic, sizeof(magic)) != 0)
+		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
+				 "%s: not a database (no SQLite header); refusing to touch it",
+				 st->path);
 	return ATTN_OK;
 }
 
-int attn_store_open(const char *path, int create, struct attn_store **out, char *err,
-		    size_t errlen)
+/* "file:PATH?immutable=1" with PATH percent-encoded, sqlite3_malloc'd. */
+static char *immutable_uri(const char *path)
 {
-	*out = NULL;
-	struct attn_store *st = calloc(1, sizeof(*st));
-	if (!st)
-		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
-	snprintf(st->path, sizeof(st->path), "%s", path);
-	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-	int rc = ATTN_OK;
-	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
-		rc = st->db ? db_err(st, err, errlen, "cannot open")
-			    : attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
-		goto fail;
+	size_t len = strlen(path);
+	char *enc = malloc(3 * len + 1), *o = enc;
+	if (!enc)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/-._~", *p))
+			*o++ = (char)*p;
+		else
+			o += sprintf(o, "%%%02X", *p);
+	}
+	*o = 0;
+	char *uri = sqlite3_mprintf("file:%s?immutable=1", enc);
+	free(enc);
+	return uri;
+}
+
+static int db_connect(struct attn_store *st, const char *name, int flags, char *err, size_t errlen)
+{
+	if (sqlite3_open_v2(name, &st->db, flags, NULL) != SQLITE_OK) {
+		int rc = st->db ? db_err(st, err, errlen, "cannot open")
+				: attn_errf(err, errlen, ATTN_ERR_NOMEM, "%s: out of memory%s",
+					    st->path, attn__fault_note());
+		sqlite3_close(st->db);
+		st->db = NULL;
+		return rc;
 	}
 	/* ATTNBENCH_BUSY_TIMEOUT_MS shortens the wait, for tests and impatient users. */
 	const char *bt = getenv("ATTNBENCH_BUSY_TIMEOUT_MS");
 	sqlite3_busy_timeout(st->db, bt && atoi(bt) > 0 ? atoi(bt) : BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(st->db, 1);
+	return ATTN_OK;
+}
 
+/* PRAGMA integrity_check (or quick_check on big files): "ok" or the refusal. */
+static int check_pages(struct attn_store *st, char *err, size_t errlen)
+{
+	long long bytes = file_bytes(st->path) + wal_bytes(st->path);
+	const char *pragma = bytes <= ATTN_STORE_FULL_CHECK_BYTES ? "integrity_check" : "quick_check";
+	char sql[48], first[200] = "";
+	snprintf(sql, sizeof(sql), "PRAGMA %s(1)", pragma);
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_err(st, err, errlen, sql);
+	int rc = sqlite3_step(s), ok = 0;
+	if (rc == SQLITE_ROW) {
+		const char *r = (const char *)sqlite3_column_text(s, 0);
+		ok = r && strcmp(r, "ok") == 0;
+		snprintf(first, sizeof(first), "%s", r ? r : "no answer");
+		for (char *c = first; *c; c++)
+			if (*c == '\n')
+				*c = ' ';
+	} else {
+		snprintf(first, sizeof(first), "%s", sqlite3_errmsg(st->db));
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && (rc & 0xff) != SQLITE_CORRUPT && (rc & 0xff) != SQLITE_NOTADB)
+		return db_err(st, err, errlen, sql); /* out of memory, I/O: not the file's fault */
+	if (!ok)
+		return attn_errf(err, errlen, ATTN_ERR_DB,
+				 "%s: the database is corrupt (PRAGMA %s: %s); it was left as it is",
+				 st->path, pragma, first);
+	return ATTN_OK;
+}
+
+/*
+ * What is inside, with reads only: *version 0 for an empty database (to be
+ * created), else its schema version, after every check but the migration.
+ */
+static int probe(struct attn_store *st, int mode, int *version, char *err, size_t errlen)
+{
+	*version = 0;
 	/* Reading the schema is the first touch: a non-database fails here. */
 	int ntab = count_tables(st);
-	if (ntab < 0) {
-		rc = db_err(st, err, errlen, "cannot read");
-		goto fail;
+	if (ntab < 0)
+		return db_err(st, err, errlen, "cannot read");
+	if (ntab == 0) {
+		/*
+		 * No tables: a new file, or one that is all header, or damage
+		 * that hides its tables. Only a file that passes the page check
+		 * is created into.
+		 */
+		if (mode == ATTN_STORE_CREATE)
+			return check_pages(st, err, errlen);
+		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
+				 "%s: an empty database, not attnbench's", st->path);
 	}
 	int have_meta = has_table(st, "meta");
-	if (ntab > 0 && have_meta != 1) {
+	if (have_meta < 0)
+		return db_err(st, err, errlen, "cannot read");
+	if (have_meta == 0)
+		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
+				 "%s: a SQLite database of another program (no attnbench meta "
+				 "table); refusing to touch it",
+				 st->path);
+	char *app;
+	int rc = read_meta(st, "app", &app, err, errlen);
+	if (rc == ATTN_ERR_DB && (sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_ERROR)
+		/* a meta table without our key/value columns */
+		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
+				 "%s: a SQLite database of another program (its meta table is not "
+				 "attnbench's); refusing to touch it",
+				 st->path);
+	if (rc)
+		return rc;
+	if (!app || strcmp(app, "attnbench") != 0) {
 		rc = attn_errf(err, errlen, ATTN_ERR_FORMAT,
-			       "%s: a SQLite database of another program (no attnbench meta "
-			       "table); refusing to touch it",
-			       path);
-		goto fail;
+			       "%s: a SQLite database of another program (meta app is %s%.40s%s, "
+			       "not 'attnbench'); refusing to touch it",
+			       st->path, app ? "'" : "", app ? app : "missing", app ? "'" : "");
+		free(app);
+		return rc;
 	}
-	if (ntab > 0) {
-		sqlite3_stmt *s;
-		int ok = 0;
-		if (sqlite3_prepare_v2(st->db, "PRAGMA quick_check", -1, &s, NULL) == SQLITE_OK) {
-			if (sqlite3_step(s) == SQLITE_ROW)
-				ok = strcmp((const char *)sqlite3_column_text(s, 0), "ok") == 0;
-			sqlite3_finalize(s);
-		}
-		if (!ok) {
-			rc = attn_errf(err, errlen, ATTN_ERR_DB,
-				       "%s: the database is corrupt (PRAGMA quick_check failed); "
-				       "it was left as it is",
-				       path);
+	free(app);
+	if ((rc = read_version(st, version, err, errlen)))
+		return rc;
+	if (*version > ATTN_SCHEMA_VERSION)
+		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
+				 "%s: schema version %d is newer than this attnbench's (%d); "
+				 "use a newer attnbench",
+				 st->path, *version, ATTN_SCHEMA_VERSION);
+	return check_pages(st, err, errlen);
+}
+
+static int db_connect_immutable(struct attn_store *st, char *err, size_t errlen)
+{
+	char *uri = immutable_uri(st->path);
+	if (!uri)
+		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	int rc = db_connect(st, uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, err, errlen);
+	sqlite3_free(uri);
+	return rc;
+}
+
+/*
+ * A reader's connection, SQLITE_OPEN_READONLY. A read-only connection to a
+ * WAL database makes a -wal and a -shm if there are none, and cannot remove
+ * them when it closes; so with no -wal there (nobody has the file open, and
+ * every commit is in the file itself) the file is first decided on
+ * immutable, which makes nothing, and a file refused leaves nothing behind.
+ * A file accepted is then read through a plain read-only connection, which
+ * sees a writer that starts meanwhile; in a folder the reader cannot write,
+ * where that connection cannot make the -shm, it stays immutable.
+ * (A writer that starts and checkpoints during the decision could make the
+ * check fail: a false refusal, never a change.)
+ */
+static int open_reader(struct attn_store *st, int *version, char *err, size_t errlen)
+{
+	char wal[1100];
+	snprintf(wal, sizeof(wal), "%s-wal", st->path);
+	int rc;
+	if (is_memory(st->path) || access(wal, F_OK) == 0) {
+		if (!(rc = db_connect(st, st->path, SQLITE_OPEN_READONLY, err, errlen)))
+			rc = probe(st, ATTN_STORE_READONLY, version, err, errlen);
+		return rc;
+	}
+	if ((rc = db_connect_immutable(st, err, errlen)) ||
+	    (rc = probe(st, ATTN_STORE_READONLY, version, err, errlen)))
+		return rc;
+	sqlite3_close(st->db);
+	st->db = NULL;
+	if ((rc = db_connect(st, st->path, SQLITE_OPEN_READONLY, err, errlen)))
+		return rc;
+	if (count_tables(st) >= 0)
+		return ATTN_OK;
+	if ((sqlite3_extended_errcode(st->db) & 0xff) != SQLITE_READONLY || wal_bytes(st->path))
+		return db_err(st, err, errlen, "cannot read");
+	sqlite3_close(st->db);
+	st->db = NULL;
+	return db_connect_immutable(st, err, errlen);
+}
+
+static int set_wal(struct attn_store *st, char *err, size_t errlen)
+{
+	int rc = exec(st, "PRAGMA journal_mode=WAL", err, errlen);
+	return rc ? rc : exec(st, "PRAGMA synchronous=NORMAL", err, errlen);
+}
+
+int attn_store_open(const char *path, int mode, struct attn_store **out, char *err,
+		    size_t errlen)
+{
+	*out = NULL;
+	if (mode != ATTN_STORE_EXISTING && mode != ATTN_STORE_CREATE && mode != ATTN_STORE_READONLY)
+		return attn_errf(err, errlen, ATTN_ERR_INVALID, "attn_store_open: mode %d", mode);
+	/* Before SQLite starts: the fault injection takes its allocator then. */
+	int rc = attn__fault_init(err, errlen);
+	if (rc)
+		return rc;
+	struct attn_store *st = calloc(1, sizeof(*st));
+	if (!st)
+		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	snprintf(st->path, sizeof(st->path), "%s", path);
+	int readonly = mode == ATTN_STORE_READONLY, version = 0;
+	if (!is_memory(path) && (rc = sniff_file(st, mode, err, errlen)))
+		goto fail;
+	if (readonly)
+		rc = open_reader(st, &version, err, errlen);
+	else if (!(rc = db_connect(st, path,
+				   SQLITE_OPEN_READWRITE |
+					   (mode == ATTN_STORE_CREATE ? SQLITE_OPEN_CREATE : 0),
+				   err, errlen)))
+		rc = probe(st, mode, &version, err, errlen);
+	if (rc)
+		goto fail;
+
+	if (readonly) {
+		if (version < ATTN_SCHEMA_READABLE) {
+			rc = attn_errf(err, errlen, ATTN_ERR_FORMAT,
+				       "%s: schema version %d is older than this attnbench reads "
+				       "without migrating (%d); open it once with a verb that writes "
+				       "(attnbench fit --db %s) to migrate it",
+				       path, version, ATTN_SCHEMA_READABLE, path);
 			goto fail;
 		}
-	}
-	if (create) {
-		if ((rc = exec(st, "PRAGMA journal_mode=WAL", err, errlen)) ||
-		    (rc = exec(st, "PRAGMA synchronous=NORMAL", err, errlen)))
+		/* Belt and braces: this connection refuses any write. */
+		if ((rc = exec(st, "PRAGMA query_only=1", err, errlen)))
 			goto fail;
-		if (ntab == 0 && (rc = create_schema(st, err, errlen)))
-			goto fail;
-	} else if (ntab == 0) {
-		rc = attn_errf(err, errlen, ATTN_ERR_FORMAT, "%s: an empty database, not attnbench's",
-			       path);
-		goto fail;
+		*out = st;
+		return ATTN_OK;
 	}
-	int version;
-	if ((rc = read_version(st, &version, err, errlen)))
+	/*
+	 * The file is ours: the first writes. The sweep (create) puts it in WAL;
+	 * the other writers (fit, figures) keep the journal it has.
+	 */
+	/*
+	 * WAL: a new file (no tables, its pages checked) before the schema is
+	 * made, so that a fault while making it leaves a WAL file any reader
+	 * can open, not a hot journal; a file with a schema only once that is
+	 * current, so that one refused on the way is left as it was.
+	 */
+	int wal = mode == ATTN_STORE_CREATE;
+	if (wal && version == 0 && (rc = set_wal(st, err, errlen)))
 		goto fail;
-	if (version > ATTN_SCHEMA_VERSION) {
-		rc = attn_errf(err, errlen, ATTN_ERR_FORMAT,
-			       "%s: schema version %d is newer than this attnbench's (%d); "
-			       "use a newer attnbench",
-			       path, version, ATTN_SCHEMA_VERSION);
+	if (version == 0 && ((rc = create_schema(st, err, errlen)) ||
+			     (rc = read_version(st, &version, err, errlen))))
 		goto fail;
-	}
 	/* Foreign keys stay off until the schema is current: see migrate_v3. */
 	if (version < ATTN_SCHEMA_VERSION && (rc = migrate(st, version, err, errlen)))
+		goto fail;
+	if (wal && (rc = set_wal(st, err, errlen)))
 		goto fail;
 	if ((rc = exec(st, "PRAGMA foreign_keys=ON", err, errlen)))
 		goto fail;
@@ -475,12 +803,17 @@ fail:
 	return rc;
 }
 
+static int release_all(struct attn_store *st, char *err, size_t errlen);
+
 void attn_store_close(struct attn_store *st)
 {
 	if (!st)
 		return;
+	if (st->claimed && st->db)
+		release_all(st, NULL, 0); /* best effort: a dead owner is taken over anyway */
 	sqlite3_close(st->db);
 	free(st);
+	attn__fault_log_counts();
 }
 
 struct sqlite3 *attn_store_db(struct attn_store *st)
@@ -522,9 +855,12 @@ int attn_store_run_begin(struct attn_store *st, const char *command, const char 
 	sqlite3_finalize(s);
 	*run_id = sqlite3_last_insert_rowid(st->db);
 	s = NULL;
-	if (put_info(st, *run_id, info, n_info))
+	if (put_info(st, *run_id, info, n_info) || put_owner(st, *run_id))
 		goto dberr;
-	return exec(st, "COMMIT", err, errlen);
+	if ((rc = exec_as(st, "COMMIT", "recording the run", err, errlen)))
+		return rc;
+	st->claimed++;
+	return ATTN_OK;
 dberr:
 	return abort_tx(st, s, err, errlen, "recording the run");
 }
@@ -549,6 +885,234 @@ int attn_store_run_set_status(struct attn_store *st, int64_t run_id, const char 
 	return rc;
 }
 
+/* --- the run's one writer ------------------------------------------------ */
+
+/*
+ * A process's start time in clock ticks after boot, field 22 of
+ * /proc/PID/stat, and whether it is a zombie (dead, not yet reaped); -1 when
+ * the file cannot be read (no such process, or no /proc).
+ */
+static long long proc_start(long long pid, int *zombie)
+{
+	char path[64], buf[1024];
+	*zombie = 0;
+	snprintf(path, sizeof(path), "/proc/%lld/stat", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* The name in parentheses may hold spaces and parentheses: fields follow the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return -1;
+	p++;
+	long long start = -1;
+	char *save = NULL;
+	int field = 3;
+	for (char *tok = strtok_r(p, " ", &save); tok; tok = strtok_r(NULL, " ", &save), field++) {
+		if (field == 3)
+			*zombie = tok[0] == 'Z' || tok[0] == 'X';
+		if (field == 22) {
+			start = strtoll(tok, NULL, 10);
+			break;
+		}
+	}
+	return start;
+}
+
+static void proc_self(struct proc_id *id)
+{
+	memset(id, 0, sizeof(*id));
+	if (gethostname(id->host, sizeof(id->host) - 1) != 0 || !id->host[0])
+		snprintf(id->host, sizeof(id->host), "unknown");
+	id->pid = (long long)getpid();
+	int zombie;
+	id->start = proc_start(id->pid, &zombie);
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (f) {
+		if (!fgets(id->boot, sizeof(id->boot), f))
+			id->boot[0] = 0;
+		id->boot[strcspn(id->boot, "\n")] = 0;
+		fclose(f);
+	}
+}
+
+static const struct proc_id *self_id(struct attn_store *st)
+{
+	if (!st->self.pid)
+		proc_self(&st->self);
+	return &st->self;
+}
+
+/* Record this process as run_id's owner, inside the caller's transaction. */
+static int put_owner(struct attn_store *st, int64_t run_id)
+{
+	const struct proc_id *me = self_id(st);
+	char now[32];
+	now_iso(now, sizeof(now));
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO run_owner VALUES (?,?,?,?,?,?)", -1,
+			       &s, NULL) != SQLITE_OK)
+		return ATTN_ERR_DB;
+	sqlite3_bind_int64(s, 1, run_id);
+	sqlite3_bind_text(s, 2, me->host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, me->pid);
+	if (me->start >= 0)
+		sqlite3_bind_int64(s, 4, me->start);
+	else
+		sqlite3_bind_null(s, 4);
+	if (me->boot[0])
+		sqlite3_bind_text(s, 5, me->boot, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 5);
+	sqlite3_bind_text(s, 6, now, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(s) == SQLITE_DONE ? ATTN_OK : ATTN_ERR_DB;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+enum owner_state { OWNER_SELF, OWNER_DEAD, OWNER_ALIVE, OWNER_ELSEWHERE };
+
+/*
+ * Is the recorded owner this process, gone, alive, or on another host?
+ * start < 0 and boot "" are unknown, and unknown never proves death.
+ */
+static enum owner_state owner_state(const struct proc_id *me, const char *host, long long pid,
+				    long long start, const char *boot)
+{
+	if (strcmp(host, me->host) != 0)
+		return OWNER_ELSEWHERE;
+	if (boot[0] && me->boot[0] && strcmp(boot, me->boot) != 0)
+		return OWNER_DEAD; /* recorded before this machine last booted */
+	if (pid == me->pid && (start < 0 || start == me->start))
+		return OWNER_SELF;
+	if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH))
+		return OWNER_DEAD;
+	int zombie;
+	long long now = proc_start(pid, &zombie);
+	if (zombie)
+		return OWNER_DEAD;
+	if (now >= 0 && start >= 0 && now != start)
+		return OWNER_DEAD; /* the pid was reused by a later process */
+	return OWNER_ALIVE;
+}
+
+int attn_store_run_claim(struct attn_store *st, int64_t run_id, int take_over, char *err,
+			 size_t errlen)
+{
+	const struct proc_id *me = self_id(st);
+	int rc = exec(st, "BEGIN IMMEDIATE", err, errlen), mine = 0;
+	if (rc)
+		return rc;
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM runs WHERE id = ?", -1, &s, NULL) !=
+	    SQLITE_OK)
+		return abort_tx(st, s, err, errlen, "claiming the run");
+	sqlite3_bind_int64(s, 1, run_id);
+	int step = sqlite3_step(s);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (step == SQLITE_DONE) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return attn_errf(err, errlen, ATTN_ERR_NOTFOUND, "%s: no run %lld", st->path,
+				 (long long)run_id);
+	}
+	if (step != SQLITE_ROW ||
+	    sqlite3_prepare_v2(st->db,
+			       "SELECT hostname, pid, start_ticks, boot_id, claimed_at FROM "
+			       "run_owner WHERE run_id = ?",
+			       -1, &s, NULL) != SQLITE_OK)
+		return abort_tx(st, s, err, errlen, "claiming the run");
+	sqlite3_bind_int64(s, 1, run_id);
+	step = sqlite3_step(s);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return abort_tx(st, s, err, errlen, "claiming the run");
+	if (step == SQLITE_ROW) {
+		const char *host = (const char *)sqlite3_column_text(s, 0);
+		const char *boot = (const char *)sqlite3_column_text(s, 3);
+		const char *since = (const char *)sqlite3_column_text(s, 4);
+		long long pid = sqlite3_column_int64(s, 1);
+		long long start = sqlite3_column_type(s, 2) == SQLITE_NULL
+					  ? -1
+					  : sqlite3_column_int64(s, 2);
+		enum owner_state os = owner_state(me, host ? host : "", pid, start, boot ? boot : "");
+		mine = os == OWNER_SELF;
+		if (os == OWNER_ALIVE || (os == OWNER_ELSEWHERE && !take_over)) {
+			if (os == OWNER_ALIVE)
+				rc = attn_errf(err, errlen, ATTN_ERR_DB,
+					       "%s: run %lld is being written by pid %lld on host %s "
+					       "since %s; wait for it or stop it",
+					       st->path, (long long)run_id, pid, host, since);
+			else
+				rc = attn_errf(err, errlen, ATTN_ERR_DB,
+					       "%s: run %lld is being written by pid %lld on host %s "
+					       "since %s, and whether it still runs cannot be checked "
+					       "from %s; wait for it or stop it, or if it is gone, "
+					       "take the run over (--take-over)",
+					       st->path, (long long)run_id, pid, host, since,
+					       me->host);
+			sqlite3_finalize(s);
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return rc;
+		}
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (put_owner(st, run_id))
+		return abort_tx(st, NULL, err, errlen, "claiming the run");
+	if ((rc = exec_as(st, "COMMIT", "claiming the run", err, errlen)))
+		return rc;
+	st->claimed += !mine;
+	return ATTN_OK;
+}
+
+/* Drop every claim of this process (a rollback on failure, nothing half-done). */
+static int release_all(struct attn_store *st, char *err, size_t errlen)
+{
+	const struct proc_id *me = self_id(st);
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM run_owner WHERE hostname = ? AND pid = ?", -1,
+			       &s, NULL) != SQLITE_OK)
+		return db_err(st, err, errlen, "releasing the run");
+	sqlite3_bind_text(s, 1, me->host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, me->pid);
+	int rc = sqlite3_step(s) == SQLITE_DONE ? ATTN_OK : db_err(st, err, errlen, "releasing the run");
+	sqlite3_finalize(s);
+	if (!rc)
+		st->claimed = 0;
+	return rc;
+}
+
+int attn_store_run_release(struct attn_store *st, int64_t run_id, char *err, size_t errlen)
+{
+	const struct proc_id *me = self_id(st);
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db,
+			       "DELETE FROM run_owner WHERE run_id = ? AND hostname = ? AND pid = ?",
+			       -1, &s, NULL) != SQLITE_OK)
+		return db_err(st, err, errlen, "releasing the run");
+	sqlite3_bind_int64(s, 1, run_id);
+	sqlite3_bind_text(s, 2, me->host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, me->pid);
+	int rc = sqlite3_step(s) == SQLITE_DONE ? ATTN_OK : db_err(st, err, errlen, "releasing the run");
+	sqlite3_finalize(s);
+	if (rc)
+		return rc;
+	if (sqlite3_changes(st->db) > 0 && st->claimed > 0)
+		st->claimed--;
+	/*
+	 * The WAL back into the file now: the close would do it too, but
+	 * swallow a failing write or sync, and the run's end is where it must
+	 * be heard. PASSIVE: a reader in the middle of an export is not waited for.
+	 */
+	if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) !=
+	    SQLITE_OK)
+		return db_err(st, err, errlen, "writing the WAL back into the database");
+	return ATTN_OK;
+}
+
 int attn_store_run_find_unfinished(struct attn_store *st, int64_t *run_id, char **spec, char *err,
 				   size_t errlen)
 {
@@ -562,7 +1126,8 @@ int attn_store_run_find_unfinished(struct attn_store *st, int64_t *run_id, char 
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*run_id = sqlite3_column_int64(s, 0);
-		*spec = attn__strdup((const char *)sqlite3_column_text(s, 1));
+		const char *text = (const char *)sqlite3_column_text(s, 1);
+		*spec = text ? attn__strdup(text) : NULL;
 		rc = *spec ? ATTN_OK : attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 	} else if (rc == SQLITE_DONE) {
 		rc = attn_errf(err, errlen, ATTN_ERR_NOTFOUND,
@@ -719,7 +1284,7 @@ int attn_store_case_write(struct attn_store *st, int64_t run_id,
 			goto dberr;
 	}
 	sqlite3_finalize(s);
-	return exec(st, "COMMIT", err, errlen);
+	return exec_as(st, "COMMIT", "recording a case", err, errlen);
 dberr:
 	return abort_tx(st, s, err, errlen, "recording a case");
 }
@@ -745,7 +1310,7 @@ int attn_store_run_counters(struct attn_store *st, int64_t run_id,
 			goto dberr;
 	}
 	sqlite3_finalize(s);
-	return exec(st, "COMMIT", err, errlen);
+	return exec_as(st, "COMMIT", "recording the counters", err, errlen);
 dberr:
 	return abort_tx(st, s, err, errlen, "recording the counters");
 }
@@ -827,7 +1392,7 @@ int attn_store_run_info(struct attn_store *st, int64_t run_id, const struct attn
 		return rc;
 	if (put_info(st, run_id, info, n))
 		return abort_tx(st, NULL, err, errlen, "recording run provenance");
-	return exec(st, "COMMIT", err, errlen);
+	return exec_as(st, "COMMIT", "recording run provenance", err, errlen);
 }
 
 int attn_store_form_diff(struct attn_store *st, int64_t run_id, const char *method,
@@ -918,5 +1483,5 @@ int attn_store_fits(struct attn_store *st, int64_t run_id, const struct attn_fit
 			return abort_tx(st, ins, err, errlen, "storing fits");
 	}
 	sqlite3_finalize(ins);
-	return exec(st, "COMMIT", err, errlen);
+	return exec_as(st, "COMMIT", "storing fits", err, errlen);
 }

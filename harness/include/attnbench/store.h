@@ -26,6 +26,9 @@
  *            that ran on the same inputs, the pair that differed most and
  *            max_rel (see forms.h); NULL with a note when they could not
  *            be compared
+ *   run_owner   the process writing a run now (host, pid, its start time),
+ *            so that a second writer is refused up front and a dead one's
+ *            run can be taken over (attn_store_run_claim)
  *   results  a view: cases with their main metrics side by side
  * ("case" is an SQL keyword, hence the plural table names.)
  */
@@ -39,7 +42,13 @@
 #include "attnbench/counters.h"
 #include "attnbench/forms.h"
 
-#define ATTN_SCHEMA_VERSION 7
+#define ATTN_SCHEMA_VERSION 8
+/*
+ * The oldest schema the readers (export, plot, compare) understand: a
+ * database opened read-only is never migrated, so one older than this is
+ * refused with a word on how to migrate it.
+ */
+#define ATTN_SCHEMA_READABLE 7
 
 struct attn_store;
 
@@ -93,18 +102,68 @@ struct attn_counter_info {
 	const char *reason; /* why not, when unavailable */
 };
 
+/* How attn_store_open opens a file. */
+enum attn_store_mode {
+	ATTN_STORE_EXISTING = 0, /* an existing database, for writing; migrated */
+	ATTN_STORE_CREATE = 1,	 /* the same, created when missing or empty */
+	ATTN_STORE_READONLY = 2	 /* an existing database, read only: nothing written */
+};
+
 /*
- * Open (and with `create`, create or migrate) a database. A file that is
- * not SQLite, is corrupt, belongs to another program or has a newer schema
- * is refused with a message saying which, and is left untouched.
+ * Open a database (mode: enum attn_store_mode). Before anything is written
+ * it decides what the file is - a SQLite header, a `meta` table with
+ * app = attnbench and a schema version not newer than this build's - and
+ * checks it (PRAGMA integrity_check up to ATTN_STORE_FULL_CHECK_BYTES,
+ * quick_check above); a file that fails is refused with a message saying
+ * why, and is left byte for byte as it was. Only then does a writer switch
+ * it to WAL, create or migrate it.
+ *
+ * ATTN_STORE_READONLY opens with SQLITE_OPEN_READONLY: no pragma that
+ * writes, no migration (a schema older than ATTN_SCHEMA_READABLE is
+ * refused), and it works in a folder the user cannot write: a WAL database
+ * whose -wal and -shm are there is read through them; one without them is
+ * read as immutable.
+ *
+ * Any file may be handed in (the fuzz target does): the answer is a store
+ * or an error, never a crash or a changed file. ATTNBENCH_FAULT and
+ * ATTNBENCH_FAULT_LOG (faultvfs.c) inject failures under it, for testing.
  */
-int attn_store_open(const char *path, int create, struct attn_store **out, char *err,
+#define ATTN_STORE_FULL_CHECK_BYTES ((long long)256 << 20)
+int attn_store_open(const char *path, int mode, struct attn_store **out, char *err,
 		    size_t errlen);
+/* Close; a claim this handle still holds is dropped first (best effort). */
 void attn_store_close(struct attn_store *st);
 
+/*
+ * A new run, status running, owned by this process (see run_claim) in the
+ * same transaction, so no other writer can take it between the two.
+ */
 int attn_store_run_begin(struct attn_store *st, const char *command, const char *spec,
 			 const struct attn_kv *info, int n_info, int64_t *run_id, char *err,
 			 size_t errlen);
+/*
+ * Make this process the run's one writer, before it writes anything to it:
+ * under BEGIN IMMEDIATE, the owner recorded in run_owner (host, pid, the
+ * process's start time from /proc, the boot, when it claimed) is read and
+ *  - none, or this process: recorded as this process;
+ *  - a process on this host that is gone (kill(pid, 0) fails with ESRCH, or
+ *    the pid now belongs to a process started at another time or boot):
+ *    taken over;
+ *  - a live process on this host: refused, ATTN_ERR_DB, the message naming
+ *    its pid, host and since when;
+ *  - a process on another host, whose life cannot be checked from here:
+ *    refused naming the host, unless take_over (the user's word that it is
+ *    gone).
+ * The claim is dropped by attn_store_run_release, or by attn_store_close.
+ */
+int attn_store_run_claim(struct attn_store *st, int64_t run_id, int take_over, char *err,
+			 size_t errlen);
+/*
+ * Give up the claim on run_id (if this process holds it) and write the WAL
+ * back into the database file, so that a failing disk is reported here
+ * rather than lost in the close.
+ */
+int attn_store_run_release(struct attn_store *st, int64_t run_id, char *err, size_t errlen);
 /* status: "running", "complete", "interrupted" or "failed". */
 int attn_store_run_set_status(struct attn_store *st, int64_t run_id, const char *status,
 			      char *err, size_t errlen);
