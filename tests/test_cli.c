@@ -8,6 +8,7 @@
  * plot (charts from a tiny sweep, its errors, labels that need escaping).
  */
 #include <check.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sqlite3.h>
@@ -645,6 +646,154 @@ START_TEST(plot_escapes_labels)
 }
 END_TEST
 
+/* ---- issue 13, sweep driver (helper "sweep"): small holes, recorded ----------------------- */
+
+/* Values the sweep used to change or drop without a word: refused, the value named. */
+START_TEST(sweep_values_not_changed_silently)
+{
+	static const struct {
+		const char *args, *needle;
+	} bad[] = {
+	    {"--dist gaussian,,", "empty element at offset 9"},
+	    {"--dist local,", "empty element"},
+	    {"--seed 18446744073709551616", "18446744073709551616"},
+	    {"--seed 99999999999999999999999", "above the largest seed"},
+	    {"--methods 'retnet[gamma=1e-400]'", "'1e-400' at offset 13 is too small for a double"},
+	};
+	char db[512];
+	snprintf(db, sizeof(db), "%s/v.db", dir);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		ck_assert_msg(cli("sweep --db %s --n 64 --d 16 %s", db, bad[i].args) == 2,
+		              "%s: %s", bad[i].args, out);
+		ck_assert_msg(strstr(out, bad[i].needle), "'%s' not named in: %s", bad[i].needle,
+		              out);
+	}
+	if (access(db, F_OK) == 0)
+		ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM runs"), 0);
+	ck_assert_int_eq(cli("sweep --dry-run --methods flash --n 64 --seed 18446744073709551615 "
+	                     "--dist 'gaussian, local'"),
+	                 0);
+	ck_assert_msg(strstr(out, "2 cases"), "%s", out);
+}
+END_TEST
+
+/* The CPUs this process may use, as the sweep counts them. */
+static int test_cpus(void)
+{
+	cpu_set_t set;
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+	return CPU_COUNT(&set);
+}
+
+/* More threads than CPUs: one warning, and the run and each such case say so. */
+START_TEST(sweep_oversubscription_recorded)
+{
+	char db[512];
+	snprintf(db, sizeof(db), "%s/over.db", dir);
+	int cpus = test_cpus();
+	int rc = cli("sweep --db %s --methods flash,softmax --n 32 --d 8 --threads 1,%d "
+	             "--min-time 0 --warmup 0 --roof-budget 0 --counters none --quiet",
+	             db, 4 * cpus);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	const char *w = strstr(out, "are oversubscribed");
+	ck_assert_msg(w && !strstr(w + 1, "are oversubscribed"), "not warned once: %s", out);
+	char want[128];
+	snprintf(want, sizeof(want), "2 of 4 cases ask for more threads (up to %d) than the %d CPU",
+	         4 * cpus, cpus);
+	ck_assert_msg(strstr(out, want), "%s lacks %s", out, want);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM run_info WHERE "
+	                                 "key = 'oversubscribed' AND value LIKE '2 of 4 cases%'"),
+	                 1);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM metrics m JOIN cases c ON "
+	                                 "c.id = m.case_id WHERE m.name = 'oversubscribed' AND "
+	                                 "m.value = 4 AND c.threads > 1"),
+	                 2);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM metrics m JOIN cases c ON "
+	                                 "c.id = m.case_id WHERE m.name = 'oversubscribed' AND "
+	                                 "c.threads = 1"),
+	                 0);
+	/* a sweep that fits says nothing and records nothing */
+	rc = cli("sweep --db %s --methods flash --n 32 --d 8 --min-time 0 --warmup 0 "
+	         "--roof-budget 0 --counters none --quiet",
+	         db);
+	ck_assert_msg(rc == 0 && !strstr(out, "oversubscribed"), "exit %d: %s", rc, out);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM run_info WHERE run_id = 2 AND "
+	                                 "key = 'oversubscribed'"),
+	                 0);
+}
+END_TEST
+
+/* A spec file's options line is stored with the run (run_info spec_options). */
+START_TEST(sweep_spec_options_stored)
+{
+	char db[512], spec[512];
+	snprintf(db, sizeof(db), "%s/so.db", dir);
+	snprintf(spec, sizeof(spec), "%s/p.spec", dir);
+	FILE *f = fopen(spec, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "methods = flash\nn = 32\nd = 8\n"
+	           "options = --min-reps 4 --max-reps 4 --min-time 0 --warmup 0\n"
+	           "options = --roof-budget 0 --counters none\n");
+	fclose(f);
+	int rc = cli("sweep --db %s --spec %s --quiet", db, spec);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM run_info WHERE key = "
+	                                 "'spec_options' AND value = '--min-reps 4 --max-reps 4 "
+	                                 "--min-time 0 --warmup 0 --roof-budget 0 --counters none'"),
+	                 1);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM run_info WHERE key = 'min_reps' "
+	                                 "AND value = '4'"),
+	                 1);
+}
+END_TEST
+
+/*
+ * A database error that stops the sweep (exit 3) is said as such: the last
+ * line used to read "run 1 finished ...: 6 ok". Another connection holds
+ * the database locked past the sweep's busy timeout; the cases committed
+ * before stay, and --resume finishes once the lock is gone.
+ */
+START_TEST(sweep_db_error_is_not_finished)
+{
+	char db[512], errpath[512];
+	snprintf(db, sizeof(db), "%s/lock.db", dir);
+	snprintf(errpath, sizeof(errpath), "%s/lock.err", dir);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		setenv("ATTNBENCH_BUSY_TIMEOUT_MS", "300", 1);
+		if (!freopen(errpath, "w", stderr))
+			_exit(126);
+		execl(ATTN_CLI, ATTN_CLI, "sweep", "--db", db, "--methods", "flash,softmax", "--n",
+		      "16..512x2", "--d", "8", "--no-interleave", "--min-time", "0.3", "--warmup",
+		      "0", "--roof-budget", "0", "--counters", "none", (char *)NULL);
+		_exit(127);
+	}
+	wait_for_cases(db, 2);
+	sqlite3 *h = db_file_open(db);
+	db_exec(h, "BEGIN EXCLUSIVE");
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	long long kept = db_int(h, "SELECT count(*) FROM cases");
+	db_exec(h, "ROLLBACK");
+	sqlite3_close(h);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 3);
+	char *err = slurp(errpath);
+	ck_assert_msg(strstr(err, "database is locked"), "%s", err);
+	ck_assert_msg(strstr(err, "stopped on a database error") && !strstr(err, "finished in"),
+	              "%s", err);
+	ck_assert_msg(strstr(err, "--resume"), "%s", err);
+	free(err);
+	ck_assert_int_ge(kept, 2);
+	ck_assert_int_lt(kept, 12);
+	ck_assert_int_eq(cli("sweep --db %s --resume --quiet", db), 0);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(DISTINCT key) FROM cases"), 12);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM cases"), 12);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM runs WHERE status = 'complete'"), 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -664,6 +813,14 @@ int main(void)
 	tcase_add_test(tc, preset_options);
 	tcase_add_test(tc, ci_preset_families);
 	tcase_set_timeout(tc, 240);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("sweep driver");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, sweep_values_not_changed_silently);
+	tcase_add_test(tc, sweep_oversubscription_recorded);
+	tcase_add_test(tc, sweep_spec_options_stored);
+	tcase_add_test(tc, sweep_db_error_is_not_finished);
+	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("plot");
 	tcase_add_unchecked_fixture(tc, sweep_for_plot, swept_remove);

@@ -169,6 +169,7 @@ struct db_spec {
 	double window_factor;
 	double ins;         /* instructions of the slow method, relative; 0: no counter */
 	const char *inject; /* run_info inject_slowdown */
+	const char *build_type, *compiler, *cflags; /* run_info; NULL: not recorded */
 	uint64_t seed;
 };
 
@@ -186,14 +187,19 @@ static void make_db(const char *path, const struct db_spec *sp)
 {
 	struct attn_store *st;
 	ck_assert_msg(attn_store_open(path, 1, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
-	struct attn_kv info[5] = {{"cpu_model", sp->cpu ? sp->cpu : "Test CPU"},
+	struct attn_kv info[8] = {{"cpu_model", sp->cpu ? sp->cpu : "Test CPU"},
 	                          {"cores", "2"},
 	                          {"openblas_core", "Haswell"},
-	                          {"git_commit", "abc123"},
-	                          {"inject_slowdown", sp->inject}};
+	                          {"git_commit", "abc123"}};
+	int n_info = 4;
+	const char *opt_keys[] = {"inject_slowdown", "build_type", "compiler", "cflags"};
+	const char *opt_vals[] = {sp->inject, sp->build_type, sp->compiler, sp->cflags};
+	for (int i = 0; i < 4; i++)
+		if (opt_vals[i])
+			info[n_info++] = (struct attn_kv){opt_keys[i], opt_vals[i]};
 	int64_t run;
-	ck_assert_int_eq(attn_store_run_begin(st, "attnbench sweep", "spec", info,
-	                                      sp->inject ? 5 : 4, &run, err, sizeof(err)),
+	ck_assert_int_eq(attn_store_run_begin(st, "attnbench sweep", "spec", info, n_info, &run,
+	                                      err, sizeof(err)),
 	                 ATTN_OK);
 	if (sp->sgemm > 0) {
 		struct attn_roof roof = {.threads = 1,
@@ -439,6 +445,66 @@ START_TEST(data_errors_are_exit_2)
 }
 END_TEST
 
+/*
+ * A current run built as Debug with ASan, 3x slower everywhere, against a
+ * Release baseline: once exit 0 (every method alike moved, so the gate saw
+ * no method of its own regress); now refused naming both builds, and with
+ * --allow-build-mismatch compared under a loud warning that the JSON
+ * records.
+ */
+START_TEST(build_mismatch_is_refused)
+{
+	struct db_spec a = {.jitter = 0.01, .machine = 1, .roof_ns = 1, .seed = 1,
+	                    .build_type = "Release", .compiler = "GNU 12.2.0",
+	                    .cflags = "-O3 -DNDEBUG -march=native"};
+	struct db_spec b = a;
+	b.seed = 2;
+	b.build = 3;
+	b.build_type = "Debug";
+	b.cflags = "-g -fsanitize=address -fno-omit-frame-pointer";
+	make_pair(&a, &b);
+	ck_assert_msg(compare("") == 2, "%.1500s", out);
+	ck_assert_msg(strstr(out, "built differently") && strstr(out, "--allow-build-mismatch"),
+	              "%s", out);
+	ck_assert_msg(strstr(out, "build_type 'Release' vs 'Debug'"), "%s", out);
+	ck_assert_msg(strstr(out, "cflags '-O3 -DNDEBUG -march=native' vs '-g -fsanitize=address "
+	                          "-fno-omit-frame-pointer'"),
+	              "%s", out);
+	ck_assert_msg(!strstr(out, "compared 20 cases"), "%s", out);
+	/* the override compares, warns (stderr, folded into out here) and records it */
+	ck_assert_msg(compare("--allow-build-mismatch") == 0, "%.1500s", out);
+	ck_assert_msg(strstr(out, "WARNING: comparing runs built differently"), "%s", out);
+	ck_assert_msg(strstr(out, "WARNING: other build (--allow-build-mismatch): build_type"),
+	              "%s", out);
+	ck_assert_msg(strstr(out, "median ratio 3.000 as measured") ||
+	                  strstr(out, ", 3.000 as measured"),
+	              "%s", out);
+	ck_assert_msg(compare("--allow-build-mismatch --format json") == 0, "%.1500s", out);
+	ck_assert_msg(strstr(out, "\"build_mismatch\": \"build_type 'Release' vs 'Debug'; cflags"),
+	              "%s", out);
+	/* each key alone is enough; the compiler named with both values */
+	b = a;
+	b.seed = 2;
+	b.compiler = "Clang 16.0.6";
+	make_pair(&a, &b);
+	ck_assert_msg(compare("") == 2, "%s", out);
+	ck_assert_msg(strstr(out, "compiler 'GNU 12.2.0' vs 'Clang 16.0.6'"), "%s", out);
+	/* a run that lacks the record is not taken to be alike */
+	b = a;
+	b.seed = 2;
+	b.cflags = NULL;
+	make_pair(&a, &b);
+	ck_assert_msg(compare("") == 2, "%s", out);
+	ck_assert_msg(strstr(out, "cflags '-O3 -DNDEBUG -march=native' vs '?'"), "%s", out);
+	/* builds alike: no word of it */
+	b = a;
+	b.seed = 2;
+	make_pair(&a, &b);
+	ck_assert_msg(compare("--format json") == 0, "%.1500s", out);
+	ck_assert_msg(strstr(out, "\"build_mismatch\": null"), "%s", out);
+}
+END_TEST
+
 /* The committed baseline opens, pairs with itself and passes. */
 START_TEST(committed_baseline)
 {
@@ -493,6 +559,7 @@ int main(void)
 	tcase_add_test(t, machine_slowdown_is_normalised);
 	tcase_add_test(t, data_errors_are_exit_2);
 	tcase_add_test(t, notes_and_curves);
+	tcase_add_test(t, build_mismatch_is_refused);
 	suite_add_tcase(s, t);
 	return attn_test_run(s, CK_NORMAL);
 }

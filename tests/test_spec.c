@@ -10,7 +10,9 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "attnbench/bind.h"
 #include "attnbench/registry.h"
 #include "attnbench/spec.h"
 #include "attnbench/status.h"
@@ -651,6 +653,251 @@ START_TEST(test_sweep_spec_options)
 }
 END_TEST
 
+/* --- issue 13: values that were changed or dropped without a word --------- */
+
+/*
+ * An enum choice longer than the 60 bytes a message quotes is still a
+ * choice: the parser once cut every token at 60 bytes, so it never matched.
+ */
+#define LONG_CHOICE "a_choice_name_that_is_much_longer_than_sixty_bytes_of_text_abcdefghij"
+static const struct attn_param_spec long_params[] = {
+    {"form", ATTN_PARAM_ENUM, 0, 0, 0, "short|" LONG_CHOICE, "a form with a long name"},
+};
+static const struct attn_method tst_long = {
+    .abi_version = ATTN_ABI_VERSION,
+    .name = "tst_long",
+    .family = ATTN_FAMILY_FULL,
+    .category = "test",
+    .summary = "synthetic method with a long enum choice",
+    .citation = "none",
+    .flags = ATTN_METHOD_EXACT,
+    .tolerance = 1e-4,
+    .n_params = 1,
+    .params = long_params,
+    .workspace_bytes = dummy_ws,
+    .flops = dummy_count,
+    .bytes = dummy_count,
+    .forward = dummy_forward,
+};
+
+START_TEST(test_long_enum_choice)
+{
+	struct attn_params p;
+	char err[1024] = "", buf[256];
+
+	ck_assert_uint_gt(strlen(LONG_CHOICE), 60);
+	attn_params_default(&tst_long, &p);
+	ck_assert_msg(attn_params_set(&tst_long, &p, "form=" LONG_CHOICE, err, sizeof(err)) ==
+	                  ATTN_OK,
+	              "%s", err);
+	ck_assert_double_eq(p.v[0], 1);
+	format_params(&tst_long, &p, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "form=" LONG_CHOICE);
+	/* one byte short or long of it is no choice, and the message says which */
+	ck_assert_int_eq(attn_params_set(&tst_long, &p, "form=" LONG_CHOICE "k", err, sizeof(err)),
+	                 ATTN_ERR_INVALID);
+	ck_assert_msg(strstr(err, "unknown choice"), "%s", err);
+	ck_assert_int_eq(attn_params_set(&tst_long, &p, "form=a_choice", err, sizeof(err)),
+	                 ATTN_ERR_INVALID);
+	ck_assert_double_eq(p.v[0], 1);
+}
+END_TEST
+
+/*
+ * A real beyond a double's range was stored as something the user did not
+ * write: 1e-400 as 0. Now refused; a zero written as zero is still zero.
+ */
+START_TEST(test_real_underflow)
+{
+	static const char *const bad[] = {"decay=1e-400", "decay=1e-310", "decay=0.5e-330",
+	                                  "decay=000.0001e-400"};
+	struct attn_params p, before;
+	char err[512];
+
+	attn_params_default(&tst_alpha, &p);
+	before = p;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		err[0] = '\0';
+		ck_assert_msg(attn_params_set(&tst_alpha, &p, bad[i], err, sizeof(err)) ==
+		                  ATTN_ERR_INVALID,
+		              "'%s' was accepted", bad[i]);
+		ck_assert_msg(strstr(err, bad[i] + 6) && strstr(err, "too small for a double"),
+		              "'%s': %s", bad[i], err);
+		ck_assert_msg(memcmp(&p, &before, sizeof(p)) == 0, "'%s' changed the params",
+		              bad[i]);
+	}
+	static const char *const zero[] = {"decay=0", "decay=0.0", "decay=0e-400", "decay=-0.0"};
+	for (size_t i = 0; i < sizeof(zero) / sizeof(*zero); i++) {
+		ck_assert_msg(attn_params_set(&tst_alpha, &p, zero[i], err, sizeof(err)) == ATTN_OK,
+		              "'%s': %s", zero[i], err);
+		ck_assert_double_eq(p.v[1], 0);
+	}
+	ck_assert_int_eq(attn_params_set(&tst_alpha, &p, "decay=2.5e-300", err, sizeof(err)),
+	                 ATTN_OK);
+	ck_assert_double_eq(p.v[1], 2.5e-300);
+	/* a long but exact real (more than the old 64-byte buffer) */
+	ck_assert_msg(attn_params_set(&tst_alpha, &p,
+	                              "decay=0.25000000000000000000000000000000000000000000000"
+	                              "00000000000000000000000",
+	                              err, sizeof(err)) == ATTN_OK,
+	              "%s", err);
+	ck_assert_double_eq(p.v[1], 0.25);
+}
+END_TEST
+
+/* Expanding a spec with one key changed; the error text, "" when it expanded. */
+static int expand_with(const char *key, const char *value, char *err, size_t errlen)
+{
+	struct attn_sweep_spec sp;
+	struct attn_case_list cases;
+	ck_assert_int_eq(attn_sweep_spec_init(&sp), ATTN_OK);
+	ck_assert_int_eq(attn_sweep_spec_set(&sp, "methods", "tst_beta", err, errlen), ATTN_OK);
+	ck_assert_int_eq(attn_sweep_spec_set(&sp, "n", "64", err, errlen), ATTN_OK);
+	ck_assert_int_eq(attn_sweep_spec_set(&sp, key, value, err, errlen), ATTN_OK);
+	err[0] = '\0';
+	int rc = attn_sweep_expand(&sp, reg, &cases, err, errlen);
+	if (rc == ATTN_OK) {
+		ck_assert_int_ge(cases.count, 1);
+		attn_case_list_free(&cases);
+	}
+	attn_sweep_spec_free(&sp);
+	return rc;
+}
+
+START_TEST(test_sweep_dist_and_seed)
+{
+	static const struct {
+		const char *key, *value, *needle;
+	} bad[] = {
+	    {"dist", "gaussian,,", "empty element at offset 9"},
+	    {"dist", "gaussian,", "empty element at offset 9"},
+	    {"dist", ",local", "empty element at offset 0"},
+	    {"dist", "gaussian, ,local", "empty element at offset 9"},
+	    {"dist", "", "empty element at offset 0"},
+	    {"seed", "18446744073709551616", "above the largest seed"},
+	    {"seed", "99999999999999999999999", "99999999999999999999999"},
+	    {"seed", "-1", "non-negative"},
+	};
+	char err[512];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		ck_assert_msg(expand_with(bad[i].key, bad[i].value, err, sizeof(err)) ==
+		                  ATTN_ERR_INVALID,
+		              "%s '%s' was accepted", bad[i].key, bad[i].value);
+		ck_assert_msg(strstr(err, bad[i].needle) && strstr(err, bad[i].value),
+		              "%s '%s': %s", bad[i].key, bad[i].value, err);
+	}
+	ck_assert_msg(expand_with("dist", "gaussian,local , needle", err, sizeof(err)) == ATTN_OK,
+	              "%s", err);
+	ck_assert_msg(expand_with("seed", "18446744073709551615", err, sizeof(err)) == ATTN_OK,
+	              "%s", err);
+}
+END_TEST
+
+/* Every protocol field reads back what it wrote, and the text is what run_info shows. */
+START_TEST(test_protocol_round_trip)
+{
+	struct attn_sweep_protocol p = {0}, q = {0};
+	char text[ATTN_PROTO_COUNT][256], err[512];
+
+	attn_run_opts_default(&p.ro);
+	p.ro.timeout_s = 0.1 + 0.2; /* a double that %g would not give back */
+	p.ro.max_call_s = 0;
+	p.ro.warmup_s = 1e-3;
+	p.ro.min_time_s = 0;
+	p.ro.min_reps = 3;
+	p.ro.max_reps = 17;
+	p.ro.min_sample_s = 0.005;
+	p.ro.check_max_flops = 2e9;
+	p.ro.mem_limit = (size_t)3 << 30;
+	p.ro.counters = "perf::TASK-CLOCK,PAPI_TOT_INS";
+	p.ro.bind = ATTN_BIND_SCATTER;
+	p.ro.flush_bytes = 64 << 20;
+	p.ro.dump_mask = 1;
+	p.ro.roof_probe = 1;
+	p.interleave = 0;
+	p.roof_budget = 1.5;
+	p.options = "--min-reps 3 --roof-probe";
+	attn_run_opts_default(&q.ro);
+	q.interleave = 1;
+	for (int f = 0; f < ATTN_PROTO_COUNT; f++) {
+		int n =
+		    attn_protocol_format(&p, (enum attn_protocol_field)f, text[f], sizeof(text[f]));
+		ck_assert_int_gt(n, 0);
+		ck_assert_int_lt(n, (int)sizeof(text[f]));
+		ck_assert_msg(attn_protocol_parse(&q, (enum attn_protocol_field)f, text[f], err,
+		                                  sizeof(err)) == ATTN_OK,
+		              "%s '%s': %s", attn_protocol_keys[f], text[f], err);
+	}
+	ck_assert_double_eq(q.ro.timeout_s, 0.1 + 0.2);
+	ck_assert_double_eq(q.ro.warmup_s, 1e-3);
+	ck_assert_int_eq(q.ro.min_reps, 3);
+	ck_assert_int_eq(q.ro.max_reps, 17);
+	ck_assert_double_eq(q.ro.min_sample_s, 0.005);
+	ck_assert_uint_eq(q.ro.mem_limit, (size_t)3 << 30);
+	ck_assert_str_eq(q.ro.counters, "perf::TASK-CLOCK,PAPI_TOT_INS");
+	ck_assert_int_eq(q.ro.bind, ATTN_BIND_SCATTER);
+	ck_assert_uint_eq(q.ro.flush_bytes, 64 << 20);
+	ck_assert_int_eq(q.ro.dump_mask, 1);
+	ck_assert_int_eq(q.ro.roof_probe, 1);
+	ck_assert_int_eq(q.interleave, 0);
+	ck_assert_double_eq(q.roof_budget, 1.5);
+	ck_assert_str_eq(q.options, "--min-reps 3 --roof-probe");
+	ck_assert_str_eq(text[ATTN_PROTO_MIN_SAMPLE], "0.005");
+	ck_assert_str_eq(text[ATTN_PROTO_BIND], "scatter");
+	/* the defaults' texts: counters and options that are not there */
+	struct attn_sweep_protocol d = {0};
+	attn_run_opts_default(&d.ro);
+	attn_protocol_format(&d, ATTN_PROTO_COUNTERS, text[0], sizeof(text[0]));
+	ck_assert_str_eq(text[0], "default");
+	ck_assert_int_eq(attn_protocol_parse(&q, ATTN_PROTO_COUNTERS, "default", err, sizeof(err)),
+	                 ATTN_OK);
+	ck_assert_ptr_null(q.ro.counters);
+	ck_assert_int_eq(
+	    attn_protocol_format(&d, ATTN_PROTO_SPEC_OPTIONS, text[0], sizeof(text[0])), 0);
+	ck_assert_int_eq(attn_protocol_parse(&q, ATTN_PROTO_SPEC_OPTIONS, "", err, sizeof(err)),
+	                 ATTN_OK);
+	ck_assert_ptr_null(q.options);
+	/* stored text that does not parse is an error naming the key and the text */
+	static const struct {
+		enum attn_protocol_field f;
+		const char *text;
+	} bad[] = {{ATTN_PROTO_TIMEOUT, "soon"},    {ATTN_PROTO_WARMUP, "-1"},
+	           {ATTN_PROTO_MIN_REPS, "3.5"},    {ATTN_PROTO_MIN_REPS, ""},
+	           {ATTN_PROTO_MEM_LIMIT, "-5"},    {ATTN_PROTO_BIND, "diagonal"},
+	           {ATTN_PROTO_ROOF_BUDGET, "nan"}, {ATTN_PROTO_COLD_CACHE, "1e9"}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		err[0] = '\0';
+		ck_assert_msg(attn_protocol_parse(&q, bad[i].f, bad[i].text, err, sizeof(err)) ==
+		                  ATTN_ERR_FORMAT,
+		              "%s '%s' was accepted", attn_protocol_keys[bad[i].f], bad[i].text);
+		ck_assert_msg(strstr(err, attn_protocol_keys[bad[i].f]) || strstr(err, "bind"),
+		              "%s", err);
+	}
+}
+END_TEST
+
+/* The fingerprint is FNV-1a 64 of the bytes: the reference's test vectors. */
+START_TEST(test_plugin_fingerprint)
+{
+	char path[] = "/tmp/attn_fp_XXXXXX", id[64], err[512];
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(attn_plugin_fingerprint(path, id, sizeof(id), err, sizeof(err)), ATTN_OK);
+	ck_assert_str_eq(id, "fnv1a64:cbf29ce484222325");
+	ck_assert_int_eq(write(fd, "a", 1), 1);
+	ck_assert_int_eq(attn_plugin_fingerprint(path, id, sizeof(id), err, sizeof(err)), ATTN_OK);
+	ck_assert_str_eq(id, "fnv1a64:af63dc4c8601ec8c");
+	ck_assert_int_eq(write(fd, "bc", 2), 2);
+	close(fd);
+	ck_assert_int_eq(attn_plugin_fingerprint(path, id, sizeof(id), err, sizeof(err)), ATTN_OK);
+	ck_assert_str_eq(id, "fnv1a64:e71fa2190541574b");
+	unlink(path);
+	ck_assert_int_eq(attn_plugin_fingerprint(path, id, sizeof(id), err, sizeof(err)),
+	                 ATTN_ERR_IO);
+	ck_assert_msg(strstr(err, path), "%s", err);
+}
+END_TEST
+
 static Suite *spec_suite(void)
 {
 	Suite *s = suite_create("spec");
@@ -684,6 +931,11 @@ static Suite *spec_suite(void)
 	tcase_add_test(params, test_params_set_errors);
 	tcase_add_test(params, test_choice_name);
 	tcase_add_test(params, test_sweep_spec_options);
+	tcase_add_test(params, test_long_enum_choice);
+	tcase_add_test(params, test_real_underflow);
+	tcase_add_test(params, test_sweep_dist_and_seed);
+	tcase_add_test(params, test_protocol_round_trip);
+	tcase_add_test(params, test_plugin_fingerprint);
 	suite_add_tcase(s, params);
 	return s;
 }

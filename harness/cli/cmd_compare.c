@@ -25,7 +25,7 @@ static const char *help_text =
     "usage: attnbench compare --baseline A.db --current B.db [--baseline-run ID]\n"
     "                         [--current-run ID] [--threshold 5%] [--alpha 0.05]\n"
     "                         [--format text|markdown|json] [--verbose]\n"
-    "                         [--allow-other-machine]\n"
+    "                         [--allow-other-machine] [--allow-build-mismatch]\n"
     "\n"
     "The regression gate: is the current run slower than the baseline beyond\n"
     "the noise? Runs default to the newest run of each file with ok cases (A\n"
@@ -76,12 +76,17 @@ static const char *help_text =
     "Machine class: the runs' cpu_model, cores and openblas_core must agree;\n"
     "--allow-other-machine compares anyway (the roof normalisation then carries\n"
     "the whole burden). A run made with ATTNBENCH_INJECT_SLOWDOWN is named.\n"
+    "Build: the runs' build_type, compiler and cflags must agree too, since a\n"
+    "Debug or sanitizer build is slower everywhere for reasons that are not the\n"
+    "code's; --allow-build-mismatch compares anyway, with a warning on stderr,\n"
+    "and the report (json: build_mismatch) says what differed.\n"
     "\n"
     "--verbose lists every pair, not only the flagged ones; json always does.\n"
     "\n"
     "exit: 0 no regression (improvements allowed); 1 a case regressed; 2 bad\n"
     "usage, a database that cannot be read (not attnbench's, corrupt or of a\n"
-    "newer schema), a missing run, no matching cases or a different machine.\n";
+    "newer schema), a missing run, no matching cases, a different machine or a\n"
+    "different build.\n";
 
 enum cmp_format { FORMAT_TEXT, FORMAT_MARKDOWN, FORMAT_JSON };
 
@@ -107,6 +112,7 @@ struct cmp_run {
 	int64_t id;
 	char commit[64], host[128], started[64];
 	char cpu_model[256], cores[32], openblas_core[64], inject[128];
+	char build_type[64], compiler[128], cflags[1024]; /* run_info, "" when absent */
 	struct attn_roof roofs[32];
 	int n_roofs, any_roof_ns;
 	struct cmp_case *c;
@@ -239,7 +245,7 @@ static int load_samples(sqlite3_stmt *s, int64_t case_id, struct cmp_case *c, in
 static int load_run(const char *role, struct cmp_run *r)
 {
 	char err[1024];
-	if (attn_store_open(r->path, 0, &r->st, err, sizeof(err)) != ATTN_OK) {
+	if (attn_store_open(r->path, ATTN_STORE_READONLY, &r->st, err, sizeof(err)) != ATTN_OK) {
 		cli_error("compare", "%s %s: %s", role, r->path, err);
 		r->st = NULL;
 		return EXIT_USAGE;
@@ -280,6 +286,9 @@ static int load_run(const char *role, struct cmp_run *r)
 	run_info(db, r->id, "cores", r->cores, sizeof(r->cores));
 	run_info(db, r->id, "openblas_core", r->openblas_core, sizeof(r->openblas_core));
 	run_info(db, r->id, "inject_slowdown", r->inject, sizeof(r->inject));
+	run_info(db, r->id, "build_type", r->build_type, sizeof(r->build_type));
+	run_info(db, r->id, "compiler", r->compiler, sizeof(r->compiler));
+	run_info(db, r->id, "cflags", r->cflags, sizeof(r->cflags));
 	if (attn_store_run_roofs_load(r->st, r->id, r->roofs, 32, &r->n_roofs, err, sizeof(err)))
 		r->n_roofs = 0;
 
@@ -497,6 +506,25 @@ static void machine_diff(const struct cmp_run *a, const struct cmp_run *b, char 
 			                         vb[i][0] ? vb[i] : "?");
 }
 
+/*
+ * Build: "" when the runs were built alike, else what differs. A value one
+ * run lacks (made before it was recorded) counts as different: unknown is
+ * not the same.
+ */
+static void build_diff(const struct cmp_run *a, const struct cmp_run *b, char *buf, size_t len)
+{
+	const char *names[] = {"build_type", "compiler", "cflags"};
+	const char *va[] = {a->build_type, a->compiler, a->cflags};
+	const char *vb[] = {b->build_type, b->compiler, b->cflags};
+	size_t used = 0;
+	buf[0] = 0;
+	for (int i = 0; i < 3; i++)
+		if (strcmp(va[i], vb[i]) != 0 && used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s '%s' vs '%s'",
+			                         used ? "; " : "", names[i], va[i][0] ? va[i] : "?",
+			                         vb[i][0] ? vb[i] : "?");
+}
+
 /* The curves fitted in both runs whose exponent CIs do not overlap. */
 static int curve_moves(struct cmp_run *base, struct cmp_run *cur, struct cmp_curve **out,
                        char *note, size_t len)
@@ -685,7 +713,7 @@ struct report {
 	double threshold, alpha;
 	struct cmp_curve *curves;
 	int n_curves;
-	char curve_note[600], machine[600];
+	char curve_note[600], machine[600], build[2400];
 };
 
 static void summary_line(const struct report *r, char *buf, size_t len)
@@ -723,6 +751,11 @@ static void print_notes(const struct report *r, int md)
 	       r->only_base, r->only_cur);
 	if (r->machine[0])
 		printf("%sother machine (--allow-other-machine): %s\n", li, r->machine);
+	if (r->build[0])
+		printf("%sWARNING: other build (--allow-build-mismatch): %s; a change of the build "
+		       "moves every case, so the ratios say as much about the build as about the "
+		       "code\n",
+		       li, r->build);
 	const struct cmp_run *runs[2] = {r->base, r->cur};
 	for (int i = 0; i < 2; i++)
 		if (runs[i]->inject[0])
@@ -853,6 +886,8 @@ static void print_json(const struct report *r)
 	printf(", \"unmatched_baseline\": %d, \"unmatched_current\": %d, \"other_machine\": ",
 	       r->only_base, r->only_cur);
 	cli_json_str(stdout, r->machine[0] ? r->machine : NULL);
+	fputs(", \"build_mismatch\": ", stdout);
+	cli_json_str(stdout, r->build[0] ? r->build : NULL);
 	fputs(",\n \"cases\": [", stdout);
 	for (int i = 0; i < r->n; i++) {
 		const struct cmp_pair *p = &r->pairs[i];
@@ -960,13 +995,14 @@ int cmd_compare(int argc, char **argv)
 	                                     {"format", required_argument, 0, 'f'},
 	                                     {"verbose", no_argument, 0, 'v'},
 	                                     {"allow-other-machine", no_argument, 0, 'M'},
+	                                     {"allow-build-mismatch", no_argument, 0, 'A'},
 	                                     {0, 0, 0, 0}};
 	struct cmp_run base = {0}, cur = {0};
 	const char *format = "text";
 	double threshold = 0.05, alpha = 0.05;
-	int verbose = 0, other_machine = 0, c;
+	int verbose = 0, other_machine = 0, other_build = 0, c;
 	long id;
-	while ((c = getopt_long(argc, argv, "hb:c:B:C:t:a:f:vM", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hb:c:B:C:t:a:f:vMA", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': printf("%s", help_text); return EXIT_OK;
 		case 'b': base.path = optarg; break;
@@ -999,6 +1035,7 @@ int cmd_compare(int argc, char **argv)
 		case 'f': format = optarg; break;
 		case 'v': verbose = 1; break;
 		case 'M': other_machine = 1; break;
+		case 'A': other_build = 1; break;
 		default: return EXIT_USAGE;
 		}
 	}
@@ -1036,6 +1073,23 @@ int cmd_compare(int argc, char **argv)
 			          "machine class, or pass --allow-other-machine",
 			          r.machine);
 			rc = EXIT_USAGE;
+		}
+	}
+	if (rc == EXIT_OK) {
+		build_diff(&base, &cur, r.build, sizeof(r.build));
+		if (r.build[0] && !other_build) {
+			cli_error("compare",
+			          "the runs were built differently (%s); a Debug or sanitizer "
+			          "build is slower for reasons that are not the code's: compare "
+			          "builds of one configuration, or pass --allow-build-mismatch",
+			          r.build);
+			rc = EXIT_USAGE;
+		} else if (r.build[0]) {
+			cli_error("compare",
+			          "WARNING: comparing runs built differently (%s), as "
+			          "--allow-build-mismatch asks: every ratio carries the build's "
+			          "difference",
+			          r.build);
 		}
 	}
 	if (rc == EXIT_OK) {

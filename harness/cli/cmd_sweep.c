@@ -8,11 +8,17 @@
  * newest unfinished run, re-expands its stored spec and runs only the cases
  * the database does not hold yet.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <sched.h>
 #include <signal.h>
+#include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,7 +69,12 @@ static const char *help_text =
 	"                line's own (which override them)\n"
 	"--db FILE       the database (default results/attnbench.db; created)\n"
 	"--resume        finish the newest unfinished run in --db: its cases already\n"
-	"                recorded are not run again; spec options must match it\n"
+	"                recorded are not run again; spec options must match it.\n"
+	"                The run's measurement options (tuning and measurement\n"
+	"                below, and the spec file's options line) are restored from\n"
+	"                it: one given again with another value is refused (exit 2).\n"
+	"                A method the run took from a plugin must come from the same\n"
+	"                .so (its FNV-1a hash, run_info plugin:PATH), else refused\n"
 	"--dry-run       print the cases and exit\n"
 	"tuning: --timeout S (120) --warmup S (0.05) --min-time S (0.2)\n"
 	"        --max-call-time S (60: skip, as skipped_time, a case whose one call\n"
@@ -95,11 +106,18 @@ static const char *help_text =
 	"\n"
 	"environment: ATTNBENCH_INJECT_SLOWDOWN=method:factor (factor in (1, 10])\n"
 	"  makes that method's timed samples factor times longer with busy work, for\n"
-	"  testing the regression gate only; recorded as run_info inject_slowdown.\n"
+	"  testing the regression gate only; recorded as run_info inject_slowdown.\n";
+
+/* The rest of the help, apart: one string literal may not be longer than 4095 bytes in C11. */
+static const char *help_tail =
+	"\n"
+	"More threads than the CPUs this process may use are warned about and\n"
+	"recorded (run_info oversubscribed, metric oversubscribed per case).\n"
 	"\n"
 	"exit: 0 every case ok, unsupported or skipped (memory, time); 1 some case\n"
 	"crashed, timed out, failed or failed its check; 2 bad spec or option;\n"
-	"3 database error; 130 interrupted (resume with --resume).\n";
+	"3 database error (\"stopped on a database error\"; the cases recorded are\n"
+	"kept: resume with --resume); 130 interrupted (resume with --resume).\n";
 
 enum {
 	O_METHODS = 256, O_N, O_D, O_HEADS, O_KVH, O_BATCH, O_THREADS, O_CAUSAL, O_MODE, O_DIST,
@@ -161,20 +179,45 @@ static const char *form_of(const struct attn_case *c, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Write one finished case. `cpus` is how many CPUs the sweep may use: a case
+ * with more threads gets the metric `oversubscribed`, its threads per CPU,
+ * so its time is never read as that of a normal case.
+ */
 static int store_result(struct attn_store *st, int64_t run_id, const struct attn_case *c,
-			const char *key, const struct attn_case_result *r, char *err,
+			const char *key, const struct attn_case_result *r, int cpus, char *err,
 			size_t errlen)
 {
-	char params[1024], form[64];
+	/* Sized from the descriptor: an enum choice may be longer than any fixed buffer. */
+	int fi = attn_method_form_param(c->method);
+	size_t flen = fi >= 0 && c->method->params[fi].choices
+			      ? strlen(c->method->params[fi].choices) + 1
+			      : 1;
+	int plen = attn_params_format(c->method, &c->params, NULL, 0);
+	char *params = malloc(plen > 0 ? (size_t)plen + 1 : 1), *form = malloc(flen);
+	struct attn_metric *metrics = malloc((size_t)(r->n_metrics + 1) * sizeof(*metrics));
+	if (!params || !form || !metrics) {
+		free(params);
+		free(form);
+		free(metrics);
+		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	}
+	attn_params_format(c->method, &c->params, params, plen > 0 ? (size_t)plen + 1 : 1);
+	memcpy(metrics, r->metrics, (size_t)r->n_metrics * sizeof(*metrics));
+	int n_metrics = r->n_metrics;
+	if (c->threads > cpus)
+		metrics[n_metrics++] = (struct attn_metric){.name = "oversubscribed",
+							    .value = (double)c->threads / cpus,
+							    .has_value = 1,
+							    .unit = "threads/cpu"};
 	const char *names[ATTN_MAX_COUNTERS];
 	for (int e = 0; e < r->n_counters; e++)
 		names[e] = r->counter_names[e];
-	attn_params_format(c->method, &c->params, params, sizeof(params));
 	struct attn_case_record rec = {
 		.key = key,
 		.method = c->method->name,
 		.family = attn_family_name(c->method->family),
-		.form = form_of(c, form, sizeof(form)),
+		.form = form_of(c, form, flen),
 		.params = params,
 		.batch = c->shape.batch,
 		.heads = c->shape.heads,
@@ -192,8 +235,8 @@ static int store_result(struct attn_store *st, int64_t run_id, const struct attn
 		.sample_ns = r->sample_ns,
 		.sample_iters = r->sample_iters,
 		.sample_roof_ns = r->sample_roof_ns,
-		.n_metrics = r->n_metrics,
-		.metrics = r->metrics,
+		.n_metrics = n_metrics,
+		.metrics = metrics,
 		.cpus = r->cpus,
 		.n_counters = r->n_samples ? r->n_counters : 0,
 		.counter_names = names,
@@ -202,7 +245,11 @@ static int store_result(struct attn_store *st, int64_t run_id, const struct attn
 		.mask_nqb = r->mask_nqb,
 		.mask_nkb = r->mask_nkb,
 	};
-	return attn_store_case_write(st, run_id, &rec, err, errlen);
+	int rc = attn_store_case_write(st, run_id, &rec, err, errlen);
+	free(params);
+	free(form);
+	free(metrics);
+	return rc;
 }
 
 /* Create the database's folder if it is missing (results/ on a fresh clone). */
@@ -224,13 +271,22 @@ static int same_shape(const struct attn_case *a, const struct attn_case *b)
 	       a->threads == b->threads && a->seed == b->seed;
 }
 
-/* Measure the roofs at `threads` in a child (fork-safe for OpenBLAS). */
+/*
+ * Measure the roofs at `threads` in a child (fork-safe for OpenBLAS). The
+ * child takes seconds, so it must not outlive the sweep: it dies with its
+ * parent (PR_SET_PDEATHSIG, checked against a parent that died before the
+ * prctl), and it leads a process group of its own, which the parent kills
+ * whole once it has the answer or gives up (a stop signal, a short read),
+ * so nothing it started is left either. Its own group also keeps a
+ * terminal's Ctrl-C for the parent, which decides.
+ */
 static int measure_roof(int threads, double budget, size_t llc, struct attn_roof *roof,
 			char *err, size_t errlen)
 {
 	int fds[2];
 	if (pipe(fds) != 0)
 		return attn_errf(err, errlen, ATTN_ERR_IO, "pipe failed");
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
@@ -239,6 +295,9 @@ static int measure_roof(int threads, double budget, size_t llc, struct attn_roof
 	}
 	if (pid == 0) {
 		close(fds[0]);
+		setpgid(0, 0);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(1);
 		struct attn_roof r;
 		char why[256];
 		int rc = attn_roof_measure(threads, budget, llc, &r, why, sizeof(why));
@@ -246,14 +305,27 @@ static int measure_roof(int threads, double budget, size_t llc, struct attn_roof
 			_exit(0);
 		_exit(1);
 	}
+	/* Both sides set the group, so it exists whichever runs first. */
+	setpgid(pid, pid);
 	close(fds[1]);
-	ssize_t got = read(fds[0], roof, sizeof(*roof));
+	ssize_t got = 0;
+	while (got < (ssize_t)sizeof(*roof)) {
+		ssize_t k = read(fds[0], (char *)roof + got, sizeof(*roof) - (size_t)got);
+		if (k > 0)
+			got += k;
+		else if (k == 0 || errno != EINTR || stop_flag)
+			break;
+	}
 	close(fds[0]);
+	/* Before the wait: while the child is unreaped its group id cannot be reused. */
+	kill(-pid, SIGKILL);
 	int st;
-	waitpid(pid, &st, 0);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
 	if (got != (ssize_t)sizeof(*roof))
 		return attn_errf(err, errlen, ATTN_ERR_INTERNAL,
-				 "measuring the roofs at %d threads failed", threads);
+				 "measuring the roofs at %d threads %s", threads,
+				 stop_flag ? "was interrupted" : "failed");
 	return ATTN_OK;
 }
 
@@ -304,7 +376,7 @@ static int measure_setup(struct attn_store *st, int64_t run_id, int resume,
 	if (resume && attn_store_run_roofs_load(st, run_id, roofs, ATTN_MAX_ROOFS, n_roofs, err,
 						errlen))
 		return ATTN_ERR_DB;
-	for (int i = 0; budget > 0 && i < cases->count; i++) {
+	for (int i = 0; budget > 0 && !stop_flag && i < cases->count; i++) {
 		int t = cases->items[i].threads, have = 0;
 		for (int k = 0; k < *n_roofs; k++)
 			have |= roofs[k].threads == t;
@@ -384,6 +456,368 @@ static char **file_argv(const char *options, const char *name, char **text, int 
 	return av;
 }
 
+/* The CPUs this process may run on (its affinity mask), at least 1. */
+static int usable_cpus(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+/* The protocol field an option sets, or -1 for an option outside it. */
+static int proto_field_of(int c)
+{
+	switch (c) {
+	case O_TIMEOUT: return ATTN_PROTO_TIMEOUT;
+	case O_MAXCALL: return ATTN_PROTO_MAX_CALL;
+	case O_WARMUP: return ATTN_PROTO_WARMUP;
+	case O_MINTIME: return ATTN_PROTO_MIN_TIME;
+	case O_MINREPS: return ATTN_PROTO_MIN_REPS;
+	case O_MAXREPS: return ATTN_PROTO_MAX_REPS;
+	case O_MINSAMPLE: return ATTN_PROTO_MIN_SAMPLE;
+	case O_CHECKF: return ATTN_PROTO_CHECK_MAX_FLOPS;
+	case O_MEMLIM: return ATTN_PROTO_MEM_LIMIT;
+	case O_COUNTERS: return ATTN_PROTO_COUNTERS;
+	case O_BIND: return ATTN_PROTO_BIND;
+	case O_COLD: return ATTN_PROTO_COLD_CACHE;
+	case O_MASK: return ATTN_PROTO_DUMP_MASK;
+	case O_INTERLEAVE:
+	case O_NO_INTERLEAVE: return ATTN_PROTO_INTERLEAVE;
+	case O_PROBE: return ATTN_PROTO_ROOF_PROBE;
+	case O_ROOF: return ATTN_PROTO_ROOF_BUDGET;
+	default: return -1;
+	}
+}
+
+/* Key/value pairs a run records beside sysinfo's, both texts malloc'd. */
+struct kv_list {
+	int n, cap;
+	struct attn_kv *kv;
+};
+
+static int kv_add(struct kv_list *l, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int kv_add(struct kv_list *l, const char *key, const char *fmt, ...)
+{
+	if (l->n == l->cap) {
+		int cap = l->cap ? 2 * l->cap : 32;
+		struct attn_kv *kv = realloc(l->kv, (size_t)cap * sizeof(*kv));
+		if (!kv)
+			return -1;
+		l->kv = kv;
+		l->cap = cap;
+	}
+	char *k = attn__strdup(key), *v = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int w = vasprintf(&v, fmt, ap);
+	va_end(ap);
+	if (!k || w < 0) {
+		free(k);
+		return -1;
+	}
+	l->kv[l->n].key = k;
+	l->kv[l->n++].value = v;
+	return 0;
+}
+
+static void kv_free(struct kv_list *l)
+{
+	for (int i = 0; i < l->n; i++) {
+		free((char *)l->kv[i].key);
+		free((char *)l->kv[i].value);
+	}
+	free(l->kv);
+	memset(l, 0, sizeof(*l));
+}
+
+/* m's index in the registry, or -1. */
+static int index_of(const struct attn_registry *reg, const struct attn_method *m)
+{
+	for (int i = 0; i < attn_registry_count(reg); i++)
+		if (attn_registry_at(reg, i) == m)
+			return i;
+	return -1;
+}
+
+/* The registry's origin of m: "built-in" or the plugin's path. */
+static const char *origin_of(const struct attn_registry *reg, const struct attn_method *m)
+{
+	int i = index_of(reg, m);
+	return i >= 0 ? attn_registry_origin(reg, i) : "built-in";
+}
+
+/*
+ * The plugins the cases' methods come from, for the record: per shared
+ * object, "plugin:<absolute path>" = "<fingerprint> methods=a,b" (the
+ * methods of it the sweep runs). -1 after the message when a plugin cannot
+ * be read or memory runs out.
+ */
+static int plugins_record(const struct attn_case_list *cases, const struct attn_registry *reg,
+			  struct kv_list *out)
+{
+	int nr = attn_registry_count(reg), rc = 0;
+	char *used = calloc(nr > 0 ? (size_t)nr : 1, 1);
+	if (!used) {
+		cli_error("sweep", "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < cases->count; i++) {
+		int k = index_of(reg, cases->items[i].method);
+		if (k >= 0)
+			used[k] = 1;
+	}
+	for (int i = 0; rc == 0 && i < nr; i++) {
+		const char *origin = attn_registry_origin(reg, i);
+		int first = used[i] && strcmp(origin, "built-in") != 0;
+		for (int j = 0; first && j < i; j++)
+			first = !(used[j] && strcmp(attn_registry_origin(reg, j), origin) == 0);
+		if (!first)
+			continue;
+		char id[64], err[1024], abs[PATH_MAX];
+		if (attn_plugin_fingerprint(origin, id, sizeof(id), err, sizeof(err))) {
+			cli_error("sweep", "%s", err);
+			rc = -1;
+			break;
+		}
+		char *names = NULL, *key = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&names, &len);
+		for (int j = i; m && j < nr; j++)
+			if (used[j] && strcmp(attn_registry_origin(reg, j), origin) == 0)
+				fprintf(m, "%s%s", ftell(m) ? "," : "",
+					attn_registry_at(reg, j)->name);
+		if (m && fclose(m) == 0 &&
+		    asprintf(&key, "plugin:%s", realpath(origin, abs) ? abs : origin) < 0)
+			key = NULL;
+		if (!m || !names || !key || kv_add(out, key, "%s methods=%s", id, names)) {
+			cli_error("sweep", "out of memory");
+			rc = -1;
+		}
+		free(names);
+		free(key);
+	}
+	free(used);
+	return rc;
+}
+
+/*
+ * What run_info holds for key of run_id, malloc'd, into *value (NULL when
+ * absent); -1 when it cannot be read.
+ */
+static int stored_info(struct attn_store *st, int64_t run_id, const char *key, char **value)
+{
+	sqlite3 *db = attn_store_db(st);
+	sqlite3_stmt *s;
+	*value = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM run_info WHERE run_id = ? AND key = ?", -1,
+			       &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(s, 1, run_id);
+	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(s, 0);
+		rc = (*value = attn__strdup(t ? (const char *)t : "")) ? SQLITE_DONE : SQLITE_NOMEM;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * --resume: every method the run took from a plugin must come from the same
+ * shared object now: loaded (from any path) with the fingerprint recorded.
+ * `*methods` receives ",a,b," of those methods (malloc'd), for the check
+ * after the expansion. EXIT_OK, or the exit code after the message.
+ */
+static int plugins_check(struct attn_store *st, int64_t run_id, const struct attn_registry *reg,
+			 int quiet, char **methods)
+{
+	sqlite3 *db = attn_store_db(st);
+	sqlite3_stmt *s;
+	char *all = attn__strdup(",");
+	*methods = NULL;
+	if (!all || sqlite3_prepare_v2(db,
+				       "SELECT substr(key, 8), value FROM run_info WHERE run_id = ? "
+				       "AND substr(key, 1, 7) = 'plugin:' ORDER BY key",
+				       -1, &s, NULL) != SQLITE_OK) {
+		cli_error("sweep", "--resume: reading the run's plugins: %s",
+			  all ? sqlite3_errmsg(db) : "out of memory");
+		free(all);
+		return all ? EXIT_DB : EXIT_USAGE;
+	}
+	sqlite3_bind_int64(s, 1, run_id);
+	int rc = EXIT_OK, step = SQLITE_DONE;
+	while (rc == EXIT_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *path = (const char *)sqlite3_column_text(s, 0);
+		const char *value = (const char *)sqlite3_column_text(s, 1);
+		const char *list = value ? strstr(value, " methods=") : NULL;
+		if (!path || !list) {
+			cli_error("sweep",
+				  "--resume: run %lld's record of plugin %s is malformed: '%s'",
+				  (long long)run_id, path ? path : "?", value ? value : "");
+			rc = EXIT_DB;
+			break;
+		}
+		int idlen = (int)(list - value);
+		char *names = attn__strdup(list + 9), *save = NULL;
+		for (char *m = names ? strtok_r(names, ",", &save) : NULL; m && rc == EXIT_OK;
+		     m = strtok_r(NULL, ",", &save)) {
+			const struct attn_method *now = attn_registry_find(reg, m);
+			const char *origin = now ? origin_of(reg, now) : NULL;
+			char id[64] = "", why[1024], *grown = NULL;
+			if (!now) {
+				cli_error("sweep",
+					  "--resume: run %lld measured %s from the plugin %s (%.*s), "
+					  "which is not loaded now; pass --plugin %s",
+					  (long long)run_id, m, path, idlen, value, path);
+				rc = EXIT_USAGE;
+			} else if (strcmp(origin, "built-in") == 0) {
+				cli_error("sweep",
+					  "--resume: run %lld measured %s from the plugin %s (%.*s), "
+					  "but %s is built in now: other code; start a new sweep",
+					  (long long)run_id, m, path, idlen, value, m);
+				rc = EXIT_USAGE;
+			} else if (attn_plugin_fingerprint(origin, id, sizeof(id), why,
+							   sizeof(why))) {
+				cli_error("sweep", "--resume: %s", why);
+				rc = EXIT_USAGE;
+			} else if ((int)strlen(id) != idlen || strncmp(id, value, (size_t)idlen)) {
+				cli_error("sweep",
+					  "--resume: run %lld measured %s from %s (%.*s), but the %s "
+					  "loaded now is %s (%s): another build of the plugin; load "
+					  "the one the run was measured with, or start a new sweep",
+					  (long long)run_id, m, path, idlen, value, m, origin, id);
+				rc = EXIT_USAGE;
+			} else if (asprintf(&grown, "%s%s,", all, m) < 0) {
+				cli_error("sweep", "out of memory");
+				rc = EXIT_USAGE;
+			} else {
+				char abs[PATH_MAX];
+				if (!quiet && strcmp(realpath(origin, abs) ? abs : origin, path))
+					fprintf(stderr,
+						"sweep: note: %s comes from %s now, %s when the run "
+						"started; the same file (%s)\n",
+						m, origin, path, id);
+				free(all);
+				all = grown;
+			}
+		}
+		if (!names) {
+			cli_error("sweep", "out of memory");
+			rc = EXIT_USAGE;
+		}
+		free(names);
+	}
+	if (rc == EXIT_OK && step != SQLITE_DONE) {
+		cli_error("sweep", "--resume: reading the run's plugins: %s", sqlite3_errmsg(db));
+		rc = EXIT_DB;
+	}
+	sqlite3_finalize(s);
+	if (rc == EXIT_OK)
+		*methods = all;
+	else
+		free(all);
+	return rc;
+}
+
+/*
+ * --resume: a case whose method comes from a plugin the run did not take it
+ * from (`methods` from plugins_check) would measure code the run never saw,
+ * e.g. `all` growing by a plugin loaded only now. EXIT_OK or EXIT_USAGE.
+ */
+static int plugins_new(int64_t run_id, const struct attn_case_list *cases,
+		       const struct attn_registry *reg, const char *methods)
+{
+	for (int i = 0; i < cases->count; i++) {
+		const struct attn_method *m = cases->items[i].method;
+		const char *origin = origin_of(reg, m);
+		char needle[80];
+		snprintf(needle, sizeof(needle), ",%s,", m->name);
+		if (strcmp(origin, "built-in") != 0 && !strstr(methods, needle)) {
+			cli_error("sweep",
+				  "--resume: %s (from the plugin %s) is not a method run %lld "
+				  "measured; resume without that plugin, or start a new sweep",
+				  m->name, origin, (long long)run_id);
+			return EXIT_USAGE;
+		}
+	}
+	return EXIT_OK;
+}
+
+/*
+ * --resume: put the run's stored protocol in force. A field the command
+ * line (or the spec file it names) gave with another value is refused,
+ * naming both; every other field is taken from the run. `stored` receives
+ * the texts the protocol now points into (ATTN_PROTO_COUNT, malloc'd). A
+ * run recorded before protocols were stored resumes with the options given
+ * now, after a warning. EXIT_OK, or the exit code after the message.
+ */
+static int protocol_restore(struct attn_store *st, int64_t run_id, struct attn_sweep_protocol *p,
+			    const int *given, char **stored)
+{
+	char *version = NULL, err[1024];
+	if (stored_info(st, run_id, ATTN_PROTOCOL_KEY, &version)) {
+		cli_error("sweep", "--resume: reading run %lld's measurement options: %s",
+			  (long long)run_id, sqlite3_errmsg(attn_store_db(st)));
+		return EXIT_DB;
+	}
+	if (!version) {
+		fprintf(stderr,
+			"sweep: warning: run %lld was recorded before sweeps stored their "
+			"measurement options and plugin fingerprints: resuming with the ones "
+			"given now, which may differ from those of its first part\n",
+			(long long)run_id);
+		return EXIT_OK;
+	}
+	int rc = EXIT_OK;
+	if (strcmp(version, ATTN_PROTOCOL_VERSION) != 0) {
+		cli_error("sweep",
+			  "--resume: run %lld stored its measurement options as version %s; this "
+			  "attnbench knows version %s",
+			  (long long)run_id, version, ATTN_PROTOCOL_VERSION);
+		rc = EXIT_USAGE;
+	}
+	free(version);
+	for (int f = 0; rc == EXIT_OK && f < ATTN_PROTO_COUNT; f++) {
+		const char *key = attn_protocol_keys[f];
+		if (stored_info(st, run_id, key, &stored[f])) {
+			cli_error("sweep", "--resume: reading run %lld's %s: %s", (long long)run_id,
+				  key, sqlite3_errmsg(attn_store_db(st)));
+			return EXIT_DB;
+		}
+		if (!stored[f]) {
+			cli_error("sweep", "--resume: run %lld's measurement options lack %s",
+				  (long long)run_id, key);
+			return EXIT_DB;
+		}
+		int need = attn_protocol_format(p, (enum attn_protocol_field)f, NULL, 0);
+		char *now = malloc(need > 0 ? (size_t)need + 1 : 1);
+		if (!now) {
+			cli_error("sweep", "out of memory");
+			return EXIT_USAGE;
+		}
+		attn_protocol_format(p, (enum attn_protocol_field)f, now,
+				     need > 0 ? (size_t)need + 1 : 1);
+		if (given[f] && strcmp(now, stored[f]) != 0) {
+			cli_error("sweep",
+				  "--resume: run %lld was measured with %s = %s, not %s (%s given "
+				  "now); resume without it, or start a new sweep",
+				  (long long)run_id, key, stored[f][0] ? stored[f] : "(none)",
+				  now[0] ? now : "(none)", attn_protocol_options[f]);
+			rc = EXIT_USAGE;
+		} else if (attn_protocol_parse(p, (enum attn_protocol_field)f, stored[f], err,
+					       sizeof(err))) {
+			cli_error("sweep", "--resume: run %lld: %s", (long long)run_id, err);
+			rc = EXIT_DB;
+		}
+		free(now);
+	}
+	return rc;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -438,6 +872,12 @@ int cmd_sweep(int argc, char **argv)
 	char err[2048];
 	long lv;
 	double dv;
+	/* Which protocol fields the command line or its spec file set (--resume checks them). */
+	int given[ATTN_PROTO_COUNT] = {0};
+	char *proto_stored[ATTN_PROTO_COUNT] = {0}, *run_plugins = NULL;
+	struct kv_list record = {0};
+	struct attn_kv *begin_kv = NULL;
+	int has_protocol = 0;
 
 	if (attn_sweep_spec_init(&spec)) {
 		cli_error("sweep", "out of memory");
@@ -477,7 +917,7 @@ int cmd_sweep(int argc, char **argv)
 			const char *key = NULL;
 			switch (c) {
 			case 'h':
-				printf("%s", help_text);
+				printf("%s%s", help_text, help_tail);
 				rc = EXIT_OK;
 				goto out;
 			case O_METHODS: key = "methods"; break;
@@ -584,6 +1024,8 @@ int cmd_sweep(int argc, char **argv)
 				break;
 			default: goto out;
 			}
+			if (proto_field_of(c) >= 0)
+				given[proto_field_of(c)] = 1;
 			if (key) {
 				const char *v = optarg ? optarg : "1";
 				if (n_given < 64) {
@@ -638,6 +1080,27 @@ int cmd_sweep(int argc, char **argv)
 			rc = frc == ATTN_ERR_NOTFOUND ? EXIT_USAGE : EXIT_DB;
 			goto out;
 		}
+		/* One writer per run, refused here before anything of the run is written. */
+		if (attn_store_run_claim(st, run_id, 0, err, sizeof(err))) {
+			cli_error("sweep", "--resume: %s", err);
+			rc = EXIT_DB;
+			goto out;
+		}
+		/*
+		 * A run that stored its protocol also named its plugins: the methods
+		 * it took from them must come from the same files now.
+		 */
+		char *version = NULL;
+		if (stored_info(st, run_id, ATTN_PROTOCOL_KEY, &version)) {
+			cli_error("sweep", "--resume: %s", sqlite3_errmsg(attn_store_db(st)));
+			rc = EXIT_DB;
+			goto out;
+		}
+		has_protocol = version != NULL;
+		free(version);
+		if (has_protocol && (rc = plugins_check(st, run_id, reg, quiet, &run_plugins)))
+			goto out;
+		rc = EXIT_USAGE;
 		/* The stored spec wins; options given must agree with it. */
 		struct attn_sweep_spec old;
 		attn_sweep_spec_init(&old);
@@ -663,6 +1126,25 @@ int cmd_sweep(int argc, char **argv)
 		cli_error("sweep", "%s", err);
 		goto out;
 	}
+	if (run_plugins && plugins_new(run_id, &cases, reg, run_plugins))
+		goto out;
+	/*
+	 * More threads than CPUs time the scheduler as much as the method: said
+	 * once here, and recorded on the run and on every such case.
+	 */
+	int cpus = usable_cpus(), max_threads = 0, n_over = 0;
+	for (int i = 0; i < cases.count; i++) {
+		n_over += cases.items[i].threads > cpus;
+		if (cases.items[i].threads > max_threads)
+			max_threads = cases.items[i].threads;
+	}
+	if (n_over)
+		fprintf(stderr,
+			"sweep: warning: %d of %d cases ask for more threads (up to %d) than the "
+			"%d CPU%s this process may use: they are oversubscribed, and their times "
+			"include waiting for a CPU; recorded as run_info oversubscribed and the "
+			"metric oversubscribed (threads per CPU) of each such case\n",
+			n_over, cases.count, max_threads, cpus, cpus > 1 ? "s" : "");
 	spec_text = attn_sweep_spec_text(&spec);
 	if (dry) {
 		char d[512];
@@ -677,22 +1159,62 @@ int cmd_sweep(int argc, char **argv)
 
 	struct attn_sysinfo si;
 	attn_sysinfo_collect(&si);
+	if (cold) {
+		/* Twice the last-level cache evicts it, whatever its policy. */
+		size_t llc = si.l3_bytes ? si.l3_bytes : si.l2_bytes;
+		ro.flush_bytes = 2 * (llc ? llc : (size_t)64 << 20);
+	}
+
+	/*
+	 * The measurement protocol: restored from the run on --resume (options
+	 * given now must agree with it), recorded with a new run.
+	 */
+	given[ATTN_PROTO_SPEC_OPTIONS] = file != NULL;
+	struct attn_sweep_protocol proto = {.ro = ro,
+					    .interleave = interleave,
+					    .roof_budget = roof_budget,
+					    .options = spec.options};
+	if (resume && (rc = protocol_restore(st, run_id, &proto, given, proto_stored)))
+		goto out;
+	rc = EXIT_USAGE;
+	ro = proto.ro;
+	interleave = proto.interleave;
+	roof_budget = proto.roof_budget;
+	/* The machine's noise, said once the options are known to be accepted. */
 	char warnings[16][256];
 	int n_warn = 0;
 	attn_noise_collect(&si, warnings, 16, &n_warn);
 	for (int i = 0; i < n_warn; i++)
 		if (!quiet || strncmp(warnings[i], "note:", 5) != 0)
 			fprintf(stderr, "attnbench sweep: %s\n", warnings[i]);
-	if (cold) {
-		/* Twice the last-level cache evicts it, whatever its policy. */
-		size_t llc = si.l3_bytes ? si.l3_bytes : si.l2_bytes;
-		ro.flush_bytes = 2 * (llc ? llc : (size_t)64 << 20);
+	if (n_over && kv_add(&record, "oversubscribed",
+			     "%d of %d cases: up to %d threads on %d CPUs", n_over, cases.count,
+			     max_threads, cpus)) {
+		cli_error("sweep", "out of memory");
+		goto out;
 	}
-	attn_sysinfo_put(&si, "bind", "%s", attn_bind_name(ro.bind));
-	attn_sysinfo_put(&si, "interleave", "%d", interleave);
-	attn_sysinfo_put(&si, "cold_cache_bytes", "%zu", ro.flush_bytes);
-	attn_sysinfo_put(&si, "roof_probe", "%d", ro.roof_probe);
-	attn_sysinfo_put(&si, "min_sample_s", "%g", ro.min_sample_s);
+	if (!resume) {
+		if (kv_add(&record, ATTN_PROTOCOL_KEY, "%s", ATTN_PROTOCOL_VERSION)) {
+			cli_error("sweep", "out of memory");
+			goto out;
+		}
+		for (int f = 0; f < ATTN_PROTO_COUNT; f++) {
+			enum attn_protocol_field pf = (enum attn_protocol_field)f;
+			int need = attn_protocol_format(&proto, pf, NULL, 0);
+			char *text = malloc(need > 0 ? (size_t)need + 1 : 1);
+			if (text)
+				attn_protocol_format(&proto, pf, text,
+						     need > 0 ? (size_t)need + 1 : 1);
+			if (!text || kv_add(&record, attn_protocol_keys[f], "%s", text)) {
+				free(text);
+				cli_error("sweep", "out of memory");
+				goto out;
+			}
+			free(text);
+		}
+		if (plugins_record(&cases, reg, &record))
+			goto out;
+	}
 	if (!resume) {
 		char *cmd = NULL;
 		size_t cl = 0;
@@ -701,8 +1223,16 @@ int cmd_sweep(int argc, char **argv)
 		for (int i = 0; i < argc; i++)
 			fprintf(m, " %s", argv[i]);
 		fclose(m);
-		int brc = attn_store_run_begin(st, cmd, spec_text, si.kv, si.n, &run_id, err,
-					       sizeof(err));
+		/* sysinfo's provenance and the protocol, in the run's one transaction */
+		begin_kv = malloc((size_t)(si.n + record.n) * sizeof(*begin_kv));
+		if (begin_kv) {
+			memcpy(begin_kv, si.kv, (size_t)si.n * sizeof(*begin_kv));
+			memcpy(begin_kv + si.n, record.kv, (size_t)record.n * sizeof(*begin_kv));
+		}
+		int brc = !begin_kv ? attn_errf(err, sizeof(err), ATTN_ERR_NOMEM, "out of memory")
+				    : attn_store_run_begin(st, cmd, spec_text, begin_kv,
+							   si.n + record.n, &run_id, err,
+							   sizeof(err));
 		free(cmd);
 		if (brc) {
 			cli_error("sweep", "%s", err);
@@ -710,6 +1240,14 @@ int cmd_sweep(int argc, char **argv)
 			goto out;
 		}
 	} else if (attn_store_run_set_status(st, run_id, "running", err, sizeof(err))) {
+		cli_error("sweep", "%s", err);
+		rc = EXIT_DB;
+		goto out;
+	}
+
+	/* A resumed run that is oversubscribed now says so too. */
+	if (resume && record.n &&
+	    attn_store_run_info(st, run_id, record.kv, record.n, err, sizeof(err))) {
 		cli_error("sweep", "%s", err);
 		rc = EXIT_DB;
 		goto out;
@@ -822,7 +1360,7 @@ int cmd_sweep(int argc, char **argv)
 			char key[1024];
 			attn_case_key(cs, key, sizeof(key));
 			describe(cs, d, sizeof(d));
-			if (store_result(st, run_id, cs, key, r, err, sizeof(err))) {
+			if (store_result(st, run_id, cs, key, r, cpus, err, sizeof(err))) {
 				if (tty)
 					fputc('\n', stderr);
 				cli_error("sweep", "%s", err);
@@ -866,11 +1404,19 @@ int cmd_sweep(int argc, char **argv)
 			rc = EXIT_DB;
 		}
 	}
-	if (!quiet || interrupted) {
+	/* The run's writer is done: let the next one in, and the WAL back into the file. */
+	if (rc != EXIT_DB && attn_store_run_release(st, run_id, err, sizeof(err))) {
+		cli_error("sweep", "%s", err);
+		rc = EXIT_DB;
+	}
+	if (!quiet || interrupted || rc == EXIT_DB) {
 		char el[32];
 		fmt_clock((double)(attn__now_ns() - t_start) / 1e9, el, sizeof(el));
 		fprintf(stderr, "sweep: run %lld %s in %s:", (long long)run_id,
-			interrupted ? "interrupted" : "finished", el);
+			rc == EXIT_DB ? "stopped on a database error"
+			: interrupted ? "interrupted"
+				      : "finished",
+			el);
 		for (int s = 0; s < ATTN_CASE_INTERRUPTED; s++)
 			if (counts[s])
 				fprintf(stderr, " %d %s", counts[s],
@@ -878,13 +1424,24 @@ int cmd_sweep(int argc, char **argv)
 		if (skipped)
 			fprintf(stderr, " (%d already recorded)", skipped);
 		fprintf(stderr, "; results in %s\n", db_path);
-		if (interrupted)
+		if (rc == EXIT_DB)
+			fprintf(stderr,
+				"sweep: the cases recorded before the error are kept; once the "
+				"database is writable, continue with: attnbench sweep --db %s "
+				"--resume\n",
+				db_path);
+		else if (interrupted)
 			fprintf(stderr, "sweep: continue with: attnbench sweep --db %s --resume\n",
 				db_path);
 	}
 	if (interrupted && rc != EXIT_DB)
 		rc = EXIT_INTERRUPTED;
 out:
+	for (int f = 0; f < ATTN_PROTO_COUNT; f++)
+		free(proto_stored[f]);
+	free(run_plugins);
+	free(begin_kv);
+	kv_free(&record);
 	free(fargv);
 	free(file_opts);
 	free(spec_text);

@@ -15,6 +15,9 @@
  * occurrence, which keeps the run order the one the user wrote.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -53,11 +56,21 @@ static int parse_fail(const struct parser *ps, int status, const char *fmt, ...)
 	return attn_errf(ps->err, ps->errlen, status, "'%s': %s", ps->text, what);
 }
 
-/* Length of the token that starts at `off`: up to the next separator. */
+/*
+ * Length of the token that starts at `off`: up to the next separator, however
+ * long (an enum choice or a real may be longer than any message shows).
+ */
 static int token_len(const char *text, size_t off)
 {
 	size_t n = strcspn(text + off, SPEC_SEPARATORS);
-	return n > 60 ? 60 : (int)n;
+	return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+/* How much of a token a message quotes: the first SPEC_SHOWN bytes. */
+#define SPEC_SHOWN 60
+static int shown(int n)
+{
+	return n > SPEC_SHOWN ? SPEC_SHOWN : n;
 }
 
 /*
@@ -66,7 +79,7 @@ static int token_len(const char *text, size_t off)
  */
 static void describe_found(const char *text, size_t off, char *buf, size_t len)
 {
-	int n = token_len(text, off);
+	int n = shown(token_len(text, off));
 
 	if (text[off] == '\0')
 		snprintf(buf, len, "the end of the text");
@@ -236,7 +249,7 @@ static int parse_uint(struct parser *ps, const char *expected, int allow_x, int6
 	if (t[i] == '-' && isdigit((unsigned char)t[i + 1]))
 		return parse_fail(ps, ATTN_ERR_INVALID,
 		                  "negative number '%.*s' at offset %zu; values must be 0 or more",
-		                  token_len(t, i), t + i, i);
+		                  shown(token_len(t, i)), t + i, i);
 	if (!isdigit((unsigned char)t[i]))
 		return fail_expected(ps, expected);
 	for (; isdigit((unsigned char)t[i]); i++) {
@@ -280,6 +293,8 @@ static int looks_fractional(const char *text, size_t off)
 	int n = token_len(text, off);
 	char tok[64], *end;
 
+	if (n >= (int)sizeof(tok))
+		return 0;
 	memcpy(tok, text + off, (size_t)n);
 	tok[n] = '\0';
 	if (!isdigit((unsigned char)tok[0]) || !strpbrk(tok, ".eE") || strstr(tok, ".."))
@@ -323,7 +338,7 @@ static int parse_num_item(struct parser *ps, int64_t min, int64_t max, const cha
 	if (looks_fractional(t, s0))
 		return parse_fail(ps, ATTN_ERR_INVALID,
 		                  "expected a whole number at offset %zu, found '%.*s'", s0,
-		                  token_len(t, s0), t + s0);
+		                  shown(token_len(t, s0)), t + s0);
 	if ((rc = parse_uint(ps, "a number", 0, &a)) ||
 	    (rc = check_bounds(ps, s0, a, min, max, whose)))
 		return rc;
@@ -564,26 +579,47 @@ static size_t real_syntax_len(const char *s)
 	return i;
 }
 
+/* Whether the real's text t[0..n) has a non-zero digit before its exponent. */
+static int real_nonzero(const char *t, size_t n)
+{
+	for (size_t i = 0; i < n && t[i] != 'e' && t[i] != 'E'; i++)
+		if (t[i] >= '1' && t[i] <= '9')
+			return 1;
+	return 0;
+}
+
 static int parse_real(struct parser *ps, const struct attn_param_spec *spec, double *out)
 {
 	const char *t = ps->text + ps->pos;
 	size_t n = real_syntax_len(t), start = ps->pos;
 	int tl = token_len(ps->text, start);
-	char buf[64];
+	char *end;
 	double v;
 
-	if (n == 0 || (int)n != tl || n >= sizeof(buf)) {
+	if (n == 0 || (int)n != tl) {
 		char expected[80];
 		snprintf(expected, sizeof(expected), "a number for '%s'", spec->name);
 		return fail_expected(ps, expected);
 	}
-	memcpy(buf, t, n);
-	buf[n] = '\0';
-	v = strtod(buf, NULL);
-	if (!isfinite(v) || v < spec->min || v > spec->max)
+	/*
+	 * The token ends at a separator or the end of the text, neither of which
+	 * strtod reads, so it converts exactly the n bytes checked above.
+	 */
+	errno = 0;
+	v = strtod(t, &end);
+	/*
+	 * A value beyond a double's range would be stored as something the user
+	 * did not write: HUGE_VAL, or 0 (or a denormal) for "1e-400".
+	 */
+	if ((errno == ERANGE || (v == 0 && real_nonzero(t, n))) && isfinite(v))
+		return parse_fail(ps, ATTN_ERR_INVALID,
+		                  "'%.*s' at offset %zu is too small for a double (it would be "
+		                  "stored as %.9g); give '%s' 0 or at least %.9g",
+		                  shown((int)n), t, start, v, spec->name, DBL_MIN);
+	if ((size_t)(end - t) != n || !isfinite(v) || v < spec->min || v > spec->max)
 		return parse_fail(ps, ATTN_ERR_INVALID,
 		                  "'%.*s' at offset %zu is outside [%.9g, %.9g], the range of '%s'",
-		                  (int)n, t, start, spec->min, spec->max, spec->name);
+		                  shown((int)n), t, start, spec->min, spec->max, spec->name);
 	ps->pos += n;
 	*out = v;
 	return ATTN_OK;
@@ -626,7 +662,7 @@ static int parse_param_value(struct parser *ps, const struct attn_param_spec *sp
 			list_choices(spec->choices, choices, sizeof(choices));
 			return parse_fail(
 			    ps, ATTN_ERR_INVALID,
-			    "unknown choice '%.*s' for '%s' at offset %zu; choices: %s", len,
+			    "unknown choice '%.*s' for '%s' at offset %zu; choices: %s", shown(len),
 			    ps->text + start, spec->name, start, choices);
 		}
 		ps->pos += (size_t)len;

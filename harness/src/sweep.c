@@ -4,11 +4,19 @@
  * Cases are ordered with the method innermost, so every method at one shape
  * runs back to back: a drift in machine speed then hits the methods being
  * compared alike, and a killed sweep leaves whole shapes behind it.
+ *
+ * Also here: the measurement protocol's stored text (every option that
+ * changes how a case is measured, which --resume restores) and the
+ * fingerprint that identifies a plugin's shared object in the record.
  */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "attnbench/bind.h"
 #include "attnbench/spec.h"
 #include "attnbench/status.h"
 #include "attnbench/sweep.h"
@@ -196,17 +204,36 @@ static int parse_pair(const char *key, const char *v, const char *a, const char 
 	return ATTN_OK;
 }
 
+/*
+ * "gaussian,local": every element must name a distribution. An empty one
+ * ("gaussian,,", a trailing ',') is an error, not skipped: it is a typo
+ * whose intent cannot be guessed.
+ */
 static int parse_dists(const char *v, enum attn_dist *dists, int *count, char *err, size_t errlen)
 {
-	char *copy = attn__strdup(v), *save = NULL;
+	char *copy = attn__strdup(v);
 	if (!copy)
 		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 	int rc = ATTN_OK;
 	*count = 0;
-	for (char *t = strtok_r(copy, ",", &save); t && rc == ATTN_OK;
-	     t = strtok_r(NULL, ",", &save)) {
+	for (char *t = copy, *next; t && rc == ATTN_OK; t = next) {
+		size_t off = (size_t)(t - copy);
+		next = strchr(t, ',');
+		if (next)
+			*next++ = 0;
 		enum attn_dist d;
 		char why[256];
+		if (!*trim(t)) {
+			char names[128] = "";
+			for (int i = 0; i < ATTN_DIST_COUNT; i++)
+				attn__append(names, sizeof(names), "%s%s", i ? ", " : "",
+					     attn_dist_name((enum attn_dist)i));
+			rc = attn_errf(err, errlen, ATTN_ERR_INVALID,
+				       "dist '%s': empty element at offset %zu; expected a "
+				       "distribution name (%s) between commas",
+				       v, off, names);
+			break;
+		}
 		if ((rc = attn_dist_parse(trim(t), &d, why, sizeof(why)))) {
 			attn_errf(err, errlen, rc, "dist: %s", why);
 			break;
@@ -229,11 +256,18 @@ static int parse_seed(const char *v, uint64_t *seed, char *err, size_t errlen)
 	if (!*v || *v == '-')
 		return attn_errf(err, errlen, ATTN_ERR_INVALID,
 				 "seed '%s': expected a non-negative integer", v);
+	errno = 0;
 	*seed = strtoull(v, &end, 10);
 	if (*end)
 		return attn_errf(err, errlen, ATTN_ERR_INVALID,
 				 "seed '%s': expected a non-negative integer, '%s' is not a digit",
 				 v, end);
+	/* strtoull saturates at 2^64-1: a different seed than the one written. */
+	if (errno == ERANGE)
+		return attn_errf(err, errlen, ATTN_ERR_INVALID,
+				 "seed '%s' is above the largest seed, 18446744073709551615 "
+				 "(2^64-1)",
+				 v);
 	return ATTN_OK;
 }
 
@@ -335,4 +369,191 @@ void attn_case_list_free(struct attn_case_list *list)
 	free(list->items);
 	list->items = NULL;
 	list->count = 0;
+}
+
+/* --- the measurement protocol ---------------------------------------------- */
+
+/*
+ * The keys bind, interleave, cold_cache_bytes, roof_probe and min_sample_s
+ * are the ones runs recorded before the protocol was complete, so readers
+ * of run_info find them where they were.
+ */
+const char *const attn_protocol_keys[ATTN_PROTO_COUNT] = {
+	[ATTN_PROTO_TIMEOUT] = "timeout_s",
+	[ATTN_PROTO_MAX_CALL] = "max_call_s",
+	[ATTN_PROTO_WARMUP] = "warmup_s",
+	[ATTN_PROTO_MIN_TIME] = "min_time_s",
+	[ATTN_PROTO_MIN_REPS] = "min_reps",
+	[ATTN_PROTO_MAX_REPS] = "max_reps",
+	[ATTN_PROTO_MIN_SAMPLE] = "min_sample_s",
+	[ATTN_PROTO_CHECK_MAX_FLOPS] = "check_max_flops",
+	[ATTN_PROTO_MEM_LIMIT] = "mem_limit",
+	[ATTN_PROTO_COUNTERS] = "counters",
+	[ATTN_PROTO_BIND] = "bind",
+	[ATTN_PROTO_COLD_CACHE] = "cold_cache_bytes",
+	[ATTN_PROTO_DUMP_MASK] = "dump_mask",
+	[ATTN_PROTO_INTERLEAVE] = "interleave",
+	[ATTN_PROTO_ROOF_PROBE] = "roof_probe",
+	[ATTN_PROTO_ROOF_BUDGET] = "roof_budget_s",
+	[ATTN_PROTO_SPEC_OPTIONS] = "spec_options",
+};
+
+const char *const attn_protocol_options[ATTN_PROTO_COUNT] = {
+	[ATTN_PROTO_TIMEOUT] = "--timeout",
+	[ATTN_PROTO_MAX_CALL] = "--max-call-time",
+	[ATTN_PROTO_WARMUP] = "--warmup",
+	[ATTN_PROTO_MIN_TIME] = "--min-time",
+	[ATTN_PROTO_MIN_REPS] = "--min-reps",
+	[ATTN_PROTO_MAX_REPS] = "--max-reps",
+	[ATTN_PROTO_MIN_SAMPLE] = "--min-sample",
+	[ATTN_PROTO_CHECK_MAX_FLOPS] = "--check-max-flops",
+	[ATTN_PROTO_MEM_LIMIT] = "--mem-limit",
+	[ATTN_PROTO_COUNTERS] = "--counters",
+	[ATTN_PROTO_BIND] = "--bind",
+	[ATTN_PROTO_COLD_CACHE] = "--cold-cache",
+	[ATTN_PROTO_DUMP_MASK] = "--dump-mask",
+	[ATTN_PROTO_INTERLEAVE] = "--interleave/--no-interleave",
+	[ATTN_PROTO_ROOF_PROBE] = "--roof-probe",
+	[ATTN_PROTO_ROOF_BUDGET] = "--roof-budget",
+	[ATTN_PROTO_SPEC_OPTIONS] = "the spec file's options line",
+};
+
+/* The shortest %g text that reads back as the same double (at most 17 digits). */
+static int format_real(double v, char *buf, size_t len)
+{
+	char tmp[64];
+	for (int digits = 15; digits < 17; digits++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", digits, v);
+		if (strtod(tmp, NULL) == v)
+			return snprintf(buf, len, "%s", tmp);
+	}
+	return snprintf(buf, len, "%.17g", v);
+}
+
+/* Where a real field lives, or NULL for a field that is not a real. */
+static double *real_field(struct attn_sweep_protocol *p, enum attn_protocol_field f)
+{
+	switch (f) {
+	case ATTN_PROTO_TIMEOUT: return &p->ro.timeout_s;
+	case ATTN_PROTO_MAX_CALL: return &p->ro.max_call_s;
+	case ATTN_PROTO_WARMUP: return &p->ro.warmup_s;
+	case ATTN_PROTO_MIN_TIME: return &p->ro.min_time_s;
+	case ATTN_PROTO_MIN_SAMPLE: return &p->ro.min_sample_s;
+	case ATTN_PROTO_CHECK_MAX_FLOPS: return &p->ro.check_max_flops;
+	case ATTN_PROTO_ROOF_BUDGET: return &p->roof_budget;
+	default: return NULL;
+	}
+}
+
+/* Where an int field lives, or NULL. */
+static int *int_field(struct attn_sweep_protocol *p, enum attn_protocol_field f)
+{
+	switch (f) {
+	case ATTN_PROTO_MIN_REPS: return &p->ro.min_reps;
+	case ATTN_PROTO_MAX_REPS: return &p->ro.max_reps;
+	case ATTN_PROTO_DUMP_MASK: return &p->ro.dump_mask;
+	case ATTN_PROTO_INTERLEAVE: return &p->interleave;
+	case ATTN_PROTO_ROOF_PROBE: return &p->ro.roof_probe;
+	default: return NULL;
+	}
+}
+
+/* Where a size field lives, or NULL. */
+static size_t *size_field(struct attn_sweep_protocol *p, enum attn_protocol_field f)
+{
+	switch (f) {
+	case ATTN_PROTO_MEM_LIMIT: return &p->ro.mem_limit;
+	case ATTN_PROTO_COLD_CACHE: return &p->ro.flush_bytes;
+	default: return NULL;
+	}
+}
+
+int attn_protocol_format(const struct attn_sweep_protocol *p, enum attn_protocol_field f,
+			 char *buf, size_t len)
+{
+	/* The accessors do not write; they only need one signature for both ways. */
+	struct attn_sweep_protocol *q = (struct attn_sweep_protocol *)p;
+	const double *r = real_field(q, f);
+	const int *i = int_field(q, f);
+	const size_t *z = size_field(q, f);
+	if (r)
+		return format_real(*r, buf, len);
+	if (i)
+		return snprintf(buf, len, "%d", *i);
+	if (z)
+		return snprintf(buf, len, "%zu", *z);
+	switch (f) {
+	case ATTN_PROTO_COUNTERS:
+		return snprintf(buf, len, "%s", p->ro.counters ? p->ro.counters : "default");
+	case ATTN_PROTO_BIND: return snprintf(buf, len, "%s", attn_bind_name(p->ro.bind));
+	case ATTN_PROTO_SPEC_OPTIONS: return snprintf(buf, len, "%s", p->options ? p->options : "");
+	default: return snprintf(buf, len, "?");
+	}
+}
+
+int attn_protocol_parse(struct attn_sweep_protocol *p, enum attn_protocol_field f,
+			const char *text, char *err, size_t errlen)
+{
+	if ((int)f < 0 || f >= ATTN_PROTO_COUNT || !text)
+		return attn_errf(err, errlen, ATTN_ERR_INVALID, "no such protocol field");
+	const char *key = attn_protocol_keys[f];
+	double *r = real_field(p, f);
+	int *i = int_field(p, f);
+	size_t *z = size_field(p, f);
+	char *end;
+	errno = 0;
+	if (r) {
+		double v = strtod(text, &end);
+		if (!*text || *end || errno || !isfinite(v) || v < 0)
+			return attn_errf(err, errlen, ATTN_ERR_FORMAT,
+					 "stored %s '%s': expected a number >= 0", key, text);
+		*r = v;
+	} else if (i) {
+		long v = strtol(text, &end, 10);
+		if (!*text || *end || errno || v < 0 || v > 1000000)
+			return attn_errf(err, errlen, ATTN_ERR_FORMAT,
+					 "stored %s '%s': expected a whole number in 0..1000000",
+					 key, text);
+		*i = (int)v;
+	} else if (z) {
+		unsigned long long v = strtoull(text, &end, 10);
+		if (!*text || *end || errno || *text == '-' || v > SIZE_MAX)
+			return attn_errf(err, errlen, ATTN_ERR_FORMAT,
+					 "stored %s '%s': expected a number of bytes", key, text);
+		*z = (size_t)v;
+	} else if (f == ATTN_PROTO_COUNTERS) {
+		p->ro.counters = strcmp(text, "default") == 0 ? NULL : text;
+	} else if (f == ATTN_PROTO_BIND) {
+		char why[256];
+		if (attn_bind_parse(text, &p->ro.bind, why, sizeof(why)))
+			return attn_errf(err, errlen, ATTN_ERR_FORMAT, "stored %s: %s", key, why);
+	} else {
+		p->options = *text ? text : NULL;
+	}
+	return ATTN_OK;
+}
+
+/* --- plugin identity -------------------------------------------------------- */
+
+int attn_plugin_fingerprint(const char *path, char *buf, size_t len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return attn_errf(err, errlen, ATTN_ERR_IO, "cannot read plugin %s: %s", path,
+				 strerror(errno));
+	/* FNV-1a, 64 bits: offset basis and prime from the reference. */
+	uint64_t h = 0xcbf29ce484222325ull;
+	unsigned char chunk[65536];
+	size_t got;
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		for (size_t k = 0; k < got; k++) {
+			h ^= chunk[k];
+			h *= 0x100000001b3ull;
+		}
+	int bad = ferror(f);
+	fclose(f);
+	if (bad)
+		return attn_errf(err, errlen, ATTN_ERR_IO, "cannot read plugin %s", path);
+	snprintf(buf, len, "fnv1a64:%016llx", (unsigned long long)h);
+	return ATTN_OK;
 }
