@@ -1052,6 +1052,26 @@ START_TEST(two_writers_refused)
 }
 END_TEST
 
+/* A run whose writer is on another host: refused on resume unless --take-over. */
+START_TEST(take_over_from_another_host)
+{
+	char db[512];
+	path_in(db, sizeof(db), "host.db");
+	ck_assert_int_eq(cli("sweep --db %s " SWEEP_ARGS, db), 0);
+	db_file_exec(db, "UPDATE runs SET status = 'running';"
+			 "INSERT INTO run_owner SELECT id, 'elsewhere-9', 4242, 1, 'b', 't' FROM runs");
+	ck_assert_int_eq(cli("sweep --db %s --resume --quiet", db), 3);
+	ck_assert_msg(strstr(out, "pid 4242 on host elsewhere-9") && strstr(out, "--take-over"),
+		      "%s", out);
+	ck_assert_int_eq(cli("sweep --db %s --take-over " SWEEP_ARGS, db), 2);
+	ck_assert_msg(strstr(out, "--take-over goes with --resume"), "%s", out);
+	ck_assert_msg(cli("sweep --db %s --resume --take-over --quiet", db) == 0, "%s", out);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM run_owner"), 0);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM runs WHERE status = 'complete'"), 1);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM cases"), 4);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("store");
@@ -1075,6 +1095,7 @@ int main(void)
 	tcase_add_test(tcli, export_output_safety);
 	tcase_add_test(tcli, readers_read_only);
 	tcase_add_test(tcli, two_writers_refused);
+	tcase_add_test(tcli, take_over_from_another_host);
 	tcase_set_timeout(tcli, 120);
 	suite_add_tcase(s, tcli);
 	int failed = attn_test_run(s, CK_NORMAL);

@@ -74,8 +74,15 @@ static const char *help_text =
 	"                below, and the spec file's options line) are restored from\n"
 	"                it: one given again with another value is refused (exit 2).\n"
 	"                A method the run took from a plugin must come from the same\n"
-	"                .so (its FNV-1a hash, run_info plugin:PATH), else refused\n"
-	"--dry-run       print the cases and exit\n"
+	"                .so (its FNV-1a hash, run_info plugin:PATH), else refused.\n"
+	"                A run another live sweep is writing is refused (exit 3),\n"
+	"                naming it; one whose writer died is taken over\n"
+	"--take-over     with --resume: take the run from a writer on another host,\n"
+	"                which cannot be checked from here (your word that it is gone)\n"
+	"--dry-run       print the cases and exit\n";
+
+static const char *help_tuning =
+
 	"tuning: --timeout S (120) --warmup S (0.05) --min-time S (0.2)\n"
 	"        --max-call-time S (60: skip, as skipped_time, a case whose one call\n"
 	"        needs longer even at the measured FMA roof; 0 never skips)\n"
@@ -123,7 +130,7 @@ enum {
 	O_METHODS = 256, O_N, O_D, O_HEADS, O_KVH, O_BATCH, O_THREADS, O_CAUSAL, O_MODE, O_DIST,
 	O_SEED, O_PRESET, O_SPEC, O_DB, O_RESUME, O_PLUGIN, O_TIMEOUT, O_WARMUP, O_MINTIME,
 	O_MINREPS, O_MAXREPS, O_CHECKF, O_MEMLIM, O_QUIET, O_DRY, O_COUNTERS, O_BIND, O_COLD,
-	O_INTERLEAVE, O_NO_INTERLEAVE, O_ROOF, O_MAXCALL, O_MASK, O_PROBE, O_MINSAMPLE
+	O_INTERLEAVE, O_NO_INTERLEAVE, O_ROOF, O_MAXCALL, O_MASK, O_PROBE, O_MINSAMPLE, O_TAKEOVER
 };
 
 /* The work of a case for the ETA: the attention's B*H*NQ*N*D. */
@@ -837,6 +844,7 @@ int cmd_sweep(int argc, char **argv)
 		{"spec", required_argument, 0, O_SPEC},
 		{"db", required_argument, 0, O_DB},
 		{"resume", no_argument, 0, O_RESUME},
+		{"take-over", no_argument, 0, O_TAKEOVER},
 		{"plugin", required_argument, 0, O_PLUGIN},
 		{"timeout", required_argument, 0, O_TIMEOUT},
 		{"max-call-time", required_argument, 0, O_MAXCALL},
@@ -864,6 +872,7 @@ int cmd_sweep(int argc, char **argv)
 	/* Axes are applied in order, after the file a --preset/--spec names. */
 	char *file = NULL, *plugins[64], *file_opts = NULL, **fargv = NULL;
 	const char *db_path = "results/attnbench.db";
+	int take_over = 0;
 	int np = 0, resume = 0, quiet = 0, dry = 0, c, n_given = 0, interleave = 1, cold = 0;
 	double roof_budget = 3.0;
 	struct attn_roof roofs[ATTN_MAX_ROOFS];
@@ -917,7 +926,7 @@ int cmd_sweep(int argc, char **argv)
 			const char *key = NULL;
 			switch (c) {
 			case 'h':
-				printf("%s%s", help_text, help_tail);
+				printf("%s%s%s", help_text, help_tuning, help_tail);
 				rc = EXIT_OK;
 				goto out;
 			case O_METHODS: key = "methods"; break;
@@ -942,6 +951,7 @@ int cmd_sweep(int argc, char **argv)
 				break;
 			case O_DB: db_path = optarg; break;
 			case O_RESUME: resume = 1; break;
+			case O_TAKEOVER: take_over = 1; break;
 			case O_PLUGIN:
 				if (np < 64)
 					plugins[np++] = optarg;
@@ -1040,6 +1050,10 @@ int cmd_sweep(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (take_over && !resume) {
+		cli_error("sweep", "--take-over goes with --resume (a new run has no writer to take over from)");
+		goto out;
+	}
 	if (ro.max_reps < ro.min_reps) {
 		cli_error("sweep", "--max-reps %d is below --min-reps %d", ro.max_reps, ro.min_reps);
 		goto out;
@@ -1081,7 +1095,7 @@ int cmd_sweep(int argc, char **argv)
 			goto out;
 		}
 		/* One writer per run, refused here before anything of the run is written. */
-		if (attn_store_run_claim(st, run_id, 0, err, sizeof(err))) {
+		if (attn_store_run_claim(st, run_id, take_over, err, sizeof(err))) {
 			cli_error("sweep", "--resume: %s", err);
 			rc = EXIT_DB;
 			goto out;
