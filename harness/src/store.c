@@ -536,16 +536,28 @@ static int sniff_file(struct attn_store *st, int mode, char *err, size_t errlen)
 		return attn_errf(err, errlen, ATTN_ERR_IO, "%s: cannot open: %s", st->path,
 				 strerror(errno));
 	static const char magic[16] = "SQLite format 3"; /* and its NUL */
-	char head[16];
+	unsigned char head[100];
 	ssize_t n = pread(fd, head, sizeof(head), 0);
 	int e = errno;
 	close(fd);
 	if (n < 0)
 		return attn_errf(err, errlen, ATTN_ERR_IO, "%s: cannot read: %s", st->path,
 				 strerror(e));
-	if (n != (ssize_t)sizeof(head) || memcmp(head, magic, sizeof(magic)) != 0)
+	if (n < 16 || memcmp(head, magic, sizeof(magic)) != 0)
 		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
 				 "%s: not a database (no SQLite header); refusing to touch it",
+				 st->path);
+	/*
+	 * Incremental vacuum on (header bytes 64-67) with no largest root page
+	 * (52-55) is a header no SQLite writes; integrity_check passes it, but
+	 * the first table created makes the file fail every later check (the
+	 * fuzzer found it), so it is refused before anything is written.
+	 */
+	if (n == (ssize_t)sizeof(head) && (head[64] | head[65] | head[66] | head[67]) &&
+	    !(head[52] | head[53] | head[54] | head[55]))
+		return attn_errf(err, errlen, ATTN_ERR_DB,
+				 "%s: the database is corrupt (its header turns incremental vacuum "
+				 "on with no largest root page); it was left as it is",
 				 st->path);
 	return ATTN_OK;
 }
