@@ -65,6 +65,21 @@ size_t attn__add_sat(size_t a, size_t b);
  */
 size_t attn__proc_kb_field(const char *path, const char *field);
 
+/*
+ * A process's start time in clock ticks after boot, field 22 of
+ * /proc/PID/stat, and whether it is a zombie (dead, not yet reaped); -1 when
+ * the file cannot be read (no such process, or no /proc).
+ */
+long long attn__proc_start(long long pid, int *zombie);
+
+/*
+ * In a subreaper (PR_SET_CHILD_SUBREAPER), whose orphaned descendants all
+ * become its children: kill and reap every one, daemons included, until
+ * none is left (at most 2 s). Returns how many were still alive when
+ * killed; *first (if non-NULL and 0) gets the first pid found, exited or not.
+ */
+int attn__reap_descendants(long long *first);
+
 /* splitmix64's output function (Stafford's Mix13): a bijection on 64 bits. */
 static inline uint64_t attn__mix64(uint64_t z)
 {

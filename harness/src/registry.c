@@ -542,61 +542,6 @@ fail:
 	return rc;
 }
 
-/* The pids listed in /proc/self/task/<tid>/children for every thread, killed; their count. */
-static int kill_children(pid_t *first)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		char path[300];
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
-		FILE *f = fopen(path, "r");
-		long pid;
-		while (f && fscanf(f, "%ld", &pid) == 1) {
-			kill((pid_t)pid, SIGKILL);
-			if (!*first)
-				*first = (pid_t)pid;
-			n++;
-		}
-		if (f)
-			fclose(f);
-	}
-	closedir(d);
-	return n;
-}
-
-/*
- * In the probe, which is a subreaper: kill and reap every process the
- * plugin's code started, including daemons (orphans are re-parented here).
- * The pid of the first one found, 0 when it started none.
- */
-static pid_t probe_reap_all(void)
-{
-	pid_t first = 0;
-	uint64_t until = attn__now_ns() + 2000000000ull;
-	for (;;) {
-		int st;
-		pid_t w;
-		while ((w = waitpid(-1, &st, WNOHANG)) > 0)
-			if (!first)
-				first = w;
-		if (w < 0 && errno == ECHILD)
-			return first;
-		if (w < 0 && errno != EINTR)
-			return first;
-		kill_children(&first);
-		if (attn__now_ns() > until)
-			return first;
-		struct timespec ts = {0, 2000000};
-		nanosleep(&ts, NULL);
-	}
-}
-
 /* The probe child: try the plugin, report over fd, never return. */
 static void probe_child(const struct attn_registry *reg, const char *path, int fd, pid_t parent)
 {
@@ -626,7 +571,10 @@ static void probe_child(const struct attn_registry *reg, const char *path, int f
 		phase_mark(fd, PHASE_UNLOAD);
 		dlclose(h);
 	}
-	pid_t left = probe_reap_all();
+	/* As a subreaper, what the plugin's code started is all below it. */
+	long long first = 0;
+	attn__reap_descendants(&first);
+	pid_t left = (pid_t)first;
 	if (rep.rc == ATTN_OK && left)
 		rep.rc = attn_errf(rep.msg, sizeof(rep.msg), ATTN_ERR_INVALID,
 		                   "plugin %s: loading it started a process (pid %ld), which was "

@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <dirent.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -1280,56 +1279,6 @@ struct child {
 	double timed_ns; /* time of its repetitions so far */
 };
 
-/*
- * Kill every process the case left behind: as a subreaper (set at fork)
- * the case child inherits its orphans, so all of them are its children,
- * listed per thread in /proc. Returns how many were alive.
- */
-static int reap_descendants(void)
-{
-	int killed = 0;
-	for (int round = 0; round < 64; round++) {
-		int found = 0;
-		DIR *d = opendir("/proc/self/task");
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			if (e->d_name[0] == '.')
-				continue;
-			char path[300];
-			snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
-			FILE *cf = fopen(path, "r");
-			long pid;
-			while (cf && fscanf(cf, "%ld", &pid) == 1) {
-				char st[64], state = 0;
-				snprintf(st, sizeof(st), "/proc/%ld/stat", pid);
-				FILE *sf = fopen(st, "r");
-				/* "pid (comm) S ...": comm may hold spaces, the state follows the last ')' */
-				if (sf) {
-					char line[512];
-					if (fgets(line, sizeof(line), sf)) {
-						char *r = strrchr(line, ')');
-						state = r && r[1] == ' ' ? r[2] : 0;
-					}
-					fclose(sf);
-				}
-				if (state != 'Z')
-					killed++;
-				kill((pid_t)pid, SIGKILL);
-				while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
-					;
-				found++;
-			}
-			if (cf)
-				fclose(cf);
-		}
-		if (d)
-			closedir(d);
-		if (!found)
-			break;
-	}
-	return killed;
-}
-
 static int child_spawn(const struct attn_case *c, const struct attn_run_opts *o,
 		       const struct attn_inputs *given, float *copy_out, int driven,
 		       struct child *ch, char *err, size_t errlen)
@@ -1381,7 +1330,8 @@ static int child_spawn(const struct attn_case *c, const struct attn_run_opts *o,
 			_exit(2);
 		execute(c, o, given, copy_out, f, driven ? cmd[0] : -1, 1);
 		/* A later verdict overrides the first: the case left processes. */
-		int left = reap_descendants();
+		/* As a subreaper, what the method started is all below it. */
+		int left = attn__reap_descendants(NULL);
 		if (left)
 			fprintf(f,
 				"R failed the method left %d process%s running after the case "

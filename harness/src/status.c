@@ -2,10 +2,14 @@
  * Status names, the error-message helper, and the small utilities the rest of
  * the harness shares (aligned allocation, the clock, saturating size math).
  */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "attnbench/status.h"
@@ -97,4 +101,87 @@ size_t attn__mul_sat(size_t a, size_t b)
 size_t attn__add_sat(size_t a, size_t b)
 {
 	return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+/*
+ * A process's start time in clock ticks after boot, field 22 of
+ * /proc/PID/stat, and whether it is a zombie (dead, not yet reaped); -1 when
+ * the file cannot be read (no such process, or no /proc).
+ */
+long long attn__proc_start(long long pid, int *zombie)
+{
+	char path[64], buf[1024];
+	*zombie = 0;
+	snprintf(path, sizeof(path), "/proc/%lld/stat", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* The name in parentheses may hold spaces and parentheses: fields follow the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return -1;
+	p++;
+	long long start = -1;
+	char *save = NULL;
+	int field = 3;
+	for (char *tok = strtok_r(p, " ", &save); tok; tok = strtok_r(NULL, " ", &save), field++) {
+		if (field == 3)
+			*zombie = tok[0] == 'Z' || tok[0] == 'X';
+		if (field == 22) {
+			start = strtoll(tok, NULL, 10);
+			break;
+		}
+	}
+	return start;
+}
+
+int attn__reap_descendants(long long *first)
+{
+	int alive = 0;
+	uint64_t until = attn__now_ns() + 2000000000ull;
+	for (;;) {
+		/* The exited first: their orphans are already ours. */
+		pid_t w;
+		while ((w = waitpid(-1, NULL, WNOHANG)) > 0)
+			if (first && !*first)
+				*first = w;
+		if (w < 0 && errno != EINTR)
+			return alive; /* ECHILD: none left */
+		int found = 0;
+		DIR *d = opendir("/proc/self/task");
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			char path[300];
+			snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
+			FILE *cf = fopen(path, "r");
+			long pid;
+			while (cf && fscanf(cf, "%ld", &pid) == 1) {
+				int zombie;
+				if (attn__proc_start(pid, &zombie) >= 0 && !zombie)
+					alive++;
+				if (first && !*first)
+					*first = pid;
+				kill((pid_t)pid, SIGKILL);
+				while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
+					;
+				found++;
+			}
+			if (cf)
+				fclose(cf);
+		}
+		if (d)
+			closedir(d);
+		if (attn__now_ns() > until)
+			return alive;
+		if (!found) {
+			/* A child not listed yet (just forked): look again shortly. */
+			struct timespec ts = {0, 2000000};
+			nanosleep(&ts, NULL);
+		}
+	}
 }

@@ -899,41 +899,6 @@ int attn_store_run_set_status(struct attn_store *st, int64_t run_id, const char 
 
 /* --- the run's one writer ------------------------------------------------ */
 
-/*
- * A process's start time in clock ticks after boot, field 22 of
- * /proc/PID/stat, and whether it is a zombie (dead, not yet reaped); -1 when
- * the file cannot be read (no such process, or no /proc).
- */
-static long long proc_start(long long pid, int *zombie)
-{
-	char path[64], buf[1024];
-	*zombie = 0;
-	snprintf(path, sizeof(path), "/proc/%lld/stat", pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	/* The name in parentheses may hold spaces and parentheses: fields follow the last ')'. */
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return -1;
-	p++;
-	long long start = -1;
-	char *save = NULL;
-	int field = 3;
-	for (char *tok = strtok_r(p, " ", &save); tok; tok = strtok_r(NULL, " ", &save), field++) {
-		if (field == 3)
-			*zombie = tok[0] == 'Z' || tok[0] == 'X';
-		if (field == 22) {
-			start = strtoll(tok, NULL, 10);
-			break;
-		}
-	}
-	return start;
-}
-
 static void proc_self(struct proc_id *id)
 {
 	memset(id, 0, sizeof(*id));
@@ -941,7 +906,7 @@ static void proc_self(struct proc_id *id)
 		snprintf(id->host, sizeof(id->host), "unknown");
 	id->pid = (long long)getpid();
 	int zombie;
-	id->start = proc_start(id->pid, &zombie);
+	id->start = attn__proc_start(id->pid, &zombie);
 	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
 	if (f) {
 		if (!fgets(id->boot, sizeof(id->boot), f))
@@ -1003,7 +968,7 @@ static enum owner_state owner_state(const struct proc_id *me, const char *host, 
 	if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH))
 		return OWNER_DEAD;
 	int zombie;
-	long long now = proc_start(pid, &zombie);
+	long long now = attn__proc_start(pid, &zombie);
 	if (zombie)
 		return OWNER_DEAD;
 	if (now >= 0 && start >= 0 && now != start)
