@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -315,12 +316,22 @@ static int measure_roof(int threads, double budget, size_t llc, struct attn_roof
 	/* Both sides set the group, so it exists whichever runs first. */
 	setpgid(pid, pid);
 	close(fds[1]);
+	/*
+	 * Poll, not a bare read: a SIGINT that lands between the fork and the
+	 * read would otherwise leave the read waiting out the whole budget.
+	 */
 	ssize_t got = 0;
-	while (got < (ssize_t)sizeof(*roof)) {
+	while (got < (ssize_t)sizeof(*roof) && !stop_flag) {
+		struct pollfd pfd = {fds[0], POLLIN, 0};
+		int ready = poll(&pfd, 1, 100);
+		if (ready < 0 && errno != EINTR)
+			break;
+		if (ready <= 0)
+			continue;
 		ssize_t k = read(fds[0], (char *)roof + got, sizeof(*roof) - (size_t)got);
 		if (k > 0)
 			got += k;
-		else if (k == 0 || errno != EINTR || stop_flag)
+		else if (k == 0 || errno != EINTR)
 			break;
 	}
 	close(fds[0]);
