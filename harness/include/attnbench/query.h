@@ -1,0 +1,41 @@
+/*
+ * The query layer: every read of the results schema, in one module
+ * (harness/query/*.c) with prepared statements. Outside the store
+ * (harness/src/store.c, which writes and migrates) and this layer no code
+ * holds SQL text or a raw sqlite3 handle: the gate, the reports, the sweep
+ * driver and the CLI ask here, in terms of runs, cases, samples, series,
+ * roofs, masks and fits.
+ *
+ * Every function takes an open store, returns enum attn_status and, on
+ * failure, writes what went wrong into err (err may be NULL). Results that
+ * are allocated are freed by the matching *_free function.
+ */
+#ifndef ATTNBENCH_QUERY_H
+#define ATTNBENCH_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attnbench/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* --- runs: which run, and what it recorded about itself (query/runs.c) --- */
+
+
+/* --- the gate's reads: runs with their cases and samples (query/gate.c) --- */
+
+
+/* --- the reports' reads: series, roofs, masks, fits (query/charts.c) --- */
+
+
+/* --- the sweep driver's reads: resume matching, stored settings (query/sweep.c) --- */
+
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ATTNBENCH_QUERY_H */
