@@ -174,29 +174,30 @@ int attn_query_mask_cases(struct attn_store *st, int64_t run, attn_query_mask_ca
 {
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT c.id, c.method, c.params, c.n, c.causal, c.mode = 'prefill', "
-	                       "c.dist, m.head, "
-	                       "(SELECT value FROM metrics x WHERE x.case_id = c.id "
-	                       " AND x.name = 'density') "
-	                       "FROM cases c JOIN masks m ON m.case_id = c.id "
-	                       "WHERE c.run_id = ? ORDER BY c.id",
-	                       -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        db,
+	        "SELECT c.id, c.method, c.params, c.n, c.causal, c.mode = 'prefill', "
+	        "c.dist, m.head, "
+	        "(SELECT value FROM metrics x WHERE x.case_id = c.id "
+	        " AND x.name = 'density') "
+	        "FROM cases c JOIN masks m ON m.case_id = c.id "
+	        "WHERE c.run_id = ? ORDER BY c.id",
+	        -1, &s, NULL) != SQLITE_OK)
 		return db_error(db, err, errlen);
 	sqlite3_bind_int64(s, 1, run);
 	int rc = ATTN_OK, step;
 	while (rc == ATTN_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
-		struct attn_query_mask_case mc = {
-		    .case_id = sqlite3_column_int64(s, 0),
-		    .method = text_or(s, 1, ""),
-		    .params = text_or(s, 2, ""),
-		    .n = sqlite3_column_int64(s, 3),
-		    .causal = sqlite3_column_int(s, 4) != 0,
-		    .prefill = sqlite3_column_int(s, 5),
-		    .dist = text_or(s, 6, ""),
-		    .head = sqlite3_column_int64(s, 7),
-		    .has_density = sqlite3_column_type(s, 8) != SQLITE_NULL,
-		    .density = sqlite3_column_double(s, 8)};
+		struct attn_query_mask_case mc = {.case_id = sqlite3_column_int64(s, 0),
+		                                  .method = text_or(s, 1, ""),
+		                                  .params = text_or(s, 2, ""),
+		                                  .n = sqlite3_column_int64(s, 3),
+		                                  .causal = sqlite3_column_int(s, 4) != 0,
+		                                  .prefill = sqlite3_column_int(s, 5),
+		                                  .dist = text_or(s, 6, ""),
+		                                  .head = sqlite3_column_int64(s, 7),
+		                                  .has_density =
+		                                      sqlite3_column_type(s, 8) != SQLITE_NULL,
+		                                  .density = sqlite3_column_double(s, 8)};
 		rc = each(ctx, &mc);
 	}
 	if (rc == ATTN_OK && step != SQLITE_DONE)
@@ -242,8 +243,8 @@ int attn_query_mask(struct attn_store *st, int64_t case_id, int64_t *nqb, int64_
 
 /* ---- Table 1 ------------------------------------------------------------------ */
 
-int attn_query_run_ns(struct attn_store *st, int64_t run, int64_t *ns, int max, int *n,
-                      char *err, size_t errlen)
+int attn_query_run_ns(struct attn_store *st, int64_t run, int64_t *ns, int max, int *n, char *err,
+                      size_t errlen)
 {
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *r;
@@ -259,8 +260,8 @@ int attn_query_run_ns(struct attn_store *st, int64_t run, int64_t *ns, int max, 
 	return step == SQLITE_ROW || step == SQLITE_DONE ? ATTN_OK : db_error(db, err, errlen);
 }
 
-int attn_query_form_agreement(struct attn_store *st, int64_t run, const char *method,
-                              char **agree, char **note, char *err, size_t errlen)
+int attn_query_form_agreement(struct attn_store *st, int64_t run, const char *method, char **agree,
+                              char **note, char *err, size_t errlen)
 {
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *s;
@@ -307,12 +308,12 @@ int attn_query_form_times(struct attn_store *st, int64_t run, const char *method
 	sqlite3_bind_text(s, 2, method, -1, SQLITE_STATIC);
 	int rc = ATTN_OK, step;
 	while (rc == ATTN_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
-		struct attn_query_form_time ft = {
-		    .form = (const char *)sqlite3_column_text(s, 0),
-		    .n = sqlite3_column_int64(s, 1),
-		    .status = text_or(s, 2, ""),
-		    .has_median = sqlite3_column_type(s, 3) != SQLITE_NULL,
-		    .median_ns = sqlite3_column_double(s, 3)};
+		struct attn_query_form_time ft = {.form = (const char *)sqlite3_column_text(s, 0),
+		                                  .n = sqlite3_column_int64(s, 1),
+		                                  .status = text_or(s, 2, ""),
+		                                  .has_median =
+		                                      sqlite3_column_type(s, 3) != SQLITE_NULL,
+		                                  .median_ns = sqlite3_column_double(s, 3)};
 		rc = each(ctx, &ft);
 	}
 	if (rc == ATTN_OK && step != SQLITE_DONE)
@@ -323,17 +324,18 @@ int attn_query_form_times(struct attn_store *st, int64_t run, const char *method
 
 /* ---- the fits' cases ---------------------------------------------------------- */
 
-int attn_query_fit_cases(struct attn_store *st, int64_t run, attn_query_fit_case_fn each,
-                         void *ctx, char *err, size_t errlen)
+int attn_query_fit_cases(struct attn_store *st, int64_t run, attn_query_fit_case_fn each, void *ctx,
+                         char *err, size_t errlen)
 {
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *c, *s;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT id, method, params, d, heads, kv_heads, batch, causal, mode, "
-	                       "dist, threads, n FROM cases WHERE run_id = ? AND status = 'ok' "
-	                       "ORDER BY method, params, d, heads, kv_heads, batch, causal, mode, "
-	                       "dist, threads, n, id",
-	                       -1, &c, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        db,
+	        "SELECT id, method, params, d, heads, kv_heads, batch, causal, mode, "
+	        "dist, threads, n FROM cases WHERE run_id = ? AND status = 'ok' "
+	        "ORDER BY method, params, d, heads, kv_heads, batch, causal, mode, "
+	        "dist, threads, n, id",
+	        -1, &c, NULL) != SQLITE_OK)
 		return attn_errf(err, errlen, ATTN_ERR_DB, "reading cases: %s", sqlite3_errmsg(db));
 	if (sqlite3_prepare_v2(db, "SELECT ns FROM samples WHERE case_id = ? ORDER BY rep", -1, &s,
 	                       NULL) != SQLITE_OK) {

@@ -16,13 +16,12 @@
 #include "internal.h"
 
 static const char *const case_cols[] = {
-    "id",   "run_id", "method", "family", "form",    "params", "batch",  "heads",  "kv_heads",
-    "n",    "d",      "causal", "mode",   "dist",    "threads", "seed",  "status", "message"};
+    "id", "run_id", "method", "family", "form", "params",  "batch", "heads",  "kv_heads",
+    "n",  "d",      "causal", "mode",   "dist", "threads", "seed",  "status", "message"};
 #define N_CASE_COLS ((int)(sizeof(case_cols) / sizeof(*case_cols)))
 
-static const char *const run_cols[] = {"id",         "started_at", "finished_at",
-                                       "status",     "command",    "spec",
-                                       "git_commit", "hostname",   "cpu_model"};
+static const char *const run_cols[] = {"id",   "started_at", "finished_at", "status",   "command",
+                                       "spec", "git_commit", "hostname",    "cpu_model"};
 #define N_RUN_COLS ((int)(sizeof(run_cols) / sizeof(*run_cols)))
 
 static int db_error(sqlite3 *db, char *err, size_t errlen)
@@ -32,10 +31,11 @@ static int db_error(sqlite3 *db, char *err, size_t errlen)
 
 static void cell_of(sqlite3_stmt *s, int i, const char *name, struct attn_query_cell *c)
 {
-	static const enum attn_query_type types[] = {
-	    [SQLITE_INTEGER] = ATTN_QUERY_INTEGER, [SQLITE_FLOAT] = ATTN_QUERY_REAL,
-	    [SQLITE_TEXT] = ATTN_QUERY_TEXT,       [SQLITE_BLOB] = ATTN_QUERY_BLOB,
-	    [SQLITE_NULL] = ATTN_QUERY_NULL};
+	static const enum attn_query_type types[] = {[SQLITE_INTEGER] = ATTN_QUERY_INTEGER,
+	                                             [SQLITE_FLOAT] = ATTN_QUERY_REAL,
+	                                             [SQLITE_TEXT] = ATTN_QUERY_TEXT,
+	                                             [SQLITE_BLOB] = ATTN_QUERY_BLOB,
+	                                             [SQLITE_NULL] = ATTN_QUERY_NULL};
 	c->name = name;
 	c->type = types[sqlite3_column_type(s, i)];
 	c->integer = sqlite3_column_int64(s, i);
@@ -44,15 +44,15 @@ static void cell_of(sqlite3_stmt *s, int i, const char *name, struct attn_query_
 }
 
 /* "SELECT p.a, p.b, ... FROM table p WHERE ?1 = 0 OR p.key = ?1 ORDER BY p.id" */
-static void select_of(const char *const *cols, int n, const char *table, const char *key,
-                      char *sql, size_t len)
+static void select_of(const char *const *cols, int n, const char *table, const char *key, char *sql,
+                      size_t len)
 {
 	size_t k = (size_t)snprintf(sql, len, "SELECT ");
 	for (int i = 0; i < n && k < len; i++)
 		k += (size_t)snprintf(sql + k, len - k, "%sp.%s", i ? ", " : "", cols[i]);
 	if (k < len)
-		snprintf(sql + k, len - k, " FROM %s p WHERE ?1 = 0 OR p.%s = ?1 ORDER BY p.id", table,
-		         key);
+		snprintf(sql + k, len - k, " FROM %s p WHERE ?1 = 0 OR p.%s = ?1 ORDER BY p.id",
+		         table, key);
 }
 
 int attn_query_export_case_columns(const char *const **names)
@@ -68,8 +68,7 @@ void attn_query_names_free(char **names, int n)
 	free(names);
 }
 
-int attn_query_metric_names(struct attn_store *st, char ***names, int *n, char *err,
-                            size_t errlen)
+int attn_query_metric_names(struct attn_store *st, char ***names, int *n, char *err, size_t errlen)
 {
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *s;
@@ -131,7 +130,8 @@ int attn_query_export_runs(struct attn_store *st, int64_t run, attn_query_export
 				int nc = cap ? 2 * cap : 64;
 				struct attn_query_cell *nk = realloc(kv, (size_t)nc * sizeof(*kv));
 				if (!nk) {
-					rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+					rc =
+					    attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 					break;
 				}
 				kv = nk;
@@ -209,9 +209,11 @@ int attn_query_export_cases(struct attn_store *st, int64_t run, const char *cons
 				break;
 			if (n == cap) {
 				int nc = cap ? 2 * cap : 64;
-				struct attn_query_cell *nm = realloc(mets, (size_t)nc * sizeof(*mets));
+				struct attn_query_cell *nm =
+				    realloc(mets, (size_t)nc * sizeof(*mets));
 				if (!nm) {
-					rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+					rc =
+					    attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 					break;
 				}
 				mets = nm;
@@ -219,7 +221,8 @@ int attn_query_export_cases(struct attn_store *st, int64_t run, const char *cons
 			}
 			struct attn_query_cell *c = &mets[n++];
 			if (metrics && vs == SQLITE_DONE)
-				*c = (struct attn_query_cell){.name = metrics[i], .type = ATTN_QUERY_NULL};
+				*c = (struct attn_query_cell){.name = metrics[i],
+				                              .type = ATTN_QUERY_NULL};
 			else
 				cell_of(val, metrics ? 0 : 1, metrics ? metrics[i] : NULL, c);
 			c->text = NULL;
@@ -228,7 +231,8 @@ int attn_query_export_cases(struct attn_store *st, int64_t run, const char *cons
 				c->name = attn__strdup((const char *)sqlite3_column_text(val, 0));
 				if (!c->name) {
 					n--;
-					rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+					rc =
+					    attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 				}
 			}
 		}

@@ -23,8 +23,8 @@ static int db_error(sqlite3 *db, char *err, size_t errlen)
  * The one integer the statement gives, bound to the int64 `arg` at ?1 (if
  * has_arg), 0 for NULL or no row.
  */
-static int scalar(struct attn_store *st, const char *sql, int has_arg, int64_t arg,
-                  int64_t *out, char *err, size_t errlen)
+static int scalar(struct attn_store *st, const char *sql, int has_arg, int64_t arg, int64_t *out,
+                  char *err, size_t errlen)
 {
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *s;
@@ -45,8 +45,7 @@ int attn_query_newest_run(struct attn_store *st, int64_t *run, char *err, size_t
 	return scalar(st, "SELECT MAX(id) FROM runs", 0, 0, run, err, errlen);
 }
 
-int attn_query_run_exists(struct attn_store *st, int64_t run, int *exists, char *err,
-                          size_t errlen)
+int attn_query_run_exists(struct attn_store *st, int64_t run, int *exists, char *err, size_t errlen)
 {
 	int64_t n;
 	int rc = scalar(st, "SELECT count(*) FROM runs WHERE id = ?", 1, run, &n, err, errlen);
@@ -63,8 +62,8 @@ int attn_query_latest_ok_run(struct attn_store *st, int64_t run, int64_t *found,
 	              1, run, found, err, errlen);
 }
 
-int attn_query_tagged_run(struct attn_store *st, const char *key, const char *value,
-                          int64_t *run, char *err, size_t errlen)
+int attn_query_tagged_run(struct attn_store *st, const char *key, const char *value, int64_t *run,
+                          char *err, size_t errlen)
 {
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *s;
@@ -95,25 +94,27 @@ static int dup_text(sqlite3_stmt *s, int i, char **out)
 	return *out ? 0 : -1;
 }
 
-int attn_query_run_info(struct attn_store *st, int64_t run, struct attn_query_run *out,
-                        char *err, size_t errlen)
+int attn_query_run_info(struct attn_store *st, int64_t run, struct attn_query_run *out, char *err,
+                        size_t errlen)
 {
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *s;
 	memset(out, 0, sizeof(*out));
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT r.id, r.hostname, r.cpu_model, r.git_commit, r.started_at, "
-	                       "r.spec, r.command, (SELECT value FROM run_info WHERE run_id = r.id "
-	                       "AND key = 'cores'), (SELECT COUNT(*) FROM cases WHERE run_id = r.id "
-	                       "AND status = 'ok'), (SELECT COUNT(*) FROM cases WHERE run_id = r.id) "
-	                       "FROM runs r WHERE r.id = ?",
-	                       -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        db,
+	        "SELECT r.id, r.hostname, r.cpu_model, r.git_commit, r.started_at, "
+	        "r.spec, r.command, (SELECT value FROM run_info WHERE run_id = r.id "
+	        "AND key = 'cores'), (SELECT COUNT(*) FROM cases WHERE run_id = r.id "
+	        "AND status = 'ok'), (SELECT COUNT(*) FROM cases WHERE run_id = r.id) "
+	        "FROM runs r WHERE r.id = ?",
+	        -1, &s, NULL) != SQLITE_OK)
 		return db_error(db, err, errlen);
 	sqlite3_bind_int64(s, 1, run);
 	int step = sqlite3_step(s), rc = ATTN_OK;
 	if (step == SQLITE_ROW) {
-		char **field[] = {&out->hostname, &out->cpu_model, &out->git_commit,
-		                  &out->started_at, &out->spec, &out->command, &out->cores};
+		char **field[] = {&out->hostname,   &out->cpu_model, &out->git_commit,
+		                  &out->started_at, &out->spec,      &out->command,
+		                  &out->cores};
 		out->id = sqlite3_column_int64(s, 0);
 		for (int i = 0; i < 7 && rc == ATTN_OK; i++)
 			if (dup_text(s, i + 1, field[i]))

@@ -316,8 +316,7 @@ static int write_dats(const char *dir, const char *name, const struct plot *p)
 /* Write NAME.gp, which scales the .dat files to the axis units and draws NAME.FORMAT. */
 static int write_gp(const char *dir, const char *name, const char *format,
                     const struct plot_kind *k, const char *y_label, const char *xcol,
-                    const struct plot *p, const struct attn_query_roofs *rf,
-                    const char *caption)
+                    const struct plot *p, const struct attn_query_roofs *rf, const char *caption)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s.gp", dir, name);

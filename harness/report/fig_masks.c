@@ -128,7 +128,8 @@ static int pick_panels(struct attn_store *st, const char *db_name, long run, str
 	char why[512];
 	int rc = attn_query_mask_cases(st, run, pick_case, ps, why, sizeof(why));
 	if (rc == ATTN_ERR_NOMEM)
-		return attn_errf(err, errlen, rc, "out of memory picking the masks of run %ld", run);
+		return attn_errf(err, errlen, rc, "out of memory picking the masks of run %ld",
+		                 run);
 	return rc ? attn_errf(err, errlen, rc, "%s: %s", db_name, why) : ATTN_OK;
 }
 
@@ -151,11 +152,12 @@ static int load_mask(struct attn_store *st, const char *db_name, struct panel *p
 		return attn_errf(err, errlen, ATTN_ERR_DB, "%s: %s", db_name, why);
 	if (p->nqb < 1 || p->nkb < 1 || p->nqb > INT32_MAX || p->nkb > INT32_MAX ||
 	    (int64_t)bytes != p->nqb * p->nkb || !m) {
-		rc = attn_errf(err, errlen, ATTN_ERR_DB,
-		               "%s: the mask of case %ld (%s %s) has %lld bytes for %lldx%lld blocks; "
-		               "the database is damaged",
-		               db_name, p->case_id, p->method, p->params, (long long)bytes,
-		               (long long)p->nqb, (long long)p->nkb);
+		rc = attn_errf(
+		    err, errlen, ATTN_ERR_DB,
+		    "%s: the mask of case %ld (%s %s) has %lld bytes for %lldx%lld blocks; "
+		    "the database is damaged",
+		    db_name, p->case_id, p->method, p->params, (long long)bytes, (long long)p->nqb,
+		    (long long)p->nkb);
 		goto out;
 	}
 	int64_t side = p->nqb > p->nkb ? p->nqb : p->nkb;
@@ -356,11 +358,12 @@ int attn_fig_masks(struct attn_store *st, const char *db_name, int64_t run_id, c
 	if ((rc = pick_panels(st, db_name, run, &ps, err, errlen)) != ATTN_OK)
 		goto out;
 	if (ps.n == 0) {
-		rc = attn_errf(err, errlen, ATTN_ERR_NOTFOUND,
-		               "run %ld of %s holds no block masks for Fig. 3; store them by sweeping "
-		               "sparse methods with --dump-mask, e.g. `attnbench sweep --methods "
-		               "window,bigbird,moba --n 4096 --causal=1 --dump-mask --db %s`",
-		               run, db_name, db_name);
+		rc = attn_errf(
+		    err, errlen, ATTN_ERR_NOTFOUND,
+		    "run %ld of %s holds no block masks for Fig. 3; store them by sweeping "
+		    "sparse methods with --dump-mask, e.g. `attnbench sweep --methods "
+		    "window,bigbird,moba --n 4096 --causal=1 --dump-mask --db %s`",
+		    run, db_name, db_name);
 		goto out;
 	}
 	for (int i = 0; i < ps.n && rc == ATTN_OK; i++)
@@ -381,10 +384,11 @@ int attn_fig_masks(struct attn_store *st, const char *db_name, int64_t run_id, c
 		if (write_gp(run_title, dir, name, formats[i], &ps))
 			goto write_failed;
 		if (!attn_report_have_gnuplot()) {
-			rc = attn_errf(err, errlen, ATTN_ERR_NOTFOUND,
-			               "gnuplot not found: apt-get install gnuplot-nox (%s/%s.gp is "
-			               "written)",
-			               dir, name);
+			rc =
+			    attn_errf(err, errlen, ATTN_ERR_NOTFOUND,
+			              "gnuplot not found: apt-get install gnuplot-nox (%s/%s.gp is "
+			              "written)",
+			              dir, name);
 			goto out;
 		}
 		if ((rc = attn__gp_run(dir, name, err, errlen)) != ATTN_OK)

@@ -150,8 +150,8 @@ static int parse_line(char *s, const struct attn_registry *reg, struct leaf *l, 
 }
 
 /* The file's leaves, then the registered methods it does not name. */
-static int taxo_read(const char *path, const struct attn_registry *reg, struct taxo *t,
-                     char *err, size_t errlen)
+static int taxo_read(const char *path, const struct attn_registry *reg, struct taxo *t, char *err,
+                     size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
@@ -403,10 +403,9 @@ static int write_script(FILE *f, const struct taxo *t, const int *order, const c
 	return 0;
 }
 
-int attn_fig_taxonomy(const struct attn_registry *reg, const char *taxonomy_path,
-                      const char *dir, const char *name, const char *const *formats,
-                      int n_formats, char *caption, size_t caption_len, char *err,
-                      size_t errlen)
+int attn_fig_taxonomy(const struct attn_registry *reg, const char *taxonomy_path, const char *dir,
+                      const char *name, const char *const *formats, int n_formats, char *caption,
+                      size_t caption_len, char *err, size_t errlen)
 {
 	for (int i = 0; i < n_formats; i++)
 		if (strcmp(formats[i], "png") && strcmp(formats[i], "svg"))

@@ -139,8 +139,8 @@ static int verify_forms(struct ctx *c)
 				note = err;
 			if (attn_store_form_diff(q->st, q->runs[ATTN_FIG_FORMS], m->name, &s, &fd,
 			                         note, err, sizeof(err)))
-				return attn_errf(c->err, c->errlen, ATTN_ERR_DB, "%s: %s", q->db_name,
-				                 err);
+				return attn_errf(c->err, c->errlen, ATTN_ERR_DB, "%s: %s",
+				                 q->db_name, err);
 			snprintf(line, sizeof(line), "%s N=%lld: forms %s agree to %.2g", m->name,
 			         (long long)s.n, st == ATTN_OK ? fd.forms : "-",
 			         st == ATTN_OK ? fd.max_rel : NAN);
@@ -302,7 +302,9 @@ static void fit_table(struct ctx *c, FILE *f)
 		for (int j = 0; j < ATTN_REPORT_FIT_COLS; j++) {
 			if (j == 2)
 				continue;
-			fputs(j == 0 ? "<td><code>" : j >= 3 && j <= 5 ? "<td class=\"num\">" : "<td>",
+			fputs(j == 0             ? "<td><code>"
+			      : j >= 3 && j <= 5 ? "<td class=\"num\">"
+			                         : "<td>",
 			      f);
 			html_str(f, cells[j]);
 			fputs(j == 0 ? "</code></td>" : "</td>", f);
@@ -359,8 +361,8 @@ static int write_index(struct ctx *c)
 	for (int i = 0; i < c->n_figs; i++) {
 		const struct figure *g = &c->figs[i];
 		snprintf(path, sizeof(path), "%s/%s.png", q->dir, g->name);
-		fprintf(f, "<figure id=\"%s\"><img alt=\"%s\" src=\"data:image/png;base64,", g->name,
-		        g->name);
+		fprintf(f, "<figure id=\"%s\"><img alt=\"%s\" src=\"data:image/png;base64,",
+		        g->name, g->name);
 		if (put_base64(f, path)) {
 			int rc = attn_errf(c->err, c->errlen, ATTN_ERR_IO, "%s: %s", path,
 			                   strerror(errno));
@@ -412,7 +414,8 @@ static int write_index(struct ctx *c)
 /* ---- the figures ---------------------------------------------------------------- */
 
 struct fig_def;
-/* Draw d as name (of one branch: family, else NULL); fill caption (when the figure writes its own) and err. */
+/* Draw d as name (of one branch: family, else NULL); fill caption (when the figure writes its own)
+ * and err. */
 typedef int (*fig_draw_fn)(struct ctx *c, const struct fig_def *d, const char *name,
                            const char *title, const char *family, char *caption,
                            size_t caption_len);
@@ -428,7 +431,7 @@ struct fig_def {
 	int sweep; /* the run it is drawn from, whose provenance it cites; -1: none */
 	fig_draw_fn draw;
 	const char *metric;
-	int causal;       /* the chart's cases: causal (< 0 any) and mode (NULL any) */
+	int causal; /* the chart's cases: causal (< 0 any) and mode (NULL any) */
 	const char *mode;
 	const char *methods; /* comma-separated, NULL: all */
 	void (*methods_of)(const struct attn_registry *reg, char *buf, size_t len);
@@ -443,8 +446,7 @@ static const char *const fam_title[] = {"exact softmax", "linear attention", "sp
                                         "hybrid stacks"};
 
 static int draw_taxonomy(struct ctx *c, const struct fig_def *d, const char *name,
-                         const char *title, const char *family, char *caption,
-                         size_t caption_len)
+                         const char *title, const char *family, char *caption, size_t caption_len)
 {
 	char path[1024];
 	(void)d, (void)title, (void)family;
@@ -453,9 +455,8 @@ static int draw_taxonomy(struct ctx *c, const struct fig_def *d, const char *nam
 	                         caption_len, c->err, c->errlen);
 }
 
-static int draw_masks(struct ctx *c, const struct fig_def *d, const char *name,
-                      const char *title, const char *family, char *caption,
-                      size_t caption_len)
+static int draw_masks(struct ctx *c, const struct fig_def *d, const char *name, const char *title,
+                      const char *family, char *caption, size_t caption_len)
 {
 	(void)title, (void)family;
 	return attn_fig_masks(c->q->st, c->q->db_name, c->q->runs[d->sweep], c->q->dir, name,
@@ -463,9 +464,8 @@ static int draw_masks(struct ctx *c, const struct fig_def *d, const char *name,
 }
 
 /* A stored metric of the sweep's run as NAME.png and NAME.svg, filtered as d says. */
-static int draw_chart(struct ctx *c, const struct fig_def *d, const char *name,
-                      const char *title, const char *family, char *caption,
-                      size_t caption_len)
+static int draw_chart(struct ctx *c, const struct fig_def *d, const char *name, const char *title,
+                      const char *family, char *caption, size_t caption_len)
 {
 	char list[512], *mv[64];
 	int nm = 0;
@@ -649,8 +649,8 @@ static int draw_one(struct ctx *c, const struct fig_def *d)
 	return ATTN_OK;
 }
 
-int attn_figures_draw(const struct attn_figures_req *q, struct attn_figures_result *res,
-                      char *err, size_t errlen)
+int attn_figures_draw(const struct attn_figures_req *q, struct attn_figures_result *res, char *err,
+                      size_t errlen)
 {
 	struct ctx *c = calloc(1, sizeof(*c));
 	char why[1024];

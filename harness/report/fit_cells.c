@@ -10,15 +10,16 @@
 #include "attnbench/fit.h"
 #include "attnbench/report.h"
 
-const char *const attn_report_fit_col_names[ATTN_REPORT_FIT_COLS] = {"method",
-                                              "params",
-                                              "family",
-                                              "points",
-                                              "exponent [95% CI]",
-                                              "theory",
-                                              "dominant",
-                                              "crossover N* vs flash [95% CI]",
-                                              "note"};
+const char *const attn_report_fit_col_names[ATTN_REPORT_FIT_COLS] = {
+    "method",
+    "params",
+    "family",
+    "points",
+    "exponent [95% CI]",
+    "theory",
+    "dominant",
+    "crossover N* vs flash [95% CI]",
+    "note"};
 
 static void fmt_crossover(const struct attn_fit_crossover *c, const char *method, char *b,
                           size_t len)
@@ -62,4 +63,3 @@ void attn_report_fit_cells(const struct attn_fit_row *r, const struct attn_regis
 	fmt_crossover(&r->cross, r->method, cells[7], 320);
 	snprintf(cells[8], 320, "%s", r->note);
 }
-

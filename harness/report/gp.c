@@ -116,13 +116,16 @@ const char *attn__gp_family_colour(const char *family, int rank)
 	static const char *sparse[] = {"#e6550d", "#cb181d", "#fd8d3c", "#a50f15",
 	                               "#f16913", "#ef3b2c", "#8c2d04", "#fc9272",
 	                               "#d94801", "#67000d", "#fdae6b", "#b30000"};
-	static const char *hybrid[] = {"#6a3d9a", "#9e7cc1", "#3f007d", "#807dba", "#54278f", "#bcbddc"};
+	static const char *hybrid[] = {"#6a3d9a", "#9e7cc1", "#3f007d",
+	                               "#807dba", "#54278f", "#bcbddc"};
 	static const struct {
 		const char *family;
 		const char **colours;
 		int n;
-	} pal[] = {
-	    {"full", full, 4}, {"linear", linear, 14}, {"sparse", sparse, 12}, {"hybrid", hybrid, 6}};
+	} pal[] = {{"full", full, 4},
+	           {"linear", linear, 14},
+	           {"sparse", sparse, 12},
+	           {"hybrid", hybrid, 6}};
 	for (size_t f = 0; f < sizeof(pal) / sizeof(*pal); f++)
 		if (strcmp(pal[f].family, family) == 0)
 			return pal[f].colours[rank % pal[f].n];

@@ -65,8 +65,8 @@ struct attn_chart_req {
 	/* DIR/NAME.FORMAT for each; the data is loaded and written once for them all. */
 	const char *const *formats;
 	int n_formats;
-	const char *title;   /* NULL: "attnbench METRIC: run ... on HOST" */
-	const char *y_label; /* NULL: the metric's */
+	const char *title;        /* NULL: "attnbench METRIC: run ... on HOST" */
+	const char *y_label;      /* NULL: the metric's */
 	attn_report_note_fn note; /* may be NULL */
 	void *note_ctx;
 };
@@ -92,10 +92,9 @@ int attn_chart_draw(const struct attn_chart_req *q, int *n_series, char *err, si
  * family. ATTN_ERR_FORMAT for a malformed file, naming the file and line;
  * ATTN_ERR_INVALID for a format other than png or svg.
  */
-int attn_fig_taxonomy(const struct attn_registry *reg, const char *taxonomy_path,
-                      const char *dir, const char *name, const char *const *formats,
-                      int n_formats, char *caption, size_t caption_len, char *err,
-                      size_t errlen);
+int attn_fig_taxonomy(const struct attn_registry *reg, const char *taxonomy_path, const char *dir,
+                      const char *name, const char *const *formats, int n_formats, char *caption,
+                      size_t caption_len, char *err, size_t errlen);
 
 /*
  * Survey Fig. 3: the kept-block masks stored by `sweep --dump-mask` in run
@@ -125,9 +124,9 @@ struct attn_figures_req {
 	struct attn_store *st; /* open for writing: the fits and form comparisons are stored */
 	const char *db_name;   /* as the page names the database */
 	const struct attn_registry *reg;
-	const char *set;      /* the figure set's name, for the page */
-	const char *data_dir; /* the folder holding workloads/figures/ */
-	const char *dir;      /* where the figures and index.html go */
+	const char *set;                 /* the figure set's name, for the page */
+	const char *data_dir;            /* the folder holding workloads/figures/ */
+	const char *dir;                 /* where the figures and index.html go */
 	int64_t runs[ATTN_FIG_N_SWEEPS]; /* the run each sweep's figures are drawn from */
 	attn_report_note_fn note;        /* may be NULL */
 	void *note_ctx;
@@ -145,8 +144,8 @@ struct attn_figures_result {
  * DIR/index.html with the PNGs embedded, each with its caption and
  * provenance, Table 1 and the fit table.
  */
-int attn_figures_draw(const struct attn_figures_req *q, struct attn_figures_result *res,
-                      char *err, size_t errlen);
+int attn_figures_draw(const struct attn_figures_req *q, struct attn_figures_result *res, char *err,
+                      size_t errlen);
 
 /* ---- the fit table's cells (report/fit_cells.c), shared with `attnbench fit` ---- */
 
