@@ -1,5 +1,5 @@
 /*
- * Tests of survey Fig. 3 (harness/cli/fig_masks.c) on a database made by
+ * Tests of survey Fig. 3 (harness/report/fig_masks.c) on a database made by
  * hand: a causal 8x8 window mask with the method's density stored, the same
  * method and parameters again at a larger N but non-causal (the panel must
  * keep the causal one), a 16x16 mask without a density metric (the title
@@ -16,14 +16,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "attnbench/report.h"
 #include "attnbench/status.h"
 #include "attnbench/store.h"
 #include "check_main.h"
 #include "db.h"
-#include "tmpdir.h"
 #include "slurp.h"
-#include "cli.h"
-#include "figures.h"
+#include "tmpdir.h"
 
 static void add_case(sqlite3 *db, long id, long run, const char *method, const char *params, long n,
                      int causal)
@@ -75,15 +74,17 @@ static void read_dat(const char *path, unsigned char *m, int cap, int *rows, int
 	fclose(f);
 }
 
-
 START_TEST(masks_figure)
 {
 	char dir[TMPDIR_LEN], path[1024], err[1024];
 	tmpdir_make(dir, "figmasks");
 	snprintf(path, sizeof(path), "%s/r.db", dir);
 	struct attn_store *st;
+	/* The store makes the schema; the rows go in through a connection of the test's own. */
 	ck_assert_msg(attn_store_open(path, 1, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
-	sqlite3 *db = attn_store_db(st);
+	attn_store_close(st);
+	sqlite3 *db;
+	ck_assert(sqlite3_open(path, &db) == SQLITE_OK);
 	db_exec(db, "INSERT INTO runs(id, started_at, status, command, spec, hostname) VALUES "
 	            "(1, 'now', 'complete', 'sweep', '', 'testhost'), "
 	            "(2, 'now', 'complete', 'sweep', '', 'testhost')");
@@ -113,12 +114,16 @@ START_TEST(masks_figure)
 	add_case(db, 4, 1, "dilated", "w=8,r=2,b=8", 2400, 1);
 	add_mask(db, 4, 300, 300, big);
 	add_case(db, 5, 2, "flash", "", 64, 1);
+	ck_assert(sqlite3_close(db) == SQLITE_OK);
+	ck_assert_msg(attn_store_open(path, ATTN_STORE_READONLY, &st, err, sizeof(err)) == ATTN_OK,
+	              "%s", err);
 
 	char out[256], caption[2048];
 	snprintf(out, sizeof(out), "%s/fig", dir);
 	static const char *const formats[] = {"png", "svg"};
-	ck_assert_int_eq(fig_masks(db, path, 1, out, "masks", formats, 2, caption, sizeof(caption)),
-	                 EXIT_OK);
+	ck_assert_int_eq(attn_fig_masks(st, path, 1, out, "masks", formats, 2, caption,
+	                                sizeof(caption), err, sizeof(err)),
+	                 ATTN_OK);
 	ck_assert_msg(strstr(caption, "Kept-block masks") && strstr(caption, "max-pooled"), "%s",
 	              caption);
 	struct stat sb;
@@ -160,9 +165,9 @@ START_TEST(masks_figure)
 	ck_assert(strstr(gp, "'N=2400, 300x300 blocks, max-pooled 2x2'"));
 
 	/* Run 2 has a case but no mask. */
-	ck_assert_int_eq(
-	    fig_masks(db, "r.db", 2, out, "none", formats, 1, caption, sizeof(caption)),
-	    EXIT_USAGE);
+	ck_assert_int_eq(attn_fig_masks(st, "r.db", 2, out, "none", formats, 1, caption,
+	                                sizeof(caption), err, sizeof(err)),
+	                 ATTN_ERR_NOTFOUND);
 	ck_assert_str_eq(caption, "");
 	snprintf(path, sizeof(path), "%s/none.gp", out);
 	ck_assert(stat(path, &sb) != 0);

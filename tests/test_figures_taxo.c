@@ -1,5 +1,5 @@
 /*
- * Tests of survey Fig. 1 (harness/cli/fig_taxonomy.c), called directly
+ * Tests of survey Fig. 1 (harness/report/fig_taxonomy.c), called directly
  * rather than through a verb: the real workloads/figures/taxonomy.txt drawn
  * against the built-in registry names every registered method and gives a
  * non-empty PNG and SVG from one call; a malformed line is refused with its
@@ -7,35 +7,22 @@
  * implemented", and the registered methods a file leaves out appear as "(not
  * in the survey)".
  *
- * The CLI sources are compiled into this suite (tests/CMakeLists.txt), all
- * but main.c, so cli_error() is defined here: it keeps the last message for
- * the tests to read.
+ * The figure is the report layer's, linked from the library; its message
+ * goes into last_error for the tests to read.
  */
 #include <check.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "attnbench/registry.h"
+#include "attnbench/report.h"
+#include "attnbench/status.h"
 #include "check_main.h"
-#include "tmpdir.h"
 #include "slurp.h"
-#include "cli.h"
-#include "figures.h"
-#include "plot.h"
+#include "tmpdir.h"
 
 static char last_error[1024];
-
-void cli_error(const char *verb, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = snprintf(last_error, sizeof(last_error), "attnbench %s: ", verb);
-	vsnprintf(last_error + n, sizeof(last_error) - (size_t)n, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s\n", last_error);
-}
 
 static char dir[TMPDIR_LEN];
 static struct attn_registry *reg;
@@ -77,10 +64,11 @@ static const char *put(const char *name, const char *text)
 
 START_TEST(real_file_names_every_method)
 {
-	ck_assert_msg(gp_have(), "gnuplot not found: apt-get install gnuplot-nox");
+	ck_assert_msg(attn_report_have_gnuplot(), "gnuplot not found: apt-get install gnuplot-nox");
 	const char *taxo = ATTN_SOURCE_DIR "/workloads/figures/taxonomy.txt";
-	ck_assert_int_eq(fig_taxonomy(reg, taxo, dir, "fig1", both, 2, caption, sizeof(caption)),
-	                 EXIT_OK);
+	ck_assert_int_eq(attn_fig_taxonomy(reg, taxo, dir, "fig1", both, 2, caption,
+	                                   sizeof(caption), last_error, sizeof(last_error)),
+	                 ATTN_OK);
 	ck_assert_int_gt(file_size(in_dir("fig1.png")), 1000);
 	ck_assert_int_gt(file_size(in_dir("fig1.svg")), 1000);
 	ck_assert_int_eq(file_size(in_dir("fig1.log")), -1); /* removed on success */
@@ -106,7 +94,9 @@ START_TEST(real_file_names_every_method)
 
 	/* A bad format is refused before anything is drawn, even after a good one. */
 	static const char *const bad_format[] = {"png", "pdf"};
-	ck_assert_int_eq(fig_taxonomy(reg, taxo, dir, "nopdf", bad_format, 2, NULL, 0), EXIT_USAGE);
+	ck_assert_int_eq(attn_fig_taxonomy(reg, taxo, dir, "nopdf", bad_format, 2, NULL, 0,
+	                                   last_error, sizeof(last_error)),
+	                 ATTN_ERR_INVALID);
 	ck_assert_int_eq(file_size(in_dir("nopdf.png")), -1);
 	free(gp);
 }
@@ -128,14 +118,15 @@ START_TEST(malformed_lines_name_file_and_line)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		const char *path = put("bad.txt", bad[i].text);
 		last_error[0] = 0;
-		ck_assert_int_eq(
-		    fig_taxonomy(reg, path, dir, "bad", png, 1, caption, sizeof(caption)),
-		    EXIT_USAGE);
+		ck_assert_int_eq(attn_fig_taxonomy(reg, path, dir, "bad", png, 1, caption,
+		                                   sizeof(caption), last_error, sizeof(last_error)),
+		                 ATTN_ERR_FORMAT);
 		ck_assert_msg(strstr(last_error, "bad.txt") && strstr(last_error, bad[i].says),
 		              "case %zu: '%s'", i, last_error);
 	}
-	ck_assert_int_eq(fig_taxonomy(reg, "/nonexistent/taxo.txt", dir, "bad", png, 1, NULL, 0),
-	                 EXIT_USAGE);
+	ck_assert_int_eq(attn_fig_taxonomy(reg, "/nonexistent/taxo.txt", dir, "bad", png, 1, NULL,
+	                                   0, last_error, sizeof(last_error)),
+	                 ATTN_ERR_IO);
 	ck_assert_ptr_nonnull(strstr(last_error, "/nonexistent/taxo.txt"));
 }
 END_TEST
@@ -145,8 +136,9 @@ START_TEST(unregistered_plugin_not_implemented)
 	const char *path = put("small.txt", "linear | gates | GLA | gla\n"
 	                                    "linear | gates | Imaginary | nosuch\n"
 	                                    "sparse | fixed | Local window | window\n");
-	ck_assert_int_eq(fig_taxonomy(reg, path, dir, "small", png, 1, caption, sizeof(caption)),
-	                 EXIT_OK);
+	ck_assert_int_eq(attn_fig_taxonomy(reg, path, dir, "small", png, 1, caption,
+	                                   sizeof(caption), last_error, sizeof(last_error)),
+	                 ATTN_OK);
 	char *gp = slurp(in_dir("small.gp"));
 	ck_assert_ptr_nonnull(strstr(gp, "'GLA  [gla]'"));
 	ck_assert_ptr_nonnull(strstr(gp, "'Imaginary  (not implemented)'"));

@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
+#include "attnbench/query.h"
 #include "attnbench/runner.h"
 #include "build_info.h"
 #include "cli.h"
@@ -212,20 +211,10 @@ void cli_json_real(FILE *f, const char *name, double v)
 		fprintf(f, ", \"%s\": null", name);
 }
 
-long cli_latest_ok_run(sqlite3 *db, long run)
+long cli_latest_ok_run(struct attn_store *st, long run)
 {
-	sqlite3_stmt *r;
-	long found = 0;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT MAX(run_id) FROM cases WHERE status = 'ok' AND "
-	                       "(?1 = 0 OR run_id = ?1)",
-	                       -1, &r, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(r, 1, run);
-	if (sqlite3_step(r) == SQLITE_ROW)
-		found = (long)sqlite3_column_int64(r, 0);
-	sqlite3_finalize(r);
-	return found;
+	int64_t found;
+	return attn_query_latest_ok_run(st, run, &found, NULL, 0) ? -1 : (long)found;
 }
 
 const char *cli_data_dir(void)

@@ -30,13 +30,6 @@ int cmd_plot(int argc, char **argv);
 int cmd_figures(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 
-/* A row of `attnbench fit`'s table as text cells, shared with figures' page. */
-#define FIT_COLS 9
-struct attn_fit_row;
-extern const char *const fit_col_names[FIT_COLS];
-void fit_row_cells(const struct attn_fit_row *r, const struct attn_registry *reg,
-                   char cells[FIT_COLS][320]);
-
 /* Print "attnbench VERB: message" to stderr. */
 void cli_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -83,11 +76,12 @@ void cli_json_str(FILE *f, const char *s);
 void cli_json_real(FILE *f, const char *name, double v);
 
 /*
- * The newest run of db with an ok case, or `run` if it has one (run 0: any);
- * 0 when there is none, -1 when the query fails (sqlite3_errmsg says why).
+ * The newest run of st with an ok case, or `run` if it has one (run 0: any);
+ * 0 when there is none, -1 when the query fails (the store's connection has
+ * the message). The query is attn_query_latest_ok_run's.
  */
-struct sqlite3;
-long cli_latest_ok_run(struct sqlite3 *db, long run);
+struct attn_store;
+long cli_latest_ok_run(struct attn_store *st, long run);
 
 /* The folder holding workloads/ (ATTNBENCH_DATA_DIR or the source tree). */
 const char *cli_data_dir(void);

@@ -252,7 +252,7 @@ static int load_run(const char *role, struct cmp_run *r)
 	}
 	sqlite3 *db = attn_store_db(r->st);
 	sqlite3_stmt *s;
-	long found = cli_latest_ok_run(db, (long)r->id);
+	long found = cli_latest_ok_run(r->st, (long)r->id);
 	if (found < 0) {
 		cli_error("compare", "%s %s: %s", role, r->path, sqlite3_errmsg(db));
 		return EXIT_USAGE;

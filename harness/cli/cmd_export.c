@@ -18,13 +18,13 @@
 #include <libgen.h>
 #include <limits.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attnbench/query.h"
 #include "attnbench/store.h"
 #include "cli.h"
 
@@ -75,168 +75,132 @@ static void csv_field(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void json_num(FILE *f, sqlite3_stmt *s, int col)
+/* A number as JSON: null for NULL or not finite, an integer as one. */
+static void json_num(FILE *f, const struct attn_query_cell *c)
 {
-	if (sqlite3_column_type(s, col) == SQLITE_NULL || !isfinite(sqlite3_column_double(s, col)))
+	if (c->type == ATTN_QUERY_NULL || !isfinite(c->real))
 		fputs("null", f);
-	else if (sqlite3_column_type(s, col) == SQLITE_INTEGER)
-		fprintf(f, "%lld", (long long)sqlite3_column_int64(s, col));
+	else if (c->type == ATTN_QUERY_INTEGER)
+		fprintf(f, "%lld", (long long)c->integer);
 	else
-		fprintf(f, "%.17g", sqlite3_column_double(s, col));
+		fprintf(f, "%.17g", c->real);
 }
 
-static const char *case_cols = "c.id, c.run_id, c.method, c.family, c.form, c.params, c.batch, "
-			       "c.heads, c.kv_heads, c.n, c.d, c.causal, c.mode, c.dist, "
-			       "c.threads, c.seed, c.status, c.message";
-#define N_CASE_COLS 18
+/* A write failed: stop the walk (export_*'s -2). */
+#define WRITE_FAILED 1
 
-/* 0, -1 on a database error, -2 on a failed write (write_errno). */
-static int export_csv(sqlite3 *db, long run, FILE *f)
+static int csv_case(void *ctx, const struct attn_query_cell *cols, int n_cols,
+                    const struct attn_query_cell *mets, int n_mets)
 {
-	sqlite3_stmt *names, *cases, *val;
-	char sql[1024];
-	if (sqlite3_prepare_v2(db, "SELECT DISTINCT name FROM metrics ORDER BY name", -1, &names,
-			       NULL) != SQLITE_OK)
-		return -1;
-	snprintf(sql, sizeof(sql), "SELECT %s FROM cases c WHERE ?1 = 0 OR c.run_id = ?1 ORDER BY c.id",
-		 case_cols);
-	if (sqlite3_prepare_v2(db, sql, -1, &cases, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT value FROM metrics WHERE case_id = ? AND name = ?", -1,
-			       &val, NULL) != SQLITE_OK)
-		return -1;
-	char **metric = NULL;
-	int nm = 0, step, rc = 0;
-	while ((step = sqlite3_step(names)) == SQLITE_ROW) {
-		char **nmv = realloc(metric, (nm + 1) * sizeof(*nmv));
-		if (nmv)
-			metric = nmv;
-		char *name = nmv ? strdup((const char *)sqlite3_column_text(names, 0)) : NULL;
-		if (!name) {
-			step = SQLITE_NOMEM;
-			break;
-		}
-		metric[nm++] = name;
+	FILE *f = ctx;
+	for (int i = 0; i < n_cols; i++) {
+		if (i)
+			fputc(',', f);
+		csv_field(f, cols[i].text);
 	}
-	sqlite3_finalize(names);
-	if (step != SQLITE_DONE)
-		rc = -1;
-	for (int i = 0; i < N_CASE_COLS; i++)
-		fprintf(f, "%s%s", i ? "," : "", sqlite3_column_name(cases, i));
+	for (int i = 0; i < n_mets; i++) {
+		fputc(',', f);
+		if (mets[i].type != ATTN_QUERY_NULL)
+			fprintf(f, "%.17g", mets[i].real);
+	}
+	fputc('\n', f);
+	return out_failed(f) ? WRITE_FAILED : 0;
+}
+
+/* 0, -1 on a database error (err), -2 on a failed write (write_errno). */
+static int export_csv(struct attn_store *st, long run, FILE *f, char *err, size_t errlen)
+{
+	char **metric;
+	int nm;
+	if (attn_query_metric_names(st, &metric, &nm, err, errlen))
+		return -1;
+	const char *const *cols;
+	int n_cols = attn_query_export_case_columns(&cols);
+	for (int i = 0; i < n_cols; i++)
+		fprintf(f, "%s%s", i ? "," : "", cols[i]);
 	for (int i = 0; i < nm; i++)
 		fprintf(f, ",%s", metric[i]);
 	fputc('\n', f);
-	sqlite3_bind_int64(cases, 1, run);
-	while (rc == 0 && (step = sqlite3_step(cases)) == SQLITE_ROW) {
-		for (int i = 0; i < N_CASE_COLS; i++) {
-			if (i)
-				fputc(',', f);
-			csv_field(f, (const char *)sqlite3_column_text(cases, i));
-		}
-		for (int i = 0; i < nm; i++) {
-			sqlite3_reset(val);
-			sqlite3_bind_int64(val, 1, sqlite3_column_int64(cases, 0));
-			sqlite3_bind_text(val, 2, metric[i], -1, SQLITE_STATIC);
-			fputc(',', f);
-			int vs = sqlite3_step(val);
-			if (vs == SQLITE_ROW && sqlite3_column_type(val, 0) != SQLITE_NULL)
-				fprintf(f, "%.17g", sqlite3_column_double(val, 0));
-			else if (vs != SQLITE_ROW && vs != SQLITE_DONE)
-				rc = -1;
-		}
-		fputc('\n', f);
-		if (out_failed(f))
-			rc = -2;
-	}
-	if (rc == 0 && step != SQLITE_DONE)
-		rc = -1;
-	sqlite3_finalize(cases);
-	sqlite3_finalize(val);
-	for (int i = 0; i < nm; i++)
-		free(metric[i]);
-	free(metric);
-	return rc == 0 && out_failed(f) ? -2 : rc;
+	int rc = attn_query_export_cases(st, run, (const char *const *)metric, nm, csv_case, f,
+	                                 err, errlen);
+	attn_query_names_free(metric, nm);
+	if (rc == WRITE_FAILED)
+		return -2;
+	if (rc)
+		return -1;
+	return out_failed(f) ? -2 : 0;
 }
 
-/* 0, -1 on a database error, -2 on a failed write (write_errno). */
-static int export_json(sqlite3 *db, long run, FILE *f)
+struct json_ctx {
+	FILE *f;
+	int rows;
+};
+
+static int json_run(void *ctx, const struct attn_query_cell *cols, int n_cols,
+                    const struct attn_query_cell *info, int n_info)
 {
-	sqlite3_stmt *runs, *info, *cases, *mets;
-	int step, rc = 0;
-	char sql[1024];
-	if (sqlite3_prepare_v2(db,
-			       "SELECT id, started_at, finished_at, status, command, spec, "
-			       "git_commit, hostname, cpu_model FROM runs WHERE ?1 = 0 OR id = ?1 "
-			       "ORDER BY id",
-			       -1, &runs, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT key, value FROM run_info WHERE run_id = ? ORDER BY key",
-			       -1, &info, NULL) != SQLITE_OK)
-		return -1;
-	snprintf(sql, sizeof(sql), "SELECT %s FROM cases c WHERE ?1 = 0 OR c.run_id = ?1 ORDER BY c.id",
-		 case_cols);
-	if (sqlite3_prepare_v2(db, sql, -1, &cases, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT name, value, unit FROM metrics WHERE case_id = ? "
-				   "ORDER BY name",
-			       -1, &mets, NULL) != SQLITE_OK)
-		return -1;
+	struct json_ctx *j = ctx;
+	FILE *f = j->f;
+	fputs(j->rows++ ? ",\n  {" : "\n  {", f);
+	for (int i = 0; i < n_cols; i++) {
+		fprintf(f, "%s\"%s\": ", i ? ", " : "", cols[i].name);
+		if (i == 0)
+			json_num(f, &cols[i]);
+		else
+			cli_json_str(f, cols[i].text);
+	}
+	fputs(", \"info\": {", f);
+	for (int k = 0; k < n_info; k++) {
+		fputs(k ? ", " : "", f);
+		cli_json_str(f, info[k].name);
+		fputs(": ", f);
+		cli_json_str(f, info[k].text);
+	}
+	fputs("}}", f);
+	return out_failed(f) ? WRITE_FAILED : 0;
+}
+
+static int json_case(void *ctx, const struct attn_query_cell *cols, int n_cols,
+                     const struct attn_query_cell *mets, int n_mets)
+{
+	struct json_ctx *j = ctx;
+	FILE *f = j->f;
+	fputs(j->rows++ ? ",\n  {" : "\n  {", f);
+	for (int i = 0; i < n_cols; i++) {
+		fprintf(f, "%s\"%s\": ", i ? ", " : "", cols[i].name);
+		if (cols[i].type == ATTN_QUERY_INTEGER || cols[i].type == ATTN_QUERY_NULL)
+			json_num(f, &cols[i]);
+		else
+			cli_json_str(f, cols[i].text);
+	}
+	fputs(", \"metrics\": {", f);
+	for (int k = 0; k < n_mets; k++) {
+		fputs(k ? ", " : "", f);
+		cli_json_str(f, mets[k].name);
+		fputs(": ", f);
+		json_num(f, &mets[k]);
+	}
+	fputs("}}", f);
+	return out_failed(f) ? WRITE_FAILED : 0;
+}
+
+/* 0, -1 on a database error (err), -2 on a failed write (write_errno). */
+static int export_json(struct attn_store *st, long run, FILE *f, char *err, size_t errlen)
+{
+	struct json_ctx j = {f, 0};
 	fputs("{\"runs\": [", f);
-	sqlite3_bind_int64(runs, 1, run);
-	for (int r = 0; rc == 0 && (step = sqlite3_step(runs)) == SQLITE_ROW; r++) {
-		fputs(r ? ",\n  {" : "\n  {", f);
-		for (int i = 0; i < 9; i++) {
-			fprintf(f, "%s\"%s\": ", i ? ", " : "", sqlite3_column_name(runs, i));
-			if (i == 0)
-				json_num(f, runs, i);
-			else
-				cli_json_str(f, (const char *)sqlite3_column_text(runs, i));
-		}
-		fputs(", \"info\": {", f);
-		sqlite3_reset(info);
-		sqlite3_bind_int64(info, 1, sqlite3_column_int64(runs, 0));
-		for (int k = 0; sqlite3_step(info) == SQLITE_ROW; k++) {
-			fputs(k ? ", " : "", f);
-			cli_json_str(f, (const char *)sqlite3_column_text(info, 0));
-			fputs(": ", f);
-			cli_json_str(f, (const char *)sqlite3_column_text(info, 1));
-		}
-		fputs("}}", f);
-		if (out_failed(f))
-			rc = -2;
+	int rc = attn_query_export_runs(st, run, json_run, &j, err, errlen);
+	if (rc == 0) {
+		fputs("],\n\"cases\": [", f);
+		j.rows = 0;
+		rc = attn_query_export_cases(st, run, NULL, 0, json_case, &j, err, errlen);
 	}
-	if (rc == 0 && step != SQLITE_DONE)
-		rc = -1;
-	fputs("],\n\"cases\": [", f);
-	sqlite3_bind_int64(cases, 1, run);
-	for (int r = 0; rc == 0 && (step = sqlite3_step(cases)) == SQLITE_ROW; r++) {
-		fputs(r ? ",\n  {" : "\n  {", f);
-		for (int i = 0; i < N_CASE_COLS; i++) {
-			fprintf(f, "%s\"%s\": ", i ? ", " : "", sqlite3_column_name(cases, i));
-			if (sqlite3_column_type(cases, i) == SQLITE_INTEGER ||
-			    sqlite3_column_type(cases, i) == SQLITE_NULL)
-				json_num(f, cases, i);
-			else
-				cli_json_str(f, (const char *)sqlite3_column_text(cases, i));
-		}
-		fputs(", \"metrics\": {", f);
-		sqlite3_reset(mets);
-		sqlite3_bind_int64(mets, 1, sqlite3_column_int64(cases, 0));
-		for (int k = 0; sqlite3_step(mets) == SQLITE_ROW; k++) {
-			fputs(k ? ", " : "", f);
-			cli_json_str(f, (const char *)sqlite3_column_text(mets, 0));
-			fputs(": ", f);
-			json_num(f, mets, 1);
-		}
-		fputs("}}", f);
-		if (out_failed(f))
-			rc = -2;
-	}
-	if (rc == 0 && step != SQLITE_DONE)
-		rc = -1;
 	fputs("\n]}\n", f);
-	sqlite3_finalize(runs);
-	sqlite3_finalize(info);
-	sqlite3_finalize(cases);
-	sqlite3_finalize(mets);
-	return rc == 0 && out_failed(f) ? -2 : rc;
+	if (rc == WRITE_FAILED)
+		return -2;
+	if (rc)
+		return -1;
+	return out_failed(f) ? -2 : 0;
 }
 
 /*
@@ -488,12 +452,11 @@ int cmd_export(int argc, char **argv)
 		attn_store_close(st);
 		return EXIT_USAGE;
 	}
-	sqlite3 *db = attn_store_db(st);
 	write_errno = 0;
-	int rc = strcmp(format, "csv") == 0 ? export_csv(db, run, o.f) : export_json(db, run, o.f);
+	int rc = strcmp(format, "csv") == 0 ? export_csv(st, run, o.f, err, sizeof(err))
+					    : export_json(st, run, o.f, err, sizeof(err));
 	if (rc == -1)
-		cli_error("export", "%s: %s%s", db_path, sqlite3_errmsg(db),
-			  out ? "; --out was left as it was" : "");
+		cli_error("export", "%s: %s%s", db_path, err, out ? "; --out was left as it was" : "");
 	int orc = out_close(&o, rc != -1);
 	attn_store_close(st);
 	return rc == -1 ? EXIT_DB : orc;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "attnbench/fit.h"
+#include "attnbench/report.h"
 #include "attnbench/store.h"
 #include "cli.h"
 
@@ -36,68 +37,16 @@ static const char *help_text =
 
 enum fit_format { FORMAT_TEXT, FORMAT_MARKDOWN, FORMAT_JSON };
 
-const char *const fit_col_names[FIT_COLS] = {"method",
-                                              "params",
-                                              "family",
-                                              "points",
-                                              "exponent [95% CI]",
-                                              "theory",
-                                              "dominant",
-                                              "crossover N* vs flash [95% CI]",
-                                              "note"};
-
-static void fmt_crossover(const struct attn_fit_crossover *c, const char *method, char *b,
-                          size_t len)
-{
-	switch (c->kind) {
-	case ATTN_FIT_CROSS_NONE:
-		snprintf(b, len, strcmp(method, "flash") ? "-" : "(reference)");
-		break;
-	case ATTN_FIT_CROSS_NEVER: snprintf(b, len, "never in range"); break;
-	case ATTN_FIT_CROSS_ALWAYS_FASTER: snprintf(b, len, "always faster"); break;
-	case ATTN_FIT_CROSS_FASTER_ABOVE:
-	case ATTN_FIT_CROSS_SLOWER_ABOVE:
-		snprintf(b, len, "%s above %.0f [%.0f, %.0f]",
-		         c->kind == ATTN_FIT_CROSS_FASTER_ABOVE ? "faster" : "slower", c->n_star,
-		         c->ci_lo, c->ci_hi);
-		break;
-	}
-}
-
-void fit_row_cells(const struct attn_fit_row *r, const struct attn_registry *reg,
-                   char cells[FIT_COLS][320])
-{
-	snprintf(cells[0], 320, "%s", r->method);
-	snprintf(cells[1], 320, "%s", r->params);
-	snprintf(cells[2], 320, "%s", r->family);
-	snprintf(cells[3], 320, "%d", r->n_points);
-	if (isfinite(r->exponent))
-		snprintf(cells[4], 320, "%.3f [%.3f, %.3f]", r->exponent, r->ci_lo, r->ci_hi);
-	else
-		snprintf(cells[4], 320, "-");
-	const struct attn_method *m = reg ? attn_registry_find(reg, r->method) : NULL;
-	if (m)
-		snprintf(cells[5], 320, "%g", m->time_exp);
-	else
-		snprintf(cells[5], 320, "-");
-	if (r->dominant >= 0)
-		snprintf(cells[6], 320, "%s (%.0f%%)", attn_fit_term_name(r->dominant),
-		         100 * r->share[r->dominant]);
-	else
-		snprintf(cells[6], 320, "-");
-	fmt_crossover(&r->cross, r->method, cells[7], 320);
-	snprintf(cells[8], 320, "%s", r->note);
-}
-
 static void print_table(const struct attn_fit_row *rows, int n, const struct attn_registry *reg,
                         int markdown)
 {
-	char(*cells)[FIT_COLS][320] = malloc((size_t)(n ? n : 1) * sizeof(*cells));
+	char(*cells)[ATTN_REPORT_FIT_COLS][320] = malloc((size_t)(n ? n : 1) * sizeof(*cells));
 	if (!cells)
 		return;
 	for (int i = 0; i < n; i++)
-		fit_row_cells(&rows[i], reg, cells[i]);
-	cli_table_print(fit_col_names, FIT_COLS, &cells[0][0][0], 320, n, markdown);
+		attn_report_fit_cells(&rows[i], reg, cells[i]);
+	cli_table_print(attn_report_fit_col_names, ATTN_REPORT_FIT_COLS, &cells[0][0][0], 320, n,
+	                markdown);
 	free(cells);
 }
 

@@ -1,16 +1,17 @@
 /*
  * Fits and crossovers over a run's stored samples (see fit.h): the time
  * exponent with a bootstrap CI, the non-negative four-term model and the
- * crossover against `flash`. Statistics first, then the database side:
- * loading a run's ok cases into curves, and writing the `fits` table.
+ * crossover against `flash`. Statistics first, then a run's curves: its ok
+ * cases and samples come from the query layer (query/charts.c), the rows
+ * go to the `fits` table through the store.
  */
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "attnbench/fit.h"
+#include "attnbench/query.h"
 #include "attnbench/stats.h"
 #include "attnbench/status.h"
 #include "internal.h"
@@ -363,88 +364,65 @@ static void free_cases(struct fit_case *c, int n)
 	free(c);
 }
 
-static int64_t scalar_i64(sqlite3 *db, const char *sql, int64_t arg)
+/* Gathers the run's cases into curves as the query layer hands them over. */
+struct load_ctx {
+	struct fit_case *v;
+	int n;
+};
+
+static int load_case(void *ctx, const struct attn_query_fit_case *qc)
 {
-	sqlite3_stmt *s;
-	int64_t v = -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(s, 1, arg);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_type(s, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return v;
+	struct load_ctx *l = ctx;
+	struct fit_case fc = {0};
+	snprintf(fc.method, sizeof(fc.method), "%s", qc->method);
+	snprintf(fc.params, sizeof(fc.params), "%s", qc->params);
+	snprintf(fc.family, sizeof(fc.family), "d=%lld h=%lld/%lld b=%lld %s %s t=%d %s",
+	         (long long)qc->d, (long long)qc->heads, (long long)qc->kv_heads,
+	         (long long)qc->batch, qc->causal ? "causal" : "full", qc->mode, qc->threads,
+	         qc->dist);
+	fc.n = (double)qc->n;
+	struct fit_case *dst = l->n && same_curve(&l->v[l->n - 1], &fc) && l->v[l->n - 1].n == fc.n
+	                           ? &l->v[l->n - 1]
+	                           : NULL;
+	if (!dst) {
+		struct fit_case *nv = realloc(l->v, (size_t)(l->n + 1) * sizeof(*l->v));
+		if (!nv)
+			return ATTN_ERR_NOMEM;
+		l->v = nv;
+		dst = &l->v[l->n++];
+		*dst = fc;
+	}
+	if (qc->n_samples > 0) {
+		double *ns = realloc(dst->ns, (size_t)(dst->k + qc->n_samples) * sizeof(double));
+		if (!ns)
+			return ATTN_ERR_NOMEM;
+		dst->ns = ns;
+		memcpy(dst->ns + dst->k, qc->samples, (size_t)qc->n_samples * sizeof(double));
+		dst->k += qc->n_samples;
+	}
+	return ATTN_OK;
 }
 
 /*
  * The run's ok cases, ordered by curve then N; cases of one curve at the same
  * N (a resumed sweep) have their samples pooled.
  */
-static int load_cases(sqlite3 *db, int64_t run, struct fit_case **out, int *n_out, char *err,
-                      size_t errlen)
+static int load_cases(struct attn_store *st, int64_t run, struct fit_case **out, int *n_out,
+                      char *err, size_t errlen)
 {
-	sqlite3_stmt *c, *s;
+	struct load_ctx l = {NULL, 0};
 	*out = NULL;
 	*n_out = 0;
-	if (sqlite3_prepare_v2(
-	        db,
-	        "SELECT id, method, params, d, heads, kv_heads, batch, causal, mode, "
-	        "dist, threads, n FROM cases WHERE run_id = ? AND status = 'ok' "
-	        "ORDER BY method, params, d, heads, kv_heads, batch, causal, mode, "
-	        "dist, threads, n, id",
-	        -1, &c, NULL) != SQLITE_OK)
-		return attn_errf(err, errlen, ATTN_ERR_DB, "reading cases: %s", sqlite3_errmsg(db));
-	if (sqlite3_prepare_v2(db, "SELECT ns FROM samples WHERE case_id = ? ORDER BY rep", -1, &s,
-	                       NULL) != SQLITE_OK) {
-		sqlite3_finalize(c);
-		return attn_errf(err, errlen, ATTN_ERR_DB, "reading samples: %s",
-		                 sqlite3_errmsg(db));
-	}
-	sqlite3_bind_int64(c, 1, run);
-	struct fit_case *v = NULL;
-	int n = 0, rc = ATTN_OK;
-	while (rc == ATTN_OK && sqlite3_step(c) == SQLITE_ROW) {
-		struct fit_case fc = {0};
-		snprintf(fc.method, sizeof(fc.method), "%s", sqlite3_column_text(c, 1));
-		snprintf(fc.params, sizeof(fc.params), "%s", sqlite3_column_text(c, 2));
-		snprintf(fc.family, sizeof(fc.family), "d=%lld h=%lld/%lld b=%lld %s %s t=%d %s",
-		         sqlite3_column_int64(c, 3), sqlite3_column_int64(c, 4),
-		         sqlite3_column_int64(c, 5), sqlite3_column_int64(c, 6),
-		         sqlite3_column_int(c, 7) ? "causal" : "full", sqlite3_column_text(c, 8),
-		         sqlite3_column_int(c, 10), sqlite3_column_text(c, 9));
-		fc.n = (double)sqlite3_column_int64(c, 11);
-		struct fit_case *dst =
-		    n && same_curve(&v[n - 1], &fc) && v[n - 1].n == fc.n ? &v[n - 1] : NULL;
-		if (!dst) {
-			struct fit_case *nv = realloc(v, (size_t)(n + 1) * sizeof(*v));
-			if (!nv) {
-				rc = ATTN_ERR_NOMEM;
-				break;
-			}
-			v = nv;
-			dst = &v[n++];
-			*dst = fc;
-		}
-		sqlite3_reset(s);
-		sqlite3_bind_int64(s, 1, sqlite3_column_int64(c, 0));
-		while (sqlite3_step(s) == SQLITE_ROW) {
-			double *ns = realloc(dst->ns, (size_t)(dst->k + 1) * sizeof(double));
-			if (!ns) {
-				rc = ATTN_ERR_NOMEM;
-				break;
-			}
-			dst->ns = ns;
-			dst->ns[dst->k++] = sqlite3_column_double(s, 0);
-		}
-	}
-	sqlite3_finalize(c);
-	sqlite3_finalize(s);
+	int rc = attn_query_fit_cases(st, run, load_case, &l, err, errlen);
 	if (rc) {
-		free_cases(v, n);
-		return attn_errf(err, errlen, rc, "out of memory reading run %lld", (long long)run);
+		free_cases(l.v, l.n);
+		return rc == ATTN_ERR_NOMEM ? attn_errf(err, errlen, rc,
+		                                        "out of memory reading run %lld",
+		                                        (long long)run)
+		                            : rc;
 	}
-	*out = v;
-	*n_out = n;
+	*out = l.v;
+	*n_out = l.n;
 	return ATTN_OK;
 }
 
@@ -516,20 +494,25 @@ int attn_fit_run(struct attn_store *st, int64_t run_id, const char *const *metho
 {
 	*rows = NULL;
 	*n_rows = 0;
-	sqlite3 *db = attn_store_db(st);
 	int64_t run = run_id;
 	if (run == 0) {
-		run = scalar_i64(db, "SELECT max(id) FROM runs WHERE ?1 = ?1", 0);
-		if (run <= 0)
+		int rc = attn_query_newest_run(st, &run, err, errlen);
+		if (rc == ATTN_OK && run <= 0)
 			return attn_errf(err, errlen, ATTN_ERR_NOTFOUND,
 			                 "the database holds no runs (nothing to fit)");
-	} else if (scalar_i64(db, "SELECT count(*) FROM runs WHERE id = ?", run) != 1) {
-		return attn_errf(err, errlen, ATTN_ERR_NOTFOUND, "no run %lld in the database",
-		                 (long long)run);
+		if (rc)
+			return rc;
+	} else {
+		int exists, rc = attn_query_run_exists(st, run, &exists, err, errlen);
+		if (rc == ATTN_OK && !exists)
+			return attn_errf(err, errlen, ATTN_ERR_NOTFOUND, "no run %lld in the database",
+			                 (long long)run);
+		if (rc)
+			return rc;
 	}
 	*used_run = run;
 	struct fit_case *c;
-	int nc, rc = load_cases(db, run, &c, &nc, err, errlen);
+	int nc, rc = load_cases(st, run, &c, &nc, err, errlen);
 	if (rc)
 		return rc;
 	if (nc == 0) {

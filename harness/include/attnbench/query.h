@@ -24,11 +24,219 @@ extern "C" {
 
 /* --- runs: which run, and what it recorded about itself (query/runs.c) --- */
 
+/* The newest run of the database, whatever its status; *run 0 when it holds none. */
+int attn_query_newest_run(struct attn_store *st, int64_t *run, char *err, size_t errlen);
+
+/* Is there a run `run`? *exists 1 or 0. */
+int attn_query_run_exists(struct attn_store *st, int64_t run, int *exists, char *err,
+                          size_t errlen);
+
+/*
+ * The newest run with an ok case, or `run` itself when it has one (run 0:
+ * any run); *found 0 when there is none.
+ */
+int attn_query_latest_ok_run(struct attn_store *st, int64_t run, int64_t *found, char *err,
+                             size_t errlen);
+
+/*
+ * The newest run whose run_info holds key = value and that has an ok case
+ * (how `figures --no-sweep` finds the runs it tagged); *run 0 when none.
+ */
+int attn_query_tagged_run(struct attn_store *st, const char *key, const char *value,
+                          int64_t *run, char *err, size_t errlen);
+
+/*
+ * What a run recorded about itself, for captions and provenance. The text
+ * fields are NULL where the database holds NULL; `cores` is run_info's
+ * "cores". Filled by attn_query_run_info, freed by attn_query_run_info_free.
+ */
+struct attn_query_run {
+	int64_t id;
+	char *hostname, *cpu_model, *git_commit, *started_at, *spec, *command, *cores;
+	int64_t n_ok, n_cases; /* its ok cases, all its cases */
+};
+
+/* Run `run`'s provenance; ATTN_ERR_NOTFOUND (out zeroed) when there is no such run. */
+int attn_query_run_info(struct attn_store *st, int64_t run, struct attn_query_run *out,
+                        char *err, size_t errlen);
+void attn_query_run_info_free(struct attn_query_run *r);
+
 
 /* --- the gate's reads: runs with their cases and samples (query/gate.c) --- */
 
 
 /* --- the reports' reads: series, roofs, masks, fits (query/charts.c) --- */
+
+/*
+ * Which points of a run a chart draws: one per ok case that has y_metric
+ * above 0 and an x above 0, x being the case column xcol ("n", "threads" or
+ * "d") or, when x_metric is set, that metric. lo_metric and hi_metric (may
+ * be NULL) give error bars. The filters are off at causal < 0, threads or
+ * d <= 0, and NULL strings.
+ */
+struct attn_query_series_req {
+	int64_t run;
+	const char *y_metric, *x_metric, *lo_metric, *hi_metric;
+	const char *xcol;
+	int causal;
+	const char *mode;
+	int64_t threads, d;
+	const char *family, *dist;
+};
+
+/*
+ * One point: its series' key (method, family, params and the shape less
+ * xcol as "b=1 h=2/2 d=64 t=1 causal prefill gaussian"), x, y, and lo/hi
+ * (NaN when not stored). The strings live until the callback returns.
+ */
+struct attn_query_point {
+	const char *method, *family, *params, *shape;
+	double x, y, lo, hi;
+};
+
+/*
+ * Every point, ordered by family (full, linear, sparse, hybrid, others),
+ * method, params, shape and x: a series is a run of equal keys. A non-zero
+ * return from `point` stops the walk and is returned.
+ */
+typedef int (*attn_query_point_fn)(void *ctx, const struct attn_query_point *pt);
+int attn_query_series(struct attn_store *st, const struct attn_query_series_req *q,
+                      attn_query_point_fn point, void *ctx, char *err, size_t errlen);
+
+/*
+ * How many ok cases `method` has in run `run` (*n_ok), and the run's
+ * methods with ok cases, comma-separated (*methods, malloc'd; may be NULL).
+ */
+int attn_query_method_ok_cases(struct attn_store *st, int64_t run, const char *method,
+                               int64_t *n_ok, char **methods, char *err, size_t errlen);
+
+/* A run's roofs at its largest thread count; all 0 when it measured none. */
+struct attn_query_roofs {
+	double fma, sgemm, triad; /* GFLOP/s, GFLOP/s, GB/s */
+	char isa[32];
+};
+int attn_query_roofs(struct attn_store *st, int64_t run, struct attn_query_roofs *out,
+                     char *err, size_t errlen);
+
+/*
+ * A case of run `run` with a stored mask, in case order: its shape, the
+ * mask's head, and the method's "density" metric when stored.
+ */
+struct attn_query_mask_case {
+	int64_t case_id, n, head;
+	const char *method, *params, *dist;
+	int causal, prefill;
+	int has_density;
+	double density;
+};
+typedef int (*attn_query_mask_case_fn)(void *ctx, const struct attn_query_mask_case *mc);
+int attn_query_mask_cases(struct attn_store *st, int64_t run, attn_query_mask_case_fn each,
+                          void *ctx, char *err, size_t errlen);
+
+/*
+ * The stored mask of a case: *nqb x *nkb blocks, *bytes bytes in *mask
+ * (malloc'd; the caller checks that the sizes agree). ATTN_ERR_NOTFOUND
+ * when the case has none.
+ */
+int attn_query_mask(struct attn_store *st, int64_t case_id, int64_t *nqb, int64_t *nkb,
+                    uint8_t **mask, size_t *bytes, char *err, size_t errlen);
+
+/* The distinct N of run `run`'s cases, ascending, at most max of them. */
+int attn_query_run_ns(struct attn_store *st, int64_t run, int64_t *ns, int max, int *n,
+                      char *err, size_t errlen);
+
+/*
+ * A method's form comparisons in a run, as Table 1 shows them: *agree is
+ * "1.2e-07 at N=256; ..." and *note the notes joined by "; ", each malloc'd
+ * and NULL when there is none.
+ */
+int attn_query_form_agreement(struct attn_store *st, int64_t run, const char *method,
+                              char **agree, char **note, char *err, size_t errlen);
+
+/*
+ * A method's cases in a run, by form (parallel, recurrent, others) then N:
+ * the form (NULL when none), N, the status and median_ns (has_median 0 when
+ * not stored).
+ */
+struct attn_query_form_time {
+	const char *form, *status;
+	int64_t n;
+	int has_median;
+	double median_ns;
+};
+typedef int (*attn_query_form_time_fn)(void *ctx, const struct attn_query_form_time *ft);
+int attn_query_form_times(struct attn_store *st, int64_t run, const char *method,
+                          attn_query_form_time_fn each, void *ctx, char *err, size_t errlen);
+
+/*
+ * A run's ok cases for fitting, ordered by method, params, d, heads,
+ * kv_heads, batch, causal, mode, dist, threads, n and id, each with its
+ * samples in repetition order (ns per call; `samples` lives until the
+ * callback returns).
+ */
+struct attn_query_fit_case {
+	int64_t id;
+	const char *method, *params, *mode, *dist;
+	int64_t d, heads, kv_heads, batch, n;
+	int causal, threads;
+	const double *samples;
+	int n_samples;
+};
+typedef int (*attn_query_fit_case_fn)(void *ctx, const struct attn_query_fit_case *fc);
+int attn_query_fit_cases(struct attn_store *st, int64_t run, attn_query_fit_case_fn each,
+                         void *ctx, char *err, size_t errlen);
+
+/*
+ * Export's reads (query/export.c): rows as typed cells, so that a writer
+ * can tell integers from reals and NULL from text. `text` is SQLite's
+ * text of the value (NULL for NULL); `real` its value as a double.
+ */
+enum attn_query_type {
+	ATTN_QUERY_NULL,
+	ATTN_QUERY_INTEGER,
+	ATTN_QUERY_REAL,
+	ATTN_QUERY_TEXT,
+	ATTN_QUERY_BLOB
+};
+struct attn_query_cell {
+	const char *name;
+	enum attn_query_type type;
+	int64_t integer;
+	double real;
+	const char *text;
+};
+
+/* The columns of a case as export writes them, in order (id, run_id, method, ...). */
+int attn_query_export_case_columns(const char *const **names);
+
+/* The distinct metric names of the database, sorted (*names malloc'd, attn_query_names_free). */
+int attn_query_metric_names(struct attn_store *st, char ***names, int *n, char *err,
+                            size_t errlen);
+void attn_query_names_free(char **names, int n);
+
+/*
+ * The runs (run 0: all; else that one), by id: the runs table's columns
+ * (id, started_at, finished_at, status, command, spec, git_commit,
+ * hostname, cpu_model) and its run_info as (key = name, value = text)
+ * cells sorted by key.
+ */
+typedef int (*attn_query_export_run_fn)(void *ctx, const struct attn_query_cell *cols, int n_cols,
+                                        const struct attn_query_cell *info, int n_info);
+int attn_query_export_runs(struct attn_store *st, int64_t run, attn_query_export_run_fn each,
+                           void *ctx, char *err, size_t errlen);
+
+/*
+ * The cases (run 0: all), by id, with the columns of
+ * attn_query_export_case_columns and their metrics: with `metrics`, one
+ * cell per name in that order (NULL type where the case lacks it); without
+ * (NULL), every metric of the case sorted by name.
+ */
+typedef int (*attn_query_export_case_fn)(void *ctx, const struct attn_query_cell *cols,
+                                         int n_cols, const struct attn_query_cell *mets,
+                                         int n_mets);
+int attn_query_export_cases(struct attn_store *st, int64_t run, const char *const *metrics,
+                            int n_metrics, attn_query_export_case_fn each, void *ctx, char *err,
+                            size_t errlen);
 
 
 /* --- the sweep driver's reads: resume matching, stored settings (query/sweep.c) --- */

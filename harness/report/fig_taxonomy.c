@@ -1,5 +1,5 @@
 /*
- * Survey Fig. 1, the taxonomy tree, drawn from workloads/figures/taxonomy.txt
+ * Survey Fig. 1 (see report.h), the taxonomy tree, drawn from workloads/figures/taxonomy.txt
  * and the registry, so that the figure cannot disagree with the code: a leaf
  * is marked with its plugin only when that plugin is registered in this
  * build, and a registered method that the file does not name still appears,
@@ -18,11 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "figures.h"
-#include "plot.h"
+#include "attnbench/report.h"
+#include "attnbench/status.h"
+#include "report_internal.h"
 
-#define VERB      "figures"
 #define FIELD_MAX 96
 
 /* The survey's branches in drawing order, each in its family's first plot colour. */
@@ -116,7 +115,7 @@ static int parse_line(char *s, const struct attn_registry *reg, struct leaf *l, 
 {
 	static const char *what[] = {"branch", "sub-category", "survey example", "plugin"};
 	char *field[4];
-	int nf = fig_split_fields(s, field, 4);
+	int nf = attn_report_split_fields(s, field, 4);
 	if (nf != 4) {
 		snprintf(why, len,
 		         "%d field%s where 4 were expected: branch | sub-category | "
@@ -151,50 +150,45 @@ static int parse_line(char *s, const struct attn_registry *reg, struct leaf *l, 
 }
 
 /* The file's leaves, then the registered methods it does not name. */
-static int taxo_read(const char *path, const struct attn_registry *reg, struct taxo *t)
+static int taxo_read(const char *path, const struct attn_registry *reg, struct taxo *t, char *err,
+                     size_t errlen)
 {
 	FILE *f = fopen(path, "r");
-	if (!f) {
-		cli_error(VERB, "%s: %s", path, strerror(errno));
-		return EXIT_USAGE;
-	}
+	if (!f)
+		return attn_errf(err, errlen, ATTN_ERR_IO, "%s: %s", path, strerror(errno));
 	char line[1024], why[256];
 	int lineno = 0;
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
-			cli_error(VERB, "%s:%d: line longer than %zu characters", path, lineno,
-			          sizeof(line) - 2);
 			fclose(f);
-			return EXIT_USAGE;
+			return attn_errf(err, errlen, ATTN_ERR_FORMAT,
+			                 "%s:%d: line longer than %zu characters", path, lineno,
+			                 sizeof(line) - 2);
 		}
 		char *s = trim(line);
 		if (!*s || *s == '#')
 			continue;
 		struct leaf *l = taxo_add(t);
 		if (!l) {
-			cli_error(VERB, "%s: out of memory", path);
 			fclose(f);
-			return EXIT_USAGE;
+			return attn_errf(err, errlen, ATTN_ERR_NOMEM, "%s: out of memory", path);
 		}
 		l->line = lineno;
 		if (parse_line(s, reg, l, why, sizeof(why))) {
-			cli_error(VERB, "%s:%d: %s", path, lineno, why);
 			fclose(f);
-			return EXIT_USAGE;
+			return attn_errf(err, errlen, ATTN_ERR_FORMAT, "%s:%d: %s", path, lineno,
+			                 why);
 		}
 	}
 	int bad = ferror(f);
 	fclose(f);
-	if (bad) {
-		cli_error(VERB, "%s: read error", path);
-		return EXIT_USAGE;
-	}
-	if (t->n == 0) {
-		cli_error(VERB, "%s: no leaves (lines 'branch | sub-category | example | plugin')",
-		          path);
-		return EXIT_USAGE;
-	}
+	if (bad)
+		return attn_errf(err, errlen, ATTN_ERR_IO, "%s: read error", path);
+	if (t->n == 0)
+		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
+		                 "%s: no leaves (lines 'branch | sub-category | example | plugin')",
+		                 path);
 
 	int n_file = t->n;
 	for (int i = 0; i < attn_registry_count(reg); i++) {
@@ -210,10 +204,8 @@ static int taxo_read(const char *path, const struct attn_registry *reg, struct t
 		if (named || b == N_BRANCHES)
 			continue;
 		struct leaf *l = taxo_add(t);
-		if (!l) {
-			cli_error(VERB, "out of memory");
-			return EXIT_USAGE;
-		}
+		if (!l)
+			return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 		l->branch = b;
 		l->extra = 1;
 		l->m = m;
@@ -221,7 +213,7 @@ static int taxo_read(const char *path, const struct attn_registry *reg, struct t
 		snprintf(l->example, sizeof(l->example), "%s", m->name);
 		snprintf(l->plugin, sizeof(l->plugin), "%s", m->name);
 	}
-	return EXIT_OK;
+	return ATTN_OK;
 }
 
 /* The text of a leaf. */
@@ -244,7 +236,7 @@ static void gp_label(FILE *f, double x, double y, const char *text, const char *
                      const char *font, int boxed)
 {
 	fputs("set label ", f);
-	gp_str(f, text);
+	attn__gp_str(f, text);
 	fprintf(f, " at %.1f,%.1f left tc rgb '%s' font '%s' front%s\n", x, y, colour, font,
 	        boxed ? " boxed" : "");
 }
@@ -344,7 +336,7 @@ static int write_script(FILE *f, const struct taxo *t, const int *order, const c
 		        w, h, FONT);
 	snprintf(buf, sizeof(buf), "%s.%s", name, format);
 	fputs("set output ", f);
-	gp_str(f, buf);
+	attn__gp_str(f, buf);
 	/* The plot area is the whole canvas and one unit is one pixel, y going up. */
 	fprintf(f,
 	        "\nunset border\nunset tics\nunset key\n"
@@ -364,7 +356,7 @@ static int write_script(FILE *f, const struct taxo *t, const int *order, const c
 	gp_line(f, elbow, h - br[0].y, elbow, h - br[nb - 1].y, ROOT_GREY, 1.5);
 	for (int b = 0; b < nb; b++) {
 		int bi = br[b].branch;
-		const char *c = gp_family_colour(attn_family_name(branches[bi].family), 0);
+		const char *c = attn__gp_family_colour(attn_family_name(branches[bi].family), 0);
 		int n = 0, impl = 0, extra = 0;
 		for (int r = sub[br[b].first].first; r <= sub[br[b].last].last; r++) {
 			const struct leaf *l = &t->v[order[r]];
@@ -411,23 +403,20 @@ static int write_script(FILE *f, const struct taxo *t, const int *order, const c
 	return 0;
 }
 
-int fig_taxonomy(const struct attn_registry *reg, const char *taxonomy_path, const char *dir,
-                 const char *name, const char *const *formats, int n_formats, char *caption,
-                 size_t caption_len)
+int attn_fig_taxonomy(const struct attn_registry *reg, const char *taxonomy_path, const char *dir,
+                      const char *name, const char *const *formats, int n_formats, char *caption,
+                      size_t caption_len, char *err, size_t errlen)
 {
 	for (int i = 0; i < n_formats; i++)
-		if (strcmp(formats[i], "png") && strcmp(formats[i], "svg")) {
-			cli_error(VERB, "unknown format '%s' (png or svg)", formats[i]);
-			return EXIT_USAGE;
-		}
+		if (strcmp(formats[i], "png") && strcmp(formats[i], "svg"))
+			return attn_errf(err, errlen, ATTN_ERR_INVALID,
+			                 "unknown format '%s' (png or svg)", formats[i]);
 	struct taxo t = {0};
-	int rc = taxo_read(taxonomy_path, reg, &t);
-	int *order = rc == EXIT_OK ? malloc((size_t)t.n * sizeof(*order)) : NULL;
-	if (rc == EXIT_OK && !order) {
-		cli_error(VERB, "out of memory");
-		rc = EXIT_USAGE;
-	}
-	if (rc != EXIT_OK) {
+	int rc = taxo_read(taxonomy_path, reg, &t, err, errlen);
+	int *order = rc == ATTN_OK ? malloc((size_t)t.n * sizeof(*order)) : NULL;
+	if (rc == ATTN_OK && !order)
+		rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	if (rc != ATTN_OK) {
 		free(t.v);
 		return rc;
 	}
@@ -449,23 +438,21 @@ int fig_taxonomy(const struct attn_registry *reg, const char *taxonomy_path, con
 	char path[4096];
 	int n_subs = 0;
 	snprintf(path, sizeof(path), "%s/%s.gp", dir, name);
-	if (gp_mkdirs(dir)) {
-		cli_error(VERB, "%s: cannot write: %s", dir, strerror(errno));
-		rc = EXIT_USAGE;
-	}
+	if (attn__gp_mkdirs(dir))
+		rc = attn_errf(err, errlen, ATTN_ERR_IO, "%s: cannot write: %s", dir,
+		               strerror(errno));
 	/* NAME.gp names its output, so each format rewrites it before its own gnuplot run. */
-	for (int i = 0; i < n_formats && rc == EXIT_OK; i++) {
+	for (int i = 0; i < n_formats && rc == ATTN_OK; i++) {
 		FILE *f = fopen(path, "w");
 		if (!f || write_script(f, &t, order, taxonomy_path, name, formats[i], &n_subs) ||
-		    fclose(f)) {
-			cli_error(VERB, "%s: cannot write: %s", path, strerror(errno));
-			rc = EXIT_USAGE;
-		} else if (gp_run(VERB, dir, name)) {
-			rc = EXIT_USAGE;
-		}
+		    fclose(f))
+			rc = attn_errf(err, errlen, ATTN_ERR_IO, "%s: cannot write: %s", path,
+			               strerror(errno));
+		else
+			rc = attn__gp_run(dir, name, err, errlen);
 	}
 
-	if (rc == EXIT_OK && caption && caption_len) {
+	if (rc == ATTN_OK && caption && caption_len) {
 		int leaves = 0, impl = 0, plugins = 0, extra = 0, branches_used = 0, registered = 0;
 		for (int i = 0; i < t.n; i++) {
 			extra += t.v[i].extra;

@@ -14,9 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "figures.h"
-#include "plot.h"
+#include "attnbench/query.h"
+#include "attnbench/report.h"
+#include "attnbench/status.h"
+#include "report_internal.h"
 
 /*
  * Masks wider than this many blocks a side are max-pooled (a pixel is kept
@@ -58,12 +59,6 @@ static void panels_free(struct panels *ps)
 	free(ps->p);
 }
 
-static char *dup_col(sqlite3_stmt *s, int i)
-{
-	const char *t = (const char *)sqlite3_column_text(s, i);
-	return strdup(t ? t : "");
-}
-
 /* Is case (prefill, causal, n) a better face for its panel than p's? */
 static int better(const struct panel *p, int prefill, int causal, long n)
 {
@@ -75,99 +70,94 @@ static int better(const struct panel *p, int prefill, int causal, long n)
 	return n > p->n;
 }
 
+/* A copy of s, or NULL. */
+static char *dup_str(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+	return d ? memcpy(d, s, n) : NULL;
+}
+
+/* Keep the case if it is the best face so far of its (method, params). */
+static int pick_case(void *ctx, const struct attn_query_mask_case *mc)
+{
+	struct panels *ps = ctx;
+	struct panel *p = NULL;
+	for (int i = 0; i < ps->n && !p; i++)
+		if (!strcmp(ps->p[i].method, mc->method) && !strcmp(ps->p[i].params, mc->params))
+			p = &ps->p[i];
+	if (!p) {
+		ps->total++;
+		if (ps->n == MAX_PANELS)
+			return ATTN_OK;
+		if (ps->n == ps->cap) {
+			int cap = ps->cap ? 2 * ps->cap : 16;
+			void *q = realloc(ps->p, cap * sizeof(*ps->p));
+			if (!q)
+				return ATTN_ERR_NOMEM;
+			ps->p = q;
+			ps->cap = cap;
+		}
+		p = &ps->p[ps->n++];
+		*p = (struct panel){
+		    .method = dup_str(mc->method), .params = dup_str(mc->params), .n = -1};
+		if (!p->method || !p->params)
+			return ATTN_ERR_NOMEM;
+	} else if (!better(p, mc->prefill, mc->causal, mc->n)) {
+		return ATTN_OK;
+	}
+	free(p->dist);
+	p->case_id = mc->case_id;
+	p->n = mc->n;
+	p->causal = mc->causal;
+	p->prefill = mc->prefill;
+	p->dist = dup_str(mc->dist);
+	p->head = mc->head;
+	p->have_density = mc->has_density;
+	p->density = mc->density;
+	return p->dist ? ATTN_OK : ATTN_ERR_NOMEM;
+}
+
 /*
  * One panel per (method, params), in the order the run first met them, each
- * showing its best case by better(). -1 on a database error.
+ * showing its best case by better().
  */
-static int pick_panels(sqlite3 *db, long run, struct panels *ps)
+static int pick_panels(struct attn_store *st, const char *db_name, long run, struct panels *ps,
+                       char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(
-	        db,
-	        "SELECT c.id, c.method, c.params, c.n, c.causal, c.mode = 'prefill', "
-	        "c.dist, m.head, "
-	        "(SELECT value FROM metrics x WHERE x.case_id = c.id "
-	        " AND x.name = 'density') "
-	        "FROM cases c JOIN masks m ON m.case_id = c.id "
-	        "WHERE c.run_id = ? ORDER BY c.id",
-	        -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(s, 1, run);
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *method = (const char *)sqlite3_column_text(s, 1);
-		const char *params = (const char *)sqlite3_column_text(s, 2);
-		long n = sqlite3_column_int64(s, 3);
-		int causal = sqlite3_column_int(s, 4) != 0, prefill = sqlite3_column_int(s, 5);
-		struct panel *p = NULL;
-		for (int i = 0; i < ps->n && !p; i++)
-			if (!strcmp(ps->p[i].method, method ? method : "") &&
-			    !strcmp(ps->p[i].params, params ? params : ""))
-				p = &ps->p[i];
-		if (!p) {
-			ps->total++;
-			if (ps->n == MAX_PANELS)
-				continue;
-			if (ps->n == ps->cap) {
-				int cap = ps->cap ? 2 * ps->cap : 16;
-				void *q = realloc(ps->p, cap * sizeof(*ps->p));
-				if (!q)
-					break;
-				ps->p = q;
-				ps->cap = cap;
-			}
-			p = &ps->p[ps->n++];
-			*p = (struct panel){
-			    .method = dup_col(s, 1), .params = dup_col(s, 2), .n = -1};
-		} else if (!better(p, prefill, causal, n)) {
-			continue;
-		}
-		free(p->dist);
-		p->case_id = sqlite3_column_int64(s, 0);
-		p->n = n;
-		p->causal = causal;
-		p->prefill = prefill;
-		p->dist = dup_col(s, 6);
-		p->head = sqlite3_column_int64(s, 7);
-		p->have_density = sqlite3_column_type(s, 8) != SQLITE_NULL;
-		p->density = sqlite3_column_double(s, 8);
-	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	char why[512];
+	int rc = attn_query_mask_cases(st, run, pick_case, ps, why, sizeof(why));
+	if (rc == ATTN_ERR_NOMEM)
+		return attn_errf(err, errlen, rc, "out of memory picking the masks of run %ld",
+		                 run);
+	return rc ? attn_errf(err, errlen, rc, "%s: %s", db_name, why) : ATTN_OK;
 }
 
 /*
  * Load p's mask and max-pool it to at most MASK_SIDE cells a side:
  * cell[r][c] = max over the pool x pool blocks (r·pool.., c·pool..). Without
  * the density metric, the density is the kept fraction of the stored blocks.
- * EXIT_OK, or EXIT_DB after saying why.
+ * ATTN_ERR_DB for a mask whose size disagrees with its blocks.
  */
-static int load_mask(sqlite3 *db, const char *db_path, struct panel *p)
+static int load_mask(struct attn_store *st, const char *db_name, struct panel *p, char *err,
+                     size_t errlen)
 {
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(db, "SELECT nqb, nkb, mask FROM masks WHERE case_id = ?", -1, &s,
-	                       NULL) != SQLITE_OK) {
-		cli_error("figures", "%s: %s", db_path, sqlite3_errmsg(db));
-		return EXIT_DB;
-	}
-	sqlite3_bind_int64(s, 1, p->case_id);
-	int rc = EXIT_DB;
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		cli_error("figures", "%s: reading the mask of case %ld: %s", db_path, p->case_id,
-		          sqlite3_errmsg(db));
-		goto out;
-	}
-	p->nqb = sqlite3_column_int64(s, 0);
-	p->nkb = sqlite3_column_int64(s, 1);
-	const uint8_t *m = sqlite3_column_blob(s, 2);
-	int64_t bytes = sqlite3_column_bytes(s, 2);
+	uint8_t *m;
+	size_t bytes;
+	char why[512];
+	int rc = attn_query_mask(st, p->case_id, &p->nqb, &p->nkb, &m, &bytes, why, sizeof(why));
+	if (rc == ATTN_ERR_NOMEM)
+		return attn_errf(err, errlen, rc, "%s", why);
+	if (rc)
+		return attn_errf(err, errlen, ATTN_ERR_DB, "%s: %s", db_name, why);
 	if (p->nqb < 1 || p->nkb < 1 || p->nqb > INT32_MAX || p->nkb > INT32_MAX ||
-	    bytes != p->nqb * p->nkb || !m) {
-		cli_error("figures",
-		          "%s: the mask of case %ld (%s %s) has %lld bytes for %lldx%lld blocks; "
-		          "the database is damaged",
-		          db_path, p->case_id, p->method, p->params, (long long)bytes,
-		          (long long)p->nqb, (long long)p->nkb);
+	    (int64_t)bytes != p->nqb * p->nkb || !m) {
+		rc = attn_errf(
+		    err, errlen, ATTN_ERR_DB,
+		    "%s: the mask of case %ld (%s %s) has %lld bytes for %lldx%lld blocks; "
+		    "the database is damaged",
+		    db_name, p->case_id, p->method, p->params, (long long)bytes, (long long)p->nqb,
+		    (long long)p->nkb);
 		goto out;
 	}
 	int64_t side = p->nqb > p->nkb ? p->nqb : p->nkb;
@@ -176,8 +166,8 @@ static int load_mask(sqlite3 *db, const char *db_path, struct panel *p)
 	p->cols = (p->nkb + p->pool - 1) / p->pool;
 	p->cell = calloc(p->rows * p->cols, 1);
 	if (!p->cell) {
-		cli_error("figures", "out of memory for a %lldx%lld mask", (long long)p->nqb,
-		          (long long)p->nkb);
+		rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory for a %lldx%lld mask",
+		               (long long)p->nqb, (long long)p->nkb);
 		goto out;
 	}
 	int64_t kept = 0;
@@ -189,9 +179,9 @@ static int load_mask(sqlite3 *db, const char *db_path, struct panel *p)
 		}
 	if (!p->have_density)
 		p->density = (double)kept / (double)(p->nqb * p->nkb);
-	rc = EXIT_OK;
+	rc = ATTN_OK;
 out:
-	sqlite3_finalize(s);
+	free(m);
 	return rc;
 }
 
@@ -216,16 +206,15 @@ static int write_dat(const char *dir, const char *name, int i, const struct pane
 }
 
 /* "run 3 on HOST", for the figure's title. */
-static void run_text(sqlite3 *db, long run, char *buf, size_t len)
+static void run_text(struct attn_store *st, long run, char *buf, size_t len)
 {
-	sqlite3_stmt *s;
+	struct attn_query_run r;
 	snprintf(buf, len, "run %ld", run);
-	if (sqlite3_prepare_v2(db, "SELECT hostname FROM runs WHERE id = ?", -1, &s, NULL))
+	if (attn_query_run_info(st, run, &r, NULL, 0) != ATTN_OK)
 		return;
-	sqlite3_bind_int64(s, 1, run);
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-		snprintf(buf, len, "run %ld on %s", run, (const char *)sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
+	if (r.hostname)
+		snprintf(buf, len, "run %ld on %s", run, r.hostname);
+	attn_query_run_info_free(&r);
 }
 
 /* NAME.gp drawing NAME.FORMAT; `run_title` is run_text()'s. */
@@ -264,7 +253,7 @@ static int write_gp(const char *run_title, const char *dir, const char *name, co
 	        rows, cols, 48.0 / height, 1 - 110.0 / height, 100.0 / height);
 	char title[1200];
 	snprintf(title, sizeof(title), "Kept-block masks of the sparse methods (%s)", run_title);
-	gp_str(f, title);
+	attn__gp_str(f, title);
 	fputs(" font ',14'\n", f);
 	for (int i = 0; i < ps->n; i++) {
 		const struct panel *p = &ps->p[i];
@@ -283,11 +272,11 @@ static int write_gp(const char *run_title, const char *dir, const char *name, co
 		         p->have_density ? "" : " (of blocks kept)");
 		snprintf(text, sizeof(text), "%s  %s", p->method, p->params);
 		fprintf(f, "\n# panel %d: case %ld\nset title ", i, p->case_id);
-		gp_str(f, text);
+		attn__gp_str(f, text);
 		fputs(".\"\\n\".", f);
-		gp_str(f, shape);
+		attn__gp_str(f, shape);
 		fputs(".\"\\n\".", f);
-		gp_str(f, dens);
+		attn__gp_str(f, dens);
 		/* Pixels centred on the stored block index they start at, edges at the blocks'. */
 		double half = p->pool / 2.0;
 		fprintf(f, "\nset xrange [-0.5:%g]\nset yrange [%g:-0.5]\n",
@@ -352,68 +341,64 @@ static void make_caption(const struct panels *ps, long run, char *caption, size_
 		         MASK_SIDE);
 }
 
-int fig_masks(sqlite3 *db, const char *db_path, long run, const char *dir, const char *name,
-              const char *const *formats, int n_formats, char *caption, size_t caption_len)
+int attn_fig_masks(struct attn_store *st, const char *db_name, int64_t run_id, const char *dir,
+                   const char *name, const char *const *formats, int n_formats, char *caption,
+                   size_t caption_len, char *err, size_t errlen)
 {
 	struct panels ps = {0};
 	char run_title[1024];
-	int rc = EXIT_OK;
+	long run = (long)run_id;
+	int rc = ATTN_OK;
 	if (caption_len)
 		caption[0] = 0;
 	for (int i = 0; i < n_formats; i++)
-		if (strcmp(formats[i], "png") && strcmp(formats[i], "svg")) {
-			cli_error("figures", "format '%s': expected png or svg", formats[i]);
-			return EXIT_USAGE;
-		}
-	if (pick_panels(db, run, &ps)) {
-		cli_error("figures", "%s: %s", db_path, sqlite3_errmsg(db));
-		rc = EXIT_DB;
+		if (strcmp(formats[i], "png") && strcmp(formats[i], "svg"))
+			return attn_errf(err, errlen, ATTN_ERR_INVALID,
+			                 "format '%s': expected png or svg", formats[i]);
+	if ((rc = pick_panels(st, db_name, run, &ps, err, errlen)) != ATTN_OK)
 		goto out;
-	}
 	if (ps.n == 0) {
-		cli_error("figures",
-		          "run %ld of %s holds no block masks for Fig. 3; store them by sweeping "
-		          "sparse methods with --dump-mask, e.g. `attnbench sweep --methods "
-		          "window,bigbird,moba --n 4096 --causal=1 --dump-mask --db %s`",
-		          run, db_path, db_path);
-		rc = EXIT_USAGE;
+		rc = attn_errf(
+		    err, errlen, ATTN_ERR_NOTFOUND,
+		    "run %ld of %s holds no block masks for Fig. 3; store them by sweeping "
+		    "sparse methods with --dump-mask, e.g. `attnbench sweep --methods "
+		    "window,bigbird,moba --n 4096 --causal=1 --dump-mask --db %s`",
+		    run, db_name, db_name);
 		goto out;
 	}
-	for (int i = 0; i < ps.n && rc == EXIT_OK; i++)
-		rc = load_mask(db, db_path, &ps.p[i]);
+	for (int i = 0; i < ps.n && rc == ATTN_OK; i++)
+		rc = load_mask(st, db_name, &ps.p[i], err, errlen);
 	if (rc)
 		goto out;
-	if (gp_mkdirs(dir)) {
-		cli_error("figures", "%s: cannot create: %s", dir, strerror(errno));
-		rc = EXIT_USAGE;
+	if (attn__gp_mkdirs(dir)) {
+		rc = attn_errf(err, errlen, ATTN_ERR_IO, "%s: cannot create: %s", dir,
+		               strerror(errno));
 		goto out;
 	}
 	for (int i = 0; i < ps.n; i++)
 		if (write_dat(dir, name, i, &ps.p[i]))
 			goto write_failed;
-	run_text(db, run, run_title, sizeof(run_title));
+	run_text(st, run, run_title, sizeof(run_title));
 	/* NAME.gp names its output, so each format rewrites it before its own gnuplot run. */
 	for (int i = 0; i < n_formats; i++) {
 		if (write_gp(run_title, dir, name, formats[i], &ps))
 			goto write_failed;
-		if (!gp_have()) {
-			cli_error("figures",
-			          "gnuplot not found: apt-get install gnuplot-nox (%s/%s.gp is "
-			          "written)",
-			          dir, name);
-			rc = EXIT_USAGE;
+		if (!attn_report_have_gnuplot()) {
+			rc =
+			    attn_errf(err, errlen, ATTN_ERR_NOTFOUND,
+			              "gnuplot not found: apt-get install gnuplot-nox (%s/%s.gp is "
+			              "written)",
+			              dir, name);
 			goto out;
 		}
-		if (gp_run("figures", dir, name)) {
-			rc = EXIT_USAGE;
+		if ((rc = attn__gp_run(dir, name, err, errlen)) != ATTN_OK)
 			goto out;
-		}
 	}
 	make_caption(&ps, run, caption, caption_len);
 	goto out;
 write_failed:
-	cli_error("figures", "%s: cannot write %s files: %s", dir, name, strerror(errno));
-	rc = EXIT_USAGE;
+	rc = attn_errf(err, errlen, ATTN_ERR_IO, "%s: cannot write %s files: %s", dir, name,
+	               strerror(errno));
 out:
 	panels_free(&ps);
 	return rc;

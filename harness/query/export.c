@@ -1,0 +1,250 @@
+/*
+ * The query layer's reads for `attnbench export` (see query.h): the runs
+ * with their run_info, the cases with their metrics, as typed cells so that
+ * the writer keeps what SQLite stored (an integer stays an integer, a NULL
+ * a NULL). The column lists are tables here, and the SELECTs are made from
+ * them, so the names a writer prints and the columns it gets cannot drift
+ * apart.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attnbench/query.h"
+#include "attnbench/status.h"
+#include "internal.h"
+
+static const char *const case_cols[] = {
+    "id", "run_id", "method", "family", "form", "params",  "batch", "heads",  "kv_heads",
+    "n",  "d",      "causal", "mode",   "dist", "threads", "seed",  "status", "message"};
+#define N_CASE_COLS ((int)(sizeof(case_cols) / sizeof(*case_cols)))
+
+static const char *const run_cols[] = {"id",   "started_at", "finished_at", "status",   "command",
+                                       "spec", "git_commit", "hostname",    "cpu_model"};
+#define N_RUN_COLS ((int)(sizeof(run_cols) / sizeof(*run_cols)))
+
+static int db_error(sqlite3 *db, char *err, size_t errlen)
+{
+	return attn_errf(err, errlen, ATTN_ERR_DB, "%s", sqlite3_errmsg(db));
+}
+
+static void cell_of(sqlite3_stmt *s, int i, const char *name, struct attn_query_cell *c)
+{
+	static const enum attn_query_type types[] = {[SQLITE_INTEGER] = ATTN_QUERY_INTEGER,
+	                                             [SQLITE_FLOAT] = ATTN_QUERY_REAL,
+	                                             [SQLITE_TEXT] = ATTN_QUERY_TEXT,
+	                                             [SQLITE_BLOB] = ATTN_QUERY_BLOB,
+	                                             [SQLITE_NULL] = ATTN_QUERY_NULL};
+	c->name = name;
+	c->type = types[sqlite3_column_type(s, i)];
+	c->integer = sqlite3_column_int64(s, i);
+	c->real = sqlite3_column_double(s, i);
+	c->text = (const char *)sqlite3_column_text(s, i);
+}
+
+/* "SELECT p.a, p.b, ... FROM table p WHERE ?1 = 0 OR p.key = ?1 ORDER BY p.id" */
+static void select_of(const char *const *cols, int n, const char *table, const char *key, char *sql,
+                      size_t len)
+{
+	size_t k = (size_t)snprintf(sql, len, "SELECT ");
+	for (int i = 0; i < n && k < len; i++)
+		k += (size_t)snprintf(sql + k, len - k, "%sp.%s", i ? ", " : "", cols[i]);
+	if (k < len)
+		snprintf(sql + k, len - k, " FROM %s p WHERE ?1 = 0 OR p.%s = ?1 ORDER BY p.id",
+		         table, key);
+}
+
+int attn_query_export_case_columns(const char *const **names)
+{
+	*names = case_cols;
+	return N_CASE_COLS;
+}
+
+void attn_query_names_free(char **names, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int attn_query_metric_names(struct attn_store *st, char ***names, int *n, char *err, size_t errlen)
+{
+	sqlite3 *db = attn__store_handle(st);
+	sqlite3_stmt *s;
+	*names = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(db, "SELECT DISTINCT name FROM metrics ORDER BY name", -1, &s,
+	                       NULL) != SQLITE_OK)
+		return db_error(db, err, errlen);
+	char **v = NULL;
+	int nv = 0, step, rc = ATTN_OK;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		char **nvv = realloc(v, (size_t)(nv + 1) * sizeof(*v));
+		char *name = nvv ? attn__strdup((const char *)sqlite3_column_text(s, 0)) : NULL;
+		if (nvv)
+			v = nvv;
+		if (!name) {
+			rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+			break;
+		}
+		v[nv++] = name;
+	}
+	if (rc == ATTN_OK && step != SQLITE_DONE)
+		rc = db_error(db, err, errlen);
+	sqlite3_finalize(s);
+	if (rc != ATTN_OK) {
+		attn_query_names_free(v, nv);
+		return rc;
+	}
+	*names = v;
+	*n = nv;
+	return ATTN_OK;
+}
+
+int attn_query_export_runs(struct attn_store *st, int64_t run, attn_query_export_run_fn each,
+                           void *ctx, char *err, size_t errlen)
+{
+	sqlite3 *db = attn__store_handle(st);
+	sqlite3_stmt *runs, *info;
+	char sql[1024];
+	select_of(run_cols, N_RUN_COLS, "runs", "id", sql, sizeof(sql));
+	if (sqlite3_prepare_v2(db, sql, -1, &runs, NULL) != SQLITE_OK)
+		return db_error(db, err, errlen);
+	if (sqlite3_prepare_v2(db, "SELECT key, value FROM run_info WHERE run_id = ? ORDER BY key",
+	                       -1, &info, NULL) != SQLITE_OK) {
+		sqlite3_finalize(runs);
+		return db_error(db, err, errlen);
+	}
+	struct attn_query_cell cols[N_RUN_COLS], *kv = NULL;
+	int cap = 0, rc = ATTN_OK, step;
+	sqlite3_bind_int64(runs, 1, run);
+	while (rc == ATTN_OK && (step = sqlite3_step(runs)) == SQLITE_ROW) {
+		for (int i = 0; i < N_RUN_COLS; i++)
+			cell_of(runs, i, run_cols[i], &cols[i]);
+		sqlite3_reset(info);
+		sqlite3_bind_int64(info, 1, sqlite3_column_int64(runs, 0));
+		int n = 0;
+		while (rc == ATTN_OK && sqlite3_step(info) == SQLITE_ROW) {
+			if (n == cap) {
+				int nc = cap ? 2 * cap : 64;
+				struct attn_query_cell *nk = realloc(kv, (size_t)nc * sizeof(*kv));
+				if (!nk) {
+					rc =
+					    attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+					break;
+				}
+				kv = nk;
+				cap = nc;
+			}
+			/* The row's text is gone at the next step: keep copies. */
+			const char *key = (const char *)sqlite3_column_text(info, 0);
+			const char *value = (const char *)sqlite3_column_text(info, 1);
+			struct attn_query_cell *c = &kv[n++];
+			cell_of(info, 1, NULL, c);
+			c->name = key ? attn__strdup(key) : NULL;
+			c->text = value ? attn__strdup(value) : NULL;
+			if ((key && !c->name) || (value && !c->text))
+				rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+		}
+		if (rc == ATTN_OK)
+			rc = each(ctx, cols, N_RUN_COLS, kv, n);
+		for (int i = 0; i < n; i++) {
+			free((char *)kv[i].name);
+			free((char *)kv[i].text);
+		}
+	}
+	if (rc == ATTN_OK && step != SQLITE_DONE)
+		rc = db_error(db, err, errlen);
+	free(kv);
+	sqlite3_finalize(runs);
+	sqlite3_finalize(info);
+	return rc;
+}
+
+int attn_query_export_cases(struct attn_store *st, int64_t run, const char *const *metrics,
+                            int n_metrics, attn_query_export_case_fn each, void *ctx, char *err,
+                            size_t errlen)
+{
+	sqlite3 *db = attn__store_handle(st);
+	sqlite3_stmt *cases, *val;
+	char sql[1024];
+	select_of(case_cols, N_CASE_COLS, "cases", "run_id", sql, sizeof(sql));
+	if (sqlite3_prepare_v2(db, sql, -1, &cases, NULL) != SQLITE_OK)
+		return db_error(db, err, errlen);
+	if (sqlite3_prepare_v2(db,
+	                       metrics ? "SELECT value FROM metrics WHERE case_id = ? AND name = ?"
+	                               : "SELECT name, value, unit FROM metrics WHERE case_id = ? "
+	                                 "ORDER BY name",
+	                       -1, &val, NULL) != SQLITE_OK) {
+		sqlite3_finalize(cases);
+		return db_error(db, err, errlen);
+	}
+	struct attn_query_cell cols[N_CASE_COLS], *mets = NULL;
+	int cap = 0, rc = ATTN_OK, step;
+	sqlite3_bind_int64(cases, 1, run);
+	while (rc == ATTN_OK && (step = sqlite3_step(cases)) == SQLITE_ROW) {
+		for (int i = 0; i < N_CASE_COLS; i++)
+			cell_of(cases, i, case_cols[i], &cols[i]);
+		int n = 0;
+		/*
+		 * One statement, stepped once per name, so each cell is copied out
+		 * before the next step: its text is not kept, only its number.
+		 */
+		for (int i = 0; rc == ATTN_OK && (metrics ? i < n_metrics : 1); i++) {
+			if (metrics) {
+				sqlite3_reset(val);
+				sqlite3_bind_int64(val, 1, sqlite3_column_int64(cases, 0));
+				sqlite3_bind_text(val, 2, metrics[i], -1, SQLITE_STATIC);
+			} else if (i == 0) {
+				sqlite3_reset(val);
+				sqlite3_bind_int64(val, 1, sqlite3_column_int64(cases, 0));
+			}
+			int vs = sqlite3_step(val);
+			if (vs != SQLITE_ROW && vs != SQLITE_DONE) {
+				rc = db_error(db, err, errlen);
+				break;
+			}
+			if (!metrics && vs == SQLITE_DONE)
+				break;
+			if (n == cap) {
+				int nc = cap ? 2 * cap : 64;
+				struct attn_query_cell *nm =
+				    realloc(mets, (size_t)nc * sizeof(*mets));
+				if (!nm) {
+					rc =
+					    attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+					break;
+				}
+				mets = nm;
+				cap = nc;
+			}
+			struct attn_query_cell *c = &mets[n++];
+			if (metrics && vs == SQLITE_DONE)
+				*c = (struct attn_query_cell){.name = metrics[i],
+				                              .type = ATTN_QUERY_NULL};
+			else
+				cell_of(val, metrics ? 0 : 1, metrics ? metrics[i] : NULL, c);
+			c->text = NULL;
+			if (!metrics) {
+				/* the name is the row's, gone at the next step: keep a copy */
+				c->name = attn__strdup((const char *)sqlite3_column_text(val, 0));
+				if (!c->name) {
+					n--;
+					rc =
+					    attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+				}
+			}
+		}
+		if (rc == ATTN_OK)
+			rc = each(ctx, cols, N_CASE_COLS, mets, n);
+		for (int i = 0; !metrics && i < n; i++)
+			free((char *)mets[i].name);
+	}
+	if (rc == ATTN_OK && step != SQLITE_DONE)
+		rc = db_error(db, err, errlen);
+	free(mets);
+	sqlite3_finalize(cases);
+	sqlite3_finalize(val);
+	return rc;
+}

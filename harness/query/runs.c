@@ -1,0 +1,146 @@
+/*
+ * The query layer's reads of runs (see query.h): which run a verb works on
+ * (the newest, the newest with an ok case, the one `figures` tagged) and
+ * what a run recorded about itself, for the captions and provenance of the
+ * reports. Every statement is prepared with its arguments bound; a failure
+ * is ATTN_ERR_DB with SQLite's message in err.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attnbench/query.h"
+#include "attnbench/status.h"
+#include "internal.h"
+
+static int db_error(sqlite3 *db, char *err, size_t errlen)
+{
+	return attn_errf(err, errlen, ATTN_ERR_DB, "%s", sqlite3_errmsg(db));
+}
+
+/*
+ * The one integer the statement gives, bound to the int64 `arg` at ?1 (if
+ * has_arg), 0 for NULL or no row.
+ */
+static int scalar(struct attn_store *st, const char *sql, int has_arg, int64_t arg, int64_t *out,
+                  char *err, size_t errlen)
+{
+	sqlite3 *db = attn__store_handle(st);
+	sqlite3_stmt *s;
+	*out = 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_error(db, err, errlen);
+	if (has_arg)
+		sqlite3_bind_int64(s, 1, arg);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ATTN_OK : db_error(db, err, errlen);
+}
+
+int attn_query_newest_run(struct attn_store *st, int64_t *run, char *err, size_t errlen)
+{
+	return scalar(st, "SELECT MAX(id) FROM runs", 0, 0, run, err, errlen);
+}
+
+int attn_query_run_exists(struct attn_store *st, int64_t run, int *exists, char *err, size_t errlen)
+{
+	int64_t n;
+	int rc = scalar(st, "SELECT count(*) FROM runs WHERE id = ?", 1, run, &n, err, errlen);
+	*exists = rc == ATTN_OK && n == 1;
+	return rc;
+}
+
+int attn_query_latest_ok_run(struct attn_store *st, int64_t run, int64_t *found, char *err,
+                             size_t errlen)
+{
+	return scalar(st,
+	              "SELECT MAX(run_id) FROM cases WHERE status = 'ok' AND "
+	              "(?1 = 0 OR run_id = ?1)",
+	              1, run, found, err, errlen);
+}
+
+int attn_query_tagged_run(struct attn_store *st, const char *key, const char *value, int64_t *run,
+                          char *err, size_t errlen)
+{
+	sqlite3 *db = attn__store_handle(st);
+	sqlite3_stmt *s;
+	*run = 0;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT MAX(i.run_id) FROM run_info i WHERE i.key = ?1 AND "
+	                       "i.value = ?2 AND EXISTS (SELECT 1 FROM cases c WHERE c.run_id = "
+	                       "i.run_id AND c.status = 'ok')",
+	                       -1, &s, NULL) != SQLITE_OK)
+		return db_error(db, err, errlen);
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*run = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ATTN_OK : db_error(db, err, errlen);
+}
+
+/* Column i as a malloc'd string; NULL for NULL. -1 when the copy fails. */
+static int dup_text(sqlite3_stmt *s, int i, char **out)
+{
+	const char *t = (const char *)sqlite3_column_text(s, i);
+	*out = NULL;
+	if (!t)
+		return 0;
+	*out = attn__strdup(t);
+	return *out ? 0 : -1;
+}
+
+int attn_query_run_info(struct attn_store *st, int64_t run, struct attn_query_run *out, char *err,
+                        size_t errlen)
+{
+	sqlite3 *db = attn__store_handle(st);
+	sqlite3_stmt *s;
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(
+	        db,
+	        "SELECT r.id, r.hostname, r.cpu_model, r.git_commit, r.started_at, "
+	        "r.spec, r.command, (SELECT value FROM run_info WHERE run_id = r.id "
+	        "AND key = 'cores'), (SELECT COUNT(*) FROM cases WHERE run_id = r.id "
+	        "AND status = 'ok'), (SELECT COUNT(*) FROM cases WHERE run_id = r.id) "
+	        "FROM runs r WHERE r.id = ?",
+	        -1, &s, NULL) != SQLITE_OK)
+		return db_error(db, err, errlen);
+	sqlite3_bind_int64(s, 1, run);
+	int step = sqlite3_step(s), rc = ATTN_OK;
+	if (step == SQLITE_ROW) {
+		char **field[] = {&out->hostname,   &out->cpu_model, &out->git_commit,
+		                  &out->started_at, &out->spec,      &out->command,
+		                  &out->cores};
+		out->id = sqlite3_column_int64(s, 0);
+		for (int i = 0; i < 7 && rc == ATTN_OK; i++)
+			if (dup_text(s, i + 1, field[i]))
+				rc = attn_errf(err, errlen, ATTN_ERR_NOMEM,
+				               "out of memory reading run %lld", (long long)run);
+		out->n_ok = sqlite3_column_int64(s, 8);
+		out->n_cases = sqlite3_column_int64(s, 9);
+	} else if (step == SQLITE_DONE) {
+		rc = attn_errf(err, errlen, ATTN_ERR_NOTFOUND, "no run %lld", (long long)run);
+	} else {
+		rc = db_error(db, err, errlen);
+	}
+	sqlite3_finalize(s);
+	if (rc != ATTN_OK)
+		attn_query_run_info_free(out);
+	return rc;
+}
+
+void attn_query_run_info_free(struct attn_query_run *r)
+{
+	free(r->hostname);
+	free(r->cpu_model);
+	free(r->git_commit);
+	free(r->started_at);
+	free(r->spec);
+	free(r->command);
+	free(r->cores);
+	memset(r, 0, sizeof(*r));
+}
