@@ -33,150 +33,196 @@ static void on_signal(int sig)
 }
 
 static const char *help_text =
-	"usage: attnbench sweep [--methods LIST] [--n SPEC] [--d SPEC] [--heads SPEC]\n"
-	"                       [--kv-heads SPEC] [--batch SPEC] [--threads SPEC]\n"
-	"                       [--causal[=0|1|both]] [--mode prefill|decode|both]\n"
-	"                       [--dist NAME[,NAME]] [--seed N] [--preset NAME | --spec FILE]\n"
-	"                       [--db FILE] [--resume] [--plugin FILE.so]... [tuning]\n"
-	"\n"
-	"Runs every combination of the axes for every method, each case in its own\n"
-	"process, and commits each case to the database as it finishes.\n"
-	"\n"
-	"axes (SPEC): 64,128  |  256..65536x2 (geometric)  |  1..8+1 (linear); k and M\n"
-	"  suffixes (64k). Defaults: --n 256..4096x2 --d 64 --heads 1 --kv-heads = heads\n"
-	"  --batch 1 --threads 1 --causal 0 --mode prefill --dist gaussian --seed 42.\n"
-	"methods (LIST): name,name[key=v1,v2;key=lo..hi x2],...  or all (the default:\n"
-	"  every method but oracles). Example: flash[bq=32,64;bk=64],softmax\n"
-	"dist: gaussian, local (peaked near the diagonal), needle (few keys dominate)\n"
-	"--preset NAME   load workloads/presets/NAME.spec; --spec FILE loads a spec\n"
-	"                file (key = value lines); axes given on the command line\n"
-	"                override it. It may hold the tuning and measurement\n"
-	"                settings below as keys, '_' for '-' (min_reps = 15,\n"
-	"                roof_probe = 1), which the command line's options override\n"
-	"--db FILE       the database (default results/attnbench.db; created)\n"
-	"--resume        finish the newest unfinished run in --db: its cases already\n"
-	"                recorded are not run again; spec options must match it.\n"
-	"                The run's measurement options (tuning and measurement\n"
-	"                below, and the spec file's settings) are restored from\n"
-	"                it: one given again with another value is refused (exit 2).\n"
-	"                A method the run took from a plugin must come from the same\n"
-	"                .so (its FNV-1a hash, run_info plugin:PATH), else refused.\n"
-	"                A run another live sweep is writing is refused (exit 3),\n"
-	"                naming it; one whose writer died is taken over\n"
-	"--take-over     with --resume: take the run from a writer on another host,\n"
-	"                which cannot be checked from here (your word that it is gone)\n"
-	"--dry-run       print the cases and exit\n";
+    "usage: attnbench sweep [--methods LIST] [--n SPEC] [--d SPEC] [--heads SPEC]\n"
+    "                       [--kv-heads SPEC] [--batch SPEC] [--threads SPEC]\n"
+    "                       [--causal[=0|1|both]] [--mode prefill|decode|both]\n"
+    "                       [--dist NAME[,NAME]] [--seed N] [--preset NAME | --spec FILE]\n"
+    "                       [--db FILE] [--resume] [--plugin FILE.so]... [tuning]\n"
+    "\n"
+    "Runs every combination of the axes for every method, each case in its own\n"
+    "process, and commits each case to the database as it finishes.\n"
+    "\n"
+    "axes (SPEC): 64,128  |  256..65536x2 (geometric)  |  1..8+1 (linear); k and M\n"
+    "  suffixes (64k). Defaults: --n 256..4096x2 --d 64 --heads 1 --kv-heads = heads\n"
+    "  --batch 1 --threads 1 --causal 0 --mode prefill --dist gaussian --seed 42.\n"
+    "methods (LIST): name,name[key=v1,v2;key=lo..hi x2],...  or all (the default:\n"
+    "  every method but oracles). Example: flash[bq=32,64;bk=64],softmax\n"
+    "dist: gaussian, local (peaked near the diagonal), needle (few keys dominate)\n"
+    "--preset NAME   load workloads/presets/NAME.spec; --spec FILE loads a spec\n"
+    "                file (key = value lines); axes given on the command line\n"
+    "                override it. It may hold the tuning and measurement\n"
+    "                settings below as keys, '_' for '-' (min_reps = 15,\n"
+    "                roof_probe = 1), which the command line's options override\n"
+    "--db FILE       the database (default results/attnbench.db; created)\n"
+    "--resume        finish the newest unfinished run in --db: its cases already\n"
+    "                recorded are not run again; spec options must match it.\n"
+    "                The run's measurement options (tuning and measurement\n"
+    "                below, and the spec file's settings) are restored from\n"
+    "                it: one given again with another value is refused (exit 2).\n"
+    "                A method the run took from a plugin must come from the same\n"
+    "                .so (its FNV-1a hash, run_info plugin:PATH), else refused.\n"
+    "                A run another live sweep is writing is refused (exit 3),\n"
+    "                naming it; one whose writer died is taken over\n"
+    "--take-over     with --resume: take the run from a writer on another host,\n"
+    "                which cannot be checked from here (your word that it is gone)\n"
+    "--dry-run       print the cases and exit\n";
 
 static const char *help_tuning =
 
-	"tuning: --timeout S (120) --warmup S (0.05) --min-time S (0.2)\n"
-	"        --max-call-time S (60: skip, as skipped_time, a case whose one call\n"
-	"        needs longer even at the measured FMA roof; 0 never skips)\n"
-	"        --min-reps N (5) --max-reps N (1000) --min-sample S (0.0005: a sample\n"
-	"        averages calls until it lasts this long) --check-max-flops F (2e9: check\n"
-	"        against the float64 oracle when 4*B*H*NQ*N*D is below)\n"
-	"        --mem-limit BYTES (default 90% of MemAvailable; 8G, 512M)  --quiet\n"
-	"measurement:\n"
-	"  --counters LIST  events per sample: PAPI presets or native names, e.g.\n"
-	"                   PAPI_TOT_INS,perf::TASK-CLOCK (default: a hardware and\n"
-	"                   software set; 'none' for none). Events this machine lacks\n"
-	"                   are reported once and stored as NULL, never 0.\n"
-	"  --bind compact|scatter|none   thread placement (default compact)\n"
-	"  --interleave     run the repetitions of the methods at one shape\n"
-	"                   round-robin, so drifts in machine speed hit all alike\n"
-	"                   (default; --no-interleave runs each case to the end)\n"
-	"  --cold-cache     evict the caches before every repetition (default warm)\n"
-	"  --dump-mask      store the kept-block mask of head 0 of every sparse case\n"
-	"                   (table masks), from one extra untimed call\n"
-	"  --roof-budget S  seconds per thread count for the FMA, sgemm and triad\n"
-	"                   roofs measured before the sweep (default 3; 0 skips them\n"
-	"                   and leaves the fractions of roof NULL)\n"
-	"  --roof-probe     after every timed sample, outside it, time a fixed\n"
-	"                   OpenBLAS sgemm (256^3, single precision, the case's\n"
-	"                   thread count, ~0.5 ms): stored per sample as roof_ns, the\n"
-	"                   ns of one call, so `compare` can divide out the\n"
-	"                   machine's speed at that moment\n"
-	"\n"
-	"environment: ATTNBENCH_INJECT_SLOWDOWN=method:factor (factor in (1, 10])\n"
-	"  makes that method's timed samples factor times longer with busy work, for\n"
-	"  testing the regression gate only; recorded as run_info inject_slowdown.\n";
+    "tuning: --timeout S (120) --warmup S (0.05) --min-time S (0.2)\n"
+    "        --max-call-time S (60: skip, as skipped_time, a case whose one call\n"
+    "        needs longer even at the measured FMA roof; 0 never skips)\n"
+    "        --min-reps N (5) --max-reps N (1000) --min-sample S (0.0005: a sample\n"
+    "        averages calls until it lasts this long) --check-max-flops F (2e9: check\n"
+    "        against the float64 oracle when 4*B*H*NQ*N*D is below)\n"
+    "        --mem-limit BYTES (default 90% of MemAvailable; 8G, 512M)  --quiet\n"
+    "measurement:\n"
+    "  --counters LIST  events per sample: PAPI presets or native names, e.g.\n"
+    "                   PAPI_TOT_INS,perf::TASK-CLOCK (default: a hardware and\n"
+    "                   software set; 'none' for none). Events this machine lacks\n"
+    "                   are reported once and stored as NULL, never 0.\n"
+    "  --bind compact|scatter|none   thread placement (default compact)\n"
+    "  --interleave     run the repetitions of the methods at one shape\n"
+    "                   round-robin, so drifts in machine speed hit all alike\n"
+    "                   (default; --no-interleave runs each case to the end)\n"
+    "  --cold-cache     evict the caches before every repetition (default warm)\n"
+    "  --dump-mask      store the kept-block mask of head 0 of every sparse case\n"
+    "                   (table masks), from one extra untimed call\n"
+    "  --roof-budget S  seconds per thread count for the FMA, sgemm and triad\n"
+    "                   roofs measured before the sweep (default 3; 0 skips them\n"
+    "                   and leaves the fractions of roof NULL)\n"
+    "  --roof-probe     after every timed sample, outside it, time a fixed\n"
+    "                   OpenBLAS sgemm (256^3, single precision, the case's\n"
+    "                   thread count, ~0.5 ms): stored per sample as roof_ns, the\n"
+    "                   ns of one call, so `compare` can divide out the\n"
+    "                   machine's speed at that moment\n"
+    "\n"
+    "environment: ATTNBENCH_INJECT_SLOWDOWN=method:factor (factor in (1, 10])\n"
+    "  makes that method's timed samples factor times longer with busy work, for\n"
+    "  testing the regression gate only; recorded as run_info inject_slowdown.\n";
 
 /* The rest of the help, apart: one string literal may not be longer than 4095 bytes in C11. */
 static const char *help_tail =
-	"\n"
-	"More threads than the CPUs this process may use are warned about and\n"
-	"recorded (run_info oversubscribed, metric oversubscribed per case).\n"
-	"\n"
-	"exit: 0 every case ok, unsupported or skipped (memory, time); 1 some case\n"
-	"crashed, timed out, failed or failed its check; 2 bad spec or option;\n"
-	"3 database error (\"stopped on a database error\"; the cases recorded are\n"
-	"kept: resume with --resume); 130 interrupted (resume with --resume).\n";
+    "\n"
+    "More threads than the CPUs this process may use are warned about and\n"
+    "recorded (run_info oversubscribed, metric oversubscribed per case).\n"
+    "\n"
+    "exit: 0 every case ok, unsupported or skipped (memory, time); 1 some case\n"
+    "crashed, timed out, failed or failed its check; 2 bad spec or option;\n"
+    "3 database error (\"stopped on a database error\"; the cases recorded are\n"
+    "kept: resume with --resume); 130 interrupted (resume with --resume).\n";
 
 enum {
-	O_METHODS = 256, O_N, O_D, O_HEADS, O_KVH, O_BATCH, O_THREADS, O_CAUSAL, O_MODE, O_DIST,
-	O_SEED, O_PRESET, O_SPEC, O_DB, O_RESUME, O_PLUGIN, O_TIMEOUT, O_WARMUP, O_MINTIME,
-	O_MINREPS, O_MAXREPS, O_CHECKF, O_MEMLIM, O_QUIET, O_DRY, O_COUNTERS, O_BIND, O_COLD,
-	O_INTERLEAVE, O_NO_INTERLEAVE, O_ROOF, O_MAXCALL, O_MASK, O_PROBE, O_MINSAMPLE, O_TAKEOVER
+	O_METHODS = 256,
+	O_N,
+	O_D,
+	O_HEADS,
+	O_KVH,
+	O_BATCH,
+	O_THREADS,
+	O_CAUSAL,
+	O_MODE,
+	O_DIST,
+	O_SEED,
+	O_PRESET,
+	O_SPEC,
+	O_DB,
+	O_RESUME,
+	O_PLUGIN,
+	O_TIMEOUT,
+	O_WARMUP,
+	O_MINTIME,
+	O_MINREPS,
+	O_MAXREPS,
+	O_CHECKF,
+	O_MEMLIM,
+	O_QUIET,
+	O_DRY,
+	O_COUNTERS,
+	O_BIND,
+	O_COLD,
+	O_INTERLEAVE,
+	O_NO_INTERLEAVE,
+	O_ROOF,
+	O_MAXCALL,
+	O_MASK,
+	O_PROBE,
+	O_MINSAMPLE,
+	O_TAKEOVER
 };
 
-static const struct option opts[] = {
-	{"help", no_argument, 0, 'h'},
-	{"methods", required_argument, 0, O_METHODS},
-	{"n", required_argument, 0, O_N},
-	{"d", required_argument, 0, O_D},
-	{"heads", required_argument, 0, O_HEADS},
-	{"kv-heads", required_argument, 0, O_KVH},
-	{"batch", required_argument, 0, O_BATCH},
-	{"threads", required_argument, 0, O_THREADS},
-	{"causal", optional_argument, 0, O_CAUSAL},
-	{"mode", required_argument, 0, O_MODE},
-	{"dist", required_argument, 0, O_DIST},
-	{"seed", required_argument, 0, O_SEED},
-	{"preset", required_argument, 0, O_PRESET},
-	{"spec", required_argument, 0, O_SPEC},
-	{"db", required_argument, 0, O_DB},
-	{"resume", no_argument, 0, O_RESUME},
-	{"take-over", no_argument, 0, O_TAKEOVER},
-	{"plugin", required_argument, 0, O_PLUGIN},
-	{"timeout", required_argument, 0, O_TIMEOUT},
-	{"max-call-time", required_argument, 0, O_MAXCALL},
-	{"dump-mask", no_argument, 0, O_MASK},
-	{"warmup", required_argument, 0, O_WARMUP},
-	{"min-time", required_argument, 0, O_MINTIME},
-	{"min-reps", required_argument, 0, O_MINREPS},
-	{"max-reps", required_argument, 0, O_MAXREPS},
-	{"check-max-flops", required_argument, 0, O_CHECKF},
-	{"mem-limit", required_argument, 0, O_MEMLIM},
-	{"quiet", no_argument, 0, O_QUIET},
-	{"dry-run", no_argument, 0, O_DRY},
-	{"counters", required_argument, 0, O_COUNTERS},
-	{"bind", required_argument, 0, O_BIND},
-	{"cold-cache", no_argument, 0, O_COLD},
-	{"interleave", no_argument, 0, O_INTERLEAVE},
-	{"no-interleave", no_argument, 0, O_NO_INTERLEAVE},
-	{"roof-budget", required_argument, 0, O_ROOF},
-	{"roof-probe", no_argument, 0, O_PROBE},
-	{"min-sample", required_argument, 0, O_MINSAMPLE},
-	{0, 0, 0, 0}};
+static const struct option opts[] = {{"help", no_argument, 0, 'h'},
+                                     {"methods", required_argument, 0, O_METHODS},
+                                     {"n", required_argument, 0, O_N},
+                                     {"d", required_argument, 0, O_D},
+                                     {"heads", required_argument, 0, O_HEADS},
+                                     {"kv-heads", required_argument, 0, O_KVH},
+                                     {"batch", required_argument, 0, O_BATCH},
+                                     {"threads", required_argument, 0, O_THREADS},
+                                     {"causal", optional_argument, 0, O_CAUSAL},
+                                     {"mode", required_argument, 0, O_MODE},
+                                     {"dist", required_argument, 0, O_DIST},
+                                     {"seed", required_argument, 0, O_SEED},
+                                     {"preset", required_argument, 0, O_PRESET},
+                                     {"spec", required_argument, 0, O_SPEC},
+                                     {"db", required_argument, 0, O_DB},
+                                     {"resume", no_argument, 0, O_RESUME},
+                                     {"take-over", no_argument, 0, O_TAKEOVER},
+                                     {"plugin", required_argument, 0, O_PLUGIN},
+                                     {"timeout", required_argument, 0, O_TIMEOUT},
+                                     {"max-call-time", required_argument, 0, O_MAXCALL},
+                                     {"dump-mask", no_argument, 0, O_MASK},
+                                     {"warmup", required_argument, 0, O_WARMUP},
+                                     {"min-time", required_argument, 0, O_MINTIME},
+                                     {"min-reps", required_argument, 0, O_MINREPS},
+                                     {"max-reps", required_argument, 0, O_MAXREPS},
+                                     {"check-max-flops", required_argument, 0, O_CHECKF},
+                                     {"mem-limit", required_argument, 0, O_MEMLIM},
+                                     {"quiet", no_argument, 0, O_QUIET},
+                                     {"dry-run", no_argument, 0, O_DRY},
+                                     {"counters", required_argument, 0, O_COUNTERS},
+                                     {"bind", required_argument, 0, O_BIND},
+                                     {"cold-cache", no_argument, 0, O_COLD},
+                                     {"interleave", no_argument, 0, O_INTERLEAVE},
+                                     {"no-interleave", no_argument, 0, O_NO_INTERLEAVE},
+                                     {"roof-budget", required_argument, 0, O_ROOF},
+                                     {"roof-probe", no_argument, 0, O_PROBE},
+                                     {"min-sample", required_argument, 0, O_MINSAMPLE},
+                                     {0, 0, 0, 0}};
 
 /* The spec key an axis option sets, the protocol field a setting option sets. */
 static const struct {
 	int opt;
 	const char *key; /* a spec key, or NULL */
 	int field;       /* a protocol field, or -1 */
-} opt_map[] = {
-	{O_METHODS, "methods", -1}, {O_N, "n", -1}, {O_D, "d", -1}, {O_HEADS, "heads", -1},
-	{O_KVH, "kv_heads", -1}, {O_BATCH, "batch", -1}, {O_THREADS, "threads", -1},
-	{O_CAUSAL, "causal", -1}, {O_MODE, "mode", -1}, {O_DIST, "dist", -1},
-	{O_SEED, "seed", -1}, {O_TIMEOUT, NULL, ATTN_PROTO_TIMEOUT},
-	{O_MAXCALL, NULL, ATTN_PROTO_MAX_CALL}, {O_WARMUP, NULL, ATTN_PROTO_WARMUP},
-	{O_MINTIME, NULL, ATTN_PROTO_MIN_TIME}, {O_MINREPS, NULL, ATTN_PROTO_MIN_REPS},
-	{O_MAXREPS, NULL, ATTN_PROTO_MAX_REPS}, {O_MINSAMPLE, NULL, ATTN_PROTO_MIN_SAMPLE},
-	{O_CHECKF, NULL, ATTN_PROTO_CHECK_MAX_FLOPS}, {O_MEMLIM, NULL, ATTN_PROTO_MEM_LIMIT},
-	{O_COUNTERS, NULL, ATTN_PROTO_COUNTERS}, {O_BIND, NULL, ATTN_PROTO_BIND},
-	{O_COLD, NULL, ATTN_PROTO_COLD_CACHE}, {O_MASK, NULL, ATTN_PROTO_DUMP_MASK},
-	{O_INTERLEAVE, NULL, ATTN_PROTO_INTERLEAVE}, {O_NO_INTERLEAVE, NULL, ATTN_PROTO_INTERLEAVE},
-	{O_PROBE, NULL, ATTN_PROTO_ROOF_PROBE}, {O_ROOF, NULL, ATTN_PROTO_ROOF_BUDGET}};
+} opt_map[] = {{O_METHODS, "methods", -1},
+               {O_N, "n", -1},
+               {O_D, "d", -1},
+               {O_HEADS, "heads", -1},
+               {O_KVH, "kv_heads", -1},
+               {O_BATCH, "batch", -1},
+               {O_THREADS, "threads", -1},
+               {O_CAUSAL, "causal", -1},
+               {O_MODE, "mode", -1},
+               {O_DIST, "dist", -1},
+               {O_SEED, "seed", -1},
+               {O_TIMEOUT, NULL, ATTN_PROTO_TIMEOUT},
+               {O_MAXCALL, NULL, ATTN_PROTO_MAX_CALL},
+               {O_WARMUP, NULL, ATTN_PROTO_WARMUP},
+               {O_MINTIME, NULL, ATTN_PROTO_MIN_TIME},
+               {O_MINREPS, NULL, ATTN_PROTO_MIN_REPS},
+               {O_MAXREPS, NULL, ATTN_PROTO_MAX_REPS},
+               {O_MINSAMPLE, NULL, ATTN_PROTO_MIN_SAMPLE},
+               {O_CHECKF, NULL, ATTN_PROTO_CHECK_MAX_FLOPS},
+               {O_MEMLIM, NULL, ATTN_PROTO_MEM_LIMIT},
+               {O_COUNTERS, NULL, ATTN_PROTO_COUNTERS},
+               {O_BIND, NULL, ATTN_PROTO_BIND},
+               {O_COLD, NULL, ATTN_PROTO_COLD_CACHE},
+               {O_MASK, NULL, ATTN_PROTO_DUMP_MASK},
+               {O_INTERLEAVE, NULL, ATTN_PROTO_INTERLEAVE},
+               {O_NO_INTERLEAVE, NULL, ATTN_PROTO_INTERLEAVE},
+               {O_PROBE, NULL, ATTN_PROTO_ROOF_PROBE},
+               {O_ROOF, NULL, ATTN_PROTO_ROOF_BUDGET}};
 
 /* What the command line asked for. */
 struct sweep_args {
@@ -246,13 +292,13 @@ static void on_roof(void *ctx, int t, const struct attn_roof *r)
 		return;
 	if (!r)
 		fprintf(stderr, "sweep: measuring the roofs at %d thread%s ...\n", t,
-			t > 1 ? "s" : "");
+		        t > 1 ? "s" : "");
 	else
 		fprintf(stderr,
-			"sweep: roofs at %d thread%s: FMA peak %.1f GFLOP/s (%s), sgemm "
-			"%.1f GFLOP/s (n=%lld), triad %.1f GB/s\n",
-			t, t > 1 ? "s" : "", r->fma_gflops, r->fma_isa, r->sgemm_gflops,
-			(long long)r->sgemm_n, r->triad_gbps);
+		        "sweep: roofs at %d thread%s: FMA peak %.1f GFLOP/s (%s), sgemm "
+		        "%.1f GFLOP/s (n=%lld), triad %.1f GB/s\n",
+		        t, t > 1 ? "s" : "", r->fma_gflops, r->fma_isa, r->sgemm_gflops,
+		        (long long)r->sgemm_n, r->triad_gbps);
 }
 
 static void on_ready(void *ctx, int64_t run_id, int n_cases)
@@ -260,7 +306,7 @@ static void on_ready(void *ctx, int64_t run_id, int n_cases)
 	const struct printer *p = ctx;
 	if (!p->quiet)
 		fprintf(stderr, "sweep: run %lld, %d cases into %s\n", (long long)run_id, n_cases,
-			p->db_path);
+		        p->db_path);
 }
 
 static void on_group(void *ctx, const struct attn_sweep_group *g)
@@ -276,16 +322,16 @@ static void on_group(void *ctx, const struct attn_sweep_group *g)
 	else
 		snprintf(eta, sizeof(eta), "?");
 	fprintf(stderr, "\r\033[K[%d/%d %s ETA %s] %s%s", g->index + 1, g->total, el, eta, d,
-		g->n > 1 ? " ..." : "");
+	        g->n > 1 ? " ..." : "");
 	fflush(stderr);
 }
 
 static void on_case(void *ctx, int index, int total, const struct attn_case *c,
-		    const struct attn_case_result *r)
+                    const struct attn_case_result *r)
 {
 	const struct printer *p = ctx;
 	int bad = r->status == ATTN_CASE_TIMEOUT || r->status == ATTN_CASE_CRASHED ||
-		  r->status == ATTN_CASE_FAILED || r->status == ATTN_CASE_FAILED_CHECK;
+	          r->status == ATTN_CASE_FAILED || r->status == ATTN_CASE_FAILED_CHECK;
 	if (p->quiet || (p->tty && !bad && r->status == ATTN_CASE_OK))
 		return;
 	char d[512], t[32];
@@ -294,8 +340,8 @@ static void on_case(void *ctx, int index, int total, const struct attn_case *c,
 	if (p->tty)
 		fprintf(stderr, "\r\033[K");
 	fprintf(stderr, "[%d/%d] %s: %s%s%s\n", index + 1, total, d,
-		attn_case_status_name(r->status), med ? " " : (r->message[0] ? " - " : ""),
-		med ? cli_fmt_ns(med->value, t, sizeof(t)) : r->message);
+	        attn_case_status_name(r->status), med ? " " : (r->message[0] ? " - " : ""),
+	        med ? cli_fmt_ns(med->value, t, sizeof(t)) : r->message);
 }
 
 static void on_error(void *ctx, int status, const char *text)
@@ -315,26 +361,26 @@ static int summary(const struct printer *p, const struct attn_sweep_outcome *o)
 		char el[32];
 		fmt_clock(o->elapsed_s, el, sizeof(el));
 		fprintf(stderr, "sweep: run %lld %s in %s:", (long long)o->run_id,
-			o->db_error ? "stopped on a database error"
-			: o->interrupted ? "interrupted"
-					 : "finished",
-			el);
+		        o->db_error      ? "stopped on a database error"
+		        : o->interrupted ? "interrupted"
+		                         : "finished",
+		        el);
 		for (int s = 0; s < ATTN_CASE_INTERRUPTED; s++)
 			if (o->counts[s])
 				fprintf(stderr, " %d %s", o->counts[s],
-					attn_case_status_name((enum attn_case_status)s));
+				        attn_case_status_name((enum attn_case_status)s));
 		if (o->skipped)
 			fprintf(stderr, " (%d already recorded)", o->skipped);
 		fprintf(stderr, "; results in %s\n", p->db_path);
 		if (o->db_error)
 			fprintf(stderr,
-				"sweep: the cases recorded before the error are kept; once the "
-				"database is writable, continue with: attnbench sweep --db %s "
-				"--resume\n",
-				p->db_path);
+			        "sweep: the cases recorded before the error are kept; once the "
+			        "database is writable, continue with: attnbench sweep --db %s "
+			        "--resume\n",
+			        p->db_path);
 		else if (o->interrupted)
 			fprintf(stderr, "sweep: continue with: attnbench sweep --db %s --resume\n",
-				p->db_path);
+			        p->db_path);
 	}
 	if (o->db_error)
 		return EXIT_DB;
@@ -344,13 +390,17 @@ static int summary(const struct printer *p, const struct attn_sweep_outcome *o)
 }
 
 int cli_sweep_run(const struct attn_sweep_spec *spec, struct attn_sweep_options *opt,
-		  const struct attn_registry *reg, const char *db_path, int quiet,
-		  int64_t *run_id)
+                  const struct attn_registry *reg, const char *db_path, int quiet, int64_t *run_id)
 {
 	struct printer p = {.db_path = db_path, .quiet = quiet, .tty = isatty(2)};
-	struct attn_sweep_progress pg = {.ctx = &p, .message = on_message, .started = on_started,
-					 .roof = on_roof, .ready = on_ready, .group = on_group,
-					 .case_done = on_case, .error = on_error};
+	struct attn_sweep_progress pg = {.ctx = &p,
+	                                 .message = on_message,
+	                                 .started = on_started,
+	                                 .roof = on_roof,
+	                                 .ready = on_ready,
+	                                 .group = on_group,
+	                                 .case_done = on_case,
+	                                 .error = on_error};
 	struct attn_sweep_protocol proto;
 	int given[ATTN_PROTO_COUNT];
 	struct attn_store *st = NULL;
@@ -383,10 +433,10 @@ int cli_sweep_run(const struct attn_sweep_spec *spec, struct attn_sweep_options 
 	}
 	if (run_id)
 		*run_id = out.run_id;
-	int code = out.finished ? summary(&p, &out)
-		   : rc == ATTN_ERR_DB ? EXIT_DB
-		   : rc              ? EXIT_USAGE
-				     : EXIT_OK;
+	int code = out.finished        ? summary(&p, &out)
+	           : rc == ATTN_ERR_DB ? EXIT_DB
+	           : rc                ? EXIT_USAGE
+	                               : EXIT_OK;
 	attn_sweep_outcome_free(&out);
 	attn_store_close(st);
 	return code;
@@ -414,8 +464,8 @@ static int take_option(struct sweep_args *a, int c)
 			if (o->val == c)
 				snprintf(name, sizeof(name), "--%s", o->name);
 		const char *v = optarg ? optarg : c == O_NO_INTERLEAVE ? "0" : "1";
-		if (attn_sweep_setting_parse(&a->opt.proto, (enum attn_protocol_field)f, v, name, err,
-					     sizeof(err))) {
+		if (attn_sweep_setting_parse(&a->opt.proto, (enum attn_protocol_field)f, v, name,
+		                             err, sizeof(err))) {
 			cli_error("sweep", "%s", err);
 			return -1;
 		}
@@ -426,7 +476,7 @@ static int take_option(struct sweep_args *a, int c)
 	case 'h': printf("%s%s%s", help_text, help_tuning, help_tail); return 1;
 	case O_PRESET:
 		snprintf(a->preset_path, sizeof(a->preset_path), "%s/workloads/presets/%s.spec",
-			 cli_data_dir(), optarg);
+		         cli_data_dir(), optarg);
 		a->file = a->preset_path;
 		return 0;
 	case O_SPEC: a->file = optarg; return 0;
@@ -452,11 +502,14 @@ static int parse_args(int argc, char **argv, struct sweep_args *a)
 		if ((rc = take_option(a, c)))
 			return rc;
 	if (optind < argc) {
-		cli_error("sweep", "unexpected argument '%s' (options start with --)", argv[optind]);
+		cli_error("sweep", "unexpected argument '%s' (options start with --)",
+		          argv[optind]);
 		return -1;
 	}
 	if (a->opt.take_over && !a->opt.resume) {
-		cli_error("sweep", "--take-over goes with --resume (a new run has no writer to take over from)");
+		cli_error(
+		    "sweep",
+		    "--take-over goes with --resume (a new run has no writer to take over from)");
 		return -1;
 	}
 	return 0;

@@ -18,7 +18,6 @@
  * (when non-NULL) the run it recorded into, 0 if none.
  */
 int cli_sweep_run(const struct attn_sweep_spec *spec, struct attn_sweep_options *opt,
-		  const struct attn_registry *reg, const char *db_path, int quiet,
-		  int64_t *run_id);
+                  const struct attn_registry *reg, const char *db_path, int quiet, int64_t *run_id);
 
 #endif /* ATTNBENCH_SWEEP_CLI_H */

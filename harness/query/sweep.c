@@ -13,13 +13,13 @@
 #include "internal.h"
 
 int attn_query_sweep_info(struct attn_store *st, int64_t run_id, const char *key, char **value,
-			  char *err, size_t errlen)
+                          char *err, size_t errlen)
 {
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *s;
 	*value = NULL;
 	if (sqlite3_prepare_v2(db, "SELECT value FROM run_info WHERE run_id = ? AND key = ?", -1,
-			       &s, NULL) != SQLITE_OK)
+	                       &s, NULL) != SQLITE_OK)
 		return attn_errf(err, errlen, ATTN_ERR_DB, "%s", sqlite3_errmsg(db));
 	sqlite3_bind_int64(s, 1, run_id);
 	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
@@ -29,9 +29,9 @@ int attn_query_sweep_info(struct attn_store *st, int64_t run_id, const char *key
 		rc = (*value = attn__strdup(t ? (const char *)t : "")) ? SQLITE_DONE : SQLITE_NOMEM;
 	}
 	int out = rc == SQLITE_DONE ? ATTN_OK
-		  : rc == SQLITE_NOMEM
-		      ? attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory")
-		      : attn_errf(err, errlen, ATTN_ERR_DB, "%s", sqlite3_errmsg(db));
+	          : rc == SQLITE_NOMEM
+	              ? attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory")
+	              : attn_errf(err, errlen, ATTN_ERR_DB, "%s", sqlite3_errmsg(db));
 	sqlite3_finalize(s);
 	return out;
 }
@@ -54,23 +54,24 @@ static int dup_column(sqlite3_stmt *s, int col, char **out)
 }
 
 int attn_query_sweep_plugins(struct attn_store *st, int64_t run_id,
-			     struct attn_query_sweep_plugin **out, int *n, char *err, size_t errlen)
+                             struct attn_query_sweep_plugin **out, int *n, char *err, size_t errlen)
 {
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *s;
 	*out = NULL;
 	*n = 0;
 	if (sqlite3_prepare_v2(db,
-			       "SELECT substr(key, 8), value FROM run_info WHERE run_id = ? "
-			       "AND substr(key, 1, 7) = 'plugin:' ORDER BY key",
-			       -1, &s, NULL) != SQLITE_OK)
+	                       "SELECT substr(key, 8), value FROM run_info WHERE run_id = ? "
+	                       "AND substr(key, 1, 7) = 'plugin:' ORDER BY key",
+	                       -1, &s, NULL) != SQLITE_OK)
 		return attn_errf(err, errlen, ATTN_ERR_DB, "%s", sqlite3_errmsg(db));
 	sqlite3_bind_int64(s, 1, run_id);
 	int rc = ATTN_OK, step, cap = 0;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
 		if (*n == cap) {
 			cap = cap ? 2 * cap : 8;
-			struct attn_query_sweep_plugin *grown = realloc(*out, (size_t)cap * sizeof(**out));
+			struct attn_query_sweep_plugin *grown =
+			    realloc(*out, (size_t)cap * sizeof(**out));
 			if (!grown) {
 				rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 				break;

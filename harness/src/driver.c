@@ -64,7 +64,7 @@ static int stopped(const struct drv *d)
 }
 
 static void say(const struct drv *d, enum attn_sweep_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void say(const struct drv *d, enum attn_sweep_level level, const char *fmt, ...)
 {
 	if (!d->pg || !d->pg->message)
@@ -86,7 +86,7 @@ static int fail(const struct drv *d, int status, const char *text)
 }
 
 static int kv_add(struct kv_list *l, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int kv_add(struct kv_list *l, const char *key, const char *fmt, ...)
 {
 	if (l->n == l->cap) {
@@ -124,8 +124,8 @@ static void kv_free(struct kv_list *l)
 /* --- settings ------------------------------------------------------------- */
 
 int attn_sweep_settings(const struct attn_sweep_spec *spec, const struct attn_sweep_options *opt,
-			struct attn_sweep_protocol *out, int given[ATTN_PROTO_COUNT], char *err,
-			size_t errlen)
+                        struct attn_sweep_protocol *out, int given[ATTN_PROTO_COUNT], char *err,
+                        size_t errlen)
 {
 	*out = opt->proto;
 	out->options = NULL;
@@ -138,23 +138,25 @@ int attn_sweep_settings(const struct attn_sweep_spec *spec, const struct attn_sw
 		given[f] = 1;
 		if (opt->given[f])
 			continue;
-		int rc = attn_sweep_setting_parse(out, (enum attn_protocol_field)f, spec->setting[f],
-						  attn_sweep_setting_keys[f], err, errlen);
+		int rc =
+		    attn_sweep_setting_parse(out, (enum attn_protocol_field)f, spec->setting[f],
+		                             attn_sweep_setting_keys[f], err, errlen);
 		if (rc)
 			return rc;
 		counters_from_spec |= f == ATTN_PROTO_COUNTERS;
 	}
 	given[ATTN_PROTO_SPEC_OPTIONS] = opt->spec_from_file;
 	if (out->ro.max_reps < out->ro.min_reps)
-		return attn_errf(err, errlen, ATTN_ERR_INVALID, "--max-reps %d is below --min-reps %d",
-				 out->ro.max_reps, out->ro.min_reps);
+		return attn_errf(err, errlen, ATTN_ERR_INVALID,
+		                 "--max-reps %d is below --min-reps %d", out->ro.max_reps,
+		                 out->ro.min_reps);
 	/* A malformed counter list is refused before anything runs. */
 	if (!(out->ro.counters && strcmp(out->ro.counters, "none") == 0)) {
 		struct attn_counters *probe;
 		char why[1024];
 		if (attn_counters_open(out->ro.counters, &probe, why, sizeof(why)))
 			return attn_errf(err, errlen, ATTN_ERR_INVALID, "%s: %s",
-					 counters_from_spec ? "counters" : "--counters", why);
+			                 counters_from_spec ? "counters" : "--counters", why);
 		attn_counters_close(probe);
 	}
 	return ATTN_OK;
@@ -180,7 +182,7 @@ static const char *origin_of(const struct attn_registry *reg, const struct attn_
 
 /* ",a,b" of the methods of origin the cases use, from registry index i on, into *names. */
 static int plugin_methods(const struct attn_registry *reg, const char *used, int i,
-			  const char *origin, char **names)
+                          const char *origin, char **names)
 {
 	size_t len = 0;
 	*names = NULL;
@@ -235,7 +237,7 @@ static int plugins_record(struct drv *d, char *err, size_t errlen)
 
 /* One method m of a resumed run's plugin record: loaded now from the same file, or refused. */
 static int plugin_check_one(struct drv *d, const char *m, const char *path, const char *value,
-			    int idlen, char **all, char *err, size_t errlen)
+                            int idlen, char **all, char *err, size_t errlen)
 {
 	long long run = (long long)d->out->run_id;
 	const struct attn_method *now = attn_registry_find(d->reg, m);
@@ -243,22 +245,22 @@ static int plugin_check_one(struct drv *d, const char *m, const char *path, cons
 	char id[64] = "", why[1024], *grown = NULL;
 	if (!now)
 		return attn_errf(err, errlen, ATTN_ERR_INVALID,
-				 "--resume: run %lld measured %s from the plugin %s (%.*s), which "
-				 "is not loaded now; pass --plugin %s",
-				 run, m, path, idlen, value, path);
+		                 "--resume: run %lld measured %s from the plugin %s (%.*s), which "
+		                 "is not loaded now; pass --plugin %s",
+		                 run, m, path, idlen, value, path);
 	if (strcmp(origin, "built-in") == 0)
 		return attn_errf(err, errlen, ATTN_ERR_INVALID,
-				 "--resume: run %lld measured %s from the plugin %s (%.*s), but %s "
-				 "is built in now: other code; start a new sweep",
-				 run, m, path, idlen, value, m);
+		                 "--resume: run %lld measured %s from the plugin %s (%.*s), but %s "
+		                 "is built in now: other code; start a new sweep",
+		                 run, m, path, idlen, value, m);
 	if (attn_plugin_fingerprint(origin, id, sizeof(id), why, sizeof(why)))
 		return attn_errf(err, errlen, ATTN_ERR_INVALID, "--resume: %s", why);
 	if ((int)strlen(id) != idlen || strncmp(id, value, (size_t)idlen))
 		return attn_errf(err, errlen, ATTN_ERR_INVALID,
-				 "--resume: run %lld measured %s from %s (%.*s), but the %s loaded "
-				 "now is %s (%s): another build of the plugin; load the one the "
-				 "run was measured with, or start a new sweep",
-				 run, m, path, idlen, value, m, origin, id);
+		                 "--resume: run %lld measured %s from %s (%.*s), but the %s loaded "
+		                 "now is %s (%s): another build of the plugin; load the one the "
+		                 "run was measured with, or start a new sweep",
+		                 run, m, path, idlen, value, m, origin, id);
 	if (asprintf(&grown, "%s%s,", *all, m) < 0)
 		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 	char abs[PATH_MAX];
@@ -284,7 +286,7 @@ static int plugins_check(struct drv *d, char *err, size_t errlen)
 	char why[1024];
 	if ((rc = attn_query_sweep_plugins(d->st, d->out->run_id, &recs, &n, why, sizeof(why))))
 		return attn_errf(err, errlen, rc == ATTN_ERR_DB ? ATTN_ERR_DB : ATTN_ERR_NOMEM,
-				 "--resume: reading the run's plugins: %s", why);
+		                 "--resume: reading the run's plugins: %s", why);
 	char *all = attn__strdup(",");
 	if (!all)
 		rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
@@ -292,10 +294,10 @@ static int plugins_check(struct drv *d, char *err, size_t errlen)
 		const char *path = recs[i].path, *value = recs[i].value;
 		const char *list = value ? strstr(value, " methods=") : NULL;
 		if (!path || !list) {
-			rc = attn_errf(err, errlen, ATTN_ERR_DB,
-				       "--resume: run %lld's record of plugin %s is malformed: '%s'",
-				       (long long)d->out->run_id, path ? path : "?",
-				       value ? value : "");
+			rc = attn_errf(
+			    err, errlen, ATTN_ERR_DB,
+			    "--resume: run %lld's record of plugin %s is malformed: '%s'",
+			    (long long)d->out->run_id, path ? path : "?", value ? value : "");
 			break;
 		}
 		char *names = attn__strdup(list + 9), *save = NULL;
@@ -304,7 +306,7 @@ static int plugins_check(struct drv *d, char *err, size_t errlen)
 		for (char *m = names ? strtok_r(names, ",", &save) : NULL; m && rc == ATTN_OK;
 		     m = strtok_r(NULL, ",", &save))
 			rc = plugin_check_one(d, m, path, value, (int)(list - value), &all, err,
-					      errlen);
+			                      errlen);
 		free(names);
 	}
 	attn_query_sweep_plugins_free(recs, n);
@@ -328,10 +330,11 @@ static int plugins_new(const struct drv *d, char *err, size_t errlen)
 		char needle[80];
 		snprintf(needle, sizeof(needle), ",%s,", m->name);
 		if (strcmp(origin, "built-in") != 0 && !strstr(d->run_plugins, needle))
-			return attn_errf(err, errlen, ATTN_ERR_INVALID,
-					 "--resume: %s (from the plugin %s) is not a method run %lld "
-					 "measured; resume without that plugin, or start a new sweep",
-					 m->name, origin, (long long)d->out->run_id);
+			return attn_errf(
+			    err, errlen, ATTN_ERR_INVALID,
+			    "--resume: %s (from the plugin %s) is not a method run %lld "
+			    "measured; resume without that plugin, or start a new sweep",
+			    m->name, origin, (long long)d->out->run_id);
 	}
 	return ATTN_OK;
 }
@@ -346,11 +349,12 @@ static int plugins_new(const struct drv *d, char *err, size_t errlen)
 static int resume_find(struct drv *d, struct attn_sweep_spec *spec, char *err, size_t errlen)
 {
 	char *stored_spec = NULL, why[1024];
-	int rc = attn_store_run_find_unfinished(d->st, &d->out->run_id, &stored_spec, why,
-						sizeof(why));
+	int rc =
+	    attn_store_run_find_unfinished(d->st, &d->out->run_id, &stored_spec, why, sizeof(why));
 	if (rc)
-		return attn_errf(err, errlen, rc == ATTN_ERR_NOTFOUND ? ATTN_ERR_NOTFOUND : ATTN_ERR_DB,
-				 "--resume: %s", why);
+		return attn_errf(err, errlen,
+		                 rc == ATTN_ERR_NOTFOUND ? ATTN_ERR_NOTFOUND : ATTN_ERR_DB,
+		                 "--resume: %s", why);
 	/* One writer per run, refused here before anything of the run is written. */
 	if (attn_store_run_claim(d->st, d->out->run_id, d->opt->take_over, why, sizeof(why))) {
 		free(stored_spec);
@@ -359,7 +363,7 @@ static int resume_find(struct drv *d, struct attn_sweep_spec *spec, char *err, s
 	/* A run that stored its protocol also named its plugins. */
 	char *version = NULL;
 	if ((rc = attn_query_sweep_info(d->st, d->out->run_id, ATTN_PROTOCOL_KEY, &version, why,
-					sizeof(why)))) {
+	                                sizeof(why)))) {
 		free(stored_spec);
 		return attn_errf(err, errlen, ATTN_ERR_DB, "--resume: %s", why);
 	}
@@ -379,10 +383,10 @@ static int resume_find(struct drv *d, struct attn_sweep_spec *spec, char *err, s
 			named |= strcmp(d->opt->named[g], attn_sweep_keys[i]) == 0;
 		if (named && strcmp(spec->value[i], d->spec->value[i]) != 0)
 			return attn_errf(err, errlen, ATTN_ERR_INVALID,
-					 "--resume: run %lld was started with %s = %s, not %s; "
-					 "resume without spec options, or start a new sweep",
-					 (long long)d->out->run_id, attn_sweep_keys[i], spec->value[i],
-					 d->spec->value[i]);
+			                 "--resume: run %lld was started with %s = %s, not %s; "
+			                 "resume without spec options, or start a new sweep",
+			                 (long long)d->out->run_id, attn_sweep_keys[i],
+			                 spec->value[i], d->spec->value[i]);
 	}
 	return ATTN_OK;
 }
@@ -394,26 +398,26 @@ static int protocol_field_restore(struct drv *d, int f, char *err, size_t errlen
 	const char *key = attn_protocol_keys[f];
 	char why[1024];
 	if (attn_query_sweep_info(d->st, d->out->run_id, key, &d->stored[f], why, sizeof(why)))
-		return attn_errf(err, errlen, ATTN_ERR_DB, "--resume: reading run %lld's %s: %s", run,
-				 key, why);
+		return attn_errf(err, errlen, ATTN_ERR_DB, "--resume: reading run %lld's %s: %s",
+		                 run, key, why);
 	if (!d->stored[f])
 		return attn_errf(err, errlen, ATTN_ERR_DB,
-				 "--resume: run %lld's measurement options lack %s", run, key);
+		                 "--resume: run %lld's measurement options lack %s", run, key);
 	int need = attn_protocol_format(&d->proto, (enum attn_protocol_field)f, NULL, 0);
 	char *now = malloc(need > 0 ? (size_t)need + 1 : 1);
 	if (!now)
 		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 	attn_protocol_format(&d->proto, (enum attn_protocol_field)f, now,
-			     need > 0 ? (size_t)need + 1 : 1);
+	                     need > 0 ? (size_t)need + 1 : 1);
 	int rc = ATTN_OK;
 	if (d->given[f] && strcmp(now, d->stored[f]) != 0)
 		rc = attn_errf(err, errlen, ATTN_ERR_INVALID,
-			       "--resume: run %lld was measured with %s = %s, not %s (%s given "
-			       "now); resume without it, or start a new sweep",
-			       run, key, d->stored[f][0] ? d->stored[f] : "(none)",
-			       now[0] ? now : "(none)", attn_protocol_options[f]);
+		               "--resume: run %lld was measured with %s = %s, not %s (%s given "
+		               "now); resume without it, or start a new sweep",
+		               run, key, d->stored[f][0] ? d->stored[f] : "(none)",
+		               now[0] ? now : "(none)", attn_protocol_options[f]);
 	else if (attn_protocol_parse(&d->proto, (enum attn_protocol_field)f, d->stored[f], why,
-				     sizeof(why)))
+	                             sizeof(why)))
 		rc = attn_errf(err, errlen, ATTN_ERR_DB, "--resume: run %lld: %s", run, why);
 	free(now);
 	return rc;
@@ -430,9 +434,9 @@ static int protocol_restore(struct drv *d, char *err, size_t errlen)
 	char *version = NULL, why[1024];
 	long long run = (long long)d->out->run_id;
 	if (attn_query_sweep_info(d->st, d->out->run_id, ATTN_PROTOCOL_KEY, &version, why,
-				  sizeof(why)))
+	                          sizeof(why)))
 		return attn_errf(err, errlen, ATTN_ERR_DB,
-				 "--resume: reading run %lld's measurement options: %s", run, why);
+		                 "--resume: reading run %lld's measurement options: %s", run, why);
 	if (!version) {
 		say(d, ATTN_SWEEP_WARNING,
 		    "run %lld was recorded before sweeps stored their measurement options and "
@@ -444,9 +448,9 @@ static int protocol_restore(struct drv *d, char *err, size_t errlen)
 	int rc = ATTN_OK;
 	if (strcmp(version, ATTN_PROTOCOL_VERSION) != 0)
 		rc = attn_errf(err, errlen, ATTN_ERR_INVALID,
-			       "--resume: run %lld stored its measurement options as version %s; "
-			       "this attnbench knows version %s",
-			       run, version, ATTN_PROTOCOL_VERSION);
+		               "--resume: run %lld stored its measurement options as version %s; "
+		               "this attnbench knows version %s",
+		               run, version, ATTN_PROTOCOL_VERSION);
 	free(version);
 	for (int f = 0; rc == ATTN_OK && f < ATTN_PROTO_COUNT; f++)
 		rc = protocol_field_restore(d, f, err, errlen);
@@ -487,9 +491,9 @@ static int record_protocol(struct drv *d, char *err, size_t errlen)
 /* Record the run: a new one with its provenance, or the resumed one running again. */
 static int record_run(struct drv *d, const char *spec_text, char *err, size_t errlen)
 {
-	if (d->n_over && kv_add(&d->record, "oversubscribed",
-				"%d of %d cases: up to %d threads on %d CPUs", d->n_over,
-				d->cases.count, d->max_threads, d->cpus))
+	if (d->n_over &&
+	    kv_add(&d->record, "oversubscribed", "%d of %d cases: up to %d threads on %d CPUs",
+	           d->n_over, d->cases.count, d->max_threads, d->cpus))
 		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 	if (d->opt->resume) {
 		char why[1024];
@@ -509,7 +513,7 @@ static int record_run(struct drv *d, const char *spec_text, char *err, size_t er
 	memcpy(kv + d->si.n, d->record.kv, (size_t)d->record.n * sizeof(*kv));
 	char why[1024];
 	rc = attn_store_run_begin(d->st, d->opt->command ? d->opt->command : "attnbench sweep",
-				  spec_text, kv, n, &d->out->run_id, why, sizeof(why));
+	                          spec_text, kv, n, &d->out->run_id, why, sizeof(why));
 	free(kv);
 	return rc ? attn_errf(err, errlen, ATTN_ERR_DB, "%s", why) : ATTN_OK;
 }
@@ -524,8 +528,8 @@ static int record_extra(struct drv *d)
 		return fail(d, ATTN_ERR_DB, why);
 	/* A run with a slowdown injected says so, resumed or not. */
 	struct attn_kv inject_kv = {"inject_slowdown", d->opt->inject};
-	if (d->opt->inject && attn_store_run_info(d->st, d->out->run_id, &inject_kv, 1, why,
-						  sizeof(why)))
+	if (d->opt->inject &&
+	    attn_store_run_info(d->st, d->out->run_id, &inject_kv, 1, why, sizeof(why)))
 		return fail(d, ATTN_ERR_DB, why);
 	return ATTN_OK;
 }
@@ -542,7 +546,7 @@ static int record_extra(struct drv *d)
  * Ctrl-C for the parent, which decides.
  */
 static int measure_roof(const struct drv *d, int threads, double budget, size_t llc,
-			struct attn_roof *roof, char *err, size_t errlen)
+                        struct attn_roof *roof, char *err, size_t errlen)
 {
 	int fds[2];
 	if (pipe(fds) != 0)
@@ -595,8 +599,8 @@ static int measure_roof(const struct drv *d, int threads, double budget, size_t 
 		;
 	if (got != (ssize_t)sizeof(*roof))
 		return attn_errf(err, errlen, ATTN_ERR_INTERNAL,
-				 "measuring the roofs at %d threads %s", threads,
-				 stopped(d) ? "was interrupted" : "failed");
+		                 "measuring the roofs at %d threads %s", threads,
+		                 stopped(d) ? "was interrupted" : "failed");
 	return ATTN_OK;
 }
 
@@ -645,7 +649,7 @@ static int measure_setup(struct drv *d, char *err, size_t errlen)
 		return rc;
 	d->n_roofs = 0;
 	if (d->opt->resume && attn_store_run_roofs_load(d->st, d->out->run_id, d->roofs,
-							ATTN_MAX_ROOFS, &d->n_roofs, err, errlen))
+	                                                ATTN_MAX_ROOFS, &d->n_roofs, err, errlen))
 		return ATTN_ERR_DB;
 	for (int i = 0; d->proto.roof_budget > 0 && !stopped(d) && i < d->cases.count; i++) {
 		int t = d->cases.items[i].threads, have = 0;
@@ -658,7 +662,7 @@ static int measure_setup(struct drv *d, char *err, size_t errlen)
 		char why[256];
 		size_t llc = d->si.l3_bytes ? d->si.l3_bytes : d->si.l2_bytes;
 		if (measure_roof(d, t, d->proto.roof_budget, llc, &d->roofs[d->n_roofs], why,
-				 sizeof(why))) {
+		                 sizeof(why))) {
 			say(d, ATTN_SWEEP_WARNING,
 			    "%s; fractions of roof at %d threads will be NULL", why, t);
 			continue;
@@ -689,7 +693,7 @@ static double case_work(const struct attn_case *c)
  * proportional to its work at a rate learned from the cases done so far.
  */
 static double eta_seconds(double elapsed, int n_done, double work_done, int n_left,
-			  double work_left, const struct attn_run_opts *o)
+                          double work_left, const struct attn_run_opts *o)
 {
 	double floor_s = o->warmup_s + o->min_time_s + 0.01;
 	double work_s = elapsed - n_done * floor_s;
@@ -715,13 +719,13 @@ static const char *form_of(const struct attn_case *c, char *buf, size_t len)
  * its time is never read as that of a normal case.
  */
 static int store_result(struct drv *d, const struct attn_case *c, const char *key,
-			const struct attn_case_result *r, char *err, size_t errlen)
+                        const struct attn_case_result *r, char *err, size_t errlen)
 {
 	/* Sized from the descriptor: an enum choice may be longer than any fixed buffer. */
 	int fi = attn_method_form_param(c->method);
 	size_t flen = fi >= 0 && c->method->params[fi].choices
-			      ? strlen(c->method->params[fi].choices) + 1
-			      : 1;
+	                  ? strlen(c->method->params[fi].choices) + 1
+	                  : 1;
 	int plen = attn_params_format(c->method, &c->params, NULL, 0);
 	char *params = malloc(plen > 0 ? (size_t)plen + 1 : 1), *form = malloc(flen);
 	struct attn_metric *metrics = malloc((size_t)(r->n_metrics + 1) * sizeof(*metrics));
@@ -736,43 +740,43 @@ static int store_result(struct drv *d, const struct attn_case *c, const char *ke
 	int n_metrics = r->n_metrics;
 	if (c->threads > d->cpus)
 		metrics[n_metrics++] = (struct attn_metric){.name = "oversubscribed",
-							    .value = (double)c->threads / d->cpus,
-							    .has_value = 1,
-							    .unit = "threads/cpu"};
+		                                            .value = (double)c->threads / d->cpus,
+		                                            .has_value = 1,
+		                                            .unit = "threads/cpu"};
 	const char *names[ATTN_MAX_COUNTERS];
 	for (int e = 0; e < r->n_counters; e++)
 		names[e] = r->counter_names[e];
 	struct attn_case_record rec = {
-		.key = key,
-		.method = c->method->name,
-		.family = attn_family_name(c->method->family),
-		.form = form_of(c, form, flen),
-		.params = params,
-		.batch = c->shape.batch,
-		.heads = c->shape.heads,
-		.kv_heads = c->shape.kv_heads,
-		.n = c->shape.n,
-		.d = c->shape.d,
-		.causal = c->shape.causal,
-		.mode = attn_mode_name(c->shape.mode),
-		.dist = attn_dist_name(c->dist),
-		.threads = c->threads,
-		.seed = c->seed,
-		.status = attn_case_status_name(r->status),
-		.message = r->message,
-		.n_samples = r->n_samples,
-		.sample_ns = r->sample_ns,
-		.sample_iters = r->sample_iters,
-		.sample_roof_ns = r->sample_roof_ns,
-		.n_metrics = n_metrics,
-		.metrics = metrics,
-		.cpus = r->cpus,
-		.n_counters = r->n_samples ? r->n_counters : 0,
-		.counter_names = names,
-		.sample_counters = r->sample_counters,
-		.mask = r->mask,
-		.mask_nqb = r->mask_nqb,
-		.mask_nkb = r->mask_nkb,
+	    .key = key,
+	    .method = c->method->name,
+	    .family = attn_family_name(c->method->family),
+	    .form = form_of(c, form, flen),
+	    .params = params,
+	    .batch = c->shape.batch,
+	    .heads = c->shape.heads,
+	    .kv_heads = c->shape.kv_heads,
+	    .n = c->shape.n,
+	    .d = c->shape.d,
+	    .causal = c->shape.causal,
+	    .mode = attn_mode_name(c->shape.mode),
+	    .dist = attn_dist_name(c->dist),
+	    .threads = c->threads,
+	    .seed = c->seed,
+	    .status = attn_case_status_name(r->status),
+	    .message = r->message,
+	    .n_samples = r->n_samples,
+	    .sample_ns = r->sample_ns,
+	    .sample_iters = r->sample_iters,
+	    .sample_roof_ns = r->sample_roof_ns,
+	    .n_metrics = n_metrics,
+	    .metrics = metrics,
+	    .cpus = r->cpus,
+	    .n_counters = r->n_samples ? r->n_counters : 0,
+	    .counter_names = names,
+	    .sample_counters = r->sample_counters,
+	    .mask = r->mask,
+	    .mask_nqb = r->mask_nqb,
+	    .mask_nkb = r->mask_nkb,
 	};
 	int rc = attn_store_case_write(d->st, d->out->run_id, &rec, err, errlen);
 	free(params);
@@ -844,9 +848,9 @@ static int record_group(struct drv *d, struct loop *l, int n)
 		l->work_left -= case_work(cs);
 		l->n_done++;
 		l->n_left--;
-		d->out->bad_cases |= r->status == ATTN_CASE_TIMEOUT ||
-				     r->status == ATTN_CASE_CRASHED || r->status == ATTN_CASE_FAILED ||
-				     r->status == ATTN_CASE_FAILED_CHECK;
+		d->out->bad_cases |=
+		    r->status == ATTN_CASE_TIMEOUT || r->status == ATTN_CASE_CRASHED ||
+		    r->status == ATTN_CASE_FAILED || r->status == ATTN_CASE_FAILED_CHECK;
 		if (d->pg && d->pg->case_done)
 			d->pg->case_done(d->pg->ctx, l->index[k], d->cases.count, cs, r);
 		attn_case_result_free(r);
@@ -865,7 +869,7 @@ static int group_todo(struct drv *d, struct loop *l, int i, int j)
 		if (done < 0) {
 			char text[1200];
 			snprintf(text, sizeof(text), "%s: cannot read the recorded cases",
-				 d->opt->db_label ? d->opt->db_label : "the database");
+			         d->opt->db_label ? d->opt->db_label : "the database");
 			d->out->db_error = 1;
 			fail(d, ATTN_ERR_DB, text);
 			return -1;
@@ -890,10 +894,10 @@ static int run_cases(struct drv *d)
 {
 	int count = d->cases.count ? d->cases.count : 1, rc = ATTN_OK;
 	struct loop l = {.todo = calloc((size_t)count, sizeof(*l.todo)),
-			 .res = calloc((size_t)count, sizeof(*l.res)),
-			 .index = calloc((size_t)count, sizeof(*l.index)),
-			 .n_left = d->cases.count,
-			 .t_start = attn__now_ns()};
+	                 .res = calloc((size_t)count, sizeof(*l.res)),
+	                 .index = calloc((size_t)count, sizeof(*l.index)),
+	                 .n_left = d->cases.count,
+	                 .t_start = attn__now_ns()};
 	for (int i = 0; i < d->cases.count; i++)
 		l.work_left += case_work(&d->cases.items[i]);
 	if (d->pg && d->pg->ready)
@@ -901,8 +905,8 @@ static int run_cases(struct drv *d)
 	if (!l.todo || !l.res || !l.index)
 		rc = fail(d, ATTN_ERR_NOMEM, "out of memory");
 	for (int i = 0, j; rc == ATTN_OK && i < d->cases.count && !stopped(d); i = j) {
-		for (j = i + 1; j < d->cases.count && same_shape(&d->cases.items[i], &d->cases.items[j]);
-		     j++)
+		for (j = i + 1;
+		     j < d->cases.count && same_shape(&d->cases.items[i], &d->cases.items[j]); j++)
 			;
 		int n = group_todo(d, &l, i, j);
 		if (n < 0) {
@@ -913,11 +917,14 @@ static int run_cases(struct drv *d)
 			continue;
 		double elapsed = (double)(attn__now_ns() - l.t_start) / 1e9;
 		struct attn_sweep_group g = {
-			.first = &l.todo[0], .index = l.index[0], .n = n, .total = d->cases.count,
-			.elapsed_s = elapsed,
-			.eta_s = l.n_done > 0 ? eta_seconds(elapsed, l.n_done, l.work_done, l.n_left,
-							    l.work_left, &d->proto.ro)
-					      : -1};
+		    .first = &l.todo[0],
+		    .index = l.index[0],
+		    .n = n,
+		    .total = d->cases.count,
+		    .elapsed_s = elapsed,
+		    .eta_s = l.n_done > 0 ? eta_seconds(elapsed, l.n_done, l.work_done, l.n_left,
+		                                        l.work_left, &d->proto.ro)
+		                          : -1};
 		if (d->pg && d->pg->group)
 			d->pg->group(d->pg->ctx, &g);
 		if ((rc = run_group(d, &l, n)))
@@ -969,7 +976,8 @@ static int plan(struct drv *d, const struct attn_sweep_spec *spec, char *err, si
 		say(d, ATTN_SWEEP_WARNING,
 		    "%d of %d cases ask for more threads (up to %d) than the %d CPU%s this process "
 		    "may use: they are oversubscribed, and their times include waiting for a CPU; "
-		    "recorded as run_info oversubscribed and the metric oversubscribed (threads per "
+		    "recorded as run_info oversubscribed and the metric oversubscribed (threads "
+		    "per "
 		    "CPU) of each such case",
 		    d->n_over, d->cases.count, d->max_threads, d->cpus, d->cpus > 1 ? "s" : "");
 	return ATTN_OK;
@@ -1007,9 +1015,9 @@ static void drv_free(struct drv *d)
 }
 
 int attn_sweep_run(const struct attn_sweep_spec *spec, const struct attn_sweep_options *opt,
-		   const struct attn_registry *reg, struct attn_store *st,
-		   const struct attn_sweep_progress *progress, struct attn_sweep_outcome *out,
-		   char *err, size_t errlen)
+                   const struct attn_registry *reg, struct attn_store *st,
+                   const struct attn_sweep_progress *progress, struct attn_sweep_outcome *out,
+                   char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	struct drv d = {.spec = spec, .opt = opt, .reg = reg, .st = st, .pg = progress, .out = out};

@@ -497,7 +497,7 @@ const char *const attn_protocol_options[ATTN_PROTO_COUNT] = {
 	[ATTN_PROTO_INTERLEAVE] = "--interleave/--no-interleave",
 	[ATTN_PROTO_ROOF_PROBE] = "--roof-probe",
 	[ATTN_PROTO_ROOF_BUDGET] = "--roof-budget",
-	[ATTN_PROTO_SPEC_OPTIONS] = "the spec file's options line",
+	[ATTN_PROTO_SPEC_OPTIONS] = "the spec file's settings",
 };
 
 /* The shortest %g text that reads back as the same double (at most 17 digits). */

@@ -39,10 +39,10 @@ struct attn_sweep_options {
 	/* The spec keys the command line set (attn_sweep_keys names), n_named of them. */
 	const char *const *named;
 	int n_named;
-	int resume;    /* finish the newest unfinished run of the store */
-	int take_over; /* with resume: take the run from a writer on another host */
-	int dry_run;   /* expand (and check) only: out->cases, the store may be NULL */
-	const char *command; /* the run's command line, as recorded */
+	int resume;           /* finish the newest unfinished run of the store */
+	int take_over;        /* with resume: take the run from a writer on another host */
+	int dry_run;          /* expand (and check) only: out->cases, the store may be NULL */
+	const char *command;  /* the run's command line, as recorded */
 	const char *db_label; /* the database as messages name it */
 	const char *inject;   /* ATTNBENCH_INJECT_SLOWDOWN's text, recorded; NULL: none */
 	volatile sig_atomic_t *stop; /* set by the caller's signal handler; NULL: none */
@@ -78,7 +78,7 @@ struct attn_sweep_progress {
 	void (*group)(void *ctx, const struct attn_sweep_group *g);
 	/* A case recorded: its place (from 0), of total. */
 	void (*case_done)(void *ctx, int index, int total, const struct attn_case *c,
-			  const struct attn_case_result *r);
+	                  const struct attn_case_result *r);
 	/*
 	 * An error after the run was recorded: the sweep goes on to mark the
 	 * run and report its outcome (ATTN_ERR_DB: it stopped there; another
@@ -90,10 +90,10 @@ struct attn_sweep_progress {
 /* How the sweep went. */
 struct attn_sweep_outcome {
 	int64_t run_id;
-	int begun;       /* the run was recorded: errors came through progress->error */
-	int finished;    /* the cases ran (or were stopped) and the outcome below holds */
-	int interrupted; /* the stop flag ended it */
-	int bad_cases;   /* some case crashed, timed out, failed or failed its check */
+	int begun;         /* the run was recorded: errors came through progress->error */
+	int finished;      /* the cases ran (or were stopped) and the outcome below holds */
+	int interrupted;   /* the stop flag ended it */
+	int bad_cases;     /* some case crashed, timed out, failed or failed its check */
 	int runner_failed; /* the runner could not run a group (after progress->error) */
 	int db_error;      /* stopped on a database error (after progress->error) */
 	int counts[ATTN_CASE_INTERRUPTED + 1]; /* recorded cases per status */
@@ -110,8 +110,8 @@ struct attn_sweep_outcome {
  * caller may do it first to refuse bad settings before it opens a store.
  */
 int attn_sweep_settings(const struct attn_sweep_spec *spec, const struct attn_sweep_options *opt,
-			struct attn_sweep_protocol *out, int given[ATTN_PROTO_COUNT], char *err,
-			size_t errlen);
+                        struct attn_sweep_protocol *out, int given[ATTN_PROTO_COUNT], char *err,
+                        size_t errlen);
 
 /*
  * Run the sweep of spec (its keys and settings) into st with reg's methods.
@@ -123,9 +123,9 @@ int attn_sweep_settings(const struct attn_sweep_spec *spec, const struct attn_sw
  * ATTN_OK, and out says the rest. Free out with attn_sweep_outcome_free.
  */
 int attn_sweep_run(const struct attn_sweep_spec *spec, const struct attn_sweep_options *opt,
-		   const struct attn_registry *reg, struct attn_store *st,
-		   const struct attn_sweep_progress *progress, struct attn_sweep_outcome *out,
-		   char *err, size_t errlen);
+                   const struct attn_registry *reg, struct attn_store *st,
+                   const struct attn_sweep_progress *progress, struct attn_sweep_outcome *out,
+                   char *err, size_t errlen);
 void attn_sweep_outcome_free(struct attn_sweep_outcome *out);
 
 #endif /* ATTNBENCH_DRIVER_H */

@@ -115,7 +115,8 @@ char *attn_sweep_spec_text(const struct attn_sweep_spec *sp);
  * they were set ("--min-reps 15 --roof-probe"; a flag at 0 is left out,
  * but interleave = 0 is --no-interleave): what a run records as
  * spec_options, the same text the options line of a spec file used to
- * give. NULL when sp holds no settings or memory runs out (*nomem set).
+ * give (so that a run recorded before resumes with the same file). NULL
+ * when sp holds no settings or memory runs out (*nomem set).
  */
 char *attn_sweep_spec_options(const struct attn_sweep_spec *sp, int *nomem);
 
