@@ -446,7 +446,7 @@ START_TEST(inject_slowdown_env)
 }
 END_TEST
 
-/* A spec file's options line: applied, overridden by the command line, errors named. */
+/* A spec file's settings: applied, overridden by the command line, errors named. */
 START_TEST(preset_options)
 {
 	char db[512], spec[512];
@@ -454,26 +454,26 @@ START_TEST(preset_options)
 	snprintf(spec, sizeof(spec), "%s/tiny.spec", dir);
 	FILE *f = fopen(spec, "w");
 	ck_assert_ptr_nonnull(f);
-	fprintf(f, "methods = flash\nn = 64\nd = 16\n# sweep options, then a comment\n"
-		   "options = --min-reps 7 --max-reps 7 --min-time 0 --warmup 0 # fixed count\n"
-		   "options = --roof-budget 0 --counters none --roof-probe\n");
+	fprintf(f, "methods = flash\nn = 64\nd = 16\n# sweep settings, then a comment\n"
+		   "min_reps = 7\nmax_reps = 7\nmin_time = 0\nwarmup = 0 # fixed count\n"
+		   "roof_budget = 0\ncounters = none\nroof_probe = 1\n");
 	fclose(f);
 	int rc = cli("sweep --db %s --spec %s --quiet", db, spec);
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
 	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM samples WHERE roof_ns > 0"), 7);
-	/* the command line wins; the stored spec has no options line */
+	/* the command line wins; the stored spec has no settings */
 	rc = cli("sweep --db %s --min-reps 4 --spec %s --max-reps 4 --quiet", db, spec);
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
 	ck_assert_int_eq(run_samples(db, 2, "count(*)"), 4);
 	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM runs WHERE spec LIKE '%options%'"),
 	                 0);
 
-	/* A bad word in the options line names the file. */
-	static const char *bad[] = {"--min-reps zz", "--bogus", "stray", "--preset ci"};
+	/* A bad setting (or the old options line) names the file. */
+	static const char *bad[] = {"min_reps = zz", "bogus = 1", "stray", "options = --preset ci"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		f = fopen(spec, "w");
 		ck_assert_ptr_nonnull(f);
-		fprintf(f, "n = 64\noptions = %s\n", bad[i]);
+		fprintf(f, "n = 64\n%s\n", bad[i]);
 		fclose(f);
 		rc = cli("sweep --db %s --spec %s --dry-run", db, spec);
 		ck_assert_msg(rc == 2 && strstr(out, spec), "%s: exit %d: %s", bad[i], rc, out);
@@ -723,7 +723,7 @@ START_TEST(sweep_oversubscription_recorded)
 }
 END_TEST
 
-/* A spec file's options line is stored with the run (run_info spec_options). */
+/* A spec file's settings are stored with the run (run_info spec_options), as options. */
 START_TEST(sweep_spec_options_stored)
 {
 	char db[512], spec[512];
@@ -732,8 +732,8 @@ START_TEST(sweep_spec_options_stored)
 	FILE *f = fopen(spec, "w");
 	ck_assert_ptr_nonnull(f);
 	fprintf(f, "methods = flash\nn = 32\nd = 8\n"
-	           "options = --min-reps 4 --max-reps 4 --min-time 0 --warmup 0\n"
-	           "options = --roof-budget 0 --counters none\n");
+	           "min_reps = 4\nmax_reps = 4\nmin_time = 0\nwarmup = 0\n"
+	           "roof_budget = 0\ncounters = none\n");
 	fclose(f);
 	int rc = cli("sweep --db %s --spec %s --quiet", db, spec);
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);

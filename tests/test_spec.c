@@ -629,27 +629,61 @@ START_TEST(test_choice_name)
 }
 END_TEST
 
-/* A spec file's options lines are kept apart: joined in order, out of the canonical text. */
+/*
+ * A spec file's sweep settings are kept apart: checked as they are read,
+ * out of the canonical text, and given back as the options they stand for
+ * in the order they were first set; the old options line is refused.
+ */
 START_TEST(test_sweep_spec_options)
 {
 	struct attn_sweep_spec sp;
-	char err[256];
+	char err[512];
 
 	ck_assert_int_eq(attn_sweep_spec_init(&sp), ATTN_OK);
-	ck_assert_ptr_null(sp.options);
+	int nomem = 1;
+	ck_assert_ptr_null(attn_sweep_spec_options(&sp, &nomem));
+	ck_assert_int_eq(nomem, 0);
 	ck_assert_int_eq(attn_sweep_spec_load_text(&sp,
-	                                           "n = 64\noptions = --min-reps 7  # a comment\n"
-	                                           "d = 16\n  options =--roof-probe\n",
+	                                           "n = 64\nmin_reps = 5  # a comment\n"
+	                                           "d = 16\n  roof-probe =1\nmin_reps = 7\n"
+	                                           "interleave = 0\ndump_mask = 0\n"
+	                                           "counters = perf::TASK-CLOCK\n",
 	                                           "t.spec", err, sizeof(err)),
 	                 ATTN_OK);
-	ck_assert_str_eq(sp.options, "--min-reps 7 --roof-probe");
+	char *opts = attn_sweep_spec_options(&sp, &nomem);
+	ck_assert_ptr_nonnull(opts);
+	ck_assert_str_eq(opts, "--min-reps 7 --roof-probe --no-interleave --counters "
+	                       "perf::TASK-CLOCK");
+	free(opts);
 	char *text = attn_sweep_spec_text(&sp);
 	ck_assert_ptr_nonnull(text);
-	ck_assert_ptr_null(strstr(text, "options"));
+	ck_assert_ptr_null(strstr(text, "min_reps"));
+	ck_assert_ptr_null(strstr(text, "roof"));
 	ck_assert_ptr_nonnull(strstr(text, "n = 64"));
 	free(text);
 	attn_sweep_spec_free(&sp);
-	ck_assert_ptr_null(sp.options);
+	ck_assert_ptr_null(sp.setting[ATTN_PROTO_MIN_REPS]);
+
+	/* bad settings and the old options line: refused naming file, line and value */
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+	    {"min_reps = zz\n", "t.spec:1: min_reps 'zz': expected a whole number in 1..1000000"},
+	    {"n = 64\ntimeout = 0\n", "t.spec:2: timeout '0': expected a positive number of seconds"},
+	    {"mem_limit = 8X\n", "t.spec:1: mem_limit '8X': expected a size like 8G or 512M"},
+	    {"roof_probe = yes\n", "t.spec:1: roof_probe 'yes': expected 0 or 1"},
+	    {"bind = diagonal\n", "t.spec:1: bind 'diagonal': expected compact, scatter or none"},
+	    {"roof_budget = -1\n", "t.spec:1: roof_budget '-1': expected seconds >= 0"},
+	    {"options = --min-reps 15\n", "t.spec:1: 'options = --min-reps 15': sweep options are "
+	                                  "keys of their own now"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		ck_assert_int_eq(attn_sweep_spec_init(&sp), ATTN_OK);
+		ck_assert_int_eq(attn_sweep_spec_load_text(&sp, bad[i].text, "t.spec", err, sizeof(err)),
+		                 ATTN_ERR_INVALID);
+		ck_assert_msg(strstr(err, bad[i].want), "%s: %s", bad[i].text, err);
+		attn_sweep_spec_free(&sp);
+	}
 }
 END_TEST
 

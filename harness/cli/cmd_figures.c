@@ -22,8 +22,11 @@
 #include "attnbench/query.h"
 #include "attnbench/registry.h"
 #include "attnbench/report.h"
+#include "attnbench/runner.h"
 #include "attnbench/store.h"
+#include "attnbench/sweep.h"
 #include "cli.h"
+#include "sweep_cli.h"
 
 static const char *help_text =
     "usage: attnbench figures [--quick | --full | --set NAME] [--db FILE] [--out DIR]\n"
@@ -60,8 +63,7 @@ enum { SW_COMPLEXITY, SW_FORMS, SW_MASKS, SW_HYBRID, N_SWEEPS };
 static const char *const sweep_names[N_SWEEPS] = {"complexity", "forms", "masks", "hybrid"};
 
 struct sweep_def {
-	char spec[512];    /* path of the spec file */
-	char options[512]; /* extra sweep options, space-separated */
+	char spec[512]; /* path of the spec file (it holds the sweep's settings) */
 	long run;          /* the run drawn from */
 };
 
@@ -71,7 +73,11 @@ static int fig_split_fields(char *line, char **field, int max)
 	return attn_report_split_fields(line, field, max);
 }
 
-/* Parse the figure set's manifest: "name | spec | options" lines. */
+/*
+ * Parse the figure set's manifest: "name | spec" lines. The sweep settings
+ * of each sweep are keys of its spec file; a third column (the extra sweep
+ * options the sets used to carry) is refused, saying where they go now.
+ */
 static int load_set(const char *path, struct sweep_def sw[N_SWEEPS])
 {
 	FILE *f = fopen(path, "r");
@@ -94,15 +100,23 @@ static int load_set(const char *path, struct sweep_def sw[N_SWEEPS])
 				k = i;
 		if (k < 0 || !field[1] || !*field[1]) {
 			cli_error("figures",
-			          "%s:%d: expected 'NAME | SPEC | OPTIONS' with NAME one of "
+			          "%s:%d: expected 'NAME | SPEC' with NAME one of "
 			          "complexity, forms, masks, hybrid",
 			          path, lineno);
 			fclose(f);
 			return -1;
 		}
+		if (field[2] && *field[2]) {
+			cli_error("figures",
+			          "%s:%d: '%s': sweep options are settings of the spec file now; "
+			          "write them into %s as keys, e.g. `min_reps = 3` for --min-reps 3 "
+			          "and `dump_mask = 1` for --dump-mask",
+			          path, lineno, field[2], field[1]);
+			fclose(f);
+			return -1;
+		}
 		snprintf(sw[k].spec, sizeof(sw[k].spec), "%s/workloads/figures/%s", cli_data_dir(),
 		         field[1]);
-		snprintf(sw[k].options, sizeof(sw[k].options), "%s", field[2] ? field[2] : "");
 		seen |= 1 << k;
 	}
 	fclose(f);
@@ -114,25 +128,35 @@ static int load_set(const char *path, struct sweep_def sw[N_SWEEPS])
 	return 0;
 }
 
-/* Run one sweep through the sweep verb; its exit code. */
+/* Run one sweep of the set with the sweep driver, printing as `sweep` does; its exit code. */
 static int run_sweep(const struct sweep_def *sw, const char *db, int quiet)
 {
-	char opts[512], *argv[64];
-	int argc = 0;
-	snprintf(opts, sizeof(opts), "%s", sw->options);
-	argv[argc++] = "sweep";
-	argv[argc++] = "--spec";
-	argv[argc++] = (char *)sw->spec;
-	argv[argc++] = "--db";
-	argv[argc++] = (char *)db;
-	if (quiet)
-		argv[argc++] = "--quiet";
-	for (char *save, *t = strtok_r(opts, " \t", &save); t && argc < 62;
-	     t = strtok_r(NULL, " \t", &save))
-		argv[argc++] = t;
-	argv[argc] = NULL;
-	optind = 0; /* getopt_long starts afresh for the verb */
-	return cmd_sweep(argc, argv);
+	struct attn_sweep_spec spec;
+	struct attn_sweep_options opt = {.spec_from_file = 1};
+	struct attn_registry *reg = NULL;
+	char err[2048], *cmd = NULL;
+	attn_run_opts_default(&opt.proto.ro);
+	opt.proto.interleave = 1;
+	opt.proto.roof_budget = 3.0;
+	if (attn_sweep_spec_init(&spec)) {
+		cli_error("sweep", "out of memory");
+		return EXIT_USAGE;
+	}
+	int rc = EXIT_USAGE;
+	if (attn_sweep_spec_load_file(&spec, sw->spec, err, sizeof(err)))
+		cli_error("sweep", "%s", err);
+	else if (asprintf(&cmd, "attnbench sweep --spec %s --db %s%s", sw->spec, db,
+	                  quiet ? " --quiet" : "") < 0)
+		cli_error("sweep", "out of memory");
+	else if ((reg = cli_registry("sweep", NULL, 0)) &&
+	         !cli_inject_slowdown("sweep", reg, &opt.proto.ro, &opt.inject)) {
+		opt.command = cmd;
+		rc = cli_sweep_run(&spec, &opt, reg, db, quiet, NULL);
+	}
+	free(cmd);
+	attn_registry_free(reg);
+	attn_sweep_spec_free(&spec);
+	return rc;
 }
 
 /* The sweeps' runs and where they go. */

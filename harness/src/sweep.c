@@ -5,7 +5,8 @@
  * runs back to back: a drift in machine speed then hits the methods being
  * compared alike, and a killed sweep leaves whole shapes behind it.
  *
- * Also here: the measurement protocol's stored text (every option that
+ * Also here: the sweep settings a spec file holds (checked as they are
+ * read), the measurement protocol's stored text (every option that
  * changes how a case is measured, which --resume restores) and the
  * fingerprint that identifies a plugin's shared object in the record.
  */
@@ -50,8 +51,50 @@ void attn_sweep_spec_free(struct attn_sweep_spec *sp)
 		free(sp->value[i]);
 		sp->value[i] = NULL;
 	}
-	free(sp->options);
-	sp->options = NULL;
+	for (int i = 0; i < ATTN_SWEEP_SETTINGS; i++) {
+		free(sp->setting[i]);
+		sp->setting[i] = NULL;
+	}
+	sp->n_settings = 0;
+}
+
+const char *const attn_sweep_setting_keys[ATTN_SWEEP_SETTINGS] = {
+	[ATTN_PROTO_TIMEOUT] = "timeout",
+	[ATTN_PROTO_MAX_CALL] = "max_call_time",
+	[ATTN_PROTO_WARMUP] = "warmup",
+	[ATTN_PROTO_MIN_TIME] = "min_time",
+	[ATTN_PROTO_MIN_REPS] = "min_reps",
+	[ATTN_PROTO_MAX_REPS] = "max_reps",
+	[ATTN_PROTO_MIN_SAMPLE] = "min_sample",
+	[ATTN_PROTO_CHECK_MAX_FLOPS] = "check_max_flops",
+	[ATTN_PROTO_MEM_LIMIT] = "mem_limit",
+	[ATTN_PROTO_COUNTERS] = "counters",
+	[ATTN_PROTO_BIND] = "bind",
+	[ATTN_PROTO_COLD_CACHE] = "cold_cache",
+	[ATTN_PROTO_DUMP_MASK] = "dump_mask",
+	[ATTN_PROTO_INTERLEAVE] = "interleave",
+	[ATTN_PROTO_ROOF_PROBE] = "roof_probe",
+	[ATTN_PROTO_ROOF_BUDGET] = "roof_budget",
+};
+
+/* Set a setting's text (checked first), remembering the order settings were first set in. */
+static int set_setting(struct attn_sweep_spec *sp, int f, const char *key, const char *value,
+		       char *err, size_t errlen)
+{
+	struct attn_sweep_protocol scratch = {0};
+	attn_run_opts_default(&scratch.ro);
+	int rc = attn_sweep_setting_parse(&scratch, (enum attn_protocol_field)f, value, key, err,
+					  errlen);
+	if (rc)
+		return rc;
+	char *v = attn__strdup(value);
+	if (!v)
+		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	if (!sp->setting[f])
+		sp->order[sp->n_settings++] = f;
+	free(sp->setting[f]);
+	sp->setting[f] = v;
+	return ATTN_OK;
 }
 
 int attn_sweep_spec_set(struct attn_sweep_spec *sp, const char *key, const char *value, char *err,
@@ -71,10 +114,24 @@ int attn_sweep_spec_set(struct attn_sweep_spec *sp, const char *key, const char 
 			sp->value[i] = v;
 			return ATTN_OK;
 		}
+	for (int f = 0; f < ATTN_SWEEP_SETTINGS; f++)
+		if (strcmp(k, attn_sweep_setting_keys[f]) == 0)
+			return set_setting(sp, f, k, value, err, errlen);
+	if (strcmp(k, "options") == 0)
+		return attn_errf(err, errlen, ATTN_ERR_INVALID,
+				 "'options = %s': sweep options are keys of their own now, one "
+				 "a line with the option's name and '_' for '-': write "
+				 "`min_reps = 15` for --min-reps 15 and `roof_probe = 1` for "
+				 "--roof-probe",
+				 value);
+	char names[512] = "";
+	for (int f = 0; f < ATTN_SWEEP_SETTINGS; f++)
+		attn__append(names, sizeof(names), "%s%s", f ? ", " : "",
+			     attn_sweep_setting_keys[f]);
 	return attn_errf(err, errlen, ATTN_ERR_INVALID,
 			 "unknown sweep key '%s'; known: methods, n, d, heads, kv_heads, batch, "
-			 "threads, causal, mode, dist, seed",
-			 key);
+			 "threads, causal, mode, dist, seed; and the settings %s",
+			 key, names);
 }
 
 static char *trim(char *s)
@@ -85,18 +142,6 @@ static char *trim(char *s)
 	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
 		s[--n] = 0;
 	return s;
-}
-
-/* Append an `options` line's words to sp->options, after a blank. */
-static int add_options(struct attn_sweep_spec *sp, const char *words)
-{
-	size_t had = sp->options ? strlen(sp->options) : 0;
-	char *o = realloc(sp->options, had + strlen(words) + 2);
-	if (!o)
-		return ATTN_ERR_NOMEM;
-	snprintf(o + had, strlen(words) + 2, "%s%s", had ? " " : "", words);
-	sp->options = o;
-	return ATTN_OK;
 }
 
 int attn_sweep_spec_load_text(struct attn_sweep_spec *sp, const char *text, const char *origin,
@@ -122,14 +167,7 @@ int attn_sweep_spec_load_text(struct attn_sweep_spec *sp, const char *text, cons
 			break;
 		}
 		*eq = 0;
-		char why[256];
-		if (strcmp(trim(t), "options") == 0) {
-			if ((rc = add_options(sp, trim(eq + 1)))) {
-				attn_errf(err, errlen, rc, "out of memory");
-				break;
-			}
-			continue;
-		}
+		char why[1024];
 		if ((rc = attn_sweep_spec_set(sp, trim(t), trim(eq + 1), why, sizeof(why)))) {
 			attn_errf(err, errlen, rc, "%s:%d: %s", origin, lineno, why);
 			break;
@@ -181,6 +219,50 @@ char *attn_sweep_spec_text(const struct attn_sweep_spec *sp)
 		fprintf(m, "%s = %s\n", attn_sweep_keys[i], sp->value[i]);
 	fclose(m);
 	return text;
+}
+
+char *attn_sweep_spec_options(const struct attn_sweep_spec *sp, int *nomem)
+{
+	*nomem = 0;
+	if (!sp->n_settings)
+		return NULL;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	if (!m) {
+		*nomem = 1;
+		return NULL;
+	}
+	for (int i = 0; i < sp->n_settings; i++) {
+		int f = sp->order[i];
+		const char *v = sp->setting[f], *sep = ftell(m) ? " " : "";
+		int flag = f == ATTN_PROTO_COLD_CACHE || f == ATTN_PROTO_DUMP_MASK ||
+			   f == ATTN_PROTO_INTERLEAVE || f == ATTN_PROTO_ROOF_PROBE;
+		if (f == ATTN_PROTO_INTERLEAVE)
+			fprintf(m, "%s%s", sep, strcmp(v, "0") ? "--interleave" : "--no-interleave");
+		else if (flag && strcmp(v, "0") != 0)
+			fprintf(m, "%s%s", sep, attn_protocol_options[f]);
+		else if (!flag)
+			fprintf(m, "%s%s %s", sep, attn_protocol_options[f], v);
+	}
+	if (fclose(m) != 0 || !text) {
+		free(text);
+		*nomem = 1;
+		return NULL;
+	}
+	return text;
+}
+
+void attn_case_describe(const struct attn_case *c, char *buf, size_t len)
+{
+	char params[256];
+	attn_params_format(c->method, &c->params, params, sizeof(params));
+	const struct attn_shape *s = &c->shape;
+	snprintf(buf, len, "%s%s%s%s n=%lld d=%lld h=%lld/%lld b=%lld %s%s t=%d %s", c->method->name,
+		 params[0] ? "[" : "", params, params[0] ? "]" : "", (long long)s->n,
+		 (long long)s->d, (long long)s->heads, (long long)s->kv_heads, (long long)s->batch,
+		 s->causal ? "causal " : "", attn_mode_name(s->mode), c->threads,
+		 attn_dist_name(c->dist));
 }
 
 /* "0", "1" or "both" (and for mode "prefill", "decode", "both") into a list. */
@@ -415,7 +497,7 @@ const char *const attn_protocol_options[ATTN_PROTO_COUNT] = {
 	[ATTN_PROTO_INTERLEAVE] = "--interleave/--no-interleave",
 	[ATTN_PROTO_ROOF_PROBE] = "--roof-probe",
 	[ATTN_PROTO_ROOF_BUDGET] = "--roof-budget",
-	[ATTN_PROTO_SPEC_OPTIONS] = "the spec file's options line",
+	[ATTN_PROTO_SPEC_OPTIONS] = "the spec file's settings",
 };
 
 /* The shortest %g text that reads back as the same double (at most 17 digits). */
@@ -488,6 +570,113 @@ int attn_protocol_format(const struct attn_sweep_protocol *p, enum attn_protocol
 	case ATTN_PROTO_BIND: return snprintf(buf, len, "%s", attn_bind_name(p->ro.bind));
 	case ATTN_PROTO_SPEC_OPTIONS: return snprintf(buf, len, "%s", p->options ? p->options : "");
 	default: return snprintf(buf, len, "?");
+	}
+}
+
+/* A real as a user writes it: finite and >= 0 (strtod's grammar, nothing after). */
+static int user_real(const char *text, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(text, &end);
+	if (end == text || *end || errno || !isfinite(v) || v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* A size as a user writes it: a number with an optional k, M, G or T (powers of 1024), i and B. */
+static int user_size(const char *text, size_t *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(text, &end), mult = 1;
+	if (end == text || errno || v < 0)
+		return -1;
+	switch (*end) {
+	case 'k':
+	case 'K': mult = 1024.0; break;
+	case 'm':
+	case 'M': mult = 1024.0 * 1024; break;
+	case 'g':
+	case 'G': mult = 1024.0 * 1024 * 1024; break;
+	case 't':
+	case 'T': mult = 1024.0 * 1024 * 1024 * 1024; break;
+	}
+	if (mult > 1)
+		end++;
+	if (*end == 'i')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end || v * mult > 1.8e19)
+		return -1;
+	*out = (size_t)(v * mult);
+	return 0;
+}
+
+int attn_sweep_setting_parse(struct attn_sweep_protocol *p, enum attn_protocol_field f,
+			     const char *text, const char *name, char *err, size_t errlen)
+{
+	double *r = real_field(p, f);
+	int *i = int_field(p, f);
+	double dv;
+	switch (f) {
+	case ATTN_PROTO_TIMEOUT:
+	case ATTN_PROTO_MAX_CALL:
+	case ATTN_PROTO_WARMUP:
+	case ATTN_PROTO_MIN_TIME:
+	case ATTN_PROTO_MIN_SAMPLE:
+		if (user_real(text, &dv) || (f == ATTN_PROTO_TIMEOUT && dv <= 0))
+			return attn_errf(err, errlen, ATTN_ERR_INVALID,
+					 "%s '%s': expected a %snumber of seconds", name, text,
+					 f == ATTN_PROTO_TIMEOUT ? "positive " : "non-negative ");
+		*r = dv;
+		return ATTN_OK;
+	case ATTN_PROTO_MIN_REPS:
+	case ATTN_PROTO_MAX_REPS: {
+		char *end;
+		errno = 0;
+		long v = strtol(text, &end, 10);
+		if (end == text || *end || errno || v < 1 || v > 1000000)
+			return attn_errf(err, errlen, ATTN_ERR_INVALID,
+					 "%s '%s': expected a whole number in 1..1000000", name,
+					 text);
+		*i = (int)v;
+		return ATTN_OK;
+	}
+	case ATTN_PROTO_CHECK_MAX_FLOPS:
+		if (user_real(text, r))
+			return attn_errf(err, errlen, ATTN_ERR_INVALID,
+					 "%s '%s': expected a number >= 0", name, text);
+		return ATTN_OK;
+	case ATTN_PROTO_ROOF_BUDGET:
+		if (user_real(text, r))
+			return attn_errf(err, errlen, ATTN_ERR_INVALID,
+					 "%s '%s': expected seconds >= 0 (0 skips the roofs)", name,
+					 text);
+		return ATTN_OK;
+	case ATTN_PROTO_MEM_LIMIT:
+		if (user_size(text, &p->ro.mem_limit) || p->ro.mem_limit == 0)
+			return attn_errf(err, errlen, ATTN_ERR_INVALID,
+					 "%s '%s': expected a size like 8G or 512M", name, text);
+		return ATTN_OK;
+	case ATTN_PROTO_COUNTERS: p->ro.counters = text; return ATTN_OK;
+	case ATTN_PROTO_BIND:
+		if (attn_bind_parse(text, &p->ro.bind, NULL, 0))
+			return attn_errf(err, errlen, ATTN_ERR_INVALID,
+					 "%s '%s': expected compact, scatter or none", name, text);
+		return ATTN_OK;
+	case ATTN_PROTO_COLD_CACHE:
+	case ATTN_PROTO_DUMP_MASK:
+	case ATTN_PROTO_INTERLEAVE:
+	case ATTN_PROTO_ROOF_PROBE:
+		if (strcmp(text, "0") != 0 && strcmp(text, "1") != 0)
+			return attn_errf(err, errlen, ATTN_ERR_INVALID,
+					 "%s '%s': expected 0 or 1", name, text);
+		*(f == ATTN_PROTO_COLD_CACHE ? &p->cold_cache : i) = text[0] == '1';
+		return ATTN_OK;
+	default: return attn_errf(err, errlen, ATTN_ERR_INVALID, "%s: not a sweep setting", name);
 	}
 }
 

@@ -1,6 +1,6 @@
 /*
  * The query layer: every read of the results schema, in one module
- * (harness/query/*.c) with prepared statements. Outside the store
+ * (the files of harness/query/) with prepared statements. Outside the store
  * (harness/src/store.c, which writes and migrates) and this layer no code
  * holds SQL text or a raw sqlite3 handle: the gate, the reports, the sweep
  * driver and the CLI ask here, in terms of runs, cases, samples, series,
@@ -240,6 +240,25 @@ int attn_query_export_cases(struct attn_store *st, int64_t run, const char *cons
 
 
 /* --- the sweep driver's reads: resume matching, stored settings (query/sweep.c) --- */
+
+/*
+ * The run_info value of key for run_id (malloc'd) into *value, NULL when
+ * the run has no such key. ATTN_ERR_DB with SQLite's message when it
+ * cannot be read.
+ */
+int attn_query_sweep_info(struct attn_store *st, int64_t run_id, const char *key, char **value,
+			  char *err, size_t errlen);
+
+/* One "plugin:PATH" record of a run: PATH and "<fingerprint> methods=a,b" (either NULL if so stored). */
+struct attn_query_sweep_plugin {
+	char *path;
+	char *value;
+};
+
+/* The plugins run_id recorded, ordered by key (malloc'd; free with the function below). */
+int attn_query_sweep_plugins(struct attn_store *st, int64_t run_id,
+			     struct attn_query_sweep_plugin **out, int *n, char *err, size_t errlen);
+void attn_query_sweep_plugins_free(struct attn_query_sweep_plugin *p, int n);
 
 
 #ifdef __cplusplus

@@ -15,11 +15,18 @@
  *   mode      prefill, decode or both                 default: prefill
  *   dist      distributions, comma-separated          default: gaussian
  *   seed      the workload seed                       default: 42
- * A spec file may also carry `options = --min-reps 15 --roof-probe ...`:
- * `attnbench sweep` options (words separated by blanks, no quoting) that
- * --preset/--spec apply as if given before the command line's own, which
- * override them. They are not part of the spec: the loader keeps them
- * apart, in sp->options, and the canonical text leaves them out.
+ * A spec file may also hold sweep settings, one key per option of
+ * `attnbench sweep` that changes how a case is measured (attn_sweep_setting_keys,
+ * the option's name with '_' for '-'):
+ *   timeout = 120   max_call_time = 60   warmup = 0.05   min_time = 0.2
+ *   min_reps = 5    max_reps = 1000      min_sample = 0.0005
+ *   check_max_flops = 2e9   mem_limit = 8G   counters = perf::TASK-CLOCK
+ *   bind = compact  roof_budget = 3
+ *   cold_cache, dump_mask, interleave, roof_probe = 0 or 1
+ * They are checked as they are read (the message names file and line) and
+ * kept apart from the spec's keys, in sp->setting: the canonical text leaves
+ * them out. The command line's options override them. The old
+ * `options = --min-reps 15 ...` line is refused, saying what to write.
  * The canonical text lists every key in this order with its value as given;
  * it is stored on the run and is what --resume re-expands.
  */
@@ -33,45 +40,6 @@
 
 #define ATTN_SWEEP_KEYS 11
 
-struct attn_sweep_spec {
-	char *value[ATTN_SWEEP_KEYS]; /* malloc'd text per key, in sweep_keys order */
-	char *options; /* the `options` lines, joined by blanks (malloc'd); NULL: none */
-};
-
-/* The key names, in canonical order. */
-extern const char *const attn_sweep_keys[ATTN_SWEEP_KEYS];
-
-/* A spec with every key at its default. */
-int attn_sweep_spec_init(struct attn_sweep_spec *sp);
-void attn_sweep_spec_free(struct attn_sweep_spec *sp);
-
-/* Set one key ("kv-heads" and "kv_heads" both name kv_heads). */
-int attn_sweep_spec_set(struct attn_sweep_spec *sp, const char *key, const char *value, char *err,
-			size_t errlen);
-
-/* Read settings from a spec file (or canonical text) on top of sp. */
-int attn_sweep_spec_load_text(struct attn_sweep_spec *sp, const char *text, const char *origin,
-			      char *err, size_t errlen);
-int attn_sweep_spec_load_file(struct attn_sweep_spec *sp, const char *path, char *err,
-			      size_t errlen);
-
-/* Canonical text (malloc'd). */
-char *attn_sweep_spec_text(const struct attn_sweep_spec *sp);
-
-struct attn_case_list {
-	int count;
-	struct attn_case *items; /* malloc'd */
-};
-
-/*
- * Expand the spec into its cases, validating every value first: nothing
- * runs when any part of the spec is malformed, and err names the key, the
- * offending token and what was expected.
- */
-int attn_sweep_expand(const struct attn_sweep_spec *sp, const struct attn_registry *reg,
-		      struct attn_case_list *out, char *err, size_t errlen);
-void attn_case_list_free(struct attn_case_list *list);
-
 /*
  * The measurement protocol: every setting of a sweep that changes how a
  * case is measured, beyond the spec that says which cases there are. It is
@@ -79,8 +47,8 @@ void attn_case_list_free(struct attn_case_list *list);
  * ATTN_PROTOCOL_KEY = ATTN_PROTOCOL_VERSION to say it is there, so that
  * --resume measures the rest of a run the way its first part was measured.
  * Each field is one sweep option (attn_protocol_options), except
- * spec_options: the options line of the spec file the run was started
- * with, kept as written.
+ * spec_options: the settings of the spec file the run was started with,
+ * as the options they stand for (attn_sweep_spec_options).
  */
 enum attn_protocol_field {
 	ATTN_PROTO_TIMEOUT,
@@ -103,6 +71,75 @@ enum attn_protocol_field {
 	ATTN_PROTO_COUNT
 };
 
+/* The settings a spec file may hold: every protocol field but spec_options. */
+#define ATTN_SWEEP_SETTINGS ATTN_PROTO_SPEC_OPTIONS
+
+struct attn_sweep_spec {
+	char *value[ATTN_SWEEP_KEYS]; /* malloc'd text per key, in sweep_keys order */
+	/* Each setting's text as written (malloc'd), by protocol field; NULL: not set. */
+	char *setting[ATTN_SWEEP_SETTINGS];
+	/* The settings in the order they were first set, for spec_options. */
+	int order[ATTN_SWEEP_SETTINGS];
+	int n_settings;
+};
+
+/* The key names, in canonical order. */
+extern const char *const attn_sweep_keys[ATTN_SWEEP_KEYS];
+
+/* A spec with every key at its default. */
+int attn_sweep_spec_init(struct attn_sweep_spec *sp);
+void attn_sweep_spec_free(struct attn_sweep_spec *sp);
+
+/* The settings' keys ("min_reps"), by protocol field. */
+extern const char *const attn_sweep_setting_keys[ATTN_SWEEP_SETTINGS];
+
+/*
+ * Set one key ("kv-heads" and "kv_heads" both name kv_heads): a spec key,
+ * kept as text and checked by attn_sweep_expand, or a setting, checked
+ * now (attn_sweep_setting_parse).
+ */
+int attn_sweep_spec_set(struct attn_sweep_spec *sp, const char *key, const char *value, char *err,
+			size_t errlen);
+
+/* Read settings from a spec file (or canonical text) on top of sp. */
+int attn_sweep_spec_load_text(struct attn_sweep_spec *sp, const char *text, const char *origin,
+			      char *err, size_t errlen);
+int attn_sweep_spec_load_file(struct attn_sweep_spec *sp, const char *path, char *err,
+			      size_t errlen);
+
+/* Canonical text (malloc'd). */
+char *attn_sweep_spec_text(const struct attn_sweep_spec *sp);
+
+/*
+ * The settings sp holds as the sweep options they stand for, in the order
+ * they were set ("--min-reps 15 --roof-probe"; a flag at 0 is left out,
+ * but interleave = 0 is --no-interleave): what a run records as
+ * spec_options, the same text the options line of a spec file used to
+ * give (so that a run recorded before resumes with the same file). NULL
+ * when sp holds no settings or memory runs out (*nomem set).
+ */
+char *attn_sweep_spec_options(const struct attn_sweep_spec *sp, int *nomem);
+
+/*
+ * A one-line description of a case for progress lines: "flash[bq=64] n=256
+ * d=64 h=1/1 b=1 prefill t=1 gaussian".
+ */
+void attn_case_describe(const struct attn_case *c, char *buf, size_t len);
+
+struct attn_case_list {
+	int count;
+	struct attn_case *items; /* malloc'd */
+};
+
+/*
+ * Expand the spec into its cases, validating every value first: nothing
+ * runs when any part of the spec is malformed, and err names the key, the
+ * offending token and what was expected.
+ */
+int attn_sweep_expand(const struct attn_sweep_spec *sp, const struct attn_registry *reg,
+		      struct attn_case_list *out, char *err, size_t errlen);
+void attn_case_list_free(struct attn_case_list *list);
+
 #define ATTN_PROTOCOL_KEY     "protocol_version"
 #define ATTN_PROTOCOL_VERSION "1"
 
@@ -117,7 +154,13 @@ struct attn_sweep_protocol {
 	struct attn_run_opts ro;
 	int interleave;      /* 1: --interleave, 0: --no-interleave */
 	double roof_budget;  /* --roof-budget seconds */
-	const char *options; /* the spec file's options line; NULL: none */
+	const char *options; /* the spec file's settings as options (spec_options); NULL: none */
+	/*
+	 * --cold-cache as given: the sweep sets ro.flush_bytes from the
+	 * last-level cache when it starts. Not a field of its own: the record
+	 * is cold_cache_bytes.
+	 */
+	int cold_cache;
 };
 
 /* The run_info key of each field ("min_reps") and the option that sets it ("--min-reps"). */
@@ -131,6 +174,17 @@ extern const char *const attn_protocol_options[ATTN_PROTO_COUNT];
  */
 int attn_protocol_format(const struct attn_sweep_protocol *p, enum attn_protocol_field f,
 			 char *buf, size_t len);
+
+/*
+ * Set setting f of p from text as a user writes it (on the command line,
+ * or in a spec file): reals, counts and sizes ("8G") checked against the
+ * option's range, flags 0 or 1 (cold_cache sets p->cold_cache), the
+ * message naming `name` ("--min-reps" or "min_reps") and the text, e.g.
+ * "--min-reps 'zz': expected a whole number in 1..1000000". ro.counters
+ * points into `text`, which must outlive it.
+ */
+int attn_sweep_setting_parse(struct attn_sweep_protocol *p, enum attn_protocol_field f,
+			     const char *text, const char *name, char *err, size_t errlen);
 
 /*
  * Set one field from its stored text; err names the key and the text when

@@ -1,0 +1,131 @@
+/*
+ * The sweep driver: one call does what `attnbench sweep` does - resume
+ * matching, the measurement protocol (recorded, or restored from the run),
+ * the machine's noise, counters and roofs, shape groups run interleaved or
+ * one by one in isolated children, and the per-case record - so that every
+ * front end (the sweep and figures verbs, a sharding driver, a test) runs a
+ * sweep the same way.
+ *
+ * The library never prints and never installs a signal handler: what a
+ * user would see arrives through the callbacks of struct attn_sweep_progress
+ * as it happens, and the caller's own flag (set by its handler) stops the
+ * sweep between cases, the case in flight killed and not recorded.
+ */
+#ifndef ATTNBENCH_DRIVER_H
+#define ATTNBENCH_DRIVER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attnbench/calib.h"
+#include "attnbench/registry.h"
+#include "attnbench/runner.h"
+#include "attnbench/store.h"
+#include "attnbench/sweep.h"
+
+/* What a caller asks of one sweep beyond the spec. */
+struct attn_sweep_options {
+	/*
+	 * The settings given on the command line (or by the caller), over the
+	 * defaults; given[f] says which of them were given: those override the
+	 * spec's settings, and on --resume must agree with the run's.
+	 * proto.options is ignored (the spec's settings make spec_options).
+	 */
+	struct attn_sweep_protocol proto;
+	int given[ATTN_PROTO_COUNT];
+	/* The spec came from a file: its keys and settings count as given on --resume. */
+	int spec_from_file;
+	/* The spec keys the command line set (attn_sweep_keys names), n_named of them. */
+	const char *const *named;
+	int n_named;
+	int resume;           /* finish the newest unfinished run of the store */
+	int take_over;        /* with resume: take the run from a writer on another host */
+	int dry_run;          /* expand (and check) only: out->cases, the store may be NULL */
+	const char *command;  /* the run's command line, as recorded */
+	const char *db_label; /* the database as messages name it */
+	const char *inject;   /* ATTNBENCH_INJECT_SLOWDOWN's text, recorded; NULL: none */
+	volatile sig_atomic_t *stop; /* set by the caller's signal handler; NULL: none */
+};
+
+/* How loud a message is: notes are for a user who did not ask for --quiet. */
+enum attn_sweep_level {
+	ATTN_SWEEP_NOTE,    /* "sweep: <text>" unless quiet */
+	ATTN_SWEEP_WARNING, /* "sweep: warning: <text>", always */
+	ATTN_SWEEP_MACHINE  /* the noise check's line (noise.h), "note: ..." ones are notes */
+};
+
+/* A group of cases at one shape about to run. */
+struct attn_sweep_group {
+	const struct attn_case *first; /* its first case not yet recorded */
+	int index;                     /* that case's place in the sweep, from 0 */
+	int n;                         /* cases of the group to run */
+	int total;                     /* cases in the sweep */
+	double elapsed_s;              /* since the first case */
+	double eta_s;                  /* seconds left, estimated; < 0: no estimate yet */
+};
+
+/* Callbacks, each optional; ctx is handed back to each. */
+struct attn_sweep_progress {
+	void *ctx;
+	void (*message)(void *ctx, enum attn_sweep_level level, const char *text);
+	/* The run is recorded (or resumed): from here on the stop flag is obeyed. */
+	void (*started)(void *ctx, int64_t run_id, int n_cases);
+	/* Roofs at `threads`: r NULL when about to measure them, else as measured. */
+	void (*roof)(void *ctx, int threads, const struct attn_roof *r);
+	/* The setup is done; the first case comes next. */
+	void (*ready)(void *ctx, int64_t run_id, int n_cases);
+	void (*group)(void *ctx, const struct attn_sweep_group *g);
+	/* A case recorded: its place (from 0), of total. */
+	void (*case_done)(void *ctx, int index, int total, const struct attn_case *c,
+	                  const struct attn_case_result *r);
+	/*
+	 * An error after the run was recorded: the sweep goes on to mark the
+	 * run and report its outcome (ATTN_ERR_DB: it stopped there; another
+	 * status: the runner failed on a group and the sweep stopped).
+	 */
+	void (*error)(void *ctx, int status, const char *text);
+};
+
+/* How the sweep went. */
+struct attn_sweep_outcome {
+	int64_t run_id;
+	int begun;         /* the run was recorded: errors came through progress->error */
+	int finished;      /* the cases ran (or were stopped) and the outcome below holds */
+	int interrupted;   /* the stop flag ended it */
+	int bad_cases;     /* some case crashed, timed out, failed or failed its check */
+	int runner_failed; /* the runner could not run a group (after progress->error) */
+	int db_error;      /* stopped on a database error (after progress->error) */
+	int counts[ATTN_CASE_INTERRUPTED + 1]; /* recorded cases per status */
+	int skipped;                           /* cases the run already held */
+	double elapsed_s;
+	struct attn_case_list cases; /* with dry_run: the expanded cases */
+};
+
+/*
+ * The protocol the sweep will measure with: opt->proto, the spec's settings
+ * under the ones opt gives, then checked together (max_reps >= min_reps,
+ * the counter list opens); given[f] receives which fields the spec or opt
+ * set. ro.counters may point into spec. attn_sweep_run does this itself; a
+ * caller may do it first to refuse bad settings before it opens a store.
+ */
+int attn_sweep_settings(const struct attn_sweep_spec *spec, const struct attn_sweep_options *opt,
+                        struct attn_sweep_protocol *out, int given[ATTN_PROTO_COUNT], char *err,
+                        size_t errlen);
+
+/*
+ * Run the sweep of spec (its keys and settings) into st with reg's methods.
+ * Before the run is recorded, a refusal returns its status with err naming
+ * the value: ATTN_ERR_INVALID (a bad spec, setting or resume mismatch),
+ * ATTN_ERR_NOTFOUND (--resume with nothing to resume), ATTN_ERR_DB,
+ * ATTN_ERR_NOMEM. After that, the run is marked complete or interrupted and
+ * released; the return is ATTN_ERR_DB if that or a write failed, else
+ * ATTN_OK, and out says the rest. Free out with attn_sweep_outcome_free.
+ */
+int attn_sweep_run(const struct attn_sweep_spec *spec, const struct attn_sweep_options *opt,
+                   const struct attn_registry *reg, struct attn_store *st,
+                   const struct attn_sweep_progress *progress, struct attn_sweep_outcome *out,
+                   char *err, size_t errlen);
+void attn_sweep_outcome_free(struct attn_sweep_outcome *out);
+
+#endif /* ATTNBENCH_DRIVER_H */
