@@ -99,4 +99,7 @@ uint64_t attn__rng_next(uint64_t *state);
 double attn__resample_median(const double *x, int k, double *buf, uint64_t *rng);
 double attn__quantile_inplace(double *x, int m, double q);
 
+struct attn_store;
+struct sqlite3 *attn__store_handle(struct attn_store *st);
+
 #endif /* ATTNBENCH_INTERNAL_H */

@@ -833,6 +833,8 @@ struct sqlite3 *attn_store_db(struct attn_store *st)
 	return st->db;
 }
 
+struct sqlite3 *attn__store_handle(struct attn_store *st) { return st->db; }
+
 static const char *kv_find(const struct attn_kv *info, int n, const char *key)
 {
 	for (int i = 0; i < n; i++)
