@@ -6,6 +6,7 @@
  * A/A noise stays quiet, one case 10% slower is caught and named, a machine
  * twice as slow as a whole is not a regression once each run's roof is
  * divided out, and a foreign file, another CPU or no common case is exit 2.
+ * Last, the gate as the library offers it (gate.h), called without the CLI.
  */
 #include <check.h>
 #include <math.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "attnbench/compare.h"
+#include "attnbench/gate.h"
 #include "attnbench/method.h"
 #include "attnbench/store.h"
 #include "internal.h"
@@ -537,6 +539,119 @@ START_TEST(notes_and_curves)
 }
 END_TEST
 
+/* ---- the gate as a library call ------------------------------------------------------ */
+
+/* Open a.db and b.db read-only and load their newest runs. */
+static void load_pair(struct attn_store **sa, struct attn_store **sb, struct attn_gate_run *ra,
+                      struct attn_gate_run *rb)
+{
+	ck_assert_msg(attn_store_open(pa, ATTN_STORE_READONLY, sa, err, sizeof(err)) == ATTN_OK,
+	              "%s", err);
+	ck_assert_msg(attn_store_open(pb, ATTN_STORE_READONLY, sb, err, sizeof(err)) == ATTN_OK,
+	              "%s", err);
+	ck_assert_msg(attn_gate_load(*sa, 0, ra, err, sizeof(err)) == ATTN_OK, "%s", err);
+	ck_assert_msg(attn_gate_load(*sb, 0, rb, err, sizeof(err)) == ATTN_OK, "%s", err);
+}
+
+static void close_pair(struct attn_store *sa, struct attn_store *sb, struct attn_gate_run *ra,
+                       struct attn_gate_run *rb)
+{
+	attn_gate_run_free(ra);
+	attn_gate_run_free(rb);
+	attn_store_close(sa);
+	attn_store_close(sb);
+}
+
+START_TEST(library_gate)
+{
+	struct db_spec a = {.jitter = 0.01, .machine = 1, .roof_ns = 1, .seed = 1, .ins = 1};
+	struct db_spec b = a;
+	b.seed = 2;
+	b.slow = "window";
+	b.factor = 1.10;
+	make_pair(&a, &b);
+	struct attn_store *sa, *sb;
+	struct attn_gate_run ra, rb;
+	load_pair(&sa, &sb, &ra, &rb);
+	/* five methods at four N: four windows of five cases, K samples each */
+	ck_assert_int_eq(ra.id, 1);
+	ck_assert_int_eq(ra.n, 20);
+	ck_assert_int_eq(ra.n_win, 4);
+	ck_assert_int_eq(ra.c[0].k, K);
+	ck_assert_int_eq(ra.any_roof_ns, 1);
+	ck_assert_str_eq(ra.cpu_model, "Test CPU");
+	ck_assert_str_eq(ra.openblas_core, "Haswell");
+
+	struct attn_gate_options opt = ATTN_GATE_OPTIONS_INIT;
+	struct attn_gate_report g;
+	ck_assert_msg(attn_gate_run(&ra, &rb, &opt, &g, err, sizeof(err)) == ATTN_OK, "%s", err);
+	ck_assert_int_eq(g.refused, ATTN_GATE_ACCEPTED);
+	ck_assert_int_eq(g.n, 20);
+	ck_assert_int_eq(g.only_base + g.only_cur, 0);
+	ck_assert_int_eq(g.n_reg, 4);
+	ck_assert_int_eq(g.n_imp + g.n_iso + g.n_unrel, 0);
+	ck_assert_int_eq(g.n_norm[ATTN_GATE_NORM_GROUP_ROOF], 20);
+	ck_assert(g.machine[0] == 0 && g.build[0] == 0);
+	double ratios[20];
+	for (int i = 0; i < g.n; i++) {
+		const struct attn_gate_pair *p = &g.pairs[i];
+		ratios[i] = p->ratio;
+		ck_assert_str_eq(p->b->method, p->c->method);
+		ck_assert(p->b->n == p->c->n);
+		if (strcmp(p->c->method, "window") == 0) {
+			ck_assert_int_eq(p->v, ATTN_COMPARE_REGRESSED);
+			ck_assert_msg(p->ratio > 1.07 && p->ratio < 1.13, "%g", p->ratio);
+			ck_assert(p->lo <= p->ratio && p->ratio <= p->hi);
+			ck_assert(attn_gate_same_work(p)); /* b.ins = 1: the same instructions */
+		} else {
+			ck_assert_int_eq(p->v, ATTN_COMPARE_UNCHANGED);
+		}
+	}
+	attn_gate_report_free(&g);
+	/* a second gate on the same runs corrects no round twice: the same ratios */
+	ck_assert_int_eq(attn_gate_run(&ra, &rb, &opt, &g, err, sizeof(err)), ATTN_OK);
+	for (int i = 0; i < g.n; i++)
+		ck_assert(g.pairs[i].ratio == ratios[i]);
+	attn_gate_report_free(&g);
+	/* a run that is not there */
+	struct attn_gate_run rx;
+	ck_assert_int_eq(attn_gate_load(sa, 9, &rx, err, sizeof(err)), ATTN_ERR_NOTFOUND);
+	ck_assert_msg(strstr(err, "run 9 has no ok cases"), "%s", err);
+	close_pair(sa, sb, &ra, &rb);
+
+	/* another machine class: refused, naming what differs, unless allowed */
+	b = a;
+	b.seed = 2;
+	b.cpu = "Other CPU";
+	make_pair(&a, &b);
+	load_pair(&sa, &sb, &ra, &rb);
+	ck_assert_int_eq(attn_gate_run(&ra, &rb, &opt, &g, err, sizeof(err)), ATTN_ERR_INVALID);
+	ck_assert_int_eq(g.refused, ATTN_GATE_OTHER_MACHINE);
+	ck_assert_msg(strstr(g.machine, "cpu_model 'Test CPU' vs 'Other CPU'"), "%s", g.machine);
+	attn_gate_report_free(&g);
+	opt.allow_other_machine = 1;
+	ck_assert_int_eq(attn_gate_run(&ra, &rb, &opt, &g, err, sizeof(err)), ATTN_OK);
+	ck_assert_int_eq(g.n, 20);
+	ck_assert_int_eq(g.n_reg, 0);
+	attn_gate_report_free(&g);
+	close_pair(sa, sb, &ra, &rb);
+
+	/* no case in common: each side's cases counted, nothing compared */
+	b = a;
+	b.seed = 2;
+	b.prefix = "x";
+	make_pair(&a, &b);
+	load_pair(&sa, &sb, &ra, &rb);
+	ck_assert_int_eq(attn_gate_run(&ra, &rb, &opt, &g, err, sizeof(err)), ATTN_ERR_INVALID);
+	ck_assert_int_eq(g.refused, ATTN_GATE_NO_MATCH);
+	ck_assert_int_eq(g.only_base, 20);
+	ck_assert_int_eq(g.only_cur, 20);
+	ck_assert_msg(strstr(err, "no matching cases"), "%s", err);
+	attn_gate_report_free(&g);
+	close_pair(sa, sb, &ra, &rb);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("compare");
@@ -560,6 +675,7 @@ int main(void)
 	tcase_add_test(t, data_errors_are_exit_2);
 	tcase_add_test(t, notes_and_curves);
 	tcase_add_test(t, build_mismatch_is_refused);
+	tcase_add_test(t, library_gate);
 	suite_add_tcase(s, t);
 	return attn_test_run(s, CK_NORMAL);
 }

@@ -10,8 +10,9 @@
  *   - the ratio of medians current/baseline with a percentile-bootstrap
  *     95% CI (each side resampled with replacement, fixed seed).
  * attn_compare_verdict() combines them: significant (q < alpha) and larger
- * than the threshold, in either direction. Matching cases and reading the
- * databases is the verb's part (harness/cli/cmd_compare.c).
+ * than the threshold, in either direction. Reading the runs, pairing their
+ * cases, correcting the rounds and judging are the gate's (gate.h); the
+ * verb (harness/cli/cmd_compare.c) only prints.
  */
 #ifndef ATTNBENCH_COMPARE_H
 #define ATTNBENCH_COMPARE_H

@@ -1,0 +1,202 @@
+/*
+ * The gate's reads (query.h, "the gate's reads"): which run a side of
+ * `attnbench compare` means, what that run said about its machine and
+ * build, and its ok cases with every sample and the sgemm probe beside it.
+ * The gate (harness/src/gate.c) pairs, corrects and judges what these
+ * return; it never sees SQL. Every statement is prepared with bound
+ * parameters, and a failing step is an error, not a shorter answer: a gate
+ * that silently read half of a run would judge the half.
+ */
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attnbench/query.h"
+#include "attnbench/status.h"
+#include "internal.h"
+
+static int db_error(sqlite3 *db, char *err, size_t errlen)
+{
+	int code = sqlite3_errcode(db);
+	return attn_errf(err, errlen, code == SQLITE_NOMEM ? ATTN_ERR_NOMEM : ATTN_ERR_DB, "%s",
+	                 sqlite3_errmsg(db));
+}
+
+/* Column i as text into buf, truncated to len; "" for NULL. */
+static void col_text(sqlite3_stmt *s, int i, char *buf, size_t len)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	snprintf(buf, len, "%s", t ? (const char *)t : "");
+}
+
+int attn_query_gate_find_run(struct attn_store *st, int64_t run, int64_t *found, char *err,
+                             size_t errlen)
+{
+	sqlite3 *db = attn__store_handle(st);
+	sqlite3_stmt *s;
+	*found = 0;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT MAX(run_id) FROM cases WHERE status = 'ok' AND "
+	                       "(?1 = 0 OR run_id = ?1)",
+	                       -1, &s, NULL) != SQLITE_OK)
+		return db_error(db, err, errlen);
+	sqlite3_bind_int64(s, 1, run);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*found = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ATTN_OK : db_error(db, err, errlen);
+}
+
+int attn_query_gate_head(struct attn_store *st, int64_t run, struct attn_query_gate_head *out,
+                         char *err, size_t errlen)
+{
+	sqlite3 *db = attn__store_handle(st);
+	sqlite3_stmt *s;
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT git_commit, hostname, started_at, cpu_model FROM runs "
+	                       "WHERE id = ?",
+	                       -1, &s, NULL) != SQLITE_OK)
+		return db_error(db, err, errlen);
+	sqlite3_bind_int64(s, 1, run);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		col_text(s, 0, out->commit, sizeof(out->commit));
+		col_text(s, 1, out->host, sizeof(out->host));
+		col_text(s, 2, out->started, sizeof(out->started));
+		col_text(s, 3, out->cpu_model, sizeof(out->cpu_model));
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE)
+		return attn_errf(err, errlen, ATTN_ERR_NOTFOUND, "no run %lld", (long long)run);
+	return rc == SQLITE_ROW ? ATTN_OK : db_error(db, err, errlen);
+}
+
+int attn_query_gate_info(struct attn_store *st, int64_t run, const char *key, char *buf, size_t len,
+                         char *err, size_t errlen)
+{
+	sqlite3 *db = attn__store_handle(st);
+	sqlite3_stmt *s;
+	buf[0] = 0;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM run_info WHERE run_id = ? AND key = ?", -1,
+	                       &s, NULL) != SQLITE_OK)
+		return db_error(db, err, errlen);
+	sqlite3_bind_int64(s, 1, run);
+	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		col_text(s, 0, buf, len);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ATTN_OK : db_error(db, err, errlen);
+}
+
+void attn_query_gate_cases_free(struct attn_query_gate_case *rows, int n)
+{
+	for (int i = 0; rows && i < n; i++) {
+		free(rows[i].ns);
+		free(rows[i].roof);
+	}
+	free(rows);
+}
+
+/* case_id's samples into c (c->k of them); ATTN_OK, or the error. */
+static int read_samples(sqlite3 *db, sqlite3_stmt *s, struct attn_query_gate_case *c, char *err,
+                        size_t errlen)
+{
+	sqlite3_reset(s);
+	sqlite3_bind_int64(s, 1, c->id);
+	int rc, cap = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (c->k == cap) {
+			cap = cap ? 2 * cap : 16;
+			double *ns = realloc(c->ns, (size_t)cap * sizeof(double));
+			if (ns)
+				c->ns = ns;
+			double *rf = realloc(c->roof, (size_t)cap * sizeof(double));
+			if (rf)
+				c->roof = rf;
+			if (!ns || !rf)
+				return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+		}
+		c->ns[c->k] = sqlite3_column_double(s, 0);
+		c->roof[c->k] =
+		    sqlite3_column_type(s, 1) == SQLITE_NULL ? 0 : sqlite3_column_double(s, 1);
+		c->k++;
+	}
+	return rc == SQLITE_DONE ? ATTN_OK : db_error(db, err, errlen);
+}
+
+/* The next case row of c into *row (its samples not yet read). */
+static void read_case(sqlite3_stmt *c, struct attn_query_gate_case *row)
+{
+	memset(row, 0, sizeof(*row));
+	row->id = sqlite3_column_int64(c, 0);
+	col_text(c, 1, row->method, sizeof(row->method));
+	col_text(c, 2, row->params, sizeof(row->params));
+	row->batch = sqlite3_column_int64(c, 3);
+	row->heads = sqlite3_column_int64(c, 4);
+	row->kv_heads = sqlite3_column_int64(c, 5);
+	row->n = sqlite3_column_int64(c, 6);
+	row->d = sqlite3_column_int64(c, 7);
+	row->causal = sqlite3_column_int(c, 8);
+	col_text(c, 9, row->mode, sizeof(row->mode));
+	col_text(c, 10, row->dist, sizeof(row->dist));
+	row->threads = sqlite3_column_int(c, 11);
+	row->ins = sqlite3_column_type(c, 12) == SQLITE_NULL ? NAN : sqlite3_column_double(c, 12);
+}
+
+int attn_query_gate_cases(struct attn_store *st, int64_t run, struct attn_query_gate_case **rows,
+                          int *n, char *err, size_t errlen)
+{
+	sqlite3 *db = attn__store_handle(st);
+	sqlite3_stmt *c = NULL, *s = NULL;
+	struct attn_query_gate_case *v = NULL;
+	int count = 0, cap = 0, rc = ATTN_OK, step;
+	*rows = NULL;
+	*n = 0;
+	/* The ORDER BY is the gate's pairing order (gate.c's case_order), column by column. */
+	if (sqlite3_prepare_v2(
+	        db,
+	        "SELECT id, method, params, batch, heads, kv_heads, n, d, causal, mode, dist, "
+	        "threads, (SELECT value FROM metrics WHERE case_id = cases.id AND "
+	        "name = 'counter:PAPI_TOT_INS') FROM cases WHERE run_id = ? AND status = 'ok' "
+	        "ORDER BY method, params, batch, heads, kv_heads, d, causal, mode, dist, threads, "
+	        "n, id",
+	        -1, &c, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT ns, roof_ns FROM samples WHERE case_id = ? ORDER BY rep",
+	                       -1, &s, NULL) != SQLITE_OK) {
+		rc = db_error(db, err, errlen);
+		goto out;
+	}
+	sqlite3_bind_int64(c, 1, run);
+	while ((step = sqlite3_step(c)) == SQLITE_ROW) {
+		if (count == cap) {
+			cap = cap ? 2 * cap : 64;
+			struct attn_query_gate_case *nv = realloc(v, (size_t)cap * sizeof(*nv));
+			if (!nv) {
+				rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			v = nv;
+		}
+		read_case(c, &v[count]);
+		rc = read_samples(db, s, &v[count++], err, errlen);
+		if (rc != ATTN_OK)
+			goto out;
+	}
+	if (step != SQLITE_DONE)
+		rc = db_error(db, err, errlen);
+out:
+	sqlite3_finalize(c);
+	sqlite3_finalize(s);
+	if (rc != ATTN_OK) {
+		attn_query_gate_cases_free(v, count);
+		return rc;
+	}
+	*rows = v;
+	*n = count;
+	return ATTN_OK;
+}
