@@ -32,6 +32,7 @@
 #include "check_main.h"
 #include "cli_run.h"
 #include "db.h"
+#include "internal.h" /* attn__store_handle: white-box reads of the file */
 #include "tmpdir.h"
 
 static char err[1024];
@@ -85,7 +86,7 @@ START_TEST(round_trip)
 	ck_assert_int_eq(attn_store_case_done(st, run, "case-1"), 0);
 	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_OK);
 	ck_assert_int_eq(attn_store_case_done(st, run, "case-1"), 1);
-	sqlite3 *db = attn_store_db(st);
+	sqlite3 *db = attn__store_handle(st);
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM samples"), 3);
 	ck_assert_int_eq(db_int(db, "SELECT value FROM metrics WHERE name='median_ns'"), 105);
 	/* Unavailable is NULL, not 0. */
@@ -109,7 +110,7 @@ START_TEST(round_trip)
 
 	/* Reopening finds everything, read-only open works too. */
 	ck_assert_int_eq(attn_store_open(path, 0, &st, err, sizeof(err)), ATTN_OK);
-	ck_assert_int_eq(db_int(attn_store_db(st), "SELECT count(*) FROM cases"), 1);
+	ck_assert_int_eq(db_int(attn__store_handle(st), "SELECT count(*) FROM cases"), 1);
 	attn_store_close(st);
 }
 END_TEST
@@ -127,7 +128,7 @@ START_TEST(case_is_atomic)
 	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_OK);
 	/* The same key again violates UNIQUE: nothing of it may remain. */
 	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_ERR_DB);
-	sqlite3 *db = attn_store_db(st);
+	sqlite3 *db = attn__store_handle(st);
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM cases"), 1);
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM samples"), 3);
 	/* A bad status is refused by the schema, again leaving nothing. */
@@ -256,9 +257,9 @@ START_TEST(refuses_bad_files)
 	path_in(path, sizeof(path), "newer.db");
 	struct attn_store *st;
 	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
-	sqlite3_exec(attn_store_db(st), "UPDATE meta SET value='99' WHERE key='schema_version'",
+	sqlite3_exec(attn__store_handle(st), "UPDATE meta SET value='99' WHERE key='schema_version'",
 		     NULL, NULL, NULL);
-	sqlite3_exec(attn_store_db(st), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	sqlite3_exec(attn__store_handle(st), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 	attn_store_close(st);
 	assert_refused_untouched(path, "newer");
 }
@@ -278,7 +279,7 @@ START_TEST(refuses_corrupt)
 		struct attn_case_record r = record(key);
 		ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_OK);
 	}
-	sqlite3_exec(attn_store_db(st), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	sqlite3_exec(attn__store_handle(st), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 	attn_store_close(st);
 	/* Scribble over pages past the schema page: the b-trees break. */
 	FILE *f = fopen(path, "r+b");
@@ -335,7 +336,7 @@ START_TEST(migrates_v1)
 
 	struct attn_store *st;
 	ck_assert_msg(attn_store_open(path, 0, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
-	db = attn_store_db(st);
+	db = attn__store_handle(st);
 	ck_assert_int_eq(db_int(db, "SELECT value FROM meta WHERE key='schema_version'"),
 			 ATTN_SCHEMA_VERSION);
 	ck_assert_int_eq(db_int(db, "SELECT median_ns FROM results"), 123);
@@ -393,7 +394,7 @@ START_TEST(sample_counters_stored)
 	r.sample_counters = rd;
 	r.cpus = "0,1";
 	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_OK);
-	sqlite3 *db = attn_store_db(st);
+	sqlite3 *db = attn__store_handle(st);
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sample_counters"), 6);
 	ck_assert_int_eq(db_int(db, "SELECT sum(value) FROM sample_counters"), 210);
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sample_counters WHERE value IS NULL "
@@ -552,7 +553,7 @@ START_TEST(read_only_open)
 	char *before = slurp(path, &l0);
 	ck_assert_msg(attn_store_open(path, ATTN_STORE_READONLY, &st, err, sizeof(err)) == ATTN_OK,
 		      "%s", err);
-	sqlite3 *db = attn_store_db(st);
+	sqlite3 *db = attn__store_handle(st);
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM samples"), 3);
 	ck_assert_int_ne(sqlite3_exec(db, "DELETE FROM samples", NULL, NULL, NULL), SQLITE_OK);
 	r = record("k2");
@@ -641,7 +642,7 @@ START_TEST(one_writer_per_run)
 	path_in(path, sizeof(path), "own.db");
 	struct attn_store *st;
 	ck_assert_int_eq(attn_store_open(path, ATTN_STORE_CREATE, &st, err, sizeof(err)), ATTN_OK);
-	sqlite3 *db = attn_store_db(st);
+	sqlite3 *db = attn__store_handle(st);
 	int64_t run;
 	ck_assert_int_eq(attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err)),
 			 ATTN_OK);

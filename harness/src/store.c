@@ -828,12 +828,11 @@ void attn_store_close(struct attn_store *st)
 	attn__fault_log_counts();
 }
 
-struct sqlite3 *attn_store_db(struct attn_store *st)
+/* The query layer's way in (internal.h): no other code holds the handle. */
+struct sqlite3 *attn__store_handle(struct attn_store *st)
 {
 	return st->db;
 }
-
-struct sqlite3 *attn__store_handle(struct attn_store *st) { return st->db; }
 
 static const char *kv_find(const struct attn_kv *info, int n, const char *key)
 {

@@ -210,7 +210,4 @@ struct attn_fit_row;
 int attn_store_fits(struct attn_store *st, int64_t run_id, const struct attn_fit_row *rows, int n,
 		    char *err, size_t errlen);
 
-/* The underlying handle, for read-only queries (export, tests). */
-struct sqlite3 *attn_store_db(struct attn_store *st);
-
 #endif /* ATTNBENCH_STORE_H */
