@@ -31,25 +31,6 @@ static void col_text(sqlite3_stmt *s, int i, char *buf, size_t len)
 	snprintf(buf, len, "%s", t ? (const char *)t : "");
 }
 
-int attn_query_gate_find_run(struct attn_store *st, int64_t run, int64_t *found, char *err,
-                             size_t errlen)
-{
-	sqlite3 *db = attn__store_handle(st);
-	sqlite3_stmt *s;
-	*found = 0;
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT MAX(run_id) FROM cases WHERE status = 'ok' AND "
-	                       "(?1 = 0 OR run_id = ?1)",
-	                       -1, &s, NULL) != SQLITE_OK)
-		return db_error(db, err, errlen);
-	sqlite3_bind_int64(s, 1, run);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*found = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ATTN_OK : db_error(db, err, errlen);
-}
-
 int attn_query_gate_head(struct attn_store *st, int64_t run, struct attn_query_gate_head *out,
                          char *err, size_t errlen)
 {

@@ -205,7 +205,7 @@ int attn_gate_load(struct attn_store *st, int64_t run_id, struct attn_gate_run *
 	memset(out, 0, sizeof(*out));
 	out->st = st;
 	int64_t found;
-	int rc = attn_query_gate_find_run(st, run_id, &found, err, errlen);
+	int rc = attn_query_latest_ok_run(st, run_id, &found, err, errlen);
 	if (rc != ATTN_OK)
 		return rc;
 	if (!found) {

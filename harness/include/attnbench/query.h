@@ -64,13 +64,6 @@ void attn_query_run_info_free(struct attn_query_run *r);
 
 /* --- the gate's reads: runs with their cases and samples (query/gate.c) --- */
 
-/*
- * The newest run with an ok case, or `run` itself when it has one (run 0:
- * any run); *found 0 when there is none. (The gate's own copy of the runs
- * section's question, so that the gate does not wait on it.)
- */
-int attn_query_gate_find_run(struct attn_store *st, int64_t run, int64_t *found, char *err,
-                             size_t errlen);
 
 /*
  * A run's row in `runs`, text truncated to the buffers; "" for NULL.
