@@ -318,7 +318,7 @@ int attn_instance_create(const struct attn_method *m, const struct attn_shape *s
 		return attn_errf(err, errlen, ATTN_ERR_INVALID, "guard mode %d is not one of 0..2",
 		                 (int)o->guard);
 
-	struct attn_instance *inst = calloc(1, sizeof(*inst));
+	struct attn_instance *inst = attn__alloc(sizeof(*inst));
 	if (!inst)
 		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory for an instance");
 	inst->m = m;
@@ -408,7 +408,7 @@ void attn_instance_free(struct attn_instance *inst)
 	buf_free(&inst->in);
 	buf_free(&inst->out);
 	buf_free(&inst->ws);
-	free(inst);
+	attn__free(inst);
 }
 
 int attn_instance_prepare(struct attn_instance *inst, char *err, size_t errlen)
