@@ -35,23 +35,21 @@ int bench_kernel_init(struct bench_kernel *k, const struct attn_method *m,
 		k->p = *p;
 	else
 		attn_params_default(m, &k->p);
-	if (msg && msglen)
-		msg[0] = '\0';
-	if (m->supports && m->supports(s, &k->p, msg, msglen) != ATTN_OK)
-		return -1;
-	size_t nout = (size_t)(s->batch * s->heads * attn_shape_nq(s) * s->d);
-	k->out = attn__alloc(nout * sizeof(float));
-	k->ws = attn__alloc(m->workspace_bytes(s, &k->p, threads));
-	if (!k->out || !k->ws) {
-		if (msg && msglen)
-			snprintf(msg, msglen, "out of memory");
-		bench_kernel_free(k);
-		return -1;
-	}
-	struct attn_ctx ctx = {.threads = threads};
-	if (m->prepare && m->prepare(s, &k->p, in, k->ws, &ctx) != ATTN_OK) {
-		if (msg && msglen)
-			snprintf(msg, msglen, "prepare() failed");
+	struct attn_instance_opts io;
+	attn_instance_opts_default(&io);
+	io.threads = threads;
+	io.seed = 0;
+	io.inputs = in;
+	char why[256];
+	int rc = attn_instance_create(m, s, &k->p, &io, &k->inst, why, sizeof(why));
+	if (rc == ATTN_OK && attn_instance_prepare(k->inst, NULL, 0) != ATTN_OK)
+		rc = ATTN_ERR_INTERNAL;
+	if (rc != ATTN_OK && msg && msglen)
+		snprintf(msg, msglen, "%s",
+		         rc == ATTN_ERR_UNSUPPORTED ? why
+		         : rc == ATTN_ERR_INTERNAL  ? "prepare() failed"
+		                                    : "out of memory");
+	if (rc != ATTN_OK) {
 		bench_kernel_free(k);
 		return -1;
 	}
@@ -60,35 +58,32 @@ int bench_kernel_init(struct bench_kernel *k, const struct attn_method *m,
 
 void bench_kernel_free(struct bench_kernel *k)
 {
-	attn__free(k->out);
-	attn__free(k->ws);
-	k->out = NULL;
-	k->ws = NULL;
+	attn_instance_free(k->inst);
+	k->inst = NULL;
 }
 
 /*
  * A BLAS method gets the threads from OpenBLAS, the others from OpenMP;
  * OpenBLAS's workers keep spinning for a while after a threaded call, so an
- * OpenMP kernel first waits for them to sleep.
+ * OpenMP kernel first waits for them to sleep. Each sample is one call
+ * through the instance, with the clock read around it.
  */
-double bench_kernel_time(struct bench_kernel *k, const struct attn_shape *s, int threads,
-                         const struct attn_inputs *in, double budget)
+double bench_kernel_time(struct bench_kernel *k, int threads, double budget)
 {
 	int blas = (k->m->flags & ATTN_METHOD_USES_BLAS) != 0;
 	openblas_set_num_threads(blas ? threads : 1);
 	bench_settle(threads);
-	struct attn_ctx ctx = {.threads = threads};
 	double t[BENCH_MAX_SAMPLES];
 	int n = 0;
 	uint64_t start = attn__now_ns();
-	k->m->forward(s, &k->p, in, k->out, k->ws, &ctx); /* warm-up */
+	attn_instance_forward(k->inst, 1, NULL, 0); /* warm-up */
 	/* a call longer than the budget is timed once: the rounds give the spread */
 	const int least = (double)(attn__now_ns() - start) > budget * 1e9 ? 1 : 3;
 	start = attn__now_ns();
 	while (n < least ||
 	       (n < BENCH_MAX_SAMPLES && (double)(attn__now_ns() - start) < budget * 1e9)) {
 		uint64_t t0 = attn__now_ns();
-		k->m->forward(s, &k->p, in, k->out, k->ws, &ctx);
+		attn_instance_forward(k->inst, 1, NULL, 0);
 		t[n++] = (double)(attn__now_ns() - t0) / 1e9;
 	}
 	return attn_stats_median_inplace(t, n);

@@ -9,6 +9,7 @@
 #ifndef ATTNBENCH_BENCH_H
 #define ATTNBENCH_BENCH_H
 
+#include "attnbench/instance.h"
 #include "attnbench/method.h"
 
 #define BENCH_MAX_SAMPLES 64
@@ -16,14 +17,14 @@
 struct bench_kernel {
 	const struct attn_method *m;
 	struct attn_params p;
-	float *out; /* (B, H, NQ, D) */
-	void *ws;
+	struct attn_instance *inst; /* m on the shape and inputs, prepared */
 };
 
 /*
- * Plan m with parameters p (NULL: the defaults) for shape s at `threads`:
- * allocate the output and workspace, run prepare(). 0 on success; -1 when
- * the method declines the shape (msg says why) or memory runs out.
+ * Plan m with parameters p (NULL: the defaults) for shape s at `threads`
+ * on the inputs `in` (borrowed: they must outlive k): an instance with its
+ * output and workspace, prepare() run. 0 on success; -1 when the method
+ * declines the shape (msg says why) or memory runs out.
  */
 int bench_kernel_init(struct bench_kernel *k, const struct attn_method *m,
                       const struct attn_params *p, const struct attn_shape *s, int threads,
@@ -35,8 +36,7 @@ void bench_kernel_free(struct bench_kernel *k);
  * `budget` seconds have passed (at least 3, or 1 when the warm-up call alone
  * outlasted the budget; at most BENCH_MAX_SAMPLES).
  */
-double bench_kernel_time(struct bench_kernel *k, const struct attn_shape *s, int threads,
-                         const struct attn_inputs *in, double budget);
+double bench_kernel_time(struct bench_kernel *k, int threads, double budget);
 
 /* Sleep long enough (at 2+ threads) for OpenBLAS's and OpenMP's workers to park. */
 void bench_settle(int threads);

@@ -218,7 +218,7 @@ int main(int argc, char **argv)
 						        (long long)s.n);
 						return 1;
 					}
-					double flops = fl.m->flops(&s, &fl.p);
+					double flops = attn_call_flops(fl.m, &s, &fl.p);
 					double g_sg[MAX_ROUNDS], g_fl[MAX_ROUNDS], g_sm[MAX_ROUNDS],
 					    g_np[MAX_ROUNDS], r_fl[MAX_ROUNDS], r_sm[MAX_ROUNDS],
 					    r_np[MAX_ROUNDS];
@@ -227,11 +227,11 @@ int main(int argc, char **argv)
 						g_sg[r] = attn_roof_sgemm_gflops(T, 2048, budget);
 						g_sm[r] =
 						    flops /
-						    bench_kernel_time(&sm, &s, T, &w.in, budget) /
+						    bench_kernel_time(&sm, T, budget) /
 						    1e9;
 						g_fl[r] =
 						    flops /
-						    bench_kernel_time(&fl, &s, T, &w.in, budget) /
+						    bench_kernel_time(&fl, T, budget) /
 						    1e9;
 						bench_settle(T);
 						g_np[r] = flops /
@@ -283,7 +283,7 @@ int main(int argc, char **argv)
 				bench_settle(T);
 				tri[r] = attn_roof_triad_gbps(
 				    T, si.l3_bytes ? si.l3_bytes : 256 << 20, budget);
-				gb[r] = kv / bench_kernel_time(&fl, &s, T, &w.in, budget) / 1e9;
+				gb[r] = kv / bench_kernel_time(&fl, T, budget) / 1e9;
 				frac[r] = gb[r] / tri[r];
 			}
 			printf(

@@ -1,7 +1,8 @@
 /*
  * What the suites of a method family share to run a method and judge its
- * output: a shape builder, run_method() (prepare + forward with a NaN-filled
- * workspace and output, guard bytes after both, every output finite),
+ * output: a shape builder, run_method() (an instance of instance.h: prepare
+ * + forward with a NaN-filled workspace and output, guard bytes after both,
+ * every output finite),
  * run_method_ctx() (the same with the caller's ctx) and run_seen() (with
  * the harness's callbacks recorded), the method's float64 oracle and the
  * float64 softmax reference, relative errors, the worst error of a loop
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attnbench/instance.h"
 #include "attnbench/method.h"
 #include "attnbench/spec.h"
 #include "attnbench/workload.h"
@@ -50,26 +52,22 @@ static inline size_t out_count(const struct attn_shape *s)
 
 /*
  * One call of m in steps, for a test that acts between them (run_seen()
- * runs forward twice): method_run_begin() checks supports(), allocates a
- * NaN-filled workspace and output with guards after both and runs prepare
- * and forward; method_run_end() fails the test on a broken guard or a
- * non-finite output element, frees the workspace and returns the output
- * (the caller frees it).
+ * runs forward twice): method_run_begin() makes an instance (instance.h)
+ * with supports() asked, a NaN-filled workspace and output with guard
+ * bytes after both, and runs prepare and forward; method_run_end() fails
+ * the test on a broken guard or a non-finite output element, frees the
+ * instance and returns a copy of the output (the caller frees it).
  */
 struct method_run {
 	const struct attn_method *m;
 	const struct attn_shape *s;
 	const struct attn_params *p;
-	const struct attn_inputs *in;
-	struct attn_ctx ctx;
-	void *ws;
-	size_t ws_bytes;
-	float *out;
+	struct attn_instance *inst;
 };
 
 static inline void method_run_forward(struct method_run *r)
 {
-	ck_assert_int_eq(r->m->forward(r->s, r->p, r->in, r->out, r->ws, &r->ctx), ATTN_OK);
+	ck_assert_int_eq(attn_instance_forward(r->inst, 1, NULL, 0), ATTN_OK);
 }
 
 static inline void method_run_begin(struct method_run *r, const struct attn_method *m,
@@ -77,14 +75,16 @@ static inline void method_run_begin(struct method_run *r, const struct attn_meth
                                     const struct attn_inputs *in, const struct attn_ctx *ctx)
 {
 	char msg[256] = "";
-	ck_assert_msg(m->supports(s, p, msg, sizeof msg) == ATTN_OK, "%s: unsupported: %s", m->name,
-	              msg);
-	*r = (struct method_run){.m = m, .s = s, .p = p, .in = in, .ctx = *ctx};
-	r->ws_bytes = m->workspace_bytes(s, p, ctx->threads);
-	r->ws = guarded_alloc(r->ws_bytes, 0xFF);
-	r->out = guarded_alloc(out_count(s) * sizeof(float), 0xFF);
-	if (m->prepare)
-		ck_assert_int_eq(m->prepare(s, p, in, r->ws, &r->ctx), ATTN_OK);
+	struct attn_instance_opts io;
+	attn_instance_opts_default(&io);
+	io.guard = ATTN_GUARD_BYTES;
+	io.poison = 1;
+	io.inputs = in;
+	io.ctx = ctx;
+	*r = (struct method_run){.m = m, .s = s, .p = p};
+	ck_assert_msg(attn_instance_create(m, s, p, &io, &r->inst, msg, sizeof msg) == ATTN_OK,
+	              "%s: unsupported: %s", m->name, msg);
+	ck_assert_int_eq(attn_instance_prepare(r->inst, NULL, 0), ATTN_OK);
 	method_run_forward(r);
 }
 
@@ -92,18 +92,24 @@ static inline float *method_run_end(struct method_run *r)
 {
 	const struct attn_method *m = r->m;
 	const struct attn_shape *s = r->s;
-	ck_assert_msg(guard_intact(r->ws, r->ws_bytes), "%s: workspace overrun", m->name);
-	ck_assert_msg(guard_intact(r->out, out_count(s) * sizeof(float)), "%s: output overrun",
-	              m->name);
+	size_t over_out, over_ws;
+	attn_instance_overruns(r->inst, &over_out, &over_ws);
+	ck_assert_msg(over_ws == 0, "%s: workspace overrun", m->name);
+	ck_assert_msg(over_out == 0, "%s: output overrun", m->name);
+	const float *o = attn_instance_output(r->inst);
 	size_t bad = 0;
 	for (size_t i = 0; i < out_count(s); i++)
-		bad += !isfinite(r->out[i]);
+		bad += !isfinite(o[i]);
 	char ptext[160];
 	attn_params_format(m, r->p, ptext, sizeof ptext);
 	ck_assert_msg(bad == 0, "%s N=%lld D=%lld %s: %zu non-finite outputs", m->name,
 	              (long long)s->n, (long long)s->d, ptext, bad);
-	free(r->ws);
-	return r->out;
+	float *out = malloc(out_count(s) * sizeof(float));
+	ck_assert_ptr_nonnull(out);
+	memcpy(out, o, out_count(s) * sizeof(float));
+	attn_instance_free(r->inst);
+	r->inst = NULL;
+	return out;
 }
 
 /*
@@ -203,7 +209,7 @@ static inline double *run_oracle(const struct attn_method *m, const struct attn_
 	double *ref = malloc(out_count(s) * sizeof(double));
 	ck_assert_ptr_nonnull(ref);
 	struct attn_ctx ctx = {.threads = 1, .seed = 1};
-	ck_assert_int_eq(m->oracle(s, p, in, ref, &ctx), ATTN_OK);
+	ck_assert_int_eq(attn_call_oracle(m, s, p, in, ref, &ctx), ATTN_OK);
 	return ref;
 }
 

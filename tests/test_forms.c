@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "attnbench/forms.h"
+#include "attnbench/instance.h"
 #include "attnbench/registry.h"
 #include "attnbench/status.h"
 #include "attnbench/store.h"
@@ -112,7 +113,7 @@ START_TEST(skipped_forms)
 END_TEST
 
 /* RWKV as a method that also refuses its recurrent form: one form runs, too few. */
-static int (*rwkv_supports)(const struct attn_shape *, const struct attn_params *, char *, size_t);
+static const struct attn_method *rwkv;
 
 static int parallel_only(const struct attn_shape *s, const struct attn_params *p, char *msg,
                          size_t msglen)
@@ -120,14 +121,14 @@ static int parallel_only(const struct attn_shape *s, const struct attn_params *p
 	if (p->v[0] == 1)
 		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED,
 		                 "recurrent refused for the test");
-	return rwkv_supports(s, p, msg, msglen);
+	return attn_call_supports(rwkv, s, p, msg, msglen);
 }
 
 START_TEST(one_form_is_too_few)
 {
 	struct attn_method m = *find("rwkv");
 	ck_assert_int_eq(attn_method_form_param(&m), 0);
-	rwkv_supports = m.supports;
+	rwkv = find("rwkv");
 	m.supports = parallel_only;
 	struct attn_forms_diff fd;
 	ck_assert_int_eq(
@@ -144,15 +145,13 @@ END_TEST
  * RWKV whose recurrent form is off by `skew` at one element (NaN: broken):
  * the comparison must see it and name the pairs with recurrent.
  */
-static int (*rwkv_forward)(const struct attn_shape *, const struct attn_params *,
-                           const struct attn_inputs *, float *, void *, const struct attn_ctx *);
 static float skew;
 
 static int skewed_forward(const struct attn_shape *s, const struct attn_params *p,
                           const struct attn_inputs *in, float *out, void *ws,
                           const struct attn_ctx *ctx)
 {
-	int rc = rwkv_forward(s, p, in, out, ws, ctx);
+	int rc = attn_call_forward(rwkv, s, p, in, out, ws, ctx);
 	if (p->v[0] == 1)
 		out[17] = isnan(skew) ? skew : out[17] + skew;
 	return rc;
@@ -161,7 +160,7 @@ static int skewed_forward(const struct attn_shape *s, const struct attn_params *
 START_TEST(sees_a_differing_form)
 {
 	struct attn_method m = *find("rwkv");
-	rwkv_forward = m.forward;
+	rwkv = find("rwkv");
 	m.forward = skewed_forward;
 	struct attn_forms_diff fd;
 	skew = 1e-2f;

@@ -1,9 +1,10 @@
 /*
  * Every form of a method on the same inputs, and how far apart they land
  * (see forms.h). One workload is generated; each form the method accepts
- * for the shape gets its own workspace (64-byte aligned, exactly what
- * workspace_bytes() asks) and output, runs prepare() and forward() as the
- * runner would, and keeps its output until all the pairs are compared.
+ * for the shape gets an instance of its own (instance.h: a workspace of
+ * exactly what workspace_bytes() asks, an output), runs prepare() and
+ * forward() as the runner would, and keeps a copy of its output until all
+ * the pairs are compared.
  */
 #include <math.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "attnbench/forms.h"
+#include "attnbench/instance.h"
 #include "attnbench/spec.h"
 #include "attnbench/status.h"
 #include "internal.h"
@@ -56,33 +58,33 @@ static int run_form(const struct attn_method *m, const struct attn_shape *s, int
 	attn_params_default(m, &p);
 	p.v[fi] = form;
 	*o = NULL;
-	msg[0] = '\0';
-	int rc = m->supports ? m->supports(s, &p, msg, msglen) : ATTN_OK;
-	if (rc != ATTN_OK)
-		return ATTN_ERR_UNSUPPORTED;
 
 	const size_t out_bytes =
 	    attn__mul_sat((size_t)(s->batch * s->heads * attn_shape_nq(s) * s->d), sizeof(float));
-	const size_t ws_bytes = m->workspace_bytes(s, &p, threads);
-	float *out = attn__alloc(out_bytes);
-	void *ws = ws_bytes == SIZE_MAX ? NULL : attn__alloc(ws_bytes);
-	if (!out || !ws || out_bytes == SIZE_MAX) {
-		attn__free(out);
-		attn__free(ws);
-		return attn_errf(msg, msglen, ATTN_ERR_NOMEM,
-		                 "cannot allocate an output of %zu bytes and a workspace of %zu",
-		                 out_bytes, ws_bytes);
+	struct attn_instance_opts io;
+	attn_instance_opts_default(&io);
+	io.threads = threads;
+	io.seed = seed;
+	io.inputs = in;
+	struct attn_instance *inst;
+	float *out = NULL;
+	int rc = attn_instance_create(m, s, &p, &io, &inst, msg, msglen);
+	int nomem = rc == ATTN_ERR_NOMEM;
+	if (rc == ATTN_OK && (rc = attn_instance_prepare(inst, msg, msglen)) == ATTN_OK &&
+	    (rc = attn_instance_forward(inst, 1, msg, msglen)) == ATTN_OK) {
+		/* The copy outlives the instance, whose workspace goes at once. */
+		if ((out = attn__alloc(out_bytes)) != NULL)
+			memcpy(out, attn_instance_output(inst), out_bytes);
+		else
+			rc = ATTN_ERR_NOMEM, nomem = 1;
 	}
-	struct attn_ctx ctx = {.threads = threads, .seed = seed};
-	if (m->prepare && (rc = m->prepare(s, &p, in, ws, &ctx)) != ATTN_OK)
-		attn_errf(msg, msglen, rc, "prepare() returned %d (%s)", rc, attn_status_str(rc));
-	else if ((rc = m->forward(s, &p, in, out, ws, &ctx)) != ATTN_OK)
-		attn_errf(msg, msglen, rc, "forward() returned %d (%s)", rc, attn_status_str(rc));
-	attn__free(ws);
-	if (rc != ATTN_OK) {
-		attn__free(out);
+	if (nomem)
+		attn_errf(msg, msglen, rc,
+		          "cannot allocate an output of %zu bytes and a workspace of %zu", out_bytes,
+		          attn_call_workspace_bytes(m, s, &p, threads));
+	attn_instance_free(inst);
+	if (rc != ATTN_OK)
 		return rc;
-	}
 	*o = out;
 	return ATTN_OK;
 }

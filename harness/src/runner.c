@@ -33,6 +33,7 @@
 
 #include "attnbench/bind.h"
 #include "attnbench/counters.h"
+#include "attnbench/instance.h"
 #include "attnbench/registry.h"
 #include "attnbench/runner.h"
 #include "attnbench/spec.h"
@@ -149,7 +150,7 @@ size_t attn_case_predict_bytes(const struct attn_case *c, const struct attn_run_
 	const struct attn_shape *s = &c->shape;
 	size_t total = attn_workload_bytes(s, c->method->inputs);
 	total = attn__add_sat(total, attn__mul_sat(out_elems(s), sizeof(float)));
-	size_t ws = c->method->workspace_bytes(s, &c->params, c->threads);
+	size_t ws = attn_call_workspace_bytes(c->method, s, &c->params, c->threads);
 	total = attn__add_sat(total, ws);
 	/* each buffer's guard pages and canaries (guard.c) */
 	total = attn__add_sat(total, guard_overheads(c, ws));
@@ -175,67 +176,17 @@ static void emit_null(FILE *f, const char *name, const char *unit)
 }
 
 /*
- * What a method reports through its attn_ctx (method.h): per-call figures,
- * averaged over the timed calls, and the kept-block mask of head 0, which
- * goes to the parent as a file (it can be megabytes; the pipe carries lines).
+ * The kept-block mask of head 0 a method dumps on the mask call (method.h)
+ * goes to the parent as a file (it can be megabytes; the pipe carries
+ * lines): the instance hands it here once. 0 when the file was written.
  */
-#define CTX_MAX_FIGURES 8
-struct ctx_figures {
-	int n;
-	char name[CTX_MAX_FIGURES][48];
-	char unit[CTX_MAX_FIGURES][16];
-	double sum[CTX_MAX_FIGURES];
-	long count[CTX_MAX_FIGURES];
-	FILE *f;       /* the protocol stream, for the mask line */
-	int mask_sent; /* one mask per case */
-};
-
-/* A word the line protocol can carry: [a-z0-9_], or for units also "/". */
-static int protocol_word(const char *w, size_t max, int unit)
+static int write_mask(void *arg, int64_t nqb, int64_t nkb, const uint8_t *mask)
 {
-	size_t n = strlen(w);
-	if (n == 0 || n >= max)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((w[i] >= 'a' && w[i] <= 'z') || (w[i] >= '0' && w[i] <= '9') || w[i] == '_' ||
-		      (unit && (w[i] == '/' || (w[i] >= 'A' && w[i] <= 'Z')))))
-			return 0;
-	return 1;
-}
-
-static void ctx_report(const struct attn_ctx *ctx, const char *name, double value,
-		       const char *unit)
-{
-	struct ctx_figures *fg = ctx->harness;
-	if (!fg || !name || !isfinite(value))
-		return;
-	int i = 0;
-	while (i < fg->n && strcmp(fg->name[i], name) != 0)
-		i++;
-	/* A name already held passed the checks; a repeat's unit is not used. */
-	if (i == fg->n) {
-		if (fg->n == CTX_MAX_FIGURES || !unit ||
-		    !protocol_word(name, sizeof(fg->name[0]), 0) ||
-		    !protocol_word(unit, sizeof(fg->unit[0]), 1))
-			return;
-		snprintf(fg->name[i], sizeof(fg->name[i]), "%s", name);
-		snprintf(fg->unit[i], sizeof(fg->unit[i]), "%s", unit);
-		fg->n++;
-	}
-	fg->sum[i] += value;
-	fg->count[i]++;
-}
-
-static void ctx_dump_mask(const struct attn_ctx *ctx, int64_t bh, int64_t nqb, int64_t nkb,
-			  const uint8_t *mask)
-{
-	struct ctx_figures *fg = ctx->harness;
-	if (!fg || fg->mask_sent || bh != 0 || nqb < 1 || nkb < 1 || !mask)
-		return;
+	FILE *f = arg;
 	char path[] = "/tmp/attnbench-mask-XXXXXX";
 	int fd = mkstemp(path);
 	if (fd < 0)
-		return;
+		return -1;
 	size_t bytes = (size_t)nqb * (size_t)nkb;
 	FILE *mf = fdopen(fd, "wb");
 	int ok = mf && fwrite(mask, 1, bytes, mf) == bytes;
@@ -245,10 +196,10 @@ static void ctx_dump_mask(const struct attn_ctx *ctx, int64_t bh, int64_t nqb, i
 		close(fd);
 	if (!ok) {
 		unlink(path);
-		return;
+		return -1;
 	}
-	fprintf(fg->f, "X %lld %lld %s\n", (long long)nqb, (long long)nkb, path);
-	fg->mask_sent = 1;
+	fprintf(f, "X %lld %lld %s\n", (long long)nqb, (long long)nkb, path);
+	return 0;
 }
 
 /* A /proc/self/status field in bytes (VmRSS, VmHWM), 0 if unreadable. */
@@ -293,7 +244,7 @@ int attn_check_output(const struct attn_case *c, const struct attn_inputs *in, c
 	if (!ref)
 		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory for the oracle");
 	struct attn_ctx ctx = {.threads = c->threads, .seed = c->seed};
-	int rc = c->method->oracle ? c->method->oracle(s, &c->params, in, ref, &ctx)
+	int rc = c->method->oracle ? attn_call_oracle(c->method, s, &c->params, in, ref, &ctx)
 				   : attn_reference_softmax(s, in, ref);
 	if (rc) {
 		free(ref);
@@ -426,116 +377,13 @@ static uint64_t inject_until(uint64_t end)
 }
 
 /*
- * The case's buffers as the harness guards them (guard.c): the inputs in
- * one mapping, read-only from before prepare() to the end in a child (a
- * write faults at once) and hashed before and after in-process (where a
- * fault would take the caller down); the output and the workspace each in
- * a mapping with canaries and PROT_NONE pages around them.
+ * The case's buffers are an instance's (instance.c) with guard pages: the
+ * inputs in one mapping, read-only from before prepare() to the end in a
+ * child (a write faults at once) and hashed before and after in-process
+ * (where a fault would take the caller down); the output and the
+ * workspace each in a mapping with canaries and PROT_NONE pages around
+ * them.
  */
-#define N_TENSORS 6
-static const char *const tensor_names[N_TENSORS] = {"q", "k", "v", "log_gate", "gate_vec",
-						    "beta"};
-
-struct case_mem {
-	struct attn__guarded in, out, ws;
-	struct attn_inputs view; /* pointers into `in` */
-	const float *t[N_TENSORS];
-	size_t t_bytes[N_TENSORS];
-	uint64_t t_hash[N_TENSORS]; /* in-process only */
-	int readonly;               /* the inputs are mprotect'ed */
-};
-
-/* The input tensors' sizes in bytes, (B,H,NQ,D) (B,KVH,N,D) x2 (B,H,N) (B,H,N,D) (B,H,N). */
-static void tensor_sizes(const struct attn_shape *s, const struct attn_inputs *in, size_t sz[6])
-{
-	size_t kv = (size_t)s->batch * s->kv_heads * s->n * s->d * sizeof(float);
-	size_t bhn = (size_t)s->batch * s->heads * s->n * sizeof(float);
-	sz[0] = out_elems(s) * sizeof(float);
-	sz[1] = sz[2] = kv;
-	sz[3] = in->log_gate ? bhn : 0;
-	sz[4] = in->gate_vec ? bhn * (size_t)s->d : 0;
-	sz[5] = in->beta ? bhn : 0;
-}
-
-static void mem_index(struct case_mem *cm, const struct attn_shape *s)
-{
-	const struct attn_inputs *in = &cm->view;
-	const float *t[N_TENSORS] = {in->q, in->k, in->v, in->log_gate, in->gate_vec, in->beta};
-	tensor_sizes(s, in, cm->t_bytes);
-	for (int i = 0; i < N_TENSORS; i++)
-		cm->t[i] = t[i];
-}
-
-/*
- * Given inputs (run's .npy files) copied into the guarded mapping, each
- * tensor 64-byte aligned as the workload generator lays them out.
- */
-static int mem_copy_given(struct case_mem *cm, const struct attn_shape *s,
-			  const struct attn_inputs *given)
-{
-	const float *src[N_TENSORS] = {given->q,	given->k,	 given->v,
-				       given->log_gate, given->gate_vec, given->beta};
-	size_t sz[N_TENSORS], off[N_TENSORS], total = 0;
-	tensor_sizes(s, given, sz);
-	for (int i = 0; i < N_TENSORS; i++) {
-		off[i] = total;
-		total += (sz[i] + 63) & ~(size_t)63;
-	}
-	if (attn__guarded_alloc(&cm->in, total, 0))
-		return -1;
-	const float **dst[N_TENSORS] = {&cm->view.q,	    &cm->view.k,	&cm->view.v,
-					&cm->view.log_gate, &cm->view.gate_vec, &cm->view.beta};
-	for (int i = 0; i < N_TENSORS; i++) {
-		if (!src[i] || !sz[i])
-			continue;
-		float *d = (float *)((char *)cm->in.p + off[i]);
-		memcpy(d, src[i], sz[i]);
-		*dst[i] = d;
-	}
-	return 0;
-}
-
-/* FNV-1a over 8-byte words, mixed: any change to a tensor changes it. */
-static uint64_t tensor_hash(const float *p, size_t bytes)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	const unsigned char *b = (const unsigned char *)p;
-	size_t i = 0;
-	for (; i + 8 <= bytes; i += 8) {
-		uint64_t w;
-		memcpy(&w, b + i, 8);
-		h = (h ^ w) * 0x100000001b3ull;
-	}
-	for (; i < bytes; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return attn__mix64(h);
-}
-
-static void mem_hash(struct case_mem *cm, uint64_t h[N_TENSORS])
-{
-	for (int i = 0; i < N_TENSORS; i++)
-		h[i] = cm->t[i] ? tensor_hash(cm->t[i], cm->t_bytes[i]) : 0;
-}
-
-/* The first input tensor that changed since mem_hash, or NULL. */
-static const char *mem_changed(struct case_mem *cm)
-{
-	if (cm->readonly)
-		return NULL;
-	uint64_t now[N_TENSORS];
-	mem_hash(cm, now);
-	for (int i = 0; i < N_TENSORS; i++)
-		if (now[i] != cm->t_hash[i])
-			return tensor_names[i];
-	return NULL;
-}
-
-static void mem_free(struct case_mem *cm)
-{
-	attn__guarded_free(&cm->in);
-	attn__guarded_free(&cm->out);
-	attn__guarded_free(&cm->ws);
-}
 
 /*
  * The child's fault handler: a SIGSEGV or SIGBUS on a guard page or a
@@ -546,16 +394,14 @@ static void mem_free(struct case_mem *cm)
  */
 static struct {
 	int fd;
-	const struct case_mem *cm;
+	const struct attn_instance *inst;
 	const char *phase; /* the callback running: "prepare()", "forward()", ... */
 } fault;
 
 static void on_fault(int sig, siginfo_t *si, void *uctx)
 {
-	const struct case_mem *cm = fault.cm;
-	char msg[512];
+	char text[480], msg[512];
 	int n = 0;
-	size_t off = 0;
 	const char *verb = "touched";
 #if defined(__x86_64__) && defined(REG_ERR)
 	/* The page-fault error code's bit 1: the access was a write. */
@@ -564,37 +410,9 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
 #else
 	(void)uctx;
 #endif
-	if (cm && si) {
-		const struct attn__guarded *g[2] = {&cm->out, &cm->ws};
-		const char *gname[2] = {"output", "workspace"};
-		for (int i = 0; i < N_TENSORS && !n; i++) {
-			const char *t = (const char *)cm->t[i];
-			const char *a = si->si_addr;
-			if (t && a >= t && a < t + cm->t_bytes[i])
-				n = snprintf(msg, sizeof(msg),
-					     "\nR failed_check %s wrote into its input %s (element "
-					     "%zu); inputs are const\n",
-					     fault.phase, tensor_names[i],
-					     (size_t)(a - t) / sizeof(float));
-		}
-		for (int i = 0; i < 2 && !n; i++) {
-			int w = attn__guarded_where(g[i], si->si_addr, &off);
-			if (w == ATTN__GUARD_AFTER)
-				n = snprintf(msg, sizeof(msg),
-					     "\nR failed_check %s %s past the end of its %s (%zu "
-					     "bytes): at byte %zu, a guard page\n",
-					     fault.phase, verb, gname[i], g[i]->bytes, off);
-			else if (w == ATTN__GUARD_BEFORE)
-				n = snprintf(msg, sizeof(msg),
-					     "\nR failed_check %s %s %zu bytes before the start of "
-					     "its %s, a guard page\n",
-					     fault.phase, verb, off, gname[i]);
-		}
-		if (!n && attn__guarded_where(&cm->in, si->si_addr, &off) != ATTN__GUARD_OUTSIDE)
-			n = snprintf(msg, sizeof(msg),
-				     "\nR failed_check %s %s past its inputs, a guard page\n",
-				     fault.phase, verb);
-	}
+	if (fault.inst && si &&
+	    attn_instance_fault(fault.inst, si->si_addr, fault.phase, verb, text, sizeof(text)) > 0)
+		n = snprintf(msg, sizeof(msg), "\nR failed_check %s\n", text);
 	if (n > 0) {
 		if (n >= (int)sizeof(msg))
 			n = (int)sizeof(msg) - 1;
@@ -606,7 +424,7 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
 	raise(sig);
 }
 
-static void fault_install(int fd, const struct case_mem *cm)
+static void fault_install(int fd, const struct attn_instance *inst)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -614,7 +432,7 @@ static void fault_install(int fd, const struct case_mem *cm)
 	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESETHAND;
 	sigemptyset(&sa.sa_mask);
 	fault.fd = fd;
-	fault.cm = cm;
+	fault.inst = inst;
 	fault.phase = "the harness";
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
@@ -624,18 +442,7 @@ static void fault_remove(void)
 {
 	signal(SIGSEGV, SIG_DFL);
 	signal(SIGBUS, SIG_DFL);
-	fault.cm = NULL;
-}
-
-/* "wrote N bytes past the end of its output/workspace" after the calls, or 0. */
-static int mem_overrun(const struct case_mem *cm, const char *phase, FILE *f)
-{
-	size_t o = attn__guarded_overrun(&cm->out), w = attn__guarded_overrun(&cm->ws);
-	if (!o && !w)
-		return 0;
-	fprintf(f, "R failed_check %s wrote %zu bytes past the end of its %s (%zu bytes)\n", phase,
-		o ? o : w, o ? "output" : "workspace", o ? cm->out.bytes : cm->ws.bytes);
-	return 1;
+	fault.inst = NULL;
 }
 
 /*
@@ -651,15 +458,10 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 {
 	const struct attn_method *m = c->method;
 	const struct attn_shape *s = &c->shape;
-	struct attn_workload w = {0};
-	struct case_mem cm;
+	struct attn_instance *inst = NULL;
 	struct attn_counters *ctr = NULL;
 	struct attn_counter_reading rd[ATTN_MAX_COUNTERS];
-	float *out = NULL;
-	void *ws = NULL;
 	char *flush = NULL;
-	const char *changed;
-	memset(&cm, 0, sizeof(cm));
 	struct roof_probe probe = {0};
 	char msg[512];
 	int rc, nctr = 0;
@@ -727,57 +529,40 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	/*
 	 * The inputs, generated or given, in the guarded mapping; then the
 	 * output and the workspace in theirs. From here to the end the inputs
-	 * are read-only (child) or hashed (in-process).
+	 * are read-only (child) or hashed (in-process). supports() was asked
+	 * by the precheck.
 	 */
-	size_t in_bytes;
-	if (!given) {
-		in_bytes = attn_workload_bytes(s, m->inputs);
-		rc = in_bytes == SIZE_MAX || attn__guarded_alloc(&cm.in, in_bytes, 0)
-			 ? ATTN_ERR_NOMEM
-			 : attn_workload_fill(s, m->inputs, c->dist, c->seed, cm.in.p, &w);
-		if (rc) {
-			fprintf(f, "R failed cannot allocate the inputs (%zu bytes): %s\n", in_bytes,
-				attn_status_str(rc));
-			goto done;
-		}
-		cm.view = w.in;
-	} else if (mem_copy_given(&cm, s, given)) {
-		fprintf(f, "R failed cannot allocate a copy of the given inputs\n");
+	struct attn_instance_opts io;
+	attn_instance_opts_default(&io);
+	io.threads = c->threads;
+	io.seed = c->seed;
+	io.guard = ATTN_GUARD_PAGES;
+	io.inputs = given;
+	io.copy_inputs = 1;
+	io.dist = c->dist;
+	io.readonly_inputs = in_child;
+	io.skip_supports = 1;
+	io.figures = 1;
+	io.on_mask = write_mask;
+	io.mask_arg = f;
+	if (attn_instance_create(m, s, &c->params, &io, &inst, msg, sizeof(msg)) != ATTN_OK) {
+		fprintf(f, "R failed %s\n", msg);
 		goto done;
 	}
-	in_bytes = cm.in.bytes;
-	const struct attn_inputs *in = &cm.view;
-	mem_index(&cm, s);
-	size_t out_bytes = out_elems(s) * sizeof(float);
-	size_t ws_bytes = m->workspace_bytes(s, &c->params, c->threads);
-	if (ws_bytes == SIZE_MAX || attn__guarded_alloc(&cm.out, out_bytes, 0) ||
-	    attn__guarded_alloc(&cm.ws, ws_bytes, 0)) {
-		fprintf(f, "R failed cannot allocate the output and a workspace of %zu bytes\n",
-			ws_bytes);
-		goto done;
-	}
-	out = cm.out.p;
-	ws = cm.ws.p;
-	if (in_child) {
-		cm.readonly = attn__guarded_readonly(&cm.in, 1) == 0;
-		fault_install(fileno(f), &cm);
-	}
-	if (!cm.readonly)
-		mem_hash(&cm, cm.t_hash);
+	struct attn_instance_sizes sz;
+	attn_instance_sizes(inst, &sz);
+	const struct attn_inputs *in = attn_instance_inputs(inst);
+	const float *out = attn_instance_output(inst);
+	if (in_child)
+		fault_install(fileno(f), inst);
 
-	struct ctx_figures figures = {.f = f};
-	struct attn_ctx ctx = {
-		.threads = c->threads, .seed = c->seed, .report = ctx_report, .harness = &figures};
 	fault.phase = "prepare()";
-	if (m->prepare && (rc = m->prepare(s, &c->params, in, ws, &ctx)) != 0) {
-		fprintf(f, "R failed prepare() returned %d (%s)\n", rc, attn_status_str(rc));
+	if (attn_instance_prepare(inst, msg, sizeof(msg)) != ATTN_OK) {
+		fprintf(f, "R failed %s\n", msg);
 		goto done;
 	}
-	if (mem_overrun(&cm, "prepare()", f))
-		goto done;
-	if ((changed = mem_changed(&cm))) {
-		fprintf(f, "R failed_check prepare() wrote into its input %s; inputs are const\n",
-			changed);
+	if (attn_instance_check(inst, "prepare()", msg, sizeof(msg)) != ATTN_OK) {
+		fprintf(f, "R failed_check %s\n", msg);
 		goto done;
 	}
 	fault.phase = "forward()";
@@ -791,9 +576,8 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	uint64_t t0 = attn__now_ns(), t1, t_first = 0;
 	long calls = 0;
 	do {
-		if ((rc = m->forward(s, &c->params, in, out, ws, &ctx)) != 0) {
-			fprintf(f, "R failed forward() returned %d (%s)\n", rc,
-				attn_status_str(rc));
+		if (attn_instance_forward(inst, 1, msg, sizeof(msg)) != 0) {
+			fprintf(f, "R failed %s\n", msg);
 			goto done;
 		}
 		calls++;
@@ -813,8 +597,7 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		fflush(f);
 	}
 	/* only the timed calls' figures count */
-	for (int i = 0; i < figures.n; i++)
-		figures.sum[i] = 0, figures.count[i] = 0;
+	attn_instance_figures_reset(inst);
 	/* after it, every sample follows a probe, the first one too */
 	if (probe.a)
 		probe_calibrate(&probe);
@@ -843,16 +626,14 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		if (ctr)
 			attn_counters_start(ctr);
 		t0 = attn__now_ns();
-		for (long i = 0; i < iters; i++)
-			rc |= m->forward(s, &c->params, in, out, ws, &ctx);
+		rc = attn_instance_forward(inst, iters, msg, sizeof(msg));
 		t1 = attn__now_ns();
 		if (inject)
 			t1 = inject_until(t0 + (uint64_t)(o->inject_factor * (double)(t1 - t0)));
 		if (ctr)
 			attn_counters_stop(ctr, rd);
 		if (rc) {
-			fprintf(f, "R failed forward() returned %d (%s)\n", rc,
-				attn_status_str(rc));
+			fprintf(f, "R failed %s\n", msg);
 			goto done;
 		}
 		double roof_ns = probe.a ? probe_run(&probe) : 0;
@@ -861,31 +642,28 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 			fflush(f);
 	}
 
-	for (int i = 0; i < figures.n; i++)
-		if (figures.count[i])
-			emit_metric(f, figures.name[i], figures.sum[i] / (double)figures.count[i],
-				    figures.unit[i]);
+	for (int i = 0; i < attn_instance_figure_count(inst); i++) {
+		const char *name, *unit;
+		double mean;
+		if (attn_instance_figure(inst, i, &name, &unit, &mean))
+			emit_metric(f, name, mean, unit);
+	}
 	if (o->dump_mask) {
-		struct attn_ctx mctx = ctx;
-		mctx.report = NULL;
-		mctx.dump_mask = ctx_dump_mask;
 		fault.phase = "forward() (the mask call)";
-		if ((rc = m->forward(s, &c->params, in, out, ws, &mctx)) != 0) {
-			fprintf(f, "R failed forward() returned %d (%s) on the mask call\n", rc,
-				attn_status_str(rc));
+		if (attn_instance_forward_mask(inst, msg, sizeof(msg)) != 0) {
+			fprintf(f, "R failed %s on the mask call\n", msg);
 			goto done;
 		}
 	}
 
 	fault.phase = "the harness";
-	emit_metric(f, "workspace_bytes", (double)ws_bytes, "B");
-	emit_metric(f, "input_bytes", (double)in_bytes, "B");
-	emit_metric(f, "output_bytes", (double)out_bytes, "B");
+	emit_metric(f, "workspace_bytes", (double)sz.ws_bytes, "B");
+	emit_metric(f, "input_bytes", (double)sz.in_bytes, "B");
+	emit_metric(f, "output_bytes", (double)sz.out_bytes, "B");
 	/* Every buffer the harness allocated for the case, all live at once. */
-	emit_metric(f, "tracked_peak_bytes",
-		    (double)(cm.in.map_bytes + cm.out.map_bytes + cm.ws.map_bytes), "B");
-	emit_metric(f, "flops", m->flops(s, &c->params), "flop");
-	emit_metric(f, "bytes_moved", m->bytes(s, &c->params), "B");
+	emit_metric(f, "tracked_peak_bytes", (double)sz.mapped_bytes, "B");
+	emit_metric(f, "flops", attn_call_flops(m, s, &c->params), "flop");
+	emit_metric(f, "bytes_moved", attn_call_bytes(m, s, &c->params), "B");
 	if (have_peak) {
 		size_t hwm = proc_status_bytes("VmHWM");
 		emit_metric(f, "peak_rss_bytes", (double)hwm, "B");
@@ -895,24 +673,13 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		emit_null(f, "peak_rss_delta_bytes", "B");
 	}
 
-	if (mem_overrun(&cm, "forward()", f))
-		goto done;
-	if ((changed = mem_changed(&cm))) {
-		fprintf(f, "R failed_check forward() wrote into its input %s; inputs are const\n",
-			changed);
-		goto done;
-	}
-	size_t nonfinite = 0, first = 0;
-	for (size_t i = 0; i < out_bytes / sizeof(float); i++)
-		if (!isfinite(out[i]) && nonfinite++ == 0)
-			first = i;
-	if (nonfinite) {
-		fprintf(f, "R failed_check %zu non-finite outputs, the first at element %zu (%g)\n",
-			nonfinite, first, (double)out[first]);
+	if (attn_instance_check(inst, "forward()", msg, sizeof(msg)) != ATTN_OK ||
+	    attn_instance_check_finite(inst, msg, sizeof(msg)) != ATTN_OK) {
+		fprintf(f, "R failed_check %s\n", msg);
 		goto done;
 	}
 	if (copy_out)
-		memcpy(copy_out, out, out_bytes);
+		memcpy(copy_out, out, sz.out_bytes);
 
 	if (!will_check(c, o)) {
 		emit_null(f, "rel_err", "1");
@@ -947,7 +714,7 @@ done:
 		attn_counters_close(ctr);
 	free(flush);
 	probe_free(&probe);
-	mem_free(&cm);
+	attn_instance_free(inst);
 }
 
 /* ---- the parent side ----------------------------------------------------- */
@@ -1557,7 +1324,7 @@ static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
 		return 1;
 	}
 	ANNOUNCE("supports()");
-	if (m->supports && m->supports(s, &c->params, why, sizeof(why)) != ATTN_OK) {
+	if (attn_call_supports(m, s, &c->params, why, sizeof(why)) != ATTN_OK) {
 		/* The reason is the plugin's: bounded, and one line. */
 		why[sizeof(why) - 1] = 0;
 		clean_text(why);
@@ -1566,9 +1333,9 @@ static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
 	}
 	/* The stated costs must be figures: a NaN, an infinity or a negative is the plugin's fault. */
 	ANNOUNCE("flops()");
-	double flops = m->flops ? m->flops(s, &c->params) : 0.0;
+	double flops = attn_call_flops(m, s, &c->params);
 	ANNOUNCE("bytes()");
-	double bytes = m->bytes ? m->bytes(s, &c->params) : 0.0;
+	double bytes = attn_call_bytes(m, s, &c->params);
 	if (!isfinite(flops) || flops < 0 || !isfinite(bytes) || bytes < 0) {
 		int f_bad = !isfinite(flops) || flops < 0;
 		set_status(r, ATTN_CASE_FAILED, "%s returned %g for this case: not a count",
