@@ -37,11 +37,11 @@ int bench_kernel_init(struct bench_kernel *k, const struct attn_method *m,
 		attn_params_default(m, &k->p);
 	if (msg && msglen)
 		msg[0] = '\0';
-	if (m->supports && m->supports(s, &k->p, msg, msglen) != ATTN_OK)
+	if (m->supports && m->supports(m, s, &k->p, msg, msglen) != ATTN_OK)
 		return -1;
 	size_t nout = (size_t)(s->batch * s->heads * attn_shape_nq(s) * s->d);
 	k->out = attn__alloc(nout * sizeof(float));
-	k->ws = attn__alloc(m->workspace_bytes(s, &k->p, threads));
+	k->ws = attn__alloc(m->workspace_bytes(m, s, &k->p, threads));
 	if (!k->out || !k->ws) {
 		if (msg && msglen)
 			snprintf(msg, msglen, "out of memory");
@@ -49,7 +49,7 @@ int bench_kernel_init(struct bench_kernel *k, const struct attn_method *m,
 		return -1;
 	}
 	struct attn_ctx ctx = {.threads = threads};
-	if (m->prepare && m->prepare(s, &k->p, in, k->ws, &ctx) != ATTN_OK) {
+	if (m->prepare && m->prepare(m, s, &k->p, in, k->ws, &ctx) != ATTN_OK) {
 		if (msg && msglen)
 			snprintf(msg, msglen, "prepare() failed");
 		bench_kernel_free(k);
@@ -81,14 +81,14 @@ double bench_kernel_time(struct bench_kernel *k, const struct attn_shape *s, int
 	double t[BENCH_MAX_SAMPLES];
 	int n = 0;
 	uint64_t start = attn__now_ns();
-	k->m->forward(s, &k->p, in, k->out, k->ws, &ctx); /* warm-up */
+	k->m->forward(k->m, s, &k->p, in, k->out, k->ws, &ctx); /* warm-up */
 	/* a call longer than the budget is timed once: the rounds give the spread */
 	const int least = (double)(attn__now_ns() - start) > budget * 1e9 ? 1 : 3;
 	start = attn__now_ns();
 	while (n < least ||
 	       (n < BENCH_MAX_SAMPLES && (double)(attn__now_ns() - start) < budget * 1e9)) {
 		uint64_t t0 = attn__now_ns();
-		k->m->forward(s, &k->p, in, k->out, k->ws, &ctx);
+		k->m->forward(k->m, s, &k->p, in, k->out, k->ws, &ctx);
 		t[n++] = (double)(attn__now_ns() - t0) / 1e9;
 	}
 	return attn_stats_median_inplace(t, n);

@@ -218,7 +218,7 @@ int main(int argc, char **argv)
 						        (long long)s.n);
 						return 1;
 					}
-					double flops = fl.m->flops(&s, &fl.p);
+					double flops = fl.m->flops(fl.m, &s, &fl.p);
 					double g_sg[MAX_ROUNDS], g_fl[MAX_ROUNDS], g_sm[MAX_ROUNDS],
 					    g_np[MAX_ROUNDS], r_fl[MAX_ROUNDS], r_sm[MAX_ROUNDS],
 					    r_np[MAX_ROUNDS];

@@ -149,7 +149,7 @@ static void run_roof(const struct opts *o, const char *const *names, int n_names
 			       m ? msg : "not registered (or not in --methods)");
 			continue;
 		}
-		double flops = m->flops(&s, &p), g[MAX_ROUNDS], sg[MAX_ROUNDS], r[MAX_ROUNDS];
+		double flops = m->flops(m, &s, &p), g[MAX_ROUNDS], sg[MAX_ROUNDS], r[MAX_ROUNDS];
 		for (int k_ = 0; k_ < o->rounds; k_++) {
 			bench_settle(o->threads);
 			sg[k_] = attn_roof_sgemm_gflops(o->threads, 2048, o->budget);

@@ -69,7 +69,7 @@ struct method_run {
 
 static inline void method_run_forward(struct method_run *r)
 {
-	ck_assert_int_eq(r->m->forward(r->s, r->p, r->in, r->out, r->ws, &r->ctx), ATTN_OK);
+	ck_assert_int_eq(r->m->forward(r->m, r->s, r->p, r->in, r->out, r->ws, &r->ctx), ATTN_OK);
 }
 
 static inline void method_run_begin(struct method_run *r, const struct attn_method *m,
@@ -77,14 +77,14 @@ static inline void method_run_begin(struct method_run *r, const struct attn_meth
                                     const struct attn_inputs *in, const struct attn_ctx *ctx)
 {
 	char msg[256] = "";
-	ck_assert_msg(m->supports(s, p, msg, sizeof msg) == ATTN_OK, "%s: unsupported: %s", m->name,
+	ck_assert_msg(m->supports(m, s, p, msg, sizeof msg) == ATTN_OK, "%s: unsupported: %s", m->name,
 	              msg);
 	*r = (struct method_run){.m = m, .s = s, .p = p, .in = in, .ctx = *ctx};
-	r->ws_bytes = m->workspace_bytes(s, p, ctx->threads);
+	r->ws_bytes = m->workspace_bytes(m, s, p, ctx->threads);
 	r->ws = guarded_alloc(r->ws_bytes, 0xFF);
 	r->out = guarded_alloc(out_count(s) * sizeof(float), 0xFF);
 	if (m->prepare)
-		ck_assert_int_eq(m->prepare(s, p, in, r->ws, &r->ctx), ATTN_OK);
+		ck_assert_int_eq(m->prepare(m, s, p, in, r->ws, &r->ctx), ATTN_OK);
 	method_run_forward(r);
 }
 
@@ -203,7 +203,7 @@ static inline double *run_oracle(const struct attn_method *m, const struct attn_
 	double *ref = malloc(out_count(s) * sizeof(double));
 	ck_assert_ptr_nonnull(ref);
 	struct attn_ctx ctx = {.threads = 1, .seed = 1};
-	ck_assert_int_eq(m->oracle(s, p, in, ref, &ctx), ATTN_OK);
+	ck_assert_int_eq(m->oracle(m, s, p, in, ref, &ctx), ATTN_OK);
 	return ref;
 }
 

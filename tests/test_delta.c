@@ -318,20 +318,20 @@ START_TEST(refusals)
 	char msg[256] = "";
 	struct attn_params p = dparams(NULL, ATTN__LIN_FORM_CHUNK, 64);
 	struct attn_shape s = mk_shape(1, 4, 2, 16, 16, 0, ATTN_MODE_PREFILL);
-	ck_assert_int_eq(m->supports(&s, &p, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
+	ck_assert_int_eq(m->supports(m, &s, &p, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
 	ck_assert_msg(strstr(msg, "causal only") != NULL, "%s: reason '%s'", m->name, msg);
 
 	/* the parallel form's N x N scores: refused above the limit, in prefill only */
 	struct attn_params pp = dparams(NULL, ATTN__LIN_FORM_PARALLEL, 64);
 	s = mk_shape(1, 1, 1, ATTN__DELTA_PARALLEL_MAX_N + 1, 16, 1, ATTN_MODE_PREFILL);
-	ck_assert_int_eq(m->supports(&s, &pp, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
+	ck_assert_int_eq(m->supports(m, &s, &pp, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
 	ck_assert_msg(strstr(msg, "N x N") && strstr(msg, "16385") && strstr(msg, "bytes"),
 	              "%s: reason '%s'", m->name, msg);
 	s.n = ATTN__DELTA_PARALLEL_MAX_N;
-	ck_assert_int_eq(m->supports(&s, &pp, msg, sizeof msg), ATTN_OK);
+	ck_assert_int_eq(m->supports(m, &s, &pp, msg, sizeof msg), ATTN_OK);
 	s.n = 100000;
 	s.mode = ATTN_MODE_DECODE;
-	ck_assert_int_eq(m->supports(&s, &pp, msg, sizeof msg), ATTN_OK);
+	ck_assert_int_eq(m->supports(m, &s, &pp, msg, sizeof msg), ATTN_OK);
 
 	/* C and form out of range */
 	s = mk_shape(1, 1, 1, 16, 16, 1, ATTN_MODE_PREFILL);
@@ -339,7 +339,7 @@ START_TEST(refusals)
 	for (int i = 0; i < 4; i++) {
 		struct attn_params pb = dparams(NULL, (int)bad[i][0], 0);
 		pb.v[ATTN__LIN_P_CHUNK] = bad[i][1];
-		ck_assert_int_eq(m->supports(&s, &pb, NULL, 0), ATTN_ERR_UNSUPPORTED);
+		ck_assert_int_eq(m->supports(m, &s, &pb, NULL, 0), ATTN_ERR_UNSUPPORTED);
 	}
 
 	/* the parameters are the linear family's form and C (C's default tuned to 32 for the delta
@@ -377,22 +377,22 @@ START_TEST(flops_counts)
 		ttt += common;
 		delta += common + 2 * D * c * (c - 1);
 	}
-	ck_assert_double_eq_tol(g->flops(&s, &pc), 2 * delta, 1e-6);
-	ck_assert_double_eq_tol(t->flops(&s, &pc), 2 * ttt, 1e-6);
-	ck_assert_double_eq_tol(g->flops(&s, &pr), 2 * 6 * N * D * D, 1e-6);
-	ck_assert_double_eq_tol(g->flops(&s, &pp), 2 * 4 * D * N * N, 1e-6);
+	ck_assert_double_eq_tol(g->flops(g, &s, &pc), 2 * delta, 1e-6);
+	ck_assert_double_eq_tol(t->flops(t, &s, &pc), 2 * ttt, 1e-6);
+	ck_assert_double_eq_tol(g->flops(g, &s, &pr), 2 * 6 * N * D * D, 1e-6);
+	ck_assert_double_eq_tol(g->flops(g, &s, &pp), 2 * 4 * D * N * N, 1e-6);
 	/* TTT's -A pairs: rows 64..127 see 64 columns, rows 128, 129 see 128 */
 	const double pa = 64 * 64 + 2 * 128;
-	ck_assert_double_eq_tol(t->flops(&s, &pp), 2 * (4 * D * pa + 4 * D * N * (N + 1) / 2),
+	ck_assert_double_eq_tol(t->flops(t, &s, &pp), 2 * (4 * D * pa + 4 * D * N * (N + 1) / 2),
 	                        1e-6);
 	s.mode = ATTN_MODE_DECODE;
-	ck_assert_double_eq_tol(g->flops(&s, &pc), 2 * (4 * D * D + 4 * D), 1e-6);
+	ck_assert_double_eq_tol(g->flops(g, &s, &pc), 2 * (4 * D * D + 4 * D), 1e-6);
 	for (int i = 0; i < N_METHODS; i++) {
 		struct attn_shape s1 = s, s2 = s;
 		s1.n = 1024;
 		s2.n = 262144;
-		ck_assert_uint_eq(methods[i]->workspace_bytes(&s1, &pc, 2),
-		                  methods[i]->workspace_bytes(&s2, &pc, 2));
+		ck_assert_uint_eq(methods[i]->workspace_bytes(methods[i], &s1, &pc, 2),
+		                  methods[i]->workspace_bytes(methods[i], &s2, &pc, 2));
 	}
 }
 END_TEST

@@ -112,15 +112,16 @@ START_TEST(skipped_forms)
 END_TEST
 
 /* RWKV as a method that also refuses its recurrent form: one form runs, too few. */
-static int (*rwkv_supports)(const struct attn_shape *, const struct attn_params *, char *, size_t);
+static int (*rwkv_supports)(const struct attn_method *, const struct attn_shape *,
+                            const struct attn_params *, char *, size_t);
 
-static int parallel_only(const struct attn_shape *s, const struct attn_params *p, char *msg,
+static int parallel_only(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, char *msg,
                          size_t msglen)
 {
 	if (p->v[0] == 1)
 		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED,
 		                 "recurrent refused for the test");
-	return rwkv_supports(s, p, msg, msglen);
+	return rwkv_supports(m, s, p, msg, msglen);
 }
 
 START_TEST(one_form_is_too_few)
@@ -144,15 +145,16 @@ END_TEST
  * RWKV whose recurrent form is off by `skew` at one element (NaN: broken):
  * the comparison must see it and name the pairs with recurrent.
  */
-static int (*rwkv_forward)(const struct attn_shape *, const struct attn_params *,
+static int (*rwkv_forward)(const struct attn_method *, const struct attn_shape *,
+                           const struct attn_params *,
                            const struct attn_inputs *, float *, void *, const struct attn_ctx *);
 static float skew;
 
-static int skewed_forward(const struct attn_shape *s, const struct attn_params *p,
+static int skewed_forward(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
                           const struct attn_inputs *in, float *out, void *ws,
                           const struct attn_ctx *ctx)
 {
-	int rc = rwkv_forward(s, p, in, out, ws, ctx);
+	int rc = rwkv_forward(m, s, p, in, out, ws, ctx);
 	if (p->v[0] == 1)
 		out[17] = isnan(skew) ? skew : out[17] + skew;
 	return rc;

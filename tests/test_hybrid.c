@@ -90,7 +90,7 @@ START_TEST(refuses_with_layer_reason)
 	const struct attn_shape s = mk_shape(1, 2, 1, 64, 32, 0, ATTN_MODE_PREFILL);
 	struct attn_params p = hparams(1, 0); /* jamba: mamba2 is causal only */
 	char msg[256] = "";
-	ck_assert_int_eq(attn_method_hybrid.supports(&s, &p, msg, sizeof msg),
+	ck_assert_int_eq(attn_method_hybrid.supports(&attn_method_hybrid, &s, &p, msg, sizeof msg),
 	                 ATTN_ERR_UNSUPPORTED);
 	ck_assert_msg(strstr(msg, "layer 0 (mamba2)") && strstr(msg, "causal only"), "%s", msg);
 }

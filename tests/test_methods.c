@@ -161,11 +161,11 @@ static float *run_checked(const struct attn_method *m, const struct fixture *f,
 	char msg[256] = "";
 	shape_label(label, labellen, m, &f->s, p, threads);
 	if (m->supports)
-		ck_assert_msg(m->supports(&f->s, p, msg, sizeof msg) == ATTN_OK,
+		ck_assert_msg(m->supports(m, &f->s, p, msg, sizeof msg) == ATTN_OK,
 			      "%s: unsupported: %s", label, msg);
 
 	/* NaN-filled scratch and output: reading the one or skipping the other shows. */
-	size_t ws_bytes = m->workspace_bytes(&f->s, p, threads);
+	size_t ws_bytes = m->workspace_bytes(m, &f->s, p, threads);
 	size_t out_bytes = f->o_count * sizeof(float);
 	void *ws = guarded_alloc(ws_bytes, 0xFF);
 	float *out = guarded_alloc(out_bytes, 0xFF);
@@ -174,9 +174,9 @@ static float *run_checked(const struct attn_method *m, const struct fixture *f,
 	if (m->flags & ATTN_METHOD_USES_BLAS)
 		openblas_set_num_threads(threads); /* what the harness does */
 	if (m->prepare)
-		ck_assert_msg(m->prepare(&f->s, p, &f->in, ws, &ctx) == ATTN_OK, "%s: prepare",
+		ck_assert_msg(m->prepare(m, &f->s, p, &f->in, ws, &ctx) == ATTN_OK, "%s: prepare",
 			      label);
-	int rc = m->forward(&f->s, p, &f->in, out, ws, &ctx);
+	int rc = m->forward(m, &f->s, p, &f->in, out, ws, &ctx);
 	ck_assert_msg(rc == ATTN_OK, "%s: forward returned %d", label, rc);
 	ck_assert_msg(guard_intact(ws, ws_bytes), "%s: wrote past its %zu workspace bytes", label,
 		      ws_bytes);
@@ -420,10 +420,10 @@ START_TEST(test_supports_rejects)
 		bad[2].n = 0;
 		bad[3].kv_heads = 0;
 		char msg[128] = "";
-		ck_assert_int_eq(m->supports(&ok, NULL, msg, sizeof msg), ATTN_OK);
+		ck_assert_int_eq(m->supports(m, &ok, NULL, msg, sizeof msg), ATTN_OK);
 		for (int j = 0; j < 4; j++) {
 			msg[0] = '\0';
-			ck_assert_int_eq(m->supports(&bad[j], NULL, msg, sizeof msg),
+			ck_assert_int_eq(m->supports(m, &bad[j], NULL, msg, sizeof msg),
 					 ATTN_ERR_UNSUPPORTED);
 			ck_assert_msg(msg[0] != '\0', "%s: no reason for case %d", m->name, j);
 		}
@@ -431,11 +431,11 @@ START_TEST(test_supports_rejects)
 	/* Parameters outside their range. */
 	char msg[128] = "";
 	struct attn_params p = params1(8);
-	ck_assert_int_eq(attn_method_softmax.supports(&ok, &p, msg, sizeof msg),
+	ck_assert_int_eq(attn_method_softmax.supports(&attn_method_softmax, &ok, &p, msg, sizeof msg),
 			 ATTN_ERR_UNSUPPORTED);
 	ck_assert_ptr_nonnull(strstr(msg, "block"));
 	p = params2(64, 2000);
-	ck_assert_int_eq(attn_method_flash.supports(&ok, &p, msg, sizeof msg),
+	ck_assert_int_eq(attn_method_flash.supports(&attn_method_flash, &ok, &p, msg, sizeof msg),
 			 ATTN_ERR_UNSUPPORTED);
 	ck_assert_ptr_nonnull(strstr(msg, "bk"));
 }
@@ -461,19 +461,19 @@ START_TEST(test_descriptors)
 
 	/* FLOPs: 4·D per kept pair; causal prefill keeps N(N+1)/2 of N². */
 	struct attn_shape s = {.batch = 2, .heads = 4, .kv_heads = 2, .n = 100, .d = 64};
-	ck_assert(attn_method_flash.flops(&s, NULL) == 2 * 4 * 4.0 * 100 * 100 * 64);
+	ck_assert(attn_method_flash.flops(&attn_method_flash, &s, NULL) == 2 * 4 * 4.0 * 100 * 100 * 64);
 	s.causal = 1;
-	ck_assert(attn_method_flash.flops(&s, NULL) == 2 * 4 * 4.0 * 100 * 101 / 2 * 64);
+	ck_assert(attn_method_flash.flops(&attn_method_flash, &s, NULL) == 2 * 4 * 4.0 * 100 * 101 / 2 * 64);
 	s.mode = ATTN_MODE_DECODE;
-	ck_assert(attn_method_softmax.flops(&s, NULL) == 2 * 4 * 4.0 * 100 * 64);
+	ck_assert(attn_method_softmax.flops(&attn_method_softmax, &s, NULL) == 2 * 4 * 4.0 * 100 * 64);
 
 	/* Memory: softmax holds one block of scores; flash's does not grow with N. */
 	struct attn_shape big = {.batch = 1, .heads = 1, .kv_heads = 1, .n = 8192, .d = 64};
-	ck_assert_uint_eq(attn_method_softmax.workspace_bytes(&big, NULL, 1),
+	ck_assert_uint_eq(attn_method_softmax.workspace_bytes(&attn_method_softmax, &big, NULL, 1),
 			  256u * 8192u * sizeof(float));
-	size_t w1 = attn_method_flash.workspace_bytes(&big, NULL, 2);
+	size_t w1 = attn_method_flash.workspace_bytes(&attn_method_flash, &big, NULL, 2);
 	big.n = 65536;
-	ck_assert_uint_eq(attn_method_flash.workspace_bytes(&big, NULL, 2), w1);
+	ck_assert_uint_eq(attn_method_flash.workspace_bytes(&attn_method_flash, &big, NULL, 2), w1);
 }
 END_TEST
 
@@ -487,18 +487,18 @@ START_TEST(test_flash_auto_tiles)
 	const struct attn_method *m = &attn_method_flash;
 	struct attn_shape s = {.batch = 1, .heads = 1, .kv_heads = 1, .n = 4096, .d = 64};
 	struct attn_params dflt = {0}, big = params2(128, 64), small = params2(32, 64);
-	ck_assert_uint_eq(m->workspace_bytes(&s, &dflt, 2), m->workspace_bytes(&s, &big, 2));
+	ck_assert_uint_eq(m->workspace_bytes(m, &s, &dflt, 2), m->workspace_bytes(m, &s, &big, 2));
 	/* 512 queries, 2 threads: 4 tiles of 128 are too few, 8 of 64 or 16 of 32 are not. */
 	s.n = 512;
-	ck_assert_uint_lt(m->workspace_bytes(&s, &dflt, 2), m->workspace_bytes(&s, &big, 2));
+	ck_assert_uint_lt(m->workspace_bytes(m, &s, &dflt, 2), m->workspace_bytes(m, &s, &big, 2));
 	s.n = 100; /* never below 32 */
-	ck_assert_uint_eq(m->workspace_bytes(&s, &dflt, 2), m->workspace_bytes(&s, &small, 2));
+	ck_assert_uint_eq(m->workspace_bytes(m, &s, &dflt, 2), m->workspace_bytes(m, &s, &small, 2));
 	/* Out of range: negative, between auto and the smallest tile, above the maximum. */
 	static const double bad[][2] = {{-1, 0}, {0, 5}, {7, 64}, {0, 1025}};
 	for (int i = 0; i < 4; i++) {
 		struct attn_params p = params2(bad[i][0], bad[i][1]);
 		char msg[128] = "";
-		ck_assert_int_eq(m->supports(&s, &p, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
+		ck_assert_int_eq(m->supports(m, &s, &p, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
 		ck_assert_msg(strstr(msg, i == 0 || i == 2 ? "bq" : "bk") != NULL, "%s", msg);
 	}
 }

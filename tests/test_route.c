@@ -322,7 +322,7 @@ static struct attn_params full_params(const struct attn_method *m, int64_t N)
 static int is_supported(const struct attn_method *m, const struct attn_shape *s,
                         const struct attn_params *p)
 {
-	return m->supports(s, p, NULL, 0) == ATTN_OK;
+	return m->supports(m, s, p, NULL, 0) == ATTN_OK;
 }
 
 /* m against its oracle over N, D, GQA, causal and not, prefill and decode, b 16 and 32. */
@@ -610,11 +610,11 @@ START_TEST(refusals)
 {
 	char msg[256] = "";
 	struct attn_shape s = mk_shape(1, 1, 1, 256, 32, 1, ATTN_MODE_PREFILL);
-	ck_assert_int_eq(attn_method_quest.supports(&s, NULL, msg, sizeof msg),
+	ck_assert_int_eq(attn_method_quest.supports(&attn_method_quest, &s, NULL, msg, sizeof msg),
 	                 ATTN_ERR_UNSUPPORTED);
 	ck_assert(strstr(msg, "decode") != NULL);
 	s.causal = 0;
-	ck_assert_int_eq(attn_method_nsa.supports(&s, NULL, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
+	ck_assert_int_eq(attn_method_nsa.supports(&attn_method_nsa, &s, NULL, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
 	ck_assert(strstr(msg, "causal") != NULL);
 }
 END_TEST

@@ -579,7 +579,7 @@ START_TEST(tiles_follow_density)
 	ck_assert_msg(fabs(a.density * pairs - ka) < 0.5 && fabs(b.density * pairs - kb) < 0.5,
 	              "density %g, %g", a.density, b.density);
 	ck_assert(a.flops == 4.0 * 16 * ka && b.flops == 4.0 * 16 * kb);
-	ck_assert(a.flops == m->flops(&s, &pa) && b.flops == m->flops(&s, &pb));
+	ck_assert(a.flops == m->flops(m, &s, &pa) && b.flops == m->flops(m, &s, &pb));
 	/* 5 blocks a row against 17: the tiles follow the kept pairs within 20% */
 	const double ratio = (a.tiles / b.tiles) / (ka / kb);
 	ck_assert_msg(ratio > 0.8 && ratio < 1.25, "tiles %g / %g against kept %g / %g", a.tiles,
@@ -604,7 +604,7 @@ START_TEST(flops_are_kept_pairs)
 				             mode ? ATTN_MODE_DECODE : ATTN_MODE_PREFILL);
 				struct seen sn;
 				seen_on(cs[ci].m, &s, &cs[ci].p, 2, &sn);
-				const double want = cs[ci].m->flops(&s, &cs[ci].p);
+				const double want = cs[ci].m->flops(cs[ci].m, &s, &cs[ci].p);
 				ck_assert_msg(sn.flops == want,
 				              "%s causal=%d mode=%d: flops %g != %g",
 				              cs[ci].m->name, causal, mode, sn.flops, want);
@@ -642,7 +642,7 @@ START_TEST(bad_params_refused)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		char msg[200] = "";
-		ck_assert_int_eq(bad[i].m->supports(&s, &bad[i].p, msg, sizeof msg),
+		ck_assert_int_eq(bad[i].m->supports(bad[i].m, &s, &bad[i].p, msg, sizeof msg),
 		                 ATTN_ERR_UNSUPPORTED);
 		ck_assert_msg(strstr(msg, bad[i].why), "%s: \"%s\", expected \"%s\"",
 		              bad[i].m->name, msg, bad[i].why);

@@ -345,7 +345,7 @@ START_TEST(supports_reasons)
 		for (int mode = 0; mode < 2; mode++) {
 			s.mode = mode ? ATTN_MODE_DECODE : ATTN_MODE_PREFILL;
 			msg[0] = '\0';
-			ck_assert_int_eq(m->supports(&s, &p, msg, sizeof msg),
+			ck_assert_int_eq(m->supports(m, &s, &p, msg, sizeof msg),
 			                 ATTN_ERR_UNSUPPORTED);
 			ck_assert_str_eq(msg, want);
 		}
@@ -353,31 +353,31 @@ START_TEST(supports_reasons)
 		for (int f = -1; f <= 3; f += 4) {
 			p = form_params(f);
 			msg[0] = '\0';
-			ck_assert_int_eq(m->supports(&s, &p, msg, sizeof msg),
+			ck_assert_int_eq(m->supports(m, &s, &p, msg, sizeof msg),
 			                 ATTN_ERR_UNSUPPORTED);
 			ck_assert_ptr_nonnull(strstr(msg, "form"));
 		}
 		/* the defaults (no params) and both forms are fine */
-		ck_assert_int_eq(m->supports(&s, NULL, NULL, 0), ATTN_OK);
+		ck_assert_int_eq(m->supports(m, &s, NULL, NULL, 0), ATTN_OK);
 		for (int f = 0; f < 2; f++) {
 			p = form_params(forms[f]);
-			ck_assert_int_eq(m->supports(&s, &p, NULL, 0), ATTN_OK);
+			ck_assert_int_eq(m->supports(m, &s, &p, NULL, 0), ATTN_OK);
 		}
 		/* bad shapes */
 		struct attn_shape bad = s;
 		bad.kv_heads = 3;
 		msg[0] = '\0';
-		ck_assert_int_eq(m->supports(&bad, NULL, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
+		ck_assert_int_eq(m->supports(m, &bad, NULL, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
 		ck_assert(msg[0] != '\0');
 		bad = s;
 		bad.d = 0;
-		ck_assert_int_eq(m->supports(&bad, NULL, NULL, 0), ATTN_ERR_UNSUPPORTED);
+		ck_assert_int_eq(m->supports(m, &bad, NULL, NULL, 0), ATTN_ERR_UNSUPPORTED);
 		/* not causal: aft has the bidirectional form, rwkv is causal only */
 		for (int mode = 0; mode < 2; mode++) {
 			struct attn_shape nc = mk_shape(
 			    1, 4, 2, 16, 16, 0, mode ? ATTN_MODE_DECODE : ATTN_MODE_PREFILL);
 			msg[0] = '\0';
-			const int rc = m->supports(&nc, NULL, msg, sizeof msg);
+			const int rc = m->supports(m, &nc, NULL, msg, sizeof msg);
 			if (m == &attn_method_aft) {
 				ck_assert_int_eq(rc, ATTN_OK);
 			} else {
@@ -408,30 +408,30 @@ START_TEST(workspace_and_costs)
 				    mode ? ATTN_MODE_DECODE : ATTN_MODE_PREFILL;
 				struct attn_shape s1 = mk_shape(2, 4, 2, 1024, 64, 1, md);
 				struct attn_shape s2 = mk_shape(2, 4, 2, 262144, 64, 1, md);
-				ck_assert_uint_eq(m->workspace_bytes(&s1, &p, 2),
-				                  m->workspace_bytes(&s2, &p, 2));
+				ck_assert_uint_eq(m->workspace_bytes(m, &s1, &p, 2),
+				                  m->workspace_bytes(m, &s2, &p, 2));
 				if (mode) /* decode reads rows and the state, not the context */
-					ck_assert_double_eq(m->bytes(&s1, &p), m->bytes(&s2, &p));
+					ck_assert_double_eq(m->bytes(m, &s1, &p), m->bytes(m, &s2, &p));
 			}
 			struct attn_shape s = mk_shape(2, 4, 2, 1000, 16, 1, ATTN_MODE_PREFILL);
-			ck_assert_uint_eq(m->workspace_bytes(&s, &p, 3),
-			                  3 * m->workspace_bytes(&s, &p, 1));
+			ck_assert_uint_eq(m->workspace_bytes(m, &s, &p, 3),
+			                  3 * m->workspace_bytes(m, &s, &p, 1));
 		}
 		const double B = 2, H = 4, N = 130, D = 16;
 		struct attn_shape s = mk_shape(2, 4, 2, 130, 16, 1, ATTN_MODE_PREFILL);
 		struct attn_params pr = form_params(ATTN__LIN_FORM_RECURRENT);
 		struct attn_params pp = form_params(ATTN__LIN_FORM_PARALLEL);
-		ck_assert_double_eq_tol(m->flops(&s, &pr), B * H * N * D * (rw ? 24 : 11), 1e-6);
+		ck_assert_double_eq_tol(m->flops(m, &s, &pr), B * H * N * D * (rw ? 24 : 11), 1e-6);
 		ck_assert_double_eq_tol(
-		    m->flops(&s, &pp),
+		    m->flops(m, &s, &pp),
 		    B * H * D * ((rw ? 7 : 5) * N * (N + 1) / 2 + (rw ? 8 : 5) * N), 1e-6);
 		s.causal = 0;
 		if (!rw)
-			ck_assert_double_eq_tol(m->flops(&s, &pp), B * H * D * (5 * N * N + 5 * N),
+			ck_assert_double_eq_tol(m->flops(m, &s, &pp), B * H * D * (5 * N * N + 5 * N),
 			                        1e-6);
 		s.causal = 1;
 		s.mode = ATTN_MODE_DECODE;
-		ck_assert_double_eq_tol(m->flops(&s, &pr), B * H * D * (rw ? 12 : 11), 1e-6);
+		ck_assert_double_eq_tol(m->flops(m, &s, &pr), B * H * D * (rw ? 12 : 11), 1e-6);
 	}
 }
 END_TEST

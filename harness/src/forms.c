@@ -57,13 +57,13 @@ static int run_form(const struct attn_method *m, const struct attn_shape *s, int
 	p.v[fi] = form;
 	*o = NULL;
 	msg[0] = '\0';
-	int rc = m->supports ? m->supports(s, &p, msg, msglen) : ATTN_OK;
+	int rc = m->supports ? m->supports(m, s, &p, msg, msglen) : ATTN_OK;
 	if (rc != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 
 	const size_t out_bytes =
 	    attn__mul_sat((size_t)(s->batch * s->heads * attn_shape_nq(s) * s->d), sizeof(float));
-	const size_t ws_bytes = m->workspace_bytes(s, &p, threads);
+	const size_t ws_bytes = m->workspace_bytes(m, s, &p, threads);
 	float *out = attn__alloc(out_bytes);
 	void *ws = ws_bytes == SIZE_MAX ? NULL : attn__alloc(ws_bytes);
 	if (!out || !ws || out_bytes == SIZE_MAX) {
@@ -74,9 +74,9 @@ static int run_form(const struct attn_method *m, const struct attn_shape *s, int
 		                 out_bytes, ws_bytes);
 	}
 	struct attn_ctx ctx = {.threads = threads, .seed = seed};
-	if (m->prepare && (rc = m->prepare(s, &p, in, ws, &ctx)) != ATTN_OK)
+	if (m->prepare && (rc = m->prepare(m, s, &p, in, ws, &ctx)) != ATTN_OK)
 		attn_errf(msg, msglen, rc, "prepare() returned %d (%s)", rc, attn_status_str(rc));
-	else if ((rc = m->forward(s, &p, in, out, ws, &ctx)) != ATTN_OK)
+	else if ((rc = m->forward(m, s, &p, in, out, ws, &ctx)) != ATTN_OK)
 		attn_errf(msg, msglen, rc, "forward() returned %d (%s)", rc, attn_status_str(rc));
 	attn__free(ws);
 	if (rc != ATTN_OK) {

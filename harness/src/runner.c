@@ -149,7 +149,7 @@ size_t attn_case_predict_bytes(const struct attn_case *c, const struct attn_run_
 	const struct attn_shape *s = &c->shape;
 	size_t total = attn_workload_bytes(s, c->method->inputs);
 	total = attn__add_sat(total, attn__mul_sat(out_elems(s), sizeof(float)));
-	size_t ws = c->method->workspace_bytes(s, &c->params, c->threads);
+	size_t ws = c->method->workspace_bytes(c->method, s, &c->params, c->threads);
 	total = attn__add_sat(total, ws);
 	/* each buffer's guard pages and canaries (guard.c) */
 	total = attn__add_sat(total, guard_overheads(c, ws));
@@ -293,7 +293,7 @@ int attn_check_output(const struct attn_case *c, const struct attn_inputs *in, c
 	if (!ref)
 		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory for the oracle");
 	struct attn_ctx ctx = {.threads = c->threads, .seed = c->seed};
-	int rc = c->method->oracle ? c->method->oracle(s, &c->params, in, ref, &ctx)
+	int rc = c->method->oracle ? c->method->oracle(c->method, s, &c->params, in, ref, &ctx)
 				   : attn_reference_softmax(s, in, ref);
 	if (rc) {
 		free(ref);
@@ -749,7 +749,7 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	const struct attn_inputs *in = &cm.view;
 	mem_index(&cm, s);
 	size_t out_bytes = out_elems(s) * sizeof(float);
-	size_t ws_bytes = m->workspace_bytes(s, &c->params, c->threads);
+	size_t ws_bytes = m->workspace_bytes(m, s, &c->params, c->threads);
 	if (ws_bytes == SIZE_MAX || attn__guarded_alloc(&cm.out, out_bytes, 0) ||
 	    attn__guarded_alloc(&cm.ws, ws_bytes, 0)) {
 		fprintf(f, "R failed cannot allocate the output and a workspace of %zu bytes\n",
@@ -769,7 +769,7 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	struct attn_ctx ctx = {
 		.threads = c->threads, .seed = c->seed, .report = ctx_report, .harness = &figures};
 	fault.phase = "prepare()";
-	if (m->prepare && (rc = m->prepare(s, &c->params, in, ws, &ctx)) != 0) {
+	if (m->prepare && (rc = m->prepare(m, s, &c->params, in, ws, &ctx)) != 0) {
 		fprintf(f, "R failed prepare() returned %d (%s)\n", rc, attn_status_str(rc));
 		goto done;
 	}
@@ -791,7 +791,7 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	uint64_t t0 = attn__now_ns(), t1, t_first = 0;
 	long calls = 0;
 	do {
-		if ((rc = m->forward(s, &c->params, in, out, ws, &ctx)) != 0) {
+		if ((rc = m->forward(m, s, &c->params, in, out, ws, &ctx)) != 0) {
 			fprintf(f, "R failed forward() returned %d (%s)\n", rc,
 				attn_status_str(rc));
 			goto done;
@@ -844,7 +844,7 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 			attn_counters_start(ctr);
 		t0 = attn__now_ns();
 		for (long i = 0; i < iters; i++)
-			rc |= m->forward(s, &c->params, in, out, ws, &ctx);
+			rc |= m->forward(m, s, &c->params, in, out, ws, &ctx);
 		t1 = attn__now_ns();
 		if (inject)
 			t1 = inject_until(t0 + (uint64_t)(o->inject_factor * (double)(t1 - t0)));
@@ -870,7 +870,7 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		mctx.report = NULL;
 		mctx.dump_mask = ctx_dump_mask;
 		fault.phase = "forward() (the mask call)";
-		if ((rc = m->forward(s, &c->params, in, out, ws, &mctx)) != 0) {
+		if ((rc = m->forward(m, s, &c->params, in, out, ws, &mctx)) != 0) {
 			fprintf(f, "R failed forward() returned %d (%s) on the mask call\n", rc,
 				attn_status_str(rc));
 			goto done;
@@ -884,8 +884,8 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	/* Every buffer the harness allocated for the case, all live at once. */
 	emit_metric(f, "tracked_peak_bytes",
 		    (double)(cm.in.map_bytes + cm.out.map_bytes + cm.ws.map_bytes), "B");
-	emit_metric(f, "flops", m->flops(s, &c->params), "flop");
-	emit_metric(f, "bytes_moved", m->bytes(s, &c->params), "B");
+	emit_metric(f, "flops", m->flops(m, s, &c->params), "flop");
+	emit_metric(f, "bytes_moved", m->bytes(m, s, &c->params), "B");
 	if (have_peak) {
 		size_t hwm = proc_status_bytes("VmHWM");
 		emit_metric(f, "peak_rss_bytes", (double)hwm, "B");
@@ -1557,7 +1557,7 @@ static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
 		return 1;
 	}
 	ANNOUNCE("supports()");
-	if (m->supports && m->supports(s, &c->params, why, sizeof(why)) != ATTN_OK) {
+	if (m->supports && m->supports(m, s, &c->params, why, sizeof(why)) != ATTN_OK) {
 		/* The reason is the plugin's: bounded, and one line. */
 		why[sizeof(why) - 1] = 0;
 		clean_text(why);
@@ -1566,9 +1566,9 @@ static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
 	}
 	/* The stated costs must be figures: a NaN, an infinity or a negative is the plugin's fault. */
 	ANNOUNCE("flops()");
-	double flops = m->flops ? m->flops(s, &c->params) : 0.0;
+	double flops = m->flops ? m->flops(m, s, &c->params) : 0.0;
 	ANNOUNCE("bytes()");
-	double bytes = m->bytes ? m->bytes(s, &c->params) : 0.0;
+	double bytes = m->bytes ? m->bytes(m, s, &c->params) : 0.0;
 	if (!isfinite(flops) || flops < 0 || !isfinite(bytes) || bytes < 0) {
 		int f_bad = !isfinite(flops) || flops < 0;
 		set_status(r, ATTN_CASE_FAILED, "%s returned %g for this case: not a count",

@@ -54,10 +54,11 @@ static void retnet_spec(const struct attn_params *p, struct attn__lin_spec *ls)
 	attn__lin_spec_params(ls, p);
 }
 
-ATTN__LIN_DEFINE_METHOD(retnet, retnet_spec)
+static const struct attn__lin_method retnet_data = {.spec = retnet_spec};
 
 const struct attn_method attn_method_retnet = {
-	ATTN__LIN_METHOD_COMMON(retnet),
+	ATTN__LIN_METHOD_COMMON,
+	.data = &retnet_data,
 	.name = "retnet",
 	.category = "decay",
 	.summary = "retention: linear attention with a fixed multi-scale decay per head",
