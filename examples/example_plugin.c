@@ -38,8 +38,8 @@
  * supports(): say no, with a reason, to any case you cannot run. The
  * harness records the reason and moves on. Here: any well-formed shape.
  */
-static int naive_supports(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, char *msg,
-			  size_t msglen)
+static int naive_supports(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p, char *msg, size_t msglen)
 {
 	(void)m;
 	(void)p;
@@ -60,8 +60,8 @@ static int naive_supports(const struct attn_method *m, const struct attn_shape *
  * Here one row of N scores, reused for every query row (forward() runs on
  * one thread, so `threads` does not change it).
  */
-static size_t naive_workspace_bytes(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-				    int threads)
+static size_t naive_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                    const struct attn_params *p, int threads)
 {
 	(void)m;
 	(void)p;
@@ -86,7 +86,8 @@ static long long visible_keys(const struct attn_shape *s, long long i)
  * convention: 2·D FLOPs per visible (query, key) pair for Q Kᵀ and 2·D for
  * P V; the softmax itself is not counted.
  */
-static double naive_flops(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p)
+static double naive_flops(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p)
 {
 	(void)m;
 	(void)p;
@@ -98,7 +99,8 @@ static double naive_flops(const struct attn_method *m, const struct attn_shape *
 }
 
 /* Q, K, V read and O written once, in float32. */
-static double naive_bytes(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p)
+static double naive_bytes(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p)
 {
 	(void)m;
 	(void)p;
@@ -120,9 +122,9 @@ static double naive_bytes(const struct attn_method *m, const struct attn_shape *
  * Subtracting the max before exp keeps every exponent <= 0: without it a
  * score above ~88 overflows float to inf and the output turns to NaN.
  */
-static int naive_forward(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-			 const struct attn_inputs *in, float *out, void *ws,
-			 const struct attn_ctx *ctx)
+static int naive_forward(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p, const struct attn_inputs *in, float *out,
+                         void *ws, const struct attn_ctx *ctx)
 {
 	(void)m;
 	(void)p;

@@ -115,8 +115,8 @@ END_TEST
 static int (*rwkv_supports)(const struct attn_method *, const struct attn_shape *,
                             const struct attn_params *, char *, size_t);
 
-static int parallel_only(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, char *msg,
-                         size_t msglen)
+static int parallel_only(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p, char *msg, size_t msglen)
 {
 	if (p->v[0] == 1)
 		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED,
@@ -146,13 +146,13 @@ END_TEST
  * the comparison must see it and name the pairs with recurrent.
  */
 static int (*rwkv_forward)(const struct attn_method *, const struct attn_shape *,
-                           const struct attn_params *,
-                           const struct attn_inputs *, float *, void *, const struct attn_ctx *);
+                           const struct attn_params *, const struct attn_inputs *, float *, void *,
+                           const struct attn_ctx *);
 static float skew;
 
-static int skewed_forward(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-                          const struct attn_inputs *in, float *out, void *ws,
-                          const struct attn_ctx *ctx)
+static int skewed_forward(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p, const struct attn_inputs *in, float *out,
+                          void *ws, const struct attn_ctx *ctx)
 {
 	int rc = rwkv_forward(m, s, p, in, out, ws, ctx);
 	if (p->v[0] == 1)

@@ -37,13 +37,15 @@ static int fwd(const struct attn_method *m, const struct attn_shape *s, const st
 	(void)s, (void)p, (void)in, (void)out, (void)ws, (void)ctx;
 	return 0;
 }
-static size_t wsb(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, int t)
+static size_t wsb(const struct attn_method *m, const struct attn_shape *s,
+                  const struct attn_params *p, int t)
 {
 	(void)m;
 	(void)s, (void)p, (void)t;
 	return 0;
 }
-static double zero(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p)
+static double zero(const struct attn_method *m, const struct attn_shape *s,
+                   const struct attn_params *p)
 {
 	(void)m;
 	(void)s, (void)p;
@@ -280,9 +282,10 @@ START_TEST(v1_plugin_runs)
 	const struct attn_method *m = attn_registry_find(reg, "v1_exact");
 	ck_assert(m != NULL);
 	ck_assert_int_eq(m->abi_version, ATTN_ABI_VERSION);
-	ck_assert(m->data != NULL && ((const struct attn_method_v1 *)m->data)->abi_version ==
-	                                 ATTN_ABI_VERSION_1);
-	ck_assert_str_eq(m->summary, "exact softmax attention from a plugin built for ABI version 1");
+	ck_assert(m->data != NULL &&
+	          ((const struct attn_method_v1 *)m->data)->abi_version == ATTN_ABI_VERSION_1);
+	ck_assert_str_eq(m->summary,
+	                 "exact softmax attention from a plugin built for ABI version 1");
 	struct attn_shape big = {1, 1, 1, 8, 2048, 0, ATTN_MODE_PREFILL};
 	char msg[128] = "";
 	ck_assert_int_eq(m->supports(m, &big, NULL, msg, sizeof(msg)), ATTN_ERR_UNSUPPORTED);

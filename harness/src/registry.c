@@ -338,7 +338,8 @@ int attn_method_validate(const struct attn_method *m, char *err, size_t errlen)
 		return attn_errf(err, errlen, ATTN_ERR_INVALID, "NULL method descriptor");
 	/* Only the first field is common to every version: read no further before it. */
 	if (m->abi_version == ATTN_ABI_VERSION_1) {
-		const struct attn_method a = v1_adapter((const struct attn_method_v1 *)(const void *)m);
+		const struct attn_method a =
+		    v1_adapter((const struct attn_method_v1 *)(const void *)m);
 		return validate_v2(&a, err, errlen);
 	}
 	if (m->abi_version != ATTN_ABI_VERSION)

@@ -345,7 +345,7 @@ void attn__bsf_spec_init(const struct attn__bsf_def *def, const struct attn_para
 }
 
 static int bsf_supports(const struct attn__bsf_spec *sp, const struct attn_shape *s, char *msg,
-                       size_t msglen)
+                        size_t msglen)
 {
 	const int rc =
 	    attn__check_params(s, sp->p, sp->def->params, sp->def->n_params, msg, msglen);
@@ -375,7 +375,7 @@ static void bsf_ws_init(struct bsf_ws *w, const struct attn__bsf_spec *sp,
 }
 
 static size_t bsf_workspace_bytes(const struct attn__bsf_spec *sp, const struct attn_shape *s,
-                                 int threads)
+                                  int threads)
 {
 	struct bsf_ws w;
 	if (bsf_supports(sp, s, NULL, 0) != ATTN_OK)
@@ -423,7 +423,7 @@ static double bsf_bytes(const struct attn__bsf_spec *sp, const struct attn_shape
 }
 
 static int bsf_prepare(const struct attn__bsf_spec *sp, const struct attn_shape *s,
-                      const struct attn_inputs *in, void *ws, const struct attn_ctx *ctx)
+                       const struct attn_inputs *in, void *ws, const struct attn_ctx *ctx)
 {
 	(void)in;
 	if (bsf_supports(sp, s, NULL, 0) != ATTN_OK)
@@ -441,8 +441,8 @@ static int bsf_prepare(const struct attn__bsf_spec *sp, const struct attn_shape 
  * given: the engine's plan, and so the carving, depends on it.
  */
 static int bsf_forward(const struct attn__bsf_spec *sp, const struct attn_shape *s,
-                      const struct attn_inputs *in, float *out, void *ws,
-                      const struct attn_ctx *ctx)
+                       const struct attn_inputs *in, float *out, void *ws,
+                       const struct attn_ctx *ctx)
 {
 	if (bsf_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
@@ -490,7 +490,7 @@ static int bsf_vis(const void *arg, int64_t bh, int64_t pos, int64_t j)
 }
 
 static int bsf_oracle(const struct attn__bsf_spec *sp, const struct attn_shape *s,
-                     const struct attn_inputs *in, double *out, const struct attn_ctx *ctx)
+                      const struct attn_inputs *in, double *out, const struct attn_ctx *ctx)
 {
 	(void)ctx;
 	if (bsf_supports(sp, s, NULL, 0) != ATTN_OK)
@@ -508,7 +508,7 @@ static int bsf_oracle(const struct attn__bsf_spec *sp, const struct attn_shape *
  */
 
 int attn__bsf_supports(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, char *msg, size_t msglen)
+                       const struct attn_params *p, char *msg, size_t msglen)
 {
 	struct attn__bsf_spec sp;
 	attn__bsf_spec_init(m->data, p, &sp);
@@ -516,7 +516,7 @@ int attn__bsf_supports(const struct attn_method *m, const struct attn_shape *s,
 }
 
 size_t attn__bsf_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, int threads)
+                                 const struct attn_params *p, int threads)
 {
 	struct attn__bsf_spec sp;
 	attn__bsf_spec_init(m->data, p, &sp);
@@ -524,7 +524,7 @@ size_t attn__bsf_workspace_bytes(const struct attn_method *m, const struct attn_
 }
 
 double attn__bsf_flops(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p)
+                       const struct attn_params *p)
 {
 	struct attn__bsf_spec sp;
 	attn__bsf_spec_init(m->data, p, &sp);
@@ -532,7 +532,7 @@ double attn__bsf_flops(const struct attn_method *m, const struct attn_shape *s,
 }
 
 double attn__bsf_bytes(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p)
+                       const struct attn_params *p)
 {
 	struct attn__bsf_spec sp;
 	attn__bsf_spec_init(m->data, p, &sp);
@@ -540,8 +540,8 @@ double attn__bsf_bytes(const struct attn_method *m, const struct attn_shape *s,
 }
 
 int attn__bsf_prepare(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, const struct attn_inputs *in, void *ws,
-		const struct attn_ctx *ctx)
+                      const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                      const struct attn_ctx *ctx)
 {
 	struct attn__bsf_spec sp;
 	attn__bsf_spec_init(m->data, p, &sp);
@@ -549,8 +549,8 @@ int attn__bsf_prepare(const struct attn_method *m, const struct attn_shape *s,
 }
 
 int attn__bsf_forward(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, const struct attn_inputs *in, float *out, void *ws,
-		const struct attn_ctx *ctx)
+                      const struct attn_params *p, const struct attn_inputs *in, float *out,
+                      void *ws, const struct attn_ctx *ctx)
 {
 	struct attn__bsf_spec sp;
 	attn__bsf_spec_init(m->data, p, &sp);
@@ -558,8 +558,8 @@ int attn__bsf_forward(const struct attn_method *m, const struct attn_shape *s,
 }
 
 int attn__bsf_oracle(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, const struct attn_inputs *in, double *out,
-		const struct attn_ctx *ctx)
+                     const struct attn_params *p, const struct attn_inputs *in, double *out,
+                     const struct attn_ctx *ctx)
 {
 	struct attn__bsf_spec sp;
 	attn__bsf_spec_init(m->data, p, &sp);

@@ -180,7 +180,7 @@ int attn__bsf_oracle(const struct attn_method *m, const struct attn_shape *s,
 	.abi_version = ATTN_ABI_VERSION, .family = ATTN_FAMILY_SPARSE, .flags = 0, .mem_exp = 1.0, \
 	.tolerance = 1e-5, .inputs = 0, .params = prefix##_params,                                 \
 	.n_params = ATTN__COUNT(prefix##_params), .data = &prefix##_def,                           \
-	.supports = attn__bsf_supports, .workspace_bytes = attn__bsf_workspace_bytes,          \
+	.supports = attn__bsf_supports, .workspace_bytes = attn__bsf_workspace_bytes,              \
 	.flops = attn__bsf_flops, .bytes = attn__bsf_bytes, .prepare = attn__bsf_prepare,          \
 	.forward = attn__bsf_forward, .oracle = attn__bsf_oracle
 

@@ -148,7 +148,7 @@ static struct delta_cfg cfg_init(const struct attn__delta_spec *sp)
 }
 
 static int delta_supports(const struct attn__delta_spec *sp, const struct attn_shape *s, char *msg,
-                         size_t msglen)
+                          size_t msglen)
 {
 	const struct attn_param_spec *ps =
 	    sp->kind == ATTN__DELTA_TTT ? attn__ttt_params : attn__delta_params;
@@ -272,7 +272,7 @@ static void plan_init(struct delta_plan *pl, const struct delta_cfg *cf, const s
 }
 
 static size_t delta_workspace_bytes(const struct attn__delta_spec *sp, const struct attn_shape *s,
-                                   int threads)
+                                    int threads)
 {
 	const struct delta_cfg cf = cfg_init(sp);
 	struct delta_plan pl;
@@ -758,7 +758,7 @@ static int inputs_ok(const struct delta_cfg *cf, const struct attn_inputs *in)
 }
 
 static int delta_prepare(const struct attn__delta_spec *sp, const struct attn_shape *s,
-                        const struct attn_inputs *in, void *ws, int threads)
+                         const struct attn_inputs *in, void *ws, int threads)
 {
 	if (delta_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
@@ -796,7 +796,7 @@ static int delta_prepare(const struct attn__delta_spec *sp, const struct attn_sh
 }
 
 static int delta_forward(const struct attn__delta_spec *sp, const struct attn_shape *s,
-                        const struct attn_inputs *in, float *out, void *ws, int threads)
+                         const struct attn_inputs *in, float *out, void *ws, int threads)
 {
 	if (delta_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
@@ -847,7 +847,7 @@ static void unit_row_d(double *dst, const float *x, int64_t D, double scale)
 }
 
 static int delta_oracle(const struct attn__delta_spec *sp, const struct attn_shape *s,
-                       const struct attn_inputs *in, double *out)
+                        const struct attn_inputs *in, double *out)
 {
 	if (delta_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
@@ -930,61 +930,68 @@ static int delta_oracle(const struct attn__delta_spec *sp, const struct attn_sha
  */
 
 int attn__delta_supports(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, char *msg, size_t msglen)
+                         const struct attn_params *p, char *msg, size_t msglen)
 {
 	struct attn__delta_spec sp;
-	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind, .p = p};
+	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind,
+	                               .p = p};
 	return delta_supports(&sp, s, msg, msglen);
 }
 
 size_t attn__delta_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, int threads)
+                                   const struct attn_params *p, int threads)
 {
 	struct attn__delta_spec sp;
-	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind, .p = p};
+	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind,
+	                               .p = p};
 	return delta_workspace_bytes(&sp, s, threads);
 }
 
 double attn__delta_flops(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p)
+                         const struct attn_params *p)
 {
 	struct attn__delta_spec sp;
-	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind, .p = p};
+	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind,
+	                               .p = p};
 	return delta_flops(&sp, s);
 }
 
 double attn__delta_bytes(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p)
+                         const struct attn_params *p)
 {
 	struct attn__delta_spec sp;
-	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind, .p = p};
+	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind,
+	                               .p = p};
 	return delta_bytes(&sp, s);
 }
 
 int attn__delta_prepare(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, const struct attn_inputs *in, void *ws,
-		const struct attn_ctx *ctx)
+                        const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                        const struct attn_ctx *ctx)
 {
 	struct attn__delta_spec sp;
-	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind, .p = p};
+	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind,
+	                               .p = p};
 	return delta_prepare(&sp, s, in, ws, ctx ? ctx->threads : 1);
 }
 
 int attn__delta_forward(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, const struct attn_inputs *in, float *out, void *ws,
-		const struct attn_ctx *ctx)
+                        const struct attn_params *p, const struct attn_inputs *in, float *out,
+                        void *ws, const struct attn_ctx *ctx)
 {
 	struct attn__delta_spec sp;
-	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind, .p = p};
+	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind,
+	                               .p = p};
 	return delta_forward(&sp, s, in, out, ws, ctx ? ctx->threads : 1);
 }
 
 int attn__delta_oracle(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, const struct attn_inputs *in, double *out,
-		const struct attn_ctx *ctx)
+                       const struct attn_params *p, const struct attn_inputs *in, double *out,
+                       const struct attn_ctx *ctx)
 {
 	struct attn__delta_spec sp;
 	(void)ctx;
-	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind, .p = p};
+	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind,
+	                               .p = p};
 	return delta_oracle(&sp, s, in, out);
 }

@@ -85,22 +85,22 @@ struct attn__delta_method {
  * prepare and forward use ctx's threads (1 without a ctx).
  */
 int attn__delta_supports(const struct attn_method *m, const struct attn_shape *s,
-                       const struct attn_params *p, char *msg, size_t msglen);
+                         const struct attn_params *p, char *msg, size_t msglen);
 size_t attn__delta_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
-                                 const struct attn_params *p, int threads);
+                                   const struct attn_params *p, int threads);
 double attn__delta_flops(const struct attn_method *m, const struct attn_shape *s,
-                       const struct attn_params *p);
+                         const struct attn_params *p);
 double attn__delta_bytes(const struct attn_method *m, const struct attn_shape *s,
-                       const struct attn_params *p);
+                         const struct attn_params *p);
 int attn__delta_prepare(const struct attn_method *m, const struct attn_shape *s,
-                      const struct attn_params *p, const struct attn_inputs *in, void *ws,
-                      const struct attn_ctx *ctx);
+                        const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                        const struct attn_ctx *ctx);
 int attn__delta_forward(const struct attn_method *m, const struct attn_shape *s,
-                      const struct attn_params *p, const struct attn_inputs *in, float *out,
-                      void *ws, const struct attn_ctx *ctx);
+                        const struct attn_params *p, const struct attn_inputs *in, float *out,
+                        void *ws, const struct attn_ctx *ctx);
 int attn__delta_oracle(const struct attn_method *m, const struct attn_shape *s,
-                     const struct attn_params *p, const struct attn_inputs *in, double *out,
-                     const struct attn_ctx *ctx);
+                       const struct attn_params *p, const struct attn_inputs *in, double *out,
+                       const struct attn_ctx *ctx);
 
 /*
  * The descriptor fields the three methods share, inside their initialiser;
@@ -111,7 +111,7 @@ int attn__delta_oracle(const struct attn_method *m, const struct attn_shape *s,
 	.abi_version = ATTN_ABI_VERSION, .family = ATTN_FAMILY_LINEAR, .flags = 0,                 \
 	.time_exp = 1.0, .mem_exp = 0.0, .tolerance = 1e-4, .n_params = 2,                         \
 	.supports = attn__delta_supports, .workspace_bytes = attn__delta_workspace_bytes,          \
-	.flops = attn__delta_flops, .bytes = attn__delta_bytes, .prepare = attn__delta_prepare,          \
+	.flops = attn__delta_flops, .bytes = attn__delta_bytes, .prepare = attn__delta_prepare,    \
 	.forward = attn__delta_forward, .oracle = attn__delta_oracle
 
 #endif /* ATTNBENCH_METHODS_DELTA_H */

@@ -194,7 +194,7 @@ static int64_t proj_ld(const struct attn__lin_spec *ls)
 }
 
 static int lin_supports(const struct attn__lin_spec *ls, const struct attn_shape *s, char *msg,
-                       size_t msglen)
+                        size_t msglen)
 {
 	int rc = attn__check_shape(s, msg, msglen);
 	if (rc != ATTN_OK)
@@ -349,7 +349,7 @@ static char *plan_slice(const struct lin_plan *pl, void *ws)
 }
 
 static size_t lin_workspace_bytes(const struct attn__lin_spec *ls, const struct attn_shape *s,
-                                 int threads)
+                                  int threads)
 {
 	struct lin_plan pl;
 	plan_init(&pl, ls, s, threads);
@@ -1134,7 +1134,7 @@ static int inputs_ok(const struct attn__lin_spec *ls, const struct attn_inputs *
 }
 
 static int lin_prepare(const struct attn__lin_spec *ls, const struct attn_shape *s,
-                      const struct attn_inputs *in, void *ws, int threads)
+                       const struct attn_inputs *in, void *ws, int threads)
 {
 	if (lin_supports(ls, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
@@ -1166,7 +1166,7 @@ static int lin_prepare(const struct attn__lin_spec *ls, const struct attn_shape 
 }
 
 static int lin_forward(const struct attn__lin_spec *ls, const struct attn_shape *s,
-                      const struct attn_inputs *in, float *out, void *ws, int threads)
+                       const struct attn_inputs *in, float *out, void *ws, int threads)
 {
 	if (lin_supports(ls, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
@@ -1270,7 +1270,7 @@ static void oracle_rows(const struct attn__lin_spec *ls, const struct lin_head *
 }
 
 static int lin_oracle(const struct attn__lin_spec *ls, const struct attn_shape *s,
-                     const struct attn_inputs *in, double *out)
+                      const struct attn_inputs *in, double *out)
 {
 	if (lin_supports(ls, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
@@ -1367,7 +1367,7 @@ static int lin_oracle(const struct attn__lin_spec *ls, const struct attn_shape *
  */
 
 int attn__lin_supports(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, char *msg, size_t msglen)
+                       const struct attn_params *p, char *msg, size_t msglen)
 {
 	struct attn__lin_spec sp;
 	((const struct attn__lin_method *)m->data)->spec(p, &sp);
@@ -1375,7 +1375,7 @@ int attn__lin_supports(const struct attn_method *m, const struct attn_shape *s,
 }
 
 size_t attn__lin_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, int threads)
+                                 const struct attn_params *p, int threads)
 {
 	struct attn__lin_spec sp;
 	((const struct attn__lin_method *)m->data)->spec(p, &sp);
@@ -1383,7 +1383,7 @@ size_t attn__lin_workspace_bytes(const struct attn_method *m, const struct attn_
 }
 
 double attn__lin_flops(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p)
+                       const struct attn_params *p)
 {
 	struct attn__lin_spec sp;
 	((const struct attn__lin_method *)m->data)->spec(p, &sp);
@@ -1391,7 +1391,7 @@ double attn__lin_flops(const struct attn_method *m, const struct attn_shape *s,
 }
 
 double attn__lin_bytes(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p)
+                       const struct attn_params *p)
 {
 	struct attn__lin_spec sp;
 	((const struct attn__lin_method *)m->data)->spec(p, &sp);
@@ -1399,8 +1399,8 @@ double attn__lin_bytes(const struct attn_method *m, const struct attn_shape *s,
 }
 
 int attn__lin_prepare(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, const struct attn_inputs *in, void *ws,
-		const struct attn_ctx *ctx)
+                      const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                      const struct attn_ctx *ctx)
 {
 	struct attn__lin_spec sp;
 	((const struct attn__lin_method *)m->data)->spec(p, &sp);
@@ -1408,8 +1408,8 @@ int attn__lin_prepare(const struct attn_method *m, const struct attn_shape *s,
 }
 
 int attn__lin_forward(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, const struct attn_inputs *in, float *out, void *ws,
-		const struct attn_ctx *ctx)
+                      const struct attn_params *p, const struct attn_inputs *in, float *out,
+                      void *ws, const struct attn_ctx *ctx)
 {
 	struct attn__lin_spec sp;
 	((const struct attn__lin_method *)m->data)->spec(p, &sp);
@@ -1417,8 +1417,8 @@ int attn__lin_forward(const struct attn_method *m, const struct attn_shape *s,
 }
 
 int attn__lin_oracle(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, const struct attn_inputs *in, double *out,
-		const struct attn_ctx *ctx)
+                     const struct attn_params *p, const struct attn_inputs *in, double *out,
+                     const struct attn_ctx *ctx)
 {
 	struct attn__lin_spec sp;
 	(void)ctx;

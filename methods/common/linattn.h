@@ -31,8 +31,8 @@
  * A method (retnet.c, performer.c, ...) is a descriptor whose callbacks are
  * this engine's (attn__lin_supports, ... attn__lin_oracle) and whose data is
  * a `struct attn__lin_method`: the function that fills a `struct
- * attn__lin_spec` from its parameters. The formulas, the chunk algorithm and the numerics are documented
- * in linattn.c.
+ * attn__lin_spec` from its parameters. The formulas, the chunk algorithm and the numerics are
+ * documented in linattn.c.
  *
  * Internal to attnbench (attn__ names), like common.h.
  */
@@ -249,9 +249,9 @@ int attn__lin_oracle(const struct attn_method *m, const struct attn_shape *s,
  */
 #define ATTN__LIN_METHOD_COMMON                                                                    \
 	.abi_version = ATTN_ABI_VERSION, .family = ATTN_FAMILY_LINEAR, .flags = 0,                 \
-	.time_exp = 1.0, .mem_exp = 0.0, .tolerance = 1e-4,                                        \
-	.supports = attn__lin_supports, .workspace_bytes = attn__lin_workspace_bytes,          \
-	.flops = attn__lin_flops, .bytes = attn__lin_bytes, .prepare = attn__lin_prepare,          \
-	.forward = attn__lin_forward, .oracle = attn__lin_oracle
+	.time_exp = 1.0, .mem_exp = 0.0, .tolerance = 1e-4, .supports = attn__lin_supports,        \
+	.workspace_bytes = attn__lin_workspace_bytes, .flops = attn__lin_flops,                    \
+	.bytes = attn__lin_bytes, .prepare = attn__lin_prepare, .forward = attn__lin_forward,      \
+	.oracle = attn__lin_oracle
 
 #endif /* ATTNBENCH_METHODS_LINATTN_H */

@@ -356,7 +356,8 @@ double attn__route_pooled_bytes(const struct attn_shape *s);
  */
 #define ATTN__ROUTE_CFG_MAX 128
 #define ATTN__ROUTE_CFG_FITS(cfg_type)                                                             \
-	_Static_assert(sizeof(cfg_type) <= ATTN__ROUTE_CFG_MAX, #cfg_type " exceeds ATTN__ROUTE_CFG_MAX")
+	_Static_assert(sizeof(cfg_type) <= ATTN__ROUTE_CFG_MAX,                                    \
+	               #cfg_type " exceeds ATTN__ROUTE_CFG_MAX")
 
 struct attn__route_method {
 	void (*spec)(const struct attn_shape *s, const struct attn_params *p,
@@ -405,6 +406,7 @@ int attn__routed_oracle(const struct attn_method *m, const struct attn_shape *s,
 
 #define ATTN__ROUTE_METHOD_COMMON(prefix)                                                          \
 	ATTN__ROUTE_METHOD_FIELDS(prefix), .workspace_bytes = attn__routed_workspace_bytes,        \
-	.forward = attn__routed_forward, .oracle = attn__routed_oracle
+	                                   .forward = attn__routed_forward,                        \
+	                                   .oracle = attn__routed_oracle
 
 #endif /* ATTNBENCH_METHODS_ROUTE_H */

@@ -96,7 +96,7 @@ void attn__wkv_spec_init(struct attn__wkv_spec *sp, const struct attn_params *p,
 }
 
 static int wkv_supports(const struct attn__wkv_spec *sp, const struct attn_shape *s, char *msg,
-                       size_t msglen)
+                        size_t msglen)
 {
 	int rc = attn__check_shape(s, msg, msglen);
 	if (rc != ATTN_OK)
@@ -184,7 +184,7 @@ static void plan_init(struct wkv_plan *pl, const struct attn__wkv_spec *sp,
 }
 
 static size_t wkv_workspace_bytes(const struct attn__wkv_spec *sp, const struct attn_shape *s,
-                                 int threads)
+                                  int threads)
 {
 	struct wkv_plan pl;
 	plan_init(&pl, sp, s, threads);
@@ -492,7 +492,7 @@ static int inputs_ok(const struct attn_inputs *in)
 }
 
 static int wkv_prepare(const struct attn__wkv_spec *sp, const struct attn_shape *s,
-                      const struct attn_inputs *in, void *ws, int threads)
+                       const struct attn_inputs *in, void *ws, int threads)
 {
 	if (wkv_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
@@ -528,7 +528,7 @@ static int wkv_prepare(const struct attn__wkv_spec *sp, const struct attn_shape 
 }
 
 static int wkv_forward(const struct attn__wkv_spec *sp, const struct attn_shape *s,
-                      const struct attn_inputs *in, float *out, void *ws, int threads)
+                       const struct attn_inputs *in, float *out, void *ws, int threads)
 {
 	if (wkv_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
@@ -592,7 +592,7 @@ static double oracle_exponent(const struct wkv_head *hd, const float *wu, int64_
 }
 
 static int wkv_oracle(const struct attn__wkv_spec *sp, const struct attn_shape *s,
-                     const struct attn_inputs *in, double *out)
+                      const struct attn_inputs *in, double *out)
 {
 	if (wkv_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
@@ -652,7 +652,7 @@ static void wkv_method_spec(const struct attn_method *m, const struct attn_param
 }
 
 int attn__wkv_supports(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, char *msg, size_t msglen)
+                       const struct attn_params *p, char *msg, size_t msglen)
 {
 	struct attn__wkv_spec sp;
 	wkv_method_spec(m, p, &sp);
@@ -660,7 +660,7 @@ int attn__wkv_supports(const struct attn_method *m, const struct attn_shape *s,
 }
 
 size_t attn__wkv_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, int threads)
+                                 const struct attn_params *p, int threads)
 {
 	struct attn__wkv_spec sp;
 	wkv_method_spec(m, p, &sp);
@@ -668,7 +668,7 @@ size_t attn__wkv_workspace_bytes(const struct attn_method *m, const struct attn_
 }
 
 double attn__wkv_flops(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p)
+                       const struct attn_params *p)
 {
 	struct attn__wkv_spec sp;
 	wkv_method_spec(m, p, &sp);
@@ -676,7 +676,7 @@ double attn__wkv_flops(const struct attn_method *m, const struct attn_shape *s,
 }
 
 double attn__wkv_bytes(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p)
+                       const struct attn_params *p)
 {
 	struct attn__wkv_spec sp;
 	wkv_method_spec(m, p, &sp);
@@ -684,8 +684,8 @@ double attn__wkv_bytes(const struct attn_method *m, const struct attn_shape *s,
 }
 
 int attn__wkv_prepare(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, const struct attn_inputs *in, void *ws,
-		const struct attn_ctx *ctx)
+                      const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                      const struct attn_ctx *ctx)
 {
 	struct attn__wkv_spec sp;
 	wkv_method_spec(m, p, &sp);
@@ -693,8 +693,8 @@ int attn__wkv_prepare(const struct attn_method *m, const struct attn_shape *s,
 }
 
 int attn__wkv_forward(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, const struct attn_inputs *in, float *out, void *ws,
-		const struct attn_ctx *ctx)
+                      const struct attn_params *p, const struct attn_inputs *in, float *out,
+                      void *ws, const struct attn_ctx *ctx)
 {
 	struct attn__wkv_spec sp;
 	wkv_method_spec(m, p, &sp);
@@ -702,8 +702,8 @@ int attn__wkv_forward(const struct attn_method *m, const struct attn_shape *s,
 }
 
 int attn__wkv_oracle(const struct attn_method *m, const struct attn_shape *s,
-		const struct attn_params *p, const struct attn_inputs *in, double *out,
-		const struct attn_ctx *ctx)
+                     const struct attn_params *p, const struct attn_inputs *in, double *out,
+                     const struct attn_ctx *ctx)
 {
 	struct attn__wkv_spec sp;
 	(void)ctx;

@@ -111,11 +111,10 @@ int attn__wkv_oracle(const struct attn_method *m, const struct attn_shape *s,
  * The params are the one `form`.
  */
 #define ATTN__WKV_METHOD_COMMON                                                                    \
-	.abi_version = ATTN_ABI_VERSION, .family = ATTN_FAMILY_LINEAR,                             \
-	.category = "element-wise", .flags = 0, .time_exp = 1.0, .mem_exp = 0.0,                   \
-	.tolerance = 1e-4, .inputs = 0, .n_params = 1,                                             \
-	.params = (const struct attn_param_spec[]){ATTN__WKV_PARAM_FORM},                          \
-	.supports = attn__wkv_supports, .workspace_bytes = attn__wkv_workspace_bytes,          \
+	.abi_version = ATTN_ABI_VERSION, .family = ATTN_FAMILY_LINEAR, .category = "element-wise", \
+	.flags = 0, .time_exp = 1.0, .mem_exp = 0.0, .tolerance = 1e-4, .inputs = 0,               \
+	.n_params = 1, .params = (const struct attn_param_spec[]){ATTN__WKV_PARAM_FORM},           \
+	.supports = attn__wkv_supports, .workspace_bytes = attn__wkv_workspace_bytes,              \
 	.flops = attn__wkv_flops, .bytes = attn__wkv_bytes, .prepare = attn__wkv_prepare,          \
 	.forward = attn__wkv_forward, .oracle = attn__wkv_oracle
 

@@ -199,8 +199,8 @@ static int check_tile(const struct attn_params *p, int idx, char *msg, size_t ms
 	return rc;
 }
 
-static int flash_supports(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, char *msg,
-                          size_t msglen)
+static int flash_supports(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p, char *msg, size_t msglen)
 {
 	(void)m;
 	int rc = attn__check_shape(s, msg, msglen);
@@ -211,8 +211,8 @@ static int flash_supports(const struct attn_method *m, const struct attn_shape *
 	return rc;
 }
 
-static size_t flash_workspace_bytes(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-                                    int threads)
+static size_t flash_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                    const struct attn_params *p, int threads)
 {
 	(void)m;
 	struct flash_plan pl;
@@ -220,7 +220,8 @@ static size_t flash_workspace_bytes(const struct attn_method *m, const struct at
 	return pl.total;
 }
 
-static double flash_flops(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p)
+static double flash_flops(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p)
 {
 	(void)m;
 	(void)p;
@@ -228,7 +229,8 @@ static double flash_flops(const struct attn_method *m, const struct attn_shape *
 }
 
 /* Q, K, V read and O written once: the scores never leave the tile. */
-static double flash_bytes(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p)
+static double flash_bytes(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p)
 {
 	(void)m;
 	(void)p;
@@ -442,9 +444,9 @@ static void flash_decode(const struct flash_plan *pl, const struct attn_shape *s
  * `threads` must be the count workspace_bytes() was given: the plan, and so
  * the workspace's carving, depends on it.
  */
-static int flash_forward(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-                         const struct attn_inputs *in, float *out, void *ws,
-                         const struct attn_ctx *ctx)
+static int flash_forward(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p, const struct attn_inputs *in, float *out,
+                         void *ws, const struct attn_ctx *ctx)
 {
 	(void)m;
 	if (flash_supports(m, s, p, NULL, 0) != ATTN_OK)

@@ -37,8 +37,8 @@ static int64_t softmax_block(const struct attn_shape *s, const struct attn_param
 	return block < nq ? block : nq;
 }
 
-static int softmax_supports(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, char *msg,
-                            size_t msglen)
+static int softmax_supports(const struct attn_method *m, const struct attn_shape *s,
+                            const struct attn_params *p, char *msg, size_t msglen)
 {
 	(void)m;
 	int rc = attn__check_shape(s, msg, msglen);
@@ -59,15 +59,16 @@ static int softmax_supports(const struct attn_method *m, const struct attn_shape
 }
 
 /* One score block: min(block, NQ) rows of N floats. */
-static size_t softmax_workspace_bytes(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-                                      int threads)
+static size_t softmax_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                      const struct attn_params *p, int threads)
 {
 	(void)m;
 	(void)threads;
 	return (size_t)softmax_block(s, p) * (size_t)s->n * sizeof(float);
 }
 
-static double softmax_flops(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p)
+static double softmax_flops(const struct attn_method *m, const struct attn_shape *s,
+                            const struct attn_params *p)
 {
 	(void)m;
 	(void)p;
@@ -80,7 +81,8 @@ static double softmax_flops(const struct attn_method *m, const struct attn_shape
  * kept score). Whether a block stays in cache depends on its size; this
  * counts the traffic the algorithm asks for, as a materialising method.
  */
-static double softmax_bytes(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p)
+static double softmax_bytes(const struct attn_method *m, const struct attn_shape *s,
+                            const struct attn_params *p)
 {
 	(void)m;
 	(void)p;
@@ -132,9 +134,9 @@ static void softmax_head_prefill(int64_t N, int64_t D, int causal, int64_t block
 	}
 }
 
-static int softmax_forward(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-                           const struct attn_inputs *in, float *out, void *ws,
-                           const struct attn_ctx *ctx)
+static int softmax_forward(const struct attn_method *m, const struct attn_shape *s,
+                           const struct attn_params *p, const struct attn_inputs *in, float *out,
+                           void *ws, const struct attn_ctx *ctx)
 {
 	(void)m;
 	(void)ctx; /* OpenBLAS threads are set by the harness */

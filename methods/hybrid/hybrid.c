@@ -90,23 +90,24 @@ static size_t hyb_plan(const struct attn_shape *s, const struct hyb_layer *l, in
 	return off;
 }
 
-static int hybrid_supports(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, char *msg,
-                           size_t msglen)
+static int hybrid_supports(const struct attn_method *m, const struct attn_shape *s,
+                           const struct attn_params *p, char *msg, size_t msglen)
 {
 	(void)m;
 	struct hyb_layer l[HYB_MAX_LAYERS];
 	const int depth = hyb_layers(p, l);
 	for (int i = 0; i < depth; i++) {
 		char why[256] = "";
-		if (l[i].m->supports && l[i].m->supports(l[i].m, s, &l[i].p, why, sizeof why) != ATTN_OK)
+		if (l[i].m->supports &&
+		    l[i].m->supports(l[i].m, s, &l[i].p, why, sizeof why) != ATTN_OK)
 			return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "layer %d (%s): %s", i,
 			                 l[i].m->name, why);
 	}
 	return ATTN_OK;
 }
 
-static size_t hybrid_workspace_bytes(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-                                     int threads)
+static size_t hybrid_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                     const struct attn_params *p, int threads)
 {
 	(void)m;
 	struct hyb_layer l[HYB_MAX_LAYERS];
@@ -115,7 +116,8 @@ static size_t hybrid_workspace_bytes(const struct attn_method *m, const struct a
 	return hyb_plan(s, l, depth, threads, offsets) + out_bytes(s);
 }
 
-static double hybrid_flops(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p)
+static double hybrid_flops(const struct attn_method *m, const struct attn_shape *s,
+                           const struct attn_params *p)
 {
 	(void)m;
 	struct hyb_layer l[HYB_MAX_LAYERS];
@@ -126,7 +128,8 @@ static double hybrid_flops(const struct attn_method *m, const struct attn_shape 
 	return f + (double)depth * (double)(out_bytes(s) / sizeof(float)); /* the sums */
 }
 
-static double hybrid_bytes(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p)
+static double hybrid_bytes(const struct attn_method *m, const struct attn_shape *s,
+                           const struct attn_params *p)
 {
 	(void)m;
 	struct hyb_layer l[HYB_MAX_LAYERS];
@@ -158,8 +161,9 @@ static double hybrid_state_bytes(const struct attn_shape *s, const struct hyb_la
 	return b;
 }
 
-static int hybrid_prepare(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-                          const struct attn_inputs *in, void *ws, const struct attn_ctx *ctx)
+static int hybrid_prepare(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                          const struct attn_ctx *ctx)
 {
 	(void)m;
 	struct hyb_layer l[HYB_MAX_LAYERS];
@@ -177,9 +181,9 @@ static int hybrid_prepare(const struct attn_method *m, const struct attn_shape *
 }
 
 /* out = Σ_l attn_l: the first layer writes out, the others go through the buffer. */
-static int hybrid_forward(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-                          const struct attn_inputs *in, float *out, void *ws,
-                          const struct attn_ctx *ctx)
+static int hybrid_forward(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p, const struct attn_inputs *in, float *out,
+                          void *ws, const struct attn_ctx *ctx)
 {
 	(void)m;
 	struct hyb_layer l[HYB_MAX_LAYERS];
@@ -191,8 +195,8 @@ static int hybrid_forward(const struct attn_method *m, const struct attn_shape *
 	/* the layers' own ctx: figures they report are theirs, not the stack's */
 	struct attn_ctx lctx = {.threads = ctx ? ctx->threads : 1, .seed = ctx ? ctx->seed : 0};
 	for (int i = 0; i < depth; i++) {
-		int rc = l[i].m->forward(l[i].m, s, &l[i].p, in, i ? buf : out, (char *)ws + offsets[i],
-		                         &lctx);
+		int rc = l[i].m->forward(l[i].m, s, &l[i].p, in, i ? buf : out,
+		                         (char *)ws + offsets[i], &lctx);
 		if (rc != ATTN_OK)
 			return rc;
 		if (i)
@@ -203,8 +207,9 @@ static int hybrid_forward(const struct attn_method *m, const struct attn_shape *
 	return ATTN_OK;
 }
 
-static int hybrid_oracle(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-                         const struct attn_inputs *in, double *out, const struct attn_ctx *ctx)
+static int hybrid_oracle(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p, const struct attn_inputs *in, double *out,
+                         const struct attn_ctx *ctx)
 {
 	(void)m;
 	struct hyb_layer l[HYB_MAX_LAYERS];

@@ -40,13 +40,13 @@ static void linear_elu_spec(const struct attn_params *p, struct attn__lin_spec *
 static const struct attn__lin_method linear_elu_data = {.spec = linear_elu_spec};
 
 const struct attn_method attn_method_linear_elu = {
-	ATTN__LIN_METHOD_COMMON,
-	.data = &linear_elu_data,
-	.name = "linear_elu",
-	.category = "softmax approximator",
-	.summary = "Linear Transformer: phi = elu + 1 kernel, normalised, causal or not",
-	.citation = "Katharopoulos et al. 2020, Transformers are RNNs, arXiv 2006.16236",
-	.inputs = 0,
-	.n_params = 2,
-	.params = linear_elu_params,
+    ATTN__LIN_METHOD_COMMON,
+    .data = &linear_elu_data,
+    .name = "linear_elu",
+    .category = "softmax approximator",
+    .summary = "Linear Transformer: phi = elu + 1 kernel, normalised, causal or not",
+    .citation = "Katharopoulos et al. 2020, Transformers are RNNs, arXiv 2006.16236",
+    .inputs = 0,
+    .n_params = 2,
+    .params = linear_elu_params,
 };

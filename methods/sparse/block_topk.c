@@ -71,8 +71,8 @@ static void bt_spec(const struct attn_shape *s, const struct attn_params *p,
 	attn__route_layout_init(&rs->lo, s, b, nqb * attn__min64(nkb, c->topk + 2), 0, 0, 0, 0);
 }
 
-static int bt_supports(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, char *msg,
-                       size_t msglen)
+static int bt_supports(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, char *msg, size_t msglen)
 {
 	(void)m;
 	return attn__check_params(s, p, bt_params, ATTN__COUNT(bt_params), msg, msglen);

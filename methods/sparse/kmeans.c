@@ -212,8 +212,8 @@ static void km_spec(const struct attn_shape *s, const struct attn_params *p,
 	                        sizeof(int32_t) * (size_t)(N + NQ));
 }
 
-static int km_supports(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, char *msg,
-                       size_t msglen)
+static int km_supports(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, char *msg, size_t msglen)
 {
 	(void)m;
 	return attn__check_params(s, p, km_params, ATTN__COUNT(km_params), msg, msglen);

@@ -119,8 +119,8 @@ static void lsh_spec(const struct attn_shape *s, const struct attn_params *p,
 	attn__route_layout_init(&rs->lo, s, b, 2 * attn__route_blocks(NQ, b), 0, 1, 1, 0);
 }
 
-static int lsh_supports(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, char *msg,
-                        size_t msglen)
+static int lsh_supports(const struct attn_method *m, const struct attn_shape *s,
+                        const struct attn_params *p, char *msg, size_t msglen)
 {
 	(void)m;
 	return attn__check_params(s, p, lsh_params, ATTN__COUNT(lsh_params), msg, msglen);

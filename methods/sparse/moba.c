@@ -175,8 +175,8 @@ static void moba_spec(const struct attn_shape *s, const struct attn_params *p,
 	}
 }
 
-static int moba_supports(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, char *msg,
-                         size_t msglen)
+static int moba_supports(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p, char *msg, size_t msglen)
 {
 	(void)m;
 	return attn__check_params(s, p, moba_params, ATTN__COUNT(moba_params), msg, msglen);

@@ -241,8 +241,8 @@ static void nsa_spec(const struct attn_shape *s, const struct attn_params *p,
 	                    attn__route_nominal_pairs(s, b, attn__route_blocks(c->w, b));
 }
 
-static int nsa_supports(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, char *msg,
-                        size_t msglen)
+static int nsa_supports(const struct attn_method *m, const struct attn_shape *s,
+                        const struct attn_params *p, char *msg, size_t msglen)
 {
 	(void)m;
 	int rc = attn__check_params(s, p, nsa_params, ATTN__COUNT(nsa_params), msg, msglen);
@@ -268,8 +268,8 @@ static const struct attn__route_method nsa_data = {.spec = nsa_spec};
  * The workspace: the driver's (engine, window list as shared state, each
  * head's selection and o_cmp, routing scratch), then o_win (B, H, NQ, D).
  */
-static size_t nsa_workspace_bytes(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-                                  int threads)
+static size_t nsa_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                  const struct attn_params *p, int threads)
 {
 	(void)m;
 	struct attn__route_spec rs;
@@ -320,9 +320,9 @@ static void nsa_dump_mask(const void *arg, int pass, int64_t bh, const struct at
 	pt->win.mask(pt->win.arg, 0, bh, hd, r0, nq, c0, nk, mask);
 }
 
-static int nsa_forward(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-                       const struct attn_inputs *in, float *out, void *ws,
-                       const struct attn_ctx *ctx)
+static int nsa_forward(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, const struct attn_inputs *in, float *out,
+                       void *ws, const struct attn_ctx *ctx)
 {
 	(void)m;
 	struct attn__route_spec rs;
@@ -370,8 +370,9 @@ static int nsa_forward(const struct attn_method *m, const struct attn_shape *s, 
  * selection), then o_cmp from float64 means and softmax, o_sel and o_win
  * by the engine's float64 dense masked reference over the same lists.
  */
-static int nsa_oracle(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-                      const struct attn_inputs *in, double *out, const struct attn_ctx *ctx)
+static int nsa_oracle(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in, double *out,
+                      const struct attn_ctx *ctx)
 {
 	(void)m;
 	struct attn__route_spec rs;

@@ -99,8 +99,8 @@ static void quest_spec(const struct attn_shape *s, const struct attn_params *p,
 	attn__route_layout_init(&rs->lo, s, b, attn__min64(c->pages, c->topk + 1), 0, 0, 0, 0);
 }
 
-static int quest_supports(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, char *msg,
-                          size_t msglen)
+static int quest_supports(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p, char *msg, size_t msglen)
 {
 	(void)m;
 	int rc = attn__check_params(s, p, quest_params, ATTN__COUNT(quest_params), msg, msglen);

@@ -5,7 +5,8 @@
  */
 #include "common_plugin.h"
 
-static int supports(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, char *msg, size_t len)
+static int supports(const struct attn_method *m, const struct attn_shape *s,
+                    const struct attn_params *p, char *msg, size_t len)
 {
 	(void)m;
 	(void)s, (void)p;
@@ -13,8 +14,9 @@ static int supports(const struct attn_method *m, const struct attn_shape *s, con
 	return ATTN_ERR_UNSUPPORTED;
 }
 
-static int forward(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-                   const struct attn_inputs *in, float *out, void *ws, const struct attn_ctx *ctx)
+static int forward(const struct attn_method *m, const struct attn_shape *s,
+                   const struct attn_params *p, const struct attn_inputs *in, float *out, void *ws,
+                   const struct attn_ctx *ctx)
 {
 	(void)m;
 	(void)p, (void)ws, (void)ctx;

@@ -9,7 +9,8 @@
 
 #include "common_plugin.h"
 
-static size_t nsq(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, int threads)
+static size_t nsq(const struct attn_method *m, const struct attn_shape *s,
+                  const struct attn_params *p, int threads)
 {
 	(void)m;
 	(void)p, (void)threads;
@@ -24,8 +25,9 @@ static const float *own_v(const struct attn_shape *s, const struct attn_inputs *
 	return in->v + ((b * s->kv_heads + h / (s->heads / s->kv_heads)) * s->n + pos) * s->d;
 }
 
-static int forward(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-		   const struct attn_inputs *in, float *out, void *ws, const struct attn_ctx *ctx)
+static int forward(const struct attn_method *m, const struct attn_shape *s,
+                   const struct attn_params *p, const struct attn_inputs *in, float *out, void *ws,
+                   const struct attn_ctx *ctx)
 {
 	(void)m;
 	(void)p, (void)ctx;
@@ -38,8 +40,9 @@ static int forward(const struct attn_method *m, const struct attn_shape *s, cons
 	return 0;
 }
 
-static int oracle(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-		  const struct attn_inputs *in, double *out, const struct attn_ctx *ctx)
+static int oracle(const struct attn_method *m, const struct attn_shape *s,
+                  const struct attn_params *p, const struct attn_inputs *in, double *out,
+                  const struct attn_ctx *ctx)
 {
 	(void)m;
 	(void)p, (void)ctx;

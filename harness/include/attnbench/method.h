@@ -8,9 +8,9 @@
  * handed the descriptor it belongs to (as every sqlite3_vfs callback gets its
  * sqlite3_vfs*). So one set of functions serves many methods - an engine's
  * callbacks read which variant they run from m->data - and a method built on
- * an engine is a descriptor that names the engine's functions and its data. Built-in methods live in methods/<family>/<name>.c and export
- * `attn_method_<name>`; external plugins are shared objects that export
- * ATTN_PLUGIN_ENTRY (see the bottom of this file).
+ * an engine is a descriptor that names the engine's functions and its data. Built-in methods live
+ * in methods/<family>/<name>.c and export `attn_method_<name>`; external plugins are shared objects
+ * that export ATTN_PLUGIN_ENTRY (see the bottom of this file).
  *
  * This header is self-contained on purpose: an external plugin compiles
  * against it alone and links against nothing of attnbench.
@@ -200,30 +200,30 @@ struct attn_method {
 	 * write the reason ("window 512 > N 256") into msg. NULL: always.
 	 */
 	int (*supports)(const struct attn_method *m, const struct attn_shape *s,
-			const struct attn_params *p, char *msg, size_t msglen);
+	                const struct attn_params *p, char *msg, size_t msglen);
 
 	/* Exact scratch bytes forward() and prepare() need, for all heads. */
 	size_t (*workspace_bytes)(const struct attn_method *m, const struct attn_shape *s,
-				  const struct attn_params *p, int threads);
+	                          const struct attn_params *p, int threads);
 
 	/* Analytic floating-point operations and bytes moved by one forward(). */
 	double (*flops)(const struct attn_method *m, const struct attn_shape *s,
-			const struct attn_params *p);
+	                const struct attn_params *p);
 	double (*bytes)(const struct attn_method *m, const struct attn_shape *s,
-			const struct attn_params *p);
+	                const struct attn_params *p);
 
 	/*
 	 * Untimed set-up: random features, hash planes, a decode cache or state.
 	 * Writes only into ws. NULL: nothing to do.
 	 */
 	int (*prepare)(const struct attn_method *m, const struct attn_shape *s,
-		       const struct attn_params *p, const struct attn_inputs *in, void *ws,
-		       const struct attn_ctx *ctx);
+	               const struct attn_params *p, const struct attn_inputs *in, void *ws,
+	               const struct attn_ctx *ctx);
 
 	/* The timed work: out (B, H, NQ, D) from in. Never allocates. */
 	int (*forward)(const struct attn_method *m, const struct attn_shape *s,
-		       const struct attn_params *p, const struct attn_inputs *in, float *out,
-		       void *ws, const struct attn_ctx *ctx);
+	               const struct attn_params *p, const struct attn_inputs *in, float *out,
+	               void *ws, const struct attn_ctx *ctx);
 
 	/*
 	 * The function this method computes, in float64 and obvious loops:
@@ -231,8 +231,8 @@ struct attn_method {
 	 * harness's float64 softmax reference.
 	 */
 	int (*oracle)(const struct attn_method *m, const struct attn_shape *s,
-		      const struct attn_params *p, const struct attn_inputs *in, double *out,
-		      const struct attn_ctx *ctx);
+	              const struct attn_params *p, const struct attn_inputs *in, double *out,
+	              const struct attn_ctx *ctx);
 };
 
 /*
@@ -294,18 +294,18 @@ struct attn_method_v1 {
 	int n_params;
 	const struct attn_param_spec *params;
 	int (*supports)(const struct attn_shape *s, const struct attn_params *p, char *msg,
-			size_t msglen);
+	                size_t msglen);
 	size_t (*workspace_bytes)(const struct attn_shape *s, const struct attn_params *p,
-				  int threads);
+	                          int threads);
 	double (*flops)(const struct attn_shape *s, const struct attn_params *p);
 	double (*bytes)(const struct attn_shape *s, const struct attn_params *p);
 	int (*prepare)(const struct attn_shape *s, const struct attn_params *p,
-		       const struct attn_inputs *in, void *ws, const struct attn_ctx *ctx);
+	               const struct attn_inputs *in, void *ws, const struct attn_ctx *ctx);
 	int (*forward)(const struct attn_shape *s, const struct attn_params *p,
-		       const struct attn_inputs *in, float *out, void *ws,
-		       const struct attn_ctx *ctx);
+	               const struct attn_inputs *in, float *out, void *ws,
+	               const struct attn_ctx *ctx);
 	int (*oracle)(const struct attn_shape *s, const struct attn_params *p,
-		      const struct attn_inputs *in, double *out, const struct attn_ctx *ctx);
+	              const struct attn_inputs *in, double *out, const struct attn_ctx *ctx);
 };
 
 #ifdef __cplusplus
