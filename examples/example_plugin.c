@@ -38,9 +38,10 @@
  * supports(): say no, with a reason, to any case you cannot run. The
  * harness records the reason and moves on. Here: any well-formed shape.
  */
-static int naive_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
-			  size_t msglen)
+static int naive_supports(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p, char *msg, size_t msglen)
 {
+	(void)m;
 	(void)p;
 	if (s->batch < 1 || s->heads < 1 || s->n < 1 || s->d < 1) {
 		snprintf(msg, msglen, "every dimension must be >= 1");
@@ -59,9 +60,10 @@ static int naive_supports(const struct attn_shape *s, const struct attn_params *
  * Here one row of N scores, reused for every query row (forward() runs on
  * one thread, so `threads` does not change it).
  */
-static size_t naive_workspace_bytes(const struct attn_shape *s, const struct attn_params *p,
-				    int threads)
+static size_t naive_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                    const struct attn_params *p, int threads)
 {
+	(void)m;
 	(void)p;
 	(void)threads;
 	return (size_t)s->n * sizeof(float);
@@ -84,8 +86,10 @@ static long long visible_keys(const struct attn_shape *s, long long i)
  * convention: 2·D FLOPs per visible (query, key) pair for Q Kᵀ and 2·D for
  * P V; the softmax itself is not counted.
  */
-static double naive_flops(const struct attn_shape *s, const struct attn_params *p)
+static double naive_flops(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p)
 {
+	(void)m;
 	(void)p;
 	double nq = s->mode == ATTN_MODE_DECODE ? 1.0 : (double)s->n;
 	double pairs = nq * (double)s->n;
@@ -95,8 +99,10 @@ static double naive_flops(const struct attn_shape *s, const struct attn_params *
 }
 
 /* Q, K, V read and O written once, in float32. */
-static double naive_bytes(const struct attn_shape *s, const struct attn_params *p)
+static double naive_bytes(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p)
 {
+	(void)m;
 	(void)p;
 	double nq = s->mode == ATTN_MODE_DECODE ? 1.0 : (double)s->n;
 	double qo = 2.0 * (double)s->batch * (double)s->heads * nq;
@@ -116,10 +122,11 @@ static double naive_bytes(const struct attn_shape *s, const struct attn_params *
  * Subtracting the max before exp keeps every exponent <= 0: without it a
  * score above ~88 overflows float to inf and the output turns to NaN.
  */
-static int naive_forward(const struct attn_shape *s, const struct attn_params *p,
-			 const struct attn_inputs *in, float *out, void *ws,
-			 const struct attn_ctx *ctx)
+static int naive_forward(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p, const struct attn_inputs *in, float *out,
+                         void *ws, const struct attn_ctx *ctx)
 {
+	(void)m;
 	(void)p;
 	(void)ctx; /* one thread; a method may use fewer threads than offered */
 	const long long B = s->batch, H = s->heads, KVH = s->kv_heads, N = s->n, D = s->d;

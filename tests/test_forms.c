@@ -23,6 +23,7 @@
 
 #include "check_main.h"
 #include "db.h"
+#include "internal.h" /* attn__store_handle: white-box reads */
 #include "tmpdir.h"
 
 static struct attn_registry *reg;
@@ -115,9 +116,10 @@ END_TEST
 /* RWKV as a method that also refuses its recurrent form: one form runs, too few. */
 static const struct attn_method *rwkv;
 
-static int parallel_only(const struct attn_shape *s, const struct attn_params *p, char *msg,
-                         size_t msglen)
+static int parallel_only(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p, char *msg, size_t msglen)
 {
+	(void)m; /* the copy's; rwkv's own descriptor carries the engine's data */
 	if (p->v[0] == 1)
 		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED,
 		                 "recurrent refused for the test");
@@ -147,10 +149,11 @@ END_TEST
  */
 static float skew;
 
-static int skewed_forward(const struct attn_shape *s, const struct attn_params *p,
-                          const struct attn_inputs *in, float *out, void *ws,
-                          const struct attn_ctx *ctx)
+static int skewed_forward(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p, const struct attn_inputs *in, float *out,
+                          void *ws, const struct attn_ctx *ctx)
 {
+	(void)m;
 	int rc = attn_call_forward(rwkv, s, p, in, out, ws, ctx);
 	if (p->v[0] == 1)
 		out[17] = isnan(skew) ? skew : out[17] + skew;
@@ -208,7 +211,7 @@ START_TEST(store_round_trip)
 {
 	struct attn_store *st;
 	ck_assert_msg(attn_store_open(":memory:", 1, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
-	sqlite3 *db = attn_store_db(st);
+	sqlite3 *db = attn__store_handle(st);
 	int64_t run;
 	ck_assert_int_eq(
 	    attn_store_run_begin(st, "attnbench forms", "", NULL, 0, &run, err, sizeof(err)),
@@ -268,7 +271,7 @@ START_TEST(migrates_v5)
 	snprintf(path, sizeof(path), "%s/v5.db", dir);
 	struct attn_store *st;
 	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
-	db_exec(attn_store_db(st),
+	db_exec(attn__store_handle(st),
 	        "DROP TABLE form_diffs;"
 	        "DROP TABLE run_owner;"
 	        "ALTER TABLE samples DROP COLUMN roof_ns;"
@@ -280,7 +283,7 @@ START_TEST(migrates_v5)
 	attn_store_close(st);
 
 	ck_assert_msg(attn_store_open(path, 0, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
-	sqlite3 *db = attn_store_db(st);
+	sqlite3 *db = attn__store_handle(st);
 	ck_assert_int_eq(db_int(db, "SELECT value FROM meta WHERE key='schema_version'"),
 	                 ATTN_SCHEMA_VERSION);
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM pragma_table_info('samples') WHERE "

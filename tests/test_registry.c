@@ -6,7 +6,9 @@
  * strings with a newline, without a NUL, pointing nowhere, or an enum choice
  * too long to select), each refused by the probe with this process intact
  * and no process left; and ATTNBENCH_PLUGIN_PATH, whose bad plugins are
- * skipped with a warning each.
+ * skipped with a warning each. A plugin built for ABI version 1 still loads,
+ * through the registry's adapter, and `run` and `sweep` check it against the
+ * oracle like any method; an unknown version is refused.
  */
 #include <check.h>
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,22 +24,30 @@
 #include "attnbench/status.h"
 
 #include "check_main.h"
+#include "db.h"
+#include "slurp.h"
+#include "tmpdir.h"
 
 static char err[1024];
 
-static int fwd(const struct attn_shape *s, const struct attn_params *p,
+static int fwd(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
                const struct attn_inputs *in, float *out, void *ws, const struct attn_ctx *ctx)
 {
+	(void)m;
 	(void)s, (void)p, (void)in, (void)out, (void)ws, (void)ctx;
 	return 0;
 }
-static size_t wsb(const struct attn_shape *s, const struct attn_params *p, int t)
+static size_t wsb(const struct attn_method *m, const struct attn_shape *s,
+                  const struct attn_params *p, int t)
 {
+	(void)m;
 	(void)s, (void)p, (void)t;
 	return 0;
 }
-static double zero(const struct attn_shape *s, const struct attn_params *p)
+static double zero(const struct attn_method *m, const struct attn_shape *s,
+                   const struct attn_params *p)
 {
+	(void)m;
 	(void)s, (void)p;
 	return 0;
 }
@@ -83,9 +94,9 @@ START_TEST(validation_rejects)
 {
 	struct attn_method m = good();
 	ck_assert_int_eq(attn_method_validate(&m, err, sizeof(err)), ATTN_OK);
-	m.abi_version = 2;
+	m.abi_version = 3;
 	ck_assert_int_eq(attn_method_validate(&m, err, sizeof(err)), ATTN_ERR_ABI);
-	ck_assert(strstr(err, "ABI version 2") != NULL);
+	ck_assert(strstr(err, "ABI version 3") != NULL);
 	m = good();
 	m.name = "Bad-Name";
 	ck_assert_int_eq(attn_method_validate(&m, err, sizeof(err)), ATTN_ERR_INVALID);
@@ -183,6 +194,130 @@ START_TEST(broken_plugins_refused)
 	ck_assert_int_eq(load_test_plugin("no_such_plugin", msg, sizeof(msg)), ATTN_ERR_NOTFOUND);
 	ck_assert_msg(strstr(msg, "no_such_plugin.so") != NULL, "%s", msg);
 	ck_assert_int_eq(load_test_plugin("crash", msg, sizeof(msg)), ATTN_OK);
+}
+END_TEST
+
+static size_t v1_ws(const struct attn_shape *s, const struct attn_params *p, int threads)
+{
+	(void)s, (void)p, (void)threads;
+	return 0;
+}
+
+static double v1_zero(const struct attn_shape *s, const struct attn_params *p)
+{
+	(void)s, (void)p;
+	return 0;
+}
+
+static int v1_fwd(const struct attn_shape *s, const struct attn_params *p,
+                  const struct attn_inputs *in, float *out, void *ws, const struct attn_ctx *ctx)
+{
+	(void)s, (void)p, (void)in, (void)out, (void)ws, (void)ctx;
+	return 0;
+}
+
+/* A version 1 descriptor is validated by the same rules, read by its own layout. */
+START_TEST(v1_descriptor_validated)
+{
+	struct attn_method_v1 v1 = {.abi_version = ATTN_ABI_VERSION_1,
+	                            .name = "synthetic_v1",
+	                            .family = ATTN_FAMILY_FULL,
+	                            .flags = ATTN_METHOD_EXACT,
+	                            .time_exp = 2,
+	                            .mem_exp = 1,
+	                            .tolerance = 1e-5,
+	                            .workspace_bytes = v1_ws,
+	                            .flops = v1_zero,
+	                            .bytes = v1_zero,
+	                            .forward = v1_fwd};
+	const struct attn_method *m = (const struct attn_method *)(const void *)&v1;
+	ck_assert_msg(attn_method_validate(m, err, sizeof(err)) == ATTN_OK, "%s", err);
+	v1.name = "Bad-Name";
+	ck_assert_int_eq(attn_method_validate(m, err, sizeof(err)), ATTN_ERR_INVALID);
+	ck_assert(strstr(err, "Bad-Name") != NULL);
+	v1.name = "synthetic_v1";
+	v1.forward = NULL;
+	ck_assert_int_eq(attn_method_validate(m, err, sizeof(err)), ATTN_ERR_INVALID);
+	v1.forward = v1_fwd;
+	v1.summary = "two\nlines";
+	ck_assert_int_eq(attn_method_validate(m, err, sizeof(err)), ATTN_ERR_INVALID);
+	ck_assert(strstr(err, "summary") != NULL);
+	v1.summary = NULL;
+	/* Added directly, it is registered as a version 2 adapter of itself. */
+	struct attn_registry *reg;
+	ck_assert_int_eq(attn_registry_init(&reg, err, sizeof(err)), ATTN_OK);
+	ck_assert_msg(attn_registry_add(reg, m, "test", err, sizeof(err)) == ATTN_OK, "%s", err);
+	const struct attn_method *a = attn_registry_find(reg, "synthetic_v1");
+	ck_assert(a != NULL && a != m);
+	ck_assert_int_eq(a->abi_version, ATTN_ABI_VERSION);
+	ck_assert(a->data == (const void *)&v1);
+	ck_assert(a->supports == NULL && a->prepare == NULL && a->oracle == NULL);
+	struct attn_shape s = {1, 1, 1, 8, 4, 0, ATTN_MODE_PREFILL};
+	ck_assert_int_eq(a->forward(a, &s, NULL, NULL, NULL, NULL, NULL), 0);
+	attn_registry_free(reg);
+}
+END_TEST
+
+/* `cmd` (shell words, after the CLI) with stdout and stderr into file log: the exit code. */
+static int v1_cli(const char *log, const char *args)
+{
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd), "%s %s >%s 2>&1", ATTN_CLI, args, log);
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/*
+ * The version 1 plugin loads (its descriptor seen as version 2, its data
+ * the plugin's own descriptor, its callbacks forwarding), and `run` and
+ * `sweep` run it and check it against the oracle: status ok.
+ */
+START_TEST(v1_plugin_runs)
+{
+	char so[1024];
+	snprintf(so, sizeof(so), "%s/v1_plugin.so", ATTN_TEST_PLUGIN_DIR);
+	struct attn_registry *reg;
+	ck_assert_int_eq(attn_registry_init(&reg, err, sizeof(err)), ATTN_OK);
+	ck_assert_msg(attn_registry_load_plugin(reg, so, err, sizeof(err)) == ATTN_OK, "%s", err);
+	const struct attn_method *m = attn_registry_find(reg, "v1_exact");
+	ck_assert(m != NULL);
+	ck_assert_int_eq(m->abi_version, ATTN_ABI_VERSION);
+	ck_assert(m->data != NULL &&
+	          ((const struct attn_method_v1 *)m->data)->abi_version == ATTN_ABI_VERSION_1);
+	ck_assert_str_eq(m->summary,
+	                 "exact softmax attention from a plugin built for ABI version 1");
+	struct attn_shape big = {1, 1, 1, 8, 2048, 0, ATTN_MODE_PREFILL};
+	char msg[128] = "";
+	ck_assert_int_eq(m->supports(m, &big, NULL, msg, sizeof(msg)), ATTN_ERR_UNSUPPORTED);
+	ck_assert_str_eq(msg, "v1_exact holds D <= 1024, not 2048");
+	struct attn_shape s = {2, 4, 2, 32, 16, 1, ATTN_MODE_PREFILL};
+	ck_assert_double_eq(m->flops(m, &s, NULL), 4.0 * 16 * (32 * 33 / 2) * 8);
+	attn_registry_free(reg);
+
+	char dir[TMPDIR_LEN], log[TMPDIR_LEN + 16], db[TMPDIR_LEN + 16], args[3072];
+	tmpdir_make(dir, "v1");
+	snprintf(log, sizeof(log), "%s/log", dir);
+	snprintf(db, sizeof(db), "%s/v1.db", dir);
+	snprintf(args, sizeof(args),
+	         "run --plugin %s --method v1_exact --n 32 --d 16 --causal --min-time 0.01 "
+	         "--timeout 10",
+	         so);
+	int rc = v1_cli(log, args);
+	char *out = slurp(log);
+	ck_assert_msg(rc == 0 && strstr(out, "status   ok") != NULL, "run exited %d: %s", rc, out);
+	free(out);
+	snprintf(args, sizeof(args),
+	         "sweep --db %s --plugin %s --methods v1_exact --n 32 --d 16 --min-time 0.01 "
+	         "--warmup 0 --roof-budget 0 --timeout 10 --counters none --quiet",
+	         db, so);
+	rc = v1_cli(log, args);
+	out = slurp(log);
+	ck_assert_msg(rc == 0, "sweep exited %d: %s", rc, out);
+	free(out);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM cases WHERE method = 'v1_exact' "
+	                                 "AND status = 'ok'"),
+	                 1);
+	tmpdir_remove(dir);
 }
 END_TEST
 
@@ -474,6 +609,8 @@ int main(void)
 	tcase_add_test(tc, validation_text);
 	tcase_add_test(tc, validation_choices);
 	tcase_add_test(tc, plugin_path_env);
+	tcase_add_test(tc, v1_descriptor_validated);
+	tcase_add_test(tc, v1_plugin_runs);
 	suite_add_tcase(s, tc);
 	int failed = attn_test_run(s, CK_NORMAL);
 	return failed != 0;

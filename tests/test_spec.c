@@ -21,25 +21,30 @@
 
 /* --- synthetic methods ---------------------------------------------------- */
 
-static size_t dummy_ws(const struct attn_shape *s, const struct attn_params *p, int threads)
+static size_t dummy_ws(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, int threads)
 {
+	(void)m;
 	(void)s;
 	(void)p;
 	(void)threads;
 	return 0;
 }
 
-static double dummy_count(const struct attn_shape *s, const struct attn_params *p)
+static double dummy_count(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p)
 {
+	(void)m;
 	(void)s;
 	(void)p;
 	return 1.0;
 }
 
-static int dummy_forward(const struct attn_shape *s, const struct attn_params *p,
-                         const struct attn_inputs *in, float *out, void *ws,
-                         const struct attn_ctx *ctx)
+static int dummy_forward(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p, const struct attn_inputs *in, float *out,
+                         void *ws, const struct attn_ctx *ctx)
 {
+	(void)m;
 	(void)s;
 	(void)p;
 	(void)in;

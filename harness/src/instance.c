@@ -29,46 +29,46 @@
 int attn_call_supports(const struct attn_method *m, const struct attn_shape *s,
                        const struct attn_params *p, char *msg, size_t msglen)
 {
-	return m->supports ? m->supports(s, p, msg, msglen) : ATTN_OK;
+	return m->supports ? m->supports(m, s, p, msg, msglen) : ATTN_OK;
 }
 
 size_t attn_call_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
                                  const struct attn_params *p, int threads)
 {
-	return m->workspace_bytes ? m->workspace_bytes(s, p, threads) : 0;
+	return m->workspace_bytes ? m->workspace_bytes(m, s, p, threads) : 0;
 }
 
 double attn_call_flops(const struct attn_method *m, const struct attn_shape *s,
                        const struct attn_params *p)
 {
-	return m->flops ? m->flops(s, p) : 0.0;
+	return m->flops ? m->flops(m, s, p) : 0.0;
 }
 
 double attn_call_bytes(const struct attn_method *m, const struct attn_shape *s,
                        const struct attn_params *p)
 {
-	return m->bytes ? m->bytes(s, p) : 0.0;
+	return m->bytes ? m->bytes(m, s, p) : 0.0;
 }
 
 int attn_call_prepare(const struct attn_method *m, const struct attn_shape *s,
                       const struct attn_params *p, const struct attn_inputs *in, void *ws,
                       const struct attn_ctx *ctx)
 {
-	return m->prepare ? m->prepare(s, p, in, ws, ctx) : ATTN_OK;
+	return m->prepare ? m->prepare(m, s, p, in, ws, ctx) : ATTN_OK;
 }
 
 int attn_call_forward(const struct attn_method *m, const struct attn_shape *s,
                       const struct attn_params *p, const struct attn_inputs *in, float *out,
                       void *ws, const struct attn_ctx *ctx)
 {
-	return m->forward(s, p, in, out, ws, ctx);
+	return m->forward(m, s, p, in, out, ws, ctx);
 }
 
 int attn_call_oracle(const struct attn_method *m, const struct attn_shape *s,
                      const struct attn_params *p, const struct attn_inputs *in, double *out,
                      const struct attn_ctx *ctx)
 {
-	return m->oracle ? m->oracle(s, p, in, out, ctx) : ATTN_ERR_UNSUPPORTED;
+	return m->oracle ? m->oracle(m, s, p, in, out, ctx) : ATTN_ERR_UNSUPPORTED;
 }
 
 /* ---- buffers ------------------------------------------------------------ */

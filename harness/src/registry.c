@@ -18,6 +18,12 @@
  * crash, hang, exit or process left behind in the probe is the plugin's
  * failure and its error names the file and what happened.
  *
+ * A descriptor of ABI version 1 (method.h's struct attn_method_v1) is read by
+ * that layout, validated by the same rules and registered as an adapter: a
+ * version 2 descriptor the registry allocates, whose data is the version 1
+ * descriptor and whose callbacks forward to its callbacks. So everything
+ * past the registry sees version 2 only.
+ *
  * Descriptor strings end up in logs, tables, CSV, JSON and the database, so
  * they must be one line of printable text: names and enum choices are
  * refused unless they are plain identifiers, and free text (category,
@@ -50,6 +56,8 @@ struct attn_registry {
 	char **origins;
 	int n_handles;
 	void **handles;
+	int n_adapters;
+	struct attn_method **adapters; /* of version 1 descriptors, ours to free */
 	int n_warnings;
 	char **warnings;
 	double probe_timeout_s;
@@ -238,16 +246,114 @@ static int choices_unfit(const char *c, int *count, char *why, size_t len)
 	return 0;
 }
 
+/* --- ABI version 1 -------------------------------------------------------- */
+
+static const struct attn_method_v1 *v1_of(const struct attn_method *m)
+{
+	return m->data;
+}
+
+static int v1_supports(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, char *msg, size_t msglen)
+{
+	return v1_of(m)->supports(s, p, msg, msglen);
+}
+
+static size_t v1_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                 const struct attn_params *p, int threads)
+{
+	return v1_of(m)->workspace_bytes(s, p, threads);
+}
+
+static double v1_flops(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p)
+{
+	return v1_of(m)->flops(s, p);
+}
+
+static double v1_bytes(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p)
+{
+	return v1_of(m)->bytes(s, p);
+}
+
+static int v1_prepare(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                      const struct attn_ctx *ctx)
+{
+	return v1_of(m)->prepare(s, p, in, ws, ctx);
+}
+
+static int v1_forward(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in, float *out,
+                      void *ws, const struct attn_ctx *ctx)
+{
+	return v1_of(m)->forward(s, p, in, out, ws, ctx);
+}
+
+static int v1_oracle(const struct attn_method *m, const struct attn_shape *s,
+                     const struct attn_params *p, const struct attn_inputs *in, double *out,
+                     const struct attn_ctx *ctx)
+{
+	return v1_of(m)->oracle(s, p, in, out, ctx);
+}
+
+/*
+ * The version 2 face of version 1 descriptor o: its fields, data = o, and a
+ * forwarder for each callback o has (NULL where o has none, so validation
+ * and the optional callbacks read alike).
+ */
+static struct attn_method v1_adapter(const struct attn_method_v1 *o)
+{
+	return (struct attn_method){
+	    .abi_version = ATTN_ABI_VERSION,
+	    .name = o->name,
+	    .family = o->family,
+	    .category = o->category,
+	    .summary = o->summary,
+	    .citation = o->citation,
+	    .flags = o->flags,
+	    .time_exp = o->time_exp,
+	    .mem_exp = o->mem_exp,
+	    .tolerance = o->tolerance,
+	    .inputs = o->inputs,
+	    .n_params = o->n_params,
+	    .params = o->params,
+	    .data = o,
+	    .supports = o->supports ? v1_supports : NULL,
+	    .workspace_bytes = o->workspace_bytes ? v1_workspace_bytes : NULL,
+	    .flops = o->flops ? v1_flops : NULL,
+	    .bytes = o->bytes ? v1_bytes : NULL,
+	    .prepare = o->prepare ? v1_prepare : NULL,
+	    .forward = o->forward ? v1_forward : NULL,
+	    .oracle = o->oracle ? v1_oracle : NULL,
+	};
+}
+
+static int validate_v2(const struct attn_method *m, char *err, size_t errlen);
+
 int attn_method_validate(const struct attn_method *m, char *err, size_t errlen)
 {
-	char shown[200], why[300];
 	if (!m)
 		return attn_errf(err, errlen, ATTN_ERR_INVALID, "NULL method descriptor");
+	/* Only the first field is common to every version: read no further before it. */
+	if (m->abi_version == ATTN_ABI_VERSION_1) {
+		const struct attn_method a =
+		    v1_adapter((const struct attn_method_v1 *)(const void *)m);
+		return validate_v2(&a, err, errlen);
+	}
 	if (m->abi_version != ATTN_ABI_VERSION)
-		return attn_errf(
-		    err, errlen, ATTN_ERR_ABI,
-		    "method built for ABI version %d, this attnbench speaks version %d",
-		    m->abi_version, ATTN_ABI_VERSION);
+		return attn_errf(err, errlen, ATTN_ERR_ABI,
+		                 "method built for ABI version %d, this attnbench speaks version "
+		                 "%d (and loads version %d)",
+		                 m->abi_version, ATTN_ABI_VERSION, ATTN_ABI_VERSION_1);
+	return validate_v2(m, err, errlen);
+}
+
+/* The rules for a version 2 descriptor (a version 1 one's adapter included). */
+static int validate_v2(const struct attn_method *m, char *err, size_t errlen)
+{
+	char shown[200], why[300];
 	if (!valid_name(m->name, ATTN_METHOD_NAME_MAX))
 		return attn_errf(err, errlen, ATTN_ERR_INVALID,
 		                 "method name '%s' is not 1-%d characters of [a-z0-9_]",
@@ -365,6 +471,20 @@ static int reg_push(struct attn_registry *reg, const struct attn_method *m, cons
 	char *o = attn__strdup(origin);
 	if (!o)
 		return ATTN_ERR_NOMEM;
+	if (m->abi_version == ATTN_ABI_VERSION_1) {
+		struct attn_method **na =
+		    realloc(reg->adapters, (reg->n_adapters + 1) * sizeof(*na));
+		struct attn_method *a = na ? malloc(sizeof(*a)) : NULL;
+		if (na)
+			reg->adapters = na;
+		if (!a) {
+			free(o);
+			return ATTN_ERR_NOMEM;
+		}
+		*a = v1_adapter((const struct attn_method_v1 *)(const void *)m);
+		reg->adapters[reg->n_adapters++] = a;
+		m = a;
+	}
 	reg->methods[reg->count] = m;
 	reg->origins[reg->count] = o;
 	reg->count++;
@@ -418,6 +538,9 @@ void attn_registry_free(struct attn_registry *reg)
 		free(reg->origins[i]);
 	free(reg->origins);
 	free(reg->methods);
+	for (int i = 0; i < reg->n_adapters; i++)
+		free(reg->adapters[i]);
+	free(reg->adapters);
 	for (int i = 0; i < reg->n_handles; i++)
 		dlclose(reg->handles[i]);
 	free(reg->handles);
@@ -521,6 +644,7 @@ static int plugin_open(const struct attn_registry *reg, const char *path, int ph
 			attn_errf(err, errlen, rc, "plugin %s: %s", path, why);
 			goto fail;
 		}
+		/* name is the second field of version 1 and 2 alike: read in place. */
 		const struct attn_method *old = attn_registry_find(reg, list[n]->name);
 		for (int j = 0; j < n && !old; j++)
 			if (strcmp(list[j]->name, list[n]->name) == 0)

@@ -344,8 +344,8 @@ void attn__bsf_spec_init(const struct attn__bsf_def *def, const struct attn_para
 	sp->passes = def->passes ? def->passes : def->npasses(sp);
 }
 
-int attn__bsf_supports(const struct attn__bsf_spec *sp, const struct attn_shape *s, char *msg,
-                       size_t msglen)
+static int bsf_supports(const struct attn__bsf_spec *sp, const struct attn_shape *s, char *msg,
+                        size_t msglen)
 {
 	const int rc =
 	    attn__check_params(s, sp->p, sp->def->params, sp->def->n_params, msg, msglen);
@@ -374,11 +374,11 @@ static void bsf_ws_init(struct bsf_ws *w, const struct attn__bsf_spec *sp,
 	w->header = w->scratch + attn__bytes64(bsf_scratch_bytes(sp->b));
 }
 
-size_t attn__bsf_workspace_bytes(const struct attn__bsf_spec *sp, const struct attn_shape *s,
-                                 int threads)
+static size_t bsf_workspace_bytes(const struct attn__bsf_spec *sp, const struct attn_shape *s,
+                                  int threads)
 {
 	struct bsf_ws w;
-	if (attn__bsf_supports(sp, s, NULL, 0) != ATTN_OK)
+	if (bsf_supports(sp, s, NULL, 0) != ATTN_OK)
 		return 0;
 	void *scratch = malloc(bsf_scratch_bytes(sp->b));
 	if (!scratch)
@@ -410,23 +410,23 @@ static double bsf_kept(const struct attn__bsf_spec *sp, const struct attn_shape 
 	return kept;
 }
 
-double attn__bsf_flops(const struct attn__bsf_spec *sp, const struct attn_shape *s)
+static double bsf_flops(const struct attn__bsf_spec *sp, const struct attn_shape *s)
 {
 	return attn__bs_flops(s, bsf_kept(sp, s));
 }
 
 /* Q, K, V read and O written once: the scores never leave the tile. */
-double attn__bsf_bytes(const struct attn__bsf_spec *sp, const struct attn_shape *s)
+static double bsf_bytes(const struct attn__bsf_spec *sp, const struct attn_shape *s)
 {
 	(void)sp;
 	return attn__qkvo_bytes(s);
 }
 
-int attn__bsf_prepare(const struct attn__bsf_spec *sp, const struct attn_shape *s,
-                      const struct attn_inputs *in, void *ws, const struct attn_ctx *ctx)
+static int bsf_prepare(const struct attn__bsf_spec *sp, const struct attn_shape *s,
+                       const struct attn_inputs *in, void *ws, const struct attn_ctx *ctx)
 {
 	(void)in;
-	if (attn__bsf_supports(sp, s, NULL, 0) != ATTN_OK)
+	if (bsf_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 	struct bsf_ws w;
 	bsf_ws_init(&w, sp, s, ctx ? ctx->threads : 1);
@@ -440,11 +440,11 @@ int attn__bsf_prepare(const struct attn__bsf_spec *sp, const struct attn_shape *
  * `ctx->threads` must be the count workspace_bytes() and prepare() were
  * given: the engine's plan, and so the carving, depends on it.
  */
-int attn__bsf_forward(const struct attn__bsf_spec *sp, const struct attn_shape *s,
-                      const struct attn_inputs *in, float *out, void *ws,
-                      const struct attn_ctx *ctx)
+static int bsf_forward(const struct attn__bsf_spec *sp, const struct attn_shape *s,
+                       const struct attn_inputs *in, float *out, void *ws,
+                       const struct attn_ctx *ctx)
 {
-	if (attn__bsf_supports(sp, s, NULL, 0) != ATTN_OK)
+	if (bsf_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 	char *base = ws;
 	struct bsf_ws w;
@@ -489,12 +489,79 @@ static int bsf_vis(const void *arg, int64_t bh, int64_t pos, int64_t j)
 	return sp->def->vis(sp, a->s, bh % a->s->heads, pos, j);
 }
 
-int attn__bsf_oracle(const struct attn__bsf_spec *sp, const struct attn_shape *s,
-                     const struct attn_inputs *in, double *out, const struct attn_ctx *ctx)
+static int bsf_oracle(const struct attn__bsf_spec *sp, const struct attn_shape *s,
+                      const struct attn_inputs *in, double *out, const struct attn_ctx *ctx)
 {
 	(void)ctx;
-	if (attn__bsf_supports(sp, s, NULL, 0) != ATTN_OK)
+	if (bsf_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 	const struct bsf_vis_arg a = {.sp = sp, .s = s};
 	return attn__bs_reference_vis(bsf_vis, &a, s, in, out);
+}
+
+/*
+ * ---- The descriptor callbacks (ABI v2) --------------------------------------
+ *
+ * A method on this engine is a descriptor whose callbacks are these and
+ * whose data says which variant it is; each builds the spec from m->data
+ * and the call's parameters, then runs the entry point above.
+ */
+
+int attn__bsf_supports(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, char *msg, size_t msglen)
+{
+	struct attn__bsf_spec sp;
+	attn__bsf_spec_init(m->data, p, &sp);
+	return bsf_supports(&sp, s, msg, msglen);
+}
+
+size_t attn__bsf_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                 const struct attn_params *p, int threads)
+{
+	struct attn__bsf_spec sp;
+	attn__bsf_spec_init(m->data, p, &sp);
+	return bsf_workspace_bytes(&sp, s, threads);
+}
+
+double attn__bsf_flops(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p)
+{
+	struct attn__bsf_spec sp;
+	attn__bsf_spec_init(m->data, p, &sp);
+	return bsf_flops(&sp, s);
+}
+
+double attn__bsf_bytes(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p)
+{
+	struct attn__bsf_spec sp;
+	attn__bsf_spec_init(m->data, p, &sp);
+	return bsf_bytes(&sp, s);
+}
+
+int attn__bsf_prepare(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                      const struct attn_ctx *ctx)
+{
+	struct attn__bsf_spec sp;
+	attn__bsf_spec_init(m->data, p, &sp);
+	return bsf_prepare(&sp, s, in, ws, ctx);
+}
+
+int attn__bsf_forward(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in, float *out,
+                      void *ws, const struct attn_ctx *ctx)
+{
+	struct attn__bsf_spec sp;
+	attn__bsf_spec_init(m->data, p, &sp);
+	return bsf_forward(&sp, s, in, out, ws, ctx);
+}
+
+int attn__bsf_oracle(const struct attn_method *m, const struct attn_shape *s,
+                     const struct attn_params *p, const struct attn_inputs *in, double *out,
+                     const struct attn_ctx *ctx)
+{
+	struct attn__bsf_spec sp;
+	attn__bsf_spec_init(m->data, p, &sp);
+	return bsf_oracle(&sp, s, in, out, ctx);
 }

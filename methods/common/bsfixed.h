@@ -35,7 +35,6 @@
 #include "attnbench/method.h"
 #include "common/blocksparse.h"
 #include "common/common.h"
-#include "common/engine.h"
 
 /* Most intervals a row function may return. */
 #define ATTN__BSF_MAX_IV 32
@@ -147,44 +146,43 @@ static inline int attn__bsf_local_vis(int64_t first, int64_t w, int64_t grows, i
 }
 
 /*
- * A fixed method's descriptor functions, from its constant
- * `static const struct attn__bsf_def <prefix>_def` and params array
- * <prefix>_params; ATTN__BSF_METHOD_COMMON fills the descriptor's shared
- * fields, the method adds name, category, summary, citation and time_exp.
+ * The descriptor callbacks of every fixed method: m->data is its constant
+ * `struct attn__bsf_def`, from which and the call's parameters each builds
+ * the spec (attn__bsf_spec_init). flops() is exact: 4·D per kept pair (the
+ * pattern is data-independent).
  */
-#define ATTN__BSF_DEFINE_METHOD(prefix)                                                            \
-	static void prefix##_spec(const struct attn_params *p, struct attn__bsf_spec *sp)          \
-	{                                                                                          \
-		attn__bsf_spec_init(&prefix##_def, p, sp);                                         \
-	}                                                                                          \
-	ATTN__ENGINE_DEFINE_METHOD_CTX(prefix, struct attn__bsf_spec, prefix##_spec, attn__bsf)
+int attn__bsf_supports(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, char *msg, size_t msglen);
+size_t attn__bsf_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                 const struct attn_params *p, int threads);
+double attn__bsf_flops(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p);
+double attn__bsf_bytes(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p);
+int attn__bsf_prepare(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                      const struct attn_ctx *ctx);
+int attn__bsf_forward(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in, float *out,
+                      void *ws, const struct attn_ctx *ctx);
+int attn__bsf_oracle(const struct attn_method *m, const struct attn_shape *s,
+                     const struct attn_params *p, const struct attn_inputs *in, double *out,
+                     const struct attn_ctx *ctx);
+
 /*
- * mem_exp 1: the lists, O(N/b) query blocks of a few pairs each (the
- * attention itself needs only a few tiles per thread).
+ * The descriptor fields every fixed method shares, from its constant
+ * `static const struct attn__bsf_def <prefix>_def` (the data) and params
+ * array <prefix>_params; the method adds name, category, summary, citation
+ * and time_exp. mem_exp 1: the lists, O(N/b) query blocks of a few pairs
+ * each (the attention itself needs only a few tiles per thread).
  */
 #define ATTN__BSF_METHOD_COMMON(prefix)                                                            \
 	.abi_version = ATTN_ABI_VERSION, .family = ATTN_FAMILY_SPARSE, .flags = 0, .mem_exp = 1.0, \
 	.tolerance = 1e-5, .inputs = 0, .params = prefix##_params,                                 \
-	.n_params = ATTN__COUNT(prefix##_params), .supports = prefix##_supports,                   \
-	.workspace_bytes = prefix##_workspace_bytes, .flops = prefix##_flops,                      \
-	.bytes = prefix##_bytes, .prepare = prefix##_prepare, .forward = prefix##_forward,         \
-	.oracle = prefix##_oracle
-
-/* The engine-style entry points (engine.h's ATTN__ENGINE_DEFINE_METHOD_CTX). */
-int attn__bsf_supports(const struct attn__bsf_spec *sp, const struct attn_shape *s, char *msg,
-                       size_t msglen);
-size_t attn__bsf_workspace_bytes(const struct attn__bsf_spec *sp, const struct attn_shape *s,
-                                 int threads);
-/* Exact FLOPs of the kept pairs, 4·D each (the pattern is data-independent). */
-double attn__bsf_flops(const struct attn__bsf_spec *sp, const struct attn_shape *s);
-double attn__bsf_bytes(const struct attn__bsf_spec *sp, const struct attn_shape *s);
-int attn__bsf_prepare(const struct attn__bsf_spec *sp, const struct attn_shape *s,
-                      const struct attn_inputs *in, void *ws, const struct attn_ctx *ctx);
-int attn__bsf_forward(const struct attn__bsf_spec *sp, const struct attn_shape *s,
-                      const struct attn_inputs *in, float *out, void *ws,
-                      const struct attn_ctx *ctx);
-int attn__bsf_oracle(const struct attn__bsf_spec *sp, const struct attn_shape *s,
-                     const struct attn_inputs *in, double *out, const struct attn_ctx *ctx);
+	.n_params = ATTN__COUNT(prefix##_params), .data = &prefix##_def,                           \
+	.supports = attn__bsf_supports, .workspace_bytes = attn__bsf_workspace_bytes,              \
+	.flops = attn__bsf_flops, .bytes = attn__bsf_bytes, .prepare = attn__bsf_prepare,          \
+	.forward = attn__bsf_forward, .oracle = attn__bsf_oracle
 
 /* Clip [lo, hi) to [0, n): helpers for the row functions. */
 static inline int64_t attn__bsf_clamp(int64_t x, int64_t n)

@@ -147,8 +147,8 @@ static struct delta_cfg cfg_init(const struct attn__delta_spec *sp)
 	};
 }
 
-int attn__delta_supports(const struct attn__delta_spec *sp, const struct attn_shape *s, char *msg,
-                         size_t msglen)
+static int delta_supports(const struct attn__delta_spec *sp, const struct attn_shape *s, char *msg,
+                          size_t msglen)
 {
 	const struct attn_param_spec *ps =
 	    sp->kind == ATTN__DELTA_TTT ? attn__ttt_params : attn__delta_params;
@@ -271,8 +271,8 @@ static void plan_init(struct delta_plan *pl, const struct delta_cfg *cf, const s
 	pl->total = pl->state + (size_t)pl->threads * pl->slice;
 }
 
-size_t attn__delta_workspace_bytes(const struct attn__delta_spec *sp, const struct attn_shape *s,
-                                   int threads)
+static size_t delta_workspace_bytes(const struct attn__delta_spec *sp, const struct attn_shape *s,
+                                    int threads)
 {
 	const struct delta_cfg cf = cfg_init(sp);
 	struct delta_plan pl;
@@ -309,7 +309,7 @@ static double chunk_flops(const struct delta_cfg *cf, double c, double D)
  *              TTT j before i's mini-batch) and 2 D per pair j <= i of the
  *              scores and of P U; 4 D N² for the delta rules.
  */
-double attn__delta_flops(const struct attn__delta_spec *sp, const struct attn_shape *s)
+static double delta_flops(const struct attn__delta_spec *sp, const struct attn_shape *s)
 {
 	const struct delta_cfg cf = cfg_init(sp);
 	const double heads = (double)s->batch * (double)s->heads;
@@ -344,7 +344,7 @@ double attn__delta_flops(const struct attn__delta_spec *sp, const struct attn_sh
  * scores: -A written and read, the output scores written and read, 4
  * floats per causal pair. The other forms' state and tiles stay in cache.
  */
-double attn__delta_bytes(const struct attn__delta_spec *sp, const struct attn_shape *s)
+static double delta_bytes(const struct attn__delta_spec *sp, const struct attn_shape *s)
 {
 	const struct delta_cfg cf = cfg_init(sp);
 	const double f = sizeof(float);
@@ -757,10 +757,10 @@ static int inputs_ok(const struct delta_cfg *cf, const struct attn_inputs *in)
 	return !cf->gated || in->log_gate;
 }
 
-int attn__delta_prepare(const struct attn__delta_spec *sp, const struct attn_shape *s,
-                        const struct attn_inputs *in, void *ws, int threads)
+static int delta_prepare(const struct attn__delta_spec *sp, const struct attn_shape *s,
+                         const struct attn_inputs *in, void *ws, int threads)
 {
-	if (attn__delta_supports(sp, s, NULL, 0) != ATTN_OK)
+	if (delta_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 	const struct delta_cfg cf = cfg_init(sp);
 	if (!inputs_ok(&cf, in))
@@ -795,10 +795,10 @@ int attn__delta_prepare(const struct attn__delta_spec *sp, const struct attn_sha
 	return ATTN_OK;
 }
 
-int attn__delta_forward(const struct attn__delta_spec *sp, const struct attn_shape *s,
-                        const struct attn_inputs *in, float *out, void *ws, int threads)
+static int delta_forward(const struct attn__delta_spec *sp, const struct attn_shape *s,
+                         const struct attn_inputs *in, float *out, void *ws, int threads)
 {
-	if (attn__delta_supports(sp, s, NULL, 0) != ATTN_OK)
+	if (delta_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 	const struct delta_cfg cf = cfg_init(sp);
 	if (!inputs_ok(&cf, in) || !out || !ws)
@@ -846,10 +846,10 @@ static void unit_row_d(double *dst, const float *x, int64_t D, double scale)
 		dst[d] = (double)x[d] * r;
 }
 
-int attn__delta_oracle(const struct attn__delta_spec *sp, const struct attn_shape *s,
-                       const struct attn_inputs *in, double *out)
+static int delta_oracle(const struct attn__delta_spec *sp, const struct attn_shape *s,
+                        const struct attn_inputs *in, double *out)
 {
-	if (attn__delta_supports(sp, s, NULL, 0) != ATTN_OK)
+	if (delta_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 	const struct delta_cfg cf = cfg_init(sp);
 	if (!inputs_ok(&cf, in) || !out)
@@ -919,4 +919,79 @@ int attn__delta_oracle(const struct attn__delta_spec *sp, const struct attn_shap
 	}
 	free(buf);
 	return ATTN_OK;
+}
+
+/*
+ * ---- The descriptor callbacks (ABI v2) --------------------------------------
+ *
+ * A method on this engine is a descriptor whose callbacks are these and
+ * whose data says which variant it is; each builds the spec from m->data
+ * and the call's parameters, then runs the entry point above.
+ */
+
+int attn__delta_supports(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p, char *msg, size_t msglen)
+{
+	struct attn__delta_spec sp;
+	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind,
+	                               .p = p};
+	return delta_supports(&sp, s, msg, msglen);
+}
+
+size_t attn__delta_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                   const struct attn_params *p, int threads)
+{
+	struct attn__delta_spec sp;
+	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind,
+	                               .p = p};
+	return delta_workspace_bytes(&sp, s, threads);
+}
+
+double attn__delta_flops(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p)
+{
+	struct attn__delta_spec sp;
+	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind,
+	                               .p = p};
+	return delta_flops(&sp, s);
+}
+
+double attn__delta_bytes(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p)
+{
+	struct attn__delta_spec sp;
+	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind,
+	                               .p = p};
+	return delta_bytes(&sp, s);
+}
+
+int attn__delta_prepare(const struct attn_method *m, const struct attn_shape *s,
+                        const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                        const struct attn_ctx *ctx)
+{
+	struct attn__delta_spec sp;
+	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind,
+	                               .p = p};
+	return delta_prepare(&sp, s, in, ws, ctx ? ctx->threads : 1);
+}
+
+int attn__delta_forward(const struct attn_method *m, const struct attn_shape *s,
+                        const struct attn_params *p, const struct attn_inputs *in, float *out,
+                        void *ws, const struct attn_ctx *ctx)
+{
+	struct attn__delta_spec sp;
+	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind,
+	                               .p = p};
+	return delta_forward(&sp, s, in, out, ws, ctx ? ctx->threads : 1);
+}
+
+int attn__delta_oracle(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, const struct attn_inputs *in, double *out,
+                       const struct attn_ctx *ctx)
+{
+	struct attn__delta_spec sp;
+	(void)ctx;
+	sp = (struct attn__delta_spec){.kind = ((const struct attn__delta_method *)m->data)->kind,
+	                               .p = p};
+	return delta_oracle(&sp, s, in, out);
 }

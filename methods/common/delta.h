@@ -19,9 +19,10 @@
  * and a float64 oracle; the algorithms and their numerics are documented
  * in delta.c.
  *
- * A method file (methods/linear/deltanet.c, ...) instantiates the
- * descriptor functions with ATTN__DELTA_DEFINE_METHOD and fills its
- * descriptor with ATTN__DELTA_METHOD_COMMON. Parameters are the linear
+ * A method file (methods/linear/deltanet.c, ...) is a descriptor whose
+ * callbacks are this engine's (attn__delta_supports, ... attn__delta_oracle,
+ * filled in by ATTN__DELTA_METHOD_COMMON) and whose data is a `struct
+ * attn__delta_method`, its variant. Parameters are the linear
  * family's `form` and `C` (linattn.h's macros, same names and ranges).
  *
  * Internal to attnbench (attn__ names), like common.h.
@@ -33,7 +34,6 @@
 #include <stdint.h>
 
 #include "attnbench/method.h"
-#include "common/engine.h"
 #include "common/linattn.h"
 
 enum attn__delta_kind {
@@ -54,70 +54,64 @@ extern const struct attn_param_spec attn__ttt_params[2];
 
 /*
  * What one call computes: the variant, and the parameters (`form` and `C`,
- * read and range-checked by each entry point below). A method's descriptor
- * functions build it from their arguments (ATTN__DELTA_DEFINE_METHOD).
+ * read and range-checked by each entry point). The descriptor callbacks
+ * build it from the method's data and the call's parameters.
  */
 struct attn__delta_spec {
 	enum attn__delta_kind kind;
 	const struct attn_params *p; /* NULL: the defaults */
 };
 
-/* supports(): shape, form and C in range, causal only, the parallel form's N limit. */
-int attn__delta_supports(const struct attn__delta_spec *sp, const struct attn_shape *s, char *msg,
-                         size_t msglen);
-
-/* Exact workspace of forward() and prepare() with `threads` threads. */
-size_t attn__delta_workspace_bytes(const struct attn__delta_spec *sp, const struct attn_shape *s,
-                                   int threads);
-
-/* FLOPs and compulsory bytes of one forward() in sp->p's form; see delta.c. */
-double attn__delta_flops(const struct attn__delta_spec *sp, const struct attn_shape *s);
-double attn__delta_bytes(const struct attn__delta_spec *sp, const struct attn_shape *s);
+/* What a delta-rule method's descriptor points at (its data). */
+struct attn__delta_method {
+	enum attn__delta_kind kind;
+};
 
 /*
- * Decode only (nothing to do in prefill): the state of every head after
- * the context 0..N-2, by the chunk form, written into the front of ws.
+ * The descriptor callbacks of the three methods (m->data a `struct
+ * attn__delta_method`). Each builds the spec, then:
+ *  - supports: shape, form and C in range, causal only, the parallel
+ *    form's N limit;
+ *  - workspace_bytes: the exact workspace of forward() and prepare();
+ *  - flops, bytes: of one forward() in the parameters' form; see delta.c;
+ *  - prepare: decode only (nothing to do in prefill): the state of every
+ *    head after the context 0..N-2, by the chunk form, written into the
+ *    front of ws;
+ *  - forward: out (B, H, NQ, D) in the parameters' form (decode: one step
+ *    from the prepared state);
+ *  - oracle: the recurrence of the top of this file step by step in
+ *    obvious loops (TTT: per mini-batch, the gradient at the frozen W_b).
+ *    Allocates 2 D² + 3 D doubles: ATTN_ERR_NOMEM when that fails.
+ * prepare and forward use ctx's threads (1 without a ctx).
  */
-int attn__delta_prepare(const struct attn__delta_spec *sp, const struct attn_shape *s,
-                        const struct attn_inputs *in, void *ws, int threads);
-
-/* out (B, H, NQ, D) in sp->p's form (decode: one step from the prepared state). */
-int attn__delta_forward(const struct attn__delta_spec *sp, const struct attn_shape *s,
-                        const struct attn_inputs *in, float *out, void *ws, int threads);
+int attn__delta_supports(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p, char *msg, size_t msglen);
+size_t attn__delta_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                   const struct attn_params *p, int threads);
+double attn__delta_flops(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p);
+double attn__delta_bytes(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p);
+int attn__delta_prepare(const struct attn_method *m, const struct attn_shape *s,
+                        const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                        const struct attn_ctx *ctx);
+int attn__delta_forward(const struct attn_method *m, const struct attn_shape *s,
+                        const struct attn_params *p, const struct attn_inputs *in, float *out,
+                        void *ws, const struct attn_ctx *ctx);
+int attn__delta_oracle(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, const struct attn_inputs *in, double *out,
+                       const struct attn_ctx *ctx);
 
 /*
- * The float64 oracle: the recurrence of the top of this file step by step
- * in obvious loops (TTT: per mini-batch, the gradient at the frozen W_b).
- * out (B, H, NQ, D). Allocates 2 D² + 3 D doubles: ATTN_ERR_NOMEM when
- * that fails.
+ * The descriptor fields the three methods share, inside their initialiser;
+ * the method adds name, category, summary, citation, inputs, params and
+ * data. time_exp and mem_exp describe the default (chunk) form.
  */
-int attn__delta_oracle(const struct attn__delta_spec *sp, const struct attn_shape *s,
-                       const struct attn_inputs *in, double *out);
-
-/*
- * The descriptor functions <prefix>_supports, ... _oracle of a method on
- * this engine (see common/engine.h), whose spec is `variant` (an enum
- * attn__delta_kind) and the call's parameters, and <prefix>_spec, which
- * builds it.
- */
-#define ATTN__DELTA_DEFINE_METHOD(prefix, variant)                                                 \
-	static void prefix##_spec(const struct attn_params *p, struct attn__delta_spec *sp)        \
-	{                                                                                          \
-		*sp = (struct attn__delta_spec){.kind = (variant), .p = p};                        \
-	}                                                                                          \
-	ATTN__ENGINE_DEFINE_METHOD(prefix, struct attn__delta_spec, prefix##_spec, attn__delta)
-
-/*
- * The descriptor fields the three methods share, inside their initialiser
- * after ATTN__DELTA_DEFINE_METHOD; the method adds name, category, summary,
- * citation, inputs and params. time_exp and mem_exp describe the default
- * (chunk) form.
- */
-#define ATTN__DELTA_METHOD_COMMON(prefix)                                                          \
+#define ATTN__DELTA_METHOD_COMMON                                                                  \
 	.abi_version = ATTN_ABI_VERSION, .family = ATTN_FAMILY_LINEAR, .flags = 0,                 \
 	.time_exp = 1.0, .mem_exp = 0.0, .tolerance = 1e-4, .n_params = 2,                         \
-	.supports = prefix##_supports, .workspace_bytes = prefix##_workspace_bytes,                \
-	.flops = prefix##_flops, .bytes = prefix##_bytes, .prepare = prefix##_prepare,             \
-	.forward = prefix##_forward, .oracle = prefix##_oracle
+	.supports = attn__delta_supports, .workspace_bytes = attn__delta_workspace_bytes,          \
+	.flops = attn__delta_flops, .bytes = attn__delta_bytes, .prepare = attn__delta_prepare,    \
+	.forward = attn__delta_forward, .oracle = attn__delta_oracle
 
 #endif /* ATTNBENCH_METHODS_DELTA_H */

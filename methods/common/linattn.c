@@ -193,8 +193,8 @@ static int64_t proj_ld(const struct attn__lin_spec *ls)
 	return attn__round_up(proj_rows(ls), 16) + 16;
 }
 
-int attn__lin_supports(const struct attn__lin_spec *ls, const struct attn_shape *s, char *msg,
-                       size_t msglen)
+static int lin_supports(const struct attn__lin_spec *ls, const struct attn_shape *s, char *msg,
+                        size_t msglen)
 {
 	int rc = attn__check_shape(s, msg, msglen);
 	if (rc != ATTN_OK)
@@ -348,8 +348,8 @@ static char *plan_slice(const struct lin_plan *pl, void *ws)
 	return (char *)ws + pl->proj_bytes + pl->state + (size_t)attn__thread_id() * pl->slice;
 }
 
-size_t attn__lin_workspace_bytes(const struct attn__lin_spec *ls, const struct attn_shape *s,
-                                 int threads)
+static size_t lin_workspace_bytes(const struct attn__lin_spec *ls, const struct attn_shape *s,
+                                  int threads)
 {
 	struct lin_plan pl;
 	plan_init(&pl, ls, s, threads);
@@ -373,7 +373,7 @@ size_t attn__lin_workspace_bytes(const struct attn__lin_spec *ls, const struct a
  * prefill (every query and key once), 2 in decode (the query and the new
  * key). A chunk cut short by strong gates (see the top) does less than this.
  */
-double attn__lin_flops(const struct attn__lin_spec *ls, const struct attn_shape *s)
+static double lin_flops(const struct attn__lin_spec *ls, const struct attn_shape *s)
 {
 	const double heads = (double)s->batch * (double)s->heads;
 	const double N = (double)s->n, D = (double)s->d, F = (double)feat_dim(ls, s->d);
@@ -405,7 +405,7 @@ double attn__lin_flops(const struct attn__lin_spec *ls, const struct attn_shape 
  * read by P V: 4 floats per pair). The chunk and recurrent forms' state and
  * tiles stay in cache. With key_from_gate K is not read.
  */
-double attn__lin_bytes(const struct attn__lin_spec *ls, const struct attn_shape *s)
+static double lin_bytes(const struct attn__lin_spec *ls, const struct attn_shape *s)
 {
 	const double f = sizeof(float);
 	const double heads = (double)s->batch * (double)s->heads;
@@ -1133,10 +1133,10 @@ static int inputs_ok(const struct attn__lin_spec *ls, const struct attn_inputs *
 	return 1;
 }
 
-int attn__lin_prepare(const struct attn__lin_spec *ls, const struct attn_shape *s,
-                      const struct attn_inputs *in, void *ws, int threads)
+static int lin_prepare(const struct attn__lin_spec *ls, const struct attn_shape *s,
+                       const struct attn_inputs *in, void *ws, int threads)
 {
-	if (attn__lin_supports(ls, s, NULL, 0) != ATTN_OK)
+	if (lin_supports(ls, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 	if (!inputs_ok(ls, in) || !ws)
 		return ATTN_ERR_INVALID;
@@ -1165,10 +1165,10 @@ int attn__lin_prepare(const struct attn__lin_spec *ls, const struct attn_shape *
 	return ATTN_OK;
 }
 
-int attn__lin_forward(const struct attn__lin_spec *ls, const struct attn_shape *s,
-                      const struct attn_inputs *in, float *out, void *ws, int threads)
+static int lin_forward(const struct attn__lin_spec *ls, const struct attn_shape *s,
+                       const struct attn_inputs *in, float *out, void *ws, int threads)
 {
-	if (attn__lin_supports(ls, s, NULL, 0) != ATTN_OK)
+	if (lin_supports(ls, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 	if (!inputs_ok(ls, in) || !out || !ws)
 		return ATTN_ERR_INVALID;
@@ -1269,10 +1269,10 @@ static void oracle_rows(const struct attn__lin_spec *ls, const struct lin_head *
 			dst[i] *= scale;
 }
 
-int attn__lin_oracle(const struct attn__lin_spec *ls, const struct attn_shape *s,
-                     const struct attn_inputs *in, double *out)
+static int lin_oracle(const struct attn__lin_spec *ls, const struct attn_shape *s,
+                      const struct attn_inputs *in, double *out)
 {
-	if (attn__lin_supports(ls, s, NULL, 0) != ATTN_OK)
+	if (lin_supports(ls, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 	if (!inputs_ok(ls, in) || !out)
 		return ATTN_ERR_INVALID;
@@ -1356,4 +1356,72 @@ int attn__lin_oracle(const struct attn__lin_spec *ls, const struct attn_shape *s
 	free(wt);
 	free(buf);
 	return ATTN_OK;
+}
+
+/*
+ * ---- The descriptor callbacks (ABI v2) --------------------------------------
+ *
+ * A method on this engine is a descriptor whose callbacks are these and
+ * whose data says which variant it is; each builds the spec from m->data
+ * and the call's parameters, then runs the entry point above.
+ */
+
+int attn__lin_supports(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, char *msg, size_t msglen)
+{
+	struct attn__lin_spec sp;
+	((const struct attn__lin_method *)m->data)->spec(p, &sp);
+	return lin_supports(&sp, s, msg, msglen);
+}
+
+size_t attn__lin_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                 const struct attn_params *p, int threads)
+{
+	struct attn__lin_spec sp;
+	((const struct attn__lin_method *)m->data)->spec(p, &sp);
+	return lin_workspace_bytes(&sp, s, threads);
+}
+
+double attn__lin_flops(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p)
+{
+	struct attn__lin_spec sp;
+	((const struct attn__lin_method *)m->data)->spec(p, &sp);
+	return lin_flops(&sp, s);
+}
+
+double attn__lin_bytes(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p)
+{
+	struct attn__lin_spec sp;
+	((const struct attn__lin_method *)m->data)->spec(p, &sp);
+	return lin_bytes(&sp, s);
+}
+
+int attn__lin_prepare(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                      const struct attn_ctx *ctx)
+{
+	struct attn__lin_spec sp;
+	((const struct attn__lin_method *)m->data)->spec(p, &sp);
+	return lin_prepare(&sp, s, in, ws, ctx ? ctx->threads : 1);
+}
+
+int attn__lin_forward(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in, float *out,
+                      void *ws, const struct attn_ctx *ctx)
+{
+	struct attn__lin_spec sp;
+	((const struct attn__lin_method *)m->data)->spec(p, &sp);
+	return lin_forward(&sp, s, in, out, ws, ctx ? ctx->threads : 1);
+}
+
+int attn__lin_oracle(const struct attn_method *m, const struct attn_shape *s,
+                     const struct attn_params *p, const struct attn_inputs *in, double *out,
+                     const struct attn_ctx *ctx)
+{
+	struct attn__lin_spec sp;
+	(void)ctx;
+	((const struct attn__lin_method *)m->data)->spec(p, &sp);
+	return lin_oracle(&sp, s, in, out);
 }

@@ -28,10 +28,11 @@
  * (cosFormer's re-weighting) and a shift shared by all keys of a head
  * (Performer's stabiliser, which cancels in the ratio).
  *
- * A method (retnet.c, performer.c, ...) fills a `struct attn__lin_spec`
- * from its parameters and forwards each descriptor function to the one
- * here; the formulas, the chunk algorithm and the numerics are documented
- * in linattn.c.
+ * A method (retnet.c, performer.c, ...) is a descriptor whose callbacks are
+ * this engine's (attn__lin_supports, ... attn__lin_oracle) and whose data is
+ * a `struct attn__lin_method`: the function that fills a `struct
+ * attn__lin_spec` from its parameters. The formulas, the chunk algorithm and the numerics are
+ * documented in linattn.c.
  *
  * Internal to attnbench (attn__ names), like common.h.
  */
@@ -42,7 +43,6 @@
 #include <stdint.h>
 
 #include "attnbench/method.h"
-#include "common/engine.h"
 
 enum attn__lin_gate {
 	ATTN__LIN_GATE_NONE = 0,   /* a_t = 1 */
@@ -193,68 +193,65 @@ void attn__lin_spec_proj(struct attn__lin_spec *ls, const struct attn_params *p,
 double attn__lin_param_real(const struct attn_params *p, int idx, double def);
 
 /*
- * supports(): the shape checks, form and C in range, and causal only unless
- * ls->noncausal_ok (the reason says "<name> is causal only").
+ * What a linear method's descriptor points at (its data): `spec` fills ls
+ * from the call's parameters (p may be NULL: the defaults).
  */
-int attn__lin_supports(const struct attn__lin_spec *ls, const struct attn_shape *s, char *msg,
-                       size_t msglen);
-
-/* Exact workspace of forward() and prepare() with `threads` threads. */
-size_t attn__lin_workspace_bytes(const struct attn__lin_spec *ls, const struct attn_shape *s,
-                                 int threads);
-
-/* FLOPs and compulsory bytes of one forward() in ls->form; see linattn.c. */
-double attn__lin_flops(const struct attn__lin_spec *ls, const struct attn_shape *s);
-double attn__lin_bytes(const struct attn__lin_spec *ls, const struct attn_shape *s);
+struct attn__lin_method {
+	void (*spec)(const struct attn_params *p, struct attn__lin_spec *ls);
+};
 
 /*
- * Decode only (nothing to do in prefill): the state (S, z) of every head
- * after the context 0..N-2, written into the front of ws.
+ * The descriptor callbacks of every method on this engine (m->data a
+ * `struct attn__lin_method`). Each builds the spec, then:
+ *  - supports: the shape checks, form and C in range, and causal only
+ *    unless the spec's noncausal_ok (the reason says "<name> is causal only");
+ *  - workspace_bytes: the exact workspace of forward() and prepare();
+ *  - flops, bytes: FLOPs and compulsory bytes of one forward() in the
+ *    spec's form (see linattn.c);
+ *  - prepare: decode only (nothing to do in prefill): the state (S, z) of
+ *    every head after the context 0..N-2, written into the front of ws;
+ *  - forward: out (B, H, NQ, D) in the spec's form (decode: one recurrent
+ *    step from the prepared state);
+ *  - oracle: the float64 parallel form in obvious loops,
+ *      o_i = Σ_{j ≤ i} (φ(q_i) ⊙ w_ij) · φ(k_j) v_j
+ *            [/ (Σ_{j ≤ i} (φ(q_i) ⊙ w_ij) · φ(k_j) + ε)]   (normalised methods)
+ *      w_ij = Π_{j < s ≤ i} a_s   (per key dimension; all j and w = 1 when not causal),
+ *    with the decay accumulated in log space from the query backwards, φ in
+ *    float64 (the same Ω, whose float32 entries it reads exactly) and the
+ *    head's keys mapped all at once (so a key shift is their maximum).
+ *    Allocates about 2 N F doubles and Ω: ATTN_ERR_NOMEM when that fails.
+ * prepare and forward use ctx's threads (1 without a ctx).
  */
-int attn__lin_prepare(const struct attn__lin_spec *ls, const struct attn_shape *s,
-                      const struct attn_inputs *in, void *ws, int threads);
-
-/* out (B, H, NQ, D) in ls->form (decode: one recurrent step from the prepared state). */
-int attn__lin_forward(const struct attn__lin_spec *ls, const struct attn_shape *s,
-                      const struct attn_inputs *in, float *out, void *ws, int threads);
+int attn__lin_supports(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, char *msg, size_t msglen);
+size_t attn__lin_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                 const struct attn_params *p, int threads);
+double attn__lin_flops(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p);
+double attn__lin_bytes(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p);
+int attn__lin_prepare(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                      const struct attn_ctx *ctx);
+int attn__lin_forward(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in, float *out,
+                      void *ws, const struct attn_ctx *ctx);
+int attn__lin_oracle(const struct attn_method *m, const struct attn_shape *s,
+                     const struct attn_params *p, const struct attn_inputs *in, double *out,
+                     const struct attn_ctx *ctx);
 
 /*
- * The float64 oracle: the parallel form in obvious loops,
- *   o_i = Σ_{j ≤ i} (φ(q_i) ⊙ w_ij) · φ(k_j) v_j
- *         [/ (Σ_{j ≤ i} (φ(q_i) ⊙ w_ij) · φ(k_j) + ε)]   (normalised methods)
- *   w_ij = Π_{j < s ≤ i} a_s   (per key dimension; all j and w = 1 when not causal),
- * with the decay accumulated in log space from the query backwards, φ in
- * float64 (the same Ω, whose float32 entries it reads exactly) and the
- * head's keys mapped all at once (so a key shift is their maximum).
- * out (B, H, NQ, D). Allocates about 2 N F doubles and Ω: ATTN_ERR_NOMEM
- * when that fails.
+ * The descriptor fields every method on the engine shares, inside its
+ * `const struct attn_method` initialiser; the method adds its name,
+ * category, summary, citation, inputs, params and data. time_exp and
+ * mem_exp describe the default (chunk) form: the parallel form takes
+ * O(N^2) time and O(N D) memory per thread.
  */
-int attn__lin_oracle(const struct attn__lin_spec *ls, const struct attn_shape *s,
-                     const struct attn_inputs *in, double *out);
-
-/*
- * The descriptor functions of a method built on the engine, as statics named
- * <prefix>_supports, _workspace_bytes, _flops, _bytes, _prepare, _forward
- * and _oracle (common/engine.h). `spec_fn` is the method's
- *     static void spec_fn(const struct attn_params *p, struct attn__lin_spec *ls)
- * which fills ls from the parameters. Each function builds the spec, then
- * calls the engine; methods/linear/retnet.c shows the use.
- */
-#define ATTN__LIN_DEFINE_METHOD(prefix, spec_fn)                                                   \
-	ATTN__ENGINE_DEFINE_METHOD(prefix, struct attn__lin_spec, spec_fn, attn__lin)
-
-/*
- * The descriptor fields every engine-backed method shares, for use inside
- * its `const struct attn_method` initialiser after ATTN__LIN_DEFINE_METHOD;
- * the method adds its name, category, summary, citation, inputs and params.
- * time_exp and mem_exp describe the default (chunk) form: the parallel form
- * takes O(N^2) time and O(N D) memory per thread.
- */
-#define ATTN__LIN_METHOD_COMMON(prefix)                                                            \
+#define ATTN__LIN_METHOD_COMMON                                                                    \
 	.abi_version = ATTN_ABI_VERSION, .family = ATTN_FAMILY_LINEAR, .flags = 0,                 \
-	.time_exp = 1.0, .mem_exp = 0.0, .tolerance = 1e-4, .supports = prefix##_supports,         \
-	.workspace_bytes = prefix##_workspace_bytes, .flops = prefix##_flops,                      \
-	.bytes = prefix##_bytes, .prepare = prefix##_prepare, .forward = prefix##_forward,         \
-	.oracle = prefix##_oracle
+	.time_exp = 1.0, .mem_exp = 0.0, .tolerance = 1e-4, .supports = attn__lin_supports,        \
+	.workspace_bytes = attn__lin_workspace_bytes, .flops = attn__lin_flops,                    \
+	.bytes = attn__lin_bytes, .prepare = attn__lin_prepare, .forward = attn__lin_forward,      \
+	.oracle = attn__lin_oracle
 
 #endif /* ATTNBENCH_METHODS_LINATTN_H */

@@ -593,3 +593,88 @@ int attn__route_oracle(const struct attn__route_spec *rs, const struct attn_shap
 	free(mem);
 	return rc;
 }
+
+/*
+ * ---- The descriptor callbacks (ABI v2) --------------------------------------
+ *
+ * Each builds the method's spec from m->data into a frame-local rs and cfg,
+ * then runs the driver above.
+ */
+
+/* Room for a method's cfg, aligned for whatever it holds. */
+union route_cfg {
+	max_align_t align;
+	unsigned char bytes[ATTN__ROUTE_CFG_MAX];
+};
+
+static void routed_spec(const struct attn_method *m, const struct attn_shape *s,
+                        const struct attn_params *p, struct attn__route_spec *rs,
+                        union route_cfg *c)
+{
+	const struct attn__route_method *rm = m->data;
+	rm->spec(s, p, rs, c);
+}
+
+double attn__routed_flops(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p)
+{
+	struct attn__route_spec rs;
+	union route_cfg c;
+	routed_spec(m, s, p, &rs, &c);
+	return attn__route_flops(&rs, s);
+}
+
+double attn__routed_bytes(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p)
+{
+	struct attn__route_spec rs;
+	union route_cfg c;
+	routed_spec(m, s, p, &rs, &c);
+	return attn__route_bytes(&rs, s);
+}
+
+int attn__routed_prepare(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                         const struct attn_ctx *ctx)
+{
+	struct attn__route_spec rs;
+	union route_cfg c;
+	routed_spec(m, s, p, &rs, &c);
+	return attn__route_prepare(&rs, s, in, ws, ctx ? ctx->threads : 1);
+}
+
+size_t attn__routed_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                    const struct attn_params *p, int threads)
+{
+	struct attn__route_spec rs;
+	union route_cfg c;
+	struct attn__route_ws w;
+	routed_spec(m, s, p, &rs, &c);
+	attn__route_ws_init(&w, &rs, s, threads);
+	return w.total;
+}
+
+int attn__routed_forward(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p, const struct attn_inputs *in, float *out,
+                         void *ws, const struct attn_ctx *ctx)
+{
+	struct attn__route_spec rs;
+	union route_cfg c;
+	if (m->supports(m, s, p, NULL, 0) != ATTN_OK)
+		return ATTN_ERR_UNSUPPORTED;
+	routed_spec(m, s, p, &rs, &c);
+	return attn__route_forward(&rs, s, in, out, ws, ctx);
+}
+
+int attn__routed_oracle(const struct attn_method *m, const struct attn_shape *s,
+                        const struct attn_params *p, const struct attn_inputs *in, double *out,
+                        const struct attn_ctx *ctx)
+{
+	struct attn__route_spec rs;
+	union route_cfg c;
+	(void)ctx;
+	if (m->supports(m, s, p, NULL, 0) != ATTN_OK)
+		return ATTN_ERR_UNSUPPORTED;
+	routed_spec(m, s, p, &rs, &c);
+	return attn__route_oracle(&rs, s, in, out);
+}

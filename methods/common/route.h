@@ -21,7 +21,8 @@
  *    where its lists go), the workspace around the engine's, forward()
  *    (route every head, run the engine, report) and the oracle (the same
  *    routing, then the engine's float64 reference; it allocates), and the
- *    macros that make a method's descriptor functions from its spec.
+ *    descriptor callbacks (attn__routed_*) that run it for a method whose
+ *    data says how to build its spec.
  *
  * Internal to attnbench (attn__ names), like common.h.
  */
@@ -347,90 +348,65 @@ double attn__route_pooled_bytes(const struct attn_shape *s);
 	}
 
 /*
- * The descriptor functions of a routed method on the driver above. The
- * method's file provides
- *     static void spec_fn(const struct attn_shape *s, const struct attn_params *p,
- *                         struct attn__route_spec *rs, cfg_type *c)
- *     static int <prefix>_supports(s, p, msg, msglen)      (the descriptor's)
- * and its params array <prefix>_params; ATTN__ROUTE_DEFINE_COSTS defines
- * <prefix>_flops, _bytes and _prepare, ATTN__ROUTE_DEFINE_METHOD those and
- * _workspace_bytes, _forward and _oracle (a method with more than the
- * driver's workspace, nsa, writes those three itself), and
- * ATTN__ROUTE_METHOD_COMMON fills the descriptor's shared fields.
+ * What a routed method's descriptor points at (its data): `spec` fills rs
+ * and the method's own configuration *cfg (which rs->cfg may point at)
+ * from the shape and the call's parameters. cfg is ATTN__ROUTE_CFG_MAX
+ * bytes of the callback's frame, aligned for any type: a method asserts
+ * that its cfg type fits (ATTN__ROUTE_CFG_FITS).
  */
-#define ATTN__ROUTE_DEFINE_COSTS(prefix, cfg_type, spec_fn)                                        \
-	static double prefix##_flops(const struct attn_shape *s, const struct attn_params *p)      \
-	{                                                                                          \
-		struct attn__route_spec rs;                                                        \
-		cfg_type c;                                                                        \
-		spec_fn(s, p, &rs, &c);                                                            \
-		return attn__route_flops(&rs, s);                                                  \
-	}                                                                                          \
-	static double prefix##_bytes(const struct attn_shape *s, const struct attn_params *p)      \
-	{                                                                                          \
-		struct attn__route_spec rs;                                                        \
-		cfg_type c;                                                                        \
-		spec_fn(s, p, &rs, &c);                                                            \
-		return attn__route_bytes(&rs, s);                                                  \
-	}                                                                                          \
-	static int prefix##_prepare(const struct attn_shape *s, const struct attn_params *p,       \
-	                            const struct attn_inputs *in, void *ws,                        \
-	                            const struct attn_ctx *ctx)                                    \
-	{                                                                                          \
-		struct attn__route_spec rs;                                                        \
-		cfg_type c;                                                                        \
-		spec_fn(s, p, &rs, &c);                                                            \
-		return attn__route_prepare(&rs, s, in, ws, ctx ? ctx->threads : 1);                \
-	}
+#define ATTN__ROUTE_CFG_MAX 128
+#define ATTN__ROUTE_CFG_FITS(cfg_type)                                                             \
+	_Static_assert(sizeof(cfg_type) <= ATTN__ROUTE_CFG_MAX,                                    \
+	               #cfg_type " exceeds ATTN__ROUTE_CFG_MAX")
 
-#define ATTN__ROUTE_DEFINE_METHOD(prefix, cfg_type, spec_fn)                                       \
-	ATTN__ROUTE_DEFINE_COSTS(prefix, cfg_type, spec_fn)                                        \
-	static size_t prefix##_workspace_bytes(const struct attn_shape *s,                         \
-	                                       const struct attn_params *p, int threads)           \
-	{                                                                                          \
-		struct attn__route_spec rs;                                                        \
-		cfg_type c;                                                                        \
-		struct attn__route_ws w;                                                           \
-		spec_fn(s, p, &rs, &c);                                                            \
-		attn__route_ws_init(&w, &rs, s, threads);                                          \
-		return w.total;                                                                    \
-	}                                                                                          \
-	static int prefix##_forward(const struct attn_shape *s, const struct attn_params *p,       \
-	                            const struct attn_inputs *in, float *out, void *ws,            \
-	                            const struct attn_ctx *ctx)                                    \
-	{                                                                                          \
-		struct attn__route_spec rs;                                                        \
-		cfg_type c;                                                                        \
-		if (prefix##_supports(s, p, NULL, 0) != ATTN_OK)                                   \
-			return ATTN_ERR_UNSUPPORTED;                                               \
-		spec_fn(s, p, &rs, &c);                                                            \
-		return attn__route_forward(&rs, s, in, out, ws, ctx);                              \
-	}                                                                                          \
-	static int prefix##_oracle(const struct attn_shape *s, const struct attn_params *p,        \
-	                           const struct attn_inputs *in, double *out,                      \
-	                           const struct attn_ctx *ctx)                                     \
-	{                                                                                          \
-		struct attn__route_spec rs;                                                        \
-		cfg_type c;                                                                        \
-		(void)ctx;                                                                         \
-		if (prefix##_supports(s, p, NULL, 0) != ATTN_OK)                                   \
-			return ATTN_ERR_UNSUPPORTED;                                               \
-		spec_fn(s, p, &rs, &c);                                                            \
-		return attn__route_oracle(&rs, s, in, out);                                        \
-	}
+struct attn__route_method {
+	void (*spec)(const struct attn_shape *s, const struct attn_params *p,
+	             struct attn__route_spec *rs, void *cfg);
+};
+
+/*
+ * The descriptor callbacks of a routed method (m->data a `struct
+ * attn__route_method`); its supports() is its own. flops, bytes and prepare
+ * are the driver's; workspace_bytes, forward and oracle too for a method
+ * with no more than the driver's workspace (nsa writes those three
+ * itself). forward and oracle first ask m->supports and refuse
+ * (ATTN_ERR_UNSUPPORTED) what it refuses.
+ */
+double attn__routed_flops(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p);
+double attn__routed_bytes(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p);
+int attn__routed_prepare(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                         const struct attn_ctx *ctx);
+size_t attn__routed_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                    const struct attn_params *p, int threads);
+int attn__routed_forward(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p, const struct attn_inputs *in, float *out,
+                         void *ws, const struct attn_ctx *ctx);
+int attn__routed_oracle(const struct attn_method *m, const struct attn_shape *s,
+                        const struct attn_params *p, const struct attn_inputs *in, double *out,
+                        const struct attn_ctx *ctx);
 
 /*
  * The fields every routing method's descriptor shares: sparse, not exact
  * (exact over its kept set only: the oracle is the dense masked reference
- * over the same selection), tolerance 1e-5, no extra inputs, and the
- * parameters of the method's array <prefix>_params.
+ * over the same selection), tolerance 1e-5, no extra inputs, the
+ * parameters of the method's array <prefix>_params, and the driver's
+ * flops, bytes and prepare. The method adds supports and data (and
+ * name, category, summary, citation, time_exp, mem_exp);
+ * ATTN__ROUTE_METHOD_COMMON adds the driver's workspace_bytes, forward and
+ * oracle as well.
  */
-#define ATTN__ROUTE_METHOD_COMMON(prefix)                                                          \
+#define ATTN__ROUTE_METHOD_FIELDS(prefix)                                                          \
 	.abi_version = ATTN_ABI_VERSION, .family = ATTN_FAMILY_SPARSE, .flags = 0,                 \
 	.tolerance = 1e-5, .inputs = 0, .params = prefix##_params,                                 \
-	.n_params = ATTN__COUNT(prefix##_params), .supports = prefix##_supports,                   \
-	.workspace_bytes = prefix##_workspace_bytes, .flops = prefix##_flops,                      \
-	.bytes = prefix##_bytes, .prepare = prefix##_prepare, .forward = prefix##_forward,         \
-	.oracle = prefix##_oracle
+	.n_params = ATTN__COUNT(prefix##_params), .flops = attn__routed_flops,                     \
+	.bytes = attn__routed_bytes, .prepare = attn__routed_prepare
+
+#define ATTN__ROUTE_METHOD_COMMON(prefix)                                                          \
+	ATTN__ROUTE_METHOD_FIELDS(prefix), .workspace_bytes = attn__routed_workspace_bytes,        \
+	                                   .forward = attn__routed_forward,                        \
+	                                   .oracle = attn__routed_oracle
 
 #endif /* ATTNBENCH_METHODS_ROUTE_H */

@@ -95,8 +95,8 @@ void attn__wkv_spec_init(struct attn__wkv_spec *sp, const struct attn_params *p,
 	sp->name = name;
 }
 
-int attn__wkv_supports(const struct attn__wkv_spec *sp, const struct attn_shape *s, char *msg,
-                       size_t msglen)
+static int wkv_supports(const struct attn__wkv_spec *sp, const struct attn_shape *s, char *msg,
+                        size_t msglen)
 {
 	int rc = attn__check_shape(s, msg, msglen);
 	if (rc != ATTN_OK)
@@ -183,8 +183,8 @@ static void plan_init(struct wkv_plan *pl, const struct attn__wkv_spec *sp,
 	pl->total = pl->state + (size_t)pl->threads * pl->slice;
 }
 
-size_t attn__wkv_workspace_bytes(const struct attn__wkv_spec *sp, const struct attn_shape *s,
-                                 int threads)
+static size_t wkv_workspace_bytes(const struct attn__wkv_spec *sp, const struct attn_shape *s,
+                                  int threads)
 {
 	struct wkv_plan pl;
 	plan_init(&pl, sp, s, threads);
@@ -213,7 +213,7 @@ size_t attn__wkv_workspace_bytes(const struct attn__wkv_spec *sp, const struct a
 #define WKV_FLOPS_AFT_ROW   5.0
 #define WKV_FLOPS_RWKV_ROW  8.0
 
-double attn__wkv_flops(const struct attn__wkv_spec *sp, const struct attn_shape *s)
+static double wkv_flops(const struct attn__wkv_spec *sp, const struct attn_shape *s)
 {
 	const int decay = sp->decay != NULL;
 	const double heads = (double)s->batch * (double)s->heads;
@@ -234,7 +234,7 @@ double attn__wkv_flops(const struct attn__wkv_spec *sp, const struct attn_shape 
  * 2 N D floats fit). Decode reads one row of q, k and v, writes one of o, and
  * reads each head's state (a, b, p, and w, u for RWKV).
  */
-double attn__wkv_bytes(const struct attn__wkv_spec *sp, const struct attn_shape *s)
+static double wkv_bytes(const struct attn__wkv_spec *sp, const struct attn_shape *s)
 {
 	const double f = sizeof(float), D = (double)s->d;
 	const double heads = (double)s->batch * (double)s->heads;
@@ -491,10 +491,10 @@ static int inputs_ok(const struct attn_inputs *in)
 	return in && in->q && in->k && in->v;
 }
 
-int attn__wkv_prepare(const struct attn__wkv_spec *sp, const struct attn_shape *s,
-                      const struct attn_inputs *in, void *ws, int threads)
+static int wkv_prepare(const struct attn__wkv_spec *sp, const struct attn_shape *s,
+                       const struct attn_inputs *in, void *ws, int threads)
 {
-	if (attn__wkv_supports(sp, s, NULL, 0) != ATTN_OK)
+	if (wkv_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 	if (!inputs_ok(in))
 		return ATTN_ERR_INVALID;
@@ -527,10 +527,10 @@ int attn__wkv_prepare(const struct attn__wkv_spec *sp, const struct attn_shape *
 	return ATTN_OK;
 }
 
-int attn__wkv_forward(const struct attn__wkv_spec *sp, const struct attn_shape *s,
-                      const struct attn_inputs *in, float *out, void *ws, int threads)
+static int wkv_forward(const struct attn__wkv_spec *sp, const struct attn_shape *s,
+                       const struct attn_inputs *in, float *out, void *ws, int threads)
 {
-	if (attn__wkv_supports(sp, s, NULL, 0) != ATTN_OK)
+	if (wkv_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 	if (!inputs_ok(in) || !out || !ws)
 		return ATTN_ERR_INVALID;
@@ -591,10 +591,10 @@ static double oracle_exponent(const struct wkv_head *hd, const float *wu, int64_
 	return j < t ? k - (double)(t - 1 - j) * wu[c] : k + wu[D + c];
 }
 
-int attn__wkv_oracle(const struct attn__wkv_spec *sp, const struct attn_shape *s,
-                     const struct attn_inputs *in, double *out)
+static int wkv_oracle(const struct attn__wkv_spec *sp, const struct attn_shape *s,
+                      const struct attn_inputs *in, double *out)
 {
-	if (attn__wkv_supports(sp, s, NULL, 0) != ATTN_OK)
+	if (wkv_supports(sp, s, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 	if (!inputs_ok(in) || !out)
 		return ATTN_ERR_INVALID;
@@ -633,4 +633,80 @@ int attn__wkv_oracle(const struct attn__wkv_spec *sp, const struct attn_shape *s
 	}
 	free(wu);
 	return ATTN_OK;
+}
+
+/*
+ * ---- The descriptor callbacks (ABI v2) --------------------------------------
+ *
+ * A method on this engine is a descriptor whose callbacks are these and
+ * whose data says which variant it is; each builds the spec from m->data
+ * and the call's parameters, then runs the entry point above.
+ */
+
+/* The spec of method m: its name (for messages) and its data's decay. */
+static void wkv_method_spec(const struct attn_method *m, const struct attn_params *p,
+                            struct attn__wkv_spec *sp)
+{
+	const struct attn__wkv_method *wm = m->data;
+	attn__wkv_spec_init(sp, p, m->name, wm->decay);
+}
+
+int attn__wkv_supports(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, char *msg, size_t msglen)
+{
+	struct attn__wkv_spec sp;
+	wkv_method_spec(m, p, &sp);
+	return wkv_supports(&sp, s, msg, msglen);
+}
+
+size_t attn__wkv_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                 const struct attn_params *p, int threads)
+{
+	struct attn__wkv_spec sp;
+	wkv_method_spec(m, p, &sp);
+	return wkv_workspace_bytes(&sp, s, threads);
+}
+
+double attn__wkv_flops(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p)
+{
+	struct attn__wkv_spec sp;
+	wkv_method_spec(m, p, &sp);
+	return wkv_flops(&sp, s);
+}
+
+double attn__wkv_bytes(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p)
+{
+	struct attn__wkv_spec sp;
+	wkv_method_spec(m, p, &sp);
+	return wkv_bytes(&sp, s);
+}
+
+int attn__wkv_prepare(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                      const struct attn_ctx *ctx)
+{
+	struct attn__wkv_spec sp;
+	wkv_method_spec(m, p, &sp);
+	return wkv_prepare(&sp, s, in, ws, ctx ? ctx->threads : 1);
+}
+
+int attn__wkv_forward(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in, float *out,
+                      void *ws, const struct attn_ctx *ctx)
+{
+	struct attn__wkv_spec sp;
+	wkv_method_spec(m, p, &sp);
+	return wkv_forward(&sp, s, in, out, ws, ctx ? ctx->threads : 1);
+}
+
+int attn__wkv_oracle(const struct attn_method *m, const struct attn_shape *s,
+                     const struct attn_params *p, const struct attn_inputs *in, double *out,
+                     const struct attn_ctx *ctx)
+{
+	struct attn__wkv_spec sp;
+	(void)ctx;
+	wkv_method_spec(m, p, &sp);
+	return wkv_oracle(&sp, s, in, out);
 }

@@ -15,9 +15,9 @@
  * recurrent form is O(N D) and never overflows, underflows into 0/0 or
  * NaN, at any key size and any N.
  *
- * A method (aft.c, rwkv.c) fills a `struct attn__wkv_spec` and forwards each
- * descriptor function to the one here through ATTN__WKV_DEFINE_METHOD; the
- * algorithms and the numerics are documented in wkv.c.
+ * A method (aft.c, rwkv.c) is a descriptor whose callbacks are this
+ * engine's (attn__wkv_supports, ... attn__wkv_oracle) and whose data is a
+ * `struct attn__wkv_method`, its decay; the algorithms and the numerics are documented in wkv.c.
  *
  * Internal to attnbench (attn__ names), like common.h.
  */
@@ -28,7 +28,6 @@
 #include <stdint.h>
 
 #include "attnbench/method.h"
-#include "common/engine.h"
 #include "common/linattn.h"
 
 /*
@@ -61,67 +60,62 @@ struct attn__wkv_spec {
 void attn__wkv_spec_init(struct attn__wkv_spec *sp, const struct attn_params *p, const char *name,
                          void (*decay)(int64_t h, int64_t heads, int64_t D, float *w, float *u));
 
-/*
- * supports(): the shape checks, the form, and causal only with a decay (a
- * decay from j to t is defined for j <= t only; AFT has a bidirectional form).
- */
-int attn__wkv_supports(const struct attn__wkv_spec *sp, const struct attn_shape *s, char *msg,
-                       size_t msglen);
-
-/* Exact workspace of forward() and prepare() with `threads` threads. */
-size_t attn__wkv_workspace_bytes(const struct attn__wkv_spec *sp, const struct attn_shape *s,
-                                 int threads);
-
-/* FLOPs and compulsory bytes of one forward(); see wkv.c for what is counted. */
-double attn__wkv_flops(const struct attn__wkv_spec *sp, const struct attn_shape *s);
-double attn__wkv_bytes(const struct attn__wkv_spec *sp, const struct attn_shape *s);
+/* What an element-wise method's descriptor points at (its data). */
+struct attn__wkv_method {
+	/* attn__wkv_spec.decay: RWKV's w and u, or NULL (AFT). */
+	void (*decay)(int64_t h, int64_t heads, int64_t D, float *w, float *u);
+};
 
 /*
- * Decode only (nothing to do in prefill): the state (a, b, p) of every head
- * after the context 0..N-2, and its w and u, written into the front of ws.
+ * The descriptor callbacks of both methods (m->data a `struct
+ * attn__wkv_method`; the spec's name is m->name). Each builds the spec,
+ * then:
+ *  - supports: the shape checks, the form, and causal only with a decay (a
+ *    decay from j to t is defined for j <= t only; AFT has a bidirectional
+ *    form);
+ *  - workspace_bytes: the exact workspace of forward() and prepare();
+ *  - flops, bytes: of one forward(); see wkv.c for what is counted;
+ *  - prepare: decode only (nothing to do in prefill): the state (a, b, p)
+ *    of every head after the context 0..N-2, and its w and u, written into
+ *    the front of ws;
+ *  - forward: out (B, H, NQ, D) in the spec's form (decode: one step from
+ *    the prepared state);
+ *  - oracle: the sum over visible j in obvious loops, shifted by its
+ *    largest exponent per (query, channel). Allocates w and u (2 D floats)
+ *    when there is a decay: ATTN_ERR_NOMEM when that fails.
+ * prepare and forward use ctx's threads (1 without a ctx).
  */
-int attn__wkv_prepare(const struct attn__wkv_spec *sp, const struct attn_shape *s,
-                      const struct attn_inputs *in, void *ws, int threads);
-
-/* out (B, H, NQ, D) in sp->form (decode: one step from the prepared state). */
-int attn__wkv_forward(const struct attn__wkv_spec *sp, const struct attn_shape *s,
-                      const struct attn_inputs *in, float *out, void *ws, int threads);
+int attn__wkv_supports(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, char *msg, size_t msglen);
+size_t attn__wkv_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                 const struct attn_params *p, int threads);
+double attn__wkv_flops(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p);
+double attn__wkv_bytes(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p);
+int attn__wkv_prepare(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                      const struct attn_ctx *ctx);
+int attn__wkv_forward(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in, float *out,
+                      void *ws, const struct attn_ctx *ctx);
+int attn__wkv_oracle(const struct attn_method *m, const struct attn_shape *s,
+                     const struct attn_params *p, const struct attn_inputs *in, double *out,
+                     const struct attn_ctx *ctx);
 
 /*
- * The float64 oracle: the sum over visible j in obvious loops, shifted by
- * its largest exponent per (query, channel). out (B, H, NQ, D). Allocates
- * w and u (2 D floats) when there is a decay: ATTN_ERR_NOMEM when that fails.
+ * The descriptor fields both methods share, inside the initialiser; the
+ * method adds its name, summary, citation and data. time_exp and mem_exp
+ * describe the default (recurrent) form; the parallel form takes O(N^2)
+ * time and, here, no more memory (the sum is accumulated, never stored).
+ * The params are the one `form`.
  */
-int attn__wkv_oracle(const struct attn__wkv_spec *sp, const struct attn_shape *s,
-                     const struct attn_inputs *in, double *out);
-
-/*
- * The descriptor functions <prefix>_supports, ... _oracle of the method
- * named `prefix` (see common/engine.h), with `decay` its
- * attn__wkv_spec.decay (NULL for none), and <prefix>_spec, which builds its
- * spec from the parameters.
- */
-#define ATTN__WKV_DEFINE_METHOD(prefix, decay)                                                     \
-	static void prefix##_spec(const struct attn_params *p, struct attn__wkv_spec *sp)          \
-	{                                                                                          \
-		attn__wkv_spec_init(sp, p, #prefix, decay);                                        \
-	}                                                                                          \
-	ATTN__ENGINE_DEFINE_METHOD(prefix, struct attn__wkv_spec, prefix##_spec, attn__wkv)
-
-/*
- * The descriptor fields both methods share, inside the initialiser after
- * ATTN__WKV_DEFINE_METHOD; the method adds its summary and citation.
- * time_exp and mem_exp describe the default (recurrent) form; the parallel
- * form takes O(N^2) time and, here, no more memory (the sum is accumulated,
- * never stored). The params are the one `form`.
- */
-#define ATTN__WKV_METHOD_COMMON(prefix)                                                            \
-	.abi_version = ATTN_ABI_VERSION, .name = #prefix, .family = ATTN_FAMILY_LINEAR,            \
-	.category = "element-wise", .flags = 0, .time_exp = 1.0, .mem_exp = 0.0,                   \
-	.tolerance = 1e-4, .inputs = 0, .n_params = 1,                                             \
-	.params = (const struct attn_param_spec[]){ATTN__WKV_PARAM_FORM},                          \
-	.supports = prefix##_supports, .workspace_bytes = prefix##_workspace_bytes,                \
-	.flops = prefix##_flops, .bytes = prefix##_bytes, .prepare = prefix##_prepare,             \
-	.forward = prefix##_forward, .oracle = prefix##_oracle
+#define ATTN__WKV_METHOD_COMMON                                                                    \
+	.abi_version = ATTN_ABI_VERSION, .family = ATTN_FAMILY_LINEAR, .category = "element-wise", \
+	.flags = 0, .time_exp = 1.0, .mem_exp = 0.0, .tolerance = 1e-4, .inputs = 0,               \
+	.n_params = 1, .params = (const struct attn_param_spec[]){ATTN__WKV_PARAM_FORM},           \
+	.supports = attn__wkv_supports, .workspace_bytes = attn__wkv_workspace_bytes,              \
+	.flops = attn__wkv_flops, .bytes = attn__wkv_bytes, .prepare = attn__wkv_prepare,          \
+	.forward = attn__wkv_forward, .oracle = attn__wkv_oracle
 
 #endif /* ATTNBENCH_METHODS_WKV_H */

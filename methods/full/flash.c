@@ -199,9 +199,10 @@ static int check_tile(const struct attn_params *p, int idx, char *msg, size_t ms
 	return rc;
 }
 
-static int flash_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
-                          size_t msglen)
+static int flash_supports(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p, char *msg, size_t msglen)
 {
+	(void)m;
 	int rc = attn__check_shape(s, msg, msglen);
 	if (rc == ATTN_OK)
 		rc = check_tile(p, FLASH_P_BQ, msg, msglen);
@@ -210,23 +211,28 @@ static int flash_supports(const struct attn_shape *s, const struct attn_params *
 	return rc;
 }
 
-static size_t flash_workspace_bytes(const struct attn_shape *s, const struct attn_params *p,
-                                    int threads)
+static size_t flash_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                    const struct attn_params *p, int threads)
 {
+	(void)m;
 	struct flash_plan pl;
 	flash_plan_init(&pl, s, p, threads);
 	return pl.total;
 }
 
-static double flash_flops(const struct attn_shape *s, const struct attn_params *p)
+static double flash_flops(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p)
 {
+	(void)m;
 	(void)p;
 	return attn__softmax_flops(s);
 }
 
 /* Q, K, V read and O written once: the scores never leave the tile. */
-static double flash_bytes(const struct attn_shape *s, const struct attn_params *p)
+static double flash_bytes(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p)
 {
+	(void)m;
 	(void)p;
 	return attn__qkvo_bytes(s);
 }
@@ -438,11 +444,12 @@ static void flash_decode(const struct flash_plan *pl, const struct attn_shape *s
  * `threads` must be the count workspace_bytes() was given: the plan, and so
  * the workspace's carving, depends on it.
  */
-static int flash_forward(const struct attn_shape *s, const struct attn_params *p,
-                         const struct attn_inputs *in, float *out, void *ws,
-                         const struct attn_ctx *ctx)
+static int flash_forward(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p, const struct attn_inputs *in, float *out,
+                         void *ws, const struct attn_ctx *ctx)
 {
-	if (flash_supports(s, p, NULL, 0) != ATTN_OK)
+	(void)m;
+	if (flash_supports(m, s, p, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 	struct flash_plan pl;
 	flash_plan_init(&pl, s, p, ctx ? ctx->threads : 1);

@@ -13,38 +13,45 @@ static size_t ref_out_count(const struct attn_shape *s)
 	return (size_t)s->batch * (size_t)s->heads * (size_t)attn_shape_nq(s) * (size_t)s->d;
 }
 
-static int ref_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
-			size_t msglen)
+static int ref_supports(const struct attn_method *m, const struct attn_shape *s,
+                        const struct attn_params *p, char *msg, size_t msglen)
 {
+	(void)m;
 	(void)p;
 	return attn__check_shape(s, msg, msglen);
 }
 
-static size_t ref_workspace_bytes(const struct attn_shape *s, const struct attn_params *p,
-				  int threads)
+static size_t ref_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                  const struct attn_params *p, int threads)
 {
+	(void)m;
 	(void)p;
 	(void)threads;
 	return (ref_out_count(s) + (size_t)s->n) * sizeof(double);
 }
 
-static double ref_flops(const struct attn_shape *s, const struct attn_params *p)
+static double ref_flops(const struct attn_method *m, const struct attn_shape *s,
+                        const struct attn_params *p)
 {
+	(void)m;
 	(void)p;
 	return attn__softmax_flops(s);
 }
 
-static double ref_bytes(const struct attn_shape *s, const struct attn_params *p)
+static double ref_bytes(const struct attn_method *m, const struct attn_shape *s,
+                        const struct attn_params *p)
 {
+	(void)m;
 	(void)p;
 	return attn__qkvo_bytes(s);
 }
 
 /* out (B, H, NQ, D) = float(reference in double). */
-static int ref_forward(const struct attn_shape *s, const struct attn_params *p,
-		       const struct attn_inputs *in, float *out, void *ws,
-		       const struct attn_ctx *ctx)
+static int ref_forward(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, const struct attn_inputs *in, float *out,
+                       void *ws, const struct attn_ctx *ctx)
 {
+	(void)m;
 	(void)p;
 	(void)ctx;
 	double *o64 = ws;                       /* (B, H, NQ, D) */
@@ -57,9 +64,11 @@ static int ref_forward(const struct attn_shape *s, const struct attn_params *p,
 	return ATTN_OK;
 }
 
-static int ref_oracle(const struct attn_shape *s, const struct attn_params *p,
-		      const struct attn_inputs *in, double *out, const struct attn_ctx *ctx)
+static int ref_oracle(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in, double *out,
+                      const struct attn_ctx *ctx)
 {
+	(void)m;
 	(void)p;
 	(void)ctx;
 	return attn_reference_softmax(s, in, out);

@@ -37,9 +37,10 @@ static int64_t softmax_block(const struct attn_shape *s, const struct attn_param
 	return block < nq ? block : nq;
 }
 
-static int softmax_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
-                            size_t msglen)
+static int softmax_supports(const struct attn_method *m, const struct attn_shape *s,
+                            const struct attn_params *p, char *msg, size_t msglen)
 {
+	(void)m;
 	int rc = attn__check_shape(s, msg, msglen);
 	if (rc != ATTN_OK)
 		return rc;
@@ -58,15 +59,18 @@ static int softmax_supports(const struct attn_shape *s, const struct attn_params
 }
 
 /* One score block: min(block, NQ) rows of N floats. */
-static size_t softmax_workspace_bytes(const struct attn_shape *s, const struct attn_params *p,
-                                      int threads)
+static size_t softmax_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                      const struct attn_params *p, int threads)
 {
+	(void)m;
 	(void)threads;
 	return (size_t)softmax_block(s, p) * (size_t)s->n * sizeof(float);
 }
 
-static double softmax_flops(const struct attn_shape *s, const struct attn_params *p)
+static double softmax_flops(const struct attn_method *m, const struct attn_shape *s,
+                            const struct attn_params *p)
 {
+	(void)m;
 	(void)p;
 	return attn__softmax_flops(s);
 }
@@ -77,8 +81,10 @@ static double softmax_flops(const struct attn_shape *s, const struct attn_params
  * kept score). Whether a block stays in cache depends on its size; this
  * counts the traffic the algorithm asks for, as a materialising method.
  */
-static double softmax_bytes(const struct attn_shape *s, const struct attn_params *p)
+static double softmax_bytes(const struct attn_method *m, const struct attn_shape *s,
+                            const struct attn_params *p)
 {
+	(void)m;
 	(void)p;
 	return attn__qkvo_bytes(s) + 4.0 * sizeof(float) * attn__softmax_pairs(s);
 }
@@ -128,12 +134,13 @@ static void softmax_head_prefill(int64_t N, int64_t D, int causal, int64_t block
 	}
 }
 
-static int softmax_forward(const struct attn_shape *s, const struct attn_params *p,
-                           const struct attn_inputs *in, float *out, void *ws,
-                           const struct attn_ctx *ctx)
+static int softmax_forward(const struct attn_method *m, const struct attn_shape *s,
+                           const struct attn_params *p, const struct attn_inputs *in, float *out,
+                           void *ws, const struct attn_ctx *ctx)
 {
+	(void)m;
 	(void)ctx; /* OpenBLAS threads are set by the harness */
-	if (softmax_supports(s, p, NULL, 0) != ATTN_OK)
+	if (softmax_supports(m, s, p, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 
 	const int64_t B = s->batch, H = s->heads, N = s->n, D = s->d;

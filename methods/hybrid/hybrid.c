@@ -85,51 +85,58 @@ static size_t hyb_plan(const struct attn_shape *s, const struct hyb_layer *l, in
 	size_t off = 0;
 	for (int i = 0; i < depth; i++) {
 		offsets[i] = off;
-		off += (l[i].m->workspace_bytes(s, &l[i].p, threads) + 63) & ~(size_t)63;
+		off += (l[i].m->workspace_bytes(l[i].m, s, &l[i].p, threads) + 63) & ~(size_t)63;
 	}
 	return off;
 }
 
-static int hybrid_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
-                           size_t msglen)
+static int hybrid_supports(const struct attn_method *m, const struct attn_shape *s,
+                           const struct attn_params *p, char *msg, size_t msglen)
 {
+	(void)m;
 	struct hyb_layer l[HYB_MAX_LAYERS];
 	const int depth = hyb_layers(p, l);
 	for (int i = 0; i < depth; i++) {
 		char why[256] = "";
-		if (l[i].m->supports && l[i].m->supports(s, &l[i].p, why, sizeof why) != ATTN_OK)
+		if (l[i].m->supports &&
+		    l[i].m->supports(l[i].m, s, &l[i].p, why, sizeof why) != ATTN_OK)
 			return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "layer %d (%s): %s", i,
 			                 l[i].m->name, why);
 	}
 	return ATTN_OK;
 }
 
-static size_t hybrid_workspace_bytes(const struct attn_shape *s, const struct attn_params *p,
-                                     int threads)
+static size_t hybrid_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                     const struct attn_params *p, int threads)
 {
+	(void)m;
 	struct hyb_layer l[HYB_MAX_LAYERS];
 	size_t offsets[HYB_MAX_LAYERS];
 	const int depth = hyb_layers(p, l);
 	return hyb_plan(s, l, depth, threads, offsets) + out_bytes(s);
 }
 
-static double hybrid_flops(const struct attn_shape *s, const struct attn_params *p)
+static double hybrid_flops(const struct attn_method *m, const struct attn_shape *s,
+                           const struct attn_params *p)
 {
+	(void)m;
 	struct hyb_layer l[HYB_MAX_LAYERS];
 	const int depth = hyb_layers(p, l);
 	double f = 0;
 	for (int i = 0; i < depth; i++)
-		f += l[i].m->flops(s, &l[i].p);
+		f += l[i].m->flops(l[i].m, s, &l[i].p);
 	return f + (double)depth * (double)(out_bytes(s) / sizeof(float)); /* the sums */
 }
 
-static double hybrid_bytes(const struct attn_shape *s, const struct attn_params *p)
+static double hybrid_bytes(const struct attn_method *m, const struct attn_shape *s,
+                           const struct attn_params *p)
 {
+	(void)m;
 	struct hyb_layer l[HYB_MAX_LAYERS];
 	const int depth = hyb_layers(p, l);
 	double b = 0;
 	for (int i = 0; i < depth; i++)
-		b += l[i].m->bytes(s, &l[i].p);
+		b += l[i].m->bytes(l[i].m, s, &l[i].p);
 	return b;
 }
 
@@ -154,16 +161,18 @@ static double hybrid_state_bytes(const struct attn_shape *s, const struct hyb_la
 	return b;
 }
 
-static int hybrid_prepare(const struct attn_shape *s, const struct attn_params *p,
-                          const struct attn_inputs *in, void *ws, const struct attn_ctx *ctx)
+static int hybrid_prepare(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                          const struct attn_ctx *ctx)
 {
+	(void)m;
 	struct hyb_layer l[HYB_MAX_LAYERS];
 	size_t offsets[HYB_MAX_LAYERS];
 	const int depth = hyb_layers(p, l);
 	hyb_plan(s, l, depth, ctx ? ctx->threads : 1, offsets);
 	for (int i = 0; i < depth; i++) {
 		int rc = l[i].m->prepare
-		             ? l[i].m->prepare(s, &l[i].p, in, (char *)ws + offsets[i], ctx)
+		             ? l[i].m->prepare(l[i].m, s, &l[i].p, in, (char *)ws + offsets[i], ctx)
 		             : ATTN_OK;
 		if (rc != ATTN_OK)
 			return rc;
@@ -172,10 +181,11 @@ static int hybrid_prepare(const struct attn_shape *s, const struct attn_params *
 }
 
 /* out = Σ_l attn_l: the first layer writes out, the others go through the buffer. */
-static int hybrid_forward(const struct attn_shape *s, const struct attn_params *p,
-                          const struct attn_inputs *in, float *out, void *ws,
-                          const struct attn_ctx *ctx)
+static int hybrid_forward(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p, const struct attn_inputs *in, float *out,
+                          void *ws, const struct attn_ctx *ctx)
 {
+	(void)m;
 	struct hyb_layer l[HYB_MAX_LAYERS];
 	size_t offsets[HYB_MAX_LAYERS];
 	const int depth = hyb_layers(p, l);
@@ -185,8 +195,8 @@ static int hybrid_forward(const struct attn_shape *s, const struct attn_params *
 	/* the layers' own ctx: figures they report are theirs, not the stack's */
 	struct attn_ctx lctx = {.threads = ctx ? ctx->threads : 1, .seed = ctx ? ctx->seed : 0};
 	for (int i = 0; i < depth; i++) {
-		int rc = l[i].m->forward(s, &l[i].p, in, i ? buf : out, (char *)ws + offsets[i],
-		                         &lctx);
+		int rc = l[i].m->forward(l[i].m, s, &l[i].p, in, i ? buf : out,
+		                         (char *)ws + offsets[i], &lctx);
 		if (rc != ATTN_OK)
 			return rc;
 		if (i)
@@ -197,9 +207,11 @@ static int hybrid_forward(const struct attn_shape *s, const struct attn_params *
 	return ATTN_OK;
 }
 
-static int hybrid_oracle(const struct attn_shape *s, const struct attn_params *p,
-                         const struct attn_inputs *in, double *out, const struct attn_ctx *ctx)
+static int hybrid_oracle(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p, const struct attn_inputs *in, double *out,
+                         const struct attn_ctx *ctx)
 {
+	(void)m;
 	struct hyb_layer l[HYB_MAX_LAYERS];
 	const int depth = hyb_layers(p, l);
 	const size_t n = out_bytes(s) / sizeof(float);
@@ -209,7 +221,7 @@ static int hybrid_oracle(const struct attn_shape *s, const struct attn_params *p
 	memset(out, 0, n * sizeof(double));
 	int rc = ATTN_OK;
 	for (int i = 0; i < depth && rc == ATTN_OK; i++) {
-		rc = l[i].m->oracle ? l[i].m->oracle(s, &l[i].p, in, one, ctx)
+		rc = l[i].m->oracle ? l[i].m->oracle(l[i].m, s, &l[i].p, in, one, ctx)
 		                    : attn_reference_softmax(s, in, one);
 		for (size_t k = 0; rc == ATTN_OK && k < n; k++)
 			out[k] += one[k];

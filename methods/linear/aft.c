@@ -18,10 +18,12 @@
 #include "common/common.h"
 #include "common/wkv.h"
 
-ATTN__WKV_DEFINE_METHOD(aft, NULL)
+static const struct attn__wkv_method aft_data = {.decay = NULL};
 
 const struct attn_method attn_method_aft = {
-    ATTN__WKV_METHOD_COMMON(aft),
+    ATTN__WKV_METHOD_COMMON,
+    .name = "aft",
+    .data = &aft_data,
     .summary = "AFT-simple: a softmax over positions per channel, keys as logits, gated by σ(q)",
     .citation = "Zhai et al. 2021, An Attention Free Transformer, arXiv 2105.14103",
 };

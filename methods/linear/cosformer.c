@@ -109,15 +109,16 @@ static void cosformer_spec(const struct attn_params *p, struct attn__lin_spec *l
 	attn__lin_spec_params(ls, p);
 }
 
-ATTN__LIN_DEFINE_METHOD(cosformer, cosformer_spec)
+static const struct attn__lin_method cosformer_data = {.spec = cosformer_spec};
 
 const struct attn_method attn_method_cosformer = {
-	ATTN__LIN_METHOD_COMMON(cosformer),
-	.name = "cosformer",
-	.category = "softmax approximator",
-	.summary = "cosFormer: ReLU kernel re-weighted by cos(pi (i - j) / 2N), normalised",
-	.citation = "Qin et al. 2022, cosFormer: Rethinking Softmax in Attention, arXiv 2202.08791",
-	.inputs = 0,
-	.n_params = 2,
-	.params = cosformer_params,
+    ATTN__LIN_METHOD_COMMON,
+    .data = &cosformer_data,
+    .name = "cosformer",
+    .category = "softmax approximator",
+    .summary = "cosFormer: ReLU kernel re-weighted by cos(pi (i - j) / 2N), normalised",
+    .citation = "Qin et al. 2022, cosFormer: Rethinking Softmax in Attention, arXiv 2202.08791",
+    .inputs = 0,
+    .n_params = 2,
+    .params = cosformer_params,
 };

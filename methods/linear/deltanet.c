@@ -17,10 +17,11 @@
  */
 #include "common/delta.h"
 
-ATTN__DELTA_DEFINE_METHOD(deltanet, ATTN__DELTA_PLAIN)
+static const struct attn__delta_method deltanet_data = {.kind = ATTN__DELTA_PLAIN};
 
 const struct attn_method attn_method_deltanet = {
-    ATTN__DELTA_METHOD_COMMON(deltanet),
+    ATTN__DELTA_METHOD_COMMON,
+    .data = &deltanet_data,
     .name = "deltanet",
     .category = "delta rule",
     .summary = "DeltaNet: the delta rule, S = (I - b k k^T) S + b k v^T, unit keys",

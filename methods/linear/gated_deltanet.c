@@ -18,10 +18,11 @@
  */
 #include "common/delta.h"
 
-ATTN__DELTA_DEFINE_METHOD(gated_deltanet, ATTN__DELTA_GATED)
+static const struct attn__delta_method gated_deltanet_data = {.kind = ATTN__DELTA_GATED};
 
 const struct attn_method attn_method_gated_deltanet = {
-    ATTN__DELTA_METHOD_COMMON(gated_deltanet),
+    ATTN__DELTA_METHOD_COMMON,
+    .data = &gated_deltanet_data,
     .name = "gated_deltanet",
     .category = "delta rule",
     .summary = "Gated DeltaNet: delta rule under a scalar forget gate per head and step",

@@ -36,15 +36,16 @@ static void gla_spec(const struct attn_params *p, struct attn__lin_spec *ls)
 	attn__lin_spec_params(ls, p);
 }
 
-ATTN__LIN_DEFINE_METHOD(gla, gla_spec)
+static const struct attn__lin_method gla_data = {.spec = gla_spec};
 
 const struct attn_method attn_method_gla = {
-	ATTN__LIN_METHOD_COMMON(gla),
-	.name = "gla",
-	.category = "gates",
-	.summary = "gated linear attention: data-dependent decay per key dimension",
-	.citation = "Yang et al. 2024, Gated Linear Attention Transformers, arXiv 2312.06635",
-	.inputs = ATTN_INPUT_GATE_VEC,
-	.n_params = 2,
-	.params = gla_params,
+    ATTN__LIN_METHOD_COMMON,
+    .data = &gla_data,
+    .name = "gla",
+    .category = "gates",
+    .summary = "gated linear attention: data-dependent decay per key dimension",
+    .citation = "Yang et al. 2024, Gated Linear Attention Transformers, arXiv 2312.06635",
+    .inputs = ATTN_INPUT_GATE_VEC,
+    .n_params = 2,
+    .params = gla_params,
 };

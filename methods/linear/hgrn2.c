@@ -40,15 +40,16 @@ static void hgrn2_spec(const struct attn_params *p, struct attn__lin_spec *ls)
 	attn__lin_spec_params(ls, p);
 }
 
-ATTN__LIN_DEFINE_METHOD(hgrn2, hgrn2_spec)
+static const struct attn__lin_method hgrn2_data = {.spec = hgrn2_spec};
 
 const struct attn_method attn_method_hgrn2 = {
-	ATTN__LIN_METHOD_COMMON(hgrn2),
-	.name = "hgrn2",
-	.category = "gates",
-	.summary = "HGRN-2: gated linear RNN, key tied to 1 - forget gate (per key dimension)",
-	.citation = "Qin et al. 2024, HGRN2: Gated Linear RNNs with State Expansion, arXiv 2404.07904",
-	.inputs = ATTN_INPUT_GATE_VEC,
-	.n_params = 2,
-	.params = hgrn2_params,
+    ATTN__LIN_METHOD_COMMON,
+    .data = &hgrn2_data,
+    .name = "hgrn2",
+    .category = "gates",
+    .summary = "HGRN-2: gated linear RNN, key tied to 1 - forget gate (per key dimension)",
+    .citation = "Qin et al. 2024, HGRN2: Gated Linear RNNs with State Expansion, arXiv 2404.07904",
+    .inputs = ATTN_INPUT_GATE_VEC,
+    .n_params = 2,
+    .params = hgrn2_params,
 };

@@ -62,15 +62,16 @@ static void lightning_spec(const struct attn_params *p, struct attn__lin_spec *l
 	attn__lin_spec_params(ls, p);
 }
 
-ATTN__LIN_DEFINE_METHOD(lightning, lightning_spec)
+static const struct attn__lin_method lightning_data = {.spec = lightning_spec};
 
 const struct attn_method attn_method_lightning = {
-	ATTN__LIN_METHOD_COMMON(lightning),
-	.name = "lightning",
-	.category = "decay",
-	.summary = "lightning attention: linear attention with a fixed ALiBi-slope decay per head",
-	.citation = "Qin et al. 2024, Lightning Attention-2, arXiv 2401.04658",
-	.inputs = 0,
-	.n_params = 2,
-	.params = lightning_params,
+    ATTN__LIN_METHOD_COMMON,
+    .data = &lightning_data,
+    .name = "lightning",
+    .category = "decay",
+    .summary = "lightning attention: linear attention with a fixed ALiBi-slope decay per head",
+    .citation = "Qin et al. 2024, Lightning Attention-2, arXiv 2401.04658",
+    .inputs = 0,
+    .n_params = 2,
+    .params = lightning_params,
 };

@@ -37,15 +37,16 @@ static void linear_elu_spec(const struct attn_params *p, struct attn__lin_spec *
 	attn__lin_spec_params(ls, p);
 }
 
-ATTN__LIN_DEFINE_METHOD(linear_elu, linear_elu_spec)
+static const struct attn__lin_method linear_elu_data = {.spec = linear_elu_spec};
 
 const struct attn_method attn_method_linear_elu = {
-	ATTN__LIN_METHOD_COMMON(linear_elu),
-	.name = "linear_elu",
-	.category = "softmax approximator",
-	.summary = "Linear Transformer: phi = elu + 1 kernel, normalised, causal or not",
-	.citation = "Katharopoulos et al. 2020, Transformers are RNNs, arXiv 2006.16236",
-	.inputs = 0,
-	.n_params = 2,
-	.params = linear_elu_params,
+    ATTN__LIN_METHOD_COMMON,
+    .data = &linear_elu_data,
+    .name = "linear_elu",
+    .category = "softmax approximator",
+    .summary = "Linear Transformer: phi = elu + 1 kernel, normalised, causal or not",
+    .citation = "Katharopoulos et al. 2020, Transformers are RNNs, arXiv 2006.16236",
+    .inputs = 0,
+    .n_params = 2,
+    .params = linear_elu_params,
 };

@@ -36,15 +36,16 @@ static void mamba2_spec(const struct attn_params *p, struct attn__lin_spec *ls)
 	attn__lin_spec_params(ls, p);
 }
 
-ATTN__LIN_DEFINE_METHOD(mamba2, mamba2_spec)
+static const struct attn__lin_method mamba2_data = {.spec = mamba2_spec};
 
 const struct attn_method attn_method_mamba2 = {
-	ATTN__LIN_METHOD_COMMON(mamba2),
-	.name = "mamba2",
-	.category = "gates",
-	.summary = "Mamba-2 SSD: data-dependent scalar decay per head and step",
-	.citation = "Dao and Gu 2024, Transformers are SSMs (Mamba-2), arXiv 2405.21060",
-	.inputs = ATTN_INPUT_LOG_GATE,
-	.n_params = 2,
-	.params = mamba2_params,
+    ATTN__LIN_METHOD_COMMON,
+    .data = &mamba2_data,
+    .name = "mamba2",
+    .category = "gates",
+    .summary = "Mamba-2 SSD: data-dependent scalar decay per head and step",
+    .citation = "Dao and Gu 2024, Transformers are SSMs (Mamba-2), arXiv 2405.21060",
+    .inputs = ATTN_INPUT_LOG_GATE,
+    .n_params = 2,
+    .params = mamba2_params,
 };

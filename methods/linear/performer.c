@@ -152,15 +152,16 @@ static void performer_spec(const struct attn_params *p, struct attn__lin_spec *l
 	attn__lin_spec_proj(ls, p, performer_params, ATTN__LIN_PROJ_ORTHOGONAL);
 }
 
-ATTN__LIN_DEFINE_METHOD(performer, performer_spec)
+static const struct attn__lin_method performer_data = {.spec = performer_spec};
 
 const struct attn_method attn_method_performer = {
-	ATTN__LIN_METHOD_COMMON(performer),
-	.name = "performer",
-	.category = "softmax approximator",
-	.summary = "Performer FAVOR+: positive orthogonal random features, normalised, causal or not",
-	.citation = "Choromanski et al. 2021, Rethinking Attention with Performers, arXiv 2009.14794",
-	.inputs = 0,
-	.n_params = 4,
-	.params = performer_params,
+    ATTN__LIN_METHOD_COMMON,
+    .data = &performer_data,
+    .name = "performer",
+    .category = "softmax approximator",
+    .summary = "Performer FAVOR+: positive orthogonal random features, normalised, causal or not",
+    .citation = "Choromanski et al. 2021, Rethinking Attention with Performers, arXiv 2009.14794",
+    .inputs = 0,
+    .n_params = 4,
+    .params = performer_params,
 };

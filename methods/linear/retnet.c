@@ -54,15 +54,16 @@ static void retnet_spec(const struct attn_params *p, struct attn__lin_spec *ls)
 	attn__lin_spec_params(ls, p);
 }
 
-ATTN__LIN_DEFINE_METHOD(retnet, retnet_spec)
+static const struct attn__lin_method retnet_data = {.spec = retnet_spec};
 
 const struct attn_method attn_method_retnet = {
-	ATTN__LIN_METHOD_COMMON(retnet),
-	.name = "retnet",
-	.category = "decay",
-	.summary = "retention: linear attention with a fixed multi-scale decay per head",
-	.citation = "Sun et al. 2023, Retentive Network (RetNet), arXiv 2307.08621",
-	.inputs = 0,
-	.n_params = 3,
-	.params = retnet_params,
+    ATTN__LIN_METHOD_COMMON,
+    .data = &retnet_data,
+    .name = "retnet",
+    .category = "decay",
+    .summary = "retention: linear attention with a fixed multi-scale decay per head",
+    .citation = "Sun et al. 2023, Retentive Network (RetNet), arXiv 2307.08621",
+    .inputs = 0,
+    .n_params = 3,
+    .params = retnet_params,
 };

@@ -153,15 +153,16 @@ static void rfa_spec(const struct attn_params *p, struct attn__lin_spec *ls)
 	attn__lin_spec_proj(ls, p, rfa_params, ATTN__LIN_PROJ_GAUSSIAN);
 }
 
-ATTN__LIN_DEFINE_METHOD(rfa, rfa_spec)
+static const struct attn__lin_method rfa_data = {.spec = rfa_spec};
 
 const struct attn_method attn_method_rfa = {
-	ATTN__LIN_METHOD_COMMON(rfa),
-	.name = "rfa",
-	.category = "softmax approximator",
-	.summary = "Random Feature Attention: sin/cos random Fourier features of unit q, k, normalised",
-	.citation = "Peng et al. 2021, Random Feature Attention, arXiv 2103.02143",
-	.inputs = 0,
-	.n_params = 4,
-	.params = rfa_params,
+    ATTN__LIN_METHOD_COMMON,
+    .data = &rfa_data,
+    .name = "rfa",
+    .category = "softmax approximator",
+    .summary = "Random Feature Attention: sin/cos random Fourier features of unit q, k, normalised",
+    .citation = "Peng et al. 2021, Random Feature Attention, arXiv 2103.02143",
+    .inputs = 0,
+    .n_params = 4,
+    .params = rfa_params,
 };

@@ -40,10 +40,12 @@ static void rwkv_decay(int64_t h, int64_t heads, int64_t D, float *w, float *u)
 	}
 }
 
-ATTN__WKV_DEFINE_METHOD(rwkv, rwkv_decay)
+static const struct attn__wkv_method rwkv_data = {.decay = rwkv_decay};
 
 const struct attn_method attn_method_rwkv = {
-    ATTN__WKV_METHOD_COMMON(rwkv),
+    ATTN__WKV_METHOD_COMMON,
+    .name = "rwkv",
+    .data = &rwkv_data,
     .summary = "RWKV-4 WKV: AFT with a fixed decay per channel and a bonus for the current token",
     .citation =
         "Peng et al. 2023, RWKV: Reinventing RNNs for the Transformer Era, arXiv 2305.13048",

@@ -27,10 +27,11 @@
  */
 #include "common/delta.h"
 
-ATTN__DELTA_DEFINE_METHOD(ttt_linear, ATTN__DELTA_TTT)
+static const struct attn__delta_method ttt_linear_data = {.kind = ATTN__DELTA_TTT};
 
 const struct attn_method attn_method_ttt_linear = {
-    ATTN__DELTA_METHOD_COMMON(ttt_linear),
+    ATTN__DELTA_METHOD_COMMON,
+    .data = &ttt_linear_data,
     .name = "ttt_linear",
     .category = "test-time regression",
     .summary = "TTT-Linear: mini-batch gradient descent on a linear model of k -> v",

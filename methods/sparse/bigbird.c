@@ -116,8 +116,6 @@ static const struct attn__bsf_def bigbird_def = {
     .vis = bigbird_vis,
 };
 
-ATTN__BSF_DEFINE_METHOD(bigbird)
-
 const struct attn_method attn_method_bigbird = {
     ATTN__BSF_METHOD_COMMON(bigbird),
     .name = "bigbird",

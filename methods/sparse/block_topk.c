@@ -52,8 +52,9 @@ static void bt_route(const struct attn__route_spec *rs, const struct attn_shape 
 }
 
 static void bt_spec(const struct attn_shape *s, const struct attn_params *p,
-                    struct attn__route_spec *rs, struct bt_cfg *c)
+                    struct attn__route_spec *rs, void *cfg)
 {
+	struct bt_cfg *c = cfg;
 	const int64_t b = attn__param_int(p, BT_P_B, ATTN__BS_B_DEFAULT);
 	c->topk = attn__param_int(p, BT_P_TOPK, 16);
 	*rs = (struct attn__route_spec){
@@ -70,16 +71,20 @@ static void bt_spec(const struct attn_shape *s, const struct attn_params *p,
 	attn__route_layout_init(&rs->lo, s, b, nqb * attn__min64(nkb, c->topk + 2), 0, 0, 0, 0);
 }
 
-static int bt_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
-                       size_t msglen)
+static int bt_supports(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, char *msg, size_t msglen)
 {
+	(void)m;
 	return attn__check_params(s, p, bt_params, ATTN__COUNT(bt_params), msg, msglen);
 }
 
-ATTN__ROUTE_DEFINE_METHOD(bt, struct bt_cfg, bt_spec)
+ATTN__ROUTE_CFG_FITS(struct bt_cfg);
+static const struct attn__route_method bt_data = {.spec = bt_spec};
 
 const struct attn_method attn_method_block_topk = {
     ATTN__ROUTE_METHOD_COMMON(bt),
+    .supports = bt_supports,
+    .data = &bt_data,
     .name = "block_topk",
     .category = "block, prefill",
     .summary = "exact attention over the top-k key blocks per query block by pooled "

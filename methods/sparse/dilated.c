@@ -106,8 +106,6 @@ static const struct attn__bsf_def dilated_def = {
     .vis = dilated_vis,
 };
 
-ATTN__BSF_DEFINE_METHOD(dilated)
-
 const struct attn_method attn_method_dilated = {
     ATTN__BSF_METHOD_COMMON(dilated),
     .name = "dilated",

@@ -176,8 +176,9 @@ static void km_mask(const void *arg, int pass, int64_t bh, const struct attn__bs
 }
 
 static void km_spec(const struct attn_shape *s, const struct attn_params *p,
-                    struct attn__route_spec *rs, struct km_cfg *c)
+                    struct attn__route_spec *rs, void *cfg)
 {
+	struct km_cfg *c = cfg;
 	const int64_t b = attn__param_int(p, KM_P_B, ATTN__BS_B_DEFAULT);
 	const int64_t N = s->n, D = s->d, NQ = attn_shape_nq(s);
 	const int64_t want = attn__param_int(p, KM_P_CLUSTERS, 0);
@@ -211,16 +212,20 @@ static void km_spec(const struct attn_shape *s, const struct attn_params *p,
 	                        sizeof(int32_t) * (size_t)(N + NQ));
 }
 
-static int km_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
-                       size_t msglen)
+static int km_supports(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, char *msg, size_t msglen)
 {
+	(void)m;
 	return attn__check_params(s, p, km_params, ATTN__COUNT(km_params), msg, msglen);
 }
 
-ATTN__ROUTE_DEFINE_METHOD(km, struct km_cfg, km_spec)
+ATTN__ROUTE_CFG_FITS(struct km_cfg);
+static const struct attn__route_method km_data = {.spec = km_spec};
 
 const struct attn_method attn_method_kmeans = {
     ATTN__ROUTE_METHOD_COMMON(km),
+    .supports = km_supports,
+    .data = &km_data,
     .name = "kmeans",
     .category = "clustering",
     .summary = "k-means on each head's keys; each query attends to the keys of the cluster "

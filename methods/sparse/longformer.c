@@ -29,8 +29,6 @@ static const struct attn__bsf_def longformer_def = {
     .passes = 1,
 };
 
-ATTN__BSF_DEFINE_METHOD(longformer)
-
 const struct attn_method attn_method_longformer = {
     ATTN__BSF_METHOD_COMMON(longformer),
     .name = "longformer",

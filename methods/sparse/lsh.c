@@ -94,8 +94,9 @@ static void lsh_route(const struct attn__route_spec *rs, const struct attn_shape
 }
 
 static void lsh_spec(const struct attn_shape *s, const struct attn_params *p,
-                     struct attn__route_spec *rs, struct lsh_cfg *c)
+                     struct attn__route_spec *rs, void *cfg)
 {
+	struct lsh_cfg *c = cfg;
 	const int64_t b = attn__param_int(p, LSH_P_B, ATTN__BS_B_DEFAULT);
 	const int64_t N = s->n, NQ = attn_shape_nq(s);
 	c->buckets = attn__param_int(p, LSH_P_BUCKETS, 8);
@@ -118,16 +119,20 @@ static void lsh_spec(const struct attn_shape *s, const struct attn_params *p,
 	attn__route_layout_init(&rs->lo, s, b, 2 * attn__route_blocks(NQ, b), 0, 1, 1, 0);
 }
 
-static int lsh_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
-                        size_t msglen)
+static int lsh_supports(const struct attn_method *m, const struct attn_shape *s,
+                        const struct attn_params *p, char *msg, size_t msglen)
 {
+	(void)m;
 	return attn__check_params(s, p, lsh_params, ATTN__COUNT(lsh_params), msg, msglen);
 }
 
-ATTN__ROUTE_DEFINE_METHOD(lsh, struct lsh_cfg, lsh_spec)
+ATTN__ROUTE_CFG_FITS(struct lsh_cfg);
+static const struct attn__route_method lsh_data = {.spec = lsh_spec};
 
 const struct attn_method attn_method_lsh = {
     ATTN__ROUTE_METHOD_COMMON(lsh),
+    .supports = lsh_supports,
+    .data = &lsh_data,
     .name = "lsh",
     .category = "clustering",
     .summary = "Reformer LSH attention: random-rotation buckets, positions sorted by bucket, "

@@ -140,8 +140,9 @@ static void moba_route(const struct attn__route_spec *rs, const struct attn_shap
 }
 
 static void moba_spec(const struct attn_shape *s, const struct attn_params *p,
-                      struct attn__route_spec *rs, struct moba_cfg *c)
+                      struct attn__route_spec *rs, void *cfg)
 {
+	struct moba_cfg *c = cfg;
 	const int64_t b = attn__param_int(p, MOBA_P_B, ATTN__BS_B_DEFAULT), D = s->d;
 	const int64_t nqb = attn__route_blocks(attn_shape_nq(s), b);
 	const int64_t nkb = attn__route_blocks(s->n, b);
@@ -174,16 +175,20 @@ static void moba_spec(const struct attn_shape *s, const struct attn_params *p,
 	}
 }
 
-static int moba_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
-                         size_t msglen)
+static int moba_supports(const struct attn_method *m, const struct attn_shape *s,
+                         const struct attn_params *p, char *msg, size_t msglen)
 {
+	(void)m;
 	return attn__check_params(s, p, moba_params, ATTN__COUNT(moba_params), msg, msglen);
 }
 
-ATTN__ROUTE_DEFINE_METHOD(moba, struct moba_cfg, moba_spec)
+ATTN__ROUTE_CFG_FITS(struct moba_cfg);
+static const struct attn__route_method moba_data = {.spec = moba_spec};
 
 const struct attn_method attn_method_moba = {
     ATTN__ROUTE_METHOD_COMMON(moba),
+    .supports = moba_supports,
+    .data = &moba_data,
     .name = "moba",
     .category = "routing",
     .summary = "Mixture of Block Attention: each query (block) routed to its top-k key blocks "

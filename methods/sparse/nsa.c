@@ -205,8 +205,9 @@ static void nsa_win_mask(const void *arg, int pass, int64_t bh, const struct att
 /* ---- the descriptor ------------------------------------------------------------ */
 
 static void nsa_spec(const struct attn_shape *s, const struct attn_params *p,
-                     struct attn__route_spec *rs, struct nsa_cfg *c)
+                     struct attn__route_spec *rs, void *cfg)
 {
+	struct nsa_cfg *c = cfg;
 	const int64_t b = attn__param_int(p, NSA_P_B, ATTN__BS_B_DEFAULT);
 	const int64_t N = s->n, D = s->d, NQ = attn_shape_nq(s);
 	const int64_t nqb = attn__route_blocks(NQ, b);
@@ -240,9 +241,10 @@ static void nsa_spec(const struct attn_shape *s, const struct attn_params *p,
 	                    attn__route_nominal_pairs(s, b, attn__route_blocks(c->w, b));
 }
 
-static int nsa_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
-                        size_t msglen)
+static int nsa_supports(const struct attn_method *m, const struct attn_shape *s,
+                        const struct attn_params *p, char *msg, size_t msglen)
 {
+	(void)m;
 	int rc = attn__check_params(s, p, nsa_params, ATTN__COUNT(nsa_params), msg, msglen);
 	const double g = p && p->count > NSA_P_GATE ? p->v[NSA_P_GATE] : 1.0 / 3.0;
 	if (rc == ATTN_OK && !(g >= 0.0 && g <= 0.5)) {
@@ -259,15 +261,17 @@ static int nsa_supports(const struct attn_shape *s, const struct attn_params *p,
 	return rc;
 }
 
-ATTN__ROUTE_DEFINE_COSTS(nsa, struct nsa_cfg, nsa_spec)
+ATTN__ROUTE_CFG_FITS(struct nsa_cfg);
+static const struct attn__route_method nsa_data = {.spec = nsa_spec};
 
 /*
  * The workspace: the driver's (engine, window list as shared state, each
  * head's selection and o_cmp, routing scratch), then o_win (B, H, NQ, D).
  */
-static size_t nsa_workspace_bytes(const struct attn_shape *s, const struct attn_params *p,
-                                  int threads)
+static size_t nsa_workspace_bytes(const struct attn_method *m, const struct attn_shape *s,
+                                  const struct attn_params *p, int threads)
 {
+	(void)m;
 	struct attn__route_spec rs;
 	struct nsa_cfg c;
 	struct attn__route_ws w;
@@ -316,16 +320,17 @@ static void nsa_dump_mask(const void *arg, int pass, int64_t bh, const struct at
 	pt->win.mask(pt->win.arg, 0, bh, hd, r0, nq, c0, nk, mask);
 }
 
-static int nsa_forward(const struct attn_shape *s, const struct attn_params *p,
-                       const struct attn_inputs *in, float *out, void *ws,
-                       const struct attn_ctx *ctx)
+static int nsa_forward(const struct attn_method *m, const struct attn_shape *s,
+                       const struct attn_params *p, const struct attn_inputs *in, float *out,
+                       void *ws, const struct attn_ctx *ctx)
 {
+	(void)m;
 	struct attn__route_spec rs;
 	struct nsa_cfg c;
 	struct attn__route_ws w;
 	struct nsa_patterns pt;
 	struct attn__bs_stats st, st_win;
-	if (nsa_supports(s, p, NULL, 0) != ATTN_OK)
+	if (nsa_supports(m, s, p, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 	const int threads = ctx ? ctx->threads : 1;
 	nsa_spec(s, p, &rs, &c);
@@ -365,14 +370,16 @@ static int nsa_forward(const struct attn_shape *s, const struct attn_params *p,
  * selection), then o_cmp from float64 means and softmax, o_sel and o_win
  * by the engine's float64 dense masked reference over the same lists.
  */
-static int nsa_oracle(const struct attn_shape *s, const struct attn_params *p,
-                      const struct attn_inputs *in, double *out, const struct attn_ctx *ctx)
+static int nsa_oracle(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, const struct attn_inputs *in, double *out,
+                      const struct attn_ctx *ctx)
 {
+	(void)m;
 	struct attn__route_spec rs;
 	struct nsa_cfg c;
 	struct nsa_patterns pt;
 	(void)ctx;
-	if (nsa_supports(s, p, NULL, 0) != ATTN_OK)
+	if (nsa_supports(m, s, p, NULL, 0) != ATTN_OK)
 		return ATTN_ERR_UNSUPPORTED;
 	nsa_spec(s, p, &rs, &c);
 	const int64_t N = s->n, D = s->d, NQ = attn_shape_nq(s), b = rs.b, nkb = c.nkb;
@@ -443,7 +450,12 @@ static int nsa_oracle(const struct attn_shape *s, const struct attn_params *p,
 }
 
 const struct attn_method attn_method_nsa = {
-    ATTN__ROUTE_METHOD_COMMON(nsa),
+    ATTN__ROUTE_METHOD_FIELDS(nsa),
+    .supports = nsa_supports,
+    .workspace_bytes = nsa_workspace_bytes,
+    .forward = nsa_forward,
+    .oracle = nsa_oracle,
+    .data = &nsa_data,
     .name = "nsa",
     .category = "routing",
     .summary = "Native Sparse Attention: compressed (block means), selected (top-k blocks by "

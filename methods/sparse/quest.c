@@ -76,8 +76,9 @@ static void quest_route(const struct attn__route_spec *rs, const struct attn_sha
 }
 
 static void quest_spec(const struct attn_shape *s, const struct attn_params *p,
-                       struct attn__route_spec *rs, struct quest_cfg *c)
+                       struct attn__route_spec *rs, void *cfg)
 {
+	struct quest_cfg *c = cfg;
 	const int64_t b = attn__param_int(p, QUEST_P_B, ATTN__BS_B_DEFAULT);
 	const int64_t topk = attn__param_int(p, QUEST_P_TOPK, 0);
 	c->pages = attn__route_blocks(s->n, b);
@@ -98,9 +99,10 @@ static void quest_spec(const struct attn_shape *s, const struct attn_params *p,
 	attn__route_layout_init(&rs->lo, s, b, attn__min64(c->pages, c->topk + 1), 0, 0, 0, 0);
 }
 
-static int quest_supports(const struct attn_shape *s, const struct attn_params *p, char *msg,
-                          size_t msglen)
+static int quest_supports(const struct attn_method *m, const struct attn_shape *s,
+                          const struct attn_params *p, char *msg, size_t msglen)
 {
+	(void)m;
 	int rc = attn__check_params(s, p, quest_params, ATTN__COUNT(quest_params), msg, msglen);
 	if (rc == ATTN_OK && s->mode != ATTN_MODE_DECODE) {
 		if (msg && msglen > 0)
@@ -113,10 +115,13 @@ static int quest_supports(const struct attn_shape *s, const struct attn_params *
 	return rc;
 }
 
-ATTN__ROUTE_DEFINE_METHOD(quest, struct quest_cfg, quest_spec)
+ATTN__ROUTE_CFG_FITS(struct quest_cfg);
+static const struct attn__route_method quest_data = {.spec = quest_spec};
 
 const struct attn_method attn_method_quest = {
     ATTN__ROUTE_METHOD_COMMON(quest),
+    .supports = quest_supports,
+    .data = &quest_data,
     .name = "quest",
     .category = "block, decode",
     .summary = "decode over the KV pages with the largest upper bound "

@@ -27,8 +27,6 @@ static const struct attn__bsf_def streaming_def = {
     .passes = 1,
 };
 
-ATTN__BSF_DEFINE_METHOD(streaming)
-
 const struct attn_method attn_method_streaming = {
     ATTN__BSF_METHOD_COMMON(streaming),
     .name = "streaming",

@@ -93,8 +93,6 @@ static const struct attn__bsf_def strided_def = {
     .vis = strided_vis,
 };
 
-ATTN__BSF_DEFINE_METHOD(strided)
-
 const struct attn_method attn_method_strided = {
     ATTN__BSF_METHOD_COMMON(strided),
     .name = "strided",

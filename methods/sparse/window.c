@@ -26,8 +26,6 @@ static const struct attn__bsf_def window_def = {
     .passes = 1,
 };
 
-ATTN__BSF_DEFINE_METHOD(window)
-
 const struct attn_method attn_method_window = {
     ATTN__BSF_METHOD_COMMON(window),
     .name = "window",

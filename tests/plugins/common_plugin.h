@@ -22,15 +22,18 @@
 
 #include "attnbench/method.h"
 
-static inline size_t tp_workspace(const struct attn_shape *s, const struct attn_params *p,
-                                  int threads)
+static inline size_t tp_workspace(const struct attn_method *m, const struct attn_shape *s,
+                                  const struct attn_params *p, int threads)
 {
+	(void)m;
 	(void)s, (void)p, (void)threads;
 	return 0;
 }
 
-static inline double tp_zero(const struct attn_shape *s, const struct attn_params *p)
+static inline double tp_zero(const struct attn_method *m, const struct attn_shape *s,
+                             const struct attn_params *p)
 {
+	(void)m;
 	(void)s, (void)p;
 	return 1;
 }

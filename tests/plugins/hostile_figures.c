@@ -6,27 +6,35 @@
  */
 #include "common_plugin.h"
 
-static double f_nan(const struct attn_shape *s, const struct attn_params *p)
+static double f_nan(const struct attn_method *m, const struct attn_shape *s,
+                    const struct attn_params *p)
 {
+	(void)m;
 	(void)s, (void)p;
 	return __builtin_nan("");
 }
 
-static double f_inf(const struct attn_shape *s, const struct attn_params *p)
+static double f_inf(const struct attn_method *m, const struct attn_shape *s,
+                    const struct attn_params *p)
 {
+	(void)m;
 	(void)s, (void)p;
 	return __builtin_inf();
 }
 
-static double f_neg(const struct attn_shape *s, const struct attn_params *p)
+static double f_neg(const struct attn_method *m, const struct attn_shape *s,
+                    const struct attn_params *p)
 {
+	(void)m;
 	(void)s, (void)p;
 	return -1000;
 }
 
-static int forward(const struct attn_shape *s, const struct attn_params *p,
-                   const struct attn_inputs *in, float *out, void *ws, const struct attn_ctx *ctx)
+static int forward(const struct attn_method *m, const struct attn_shape *s,
+                   const struct attn_params *p, const struct attn_inputs *in, float *out, void *ws,
+                   const struct attn_ctx *ctx)
 {
+	(void)m;
 	(void)p, (void)ws, (void)ctx;
 	tp_attention(s, in, out);
 	return 0;

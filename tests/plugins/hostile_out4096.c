@@ -6,9 +6,11 @@
  */
 #include "common_plugin.h"
 
-static int forward(const struct attn_shape *s, const struct attn_params *p,
-                   const struct attn_inputs *in, float *out, void *ws, const struct attn_ctx *ctx)
+static int forward(const struct attn_method *m, const struct attn_shape *s,
+                   const struct attn_params *p, const struct attn_inputs *in, float *out, void *ws,
+                   const struct attn_ctx *ctx)
 {
+	(void)m;
 	(void)p, (void)ws, (void)ctx;
 	tp_attention(s, in, out);
 	volatile float *o = out; /* so the compiler keeps the stray stores */

@@ -1,16 +1,20 @@
 /* A plugin whose supports() segfaults: the case is `crashed`, the sweep goes on. */
 #include "common_plugin.h"
 
-static int supports(const struct attn_shape *s, const struct attn_params *p, char *msg, size_t len)
+static int supports(const struct attn_method *m, const struct attn_shape *s,
+                    const struct attn_params *p, char *msg, size_t len)
 {
+	(void)m;
 	(void)s, (void)p, (void)msg, (void)len;
 	volatile int *volatile bad = NULL;
 	return *bad;
 }
 
-static int forward(const struct attn_shape *s, const struct attn_params *p,
-                   const struct attn_inputs *in, float *out, void *ws, const struct attn_ctx *ctx)
+static int forward(const struct attn_method *m, const struct attn_shape *s,
+                   const struct attn_params *p, const struct attn_inputs *in, float *out, void *ws,
+                   const struct attn_ctx *ctx)
 {
+	(void)m;
 	(void)p, (void)ws, (void)ctx;
 	tp_attention(s, in, out);
 	return 0;

@@ -5,9 +5,11 @@
  */
 #include "common_plugin.h"
 
-static int forward(const struct attn_shape *s, const struct attn_params *p,
-                   const struct attn_inputs *in, float *out, void *ws, const struct attn_ctx *ctx)
+static int forward(const struct attn_method *m, const struct attn_shape *s,
+                   const struct attn_params *p, const struct attn_inputs *in, float *out, void *ws,
+                   const struct attn_ctx *ctx)
 {
+	(void)m;
 	(void)p, (void)ws, (void)ctx;
 	float *v = (float *)in->v; /* the defect: const cast away */
 	for (int64_t i = 0; i < s->batch * s->kv_heads * s->n * s->d; i++)

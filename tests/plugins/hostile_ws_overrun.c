@@ -4,15 +4,19 @@
  */
 #include "common_plugin.h"
 
-static size_t ws4k(const struct attn_shape *s, const struct attn_params *p, int threads)
+static size_t ws4k(const struct attn_method *m, const struct attn_shape *s,
+                   const struct attn_params *p, int threads)
 {
+	(void)m;
 	(void)s, (void)p, (void)threads;
 	return 4096;
 }
 
-static int forward(const struct attn_shape *s, const struct attn_params *p,
-                   const struct attn_inputs *in, float *out, void *ws, const struct attn_ctx *ctx)
+static int forward(const struct attn_method *m, const struct attn_shape *s,
+                   const struct attn_params *p, const struct attn_inputs *in, float *out, void *ws,
+                   const struct attn_ctx *ctx)
 {
+	(void)m;
 	(void)p, (void)ctx;
 	volatile unsigned char *w = ws;
 	for (int i = 0; i < 8192; i++)

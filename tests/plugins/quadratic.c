@@ -9,8 +9,10 @@
 
 #include "common_plugin.h"
 
-static size_t nsq(const struct attn_shape *s, const struct attn_params *p, int threads)
+static size_t nsq(const struct attn_method *m, const struct attn_shape *s,
+                  const struct attn_params *p, int threads)
 {
+	(void)m;
 	(void)p, (void)threads;
 	return (size_t)s->n * (size_t)s->n * sizeof(float);
 }
@@ -23,9 +25,11 @@ static const float *own_v(const struct attn_shape *s, const struct attn_inputs *
 	return in->v + ((b * s->kv_heads + h / (s->heads / s->kv_heads)) * s->n + pos) * s->d;
 }
 
-static int forward(const struct attn_shape *s, const struct attn_params *p,
-		   const struct attn_inputs *in, float *out, void *ws, const struct attn_ctx *ctx)
+static int forward(const struct attn_method *m, const struct attn_shape *s,
+                   const struct attn_params *p, const struct attn_inputs *in, float *out, void *ws,
+                   const struct attn_ctx *ctx)
 {
+	(void)m;
 	(void)p, (void)ctx;
 	memset(ws, 1, (size_t)s->n * (size_t)s->n * sizeof(float));
 	int64_t nq = attn_shape_nq(s);
@@ -36,9 +40,11 @@ static int forward(const struct attn_shape *s, const struct attn_params *p,
 	return 0;
 }
 
-static int oracle(const struct attn_shape *s, const struct attn_params *p,
-		  const struct attn_inputs *in, double *out, const struct attn_ctx *ctx)
+static int oracle(const struct attn_method *m, const struct attn_shape *s,
+                  const struct attn_params *p, const struct attn_inputs *in, double *out,
+                  const struct attn_ctx *ctx)
 {
+	(void)m;
 	(void)p, (void)ctx;
 	int64_t nq = attn_shape_nq(s);
 	for (int64_t bh = 0; bh < s->batch * s->heads; bh++)

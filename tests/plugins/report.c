@@ -8,9 +8,11 @@
 
 #include "common_plugin.h"
 
-static int forward(const struct attn_shape *s, const struct attn_params *p,
-		   const struct attn_inputs *in, float *out, void *ws, const struct attn_ctx *ctx)
+static int forward(const struct attn_method *m, const struct attn_shape *s,
+                   const struct attn_params *p, const struct attn_inputs *in, float *out, void *ws,
+                   const struct attn_ctx *ctx)
 {
+	(void)m;
 	(void)p, (void)in, (void)ws;
 	memset(out, 0, (size_t)(s->batch * s->heads * attn_shape_nq(s) * s->d) * sizeof(float));
 	if (ctx->report) {

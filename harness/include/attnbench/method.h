@@ -1,12 +1,16 @@
 /*
- * The attnbench method plugin ABI, version 1.
+ * The attnbench method plugin ABI, version 2.
  *
  * An attention method is one constant `struct attn_method` descriptor, in the
  * way SQLite describes a VFS: a version field, a unique name, what the method
- * is (family, exactness, complexity) and a handful of function pointers the
- * harness calls. Built-in methods live in methods/<family>/<name>.c and export
- * `attn_method_<name>`; external plugins are shared objects that export
- * ATTN_PLUGIN_ENTRY (see the bottom of this file).
+ * is (family, exactness, complexity), a `data` pointer for the method's own
+ * configuration and a handful of function pointers the harness calls, each
+ * handed the descriptor it belongs to (as every sqlite3_vfs callback gets its
+ * sqlite3_vfs*). So one set of functions serves many methods - an engine's
+ * callbacks read which variant they run from m->data - and a method built on
+ * an engine is a descriptor that names the engine's functions and its data. Built-in methods live
+ * in methods/<family>/<name>.c and export `attn_method_<name>`; external plugins are shared objects
+ * that export ATTN_PLUGIN_ENTRY (see the bottom of this file).
  *
  * This header is self-contained on purpose: an external plugin compiles
  * against it alone and links against nothing of attnbench.
@@ -34,7 +38,14 @@
 extern "C" {
 #endif
 
-#define ATTN_ABI_VERSION 1
+/*
+ * Version 2 (this header) differs from version 1 in two things only: every
+ * callback takes `const struct attn_method *m`, the descriptor, first; and
+ * the descriptor has `data` (after `params`, before the callbacks). Version 1
+ * plugins still load: the harness wraps each of their descriptors in a
+ * version 2 one (see "Compatibility" at the bottom of this file).
+ */
+#define ATTN_ABI_VERSION 2
 
 /* The survey's branches (Fig. 1); `full` is exact softmax attention. */
 enum attn_family {
@@ -163,7 +174,7 @@ enum attn_method_flag {
 };
 
 struct attn_method {
-	int abi_version;       /* ATTN_ABI_VERSION */
+	int abi_version;       /* ATTN_ABI_VERSION; stays the first field in every version */
 	const char *name;      /* unique, [a-z0-9_]+ */
 	enum attn_family family;
 	const char *category;  /* the survey's sub-category, e.g. "softmax" */
@@ -178,44 +189,56 @@ struct attn_method {
 	const struct attn_param_spec *params;
 
 	/*
+	 * The method's own, for its callbacks (which get m): an engine's
+	 * configuration, a variant, anything constant. The harness never reads
+	 * it. May be NULL.
+	 */
+	const void *data;
+
+	/*
 	 * Can the method run this case? On no, return ATTN_ERR_UNSUPPORTED and
 	 * write the reason ("window 512 > N 256") into msg. NULL: always.
 	 */
-	int (*supports)(const struct attn_shape *s, const struct attn_params *p, char *msg,
-			size_t msglen);
+	int (*supports)(const struct attn_method *m, const struct attn_shape *s,
+	                const struct attn_params *p, char *msg, size_t msglen);
 
 	/* Exact scratch bytes forward() and prepare() need, for all heads. */
-	size_t (*workspace_bytes)(const struct attn_shape *s, const struct attn_params *p,
-				  int threads);
+	size_t (*workspace_bytes)(const struct attn_method *m, const struct attn_shape *s,
+	                          const struct attn_params *p, int threads);
 
 	/* Analytic floating-point operations and bytes moved by one forward(). */
-	double (*flops)(const struct attn_shape *s, const struct attn_params *p);
-	double (*bytes)(const struct attn_shape *s, const struct attn_params *p);
+	double (*flops)(const struct attn_method *m, const struct attn_shape *s,
+	                const struct attn_params *p);
+	double (*bytes)(const struct attn_method *m, const struct attn_shape *s,
+	                const struct attn_params *p);
 
 	/*
 	 * Untimed set-up: random features, hash planes, a decode cache or state.
 	 * Writes only into ws. NULL: nothing to do.
 	 */
-	int (*prepare)(const struct attn_shape *s, const struct attn_params *p,
-		       const struct attn_inputs *in, void *ws, const struct attn_ctx *ctx);
+	int (*prepare)(const struct attn_method *m, const struct attn_shape *s,
+	               const struct attn_params *p, const struct attn_inputs *in, void *ws,
+	               const struct attn_ctx *ctx);
 
 	/* The timed work: out (B, H, NQ, D) from in. Never allocates. */
-	int (*forward)(const struct attn_shape *s, const struct attn_params *p,
-		       const struct attn_inputs *in, float *out, void *ws,
-		       const struct attn_ctx *ctx);
+	int (*forward)(const struct attn_method *m, const struct attn_shape *s,
+	               const struct attn_params *p, const struct attn_inputs *in, float *out,
+	               void *ws, const struct attn_ctx *ctx);
 
 	/*
 	 * The function this method computes, in float64 and obvious loops:
 	 * out (B, H, NQ, D). NULL for exact methods, whose oracle is the
 	 * harness's float64 softmax reference.
 	 */
-	int (*oracle)(const struct attn_shape *s, const struct attn_params *p,
-		      const struct attn_inputs *in, double *out, const struct attn_ctx *ctx);
+	int (*oracle)(const struct attn_method *m, const struct attn_shape *s,
+	              const struct attn_params *p, const struct attn_inputs *in, double *out,
+	              const struct attn_ctx *ctx);
 };
 
 /*
  * An external plugin exports this function. It returns a NULL-terminated
- * array of descriptors that live as long as the shared object.
+ * array of descriptors that live as long as the shared object (version 2
+ * ones, or version 1 ones: see below; every one's first field says which).
  *
  * The harness first loads a plugin in a probe process - its initialisers
  * and this function run there, each descriptor is validated, it is unloaded
@@ -239,6 +262,51 @@ struct attn_method {
  */
 #define ATTN_PLUGIN_ENTRY "attn_plugin_methods"
 typedef const struct attn_method *const *(*attn_plugin_entry_fn)(void);
+
+/*
+ * ---- Compatibility: ABI version 1 ---------------------------------------
+ *
+ * The layout of a version 1 descriptor, kept so that plugins built against
+ * it keep loading; write new plugins against `struct attn_method`. A
+ * version 1 descriptor has no `data` and its callbacks do not get the
+ * descriptor; every other field, and what each function means, is as
+ * above. The harness validates it by the same rules and registers in its
+ * place a version 2 descriptor of its own whose data points at it and whose
+ * callbacks call its callbacks. A version 1 plugin returns its
+ * `struct attn_method_v1` pointers from ATTN_PLUGIN_ENTRY as the array of
+ * `const struct attn_method *` (abi_version, the first field of both, tells
+ * them apart).
+ */
+#define ATTN_ABI_VERSION_1 1
+
+struct attn_method_v1 {
+	int abi_version; /* ATTN_ABI_VERSION_1 */
+	const char *name;
+	enum attn_family family;
+	const char *category;
+	const char *summary;
+	const char *citation;
+	unsigned flags;
+	double time_exp;
+	double mem_exp;
+	double tolerance;
+	unsigned inputs;
+	int n_params;
+	const struct attn_param_spec *params;
+	int (*supports)(const struct attn_shape *s, const struct attn_params *p, char *msg,
+	                size_t msglen);
+	size_t (*workspace_bytes)(const struct attn_shape *s, const struct attn_params *p,
+	                          int threads);
+	double (*flops)(const struct attn_shape *s, const struct attn_params *p);
+	double (*bytes)(const struct attn_shape *s, const struct attn_params *p);
+	int (*prepare)(const struct attn_shape *s, const struct attn_params *p,
+	               const struct attn_inputs *in, void *ws, const struct attn_ctx *ctx);
+	int (*forward)(const struct attn_shape *s, const struct attn_params *p,
+	               const struct attn_inputs *in, float *out, void *ws,
+	               const struct attn_ctx *ctx);
+	int (*oracle)(const struct attn_shape *s, const struct attn_params *p,
+	              const struct attn_inputs *in, double *out, const struct attn_ctx *ctx);
+};
 
 #ifdef __cplusplus
 }
