@@ -11,7 +11,7 @@
  * of shapes and chunk sizes, and decode against the last prefill row.
  * The form checks are for methods whose first parameter is `form` and
  * second, where they have one, `C` (the linear family's convention, see
- * methods/common/linattn.h), as in test_linear.c, test_wkv.c and
+ * methods/engines/linattn.h), as in test_linear.c, test_wkv.c and
  * test_delta.c; run_method() and the error helpers serve every family.
  */
 #ifndef ATTN_TEST_METHOD_CHECK_H
@@ -28,7 +28,7 @@
 #include "attnbench/method.h"
 #include "attnbench/spec.h"
 #include "attnbench/workload.h"
-#include "common/common.h"
+#include "kernels/kernels.h"
 #include "guard.h"
 
 static const char *const form_names[] = {"parallel", "recurrent", "chunk"};

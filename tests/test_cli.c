@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "attnbench/method.h"
-#include "attnbench/npy.h"
-#include "common/common.h"
+#include "npy.h"
+#include "kernels/kernels.h"
 
 #include "check_main.h"
 #include "cli_run.h"

@@ -1,6 +1,6 @@
 /*
  * Tests of the in-context-learner row of the linear family (deltanet,
- * gated_deltanet, ttt_linear, on the engine in methods/common/delta.c):
+ * gated_deltanet, ttt_linear, on the engine in methods/engines/delta.c):
  *
  *  - every method's three forms against its float64 oracle at N in
  *    {1, 63, 64, 65, 200}, D in {16, 64}, GQA (H = 4 over KVH = 2 and 1),
@@ -34,7 +34,7 @@
 #include "attnbench/method.h"
 #include "attnbench/workload.h"
 #include "check_main.h"
-#include "common/delta.h"
+#include "engines/delta.h"
 #include "method_check.h"
 
 extern const struct attn_method attn_method_deltanet;

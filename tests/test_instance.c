@@ -20,7 +20,7 @@
 #include "attnbench/status.h"
 #include "attnbench/workload.h"
 #include "check_main.h"
-#include "common/common.h"
+#include "kernels/kernels.h"
 
 static const struct attn_shape shape = {
     .batch = 1, .heads = 2, .kv_heads = 1, .n = 16, .d = 8, .causal = 0, .mode = ATTN_MODE_PREFILL};

@@ -1,6 +1,6 @@
 /*
  * Tests of the linear-attention family (methods/linear, on the engine in
- * methods/common/linattn.c): the survey's dual-form claim, checked.
+ * methods/engines/linattn.c): the survey's dual-form claim, checked.
  *
  *  - every method's three forms (parallel, recurrent, chunk) against its
  *    float64 oracle at N in {1, 63, 64, 65, 200} (not multiples of C too),
@@ -40,8 +40,8 @@
 #include "attnbench/method.h"
 #include "attnbench/workload.h"
 #include "check_main.h"
-#include "common/common.h"
-#include "common/linattn.h"
+#include "kernels/kernels.h"
+#include "engines/linattn.h"
 #include "method_check.h"
 
 extern const struct attn_method attn_method_linear_elu;

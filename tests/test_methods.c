@@ -1,6 +1,6 @@
 /*
  * Tests of the exact built-in methods (softmax, flash, reference) and of the
- * shared kernels in methods/common, against the float64 reference on inputs
+ * shared kernels in methods/kernels, against the float64 reference on inputs
  * generated here with a small LCG.
  *
  * Every run of a method goes through run_checked(), which does what the
@@ -30,7 +30,7 @@
 
 #include "attnbench/instance.h"
 #include "attnbench/method.h"
-#include "common/common.h"
+#include "kernels/kernels.h"
 #include "check_main.h"
 
 extern const struct attn_method attn_method_softmax;

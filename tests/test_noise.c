@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "attnbench/method.h"
-#include "attnbench/noise.h"
+#include "noise.h"
 #include "attnbench/sysinfo.h"
 #include "check_main.h"
 #include "tmpdir.h"

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "attnbench/npy.h"
+#include "npy.h"
 #include "attnbench/status.h"
 #include "check_main.h"
 #include "tmpdir.h"

@@ -1,7 +1,7 @@
 /*
  * Tests of the routing and clustering sparse methods (methods/sparse:
  * block_topk, moba, quest, nsa, lsh, kmeans) and of their selection code
- * (methods/common/route.c).
+ * (methods/engines/route.c).
  *
  * Selection, on constructed inputs where the right answer is known:
  *  - top-k picks the k largest, the lower index on ties, NaN last, and
@@ -37,9 +37,9 @@
 #include "attnbench/spec.h"
 #include "attnbench/workload.h"
 #include "check_main.h"
-#include "common/blocksparse.h"
-#include "common/common.h"
-#include "common/route.h"
+#include "engines/blocksparse.h"
+#include "kernels/kernels.h"
+#include "engines/route.h"
 #include "method_check.h"
 
 extern const struct attn_method attn_method_block_topk;

@@ -1,7 +1,7 @@
 /*
  * Tests of the sparse family: the block-sparse engine
- * (methods/common/blocksparse.c) and the fixed-pattern methods on it
- * (methods/sparse, through methods/common/bsfixed.c).
+ * (methods/engines/blocksparse.c) and the fixed-pattern methods on it
+ * (methods/sparse, through methods/engines/bsfixed.c).
  *
  * The engine, on hand-made patterns (random per-head lists, random FULL and
  * PARTIAL pairs, masks from a hash of the original (row, key)):
@@ -35,8 +35,8 @@
 #include "attnbench/spec.h"
 #include "attnbench/workload.h"
 #include "check_main.h"
-#include "common/blocksparse.h"
-#include "common/common.h"
+#include "engines/blocksparse.h"
+#include "kernels/kernels.h"
 #include "method_check.h"
 
 /* ---- hand-made patterns for the engine ---------------------------------------- */

@@ -1,6 +1,6 @@
 /*
  * Tests of the element-wise row of the linear family, aft and rwkv (on the
- * engine in methods/common/wkv.c):
+ * engine in methods/engines/wkv.c):
  *
  *  - both forms (parallel, recurrent) against the float64 oracle at N in
  *    {1, 63, 64, 65, 200}, D in {16, 64}, B = 2, H = 4 over KVH = 2 and 1,
@@ -32,7 +32,7 @@
 #include "attnbench/method.h"
 #include "attnbench/workload.h"
 #include "check_main.h"
-#include "common/linattn.h"
+#include "engines/linattn.h"
 #include "method_check.h"
 
 extern const struct attn_method attn_method_aft;

@@ -1,5 +1,5 @@
 /*
- * Tests of the workload generator (harness/src/workload.c): reproducibility
+ * Tests of the workload generator (workloads/generator.c): reproducibility
  * down to the bit (golden hashes that break on purpose when the generator
  * changes), decode inputs equal to the last prefill position, the moments of
  * the gaussian, the structure the local and needle distributions promise

@@ -3,14 +3,18 @@
  * apart from main() so that suites can link them.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "attnbench/query.h"
 #include "attnbench/runner.h"
+#include "attnbench/spec.h"
 #include "build_info.h"
 #include "cli.h"
 
@@ -52,53 +56,12 @@ struct attn_registry *cli_registry(const char *verb, char **plugins, int n_plugi
 
 int cli_parse_size(const char *text, size_t *out)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(text, &end);
-	if (end == text || errno || v < 0)
-		return -1;
-	double mult = 1;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		mult = 1024.0;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		mult = 1024.0 * 1024;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		mult = 1024.0 * 1024 * 1024;
-		end++;
-		break;
-	case 't':
-	case 'T':
-		mult = 1024.0 * 1024 * 1024 * 1024;
-		end++;
-		break;
-	}
-	if (*end == 'i' || *end == 'B')
-		end += *end == 'i' ? 1 : 0;
-	if (*end == 'B')
-		end++;
-	if (*end || v * mult > 1.8e19)
-		return -1;
-	*out = (size_t)(v * mult);
-	return 0;
+	return attn_parse_size(text, out);
 }
 
 int cli_parse_real(const char *text, double *out)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(text, &end);
-	if (end == text || *end || errno || !isfinite(v) || v < 0)
-		return -1;
-	*out = v;
-	return 0;
+	return attn_parse_real(text, out);
 }
 
 int cli_parse_int(const char *text, long lo, long hi, long *out)
@@ -217,10 +180,28 @@ long cli_latest_ok_run(struct attn_store *st, long run)
 	return attn_query_latest_ok_run(st, run, &found, NULL, 0) ? -1 : (long)found;
 }
 
+/*
+ * ATTNBENCH_DATA_DIR, else the source tree this binary was built from, else
+ * (an installed binary whose tree is gone) PREFIX/share/attnbench beside
+ * PREFIX/bin/attnbench.
+ */
 const char *cli_data_dir(void)
 {
+	static char installed[PATH_MAX];
 	const char *d = getenv("ATTNBENCH_DATA_DIR");
-	return d && *d ? d : ATTN_DATA_DIR;
+	if (d && *d)
+		return d;
+	char probe[PATH_MAX + 32];
+	struct stat sb;
+	snprintf(probe, sizeof(probe), "%s/workloads/presets", ATTN_DATA_DIR);
+	if (stat(probe, &sb) == 0)
+		return ATTN_DATA_DIR;
+	ssize_t n = readlink("/proc/self/exe", installed, sizeof(installed) - 1);
+	char *slash = n > 0 ? (installed[n] = 0, strrchr(installed, '/')) : NULL;
+	if (!slash || (size_t)(slash - installed) + sizeof("/../share/attnbench") > sizeof(installed))
+		return ATTN_DATA_DIR;
+	strcpy(slash, "/../share/attnbench");
+	return installed;
 }
 
 void cli_table_print(const char *const *head, int cols, const char *cells, size_t cell_len, int n,

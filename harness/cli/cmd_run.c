@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attnbench/npy.h"
+#include "npy.h"
 #include "attnbench/runner.h"
 #include "attnbench/spec.h"
 #include "attnbench/sweep.h"
@@ -115,7 +115,18 @@ static int shape_from_files(const struct attn_npy *q, const struct attn_npy *k,
 	return 0;
 }
 
-int cmd_run(int argc, char **argv)
+/* What the command line asked for. */
+struct run_args {
+	const char *method, *qf, *kf, *vf, *of, *dist;
+	char *params[ATTN_MAX_PARAMS * 2], *plugins[64];
+	int nparams, np, causal, mode_given, shape_given, files;
+	long n, d, h, kvh, b, th, seed;
+	enum attn_mode mode;
+	struct attn_run_opts ro;
+};
+
+/* Parse argv into a; -1 to go on, else the exit code (help, bad usage). */
+static int parse_args(int argc, char **argv, struct run_args *a)
 {
 	static const struct option opts[] = {
 		{"help", no_argument, 0, 'h'},
@@ -141,23 +152,17 @@ int cmd_run(int argc, char **argv)
 		{"plugin", required_argument, 0, O_PLUGIN},
 		{"timeout", required_argument, 0, O_TIMEOUT},
 		{0, 0, 0, 0}};
-	const char *method = NULL, *qf = NULL, *kf = NULL, *vf = NULL, *of = NULL, *dist = "gaussian";
-	char *params[ATTN_MAX_PARAMS * 2], *plugins[64];
-	int nparams = 0, np = 0, c, causal = 0, rc = EXIT_USAGE;
-	long n = 1024, d = 64, h = 1, kvh = 0, b = 1, th = 1, seed = 42, reps;
-	enum attn_mode mode = ATTN_MODE_PREFILL;
-	int mode_given = 0, shape_given = 0;
-	struct attn_run_opts ro;
-	attn_run_opts_default(&ro);
+	int c;
+	long reps;
 	struct {
 		int opt;
 		const char *name;
 		long lo, hi;
 		long *dst;
-	} ints[] = {{O_N, "n", 1, 1L << 40, &n},          {O_D, "d", 1, 65536, &d},
-		    {O_HEADS, "heads", 1, 65536, &h},     {O_KVH, "kv-heads", 1, 65536, &kvh},
-		    {O_BATCH, "batch", 1, 65536, &b},     {O_THREADS, "threads", 1, 4096, &th},
-		    {O_SEED, "seed", 0, 0x7fffffffffffffffL, &seed}, {O_MINREPS, "min-reps", 1, 1000000, &reps}};
+	} ints[] = {{O_N, "n", 1, 1L << 40, &a->n},          {O_D, "d", 1, 65536, &a->d},
+		    {O_HEADS, "heads", 1, 65536, &a->h},     {O_KVH, "kv-heads", 1, 65536, &a->kvh},
+		    {O_BATCH, "batch", 1, 65536, &a->b},     {O_THREADS, "threads", 1, 4096, &a->th},
+		    {O_SEED, "seed", 0, 0x7fffffffffffffffL, &a->seed}, {O_MINREPS, "min-reps", 1, 1000000, &reps}};
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		int handled = 0;
@@ -169,56 +174,56 @@ int cmd_run(int argc, char **argv)
 					return EXIT_USAGE;
 				}
 				if (c == O_MINREPS)
-					ro.min_reps = (int)reps;
+					a->ro.min_reps = (int)reps;
 				if (c != O_THREADS && c != O_SEED && c != O_MINREPS)
-					shape_given = 1;
+					a->shape_given = 1;
 				handled = 1;
 			}
 		if (handled)
 			continue;
 		switch (c) {
 		case 'h': printf("%s", help_text); return EXIT_OK;
-		case O_METHOD: method = optarg; break;
+		case O_METHOD: a->method = optarg; break;
 		case O_PARAM:
-			if (nparams < (int)(sizeof(params) / sizeof(*params)))
-				params[nparams++] = optarg;
+			if (a->nparams < (int)(sizeof(a->params) / sizeof(*a->params)))
+				a->params[a->nparams++] = optarg;
 			break;
-		case O_CAUSAL: causal = 1; break;
-		case O_Q: qf = optarg; break;
-		case O_K: kf = optarg; break;
-		case O_V: vf = optarg; break;
-		case O_OUT: of = optarg; break;
-		case O_DIST: dist = optarg; break;
+		case O_CAUSAL: a->causal = 1; break;
+		case O_Q: a->qf = optarg; break;
+		case O_K: a->kf = optarg; break;
+		case O_V: a->vf = optarg; break;
+		case O_OUT: a->of = optarg; break;
+		case O_DIST: a->dist = optarg; break;
 		case O_PLUGIN:
-			if (np < 64)
-				plugins[np++] = optarg;
+			if (a->np < 64)
+				a->plugins[a->np++] = optarg;
 			break;
 		case O_MODE:
-			mode_given = 1;
+			a->mode_given = 1;
 			if (strcmp(optarg, "prefill") == 0)
-				mode = ATTN_MODE_PREFILL;
+				a->mode = ATTN_MODE_PREFILL;
 			else if (strcmp(optarg, "decode") == 0)
-				mode = ATTN_MODE_DECODE;
+				a->mode = ATTN_MODE_DECODE;
 			else {
 				cli_error("run", "--mode '%s': expected prefill or decode", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case O_TIMEOUT:
-			if (cli_parse_real(optarg, &ro.timeout_s) || !(ro.timeout_s > 0)) {
+			if (cli_parse_real(optarg, &a->ro.timeout_s) || !(a->ro.timeout_s > 0)) {
 				cli_error("run", "--timeout '%s': expected a positive number of seconds",
 					  optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case O_MINTIME:
-			if (cli_parse_real(optarg, &ro.min_time_s)) {
+			if (cli_parse_real(optarg, &a->ro.min_time_s)) {
 				cli_error("run", "--min-time '%s': expected seconds >= 0", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case O_CHECKF:
-			if (cli_parse_real(optarg, &ro.check_max_flops)) {
+			if (cli_parse_real(optarg, &a->ro.check_max_flops)) {
 				cli_error("run", "--check-max-flops '%s': expected a number >= 0",
 					  optarg);
 				return EXIT_USAGE;
@@ -231,100 +236,92 @@ int cmd_run(int argc, char **argv)
 		cli_error("run", "unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (!method) {
+	if (!a->method) {
 		cli_error("run", "--method NAME is required (attnbench list shows the names)");
 		return EXIT_USAGE;
 	}
-	int files = (qf != NULL) + (kf != NULL) + (vf != NULL);
-	if (files != 0 && files != 3) {
+	a->files = (a->qf != NULL) + (a->kf != NULL) + (a->vf != NULL);
+	if (a->files != 0 && a->files != 3) {
 		cli_error("run", "--q, --k and --v go together: give all three or none");
 		return EXIT_USAGE;
 	}
-	if (files && shape_given) {
+	if (a->files && a->shape_given) {
 		cli_error("run", "with --q/--k/--v the shape comes from the files; drop --n, --d, "
 				 "--heads, --kv-heads and --batch");
 		return EXIT_USAGE;
 	}
+	return -1;
+}
 
-	struct attn_registry *reg = cli_registry("run", plugins, np);
-	if (!reg)
-		return EXIT_USAGE;
-	if (cli_inject_slowdown("run", reg, &ro, NULL)) {
-		attn_registry_free(reg);
-		return EXIT_USAGE;
-	}
-	struct attn_npy q = {0}, k = {0}, v = {0};
-	float *out = NULL;
-	struct attn_case cs = {0};
+/* The case a asks for, its inputs read from the files when given; 0 or -1 (said). */
+static int make_case(const struct run_args *a, const struct attn_registry *reg,
+		     struct attn_case *cs, struct attn_npy npy[3], struct attn_inputs *in)
+{
 	char err[1024];
-	cs.method = attn_registry_find(reg, method);
-	if (!cs.method) {
+	cs->method = attn_registry_find(reg, a->method);
+	if (!cs->method) {
 		cli_error("run", "unknown method '%s'; attnbench list shows the registered ones",
-			  method);
-		goto done;
+			  a->method);
+		return -1;
 	}
-	attn_params_default(cs.method, &cs.params);
-	for (int i = 0; i < nparams; i++)
-		if (attn_params_set(cs.method, &cs.params, params[i], err, sizeof(err))) {
+	attn_params_default(cs->method, &cs->params);
+	for (int i = 0; i < a->nparams; i++)
+		if (attn_params_set(cs->method, &cs->params, a->params[i], err, sizeof(err))) {
 			cli_error("run", "--param %s", err);
-			goto done;
+			return -1;
 		}
 	enum attn_dist dd;
-	if (attn_dist_parse(dist, &dd, err, sizeof(err))) {
+	if (attn_dist_parse(a->dist, &dd, err, sizeof(err))) {
 		cli_error("run", "--dist: %s", err);
-		goto done;
+		return -1;
 	}
-	cs.dist = dd;
-	cs.threads = (int)th;
-	cs.seed = (uint64_t)seed;
-	cs.shape.causal = causal;
-	cs.shape.mode = mode;
-	struct attn_inputs in = {0};
-	if (files) {
-		if (load("q", qf, &q) || load("k", kf, &k) || load("v", vf, &v) ||
-		    shape_from_files(&q, &k, &v, &cs.shape))
-			goto done;
-		if (mode_given && mode != cs.shape.mode) {
-			cli_error("run", "--mode %s does not match the files, which are %s",
-				  mode == ATTN_MODE_DECODE ? "decode" : "prefill",
-				  attn_mode_name(cs.shape.mode));
-			goto done;
-		}
-		if (cs.method->inputs) {
-			cli_error("run", "method '%s' needs gate/beta inputs, which .npy input does "
-					 "not carry yet; run it on a generated workload",
-				  method);
-			goto done;
-		}
-		in.q = q.data;
-		in.k = k.data;
-		in.v = v.data;
-	} else {
-		cs.shape.batch = b;
-		cs.shape.heads = h;
-		cs.shape.kv_heads = kvh ? kvh : h;
-		cs.shape.n = n;
-		cs.shape.d = d;
+	cs->dist = dd;
+	cs->threads = (int)a->th;
+	cs->seed = (uint64_t)a->seed;
+	cs->shape.causal = a->causal;
+	cs->shape.mode = a->mode;
+	if (!a->files) {
+		cs->shape.batch = a->b;
+		cs->shape.heads = a->h;
+		cs->shape.kv_heads = a->kvh ? a->kvh : a->h;
+		cs->shape.n = a->n;
+		cs->shape.d = a->d;
+		return 0;
 	}
-	size_t nout = (size_t)cs.shape.batch * cs.shape.heads * attn_shape_nq(&cs.shape) *
-		      cs.shape.d;
-	out = malloc(nout * sizeof(float) + 1);
-	if (!out) {
-		cli_error("run", "out of memory for the output");
-		goto done;
+	if (load("q", a->qf, &npy[0]) || load("k", a->kf, &npy[1]) || load("v", a->vf, &npy[2]) ||
+	    shape_from_files(&npy[0], &npy[1], &npy[2], &cs->shape))
+		return -1;
+	if (a->mode_given && a->mode != cs->shape.mode) {
+		cli_error("run", "--mode %s does not match the files, which are %s",
+			  a->mode == ATTN_MODE_DECODE ? "decode" : "prefill",
+			  attn_mode_name(cs->shape.mode));
+		return -1;
 	}
-	struct attn_case_result r;
-	attn_case_run(&cs, &ro, files ? &in : NULL, out, &r);
+	if (cs->method->inputs) {
+		cli_error("run", "method '%s' needs gate/beta inputs, which .npy input does "
+				 "not carry yet; run it on a generated workload",
+			  a->method);
+		return -1;
+	}
+	in->q = npy[0].data;
+	in->k = npy[1].data;
+	in->v = npy[2].data;
+	return 0;
+}
+
+/* The case's key, status and the figures a user reads first. */
+static void print_result(const struct attn_case *cs, const struct attn_case_result *r)
+{
 	char key[1024], t[32];
-	attn_case_key(&cs, key, sizeof(key));
-	printf("case     %s\nstatus   %s%s%s\n", key, attn_case_status_name(r.status),
-	       r.message[0] ? ": " : "", r.message);
+	attn_case_key(cs, key, sizeof(key));
+	printf("case     %s\nstatus   %s%s%s\n", key, attn_case_status_name(r->status),
+	       r->message[0] ? ": " : "", r->message);
 	static const char *shown[] = {"median_ns", "mad_ns",     "ci_lo_ns",        "ci_hi_ns",
 				      "samples",   "gflops",     "gbytes_per_s",    "flops",
 				      "rel_err",   "max_abs_err", "rel_err_softmax", "workspace_bytes",
 				      "peak_rss_bytes"};
 	for (size_t i = 0; i < sizeof(shown) / sizeof(*shown); i++) {
-		const struct attn_metric *m = attn_result_metric(&r, shown[i]);
+		const struct attn_metric *m = attn_result_metric(r, shown[i]);
 		if (!m)
 			continue;
 		if (!m->has_value)
@@ -334,17 +331,53 @@ int cmd_run(int argc, char **argv)
 		else
 			printf("%-16s %.6g %s\n", m->name, m->value, m->unit);
 	}
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_args a = {.dist = "gaussian", .n = 1024, .d = 64, .h = 1, .b = 1, .th = 1,
+			     .seed = 42, .mode = ATTN_MODE_PREFILL};
+	attn_run_opts_default(&a.ro);
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	rc = EXIT_USAGE;
+
+	struct attn_registry *reg = cli_registry("run", a.plugins, a.np);
+	if (!reg)
+		return EXIT_USAGE;
+	if (cli_inject_slowdown("run", reg, &a.ro, NULL)) {
+		attn_registry_free(reg);
+		return EXIT_USAGE;
+	}
+	struct attn_npy npy[3] = {{0}};
+	float *out = NULL;
+	struct attn_case cs = {0};
+	struct attn_inputs in = {0};
+	char err[1024];
+	if (make_case(&a, reg, &cs, npy, &in))
+		goto done;
+	size_t nout = (size_t)cs.shape.batch * cs.shape.heads * attn_shape_nq(&cs.shape) *
+		      cs.shape.d;
+	out = malloc(nout * sizeof(float) + 1);
+	if (!out) {
+		cli_error("run", "out of memory for the output");
+		goto done;
+	}
+	struct attn_case_result r;
+	attn_case_run(&cs, &a.ro, a.files ? &in : NULL, out, &r);
+	print_result(&cs, &r);
 	rc = r.status == ATTN_CASE_OK ? EXIT_OK
 	     : attn_case_status_declined(r.status) ? EXIT_USAGE : EXIT_CASES;
 	/* A non-zero exit says why on stderr too, where scripts look. */
 	if (rc != EXIT_OK)
-		cli_error("run", "%s %s: %s", method,
+		cli_error("run", "%s %s: %s", a.method,
 			  attn_case_status_declined(r.status) ? "was not run" : "did not pass",
 			  r.message[0] ? r.message : attn_case_status_name(r.status));
-	if (r.status == ATTN_CASE_OK && of) {
+	if (r.status == ATTN_CASE_OK && a.of) {
 		int64_t shp[4] = {cs.shape.batch, cs.shape.heads, attn_shape_nq(&cs.shape),
 				  cs.shape.d};
-		if (attn_npy_write(of, 4, shp, out, err, sizeof(err))) {
+		if (attn_npy_write(a.of, 4, shp, out, err, sizeof(err))) {
 			cli_error("run", "--out: %s", err);
 			rc = EXIT_USAGE;
 		}
@@ -352,9 +385,8 @@ int cmd_run(int argc, char **argv)
 	attn_case_result_free(&r);
 done:
 	free(out);
-	attn_npy_free(&q);
-	attn_npy_free(&k);
-	attn_npy_free(&v);
+	for (int i = 0; i < 3; i++)
+		attn_npy_free(&npy[i]);
 	attn_registry_free(reg);
 	return rc;
 }

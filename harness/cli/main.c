@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "attnbench/counters.h"
-#include "attnbench/noise.h"
+#include "noise.h"
 #include "attnbench/spec.h"
 #include "attnbench/sysinfo.h"
 #include "build_info.h"

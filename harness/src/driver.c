@@ -25,7 +25,7 @@
 #include "attnbench/calib.h"
 #include "attnbench/counters.h"
 #include "attnbench/driver.h"
-#include "attnbench/noise.h"
+#include "noise.h"
 #include "attnbench/query.h"
 #include "attnbench/spec.h"
 #include "attnbench/status.h"

@@ -18,7 +18,7 @@
 #include "attnbench/instance.h"
 #include "attnbench/spec.h"
 #include "attnbench/status.h"
-#include "common/common.h"
+#include "kernels/kernels.h"
 #include "internal.h"
 
 #define CANARY 0xA5

@@ -23,7 +23,7 @@
 #endif
 
 #include "attnbench/method.h"
-#include "attnbench/noise.h"
+#include "noise.h"
 #include "attnbench/sysinfo.h"
 #include "build_info.h"
 

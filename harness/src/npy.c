@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "attnbench/npy.h"
+#include "npy.h"
 #include "attnbench/status.h"
 #include "internal.h"
 

@@ -40,7 +40,7 @@
 #include "attnbench/stats.h"
 #include "attnbench/status.h"
 #include "attnbench/sysinfo.h"
-#include "common/common.h"
+#include "kernels/kernels.h"
 #include "internal.h"
 
 

@@ -573,8 +573,8 @@ int attn_protocol_format(const struct attn_sweep_protocol *p, enum attn_protocol
 	}
 }
 
-/* A real as a user writes it: finite and >= 0 (strtod's grammar, nothing after). */
-static int user_real(const char *text, double *out)
+/* Numbers as a user writes them, the same on the command line and in a spec file. */
+int attn_parse_real(const char *text, double *out)
 {
 	char *end;
 	errno = 0;
@@ -585,28 +585,38 @@ static int user_real(const char *text, double *out)
 	return 0;
 }
 
-/* A size as a user writes it: a number with an optional k, M, G or T (powers of 1024), i and B. */
-static int user_size(const char *text, size_t *out)
+int attn_parse_size(const char *text, size_t *out)
 {
 	char *end;
 	errno = 0;
-	double v = strtod(text, &end), mult = 1;
+	double v = strtod(text, &end);
 	if (end == text || errno || v < 0)
 		return -1;
+	double mult = 1;
 	switch (*end) {
 	case 'k':
-	case 'K': mult = 1024.0; break;
+	case 'K':
+		mult = 1024.0;
+		end++;
+		break;
 	case 'm':
-	case 'M': mult = 1024.0 * 1024; break;
+	case 'M':
+		mult = 1024.0 * 1024;
+		end++;
+		break;
 	case 'g':
-	case 'G': mult = 1024.0 * 1024 * 1024; break;
+	case 'G':
+		mult = 1024.0 * 1024 * 1024;
+		end++;
+		break;
 	case 't':
-	case 'T': mult = 1024.0 * 1024 * 1024 * 1024; break;
+	case 'T':
+		mult = 1024.0 * 1024 * 1024 * 1024;
+		end++;
+		break;
 	}
-	if (mult > 1)
-		end++;
-	if (*end == 'i')
-		end++;
+	if (*end == 'i' || *end == 'B')
+		end += *end == 'i' ? 1 : 0;
 	if (*end == 'B')
 		end++;
 	if (*end || v * mult > 1.8e19)
@@ -614,6 +624,7 @@ static int user_size(const char *text, size_t *out)
 	*out = (size_t)(v * mult);
 	return 0;
 }
+
 
 int attn_sweep_setting_parse(struct attn_sweep_protocol *p, enum attn_protocol_field f,
 			     const char *text, const char *name, char *err, size_t errlen)
@@ -627,7 +638,7 @@ int attn_sweep_setting_parse(struct attn_sweep_protocol *p, enum attn_protocol_f
 	case ATTN_PROTO_WARMUP:
 	case ATTN_PROTO_MIN_TIME:
 	case ATTN_PROTO_MIN_SAMPLE:
-		if (user_real(text, &dv) || (f == ATTN_PROTO_TIMEOUT && dv <= 0))
+		if (attn_parse_real(text, &dv) || (f == ATTN_PROTO_TIMEOUT && dv <= 0))
 			return attn_errf(err, errlen, ATTN_ERR_INVALID,
 					 "%s '%s': expected a %snumber of seconds", name, text,
 					 f == ATTN_PROTO_TIMEOUT ? "positive " : "non-negative ");
@@ -646,18 +657,18 @@ int attn_sweep_setting_parse(struct attn_sweep_protocol *p, enum attn_protocol_f
 		return ATTN_OK;
 	}
 	case ATTN_PROTO_CHECK_MAX_FLOPS:
-		if (user_real(text, r))
+		if (attn_parse_real(text, r))
 			return attn_errf(err, errlen, ATTN_ERR_INVALID,
 					 "%s '%s': expected a number >= 0", name, text);
 		return ATTN_OK;
 	case ATTN_PROTO_ROOF_BUDGET:
-		if (user_real(text, r))
+		if (attn_parse_real(text, r))
 			return attn_errf(err, errlen, ATTN_ERR_INVALID,
 					 "%s '%s': expected seconds >= 0 (0 skips the roofs)", name,
 					 text);
 		return ATTN_OK;
 	case ATTN_PROTO_MEM_LIMIT:
-		if (user_size(text, &p->ro.mem_limit) || p->ro.mem_limit == 0)
+		if (attn_parse_size(text, &p->ro.mem_limit) || p->ro.mem_limit == 0)
 			return attn_errf(err, errlen, ATTN_ERR_INVALID,
 					 "%s '%s': expected a size like 8G or 512M", name, text);
 		return ATTN_OK;

@@ -55,7 +55,7 @@
 #include <omp.h>
 #endif
 
-#include "common/common.h"
+#include "kernels/kernels.h"
 
 enum { FLASH_P_BQ = 0, FLASH_P_BK = 1 };
 

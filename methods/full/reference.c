@@ -5,7 +5,7 @@
  * double into the workspace, with the same loops as the oracle, and rounds
  * the result to float once at the end.
  */
-#include "common/common.h"
+#include "kernels/kernels.h"
 
 /* Workspace: the float64 output (B, H, NQ, D), then one row of N scores. */
 static size_t ref_out_count(const struct attn_shape *s)

@@ -20,7 +20,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "common/common.h"
+#include "kernels/kernels.h"
 
 enum { SOFTMAX_P_BLOCK = 0 };
 

@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "attnbench/status.h"
-#include "common/common.h"
+#include "kernels/kernels.h"
 
 extern const struct attn_method attn_method_flash;
 extern const struct attn_method attn_method_lightning;

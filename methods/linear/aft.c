@@ -9,14 +9,14 @@
  * would be a learned N x N table, and AFT-simple is the variant that is
  * linear in N). Not causal, j runs over all N keys; causal, over j <= t.
  *
- * The engine (methods/common/wkv.c) computes both forms: recurrent by
+ * The engine (methods/engines/wkv.c) computes both forms: recurrent by
  * default (time O(N D), a state of 3 D floats per head: numerator,
  * denominator and their running max exponent), parallel as the explicit
  * O(N² D) sum. There is no chunk form. Stable at any key size and N (no
  * overflow, no NaN).
  */
-#include "common/common.h"
-#include "common/wkv.h"
+#include "kernels/kernels.h"
+#include "engines/wkv.h"
 
 static const struct attn__wkv_method aft_data = {.decay = NULL};
 

@@ -26,12 +26,12 @@
  *
  * It is not softmax: its error against softmax is a recorded result; its
  * oracle is the formula above. Causal and not. The engine
- * (methods/common/linattn.c) computes the three forms.
+ * (methods/engines/linattn.c) computes the three forms.
  */
 #include <math.h>
 
-#include "common/common.h"
-#include "common/linattn.h"
+#include "kernels/kernels.h"
+#include "engines/linattn.h"
 
 #define COSFORMER_EPS 1e-6f
 

@@ -12,10 +12,10 @@
  * scaled by 1/√D (flash-linear-attention's default). β_t comes from the
  * workload (ATTN_INPUT_BETA, per query head and step, in [0.05, 0.95)).
  *
- * Causal only. The engine (methods/common/delta.c) computes the parallel,
+ * Causal only. The engine (methods/engines/delta.c) computes the parallel,
  * recurrent and chunkwise (WY / UT transform) forms.
  */
-#include "common/delta.h"
+#include "engines/delta.h"
 
 static const struct attn__delta_method deltanet_data = {.kind = ATTN__DELTA_PLAIN};
 

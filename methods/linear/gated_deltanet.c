@@ -11,12 +11,12 @@
  * query head and step, in [-0.1, -0.0001)) and β (ATTN_INPUT_BETA, in
  * [0.05, 0.95)) come from the workload, not from learned projections.
  *
- * Causal only. The engine (methods/common/delta.c) computes the three
+ * Causal only. The engine (methods/engines/delta.c) computes the three
  * forms; the chunk form folds the cumulative gate relative to each chunk
  * into its tiles (the paper's Γ matrices) and cuts a chunk where the fold
  * would leave [e^-20, 1].
  */
-#include "common/delta.h"
+#include "engines/delta.h"
 
 static const struct attn__delta_method gated_deltanet_data = {.kind = ATTN__DELTA_GATED};
 

@@ -10,13 +10,13 @@
  * log-sigmoid gate with its temperature), not from a learned projection.
  * The 1/√D on q is GLA's (and flash-linear-attention's) default scale.
  *
- * Causal only. The engine (methods/common/linattn.c) computes the three
+ * Causal only. The engine (methods/engines/linattn.c) computes the three
  * forms; the chunk form folds e^{cumulative gate} into the columns of q and
  * k relative to each chunk (GLA §4, secondary chunking being replaced by
  * cutting chunks where the fold would leave [e^-20, e^20]).
  */
-#include "common/common.h"
-#include "common/linattn.h"
+#include "kernels/kernels.h"
+#include "engines/linattn.h"
 
 static const struct attn_param_spec gla_params[] = {
     ATTN__LIN_PARAM_FORM,

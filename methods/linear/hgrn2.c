@@ -14,12 +14,12 @@
  * and step, in [-0.1, -0.0001), as for gla), not from the paper's learned,
  * lower-bounded projection. No 1/√D on q: the paper's recurrence has none.
  *
- * Causal only. The engine (methods/common/linattn.c) computes the three
+ * Causal only. The engine (methods/engines/linattn.c) computes the three
  * forms exactly as for gla (GLA's chunk form, which HGRN-2 itself uses);
  * `form` picks one, chunk by default.
  */
-#include "common/common.h"
-#include "common/linattn.h"
+#include "kernels/kernels.h"
+#include "engines/linattn.h"
 
 static const struct attn_param_spec hgrn2_params[] = {
     ATTN__LIN_PARAM_FORM,

@@ -21,14 +21,14 @@
  * factor (1 - l/(L-1)); one layer is benchmarked here, at factor 1 (l = 0).
  *
  * Lightning Attention-2's intra-block (masked Q Kᵀ V) / inter-block (Q S)
- * split is the engine's chunk form (methods/common/linattn.c), with `C` the
+ * split is the engine's chunk form (methods/engines/linattn.c), with `C` the
  * block size; `form` picks parallel, recurrent or chunk (default). Causal
  * only.
  */
 #include <math.h>
 
-#include "common/common.h"
-#include "common/linattn.h"
+#include "kernels/kernels.h"
+#include "engines/linattn.h"
 
 static const struct attn_param_spec lightning_params[] = {
     ATTN__LIN_PARAM_FORM,

@@ -13,11 +13,11 @@
  * the plain formula above. It approximates softmax attention: its error
  * against softmax is a result, not a failure; its oracle is its own formula.
  *
- * The engine (methods/common/linattn.c) computes the three forms; `form`
+ * The engine (methods/engines/linattn.c) computes the three forms; `form`
  * picks one, chunk by default (time O(N)); the parallel form is O(N²).
  */
-#include "common/common.h"
-#include "common/linattn.h"
+#include "kernels/kernels.h"
+#include "engines/linattn.h"
 
 static const struct attn_param_spec linear_elu_params[] = {
     ATTN__LIN_PARAM_FORM,

@@ -11,12 +11,12 @@
  * [-0.1, -0.0001)). The 1/√D keeps scores in the range of the other
  * methods (flash-linear-attention's default scale for this recurrence).
  *
- * Causal only. The engine (methods/common/linattn.c) computes the three
+ * Causal only. The engine (methods/engines/linattn.c) computes the three
  * forms; the chunk form is SSD's block decomposition (diagonal blocks as
  * masked products, off-diagonal through the carried state).
  */
-#include "common/common.h"
-#include "common/linattn.h"
+#include "kernels/kernels.h"
+#include "engines/linattn.h"
 
 static const struct attn_param_spec mamba2_params[] = {
     ATTN__LIN_PARAM_FORM,

@@ -31,13 +31,13 @@
  * It approximates softmax attention: its error against softmax is a
  * recorded result, and shrinks as m grows; its oracle is the formula above
  * in float64 with the same Ω. Causal and not. The engine
- * (methods/common/linattn.c) computes the three forms; the projection
+ * (methods/engines/linattn.c) computes the three forms; the projection
  * X Ωᵀ is one GEMM per chunk, the largest product at m = 256.
  */
 #include <math.h>
 
-#include "common/common.h"
-#include "common/linattn.h"
+#include "kernels/kernels.h"
+#include "engines/linattn.h"
 
 static const struct attn_param_spec performer_params[] = {
     ATTN__LIN_PARAM_FORM,

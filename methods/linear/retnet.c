@@ -12,14 +12,14 @@
  * the inputs, which are given; the norm is a layer after attention), as is
  * its score normalisation, which only the parallel form can do.
  *
- * Causal only. The engine (methods/common/linattn.c) computes the three
+ * Causal only. The engine (methods/engines/linattn.c) computes the three
  * forms; `form` picks one, chunk by default (time O(N), extra memory
  * independent of N); the parallel form is the O(N²) reference.
  */
 #include <math.h>
 
-#include "common/common.h"
-#include "common/linattn.h"
+#include "kernels/kernels.h"
+#include "engines/linattn.h"
 
 enum { RETNET_P_GAMMA = 2 };
 

@@ -29,14 +29,14 @@
  * oracle to rounding, its error against softmax is a recorded result. A
  * small m (say 8) does make near-zero denominators likely.
  *
- * Causal and not. The engine (methods/common/linattn.c) computes the three
+ * Causal and not. The engine (methods/engines/linattn.c) computes the three
  * forms; the projection X Wᵀ is one GEMM per chunk, then a vectorised
  * sincos per element.
  */
 #include <math.h>
 
-#include "common/common.h"
-#include "common/linattn.h"
+#include "kernels/kernels.h"
+#include "engines/linattn.h"
 
 static const struct attn_param_spec rfa_params[] = {
     ATTN__LIN_PARAM_FORM,

@@ -19,15 +19,15 @@
  * would make the decay data-dependent, which is RWKV-6 (Finch), not
  * RWKV-4, and the inputs it reads stay Q, K and V, as for aft.
  *
- * The engine (methods/common/wkv.c) computes both forms: recurrent by
+ * The engine (methods/engines/wkv.c) computes both forms: recurrent by
  * default (O(N D), RWKV's (a, b, p) state), parallel as the explicit O(N² D)
  * sum. There is no chunk form. Stable at any key size and N (no overflow,
  * no NaN).
  */
 #include <math.h>
 
-#include "common/common.h"
-#include "common/wkv.h"
+#include "kernels/kernels.h"
+#include "engines/wkv.h"
 
 /* w (D) and u (D) of query head h of `heads`; see the top of the file. */
 static void rwkv_decay(int64_t h, int64_t heads, int64_t D, float *w, float *u)

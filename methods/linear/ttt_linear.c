@@ -21,11 +21,11 @@
  * and residual inside f are left out: the inner model is linear. With
  * C = 1 this is deltanet exactly (a test checks it).
  *
- * Causal only. The engine (methods/common/delta.c) runs it as the delta
+ * Causal only. The engine (methods/engines/delta.c) runs it as the delta
  * rule's chunk form with T = I (one chunk per mini-batch), a recurrent
  * form that keeps W_b frozen step by step, and a parallel form.
  */
-#include "common/delta.h"
+#include "engines/delta.h"
 
 static const struct attn__delta_method ttt_linear_data = {.kind = ATTN__DELTA_TTT};
 

@@ -14,11 +14,11 @@
  * the same in flops(), forward() and the oracle, so flops() is exact).
  * Softmax over the kept set, exactly; a random block inside the window
  * counts once. Each head has its own list. Prefill O(N·(w + g + r b)·D),
- * decode O((w + g + r b)·D). Runs on methods/common/bsfixed.c.
+ * decode O((w + g + r b)·D). Runs on methods/engines/bsfixed.c.
  */
-#include "common/blocksparse.h"
-#include "common/bsfixed.h"
-#include "common/common.h"
+#include "engines/blocksparse.h"
+#include "engines/bsfixed.h"
+#include "kernels/kernels.h"
 
 /* Random blocks at most: with the window and the globals, <= ATTN__BSF_MAX_IV intervals. */
 #define BIGBIRD_MAX_R 16

@@ -16,7 +16,7 @@
  *     MInference's "A-shape" pattern). On the generated workloads it costs
  *     one block per row and holds the needle when one falls there.
  * Attention is then exact over the kept blocks (the engine in
- * methods/common/blocksparse.c), causal on positions inside the diagonal.
+ * methods/engines/blocksparse.c), causal on positions inside the diagonal.
  *
  * Cost: pooling O(N D), scoring one (N/b)×(N/b)×D GEMM (1/b² of dense),
  * selection O((N/b)² log k), attention O(N (topk + 2) b D). Decode: the
@@ -26,9 +26,9 @@
  * flops() is nominal (topk + 2 blocks per row, fewer where causality leaves
  * fewer); forward() reports the kept pairs it actually computed.
  */
-#include "common/blocksparse.h"
-#include "common/common.h"
-#include "common/route.h"
+#include "engines/blocksparse.h"
+#include "kernels/kernels.h"
+#include "engines/route.h"
 
 enum { BT_P_B = 0, BT_P_TOPK = 1 };
 

@@ -19,12 +19,12 @@
  * dense, so its work is N·w/d kept pairs and no block is 1/d² full. Passes
  * carry each row's running (m, l, A) from one branch to the next, the
  * flash-decoding merge done online. Prefill O(N·w·D) (the sum over k of
- * N w / d), decode O(K·w·D). Runs on methods/common/bsfixed.c.
+ * N w / d), decode O(K·w·D). Runs on methods/engines/bsfixed.c.
  */
 #include "attnbench/status.h"
-#include "common/blocksparse.h"
-#include "common/bsfixed.h"
-#include "common/common.h"
+#include "engines/blocksparse.h"
+#include "engines/bsfixed.h"
+#include "kernels/kernels.h"
 
 static const struct attn_param_spec dilated_params[] = {
     {"w", ATTN_PARAM_INT, 256, 1, 2147483647.0, NULL,

@@ -30,9 +30,9 @@
  */
 #include <math.h>
 
-#include "common/blocksparse.h"
-#include "common/common.h"
-#include "common/route.h"
+#include "engines/blocksparse.h"
+#include "kernels/kernels.h"
+#include "engines/route.h"
 
 enum { KM_P_B = 0, KM_P_CLUSTERS = 1, KM_P_ITERS = 2, KM_P_SEED = 3 };
 

@@ -10,10 +10,10 @@
  * others have the global keys' blocks and the window's. Prefill
  * O(N·(w + g)·D + g·N·D), decode O((w + g)·D). (Longformer gives global
  * tokens their own projections; here they share Q, K, V: the pattern is
- * what is measured.) It is methods/common/bsfixed.c's local pattern with g
+ * what is measured.) It is methods/engines/bsfixed.c's local pattern with g
  * global keys and rows: the method is its parameters.
  */
-#include "common/bsfixed.h"
+#include "engines/bsfixed.h"
 
 static const struct attn_param_spec longformer_params[] = {
     {"w", ATTN_PARAM_INT, 256, 1, 2147483647.0, NULL,

@@ -29,9 +29,9 @@
  * The engine runs on permuted rows and keys (its index-set path); the
  * hashing and the counting sorts are the routing, O(N D buckets).
  */
-#include "common/blocksparse.h"
-#include "common/common.h"
-#include "common/route.h"
+#include "engines/blocksparse.h"
+#include "kernels/kernels.h"
+#include "engines/route.h"
 
 enum { LSH_P_B = 0, LSH_P_BUCKETS = 1, LSH_P_SEED = 2 };
 

@@ -38,9 +38,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "common/blocksparse.h"
-#include "common/common.h"
-#include "common/route.h"
+#include "engines/blocksparse.h"
+#include "kernels/kernels.h"
+#include "engines/route.h"
 
 enum { NSA_P_B = 0, NSA_P_TOPK = 1, NSA_P_W = 2, NSA_P_GATE = 3 };
 

@@ -26,9 +26,9 @@
  */
 #include <stdio.h>
 
-#include "common/blocksparse.h"
-#include "common/common.h"
-#include "common/route.h"
+#include "engines/blocksparse.h"
+#include "kernels/kernels.h"
+#include "engines/route.h"
 
 enum { QUEST_P_B = 0, QUEST_P_TOPK = 1 };
 

@@ -9,10 +9,10 @@
  * a sink inside the window counts once. Two intervals per row: the sinks'
  * key blocks (PARTIAL when s is not a multiple of b) and the window's.
  * Prefill O(N·(s + w)·D), decode O((s + w)·D) whatever the context: the
- * point of the method. It is methods/common/bsfixed.c's local pattern with
+ * point of the method. It is methods/engines/bsfixed.c's local pattern with
  * s sinks: the method is its parameters.
  */
-#include "common/bsfixed.h"
+#include "engines/bsfixed.h"
 
 static const struct attn_param_spec streaming_params[] = {
     {"s", ATTN_PARAM_INT, 4, 0, 2147483647.0, NULL, "sink tokens: the first s keys, always kept"},

@@ -16,13 +16,13 @@
  * place): dense blocks of summary keys. That pass keeps only the columns
  * outside the window (j <= t - w, and j >= t + w not causal), so each key
  * counts once and the two passes mix into one softmax by their
- * denominators. Runs on methods/common/bsfixed.c.
+ * denominators. Runs on methods/engines/bsfixed.c.
  */
 #include <math.h>
 
-#include "common/blocksparse.h"
-#include "common/bsfixed.h"
-#include "common/common.h"
+#include "engines/blocksparse.h"
+#include "engines/bsfixed.h"
+#include "kernels/kernels.h"
 
 static const struct attn_param_spec strided_params[] = {
     {"w", ATTN_PARAM_INT, 0, 0, 2147483647.0, NULL,

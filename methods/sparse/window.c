@@ -9,10 +9,10 @@
  * [t - w + 1, t + w) (causality cuts it to [t - w + 1, t]); on blocks of b
  * that is about w/b + 1 key blocks per query block (2w/b + 1 not causal),
  * the edge blocks PARTIAL. Prefill O(N·w·D), decode O(w·D). w >= N keeps
- * everything (exact softmax). It is methods/common/bsfixed.c's local
+ * everything (exact softmax). It is methods/engines/bsfixed.c's local
  * pattern with no sinks or globals: the method is its parameters.
  */
-#include "common/bsfixed.h"
+#include "engines/bsfixed.h"
 
 static const struct attn_param_spec window_params[] = {
     {"w", ATTN_PARAM_INT, 512, 1, 2147483647.0, NULL,

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attnbench/npy.h"
+#include "npy.h"
 #include "fuzz.h"
 
 /* Where the data starts, from the prefix the reader accepted (format 1.0, or 2.0 and 3.0). */

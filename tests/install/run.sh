@@ -28,6 +28,6 @@ out=$("$prefix/bin/attnbench" run --plugin "$prefix/example_plugin.so" --method 
 	--n 64 --d 16 --heads 1 2>&1) || { echo "$out"; exit 1; }
 echo "$out" | grep -q '^status *ok' || { echo "install: run did not pass: $out"; exit 1; }
 "$cc" -std=c11 -Wall -Wextra -pedantic -Werror $extra $(pkg-config --cflags attnbench) \
-	"$src/tests/install/frontend.c" -o "$prefix/frontend" $(pkg-config --static --libs attnbench)
+	"$src/tests/install/frontend.c" -o "$prefix/frontend" $(pkg-config --libs attnbench)
 "$prefix/frontend"
 echo "install: plugin and front end built against $prefix"

@@ -80,4 +80,13 @@ double attn_params_get(const struct attn_method *m, const struct attn_params *p,
 /* The name of the enum choice at `index` of spec->choices into buf. */
 int attn_param_choice_name(const struct attn_param_spec *spec, int index, char *buf, size_t len);
 
+/*
+ * Numbers as a user writes them, on the command line and in spec files
+ * alike (0, or -1 for text that is not one): a finite real >= 0 in strtod's
+ * grammar with nothing after it; a size, the same with an optional k, M, G
+ * or T (powers of 1024), then an optional i and B ("512MiB").
+ */
+int attn_parse_real(const char *text, double *out);
+int attn_parse_size(const char *text, size_t *out);
+
 #endif /* ATTNBENCH_SPEC_H */

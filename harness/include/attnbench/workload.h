@@ -14,7 +14,7 @@
  *              shares, so those few keys dominate every row.
  * Extra inputs are uniform: log_gate and gate_vec in [-0.1, -0.0001) (forget
  * gates e^x in [0.9048, 0.9999)), beta in [0.05, 0.95). The constants and
- * their reasons are at the top of workload.c.
+ * their reasons are at the top of workloads/generator.c.
  * In decode mode the single query is the one at position N - 1 of the
  * prefill inputs of the same seed, so decode output equals the last row of
  * causal prefill output.

@@ -11,8 +11,8 @@
  * The exp functions live here as `static inline` so that the loops that call
  * them, in any method's file, vectorise: a call to libm's expf would not.
  */
-#ifndef ATTNBENCH_METHODS_COMMON_H
-#define ATTNBENCH_METHODS_COMMON_H
+#ifndef ATTNBENCH_METHODS_KERNELS_H
+#define ATTNBENCH_METHODS_KERNELS_H
 
 #include <math.h>
 #include <stddef.h>
@@ -382,4 +382,4 @@ static inline size_t attn__floats64(int64_t n)
 	return attn__bytes64((size_t)n * sizeof(float));
 }
 
-#endif /* ATTNBENCH_METHODS_COMMON_H */
+#endif /* ATTNBENCH_METHODS_KERNELS_H */

@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #include "attnbench/method.h"
-#include "common/linattn.h"
+#include "engines/linattn.h"
 
 /*
  * The `form` parameter, index 0 of both methods: the linear family's name,

@@ -104,8 +104,8 @@
 
 #include "attnbench/status.h"
 #include "attnbench/workload.h"
-#include "common/common.h"
-#include "common/linattn.h"
+#include "kernels/kernels.h"
+#include "engines/linattn.h"
 
 /* Bound on |G| inside a chunk (see the top): folded factors stay in [e^-20, e^20]. */
 #define LIN_SPAN 20.0f

@@ -76,8 +76,8 @@
 #include <string.h>
 
 #include "attnbench/status.h"
-#include "common/common.h"
-#include "common/wkv.h"
+#include "kernels/kernels.h"
+#include "engines/wkv.h"
 
 /* Keys per block of the non-causal recurrent form's summation (≈ √10⁶). */
 #define WKV_BLOCK 1024

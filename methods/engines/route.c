@@ -11,8 +11,8 @@
 #include <stdlib.h>
 
 #include "attnbench/workload.h"
-#include "common/common.h"
-#include "common/route.h"
+#include "kernels/kernels.h"
+#include "engines/route.h"
 #include "internal.h" /* attn__now_ns */
 
 void attn__route_pool_mean(const float *x, int64_t n, int64_t d, int64_t b, float *out)

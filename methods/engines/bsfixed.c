@@ -17,9 +17,9 @@
 #include <stdlib.h>
 
 #include "attnbench/status.h"
-#include "common/blocksparse.h"
-#include "common/bsfixed.h"
-#include "common/common.h"
+#include "engines/blocksparse.h"
+#include "engines/bsfixed.h"
+#include "kernels/kernels.h"
 #include "internal.h" /* attn__now_ns */
 
 static int64_t bsf_lists(const struct attn__bsf_spec *sp, const struct attn_shape *s, int pass)

@@ -33,8 +33,8 @@
 #include <stdint.h>
 
 #include "attnbench/method.h"
-#include "common/blocksparse.h"
-#include "common/common.h"
+#include "engines/blocksparse.h"
+#include "kernels/kernels.h"
 
 /* Most intervals a row function may return. */
 #define ATTN__BSF_MAX_IV 32

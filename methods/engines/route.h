@@ -33,8 +33,8 @@
 #include <stdint.h>
 
 #include "attnbench/method.h"
-#include "common/blocksparse.h"
-#include "common/common.h"
+#include "engines/blocksparse.h"
+#include "kernels/kernels.h"
 
 /* Blocks of b that cover n rows: ⌈n / b⌉. */
 static inline int64_t attn__route_blocks(int64_t n, int64_t b)

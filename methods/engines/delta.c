@@ -95,8 +95,8 @@
 #include <string.h>
 
 #include "attnbench/status.h"
-#include "common/common.h"
-#include "common/delta.h"
+#include "kernels/kernels.h"
+#include "engines/delta.h"
 
 /* Bound on |G| inside a chunk (see the top): folded factors stay in [e^-20, e^20]. */
 #define DELTA_SPAN 20.0f

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "common/common.h"
+#include "kernels/kernels.h"
 
 int attn__reference_softmax_ws(const struct attn_shape *s, const struct attn_inputs *in,
                                double *out, double *scores)

@@ -21,7 +21,7 @@
 #endif
 
 #include "attnbench/status.h"
-#include "common/common.h"
+#include "kernels/kernels.h"
 
 /* ---- row and vector kernels -------------------------------------------------- */
 

@@ -34,7 +34,7 @@
 #include <stdint.h>
 
 #include "attnbench/method.h"
-#include "common/linattn.h"
+#include "engines/linattn.h"
 
 enum attn__delta_kind {
 	ATTN__DELTA_PLAIN = 0, /* DeltaNet */

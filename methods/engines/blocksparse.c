@@ -32,8 +32,8 @@
 #include <omp.h>
 #endif
 
-#include "common/blocksparse.h"
-#include "common/common.h"
+#include "engines/blocksparse.h"
+#include "kernels/kernels.h"
 
 /* The running max before any visible key: finite, so α never is NaN. */
 #define BS_M_NONE (-1e30f)
