@@ -226,13 +226,9 @@ int main(int argc, char **argv)
 						bench_settle(T);
 						g_sg[r] = attn_roof_sgemm_gflops(T, 2048, budget);
 						g_sm[r] =
-						    flops /
-						    bench_kernel_time(&sm, T, budget) /
-						    1e9;
+						    flops / bench_kernel_time(&sm, T, budget) / 1e9;
 						g_fl[r] =
-						    flops /
-						    bench_kernel_time(&fl, T, budget) /
-						    1e9;
+						    flops / bench_kernel_time(&fl, T, budget) / 1e9;
 						bench_settle(T);
 						g_np[r] = flops /
 						          peer_time(&pe, s.n, s.d, causal, budget) /

@@ -149,12 +149,12 @@ static void run_roof(const struct opts *o, const char *const *names, int n_names
 			       m ? msg : "not registered (or not in --methods)");
 			continue;
 		}
-		double flops = attn_call_flops(m, &s, &p), g[MAX_ROUNDS], sg[MAX_ROUNDS], r[MAX_ROUNDS];
+		double flops = attn_call_flops(m, &s, &p), g[MAX_ROUNDS], sg[MAX_ROUNDS],
+		       r[MAX_ROUNDS];
 		for (int k_ = 0; k_ < o->rounds; k_++) {
 			bench_settle(o->threads);
 			sg[k_] = attn_roof_sgemm_gflops(o->threads, 2048, o->budget);
-			g[k_] =
-			    flops / bench_kernel_time(&k, o->threads, o->budget) / 1e9;
+			g[k_] = flops / bench_kernel_time(&k, o->threads, o->budget) / 1e9;
 			r[k_] = g[k_] / sg[k_];
 		}
 		double ratio = bench_median(r, o->rounds);
@@ -254,7 +254,8 @@ static void exp_measure(const struct opts *o, const int64_t *ns, int n_ns, int64
 					    bench_kernel_init(&k, o->methods[i], &p, &s[ni],
 					                      o->threads, &w[ni].in, NULL, 0))
 						continue;
-					x[i][f][ni][r] = bench_kernel_time(&k, o->threads, o->budget);
+					x[i][f][ni][r] =
+					    bench_kernel_time(&k, o->threads, o->budget);
 					bench_kernel_free(&k);
 				}
 		fprintf(stderr, "exp: round %d of %d done\n", r + 1, o->rounds);

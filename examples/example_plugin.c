@@ -49,7 +49,7 @@ static int naive_supports(const struct attn_method *m, const struct attn_shape *
 	}
 	if (s->kv_heads < 1 || s->heads % s->kv_heads != 0) {
 		snprintf(msg, msglen, "kv_heads %lld does not divide heads %lld",
-			 (long long)s->kv_heads, (long long)s->heads);
+		         (long long)s->kv_heads, (long long)s->heads);
 		return ATTN_ERR_UNSUPPORTED;
 	}
 	return ATTN_OK;
@@ -185,30 +185,30 @@ static int naive_forward(const struct attn_method *m, const struct attn_shape *s
  * own float64 softmax reference.
  */
 static const struct attn_method naive_ext = {
-	.abi_version = ATTN_ABI_VERSION, /* the ABI this file was compiled against */
-	.name = "naive_ext",             /* unique, [a-z0-9_]+ */
-	.family = ATTN_FAMILY_FULL,
-	.category = "softmax",
-	.summary = "example external plugin: exact attention in plain float32 loops",
-	.citation = "Vaswani et al. 2017, Attention Is All You Need",
-	.flags = ATTN_METHOD_EXACT, /* checked against softmax attention */
-	.time_exp = 2.0,            /* O(N^2) time in prefill */
-	.mem_exp = 1.0,             /* one row of N scores */
-	/*
-	 * Relative Frobenius error allowed against the reference: float32 sums
-	 * over up to N terms in sequence.
-	 */
-	.tolerance = 1e-5,
-	.inputs = 0, /* needs nothing beyond Q, K, V */
-	.n_params = 0,
-	.params = NULL,
-	.supports = naive_supports,
-	.workspace_bytes = naive_workspace_bytes,
-	.flops = naive_flops,
-	.bytes = naive_bytes,
-	.prepare = NULL,
-	.forward = naive_forward,
-	.oracle = NULL,
+    .abi_version = ATTN_ABI_VERSION, /* the ABI this file was compiled against */
+    .name = "naive_ext",             /* unique, [a-z0-9_]+ */
+    .family = ATTN_FAMILY_FULL,
+    .category = "softmax",
+    .summary = "example external plugin: exact attention in plain float32 loops",
+    .citation = "Vaswani et al. 2017, Attention Is All You Need",
+    .flags = ATTN_METHOD_EXACT, /* checked against softmax attention */
+    .time_exp = 2.0,            /* O(N^2) time in prefill */
+    .mem_exp = 1.0,             /* one row of N scores */
+    /*
+     * Relative Frobenius error allowed against the reference: float32 sums
+     * over up to N terms in sequence.
+     */
+    .tolerance = 1e-5,
+    .inputs = 0, /* needs nothing beyond Q, K, V */
+    .n_params = 0,
+    .params = NULL,
+    .supports = naive_supports,
+    .workspace_bytes = naive_workspace_bytes,
+    .flops = naive_flops,
+    .bytes = naive_bytes,
+    .prepare = NULL,
+    .forward = naive_forward,
+    .oracle = NULL,
 };
 
 /* The entry point the harness looks up with dlsym: a NULL-terminated list. */

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #define GUARD_BYTES 64
-#define GUARD_FILL 0xA5
+#define GUARD_FILL  0xA5
 
 /*
  * 64-byte aligned block of `bytes` filled with `fill`, followed by

@@ -28,8 +28,8 @@
 #include "attnbench/method.h"
 #include "attnbench/spec.h"
 #include "attnbench/workload.h"
-#include "kernels/kernels.h"
 #include "guard.h"
+#include "kernels/kernels.h"
 
 static const char *const form_names[] = {"parallel", "recurrent", "chunk"};
 

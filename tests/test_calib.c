@@ -119,7 +119,7 @@ START_TEST(test_fma_bounds_sgemm)
 				break;
 		}
 		ck_assert_msg(f >= 0.9 * s, "%d threads: FMA peak %g < sgemm %g in 5 tries", t, f,
-			      s);
+		              s);
 	}
 }
 END_TEST

@@ -10,8 +10,8 @@
 #include <check.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "attnbench/method.h"
-#include "npy.h"
 #include "kernels/kernels.h"
+#include "npy.h"
 
 #include "check_main.h"
 #include "cli_run.h"
@@ -73,28 +73,28 @@ START_TEST(bad_specs_rejected)
 	struct {
 		const char *args, *needle;
 	} bad[] = {
-		{"--n 256..x2", "256..x2"},
-		{"--n 0", "0"},
-		{"--d 64,,128", "64,,128"},
-		{"--methods flsh", "flsh"},
-		{"--methods 'flash[bq=2000]'", "bq"},
-		{"--methods 'flash[nope=1]'", "nope"},
-		{"--causal=maybe", "maybe"},
-		{"--mode sideways", "sideways"},
-		{"--dist uniform", "uniform"},
-		{"--seed -3", "-3"},
-		{"--timeout 0", "timeout"},
-		{"--mem-limit lots", "lots"},
-		{"--preset no_such_preset", "no_such_preset"},
-		{"--counters perf::TASK-CLOCK,,PAPI_TOT_INS", "--counters"},
-		{"--bind diagonal", "diagonal"},
-		{"--roof-budget soon", "soon"},
+	    {"--n 256..x2", "256..x2"},
+	    {"--n 0", "0"},
+	    {"--d 64,,128", "64,,128"},
+	    {"--methods flsh", "flsh"},
+	    {"--methods 'flash[bq=2000]'", "bq"},
+	    {"--methods 'flash[nope=1]'", "nope"},
+	    {"--causal=maybe", "maybe"},
+	    {"--mode sideways", "sideways"},
+	    {"--dist uniform", "uniform"},
+	    {"--seed -3", "-3"},
+	    {"--timeout 0", "timeout"},
+	    {"--mem-limit lots", "lots"},
+	    {"--preset no_such_preset", "no_such_preset"},
+	    {"--counters perf::TASK-CLOCK,,PAPI_TOT_INS", "--counters"},
+	    {"--bind diagonal", "diagonal"},
+	    {"--roof-budget soon", "soon"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		ck_assert_msg(cli("sweep --db %s/x.db %s", dir, bad[i].args) == 2, "%s: %s",
-			      bad[i].args, out);
+		              bad[i].args, out);
 		ck_assert_msg(strstr(out, bad[i].needle) != NULL, "'%s' not named in: %s",
-			      bad[i].needle, out);
+		              bad[i].needle, out);
 	}
 	/* Nothing ran, so no run was recorded. */
 	char db[512];
@@ -111,9 +111,9 @@ START_TEST(sweep_survives_bad_plugins)
 	char db[512];
 	snprintf(db, sizeof(db), "%s/s.db", dir);
 	int rc = cli("sweep --db %s --plugin %s/crash.so --plugin %s/nan.so --methods "
-		     "crash_plugin,flash,nan_plugin,softmax --n 32,64 --d 16 --min-time 0.01 "
-		     "--warmup 0 --roof-budget 0",
-		     db, ATTN_TEST_PLUGIN_DIR, ATTN_TEST_PLUGIN_DIR);
+	             "crash_plugin,flash,nan_plugin,softmax --n 32,64 --d 16 --min-time 0.01 "
+	             "--warmup 0 --roof-budget 0",
+	             db, ATTN_TEST_PLUGIN_DIR, ATTN_TEST_PLUGIN_DIR);
 	ck_assert_msg(rc == 1, "exit %d: %s", rc, out);
 	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM cases"), 8);
 	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM cases WHERE status='crashed'"), 2);
@@ -211,8 +211,8 @@ START_TEST(locked_and_corrupt_db)
 {
 	char db[512];
 	snprintf(db, sizeof(db), "%s/l.db", dir);
-	ck_assert_int_eq(cli("sweep --db %s --methods flash --n 16 --d 8 --quiet --roof-budget 0", db),
-			 0);
+	ck_assert_int_eq(
+	    cli("sweep --db %s --methods flash --n 16 --d 8 --quiet --roof-budget 0", db), 0);
 	long long kept = db_file_int(db, "SELECT count(*) FROM cases");
 	ck_assert_int_eq(kept, 1);
 
@@ -246,7 +246,7 @@ START_TEST(locked_and_corrupt_db)
 END_TEST
 
 static void write_tensor(const char *path, int64_t b, int64_t h, int64_t n, int64_t d,
-			 unsigned seed, float **data)
+                         unsigned seed, float **data)
 {
 	int64_t shape[4] = {b, h, n, d};
 	size_t count = (size_t)(b * h * n * d);
@@ -270,8 +270,8 @@ START_TEST(run_npy_round_trip)
 	write_tensor(q, 1, 4, 50, 16, 1, &qd);
 	write_tensor(k, 1, 2, 50, 16, 2, &kd);
 	write_tensor(v, 1, 2, 50, 16, 3, &vd);
-	int rc = cli("run --method flash --causal --q %s --k %s --v %s --out %s --min-time 0", q,
-		     k, v, o);
+	int rc = cli("run --method flash --causal --q %s --k %s --v %s --out %s --min-time 0", q, k,
+	             v, o);
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
 	ck_assert(strstr(out, "rel_err"));
 	struct attn_npy res;
@@ -280,8 +280,8 @@ START_TEST(run_npy_round_trip)
 	ck_assert_int_eq(res.ndim, 4);
 	ck_assert_int_eq(res.shape[1], 4);
 	ck_assert_int_eq(res.shape[2], 50);
-	struct attn_shape s = {.batch = 1, .heads = 4, .kv_heads = 2, .n = 50, .d = 16,
-			       .causal = 1};
+	struct attn_shape s = {
+	    .batch = 1, .heads = 4, .kv_heads = 2, .n = 50, .d = 16, .causal = 1};
 	struct attn_inputs in = {.q = qd, .k = kd, .v = vd};
 	double *ref = malloc(4 * 50 * 16 * sizeof(double));
 	ck_assert_int_eq(attn_reference_softmax(&s, &in, ref), 0);
@@ -321,8 +321,8 @@ START_TEST(export_formats)
 	char db[512], path[600];
 	snprintf(db, sizeof(db), "%s/e.db", dir);
 	ck_assert_int_eq(
-		cli("sweep --db %s --methods flash,softmax --n 32 --d 8 --quiet --roof-budget 0", db),
-		0);
+	    cli("sweep --db %s --methods flash,softmax --n 32 --d 8 --quiet --roof-budget 0", db),
+	    0);
 	ck_assert_int_eq(cli("export --db %s --format csv", db), 0);
 	ck_assert(strncmp(out, "id,run_id,method", 16) == 0);
 	ck_assert(strstr(out, "median_ns") && strstr(out, "softmax"));
@@ -334,12 +334,11 @@ START_TEST(export_formats)
 	out[n] = 0;
 	fclose(f);
 	ck_assert(strstr(out, "\"runs\"") && strstr(out, "\"openblas_core\"") &&
-		  strstr(out, "\"metrics\""));
+	          strstr(out, "\"metrics\""));
 	ck_assert_int_eq(cli("export --db %s --format xml", db), 2);
 	ck_assert_int_eq(cli("export --db %s/none.db", dir), 3);
 }
 END_TEST
-
 
 /* What the measurement layer records: roofs, counters, placement, fractions. */
 START_TEST(measurement_recorded)
@@ -347,11 +346,11 @@ START_TEST(measurement_recorded)
 	char db[512];
 	snprintf(db, sizeof(db), "%s/m.db", dir);
 	int rc = cli("sweep --db %s --methods flash,softmax --n 128,256 --d 32 --threads 1,2 "
-		     "--roof-budget 0.3 --counters perf::TASK-CLOCK,perf::PAGE-FAULTS,PAPI_TOT_INS",
-		     db);
+	             "--roof-budget 0.3 --counters perf::TASK-CLOCK,perf::PAGE-FAULTS,PAPI_TOT_INS",
+	             db);
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
 	ck_assert_msg(strstr(out, "roofs at 1 thread") && strstr(out, "roofs at 2 threads"), "%s",
-		      out);
+	              out);
 	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM run_roofs WHERE sgemm_gflops > 0 "
 	                                 "AND fma_gflops > 0 AND triad_gbps > 0"),
 	                 2);
@@ -389,8 +388,8 @@ static long long run_samples(const char *db, int run, const char *what)
 {
 	char sql[256];
 	snprintf(sql, sizeof(sql),
-		 "SELECT %s FROM samples s JOIN cases c ON c.id = s.case_id WHERE c.run_id = %d",
-		 what, run);
+	         "SELECT %s FROM samples s JOIN cases c ON c.id = s.case_id WHERE c.run_id = %d",
+	         what, run);
 	return db_file_int(db, sql);
 }
 
@@ -400,7 +399,7 @@ START_TEST(roof_probe_stored)
 	char db[512];
 	snprintf(db, sizeof(db), "%s/probe.db", dir);
 	const char *tiny = "--methods flash,window --n 64,128 --d 16 --min-time 0.01 --warmup 0 "
-			   "--roof-budget 0 --counters none --quiet";
+	                   "--roof-budget 0 --counters none --quiet";
 	int rc = cli("sweep --db %s %s --roof-probe", db, tiny);
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
 	ck_assert_int_gt(db_file_int(db, "SELECT count(*) FROM samples"), 0);
@@ -420,26 +419,26 @@ START_TEST(inject_slowdown_env)
 	char db[512];
 	snprintf(db, sizeof(db), "%s/inj.db", dir);
 	static const char *bad[][2] = {{"window", "method:factor"},
-				       {"window:", "factor ''"},
-				       {"nosuch:1.5", "no method named 'nosuch'"},
-				       {"window:1", "factor '1'"},
-				       {"window:10.5", "factor '10.5'"},
-				       {"window:1.1x", "factor '1.1x'"}};
+	                               {"window:", "factor ''"},
+	                               {"nosuch:1.5", "no method named 'nosuch'"},
+	                               {"window:1", "factor '1'"},
+	                               {"window:10.5", "factor '10.5'"},
+	                               {"window:1.1x", "factor '1.1x'"}};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		setenv("ATTNBENCH_INJECT_SLOWDOWN", bad[i][0], 1);
 		int rc = cli("sweep --db %s --methods window --n 64 --dry-run", db);
 		ck_assert_msg(rc == 2 && strstr(out, bad[i][1]), "%s: exit %d: %s", bad[i][0], rc,
-			      out);
+		              out);
 	}
 	setenv("ATTNBENCH_INJECT_SLOWDOWN", "window:1.10", 1);
 	int rc = cli("sweep --db %s --methods window,flash --n 64 --d 16 --min-time 0.01 "
-		     "--warmup 0 --roof-budget 0 --counters none",
-		     db);
+	             "--warmup 0 --roof-budget 0 --counters none",
+	             db);
 	unsetenv("ATTNBENCH_INJECT_SLOWDOWN");
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
 	ck_assert_msg(strstr(out, "sweep: ATTNBENCH_INJECT_SLOWDOWN=window:1.10: window's forward "
-				  "is made 10% slower (for testing the gate only)"),
-		      "%s", out);
+	                          "is made 10% slower (for testing the gate only)"),
+	              "%s", out);
 	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM run_info WHERE "
 	                                 "key = 'inject_slowdown' AND value = 'window:1.10'"),
 	                 1);
@@ -455,8 +454,8 @@ START_TEST(preset_options)
 	FILE *f = fopen(spec, "w");
 	ck_assert_ptr_nonnull(f);
 	fprintf(f, "methods = flash\nn = 64\nd = 16\n# sweep settings, then a comment\n"
-		   "min_reps = 7\nmax_reps = 7\nmin_time = 0\nwarmup = 0 # fixed count\n"
-		   "roof_budget = 0\ncounters = none\nroof_probe = 1\n");
+	           "min_reps = 7\nmax_reps = 7\nmin_time = 0\nwarmup = 0 # fixed count\n"
+	           "roof_budget = 0\ncounters = none\nroof_probe = 1\n");
 	fclose(f);
 	int rc = cli("sweep --db %s --spec %s --quiet", db, spec);
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
@@ -486,9 +485,9 @@ START_TEST(ci_preset_families)
 {
 	int rc = cli("sweep --preset ci --dry-run");
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
-	static const char *methods[] = {"flash[", "softmax[", "retnet[", "gla[", "deltanet[",
-					"performer[", "rwkv[", "window[", "moba[", "block_topk[",
-					"nsa[", "hybrid["};
+	static const char *methods[] = {"flash[",    "softmax[",    "retnet[", "gla[",
+	                                "deltanet[", "performer[",  "rwkv[",   "window[",
+	                                "moba[",     "block_topk[", "nsa[",    "hybrid["};
 	for (size_t i = 0; i < sizeof(methods) / sizeof(*methods); i++)
 		ck_assert_msg(strstr(out, methods[i]), "no %s case: %s", methods[i], out);
 }
@@ -663,8 +662,8 @@ START_TEST(sweep_values_not_changed_silently)
 	char db[512];
 	snprintf(db, sizeof(db), "%s/v.db", dir);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-		ck_assert_msg(cli("sweep --db %s --n 64 --d 16 %s", db, bad[i].args) == 2,
-		              "%s: %s", bad[i].args, out);
+		ck_assert_msg(cli("sweep --db %s --n 64 --d 16 %s", db, bad[i].args) == 2, "%s: %s",
+		              bad[i].args, out);
 		ck_assert_msg(strstr(out, bad[i].needle), "'%s' not named in: %s", bad[i].needle,
 		              out);
 	}
@@ -737,9 +736,10 @@ START_TEST(sweep_spec_options_stored)
 	fclose(f);
 	int rc = cli("sweep --db %s --spec %s --quiet", db, spec);
 	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
-	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM run_info WHERE key = "
-	                                 "'spec_options' AND value = '--min-reps 4 --max-reps 4 "
-	                                 "--min-time 0 --warmup 0 --roof-budget 0 --counters none'"),
+	ck_assert_int_eq(db_file_int(db,
+	                             "SELECT count(*) FROM run_info WHERE key = "
+	                             "'spec_options' AND value = '--min-reps 4 --max-reps 4 "
+	                             "--min-time 0 --warmup 0 --roof-budget 0 --counters none'"),
 	                 1);
 	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM run_info WHERE key = 'min_reps' "
 	                                 "AND value = '4'"),

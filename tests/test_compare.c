@@ -18,9 +18,9 @@
 #include "attnbench/gate.h"
 #include "attnbench/method.h"
 #include "attnbench/store.h"
-#include "internal.h"
 #include "check_main.h"
 #include "cli_run.h"
+#include "internal.h"
 #include "tmpdir.h"
 
 /* ---- statistics ------------------------------------------------------------------ */
@@ -456,8 +456,12 @@ END_TEST
  */
 START_TEST(build_mismatch_is_refused)
 {
-	struct db_spec a = {.jitter = 0.01, .machine = 1, .roof_ns = 1, .seed = 1,
-	                    .build_type = "Release", .compiler = "GNU 12.2.0",
+	struct db_spec a = {.jitter = 0.01,
+	                    .machine = 1,
+	                    .roof_ns = 1,
+	                    .seed = 1,
+	                    .build_type = "Release",
+	                    .compiler = "GNU 12.2.0",
 	                    .cflags = "-O3 -DNDEBUG -march=native"};
 	struct db_spec b = a;
 	b.seed = 2;

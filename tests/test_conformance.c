@@ -31,30 +31,46 @@ static void conform(const struct attn_method *m)
 	attn_params_default(m, &c.params);
 	int ran = 0;
 	for (size_t ni = 0; ni < sizeof(ns) / sizeof(*ns); ni++)
-	for (size_t di = 0; di < sizeof(ds) / sizeof(*ds); di++)
-	for (size_t ki = 0; ki < sizeof(kvhs) / sizeof(*kvhs); ki++)
-	for (int causal = 0; causal < 2; causal++)
-	for (int mode = 0; mode < 2; mode++)
-	for (int th = 1; th <= 2; th++) {
-		c.shape = (struct attn_shape){.batch = 2, .heads = 4, .kv_heads = kvhs[ki],
-					      .n = ns[ni], .d = ds[di], .causal = causal,
-					      .mode = mode ? ATTN_MODE_DECODE : ATTN_MODE_PREFILL};
-		c.threads = th;
-		struct attn_case_result r;
-		ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &r), ATTN_OK);
-		if (r.status != ATTN_CASE_UNSUPPORTED) {
-			char key[1024];
-			attn_case_key(&c, key, sizeof(key));
-			ck_assert_msg(r.status == ATTN_CASE_OK, "%s: %s: %s", key,
-				      attn_case_status_name(r.status), r.message);
-			const struct attn_metric *e = attn_result_metric(&r, "rel_err");
-			ck_assert_msg(e && e->has_value && e->value <= m->tolerance,
-				      "%s: error %g above %g", key, e ? e->value : -1,
-				      m->tolerance);
-			ran++;
-		}
-		attn_case_result_free(&r);
-	}
+		for (size_t di = 0; di < sizeof(ds) / sizeof(*ds); di++)
+			for (size_t ki = 0; ki < sizeof(kvhs) / sizeof(*kvhs); ki++)
+				for (int causal = 0; causal < 2; causal++)
+					for (int mode = 0; mode < 2; mode++)
+						for (int th = 1; th <= 2; th++) {
+							c.shape = (struct attn_shape){
+							    .batch = 2,
+							    .heads = 4,
+							    .kv_heads = kvhs[ki],
+							    .n = ns[ni],
+							    .d = ds[di],
+							    .causal = causal,
+							    .mode = mode ? ATTN_MODE_DECODE
+							                 : ATTN_MODE_PREFILL};
+							c.threads = th;
+							struct attn_case_result r;
+							ck_assert_int_eq(
+							    attn_case_run(&c, &o, NULL, NULL, &r),
+							    ATTN_OK);
+							if (r.status != ATTN_CASE_UNSUPPORTED) {
+								char key[1024];
+								attn_case_key(&c, key, sizeof(key));
+								ck_assert_msg(
+								    r.status == ATTN_CASE_OK,
+								    "%s: %s: %s", key,
+								    attn_case_status_name(r.status),
+								    r.message);
+								const struct attn_metric *e =
+								    attn_result_metric(&r,
+								                       "rel_err");
+								ck_assert_msg(
+								    e && e->has_value &&
+								        e->value <= m->tolerance,
+								    "%s: error %g above %g", key,
+								    e ? e->value : -1,
+								    m->tolerance);
+								ran++;
+							}
+							attn_case_result_free(&r);
+						}
 	ck_assert_msg(ran > 0, "%s supports none of the conformance shapes", m->name);
 }
 

@@ -134,8 +134,7 @@ static int fake_open(void *state, const char *event, char *why, size_t whylen)
 	return ATTN_ERR_UNSUPPORTED;
 }
 
-static int fake_read(void *state, int handle, uint64_t *count, uint64_t *enabled,
-		     uint64_t *running)
+static int fake_read(void *state, int handle, uint64_t *count, uint64_t *enabled, uint64_t *running)
 {
 	struct fake *f = state;
 	const struct script *s = &f->scripts[f->handle_script[handle]];
@@ -164,8 +163,8 @@ static struct attn_counter_backend fake_backend(const char *name, struct fake *f
 
 START_TEST(test_fake_exact_deltas)
 {
-	static const struct row a[] = {{100, 1000, 1000}, {350, 2000, 2000}, {351, 2500, 2500},
-				       {1351, 9000, 9000}};
+	static const struct row a[] = {
+	    {100, 1000, 1000}, {350, 2000, 2000}, {351, 2500, 2500}, {1351, 9000, 9000}};
 	static const struct row b[] = {{0, 0, 0}, {7, 0, 0}};
 	static const struct script sc[] = {{"ev.a", a, 4, 0}, {"ev.b", b, 2, 0}};
 	struct fake f = {"unknown", sc, 2, {0}, {0}, 0, 0, 0};
@@ -176,7 +175,7 @@ START_TEST(test_fake_exact_deltas)
 	const char *why, *src;
 
 	ck_assert_int_eq(attn_counters_open_with("ev.a,ev.b", bes, 1, &c, err, sizeof(err)),
-			 ATTN_OK);
+	                 ATTN_OK);
 	ck_assert_int_eq(attn_counters_count(c), 2);
 	ck_assert_str_eq(attn_counters_name(c, 0), "ev.a");
 	ck_assert_int_eq(attn_counters_available(c, 1, &why, &src), 1);
@@ -209,8 +208,8 @@ START_TEST(test_fake_multiplexed)
 	/* Ran throughout, but the total went backwards: a broken source. */
 	static const struct row back[] = {{500, 0, 0}, {100, 10, 10}};
 	static const struct row fine[] = {{0, 0, 0}, {42, 10, 10}};
-	static const struct script sc[] = {{"mux", mux, 2, 0}, {"back", back, 2, 0},
-					   {"fine", fine, 2, 0}};
+	static const struct script sc[] = {
+	    {"mux", mux, 2, 0}, {"back", back, 2, 0}, {"fine", fine, 2, 0}};
 	struct fake f = {"unknown", sc, 3, {0}, {0}, 0, 0, 0};
 	struct attn_counter_backend be = fake_backend("test", &f);
 	const struct attn_counter_backend *bes[] = {&be};
@@ -218,7 +217,7 @@ START_TEST(test_fake_multiplexed)
 	struct attn_counter_reading rd[3];
 
 	ck_assert_int_eq(attn_counters_open_with("mux,back,fine", bes, 1, &c, err, sizeof(err)),
-			 ATTN_OK);
+	                 ATTN_OK);
 	ck_assert_int_eq(attn_counters_available(c, 0, NULL, NULL), 1);
 	attn_counters_start(c);
 	attn_counters_stop(c, rd);
@@ -243,7 +242,7 @@ START_TEST(test_fake_refused)
 	const char *why, *src;
 
 	ck_assert_int_eq(attn_counters_open_with("ev.x,ev.a", bes, 1, &c, err, sizeof(err)),
-			 ATTN_OK);
+	                 ATTN_OK);
 	ck_assert_int_eq(attn_counters_available(c, 0, &why, &src), 0);
 	ck_assert_str_eq(why, "test: no such event in the script");
 	ck_assert_str_eq(src, "none");
@@ -275,8 +274,7 @@ START_TEST(test_fake_fallback_order)
 	const char *why, *src;
 
 	ck_assert_int_eq(
-		attn_counters_open_with("second,both,neither", bes, 2, &c, err, sizeof(err)),
-		ATTN_OK);
+	    attn_counters_open_with("second,both,neither", bes, 2, &c, err, sizeof(err)), ATTN_OK);
 	/* The first refuses, the second accepts. */
 	ck_assert_int_eq(attn_counters_available(c, 0, &why, &src), 1);
 	ck_assert_str_eq(src, "second");
@@ -313,7 +311,7 @@ START_TEST(test_fake_read_fails)
 	const char *why, *src;
 
 	ck_assert_int_eq(attn_counters_open_with("flaky,steady", bes, 1, &c, err, sizeof(err)),
-			 ATTN_OK);
+	                 ATTN_OK);
 	attn_counters_start(c);
 	ck_assert_int_eq(attn_counters_stop(c, rd), ATTN_OK);
 	ck_assert_int_eq(rd[0].state, ATTN_COUNTER_OK);
@@ -362,10 +360,10 @@ static void expect_invalid(const char *list, const char *needle)
 
 	err[0] = '\0';
 	ck_assert_int_eq(attn_counters_open_with(list, bes, 1, &c, err, sizeof(err)),
-			 ATTN_ERR_INVALID);
+	                 ATTN_ERR_INVALID);
 	ck_assert_ptr_null(c);
-	ck_assert_msg(strstr(err, needle) != NULL, "list \"%.60s\": \"%s\" lacks \"%s\"", list,
-		      err, needle);
+	ck_assert_msg(strstr(err, needle) != NULL, "list \"%.60s\": \"%s\" lacks \"%s\"", list, err,
+	              needle);
 	/* Refused before any backend was asked, and not closed: still the caller's. */
 	ck_assert_int_eq(f.opens, 0);
 	ck_assert_int_eq(f.closes, 0);
@@ -392,7 +390,7 @@ START_TEST(test_malformed)
 	list[0] = '\0';
 	for (int i = 0; i <= ATTN_MAX_COUNTERS; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%se%d", i ? "," : "",
-			 i);
+		         i);
 	expect_invalid(list, "\"e16\" is event 17, more than the 16 allowed");
 }
 END_TEST
@@ -420,11 +418,11 @@ START_TEST(test_limits)
 
 	/* Bad arguments. */
 	ck_assert_int_eq(attn_counters_open_with("a", bes, -1, &c, err, sizeof(err)),
-			 ATTN_ERR_INVALID);
+	                 ATTN_ERR_INVALID);
 	ck_assert_int_eq(attn_counters_open_with("a", NULL, 1, &c, err, sizeof(err)),
-			 ATTN_ERR_INVALID);
+	                 ATTN_ERR_INVALID);
 	ck_assert_int_eq(attn_counters_open_with("a", bes, 1, NULL, err, sizeof(err)),
-			 ATTN_ERR_INVALID);
+	                 ATTN_ERR_INVALID);
 	ck_assert_int_eq(attn_counters_start(NULL), ATTN_ERR_INVALID);
 	ck_assert(isnan(attn_counters_overhead_ns(NULL, 10)));
 }
@@ -471,9 +469,9 @@ START_TEST(test_task_clock)
 
 	/* Three spellings of two events: the perf:: name, PERF_COUNT_*, any case. */
 	ck_assert_int_eq(attn_counters_open("perf::TASK-CLOCK,perf::PERF_COUNT_SW_CPU_CLOCK,"
-					    "perf::context-switches",
-					    &c, err, sizeof(err)),
-			 ATTN_OK);
+	                                    "perf::context-switches",
+	                                    &c, err, sizeof(err)),
+	                 ATTN_OK);
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(attn_counters_available(c, i, NULL, &src), 1);
 		ck_assert_str_eq(src, "perf_event");
@@ -486,9 +484,9 @@ START_TEST(test_task_clock)
 	ck_assert_int_eq(rd[2].state, ATTN_COUNTER_OK);
 	/* Task clock is this thread's CPU time: about what the loop used. */
 	ck_assert_msg(rd[0].value > 0.8 * used && rd[0].value < 1.5 * used + 2e6,
-		      "task-clock %.0f ns, the loop used %.0f ns", rd[0].value, used);
+	              "task-clock %.0f ns, the loop used %.0f ns", rd[0].value, used);
 	ck_assert_msg(rd[1].value > 0.5 * used && rd[1].value < 2.0 * used + 2e6,
-		      "cpu-clock %.0f ns, the loop used %.0f ns", rd[1].value, used);
+	              "cpu-clock %.0f ns, the loop used %.0f ns", rd[1].value, used);
 	ck_assert(rd[2].value >= 0);
 	attn_counters_close(c);
 }
@@ -503,9 +501,9 @@ START_TEST(test_page_faults)
 	/* Fresh memory faults once per 4 KiB page when first touched: 1024 here. */
 	char *p = fresh(bytes);
 	ck_assert_int_eq(attn_counters_open("perf::PAGE-FAULTS,perf::MINOR-FAULTS,"
-					    "perf::MAJOR-FAULTS",
-					    &c, err, sizeof(err)),
-			 ATTN_OK);
+	                                    "perf::MAJOR-FAULTS",
+	                                    &c, err, sizeof(err)),
+	                 ATTN_OK);
 	attn_counters_start(c);
 	for (size_t i = 0; i < bytes; i += 4096)
 		p[i] = (char)i;
@@ -577,9 +575,9 @@ START_TEST(test_inherit_threads)
 
 	omp_set_dynamic(0);
 	/* Opened before the first parallel region: the workers inherit the events. */
-	ck_assert_int_eq(attn_counters_open("perf::TASK-CLOCK,perf::PAGE-FAULTS", &c, err,
-					    sizeof(err)),
-			 ATTN_OK);
+	ck_assert_int_eq(
+	    attn_counters_open("perf::TASK-CLOCK,perf::PAGE-FAULTS", &c, err, sizeof(err)),
+	    ATTN_OK);
 	for (int k = 0; k < 2; k++) {
 		/* The second region reuses the pool: its workers still carry the events. */
 		struct region r = two_threads(c);
@@ -590,11 +588,11 @@ START_TEST(test_inherit_threads)
 		 * idle machine; never more than two threads can use in that time.
 		 */
 		ck_assert_msg(r.task_clock > 0.8 * r.cpu && r.task_clock > 1.6 * BUSY_NS,
-			      "region %d: task-clock %.0f ns, the loops used %.0f ns", k,
-			      r.task_clock, r.cpu);
+		              "region %d: task-clock %.0f ns, the loops used %.0f ns", k,
+		              r.task_clock, r.cpu);
 		ck_assert_msg(r.task_clock < 2.0 * r.wall + 2e6,
-			      "region %d: task-clock %.0f ns in %.0f ns of wall time", k,
-			      r.task_clock, r.wall);
+		              "region %d: task-clock %.0f ns in %.0f ns of wall time", k,
+		              r.task_clock, r.wall);
 	}
 	attn_counters_close(c);
 }
@@ -613,9 +611,9 @@ START_TEST(test_pool_before_open)
 	{
 		(void)omp_get_thread_num();
 	}
-	ck_assert_int_eq(attn_counters_open("perf::TASK-CLOCK,perf::PAGE-FAULTS", &c, err,
-					    sizeof(err)),
-			 ATTN_OK);
+	ck_assert_int_eq(
+	    attn_counters_open("perf::TASK-CLOCK,perf::PAGE-FAULTS", &c, err, sizeof(err)),
+	    ATTN_OK);
 	struct region r = two_threads(c);
 	ck_assert_int_eq(r.threads, 2);
 	ck_assert_msg(r.faults < 100, "%.0f faults: the old pool's worker was counted", r.faults);
@@ -644,8 +642,8 @@ START_TEST(test_papi_tot_ins)
 		ck_assert_int_eq(rd[0].state, ATTN_COUNTER_UNAVAILABLE);
 		ck_assert(isnan(rd[0].value));
 		ck_assert_str_eq(src, "none");
-		ck_assert_msg(strncmp(why, "papi: ", 6) == 0 && strstr(why, "; perf_event: "),
-			      "%s", why);
+		ck_assert_msg(strncmp(why, "papi: ", 6) == 0 && strstr(why, "; perf_event: "), "%s",
+		              why);
 #ifndef ATTN_HAVE_PAPI
 		ck_assert_msg(strstr(why, "built without PAPI") != NULL, "%s", why);
 #endif
@@ -661,10 +659,10 @@ START_TEST(test_papi_cache_preset)
 	const char *why, *src;
 
 	ck_assert_int_eq(attn_counters_open("PAPI_L2_TCM,NO_SUCH_EVENT", &c, err, sizeof(err)),
-			 ATTN_OK);
+	                 ATTN_OK);
 	if (!attn_counters_available(c, 0, &why, &src))
 		ck_assert_msg(strstr(why, "perf_event: no kernel generic event means exactly"),
-			      "%s", why);
+		              "%s", why);
 	ck_assert_int_eq(attn_counters_available(c, 1, &why, &src), 0);
 	printf("  NO_SUCH_EVENT: %s\n", why);
 	ck_assert(strstr(why, "papi: ") == why && strstr(why, "perf_event: not a software"));
@@ -698,8 +696,8 @@ START_TEST(test_unprivileged)
 		return;
 
 	ck_assert_int_eq(
-		attn_counters_open("perf::TASK-CLOCK,perf::CONTEXT-SWITCHES", &c, err, sizeof(err)),
-		ATTN_OK);
+	    attn_counters_open("perf::TASK-CLOCK,perf::CONTEXT-SWITCHES", &c, err, sizeof(err)),
+	    ATTN_OK);
 	ck_assert_int_eq(attn_counters_available(c, 0, NULL, &src), 1);
 	attn_counters_start(c);
 	double used = busy(BUSY_NS);
@@ -710,8 +708,8 @@ START_TEST(test_unprivileged)
 		ck_assert_int_eq(attn_counters_available(c, 1, &why, &src), 0);
 		printf("  unprivileged perf::CONTEXT-SWITCHES: %s\n", why);
 		ck_assert_msg(strstr(why, "perf_event: Permission denied") &&
-				      strstr(why, "perf_event_paranoid"),
-			      "%s", why);
+		                  strstr(why, "perf_event_paranoid"),
+		              "%s", why);
 		ck_assert_int_eq(rd[1].state, ATTN_COUNTER_UNAVAILABLE);
 	} else {
 		ck_assert_int_eq(attn_counters_available(c, 1, NULL, NULL), 1);

@@ -351,8 +351,7 @@ START_TEST(refusals)
 	ck_assert_str_eq(m->params[0].choices, form.choices);
 	ck_assert_str_eq(m->params[1].name, chunk.name);
 	ck_assert(m->params[1].def == (strcmp(m->name, "ttt_linear") == 0 ? 64 : 32) &&
-	          m->params[1].min == chunk.min &&
-	          m->params[1].max == chunk.max);
+	          m->params[1].min == chunk.min && m->params[1].max == chunk.max);
 	ck_assert_int_eq(m->family, ATTN_FAMILY_LINEAR);
 	ck_assert(m->tolerance == 1e-4 && m->time_exp == 1.0 && m->mem_exp == 0.0);
 	ck_assert(m->inputs & ATTN_INPUT_BETA);
@@ -383,8 +382,8 @@ START_TEST(flops_counts)
 	ck_assert_double_eq_tol(attn_call_flops(g, &s, &pp), 2 * 4 * D * N * N, 1e-6);
 	/* TTT's -A pairs: rows 64..127 see 64 columns, rows 128, 129 see 128 */
 	const double pa = 64 * 64 + 2 * 128;
-	ck_assert_double_eq_tol(attn_call_flops(t, &s, &pp), 2 * (4 * D * pa + 4 * D * N * (N + 1) / 2),
-	                        1e-6);
+	ck_assert_double_eq_tol(attn_call_flops(t, &s, &pp),
+	                        2 * (4 * D * pa + 4 * D * N * (N + 1) / 2), 1e-6);
 	s.mode = ATTN_MODE_DECODE;
 	ck_assert_double_eq_tol(attn_call_flops(g, &s, &pc), 2 * (4 * D * D + 4 * D), 1e-6);
 	for (int i = 0; i < N_METHODS; i++) {

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "check_main.h"
-#include "slurp.h"
 #include "cli_run.h"
+#include "slurp.h"
 #include "tmpdir.h"
 
 static char dir[TMPDIR_LEN];
@@ -27,7 +27,6 @@ static const char *const figures[] = {
     "fig5_time_sparse",   "fig5_time_hybrid",   "fig6_memory_full",     "fig6_memory_linear",
     "fig6_memory_sparse", "fig6_memory_hybrid", "fig7_accuracy",        "fig8_roofline"};
 #define N_FIGURES (int)(sizeof(figures) / sizeof(*figures))
-
 
 /*
  * The set is drawn once, before the tests fork (an unchecked fixture runs
@@ -130,8 +129,7 @@ START_TEST(chromium_shows_every_image)
 	ck_assert_msg(st == 0, "chromium exited with status %d", st);
 	char want[64];
 	snprintf(want, sizeof(want), "data-images=\"%d/%d\"", N_FIGURES, N_FIGURES);
-	ck_assert_msg(strstr(dom, want), "chromium: expected %s on <body>, got: %.200s", want,
-	              dom);
+	ck_assert_msg(strstr(dom, want), "chromium: expected %s on <body>, got: %.200s", want, dom);
 }
 END_TEST
 

@@ -20,9 +20,9 @@
 #include "attnbench/fit.h"
 #include "attnbench/method.h"
 #include "check_main.h"
+#include "cli_run.h"
 #include "db.h"
 #include "tmpdir.h"
-#include "cli_run.h"
 
 #define MAX_PTS 16
 #define K       5

@@ -128,7 +128,6 @@ static Suite *suite(void)
 	return s;
 }
 
-
 int main(void)
 {
 	return attn_test_run(suite(), CK_NORMAL);

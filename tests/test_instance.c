@@ -45,8 +45,8 @@ static size_t out_count(const struct attn_shape *s)
 	return (size_t)(s->batch * s->heads * attn_shape_nq(s) * s->d);
 }
 
-static int t_supports(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, char *msg,
-                      size_t msglen)
+static int t_supports(const struct attn_method *m, const struct attn_shape *s,
+                      const struct attn_params *p, char *msg, size_t msglen)
 {
 	(void)m;
 	(void)p;
@@ -57,29 +57,33 @@ static int t_supports(const struct attn_method *m, const struct attn_shape *s, c
 	return ATTN_OK;
 }
 
-static size_t t_ws(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, int threads)
+static size_t t_ws(const struct attn_method *m, const struct attn_shape *s,
+                   const struct attn_params *p, int threads)
 {
 	(void)m;
 	(void)s, (void)p, (void)threads;
 	return WS_BYTES;
 }
 
-static size_t t_ws_huge(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p, int threads)
+static size_t t_ws_huge(const struct attn_method *m, const struct attn_shape *s,
+                        const struct attn_params *p, int threads)
 {
 	(void)m;
 	(void)s, (void)p, (void)threads;
 	return SIZE_MAX;
 }
 
-static double t_cost(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p)
+static double t_cost(const struct attn_method *m, const struct attn_shape *s,
+                     const struct attn_params *p)
 {
 	(void)m;
 	(void)s, (void)p;
 	return 1.0;
 }
 
-static int t_prepare(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-                     const struct attn_inputs *in, void *ws, const struct attn_ctx *ctx)
+static int t_prepare(const struct attn_method *m, const struct attn_shape *s,
+                     const struct attn_params *p, const struct attn_inputs *in, void *ws,
+                     const struct attn_ctx *ctx)
 {
 	(void)m;
 	(void)s, (void)p, (void)in, (void)ctx;
@@ -88,8 +92,9 @@ static int t_prepare(const struct attn_method *m, const struct attn_shape *s, co
 }
 
 /* Softmax attention in float32 (exact: its oracle is the harness's reference). */
-static int t_forward(const struct attn_method *m, const struct attn_shape *s, const struct attn_params *p,
-                     const struct attn_inputs *in, float *out, void *ws, const struct attn_ctx *ctx)
+static int t_forward(const struct attn_method *m, const struct attn_shape *s,
+                     const struct attn_params *p, const struct attn_inputs *in, float *out,
+                     void *ws, const struct attn_ctx *ctx)
 {
 	(void)m;
 	(void)p;

@@ -40,8 +40,8 @@
 #include "attnbench/method.h"
 #include "attnbench/workload.h"
 #include "check_main.h"
-#include "kernels/kernels.h"
 #include "engines/linattn.h"
+#include "kernels/kernels.h"
 #include "method_check.h"
 
 extern const struct attn_method attn_method_linear_elu;
@@ -172,14 +172,16 @@ START_TEST(causal_only_refused)
 		struct attn_shape s = mk_shape(1, 4, 2, 16, 16, 0, ATTN_MODE_PREFILL);
 		struct attn_params p = lin_params(gated[i], ATTN__LIN_FORM_CHUNK, 64, 0.0);
 		char msg[128] = "";
-		ck_assert_int_eq(attn_call_supports(gated[i], &s, &p, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
+		ck_assert_int_eq(attn_call_supports(gated[i], &s, &p, msg, sizeof msg),
+		                 ATTN_ERR_UNSUPPORTED);
 		ck_assert_msg(strstr(msg, "causal only") != NULL, "%s: reason '%s'", gated[i]->name,
 		              msg);
 	}
 	/* C outside 1..1024 */
 	struct attn_shape s = mk_shape(1, 1, 1, 16, 16, 1, ATTN_MODE_PREFILL);
 	struct attn_params p = lin_params(&attn_method_gla, ATTN__LIN_FORM_CHUNK, 2048, 0.0);
-	ck_assert_int_eq(attn_call_supports(&attn_method_gla, &s, &p, NULL, 0), ATTN_ERR_UNSUPPORTED);
+	ck_assert_int_eq(attn_call_supports(&attn_method_gla, &s, &p, NULL, 0),
+	                 ATTN_ERR_UNSUPPORTED);
 }
 END_TEST
 
@@ -478,17 +480,19 @@ START_TEST(flops_counts)
 	struct attn_params pp = lin_params(m, ATTN__LIN_FORM_PARALLEL, 64, 0.0);
 	/* pairs: two chunks of 64 (64·65/2 each) and one of 2 (3) */
 	double pairs = 2.0 * 64 * 65 / 2 + 3;
-	ck_assert_double_eq_tol(attn_call_flops(m, &s, &pc), 2.0 * (4.0 * 130 * 16 * 16 + 4.0 * 16 * pairs),
-	                        1e-6);
+	ck_assert_double_eq_tol(attn_call_flops(m, &s, &pc),
+	                        2.0 * (4.0 * 130 * 16 * 16 + 4.0 * 16 * pairs), 1e-6);
 	ck_assert_double_eq_tol(attn_call_flops(m, &s, &pr), 2.0 * 4.0 * 130 * 16 * 16, 1e-6);
 	ck_assert_double_eq_tol(attn_call_flops(m, &s, &pp), 2.0 * 4.0 * 16 * 130 * 131 / 2, 1e-6);
 	s.mode = ATTN_MODE_DECODE;
-	ck_assert_double_eq_tol(attn_call_flops(m, &s, &pc), 2.0 * (2.0 * 16 * 16 + 4.0 * 16), 1e-6);
+	ck_assert_double_eq_tol(attn_call_flops(m, &s, &pc), 2.0 * (2.0 * 16 * 16 + 4.0 * 16),
+	                        1e-6);
 	/* decode's workspace does not grow with N */
 	struct attn_shape s1 = s, s2 = s;
 	s1.n = 1024;
 	s2.n = 262144;
-	ck_assert_uint_eq(attn_call_workspace_bytes(m, &s1, &pc, 2), attn_call_workspace_bytes(m, &s2, &pc, 2));
+	ck_assert_uint_eq(attn_call_workspace_bytes(m, &s1, &pc, 2),
+	                  attn_call_workspace_bytes(m, &s2, &pc, 2));
 
 	/*
 	 * performer (F = m = 256 features of D = 16): the state products over
@@ -505,7 +509,8 @@ START_TEST(flops_counts)
 	s.mode = ATTN_MODE_DECODE;
 	ck_assert_double_eq_tol(attn_call_flops(pm, &s, &pf),
 	                        2.0 * (2.0 * F * D + 2.0 * F + 2.0 * D + 2.0 * proj), 1e-6);
-	ck_assert_uint_eq(attn_call_workspace_bytes(pm, &s1, &pf, 2), attn_call_workspace_bytes(pm, &s2, &pf, 2));
+	ck_assert_uint_eq(attn_call_workspace_bytes(pm, &s1, &pf, 2),
+	                  attn_call_workspace_bytes(pm, &s2, &pf, 2));
 }
 END_TEST
 

@@ -16,8 +16,8 @@
  * that do not divide N and the automatic ones, and 1 and 2 threads; flash
  * decode has its own GQA grid (H = 8, KVH 1..8, 1 to 4 threads).
  */
-#include <check.h>
 #include <cblas.h>
+#include <check.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,8 +30,8 @@
 
 #include "attnbench/instance.h"
 #include "attnbench/method.h"
-#include "kernels/kernels.h"
 #include "check_main.h"
+#include "kernels/kernels.h"
 
 extern const struct attn_method attn_method_softmax;
 extern const struct attn_method attn_method_flash;
@@ -73,8 +73,7 @@ static void fixture_reference(struct fixture *f)
 }
 
 /* Random Q, K, V for shape s (Q multiplied by q_mul), and the reference. */
-static void fixture_init(struct fixture *f, const struct attn_shape *s, uint64_t seed,
-			 float q_mul)
+static void fixture_init(struct fixture *f, const struct attn_shape *s, uint64_t seed, float q_mul)
 {
 	uint64_t st = seed;
 	memset(f, 0, sizeof *f);
@@ -128,7 +127,6 @@ static void fixture_free(struct fixture *f)
 
 /* ---- running a method under guard --------------------------------------------- */
 
-
 static double rel_err(const float *out, const double *ref, size_t n)
 {
 	double num = 0.0, den = 0.0;
@@ -141,12 +139,12 @@ static double rel_err(const float *out, const double *ref, size_t n)
 }
 
 static void shape_label(char *buf, size_t len, const struct attn_method *m,
-			const struct attn_shape *s, const struct attn_params *p, int threads)
+                        const struct attn_shape *s, const struct attn_params *p, int threads)
 {
 	int w = snprintf(buf, len, "%s B=%lld H=%lld KVH=%lld N=%lld D=%lld %s %s t=%d", m->name,
-			 (long long)s->batch, (long long)s->heads, (long long)s->kv_heads,
-			 (long long)s->n, (long long)s->d, s->causal ? "causal" : "full",
-			 s->mode == ATTN_MODE_DECODE ? "decode" : "prefill", threads);
+	                 (long long)s->batch, (long long)s->heads, (long long)s->kv_heads,
+	                 (long long)s->n, (long long)s->d, s->causal ? "causal" : "full",
+	                 s->mode == ATTN_MODE_DECODE ? "decode" : "prefill", threads);
 	for (int i = 0; p && i < p->count && w > 0 && (size_t)w < len; i++)
 		w += snprintf(buf + w, len - (size_t)w, " %s=%g", m->params[i].name, p->v[i]);
 }
@@ -156,7 +154,7 @@ static void shape_label(char *buf, size_t len, const struct attn_method *m,
  * (B, H, NQ, D), which the caller frees.
  */
 static float *run_checked(const struct attn_method *m, const struct fixture *f,
-			  const struct attn_params *p, int threads, char *label, size_t labellen)
+                          const struct attn_params *p, int threads, char *label, size_t labellen)
 {
 	char msg[256] = "";
 	shape_label(label, labellen, m, &f->s, p, threads);
@@ -171,7 +169,7 @@ static float *run_checked(const struct attn_method *m, const struct fixture *f,
 	io.inputs = &f->in;
 	struct attn_instance *inst;
 	ck_assert_msg(attn_instance_create(m, &f->s, p, &io, &inst, msg, sizeof msg) == ATTN_OK,
-		      "%s: unsupported: %s", label, msg);
+	              "%s: unsupported: %s", label, msg);
 	struct attn_instance_sizes sz;
 	attn_instance_sizes(inst, &sz);
 
@@ -190,7 +188,7 @@ static float *run_checked(const struct attn_method *m, const struct fixture *f,
 	while (bad < f->o_count && isfinite(o[bad]))
 		bad++;
 	ck_assert_msg(bad == f->o_count, "%s: out[%zu] = %g", label, bad,
-		      (double)o[bad < f->o_count ? bad : 0]);
+	              (double)o[bad < f->o_count ? bad : 0]);
 	float *out = malloc(sz.out_bytes);
 	ck_assert_ptr_nonnull(out);
 	memcpy(out, o, sz.out_bytes);
@@ -200,13 +198,13 @@ static float *run_checked(const struct attn_method *m, const struct fixture *f,
 
 /* run_checked, then the error against the reference within the method's tolerance. */
 static void check_method(const struct attn_method *m, const struct fixture *f,
-			 const struct attn_params *p, int threads)
+                         const struct attn_params *p, int threads)
 {
 	char label[256];
 	float *out = run_checked(m, f, p, threads, label, sizeof label);
 	double err = rel_err(out, f->ref, f->o_count);
 	ck_assert_msg(err <= m->tolerance, "%s: relative error %.3g > tolerance %.3g", label, err,
-		      m->tolerance);
+	              m->tolerance);
 	free(out);
 }
 
@@ -228,7 +226,8 @@ static struct attn_params params2(double a, double b)
 /* Block sizes: the defaults, the minimums, and sizes that divide few N of the grid. */
 static const double softmax_blocks[] = {256, 16, 100};
 /* Flash: 0 is auto, alone or with the other size given. */
-static const double flash_tiles[][2] = {{64, 64}, {8, 8}, {13, 24}, {100, 40}, {0, 0}, {0, 24}, {100, 0}};
+static const double flash_tiles[][2] = {{64, 64}, {8, 8},  {13, 24}, {100, 40},
+                                        {0, 0},   {0, 24}, {100, 0}};
 
 static void check_exact_methods(const struct fixture *f)
 {
@@ -261,15 +260,19 @@ static void grid_build(void)
 				for (int causal = 0; causal <= 1; causal++)
 					for (int mode = 0; mode <= 1; mode++) {
 						/* Large N: two head dims, one GQA ratio. */
-						if (ns[a] == 1000 && (ds[b] == 1 || ds[b] == 128 ||
-								      kvhs[c] != 2))
+						if (ns[a] == 1000 &&
+						    (ds[b] == 1 || ds[b] == 128 || kvhs[c] != 2))
 							continue;
 						if (grid_count == GRID_MAX)
 							abort(); /* raise GRID_MAX */
 						grid[grid_count++] = (struct attn_shape){
-							.batch = 2, .heads = 4, .kv_heads = kvhs[c],
-							.n = ns[a], .d = ds[b], .causal = causal,
-							.mode = (enum attn_mode)mode};
+						    .batch = 2,
+						    .heads = 4,
+						    .kv_heads = kvhs[c],
+						    .n = ns[a],
+						    .d = ds[b],
+						    .causal = causal,
+						    .mode = (enum attn_mode)mode};
 					}
 }
 
@@ -339,8 +342,8 @@ END_TEST
 START_TEST(test_flash_decode_split)
 {
 	static const int64_t ns[] = {1, 7, 100, 1000, 4099};
-	struct attn_shape s = {.batch = 1, .heads = 1, .kv_heads = 1, .d = 64, .causal = 1,
-			       .mode = ATTN_MODE_DECODE};
+	struct attn_shape s = {
+	    .batch = 1, .heads = 1, .kv_heads = 1, .d = 64, .causal = 1, .mode = ATTN_MODE_DECODE};
 	s.n = ns[_i];
 	struct fixture f;
 	fixture_init(&f, &s, 5u + (uint64_t)_i, 1.0f);
@@ -417,7 +420,7 @@ END_TEST
 START_TEST(test_supports_rejects)
 {
 	const struct attn_method *methods[] = {&attn_method_softmax, &attn_method_flash,
-					       &attn_method_reference};
+	                                       &attn_method_reference};
 	struct attn_shape ok = {.batch = 1, .heads = 4, .kv_heads = 2, .n = 16, .d = 8};
 	for (int i = 0; i < 3; i++) {
 		const struct attn_method *m = methods[i];
@@ -431,7 +434,7 @@ START_TEST(test_supports_rejects)
 		for (int j = 0; j < 4; j++) {
 			msg[0] = '\0';
 			ck_assert_int_eq(attn_call_supports(m, &bad[j], NULL, msg, sizeof msg),
-					 ATTN_ERR_UNSUPPORTED);
+			                 ATTN_ERR_UNSUPPORTED);
 			ck_assert_msg(msg[0] != '\0', "%s: no reason for case %d", m->name, j);
 		}
 	}
@@ -439,11 +442,11 @@ START_TEST(test_supports_rejects)
 	char msg[128] = "";
 	struct attn_params p = params1(8);
 	ck_assert_int_eq(attn_call_supports(&attn_method_softmax, &ok, &p, msg, sizeof msg),
-			 ATTN_ERR_UNSUPPORTED);
+	                 ATTN_ERR_UNSUPPORTED);
 	ck_assert_ptr_nonnull(strstr(msg, "block"));
 	p = params2(64, 2000);
 	ck_assert_int_eq(attn_call_supports(&attn_method_flash, &ok, &p, msg, sizeof msg),
-			 ATTN_ERR_UNSUPPORTED);
+	                 ATTN_ERR_UNSUPPORTED);
 	ck_assert_ptr_nonnull(strstr(msg, "bk"));
 }
 END_TEST
@@ -451,7 +454,7 @@ END_TEST
 START_TEST(test_descriptors)
 {
 	const struct attn_method *methods[] = {&attn_method_softmax, &attn_method_flash,
-					       &attn_method_reference};
+	                                       &attn_method_reference};
 	for (int i = 0; i < 3; i++) {
 		const struct attn_method *m = methods[i];
 		ck_assert_int_eq(m->abi_version, ATTN_ABI_VERSION);
@@ -461,7 +464,7 @@ START_TEST(test_descriptors)
 		ck_assert(m->tolerance > 0.0 && m->tolerance <= 1e-5);
 		for (int j = 0; j < m->n_params; j++)
 			ck_assert(m->params[j].def >= m->params[j].min &&
-				  m->params[j].def <= m->params[j].max);
+			          m->params[j].def <= m->params[j].max);
 	}
 	ck_assert(attn_method_reference.flags & ATTN_METHOD_ORACLE_ONLY);
 	ck_assert(attn_method_softmax.flags & ATTN_METHOD_USES_BLAS);
@@ -470,14 +473,15 @@ START_TEST(test_descriptors)
 	struct attn_shape s = {.batch = 2, .heads = 4, .kv_heads = 2, .n = 100, .d = 64};
 	ck_assert(attn_call_flops(&attn_method_flash, &s, NULL) == 2 * 4 * 4.0 * 100 * 100 * 64);
 	s.causal = 1;
-	ck_assert(attn_call_flops(&attn_method_flash, &s, NULL) == 2 * 4 * 4.0 * 100 * 101 / 2 * 64);
+	ck_assert(attn_call_flops(&attn_method_flash, &s, NULL) ==
+	          2 * 4 * 4.0 * 100 * 101 / 2 * 64);
 	s.mode = ATTN_MODE_DECODE;
 	ck_assert(attn_call_flops(&attn_method_softmax, &s, NULL) == 2 * 4 * 4.0 * 100 * 64);
 
 	/* Memory: softmax holds one block of scores; flash's does not grow with N. */
 	struct attn_shape big = {.batch = 1, .heads = 1, .kv_heads = 1, .n = 8192, .d = 64};
 	ck_assert_uint_eq(attn_call_workspace_bytes(&attn_method_softmax, &big, NULL, 1),
-			  256u * 8192u * sizeof(float));
+	                  256u * 8192u * sizeof(float));
 	size_t w1 = attn_call_workspace_bytes(&attn_method_flash, &big, NULL, 2);
 	big.n = 65536;
 	ck_assert_uint_eq(attn_call_workspace_bytes(&attn_method_flash, &big, NULL, 2), w1);
@@ -494,18 +498,22 @@ START_TEST(test_flash_auto_tiles)
 	const struct attn_method *m = &attn_method_flash;
 	struct attn_shape s = {.batch = 1, .heads = 1, .kv_heads = 1, .n = 4096, .d = 64};
 	struct attn_params dflt = {0}, big = params2(128, 64), small = params2(32, 64);
-	ck_assert_uint_eq(attn_call_workspace_bytes(m, &s, &dflt, 2), attn_call_workspace_bytes(m, &s, &big, 2));
+	ck_assert_uint_eq(attn_call_workspace_bytes(m, &s, &dflt, 2),
+	                  attn_call_workspace_bytes(m, &s, &big, 2));
 	/* 512 queries, 2 threads: 4 tiles of 128 are too few, 8 of 64 or 16 of 32 are not. */
 	s.n = 512;
-	ck_assert_uint_lt(attn_call_workspace_bytes(m, &s, &dflt, 2), attn_call_workspace_bytes(m, &s, &big, 2));
+	ck_assert_uint_lt(attn_call_workspace_bytes(m, &s, &dflt, 2),
+	                  attn_call_workspace_bytes(m, &s, &big, 2));
 	s.n = 100; /* never below 32 */
-	ck_assert_uint_eq(attn_call_workspace_bytes(m, &s, &dflt, 2), attn_call_workspace_bytes(m, &s, &small, 2));
+	ck_assert_uint_eq(attn_call_workspace_bytes(m, &s, &dflt, 2),
+	                  attn_call_workspace_bytes(m, &s, &small, 2));
 	/* Out of range: negative, between auto and the smallest tile, above the maximum. */
 	static const double bad[][2] = {{-1, 0}, {0, 5}, {7, 64}, {0, 1025}};
 	for (int i = 0; i < 4; i++) {
 		struct attn_params p = params2(bad[i][0], bad[i][1]);
 		char msg[128] = "";
-		ck_assert_int_eq(attn_call_supports(m, &s, &p, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
+		ck_assert_int_eq(attn_call_supports(m, &s, &p, msg, sizeof msg),
+		                 ATTN_ERR_UNSUPPORTED);
 		ck_assert_msg(strstr(msg, i == 0 || i == 2 ? "bq" : "bk") != NULL, "%s", msg);
 	}
 }
@@ -569,8 +577,8 @@ END_TEST
 /* attn__gemm against three loops, on sizes that hit every edge path, A plain and transposed. */
 START_TEST(test_gemm)
 {
-	static const int64_t sizes[][3] = {{8, 32, 5}, {13, 37, 9}, {16, 64, 64}, {3, 5, 1},
-					   {24, 96, 0}, {1, 1, 1}};
+	static const int64_t sizes[][3] = {{8, 32, 5}, {13, 37, 9}, {16, 64, 64},
+	                                   {3, 5, 1},  {24, 96, 0}, {1, 1, 1}};
 	uint64_t st = 3;
 	for (size_t t = 0; t < sizeof sizes / sizeof *sizes; t++) {
 		const int64_t m = sizes[t][0], n = sizes[t][1], k = sizes[t][2];
@@ -596,13 +604,13 @@ START_TEST(test_gemm)
 				for (int64_t j = 0; j < n; j++) {
 					double want = accumulate ? 1.0 : 0.0;
 					for (int64_t p = 0; p < k; p++)
-						want += (double)a[i * rsa + p * csa] *
-							b[p * ldb + j];
+						want +=
+						    (double)a[i * rsa + p * csa] * b[p * ldb + j];
 					double e = fabs(c[i * ldc + j] - want) / (1 + fabs(want));
 					worst = (e > worst || isnan(e)) ? e : worst;
 				}
 			ck_assert_msg(worst < 1e-5, "m=%lld n=%lld k=%lld variant %d: error %g",
-				      (long long)m, (long long)n, (long long)k, variant, worst);
+			              (long long)m, (long long)n, (long long)k, variant, worst);
 		}
 		free(a);
 		free(b);
@@ -614,8 +622,8 @@ END_TEST
 /* attn__gemm_nt against three loops: 4-row and single-row tiles, ragged key counts and k. */
 START_TEST(test_gemm_nt)
 {
-	static const int64_t sizes[][3] = {{8, 64, 128}, {4, 4, 16}, {5, 7, 33},
-					   {1, 9, 1},  {2, 3, 100}, {9, 13, 72}};
+	static const int64_t sizes[][3] = {{8, 64, 128}, {4, 4, 16},  {5, 7, 33},
+	                                   {1, 9, 1},    {2, 3, 100}, {9, 13, 72}};
 	uint64_t st = 5;
 	for (size_t t = 0; t < sizeof sizes / sizeof *sizes; t++) {
 		const int64_t m = sizes[t][0], n = sizes[t][1], k = sizes[t][2];
@@ -641,7 +649,7 @@ START_TEST(test_gemm_nt)
 				worst = (e > worst || isnan(e)) ? e : worst;
 			}
 		ck_assert_msg(worst < 1e-5, "m=%lld n=%lld k=%lld: error %g", (long long)m,
-			      (long long)n, (long long)k, worst);
+		              (long long)n, (long long)k, worst);
 		free(a);
 		free(b);
 		free(c);
@@ -707,10 +715,14 @@ START_TEST(test_example_plugin)
 		static const int64_t ns[] = {1, 7, 130};
 		for (int a = 0; a < 3; a++)
 			for (int c = 0; c < 4; c++) {
-				struct attn_shape s = {.batch = 2, .heads = 4, .kv_heads = 2,
-						       .n = ns[a], .d = 16, .causal = c & 1,
-						       .mode = (c & 2) ? ATTN_MODE_DECODE
-								       : ATTN_MODE_PREFILL};
+				struct attn_shape s = {.batch = 2,
+				                       .heads = 4,
+				                       .kv_heads = 2,
+				                       .n = ns[a],
+				                       .d = 16,
+				                       .causal = c & 1,
+				                       .mode = (c & 2) ? ATTN_MODE_DECODE
+				                                       : ATTN_MODE_PREFILL};
 				struct fixture f;
 				struct attn_params none = {0};
 				fixture_init(&f, &s, 11u, 1.0f);

@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "attnbench/method.h"
-#include "noise.h"
 #include "attnbench/sysinfo.h"
 #include "check_main.h"
+#include "noise.h"
 #include "tmpdir.h"
 
 #define MAX_W 16

@@ -15,9 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "npy.h"
 #include "attnbench/status.h"
 #include "check_main.h"
+#include "npy.h"
 #include "tmpdir.h"
 
 static char dir[TMPDIR_LEN];

@@ -38,8 +38,8 @@
 #include "attnbench/workload.h"
 #include "check_main.h"
 #include "engines/blocksparse.h"
-#include "kernels/kernels.h"
 #include "engines/route.h"
+#include "kernels/kernels.h"
 #include "method_check.h"
 
 extern const struct attn_method attn_method_block_topk;
@@ -614,7 +614,8 @@ START_TEST(refusals)
 	                 ATTN_ERR_UNSUPPORTED);
 	ck_assert(strstr(msg, "decode") != NULL);
 	s.causal = 0;
-	ck_assert_int_eq(attn_call_supports(&attn_method_nsa, &s, NULL, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
+	ck_assert_int_eq(attn_call_supports(&attn_method_nsa, &s, NULL, msg, sizeof msg),
+	                 ATTN_ERR_UNSUPPORTED);
 	ck_assert(strstr(msg, "causal") != NULL);
 }
 END_TEST

@@ -24,12 +24,13 @@ static struct attn_registry *reg;
 static void setup(void)
 {
 	ck_assert(attn_registry_init(&reg, err, sizeof(err)) == ATTN_OK);
-	static const char *names[] = {"crash", "hang", "nan", "hog", "wrong", "quadratic", "report"};
+	static const char *names[] = {"crash", "hang",      "nan",   "hog",
+	                              "wrong", "quadratic", "report"};
 	for (int i = 0; i < 7; i++) {
 		char path[1024];
 		snprintf(path, sizeof(path), "%s/%s.so", ATTN_TEST_PLUGIN_DIR, names[i]);
 		ck_assert_msg(attn_registry_load_plugin(reg, path, err, sizeof(err)) == ATTN_OK,
-			      "%s", err);
+		              "%s", err);
 	}
 }
 
@@ -62,7 +63,7 @@ static struct attn_run_opts quick(void)
 }
 
 static enum attn_case_status run(const char *method, struct attn_run_opts o,
-				 struct attn_case_result *r)
+                                 struct attn_case_result *r)
 {
 	struct attn_case c = make_case(method, 64);
 	ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, r), ATTN_OK);
@@ -74,8 +75,9 @@ START_TEST(good_case_metrics)
 	struct attn_case_result r;
 	ck_assert_int_eq(run("flash", quick(), &r), ATTN_CASE_OK);
 	ck_assert_int_ge(r.n_samples, 3);
-	const char *want[] = {"median_ns", "mad_ns", "ci_lo_ns", "ci_hi_ns", "gflops", "flops",
-			      "workspace_bytes", "peak_rss_bytes", "rel_err", "max_abs_err"};
+	const char *want[] = {"median_ns", "mad_ns",     "ci_lo_ns",        "ci_hi_ns",
+	                      "gflops",    "flops",      "workspace_bytes", "peak_rss_bytes",
+	                      "rel_err",   "max_abs_err"};
 	for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
 		const struct attn_metric *m = attn_result_metric(&r, want[i]);
 		ck_assert_msg(m && m->has_value, "metric %s missing", want[i]);
@@ -168,7 +170,7 @@ START_TEST(time_predicted)
 	ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, &r), ATTN_OK);
 	ck_assert_int_eq(r.status, ATTN_CASE_SKIPPED_TIME);
 	ck_assert_msg(strstr(r.message, "FMA roof") && strstr(r.message, "--max-call-time"), "%s",
-		      r.message);
+	              r.message);
 	ck_assert_str_eq(attn_case_status_name(r.status), "skipped_time");
 	attn_case_result_free(&r);
 
@@ -254,7 +256,6 @@ START_TEST(case_keys_distinct)
 }
 END_TEST
 
-
 /* Three memory figures, each named for what it is, and all growing as N^2. */
 START_TEST(memory_figures_quadratic)
 {
@@ -322,8 +323,8 @@ END_TEST
 /* Fractions of roof and the working set's cache level come from the opts. */
 START_TEST(roof_fractions_and_cache_level)
 {
-	struct attn_roof roof = {.threads = 1, .fma_gflops = 1000, .sgemm_gflops = 500,
-				 .triad_gbps = 10};
+	struct attn_roof roof = {
+	    .threads = 1, .fma_gflops = 1000, .sgemm_gflops = 500, .triad_gbps = 10};
 	struct attn_case c = make_case("flash", 256);
 	struct attn_run_opts o = quick();
 	o.roofs = &roof;
@@ -351,7 +352,7 @@ END_TEST
 START_TEST(interleaved_group)
 {
 	struct attn_case cs[4] = {make_case("flash", 128), make_case("softmax", 128),
-				  make_case("crash_plugin", 128), make_case("hog_plugin", 128)};
+	                          make_case("crash_plugin", 128), make_case("hog_plugin", 128)};
 	struct attn_case_result r[4];
 	struct attn_run_opts o = quick();
 	o.counters = "perf::TASK-CLOCK";
@@ -417,7 +418,7 @@ START_TEST(cold_cache_runs)
 	ck_assert_int_ge(cold.n_samples, o.min_reps);
 	/* The 64 MiB flush buffer is resident before the baseline: not the case's. */
 	ck_assert_double_lt(attn_result_metric(&cold, "peak_rss_delta_bytes")->value,
-			    attn_result_metric(&warm, "peak_rss_delta_bytes")->value + (8 << 20));
+	                    attn_result_metric(&warm, "peak_rss_delta_bytes")->value + (8 << 20));
 	attn_case_result_free(&warm);
 	attn_case_result_free(&cold);
 }
@@ -438,7 +439,7 @@ START_TEST(roof_probe_every_sample)
 		ck_assert_ptr_nonnull(r.sample_roof_ns);
 		for (int k = 0; k < r.n_samples; k++)
 			ck_assert_msg(r.sample_roof_ns[k] > 1e3 && r.sample_roof_ns[k] < 1e9,
-				      "sample %d: roof %g ns", k, r.sample_roof_ns[k]);
+			              "sample %d: roof %g ns", k, r.sample_roof_ns[k]);
 		attn_case_result_free(&r);
 	}
 
@@ -509,8 +510,10 @@ static double injected_ratio(const char *method, const char *inject, double fact
 START_TEST(injected_slowdown)
 {
 	double ratio = injected_ratio("window", "window", 2.0);
-	ck_assert_msg(ratio >= 1.6 && ratio <= 2.6, "ratio %g of the fastest samples, expected "
-		      "about 2", ratio);
+	ck_assert_msg(ratio >= 1.6 && ratio <= 2.6,
+	              "ratio %g of the fastest samples, expected "
+	              "about 2",
+	              ratio);
 	/* flash is not window: its samples are not stretched (a loose bound, for the noise). */
 	ratio = injected_ratio("flash", "window", 2.0);
 	ck_assert_msg(ratio >= 0.6 && ratio <= 1.4, "flash's ratio %g, expected about 1", ratio);

@@ -674,7 +674,8 @@ START_TEST(test_sweep_spec_options)
 		const char *text, *want;
 	} bad[] = {
 	    {"min_reps = zz\n", "t.spec:1: min_reps 'zz': expected a whole number in 1..1000000"},
-	    {"n = 64\ntimeout = 0\n", "t.spec:2: timeout '0': expected a positive number of seconds"},
+	    {"n = 64\ntimeout = 0\n",
+	     "t.spec:2: timeout '0': expected a positive number of seconds"},
 	    {"mem_limit = 8X\n", "t.spec:1: mem_limit '8X': expected a size like 8G or 512M"},
 	    {"roof_probe = yes\n", "t.spec:1: roof_probe 'yes': expected 0 or 1"},
 	    {"bind = diagonal\n", "t.spec:1: bind 'diagonal': expected compact, scatter or none"},
@@ -684,8 +685,9 @@ START_TEST(test_sweep_spec_options)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		ck_assert_int_eq(attn_sweep_spec_init(&sp), ATTN_OK);
-		ck_assert_int_eq(attn_sweep_spec_load_text(&sp, bad[i].text, "t.spec", err, sizeof(err)),
-		                 ATTN_ERR_INVALID);
+		ck_assert_int_eq(
+		    attn_sweep_spec_load_text(&sp, bad[i].text, "t.spec", err, sizeof(err)),
+		    ATTN_ERR_INVALID);
 		ck_assert_msg(strstr(err, bad[i].want), "%s: %s", bad[i].text, err);
 		attn_sweep_spec_free(&sp);
 	}

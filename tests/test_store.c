@@ -53,22 +53,37 @@ static void path_in(char *buf, size_t len, const char *name)
 	snprintf(buf, len, "%s/%s", dir, name);
 }
 
-static const struct attn_kv info[] = {{"git_commit", "abc123"}, {"cpu_model", "Test CPU"},
-				      {"compiler", "gcc"}};
+static const struct attn_kv info[] = {
+    {"git_commit", "abc123"}, {"cpu_model", "Test CPU"}, {"compiler", "gcc"}};
 
 static struct attn_case_record record(const char *key)
 {
 	static const double ns[3] = {100, 110, 105};
 	static const int64_t it[3] = {1, 1, 1};
 	static const struct attn_metric m[2] = {{"median_ns", 105, 1, "ns"},
-						{"papi_tot_ins", 0, 0, "1"}};
-	struct attn_case_record r = {.key = key, .method = "flash", .family = "full",
-				     .form = NULL, .params = "bq=64,bk=64", .batch = 1,
-				     .heads = 2, .kv_heads = 1, .n = 256, .d = 64, .causal = 1,
-				     .mode = "prefill", .dist = "gaussian", .threads = 1,
-				     .seed = 42, .status = "ok", .message = "",
-				     .n_samples = 3, .sample_ns = ns, .sample_iters = it,
-				     .n_metrics = 2, .metrics = m};
+	                                        {"papi_tot_ins", 0, 0, "1"}};
+	struct attn_case_record r = {.key = key,
+	                             .method = "flash",
+	                             .family = "full",
+	                             .form = NULL,
+	                             .params = "bq=64,bk=64",
+	                             .batch = 1,
+	                             .heads = 2,
+	                             .kv_heads = 1,
+	                             .n = 256,
+	                             .d = 64,
+	                             .causal = 1,
+	                             .mode = "prefill",
+	                             .dist = "gaussian",
+	                             .threads = 1,
+	                             .seed = 42,
+	                             .status = "ok",
+	                             .message = "",
+	                             .n_samples = 3,
+	                             .sample_ns = ns,
+	                             .sample_iters = it,
+	                             .n_metrics = 2,
+	                             .metrics = m};
 	return r;
 }
 
@@ -79,9 +94,9 @@ START_TEST(round_trip)
 	struct attn_store *st;
 	ck_assert_msg(attn_store_open(path, 1, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
 	int64_t run;
-	ck_assert_int_eq(attn_store_run_begin(st, "attnbench sweep", "n = 256\n", info, 3, &run, err,
-					      sizeof(err)),
-			 ATTN_OK);
+	ck_assert_int_eq(attn_store_run_begin(st, "attnbench sweep", "n = 256\n", info, 3, &run,
+	                                      err, sizeof(err)),
+	                 ATTN_OK);
 	struct attn_case_record r = record("case-1");
 	ck_assert_int_eq(attn_store_case_done(st, run, "case-1"), 0);
 	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_OK);
@@ -99,13 +114,13 @@ START_TEST(round_trip)
 	int64_t found;
 	char *spec;
 	ck_assert_int_eq(attn_store_run_find_unfinished(st, &found, &spec, err, sizeof(err)),
-			 ATTN_OK);
+	                 ATTN_OK);
 	ck_assert_int_eq(found, run);
 	ck_assert_str_eq(spec, "n = 256\n");
 	free(spec);
 	ck_assert_int_eq(attn_store_run_set_status(st, run, "complete", err, sizeof(err)), ATTN_OK);
 	ck_assert_int_eq(attn_store_run_find_unfinished(st, &found, &spec, err, sizeof(err)),
-			 ATTN_ERR_NOTFOUND);
+	                 ATTN_ERR_NOTFOUND);
 	attn_store_close(st);
 
 	/* Reopening finds everything, read-only open works too. */
@@ -123,7 +138,7 @@ START_TEST(case_is_atomic)
 	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
 	int64_t run;
 	ck_assert_int_eq(attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err)),
-			 ATTN_OK);
+	                 ATTN_OK);
 	struct attn_case_record r = record("k");
 	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_OK);
 	/* The same key again violates UNIQUE: nothing of it may remain. */
@@ -152,7 +167,7 @@ START_TEST(second_writer_waits)
 	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
 	int64_t run;
 	ck_assert_int_eq(attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err)),
-			 ATTN_OK);
+	                 ATTN_OK);
 	int go[2];
 	ck_assert_int_eq(pipe(go), 0);
 	pid_t pid = fork();
@@ -248,17 +263,18 @@ START_TEST(refuses_bad_files)
 	path_in(path, sizeof(path), "foreign.db");
 	sqlite3 *db;
 	sqlite3_open(path, &db);
-	sqlite3_exec(db, "CREATE TABLE accounts(id INTEGER, balance REAL);"
-			 "INSERT INTO accounts VALUES (1, 100.0);",
-		     NULL, NULL, NULL);
+	sqlite3_exec(db,
+	             "CREATE TABLE accounts(id INTEGER, balance REAL);"
+	             "INSERT INTO accounts VALUES (1, 100.0);",
+	             NULL, NULL, NULL);
 	sqlite3_close(db);
 	assert_refused_untouched(path, "another program");
 
 	path_in(path, sizeof(path), "newer.db");
 	struct attn_store *st;
 	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
-	sqlite3_exec(attn__store_handle(st), "UPDATE meta SET value='99' WHERE key='schema_version'",
-		     NULL, NULL, NULL);
+	sqlite3_exec(attn__store_handle(st),
+	             "UPDATE meta SET value='99' WHERE key='schema_version'", NULL, NULL, NULL);
 	sqlite3_exec(attn__store_handle(st), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 	attn_store_close(st);
 	assert_refused_untouched(path, "newer");
@@ -296,7 +312,6 @@ START_TEST(refuses_corrupt)
 }
 END_TEST
 
-
 /* A version-1 database, as the first attnbench wrote it, is carried forward intact. */
 START_TEST(migrates_v1)
 {
@@ -305,53 +320,56 @@ START_TEST(migrates_v1)
 	sqlite3 *db;
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(
-		sqlite3_exec(db,
-			     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-			     "INSERT INTO meta VALUES ('app','attnbench'),('schema_version','1');"
-			     "CREATE TABLE runs(id INTEGER PRIMARY KEY, started_at TEXT NOT NULL,"
-			     " finished_at TEXT, status TEXT NOT NULL, command TEXT NOT NULL,"
-			     " spec TEXT NOT NULL, git_commit TEXT, hostname TEXT, cpu_model TEXT);"
-			     "CREATE TABLE run_info(run_id INTEGER NOT NULL, key TEXT NOT NULL,"
-			     " value TEXT, PRIMARY KEY (run_id, key));"
-			     "CREATE TABLE cases(id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL,"
-			     " key TEXT NOT NULL, method TEXT NOT NULL, family TEXT NOT NULL, form TEXT,"
-			     " params TEXT NOT NULL, batch INTEGER NOT NULL, heads INTEGER NOT NULL,"
-			     " kv_heads INTEGER NOT NULL, n INTEGER NOT NULL, d INTEGER NOT NULL,"
-			     " causal INTEGER NOT NULL, mode TEXT NOT NULL, dist TEXT NOT NULL,"
-			     " threads INTEGER NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,"
-			     " message TEXT, finished_at TEXT NOT NULL, UNIQUE (run_id, key));"
-			     "CREATE TABLE samples(case_id INTEGER NOT NULL, rep INTEGER NOT NULL,"
-			     " ns REAL NOT NULL, iters INTEGER NOT NULL, PRIMARY KEY (case_id, rep));"
-			     "CREATE TABLE metrics(case_id INTEGER NOT NULL, name TEXT NOT NULL,"
-			     " value REAL, unit TEXT NOT NULL, PRIMARY KEY (case_id, name));"
-			     "CREATE VIEW results AS SELECT * FROM cases;"
-			     "INSERT INTO runs VALUES (1,'t',NULL,'running','c','n = 64',NULL,NULL,NULL);"
-			     "INSERT INTO cases VALUES (1,1,'k','flash','full',NULL,'',1,1,1,64,8,0,"
-			     " 'prefill','gaussian',1,42,'ok',NULL,'t');"
-			     "INSERT INTO samples VALUES (1,0,123.0,1);"
-			     "INSERT INTO metrics VALUES (1,'median_ns',123.0,'ns');",
-			     NULL, NULL, NULL),
-		SQLITE_OK);
+	    sqlite3_exec(
+	        db,
+	        "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	        "INSERT INTO meta VALUES ('app','attnbench'),('schema_version','1');"
+	        "CREATE TABLE runs(id INTEGER PRIMARY KEY, started_at TEXT NOT NULL,"
+	        " finished_at TEXT, status TEXT NOT NULL, command TEXT NOT NULL,"
+	        " spec TEXT NOT NULL, git_commit TEXT, hostname TEXT, cpu_model TEXT);"
+	        "CREATE TABLE run_info(run_id INTEGER NOT NULL, key TEXT NOT NULL,"
+	        " value TEXT, PRIMARY KEY (run_id, key));"
+	        "CREATE TABLE cases(id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL,"
+	        " key TEXT NOT NULL, method TEXT NOT NULL, family TEXT NOT NULL, form TEXT,"
+	        " params TEXT NOT NULL, batch INTEGER NOT NULL, heads INTEGER NOT NULL,"
+	        " kv_heads INTEGER NOT NULL, n INTEGER NOT NULL, d INTEGER NOT NULL,"
+	        " causal INTEGER NOT NULL, mode TEXT NOT NULL, dist TEXT NOT NULL,"
+	        " threads INTEGER NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,"
+	        " message TEXT, finished_at TEXT NOT NULL, UNIQUE (run_id, key));"
+	        "CREATE TABLE samples(case_id INTEGER NOT NULL, rep INTEGER NOT NULL,"
+	        " ns REAL NOT NULL, iters INTEGER NOT NULL, PRIMARY KEY (case_id, rep));"
+	        "CREATE TABLE metrics(case_id INTEGER NOT NULL, name TEXT NOT NULL,"
+	        " value REAL, unit TEXT NOT NULL, PRIMARY KEY (case_id, name));"
+	        "CREATE VIEW results AS SELECT * FROM cases;"
+	        "INSERT INTO runs VALUES (1,'t',NULL,'running','c','n = 64',NULL,NULL,NULL);"
+	        "INSERT INTO cases VALUES (1,1,'k','flash','full',NULL,'',1,1,1,64,8,0,"
+	        " 'prefill','gaussian',1,42,'ok',NULL,'t');"
+	        "INSERT INTO samples VALUES (1,0,123.0,1);"
+	        "INSERT INTO metrics VALUES (1,'median_ns',123.0,'ns');",
+	        NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(db);
 
 	struct attn_store *st;
 	ck_assert_msg(attn_store_open(path, 0, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
 	db = attn__store_handle(st);
 	ck_assert_int_eq(db_int(db, "SELECT value FROM meta WHERE key='schema_version'"),
-			 ATTN_SCHEMA_VERSION);
+	                 ATTN_SCHEMA_VERSION);
 	ck_assert_int_eq(db_int(db, "SELECT median_ns FROM results"), 123);
 	ck_assert_int_eq(db_int(db, "SELECT cpus FROM cases"), -999);
 	/* The new tables take writes; the old run resumes. */
 	int64_t run;
 	char *spec;
-	ck_assert_int_eq(attn_store_run_find_unfinished(st, &run, &spec, err, sizeof(err)), ATTN_OK);
+	ck_assert_int_eq(attn_store_run_find_unfinished(st, &run, &spec, err, sizeof(err)),
+	                 ATTN_OK);
 	ck_assert_str_eq(spec, "n = 64");
 	free(spec);
 	struct attn_roof roof = {.threads = 1, .fma_gflops = 2, .sgemm_gflops = 1, .triad_gbps = 3};
 	ck_assert_int_eq(attn_store_run_roof(st, run, &roof, err, sizeof(err)), ATTN_OK);
 	struct attn_roof back[4];
 	int n;
-	ck_assert_int_eq(attn_store_run_roofs_load(st, run, back, 4, &n, err, sizeof(err)), ATTN_OK);
+	ck_assert_int_eq(attn_store_run_roofs_load(st, run, back, 4, &n, err, sizeof(err)),
+	                 ATTN_OK);
 	ck_assert_int_eq(n, 1);
 	ck_assert_double_eq(back[0].triad_gbps, 3);
 	/*
@@ -363,7 +381,7 @@ START_TEST(migrates_v1)
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 	db_exec(db, "UPDATE cases SET status='skipped_time'");
 	ck_assert_int_ne(sqlite3_exec(db, "UPDATE cases SET status='bogus'", NULL, NULL, NULL),
-			 SQLITE_OK);
+	                 SQLITE_OK);
 	db_exec(db, "DELETE FROM runs");
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM cases"), 0);
 	attn_store_close(st);
@@ -379,15 +397,15 @@ START_TEST(sample_counters_stored)
 	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
 	int64_t run;
 	ck_assert_int_eq(attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err)),
-			 ATTN_OK);
+	                 ATTN_OK);
 	struct attn_counter_info ci[2] = {{"perf::TASK-CLOCK", 1, "perf_event", NULL},
-					  {"PAPI_TOT_INS", 0, "none", "no PMU"}};
+	                                  {"PAPI_TOT_INS", 0, "none", "no PMU"}};
 	ck_assert_int_eq(attn_store_run_counters(st, run, ci, 2, err, sizeof(err)), ATTN_OK);
 	const char *names[2] = {"perf::TASK-CLOCK", "PAPI_TOT_INS"};
-	struct attn_counter_reading rd[6] = {{100, ATTN_COUNTER_OK}, {0, ATTN_COUNTER_UNAVAILABLE},
-					     {110, ATTN_COUNTER_OK}, {0, ATTN_COUNTER_UNAVAILABLE},
-					     {0, ATTN_COUNTER_UNRELIABLE},
-					     {0, ATTN_COUNTER_UNAVAILABLE}};
+	struct attn_counter_reading rd[6] = {
+	    {100, ATTN_COUNTER_OK},       {0, ATTN_COUNTER_UNAVAILABLE},
+	    {110, ATTN_COUNTER_OK},       {0, ATTN_COUNTER_UNAVAILABLE},
+	    {0, ATTN_COUNTER_UNRELIABLE}, {0, ATTN_COUNTER_UNAVAILABLE}};
 	struct attn_case_record r = record("k");
 	r.n_counters = 2;
 	r.counter_names = names;
@@ -398,14 +416,14 @@ START_TEST(sample_counters_stored)
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sample_counters"), 6);
 	ck_assert_int_eq(db_int(db, "SELECT sum(value) FROM sample_counters"), 210);
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sample_counters WHERE value IS NULL "
-				    "AND state = 'unavailable'"),
-			 3);
+	                            "AND state = 'unavailable'"),
+	                 3);
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM sample_counters WHERE value IS NULL "
-				    "AND state = 'unreliable'"),
-			 1);
+	                            "AND state = 'unreliable'"),
+	                 1);
 	ck_assert_int_eq(db_int(db, "SELECT available FROM run_counters WHERE "
-				    "event = 'PAPI_TOT_INS'"),
-			 0);
+	                            "event = 'PAPI_TOT_INS'"),
+	                 0);
 	/* A mask round-trips (schema v4), and goes with its case. */
 	static const uint8_t mask[6] = {1, 0, 1, 1, 0, 1};
 	struct attn_case_record rm = record("m");
@@ -432,23 +450,23 @@ START_TEST(refuses_before_writing)
 	static const struct {
 		const char *name, *sql, *needle;
 	} files[] = {
-		{"nover.db",
-		 "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
-		 "INSERT INTO meta VALUES ('app','attnbench');",
-		 "no schema version"},
-		{"owner.db",
-		 "CREATE TABLE meta(key TEXT, value TEXT); INSERT INTO meta VALUES ('owner','x');",
-		 "another program"},
-		{"cols.db", "CREATE TABLE meta(a, b, c); INSERT INTO meta VALUES (1, 2, 3);",
-		 "another program"},
-		{"app.db",
-		 "CREATE TABLE meta(key TEXT, value TEXT);"
-		 "INSERT INTO meta VALUES ('app','other'),('schema_version','3');",
-		 "app is 'other'"},
-		{"word.db",
-		 "CREATE TABLE meta(key TEXT, value TEXT);"
-		 "INSERT INTO meta VALUES ('app','attnbench'),('schema_version','seven');",
-		 "'seven' is not a version number"},
+	    {"nover.db",
+	     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+	     "INSERT INTO meta VALUES ('app','attnbench');",
+	     "no schema version"},
+	    {"owner.db",
+	     "CREATE TABLE meta(key TEXT, value TEXT); INSERT INTO meta VALUES ('owner','x');",
+	     "another program"},
+	    {"cols.db", "CREATE TABLE meta(a, b, c); INSERT INTO meta VALUES (1, 2, 3);",
+	     "another program"},
+	    {"app.db",
+	     "CREATE TABLE meta(key TEXT, value TEXT);"
+	     "INSERT INTO meta VALUES ('app','other'),('schema_version','3');",
+	     "app is 'other'"},
+	    {"word.db",
+	     "CREATE TABLE meta(key TEXT, value TEXT);"
+	     "INSERT INTO meta VALUES ('app','attnbench'),('schema_version','seven');",
+	     "'seven' is not a version number"},
 	};
 	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
 		char path[512];
@@ -465,19 +483,19 @@ START_TEST(refuses_before_writing)
 	fclose(f);
 	struct attn_store *st;
 	ck_assert_int_ne(attn_store_open(path, ATTN_STORE_EXISTING, &st, err, sizeof(err)),
-			 ATTN_OK);
+	                 ATTN_OK);
 	ck_assert_msg(strstr(err, "an empty file"), "%s", err);
 	ck_assert_int_ne(attn_store_open(path, ATTN_STORE_READONLY, &st, err, sizeof(err)),
-			 ATTN_OK);
+	                 ATTN_OK);
 	ck_assert_msg(attn_store_open(path, ATTN_STORE_CREATE, &st, err, sizeof(err)) == ATTN_OK,
-		      "%s", err);
+	              "%s", err);
 	attn_store_close(st);
 	/* a missing file: only `create` makes one */
 	path_in(path, sizeof(path), "missing.db");
 	ck_assert_int_eq(attn_store_open(path, ATTN_STORE_EXISTING, &st, err, sizeof(err)),
-			 ATTN_ERR_NOTFOUND);
+	                 ATTN_ERR_NOTFOUND);
 	ck_assert_int_eq(attn_store_open(path, ATTN_STORE_READONLY, &st, err, sizeof(err)),
-			 ATTN_ERR_NOTFOUND);
+	                 ATTN_ERR_NOTFOUND);
 	ck_assert_msg(strstr(err, "No such file"), "%s", err);
 	ck_assert(!exists(path));
 	ck_assert_int_eq(attn_store_open(path, 7, &st, err, sizeof(err)), ATTN_ERR_INVALID);
@@ -497,18 +515,18 @@ START_TEST(refuses_damaged_index)
 	ck_assert_int_eq(attn_store_open(path, ATTN_STORE_CREATE, &st, err, sizeof(err)), ATTN_OK);
 	int64_t run;
 	ck_assert_int_eq(attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err)),
-			 ATTN_OK);
+	                 ATTN_OK);
 	for (int i = 0; i < 10; i++) {
 		char key[96];
 		snprintf(key, sizeof(key), "flash n=%d d=64 h=1/1 b=1 prefill t=1 gaussian seed=42",
-			 64 << i);
+		         64 << i);
 		struct attn_case_record r = record(key);
 		ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_OK);
 	}
 	attn_store_close(st);
 	ck_assert(!side_file(path, "-wal"));
 	long long page = db_file_int(path, "SELECT rootpage FROM sqlite_master WHERE name = "
-					   "'sqlite_autoindex_cases_1'");
+	                                   "'sqlite_autoindex_cases_1'");
 	long long psize = db_file_int(path, "PRAGMA page_size");
 	ck_assert_int_gt(page, 1);
 	/* the first cell sits at the page's end: its last bytes are a key's text */
@@ -539,20 +557,19 @@ START_TEST(read_only_open)
 	ck_assert_int_eq(attn_store_open(path, ATTN_STORE_CREATE, &st, err, sizeof(err)), ATTN_OK);
 	int64_t run;
 	ck_assert_int_eq(attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err)),
-			 ATTN_OK);
+	                 ATTN_OK);
 	struct attn_case_record r = record("k");
 	ck_assert_int_eq(attn_store_case_write(st, run, &r, err, sizeof(err)), ATTN_OK);
-	ck_assert_int_eq(attn_store_run_set_status(st, run, "complete", err, sizeof(err)),
-			 ATTN_OK);
+	ck_assert_int_eq(attn_store_run_set_status(st, run, "complete", err, sizeof(err)), ATTN_OK);
 	ck_assert_int_eq(attn_store_run_release(st, run, err, sizeof(err)), ATTN_OK);
 	attn_store_close(st);
 	/* the schema a build before run_owner wrote: readable as it is */
 	db_file_exec(path, "DROP TABLE run_owner; UPDATE meta SET value = '7' WHERE key = "
-			   "'schema_version'; PRAGMA journal_mode = 'delete'");
+	                   "'schema_version'; PRAGMA journal_mode = 'delete'");
 	long l0, l1;
 	char *before = slurp(path, &l0);
 	ck_assert_msg(attn_store_open(path, ATTN_STORE_READONLY, &st, err, sizeof(err)) == ATTN_OK,
-		      "%s", err);
+	              "%s", err);
 	sqlite3 *db = attn__store_handle(st);
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM samples"), 3);
 	ck_assert_int_ne(sqlite3_exec(db, "DELETE FROM samples", NULL, NULL, NULL), SQLITE_OK);
@@ -570,10 +587,10 @@ START_TEST(read_only_open)
 	/* a writer migrates it (the tables are those of version 7) */
 	db_file_exec(path, "UPDATE meta SET value = '7' WHERE key = 'schema_version'");
 	ck_assert_int_eq(attn_store_open(path, ATTN_STORE_EXISTING, &st, err, sizeof(err)),
-			 ATTN_OK);
+	                 ATTN_OK);
 	attn_store_close(st);
 	ck_assert_int_eq(db_file_int(path, "SELECT value FROM meta WHERE key = 'schema_version'"),
-			 ATTN_SCHEMA_VERSION);
+	                 ATTN_SCHEMA_VERSION);
 }
 END_TEST
 
@@ -645,7 +662,7 @@ START_TEST(one_writer_per_run)
 	sqlite3 *db = attn__store_handle(st);
 	int64_t run;
 	ck_assert_int_eq(attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err)),
-			 ATTN_OK);
+	                 ATTN_OK);
 	/* run_begin made this process the owner, in its transaction */
 	ck_assert_int_eq(db_int(db, "SELECT pid FROM run_owner"), getpid());
 	ck_assert_int_eq(db_int(db, "SELECT start_ticks FROM run_owner"), start_ticks(getpid()));
@@ -656,7 +673,7 @@ START_TEST(one_writer_per_run)
 	ck_assert_int_eq(child_answer(fd, msg, sizeof(msg)), ATTN_ERR_DB);
 	waitpid(c, &status, 0);
 	snprintf(want, sizeof(want), "run %lld is being written by pid %d on host ", (long long)run,
-		 (int)getpid());
+	         (int)getpid());
 	ck_assert_msg(strstr(msg, want) && strstr(msg, "wait for it or stop it"), "%s", msg);
 	/* claiming again is no error for the owner; released, the next one gets it */
 	ck_assert_int_eq(attn_store_run_claim(st, run, 0, err, sizeof(err)), ATTN_OK);
@@ -687,7 +704,7 @@ START_TEST(one_writer_per_run)
 	char sql[256];
 	long long init_start = start_ticks(1);
 	snprintf(sql, sizeof(sql), "UPDATE run_owner SET pid = 1, start_ticks = %lld",
-		 init_start + 1);
+	         init_start + 1);
 	db_exec(db, sql);
 	ck_assert_msg(attn_store_run_claim(st, run, 0, err, sizeof(err)) == ATTN_OK, "%s", err);
 	/* the same pid and start time: alive */
@@ -703,7 +720,7 @@ START_TEST(one_writer_per_run)
 	db_exec(db, "UPDATE run_owner SET hostname = 'elsewhere-7', pid = 4242");
 	ck_assert_int_eq(attn_store_run_claim(st, run, 0, err, sizeof(err)), ATTN_ERR_DB);
 	ck_assert_msg(strstr(err, "pid 4242 on host elsewhere-7") && strstr(err, "--take-over"),
-		      "%s", err);
+	              "%s", err);
 	ck_assert_msg(attn_store_run_claim(st, run, 1, err, sizeof(err)) == ATTN_OK, "%s", err);
 	ck_assert_int_eq(db_int(db, "SELECT pid FROM run_owner"), getpid());
 
@@ -758,10 +775,12 @@ START_TEST(export_output_safety)
 		char target[600];
 		snprintf(target, sizeof(target), same[i], db);
 		for (int force = 0; force < 2; force++) {
-			int rc = cli("export --db %s --out %s%s", db, target, force ? " --force" : "");
+			int rc =
+			    cli("export --db %s --out %s%s", db, target, force ? " --force" : "");
 			ck_assert_msg(rc == 2, "--out %s: exit %d: %s", target, rc, out);
-			ck_assert_msg(strstr(out, "of the database") || strstr(out, "is the database"),
-				      "%s", out);
+			ck_assert_msg(strstr(out, "of the database") ||
+			                  strstr(out, "is the database"),
+			              "%s", out);
 		}
 	}
 	char *after = slurp(db, &l1);
@@ -781,7 +800,8 @@ START_TEST(export_output_safety)
 	/* a full disk: exit 3 and why, on stdout or into a file (left as it was) */
 	ck_assert_int_eq(shell("%s export --db %s 2>&1 > /dev/full", ATTN_CLI, db), 3);
 	ck_assert_msg(strstr(out, "write failed: No space left on device"), "%s", out);
-	ck_assert_int_eq(shell("%s export --db %s --format json 2>&1 > /dev/full", ATTN_CLI, db), 3);
+	ck_assert_int_eq(shell("%s export --db %s --format json 2>&1 > /dev/full", ATTN_CLI, db),
+	                 3);
 	ck_assert_msg(strstr(out, "write failed: No space left on device"), "%s", out);
 	ck_assert_int_eq(cli("export --db %s --out /dev/full", db), 3);
 	ck_assert_msg(strstr(out, "--out /dev/full: write failed: No space left"), "%s", out);
@@ -795,17 +815,19 @@ START_TEST(export_output_safety)
 	char big[512];
 	path_in(big, sizeof(big), "big.db");
 	db_file_copy(db, big);
-	db_file_exec(big, "WITH RECURSIVE k(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM k WHERE "
-			  "x < 1000) INSERT INTO metrics SELECT c.id, 'extra_' || k.x, k.x, '1' FROM "
-			  "cases c, k");
+	db_file_exec(big,
+	             "WITH RECURSIVE k(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM k WHERE "
+	             "x < 1000) INSERT INTO metrics SELECT c.id, 'extra_' || k.x, k.x, '1' FROM "
+	             "cases c, k");
 	int rc = shell("trap '' XFSZ; ulimit -f 48; exec %s export --db %s --format json --out %s",
-		       ATTN_CLI, big, csv);
+	               ATTN_CLI, big, csv);
 	ck_assert_msg(rc == 3 && strstr(out, "File too large") && strstr(out, "left as it was"),
-		      "exit %d: %s", rc, out);
+	              "exit %d: %s", rc, out);
 	got = slurp(csv, &lo);
 	ck_assert_str_eq(got, "OLD\n");
 	free(got);
-	ck_assert_int_eq(shell("ls -a %s | grep -c '^\\.e\\.csv\\.'", dir), 1); /* no temporary left */
+	ck_assert_int_eq(shell("ls -a %s | grep -c '^\\.e\\.csv\\.'", dir),
+	                 1); /* no temporary left */
 	ck_assert_str_eq(out, "0\n");
 	/* and without the limit, the export replaces it, with the old file's mode */
 	chmod(csv, 0640);
@@ -881,7 +903,7 @@ static void readers_pass(const char *db, const char *folder, const char *plots, 
 	int rc = as_reader("%s export --db %s --format json", ATTN_CLI, db);
 	ck_assert_msg(rc == 0, "export: exit %d: %s", rc, out);
 	ck_assert_msg(!held || strstr(out, "\"held\": \"in the wal\""),
-		      "what the -wal holds is not read: %s", out);
+	              "what the -wal holds is not read: %s", out);
 	rc = as_reader("%s compare --baseline %s --current %s", ATTN_CLI, db, db);
 	ck_assert_msg(rc == 0, "compare: exit %d: %s", rc, out);
 	rc = as_reader("%s plot --db %s --out %s", ATTN_CLI, db, plots);
@@ -1043,7 +1065,7 @@ START_TEST(two_writers_refused)
 	h = db_file_open(db);
 	char cmp[256];
 	snprintf(cmp, sizeof(cmp),
-		 "SELECT group_concat(id || key || finished_at) FROM cases WHERE id <= %lld", kept);
+	         "SELECT group_concat(id || key || finished_at) FROM cases WHERE id <= %lld", kept);
 	ck_assert_int_eq(sqlite3_prepare_v2(h, cmp, -1, &s, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
 	ck_assert_str_eq((const char *)sqlite3_column_text(s, 0), before);
@@ -1059,11 +1081,12 @@ START_TEST(take_over_from_another_host)
 	char db[512];
 	path_in(db, sizeof(db), "host.db");
 	ck_assert_int_eq(cli("sweep --db %s " SWEEP_ARGS, db), 0);
-	db_file_exec(db, "UPDATE runs SET status = 'running';"
-			 "INSERT INTO run_owner SELECT id, 'elsewhere-9', 4242, 1, 'b', 't' FROM runs");
+	db_file_exec(db,
+	             "UPDATE runs SET status = 'running';"
+	             "INSERT INTO run_owner SELECT id, 'elsewhere-9', 4242, 1, 'b', 't' FROM runs");
 	ck_assert_int_eq(cli("sweep --db %s --resume --quiet", db), 3);
 	ck_assert_msg(strstr(out, "pid 4242 on host elsewhere-9") && strstr(out, "--take-over"),
-		      "%s", out);
+	              "%s", out);
 	ck_assert_int_eq(cli("sweep --db %s --take-over " SWEEP_ARGS, db), 2);
 	ck_assert_msg(strstr(out, "--take-over goes with --resume"), "%s", out);
 	ck_assert_msg(cli("sweep --db %s --resume --take-over --quiet", db) == 0, "%s", out);

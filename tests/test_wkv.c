@@ -367,7 +367,8 @@ START_TEST(supports_reasons)
 		struct attn_shape bad = s;
 		bad.kv_heads = 3;
 		msg[0] = '\0';
-		ck_assert_int_eq(attn_call_supports(m, &bad, NULL, msg, sizeof msg), ATTN_ERR_UNSUPPORTED);
+		ck_assert_int_eq(attn_call_supports(m, &bad, NULL, msg, sizeof msg),
+		                 ATTN_ERR_UNSUPPORTED);
 		ck_assert(msg[0] != '\0');
 		bad = s;
 		bad.d = 0;
@@ -411,7 +412,8 @@ START_TEST(workspace_and_costs)
 				ck_assert_uint_eq(attn_call_workspace_bytes(m, &s1, &p, 2),
 				                  attn_call_workspace_bytes(m, &s2, &p, 2));
 				if (mode) /* decode reads rows and the state, not the context */
-					ck_assert_double_eq(attn_call_bytes(m, &s1, &p), attn_call_bytes(m, &s2, &p));
+					ck_assert_double_eq(attn_call_bytes(m, &s1, &p),
+					                    attn_call_bytes(m, &s2, &p));
 			}
 			struct attn_shape s = mk_shape(2, 4, 2, 1000, 16, 1, ATTN_MODE_PREFILL);
 			ck_assert_uint_eq(attn_call_workspace_bytes(m, &s, &p, 3),
@@ -421,17 +423,19 @@ START_TEST(workspace_and_costs)
 		struct attn_shape s = mk_shape(2, 4, 2, 130, 16, 1, ATTN_MODE_PREFILL);
 		struct attn_params pr = form_params(ATTN__LIN_FORM_RECURRENT);
 		struct attn_params pp = form_params(ATTN__LIN_FORM_PARALLEL);
-		ck_assert_double_eq_tol(attn_call_flops(m, &s, &pr), B * H * N * D * (rw ? 24 : 11), 1e-6);
+		ck_assert_double_eq_tol(attn_call_flops(m, &s, &pr), B * H * N * D * (rw ? 24 : 11),
+		                        1e-6);
 		ck_assert_double_eq_tol(
 		    attn_call_flops(m, &s, &pp),
 		    B * H * D * ((rw ? 7 : 5) * N * (N + 1) / 2 + (rw ? 8 : 5) * N), 1e-6);
 		s.causal = 0;
 		if (!rw)
-			ck_assert_double_eq_tol(attn_call_flops(m, &s, &pp), B * H * D * (5 * N * N + 5 * N),
-			                        1e-6);
+			ck_assert_double_eq_tol(attn_call_flops(m, &s, &pp),
+			                        B * H * D * (5 * N * N + 5 * N), 1e-6);
 		s.causal = 1;
 		s.mode = ATTN_MODE_DECODE;
-		ck_assert_double_eq_tol(attn_call_flops(m, &s, &pr), B * H * D * (rw ? 12 : 11), 1e-6);
+		ck_assert_double_eq_tol(attn_call_flops(m, &s, &pr), B * H * D * (rw ? 12 : 11),
+		                        1e-6);
 	}
 }
 END_TEST

@@ -44,7 +44,7 @@ static inline void tmpdir_remove(const char *dir)
 	if (!dir[0])
 		return;
 	ck_assert_msg(nftw(dir, tmpdir_remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0,
-		      "cannot remove %s: %s", dir, strerror(errno));
+	              "cannot remove %s: %s", dir, strerror(errno));
 }
 
 #endif /* ATTN_TEST_TMPDIR_H */

@@ -44,7 +44,7 @@ struct attn_registry *cli_registry(const char *verb, char **plugins, int n_plugi
 	/* The variable reaches every verb: a bad plugin in it is skipped, not fatal. */
 	for (int i = 0; i < attn_registry_warning_count(reg); i++)
 		cli_error(verb, "warning: ATTNBENCH_PLUGIN_PATH: skipped: %s",
-			  attn_registry_warning(reg, i));
+		          attn_registry_warning(reg, i));
 	for (int i = 0; i < n_plugins; i++)
 		if (attn_registry_load_plugin(reg, plugins[i], err, sizeof(err)) != ATTN_OK) {
 			cli_error(verb, "%s", err);
@@ -75,8 +75,8 @@ int cli_parse_int(const char *text, long lo, long hi, long *out)
 	return 0;
 }
 
-int cli_inject_slowdown(const char *verb, const struct attn_registry *reg,
-			struct attn_run_opts *ro, const char **value)
+int cli_inject_slowdown(const char *verb, const struct attn_registry *reg, struct attn_run_opts *ro,
+                        const char **value)
 {
 	const char *env = getenv("ATTNBENCH_INJECT_SLOWDOWN");
 	if (value)
@@ -86,31 +86,35 @@ int cli_inject_slowdown(const char *verb, const struct attn_registry *reg,
 	const char *colon = strchr(env, ':');
 	char name[128];
 	if (!colon || colon == env || (size_t)(colon - env) >= sizeof(name)) {
-		cli_error(verb, "ATTNBENCH_INJECT_SLOWDOWN='%s': expected method:factor, e.g. "
-				"window:1.10",
-			  env);
+		cli_error(verb,
+		          "ATTNBENCH_INJECT_SLOWDOWN='%s': expected method:factor, e.g. "
+		          "window:1.10",
+		          env);
 		return -1;
 	}
 	snprintf(name, sizeof(name), "%.*s", (int)(colon - env), env);
 	const struct attn_method *m = attn_registry_find(reg, name);
 	if (!m) {
-		cli_error(verb, "ATTNBENCH_INJECT_SLOWDOWN='%s': no method named '%s' (see "
-				"attnbench list)",
-			  env, name);
+		cli_error(verb,
+		          "ATTNBENCH_INJECT_SLOWDOWN='%s': no method named '%s' (see "
+		          "attnbench list)",
+		          env, name);
 		return -1;
 	}
 	double factor;
 	if (cli_parse_real(colon + 1, &factor) || !(factor > 1 && factor <= 10)) {
-		cli_error(verb, "ATTNBENCH_INJECT_SLOWDOWN='%s': factor '%s' is not a real in "
-				"(1, 10]",
-			  env, colon + 1);
+		cli_error(verb,
+		          "ATTNBENCH_INJECT_SLOWDOWN='%s': factor '%s' is not a real in "
+		          "(1, 10]",
+		          env, colon + 1);
 		return -1;
 	}
 	ro->inject_method = m->name;
 	ro->inject_factor = factor;
-	fprintf(stderr, "%s: ATTNBENCH_INJECT_SLOWDOWN=%s: %s's forward is made %g%% slower (for "
-			"testing the gate only)\n",
-		verb, env, m->name, (factor - 1) * 100);
+	fprintf(stderr,
+	        "%s: ATTNBENCH_INJECT_SLOWDOWN=%s: %s's forward is made %g%% slower (for "
+	        "testing the gate only)\n",
+	        verb, env, m->name, (factor - 1) * 100);
 	return 0;
 }
 
@@ -198,7 +202,8 @@ const char *cli_data_dir(void)
 		return ATTN_DATA_DIR;
 	ssize_t n = readlink("/proc/self/exe", installed, sizeof(installed) - 1);
 	char *slash = n > 0 ? (installed[n] = 0, strrchr(installed, '/')) : NULL;
-	if (!slash || (size_t)(slash - installed) + sizeof("/../share/attnbench") > sizeof(installed))
+	if (!slash ||
+	    (size_t)(slash - installed) + sizeof("/../share/attnbench") > sizeof(installed))
 		return ATTN_DATA_DIR;
 	strcpy(slash, "/../share/attnbench");
 	return installed;

@@ -12,10 +12,10 @@
 
 /* Exit codes, documented in `attnbench --help` and the README. */
 enum cli_exit {
-	EXIT_OK = 0,          /* everything ran and passed */
-	EXIT_CASES = 1,       /* a case crashed, timed out, failed or failed its check */
-	EXIT_USAGE = 2,       /* a bad option, spec, method, file or plugin */
-	EXIT_DB = 3,          /* the database is locked, corrupt, foreign or unwritable */
+	EXIT_OK = 0,           /* everything ran and passed */
+	EXIT_CASES = 1,        /* a case crashed, timed out, failed or failed its check */
+	EXIT_USAGE = 2,        /* a bad option, spec, method, file or plugin */
+	EXIT_DB = 3,           /* the database is locked, corrupt, foreign or unwritable */
 	EXIT_INTERRUPTED = 130 /* stopped by SIGINT or SIGTERM; finished cases are kept */
 };
 
@@ -55,8 +55,8 @@ int cli_parse_run(const char *verb, const char *text, long *run);
  * 0 when unset or valid, -1 after printing the error (exit 2).
  */
 struct attn_run_opts;
-int cli_inject_slowdown(const char *verb, const struct attn_registry *reg,
-			struct attn_run_opts *ro, const char **value);
+int cli_inject_slowdown(const char *verb, const struct attn_registry *reg, struct attn_run_opts *ro,
+                        const char **value);
 
 /* Human-readable duration ("1.23 ms"). */
 const char *cli_fmt_ns(double ns, char *buf, size_t len);

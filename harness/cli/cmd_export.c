@@ -29,23 +29,23 @@
 #include "cli.h"
 
 static const char *help_text =
-	"usage: attnbench export --db FILE [--format csv|json] [--run ID] [--out FILE]\n"
-	"                        [--force]\n"
-	"\n"
-	"Writes every case (or those of run ID) with its status, shape, parameters and\n"
-	"all its metrics. CSV has one column per metric, empty where a metric is\n"
-	"unavailable; JSON nests metrics as {name: value|null} and adds each run's\n"
-	"provenance. Default format csv, default output stdout. The database is opened\n"
-	"read-only.\n"
-	"\n"
-	"--out FILE   written through a temporary file in FILE's folder, renamed over\n"
-	"             FILE once complete, so a failed export leaves FILE as it was.\n"
-	"             The database itself (or its -wal/-shm/-journal) is never\n"
-	"             accepted; another SQLite database only with --force\n"
-	"--force      replace an --out that is a SQLite database\n"
-	"\n"
-	"exit: 0 ok; 2 bad usage, or an --out refused or not creatable; 3 the database\n"
-	"cannot be read, or writing the output failed (a full disk).\n";
+    "usage: attnbench export --db FILE [--format csv|json] [--run ID] [--out FILE]\n"
+    "                        [--force]\n"
+    "\n"
+    "Writes every case (or those of run ID) with its status, shape, parameters and\n"
+    "all its metrics. CSV has one column per metric, empty where a metric is\n"
+    "unavailable; JSON nests metrics as {name: value|null} and adds each run's\n"
+    "provenance. Default format csv, default output stdout. The database is opened\n"
+    "read-only.\n"
+    "\n"
+    "--out FILE   written through a temporary file in FILE's folder, renamed over\n"
+    "             FILE once complete, so a failed export leaves FILE as it was.\n"
+    "             The database itself (or its -wal/-shm/-journal) is never\n"
+    "             accepted; another SQLite database only with --force\n"
+    "--force      replace an --out that is a SQLite database\n"
+    "\n"
+    "exit: 0 ok; 2 bad usage, or an --out refused or not creatable; 3 the database\n"
+    "cannot be read, or writing the output failed (a full disk).\n";
 
 /* errno of the first failed write to the output; 0 while none failed. */
 static int write_errno;
@@ -121,8 +121,8 @@ static int export_csv(struct attn_store *st, long run, FILE *f, char *err, size_
 	for (int i = 0; i < nm; i++)
 		fprintf(f, ",%s", metric[i]);
 	fputc('\n', f);
-	int rc = attn_query_export_cases(st, run, (const char *const *)metric, nm, csv_case, f,
-	                                 err, errlen);
+	int rc = attn_query_export_cases(st, run, (const char *const *)metric, nm, csv_case, f, err,
+	                                 errlen);
 	attn_query_names_free(metric, nm);
 	if (rc == WRITE_FAILED)
 		return -2;
@@ -260,14 +260,14 @@ static int check_out(const char *out, const char *db, int force)
 		if (same) {
 			if (i)
 				cli_error("export",
-					  "--out %s is the %s file of the database %s; refusing to "
-					  "overwrite it (export to another file)",
-					  out, sfx[i], db);
+				          "--out %s is the %s file of the database %s; refusing to "
+				          "overwrite it (export to another file)",
+				          out, sfx[i], db);
 			else
 				cli_error("export",
-					  "--out %s is the database %s; refusing to overwrite it "
-					  "(export to another file)",
-					  out, db);
+				          "--out %s is the database %s; refusing to overwrite it "
+				          "(export to another file)",
+				          out, db);
 			return EXIT_USAGE;
 		}
 	}
@@ -281,9 +281,9 @@ static int check_out(const char *out, const char *db, int force)
 		close(fd);
 	if (n == (ssize_t)sizeof(head) && memcmp(head, magic, sizeof(magic)) == 0) {
 		cli_error("export",
-			  "--out %s is a SQLite database; refusing to overwrite it (--force "
-			  "replaces it)",
-			  out);
+		          "--out %s is a SQLite database; refusing to overwrite it (--force "
+		          "replaces it)",
+		          out);
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
@@ -305,7 +305,7 @@ static int out_open(struct out_file *o, const char *out)
 		/* a device or a pipe: nothing to rename over, written in place */
 		if (!(o->f = fopen(out, "w"))) {
 			cli_error("export", "--out %s: cannot open for writing: %s", out,
-				  strerror(errno));
+			          strerror(errno));
 			return EXIT_USAGE;
 		}
 		return EXIT_OK;
@@ -327,7 +327,7 @@ static int out_open(struct out_file *o, const char *out)
 	int fd = mkstemp(o->tmp);
 	if (fd < 0) {
 		cli_error("export", "--out %s: cannot create a file in %s: %s", out, dir,
-			  strerror(errno));
+		          strerror(errno));
 		o->tmp[0] = 0;
 		return EXIT_USAGE;
 	}
@@ -397,19 +397,19 @@ static int out_close(struct out_file *o, int ok)
 		cli_error("export", "%s failed: %s", step, strerror(e));
 	else
 		cli_error("export", "--out %s: %s failed: %s%s", o->name, step, strerror(e),
-			  kept && o->target[0] ? "; the file was left as it was" : "");
+		          kept && o->target[0] ? "; the file was left as it was" : "");
 	return EXIT_DB;
 }
 
 int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {{"help", no_argument, 0, 'h'},
-					     {"db", required_argument, 0, 'd'},
-					     {"format", required_argument, 0, 'f'},
-					     {"run", required_argument, 0, 'r'},
-					     {"out", required_argument, 0, 'o'},
-					     {"force", no_argument, 0, 'F'},
-					     {0, 0, 0, 0}};
+	                                     {"db", required_argument, 0, 'd'},
+	                                     {"format", required_argument, 0, 'f'},
+	                                     {"run", required_argument, 0, 'r'},
+	                                     {"out", required_argument, 0, 'o'},
+	                                     {"force", no_argument, 0, 'F'},
+	                                     {0, 0, 0, 0}};
 	const char *db_path = NULL, *format = "csv", *out = NULL;
 	long run = 0;
 	int c, force = 0;
@@ -454,9 +454,10 @@ int cmd_export(int argc, char **argv)
 	}
 	write_errno = 0;
 	int rc = strcmp(format, "csv") == 0 ? export_csv(st, run, o.f, err, sizeof(err))
-					    : export_json(st, run, o.f, err, sizeof(err));
+	                                    : export_json(st, run, o.f, err, sizeof(err));
 	if (rc == -1)
-		cli_error("export", "%s: %s%s", db_path, err, out ? "; --out was left as it was" : "");
+		cli_error("export", "%s: %s%s", db_path, err,
+		          out ? "; --out was left as it was" : "");
 	int orc = out_close(&o, rc != -1);
 	attn_store_close(st);
 	return rc == -1 ? EXIT_DB : orc;

@@ -64,7 +64,7 @@ static const char *const sweep_names[N_SWEEPS] = {"complexity", "forms", "masks"
 
 struct sweep_def {
 	char spec[512]; /* path of the spec file (it holds the sweep's settings) */
-	long run;          /* the run drawn from */
+	long run;       /* the run drawn from */
 };
 
 /* The manifest's lines are split as the report layer splits its files. */
@@ -107,11 +107,12 @@ static int load_set(const char *path, struct sweep_def sw[N_SWEEPS])
 			return -1;
 		}
 		if (field[2] && *field[2]) {
-			cli_error("figures",
-			          "%s:%d: '%s': sweep options are settings of the spec file now; "
-			          "write them into %s as keys, e.g. `min_reps = 3` for --min-reps 3 "
-			          "and `dump_mask = 1` for --dump-mask",
-			          path, lineno, field[2], field[1]);
+			cli_error(
+			    "figures",
+			    "%s:%d: '%s': sweep options are settings of the spec file now; "
+			    "write them into %s as keys, e.g. `min_reps = 3` for --min-reps 3 "
+			    "and `dump_mask = 1` for --dump-mask",
+			    path, lineno, field[2], field[1]);
 			fclose(f);
 			return -1;
 		}

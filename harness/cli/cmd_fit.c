@@ -77,7 +77,8 @@ static void print_json(const struct attn_fit_row *rows, int n, int64_t run,
 			cli_json_real(stdout, coef[j], r->coef[j]);
 		fputs(", \"dominant\": ", stdout);
 		cli_json_str(stdout, r->dominant >= 0 ? attn_fit_term_name(r->dominant) : NULL);
-		cli_json_real(stdout, "dominant_share", r->dominant >= 0 ? r->share[r->dominant] : NAN);
+		cli_json_real(stdout, "dominant_share",
+		              r->dominant >= 0 ? r->share[r->dominant] : NAN);
 		printf(", \"crossover_kind\": \"%s\"", kinds[r->cross.kind]);
 		cli_json_real(stdout, "crossover", r->cross.n_star);
 		cli_json_real(stdout, "cx_lo", r->cross.ci_lo);

@@ -47,13 +47,14 @@ static int check_methods(struct attn_store *st, const char *db_path, long run, c
 	for (int i = 0; i < n; i++) {
 		int64_t n_ok;
 		char *all;
-		if (attn_query_method_ok_cases(st, run, methods[i], &n_ok, &all, err, sizeof(err))) {
+		if (attn_query_method_ok_cases(st, run, methods[i], &n_ok, &all, err,
+		                               sizeof(err))) {
 			cli_error("plot", "%s: %s", db_path, err);
 			return -1;
 		}
 		if (n_ok == 0)
-			cli_error("plot", "unknown method '%s': run %ld has ok cases of %s", methods[i],
-			          run, all ? all : "(null)");
+			cli_error("plot", "unknown method '%s': run %ld has ok cases of %s",
+			          methods[i], run, all ? all : "(null)");
 		free(all);
 		if (n_ok == 0)
 			return -1;
@@ -93,11 +94,8 @@ static int parse_opts(int argc, char **argv, struct plot_opts *o)
 	                                     {"threads", required_argument, 0, 'T'},
 	                                     {"d", required_argument, 0, 'D'},
 	                                     {0, 0, 0, 0}};
-	*o = (struct plot_opts){.filt = {.causal = -1},
-	                        .metric = "time",
-	                        .xcol = "n",
-	                        .dir = "plots",
-	                        .format = "png"};
+	*o = (struct plot_opts){
+	    .filt = {.causal = -1}, .metric = "time", .xcol = "n", .dir = "plots", .format = "png"};
 	int c;
 	while ((c = getopt_long(argc, argv, "hd:r:m:M:x:o:f:", opts, NULL)) != -1) {
 		switch (c) {

@@ -11,36 +11,56 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "npy.h"
 #include "attnbench/runner.h"
 #include "attnbench/spec.h"
 #include "attnbench/sweep.h"
 #include "cli.h"
+#include "npy.h"
 
 static const char *help_text =
-	"usage: attnbench run --method NAME [--param KEY=VALUE]... [--causal]\n"
-	"                     --q Q.npy --k K.npy --v V.npy [--out O.npy]\n"
-	"       attnbench run --method NAME [--param KEY=VALUE]... [--causal]\n"
-	"                     [--n N] [--d D] [--heads H] [--kv-heads K] [--batch B]\n"
-	"                     [--mode prefill|decode] [--dist NAME] [--seed S] [--out O.npy]\n"
-	"common: [--threads T] [--min-time S] [--min-reps N] [--check-max-flops F]\n"
-	"        [--timeout S] [--plugin FILE.so]...\n"
-	"\n"
-	"Runs one case in a child process of its own, as a sweep does (a crash, a hang\n"
-	"past --timeout S (default 120) or a write into the inputs costs the case, with\n"
-	"its status printed), and prints its timing, throughput and error against the\n"
-	"float64 oracle. Inputs must be finite. With --q/--k/--v the shapes come from the files:\n"
-	"Q (B, H, NQ, D), K and V (B, KVH, N, D), float32 or float64, C order; NQ = N\n"
-	"is prefill, NQ = 1 is decode over a context of N. --out writes O (B, H, NQ, D)\n"
-	"as float32. Parameters not given take the method's defaults (attnbench list -v).\n"
-	"ATTNBENCH_INJECT_SLOWDOWN=method:factor slows that method's timed calls down\n"
-	"(testing the regression gate only; see attnbench sweep --help).\n"
-	"\n"
-	"exit: 0 ok; 1 the case failed or failed its check; 2 bad usage or input.\n";
+    "usage: attnbench run --method NAME [--param KEY=VALUE]... [--causal]\n"
+    "                     --q Q.npy --k K.npy --v V.npy [--out O.npy]\n"
+    "       attnbench run --method NAME [--param KEY=VALUE]... [--causal]\n"
+    "                     [--n N] [--d D] [--heads H] [--kv-heads K] [--batch B]\n"
+    "                     [--mode prefill|decode] [--dist NAME] [--seed S] [--out O.npy]\n"
+    "common: [--threads T] [--min-time S] [--min-reps N] [--check-max-flops F]\n"
+    "        [--timeout S] [--plugin FILE.so]...\n"
+    "\n"
+    "Runs one case in a child process of its own, as a sweep does (a crash, a hang\n"
+    "past --timeout S (default 120) or a write into the inputs costs the case, with\n"
+    "its status printed), and prints its timing, throughput and error against the\n"
+    "float64 oracle. Inputs must be finite. With --q/--k/--v the shapes come from the files:\n"
+    "Q (B, H, NQ, D), K and V (B, KVH, N, D), float32 or float64, C order; NQ = N\n"
+    "is prefill, NQ = 1 is decode over a context of N. --out writes O (B, H, NQ, D)\n"
+    "as float32. Parameters not given take the method's defaults (attnbench list -v).\n"
+    "ATTNBENCH_INJECT_SLOWDOWN=method:factor slows that method's timed calls down\n"
+    "(testing the regression gate only; see attnbench sweep --help).\n"
+    "\n"
+    "exit: 0 ok; 1 the case failed or failed its check; 2 bad usage or input.\n";
 
-enum { O_METHOD = 256, O_PARAM, O_CAUSAL, O_Q, O_K, O_V, O_OUT, O_N, O_D, O_HEADS, O_KVH,
-       O_BATCH, O_MODE, O_DIST, O_SEED, O_THREADS, O_MINTIME, O_MINREPS, O_CHECKF, O_PLUGIN,
-       O_TIMEOUT };
+enum {
+	O_METHOD = 256,
+	O_PARAM,
+	O_CAUSAL,
+	O_Q,
+	O_K,
+	O_V,
+	O_OUT,
+	O_N,
+	O_D,
+	O_HEADS,
+	O_KVH,
+	O_BATCH,
+	O_MODE,
+	O_DIST,
+	O_SEED,
+	O_THREADS,
+	O_MINTIME,
+	O_MINREPS,
+	O_CHECKF,
+	O_PLUGIN,
+	O_TIMEOUT
+};
 
 static int load(const char *what, const char *path, struct attn_npy *a)
 {
@@ -51,7 +71,7 @@ static int load(const char *what, const char *path, struct attn_npy *a)
 	}
 	if (a->ndim != 4) {
 		cli_error("run", "--%s %s: expected 4 dimensions (B, %s, N, D), found %d", what,
-			  path, what[0] == 'q' ? "H" : "KVH", a->ndim);
+		          path, what[0] == 'q' ? "H" : "KVH", a->ndim);
 		return -1;
 	}
 	/* A NaN in the inputs would come out as the method's failed check: refuse it here. */
@@ -61,7 +81,7 @@ static int load(const char *what, const char *path, struct attn_npy *a)
 	for (size_t i = 0; i < count; i++)
 		if (!isfinite(a->data[i])) {
 			cli_error("run", "--%s %s: element %zu is %g; inputs must be finite", what,
-				  path, i, (double)a->data[i]);
+			          path, i, (double)a->data[i]);
 			return -1;
 		}
 	return 0;
@@ -69,27 +89,27 @@ static int load(const char *what, const char *path, struct attn_npy *a)
 
 /* Derive the case's shape from the three arrays, naming any mismatch. */
 static int shape_from_files(const struct attn_npy *q, const struct attn_npy *k,
-			    const struct attn_npy *v, struct attn_shape *s)
+                            const struct attn_npy *v, struct attn_shape *s)
 {
 	for (int i = 0; i < 4; i++)
 		if (k->shape[i] != v->shape[i]) {
 			cli_error("run", "K and V differ in dimension %d: %lld vs %lld", i,
-				  (long long)k->shape[i], (long long)v->shape[i]);
+			          (long long)k->shape[i], (long long)v->shape[i]);
 			return -1;
 		}
 	if (q->shape[0] != k->shape[0]) {
 		cli_error("run", "Q has batch %lld but K has batch %lld", (long long)q->shape[0],
-			  (long long)k->shape[0]);
+		          (long long)k->shape[0]);
 		return -1;
 	}
 	if (q->shape[3] != k->shape[3]) {
-		cli_error("run", "Q has head dimension %lld but K has %lld",
-			  (long long)q->shape[3], (long long)k->shape[3]);
+		cli_error("run", "Q has head dimension %lld but K has %lld", (long long)q->shape[3],
+		          (long long)k->shape[3]);
 		return -1;
 	}
 	if (k->shape[1] < 1 || q->shape[1] % k->shape[1] != 0) {
 		cli_error("run", "K's %lld heads do not divide Q's %lld heads",
-			  (long long)k->shape[1], (long long)q->shape[1]);
+		          (long long)k->shape[1], (long long)q->shape[1]);
 		return -1;
 	}
 	s->batch = q->shape[0];
@@ -102,9 +122,10 @@ static int shape_from_files(const struct attn_npy *q, const struct attn_npy *k,
 	} else if (q->shape[2] == 1) {
 		s->mode = ATTN_MODE_DECODE;
 	} else {
-		cli_error("run", "Q has %lld query rows and K %lld keys: prefill needs them equal, "
-				 "decode needs 1 query row",
-			  (long long)q->shape[2], (long long)k->shape[2]);
+		cli_error("run",
+		          "Q has %lld query rows and K %lld keys: prefill needs them equal, "
+		          "decode needs 1 query row",
+		          (long long)q->shape[2], (long long)k->shape[2]);
 		return -1;
 	}
 	for (int i = 0; i < 4; i++)
@@ -128,30 +149,29 @@ struct run_args {
 /* Parse argv into a; -1 to go on, else the exit code (help, bad usage). */
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
-	static const struct option opts[] = {
-		{"help", no_argument, 0, 'h'},
-		{"method", required_argument, 0, O_METHOD},
-		{"param", required_argument, 0, O_PARAM},
-		{"causal", no_argument, 0, O_CAUSAL},
-		{"q", required_argument, 0, O_Q},
-		{"k", required_argument, 0, O_K},
-		{"v", required_argument, 0, O_V},
-		{"out", required_argument, 0, O_OUT},
-		{"n", required_argument, 0, O_N},
-		{"d", required_argument, 0, O_D},
-		{"heads", required_argument, 0, O_HEADS},
-		{"kv-heads", required_argument, 0, O_KVH},
-		{"batch", required_argument, 0, O_BATCH},
-		{"mode", required_argument, 0, O_MODE},
-		{"dist", required_argument, 0, O_DIST},
-		{"seed", required_argument, 0, O_SEED},
-		{"threads", required_argument, 0, O_THREADS},
-		{"min-time", required_argument, 0, O_MINTIME},
-		{"min-reps", required_argument, 0, O_MINREPS},
-		{"check-max-flops", required_argument, 0, O_CHECKF},
-		{"plugin", required_argument, 0, O_PLUGIN},
-		{"timeout", required_argument, 0, O_TIMEOUT},
-		{0, 0, 0, 0}};
+	static const struct option opts[] = {{"help", no_argument, 0, 'h'},
+	                                     {"method", required_argument, 0, O_METHOD},
+	                                     {"param", required_argument, 0, O_PARAM},
+	                                     {"causal", no_argument, 0, O_CAUSAL},
+	                                     {"q", required_argument, 0, O_Q},
+	                                     {"k", required_argument, 0, O_K},
+	                                     {"v", required_argument, 0, O_V},
+	                                     {"out", required_argument, 0, O_OUT},
+	                                     {"n", required_argument, 0, O_N},
+	                                     {"d", required_argument, 0, O_D},
+	                                     {"heads", required_argument, 0, O_HEADS},
+	                                     {"kv-heads", required_argument, 0, O_KVH},
+	                                     {"batch", required_argument, 0, O_BATCH},
+	                                     {"mode", required_argument, 0, O_MODE},
+	                                     {"dist", required_argument, 0, O_DIST},
+	                                     {"seed", required_argument, 0, O_SEED},
+	                                     {"threads", required_argument, 0, O_THREADS},
+	                                     {"min-time", required_argument, 0, O_MINTIME},
+	                                     {"min-reps", required_argument, 0, O_MINREPS},
+	                                     {"check-max-flops", required_argument, 0, O_CHECKF},
+	                                     {"plugin", required_argument, 0, O_PLUGIN},
+	                                     {"timeout", required_argument, 0, O_TIMEOUT},
+	                                     {0, 0, 0, 0}};
 	int c;
 	long reps;
 	struct {
@@ -159,18 +179,23 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		const char *name;
 		long lo, hi;
 		long *dst;
-	} ints[] = {{O_N, "n", 1, 1L << 40, &a->n},          {O_D, "d", 1, 65536, &a->d},
-		    {O_HEADS, "heads", 1, 65536, &a->h},     {O_KVH, "kv-heads", 1, 65536, &a->kvh},
-		    {O_BATCH, "batch", 1, 65536, &a->b},     {O_THREADS, "threads", 1, 4096, &a->th},
-		    {O_SEED, "seed", 0, 0x7fffffffffffffffL, &a->seed}, {O_MINREPS, "min-reps", 1, 1000000, &reps}};
+	} ints[] = {{O_N, "n", 1, 1L << 40, &a->n},
+	            {O_D, "d", 1, 65536, &a->d},
+	            {O_HEADS, "heads", 1, 65536, &a->h},
+	            {O_KVH, "kv-heads", 1, 65536, &a->kvh},
+	            {O_BATCH, "batch", 1, 65536, &a->b},
+	            {O_THREADS, "threads", 1, 4096, &a->th},
+	            {O_SEED, "seed", 0, 0x7fffffffffffffffL, &a->seed},
+	            {O_MINREPS, "min-reps", 1, 1000000, &reps}};
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		int handled = 0;
 		for (size_t i = 0; i < sizeof(ints) / sizeof(*ints); i++)
 			if (c == ints[i].opt) {
 				if (cli_parse_int(optarg, ints[i].lo, ints[i].hi, ints[i].dst)) {
-					cli_error("run", "--%s '%s': expected a whole number in %ld..%ld",
-						  ints[i].name, optarg, ints[i].lo, ints[i].hi);
+					cli_error("run",
+					          "--%s '%s': expected a whole number in %ld..%ld",
+					          ints[i].name, optarg, ints[i].lo, ints[i].hi);
 					return EXIT_USAGE;
 				}
 				if (c == O_MINREPS)
@@ -211,8 +236,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			break;
 		case O_TIMEOUT:
 			if (cli_parse_real(optarg, &a->ro.timeout_s) || !(a->ro.timeout_s > 0)) {
-				cli_error("run", "--timeout '%s': expected a positive number of seconds",
-					  optarg);
+				cli_error("run",
+				          "--timeout '%s': expected a positive number of seconds",
+				          optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -225,7 +251,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		case O_CHECKF:
 			if (cli_parse_real(optarg, &a->ro.check_max_flops)) {
 				cli_error("run", "--check-max-flops '%s': expected a number >= 0",
-					  optarg);
+				          optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -247,7 +273,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	}
 	if (a->files && a->shape_given) {
 		cli_error("run", "with --q/--k/--v the shape comes from the files; drop --n, --d, "
-				 "--heads, --kv-heads and --batch");
+		                 "--heads, --kv-heads and --batch");
 		return EXIT_USAGE;
 	}
 	return -1;
@@ -255,13 +281,13 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 
 /* The case a asks for, its inputs read from the files when given; 0 or -1 (said). */
 static int make_case(const struct run_args *a, const struct attn_registry *reg,
-		     struct attn_case *cs, struct attn_npy npy[3], struct attn_inputs *in)
+                     struct attn_case *cs, struct attn_npy npy[3], struct attn_inputs *in)
 {
 	char err[1024];
 	cs->method = attn_registry_find(reg, a->method);
 	if (!cs->method) {
 		cli_error("run", "unknown method '%s'; attnbench list shows the registered ones",
-			  a->method);
+		          a->method);
 		return -1;
 	}
 	attn_params_default(cs->method, &cs->params);
@@ -293,14 +319,15 @@ static int make_case(const struct run_args *a, const struct attn_registry *reg,
 		return -1;
 	if (a->mode_given && a->mode != cs->shape.mode) {
 		cli_error("run", "--mode %s does not match the files, which are %s",
-			  a->mode == ATTN_MODE_DECODE ? "decode" : "prefill",
-			  attn_mode_name(cs->shape.mode));
+		          a->mode == ATTN_MODE_DECODE ? "decode" : "prefill",
+		          attn_mode_name(cs->shape.mode));
 		return -1;
 	}
 	if (cs->method->inputs) {
-		cli_error("run", "method '%s' needs gate/beta inputs, which .npy input does "
-				 "not carry yet; run it on a generated workload",
-			  a->method);
+		cli_error("run",
+		          "method '%s' needs gate/beta inputs, which .npy input does "
+		          "not carry yet; run it on a generated workload",
+		          a->method);
 		return -1;
 	}
 	in->q = npy[0].data;
@@ -316,10 +343,10 @@ static void print_result(const struct attn_case *cs, const struct attn_case_resu
 	attn_case_key(cs, key, sizeof(key));
 	printf("case     %s\nstatus   %s%s%s\n", key, attn_case_status_name(r->status),
 	       r->message[0] ? ": " : "", r->message);
-	static const char *shown[] = {"median_ns", "mad_ns",     "ci_lo_ns",        "ci_hi_ns",
-				      "samples",   "gflops",     "gbytes_per_s",    "flops",
-				      "rel_err",   "max_abs_err", "rel_err_softmax", "workspace_bytes",
-				      "peak_rss_bytes"};
+	static const char *shown[] = {
+	    "median_ns",       "mad_ns",          "ci_lo_ns",      "ci_hi_ns", "samples",
+	    "gflops",          "gbytes_per_s",    "flops",         "rel_err",  "max_abs_err",
+	    "rel_err_softmax", "workspace_bytes", "peak_rss_bytes"};
 	for (size_t i = 0; i < sizeof(shown) / sizeof(*shown); i++) {
 		const struct attn_metric *m = attn_result_metric(r, shown[i]);
 		if (!m)
@@ -335,8 +362,14 @@ static void print_result(const struct attn_case *cs, const struct attn_case_resu
 
 int cmd_run(int argc, char **argv)
 {
-	struct run_args a = {.dist = "gaussian", .n = 1024, .d = 64, .h = 1, .b = 1, .th = 1,
-			     .seed = 42, .mode = ATTN_MODE_PREFILL};
+	struct run_args a = {.dist = "gaussian",
+	                     .n = 1024,
+	                     .d = 64,
+	                     .h = 1,
+	                     .b = 1,
+	                     .th = 1,
+	                     .seed = 42,
+	                     .mode = ATTN_MODE_PREFILL};
 	attn_run_opts_default(&a.ro);
 	int rc = parse_args(argc, argv, &a);
 	if (rc >= 0)
@@ -357,8 +390,8 @@ int cmd_run(int argc, char **argv)
 	char err[1024];
 	if (make_case(&a, reg, &cs, npy, &in))
 		goto done;
-	size_t nout = (size_t)cs.shape.batch * cs.shape.heads * attn_shape_nq(&cs.shape) *
-		      cs.shape.d;
+	size_t nout =
+	    (size_t)cs.shape.batch * cs.shape.heads * attn_shape_nq(&cs.shape) * cs.shape.d;
 	out = malloc(nout * sizeof(float) + 1);
 	if (!out) {
 		cli_error("run", "out of memory for the output");
@@ -367,16 +400,17 @@ int cmd_run(int argc, char **argv)
 	struct attn_case_result r;
 	attn_case_run(&cs, &a.ro, a.files ? &in : NULL, out, &r);
 	print_result(&cs, &r);
-	rc = r.status == ATTN_CASE_OK ? EXIT_OK
-	     : attn_case_status_declined(r.status) ? EXIT_USAGE : EXIT_CASES;
+	rc = r.status == ATTN_CASE_OK              ? EXIT_OK
+	     : attn_case_status_declined(r.status) ? EXIT_USAGE
+	                                           : EXIT_CASES;
 	/* A non-zero exit says why on stderr too, where scripts look. */
 	if (rc != EXIT_OK)
 		cli_error("run", "%s %s: %s", a.method,
-			  attn_case_status_declined(r.status) ? "was not run" : "did not pass",
-			  r.message[0] ? r.message : attn_case_status_name(r.status));
+		          attn_case_status_declined(r.status) ? "was not run" : "did not pass",
+		          r.message[0] ? r.message : attn_case_status_name(r.status));
 	if (r.status == ATTN_CASE_OK && a.of) {
 		int64_t shp[4] = {cs.shape.batch, cs.shape.heads, attn_shape_nq(&cs.shape),
-				  cs.shape.d};
+		                  cs.shape.d};
 		if (attn_npy_write(a.of, 4, shp, out, err, sizeof(err))) {
 			cli_error("run", "--out: %s", err);
 			rc = EXIT_USAGE;

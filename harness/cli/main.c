@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include "attnbench/counters.h"
-#include "noise.h"
 #include "attnbench/spec.h"
 #include "attnbench/sysinfo.h"
 #include "build_info.h"
 #include "cli.h"
+#include "noise.h"
 
 static const char *usage_text =
     "usage: attnbench VERB [options]   (attnbench VERB --help for a verb's options)\n"
@@ -43,7 +43,6 @@ static const char *usage_text =
     "\n"
     "environment: ATTNBENCH_PLUGIN_PATH  ':'-separated plugin .so files or folders\n"
     "             ATTNBENCH_DATA_DIR     the folder holding workloads/ (presets)\n";
-
 
 /* ---- list ---------------------------------------------------------------- */
 
@@ -194,9 +193,9 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
-	} verbs[] = {{"list", cmd_list},   {"info", cmd_info},   {"run", cmd_run},
-	             {"sweep", cmd_sweep}, {"check", cmd_check}, {"export", cmd_export},
-	             {"fit", cmd_fit},     {"plot", cmd_plot},   {"figures", cmd_figures},
+	} verbs[] = {{"list", cmd_list},      {"info", cmd_info},   {"run", cmd_run},
+	             {"sweep", cmd_sweep},    {"check", cmd_check}, {"export", cmd_export},
+	             {"fit", cmd_fit},        {"plot", cmd_plot},   {"figures", cmd_figures},
 	             {"compare", cmd_compare}};
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(*verbs); i++)
 		if (strcmp(verb, verbs[i].name) == 0)

@@ -30,7 +30,7 @@ int attn_bind_parse(const char *text, enum attn_bind_policy *out, char *err, siz
 			return ATTN_OK;
 		}
 	return attn_errf(err, errlen, ATTN_ERR_INVALID,
-			 "bind '%s': expected compact, scatter or none", text);
+	                 "bind '%s': expected compact, scatter or none", text);
 }
 
 struct pu_key {
@@ -70,7 +70,7 @@ int attn_bind_plan(int threads, enum attn_bind_policy p, int *pus, char *err, si
 		free(keys);
 		hwloc_topology_destroy(t);
 		return attn_errf(err, errlen, n < 1 ? ATTN_ERR_IO : ATTN_ERR_NOMEM,
-				 "no processing units to bind to");
+		                 "no processing units to bind to");
 	}
 	for (int i = 0; i < n; i++) {
 		hwloc_obj_t pu = hwloc_get_obj_by_type(t, HWLOC_OBJ_PU, i);
@@ -99,7 +99,7 @@ int attn_bind_plan(int threads, enum attn_bind_policy p, int *pus, char *err, si
 }
 
 int attn_bind_apply(int threads, enum attn_bind_policy p, int pin_each, char *cpus, size_t len,
-		    char *err, size_t errlen)
+                    char *err, size_t errlen)
 {
 	int *plan = calloc(threads > 0 ? threads : 1, sizeof(*plan));
 	int *seen = calloc(threads > 0 ? threads : 1, sizeof(*seen));
@@ -144,7 +144,7 @@ int attn_bind_apply(int threads, enum attn_bind_policy p, int pin_each, char *cp
 	}
 	if (failed) {
 		rc = attn_errf(err, errlen, ATTN_ERR_IO, "hwloc cannot bind %d of %d threads",
-			       failed, threads);
+		               failed, threads);
 		goto out;
 	}
 	size_t used = 0;

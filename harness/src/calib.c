@@ -391,8 +391,8 @@ uint64_t attn__sgemm_reps(int n, const float *a, const float *b, float *c, int64
 {
 	uint64_t t0 = attn__now_ns();
 	for (int64_t r = 0; r < reps; r++)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
-		            c, n);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n,
+		            0.0f, c, n);
 	uint64_t t1 = attn__now_ns();
 	roof_sink = c[0];
 	return t1 - t0;

@@ -71,22 +71,22 @@ static int parse_list(struct attn_counters *c, const char *list, char *err, size
 			len--;
 		if (len == 0)
 			return attn_errf(err, errlen, ATTN_ERR_INVALID,
-					 "counters: item %d of \"%s\" is empty", item, list);
+			                 "counters: item %d of \"%s\" is empty", item, list);
 		if (len > ATTN__COUNTER_NAME_MAX)
 			return attn_errf(err, errlen, ATTN_ERR_INVALID,
-					 "counters: event name \"%.40s...\" is longer than %d "
-					 "characters",
-					 q, ATTN__COUNTER_NAME_MAX);
+			                 "counters: event name \"%.40s...\" is longer than %d "
+			                 "characters",
+			                 q, ATTN__COUNTER_NAME_MAX);
 		for (size_t i = 0; i < len; i++)
 			if (isspace((unsigned char)q[i]) || iscntrl((unsigned char)q[i]))
 				return attn_errf(err, errlen, ATTN_ERR_INVALID,
-						 "counters: event name \"%.*s\" contains a blank "
-						 "or control character",
-						 (int)len, q);
+				                 "counters: event name \"%.*s\" contains a blank "
+				                 "or control character",
+				                 (int)len, q);
 		if (c->n >= ATTN_MAX_COUNTERS)
 			return attn_errf(err, errlen, ATTN_ERR_INVALID,
-					 "counters: \"%.*s\" is event %d, more than the %d allowed",
-					 (int)len, q, item, ATTN_MAX_COUNTERS);
+			                 "counters: \"%.*s\" is event %d, more than the %d allowed",
+			                 (int)len, q, item, ATTN_MAX_COUNTERS);
 		struct counter *e = &c->ev[c->n];
 		memcpy(e->name, q, len);
 		e->name[len] = '\0';
@@ -94,7 +94,7 @@ static int parse_list(struct attn_counters *c, const char *list, char *err, size
 		for (int i = 0; i < c->n; i++)
 			if (strcasecmp(c->ev[i].name, e->name) == 0)
 				return attn_errf(err, errlen, ATTN_ERR_INVALID,
-						 "counters: event \"%s\" is listed twice", e->name);
+				                 "counters: event \"%s\" is listed twice", e->name);
 		c->n++;
 		if (!end)
 			return ATTN_OK;
@@ -107,7 +107,7 @@ static void add_why(struct counter *e, const char *backend, const char *why)
 {
 	size_t used = strlen(e->why);
 	snprintf(e->why + used, sizeof(e->why) - used, "%s%s: %s", used ? "; " : "", backend,
-		 why[0] ? why : "refused");
+	         why[0] ? why : "refused");
 }
 
 /* Offer the event to each backend in turn; the first that opens it counts it. */
@@ -135,7 +135,7 @@ static void open_event(struct attn_counters *c, struct counter *e)
 
 /* Read one event; a failed read makes it unavailable for good (see the top). */
 static int read_event(struct attn_counters *c, struct counter *e, uint64_t *count,
-		      uint64_t *enabled, uint64_t *running)
+                      uint64_t *enabled, uint64_t *running)
 {
 	if (e->backend < 0)
 		return -1;
@@ -144,7 +144,7 @@ static int read_event(struct attn_counters *c, struct counter *e, uint64_t *coun
 	if (rc == ATTN_OK)
 		return 0;
 	snprintf(e->why, sizeof(e->why), "%s: read failed after a good open (%s)",
-		 be->name ? be->name : "?", attn_status_str(rc));
+	         be->name ? be->name : "?", attn_status_str(rc));
 	e->backend = -1;
 	return -1;
 }
@@ -173,19 +173,19 @@ static int counters_open(const char *list, struct attn_counters *c, char *err, s
 }
 
 int attn_counters_open_with(const char *list, const struct attn_counter_backend *const *backends,
-			    int n_backends, struct attn_counters **out, char *err, size_t errlen)
+                            int n_backends, struct attn_counters **out, char *err, size_t errlen)
 {
 	if (!out)
 		return attn_errf(err, errlen, ATTN_ERR_INVALID, "counters: no output pointer");
 	*out = NULL;
 	if (n_backends < 0 || n_backends > COUNTERS_MAX_BACKENDS || (n_backends > 0 && !backends))
 		return attn_errf(err, errlen, ATTN_ERR_INVALID,
-				 "counters: %d backends (0 to %d, and a non-NULL array)",
-				 n_backends, COUNTERS_MAX_BACKENDS);
+		                 "counters: %d backends (0 to %d, and a non-NULL array)",
+		                 n_backends, COUNTERS_MAX_BACKENDS);
 	for (int b = 0; b < n_backends; b++)
 		if (!backends[b] || !backends[b]->open || !backends[b]->read)
 			return attn_errf(err, errlen, ATTN_ERR_INVALID,
-					 "counters: backend %d lacks open() or read()", b);
+			                 "counters: backend %d lacks open() or read()", b);
 
 	struct attn_counters *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -248,7 +248,7 @@ const char *attn_counters_name(const struct attn_counters *c, int i)
 }
 
 int attn_counters_available(const struct attn_counters *c, int i, const char **why,
-			    const char **source)
+                            const char **source)
 {
 	const char *w = "no such event", *s = "none";
 	int ok = 0;

@@ -96,12 +96,13 @@ static int papi_ready(void)
 		papi_init_ok = 1;
 	} else if (v > 0) {
 		snprintf(papi_init_why, sizeof(papi_init_why),
-			 "PAPI_library_init: library version %d.%d differs from the headers' %d.%d",
-			 PAPI_VERSION_MAJOR(v), PAPI_VERSION_MINOR(v),
-			 PAPI_VERSION_MAJOR(PAPI_VER_CURRENT), PAPI_VERSION_MINOR(PAPI_VER_CURRENT));
+		         "PAPI_library_init: library version %d.%d differs from the headers' %d.%d",
+		         PAPI_VERSION_MAJOR(v), PAPI_VERSION_MINOR(v),
+		         PAPI_VERSION_MAJOR(PAPI_VER_CURRENT),
+		         PAPI_VERSION_MINOR(PAPI_VER_CURRENT));
 	} else {
 		snprintf(papi_init_why, sizeof(papi_init_why), "PAPI_library_init: %s",
-			 papi_err(v));
+		         papi_err(v));
 	}
 	return papi_init_ok;
 }
@@ -114,7 +115,7 @@ static int papi_set_for(struct papi_state *s, int cidx, char *why, size_t whylen
 			return i;
 	if (s->n_sets >= ATTN_MAX_COUNTERS) {
 		attn_errf(why, whylen, ATTN_ERR_INVALID, "more than %d event sets",
-			  ATTN_MAX_COUNTERS);
+		          ATTN_MAX_COUNTERS);
 		return -1;
 	}
 
@@ -123,7 +124,7 @@ static int papi_set_for(struct papi_state *s, int cidx, char *why, size_t whylen
 	memset(set, 0, sizeof(*set));
 	if ((rc = PAPI_create_eventset(&es)) != PAPI_OK) {
 		attn_errf(why, whylen, ATTN_ERR_UNSUPPORTED, "PAPI_create_eventset: %s",
-			  papi_err(rc));
+		          papi_err(rc));
 		return -1;
 	}
 	/* Inherit is a component's option: the set must know its component first. */
@@ -140,8 +141,8 @@ static int papi_set_for(struct papi_state *s, int cidx, char *why, size_t whylen
 		const PAPI_component_info_t *ci = PAPI_get_component_info(cidx);
 		set->no_inherit = 1;
 		snprintf(set->no_inherit_why, sizeof(set->no_inherit_why),
-			 "component %s cannot count threads created later (PAPI_INHERIT: %s)",
-			 ci ? ci->name : "?", papi_err(rc));
+		         "component %s cannot count threads created later (PAPI_INHERIT: %s)",
+		         ci ? ci->name : "?", papi_err(rc));
 	}
 	set->cidx = cidx;
 	set->es = es;
@@ -156,15 +157,15 @@ static int papi_open(void *state, const char *event, char *why, size_t whylen)
 
 	if (attn__counters_perf_is_software(event))
 		return attn_errf(why, whylen, ATTN_ERR_UNSUPPORTED,
-				 "a kernel software event, left to perf_event");
+		                 "a kernel software event, left to perf_event");
 	if (!papi_ready())
 		return attn_errf(why, whylen, ATTN_ERR_UNSUPPORTED, "%s", papi_init_why);
 	if (s->n_handles >= ATTN_MAX_COUNTERS)
 		return attn_errf(why, whylen, ATTN_ERR_INVALID, "more than %d events",
-				 ATTN_MAX_COUNTERS);
+		                 ATTN_MAX_COUNTERS);
 	if ((rc = PAPI_event_name_to_code(event, &code)) != PAPI_OK)
 		return attn_errf(why, whylen, ATTN_ERR_UNSUPPORTED,
-				 "unknown to PAPI (PAPI_event_name_to_code: %s)", papi_err(rc));
+		                 "unknown to PAPI (PAPI_event_name_to_code: %s)", papi_err(rc));
 	int cidx = PAPI_get_event_component(code);
 	if (cidx < 0)
 		return attn_errf(why, whylen, ATTN_ERR_UNSUPPORTED, "%s", papi_err(cidx));
@@ -176,8 +177,8 @@ static int papi_open(void *state, const char *event, char *why, size_t whylen)
 	const PAPI_component_info_t *ci = PAPI_get_component_info(cidx);
 	if (ci && ci->disabled && ci->disabled != PAPI_EDELAY_INIT)
 		return attn_errf(why, whylen, ATTN_ERR_UNSUPPORTED, "%s (component %s: %s)",
-				 papi_err(PAPI_ECMP_DISABLED), ci->name,
-				 ci->disabled_reason[0] ? ci->disabled_reason : "no reason given");
+		                 papi_err(PAPI_ECMP_DISABLED), ci->name,
+		                 ci->disabled_reason[0] ? ci->disabled_reason : "no reason given");
 	int si = papi_set_for(s, cidx, why, whylen);
 	if (si < 0)
 		return ATTN_ERR_UNSUPPORTED;
@@ -189,7 +190,7 @@ static int papi_open(void *state, const char *event, char *why, size_t whylen)
 	if (set->running) {
 		if ((rc = PAPI_stop(set->es, scratch)) != PAPI_OK)
 			return attn_errf(why, whylen, ATTN_ERR_UNSUPPORTED, "PAPI_stop: %s",
-					 papi_err(rc));
+			                 papi_err(rc));
 		set->running = 0;
 	}
 	rc = PAPI_add_event(set->es, code);
@@ -210,8 +211,7 @@ static int papi_open(void *state, const char *event, char *why, size_t whylen)
 	return ATTN_ERR_UNSUPPORTED;
 }
 
-static int papi_read(void *state, int handle, uint64_t *count, uint64_t *enabled,
-		     uint64_t *running)
+static int papi_read(void *state, int handle, uint64_t *count, uint64_t *enabled, uint64_t *running)
 {
 	struct papi_state *s = state;
 	long long v[ATTN_MAX_COUNTERS + 1];
@@ -264,11 +264,10 @@ static int papi_open(void *state, const char *event, char *why, size_t whylen)
 	(void)state;
 	(void)event;
 	return attn_errf(why, whylen, ATTN_ERR_UNSUPPORTED,
-			 "built without PAPI (-DATTNBENCH_PAPI=OFF)");
+	                 "built without PAPI (-DATTNBENCH_PAPI=OFF)");
 }
 
-static int papi_read(void *state, int handle, uint64_t *count, uint64_t *enabled,
-		     uint64_t *running)
+static int papi_read(void *state, int handle, uint64_t *count, uint64_t *enabled, uint64_t *running)
 {
 	(void)state;
 	(void)handle;

@@ -57,33 +57,59 @@ static const struct perf_name {
 	uint64_t config;
 	enum perf_kind kind;
 } perf_names[] = {
-	{{"perf::TASK-CLOCK", "perf::PERF_COUNT_SW_TASK_CLOCK", NULL},
-	 PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK, PERF_KIND_USER_OK},
-	{{"perf::CPU-CLOCK", "perf::PERF_COUNT_SW_CPU_CLOCK", NULL},
-	 PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, PERF_KIND_USER_OK},
-	{{"perf::PAGE-FAULTS", "perf::PERF_COUNT_SW_PAGE_FAULTS", "perf::FAULTS"},
-	 PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS, PERF_KIND_USER_OK},
-	{{"perf::MINOR-FAULTS", "perf::PERF_COUNT_SW_PAGE_FAULTS_MIN", NULL},
-	 PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN, PERF_KIND_USER_OK},
-	{{"perf::MAJOR-FAULTS", "perf::PERF_COUNT_SW_PAGE_FAULTS_MAJ", NULL},
-	 PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ, PERF_KIND_USER_OK},
-	{{"perf::CONTEXT-SWITCHES", "perf::PERF_COUNT_SW_CONTEXT_SWITCHES", "perf::CS"},
-	 PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES, PERF_KIND_KERNEL},
-	{{"perf::CPU-MIGRATIONS", "perf::PERF_COUNT_SW_CPU_MIGRATIONS", "perf::MIGRATIONS"},
-	 PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS, PERF_KIND_KERNEL},
-	{{"PAPI_TOT_INS", "perf::INSTRUCTIONS", "perf::PERF_COUNT_HW_INSTRUCTIONS"},
-	 PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS, PERF_KIND_HW},
-	{{"PAPI_TOT_CYC", "perf::CPU-CYCLES", "perf::PERF_COUNT_HW_CPU_CYCLES"},
-	 PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, PERF_KIND_HW},
-	{{"perf::CYCLES", NULL, NULL}, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, PERF_KIND_HW},
-	{{"perf::CACHE-REFERENCES", "perf::PERF_COUNT_HW_CACHE_REFERENCES", NULL},
-	 PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_REFERENCES, PERF_KIND_HW},
-	{{"perf::CACHE-MISSES", "perf::PERF_COUNT_HW_CACHE_MISSES", NULL},
-	 PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES, PERF_KIND_HW},
-	{{"perf::BRANCH-INSTRUCTIONS", "perf::PERF_COUNT_HW_BRANCH_INSTRUCTIONS", NULL},
-	 PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS, PERF_KIND_HW},
-	{{"perf::BRANCH-MISSES", "perf::PERF_COUNT_HW_BRANCH_MISSES", NULL},
-	 PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES, PERF_KIND_HW},
+    {{"perf::TASK-CLOCK", "perf::PERF_COUNT_SW_TASK_CLOCK", NULL},
+     PERF_TYPE_SOFTWARE,
+     PERF_COUNT_SW_TASK_CLOCK,
+     PERF_KIND_USER_OK},
+    {{"perf::CPU-CLOCK", "perf::PERF_COUNT_SW_CPU_CLOCK", NULL},
+     PERF_TYPE_SOFTWARE,
+     PERF_COUNT_SW_CPU_CLOCK,
+     PERF_KIND_USER_OK},
+    {{"perf::PAGE-FAULTS", "perf::PERF_COUNT_SW_PAGE_FAULTS", "perf::FAULTS"},
+     PERF_TYPE_SOFTWARE,
+     PERF_COUNT_SW_PAGE_FAULTS,
+     PERF_KIND_USER_OK},
+    {{"perf::MINOR-FAULTS", "perf::PERF_COUNT_SW_PAGE_FAULTS_MIN", NULL},
+     PERF_TYPE_SOFTWARE,
+     PERF_COUNT_SW_PAGE_FAULTS_MIN,
+     PERF_KIND_USER_OK},
+    {{"perf::MAJOR-FAULTS", "perf::PERF_COUNT_SW_PAGE_FAULTS_MAJ", NULL},
+     PERF_TYPE_SOFTWARE,
+     PERF_COUNT_SW_PAGE_FAULTS_MAJ,
+     PERF_KIND_USER_OK},
+    {{"perf::CONTEXT-SWITCHES", "perf::PERF_COUNT_SW_CONTEXT_SWITCHES", "perf::CS"},
+     PERF_TYPE_SOFTWARE,
+     PERF_COUNT_SW_CONTEXT_SWITCHES,
+     PERF_KIND_KERNEL},
+    {{"perf::CPU-MIGRATIONS", "perf::PERF_COUNT_SW_CPU_MIGRATIONS", "perf::MIGRATIONS"},
+     PERF_TYPE_SOFTWARE,
+     PERF_COUNT_SW_CPU_MIGRATIONS,
+     PERF_KIND_KERNEL},
+    {{"PAPI_TOT_INS", "perf::INSTRUCTIONS", "perf::PERF_COUNT_HW_INSTRUCTIONS"},
+     PERF_TYPE_HARDWARE,
+     PERF_COUNT_HW_INSTRUCTIONS,
+     PERF_KIND_HW},
+    {{"PAPI_TOT_CYC", "perf::CPU-CYCLES", "perf::PERF_COUNT_HW_CPU_CYCLES"},
+     PERF_TYPE_HARDWARE,
+     PERF_COUNT_HW_CPU_CYCLES,
+     PERF_KIND_HW},
+    {{"perf::CYCLES", NULL, NULL}, PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, PERF_KIND_HW},
+    {{"perf::CACHE-REFERENCES", "perf::PERF_COUNT_HW_CACHE_REFERENCES", NULL},
+     PERF_TYPE_HARDWARE,
+     PERF_COUNT_HW_CACHE_REFERENCES,
+     PERF_KIND_HW},
+    {{"perf::CACHE-MISSES", "perf::PERF_COUNT_HW_CACHE_MISSES", NULL},
+     PERF_TYPE_HARDWARE,
+     PERF_COUNT_HW_CACHE_MISSES,
+     PERF_KIND_HW},
+    {{"perf::BRANCH-INSTRUCTIONS", "perf::PERF_COUNT_HW_BRANCH_INSTRUCTIONS", NULL},
+     PERF_TYPE_HARDWARE,
+     PERF_COUNT_HW_BRANCH_INSTRUCTIONS,
+     PERF_KIND_HW},
+    {{"perf::BRANCH-MISSES", "perf::PERF_COUNT_HW_BRANCH_MISSES", NULL},
+     PERF_TYPE_HARDWARE,
+     PERF_COUNT_HW_BRANCH_MISSES,
+     PERF_KIND_HW},
 };
 
 /* One fd per handle; a counters object opens at most ATTN_MAX_COUNTERS events. */
@@ -96,7 +122,8 @@ static const struct perf_name *perf_lookup(const char *event)
 {
 	for (size_t i = 0; i < sizeof(perf_names) / sizeof(*perf_names); i++)
 		for (int k = 0; k < 3; k++)
-			if (perf_names[i].names[k] && strcasecmp(perf_names[i].names[k], event) == 0)
+			if (perf_names[i].names[k] &&
+			    strcasecmp(perf_names[i].names[k], event) == 0)
 				return &perf_names[i];
 	return NULL;
 }
@@ -142,15 +169,15 @@ static int perf_refuse(int e, enum perf_kind kind, char *why, size_t whylen)
 		int level = paranoid_level();
 		if (level != -99)
 			return attn_errf(why, whylen, ATTN_ERR_UNSUPPORTED,
-					 "%s (kernel.perf_event_paranoid is %d: kernel-side "
-					 "counts need root or CAP_PERFMON)",
-					 strerror(e), level);
+			                 "%s (kernel.perf_event_paranoid is %d: kernel-side "
+			                 "counts need root or CAP_PERFMON)",
+			                 strerror(e), level);
 	}
 	if (kind == PERF_KIND_HW && (e == ENOENT || e == EOPNOTSUPP || e == ENODEV))
 		return attn_errf(why, whylen, ATTN_ERR_UNSUPPORTED,
-				 "%s (no hardware PMU event for it here, as in a VM without a "
-				 "virtual PMU)",
-				 strerror(e));
+		                 "%s (no hardware PMU event for it here, as in a VM without a "
+		                 "virtual PMU)",
+		                 strerror(e));
 	return attn_errf(why, whylen, ATTN_ERR_UNSUPPORTED, "%s", strerror(e));
 }
 
@@ -162,13 +189,13 @@ static int perf_open(void *state, const char *event, char *why, size_t whylen)
 	if (!p) {
 		if (strncmp(event, "PAPI_", 5) == 0)
 			return attn_errf(why, whylen, ATTN_ERR_UNSUPPORTED,
-					 "no kernel generic event means exactly this preset");
+			                 "no kernel generic event means exactly this preset");
 		return attn_errf(why, whylen, ATTN_ERR_UNSUPPORTED,
-				 "not a software or generic hardware event it knows");
+		                 "not a software or generic hardware event it knows");
 	}
 	if (s->n >= ATTN_MAX_COUNTERS)
 		return attn_errf(why, whylen, ATTN_ERR_INVALID, "more than %d events",
-				 ATTN_MAX_COUNTERS);
+		                 ATTN_MAX_COUNTERS);
 
 	int fd = perf_event_open_self(p->type, p->config, p->kind == PERF_KIND_HW);
 	if (fd < 0 && (errno == EACCES || errno == EPERM) && p->kind == PERF_KIND_USER_OK)
@@ -179,8 +206,7 @@ static int perf_open(void *state, const char *event, char *why, size_t whylen)
 	return s->n++;
 }
 
-static int perf_read(void *state, int handle, uint64_t *count, uint64_t *enabled,
-		     uint64_t *running)
+static int perf_read(void *state, int handle, uint64_t *count, uint64_t *enabled, uint64_t *running)
 {
 	struct perf_state *s = state;
 	uint64_t v[3]; /* PERF_FORMAT_TOTAL_TIME_ENABLED | _RUNNING: value, enabled, running */

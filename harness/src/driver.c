@@ -25,12 +25,12 @@
 #include "attnbench/calib.h"
 #include "attnbench/counters.h"
 #include "attnbench/driver.h"
-#include "noise.h"
 #include "attnbench/query.h"
 #include "attnbench/spec.h"
 #include "attnbench/status.h"
 #include "attnbench/sysinfo.h"
 #include "internal.h"
+#include "noise.h"
 
 /* Key/value pairs a run records beside sysinfo's, both texts malloc'd. */
 struct kv_list {

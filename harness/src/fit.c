@@ -416,10 +416,10 @@ static int load_cases(struct attn_store *st, int64_t run, struct fit_case **out,
 	int rc = attn_query_fit_cases(st, run, load_case, &l, err, errlen);
 	if (rc) {
 		free_cases(l.v, l.n);
-		return rc == ATTN_ERR_NOMEM ? attn_errf(err, errlen, rc,
-		                                        "out of memory reading run %lld",
-		                                        (long long)run)
-		                            : rc;
+		return rc == ATTN_ERR_NOMEM
+		           ? attn_errf(err, errlen, rc, "out of memory reading run %lld",
+		                       (long long)run)
+		           : rc;
 	}
 	*out = l.v;
 	*n_out = l.n;
@@ -505,8 +505,8 @@ int attn_fit_run(struct attn_store *st, int64_t run_id, const char *const *metho
 	} else {
 		int exists, rc = attn_query_run_exists(st, run, &exists, err, errlen);
 		if (rc == ATTN_OK && !exists)
-			return attn_errf(err, errlen, ATTN_ERR_NOTFOUND, "no run %lld in the database",
-			                 (long long)run);
+			return attn_errf(err, errlen, ATTN_ERR_NOTFOUND,
+			                 "no run %lld in the database", (long long)run);
 		if (rc)
 			return rc;
 	}

@@ -80,8 +80,8 @@ static int run_form(const struct attn_method *m, const struct attn_shape *s, int
 	}
 	if (nomem)
 		attn_errf(msg, msglen, rc,
-		          "cannot allocate an output of %zu bytes and a workspace of %zu", out_bytes,
-		          attn_call_workspace_bytes(m, s, &p, threads));
+		          "cannot allocate an output of %zu bytes and a workspace of %zu",
+		          out_bytes, attn_call_workspace_bytes(m, s, &p, threads));
 	attn_instance_free(inst);
 	if (rc != ATTN_OK)
 		return rc;

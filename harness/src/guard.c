@@ -49,7 +49,7 @@ int attn__guarded_alloc(struct attn__guarded *g, size_t bytes, int shared)
 	size_t data = bytes ? (bytes + page - 1) / page * page : 0;
 	size_t total = data + 3 * page;
 	char *map = mmap(NULL, total, PROT_READ | PROT_WRITE,
-			 MAP_ANONYMOUS | (shared ? MAP_SHARED : MAP_PRIVATE), -1, 0);
+	                 MAP_ANONYMOUS | (shared ? MAP_SHARED : MAP_PRIVATE), -1, 0);
 	if (map == MAP_FAILED)
 		return -1;
 	if (mprotect(map, page, PROT_NONE) != 0 ||
@@ -88,7 +88,7 @@ int attn__guarded_readonly(struct attn__guarded *g, int readonly)
 		return 0;
 	size_t data = g->canary + g->bytes - page_bytes();
 	return mprotect(g->p, data, readonly ? PROT_READ : PROT_READ | PROT_WRITE) == 0 ? 0
-											 : -errno;
+	                                                                                : -errno;
 }
 
 int attn__guarded_where(const struct attn__guarded *g, const void *addr, size_t *offset)

@@ -18,8 +18,8 @@
 #include "attnbench/instance.h"
 #include "attnbench/spec.h"
 #include "attnbench/status.h"
-#include "kernels/kernels.h"
 #include "internal.h"
+#include "kernels/kernels.h"
 
 #define CANARY 0xA5
 #define POISON 0xFF

@@ -19,11 +19,11 @@ void attn__free(void *p);
  * forked child's writes reach the parent.
  */
 struct attn__guarded {
-	char *map;        /* the whole mapping */
+	char *map; /* the whole mapping */
 	size_t map_bytes;
-	void *p;          /* the data, page-aligned, zeroed */
-	size_t bytes;     /* the data's size */
-	size_t canary;    /* canary bytes right after the data */
+	void *p;       /* the data, page-aligned, zeroed */
+	size_t bytes;  /* the data's size */
+	size_t canary; /* canary bytes right after the data */
 };
 int attn__guarded_alloc(struct attn__guarded *g, size_t bytes, int shared);
 void attn__guarded_free(struct attn__guarded *g);

@@ -23,9 +23,9 @@
 #endif
 
 #include "attnbench/method.h"
-#include "noise.h"
 #include "attnbench/sysinfo.h"
 #include "build_info.h"
+#include "noise.h"
 
 #define put attn_sysinfo_put
 

@@ -22,7 +22,7 @@ struct attn_npy {
 
 int attn_npy_read(const char *path, struct attn_npy *out, char *err, size_t errlen);
 int attn_npy_write(const char *path, int ndim, const int64_t *shape, const float *data, char *err,
-		   size_t errlen);
+                   size_t errlen);
 void attn_npy_free(struct attn_npy *a);
 
 #endif /* ATTNBENCH_NPY_H */

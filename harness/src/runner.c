@@ -19,15 +19,15 @@
 #include <math.h>
 #include <omp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -40,18 +40,17 @@
 #include "attnbench/stats.h"
 #include "attnbench/status.h"
 #include "attnbench/sysinfo.h"
-#include "kernels/kernels.h"
 #include "internal.h"
+#include "kernels/kernels.h"
 
-
-static const char *status_names[] = {"ok",      "unsupported", "skipped_memory",
-				     "skipped_time", "timeout", "crashed",
-				     "failed",  "failed_check", "interrupted"};
+static const char *status_names[] = {"ok",           "unsupported",  "skipped_memory",
+                                     "skipped_time", "timeout",      "crashed",
+                                     "failed",       "failed_check", "interrupted"};
 
 const char *attn_case_status_name(enum attn_case_status s)
 {
 	return (unsigned)s < sizeof(status_names) / sizeof(*status_names) ? status_names[s]
-									  : "unknown";
+	                                                                  : "unknown";
 }
 
 int attn_case_status_declined(enum attn_case_status s)
@@ -108,25 +107,25 @@ int attn_case_key(const struct attn_case *c, char *buf, size_t len)
 	attn_params_format(c->method, &c->params, params, sizeof(params));
 	const struct attn_shape *s = &c->shape;
 	return snprintf(buf, len,
-			"%s[%s] b=%lld h=%lld kvh=%lld n=%lld d=%lld causal=%d mode=%s dist=%s "
-			"threads=%d seed=%llu",
-			c->method->name, params, (long long)s->batch, (long long)s->heads,
-			(long long)s->kv_heads, (long long)s->n, (long long)s->d, s->causal,
-			attn_mode_name(s->mode), attn_dist_name(c->dist), c->threads,
-			(unsigned long long)c->seed);
+	                "%s[%s] b=%lld h=%lld kvh=%lld n=%lld d=%lld causal=%d mode=%s dist=%s "
+	                "threads=%d seed=%llu",
+	                c->method->name, params, (long long)s->batch, (long long)s->heads,
+	                (long long)s->kv_heads, (long long)s->n, (long long)s->d, s->causal,
+	                attn_mode_name(s->mode), attn_dist_name(c->dist), c->threads,
+	                (unsigned long long)c->seed);
 }
 
 static size_t out_elems(const struct attn_shape *s)
 {
 	return attn__mul_sat(attn__mul_sat((size_t)s->batch, (size_t)s->heads),
-			     attn__mul_sat((size_t)attn_shape_nq(s), (size_t)s->d));
+	                     attn__mul_sat((size_t)attn_shape_nq(s), (size_t)s->d));
 }
 
 /* Reference cost, 4 B H NQ N D, which decides whether the oracle runs. */
 static double check_flops(const struct attn_shape *s)
 {
-	return 4.0 * (double)s->batch * (double)s->heads * (double)attn_shape_nq(s) *
-	       (double)s->n * (double)s->d;
+	return 4.0 * (double)s->batch * (double)s->heads * (double)attn_shape_nq(s) * (double)s->n *
+	       (double)s->d;
 }
 
 static int will_check(const struct attn_case *c, const struct attn_run_opts *o)
@@ -235,8 +234,8 @@ static void error_vs(const float *out, const double *ref, size_t n, double *rel,
 }
 
 int attn_check_output(const struct attn_case *c, const struct attn_inputs *in, const float *out,
-		      double *rel_err, double *max_abs_err, double soft_err[2], char *err,
-		      size_t errlen)
+                      double *rel_err, double *max_abs_err, double soft_err[2], char *err,
+                      size_t errlen)
 {
 	const struct attn_shape *s = &c->shape;
 	size_t n = out_elems(s);
@@ -245,7 +244,7 @@ int attn_check_output(const struct attn_case *c, const struct attn_inputs *in, c
 		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory for the oracle");
 	struct attn_ctx ctx = {.threads = c->threads, .seed = c->seed};
 	int rc = c->method->oracle ? attn_call_oracle(c->method, s, &c->params, in, ref, &ctx)
-				   : attn_reference_softmax(s, in, ref);
+	                           : attn_reference_softmax(s, in, ref);
 	if (rc) {
 		free(ref);
 		return attn_errf(err, errlen, rc, "the oracle failed: %s", attn_status_str(rc));
@@ -271,7 +270,7 @@ static void flush_caches(char *buf, size_t bytes)
 
 /* The sample line: ns per call, calls, the probe, then each counter per call or u/m. */
 static void emit_sample(FILE *f, double ns, long iters, double roof_ns,
-			const struct attn_counter_reading *rd, int nctr)
+                        const struct attn_counter_reading *rd, int nctr)
 {
 	fprintf(f, "S %.17g %ld %.17g", ns, iters, roof_ns);
 	for (int e = 0; e < nctr; e++) {
@@ -453,8 +452,8 @@ static void fault_remove(void)
  * stops at 'q' (or EOF); otherwise it runs them until its own minimums.
  */
 static void execute(const struct attn_case *c, const struct attn_run_opts *o,
-		    const struct attn_inputs *given, float *copy_out, FILE *f, int cmd_fd,
-		    int in_child)
+                    const struct attn_inputs *given, float *copy_out, FILE *f, int cmd_fd,
+                    int in_child)
 {
 	const struct attn_method *m = c->method;
 	const struct attn_shape *s = &c->shape;
@@ -479,7 +478,7 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		nctr = attn_counters_count(ctr);
 		for (int e = 0; e < nctr; e++)
 			fprintf(f, "E %d %s\n", attn_counters_available(ctr, e, NULL, NULL),
-				attn_counters_name(ctr, e));
+			        attn_counters_name(ctr, e));
 	}
 
 	/*
@@ -497,7 +496,7 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		flush = malloc(o->flush_bytes);
 		if (!flush) {
 			fprintf(f, "R failed cannot allocate the %zu-byte cache-flush buffer\n",
-				o->flush_bytes);
+			        o->flush_bytes);
 			goto done;
 		}
 		memset(flush, 1, o->flush_bytes);
@@ -518,7 +517,7 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	if (attn_bind_apply(c->threads, o->bind, pin_each, cpus, sizeof(cpus), msg, sizeof(msg)) !=
 	    0) {
 		fprintf(f, "R failed binding %d threads (%s): %s\n", c->threads,
-			attn_bind_name(o->bind), msg);
+		        attn_bind_name(o->bind), msg);
 		goto done;
 	}
 	fprintf(f, "K %s\n", cpus);
@@ -586,7 +585,7 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 			t_first = t1;
 	} while ((double)(t1 - t0) < o->warmup_s * 1e9);
 	double per_call =
-		calls > 1 ? (double)(t1 - t_first) / (double)(calls - 1) : (double)(t1 - t0);
+	    calls > 1 ? (double)(t1 - t_first) / (double)(calls - 1) : (double)(t1 - t0);
 	long iters = 1;
 	if (per_call < o->min_sample_s * 1e9)
 		iters = (long)ceil(o->min_sample_s * 1e9 / (per_call > 1 ? per_call : 1));
@@ -617,8 +616,8 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 			if (read(cmd_fd, &cmd, 1) != 1 || cmd != 'g')
 				break;
 		} else if (rep >= o->max_reps ||
-			   (rep >= o->min_reps &&
-			    (double)(attn__now_ns() - start) >= o->min_time_s * 1e9)) {
+		           (rep >= o->min_reps &&
+		            (double)(attn__now_ns() - start) >= o->min_time_s * 1e9)) {
 			break;
 		}
 		if (flush)
@@ -702,9 +701,10 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		emit_metric(f, "max_abs_err_softmax", soft[1], "1");
 	}
 	if (!(rel <= m->tolerance))
-		fprintf(f, "R failed_check relative error %.3g against the oracle exceeds the "
-			   "tolerance %.3g\n",
-			rel, m->tolerance);
+		fprintf(f,
+		        "R failed_check relative error %.3g against the oracle exceeds the "
+		        "tolerance %.3g\n",
+		        rel, m->tolerance);
 	else
 		fprintf(f, "R ok\n");
 done:
@@ -720,7 +720,7 @@ done:
 /* ---- the parent side ----------------------------------------------------- */
 
 static int result_add_metric(struct attn_case_result *r, const char *name, double v, int has,
-			     const char *unit)
+                             const char *unit)
 {
 	struct attn_metric *m = NULL;
 	for (int i = 0; i < r->n_metrics; i++)
@@ -747,7 +747,7 @@ const struct attn_metric *attn_result_metric(const struct attn_case_result *r, c
 }
 
 static void set_status(struct attn_case_result *r, enum attn_case_status s, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void set_status(struct attn_case_result *r, enum attn_case_status s, const char *fmt, ...)
 {
@@ -760,7 +760,7 @@ static void set_status(struct attn_case_result *r, enum attn_case_status s, cons
 
 /* Append one sample (and its counter readings) to r; -1 when out of memory. */
 static int add_sample(struct attn_case_result *r, int *cap, double ns, long long iters,
-		      double roof_ns, const char *counters)
+                      double roof_ns, const char *counters)
 {
 	if (r->n_samples == *cap) {
 		int ncap = *cap ? 2 * *cap : 64;
@@ -793,14 +793,14 @@ static int add_sample(struct attn_case_result *r, int *cap, double ns, long long
 		r->sample_roof_ns[r->n_samples] = roof_ns > 0 ? roof_ns : 0;
 	for (int e = 0; e < r->n_counters; e++) {
 		struct attn_counter_reading *cr =
-			&r->sample_counters[(size_t)r->n_samples * r->n_counters + e];
+		    &r->sample_counters[(size_t)r->n_samples * r->n_counters + e];
 		char tok[64] = "u";
 		int used = 0;
 		if (counters && sscanf(counters, "%63s%n", tok, &used) == 1)
 			counters += used;
 		cr->state = tok[0] == 'm'   ? ATTN_COUNTER_UNRELIABLE
-			    : tok[0] == 'u' ? ATTN_COUNTER_UNAVAILABLE
-					    : ATTN_COUNTER_OK;
+		            : tok[0] == 'u' ? ATTN_COUNTER_UNAVAILABLE
+		                            : ATTN_COUNTER_OK;
 		cr->value = cr->state == ATTN_COUNTER_OK ? strtod(tok, NULL) : 0;
 	}
 	r->n_samples++;
@@ -847,7 +847,7 @@ static int parse_protocol(char *text, struct attn_case_result *r)
 			if (add_sample(r, &cap, ns, it, roof, line + 2 + used))
 				return verdict;
 		} else if (line[0] == 'E' && line[1] == ' ' && r->n_counters < ATTN_MAX_COUNTERS &&
-			   r->n_samples == 0) {
+		           r->n_samples == 0) {
 			int avail;
 			char name[128];
 			if (sscanf(line + 2, "%d %127s", &avail, name) == 2)
@@ -886,7 +886,7 @@ static double metric_or_nan(const struct attn_case_result *r, const char *name)
 
 /* a / b as a metric, NULL unless both inputs exist and b > 0. */
 static void add_ratio(struct attn_case_result *r, const char *name, double a, double b,
-		      double scale, const char *unit)
+                      double scale, const char *unit)
 {
 	int ok = isfinite(a) && isfinite(b) && b > 0;
 	result_add_metric(r, name, ok ? scale * a / b : 0, ok, unit);
@@ -899,7 +899,7 @@ static double counter_median(const struct attn_case_result *r, int e)
 	int n = 0;
 	for (int k = 0; v && k < r->n_samples; k++) {
 		const struct attn_counter_reading *cr =
-			&r->sample_counters[(size_t)k * r->n_counters + e];
+		    &r->sample_counters[(size_t)k * r->n_counters + e];
 		if (cr->state == ATTN_COUNTER_OK)
 			v[n++] = cr->value;
 	}
@@ -932,7 +932,7 @@ static const struct attn_roof *roof_at(const struct attn_run_opts *o, int thread
  * NULL, never guessed.
  */
 static void derive_metrics(struct attn_case_result *r, const struct attn_case *c,
-			   const struct attn_run_opts *o)
+                           const struct attn_run_opts *o)
 {
 	/*
 	 * Timings of a case that crashed, failed or produced wrong output
@@ -963,7 +963,7 @@ static void derive_metrics(struct attn_case_result *r, const struct attn_case *c
 	/* figures the method reported itself (sparse routing): see ctx_report */
 	if (attn_result_metric(r, "flops_computed"))
 		add_ratio(r, "gflops_computed", metric_or_nan(r, "flops_computed"), sum.median, 1,
-			  "GFLOP/s");
+		          "GFLOP/s");
 	if (attn_result_metric(r, "routing_ns"))
 		add_ratio(r, "routing_frac", metric_or_nan(r, "routing_ns"), sum.median, 1, "1");
 
@@ -978,11 +978,11 @@ static void derive_metrics(struct attn_case_result *r, const struct attn_case *c
 	 * L3 is shared. Level 4 means it spills to memory.
 	 */
 	double wset = metric_or_nan(r, "input_bytes") + metric_or_nan(r, "output_bytes") +
-		      metric_or_nan(r, "workspace_bytes");
+	              metric_or_nan(r, "workspace_bytes");
 	result_add_metric(r, "working_set_bytes", wset, isfinite(wset), "B");
 	if (isfinite(wset) && o->cache_bytes[0]) {
 		double cap[3] = {(double)o->cache_bytes[0] * c->threads,
-				 (double)o->cache_bytes[1] * c->threads, (double)o->cache_bytes[2]};
+		                 (double)o->cache_bytes[1] * c->threads, (double)o->cache_bytes[2]};
 		int level = 4;
 		for (int l = 2; l >= 0; l--)
 			if (cap[l] > 0 && wset <= cap[l])
@@ -998,9 +998,9 @@ static void derive_metrics(struct attn_case_result *r, const struct attn_case *c
 		snprintf(name, sizeof(name), "counter:%s", ev);
 		double med = counter_median(r, e);
 		int is_time = strstr(ev, "TASK-CLOCK") || strstr(ev, "CPU-CLOCK") ||
-			      strstr(ev, "TASK_CLOCK") || strstr(ev, "CPU_CLOCK");
+		              strstr(ev, "TASK_CLOCK") || strstr(ev, "CPU_CLOCK");
 		result_add_metric(r, name, isfinite(med) ? med : 0, isfinite(med),
-				  is_time ? "ns/call" : "count/call");
+		                  is_time ? "ns/call" : "count/call");
 	}
 	if (r->n_counters) {
 		double ins = counter_metric(r, "PAPI_TOT_INS");
@@ -1011,12 +1011,12 @@ static void derive_metrics(struct attn_case_result *r, const struct attn_case *c
 		add_ratio(r, "flops_per_ins", flops, ins, 1, "flop/ins");
 		/* CPU time over wall time: how many cores the case kept busy. */
 		add_ratio(r, "cpu_util", counter_metric(r, "perf::TASK-CLOCK"), sum.median, 1,
-			  "cores");
+		          "cores");
 	}
 }
 
 static void run_in_process(const struct attn_case *c, const struct attn_run_opts *o,
-			   const struct attn_inputs *given, float *out, struct attn_case_result *r)
+                           const struct attn_inputs *given, float *out, struct attn_case_result *r)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -1035,9 +1035,9 @@ static void run_in_process(const struct attn_case *c, const struct attn_run_opts
 /* A case running in a child process, as the parent sees it. */
 struct child {
 	pid_t pid;
-	int out_fd;  /* the child's protocol lines */
-	int cmd_fd;  /* commands to the child, or -1 when it drives itself */
-	char *buf;   /* everything it said so far */
+	int out_fd; /* the child's protocol lines */
+	int cmd_fd; /* commands to the child, or -1 when it drives itself */
+	char *buf;  /* everything it said so far */
 	size_t len, cap, scan;
 	size_t line; /* where the line child_wait last found starts */
 	int eof;
@@ -1047,8 +1047,8 @@ struct child {
 };
 
 static int child_spawn(const struct attn_case *c, const struct attn_run_opts *o,
-		       const struct attn_inputs *given, float *copy_out, int driven,
-		       struct child *ch, char *err, size_t errlen)
+                       const struct attn_inputs *given, float *copy_out, int driven,
+                       struct child *ch, char *err, size_t errlen)
 {
 	int out[2], cmd[2] = {-1, -1};
 	memset(ch, 0, sizeof(*ch));
@@ -1101,9 +1101,9 @@ static int child_spawn(const struct attn_case *c, const struct attn_run_opts *o,
 		int left = attn__reap_descendants(NULL);
 		if (left)
 			fprintf(f,
-				"R failed the method left %d process%s running after the case "
-				"(killed); a method must not start processes\n",
-				left, left == 1 ? "" : "es");
+			        "R failed the method left %d process%s running after the case "
+			        "(killed); a method must not start processes\n",
+			        left, left == 1 ? "" : "es");
 		fclose(f);
 		_exit(0);
 	}
@@ -1124,14 +1124,13 @@ static int child_spawn(const struct attn_case *c, const struct attn_run_opts *o,
  * (0: until end of file). Returns 1 when it arrived (or, for 0, at EOF),
  * 0 at an EOF before it, -1 at the deadline, -2 when the user stops.
  */
-static int child_wait(struct child *ch, char want, uint64_t deadline,
-		      volatile sig_atomic_t *stop)
+static int child_wait(struct child *ch, char want, uint64_t deadline, volatile sig_atomic_t *stop)
 {
 	for (;;) {
 		/* Look for a complete line of the wanted kind past what was seen. */
 		while (want) {
-			char *nl = ch->buf ? memchr(ch->buf + ch->scan, '\n', ch->len - ch->scan)
-					   : NULL;
+			char *nl =
+			    ch->buf ? memchr(ch->buf + ch->scan, '\n', ch->len - ch->scan) : NULL;
 			if (!nl)
 				break;
 			char first = ch->buf[ch->scan];
@@ -1195,7 +1194,7 @@ static int child_wait(struct child *ch, char want, uint64_t deadline,
 
 /* Reap the child and turn what it said (or did not) into r. */
 static void child_finish(struct child *ch, int timed_out, int stopped,
-			 const struct attn_run_opts *o, struct attn_case_result *r)
+                         const struct attn_run_opts *o, struct attn_case_result *r)
 {
 	if (timed_out || stopped) {
 		kill(-ch->pid, SIGKILL);
@@ -1239,14 +1238,15 @@ static void child_finish(struct child *ch, int timed_out, int stopped,
 		set_status(r, ATTN_CASE_INTERRUPTED, "interrupted by the user");
 	else if (timed_out)
 		set_status(r, ATTN_CASE_TIMEOUT, "no progress for %g s; the case was killed",
-			   o->timeout_s);
+		           o->timeout_s);
 	else if (WIFSIGNALED(wstatus))
 		set_status(r, ATTN_CASE_CRASHED, "killed by signal %d (%s)%s", WTERMSIG(wstatus),
-			   strsignal(WTERMSIG(wstatus)),
-			   WTERMSIG(wstatus) == SIGKILL ? ", perhaps by the kernel's OOM killer" : "");
+		           strsignal(WTERMSIG(wstatus)),
+		           WTERMSIG(wstatus) == SIGKILL ? ", perhaps by the kernel's OOM killer"
+		                                        : "");
 	else if (!verdict)
 		set_status(r, ATTN_CASE_FAILED, "the case exited with code %d and no verdict",
-			   WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
+		           WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
 }
 
 static uint64_t deadline_after(const struct attn_run_opts *o)
@@ -1260,7 +1260,7 @@ static uint64_t deadline_after(const struct attn_run_opts *o)
  * shared mapping the child writes into.
  */
 static void run_in_child(const struct attn_case *c, const struct attn_run_opts *o,
-			 const struct attn_inputs *given, float *out, struct attn_case_result *r)
+                         const struct attn_inputs *given, float *out, struct attn_case_result *r)
 {
 	struct child ch;
 	struct attn__guarded shared = {0};
@@ -1298,7 +1298,7 @@ static void clean_text(char *t)
  * about to run ("C <i> <name>"), so that a preflight parent can name it.
  */
 static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
-		    struct attn_case_result *r, size_t *need_out, int say, int idx)
+                    struct attn_case_result *r, size_t *need_out, int say, int idx)
 {
 	const struct attn_method *m = c->method;
 	const struct attn_shape *s = &c->shape;
@@ -1316,7 +1316,7 @@ static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
 	}
 	if (s->heads % s->kv_heads != 0) {
 		set_status(r, ATTN_CASE_UNSUPPORTED, "kv_heads %lld does not divide heads %lld",
-			   (long long)s->kv_heads, (long long)s->heads);
+		           (long long)s->kv_heads, (long long)s->heads);
 		return 1;
 	}
 	if (c->threads < 1) {
@@ -1331,7 +1331,8 @@ static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
 		set_status(r, ATTN_CASE_UNSUPPORTED, "%s", why[0] ? why : "the method declined");
 		return 1;
 	}
-	/* The stated costs must be figures: a NaN, an infinity or a negative is the plugin's fault. */
+	/* The stated costs must be figures: a NaN, an infinity or a negative is the plugin's fault.
+	 */
 	ANNOUNCE("flops()");
 	double flops = attn_call_flops(m, s, &c->params);
 	ANNOUNCE("bytes()");
@@ -1339,7 +1340,7 @@ static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
 	if (!isfinite(flops) || flops < 0 || !isfinite(bytes) || bytes < 0) {
 		int f_bad = !isfinite(flops) || flops < 0;
 		set_status(r, ATTN_CASE_FAILED, "%s returned %g for this case: not a count",
-			   f_bad ? "flops()" : "bytes()", f_bad ? flops : bytes);
+		           f_bad ? "flops()" : "bytes()", f_bad ? flops : bytes);
 		return 1;
 	}
 	ANNOUNCE("workspace_bytes()");
@@ -1351,12 +1352,12 @@ static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
 	if (need == SIZE_MAX || need > limit) {
 		if (need == SIZE_MAX)
 			set_status(r, ATTN_CASE_SKIPPED_MEMORY,
-				   "needs more memory than can be counted (size overflow)");
+			           "needs more memory than can be counted (size overflow)");
 		else
 			set_status(r, ATTN_CASE_SKIPPED_MEMORY,
-				   "needs %.2f GiB, %.2f GiB may be used (%s)",
-				   (double)need / (1u << 30), (double)limit / (1u << 30),
-				   o->mem_limit ? "--mem-limit" : "90% of MemAvailable");
+			           "needs %.2f GiB, %.2f GiB may be used (%s)",
+			           (double)need / (1u << 30), (double)limit / (1u << 30),
+			           o->mem_limit ? "--mem-limit" : "90% of MemAvailable");
 		return 1;
 	}
 	/*
@@ -1370,10 +1371,10 @@ static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
 		double least = flops / (roof->fma_gflops * 1e9);
 		if (least > o->max_call_s) {
 			set_status(r, ATTN_CASE_SKIPPED_TIME,
-				   "one call needs at least %.0f s (%.3g FLOPs at the measured "
-				   "%.0f GFLOP/s FMA roof, %d thread%s); --max-call-time is %g s",
-				   least, flops, roof->fma_gflops, c->threads,
-				   c->threads == 1 ? "" : "s", o->max_call_s);
+			           "one call needs at least %.0f s (%.3g FLOPs at the measured "
+			           "%.0f GFLOP/s FMA roof, %d thread%s); --max-call-time is %g s",
+			           least, flops, roof->fma_gflops, c->threads,
+			           c->threads == 1 ? "" : "s", o->max_call_s);
 			return 1;
 		}
 	}
@@ -1392,7 +1393,7 @@ static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
  * run, with need[i] its bytes; otherwise results[i] holds the verdict.
  */
 static void preflight(const struct attn_case *cases, int n, const struct attn_run_opts *o,
-		      struct attn_case_result *results, int *live, size_t *need)
+                      struct attn_case_result *results, int *live, size_t *need)
 {
 	for (int i = 0; i < n; i++)
 		live[i] = 0;
@@ -1400,7 +1401,8 @@ static void preflight(const struct attn_case *cases, int n, const struct attn_ru
 		int fd[2];
 		if (pipe(fd) != 0) {
 			for (int i = from; i < n; i++)
-				set_status(&results[i], ATTN_CASE_FAILED, "pipe: %s", strerror(errno));
+				set_status(&results[i], ATTN_CASE_FAILED, "pipe: %s",
+				           strerror(errno));
 			return;
 		}
 		pid_t parent = getpid();
@@ -1411,7 +1413,8 @@ static void preflight(const struct attn_case *cases, int n, const struct attn_ru
 			close(fd[0]);
 			close(fd[1]);
 			for (int i = from; i < n; i++)
-				set_status(&results[i], ATTN_CASE_FAILED, "fork: %s", strerror(errno));
+				set_status(&results[i], ATTN_CASE_FAILED, "fork: %s",
+				           strerror(errno));
 			return;
 		}
 		if (pid == 0) {
@@ -1428,8 +1431,8 @@ static void preflight(const struct attn_case *cases, int n, const struct attn_ru
 				int decided = precheck(&cases[i], o, &r, &nd, fd[1], i);
 				clean_text(r.message);
 				dprintf(fd[1], "P %d %s %zu %s\n", i,
-					decided ? attn_case_status_name(r.status) : "run", nd,
-					r.message);
+				        decided ? attn_case_status_name(r.status) : "run", nd,
+				        r.message);
 			}
 			_exit(0);
 		}
@@ -1489,27 +1492,28 @@ static void preflight(const struct attn_case *cases, int n, const struct attn_ru
 			break;
 		if (stopped || (o->stop && *o->stop)) {
 			for (int i = next; i < n; i++)
-				set_status(&results[i], ATTN_CASE_INTERRUPTED, "interrupted by the user");
+				set_status(&results[i], ATTN_CASE_INTERRUPTED,
+				           "interrupted by the user");
 			return;
 		}
 		const char *name = cases[cur].method->name;
 		if (timed_out)
 			set_status(&results[cur], ATTN_CASE_TIMEOUT,
-				   "%s of '%s' did not return within %g s; the harness's preflight "
-				   "was killed",
-				   cb, name, o->timeout_s);
+			           "%s of '%s' did not return within %g s; the harness's preflight "
+			           "was killed",
+			           cb, name, o->timeout_s);
 		else if (dead.status == ATTN_CASE_CRASHED)
 			set_status(&results[cur], ATTN_CASE_CRASHED, "%s of '%s' %s", cb, name,
-				   dead.message);
+			           dead.message);
 		else
 			set_status(&results[cur], ATTN_CASE_FAILED,
-				   "%s of '%s' ended the preflight: %s", cb, name, dead.message);
+			           "%s of '%s' ended the preflight: %s", cb, name, dead.message);
 		from = cur + 1;
 	}
 }
 
 int attn_case_run(const struct attn_case *c, const struct attn_run_opts *o,
-		  const struct attn_inputs *inputs, float *out, struct attn_case_result *r)
+                  const struct attn_inputs *inputs, float *out, struct attn_case_result *r)
 {
 	memset(r, 0, sizeof(*r));
 	if (o->isolate) {
@@ -1529,7 +1533,7 @@ int attn_case_run(const struct attn_case *c, const struct attn_run_opts *o,
 }
 
 int attn_cases_run_interleaved(const struct attn_case *cases, int n, const struct attn_run_opts *o,
-			       struct attn_case_result *results)
+                               struct attn_case_result *results)
 {
 	struct child *ch = calloc(n > 0 ? n : 1, sizeof(*ch));
 	int *live = calloc(n > 0 ? n : 1, sizeof(*live));
@@ -1570,7 +1574,8 @@ int attn_cases_run_interleaved(const struct attn_case *cases, int n, const struc
 				run_in_child(&cases[i], o, NULL, NULL, &results[i]);
 				derive_metrics(&results[i], &cases[i], o);
 			} else if (live[i]) {
-				set_status(&results[i], ATTN_CASE_INTERRUPTED, "interrupted by the user");
+				set_status(&results[i], ATTN_CASE_INTERRUPTED,
+				           "interrupted by the user");
 			}
 		free(ch);
 		free(live);
@@ -1622,8 +1627,8 @@ int attn_cases_run_interleaved(const struct attn_case *cases, int n, const struc
 			}
 			busy = 1;
 			int w = write(c->cmd_fd, "g", 1) == 1
-					? child_wait(c, 'S', deadline_after(o), o->stop)
-					: 0;
+			            ? child_wait(c, 'S', deadline_after(o), o->stop)
+			            : 0;
 			if (w == 1) {
 				double ns;
 				long long it;

@@ -49,7 +49,7 @@ struct proc_id {
 	char host[256];
 	long long pid;
 	long long start; /* /proc/PID/stat field 22, clock ticks after boot; -1 unknown */
-	char boot[40];	 /* /proc/sys/kernel/random/boot_id; "" unknown */
+	char boot[40];   /* /proc/sys/kernel/random/boot_id; "" unknown */
 };
 
 struct attn_store {
@@ -60,53 +60,53 @@ struct attn_store {
 };
 
 static const char *schema_v1 =
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	"CREATE TABLE runs("
-	" id INTEGER PRIMARY KEY,"
-	" started_at TEXT NOT NULL,"
-	" finished_at TEXT,"
-	" status TEXT NOT NULL CHECK (status IN ('running','complete','interrupted','failed')),"
-	" command TEXT NOT NULL,"
-	" spec TEXT NOT NULL,"
-	" git_commit TEXT,"
-	" hostname TEXT,"
-	" cpu_model TEXT);"
-	"CREATE TABLE run_info("
-	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
-	" key TEXT NOT NULL,"
-	" value TEXT,"
-	" PRIMARY KEY (run_id, key));"
-	"CREATE TABLE cases("
-	" id INTEGER PRIMARY KEY,"
-	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
-	" key TEXT NOT NULL,"
-	" method TEXT NOT NULL,"
-	" family TEXT NOT NULL,"
-	" form TEXT,"
-	" params TEXT NOT NULL,"
-	" batch INTEGER NOT NULL, heads INTEGER NOT NULL, kv_heads INTEGER NOT NULL,"
-	" n INTEGER NOT NULL, d INTEGER NOT NULL, causal INTEGER NOT NULL,"
-	" mode TEXT NOT NULL, dist TEXT NOT NULL, threads INTEGER NOT NULL,"
-	" seed INTEGER NOT NULL,"
-	" status TEXT NOT NULL CHECK (status IN ('ok','unsupported','skipped_memory',"
-	"  'timeout','crashed','failed','failed_check')),"
-	" message TEXT,"
-	" finished_at TEXT NOT NULL,"
-	" UNIQUE (run_id, key));"
-	"CREATE TABLE samples("
-	" case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
-	" rep INTEGER NOT NULL,"
-	" ns REAL NOT NULL,"
-	" iters INTEGER NOT NULL,"
-	" PRIMARY KEY (case_id, rep));"
-	"CREATE TABLE metrics("
-	" case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
-	" name TEXT NOT NULL,"
-	" value REAL,"
-	" unit TEXT NOT NULL,"
-	" PRIMARY KEY (case_id, name));"
-	"CREATE INDEX cases_method ON cases(method, n);"
-	"CREATE VIEW results AS SELECT * FROM cases;";
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE runs("
+    " id INTEGER PRIMARY KEY,"
+    " started_at TEXT NOT NULL,"
+    " finished_at TEXT,"
+    " status TEXT NOT NULL CHECK (status IN ('running','complete','interrupted','failed')),"
+    " command TEXT NOT NULL,"
+    " spec TEXT NOT NULL,"
+    " git_commit TEXT,"
+    " hostname TEXT,"
+    " cpu_model TEXT);"
+    "CREATE TABLE run_info("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " key TEXT NOT NULL,"
+    " value TEXT,"
+    " PRIMARY KEY (run_id, key));"
+    "CREATE TABLE cases("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " key TEXT NOT NULL,"
+    " method TEXT NOT NULL,"
+    " family TEXT NOT NULL,"
+    " form TEXT,"
+    " params TEXT NOT NULL,"
+    " batch INTEGER NOT NULL, heads INTEGER NOT NULL, kv_heads INTEGER NOT NULL,"
+    " n INTEGER NOT NULL, d INTEGER NOT NULL, causal INTEGER NOT NULL,"
+    " mode TEXT NOT NULL, dist TEXT NOT NULL, threads INTEGER NOT NULL,"
+    " seed INTEGER NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('ok','unsupported','skipped_memory',"
+    "  'timeout','crashed','failed','failed_check')),"
+    " message TEXT,"
+    " finished_at TEXT NOT NULL,"
+    " UNIQUE (run_id, key));"
+    "CREATE TABLE samples("
+    " case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
+    " rep INTEGER NOT NULL,"
+    " ns REAL NOT NULL,"
+    " iters INTEGER NOT NULL,"
+    " PRIMARY KEY (case_id, rep));"
+    "CREATE TABLE metrics("
+    " case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL,"
+    " value REAL,"
+    " unit TEXT NOT NULL,"
+    " PRIMARY KEY (case_id, name));"
+    "CREATE INDEX cases_method ON cases(method, n);"
+    "CREATE VIEW results AS SELECT * FROM cases;";
 
 /*
  * Version 2: what the measurement layer records. The CPUs a case ran on;
@@ -115,49 +115,49 @@ static const char *schema_v1 =
  * unavailable or unreliable (multiplexed), with the state saying which.
  */
 static const char migrate_v2[] =
-	"ALTER TABLE cases ADD COLUMN cpus TEXT;"
-	"CREATE TABLE run_counters("
-	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
-	" event TEXT NOT NULL,"
-	" available INTEGER NOT NULL,"
-	" source TEXT,"
-	" reason TEXT,"
-	" PRIMARY KEY (run_id, event));"
-	"CREATE TABLE run_roofs("
-	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
-	" threads INTEGER NOT NULL,"
-	" fma_gflops REAL, fma_isa TEXT,"
-	" sgemm_gflops REAL, sgemm_n INTEGER,"
-	" triad_gbps REAL, triad_bytes INTEGER,"
-	" PRIMARY KEY (run_id, threads));"
-	"CREATE TABLE sample_counters("
-	" case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
-	" rep INTEGER NOT NULL,"
-	" event TEXT NOT NULL,"
-	" value REAL,"
-	" state TEXT NOT NULL CHECK (state IN ('ok','unavailable','unreliable')),"
-	" PRIMARY KEY (case_id, rep, event));"
-	"DROP VIEW results;"
-	"CREATE VIEW results AS SELECT c.id AS case_id, c.run_id, c.method, c.family, c.form,"
-	" c.params, c.batch, c.heads, c.kv_heads, c.n, c.d, c.causal, c.mode, c.dist, c.threads,"
-	" c.cpus, c.status, c.message,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'median_ns')"
-	"  AS median_ns,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'gflops') AS gflops,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'frac_sgemm')"
-	"  AS frac_sgemm,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'frac_fma')"
-	"  AS frac_fma,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'rel_err') AS rel_err,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'workspace_bytes')"
-	"  AS workspace_bytes,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'tracked_peak_bytes')"
-	"  AS tracked_peak_bytes,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'peak_rss_delta_bytes')"
-	"  AS peak_rss_delta_bytes,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'cache_level')"
-	"  AS cache_level"
-	" FROM cases c;";
+    "ALTER TABLE cases ADD COLUMN cpus TEXT;"
+    "CREATE TABLE run_counters("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " event TEXT NOT NULL,"
+    " available INTEGER NOT NULL,"
+    " source TEXT,"
+    " reason TEXT,"
+    " PRIMARY KEY (run_id, event));"
+    "CREATE TABLE run_roofs("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " threads INTEGER NOT NULL,"
+    " fma_gflops REAL, fma_isa TEXT,"
+    " sgemm_gflops REAL, sgemm_n INTEGER,"
+    " triad_gbps REAL, triad_bytes INTEGER,"
+    " PRIMARY KEY (run_id, threads));"
+    "CREATE TABLE sample_counters("
+    " case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
+    " rep INTEGER NOT NULL,"
+    " event TEXT NOT NULL,"
+    " value REAL,"
+    " state TEXT NOT NULL CHECK (state IN ('ok','unavailable','unreliable')),"
+    " PRIMARY KEY (case_id, rep, event));"
+    "DROP VIEW results;"
+    "CREATE VIEW results AS SELECT c.id AS case_id, c.run_id, c.method, c.family, c.form,"
+    " c.params, c.batch, c.heads, c.kv_heads, c.n, c.d, c.causal, c.mode, c.dist, c.threads,"
+    " c.cpus, c.status, c.message,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'median_ns')"
+    "  AS median_ns,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'gflops') AS gflops,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'frac_sgemm')"
+    "  AS frac_sgemm,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'frac_fma')"
+    "  AS frac_fma,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'rel_err') AS rel_err,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'workspace_bytes')"
+    "  AS workspace_bytes,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'tracked_peak_bytes')"
+    "  AS tracked_peak_bytes,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'peak_rss_delta_bytes')"
+    "  AS peak_rss_delta_bytes,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'cache_level')"
+    "  AS cache_level"
+    " FROM cases c;";
 
 /*
  * Version 3: the status `skipped_time` (a case whose calls could not finish
@@ -169,54 +169,54 @@ static const char migrate_v2[] =
  * cases(id) then name the new table.
  */
 static const char migrate_v3[] =
-	"CREATE TABLE cases_v3("
-	" id INTEGER PRIMARY KEY,"
-	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
-	" key TEXT NOT NULL,"
-	" method TEXT NOT NULL,"
-	" family TEXT NOT NULL,"
-	" form TEXT,"
-	" params TEXT NOT NULL,"
-	" batch INTEGER NOT NULL, heads INTEGER NOT NULL, kv_heads INTEGER NOT NULL,"
-	" n INTEGER NOT NULL, d INTEGER NOT NULL, causal INTEGER NOT NULL,"
-	" mode TEXT NOT NULL, dist TEXT NOT NULL, threads INTEGER NOT NULL,"
-	" seed INTEGER NOT NULL,"
-	" status TEXT NOT NULL CHECK (status IN ('ok','unsupported','skipped_memory',"
-	"  'skipped_time','timeout','crashed','failed','failed_check')),"
-	" message TEXT,"
-	" finished_at TEXT NOT NULL,"
-	" cpus TEXT,"
-	" UNIQUE (run_id, key));"
-	"INSERT INTO cases_v3(id, run_id, key, method, family, form, params, batch, heads,"
-	" kv_heads, n, d, causal, mode, dist, threads, seed, status, message, finished_at, cpus)"
-	" SELECT id, run_id, key, method, family, form, params, batch, heads, kv_heads, n, d,"
-	" causal, mode, dist, threads, seed, status, message, finished_at, cpus FROM cases;"
-	"DROP VIEW results;"
-	"DROP TABLE cases;"
-	"ALTER TABLE cases_v3 RENAME TO cases;"
-	"CREATE INDEX cases_method ON cases(method, n);"
-	"CREATE VIEW results AS SELECT c.id AS case_id, c.run_id, c.method, c.family, c.form,"
-	" c.params, c.batch, c.heads, c.kv_heads, c.n, c.d, c.causal, c.mode, c.dist, c.threads,"
-	" c.cpus, c.status, c.message,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'median_ns')"
-	"  AS median_ns,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'gflops') AS gflops,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'frac_sgemm')"
-	"  AS frac_sgemm,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'frac_fma')"
-	"  AS frac_fma,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'rel_err') AS rel_err,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'rel_err_softmax')"
-	"  AS rel_err_softmax,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'workspace_bytes')"
-	"  AS workspace_bytes,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'tracked_peak_bytes')"
-	"  AS tracked_peak_bytes,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'peak_rss_delta_bytes')"
-	"  AS peak_rss_delta_bytes,"
-	" (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'cache_level')"
-	"  AS cache_level"
-	" FROM cases c;";
+    "CREATE TABLE cases_v3("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " key TEXT NOT NULL,"
+    " method TEXT NOT NULL,"
+    " family TEXT NOT NULL,"
+    " form TEXT,"
+    " params TEXT NOT NULL,"
+    " batch INTEGER NOT NULL, heads INTEGER NOT NULL, kv_heads INTEGER NOT NULL,"
+    " n INTEGER NOT NULL, d INTEGER NOT NULL, causal INTEGER NOT NULL,"
+    " mode TEXT NOT NULL, dist TEXT NOT NULL, threads INTEGER NOT NULL,"
+    " seed INTEGER NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('ok','unsupported','skipped_memory',"
+    "  'skipped_time','timeout','crashed','failed','failed_check')),"
+    " message TEXT,"
+    " finished_at TEXT NOT NULL,"
+    " cpus TEXT,"
+    " UNIQUE (run_id, key));"
+    "INSERT INTO cases_v3(id, run_id, key, method, family, form, params, batch, heads,"
+    " kv_heads, n, d, causal, mode, dist, threads, seed, status, message, finished_at, cpus)"
+    " SELECT id, run_id, key, method, family, form, params, batch, heads, kv_heads, n, d,"
+    " causal, mode, dist, threads, seed, status, message, finished_at, cpus FROM cases;"
+    "DROP VIEW results;"
+    "DROP TABLE cases;"
+    "ALTER TABLE cases_v3 RENAME TO cases;"
+    "CREATE INDEX cases_method ON cases(method, n);"
+    "CREATE VIEW results AS SELECT c.id AS case_id, c.run_id, c.method, c.family, c.form,"
+    " c.params, c.batch, c.heads, c.kv_heads, c.n, c.d, c.causal, c.mode, c.dist, c.threads,"
+    " c.cpus, c.status, c.message,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'median_ns')"
+    "  AS median_ns,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'gflops') AS gflops,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'frac_sgemm')"
+    "  AS frac_sgemm,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'frac_fma')"
+    "  AS frac_fma,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'rel_err') AS rel_err,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'rel_err_softmax')"
+    "  AS rel_err_softmax,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'workspace_bytes')"
+    "  AS workspace_bytes,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'tracked_peak_bytes')"
+    "  AS tracked_peak_bytes,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'peak_rss_delta_bytes')"
+    "  AS peak_rss_delta_bytes,"
+    " (SELECT value FROM metrics m WHERE m.case_id = c.id AND m.name = 'cache_level')"
+    "  AS cache_level"
+    " FROM cases c;";
 
 /*
  * Version 4: the kept-block masks sparse methods hand the harness on a
@@ -224,12 +224,12 @@ static const char migrate_v3[] =
  * 1 = the (query block, key block) pair was computed.
  */
 static const char migrate_v4[] =
-	"CREATE TABLE masks("
-	" case_id INTEGER PRIMARY KEY REFERENCES cases(id) ON DELETE CASCADE,"
-	" head INTEGER NOT NULL,"
-	" nqb INTEGER NOT NULL,"
-	" nkb INTEGER NOT NULL,"
-	" mask BLOB NOT NULL);";
+    "CREATE TABLE masks("
+    " case_id INTEGER PRIMARY KEY REFERENCES cases(id) ON DELETE CASCADE,"
+    " head INTEGER NOT NULL,"
+    " nqb INTEGER NOT NULL,"
+    " nkb INTEGER NOT NULL,"
+    " mask BLOB NOT NULL);";
 
 /*
  * Version 5: what `attnbench fit` concluded from a run (see fit.h): per
@@ -238,17 +238,16 @@ static const char migrate_v4[] =
  * N* against flash with its CI; NULL where a figure could not be computed,
  * and the note saying why.
  */
-static const char migrate_v5[] =
-	"CREATE TABLE fits("
-	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
-	" method TEXT NOT NULL,"
-	" params TEXT NOT NULL,"
-	" family TEXT NOT NULL,"
-	" exponent REAL, ci_lo REAL, ci_hi REAL,"
-	" a REAL, b REAL, c REAL, d REAL,"
-	" crossover REAL, cx_lo REAL, cx_hi REAL,"
-	" note TEXT,"
-	" PRIMARY KEY (run_id, method, params, family));";
+static const char migrate_v5[] = "CREATE TABLE fits("
+                                 " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+                                 " method TEXT NOT NULL,"
+                                 " params TEXT NOT NULL,"
+                                 " family TEXT NOT NULL,"
+                                 " exponent REAL, ci_lo REAL, ci_hi REAL,"
+                                 " a REAL, b REAL, c REAL, d REAL,"
+                                 " crossover REAL, cx_lo REAL, cx_hi REAL,"
+                                 " note TEXT,"
+                                 " PRIMARY KEY (run_id, method, params, family));";
 
 /*
  * Version 6: the survey's Table 1 verified (see forms.h): per method and
@@ -256,18 +255,17 @@ static const char migrate_v5[] =
  * differed most and by how much; max_rel NULL, and the note saying why,
  * when fewer than two forms could run.
  */
-static const char migrate_v6[] =
-	"CREATE TABLE form_diffs("
-	" run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
-	" method TEXT NOT NULL,"
-	" n INTEGER NOT NULL,"
-	" d INTEGER NOT NULL,"
-	" causal INTEGER NOT NULL,"
-	" forms TEXT NOT NULL,"
-	" worst TEXT,"
-	" max_rel REAL,"
-	" note TEXT,"
-	" PRIMARY KEY (run_id, method, n, d, causal));";
+static const char migrate_v6[] = "CREATE TABLE form_diffs("
+                                 " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+                                 " method TEXT NOT NULL,"
+                                 " n INTEGER NOT NULL,"
+                                 " d INTEGER NOT NULL,"
+                                 " causal INTEGER NOT NULL,"
+                                 " forms TEXT NOT NULL,"
+                                 " worst TEXT,"
+                                 " max_rel REAL,"
+                                 " note TEXT,"
+                                 " PRIMARY KEY (run_id, method, n, d, causal));";
 
 /*
  * Version 7: a clock beside every sample for the regression gate. With
@@ -285,19 +283,19 @@ static const char migrate_v7[] = "ALTER TABLE samples ADD COLUMN roof_ns REAL;";
  * reboot is not either), NULL where unknown, and when it claimed the run.
  */
 static const char migrate_v8[] =
-	"CREATE TABLE run_owner("
-	" run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,"
-	" hostname TEXT NOT NULL,"
-	" pid INTEGER NOT NULL,"
-	" start_ticks INTEGER,"
-	" boot_id TEXT,"
-	" claimed_at TEXT NOT NULL);";
+    "CREATE TABLE run_owner("
+    " run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,"
+    " hostname TEXT NOT NULL,"
+    " pid INTEGER NOT NULL,"
+    " start_ticks INTEGER,"
+    " boot_id TEXT,"
+    " claimed_at TEXT NOT NULL);";
 
 /* The steps from version i to i + 1, at index i - 1. */
 static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5,
-					 migrate_v6, migrate_v7, migrate_v8};
+                                         migrate_v6, migrate_v7, migrate_v8};
 _Static_assert(sizeof(migrations) / sizeof(*migrations) == ATTN_SCHEMA_VERSION - 1,
-	       "one migration step per schema version after the first");
+               "one migration step per schema version after the first");
 
 static int db_err(struct attn_store *st, char *err, size_t errlen, const char *what)
 {
@@ -312,12 +310,12 @@ static int db_err(struct attn_store *st, char *err, size_t errlen, const char *w
 	else if ((code & 0xff) == SQLITE_READONLY)
 		hint = " (the file or its folder is read-only)";
 	return attn_errf(err, errlen, ATTN_ERR_DB, "%s: %s: %s%s%s", st->path, what,
-			 sqlite3_errmsg(st->db), hint, attn__fault_note());
+	                 sqlite3_errmsg(st->db), hint, attn__fault_note());
 }
 
 /* Run sql; a failure's message names `what`, or the statement itself when NULL. */
 static int exec_as(struct attn_store *st, const char *sql, const char *what, char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return db_err(st, err, errlen, what ? what : sql);
@@ -331,7 +329,7 @@ static int exec(struct attn_store *st, const char *sql, char *err, size_t errlen
 
 /* Give up a write transaction: finalize, roll back, report. */
 static int abort_tx(struct attn_store *st, sqlite3_stmt *s, char *err, size_t errlen,
-		    const char *what)
+                    const char *what)
 {
 	int rc = db_err(st, err, errlen, what);
 	sqlite3_finalize(s);
@@ -355,7 +353,7 @@ static int has_table(struct attn_store *st, const char *name)
 {
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
-			       -1, &s, NULL) != SQLITE_OK)
+	                       -1, &s, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
@@ -377,8 +375,7 @@ static int count_tables(struct attn_store *st)
 }
 
 /* meta's value for key, malloc'd, in *value (NULL when absent). */
-static int read_meta(struct attn_store *st, const char *key, char **value, char *err,
-		     size_t errlen)
+static int read_meta(struct attn_store *st, const char *key, char **value, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	*value = NULL;
@@ -408,17 +405,17 @@ static int read_version(struct attn_store *st, int *version, char *err, size_t e
 		return rc;
 	if (!v)
 		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
-				 "%s: not an attnbench database (no schema version); refusing to "
-				 "touch it",
-				 st->path);
+		                 "%s: not an attnbench database (no schema version); refusing to "
+		                 "touch it",
+		                 st->path);
 	char *end;
 	errno = 0;
 	long n = strtol(v, &end, 10);
 	if (end == v || *end || errno || n < 1 || n > 1000000) {
 		rc = attn_errf(err, errlen, ATTN_ERR_FORMAT,
-			       "%s: schema version '%.40s' is not a version number; refusing to "
-			       "touch it",
-			       st->path, v);
+		               "%s: schema version '%.40s' is not a version number; refusing to "
+		               "touch it",
+		               st->path, v);
 		free(v);
 		return rc;
 	}
@@ -437,7 +434,7 @@ static int create_schema(struct attn_store *st, char *err, size_t errlen)
 	if (have == 0) {
 		char sql[128];
 		snprintf(sql, sizeof(sql),
-			 "INSERT INTO meta VALUES ('app','attnbench'),('schema_version','1');");
+		         "INSERT INTO meta VALUES ('app','attnbench'),('schema_version','1');");
 		if ((rc = exec_as(st, schema_v1, "creating the schema", err, errlen)) ||
 		    (rc = exec_as(st, sql, "creating the schema", err, errlen))) {
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -457,7 +454,7 @@ static int migrate(struct attn_store *st, int from, char *err, size_t errlen)
 {
 	if (from < 1)
 		return attn_errf(err, errlen, ATTN_ERR_FORMAT, "%s: unknown schema version %d",
-				 st->path, from);
+		                 st->path, from);
 	/*
 	 * Every step in one transaction with the version bump: a step that
 	 * fails (a damaged or doctored file) leaves the file as it was, not
@@ -473,7 +470,7 @@ static int migrate(struct attn_store *st, int from, char *err, size_t errlen)
 	for (int v = now; v >= 1 && v < ATTN_SCHEMA_VERSION; v++) {
 		char bump[96], what[64];
 		snprintf(bump, sizeof(bump),
-			 "UPDATE meta SET value='%d' WHERE key='schema_version'", v + 1);
+		         "UPDATE meta SET value='%d' WHERE key='schema_version'", v + 1);
 		snprintf(what, sizeof(what), "migrating schema version %d to %d", v, v + 1);
 		if ((rc = exec_as(st, migrations[v - 1], what, err, errlen)) ||
 		    (rc = exec_as(st, bump, what, err, errlen)))
@@ -517,24 +514,24 @@ static int sniff_file(struct attn_store *st, int mode, char *err, size_t errlen)
 		if (errno == ENOENT && mode == ATTN_STORE_CREATE)
 			return ATTN_OK;
 		return attn_errf(err, errlen, errno == ENOENT ? ATTN_ERR_NOTFOUND : ATTN_ERR_IO,
-				 "%s: cannot open: %s", st->path, strerror(errno));
+		                 "%s: cannot open: %s", st->path, strerror(errno));
 	}
 	if (!S_ISREG(sb.st_mode))
 		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
-				 "%s: not a database (not a regular file); refusing to touch it",
-				 st->path);
+		                 "%s: not a database (not a regular file); refusing to touch it",
+		                 st->path);
 	if (sb.st_size == 0 && wal_bytes(st->path) == 0) {
 		if (mode == ATTN_STORE_CREATE)
 			return ATTN_OK;
 		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
-				 "%s: an empty file, not an attnbench database", st->path);
+		                 "%s: an empty file, not an attnbench database", st->path);
 	}
 	if (sb.st_size == 0)
 		return ATTN_OK; /* everything is in the -wal: SQLite decides */
 	int fd = open(st->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return attn_errf(err, errlen, ATTN_ERR_IO, "%s: cannot open: %s", st->path,
-				 strerror(errno));
+		                 strerror(errno));
 	static const char magic[16] = "SQLite format 3"; /* and its NUL */
 	unsigned char head[100];
 	ssize_t n = pread(fd, head, sizeof(head), 0);
@@ -542,11 +539,11 @@ static int sniff_file(struct attn_store *st, int mode, char *err, size_t errlen)
 	close(fd);
 	if (n < 0)
 		return attn_errf(err, errlen, ATTN_ERR_IO, "%s: cannot read: %s", st->path,
-				 strerror(e));
+		                 strerror(e));
 	if (n < 16 || memcmp(head, magic, sizeof(magic)) != 0)
 		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
-				 "%s: not a database (no SQLite header); refusing to touch it",
-				 st->path);
+		                 "%s: not a database (no SQLite header); refusing to touch it",
+		                 st->path);
 	/*
 	 * Incremental vacuum on (header bytes 64-67) with no largest root page
 	 * (52-55) is a header no SQLite writes; integrity_check passes it, but
@@ -556,9 +553,9 @@ static int sniff_file(struct attn_store *st, int mode, char *err, size_t errlen)
 	if (n == (ssize_t)sizeof(head) && (head[64] | head[65] | head[66] | head[67]) &&
 	    !(head[52] | head[53] | head[54] | head[55]))
 		return attn_errf(err, errlen, ATTN_ERR_DB,
-				 "%s: the database is corrupt (its header turns incremental vacuum "
-				 "on with no largest root page); it was left as it is",
-				 st->path);
+		                 "%s: the database is corrupt (its header turns incremental vacuum "
+		                 "on with no largest root page); it was left as it is",
+		                 st->path);
 	return ATTN_OK;
 }
 
@@ -586,8 +583,8 @@ static int db_connect(struct attn_store *st, const char *name, int flags, char *
 {
 	if (sqlite3_open_v2(name, &st->db, flags, NULL) != SQLITE_OK) {
 		int rc = st->db ? db_err(st, err, errlen, "cannot open")
-				: attn_errf(err, errlen, ATTN_ERR_NOMEM, "%s: out of memory%s",
-					    st->path, attn__fault_note());
+		                : attn_errf(err, errlen, ATTN_ERR_NOMEM, "%s: out of memory%s",
+		                            st->path, attn__fault_note());
 		sqlite3_close(st->db);
 		st->db = NULL;
 		return rc;
@@ -603,7 +600,8 @@ static int db_connect(struct attn_store *st, const char *name, int flags, char *
 static int check_pages(struct attn_store *st, char *err, size_t errlen)
 {
 	long long bytes = file_bytes(st->path) + wal_bytes(st->path);
-	const char *pragma = bytes <= ATTN_STORE_FULL_CHECK_BYTES ? "integrity_check" : "quick_check";
+	const char *pragma =
+	    bytes <= ATTN_STORE_FULL_CHECK_BYTES ? "integrity_check" : "quick_check";
 	char sql[48], first[200] = "";
 	snprintf(sql, sizeof(sql), "PRAGMA %s(1)", pragma);
 	sqlite3_stmt *s;
@@ -624,9 +622,10 @@ static int check_pages(struct attn_store *st, char *err, size_t errlen)
 	if (rc != SQLITE_ROW && (rc & 0xff) != SQLITE_CORRUPT && (rc & 0xff) != SQLITE_NOTADB)
 		return db_err(st, err, errlen, sql); /* out of memory, I/O: not the file's fault */
 	if (!ok)
-		return attn_errf(err, errlen, ATTN_ERR_DB,
-				 "%s: the database is corrupt (PRAGMA %s: %s); it was left as it is",
-				 st->path, pragma, first);
+		return attn_errf(
+		    err, errlen, ATTN_ERR_DB,
+		    "%s: the database is corrupt (PRAGMA %s: %s); it was left as it is", st->path,
+		    pragma, first);
 	return ATTN_OK;
 }
 
@@ -650,31 +649,31 @@ static int probe(struct attn_store *st, int mode, int *version, char *err, size_
 		if (mode == ATTN_STORE_CREATE)
 			return check_pages(st, err, errlen);
 		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
-				 "%s: an empty database, not attnbench's", st->path);
+		                 "%s: an empty database, not attnbench's", st->path);
 	}
 	int have_meta = has_table(st, "meta");
 	if (have_meta < 0)
 		return db_err(st, err, errlen, "cannot read");
 	if (have_meta == 0)
 		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
-				 "%s: a SQLite database of another program (no attnbench meta "
-				 "table); refusing to touch it",
-				 st->path);
+		                 "%s: a SQLite database of another program (no attnbench meta "
+		                 "table); refusing to touch it",
+		                 st->path);
 	char *app;
 	int rc = read_meta(st, "app", &app, err, errlen);
 	if (rc == ATTN_ERR_DB && (sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_ERROR)
 		/* a meta table without our key/value columns */
 		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
-				 "%s: a SQLite database of another program (its meta table is not "
-				 "attnbench's); refusing to touch it",
-				 st->path);
+		                 "%s: a SQLite database of another program (its meta table is not "
+		                 "attnbench's); refusing to touch it",
+		                 st->path);
 	if (rc)
 		return rc;
 	if (!app || strcmp(app, "attnbench") != 0) {
 		rc = attn_errf(err, errlen, ATTN_ERR_FORMAT,
-			       "%s: a SQLite database of another program (meta app is %s%.40s%s, "
-			       "not 'attnbench'); refusing to touch it",
-			       st->path, app ? "'" : "", app ? app : "missing", app ? "'" : "");
+		               "%s: a SQLite database of another program (meta app is %s%.40s%s, "
+		               "not 'attnbench'); refusing to touch it",
+		               st->path, app ? "'" : "", app ? app : "missing", app ? "'" : "");
 		free(app);
 		return rc;
 	}
@@ -683,9 +682,9 @@ static int probe(struct attn_store *st, int mode, int *version, char *err, size_
 		return rc;
 	if (*version > ATTN_SCHEMA_VERSION)
 		return attn_errf(err, errlen, ATTN_ERR_FORMAT,
-				 "%s: schema version %d is newer than this attnbench's (%d); "
-				 "use a newer attnbench",
-				 st->path, *version, ATTN_SCHEMA_VERSION);
+		                 "%s: schema version %d is newer than this attnbench's (%d); "
+		                 "use a newer attnbench",
+		                 st->path, *version, ATTN_SCHEMA_VERSION);
 	return check_pages(st, err, errlen);
 }
 
@@ -743,8 +742,7 @@ static int set_wal(struct attn_store *st, char *err, size_t errlen)
 	return rc ? rc : exec(st, "PRAGMA synchronous=NORMAL", err, errlen);
 }
 
-int attn_store_open(const char *path, int mode, struct attn_store **out, char *err,
-		    size_t errlen)
+int attn_store_open(const char *path, int mode, struct attn_store **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (mode != ATTN_STORE_EXISTING && mode != ATTN_STORE_CREATE && mode != ATTN_STORE_READONLY)
@@ -763,20 +761,21 @@ int attn_store_open(const char *path, int mode, struct attn_store **out, char *e
 	if (readonly)
 		rc = open_reader(st, &version, err, errlen);
 	else if (!(rc = db_connect(st, path,
-				   SQLITE_OPEN_READWRITE |
-					   (mode == ATTN_STORE_CREATE ? SQLITE_OPEN_CREATE : 0),
-				   err, errlen)))
+	                           SQLITE_OPEN_READWRITE |
+	                               (mode == ATTN_STORE_CREATE ? SQLITE_OPEN_CREATE : 0),
+	                           err, errlen)))
 		rc = probe(st, mode, &version, err, errlen);
 	if (rc)
 		goto fail;
 
 	if (readonly) {
 		if (version < ATTN_SCHEMA_READABLE) {
-			rc = attn_errf(err, errlen, ATTN_ERR_FORMAT,
-				       "%s: schema version %d is older than this attnbench reads "
-				       "without migrating (%d); open it once with a verb that writes "
-				       "(attnbench fit --db %s) to migrate it",
-				       path, version, ATTN_SCHEMA_READABLE, path);
+			rc = attn_errf(
+			    err, errlen, ATTN_ERR_FORMAT,
+			    "%s: schema version %d is older than this attnbench reads "
+			    "without migrating (%d); open it once with a verb that writes "
+			    "(attnbench fit --db %s) to migrate it",
+			    path, version, ATTN_SCHEMA_READABLE, path);
 			goto fail;
 		}
 		/* Belt and braces: this connection refuses any write. */
@@ -799,7 +798,7 @@ int attn_store_open(const char *path, int mode, struct attn_store **out, char *e
 	if (wal && version == 0 && (rc = set_wal(st, err, errlen)))
 		goto fail;
 	if (version == 0 && ((rc = create_schema(st, err, errlen)) ||
-			     (rc = read_version(st, &version, err, errlen))))
+	                     (rc = read_version(st, &version, err, errlen))))
 		goto fail;
 	/* Foreign keys stay off until the schema is current: see migrate_v3. */
 	if (version < ATTN_SCHEMA_VERSION && (rc = migrate(st, version, err, errlen)))
@@ -843,8 +842,8 @@ static const char *kv_find(const struct attn_kv *info, int n, const char *key)
 }
 
 int attn_store_run_begin(struct attn_store *st, const char *command, const char *spec,
-			 const struct attn_kv *info, int n_info, int64_t *run_id, char *err,
-			 size_t errlen)
+                         const struct attn_kv *info, int n_info, int64_t *run_id, char *err,
+                         size_t errlen)
 {
 	char now[32];
 	now_iso(now, sizeof(now));
@@ -852,10 +851,11 @@ int attn_store_run_begin(struct attn_store *st, const char *command, const char 
 	if (rc)
 		return rc;
 	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(st->db,
-			       "INSERT INTO runs(started_at,status,command,spec,git_commit,hostname,"
-			       "cpu_model) VALUES (?,'running',?,?,?,?,?)",
-			       -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        st->db,
+	        "INSERT INTO runs(started_at,status,command,spec,git_commit,hostname,"
+	        "cpu_model) VALUES (?,'running',?,?,?,?,?)",
+	        -1, &s, NULL) != SQLITE_OK)
 		goto dberr;
 	sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, command, -1, SQLITE_TRANSIENT);
@@ -878,14 +878,14 @@ dberr:
 	return abort_tx(st, s, err, errlen, "recording the run");
 }
 
-int attn_store_run_set_status(struct attn_store *st, int64_t run_id, const char *status,
-			      char *err, size_t errlen)
+int attn_store_run_set_status(struct attn_store *st, int64_t run_id, const char *status, char *err,
+                              size_t errlen)
 {
 	char now[32];
 	now_iso(now, sizeof(now));
 	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(st->db, "UPDATE runs SET status=?, finished_at=? WHERE id=?", -1,
-			       &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "UPDATE runs SET status=?, finished_at=? WHERE id=?", -1, &s,
+	                       NULL) != SQLITE_OK)
 		return db_err(st, err, errlen, "updating the run");
 	sqlite3_bind_text(s, 1, status, -1, SQLITE_STATIC);
 	if (strcmp(status, "running") == 0)
@@ -893,7 +893,8 @@ int attn_store_run_set_status(struct attn_store *st, int64_t run_id, const char 
 	else
 		sqlite3_bind_text(s, 2, now, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 3, run_id);
-	int rc = sqlite3_step(s) == SQLITE_DONE ? ATTN_OK : db_err(st, err, errlen, "updating the run");
+	int rc =
+	    sqlite3_step(s) == SQLITE_DONE ? ATTN_OK : db_err(st, err, errlen, "updating the run");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -932,7 +933,7 @@ static int put_owner(struct attn_store *st, int64_t run_id)
 	now_iso(now, sizeof(now));
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO run_owner VALUES (?,?,?,?,?,?)", -1,
-			       &s, NULL) != SQLITE_OK)
+	                       &s, NULL) != SQLITE_OK)
 		return ATTN_ERR_DB;
 	sqlite3_bind_int64(s, 1, run_id);
 	sqlite3_bind_text(s, 2, me->host, -1, SQLITE_STATIC);
@@ -958,7 +959,7 @@ enum owner_state { OWNER_SELF, OWNER_DEAD, OWNER_ALIVE, OWNER_ELSEWHERE };
  * start < 0 and boot "" are unknown, and unknown never proves death.
  */
 static enum owner_state owner_state(const struct proc_id *me, const char *host, long long pid,
-				    long long start, const char *boot)
+                                    long long start, const char *boot)
 {
 	if (strcmp(host, me->host) != 0)
 		return OWNER_ELSEWHERE;
@@ -978,7 +979,7 @@ static enum owner_state owner_state(const struct proc_id *me, const char *host, 
 }
 
 int attn_store_run_claim(struct attn_store *st, int64_t run_id, int take_over, char *err,
-			 size_t errlen)
+                         size_t errlen)
 {
 	const struct proc_id *me = self_id(st);
 	int rc = exec(st, "BEGIN IMMEDIATE", err, errlen), mine = 0;
@@ -995,13 +996,13 @@ int attn_store_run_claim(struct attn_store *st, int64_t run_id, int take_over, c
 	if (step == SQLITE_DONE) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return attn_errf(err, errlen, ATTN_ERR_NOTFOUND, "%s: no run %lld", st->path,
-				 (long long)run_id);
+		                 (long long)run_id);
 	}
 	if (step != SQLITE_ROW ||
 	    sqlite3_prepare_v2(st->db,
-			       "SELECT hostname, pid, start_ticks, boot_id, claimed_at FROM "
-			       "run_owner WHERE run_id = ?",
-			       -1, &s, NULL) != SQLITE_OK)
+	                       "SELECT hostname, pid, start_ticks, boot_id, claimed_at FROM "
+	                       "run_owner WHERE run_id = ?",
+	                       -1, &s, NULL) != SQLITE_OK)
 		return abort_tx(st, s, err, errlen, "claiming the run");
 	sqlite3_bind_int64(s, 1, run_id);
 	step = sqlite3_step(s);
@@ -1012,25 +1013,26 @@ int attn_store_run_claim(struct attn_store *st, int64_t run_id, int take_over, c
 		const char *boot = (const char *)sqlite3_column_text(s, 3);
 		const char *since = (const char *)sqlite3_column_text(s, 4);
 		long long pid = sqlite3_column_int64(s, 1);
-		long long start = sqlite3_column_type(s, 2) == SQLITE_NULL
-					  ? -1
-					  : sqlite3_column_int64(s, 2);
-		enum owner_state os = owner_state(me, host ? host : "", pid, start, boot ? boot : "");
+		long long start =
+		    sqlite3_column_type(s, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 2);
+		enum owner_state os =
+		    owner_state(me, host ? host : "", pid, start, boot ? boot : "");
 		mine = os == OWNER_SELF;
 		if (os == OWNER_ALIVE || (os == OWNER_ELSEWHERE && !take_over)) {
 			if (os == OWNER_ALIVE)
-				rc = attn_errf(err, errlen, ATTN_ERR_DB,
-					       "%s: run %lld is being written by pid %lld on host %s "
-					       "since %s; wait for it or stop it",
-					       st->path, (long long)run_id, pid, host, since);
+				rc = attn_errf(
+				    err, errlen, ATTN_ERR_DB,
+				    "%s: run %lld is being written by pid %lld on host %s "
+				    "since %s; wait for it or stop it",
+				    st->path, (long long)run_id, pid, host, since);
 			else
-				rc = attn_errf(err, errlen, ATTN_ERR_DB,
-					       "%s: run %lld is being written by pid %lld on host %s "
-					       "since %s, and whether it still runs cannot be checked "
-					       "from %s; wait for it or stop it, or if it is gone, "
-					       "take the run over (--take-over)",
-					       st->path, (long long)run_id, pid, host, since,
-					       me->host);
+				rc = attn_errf(
+				    err, errlen, ATTN_ERR_DB,
+				    "%s: run %lld is being written by pid %lld on host %s "
+				    "since %s, and whether it still runs cannot be checked "
+				    "from %s; wait for it or stop it, or if it is gone, "
+				    "take the run over (--take-over)",
+				    st->path, (long long)run_id, pid, host, since, me->host);
 			sqlite3_finalize(s);
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 			return rc;
@@ -1052,11 +1054,12 @@ static int release_all(struct attn_store *st, char *err, size_t errlen)
 	const struct proc_id *me = self_id(st);
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(st->db, "DELETE FROM run_owner WHERE hostname = ? AND pid = ?", -1,
-			       &s, NULL) != SQLITE_OK)
+	                       &s, NULL) != SQLITE_OK)
 		return db_err(st, err, errlen, "releasing the run");
 	sqlite3_bind_text(s, 1, me->host, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, me->pid);
-	int rc = sqlite3_step(s) == SQLITE_DONE ? ATTN_OK : db_err(st, err, errlen, "releasing the run");
+	int rc =
+	    sqlite3_step(s) == SQLITE_DONE ? ATTN_OK : db_err(st, err, errlen, "releasing the run");
 	sqlite3_finalize(s);
 	if (!rc)
 		st->claimed = 0;
@@ -1067,14 +1070,15 @@ int attn_store_run_release(struct attn_store *st, int64_t run_id, char *err, siz
 {
 	const struct proc_id *me = self_id(st);
 	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(st->db,
-			       "DELETE FROM run_owner WHERE run_id = ? AND hostname = ? AND pid = ?",
-			       -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        st->db, "DELETE FROM run_owner WHERE run_id = ? AND hostname = ? AND pid = ?", -1,
+	        &s, NULL) != SQLITE_OK)
 		return db_err(st, err, errlen, "releasing the run");
 	sqlite3_bind_int64(s, 1, run_id);
 	sqlite3_bind_text(s, 2, me->host, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, me->pid);
-	int rc = sqlite3_step(s) == SQLITE_DONE ? ATTN_OK : db_err(st, err, errlen, "releasing the run");
+	int rc =
+	    sqlite3_step(s) == SQLITE_DONE ? ATTN_OK : db_err(st, err, errlen, "releasing the run");
 	sqlite3_finalize(s);
 	if (rc)
 		return rc;
@@ -1092,14 +1096,14 @@ int attn_store_run_release(struct attn_store *st, int64_t run_id, char *err, siz
 }
 
 int attn_store_run_find_unfinished(struct attn_store *st, int64_t *run_id, char **spec, char *err,
-				   size_t errlen)
+                                   size_t errlen)
 {
 	sqlite3_stmt *s;
 	*spec = NULL;
 	if (sqlite3_prepare_v2(st->db,
-			       "SELECT id, spec FROM runs WHERE status <> 'complete' "
-			       "ORDER BY id DESC LIMIT 1",
-			       -1, &s, NULL) != SQLITE_OK)
+	                       "SELECT id, spec FROM runs WHERE status <> 'complete' "
+	                       "ORDER BY id DESC LIMIT 1",
+	                       -1, &s, NULL) != SQLITE_OK)
 		return db_err(st, err, errlen, "looking for an unfinished run");
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -1109,7 +1113,7 @@ int attn_store_run_find_unfinished(struct attn_store *st, int64_t *run_id, char 
 		rc = *spec ? ATTN_OK : attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 	} else if (rc == SQLITE_DONE) {
 		rc = attn_errf(err, errlen, ATTN_ERR_NOTFOUND,
-			       "%s: no unfinished run to resume (every run completed)", st->path);
+		               "%s: no unfinished run to resume (every run completed)", st->path);
 	} else {
 		rc = db_err(st, err, errlen, "looking for an unfinished run");
 	}
@@ -1121,7 +1125,7 @@ int attn_store_case_done(struct attn_store *st, int64_t run_id, const char *key)
 {
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM cases WHERE run_id=? AND key=?", -1, &s,
-			       NULL) != SQLITE_OK)
+	                       NULL) != SQLITE_OK)
 		return ATTN_ERR_DB;
 	sqlite3_bind_int64(s, 1, run_id);
 	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
@@ -1132,8 +1136,8 @@ int attn_store_case_done(struct attn_store *st, int64_t run_id, const char *key)
 	return rc == SQLITE_DONE ? 0 : ATTN_ERR_DB;
 }
 
-int attn_store_case_write(struct attn_store *st, int64_t run_id,
-			  const struct attn_case_record *r, char *err, size_t errlen)
+int attn_store_case_write(struct attn_store *st, int64_t run_id, const struct attn_case_record *r,
+                          char *err, size_t errlen)
 {
 	char now[32];
 	now_iso(now, sizeof(now));
@@ -1142,10 +1146,10 @@ int attn_store_case_write(struct attn_store *st, int64_t run_id,
 		return rc;
 	sqlite3_stmt *s = NULL;
 	if (sqlite3_prepare_v2(st->db,
-			       "INSERT INTO cases(run_id,key,method,family,form,params,batch,heads,"
-			       "kv_heads,n,d,causal,mode,dist,threads,seed,status,message,"
-			       "finished_at,cpus) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-			       -1, &s, NULL) != SQLITE_OK)
+	                       "INSERT INTO cases(run_id,key,method,family,form,params,batch,heads,"
+	                       "kv_heads,n,d,causal,mode,dist,threads,seed,status,message,"
+	                       "finished_at,cpus) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	                       -1, &s, NULL) != SQLITE_OK)
 		goto dberr;
 	int i = 1;
 	sqlite3_bind_int64(s, i++, run_id);
@@ -1184,9 +1188,9 @@ int attn_store_case_write(struct attn_store *st, int64_t run_id,
 	int64_t case_id = sqlite3_last_insert_rowid(st->db);
 
 	if (sqlite3_prepare_v2(st->db,
-			       "INSERT INTO samples(case_id, rep, ns, iters, roof_ns) VALUES "
-			       "(?,?,?,?,?)",
-			       -1, &s, NULL) != SQLITE_OK)
+	                       "INSERT INTO samples(case_id, rep, ns, iters, roof_ns) VALUES "
+	                       "(?,?,?,?,?)",
+	                       -1, &s, NULL) != SQLITE_OK)
 		goto dberr;
 	for (int k = 0; k < r->n_samples; k++) {
 		sqlite3_reset(s);
@@ -1206,13 +1210,13 @@ int attn_store_case_write(struct attn_store *st, int64_t run_id,
 
 	if (r->mask && r->mask_nqb > 0 && r->mask_nkb > 0) {
 		if (sqlite3_prepare_v2(st->db, "INSERT INTO masks VALUES (?,0,?,?,?)", -1, &s,
-				       NULL) != SQLITE_OK)
+		                       NULL) != SQLITE_OK)
 			goto dberr;
 		sqlite3_bind_int64(s, 1, case_id);
 		sqlite3_bind_int64(s, 2, r->mask_nqb);
 		sqlite3_bind_int64(s, 3, r->mask_nkb);
 		sqlite3_bind_blob64(s, 4, r->mask, (sqlite3_uint64)(r->mask_nqb * r->mask_nkb),
-				    SQLITE_STATIC);
+		                    SQLITE_STATIC);
 		if (sqlite3_step(s) != SQLITE_DONE)
 			goto dberr;
 		sqlite3_finalize(s);
@@ -1222,12 +1226,12 @@ int attn_store_case_write(struct attn_store *st, int64_t run_id,
 	if (r->n_counters > 0) {
 		static const char *states[] = {"ok", "unavailable", "unreliable"};
 		if (sqlite3_prepare_v2(st->db, "INSERT INTO sample_counters VALUES (?,?,?,?,?)", -1,
-				       &s, NULL) != SQLITE_OK)
+		                       &s, NULL) != SQLITE_OK)
 			goto dberr;
 		for (int k = 0; k < r->n_samples; k++)
 			for (int e = 0; e < r->n_counters; e++) {
 				const struct attn_counter_reading *cr =
-					&r->sample_counters[(size_t)k * r->n_counters + e];
+				    &r->sample_counters[(size_t)k * r->n_counters + e];
 				int state = (unsigned)cr->state < 3 ? (int)cr->state : 1;
 				sqlite3_reset(s);
 				sqlite3_bind_int64(s, 1, case_id);
@@ -1246,7 +1250,7 @@ int attn_store_case_write(struct attn_store *st, int64_t run_id,
 	}
 
 	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO metrics VALUES (?,?,?,?)", -1, &s,
-			       NULL) != SQLITE_OK)
+	                       NULL) != SQLITE_OK)
 		goto dberr;
 	for (int k = 0; k < r->n_metrics; k++) {
 		const struct attn_metric *m = &r->metrics[k];
@@ -1268,14 +1272,14 @@ dberr:
 }
 
 int attn_store_run_counters(struct attn_store *st, int64_t run_id,
-			    const struct attn_counter_info *info, int n, char *err, size_t errlen)
+                            const struct attn_counter_info *info, int n, char *err, size_t errlen)
 {
 	int rc = exec(st, "BEGIN IMMEDIATE", err, errlen);
 	if (rc)
 		return rc;
 	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO run_counters VALUES (?,?,?,?,?)",
-			       -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO run_counters VALUES (?,?,?,?,?)", -1,
+	                       &s, NULL) != SQLITE_OK)
 		goto dberr;
 	for (int i = 0; i < n; i++) {
 		sqlite3_reset(s);
@@ -1294,12 +1298,11 @@ dberr:
 }
 
 int attn_store_run_roof(struct attn_store *st, int64_t run_id, const struct attn_roof *roof,
-			char *err, size_t errlen)
+                        char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(st->db,
-			       "INSERT OR REPLACE INTO run_roofs VALUES (?,?,?,?,?,?,?,?)", -1, &s,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO run_roofs VALUES (?,?,?,?,?,?,?,?)",
+	                       -1, &s, NULL) != SQLITE_OK)
 		return db_err(st, err, errlen, "recording a roof");
 	sqlite3_bind_int64(s, 1, run_id);
 	sqlite3_bind_int(s, 2, roof->threads);
@@ -1309,21 +1312,22 @@ int attn_store_run_roof(struct attn_store *st, int64_t run_id, const struct attn
 	sqlite3_bind_int64(s, 6, roof->sgemm_n);
 	sqlite3_bind_double(s, 7, roof->triad_gbps);
 	sqlite3_bind_int64(s, 8, (int64_t)roof->triad_bytes);
-	int rc = sqlite3_step(s) == SQLITE_DONE ? ATTN_OK : db_err(st, err, errlen, "recording a roof");
+	int rc =
+	    sqlite3_step(s) == SQLITE_DONE ? ATTN_OK : db_err(st, err, errlen, "recording a roof");
 	sqlite3_finalize(s);
 	return rc;
 }
 
 int attn_store_run_roofs_load(struct attn_store *st, int64_t run_id, struct attn_roof *roofs,
-			      int max, int *n, char *err, size_t errlen)
+                              int max, int *n, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	*n = 0;
 	if (sqlite3_prepare_v2(st->db,
-			       "SELECT threads, fma_gflops, fma_isa, sgemm_gflops, sgemm_n, "
-			       "triad_gbps, triad_bytes FROM run_roofs WHERE run_id = ? "
-			       "ORDER BY threads",
-			       -1, &s, NULL) != SQLITE_OK)
+	                       "SELECT threads, fma_gflops, fma_isa, sgemm_gflops, sgemm_n, "
+	                       "triad_gbps, triad_bytes FROM run_roofs WHERE run_id = ? "
+	                       "ORDER BY threads",
+	                       -1, &s, NULL) != SQLITE_OK)
 		return db_err(st, err, errlen, "reading the roofs");
 	sqlite3_bind_int64(s, 1, run_id);
 	while (*n < max && sqlite3_step(s) == SQLITE_ROW) {
@@ -1332,7 +1336,7 @@ int attn_store_run_roofs_load(struct attn_store *st, int64_t run_id, struct attn
 		r->threads = sqlite3_column_int(s, 0);
 		r->fma_gflops = sqlite3_column_double(s, 1);
 		snprintf(r->fma_isa, sizeof(r->fma_isa), "%s",
-			 sqlite3_column_text(s, 2) ? (const char *)sqlite3_column_text(s, 2) : "");
+		         sqlite3_column_text(s, 2) ? (const char *)sqlite3_column_text(s, 2) : "");
 		r->sgemm_gflops = sqlite3_column_double(s, 3);
 		r->sgemm_n = sqlite3_column_int64(s, 4);
 		r->triad_gbps = sqlite3_column_double(s, 5);
@@ -1347,7 +1351,7 @@ static int put_info(struct attn_store *st, int64_t run_id, const struct attn_kv 
 {
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO run_info VALUES (?,?,?)", -1, &s,
-			       NULL) != SQLITE_OK)
+	                       NULL) != SQLITE_OK)
 		return ATTN_ERR_DB;
 	int rc = ATTN_OK;
 	for (int i = 0; i < n && rc == ATTN_OK; i++) {
@@ -1363,7 +1367,7 @@ static int put_info(struct attn_store *st, int64_t run_id, const struct attn_kv 
 }
 
 int attn_store_run_info(struct attn_store *st, int64_t run_id, const struct attn_kv *info, int n,
-			char *err, size_t errlen)
+                        char *err, size_t errlen)
 {
 	int rc = exec(st, "BEGIN IMMEDIATE", err, errlen);
 	if (rc)
@@ -1374,13 +1378,13 @@ int attn_store_run_info(struct attn_store *st, int64_t run_id, const struct attn
 }
 
 int attn_store_form_diff(struct attn_store *st, int64_t run_id, const char *method,
-			 const struct attn_shape *s, const struct attn_forms_diff *fd,
-			 const char *note, char *err, size_t errlen)
+                         const struct attn_shape *s, const struct attn_forms_diff *fd,
+                         const char *note, char *err, size_t errlen)
 {
 	sqlite3_stmt *q;
 	if (sqlite3_prepare_v2(st->db,
-			       "INSERT OR REPLACE INTO form_diffs VALUES (?,?,?,?,?,?,?,?,?)", -1,
-			       &q, NULL) != SQLITE_OK)
+	                       "INSERT OR REPLACE INTO form_diffs VALUES (?,?,?,?,?,?,?,?,?)", -1,
+	                       &q, NULL) != SQLITE_OK)
 		return db_err(st, err, errlen, "recording a form comparison");
 	sqlite3_bind_int64(q, 1, run_id);
 	sqlite3_bind_text(q, 2, method, -1, SQLITE_TRANSIENT);
@@ -1399,8 +1403,8 @@ int attn_store_form_diff(struct attn_store *st, int64_t run_id, const char *meth
 		sqlite3_bind_null(q, 9);
 	}
 	int rc = sqlite3_step(q) == SQLITE_DONE
-			 ? ATTN_OK
-			 : db_err(st, err, errlen, "recording a form comparison");
+	             ? ATTN_OK
+	             : db_err(st, err, errlen, "recording a form comparison");
 	sqlite3_finalize(q);
 	return rc;
 }
@@ -1415,7 +1419,7 @@ static void bind_real(sqlite3_stmt *s, int col, double v)
 }
 
 int attn_store_fits(struct attn_store *st, int64_t run_id, const struct attn_fit_row *rows, int n,
-		    char *err, size_t errlen)
+                    char *err, size_t errlen)
 {
 	sqlite3_stmt *del = NULL, *ins = NULL;
 	int rc = exec(st, "BEGIN IMMEDIATE", err, errlen);
@@ -1423,7 +1427,7 @@ int attn_store_fits(struct attn_store *st, int64_t run_id, const struct attn_fit
 		return rc;
 	/* per method, so a fit limited by --methods keeps the other methods' rows */
 	if (sqlite3_prepare_v2(st->db, "DELETE FROM fits WHERE run_id = ? AND method = ?", -1, &del,
-			       NULL) != SQLITE_OK)
+	                       NULL) != SQLITE_OK)
 		return abort_tx(st, del, err, errlen, "storing fits");
 	for (int i = 0; i < n; i++) {
 		if (i && strcmp(rows[i].method, rows[i - 1].method) == 0)
@@ -1436,10 +1440,10 @@ int attn_store_fits(struct attn_store *st, int64_t run_id, const struct attn_fit
 	}
 	sqlite3_finalize(del);
 	if (sqlite3_prepare_v2(st->db,
-			       "INSERT INTO fits(run_id, method, params, family, exponent, ci_lo, "
-			       "ci_hi, a, b, c, d, crossover, cx_lo, cx_hi, note) VALUES "
-			       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-			       -1, &ins, NULL) != SQLITE_OK)
+	                       "INSERT INTO fits(run_id, method, params, family, exponent, ci_lo, "
+	                       "ci_hi, a, b, c, d, crossover, cx_lo, cx_hi, note) VALUES "
+	                       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	                       -1, &ins, NULL) != SQLITE_OK)
 		return abort_tx(st, ins, err, errlen, "storing fits");
 	for (int i = 0; i < n; i++) {
 		const struct attn_fit_row *r = &rows[i];

@@ -24,15 +24,25 @@
 #include "attnbench/workload.h"
 #include "internal.h"
 
-enum { K_METHODS, K_N, K_D, K_HEADS, K_KV_HEADS, K_BATCH, K_THREADS, K_CAUSAL, K_MODE, K_DIST,
-       K_SEED };
+enum {
+	K_METHODS,
+	K_N,
+	K_D,
+	K_HEADS,
+	K_KV_HEADS,
+	K_BATCH,
+	K_THREADS,
+	K_CAUSAL,
+	K_MODE,
+	K_DIST,
+	K_SEED
+};
 
 const char *const attn_sweep_keys[ATTN_SWEEP_KEYS] = {
-	"methods", "n", "d", "heads", "kv_heads", "batch", "threads", "causal", "mode", "dist",
-	"seed"};
+    "methods", "n", "d", "heads", "kv_heads", "batch", "threads", "causal", "mode", "dist", "seed"};
 
 static const char *const defaults[ATTN_SWEEP_KEYS] = {
-	"all", "256..4096x2", "64", "1", "heads", "1", "1", "0", "prefill", "gaussian", "42"};
+    "all", "256..4096x2", "64", "1", "heads", "1", "1", "0", "prefill", "gaussian", "42"};
 
 int attn_sweep_spec_init(struct attn_sweep_spec *sp)
 {
@@ -59,32 +69,32 @@ void attn_sweep_spec_free(struct attn_sweep_spec *sp)
 }
 
 const char *const attn_sweep_setting_keys[ATTN_SWEEP_SETTINGS] = {
-	[ATTN_PROTO_TIMEOUT] = "timeout",
-	[ATTN_PROTO_MAX_CALL] = "max_call_time",
-	[ATTN_PROTO_WARMUP] = "warmup",
-	[ATTN_PROTO_MIN_TIME] = "min_time",
-	[ATTN_PROTO_MIN_REPS] = "min_reps",
-	[ATTN_PROTO_MAX_REPS] = "max_reps",
-	[ATTN_PROTO_MIN_SAMPLE] = "min_sample",
-	[ATTN_PROTO_CHECK_MAX_FLOPS] = "check_max_flops",
-	[ATTN_PROTO_MEM_LIMIT] = "mem_limit",
-	[ATTN_PROTO_COUNTERS] = "counters",
-	[ATTN_PROTO_BIND] = "bind",
-	[ATTN_PROTO_COLD_CACHE] = "cold_cache",
-	[ATTN_PROTO_DUMP_MASK] = "dump_mask",
-	[ATTN_PROTO_INTERLEAVE] = "interleave",
-	[ATTN_PROTO_ROOF_PROBE] = "roof_probe",
-	[ATTN_PROTO_ROOF_BUDGET] = "roof_budget",
+    [ATTN_PROTO_TIMEOUT] = "timeout",
+    [ATTN_PROTO_MAX_CALL] = "max_call_time",
+    [ATTN_PROTO_WARMUP] = "warmup",
+    [ATTN_PROTO_MIN_TIME] = "min_time",
+    [ATTN_PROTO_MIN_REPS] = "min_reps",
+    [ATTN_PROTO_MAX_REPS] = "max_reps",
+    [ATTN_PROTO_MIN_SAMPLE] = "min_sample",
+    [ATTN_PROTO_CHECK_MAX_FLOPS] = "check_max_flops",
+    [ATTN_PROTO_MEM_LIMIT] = "mem_limit",
+    [ATTN_PROTO_COUNTERS] = "counters",
+    [ATTN_PROTO_BIND] = "bind",
+    [ATTN_PROTO_COLD_CACHE] = "cold_cache",
+    [ATTN_PROTO_DUMP_MASK] = "dump_mask",
+    [ATTN_PROTO_INTERLEAVE] = "interleave",
+    [ATTN_PROTO_ROOF_PROBE] = "roof_probe",
+    [ATTN_PROTO_ROOF_BUDGET] = "roof_budget",
 };
 
 /* Set a setting's text (checked first), remembering the order settings were first set in. */
 static int set_setting(struct attn_sweep_spec *sp, int f, const char *key, const char *value,
-		       char *err, size_t errlen)
+                       char *err, size_t errlen)
 {
 	struct attn_sweep_protocol scratch = {0};
 	attn_run_opts_default(&scratch.ro);
 	int rc = attn_sweep_setting_parse(&scratch, (enum attn_protocol_field)f, value, key, err,
-					  errlen);
+	                                  errlen);
 	if (rc)
 		return rc;
 	char *v = attn__strdup(value);
@@ -98,7 +108,7 @@ static int set_setting(struct attn_sweep_spec *sp, int f, const char *key, const
 }
 
 int attn_sweep_spec_set(struct attn_sweep_spec *sp, const char *key, const char *value, char *err,
-			size_t errlen)
+                        size_t errlen)
 {
 	char k[32];
 	snprintf(k, sizeof(k), "%s", key);
@@ -119,19 +129,19 @@ int attn_sweep_spec_set(struct attn_sweep_spec *sp, const char *key, const char 
 			return set_setting(sp, f, k, value, err, errlen);
 	if (strcmp(k, "options") == 0)
 		return attn_errf(err, errlen, ATTN_ERR_INVALID,
-				 "'options = %s': sweep options are keys of their own now, one "
-				 "a line with the option's name and '_' for '-': write "
-				 "`min_reps = 15` for --min-reps 15 and `roof_probe = 1` for "
-				 "--roof-probe",
-				 value);
+		                 "'options = %s': sweep options are keys of their own now, one "
+		                 "a line with the option's name and '_' for '-': write "
+		                 "`min_reps = 15` for --min-reps 15 and `roof_probe = 1` for "
+		                 "--roof-probe",
+		                 value);
 	char names[512] = "";
 	for (int f = 0; f < ATTN_SWEEP_SETTINGS; f++)
 		attn__append(names, sizeof(names), "%s%s", f ? ", " : "",
-			     attn_sweep_setting_keys[f]);
+		             attn_sweep_setting_keys[f]);
 	return attn_errf(err, errlen, ATTN_ERR_INVALID,
-			 "unknown sweep key '%s'; known: methods, n, d, heads, kv_heads, batch, "
-			 "threads, causal, mode, dist, seed; and the settings %s",
-			 key, names);
+	                 "unknown sweep key '%s'; known: methods, n, d, heads, kv_heads, batch, "
+	                 "threads, causal, mode, dist, seed; and the settings %s",
+	                 key, names);
 }
 
 static char *trim(char *s)
@@ -145,7 +155,7 @@ static char *trim(char *s)
 }
 
 int attn_sweep_spec_load_text(struct attn_sweep_spec *sp, const char *text, const char *origin,
-			      char *err, size_t errlen)
+                              char *err, size_t errlen)
 {
 	char *copy = attn__strdup(text);
 	if (!copy)
@@ -162,8 +172,9 @@ int attn_sweep_spec_load_text(struct attn_sweep_spec *sp, const char *text, cons
 			continue;
 		char *eq = strchr(t, '=');
 		if (!eq) {
-			rc = attn_errf(err, errlen, ATTN_ERR_FORMAT,
-				       "%s:%d: expected 'key = value', got '%s'", origin, lineno, t);
+			rc =
+			    attn_errf(err, errlen, ATTN_ERR_FORMAT,
+			              "%s:%d: expected 'key = value', got '%s'", origin, lineno, t);
 			break;
 		}
 		*eq = 0;
@@ -197,7 +208,7 @@ static int read_spec_file(const char *path, char **text, char *err, size_t errle
 }
 
 int attn_sweep_spec_load_file(struct attn_sweep_spec *sp, const char *path, char *err,
-			      size_t errlen)
+                              size_t errlen)
 {
 	char *text;
 	int rc = read_spec_file(path, &text, err, errlen);
@@ -237,9 +248,10 @@ char *attn_sweep_spec_options(const struct attn_sweep_spec *sp, int *nomem)
 		int f = sp->order[i];
 		const char *v = sp->setting[f], *sep = ftell(m) ? " " : "";
 		int flag = f == ATTN_PROTO_COLD_CACHE || f == ATTN_PROTO_DUMP_MASK ||
-			   f == ATTN_PROTO_INTERLEAVE || f == ATTN_PROTO_ROOF_PROBE;
+		           f == ATTN_PROTO_INTERLEAVE || f == ATTN_PROTO_ROOF_PROBE;
 		if (f == ATTN_PROTO_INTERLEAVE)
-			fprintf(m, "%s%s", sep, strcmp(v, "0") ? "--interleave" : "--no-interleave");
+			fprintf(m, "%s%s", sep,
+			        strcmp(v, "0") ? "--interleave" : "--no-interleave");
 		else if (flag && strcmp(v, "0") != 0)
 			fprintf(m, "%s%s", sep, attn_protocol_options[f]);
 		else if (!flag)
@@ -258,16 +270,16 @@ void attn_case_describe(const struct attn_case *c, char *buf, size_t len)
 	char params[256];
 	attn_params_format(c->method, &c->params, params, sizeof(params));
 	const struct attn_shape *s = &c->shape;
-	snprintf(buf, len, "%s%s%s%s n=%lld d=%lld h=%lld/%lld b=%lld %s%s t=%d %s", c->method->name,
-		 params[0] ? "[" : "", params, params[0] ? "]" : "", (long long)s->n,
-		 (long long)s->d, (long long)s->heads, (long long)s->kv_heads, (long long)s->batch,
-		 s->causal ? "causal " : "", attn_mode_name(s->mode), c->threads,
-		 attn_dist_name(c->dist));
+	snprintf(buf, len, "%s%s%s%s n=%lld d=%lld h=%lld/%lld b=%lld %s%s t=%d %s",
+	         c->method->name, params[0] ? "[" : "", params, params[0] ? "]" : "",
+	         (long long)s->n, (long long)s->d, (long long)s->heads, (long long)s->kv_heads,
+	         (long long)s->batch, s->causal ? "causal " : "", attn_mode_name(s->mode),
+	         c->threads, attn_dist_name(c->dist));
 }
 
 /* "0", "1" or "both" (and for mode "prefill", "decode", "both") into a list. */
 static int parse_pair(const char *key, const char *v, const char *a, const char *b, int *vals,
-		      int *count, char *err, size_t errlen)
+                      int *count, char *err, size_t errlen)
 {
 	if (strcmp(v, a) == 0) {
 		vals[0] = 0;
@@ -280,8 +292,8 @@ static int parse_pair(const char *key, const char *v, const char *a, const char 
 		vals[1] = 1;
 		*count = 2;
 	} else {
-		return attn_errf(err, errlen, ATTN_ERR_INVALID,
-				 "%s '%s': expected %s, %s or both", key, v, a, b);
+		return attn_errf(err, errlen, ATTN_ERR_INVALID, "%s '%s': expected %s, %s or both",
+		                 key, v, a, b);
 	}
 	return ATTN_OK;
 }
@@ -309,11 +321,11 @@ static int parse_dists(const char *v, enum attn_dist *dists, int *count, char *e
 			char names[128] = "";
 			for (int i = 0; i < ATTN_DIST_COUNT; i++)
 				attn__append(names, sizeof(names), "%s%s", i ? ", " : "",
-					     attn_dist_name((enum attn_dist)i));
+				             attn_dist_name((enum attn_dist)i));
 			rc = attn_errf(err, errlen, ATTN_ERR_INVALID,
-				       "dist '%s': empty element at offset %zu; expected a "
-				       "distribution name (%s) between commas",
-				       v, off, names);
+			               "dist '%s': empty element at offset %zu; expected a "
+			               "distribution name (%s) between commas",
+			               v, off, names);
 			break;
 		}
 		if ((rc = attn_dist_parse(trim(t), &d, why, sizeof(why)))) {
@@ -327,7 +339,8 @@ static int parse_dists(const char *v, enum attn_dist *dists, int *count, char *e
 			dists[(*count)++] = d;
 	}
 	if (rc == ATTN_OK && *count == 0)
-		rc = attn_errf(err, errlen, ATTN_ERR_INVALID, "dist '%s': no distribution named", v);
+		rc =
+		    attn_errf(err, errlen, ATTN_ERR_INVALID, "dist '%s': no distribution named", v);
 	free(copy);
 	return rc;
 }
@@ -337,30 +350,30 @@ static int parse_seed(const char *v, uint64_t *seed, char *err, size_t errlen)
 	char *end;
 	if (!*v || *v == '-')
 		return attn_errf(err, errlen, ATTN_ERR_INVALID,
-				 "seed '%s': expected a non-negative integer", v);
+		                 "seed '%s': expected a non-negative integer", v);
 	errno = 0;
 	*seed = strtoull(v, &end, 10);
 	if (*end)
 		return attn_errf(err, errlen, ATTN_ERR_INVALID,
-				 "seed '%s': expected a non-negative integer, '%s' is not a digit",
-				 v, end);
+		                 "seed '%s': expected a non-negative integer, '%s' is not a digit",
+		                 v, end);
 	/* strtoull saturates at 2^64-1: a different seed than the one written. */
 	if (errno == ERANGE)
 		return attn_errf(err, errlen, ATTN_ERR_INVALID,
-				 "seed '%s' is above the largest seed, 18446744073709551615 "
-				 "(2^64-1)",
-				 v);
+		                 "seed '%s' is above the largest seed, 18446744073709551615 "
+		                 "(2^64-1)",
+		                 v);
 	return ATTN_OK;
 }
 
 int attn_sweep_expand(const struct attn_sweep_spec *sp, const struct attn_registry *reg,
-		      struct attn_case_list *out, char *err, size_t errlen)
+                      struct attn_case_list *out, char *err, size_t errlen)
 {
 	static const struct {
 		int key;
 		int64_t min, max;
 	} axes[] = {{K_N, 1, INT64_C(1) << 40}, {K_D, 1, 65536},     {K_HEADS, 1, 65536},
-		    {K_KV_HEADS, 1, 65536},     {K_BATCH, 1, 65536}, {K_THREADS, 1, 4096}};
+	            {K_KV_HEADS, 1, 65536},     {K_BATCH, 1, 65536}, {K_THREADS, 1, 4096}};
 	struct attn_axis ax[6] = {{0}};
 	struct attn_method_list ml = {0};
 	int causal[2] = {0}, ncausal = 0, mode[2] = {0}, nmode = 0, ndist = 0;
@@ -380,9 +393,9 @@ int attn_sweep_expand(const struct attn_sweep_spec *sp, const struct attn_regist
 		}
 	}
 	if ((rc = parse_pair("causal", sp->value[K_CAUSAL], "0", "1", causal, &ncausal, err,
-			     errlen)) ||
+	                     errlen)) ||
 	    (rc = parse_pair("mode", sp->value[K_MODE], "prefill", "decode", mode, &nmode, err,
-			     errlen)) ||
+	                     errlen)) ||
 	    (rc = parse_dists(sp->value[K_DIST], dists, &ndist, err, errlen)) ||
 	    (rc = parse_seed(sp->value[K_SEED], &seed, err, errlen)))
 		goto done;
@@ -392,20 +405,20 @@ int attn_sweep_expand(const struct attn_sweep_spec *sp, const struct attn_regist
 	}
 	if (ml.count == 0) {
 		rc = attn_errf(err, errlen, ATTN_ERR_INVALID, "methods '%s': no method selected",
-			       sp->value[K_METHODS]);
+		               sp->value[K_METHODS]);
 		goto done;
 	}
 
 	struct attn_axis *n = &ax[0], *d = &ax[1], *h = &ax[2], *kvh = &ax[3], *b = &ax[4],
-			 *th = &ax[5];
+	                 *th = &ax[5];
 	int nkv = kvh->count ? kvh->count : 1;
 	double total = (double)ndist * b->count * h->count * nkv * d->count * n->count * ncausal *
-		       nmode * th->count * ml.count;
+	               nmode * th->count * ml.count;
 	if (total > 1e6) {
 		rc = attn_errf(err, errlen, ATTN_ERR_INVALID,
-			       "the spec expands to %.0f cases; more than 1000000 is surely a "
-			       "mistake",
-			       total);
+		               "the spec expands to %.0f cases; more than 1000000 is surely a "
+		               "mistake",
+		               total);
 		goto done;
 	}
 	out->items = calloc(total > 0 ? (size_t)total : 1, sizeof(*out->items));
@@ -414,29 +427,67 @@ int attn_sweep_expand(const struct attn_sweep_spec *sp, const struct attn_regist
 		goto done;
 	}
 	for (int i0 = 0; i0 < ndist; i0++)
-	for (int i1 = 0; i1 < b->count; i1++)
-	for (int i2 = 0; i2 < h->count; i2++)
-	for (int i3 = 0; i3 < nkv; i3++)
-	for (int i4 = 0; i4 < nmode; i4++)
-	for (int i5 = 0; i5 < ncausal; i5++)
-	for (int i6 = 0; i6 < d->count; i6++)
-	for (int i7 = 0; i7 < n->count; i7++)
-	for (int i8 = 0; i8 < th->count; i8++)
-	for (int i9 = 0; i9 < ml.count; i9++) {
-		struct attn_case *c = &out->items[out->count++];
-		c->method = ml.items[i9].method;
-		c->params = ml.items[i9].params;
-		c->shape.batch = b->values[i1];
-		c->shape.heads = h->values[i2];
-		c->shape.kv_heads = kvh->count ? kvh->values[i3] : h->values[i2];
-		c->shape.n = n->values[i7];
-		c->shape.d = d->values[i6];
-		c->shape.causal = causal[i5];
-		c->shape.mode = mode[i4] ? ATTN_MODE_DECODE : ATTN_MODE_PREFILL;
-		c->dist = dists[i0];
-		c->threads = (int)th->values[i8];
-		c->seed = seed;
-	}
+		for (int i1 = 0; i1 < b->count; i1++)
+			for (int i2 = 0; i2 < h->count; i2++)
+				for (int i3 = 0; i3 < nkv; i3++)
+					for (int i4 = 0; i4 < nmode; i4++)
+						for (int i5 = 0; i5 < ncausal; i5++)
+							for (int i6 = 0; i6 < d->count; i6++)
+								for (int i7 = 0; i7 < n->count;
+								     i7++)
+									for (int i8 = 0;
+									     i8 < th->count; i8++)
+										for (int i9 = 0;
+										     i9 < ml.count;
+										     i9++) {
+											struct attn_case *c =
+											    &out->items
+											         [out->count++];
+											c->method =
+											    ml.items[i9]
+											        .method;
+											c->params =
+											    ml.items[i9]
+											        .params;
+											c->shape
+											    .batch =
+											    b->values
+											        [i1];
+											c->shape
+											    .heads =
+											    h->values
+											        [i2];
+											c->shape
+											    .kv_heads =
+											    kvh->count
+											        ? kvh->values
+											              [i3]
+											        : h->values
+											              [i2];
+											c->shape.n =
+											    n->values
+											        [i7];
+											c->shape.d =
+											    d->values
+											        [i6];
+											c->shape
+											    .causal =
+											    causal
+											        [i5];
+											c->shape
+											    .mode =
+											    mode[i4]
+											        ? ATTN_MODE_DECODE
+											        : ATTN_MODE_PREFILL;
+											c->dist =
+											    dists
+											        [i0];
+											c->threads =
+											    (int)th->values
+											        [i8];
+											c->seed =
+											    seed;
+										}
 done:
 	for (int i = 0; i < 6; i++)
 		attn_axis_free(&ax[i]);
@@ -461,43 +512,43 @@ void attn_case_list_free(struct attn_case_list *list)
  * of run_info find them where they were.
  */
 const char *const attn_protocol_keys[ATTN_PROTO_COUNT] = {
-	[ATTN_PROTO_TIMEOUT] = "timeout_s",
-	[ATTN_PROTO_MAX_CALL] = "max_call_s",
-	[ATTN_PROTO_WARMUP] = "warmup_s",
-	[ATTN_PROTO_MIN_TIME] = "min_time_s",
-	[ATTN_PROTO_MIN_REPS] = "min_reps",
-	[ATTN_PROTO_MAX_REPS] = "max_reps",
-	[ATTN_PROTO_MIN_SAMPLE] = "min_sample_s",
-	[ATTN_PROTO_CHECK_MAX_FLOPS] = "check_max_flops",
-	[ATTN_PROTO_MEM_LIMIT] = "mem_limit",
-	[ATTN_PROTO_COUNTERS] = "counters",
-	[ATTN_PROTO_BIND] = "bind",
-	[ATTN_PROTO_COLD_CACHE] = "cold_cache_bytes",
-	[ATTN_PROTO_DUMP_MASK] = "dump_mask",
-	[ATTN_PROTO_INTERLEAVE] = "interleave",
-	[ATTN_PROTO_ROOF_PROBE] = "roof_probe",
-	[ATTN_PROTO_ROOF_BUDGET] = "roof_budget_s",
-	[ATTN_PROTO_SPEC_OPTIONS] = "spec_options",
+    [ATTN_PROTO_TIMEOUT] = "timeout_s",
+    [ATTN_PROTO_MAX_CALL] = "max_call_s",
+    [ATTN_PROTO_WARMUP] = "warmup_s",
+    [ATTN_PROTO_MIN_TIME] = "min_time_s",
+    [ATTN_PROTO_MIN_REPS] = "min_reps",
+    [ATTN_PROTO_MAX_REPS] = "max_reps",
+    [ATTN_PROTO_MIN_SAMPLE] = "min_sample_s",
+    [ATTN_PROTO_CHECK_MAX_FLOPS] = "check_max_flops",
+    [ATTN_PROTO_MEM_LIMIT] = "mem_limit",
+    [ATTN_PROTO_COUNTERS] = "counters",
+    [ATTN_PROTO_BIND] = "bind",
+    [ATTN_PROTO_COLD_CACHE] = "cold_cache_bytes",
+    [ATTN_PROTO_DUMP_MASK] = "dump_mask",
+    [ATTN_PROTO_INTERLEAVE] = "interleave",
+    [ATTN_PROTO_ROOF_PROBE] = "roof_probe",
+    [ATTN_PROTO_ROOF_BUDGET] = "roof_budget_s",
+    [ATTN_PROTO_SPEC_OPTIONS] = "spec_options",
 };
 
 const char *const attn_protocol_options[ATTN_PROTO_COUNT] = {
-	[ATTN_PROTO_TIMEOUT] = "--timeout",
-	[ATTN_PROTO_MAX_CALL] = "--max-call-time",
-	[ATTN_PROTO_WARMUP] = "--warmup",
-	[ATTN_PROTO_MIN_TIME] = "--min-time",
-	[ATTN_PROTO_MIN_REPS] = "--min-reps",
-	[ATTN_PROTO_MAX_REPS] = "--max-reps",
-	[ATTN_PROTO_MIN_SAMPLE] = "--min-sample",
-	[ATTN_PROTO_CHECK_MAX_FLOPS] = "--check-max-flops",
-	[ATTN_PROTO_MEM_LIMIT] = "--mem-limit",
-	[ATTN_PROTO_COUNTERS] = "--counters",
-	[ATTN_PROTO_BIND] = "--bind",
-	[ATTN_PROTO_COLD_CACHE] = "--cold-cache",
-	[ATTN_PROTO_DUMP_MASK] = "--dump-mask",
-	[ATTN_PROTO_INTERLEAVE] = "--interleave/--no-interleave",
-	[ATTN_PROTO_ROOF_PROBE] = "--roof-probe",
-	[ATTN_PROTO_ROOF_BUDGET] = "--roof-budget",
-	[ATTN_PROTO_SPEC_OPTIONS] = "the spec file's settings",
+    [ATTN_PROTO_TIMEOUT] = "--timeout",
+    [ATTN_PROTO_MAX_CALL] = "--max-call-time",
+    [ATTN_PROTO_WARMUP] = "--warmup",
+    [ATTN_PROTO_MIN_TIME] = "--min-time",
+    [ATTN_PROTO_MIN_REPS] = "--min-reps",
+    [ATTN_PROTO_MAX_REPS] = "--max-reps",
+    [ATTN_PROTO_MIN_SAMPLE] = "--min-sample",
+    [ATTN_PROTO_CHECK_MAX_FLOPS] = "--check-max-flops",
+    [ATTN_PROTO_MEM_LIMIT] = "--mem-limit",
+    [ATTN_PROTO_COUNTERS] = "--counters",
+    [ATTN_PROTO_BIND] = "--bind",
+    [ATTN_PROTO_COLD_CACHE] = "--cold-cache",
+    [ATTN_PROTO_DUMP_MASK] = "--dump-mask",
+    [ATTN_PROTO_INTERLEAVE] = "--interleave/--no-interleave",
+    [ATTN_PROTO_ROOF_PROBE] = "--roof-probe",
+    [ATTN_PROTO_ROOF_BUDGET] = "--roof-budget",
+    [ATTN_PROTO_SPEC_OPTIONS] = "the spec file's settings",
 };
 
 /* The shortest %g text that reads back as the same double (at most 17 digits). */
@@ -550,8 +601,8 @@ static size_t *size_field(struct attn_sweep_protocol *p, enum attn_protocol_fiel
 	}
 }
 
-int attn_protocol_format(const struct attn_sweep_protocol *p, enum attn_protocol_field f,
-			 char *buf, size_t len)
+int attn_protocol_format(const struct attn_sweep_protocol *p, enum attn_protocol_field f, char *buf,
+                         size_t len)
 {
 	/* The accessors do not write; they only need one signature for both ways. */
 	struct attn_sweep_protocol *q = (struct attn_sweep_protocol *)p;
@@ -625,9 +676,8 @@ int attn_parse_size(const char *text, size_t *out)
 	return 0;
 }
 
-
 int attn_sweep_setting_parse(struct attn_sweep_protocol *p, enum attn_protocol_field f,
-			     const char *text, const char *name, char *err, size_t errlen)
+                             const char *text, const char *name, char *err, size_t errlen)
 {
 	double *r = real_field(p, f);
 	int *i = int_field(p, f);
@@ -640,8 +690,8 @@ int attn_sweep_setting_parse(struct attn_sweep_protocol *p, enum attn_protocol_f
 	case ATTN_PROTO_MIN_SAMPLE:
 		if (attn_parse_real(text, &dv) || (f == ATTN_PROTO_TIMEOUT && dv <= 0))
 			return attn_errf(err, errlen, ATTN_ERR_INVALID,
-					 "%s '%s': expected a %snumber of seconds", name, text,
-					 f == ATTN_PROTO_TIMEOUT ? "positive " : "non-negative ");
+			                 "%s '%s': expected a %snumber of seconds", name, text,
+			                 f == ATTN_PROTO_TIMEOUT ? "positive " : "non-negative ");
 		*r = dv;
 		return ATTN_OK;
 	case ATTN_PROTO_MIN_REPS:
@@ -651,48 +701,48 @@ int attn_sweep_setting_parse(struct attn_sweep_protocol *p, enum attn_protocol_f
 		long v = strtol(text, &end, 10);
 		if (end == text || *end || errno || v < 1 || v > 1000000)
 			return attn_errf(err, errlen, ATTN_ERR_INVALID,
-					 "%s '%s': expected a whole number in 1..1000000", name,
-					 text);
+			                 "%s '%s': expected a whole number in 1..1000000", name,
+			                 text);
 		*i = (int)v;
 		return ATTN_OK;
 	}
 	case ATTN_PROTO_CHECK_MAX_FLOPS:
 		if (attn_parse_real(text, r))
 			return attn_errf(err, errlen, ATTN_ERR_INVALID,
-					 "%s '%s': expected a number >= 0", name, text);
+			                 "%s '%s': expected a number >= 0", name, text);
 		return ATTN_OK;
 	case ATTN_PROTO_ROOF_BUDGET:
 		if (attn_parse_real(text, r))
 			return attn_errf(err, errlen, ATTN_ERR_INVALID,
-					 "%s '%s': expected seconds >= 0 (0 skips the roofs)", name,
-					 text);
+			                 "%s '%s': expected seconds >= 0 (0 skips the roofs)", name,
+			                 text);
 		return ATTN_OK;
 	case ATTN_PROTO_MEM_LIMIT:
 		if (attn_parse_size(text, &p->ro.mem_limit) || p->ro.mem_limit == 0)
 			return attn_errf(err, errlen, ATTN_ERR_INVALID,
-					 "%s '%s': expected a size like 8G or 512M", name, text);
+			                 "%s '%s': expected a size like 8G or 512M", name, text);
 		return ATTN_OK;
 	case ATTN_PROTO_COUNTERS: p->ro.counters = text; return ATTN_OK;
 	case ATTN_PROTO_BIND:
 		if (attn_bind_parse(text, &p->ro.bind, NULL, 0))
 			return attn_errf(err, errlen, ATTN_ERR_INVALID,
-					 "%s '%s': expected compact, scatter or none", name, text);
+			                 "%s '%s': expected compact, scatter or none", name, text);
 		return ATTN_OK;
 	case ATTN_PROTO_COLD_CACHE:
 	case ATTN_PROTO_DUMP_MASK:
 	case ATTN_PROTO_INTERLEAVE:
 	case ATTN_PROTO_ROOF_PROBE:
 		if (strcmp(text, "0") != 0 && strcmp(text, "1") != 0)
-			return attn_errf(err, errlen, ATTN_ERR_INVALID,
-					 "%s '%s': expected 0 or 1", name, text);
+			return attn_errf(err, errlen, ATTN_ERR_INVALID, "%s '%s': expected 0 or 1",
+			                 name, text);
 		*(f == ATTN_PROTO_COLD_CACHE ? &p->cold_cache : i) = text[0] == '1';
 		return ATTN_OK;
 	default: return attn_errf(err, errlen, ATTN_ERR_INVALID, "%s: not a sweep setting", name);
 	}
 }
 
-int attn_protocol_parse(struct attn_sweep_protocol *p, enum attn_protocol_field f,
-			const char *text, char *err, size_t errlen)
+int attn_protocol_parse(struct attn_sweep_protocol *p, enum attn_protocol_field f, const char *text,
+                        char *err, size_t errlen)
 {
 	if ((int)f < 0 || f >= ATTN_PROTO_COUNT || !text)
 		return attn_errf(err, errlen, ATTN_ERR_INVALID, "no such protocol field");
@@ -706,20 +756,20 @@ int attn_protocol_parse(struct attn_sweep_protocol *p, enum attn_protocol_field 
 		double v = strtod(text, &end);
 		if (!*text || *end || errno || !isfinite(v) || v < 0)
 			return attn_errf(err, errlen, ATTN_ERR_FORMAT,
-					 "stored %s '%s': expected a number >= 0", key, text);
+			                 "stored %s '%s': expected a number >= 0", key, text);
 		*r = v;
 	} else if (i) {
 		long v = strtol(text, &end, 10);
 		if (!*text || *end || errno || v < 0 || v > 1000000)
 			return attn_errf(err, errlen, ATTN_ERR_FORMAT,
-					 "stored %s '%s': expected a whole number in 0..1000000",
-					 key, text);
+			                 "stored %s '%s': expected a whole number in 0..1000000",
+			                 key, text);
 		*i = (int)v;
 	} else if (z) {
 		unsigned long long v = strtoull(text, &end, 10);
 		if (!*text || *end || errno || *text == '-' || v > SIZE_MAX)
 			return attn_errf(err, errlen, ATTN_ERR_FORMAT,
-					 "stored %s '%s': expected a number of bytes", key, text);
+			                 "stored %s '%s': expected a number of bytes", key, text);
 		*z = (size_t)v;
 	} else if (f == ATTN_PROTO_COUNTERS) {
 		p->ro.counters = strcmp(text, "default") == 0 ? NULL : text;
@@ -740,7 +790,7 @@ int attn_plugin_fingerprint(const char *path, char *buf, size_t len, char *err, 
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return attn_errf(err, errlen, ATTN_ERR_IO, "cannot read plugin %s: %s", path,
-				 strerror(errno));
+		                 strerror(errno));
 	/* FNV-1a, 64 bits: offset basis and prime from the reference. */
 	uint64_t h = 0xcbf29ce484222325ull;
 	unsigned char chunk[65536];

@@ -95,7 +95,7 @@ void attn_openblas_core_fixup(char **argv)
 		return;
 	const char *core = openblas_get_corename();
 	if (!core || (strcmp(core, "Prescott") != 0 && strcmp(core, "Core2") != 0 &&
-		      strcmp(core, "Nehalem") != 0))
+	              strcmp(core, "Nehalem") != 0))
 		return;
 	const char *want = NULL;
 	__builtin_cpu_init();

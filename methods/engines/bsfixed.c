@@ -19,8 +19,8 @@
 #include "attnbench/status.h"
 #include "engines/blocksparse.h"
 #include "engines/bsfixed.h"
-#include "kernels/kernels.h"
 #include "internal.h" /* attn__now_ns */
+#include "kernels/kernels.h"
 
 static int64_t bsf_lists(const struct attn__bsf_spec *sp, const struct attn_shape *s, int pass)
 {
@@ -247,8 +247,8 @@ static size_t bsf_layout(const struct attn__bsf_spec *sp, const struct attn_shap
 			bsf_geom(sp, s, pass, l, &g);
 			const struct bsf_count c =
 			    bsf_build(sp, s, pass, l, NULL, NULL, NULL, scratch);
-			const size_t rows =
-			    attn__bytes64((size_t)(attn__div_up(g.nq, sp->b) + 1) * sizeof(int64_t));
+			const size_t rows = attn__bytes64((size_t)(attn__div_up(g.nq, sp->b) + 1) *
+			                                  sizeof(int64_t));
 			const size_t cols = attn__bytes64((size_t)c.nnz * sizeof(int32_t));
 			if (hdr) {
 				hdr[li * 4] = (int64_t)off;

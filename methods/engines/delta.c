@@ -95,8 +95,8 @@
 #include <string.h>
 
 #include "attnbench/status.h"
-#include "kernels/kernels.h"
 #include "engines/delta.h"
+#include "kernels/kernels.h"
 
 /* Bound on |G| inside a chunk (see the top): folded factors stay in [e^-20, e^20]. */
 #define DELTA_SPAN 20.0f
@@ -140,7 +140,8 @@ static struct delta_cfg cfg_init(const struct attn__delta_spec *sp)
 	        (enum attn__lin_form)attn__param_int(sp->p, ATTN__LIN_P_FORM, ATTN__LIN_FORM_CHUNK),
 	    .C = attn__param_int(
 	        sp->p, ATTN__LIN_P_CHUNK,
-	        (int64_t)(sp->kind == ATTN__DELTA_TTT ? attn__ttt_params : attn__delta_params)[1].def),
+	        (int64_t)(sp->kind == ATTN__DELTA_TTT ? attn__ttt_params : attn__delta_params)[1]
+	            .def),
 	    .gated = sp->kind == ATTN__DELTA_GATED,
 	    .ttt = sp->kind == ATTN__DELTA_TTT,
 	    .name = names[sp->kind],

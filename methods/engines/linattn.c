@@ -104,8 +104,8 @@
 
 #include "attnbench/status.h"
 #include "attnbench/workload.h"
-#include "kernels/kernels.h"
 #include "engines/linattn.h"
+#include "kernels/kernels.h"
 
 /* Bound on |G| inside a chunk (see the top): folded factors stay in [e^-20, e^20]. */
 #define LIN_SPAN 20.0f
@@ -945,8 +945,8 @@ static void parallel_head(const struct attn__lin_spec *ls, const struct lin_plan
 			 * gates leave the diagonal block to pass 2b) */
 			const int64_t g1 = attn__min64(j1, kgemm);
 			if (g1 > j0)
-				attn__gemm(g1 - j0, bqp, F, keys + j0 * ldf, ldf, 1, qt, ldq, st, ldq,
-				           0);
+				attn__gemm(g1 - j0, bqp, F, keys + j0 * ldf, ldf, 1, qt, ldq, st,
+				           ldq, 0);
 
 			/*
 			 * pass 2b: the diagonal block under vector gates, term by term:
@@ -979,7 +979,8 @@ static void parallel_head(const struct attn__lin_spec *ls, const struct lin_plan
 			if (gd == 1) {
 				for (int64_t j = j0; j < j1; j++) {
 					float *row = st + (j - j0) * ldq;
-					const int64_t lo = j > i0 ? j - i0 : 0; /* first row that sees j */
+					const int64_t lo =
+					    j > i0 ? j - i0 : 0; /* first row that sees j */
 					for (int64_t i = 0; i < lo; i++)
 						row[i] = 0.0f;
 					for (int64_t i = lo; i < mb; i++)
@@ -987,7 +988,8 @@ static void parallel_head(const struct attn__lin_spec *ls, const struct lin_plan
 				}
 			} else if (gd == 0 && causal) {
 				for (int64_t j = (j0 > i0 + 1 ? j0 : i0 + 1); j < j1; j++)
-					memset(st + (j - j0) * ldq, 0, (size_t)(j - i0) * sizeof(float));
+					memset(st + (j - j0) * ldq, 0,
+					       (size_t)(j - i0) * sizeof(float));
 			}
 
 			/* pass 4: O_block (bqp, D) (+)= P V, reading Pᵀ in place; row sums */

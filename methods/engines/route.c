@@ -11,9 +11,9 @@
 #include <stdlib.h>
 
 #include "attnbench/workload.h"
-#include "kernels/kernels.h"
 #include "engines/route.h"
 #include "internal.h" /* attn__now_ns */
+#include "kernels/kernels.h"
 
 void attn__route_pool_mean(const float *x, int64_t n, int64_t d, int64_t b, float *out)
 {

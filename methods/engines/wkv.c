@@ -76,8 +76,8 @@
 #include <string.h>
 
 #include "attnbench/status.h"
-#include "kernels/kernels.h"
 #include "engines/wkv.h"
+#include "kernels/kernels.h"
 
 /* Keys per block of the non-causal recurrent form's summation (≈ √10⁶). */
 #define WKV_BLOCK 1024

@@ -68,7 +68,6 @@ static const struct attn_param_spec flash_params[] = {
      "256 in decode"},
 };
 
-
 /*
  * How one forward() carves its workspace. workspace_bytes() and forward()
  * both build this from the same (shape, params, threads), so they agree.
@@ -435,8 +434,8 @@ static void flash_decode(const struct flash_plan *pl, const struct attn_shape *s
 		/* Merge: M = max m_r, O = Σ 2^(m_r - M) A_r / Σ 2^(m_r - M) l_r. */
 #pragma omp for schedule(static)
 		for (int64_t bh = 0; bh < heads; bh++)
-			attn__merge_partials(out + bh * D, parts + bh * splits * stride, splits, stride,
-					     D);
+			attn__merge_partials(out + bh * D, parts + bh * splits * stride, splits,
+			                     stride, D);
 	}
 }
 

@@ -54,7 +54,7 @@ static int ref_forward(const struct attn_method *m, const struct attn_shape *s,
 	(void)m;
 	(void)p;
 	(void)ctx;
-	double *o64 = ws;                       /* (B, H, NQ, D) */
+	double *o64 = ws;                        /* (B, H, NQ, D) */
 	double *scores = o64 + ref_out_count(s); /* (N) */
 	int rc = attn__reference_softmax_ws(s, in, o64, scores);
 	if (rc != ATTN_OK)
@@ -75,25 +75,25 @@ static int ref_oracle(const struct attn_method *m, const struct attn_shape *s,
 }
 
 const struct attn_method attn_method_reference = {
-	.abi_version = ATTN_ABI_VERSION,
-	.name = "reference",
-	.family = ATTN_FAMILY_FULL,
-	.category = "softmax",
-	.summary = "float64 softmax attention in obvious loops (the oracle, rounded to float)",
-	.citation = "Vaswani et al. 2017, Attention Is All You Need",
-	.flags = ATTN_METHOD_EXACT | ATTN_METHOD_ORACLE_ONLY,
-	.time_exp = 2.0,
-	.mem_exp = 1.0, /* the float64 output, (B, H, N, D) doubles */
-	/* Only the final rounding to float separates it from its oracle. */
-	.tolerance = 1e-6,
-	.inputs = 0,
-	.n_params = 0,
-	.params = NULL,
-	.supports = ref_supports,
-	.workspace_bytes = ref_workspace_bytes,
-	.flops = ref_flops,
-	.bytes = ref_bytes,
-	.prepare = NULL,
-	.forward = ref_forward,
-	.oracle = ref_oracle,
+    .abi_version = ATTN_ABI_VERSION,
+    .name = "reference",
+    .family = ATTN_FAMILY_FULL,
+    .category = "softmax",
+    .summary = "float64 softmax attention in obvious loops (the oracle, rounded to float)",
+    .citation = "Vaswani et al. 2017, Attention Is All You Need",
+    .flags = ATTN_METHOD_EXACT | ATTN_METHOD_ORACLE_ONLY,
+    .time_exp = 2.0,
+    .mem_exp = 1.0, /* the float64 output, (B, H, N, D) doubles */
+    /* Only the final rounding to float separates it from its oracle. */
+    .tolerance = 1e-6,
+    .inputs = 0,
+    .n_params = 0,
+    .params = NULL,
+    .supports = ref_supports,
+    .workspace_bytes = ref_workspace_bytes,
+    .flops = ref_flops,
+    .bytes = ref_bytes,
+    .prepare = NULL,
+    .forward = ref_forward,
+    .oracle = ref_oracle,
 };

@@ -38,7 +38,7 @@ extern const struct attn_method attn_method_window;
 enum { HYB_P_STACK = 0, HYB_P_FULL = 1 };
 enum { HYB_MINIMAX = 0, HYB_JAMBA = 1, HYB_GEMMA3 = 2 };
 #define HYB_MAX_LAYERS 8
-#define HYB_WINDOW 1024
+#define HYB_WINDOW     1024
 
 static const struct attn_param_spec hybrid_params[] = {
     {"stack", ATTN_PARAM_ENUM, HYB_MINIMAX, 0, 2, "minimax|jamba|gemma3",

@@ -116,9 +116,10 @@ void attn__exp2_sub_into(float *x, const float *shift, float *sum, int64_t n)
 	for (int64_t i = 0; i < n; i += 16) {
 		const __mmask16 k = lanes(n - i);
 		__m512 e = exp2_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i),
-						     _mm512_maskz_loadu_ps(k, shift + i)));
+		                                     _mm512_maskz_loadu_ps(k, shift + i)));
 		_mm512_mask_storeu_ps(x + i, k, e);
-		_mm512_mask_storeu_ps(sum + i, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, sum + i), e));
+		_mm512_mask_storeu_ps(sum + i, k,
+		                      _mm512_add_ps(_mm512_maskz_loadu_ps(k, sum + i), e));
 	}
 #else
 #pragma omp simd
@@ -161,7 +162,7 @@ void attn__axpy(float *y, float alpha, const float *x, int64_t n)
 }
 
 void attn__transpose(float *dst, int64_t ldd, const float *src, int64_t lds, int64_t rows,
-		     int64_t cols)
+                     int64_t cols)
 {
 	int64_t i0 = 0;
 #if defined(__AVX512F__)
@@ -172,12 +173,12 @@ void attn__transpose(float *dst, int64_t ldd, const float *src, int64_t lds, int
 	 */
 	if (lds <= INT32_MAX / 16) {
 		const __m512i off = _mm512_mullo_epi32(
-			_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-			_mm512_set1_epi32((int)lds));
+		    _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+		    _mm512_set1_epi32((int)lds));
 		for (; i0 + 16 <= rows; i0 += 16)
 			for (int64_t j = 0; j < cols; j++)
 				_mm512_storeu_ps(dst + j * ldd + i0,
-						 _mm512_i32gather_ps(off, src + i0 * lds + j, 4));
+				                 _mm512_i32gather_ps(off, src + i0 * lds + j, 4));
 	}
 #endif
 	for (int64_t j = 0; j < cols; j++)
@@ -199,9 +200,8 @@ void attn__scale(float *x, float alpha, int64_t n)
  * of A. The inner loop vectorises; C's row goes through L1 on every k, which
  * is what the register tile below avoids.
  */
-static void gemm_generic(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa,
-			 int64_t csa, const float *b, int64_t ldb, float *c, int64_t ldc,
-			 int accumulate)
+static void gemm_generic(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, int64_t csa,
+                         const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate)
 {
 	if (n <= 0)
 		return;
@@ -222,7 +222,7 @@ static void gemm_generic(int64_t m, int64_t n, int64_t k, const float *a, int64_
  *   a (8, k) with strides (rsa, csa), b (k, 32) stride ldb, c (8, 32) stride ldc.
  */
 static void gemm_tile_8x32(int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
-			   int64_t ldb, float *c, int64_t ldc, int accumulate)
+                           int64_t ldb, float *c, int64_t ldc, int accumulate)
 {
 	__m512 c0[ATTN__GEMM_MR], c1[ATTN__GEMM_MR];
 
@@ -251,7 +251,7 @@ static void gemm_tile_8x32(int64_t k, const float *a, int64_t rsa, int64_t csa, 
 #endif
 
 void attn__gemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, int64_t csa,
-		const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate)
+                const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate)
 {
 #if defined(__AVX512F__)
 	/*
@@ -265,10 +265,10 @@ void attn__gemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, in
 	for (int64_t j0 = 0; j0 < n_full; j0 += ATTN__GEMM_NR)
 		for (int64_t i0 = 0; i0 < m_full; i0 += ATTN__GEMM_MR)
 			gemm_tile_8x32(k, a + i0 * rsa, rsa, csa, b + j0, ldb, c + i0 * ldc + j0,
-				       ldc, accumulate);
+			               ldc, accumulate);
 	gemm_generic(m, n - n_full, k, a, rsa, csa, b + n_full, ldb, c + n_full, ldc, accumulate);
 	gemm_generic(m - m_full, n_full, k, a + m_full * rsa, rsa, csa, b, ldb, c + m_full * ldc,
-		     ldc, accumulate);
+	             ldc, accumulate);
 #else
 	gemm_generic(m, n, k, a, rsa, csa, b, ldb, c, ldc, accumulate);
 #endif
@@ -291,15 +291,15 @@ static inline __m512 reduce16(const __m512 v[16])
 	__m512 r[8], u[4], w[2];
 	for (int i = 0; i < 8; i++)
 		r[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0x44),
-				     _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xEE));
+		                     _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], 0xEE));
 	for (int i = 0; i < 4; i++)
 		u[i] = _mm512_add_ps(_mm512_shuffle_f32x4(r[2 * i], r[2 * i + 1], 0x88),
-				     _mm512_shuffle_f32x4(r[2 * i], r[2 * i + 1], 0xDD));
+		                     _mm512_shuffle_f32x4(r[2 * i], r[2 * i + 1], 0xDD));
 	for (int i = 0; i < 2; i++)
 		w[i] = _mm512_add_ps(_mm512_shuffle_ps(u[2 * i], u[2 * i + 1], 0x44),
-				     _mm512_shuffle_ps(u[2 * i], u[2 * i + 1], 0xEE));
+		                     _mm512_shuffle_ps(u[2 * i], u[2 * i + 1], 0xEE));
 	return _mm512_add_ps(_mm512_shuffle_ps(w[0], w[1], 0x88),
-			     _mm512_shuffle_ps(w[0], w[1], 0xDD));
+	                     _mm512_shuffle_ps(w[0], w[1], 0xDD));
 }
 
 /*
@@ -309,8 +309,8 @@ static inline __m512 reduce16(const __m512 v[16])
  *   a (R, k) stride lda, b (4, k) stride ldb, c (R, 4) stride ldc.
  */
 static inline __attribute__((always_inline)) void gemm_nt_tile(int R, int64_t k, const float *a,
-							      int64_t lda, const float *b,
-							      int64_t ldb, float *c, int64_t ldc)
+                                                               int64_t lda, const float *b,
+                                                               int64_t ldb, float *c, int64_t ldc)
 {
 	__m512 acc[4][4];
 	for (int i = 0; i < R; i++)
@@ -347,7 +347,7 @@ static inline __attribute__((always_inline)) void gemm_nt_tile(int R, int64_t k,
 #endif
 
 void attn__gemm_nt(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
-		   int64_t ldb, float *c, int64_t ldc)
+                   int64_t ldb, float *c, int64_t ldc)
 {
 	int64_t j0 = 0;
 #if defined(__AVX512F__)
@@ -355,9 +355,11 @@ void attn__gemm_nt(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
 	for (; j0 + 4 <= n; j0 += 4) {
 		int64_t i = 0;
 		for (; i + 4 <= m; i += 4)
-			gemm_nt_tile(4, k, a + i * lda, lda, b + j0 * ldb, ldb, c + i * ldc + j0, ldc);
+			gemm_nt_tile(4, k, a + i * lda, lda, b + j0 * ldb, ldb, c + i * ldc + j0,
+			             ldc);
 		for (; i < m; i++)
-			gemm_nt_tile(1, k, a + i * lda, lda, b + j0 * ldb, ldb, c + i * ldc + j0, ldc);
+			gemm_nt_tile(1, k, a + i * lda, lda, b + j0 * ldb, ldb, c + i * ldc + j0,
+			             ldc);
 	}
 #endif
 	for (int64_t j = j0; j < n; j++)
@@ -368,7 +370,7 @@ void attn__gemm_nt(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
 /* ---- online softmax by tiles --------------------------------------------------- */
 
 void attn__pack_qt(float *qt, int64_t ldq, const float *q, int64_t rsq, int64_t mq, int64_t bqp,
-		   int64_t D, float scale)
+                   int64_t D, float scale)
 {
 	for (int64_t c = 0; c < D; c++) {
 		for (int64_t i = 0; i < mq; i++)
@@ -378,7 +380,7 @@ void attn__pack_qt(float *qt, int64_t ldq, const float *q, int64_t rsq, int64_t 
 }
 
 void attn__online_rescale(float *m, float *l, const float *mnew, const float *csum, float *acc,
-			  int64_t n, int64_t D)
+                          int64_t n, int64_t D)
 {
 	for (int64_t i = 0; i < n; i++) {
 		const float alpha = attn__exp2f(m[i] - mnew[i]);
@@ -420,18 +422,22 @@ void attn__merge_partials(float *o, const float *parts, int64_t count, int64_t s
 int attn__check_shape(const struct attn_shape *s, char *msg, size_t msglen)
 {
 	if (s->batch < 1)
-		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "batch %lld < 1", (long long)s->batch);
+		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "batch %lld < 1",
+		                 (long long)s->batch);
 	if (s->heads < 1)
-		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "heads %lld < 1", (long long)s->heads);
+		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "heads %lld < 1",
+		                 (long long)s->heads);
 	if (s->kv_heads < 1 || s->heads % s->kv_heads != 0)
-		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "kv_heads %lld does not divide heads %lld",
-			      (long long)s->kv_heads, (long long)s->heads);
+		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED,
+		                 "kv_heads %lld does not divide heads %lld", (long long)s->kv_heads,
+		                 (long long)s->heads);
 	if (s->n < 1)
 		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "n %lld < 1", (long long)s->n);
 	if (s->d < 1)
 		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "d %lld < 1", (long long)s->d);
 	if (s->mode != ATTN_MODE_PREFILL && s->mode != ATTN_MODE_DECODE)
-		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "unknown mode %d", (int)s->mode);
+		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED, "unknown mode %d",
+		                 (int)s->mode);
 	return ATTN_OK;
 }
 
@@ -442,8 +448,8 @@ int64_t attn__param_int(const struct attn_params *p, int idx, int64_t def)
 	return (int64_t)p->v[idx];
 }
 
-int attn__check_param_int(const struct attn_params *p, const struct attn_param_spec *spec,
-			  int idx, char *msg, size_t msglen)
+int attn__check_param_int(const struct attn_params *p, const struct attn_param_spec *spec, int idx,
+                          char *msg, size_t msglen)
 {
 	const double v = (p && idx < p->count) ? p->v[idx] : spec->def;
 	if (v != floor(v))

@@ -75,12 +75,11 @@ static inline int64_t attn__round_up(int64_t x, int64_t m)
  * hides key j from the query at position p when j > p. Allocates one row of
  * N scores: ATTN_ERR_NOMEM when that fails, ATTN_ERR_INVALID on a bad shape.
  */
-int attn_reference_softmax(const struct attn_shape *s, const struct attn_inputs *in,
-			   double *out);
+int attn_reference_softmax(const struct attn_shape *s, const struct attn_inputs *in, double *out);
 
 /* The same, with the caller's row of N doubles as scratch: never allocates. */
 int attn__reference_softmax_ws(const struct attn_shape *s, const struct attn_inputs *in,
-			       double *out, double *scores);
+                               double *out, double *scores);
 
 /* ---- fast exp -------------------------------------------------------------- */
 
@@ -242,7 +241,7 @@ void attn__scale(float *x, float alpha, int64_t n);
 
 /* dst (cols, ldd) = srcᵀ, src (rows, lds): packs a tile for attn__gemm's B. */
 void attn__transpose(float *dst, int64_t ldd, const float *src, int64_t lds, int64_t rows,
-		     int64_t cols);
+                     int64_t cols);
 
 /*
  * The register tile of attn__gemm: MR rows by NR columns of C stay in
@@ -264,7 +263,7 @@ void attn__transpose(float *dst, int64_t ldd, const float *src, int64_t lds, int
  * conflicts down a column panel).
  */
 void attn__gemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, int64_t csa,
-		const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate);
+                const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate);
 
 /*
  * C = A Bᵀ by dot products, for a few rows of A against many rows of B:
@@ -275,7 +274,7 @@ void attn__gemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, in
  * is loaded once for all of A. Single-threaded.
  */
 void attn__gemm_nt(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
-		   int64_t ldb, float *c, int64_t ldc);
+                   int64_t ldb, float *c, int64_t ldc);
 
 /* ---- online softmax by tiles (flash and the block-sparse engine) ----------- */
 
@@ -291,7 +290,7 @@ void attn__gemm_nt(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
  *   q (mq, D) with row stride rsq.
  */
 void attn__pack_qt(float *qt, int64_t ldq, const float *q, int64_t rsq, int64_t mq, int64_t bqp,
-		   int64_t D, float scale);
+                   int64_t D, float scale);
 
 /*
  * The rescale step of the online softmax, per query row i < n, after a
@@ -301,7 +300,7 @@ void attn__pack_qt(float *qt, int64_t ldq, const float *q, int64_t rsq, int64_t 
  *   m, l, mnew, csum (n); acc (n, D).
  */
 void attn__online_rescale(float *m, float *l, const float *mnew, const float *csum, float *acc,
-			  int64_t n, int64_t D);
+                          int64_t n, int64_t D);
 
 /*
  * One row's online-softmax step in decode: part = (m, l, A[D]) is the
@@ -338,8 +337,8 @@ int64_t attn__param_int(const struct attn_params *p, int idx, int64_t def);
  * [min, max]: ATTN_OK or ATTN_ERR_UNSUPPORTED with the reason in msg
  * ("w 2.5 must be a whole number", "b 4 must be at least 8", ...).
  */
-int attn__check_param_int(const struct attn_params *p, const struct attn_param_spec *spec,
-			  int idx, char *msg, size_t msglen);
+int attn__check_param_int(const struct attn_params *p, const struct attn_param_spec *spec, int idx,
+                          char *msg, size_t msglen);
 
 /*
  * The checks a supports() built on a params array starts with: the shape

@@ -15,8 +15,8 @@
  * O(N² D) sum. There is no chunk form. Stable at any key size and N (no
  * overflow, no NaN).
  */
-#include "kernels/kernels.h"
 #include "engines/wkv.h"
+#include "kernels/kernels.h"
 
 static const struct attn__wkv_method aft_data = {.decay = NULL};
 

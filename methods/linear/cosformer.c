@@ -30,8 +30,8 @@
  */
 #include <math.h>
 
-#include "kernels/kernels.h"
 #include "engines/linattn.h"
+#include "kernels/kernels.h"
 
 #define COSFORMER_EPS 1e-6f
 

@@ -15,8 +15,8 @@
  * k relative to each chunk (GLA §4, secondary chunking being replaced by
  * cutting chunks where the fold would leave [e^-20, e^20]).
  */
-#include "kernels/kernels.h"
 #include "engines/linattn.h"
+#include "kernels/kernels.h"
 
 static const struct attn_param_spec gla_params[] = {
     ATTN__LIN_PARAM_FORM,

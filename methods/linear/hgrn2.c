@@ -18,8 +18,8 @@
  * forms exactly as for gla (GLA's chunk form, which HGRN-2 itself uses);
  * `form` picks one, chunk by default.
  */
-#include "kernels/kernels.h"
 #include "engines/linattn.h"
+#include "kernels/kernels.h"
 
 static const struct attn_param_spec hgrn2_params[] = {
     ATTN__LIN_PARAM_FORM,

@@ -16,8 +16,8 @@
  * The engine (methods/engines/linattn.c) computes the three forms; `form`
  * picks one, chunk by default (time O(N)); the parallel form is O(N²).
  */
-#include "kernels/kernels.h"
 #include "engines/linattn.h"
+#include "kernels/kernels.h"
 
 static const struct attn_param_spec linear_elu_params[] = {
     ATTN__LIN_PARAM_FORM,

@@ -15,8 +15,8 @@
  * forms; the chunk form is SSD's block decomposition (diagonal blocks as
  * masked products, off-diagonal through the carried state).
  */
-#include "kernels/kernels.h"
 #include "engines/linattn.h"
+#include "kernels/kernels.h"
 
 static const struct attn_param_spec mamba2_params[] = {
     ATTN__LIN_PARAM_FORM,

@@ -36,8 +36,8 @@
  */
 #include <math.h>
 
-#include "kernels/kernels.h"
 #include "engines/linattn.h"
+#include "kernels/kernels.h"
 
 static const struct attn_param_spec performer_params[] = {
     ATTN__LIN_PARAM_FORM,
@@ -79,7 +79,8 @@ static void performer_apply(const struct attn__lin_spec *ls, const struct attn__
 	if (!r->is_query) {
 		double c = (double)*kshift;
 		for (int64_t i = 0; i < r->n; i++) {
-			const double b = performer_top(attn__max(dst + i * ldf, m), r->x + i * D, D, s);
+			const double b =
+			    performer_top(attn__max(dst + i * ldf, m), r->x + i * D, D, s);
 			c = b > c ? b : c;
 		}
 		*kshift = (float)c;
@@ -89,7 +90,8 @@ static void performer_apply(const struct attn__lin_spec *ls, const struct attn__
 		const float mu = attn__max(row, m);
 		float beta = -lm;
 		if (!r->is_query)
-			beta = (float)(performer_top(mu, r->x + i * D, D, s) - (double)*kshift) - lm;
+			beta =
+			    (float)(performer_top(mu, r->x + i * D, D, s) - (double)*kshift) - lm;
 		for (int64_t j = 0; j < m; j++)
 			row[j] = attn__expf(attn__fmaf(sf, row[j] - mu, beta));
 	}

@@ -18,8 +18,8 @@
  */
 #include <math.h>
 
-#include "kernels/kernels.h"
 #include "engines/linattn.h"
+#include "kernels/kernels.h"
 
 enum { RETNET_P_GAMMA = 2 };
 

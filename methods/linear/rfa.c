@@ -35,8 +35,8 @@
  */
 #include <math.h>
 
-#include "kernels/kernels.h"
 #include "engines/linattn.h"
+#include "kernels/kernels.h"
 
 static const struct attn_param_spec rfa_params[] = {
     ATTN__LIN_PARAM_FORM,

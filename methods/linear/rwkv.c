@@ -26,8 +26,8 @@
  */
 #include <math.h>
 
-#include "kernels/kernels.h"
 #include "engines/wkv.h"
+#include "kernels/kernels.h"
 
 /* w (D) and u (D) of query head h of `heads`; see the top of the file. */
 static void rwkv_decay(int64_t h, int64_t heads, int64_t D, float *w, float *u)

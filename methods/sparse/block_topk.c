@@ -27,8 +27,8 @@
  * fewer); forward() reports the kept pairs it actually computed.
  */
 #include "engines/blocksparse.h"
-#include "kernels/kernels.h"
 #include "engines/route.h"
+#include "kernels/kernels.h"
 
 enum { BT_P_B = 0, BT_P_TOPK = 1 };
 

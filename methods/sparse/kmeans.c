@@ -31,8 +31,8 @@
 #include <math.h>
 
 #include "engines/blocksparse.h"
-#include "kernels/kernels.h"
 #include "engines/route.h"
+#include "kernels/kernels.h"
 
 enum { KM_P_B = 0, KM_P_CLUSTERS = 1, KM_P_ITERS = 2, KM_P_SEED = 3 };
 

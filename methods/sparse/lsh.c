@@ -30,8 +30,8 @@
  * hashing and the counting sorts are the routing, O(N D buckets).
  */
 #include "engines/blocksparse.h"
-#include "kernels/kernels.h"
 #include "engines/route.h"
+#include "kernels/kernels.h"
 
 enum { LSH_P_B = 0, LSH_P_BUCKETS = 1, LSH_P_SEED = 2 };
 

@@ -29,8 +29,8 @@
  * The paper's gate uses no 1/√D (it does not change the ranking).
  */
 #include "engines/blocksparse.h"
-#include "kernels/kernels.h"
 #include "engines/route.h"
+#include "kernels/kernels.h"
 
 enum { MOBA_P_B = 0, MOBA_P_TOPK = 1, MOBA_P_ROUTE = 2 };
 enum { MOBA_ROUTE_BLOCK = 0, MOBA_ROUTE_TOKEN = 1 };

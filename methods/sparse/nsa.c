@@ -39,8 +39,8 @@
 #include <stdlib.h>
 
 #include "engines/blocksparse.h"
-#include "kernels/kernels.h"
 #include "engines/route.h"
+#include "kernels/kernels.h"
 
 enum { NSA_P_B = 0, NSA_P_TOPK = 1, NSA_P_W = 2, NSA_P_GATE = 3 };
 

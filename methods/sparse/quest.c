@@ -27,8 +27,8 @@
 #include <stdio.h>
 
 #include "engines/blocksparse.h"
-#include "kernels/kernels.h"
 #include "engines/route.h"
+#include "kernels/kernels.h"
 
 enum { QUEST_P_B = 0, QUEST_P_TOPK = 1 };
 

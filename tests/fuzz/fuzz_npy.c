@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "npy.h"
 #include "fuzz.h"
+#include "npy.h"
 
 /* Where the data starts, from the prefix the reader accepted (format 1.0, or 2.0 and 3.0). */
 static size_t data_offset(const uint8_t *data)

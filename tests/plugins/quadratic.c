@@ -19,7 +19,7 @@ static size_t nsq(const struct attn_method *m, const struct attn_shape *s,
 
 /* The V row at the position of query i of head (b, h): this plugin's "output". */
 static const float *own_v(const struct attn_shape *s, const struct attn_inputs *in, int64_t b,
-			  int64_t h, int64_t i)
+                          int64_t h, int64_t i)
 {
 	int64_t pos = s->mode == ATTN_MODE_DECODE ? s->n - 1 : i;
 	return in->v + ((b * s->kv_heads + h / (s->heads / s->kv_heads)) * s->n + pos) * s->d;
@@ -35,7 +35,8 @@ static int forward(const struct attn_method *m, const struct attn_shape *s,
 	int64_t nq = attn_shape_nq(s);
 	for (int64_t bh = 0; bh < s->batch * s->heads; bh++)
 		for (int64_t i = 0; i < nq; i++)
-			memcpy(out + (bh * nq + i) * s->d, own_v(s, in, bh / s->heads, bh % s->heads, i),
+			memcpy(out + (bh * nq + i) * s->d,
+			       own_v(s, in, bh / s->heads, bh % s->heads, i),
 			       (size_t)s->d * sizeof(float));
 	return 0;
 }
@@ -57,19 +58,19 @@ static int oracle(const struct attn_method *m, const struct attn_shape *s,
 }
 
 static const struct attn_method quadratic = {
-	.abi_version = ATTN_ABI_VERSION,
-	.name = "quadratic_plugin",
-	.family = ATTN_FAMILY_FULL,
-	.category = "test",
-	.summary = "test plugin: an N^2 workspace, fully touched",
-	.time_exp = 2,
-	.mem_exp = 2,
-	.tolerance = 1e-6,
-	.workspace_bytes = nsq,
-	.flops = tp_zero,
-	.bytes = tp_zero,
-	.forward = forward,
-	.oracle = oracle,
+    .abi_version = ATTN_ABI_VERSION,
+    .name = "quadratic_plugin",
+    .family = ATTN_FAMILY_FULL,
+    .category = "test",
+    .summary = "test plugin: an N^2 workspace, fully touched",
+    .time_exp = 2,
+    .mem_exp = 2,
+    .tolerance = 1e-6,
+    .workspace_bytes = nsq,
+    .flops = tp_zero,
+    .bytes = tp_zero,
+    .forward = forward,
+    .oracle = oracle,
 };
 
 const struct attn_method *const *attn_plugin_methods(void);

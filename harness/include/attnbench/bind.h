@@ -16,11 +16,7 @@
 
 #include <stddef.h>
 
-enum attn_bind_policy {
-	ATTN_BIND_COMPACT = 0,
-	ATTN_BIND_SCATTER = 1,
-	ATTN_BIND_NONE = 2
-};
+enum attn_bind_policy { ATTN_BIND_COMPACT = 0, ATTN_BIND_SCATTER = 1, ATTN_BIND_NONE = 2 };
 
 const char *attn_bind_name(enum attn_bind_policy p);
 int attn_bind_parse(const char *text, enum attn_bind_policy *out, char *err, size_t errlen);
@@ -44,6 +40,6 @@ int attn_bind_plan(int threads, enum attn_bind_policy p, int *pus, char *err, si
  * thread would put them all on the main thread's one PU.
  */
 int attn_bind_apply(int threads, enum attn_bind_policy p, int pin_each, char *cpus, size_t len,
-		    char *err, size_t errlen);
+                    char *err, size_t errlen);
 
 #endif /* ATTNBENCH_BIND_H */

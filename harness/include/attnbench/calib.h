@@ -33,7 +33,7 @@ struct attn_roof {
  * scalar forces the FMA kernel (tests use it to run each one).
  */
 int attn_roof_measure(int threads, double budget_s, size_t llc_bytes, struct attn_roof *out,
-		      char *err, size_t errlen);
+                      char *err, size_t errlen);
 
 /*
  * The individual measurements, for tests and for interleaving with cases.

@@ -34,7 +34,7 @@
 #define ATTN_MAX_COUNTERS 16
 
 /* The default set: hardware events where a PMU exists, software ones always. */
-#define ATTN_COUNTERS_DEFAULT                                                                  \
+#define ATTN_COUNTERS_DEFAULT                                                                      \
 	"PAPI_TOT_INS,PAPI_TOT_CYC,PAPI_L1_DCM,PAPI_L2_TCM,PAPI_L3_TCM,perf::TASK-CLOCK,"          \
 	"perf::PAGE-FAULTS,perf::CONTEXT-SWITCHES,perf::CPU-MIGRATIONS"
 
@@ -75,7 +75,7 @@ int attn_counters_open(const char *list, struct attn_counters **out, char *err, 
 
 /* The same with the caller's backends tried in order (tests). */
 int attn_counters_open_with(const char *list, const struct attn_counter_backend *const *backends,
-			    int n_backends, struct attn_counters **out, char *err, size_t errlen);
+                            int n_backends, struct attn_counters **out, char *err, size_t errlen);
 
 void attn_counters_close(struct attn_counters *c);
 
@@ -86,7 +86,7 @@ const char *attn_counters_name(const struct attn_counters *c, int i);
  * names the backend that counts it ("papi", "perf_event"), or "none".
  */
 int attn_counters_available(const struct attn_counters *c, int i, const char **why,
-			    const char **source);
+                            const char **source);
 
 /* Snapshot every event now (the timer's start). */
 int attn_counters_start(struct attn_counters *c);

@@ -55,10 +55,7 @@ enum attn_family {
 	ATTN_FAMILY_HYBRID = 3
 };
 
-enum attn_mode {
-	ATTN_MODE_PREFILL = 0,
-	ATTN_MODE_DECODE = 1
-};
+enum attn_mode { ATTN_MODE_PREFILL = 0, ATTN_MODE_DECODE = 1 };
 
 /* Status codes shared by plugins and the harness: 0 ok, negative error. */
 enum attn_status {
@@ -161,8 +158,10 @@ struct attn_ctx {
 	int threads;   /* threads the method may use (OpenMP or its own) */
 	uint64_t seed; /* the case's seed, for anything random */
 	/* Optional figures of this call (NULL when not collected): see the harness. */
-	void (*report)(const struct attn_ctx *ctx, const char *name, double value, const char *unit);
-	void (*dump_mask)(const struct attn_ctx *ctx, int64_t bh, int64_t nqb, int64_t nkb, const uint8_t *mask);
+	void (*report)(const struct attn_ctx *ctx, const char *name, double value,
+	               const char *unit);
+	void (*dump_mask)(const struct attn_ctx *ctx, int64_t bh, int64_t nqb, int64_t nkb,
+	                  const uint8_t *mask);
 	void *harness; /* the harness's, for the callbacks */
 };
 
@@ -174,17 +173,17 @@ enum attn_method_flag {
 };
 
 struct attn_method {
-	int abi_version;       /* ATTN_ABI_VERSION; stays the first field in every version */
-	const char *name;      /* unique, [a-z0-9_]+ */
+	int abi_version;  /* ATTN_ABI_VERSION; stays the first field in every version */
+	const char *name; /* unique, [a-z0-9_]+ */
 	enum attn_family family;
-	const char *category;  /* the survey's sub-category, e.g. "softmax" */
-	const char *summary;   /* one line */
-	const char *citation;  /* paper or system it reproduces */
-	unsigned flags;        /* enum attn_method_flag */
-	double time_exp;       /* theoretical prefill time is O(N^time_exp) */
-	double mem_exp;        /* theoretical extra memory is O(N^mem_exp) */
-	double tolerance;      /* relative error bound against its oracle */
-	unsigned inputs;       /* enum attn_input_flag */
+	const char *category; /* the survey's sub-category, e.g. "softmax" */
+	const char *summary;  /* one line */
+	const char *citation; /* paper or system it reproduces */
+	unsigned flags;       /* enum attn_method_flag */
+	double time_exp;      /* theoretical prefill time is O(N^time_exp) */
+	double mem_exp;       /* theoretical extra memory is O(N^mem_exp) */
+	double tolerance;     /* relative error bound against its oracle */
+	unsigned inputs;      /* enum attn_input_flag */
 	int n_params;
 	const struct attn_param_spec *params;
 

@@ -42,8 +42,8 @@ int attn_query_latest_ok_run(struct attn_store *st, int64_t run, int64_t *found,
  * The newest run whose run_info holds key = value and that has an ok case
  * (how `figures --no-sweep` finds the runs it tagged); *run 0 when none.
  */
-int attn_query_tagged_run(struct attn_store *st, const char *key, const char *value,
-                          int64_t *run, char *err, size_t errlen);
+int attn_query_tagged_run(struct attn_store *st, const char *key, const char *value, int64_t *run,
+                          char *err, size_t errlen);
 
 /*
  * What a run recorded about itself, for captions and provenance. The text
@@ -57,13 +57,11 @@ struct attn_query_run {
 };
 
 /* Run `run`'s provenance; ATTN_ERR_NOTFOUND (out zeroed) when there is no such run. */
-int attn_query_run_info(struct attn_store *st, int64_t run, struct attn_query_run *out,
-                        char *err, size_t errlen);
+int attn_query_run_info(struct attn_store *st, int64_t run, struct attn_query_run *out, char *err,
+                        size_t errlen);
 void attn_query_run_info_free(struct attn_query_run *r);
 
-
 /* --- the gate's reads: runs with their cases and samples (query/gate.c) --- */
-
 
 /*
  * A run's row in `runs`, text truncated to the buffers; "" for NULL.
@@ -76,8 +74,8 @@ int attn_query_gate_head(struct attn_store *st, int64_t run, struct attn_query_g
                          char *err, size_t errlen);
 
 /* run_info's value of key for run, truncated to len; "" when absent or NULL. */
-int attn_query_gate_info(struct attn_store *st, int64_t run, const char *key, char *buf,
-                         size_t len, char *err, size_t errlen);
+int attn_query_gate_info(struct attn_store *st, int64_t run, const char *key, char *buf, size_t len,
+                         char *err, size_t errlen);
 
 /*
  * One ok case of a run with its samples, as the gate pairs it. The text
@@ -88,9 +86,9 @@ struct attn_query_gate_case {
 	char method[64], params[256], mode[16], dist[32];
 	int64_t batch, heads, kv_heads, n, d;
 	int causal, threads;
-	double ins;    /* metrics' counter:PAPI_TOT_INS, NAN when NULL or absent */
-	double *ns;    /* k samples in rep order */
-	double *roof;  /* the sgemm probe beside each (samples.roof_ns), 0 when NULL */
+	double ins;   /* metrics' counter:PAPI_TOT_INS, NAN when NULL or absent */
+	double *ns;   /* k samples in rep order */
+	double *roof; /* the sgemm probe beside each (samples.roof_ns), 0 when NULL */
 	int k;
 };
 
@@ -104,7 +102,6 @@ struct attn_query_gate_case {
 int attn_query_gate_cases(struct attn_store *st, int64_t run, struct attn_query_gate_case **rows,
                           int *n, char *err, size_t errlen);
 void attn_query_gate_cases_free(struct attn_query_gate_case *rows, int n);
-
 
 /* --- the reports' reads: series, roofs, masks, fits (query/charts.c) --- */
 
@@ -156,8 +153,8 @@ struct attn_query_roofs {
 	double fma, sgemm, triad; /* GFLOP/s, GFLOP/s, GB/s */
 	char isa[32];
 };
-int attn_query_roofs(struct attn_store *st, int64_t run, struct attn_query_roofs *out,
-                     char *err, size_t errlen);
+int attn_query_roofs(struct attn_store *st, int64_t run, struct attn_query_roofs *out, char *err,
+                     size_t errlen);
 
 /*
  * A case of run `run` with a stored mask, in case order: its shape, the
@@ -183,16 +180,16 @@ int attn_query_mask(struct attn_store *st, int64_t case_id, int64_t *nqb, int64_
                     uint8_t **mask, size_t *bytes, char *err, size_t errlen);
 
 /* The distinct N of run `run`'s cases, ascending, at most max of them. */
-int attn_query_run_ns(struct attn_store *st, int64_t run, int64_t *ns, int max, int *n,
-                      char *err, size_t errlen);
+int attn_query_run_ns(struct attn_store *st, int64_t run, int64_t *ns, int max, int *n, char *err,
+                      size_t errlen);
 
 /*
  * A method's form comparisons in a run, as Table 1 shows them: *agree is
  * "1.2e-07 at N=256; ..." and *note the notes joined by "; ", each malloc'd
  * and NULL when there is none.
  */
-int attn_query_form_agreement(struct attn_store *st, int64_t run, const char *method,
-                              char **agree, char **note, char *err, size_t errlen);
+int attn_query_form_agreement(struct attn_store *st, int64_t run, const char *method, char **agree,
+                              char **note, char *err, size_t errlen);
 
 /*
  * A method's cases in a run, by form (parallel, recurrent, others) then N:
@@ -224,8 +221,8 @@ struct attn_query_fit_case {
 	int n_samples;
 };
 typedef int (*attn_query_fit_case_fn)(void *ctx, const struct attn_query_fit_case *fc);
-int attn_query_fit_cases(struct attn_store *st, int64_t run, attn_query_fit_case_fn each,
-                         void *ctx, char *err, size_t errlen);
+int attn_query_fit_cases(struct attn_store *st, int64_t run, attn_query_fit_case_fn each, void *ctx,
+                         char *err, size_t errlen);
 
 /*
  * Export's reads (query/export.c): rows as typed cells, so that a writer
@@ -251,8 +248,7 @@ struct attn_query_cell {
 int attn_query_export_case_columns(const char *const **names);
 
 /* The distinct metric names of the database, sorted (*names malloc'd, attn_query_names_free). */
-int attn_query_metric_names(struct attn_store *st, char ***names, int *n, char *err,
-                            size_t errlen);
+int attn_query_metric_names(struct attn_store *st, char ***names, int *n, char *err, size_t errlen);
 void attn_query_names_free(char **names, int n);
 
 /*
@@ -272,13 +268,11 @@ int attn_query_export_runs(struct attn_store *st, int64_t run, attn_query_export
  * cell per name in that order (NULL type where the case lacks it); without
  * (NULL), every metric of the case sorted by name.
  */
-typedef int (*attn_query_export_case_fn)(void *ctx, const struct attn_query_cell *cols,
-                                         int n_cols, const struct attn_query_cell *mets,
-                                         int n_mets);
+typedef int (*attn_query_export_case_fn)(void *ctx, const struct attn_query_cell *cols, int n_cols,
+                                         const struct attn_query_cell *mets, int n_mets);
 int attn_query_export_cases(struct attn_store *st, int64_t run, const char *const *metrics,
                             int n_metrics, attn_query_export_case_fn each, void *ctx, char *err,
                             size_t errlen);
-
 
 /* --- the sweep driver's reads: resume matching, stored settings (query/sweep.c) --- */
 
@@ -288,9 +282,10 @@ int attn_query_export_cases(struct attn_store *st, int64_t run, const char *cons
  * cannot be read.
  */
 int attn_query_sweep_info(struct attn_store *st, int64_t run_id, const char *key, char **value,
-			  char *err, size_t errlen);
+                          char *err, size_t errlen);
 
-/* One "plugin:PATH" record of a run: PATH and "<fingerprint> methods=a,b" (either NULL if so stored). */
+/* One "plugin:PATH" record of a run: PATH and "<fingerprint> methods=a,b" (either NULL if so
+ * stored). */
 struct attn_query_sweep_plugin {
 	char *path;
 	char *value;
@@ -298,9 +293,9 @@ struct attn_query_sweep_plugin {
 
 /* The plugins run_id recorded, ordered by key (malloc'd; free with the function below). */
 int attn_query_sweep_plugins(struct attn_store *st, int64_t run_id,
-			     struct attn_query_sweep_plugin **out, int *n, char *err, size_t errlen);
+                             struct attn_query_sweep_plugin **out, int *n, char *err,
+                             size_t errlen);
 void attn_query_sweep_plugins_free(struct attn_query_sweep_plugin *p, int n);
-
 
 #ifdef __cplusplus
 }

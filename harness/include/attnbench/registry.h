@@ -20,12 +20,12 @@
 struct attn_registry;
 
 /* Bounds on descriptor strings, in bytes (method.h states them for plugin authors). */
-#define ATTN_METHOD_NAME_MAX 48 /* [a-z0-9_] */
-#define ATTN_PARAM_NAME_MAX 24  /* [A-Za-z0-9_], starting with a letter */
-#define ATTN_CHOICE_MAX 48      /* one enum choice, [A-Za-z0-9_.+-] */
-#define ATTN_CHOICES_MAX 64     /* choices of one enum */
-#define ATTN_CATEGORY_MAX 64    /* category: printable UTF-8 */
-#define ATTN_TEXT_MAX 256       /* summary, citation, parameter help: printable UTF-8 */
+#define ATTN_METHOD_NAME_MAX 48  /* [a-z0-9_] */
+#define ATTN_PARAM_NAME_MAX  24  /* [A-Za-z0-9_], starting with a letter */
+#define ATTN_CHOICE_MAX      48  /* one enum choice, [A-Za-z0-9_.+-] */
+#define ATTN_CHOICES_MAX     64  /* choices of one enum */
+#define ATTN_CATEGORY_MAX    64  /* category: printable UTF-8 */
+#define ATTN_TEXT_MAX        256 /* summary, citation, parameter help: printable UTF-8 */
 
 /* Seconds a plugin's probe may take to load it and answer (attn_registry_set_probe_timeout). */
 #define ATTN_PLUGIN_PROBE_TIMEOUT_S 10.0
@@ -47,7 +47,7 @@ void attn_registry_free(struct attn_registry *reg);
  * not loaded".
  */
 int attn_registry_load_plugin(struct attn_registry *reg, const char *path, char *err,
-			      size_t errlen);
+                              size_t errlen);
 
 /*
  * Load every plugin named in ATTNBENCH_PLUGIN_PATH: a ':'-separated list of
@@ -63,12 +63,13 @@ int attn_registry_load_env(struct attn_registry *reg, char *err, size_t errlen);
 int attn_registry_warning_count(const struct attn_registry *reg);
 const char *attn_registry_warning(const struct attn_registry *reg, int i);
 
-/* How long a plugin's probe may take, in seconds (<= 0: the default, ATTN_PLUGIN_PROBE_TIMEOUT_S). */
+/* How long a plugin's probe may take, in seconds (<= 0: the default, ATTN_PLUGIN_PROBE_TIMEOUT_S).
+ */
 void attn_registry_set_probe_timeout(struct attn_registry *reg, double seconds);
 
 /* Register one descriptor (validated). `origin` says where it came from. */
 int attn_registry_add(struct attn_registry *reg, const struct attn_method *m, const char *origin,
-		      char *err, size_t errlen);
+                      char *err, size_t errlen);
 
 int attn_registry_count(const struct attn_registry *reg);
 const struct attn_method *attn_registry_at(const struct attn_registry *reg, int i);

@@ -66,11 +66,11 @@ struct attn_run_opts {
 	int isolate;            /* 1: fork per case (sweeps); 0: in-process */
 	volatile sig_atomic_t *stop; /* set by a signal handler to interrupt */
 
-	enum attn_bind_policy bind; /* thread placement (compact by default) */
-	const char *counters;  /* event list; NULL: the default set; "none": no counters */
-	size_t flush_bytes;    /* > 0: touch this many bytes before every repetition */
-	int dump_mask;         /* 1: one more untimed call collects the kept-block mask */
-	size_t cache_bytes[3]; /* L1d, L2, L3 sizes, for the working set's cache level */
+	enum attn_bind_policy bind;    /* thread placement (compact by default) */
+	const char *counters;          /* event list; NULL: the default set; "none": no counters */
+	size_t flush_bytes;            /* > 0: touch this many bytes before every repetition */
+	int dump_mask;                 /* 1: one more untimed call collects the kept-block mask */
+	size_t cache_bytes[3];         /* L1d, L2, L3 sizes, for the working set's cache level */
 	const struct attn_roof *roofs; /* measured roofs per thread count, or NULL */
 	int n_roofs;
 
@@ -106,18 +106,18 @@ void attn_run_opts_default(struct attn_run_opts *o);
 void attn_run_opts_check(struct attn_run_opts *o, int isolate);
 
 #define ATTN_MAX_METRICS 64
-#define ATTN_MAX_ROOFS 16
+#define ATTN_MAX_ROOFS   16
 
 struct attn_case_result {
 	enum attn_case_status status;
 	char message[512];
 	int n_samples;
-	double *sample_ns;     /* malloc'd */
-	int64_t *sample_iters; /* malloc'd */
+	double *sample_ns;      /* malloc'd */
+	int64_t *sample_iters;  /* malloc'd */
 	double *sample_roof_ns; /* the roof probe's ns per sgemm after each sample; NULL: none */
 	int n_metrics;
 	struct attn_metric metrics[ATTN_MAX_METRICS];
-	char cpus[256];        /* the CPUs the case's threads ran on */
+	char cpus[256]; /* the CPUs the case's threads ran on */
 	/* The kept-block mask of head 0 (--dump-mask): (mask_nqb, mask_nkb) bytes, malloc'd */
 	uint8_t *mask;
 	int64_t mask_nqb, mask_nkb;
@@ -141,7 +141,7 @@ size_t attn_case_predict_bytes(const struct attn_case *c, const struct attn_run_
  * non-NULL, replaces the generated workload.
  */
 int attn_case_run(const struct attn_case *c, const struct attn_run_opts *o,
-		  const struct attn_inputs *inputs, float *out, struct attn_case_result *r);
+                  const struct attn_inputs *inputs, float *out, struct attn_case_result *r);
 void attn_case_result_free(struct attn_case_result *r);
 
 /*
@@ -153,7 +153,7 @@ void attn_case_result_free(struct attn_case_result *r);
  * results[i] belongs to cases[i].
  */
 int attn_cases_run_interleaved(const struct attn_case *cases, int n, const struct attn_run_opts *o,
-			       struct attn_case_result *results);
+                               struct attn_case_result *results);
 
 /* The metric named `name`, or NULL. */
 const struct attn_metric *attn_result_metric(const struct attn_case_result *r, const char *name);
@@ -166,7 +166,7 @@ const struct attn_metric *attn_result_metric(const struct attn_case_result *r, c
  * approximate methods the error that is a result, not a failure).
  */
 int attn_check_output(const struct attn_case *c, const struct attn_inputs *in, const float *out,
-		      double *rel_err, double *max_abs_err, double soft_err[2], char *err,
-		      size_t errlen);
+                      double *rel_err, double *max_abs_err, double soft_err[2], char *err,
+                      size_t errlen);
 
 #endif /* ATTNBENCH_RUNNER_H */

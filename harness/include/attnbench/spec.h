@@ -37,7 +37,7 @@ struct attn_axis {
 };
 
 int attn_axis_parse(const char *text, int64_t min, int64_t max, struct attn_axis *out, char *err,
-		    size_t errlen);
+                    size_t errlen);
 void attn_axis_free(struct attn_axis *axis);
 
 /* One (method, parameter values) pair of an expanded method list. */
@@ -52,7 +52,7 @@ struct attn_method_list {
 };
 
 int attn_methods_parse(const char *text, const struct attn_registry *reg,
-		       struct attn_method_list *out, char *err, size_t errlen);
+                       struct attn_method_list *out, char *err, size_t errlen);
 void attn_method_list_free(struct attn_method_list *list);
 
 /* Every parameter at its default. */
@@ -63,7 +63,7 @@ void attn_params_default(const struct attn_method *m, struct attn_params *out);
  * must be a single number in range or an enum choice.
  */
 int attn_params_set(const struct attn_method *m, struct attn_params *p, const char *kv, char *err,
-		    size_t errlen);
+                    size_t errlen);
 
 /*
  * Canonical text of all parameters in descriptor order, "C=64,form=chunk"
@@ -71,11 +71,11 @@ int attn_params_set(const struct attn_method *m, struct attn_params *p, const ch
  * none. Returns the length it needed, like snprintf.
  */
 int attn_params_format(const struct attn_method *m, const struct attn_params *p, char *buf,
-		       size_t len);
+                       size_t len);
 
 /* The value of the parameter named `name`, or `fallback` if there is none. */
 double attn_params_get(const struct attn_method *m, const struct attn_params *p, const char *name,
-		       double fallback);
+                       double fallback);
 
 /* The name of the enum choice at `index` of spec->choices into buf. */
 int attn_param_choice_name(const struct attn_param_spec *spec, int index, char *buf, size_t len);

@@ -21,6 +21,6 @@ const char *attn_status_str(int status);
  * so that error paths read `return attn_errf(err, errlen, ATTN_ERR_INVALID, ...)`.
  */
 int attn_errf(char *err, size_t errlen, int status, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 #endif /* ATTNBENCH_STATUS_H */

@@ -66,7 +66,7 @@ struct attn_metric {
 
 /* A finished case, as the store writes it. */
 struct attn_case_record {
-	const char *key;    /* canonical and unique within a run */
+	const char *key; /* canonical and unique within a run */
 	const char *method;
 	const char *family;
 	const char *form;   /* NULL when the method has no `form` parameter */
@@ -105,8 +105,8 @@ struct attn_counter_info {
 /* How attn_store_open opens a file. */
 enum attn_store_mode {
 	ATTN_STORE_EXISTING = 0, /* an existing database, for writing; migrated */
-	ATTN_STORE_CREATE = 1,	 /* the same, created when missing or empty */
-	ATTN_STORE_READONLY = 2	 /* an existing database, read only: nothing written */
+	ATTN_STORE_CREATE = 1,   /* the same, created when missing or empty */
+	ATTN_STORE_READONLY = 2  /* an existing database, read only: nothing written */
 };
 
 /*
@@ -129,8 +129,7 @@ enum attn_store_mode {
  * ATTNBENCH_FAULT_LOG (faultvfs.c) inject failures under it, for testing.
  */
 #define ATTN_STORE_FULL_CHECK_BYTES ((long long)256 << 20)
-int attn_store_open(const char *path, int mode, struct attn_store **out, char *err,
-		    size_t errlen);
+int attn_store_open(const char *path, int mode, struct attn_store **out, char *err, size_t errlen);
 /* Close; a claim this handle still holds is dropped first (best effort). */
 void attn_store_close(struct attn_store *st);
 
@@ -139,8 +138,8 @@ void attn_store_close(struct attn_store *st);
  * same transaction, so no other writer can take it between the two.
  */
 int attn_store_run_begin(struct attn_store *st, const char *command, const char *spec,
-			 const struct attn_kv *info, int n_info, int64_t *run_id, char *err,
-			 size_t errlen);
+                         const struct attn_kv *info, int n_info, int64_t *run_id, char *err,
+                         size_t errlen);
 /*
  * Make this process the run's one writer, before it writes anything to it:
  * under BEGIN IMMEDIATE, the owner recorded in run_owner (host, pid, the
@@ -157,7 +156,7 @@ int attn_store_run_begin(struct attn_store *st, const char *command, const char 
  * The claim is dropped by attn_store_run_release, or by attn_store_close.
  */
 int attn_store_run_claim(struct attn_store *st, int64_t run_id, int take_over, char *err,
-			 size_t errlen);
+                         size_t errlen);
 /*
  * Give up the claim on run_id (if this process holds it) and write the WAL
  * back into the database file, so that a failing disk is reported here
@@ -165,32 +164,32 @@ int attn_store_run_claim(struct attn_store *st, int64_t run_id, int take_over, c
  */
 int attn_store_run_release(struct attn_store *st, int64_t run_id, char *err, size_t errlen);
 /* status: "running", "complete", "interrupted" or "failed". */
-int attn_store_run_set_status(struct attn_store *st, int64_t run_id, const char *status,
-			      char *err, size_t errlen);
+int attn_store_run_set_status(struct attn_store *st, int64_t run_id, const char *status, char *err,
+                              size_t errlen);
 /*
  * The newest run that did not complete: its id and spec (malloc'd).
  * ATTN_ERR_NOTFOUND when every run completed.
  */
 int attn_store_run_find_unfinished(struct attn_store *st, int64_t *run_id, char **spec, char *err,
-				   size_t errlen);
+                                   size_t errlen);
 /* 1 if the run already holds a case with this key, 0 if not, < 0 on error. */
 int attn_store_case_done(struct attn_store *st, int64_t run_id, const char *key);
 /* Write one case with its samples and metrics in one transaction. */
-int attn_store_case_write(struct attn_store *st, int64_t run_id,
-			  const struct attn_case_record *rec, char *err, size_t errlen);
+int attn_store_case_write(struct attn_store *st, int64_t run_id, const struct attn_case_record *rec,
+                          char *err, size_t errlen);
 
 /* Add (or replace) provenance keys of a run. */
 int attn_store_run_info(struct attn_store *st, int64_t run_id, const struct attn_kv *info, int n,
-			char *err, size_t errlen);
+                        char *err, size_t errlen);
 /* Which counters the run can count. */
 int attn_store_run_counters(struct attn_store *st, int64_t run_id,
-			    const struct attn_counter_info *info, int n, char *err, size_t errlen);
+                            const struct attn_counter_info *info, int n, char *err, size_t errlen);
 /* One measured roof of the run (one per thread count). */
 int attn_store_run_roof(struct attn_store *st, int64_t run_id, const struct attn_roof *roof,
-			char *err, size_t errlen);
+                        char *err, size_t errlen);
 /* The roofs stored for a run, up to max, ordered by threads. */
 int attn_store_run_roofs_load(struct attn_store *st, int64_t run_id, struct attn_roof *roofs,
-			      int max, int *n, char *err, size_t errlen);
+                              int max, int *n, char *err, size_t errlen);
 
 /*
  * Record (or replace) the comparison of method's forms on shape s (keyed by
@@ -199,8 +198,8 @@ int attn_store_run_roofs_load(struct attn_store *st, int64_t run_id, struct attn
  * error), fd's forms as far as they got and worst and max_rel NULL.
  */
 int attn_store_form_diff(struct attn_store *st, int64_t run_id, const char *method,
-			 const struct attn_shape *s, const struct attn_forms_diff *fd,
-			 const char *note, char *err, size_t errlen);
+                         const struct attn_shape *s, const struct attn_forms_diff *fd,
+                         const char *note, char *err, size_t errlen);
 
 /*
  * Replace run_id's rows in `fits` of the methods in rows (fit.h) with these,
@@ -208,6 +207,6 @@ int attn_store_form_diff(struct attn_store *st, int64_t run_id, const char *meth
  */
 struct attn_fit_row;
 int attn_store_fits(struct attn_store *st, int64_t run_id, const struct attn_fit_row *rows, int n,
-		    char *err, size_t errlen);
+                    char *err, size_t errlen);
 
 #endif /* ATTNBENCH_STORE_H */

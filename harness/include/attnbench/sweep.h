@@ -99,13 +99,13 @@ extern const char *const attn_sweep_setting_keys[ATTN_SWEEP_SETTINGS];
  * now (attn_sweep_setting_parse).
  */
 int attn_sweep_spec_set(struct attn_sweep_spec *sp, const char *key, const char *value, char *err,
-			size_t errlen);
+                        size_t errlen);
 
 /* Read settings from a spec file (or canonical text) on top of sp. */
 int attn_sweep_spec_load_text(struct attn_sweep_spec *sp, const char *text, const char *origin,
-			      char *err, size_t errlen);
+                              char *err, size_t errlen);
 int attn_sweep_spec_load_file(struct attn_sweep_spec *sp, const char *path, char *err,
-			      size_t errlen);
+                              size_t errlen);
 
 /* Canonical text (malloc'd). */
 char *attn_sweep_spec_text(const struct attn_sweep_spec *sp);
@@ -137,7 +137,7 @@ struct attn_case_list {
  * offending token and what was expected.
  */
 int attn_sweep_expand(const struct attn_sweep_spec *sp, const struct attn_registry *reg,
-		      struct attn_case_list *out, char *err, size_t errlen);
+                      struct attn_case_list *out, char *err, size_t errlen);
 void attn_case_list_free(struct attn_case_list *list);
 
 #define ATTN_PROTOCOL_KEY     "protocol_version"
@@ -172,8 +172,8 @@ extern const char *const attn_protocol_options[ATTN_PROTO_COUNT];
  * back to the same double, counters "default" for NULL, bind by name,
  * spec_options "" for none. Returns the length it needed, like snprintf.
  */
-int attn_protocol_format(const struct attn_sweep_protocol *p, enum attn_protocol_field f,
-			 char *buf, size_t len);
+int attn_protocol_format(const struct attn_sweep_protocol *p, enum attn_protocol_field f, char *buf,
+                         size_t len);
 
 /*
  * Set setting f of p from text as a user writes it (on the command line,
@@ -184,15 +184,15 @@ int attn_protocol_format(const struct attn_sweep_protocol *p, enum attn_protocol
  * points into `text`, which must outlive it.
  */
 int attn_sweep_setting_parse(struct attn_sweep_protocol *p, enum attn_protocol_field f,
-			     const char *text, const char *name, char *err, size_t errlen);
+                             const char *text, const char *name, char *err, size_t errlen);
 
 /*
  * Set one field from its stored text; err names the key and the text when
  * it does not parse. ro.counters and options point into `text`, which must
  * outlive them.
  */
-int attn_protocol_parse(struct attn_sweep_protocol *p, enum attn_protocol_field f,
-			const char *text, char *err, size_t errlen);
+int attn_protocol_parse(struct attn_sweep_protocol *p, enum attn_protocol_field f, const char *text,
+                        char *err, size_t errlen);
 
 /*
  * A plugin's identity for the record: "fnv1a64:" and 16 hex digits, the

@@ -30,7 +30,7 @@ int attn_sysinfo_collect(struct attn_sysinfo *si);
 const char *attn_sysinfo_get(const struct attn_sysinfo *si, const char *key);
 /* Add one key (printf-style value); silently dropped when the table is full. */
 void attn_sysinfo_put(struct attn_sysinfo *si, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * When OpenBLAS fell back to generic kernels on a CPU it does not know,

@@ -27,11 +27,7 @@
 
 #include "attnbench/method.h"
 
-enum attn_dist {
-	ATTN_DIST_GAUSSIAN = 0,
-	ATTN_DIST_LOCAL = 1,
-	ATTN_DIST_NEEDLE = 2
-};
+enum attn_dist { ATTN_DIST_GAUSSIAN = 0, ATTN_DIST_LOCAL = 1, ATTN_DIST_NEEDLE = 2 };
 #define ATTN_DIST_COUNT 3
 
 const char *attn_dist_name(enum attn_dist d);
@@ -62,7 +58,7 @@ size_t attn_workload_bytes(const struct attn_shape *s, unsigned inputs);
  * cleared on failure.
  */
 int attn_workload_alloc(const struct attn_shape *s, unsigned inputs, enum attn_dist dist,
-			uint64_t seed, struct attn_workload *out);
+                        uint64_t seed, struct attn_workload *out);
 void attn_workload_free(struct attn_workload *w);
 /*
  * The same inputs carved from and written into `block`, attn_workload_bytes
@@ -70,7 +66,7 @@ void attn_workload_free(struct attn_workload *w);
  * mapping); out->base stays NULL, so attn_workload_free leaves block alone.
  */
 int attn_workload_fill(const struct attn_shape *s, unsigned inputs, enum attn_dist dist,
-		       uint64_t seed, void *block, struct attn_workload *out);
+                       uint64_t seed, void *block, struct attn_workload *out);
 
 /* A uniform double in [0, 1) from (seed, stream, index): the generator itself. */
 double attn_rng_uniform(uint64_t seed, uint64_t stream, uint64_t index);
