@@ -2,7 +2,8 @@
 # Installs the Debian packages attnbench builds and runs with, and nothing else;
 # `setup.sh test` adds what the test suite needs besides (headless Chromium,
 # which loads the figures page; clang with its sanitizer and libFuzzer
-# runtimes and its OpenMP, for scripts/fuzz.sh).
+# runtimes and its OpenMP, for scripts/fuzz.sh; clang-format, which
+# test_format runs over the tree).
 # Idempotent and quiet: when every package is present it prints nothing and
 # touches nothing (no apt-get update either), so it is cheap to run before
 # every build. Needs root (or sudo) only when something is missing.
@@ -10,7 +11,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config libopenblas-dev libhwloc-dev libpapi-dev \
 libsqlite3-dev check gnuplot-nox"
-[ "${1:-}" = test ] && PKGS="$PKGS chromium clang libclang-rt-14-dev libomp-dev"
+[ "${1:-}" = test ] && PKGS="$PKGS chromium clang libclang-rt-14-dev libomp-dev clang-format"
 
 missing=""
 for p in $PKGS; do
