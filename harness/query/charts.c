@@ -15,11 +15,7 @@
 #include "attnbench/query.h"
 #include "attnbench/status.h"
 #include "internal.h"
-
-static int db_error(sqlite3 *db, char *err, size_t errlen)
-{
-	return attn_errf(err, errlen, ATTN_ERR_DB, "%s", sqlite3_errmsg(db));
-}
+#include "query_internal.h"
 
 static const char *text_or(sqlite3_stmt *s, int i, const char *dflt)
 {
@@ -75,7 +71,7 @@ int attn_query_series(struct attn_store *st, const struct attn_query_series_req 
 	         shape, xexpr);
 	sqlite3_stmt *r;
 	if (sqlite3_prepare_v2(db, sql, -1, &r, NULL) != SQLITE_OK)
-		return db_error(db, err, errlen);
+		return attn__query_error(db, err, errlen);
 	sqlite3_bind_int64(r, 1, q->run);
 	sqlite3_bind_text(r, 2, q->y_metric, -1, SQLITE_STATIC);
 	sqlite3_bind_text(r, 3, q->x_metric ? q->x_metric : "", -1, SQLITE_STATIC);
@@ -106,7 +102,7 @@ int attn_query_series(struct attn_store *st, const struct attn_query_series_req 
 		rc = point(ctx, &pt);
 	}
 	if (rc == ATTN_OK && step != SQLITE_DONE)
-		rc = db_error(db, err, errlen);
+		rc = attn__query_error(db, err, errlen);
 	sqlite3_finalize(r);
 	return rc;
 }
@@ -124,7 +120,7 @@ int attn_query_method_ok_cases(struct attn_store *st, int64_t run, const char *m
 	                       "'ok' AND method = ?2), (SELECT group_concat(DISTINCT method) FROM "
 	                       "cases WHERE run_id = ?1 AND status = 'ok')",
 	                       -1, &r, NULL) != SQLITE_OK)
-		return db_error(db, err, errlen);
+		return attn__query_error(db, err, errlen);
 	sqlite3_bind_int64(r, 1, run);
 	sqlite3_bind_text(r, 2, method, -1, SQLITE_STATIC);
 	int rc = ATTN_OK;
@@ -134,7 +130,7 @@ int attn_query_method_ok_cases(struct attn_store *st, int64_t run, const char *m
 		if (methods && all && !(*methods = attn__strdup(all)))
 			rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 	} else {
-		rc = db_error(db, err, errlen);
+		rc = attn__query_error(db, err, errlen);
 	}
 	sqlite3_finalize(r);
 	return rc;
@@ -154,7 +150,7 @@ int attn_query_roofs(struct attn_store *st, int64_t run, struct attn_query_roofs
 	        "WHERE run_id = ?1 ORDER BY threads = (SELECT MAX(threads) FROM cases "
 	        "WHERE run_id = ?1) DESC, threads DESC LIMIT 1",
 	        -1, &r, NULL) != SQLITE_OK)
-		return db_error(db, err, errlen);
+		return attn__query_error(db, err, errlen);
 	sqlite3_bind_int64(r, 1, run);
 	int step = sqlite3_step(r);
 	if (step == SQLITE_ROW) {
@@ -164,7 +160,8 @@ int attn_query_roofs(struct attn_store *st, int64_t run, struct attn_query_roofs
 		snprintf(rf->isa, sizeof(rf->isa), "%s", text_or(r, 3, ""));
 	}
 	sqlite3_finalize(r);
-	return step == SQLITE_ROW || step == SQLITE_DONE ? ATTN_OK : db_error(db, err, errlen);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? ATTN_OK
+	                                                 : attn__query_error(db, err, errlen);
 }
 
 /* ---- masks -------------------------------------------------------------------- */
@@ -183,7 +180,7 @@ int attn_query_mask_cases(struct attn_store *st, int64_t run, attn_query_mask_ca
 	        "FROM cases c JOIN masks m ON m.case_id = c.id "
 	        "WHERE c.run_id = ? ORDER BY c.id",
 	        -1, &s, NULL) != SQLITE_OK)
-		return db_error(db, err, errlen);
+		return attn__query_error(db, err, errlen);
 	sqlite3_bind_int64(s, 1, run);
 	int rc = ATTN_OK, step;
 	while (rc == ATTN_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -201,7 +198,7 @@ int attn_query_mask_cases(struct attn_store *st, int64_t run, attn_query_mask_ca
 		rc = each(ctx, &mc);
 	}
 	if (rc == ATTN_OK && step != SQLITE_DONE)
-		rc = db_error(db, err, errlen);
+		rc = attn__query_error(db, err, errlen);
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -216,7 +213,7 @@ int attn_query_mask(struct attn_store *st, int64_t case_id, int64_t *nqb, int64_
 	*bytes = 0;
 	if (sqlite3_prepare_v2(db, "SELECT nqb, nkb, mask FROM masks WHERE case_id = ?", -1, &s,
 	                       NULL) != SQLITE_OK)
-		return db_error(db, err, errlen);
+		return attn__query_error(db, err, errlen);
 	sqlite3_bind_int64(s, 1, case_id);
 	int step = sqlite3_step(s), rc = ATTN_OK;
 	if (step == SQLITE_ROW) {
@@ -251,13 +248,14 @@ int attn_query_run_ns(struct attn_store *st, int64_t run, int64_t *ns, int max, 
 	*n = 0;
 	if (sqlite3_prepare_v2(db, "SELECT DISTINCT n FROM cases WHERE run_id = ? ORDER BY n", -1,
 	                       &r, NULL) != SQLITE_OK)
-		return db_error(db, err, errlen);
+		return attn__query_error(db, err, errlen);
 	sqlite3_bind_int64(r, 1, run);
 	int step;
 	while ((step = sqlite3_step(r)) == SQLITE_ROW && *n < max)
 		ns[(*n)++] = sqlite3_column_int64(r, 0);
 	sqlite3_finalize(r);
-	return step == SQLITE_ROW || step == SQLITE_DONE ? ATTN_OK : db_error(db, err, errlen);
+	return step == SQLITE_ROW || step == SQLITE_DONE ? ATTN_OK
+	                                                 : attn__query_error(db, err, errlen);
 }
 
 int attn_query_form_agreement(struct attn_store *st, int64_t run, const char *method, char **agree,
@@ -271,7 +269,7 @@ int attn_query_form_agreement(struct attn_store *st, int64_t run, const char *me
 	                       "group_concat(note, '; ') FROM (SELECT * FROM form_diffs WHERE "
 	                       "run_id = ?1 AND method = ?2 ORDER BY n)",
 	                       -1, &s, NULL) != SQLITE_OK)
-		return db_error(db, err, errlen);
+		return attn__query_error(db, err, errlen);
 	sqlite3_bind_int64(s, 1, run);
 	sqlite3_bind_text(s, 2, method, -1, SQLITE_STATIC);
 	int step = sqlite3_step(s), rc = ATTN_OK;
@@ -281,7 +279,7 @@ int attn_query_form_agreement(struct attn_store *st, int64_t run, const char *me
 		if ((a && !(*agree = attn__strdup(a))) || (t && !(*note = attn__strdup(t))))
 			rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 	} else if (step != SQLITE_DONE) {
-		rc = db_error(db, err, errlen);
+		rc = attn__query_error(db, err, errlen);
 	}
 	sqlite3_finalize(s);
 	if (rc != ATTN_OK) {
@@ -303,7 +301,7 @@ int attn_query_form_times(struct attn_store *st, int64_t run, const char *method
 	                       "c.run_id = ?1 AND c.method = ?2 ORDER BY CASE c.form WHEN "
 	                       "'parallel' THEN 0 WHEN 'recurrent' THEN 1 ELSE 2 END, c.n",
 	                       -1, &s, NULL) != SQLITE_OK)
-		return db_error(db, err, errlen);
+		return attn__query_error(db, err, errlen);
 	sqlite3_bind_int64(s, 1, run);
 	sqlite3_bind_text(s, 2, method, -1, SQLITE_STATIC);
 	int rc = ATTN_OK, step;
@@ -317,7 +315,7 @@ int attn_query_form_times(struct attn_store *st, int64_t run, const char *method
 		rc = each(ctx, &ft);
 	}
 	if (rc == ATTN_OK && step != SQLITE_DONE)
-		rc = db_error(db, err, errlen);
+		rc = attn__query_error(db, err, errlen);
 	sqlite3_finalize(s);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include "attnbench/query.h"
 #include "attnbench/status.h"
 #include "internal.h"
+#include "query_internal.h"
 
 static const char *const case_cols[] = {
     "id", "run_id", "method", "family", "form", "params",  "batch", "heads",  "kv_heads",
@@ -23,11 +24,6 @@ static const char *const case_cols[] = {
 static const char *const run_cols[] = {"id",   "started_at", "finished_at", "status",   "command",
                                        "spec", "git_commit", "hostname",    "cpu_model"};
 #define N_RUN_COLS ((int)(sizeof(run_cols) / sizeof(*run_cols)))
-
-static int db_error(sqlite3 *db, char *err, size_t errlen)
-{
-	return attn_errf(err, errlen, ATTN_ERR_DB, "%s", sqlite3_errmsg(db));
-}
 
 static void cell_of(sqlite3_stmt *s, int i, const char *name, struct attn_query_cell *c)
 {
@@ -76,7 +72,7 @@ int attn_query_metric_names(struct attn_store *st, char ***names, int *n, char *
 	*n = 0;
 	if (sqlite3_prepare_v2(db, "SELECT DISTINCT name FROM metrics ORDER BY name", -1, &s,
 	                       NULL) != SQLITE_OK)
-		return db_error(db, err, errlen);
+		return attn__query_error(db, err, errlen);
 	char **v = NULL;
 	int nv = 0, step, rc = ATTN_OK;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -91,7 +87,7 @@ int attn_query_metric_names(struct attn_store *st, char ***names, int *n, char *
 		v[nv++] = name;
 	}
 	if (rc == ATTN_OK && step != SQLITE_DONE)
-		rc = db_error(db, err, errlen);
+		rc = attn__query_error(db, err, errlen);
 	sqlite3_finalize(s);
 	if (rc != ATTN_OK) {
 		attn_query_names_free(v, nv);
@@ -110,11 +106,11 @@ int attn_query_export_runs(struct attn_store *st, int64_t run, attn_query_export
 	char sql[1024];
 	select_of(run_cols, N_RUN_COLS, "runs", "id", sql, sizeof(sql));
 	if (sqlite3_prepare_v2(db, sql, -1, &runs, NULL) != SQLITE_OK)
-		return db_error(db, err, errlen);
+		return attn__query_error(db, err, errlen);
 	if (sqlite3_prepare_v2(db, "SELECT key, value FROM run_info WHERE run_id = ? ORDER BY key",
 	                       -1, &info, NULL) != SQLITE_OK) {
 		sqlite3_finalize(runs);
-		return db_error(db, err, errlen);
+		return attn__query_error(db, err, errlen);
 	}
 	struct attn_query_cell cols[N_RUN_COLS], *kv = NULL;
 	int cap = 0, rc = ATTN_OK, step;
@@ -155,7 +151,7 @@ int attn_query_export_runs(struct attn_store *st, int64_t run, attn_query_export
 		}
 	}
 	if (rc == ATTN_OK && step != SQLITE_DONE)
-		rc = db_error(db, err, errlen);
+		rc = attn__query_error(db, err, errlen);
 	free(kv);
 	sqlite3_finalize(runs);
 	sqlite3_finalize(info);
@@ -171,14 +167,14 @@ int attn_query_export_cases(struct attn_store *st, int64_t run, const char *cons
 	char sql[1024];
 	select_of(case_cols, N_CASE_COLS, "cases", "run_id", sql, sizeof(sql));
 	if (sqlite3_prepare_v2(db, sql, -1, &cases, NULL) != SQLITE_OK)
-		return db_error(db, err, errlen);
+		return attn__query_error(db, err, errlen);
 	if (sqlite3_prepare_v2(db,
 	                       metrics ? "SELECT value FROM metrics WHERE case_id = ? AND name = ?"
 	                               : "SELECT name, value, unit FROM metrics WHERE case_id = ? "
 	                                 "ORDER BY name",
 	                       -1, &val, NULL) != SQLITE_OK) {
 		sqlite3_finalize(cases);
-		return db_error(db, err, errlen);
+		return attn__query_error(db, err, errlen);
 	}
 	struct attn_query_cell cols[N_CASE_COLS], *mets = NULL;
 	int cap = 0, rc = ATTN_OK, step;
@@ -202,7 +198,7 @@ int attn_query_export_cases(struct attn_store *st, int64_t run, const char *cons
 			}
 			int vs = sqlite3_step(val);
 			if (vs != SQLITE_ROW && vs != SQLITE_DONE) {
-				rc = db_error(db, err, errlen);
+				rc = attn__query_error(db, err, errlen);
 				break;
 			}
 			if (!metrics && vs == SQLITE_DONE)
@@ -242,7 +238,7 @@ int attn_query_export_cases(struct attn_store *st, int64_t run, const char *cons
 			free((char *)mets[i].name);
 	}
 	if (rc == ATTN_OK && step != SQLITE_DONE)
-		rc = db_error(db, err, errlen);
+		rc = attn__query_error(db, err, errlen);
 	free(mets);
 	sqlite3_finalize(cases);
 	sqlite3_finalize(val);

@@ -16,12 +16,14 @@
 #include "attnbench/query.h"
 #include "attnbench/status.h"
 #include "internal.h"
+#include "query_internal.h"
 
+/* The gate tells running out of memory from a broken database. */
 static int db_error(sqlite3 *db, char *err, size_t errlen)
 {
-	int code = sqlite3_errcode(db);
-	return attn_errf(err, errlen, code == SQLITE_NOMEM ? ATTN_ERR_NOMEM : ATTN_ERR_DB, "%s",
-	                 sqlite3_errmsg(db));
+	if (sqlite3_errcode(db) == SQLITE_NOMEM)
+		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "%s", sqlite3_errmsg(db));
+	return attn__query_error(db, err, errlen);
 }
 
 /* Column i as text into buf, truncated to len; "" for NULL. */

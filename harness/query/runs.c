@@ -13,8 +13,9 @@
 #include "attnbench/query.h"
 #include "attnbench/status.h"
 #include "internal.h"
+#include "query_internal.h"
 
-static int db_error(sqlite3 *db, char *err, size_t errlen)
+int attn__query_error(sqlite3 *db, char *err, size_t errlen)
 {
 	return attn_errf(err, errlen, ATTN_ERR_DB, "%s", sqlite3_errmsg(db));
 }
@@ -30,14 +31,14 @@ static int scalar(struct attn_store *st, const char *sql, int has_arg, int64_t a
 	sqlite3_stmt *s;
 	*out = 0;
 	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
-		return db_error(db, err, errlen);
+		return attn__query_error(db, err, errlen);
 	if (has_arg)
 		sqlite3_bind_int64(s, 1, arg);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*out = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ATTN_OK : db_error(db, err, errlen);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ATTN_OK : attn__query_error(db, err, errlen);
 }
 
 int attn_query_newest_run(struct attn_store *st, int64_t *run, char *err, size_t errlen)
@@ -73,14 +74,14 @@ int attn_query_tagged_run(struct attn_store *st, const char *key, const char *va
 	                       "i.value = ?2 AND EXISTS (SELECT 1 FROM cases c WHERE c.run_id = "
 	                       "i.run_id AND c.status = 'ok')",
 	                       -1, &s, NULL) != SQLITE_OK)
-		return db_error(db, err, errlen);
+		return attn__query_error(db, err, errlen);
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*run = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ATTN_OK : db_error(db, err, errlen);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ATTN_OK : attn__query_error(db, err, errlen);
 }
 
 /* Column i as a malloc'd string; NULL for NULL. -1 when the copy fails. */
@@ -108,7 +109,7 @@ int attn_query_run_info(struct attn_store *st, int64_t run, struct attn_query_ru
 	        "AND status = 'ok'), (SELECT COUNT(*) FROM cases WHERE run_id = r.id) "
 	        "FROM runs r WHERE r.id = ?",
 	        -1, &s, NULL) != SQLITE_OK)
-		return db_error(db, err, errlen);
+		return attn__query_error(db, err, errlen);
 	sqlite3_bind_int64(s, 1, run);
 	int step = sqlite3_step(s), rc = ATTN_OK;
 	if (step == SQLITE_ROW) {
@@ -125,7 +126,7 @@ int attn_query_run_info(struct attn_store *st, int64_t run, struct attn_query_ru
 	} else if (step == SQLITE_DONE) {
 		rc = attn_errf(err, errlen, ATTN_ERR_NOTFOUND, "no run %lld", (long long)run);
 	} else {
-		rc = db_error(db, err, errlen);
+		rc = attn__query_error(db, err, errlen);
 	}
 	sqlite3_finalize(s);
 	if (rc != ATTN_OK)

@@ -11,6 +11,7 @@
 #include "attnbench/query.h"
 #include "attnbench/status.h"
 #include "internal.h"
+#include "query_internal.h"
 
 int attn_query_sweep_info(struct attn_store *st, int64_t run_id, const char *key, char **value,
                           char *err, size_t errlen)
@@ -20,7 +21,7 @@ int attn_query_sweep_info(struct attn_store *st, int64_t run_id, const char *key
 	*value = NULL;
 	if (sqlite3_prepare_v2(db, "SELECT value FROM run_info WHERE run_id = ? AND key = ?", -1,
 	                       &s, NULL) != SQLITE_OK)
-		return attn_errf(err, errlen, ATTN_ERR_DB, "%s", sqlite3_errmsg(db));
+		return attn__query_error(db, err, errlen);
 	sqlite3_bind_int64(s, 1, run_id);
 	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
@@ -28,10 +29,9 @@ int attn_query_sweep_info(struct attn_store *st, int64_t run_id, const char *key
 		const unsigned char *t = sqlite3_column_text(s, 0);
 		rc = (*value = attn__strdup(t ? (const char *)t : "")) ? SQLITE_DONE : SQLITE_NOMEM;
 	}
-	int out = rc == SQLITE_DONE ? ATTN_OK
-	          : rc == SQLITE_NOMEM
-	              ? attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory")
-	              : attn_errf(err, errlen, ATTN_ERR_DB, "%s", sqlite3_errmsg(db));
+	int out = rc == SQLITE_DONE    ? ATTN_OK
+	          : rc == SQLITE_NOMEM ? attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory")
+	                               : attn__query_error(db, err, errlen);
 	sqlite3_finalize(s);
 	return out;
 }
@@ -64,7 +64,7 @@ int attn_query_sweep_plugins(struct attn_store *st, int64_t run_id,
 	                       "SELECT substr(key, 8), value FROM run_info WHERE run_id = ? "
 	                       "AND substr(key, 1, 7) = 'plugin:' ORDER BY key",
 	                       -1, &s, NULL) != SQLITE_OK)
-		return attn_errf(err, errlen, ATTN_ERR_DB, "%s", sqlite3_errmsg(db));
+		return attn__query_error(db, err, errlen);
 	sqlite3_bind_int64(s, 1, run_id);
 	int rc = ATTN_OK, step, cap = 0;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
@@ -86,7 +86,7 @@ int attn_query_sweep_plugins(struct attn_store *st, int64_t run_id,
 		}
 	}
 	if (rc == ATTN_OK && step != SQLITE_DONE)
-		rc = attn_errf(err, errlen, ATTN_ERR_DB, "%s", sqlite3_errmsg(db));
+		rc = attn__query_error(db, err, errlen);
 	sqlite3_finalize(s);
 	if (rc) {
 		attn_query_sweep_plugins_free(*out, *n);
