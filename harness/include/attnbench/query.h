@@ -297,6 +297,50 @@ int attn_query_sweep_plugins(struct attn_store *st, int64_t run_id,
                              size_t errlen);
 void attn_query_sweep_plugins_free(struct attn_query_sweep_plugin *p, int n);
 
+/* --- sharded sweeps: which shards a database holds (query/shards.c) --- */
+
+/*
+ * One run of a sharded sweep (a run with run_info sweep_id). Text is
+ * truncated to the buffers, "" for NULL or absent; uuid "" in a database
+ * older than schema 9.
+ */
+struct attn_query_shard_run {
+	int64_t run;
+	char uuid[40], host[128], status[16], spec_hash[40];
+	int64_t index, count; /* run_info shard_index, shard_count; 0 when absent or not numbers */
+	int64_t cases;        /* the cases it holds */
+	int64_t shard_cases;  /* the cases it was to run (run_info shard_cases); -1 unknown */
+	int complete;         /* status complete and no case short of shard_cases */
+	int incomplete;       /* not complete, and no other run of its index is */
+};
+
+/*
+ * One sweep_id of the database: its shard count N (the first run's), its
+ * runs by shard index then id, the indices 1..N with no run, how many
+ * indices have runs of which none is complete, and what its runs disagree
+ * on (shard_count or spec_hash, an index outside 1..N, two runs on one
+ * index), "; "-joined in *problems (NULL when they agree).
+ */
+struct attn_query_sweep_shards {
+	char *sweep_id;
+	int64_t shard_count;
+	struct attn_query_shard_run *runs;
+	int n_runs;
+	int64_t *missing;
+	int n_missing;
+	int n_incomplete;
+	char *problems;
+};
+
+/*
+ * Every sweep_id of the database, sorted, into *out (malloc'd, *n of them;
+ * free with attn_query_shards_free). A sweep needs attention when it has
+ * missing or incomplete shards or problems.
+ */
+int attn_query_shards(struct attn_store *st, struct attn_query_sweep_shards **out, int *n,
+                      char *err, size_t errlen);
+void attn_query_shards_free(struct attn_query_sweep_shards *s, int n);
+
 #ifdef __cplusplus
 }
 #endif
