@@ -133,12 +133,10 @@ static int print_shards(struct attn_store *st, int quiet, int *failed)
 		free(present);
 		fmt_ranges(w->missing, w->n_missing, miss, sizeof(miss));
 		if (!bad) {
-			int64_t cases = 0;
-			for (int k = 0; k < w->n_runs; k++)
-				cases += w->runs[k].cases;
 			printf(
-			    "merge: sweep %s: all %lld shards present and complete (%lld cases)\n",
-			    w->sweep_id, (long long)w->shard_count, (long long)cases);
+			    "merge: sweep %s: all %lld shard%s present and complete (%lld cases)\n",
+			    w->sweep_id, (long long)w->shard_count, w->shard_count == 1 ? "" : "s",
+			    (long long)w->cases);
 			continue;
 		}
 		printf("merge: sweep %s: shards %s of %lld present", w->sweep_id,

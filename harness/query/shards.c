@@ -71,8 +71,17 @@ static int settle_sweep(struct attn_query_sweep_shards *w)
 	char line[512];
 	int rc = 0;
 	w->shard_count = 0;
+	w->sweep_cases = -1;
 	for (int i = 0; i < w->n_runs && !w->shard_count; i++)
 		w->shard_count = w->runs[i].count;
+	for (int i = 0; i < w->n_runs && w->sweep_cases < 0; i++)
+		w->sweep_cases = w->runs[i].sweep_cases;
+	for (int i = 0; i < w->n_runs; i++) {
+		struct attn_query_shard_run *r = &w->runs[i];
+		r->complete = strcmp(r->status, "complete") == 0 &&
+		              (r->shard_cases < 0 || r->cases >= r->shard_cases ||
+		               (w->sweep_cases >= 0 && w->cases >= w->sweep_cases));
+	}
 	int64_t n = w->shard_count;
 	/* agreement on N and on the spec */
 	for (int i = 1; i < w->n_runs && rc == 0; i++) {
@@ -150,14 +159,17 @@ int attn_query_shards(struct attn_store *st, struct attn_query_sweep_shards **ou
 	sqlite3 *db = attn__store_handle(st);
 	*out = NULL;
 	*n = 0;
-	char sql[1024];
+	char sql[1536];
 	snprintf(sql, sizeof(sql),
 	         "SELECT i.value, r.id, %s, r.hostname, r.status,"
 	         " (SELECT value FROM run_info WHERE run_id = r.id AND key = 'shard_index') AS si,"
 	         " (SELECT value FROM run_info WHERE run_id = r.id AND key = 'shard_count'),"
 	         " (SELECT value FROM run_info WHERE run_id = r.id AND key = 'shard_cases'),"
 	         " (SELECT value FROM run_info WHERE run_id = r.id AND key = 'spec_hash'),"
-	         " (SELECT count(*) FROM cases WHERE run_id = r.id)"
+	         " (SELECT count(*) FROM cases WHERE run_id = r.id),"
+	         " (SELECT value FROM run_info WHERE run_id = r.id AND key = 'sweep_cases'),"
+	         " (SELECT count(DISTINCT c.key) FROM cases c JOIN run_info j ON j.run_id ="
+	         " c.run_id AND j.key = 'sweep_id' WHERE j.value = i.value)"
 	         " FROM run_info i JOIN runs r ON r.id = i.run_id WHERE i.key = 'sweep_id'"
 	         " ORDER BY i.value, CAST(si AS INTEGER), r.id",
 	         has_uuid(db) ? "r.uuid" : "NULL");
@@ -210,8 +222,9 @@ int attn_query_shards(struct attn_store *st, struct attn_query_sweep_shards **ou
 		r->shard_cases = number(num, -1);
 		text_col(s, 8, r->spec_hash, sizeof(r->spec_hash));
 		r->cases = sqlite3_column_int64(s, 9);
-		r->complete = strcmp(r->status, "complete") == 0 &&
-		              (r->shard_cases < 0 || r->cases >= r->shard_cases);
+		text_col(s, 10, num, sizeof(num));
+		r->sweep_cases = number(num, -1);
+		w->cases = sqlite3_column_int64(s, 11); /* the sweep's: the same on each row */
 	}
 	if (rc == ATTN_OK && step != SQLITE_DONE)
 		rc = attn__query_error(db, err, errlen);

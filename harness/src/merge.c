@@ -544,9 +544,9 @@ static int settle_case(struct merge *m, const struct run_ref *src, const char *s
 			print_status(mine, b, sizeof(b));
 			rc = attn_errf(
 			    m->err, m->errlen, ATTN_ERR_INVALID,
-			    "%s: %s%s%scase %s: run %s (host %s) in %s has %s, run %s (host %s) in "
-			    "%s has %s%s; nothing of %s was merged: choose with --prefer old (keep "
-			    "%s's) or --prefer new (take %s's)",
+			    "%s: %s%s%scase %s: run %s (host %s) in %s holds it as '%s', run %s "
+			    "(host %s) in %s as '%s'%s; nothing of %s was merged: choose with "
+			    "--prefer old (keep %s's) or --prefer new (take %s's)",
 			    m->in->path, sweep_id ? "sweep " : "", sweep_id ? sweep_id : "",
 			    sweep_id ? ": " : "", key, targets[t].uuid, targets[t].host,
 			    m->out_path, a, src->uuid, src->host, m->in->path, b,

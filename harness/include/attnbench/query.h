@@ -310,8 +310,14 @@ struct attn_query_shard_run {
 	int64_t index, count; /* run_info shard_index, shard_count; 0 when absent or not numbers */
 	int64_t cases;        /* the cases it holds */
 	int64_t shard_cases;  /* the cases it was to run (run_info shard_cases); -1 unknown */
-	int complete;         /* status complete and no case short of shard_cases */
-	int incomplete;       /* not complete, and no other run of its index is */
+	int64_t sweep_cases;  /* run_info sweep_cases; -1 unknown */
+	/*
+	 * complete: status complete and not short of shard_cases, or the sweep as
+	 * a whole holds its sweep_cases (a case a conflict moved to a sibling is
+	 * not missing)
+	 */
+	int complete;
+	int incomplete; /* not complete, and no other run of its index is */
 };
 
 /*
@@ -324,6 +330,8 @@ struct attn_query_shard_run {
 struct attn_query_sweep_shards {
 	char *sweep_id;
 	int64_t shard_count;
+	int64_t cases;       /* distinct case keys over all its runs */
+	int64_t sweep_cases; /* the first run's sweep_cases; -1 unknown */
 	struct attn_query_shard_run *runs;
 	int n_runs;
 	int64_t *missing;
