@@ -311,6 +311,14 @@ START_TEST(same_shard_twice)
 	                 db_file_int(a, "SELECT count(*) FROM run_info"));
 	ck_assert_int_eq(db_file_int(all, "SELECT count(*) FROM run_owner"), 0);
 	ck_assert_int_eq(db_file_int(all, "SELECT length(uuid) FROM runs"), 32);
+	/* the run is the same run in both files */
+	sqlite3 *db = db_file_open(all);
+	char *sql = sqlite3_mprintf("ATTACH %Q AS a", a);
+	db_exec(db, sql);
+	sqlite3_free(sql);
+	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM runs r JOIN a.runs s ON s.uuid = r.uuid"),
+	                 1);
+	sqlite3_close(db);
 	free(first);
 	free(second);
 }
@@ -673,7 +681,7 @@ START_TEST(missing_shards)
 END_TEST
 
 /* The counts line ATTNBENCH_FAULT_LOG ends with: how many writes a run made. */
-static long long writes_of(const char *log)
+static long long writes_of(const char *log, long long *syncs)
 {
 	FILE *f = fopen(log, "r");
 	ck_assert_msg(f != NULL, "%s: no fault log", log);
@@ -685,6 +693,7 @@ static long long writes_of(const char *log)
 			continue;
 	fclose(f);
 	ck_assert_msg(w > 0, "%s has no counts line", log);
+	*syncs = s;
 	return w;
 }
 
@@ -721,49 +730,61 @@ START_TEST(disk_fills)
 		setenv("ATTNBENCH_FAULT_LOG", log, 1);
 		ck_assert_msg(cli("merge --out %s %s", ref, in) == 0, "%s", out);
 		unsetenv("ATTNBENCH_FAULT_LOG");
-		long long w = writes_of(log);
+		long long syncs, w = writes_of(log, &syncs);
 		char *after_both = dump(ref);
 		ck_assert_str_ne(after_first, after_both);
-		long long step = w > 40 ? w / 40 : 1;
 		int failed = 0;
-		for (long long at_w = 1; at_w <= w; at_w += step) {
-			char side[TMPDIR_LEN + 80];
-			remove(o);
-			snprintf(side, sizeof(side), "%s-wal", o);
-			remove(side);
-			snprintf(side, sizeof(side), "%s-shm", o);
-			remove(side);
-			copy_file(base, o);
-			char spec[64];
-			snprintf(spec, sizeof(spec), "full:%lld", at_w);
-			setenv("ATTNBENCH_FAULT", spec, 1);
-			int rc = cli("merge --out %s %s", o, in);
-			unsetenv("ATTNBENCH_FAULT");
-			char *d = dump(o);
-			if (rc != 0) {
-				ck_assert_msg(rc == 3, "%s %s: exit %d: %s", in, spec, rc, out);
-				ck_assert_msg(strstr(out, "disk is full") ||
-				                  strstr(out, "ATTNBENCH_FAULT"),
-				              "%s %s: no reason: %s", in, spec, out);
-				ck_assert_msg(
-				    strcmp(d, after_first) == 0 || strcmp(d, after_both) == 0,
-				    "%s %s: the output is neither as before nor as after: %s", in,
-				    spec, out);
-				failed += strcmp(d, after_first) == 0;
-			} else {
+		/* every write filling the disk (a spread when there are many), every sync failing
+		 */
+		for (int kind = 0; kind < 2; kind++) {
+			long long points = kind ? syncs : w, step = points > 60 ? points / 60 : 1;
+			for (long long p = 1; p <= points; p += step) {
+				char side[TMPDIR_LEN + 80], spec[64];
+				remove(o);
+				snprintf(side, sizeof(side), "%s-wal", o);
+				remove(side);
+				snprintf(side, sizeof(side), "%s-shm", o);
+				remove(side);
+				copy_file(base, o);
+				snprintf(spec, sizeof(spec), "%s:%lld", kind ? "sync" : "full", p);
+				setenv("ATTNBENCH_FAULT", spec, 1);
+				int rc = cli("merge --out %s %s", o, in);
+				unsetenv("ATTNBENCH_FAULT");
+				char *d = dump(o);
+				if (rc != 0) {
+					ck_assert_msg(rc == 3, "%s %s: exit %d: %s", in, spec, rc,
+					              out);
+					ck_assert_msg(
+					    strstr(out, kind ? "I/O error" : "disk is full") &&
+					        strstr(out, "ATTNBENCH_FAULT"),
+					    "%s %s: no reason: %s", in, spec, out);
+					int before = strcmp(d, after_first) == 0;
+					/* a fault after the commit: merged, and the message says so
+					 */
+					ck_assert_msg(
+					    before || (strcmp(d, after_both) == 0 &&
+					               strstr(out, "merged and committed")),
+					    "%s %s: the output is neither as before nor as "
+					    "after: %s",
+					    in, spec, out);
+					ck_assert_msg(!before || strstr(out, "left as it was"),
+					              "%s %s: %s", in, spec, out);
+					failed += before;
+				} else {
+					ck_assert_msg(strcmp(d, after_both) == 0,
+					              "%s %s: exit 0, output wrong", in, spec);
+				}
+				free(d);
+				no_copies_left();
+				/* again without the fault: complete */
+				rc = cli("merge --out %s %s", o, in);
+				ck_assert_msg(rc == 0, "%s %s: the merge after the fault: %d: %s",
+				              in, spec, rc, out);
+				d = dump(o);
 				ck_assert_msg(strcmp(d, after_both) == 0,
-				              "%s %s: exit 0, output wrong", in, spec);
+				              "%s %s: not complete after re-run", in, spec);
+				free(d);
 			}
-			free(d);
-			no_copies_left();
-			/* again without the fault: complete */
-			rc = cli("merge --out %s %s", o, in);
-			ck_assert_msg(rc == 0, "%s %s: the merge after the fault: %d: %s", in, spec,
-			              rc, out);
-			d = dump(o);
-			ck_assert_msg(strcmp(d, after_both) == 0,
-			              "%s %s: not complete after re-run", in, spec);
-			free(d);
 		}
 		ck_assert_msg(failed > 0, "%s: no fault point failed the merge", in);
 		free(after_both);

@@ -231,6 +231,14 @@ int cmd_merge(int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		struct attn_merge_stats s;
 		rc = attn_store_merge(st, argv[i], prefer, &s, err, sizeof(err));
+		if (rc != ATTN_OK && s.committed) {
+			/* merged, but the disk failed writing it back: heard, and the end */
+			cli_error("merge", "%s", err);
+			if (!quiet)
+				print_input(argv[i], &s);
+			attn_store_close(st);
+			return EXIT_DB;
+		}
 		if (rc != ATTN_OK) {
 			cli_error("merge", "%s", err);
 			if (i > optind)

@@ -734,6 +734,8 @@ int attn_store_merge(struct attn_store *out, const char *in_path, int prefer,
 		rc = merge_all(&m);
 		if (rc == ATTN_OK && sqlite3_exec(m.out, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 			rc = merge_err(&m, 0, "committing");
+		else if (rc == ATTN_OK)
+			stats->committed = 1;
 	}
 	for (int i = 0; i < N_COPIERS; i++) {
 		sqlite3_finalize(m.cp[i].sel);
@@ -743,7 +745,15 @@ int attn_store_merge(struct attn_store *out, const char *in_path, int prefer,
 	sqlite3_finalize(m.print_out);
 	if (rc != ATTN_OK && !sqlite3_get_autocommit(m.out))
 		sqlite3_exec(m.out, "ROLLBACK", NULL, NULL, NULL);
-	if (rc != ATTN_OK) {
+	/* PASSIVE: a reader of the output is not waited for */
+	if (stats->committed &&
+	    sqlite3_wal_checkpoint_v2(m.out, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) !=
+	        SQLITE_OK &&
+	    (sqlite3_extended_errcode(m.out) & 0xff) != SQLITE_BUSY)
+		rc = merge_err(&m, 0,
+		               "merged and committed (kept in the -wal), but writing the WAL back "
+		               "into the file failed");
+	if (rc != ATTN_OK && !stats->committed) {
 		/* nothing of this input is in the output: say so in the counts too */
 		char hosts[256], shards[256];
 		memcpy(hosts, stats->hosts, sizeof(hosts));

@@ -232,6 +232,7 @@ struct attn_merge_stats {
 	int64_t rows_added; /* run_info, roofs, counters, fits, form_diffs rows a held run lacked */
 	char hosts[256];    /* the input runs' hostnames, distinct, ", "-separated */
 	char shards[256];   /* their run_info shard ("2/3"), distinct, ", "-separated; "" none */
+	int committed;      /* the input is in the output (also when writing the WAL back failed) */
 };
 
 /*
@@ -269,7 +270,13 @@ int attn_store_merge_check(const char *out_path, const char *in_path, char *err,
  * its rows and takes the input's. Runs without a sweep_id never conflict
  * with other runs: two machines' runs of one spec stay two runs.
  *
- * stats (may be NULL) says what was added and what was there already.
+ * After the commit the WAL is written back into the file (a passive
+ * checkpoint), so that a failing disk is heard here, not lost in a close;
+ * when that fails the input is merged all the same (stats->committed, the
+ * rows read from the -wal) and the error says so.
+ *
+ * stats (may be NULL) says what was added and what was there already; on
+ * failure before the commit its counts are 0.
  */
 int attn_store_merge(struct attn_store *out, const char *in_path, int prefer,
                      struct attn_merge_stats *stats, char *err, size_t errlen);
