@@ -46,12 +46,12 @@ static void teardown(void)
 	tmpdir_remove(dir);
 }
 
-/* dir/name into buf (static rotation of 8, so a test can hold several). */
+/* dir/name (in one of 16 static buffers, used in turn, so a test can hold several). */
 static const char *at(const char *name)
 {
-	static char bufs[8][TMPDIR_LEN + 64];
+	static char bufs[16][TMPDIR_LEN + 64];
 	static int k;
-	char *b = bufs[k++ % 8];
+	char *b = bufs[k++ % 16];
 	snprintf(b, sizeof(bufs[0]), "%s/%s", dir, name);
 	return b;
 }
@@ -184,6 +184,17 @@ static void no_copies_left(void)
 		ck_assert_msg(strncmp(e->d_name, ".attnbench-merge-", 17) != 0, "%s left in %s",
 		              e->d_name, dir);
 	closedir(d);
+}
+
+/*
+ * The fuzz seeds (tests/fuzz/make_seed_db.c) in dir/seeds: v1.db (schema 1),
+ * newer.db (a newer schema), foreign.db (another program's), attnbench.db.
+ */
+static void seeds(void)
+{
+	char cmd[TMPDIR_LEN + 512];
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/seeds && %s %s/seeds", dir, ATTN_MAKE_SEED_DB, dir);
+	ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
 }
 
 /* --- runs with the sweep driver's shard keys, through the store API -------- */
@@ -429,36 +440,12 @@ START_TEST(older_schema)
 	rc = cli("merge --out %s %s", all, v8b);
 	ck_assert_msg(rc == 0 && strstr(out, "nothing new (1 run"), "%d: %s", rc, out);
 	ck_assert_int_eq(db_file_int(all, "SELECT count(*) FROM runs"), 1);
-	/* and as old as the first schema */
-	const char *v1 = at("v1.db");
-	db_file_exec(
-	    v1, "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-	        "INSERT INTO meta VALUES ('app','attnbench'),('schema_version','1');"
-	        "CREATE TABLE runs(id INTEGER PRIMARY KEY, started_at TEXT NOT NULL,"
-	        " finished_at TEXT, status TEXT NOT NULL, command TEXT NOT NULL,"
-	        " spec TEXT NOT NULL, git_commit TEXT, hostname TEXT, cpu_model TEXT);"
-	        "CREATE TABLE run_info(run_id INTEGER NOT NULL, key TEXT NOT NULL,"
-	        " value TEXT, PRIMARY KEY (run_id, key));"
-	        "CREATE TABLE cases(id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL,"
-	        " key TEXT NOT NULL, method TEXT NOT NULL, family TEXT NOT NULL, form TEXT,"
-	        " params TEXT NOT NULL, batch INTEGER NOT NULL, heads INTEGER NOT NULL,"
-	        " kv_heads INTEGER NOT NULL, n INTEGER NOT NULL, d INTEGER NOT NULL,"
-	        " causal INTEGER NOT NULL, mode TEXT NOT NULL, dist TEXT NOT NULL,"
-	        " threads INTEGER NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,"
-	        " message TEXT, finished_at TEXT NOT NULL, UNIQUE (run_id, key));"
-	        "CREATE TABLE samples(case_id INTEGER NOT NULL, rep INTEGER NOT NULL,"
-	        " ns REAL NOT NULL, iters INTEGER NOT NULL, PRIMARY KEY (case_id, rep));"
-	        "CREATE TABLE metrics(case_id INTEGER NOT NULL, name TEXT NOT NULL,"
-	        " value REAL, unit TEXT NOT NULL, PRIMARY KEY (case_id, name));"
-	        "CREATE VIEW results AS SELECT * FROM cases;"
-	        "INSERT INTO runs VALUES (1,'t',NULL,'complete','c','n = 64',NULL,'old-host',NULL);"
-	        "INSERT INTO cases VALUES (1,1,'k','flash','full',NULL,'',1,1,1,64,8,0,"
-	        " 'prefill','gaussian',1,42,'ok',NULL,'t');"
-	        "INSERT INTO samples VALUES (1,0,123.0,1);"
-	        "INSERT INTO metrics VALUES (1,'median_ns',123.0,'ns');");
+	/* and as old as the first schema (the fuzz seeds' v1.db: a run with no host) */
+	seeds();
+	const char *v1 = at("seeds/v1.db");
 	char *v1_before = bytes_of(v1, &l0);
 	rc = cli("merge --out %s %s", all, v1);
-	ck_assert_msg(rc == 0 && strstr(out, "1 run (host old-host), 1 case added"), "%d: %s", rc,
+	ck_assert_msg(rc == 0 && strstr(out, "1 run (host unknown), 1 case added"), "%d: %s", rc,
 	              out);
 	char *v1_after = bytes_of(v1, &l1);
 	ck_assert(l0 == l1 && memcmp(v1_before, v1_after, (size_t)l0) == 0);
@@ -484,16 +471,13 @@ START_TEST(refused_inputs)
 {
 	const char *a = at("a.db"), *all = at("all.db"), *none = at("none.db");
 	sweep_into(a);
-	const char *foreign = at("foreign.db"), *corrupt = at("corrupt.db"),
-	           *text = at("notes.txt"), *newer = at("newer.db");
-	db_file_exec(foreign, "CREATE TABLE notes(id INTEGER PRIMARY KEY, text TEXT);"
-	                      "INSERT INTO notes VALUES (1, 'not attnbench');");
+	seeds();
+	const char *foreign = at("seeds/foreign.db"), *corrupt = at("corrupt.db"),
+	           *text = at("notes.txt"), *newer = at("seeds/newer.db");
 	FILE *f = fopen(text, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("just some notes, not a database\n", f);
 	fclose(f);
-	db_file_copy(a, newer);
-	db_file_exec(newer, "UPDATE meta SET value = '99' WHERE key = 'schema_version'");
 	/* a corrupt one: pages past the schema scribbled over */
 	db_file_copy(a, corrupt);
 	db_file_exec(corrupt, "PRAGMA journal_mode = 'delete'");
