@@ -245,6 +245,7 @@ struct merge {
 	struct attn_merge_stats *stats;
 	struct copier cp[N_COPIERS];
 	sqlite3_stmt *print_in, *print_out; /* a case's result as text, per side */
+	sqlite3_stmt *lookup;               /* the output's case of (run, key) */
 	char *err;
 	size_t errlen;
 };
@@ -496,11 +497,12 @@ static int settle_case(struct merge *m, const struct run_ref *src, const char *s
                        int64_t in_case, const char *key, const struct run_ref *targets, int n,
                        int *add)
 {
-	sqlite3_stmt *s;
 	*add = 1;
-	if (sqlite3_prepare_v2(m->out, "SELECT id FROM cases WHERE run_id = ? AND key = ?", -1, &s,
-	                       NULL) != SQLITE_OK)
+	if (!m->lookup &&
+	    sqlite3_prepare_v2(m->out, "SELECT id FROM cases WHERE run_id = ? AND key = ?", -1,
+	                       &m->lookup, NULL) != SQLITE_OK)
 		return merge_err(m, 0, "looking up a case");
+	sqlite3_stmt *s = m->lookup;
 	char *mine = NULL;
 	int rc = ATTN_OK, replaced = 0;
 	for (int t = 0; t < n && rc == ATTN_OK && *add; t++) {
@@ -555,7 +557,7 @@ static int settle_case(struct merge *m, const struct run_ref *src, const char *s
 		}
 		free(theirs);
 	}
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
 	free(mine);
 	if (rc == ATTN_OK && *add && replaced)
 		m->stats->took_new++;
@@ -743,6 +745,7 @@ int attn_store_merge(struct attn_store *out, const char *in_path, int prefer,
 	}
 	sqlite3_finalize(m.print_in);
 	sqlite3_finalize(m.print_out);
+	sqlite3_finalize(m.lookup);
 	if (rc != ATTN_OK && !sqlite3_get_autocommit(m.out))
 		sqlite3_exec(m.out, "ROLLBACK", NULL, NULL, NULL);
 	/* PASSIVE: a reader of the output is not waited for */
