@@ -1,7 +1,9 @@
 /*
  * The results database: one SQLite file in WAL mode, written only by the
  * sweep's parent process, one transaction per finished case, so a sweep
- * killed at any moment keeps every case it finished.
+ * killed at any moment keeps every case it finished. Databases are combined
+ * (the shards of a sweep, several machines' runs) by attn_store_merge, one
+ * transaction per input, going by runs.uuid.
  *
  * Tables (schema version ATTN_SCHEMA_VERSION, kept in `meta`):
  *   runs     one sweep: status, timestamps, command line, the canonical
