@@ -13,10 +13,13 @@
  */
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
+#include <sched.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -155,6 +158,13 @@ static char *bytes_of(const char *path, long *len)
 	ck_assert_int_eq(fread(b, 1, (size_t)*len, f), (size_t)*len);
 	fclose(f);
 	return b;
+}
+
+static long file_size_of(const char *path)
+{
+	struct stat sb;
+	ck_assert_int_eq(stat(path, &sb), 0);
+	return (long)sb.st_size;
 }
 
 static void copy_file(const char *from, const char *to)
@@ -777,6 +787,76 @@ START_TEST(disk_fills)
 }
 END_TEST
 
+/*
+ * A real full disk: the output on a tmpfs of this test's own mount
+ * namespace, sized from a little over the output after the first input
+ * upwards. At each size the second input's merge either fits or stops with
+ * exit 3 on a full disk, the output as after the first input; then the
+ * tmpfs grows and the same merge completes it. Until some size stops one
+ * and a later one lets it in.
+ */
+START_TEST(tmpfs_fills)
+{
+	char mnt[TMPDIR_LEN + 16], o[TMPDIR_LEN + 32], a[TMPDIR_LEN + 16], b[TMPDIR_LEN + 16],
+	    base[TMPDIR_LEN + 16];
+	snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+	snprintf(o, sizeof(o), "%s/all.db", mnt);
+	snprintf(a, sizeof(a), "%s/a.db", dir);
+	snprintf(b, sizeof(b), "%s/b.db", dir);
+	snprintf(base, sizeof(base), "%s/base.db", dir);
+	sweep_into(a);
+	sweep_into(b);
+	ck_assert_int_eq(cli("merge --out %s %s", base, a), 0);
+	char *after_first = dump(base);
+	long base_len = file_size_of(base);
+	ck_assert_int_eq(mkdir(mnt, 0755), 0);
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k") != 0) {
+		ck_assert_msg(errno == EPERM, "mount tmpfs on %s: %s", mnt, strerror(errno));
+		fprintf(stderr,
+		        "test_merge: tmpfs_fills: the full-disk check needs mount "
+		        "(CAP_SYS_ADMIN): %s; this one check did not run\n",
+		        strerror(errno));
+		free(after_first);
+		return;
+	}
+	int stopped = 0, fitted = 0;
+	for (long kib = base_len / 1024 + 8; kib <= 8192 && !fitted; kib += 16) {
+		char opts[32];
+		snprintf(opts, sizeof(opts), "size=%ldk", kib);
+		ck_assert_int_eq(umount2(mnt, MNT_DETACH), 0);
+		ck_assert_int_eq(mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, opts), 0);
+		copy_file(base, o);
+		int rc = cli("merge --out %s %s", o, b);
+		ck_assert_msg(rc == 0 || rc == 3, "%s: exit %d: %s", opts, rc, out);
+		/* the disk grows (a reader needs room for the -shm too), then is read */
+		ck_assert_int_eq(
+		    mount(NULL, mnt, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV, "size=16m"), 0);
+		char *d = dump(o);
+		if (rc == 3) {
+			ck_assert_msg(strstr(out, "full"),
+			              "%s: exit 3 without saying the disk is full: %s", opts, out);
+			if (!strstr(out, "merged and committed")) {
+				ck_assert_msg(strcmp(d, after_first) == 0,
+				              "%s: the output is not as it was: %s", opts, out);
+				stopped = 1;
+			}
+		}
+		fitted = rc == 0;
+		free(d);
+		/* and the same merge completes it */
+		rc = cli("merge --out %s %s", o, b);
+		ck_assert_msg(rc == 0, "%s: after growing: exit %d: %s", opts, rc, out);
+		ck_assert_int_eq(db_file_int(o, "SELECT count(*) FROM runs"), 2);
+		ck_assert_int_eq(db_file_int(o, "SELECT count(*) FROM cases"), 8);
+	}
+	ck_assert_msg(fitted, "the merge never fitted");
+	ck_assert_msg(stopped, "no size stopped the merge");
+	umount2(mnt, MNT_DETACH);
+	free(after_first);
+}
+END_TEST
+
 static Suite *merge_suite(void)
 {
 	Suite *s = suite_create("merge");
@@ -793,6 +873,7 @@ static Suite *merge_suite(void)
 	tcase_add_test(tc, conflicts);
 	tcase_add_test(tc, missing_shards);
 	tcase_add_test(tc, disk_fills);
+	tcase_add_test(tc, tmpfs_fills);
 	suite_add_tcase(s, tc);
 	return s;
 }

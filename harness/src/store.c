@@ -320,6 +320,9 @@ static int db_err(struct attn_store *st, char *err, size_t errlen, const char *w
 		hint = " (the disk is full)";
 	else if ((code & 0xff) == SQLITE_READONLY)
 		hint = " (the file or its folder is read-only)";
+	else if (code == SQLITE_IOERR_SHMSIZE || code == SQLITE_IOERR_SHMMAP ||
+	         code == SQLITE_IOERR_SHMOPEN)
+		hint = " (no room for the -shm file beside it: is the disk full?)";
 	return attn_errf(err, errlen, ATTN_ERR_DB, "%s: %s: %s%s%s", st->path, what,
 	                 sqlite3_errmsg(st->db), hint, attn__fault_note());
 }
