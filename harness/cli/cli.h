@@ -16,6 +16,7 @@ enum cli_exit {
 	EXIT_CASES = 1,        /* a case crashed, timed out, failed or failed its check */
 	EXIT_USAGE = 2,        /* a bad option, spec, method, file or plugin */
 	EXIT_DB = 3,           /* the database is locked, corrupt, foreign or unwritable */
+	EXIT_INCOMPLETE = 4,   /* merge: merged, but a sharded sweep lacks shards or cases */
 	EXIT_INTERRUPTED = 130 /* stopped by SIGINT or SIGTERM; finished cases are kept */
 };
 
@@ -29,6 +30,7 @@ int cmd_fit(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_figures(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 /* Print "attnbench VERB: message" to stderr. */
 void cli_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -36,10 +36,12 @@ static const char *usage_text =
     "  figures  the survey's figures, measured: sweeps, fits, charts, index.html\n"
     "  compare  baseline vs current database: the CI regression gate (exit 1 on a\n"
     "           significant slowdown)\n"
+    "  merge    databases of a sharded sweep's tasks or of several machines into one\n"
     "\n"
     "exit codes: 0 ok; 1 a case crashed, timed out or failed its check; 2 bad\n"
     "usage, spec, method, file or plugin; 3 database locked, corrupt or foreign;\n"
-    "130 interrupted (finished cases are kept; `sweep --resume` continues).\n"
+    "4 (merge) a sharded sweep lacks shards or cases; 130 interrupted (finished\n"
+    "cases are kept; `sweep --resume` continues).\n"
     "\n"
     "environment: ATTNBENCH_PLUGIN_PATH  ':'-separated plugin .so files or folders\n"
     "             ATTNBENCH_DATA_DIR     the folder holding workloads/ (presets)\n";
@@ -193,16 +195,16 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
-	} verbs[] = {{"list", cmd_list},      {"info", cmd_info},   {"run", cmd_run},
-	             {"sweep", cmd_sweep},    {"check", cmd_check}, {"export", cmd_export},
-	             {"fit", cmd_fit},        {"plot", cmd_plot},   {"figures", cmd_figures},
-	             {"compare", cmd_compare}};
+	} verbs[] = {{"list", cmd_list},       {"info", cmd_info},   {"run", cmd_run},
+	             {"sweep", cmd_sweep},     {"check", cmd_check}, {"export", cmd_export},
+	             {"fit", cmd_fit},         {"plot", cmd_plot},   {"figures", cmd_figures},
+	             {"compare", cmd_compare}, {"merge", cmd_merge}};
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(*verbs); i++)
 		if (strcmp(verb, verbs[i].name) == 0)
 			return verbs[i].fn(argc - 1, argv + 1);
 	fprintf(stderr,
 	        "attnbench: unknown verb '%s'; one of list, info, run, sweep, check, export, fit, "
-	        "plot, figures, compare\n",
+	        "plot, figures, compare, merge\n",
 	        verb);
 	return EXIT_USAGE;
 }

@@ -105,5 +105,14 @@ double attn__quantile_inplace(double *x, int m, double q);
 
 struct attn_store;
 struct sqlite3 *attn__store_handle(struct attn_store *st);
+/* The path the store was opened with, for messages. */
+const char *attn__store_path(struct attn_store *st);
+/*
+ * An input of `attnbench merge`, opened as ATTN_STORE_READONLY opens, but
+ * at any schema version up to this build's (*version says which), so that
+ * merge.c can migrate a private copy of an old one.
+ */
+int attn__store_open_input(const char *path, struct attn_store **out, int *version, char *err,
+                           size_t errlen);
 
 #endif /* ATTNBENCH_INTERNAL_H */

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -291,9 +292,19 @@ static const char migrate_v8[] =
     " boot_id TEXT,"
     " claimed_at TEXT NOT NULL);";
 
+/*
+ * Version 9: a run's identity across files, runs.uuid (32 lowercase hex,
+ * unique), so that `attnbench merge` knows a run it has seen in another
+ * file. A new run draws it at random (attn_store_run_begin); the runs a
+ * migration finds get one computed from their row (migrate_uuids), so that
+ * two copies of one old file, migrated apart, agree on it. Written in C
+ * (migrate_uuids): SQL has no hash to compute it with.
+ */
+static const char migrate_v9[] = "";
+
 /* The steps from version i to i + 1, at index i - 1. */
 static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5,
-                                         migrate_v6, migrate_v7, migrate_v8};
+                                         migrate_v6, migrate_v7, migrate_v8, migrate_v9};
 _Static_assert(sizeof(migrations) / sizeof(*migrations) == ATTN_SCHEMA_VERSION - 1,
                "one migration step per schema version after the first");
 
@@ -309,6 +320,9 @@ static int db_err(struct attn_store *st, char *err, size_t errlen, const char *w
 		hint = " (the disk is full)";
 	else if ((code & 0xff) == SQLITE_READONLY)
 		hint = " (the file or its folder is read-only)";
+	else if (code == SQLITE_IOERR_SHMSIZE || code == SQLITE_IOERR_SHMMAP ||
+	         code == SQLITE_IOERR_SHMOPEN)
+		hint = " (no room for the -shm file beside it: is the disk full?)";
 	return attn_errf(err, errlen, ATTN_ERR_DB, "%s: %s: %s%s%s", st->path, what,
 	                 sqlite3_errmsg(st->db), hint, attn__fault_note());
 }
@@ -444,6 +458,91 @@ static int create_schema(struct attn_store *st, char *err, size_t errlen)
 	return exec_as(st, "COMMIT", "creating the schema", err, errlen);
 }
 
+/* Does table have a column of this name? 1 yes, 0 no, < 0 error. */
+static int has_column(struct attn_store *st, const char *table, const char *column)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?", -1, &s,
+	                       NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, column, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* FNV-1a 64 of one field, then a 0xff byte, so that ("ab","c") and ("a","bc") differ. */
+static uint64_t fnv_field(uint64_t h, const unsigned char *p, int len)
+{
+	for (int i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return (h ^ 0xff) * 0x100000001b3ull;
+}
+
+static void hex128(const uint64_t w[2], char out[33])
+{
+	snprintf(out, 33, "%016llx%016llx", (unsigned long long)w[0], (unsigned long long)w[1]);
+}
+
+/*
+ * Step 9's C part: the uuid column (unless a doctored file already has
+ * it), a uuid for every run without one, from its row: two FNV-1a 64
+ * streams (different offsets) over id, started_at, hostname, cpu_model,
+ * git_commit, command and spec, each mixed (attn__mix64). The same row
+ * gives the same id in every copy of the file; rows that differ anywhere
+ * give different ones.
+ */
+static int migrate_uuids(struct attn_store *st, const char *what, char *err, size_t errlen)
+{
+	int have = has_column(st, "runs", "uuid");
+	if (have < 0)
+		return db_err(st, err, errlen, what);
+	int rc;
+	if (!have && (rc = exec_as(st, "ALTER TABLE runs ADD COLUMN uuid TEXT", what, err, errlen)))
+		return rc;
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	if (sqlite3_prepare_v2(st->db,
+	                       "SELECT id, started_at, hostname, cpu_model, git_commit, command, "
+	                       "spec FROM runs WHERE uuid IS NULL ORDER BY id",
+	                       -1, &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "UPDATE runs SET uuid = ? WHERE id = ?", -1, &upd, NULL) !=
+	        SQLITE_OK)
+		goto dberr;
+	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		uint64_t w[2] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
+		for (int k = 0; k < 2; k++) {
+			for (int c = 0; c < 7; c++) {
+				const unsigned char *t = sqlite3_column_text(sel, c);
+				/* NULL hashes unlike "" */
+				w[k] = t ? fnv_field(w[k], t, sqlite3_column_bytes(sel, c))
+				         : fnv_field(w[k], (const unsigned char *)"\x01", 1);
+			}
+			w[k] = attn__mix64(w[k]);
+		}
+		char id[33];
+		hex128(w, id);
+		sqlite3_reset(upd);
+		sqlite3_bind_text(upd, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(upd, 2, sqlite3_column_int64(sel, 0));
+		if (sqlite3_step(upd) != SQLITE_DONE)
+			goto dberr;
+	}
+	if (rc != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	return exec_as(st, "CREATE UNIQUE INDEX IF NOT EXISTS runs_uuid ON runs(uuid)", what, err,
+	               errlen);
+dberr:
+	rc = db_err(st, err, errlen, what);
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	return rc;
+}
+
 /*
  * Bring an older schema forward, one version at a time, each step in its own
  * transaction with the version bump, so a failed step leaves the database at
@@ -473,6 +572,7 @@ static int migrate(struct attn_store *st, int from, char *err, size_t errlen)
 		         "UPDATE meta SET value='%d' WHERE key='schema_version'", v + 1);
 		snprintf(what, sizeof(what), "migrating schema version %d to %d", v, v + 1);
 		if ((rc = exec_as(st, migrations[v - 1], what, err, errlen)) ||
+		    (v + 1 == 9 && (rc = migrate_uuids(st, what, err, errlen))) ||
 		    (rc = exec_as(st, bump, what, err, errlen)))
 			goto rollback;
 	}
@@ -742,7 +842,14 @@ static int set_wal(struct attn_store *st, char *err, size_t errlen)
 	return rc ? rc : exec(st, "PRAGMA synchronous=NORMAL", err, errlen);
 }
 
-int attn_store_open(const char *path, int mode, struct attn_store **out, char *err, size_t errlen)
+/*
+ * attn_store_open, and the merge's way in (attn__store_open_input):
+ * any_version reads a schema older than ATTN_SCHEMA_READABLE too, read-only,
+ * for the merge to decide on before it migrates a copy. *version gets the
+ * file's schema version as found (0: created).
+ */
+static int open_store(const char *path, int mode, int any_version, struct attn_store **out,
+                      int *found, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (mode != ATTN_STORE_EXISTING && mode != ATTN_STORE_CREATE && mode != ATTN_STORE_READONLY)
@@ -767,9 +874,10 @@ int attn_store_open(const char *path, int mode, struct attn_store **out, char *e
 		rc = probe(st, mode, &version, err, errlen);
 	if (rc)
 		goto fail;
+	*found = version;
 
 	if (readonly) {
-		if (version < ATTN_SCHEMA_READABLE) {
+		if (version < ATTN_SCHEMA_READABLE && !any_version) {
 			rc = attn_errf(
 			    err, errlen, ATTN_ERR_FORMAT,
 			    "%s: schema version %d is older than this attnbench reads "
@@ -814,6 +922,18 @@ fail:
 	return rc;
 }
 
+int attn_store_open(const char *path, int mode, struct attn_store **out, char *err, size_t errlen)
+{
+	int version;
+	return open_store(path, mode, 0, out, &version, err, errlen);
+}
+
+int attn__store_open_input(const char *path, struct attn_store **out, int *version, char *err,
+                           size_t errlen)
+{
+	return open_store(path, ATTN_STORE_READONLY, 1, out, version, err, errlen);
+}
+
 static int release_all(struct attn_store *st, char *err, size_t errlen);
 
 void attn_store_close(struct attn_store *st)
@@ -833,12 +953,56 @@ struct sqlite3 *attn__store_handle(struct attn_store *st)
 	return st->db;
 }
 
+const char *attn__store_path(struct attn_store *st)
+{
+	return st->path;
+}
+
 static const char *kv_find(const struct attn_kv *info, int n, const char *key)
 {
 	for (int i = 0; i < n; i++)
 		if (strcmp(info[i].key, key) == 0)
 			return info[i].value;
 	return NULL;
+}
+
+/*
+ * 128 random bits as 32 lowercase hex: getrandom, or /dev/urandom where the
+ * kernel has no getrandom. 0, or -1 with errno set.
+ */
+static int random_uuid(char out[33])
+{
+	uint64_t w[2];
+	size_t got = 0;
+	while (got < sizeof(w)) {
+		ssize_t n = getrandom((char *)w + got, sizeof(w) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < sizeof(w)) {
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		got = 0;
+		while (got < sizeof(w)) {
+			ssize_t n = read(fd, (char *)w + got, sizeof(w) - got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				int e = n < 0 ? errno : EIO;
+				close(fd);
+				errno = e;
+				return -1;
+			}
+			got += (size_t)n;
+		}
+		close(fd);
+	}
+	hex128(w, out);
+	return 0;
 }
 
 int attn_store_run_begin(struct attn_store *st, const char *command, const char *spec,
@@ -854,7 +1018,7 @@ int attn_store_run_begin(struct attn_store *st, const char *command, const char 
 	if (sqlite3_prepare_v2(
 	        st->db,
 	        "INSERT INTO runs(started_at,status,command,spec,git_commit,hostname,"
-	        "cpu_model) VALUES (?,'running',?,?,?,?,?)",
+	        "cpu_model,uuid) VALUES (?,'running',?,?,?,?,?,?)",
 	        -1, &s, NULL) != SQLITE_OK)
 		goto dberr;
 	sqlite3_bind_text(s, 1, now, -1, SQLITE_TRANSIENT);
@@ -863,6 +1027,15 @@ int attn_store_run_begin(struct attn_store *st, const char *command, const char 
 	sqlite3_bind_text(s, 4, kv_find(info, n_info, "git_commit"), -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 5, kv_find(info, n_info, "hostname"), -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 6, kv_find(info, n_info, "cpu_model"), -1, SQLITE_TRANSIENT);
+	char uuid[33];
+	if (random_uuid(uuid)) {
+		sqlite3_finalize(s);
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return attn_errf(err, errlen, ATTN_ERR_IO,
+		                 "%s: recording the run: no random bytes for its uuid: %s",
+		                 st->path, strerror(errno));
+	}
+	sqlite3_bind_text(s, 7, uuid, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		goto dberr;
 	sqlite3_finalize(s);

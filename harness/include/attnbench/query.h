@@ -306,6 +306,57 @@ void attn_query_sweep_plugins_free(struct attn_query_sweep_plugin *p, int n);
  */
 int attn_query_shard_run(struct attn_store *st, const char *shard, const char *sweep_id,
                          int complete_only, int64_t *run, int *complete, char *err, size_t errlen);
+/* --- sharded sweeps: which shards a database holds (query/shards.c) --- */
+
+/*
+ * One run of a sharded sweep (a run with run_info sweep_id). Text is
+ * truncated to the buffers, "" for NULL or absent; uuid "" in a database
+ * older than schema 9.
+ */
+struct attn_query_shard_run {
+	int64_t run;
+	char uuid[40], host[128], status[16], spec_hash[40];
+	int64_t index, count; /* run_info shard_index, shard_count; 0 when absent or not numbers */
+	int64_t cases;        /* the cases it holds */
+	int64_t shard_cases;  /* the cases it was to run (run_info shard_cases); -1 unknown */
+	int64_t sweep_cases;  /* run_info sweep_cases; -1 unknown */
+	/*
+	 * complete: status complete and not short of shard_cases, or the sweep as
+	 * a whole holds its sweep_cases (a case a conflict moved to a sibling is
+	 * not missing)
+	 */
+	int complete;
+	int incomplete; /* not complete, and no other run of its index is */
+};
+
+/*
+ * One sweep_id of the database: its shard count N (the first run's), its
+ * runs by shard index then id, the indices 1..N with no run, how many
+ * indices have runs of which none is complete, and what its runs disagree
+ * on (shard_count or spec_hash, an index outside 1..N, two runs on one
+ * index), "; "-joined in *problems (NULL when they agree).
+ */
+struct attn_query_sweep_shards {
+	char *sweep_id;
+	int64_t shard_count;
+	int64_t cases;       /* distinct case keys over all its runs */
+	int64_t sweep_cases; /* the first run's sweep_cases; -1 unknown */
+	struct attn_query_shard_run *runs;
+	int n_runs;
+	int64_t *missing;
+	int n_missing;
+	int n_incomplete;
+	char *problems;
+};
+
+/*
+ * Every sweep_id of the database, sorted, into *out (malloc'd, *n of them;
+ * free with attn_query_shards_free). A sweep needs attention when it has
+ * missing or incomplete shards or problems.
+ */
+int attn_query_shards(struct attn_store *st, struct attn_query_sweep_shards **out, int *n,
+                      char *err, size_t errlen);
+void attn_query_shards_free(struct attn_query_sweep_shards *s, int n);
 
 #ifdef __cplusplus
 }

@@ -1,11 +1,16 @@
 /*
  * The results database: one SQLite file in WAL mode, written only by the
  * sweep's parent process, one transaction per finished case, so a sweep
- * killed at any moment keeps every case it finished.
+ * killed at any moment keeps every case it finished. Databases are combined
+ * (the shards of a sweep, several machines' runs) by attn_store_merge, one
+ * transaction per input, going by runs.uuid.
  *
  * Tables (schema version ATTN_SCHEMA_VERSION, kept in `meta`):
  *   runs     one sweep: status, timestamps, command line, the canonical
- *            sweep spec (what --resume re-expands), commit, host, CPU
+ *            sweep spec (what --resume re-expands), commit, host, CPU, and
+ *            uuid: the run's identity across files (32 hex, unique; random
+ *            for a new run, computed from the row for one that a migration
+ *            to v9 found), which `attnbench merge` goes by
  *   run_info provenance key/value pairs of a run (compiler, flags, caches,
  *            library versions and configs, ...)
  *   cases    one measured configuration and its status and message
@@ -42,7 +47,7 @@
 #include "attnbench/counters.h"
 #include "attnbench/forms.h"
 
-#define ATTN_SCHEMA_VERSION 8
+#define ATTN_SCHEMA_VERSION 9
 /*
  * The oldest schema the readers (export, plot, compare) understand: a
  * database opened read-only is never migrated, so one older than this is
@@ -208,5 +213,74 @@ int attn_store_form_diff(struct attn_store *st, int64_t run_id, const char *meth
 struct attn_fit_row;
 int attn_store_fits(struct attn_store *st, int64_t run_id, const struct attn_fit_row *rows, int n,
                     char *err, size_t errlen);
+
+/* --- merging databases (merge.c) ----------------------------------------- */
+
+/* Which result wins when two runs of one sweep hold the same case differently. */
+enum attn_merge_prefer {
+	ATTN_MERGE_PREFER_NONE = 0, /* neither: the merge is refused */
+	ATTN_MERGE_PREFER_OLD = 1,  /* the output's case stays, the input's is skipped */
+	ATTN_MERGE_PREFER_NEW = 2   /* the output's case and its rows go, the input's comes in */
+};
+
+/* What merging one input did. */
+struct attn_merge_stats {
+	int runs;                           /* the input's runs */
+	int runs_added;                     /* new to the output (a uuid it did not hold) */
+	int runs_advanced;                  /* held already; status or finished_at moved forward */
+	int64_t cases;                      /* the input's cases */
+	int64_t cases_added, cases_present; /* added; already there, identical */
+	int64_t kept_old, took_new;         /* conflicts resolved by prefer */
+	int64_t rows_added; /* run_info, roofs, counters, fits, form_diffs rows a held run lacked */
+	char hosts[256];    /* the input runs' hostnames, distinct, ", "-separated */
+	char shards[256];   /* their run_info shard ("2/3"), distinct, ", "-separated; "" none */
+	int committed;      /* the input is in the output (also when writing the WAL back failed) */
+};
+
+/*
+ * Could in_path be merged into the output at out_path (which need not
+ * exist yet)? Reads only: ATTN_ERR_INVALID when in_path is the output
+ * itself (the same file, also through a link, or its -wal, -shm or
+ * -journal); else what opening it read-only says (not SQLite, not
+ * attnbench's, corrupt, a newer schema: ATTN_ERR_FORMAT or ATTN_ERR_DB,
+ * the message naming the file and why). A schema older than this build's
+ * is fine: attn_store_merge migrates a copy.
+ */
+int attn_store_merge_check(const char *out_path, const char *in_path, char *err, size_t errlen);
+
+/*
+ * Merge the database at in_path into out, in one transaction (BEGIN
+ * IMMEDIATE ... COMMIT; on any failure ROLLBACK, so out is exactly as it
+ * was before). The input is opened read-only and never modified; one with
+ * an older schema is first copied (SQLite's backup API) into a private
+ * temporary file next to the output, which the store migrates and which is
+ * removed after.
+ *
+ * A run is known by runs.uuid. A run out does not hold comes in with new
+ * ids and all its rows (run_info, run_counters, run_roofs, cases, samples,
+ * metrics, sample_counters, masks, fits, form_diffs), but not run_owner (a
+ * claim belongs to the file it was made in). A run out holds gains the
+ * cases it lacks and the rows it lacks, and its status and finished_at move
+ * forward (running < failed, interrupted < complete), never back; a case it
+ * holds identical (status, message, samples, metrics) counts as present.
+ *
+ * Conflicts: a case key of the input's run that out holds with a different
+ * result in the same run or in a sibling (another run with the same
+ * run_info sweep_id: a shard of the same sweep). With prefer NONE the merge
+ * is refused, ATTN_ERR_INVALID, the message naming the sweep, the case and
+ * both runs (uuid, host, file); OLD keeps out's case; NEW deletes it with
+ * its rows and takes the input's. Runs without a sweep_id never conflict
+ * with other runs: two machines' runs of one spec stay two runs.
+ *
+ * After the commit the WAL is written back into the file (a passive
+ * checkpoint), so that a failing disk is heard here, not lost in a close;
+ * when that fails the input is merged all the same (stats->committed, the
+ * rows read from the -wal) and the error says so.
+ *
+ * stats (may be NULL) says what was added and what was there already; on
+ * failure before the commit its counts are 0.
+ */
+int attn_store_merge(struct attn_store *out, const char *in_path, int prefer,
+                     struct attn_merge_stats *stats, char *err, size_t errlen);
 
 #endif /* ATTNBENCH_STORE_H */
