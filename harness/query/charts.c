@@ -56,6 +56,11 @@ int attn_query_series(struct attn_store *st, const struct attn_query_series_req 
 		snprintf(xexpr, sizeof(xexpr), "mx.value");
 	else
 		snprintf(xexpr, sizeof(xexpr), "c.%s", q->xcol);
+	/*
+	 * Points equal in x (a linear method's arithmetic intensity at every N)
+	 * come in case-key order, the order one run's (run_id, key) index gave
+	 * them before runs had shards, whichever shard holds each.
+	 */
 	snprintf(sql, sizeof(sql),
 	         ATTN__WITH_RUN_SET
 	         "SELECT c.method, c.family, c.params, %s AS shape, %s AS x, my.value, lo.value, "
@@ -69,7 +74,7 @@ int attn_query_series(struct attn_store *st, const struct attn_query_series_req 
 	         "AND (?8 IS NULL OR c.threads = ?8) AND (?9 IS NULL OR c.d = ?9) "
 	         "AND (?10 IS NULL OR c.family = ?10) AND (?11 IS NULL OR c.dist = ?11) "
 	         "ORDER BY CASE c.family WHEN 'full' THEN 0 WHEN 'linear' THEN 1 WHEN 'sparse' "
-	         "THEN 2 WHEN 'hybrid' THEN 3 ELSE 4 END, c.method, c.params, shape, x",
+	         "THEN 2 WHEN 'hybrid' THEN 3 ELSE 4 END, c.method, c.params, shape, x, c.key",
 	         shape, xexpr);
 	sqlite3_stmt *r;
 	if (sqlite3_prepare_v2(db, sql, -1, &r, NULL) != SQLITE_OK)

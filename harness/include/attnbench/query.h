@@ -170,7 +170,8 @@ struct attn_query_point {
 
 /*
  * Every point, ordered by family (full, linear, sparse, hybrid, others),
- * method, params, shape and x: a series is a run of equal keys. A non-zero
+ * method, params, shape, x and the case's key: a series is a run of equal
+ * keys. A non-zero
  * return from `point` stops the walk and is returned.
  */
 typedef int (*attn_query_point_fn)(void *ctx, const struct attn_query_point *pt);
