@@ -145,11 +145,19 @@ static void summary_line(const struct attn_gate_report *r, char *buf, size_t len
 	         r->n_iso, r->n_unrel, 100 * r->threshold, r->alpha);
 }
 
+/* A merged sweep's side names all its shards' runs, commits and hosts (the gate joins them). */
 static void run_line(const char *role, const char *path, const struct attn_gate_run *r, int md)
 {
-	printf("%s%s: %s run %lld (commit %.12s%s%s, started %s)%s\n", md ? "- " : "", role, path,
-	       (long long)r->id, r->commit[0] ? r->commit : "?", r->host[0] ? " on " : "", r->host,
-	       r->started, r->inject[0] ? " — a gate test" : "");
+	if (r->n_runs > 1)
+		printf("%s%s: %s runs %s (%d shards of one sweep; commits %s%s%s, started %s)%s\n",
+		       md ? "- " : "", role, path, r->run_ids, r->n_runs,
+		       r->commit[0] ? r->commit : "?", r->host[0] ? " on " : "", r->host,
+		       r->started, r->inject[0] ? " — a gate test" : "");
+	else
+		printf("%s%s: %s run %lld (commit %.12s%s%s, started %s)%s\n", md ? "- " : "", role,
+		       path, (long long)r->id, r->commit[0] ? r->commit : "?",
+		       r->host[0] ? " on " : "", r->host, r->started,
+		       r->inject[0] ? " — a gate test" : "");
 }
 
 static void print_notes(const struct attn_gate_report *r, const char *const path[2], int md)
@@ -276,7 +284,15 @@ static void json_run(const char *role, const char *path, const struct attn_gate_
 {
 	printf("\"%s\": {\"path\": ", role);
 	cli_json_str(stdout, path);
-	printf(", \"run\": %lld, \"commit\": ", (long long)r->id);
+	printf(", \"run\": %lld, ", (long long)r->id);
+	if (r->n_runs > 1) {
+		fputs("\"runs\": [", stdout);
+		fputs(r->run_ids, stdout);
+		fputs("], \"hostname\": ", stdout);
+		cli_json_str(stdout, r->host);
+		fputs(", ", stdout);
+	}
+	fputs("\"commit\": ", stdout);
 	cli_json_str(stdout, r->commit);
 	fputs(", \"cpu_model\": ", stdout);
 	cli_json_str(stdout, r->cpu_model);

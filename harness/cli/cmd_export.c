@@ -35,7 +35,10 @@ static const char *help_text =
     "Writes every case (or those of run ID) with its status, shape, parameters and\n"
     "all its metrics. CSV has one column per metric, empty where a metric is\n"
     "unavailable; JSON nests metrics as {name: value|null} and adds each run's\n"
-    "provenance. Default format csv, default output stdout. The database is opened\n"
+    "provenance. A run of a sharded sweep stands for the whole sweep (its shards\n"
+    "merged into FILE): every shard's cases, each with its run_id, and in CSV its\n"
+    "run's hostname, cpu_model and shard. Default format csv, default output stdout. The database "
+    "is opened\n"
     "read-only.\n"
     "\n"
     "--out FILE   written through a temporary file in FILE's folder, renamed over\n"
@@ -89,14 +92,75 @@ static void json_num(FILE *f, const struct attn_query_cell *c)
 /* A write failed: stop the walk (export_*'s -2). */
 #define WRITE_FAILED 1
 
+/*
+ * A run's machine and shard, for the CSV rows of a sharded sweep: a row
+ * says which run it is of (run_id), and a merged sweep's shards may come
+ * from several machines, so each row names its own.
+ */
+struct csv_run {
+	int64_t id;
+	char *host, *cpu, *shard;
+};
+struct csv_ctx {
+	FILE *f;
+	struct csv_run *runs;
+	int n_runs, sharded; /* sharded: a run exported has a shard, so the columns are written */
+};
+
+static char *dup_or_null(const char *s)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+	return d ? memcpy(d, s, n) : NULL;
+}
+
+static int csv_run(void *ctx, const struct attn_query_cell *cols, int n_cols,
+                   const struct attn_query_cell *info, int n_info)
+{
+	struct csv_ctx *c = ctx;
+	struct csv_run *nr = realloc(c->runs, (size_t)(c->n_runs + 1) * sizeof(*nr));
+	if (!nr)
+		return ATTN_ERR_NOMEM;
+	c->runs = nr;
+	struct csv_run *r = &c->runs[c->n_runs++];
+	memset(r, 0, sizeof(*r));
+	for (int i = 0; i < n_cols; i++) {
+		if (strcmp(cols[i].name, "id") == 0)
+			r->id = cols[i].integer;
+		else if (strcmp(cols[i].name, "hostname") == 0)
+			r->host = dup_or_null(cols[i].text);
+		else if (strcmp(cols[i].name, "cpu_model") == 0)
+			r->cpu = dup_or_null(cols[i].text);
+	}
+	for (int k = 0; k < n_info; k++)
+		if (info[k].name && strcmp(info[k].name, "shard") == 0)
+			r->shard = dup_or_null(info[k].text), c->sharded = 1;
+	return ATTN_OK;
+}
+
 static int csv_case(void *ctx, const struct attn_query_cell *cols, int n_cols,
                     const struct attn_query_cell *mets, int n_mets)
 {
-	FILE *f = ctx;
+	struct csv_ctx *c = ctx;
+	FILE *f = c->f;
 	for (int i = 0; i < n_cols; i++) {
 		if (i)
 			fputc(',', f);
 		csv_field(f, cols[i].text);
+	}
+	if (c->sharded) {
+		const struct csv_run *r = NULL;
+		for (int i = 0; i < c->n_runs && !r; i++)
+			if (c->runs[i].id == cols[1].integer)
+				r = &c->runs[i];
+		fputc(',', f);
+		csv_field(f, r ? r->host : NULL);
+		fputc(',', f);
+		csv_field(f, r ? r->cpu : NULL);
+		fputc(',', f);
+		csv_field(f, r ? r->shard : NULL);
 	}
 	for (int i = 0; i < n_mets; i++) {
 		fputc(',', f);
@@ -114,16 +178,30 @@ static int export_csv(struct attn_store *st, long run, FILE *f, char *err, size_
 	int nm;
 	if (attn_query_metric_names(st, &metric, &nm, err, errlen))
 		return -1;
+	struct csv_ctx c = {f, NULL, 0, 0};
+	int rc = attn_query_export_runs(st, run, csv_run, &c, err, errlen);
 	const char *const *cols;
 	int n_cols = attn_query_export_case_columns(&cols);
-	for (int i = 0; i < n_cols; i++)
+	for (int i = 0; rc == ATTN_OK && i < n_cols; i++)
 		fprintf(f, "%s%s", i ? "," : "", cols[i]);
-	for (int i = 0; i < nm; i++)
+	if (rc == ATTN_OK && c.sharded)
+		fputs(",hostname,cpu_model,shard", f);
+	for (int i = 0; rc == ATTN_OK && i < nm; i++)
 		fprintf(f, ",%s", metric[i]);
-	fputc('\n', f);
-	int rc = attn_query_export_cases(st, run, (const char *const *)metric, nm, csv_case, f, err,
-	                                 errlen);
+	if (rc == ATTN_OK) {
+		fputc('\n', f);
+		rc = attn_query_export_cases(st, run, (const char *const *)metric, nm, csv_case, &c,
+		                             err, errlen);
+	} else if (rc == ATTN_ERR_NOMEM) {
+		snprintf(err, errlen, "out of memory");
+	}
 	attn_query_names_free(metric, nm);
+	for (int i = 0; i < c.n_runs; i++) {
+		free(c.runs[i].host);
+		free(c.runs[i].cpu);
+		free(c.runs[i].shard);
+	}
+	free(c.runs);
 	if (rc == WRITE_FAILED)
 		return -2;
 	if (rc)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "attnbench/fit.h"
+#include "attnbench/query.h"
 #include "attnbench/report.h"
 #include "attnbench/store.h"
 #include "cli.h"
@@ -175,14 +176,27 @@ int cmd_fit(int argc, char **argv)
 		attn_store_close(st);
 		return EXIT_DB;
 	}
+	/* A merged sweep's shards are fitted as one: the header names them all. */
+	struct attn_query_run set;
+	char runs[512] = "";
+	if (attn_query_run_info(st, used_run, &set, NULL, 0) == ATTN_OK) {
+		if (set.n_runs > 1)
+			snprintf(runs, sizeof(runs), "runs %s (%d shards of one sweep)",
+			         set.run_ids ? set.run_ids : "?", set.n_runs);
+		attn_query_run_info_free(&set);
+	}
 	attn_store_close(st);
 	/* Theoretical exponents from the registry; without it the column says "-". */
 	struct attn_registry *reg = cli_registry("fit", NULL, 0);
 	if (fmt == FORMAT_JSON) {
 		print_json(rows, n_rows, used_run, reg);
 	} else {
-		printf("run %lld: %d fitted curves (stored in `fits`)\n\n", (long long)used_run,
-		       n_rows);
+		if (runs[0])
+			printf("%s: %d fitted curves (stored in `fits` under run %lld)\n\n", runs,
+			       n_rows, (long long)used_run);
+		else
+			printf("run %lld: %d fitted curves (stored in `fits`)\n\n",
+			       (long long)used_run, n_rows);
 		print_table(rows, n_rows, reg, fmt == FORMAT_MARKDOWN);
 	}
 	if (reg)

@@ -2,7 +2,8 @@
  * The query layer's reads for the reports and the fits (see query.h): a
  * chart's series, a run's roofs, the sparse methods' stored masks, Table
  * 1's form comparisons and times, and a run's ok cases with their samples
- * for the curve fits. Rows go to a callback while the statement is open, so
+ * for the curve fits, each of a run's whole run set (query_internal.h's
+ * ATTN__WITH_RUN_SET). Rows go to a callback while the statement is open, so
  * a caller keeps only what it draws. Every statement is prepared with its
  * arguments bound; a failure is ATTN_ERR_DB with SQLite's message in err.
  */
@@ -55,19 +56,25 @@ int attn_query_series(struct attn_store *st, const struct attn_query_series_req 
 		snprintf(xexpr, sizeof(xexpr), "mx.value");
 	else
 		snprintf(xexpr, sizeof(xexpr), "c.%s", q->xcol);
+	/*
+	 * Points equal in x (a linear method's arithmetic intensity at every N)
+	 * come in case-key order, the order one run's (run_id, key) index gave
+	 * them before runs had shards, whichever shard holds each.
+	 */
 	snprintf(sql, sizeof(sql),
+	         ATTN__WITH_RUN_SET
 	         "SELECT c.method, c.family, c.params, %s AS shape, %s AS x, my.value, lo.value, "
 	         "hi.value FROM cases c "
 	         "JOIN metrics my ON my.case_id = c.id AND my.name = ?2 "
 	         "LEFT JOIN metrics mx ON mx.case_id = c.id AND mx.name = ?3 "
 	         "LEFT JOIN metrics lo ON lo.case_id = c.id AND lo.name = ?4 "
 	         "LEFT JOIN metrics hi ON hi.case_id = c.id AND hi.name = ?5 "
-	         "WHERE c.run_id = ?1 AND c.status = 'ok' AND my.value > 0 AND x > 0 "
+	         "WHERE c.run_id IN run_set AND c.status = 'ok' AND my.value > 0 AND x > 0 "
 	         "AND (?6 IS NULL OR c.causal = ?6) AND (?7 IS NULL OR c.mode = ?7) "
 	         "AND (?8 IS NULL OR c.threads = ?8) AND (?9 IS NULL OR c.d = ?9) "
 	         "AND (?10 IS NULL OR c.family = ?10) AND (?11 IS NULL OR c.dist = ?11) "
 	         "ORDER BY CASE c.family WHEN 'full' THEN 0 WHEN 'linear' THEN 1 WHEN 'sparse' "
-	         "THEN 2 WHEN 'hybrid' THEN 3 ELSE 4 END, c.method, c.params, shape, x",
+	         "THEN 2 WHEN 'hybrid' THEN 3 ELSE 4 END, c.method, c.params, shape, x, c.key",
 	         shape, xexpr);
 	sqlite3_stmt *r;
 	if (sqlite3_prepare_v2(db, sql, -1, &r, NULL) != SQLITE_OK)
@@ -116,9 +123,10 @@ int attn_query_method_ok_cases(struct attn_store *st, int64_t run, const char *m
 	if (methods)
 		*methods = NULL;
 	if (sqlite3_prepare_v2(db,
-	                       "SELECT (SELECT COUNT(*) FROM cases WHERE run_id = ?1 AND status = "
-	                       "'ok' AND method = ?2), (SELECT group_concat(DISTINCT method) FROM "
-	                       "cases WHERE run_id = ?1 AND status = 'ok')",
+	                       ATTN__WITH_RUN_SET
+	                       "SELECT (SELECT COUNT(*) FROM cases WHERE run_id IN run_set AND "
+	                       "status = 'ok' AND method = ?2), (SELECT group_concat(DISTINCT "
+	                       "method) FROM cases WHERE run_id IN run_set AND status = 'ok')",
 	                       -1, &r, NULL) != SQLITE_OK)
 		return attn__query_error(db, err, errlen);
 	sqlite3_bind_int64(r, 1, run);
@@ -138,18 +146,34 @@ int attn_query_method_ok_cases(struct attn_store *st, int64_t run, const char *m
 
 /* ---- roofs -------------------------------------------------------------------- */
 
+/*
+ * One run's roofs are drawn: of the set's runs, the row at the largest
+ * thread count its cases ran at (else the largest measured), the smallest
+ * run id first. The others are counted where a roof of theirs at that
+ * thread count is more than 5% away, a machine unlike the one drawn (two
+ * shards on one machine measure within noise of each other).
+ */
+#define APART(COL)  "abs(ifnull(o." COL ", 0) - ifnull(p." COL ", 0)) > 0.05 * ifnull(p." COL ", 0)"
+#define APART_FMA   APART("fma_gflops")
+#define APART_SGEMM APART("sgemm_gflops")
+#define APART_TRIAD APART("triad_gbps")
+static const char roofs_sql[] = ATTN__WITH_RUN_SET
+    ", p AS (SELECT run_id, threads, fma_gflops, sgemm_gflops, triad_gbps, fma_isa "
+    "FROM run_roofs WHERE run_id IN run_set ORDER BY threads = (SELECT MAX(threads) "
+    "FROM cases WHERE run_id IN run_set) DESC, threads DESC, run_id LIMIT 1) "
+    "SELECT p.fma_gflops, p.sgemm_gflops, p.triad_gbps, p.fma_isa, p.run_id, "
+    "(SELECT hostname FROM runs WHERE id = p.run_id), "
+    "(SELECT COUNT(*) FROM run_roofs o WHERE o.run_id IN run_set AND o.threads = p.threads), "
+    "(SELECT COUNT(*) FROM run_roofs o WHERE o.run_id IN run_set AND o.threads = p.threads "
+    "AND (" APART_FMA " OR " APART_SGEMM " OR " APART_TRIAD ")) FROM p";
+
 int attn_query_roofs(struct attn_store *st, int64_t run, struct attn_query_roofs *rf, char *err,
                      size_t errlen)
 {
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *r;
 	memset(rf, 0, sizeof(*rf));
-	if (sqlite3_prepare_v2(
-	        db,
-	        "SELECT fma_gflops, sgemm_gflops, triad_gbps, fma_isa FROM run_roofs "
-	        "WHERE run_id = ?1 ORDER BY threads = (SELECT MAX(threads) FROM cases "
-	        "WHERE run_id = ?1) DESC, threads DESC LIMIT 1",
-	        -1, &r, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, roofs_sql, -1, &r, NULL) != SQLITE_OK)
 		return attn__query_error(db, err, errlen);
 	sqlite3_bind_int64(r, 1, run);
 	int step = sqlite3_step(r);
@@ -158,6 +182,10 @@ int attn_query_roofs(struct attn_store *st, int64_t run, struct attn_query_roofs
 		rf->sgemm = sqlite3_column_double(r, 1);
 		rf->triad = sqlite3_column_double(r, 2);
 		snprintf(rf->isa, sizeof(rf->isa), "%s", text_or(r, 3, ""));
+		rf->run = sqlite3_column_int64(r, 4);
+		snprintf(rf->host, sizeof(rf->host), "%s", text_or(r, 5, ""));
+		rf->n_runs = sqlite3_column_int(r, 6);
+		rf->n_apart = sqlite3_column_int(r, 7);
 	}
 	sqlite3_finalize(r);
 	return step == SQLITE_ROW || step == SQLITE_DONE ? ATTN_OK
@@ -173,12 +201,11 @@ int attn_query_mask_cases(struct attn_store *st, int64_t run, attn_query_mask_ca
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(
 	        db,
+	        ATTN__WITH_RUN_SET
 	        "SELECT c.id, c.method, c.params, c.n, c.causal, c.mode = 'prefill', "
-	        "c.dist, m.head, "
-	        "(SELECT value FROM metrics x WHERE x.case_id = c.id "
-	        " AND x.name = 'density') "
-	        "FROM cases c JOIN masks m ON m.case_id = c.id "
-	        "WHERE c.run_id = ? ORDER BY c.id",
+	        "c.dist, m.head, (SELECT value FROM metrics x WHERE x.case_id = c.id "
+	        "AND x.name = 'density') FROM cases c JOIN masks m ON m.case_id = "
+	        "c.id WHERE c.run_id IN run_set ORDER BY c.id",
 	        -1, &s, NULL) != SQLITE_OK)
 		return attn__query_error(db, err, errlen);
 	sqlite3_bind_int64(s, 1, run);
@@ -246,8 +273,10 @@ int attn_query_run_ns(struct attn_store *st, int64_t run, int64_t *ns, int max, 
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *r;
 	*n = 0;
-	if (sqlite3_prepare_v2(db, "SELECT DISTINCT n FROM cases WHERE run_id = ? ORDER BY n", -1,
-	                       &r, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+	                       ATTN__WITH_RUN_SET
+	                       "SELECT DISTINCT n FROM cases WHERE run_id IN run_set ORDER BY n",
+	                       -1, &r, NULL) != SQLITE_OK)
 		return attn__query_error(db, err, errlen);
 	sqlite3_bind_int64(r, 1, run);
 	int step;
@@ -265,9 +294,10 @@ int attn_query_form_agreement(struct attn_store *st, int64_t run, const char *me
 	sqlite3_stmt *s;
 	*agree = *note = NULL;
 	if (sqlite3_prepare_v2(db,
+	                       ATTN__WITH_RUN_SET
 	                       "SELECT group_concat(printf('%.1e at N=%d', max_rel, n), '; '), "
 	                       "group_concat(note, '; ') FROM (SELECT * FROM form_diffs WHERE "
-	                       "run_id = ?1 AND method = ?2 ORDER BY n)",
+	                       "run_id IN run_set AND method = ?2 ORDER BY n)",
 	                       -1, &s, NULL) != SQLITE_OK)
 		return attn__query_error(db, err, errlen);
 	sqlite3_bind_int64(s, 1, run);
@@ -296,9 +326,10 @@ int attn_query_form_times(struct attn_store *st, int64_t run, const char *method
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(db,
+	                       ATTN__WITH_RUN_SET
 	                       "SELECT c.form, c.n, c.status, m.value FROM cases c LEFT JOIN "
 	                       "metrics m ON m.case_id = c.id AND m.name = 'median_ns' WHERE "
-	                       "c.run_id = ?1 AND c.method = ?2 ORDER BY CASE c.form WHEN "
+	                       "c.run_id IN run_set AND c.method = ?2 ORDER BY CASE c.form WHEN "
 	                       "'parallel' THEN 0 WHEN 'recurrent' THEN 1 ELSE 2 END, c.n",
 	                       -1, &s, NULL) != SQLITE_OK)
 		return attn__query_error(db, err, errlen);
@@ -329,8 +360,9 @@ int attn_query_fit_cases(struct attn_store *st, int64_t run, attn_query_fit_case
 	sqlite3_stmt *c, *s;
 	if (sqlite3_prepare_v2(
 	        db,
+	        ATTN__WITH_RUN_SET
 	        "SELECT id, method, params, d, heads, kv_heads, batch, causal, mode, "
-	        "dist, threads, n FROM cases WHERE run_id = ? AND status = 'ok' "
+	        "dist, threads, n FROM cases WHERE run_id IN run_set AND status = 'ok' "
 	        "ORDER BY method, params, d, heads, kv_heads, batch, causal, mode, "
 	        "dist, threads, n, id",
 	        -1, &c, NULL) != SQLITE_OK)

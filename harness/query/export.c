@@ -2,7 +2,9 @@
  * The query layer's reads for `attnbench export` (see query.h): the runs
  * with their run_info, the cases with their metrics, as typed cells so that
  * the writer keeps what SQLite stored (an integer stays an integer, a NULL
- * a NULL). The column lists are tables here, and the SELECTs are made from
+ * a NULL). A run exported is its run set (query_internal.h): a merged
+ * sweep's every shard, each row with its own run_id and each run with its
+ * own provenance. The column lists are tables here, and the SELECTs are made from
  * them, so the names a writer prints and the columns it gets cannot drift
  * apart.
  */
@@ -39,16 +41,16 @@ static void cell_of(sqlite3_stmt *s, int i, const char *name, struct attn_query_
 	c->text = (const char *)sqlite3_column_text(s, i);
 }
 
-/* "SELECT p.a, p.b, ... FROM table p WHERE ?1 = 0 OR p.key = ?1 ORDER BY p.id" */
+/* "SELECT p.a, p.b, ... FROM table p WHERE ?1 = 0 OR p.key IN <?1's run set> ORDER BY p.id" */
 static void select_of(const char *const *cols, int n, const char *table, const char *key, char *sql,
                       size_t len)
 {
-	size_t k = (size_t)snprintf(sql, len, "SELECT ");
+	size_t k = (size_t)snprintf(sql, len, ATTN__WITH_RUN_SET "SELECT ");
 	for (int i = 0; i < n && k < len; i++)
 		k += (size_t)snprintf(sql + k, len - k, "%sp.%s", i ? ", " : "", cols[i]);
 	if (k < len)
-		snprintf(sql + k, len - k, " FROM %s p WHERE ?1 = 0 OR p.%s = ?1 ORDER BY p.id",
-		         table, key);
+		snprintf(sql + k, len - k,
+		         " FROM %s p WHERE ?1 = 0 OR p.%s IN run_set ORDER BY p.id", table, key);
 }
 
 int attn_query_export_case_columns(const char *const **names)

@@ -1,7 +1,11 @@
 /*
  * The gate's reads (query.h, "the gate's reads"): which run a side of
  * `attnbench compare` means, what that run said about its machine and
- * build, and its ok cases with every sample and the sgemm probe beside it.
+ * build, and its ok cases with every sample and the sgemm probe beside it,
+ * each of the run's whole run set (query_internal.h): the shards of a merged
+ * sweep are paired as the one sweep they are. What the set's runs said
+ * about themselves is their distinct values joined, so that two shards on
+ * unlike machines read as unlike, not as whichever shard came first.
  * The gate (harness/src/gate.c) pairs, corrects and judges what these
  * return; it never sees SQL. Every statement is prepared with bound
  * parameters, and a failing step is an error, not a shorter answer: a gate
@@ -33,16 +37,28 @@ static void col_text(sqlite3_stmt *s, int i, char *buf, size_t len)
 	snprintf(buf, len, "%s", t ? (const char *)t : "");
 }
 
+/*
+ * A run's row; of a set, the distinct commits, hosts and CPUs, the earliest
+ * start, then the set's ids and count.
+ */
+static const char head_sql[] = ATTN__WITH_RUN_SET
+    "SELECT " ATTN__SET_COMMITS ", " ATTN__SET_HOSTS
+    ", (SELECT MIN(started_at) FROM runs WHERE id IN "
+    "run_set), " ATTN__SET_CPUS ", (SELECT group_concat(id, ', ') FROM (SELECT id FROM run_set "
+    "ORDER BY id)), (SELECT COUNT(*) FROM runs WHERE id IN run_set) FROM runs WHERE id = ?1";
+
+/* The same of run_info's value of key ?2. */
+static const char info_sql[] = ATTN__WITH_RUN_SET
+    "SELECT group_concat(v, ', ') FROM (SELECT value AS v FROM run_info WHERE run_id IN "
+    "run_set AND key = ?2 GROUP BY value ORDER BY MIN(run_id))";
+
 int attn_query_gate_head(struct attn_store *st, int64_t run, struct attn_query_gate_head *out,
                          char *err, size_t errlen)
 {
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *s;
 	memset(out, 0, sizeof(*out));
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT git_commit, hostname, started_at, cpu_model FROM runs "
-	                       "WHERE id = ?",
-	                       -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, head_sql, -1, &s, NULL) != SQLITE_OK)
 		return db_error(db, err, errlen);
 	sqlite3_bind_int64(s, 1, run);
 	int rc = sqlite3_step(s);
@@ -51,6 +67,14 @@ int attn_query_gate_head(struct attn_store *st, int64_t run, struct attn_query_g
 		col_text(s, 1, out->host, sizeof(out->host));
 		col_text(s, 2, out->started, sizeof(out->started));
 		col_text(s, 3, out->cpu_model, sizeof(out->cpu_model));
+		col_text(s, 4, out->run_ids, sizeof(out->run_ids));
+		/* Cut short, the list ends at a whole id (n_runs says how many there are). */
+		char *comma = strlen(out->run_ids) + 1 == sizeof(out->run_ids)
+		                  ? strrchr(out->run_ids, ',')
+		                  : NULL;
+		if (comma)
+			*comma = 0;
+		out->n_runs = sqlite3_column_int(s, 5);
 	}
 	sqlite3_finalize(s);
 	if (rc == SQLITE_DONE)
@@ -64,8 +88,7 @@ int attn_query_gate_info(struct attn_store *st, int64_t run, const char *key, ch
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *s;
 	buf[0] = 0;
-	if (sqlite3_prepare_v2(db, "SELECT value FROM run_info WHERE run_id = ? AND key = ?", -1,
-	                       &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, info_sql, -1, &s, NULL) != SQLITE_OK)
 		return db_error(db, err, errlen);
 	sqlite3_bind_int64(s, 1, run);
 	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
@@ -73,7 +96,7 @@ int attn_query_gate_info(struct attn_store *st, int64_t run, const char *key, ch
 	if (rc == SQLITE_ROW)
 		col_text(s, 0, buf, len);
 	sqlite3_finalize(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ATTN_OK : db_error(db, err, errlen);
+	return rc == SQLITE_ROW ? ATTN_OK : db_error(db, err, errlen);
 }
 
 void attn_query_gate_cases_free(struct attn_query_gate_case *rows, int n)
@@ -129,6 +152,7 @@ static void read_case(sqlite3_stmt *c, struct attn_query_gate_case *row)
 	col_text(c, 10, row->dist, sizeof(row->dist));
 	row->threads = sqlite3_column_int(c, 11);
 	row->ins = sqlite3_column_type(c, 12) == SQLITE_NULL ? NAN : sqlite3_column_double(c, 12);
+	row->run = sqlite3_column_int64(c, 13);
 }
 
 int attn_query_gate_cases(struct attn_store *st, int64_t run, struct attn_query_gate_case **rows,
@@ -143,11 +167,12 @@ int attn_query_gate_cases(struct attn_store *st, int64_t run, struct attn_query_
 	/* The ORDER BY is the gate's pairing order (gate.c's case_order), column by column. */
 	if (sqlite3_prepare_v2(
 	        db,
+	        ATTN__WITH_RUN_SET
 	        "SELECT id, method, params, batch, heads, kv_heads, n, d, causal, mode, dist, "
-	        "threads, (SELECT value FROM metrics WHERE case_id = cases.id AND "
-	        "name = 'counter:PAPI_TOT_INS') FROM cases WHERE run_id = ? AND status = 'ok' "
-	        "ORDER BY method, params, batch, heads, kv_heads, d, causal, mode, dist, threads, "
-	        "n, id",
+	        "threads, (SELECT value FROM metrics WHERE case_id = cases.id AND name = "
+	        "'counter:PAPI_TOT_INS'), run_id FROM cases WHERE run_id IN run_set AND status = "
+	        "'ok' ORDER BY method, params, batch, heads, kv_heads, d, causal, mode, dist, "
+	        "threads, n, id",
 	        -1, &c, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT ns, roof_ns FROM samples WHERE case_id = ? ORDER BY rep",
 	                       -1, &s, NULL) != SQLITE_OK) {

@@ -269,17 +269,59 @@ static void keep_approximate(struct plot *p, const struct attn_registry *reg)
 	p->n = w;
 }
 
-/* "run 3 on HOST (CPU), commit abc123", for the chart's title. */
-static void run_caption(struct attn_store *st, int64_t run, char *buf, size_t len)
+void attn__run_words(const struct attn_query_run *r, char *buf, size_t len)
+{
+	if (r->n_runs > 1)
+		snprintf(buf, len, "runs %s%s%s%s", r->run_ids ? r->run_ids : "?",
+		         r->shards ? " (shards " : "", r->shards ? r->shards : "",
+		         r->shards ? ")" : "");
+	else
+		snprintf(buf, len, "run %lld%s%s%s", (long long)r->id, r->shards ? " (shard " : "",
+		         r->shards ? r->shards : "", r->shards ? ")" : "");
+}
+
+/* One run's own value, or of several, the set's distinct values; NULL when unknown. */
+const char *attn__run_hosts(const struct attn_query_run *r)
+{
+	return r->n_runs > 1 ? r->hosts : r->hostname;
+}
+
+const char *attn__run_cpus(const struct attn_query_run *r)
+{
+	return r->n_runs > 1 ? r->cpu_models : r->cpu_model;
+}
+
+const char *attn__run_commits(const struct attn_query_run *r)
+{
+	return r->n_runs > 1 ? r->commits : r->git_commit;
+}
+
+/*
+ * "run 3 on HOST (CPU), commit abc123", for the chart's title; of a merged
+ * sweep "runs 3, 4, 5 (shards 1/3, 2/3, 3/3) on hosts a, b (CPU), commits
+ * abc123, def456", so that no shard's machine stands for the others.
+ */
+static int run_caption(struct attn_store *st, int64_t run, char *buf, size_t len)
 {
 	struct attn_query_run r;
 	snprintf(buf, len, "run %lld", (long long)run);
 	if (attn_query_run_info(st, run, &r, NULL, 0) != ATTN_OK)
-		return;
-	snprintf(buf, len, "run %lld on %s (%s), commit %.12s", (long long)run,
-	         r.hostname ? r.hostname : "?", r.cpu_model ? r.cpu_model : "?",
-	         r.git_commit ? r.git_commit : "?");
+		return 1;
+	int n_runs = r.n_runs;
+	char who[512];
+	const char *hosts = attn__run_hosts(&r), *commits = attn__run_commits(&r);
+	int many_hosts = hosts && strchr(hosts, ','),
+	    many_commits = commits && strchr(commits, ',');
+	attn__run_words(&r, who, sizeof(who));
+	if (many_commits)
+		snprintf(buf, len, "%s on %s%s (%s), commits %s", who, many_hosts ? "hosts " : "",
+		         hosts, attn__run_cpus(&r) ? attn__run_cpus(&r) : "?", commits);
+	else
+		snprintf(buf, len, "%s on %s%s (%s), commit %.12s", who, many_hosts ? "hosts " : "",
+		         hosts ? hosts : "?", attn__run_cpus(&r) ? attn__run_cpus(&r) : "?",
+		         commits ? commits : "?");
 	attn_query_run_info_free(&r);
+	return n_runs;
 }
 
 static const char *x_label(const char *xcol)
@@ -316,7 +358,8 @@ static int write_dats(const char *dir, const char *name, const struct plot *p)
 /* Write NAME.gp, which scales the .dat files to the axis units and draws NAME.FORMAT. */
 static int write_gp(const char *dir, const char *name, const char *format,
                     const struct plot_kind *k, const char *y_label, const char *xcol,
-                    const struct plot *p, const struct attn_query_roofs *rf, const char *caption)
+                    const struct plot *p, const struct attn_query_roofs *rf, const char *roof_of,
+                    const char *caption)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s.gp", dir, name);
@@ -378,19 +421,19 @@ static int write_gp(const char *dir, const char *name, const char *format,
 	if (rf && rf->sgemm > 0)
 		fprintf(f,
 		        ", \\\n     %.6g with lines dt 2 lw 2 lc rgb '#555555' title "
-		        "'sgemm roof %.0f GFLOP/s'",
-		        rf->sgemm, rf->sgemm);
+		        "'sgemm roof %.0f GFLOP/s%s'",
+		        rf->sgemm, rf->sgemm, roof_of);
 	if (rf && rf->fma > 0) {
-		char t[96];
-		snprintf(t, sizeof(t), "FMA peak %.0f GFLOP/s %s", rf->fma, rf->isa);
+		char t[320];
+		snprintf(t, sizeof(t), "FMA peak %.0f GFLOP/s %s%s", rf->fma, rf->isa, roof_of);
 		fprintf(f, ", \\\n     %.6g with lines dt 3 lw 2 lc rgb '#000000' title ", rf->fma);
 		attn__gp_str(f, t);
 	}
 	if (rf && rf->triad > 0)
 		fprintf(f,
 		        ", \\\n     (%.6g*x <= %.6g ? %.6g*x : 1/0) with lines dt 4 lw 2 lc rgb "
-		        "'#1b7837' title 'triad bandwidth %.1f GB/s (slope)'",
-		        rf->triad, fmax(rf->fma, rf->sgemm), rf->triad, rf->triad);
+		        "'#1b7837' title 'triad bandwidth %.1f GB/s (slope)%s'",
+		        rf->triad, fmax(rf->fma, rf->sgemm), rf->triad, rf->triad, roof_of);
 	fputs("\n", f);
 	return fclose(f) ? -1 : 0;
 }
@@ -451,9 +494,29 @@ int attn_chart_draw(const struct attn_chart_req *q, int *n_series, char *err, si
 		        : "",
 		    y_metric, strcmp(q->metric, "error") == 0 ? " for an approximate method" : "");
 	}
-	char caption[1024], run_text[768];
+	char caption[1024], run_text[768], roof_of[192] = "";
 	label_series(&p, k, q->xcol, q->reg);
-	run_caption(q->st, q->run, run_text, sizeof(run_text));
+	int set_runs = run_caption(q->st, q->run, run_text, sizeof(run_text));
+	/* One set of roof lines is drawn: of a merged sweep, the legend says whose. */
+	if (roof && set_runs > 1 && rf.run) {
+		char host[160];
+		snprintf(host, sizeof(host), "%s", rf.host);
+		/* the sgemm and triad titles are written in single quotes as they are */
+		for (char *c = host; *c; c++)
+			if (*c == '\'')
+				*c = '_';
+		snprintf(roof_of, sizeof(roof_of), ", run %lld%s%s", (long long)rf.run,
+		         host[0] ? " on " : "", host);
+	}
+	if (roof && rf.n_apart > 0) {
+		snprintf(why, sizeof(why),
+		         "%d of the %d runs of run %lld's sweep that measured roofs at the "
+		         "chart's thread count measured them more than 5%% away from run %lld's "
+		         "(on %s): the roof lines are run %lld's alone",
+		         rf.n_apart, rf.n_runs, (long long)q->run, (long long)rf.run,
+		         rf.host[0] ? rf.host : "?", (long long)rf.run);
+		note(q, ATTN_REPORT_WARNING, why);
+	}
 	snprintf(caption, sizeof(caption), "attnbench %s%s: %s", q->metric,
 	         k->x_metric ? " (one point per N)" : "", run_text);
 	if (roof && rf.fma <= 0 && rf.sgemm <= 0) {
@@ -470,7 +533,7 @@ int attn_chart_draw(const struct attn_chart_req *q, int *n_series, char *err, si
 	/* NAME.gp names its output, so each format rewrites it before its own gnuplot run. */
 	for (int i = 0; i < q->n_formats && rc == ATTN_OK; i++) {
 		if (write_gp(q->dir, q->name, q->formats[i], k, y_label, q->xcol, &p,
-		             roof ? &rf : NULL, q->title ? q->title : caption))
+		             roof ? &rf : NULL, roof_of, q->title ? q->title : caption))
 			rc = attn_errf(err, errlen, ATTN_ERR_IO, "--out %s: cannot write: %s",
 			               q->dir, strerror(errno));
 		else

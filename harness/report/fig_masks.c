@@ -205,15 +205,21 @@ static int write_dat(const char *dir, const char *name, int i, const struct pane
 	return fclose(f) ? -1 : 0;
 }
 
-/* "run 3 on HOST", for the figure's title. */
+/* "run 3 on HOST" (of a merged sweep "runs 3, 4 (shards 1/2, 2/2) on hosts a, b"), for the title.
+ */
 static void run_text(struct attn_store *st, long run, char *buf, size_t len)
 {
 	struct attn_query_run r;
 	snprintf(buf, len, "run %ld", run);
 	if (attn_query_run_info(st, run, &r, NULL, 0) != ATTN_OK)
 		return;
-	if (r.hostname)
-		snprintf(buf, len, "run %ld on %s", run, r.hostname);
+	char who[512];
+	const char *hosts = attn__run_hosts(&r);
+	attn__run_words(&r, who, sizeof(who));
+	if (hosts)
+		snprintf(buf, len, "%s on %s%s", who, strchr(hosts, ',') ? "hosts " : "", hosts);
+	else
+		snprintf(buf, len, "%s", who);
 	attn_query_run_info_free(&r);
 }
 

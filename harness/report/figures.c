@@ -150,26 +150,35 @@ static int verify_forms(struct ctx *c)
 	return ATTN_OK;
 }
 
-/* A sweep's run's provenance: "run R, host (cpu), commit C, date"; nothing if it is gone. */
+/*
+ * A sweep's run's provenance: "run R, host (cpu), commit C, date"; nothing
+ * if it is gone. Of a merged sweep, its runs, shards, hosts, CPUs and
+ * commits, and the spec and command of the run named (every shard's spec is
+ * the sweep's; the commands differ in --shard).
+ */
 static void provenance(struct ctx *c, int sweep, FILE *f)
 {
 	struct attn_query_run r;
 	if (attn_query_run_info(c->q->st, c->q->runs[sweep], &r, NULL, 0) != ATTN_OK)
 		return;
 #define OR_Q(s) ((s) ? (s) : "?")
-	fprintf(f, "<p class=\"prov\">Measured by run %lld of <code>", (long long)r.id);
+	char who[512];
+	attn__run_words(&r, who, sizeof(who));
+	fputs("<p class=\"prov\">Measured by ", f);
+	html_str(f, who);
+	fputs(" of <code>", f);
 	html_str(f, c->q->db_name);
 	fputs("</code> (sweep <code>", f);
 	html_str(f, sweep_names[sweep]);
 	fprintf(f, "</code>, %lld of %lld cases ok) on <b>", (long long)r.n_ok,
 	        (long long)r.n_cases);
-	html_str(f, OR_Q(r.hostname));
+	html_str(f, OR_Q(attn__run_hosts(&r)));
 	fputs("</b>, ", f);
-	html_str(f, OR_Q(r.cpu_model));
+	html_str(f, OR_Q(attn__run_cpus(&r)));
 	fputs(", ", f);
 	html_str(f, OR_Q(r.cores));
 	fputs(" cores; commit <code>", f);
-	html_str(f, OR_Q(r.git_commit));
+	html_str(f, OR_Q(attn__run_commits(&r)));
 	fputs("</code>, started ", f);
 	html_str(f, OR_Q(r.started_at));
 	fputs(".</p>\n<details><summary>sweep spec</summary><pre>", f);

@@ -510,9 +510,14 @@ int attn_fit_run(struct attn_store *st, int64_t run_id, const char *const *metho
 		if (rc)
 			return rc;
 	}
+	/* The run stands for its set (a merged sweep's shards): any shard's id fits the same. */
+	int rc = attn_query_run_set_head(st, run, &run, err, errlen);
+	if (rc)
+		return rc;
 	*used_run = run;
 	struct fit_case *c;
-	int nc, rc = load_cases(st, run, &c, &nc, err, errlen);
+	int nc;
+	rc = load_cases(st, run, &c, &nc, err, errlen);
 	if (rc)
 		return rc;
 	if (nc == 0) {

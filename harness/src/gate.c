@@ -124,6 +124,7 @@ static void case_from_row(struct attn_gate_case *f, const struct attn_query_gate
 	f->causal = row->causal;
 	f->threads = row->threads;
 	f->ins = row->ins;
+	f->run = row->run;
 }
 
 /*
@@ -174,6 +175,8 @@ static void load_provenance(struct attn_gate_run *r)
 	memcpy(r->host, h.host, sizeof(r->host));
 	memcpy(r->started, h.started, sizeof(r->started));
 	memcpy(r->cpu_model, h.cpu_model, sizeof(r->cpu_model));
+	memcpy(r->run_ids, h.run_ids, sizeof(r->run_ids));
+	r->n_runs = h.n_runs;
 	/* run_info's cpu_model (the sweep's own reading) wins over the runs column */
 	attn_query_gate_info(r->st, r->id, "cpu_model", v, sizeof(v), NULL, 0);
 	if (v[0])
@@ -197,6 +200,38 @@ static void load_provenance(struct attn_gate_run *r)
 	if (attn_store_run_roofs_load(r->st, r->id, r->roofs, ATTN_GATE_MAX_ROOFS, &r->n_roofs, err,
 	                              sizeof(err)))
 		r->n_roofs = 0;
+}
+
+/*
+ * Each case's sgemm roof, from the roofs of the run it came from: the
+ * shards of one sweep may have run on machines with unlike roofs, and a
+ * case is normalised by its own machine's. Rows come sorted by shape, not
+ * run, so the roofs of the last run read are kept for the next case.
+ */
+static void case_roofs(struct attn_gate_run *r)
+{
+	char err[256];
+	struct attn_roof roofs[ATTN_GATE_MAX_ROOFS];
+	int n = 0;
+	int64_t have = -1;
+	for (int i = 0; i < r->n; i++) {
+		struct attn_gate_case *c = &r->c[i];
+		if (c->run != have) {
+			if (c->run == r->id) {
+				memcpy(roofs, r->roofs, sizeof(roofs));
+				n = r->n_roofs;
+			} else if (attn_store_run_roofs_load(r->st, c->run, roofs,
+			                                     ATTN_GATE_MAX_ROOFS, &n, err,
+			                                     sizeof(err))) {
+				n = 0;
+			}
+			have = c->run;
+		}
+		c->sgemm = 0;
+		for (int k = 0; k < n && !c->sgemm; k++)
+			if (roofs[k].threads == c->threads && roofs[k].sgemm_gflops > 0)
+				c->sgemm = roofs[k].sgemm_gflops;
+	}
 }
 
 int attn_gate_load(struct attn_store *st, int64_t run_id, struct attn_gate_run *out, char *err,
@@ -232,6 +267,7 @@ int attn_gate_load(struct attn_store *st, int64_t run_id, struct attn_gate_run *
 		attn_gate_run_free(out);
 		return attn_errf(err, errlen, rc, "out of memory");
 	}
+	case_roofs(out);
 	number_windows(out);
 	return ATTN_OK;
 }
@@ -342,17 +378,9 @@ static int correct_rounds(struct attn_gate_run *base, struct attn_gate_run *cur)
 
 /* ---- pairing and testing -------------------------------------------------------- */
 
-static double run_sgemm(const struct attn_gate_run *r, int threads)
-{
-	for (int i = 0; i < r->n_roofs; i++)
-		if (r->roofs[i].threads == threads && r->roofs[i].sgemm_gflops > 0)
-			return r->roofs[i].sgemm_gflops;
-	return 0;
-}
-
 /*
  * One case's samples in the pair's unit, into out[k]: ns / the median
- * roof_ns of its shape's window, ns x sgemm GFLOP/s (the run's sgemm roof;
+ * roof_ns of its shape's window, ns x sgemm GFLOP/s (its run's sgemm roof;
  * time in units of its flop rate), or ns.
  */
 static void normalise(const struct attn_gate_case *c, enum attn_gate_norm norm, double gflops,
@@ -365,11 +393,10 @@ static void normalise(const struct attn_gate_case *c, enum attn_gate_norm norm, 
 }
 
 /* Ratio, CI, p of one pair; ATTN_OK or ATTN_ERR_NOMEM. */
-static int test_pair(struct attn_gate_pair *p, const struct attn_gate_run *base,
-                     const struct attn_gate_run *cur)
+static int test_pair(struct attn_gate_pair *p)
 {
 	const struct attn_gate_case *b = p->b, *c = p->c;
-	double gb = run_sgemm(base, b->threads), gc = run_sgemm(cur, c->threads);
+	double gb = b->sgemm, gc = c->sgemm;
 	p->norm = b->all_roof && c->all_roof && b->group_roof > 0 && c->group_roof > 0
 	              ? ATTN_GATE_NORM_GROUP_ROOF
 	          : gb > 0 && gc > 0 ? ATTN_GATE_NORM_RUN_ROOF
@@ -604,14 +631,13 @@ static int curve_moves(const struct attn_gate_run *base, const struct attn_gate_
 /* ---- the gate ----------------------------------------------------------------------- */
 
 /* Test every pair, then q over the grid and each pair's verdict. */
-static int test_pairs(struct attn_gate_report *r, const struct attn_gate_run *base,
-                      const struct attn_gate_run *cur)
+static int test_pairs(struct attn_gate_report *r)
 {
 	double *pv = malloc((size_t)r->n * sizeof(double));
 	double *qv = malloc((size_t)r->n * sizeof(double));
 	int rc = pv && qv ? ATTN_OK : ATTN_ERR_NOMEM;
 	for (int i = 0; rc == ATTN_OK && i < r->n; i++) {
-		rc = test_pair(&r->pairs[i], base, cur);
+		rc = test_pair(&r->pairs[i]);
 		pv[i] = r->pairs[i].p;
 	}
 	if (rc == ATTN_OK && attn_compare_bh(pv, r->n, qv) != ATTN_OK)
@@ -688,7 +714,7 @@ int attn_gate_run(struct attn_gate_run *base, struct attn_gate_run *cur,
 		    "%lld has %d, none alike in method, params and shape",
 		    (long long)base->id, base->n, (long long)cur->id, cur->n);
 	}
-	if (test_pairs(out, base, cur) != ATTN_OK ||
+	if (test_pairs(out) != ATTN_OK ||
 	    judge(out->pairs, out->n, base->n_win, opt->threshold) != ATTN_OK ||
 	    summarise(out) != ATTN_OK || curve_moves(base, cur, out) != ATTN_OK)
 		return nomem(err, errlen);

@@ -104,8 +104,9 @@ struct attn_fit_row {
 };
 
 /*
- * Fit every ok curve of run `run_id` (0: the newest run), limited to the
- * given methods (n_methods 0: all). *rows is malloc'd (free() it).
+ * Fit every ok curve of run `run_id` (0: the newest run) and the rest of its
+ * run set (query.h: a merged sweep's shards), limited to the given methods
+ * (n_methods 0: all); *used_run is the set's head. *rows is malloc'd (free() it).
  * ATTN_ERR_NOTFOUND with a message for an empty database, a missing run, a
  * run without ok cases or a method the run did not measure.
  */

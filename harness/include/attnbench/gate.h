@@ -48,12 +48,21 @@ struct attn_gate_case {
 	double group_roof; /* median probe of its shape's window, 0: none */
 	double raw_med;    /* median ns as measured, before the rounds' correction */
 	double ins;        /* counter:PAPI_TOT_INS, NAN when unavailable */
+	int64_t run;       /* the run it was measured in: of a merged sweep, its shard's */
+	double sgemm;      /* that run's sgemm GFLOP/s at its threads, 0: none measured */
 };
 
-/* A loaded run. Text from run_info is "" when the run did not record it. */
+/*
+ * A loaded run: its run set (query.h), the shards of a sweep as one. Text
+ * from run_info is "" when the run did not record it; of a set of several
+ * runs, their distinct values joined. `roofs` are run id's own; each case
+ * carries its own run's sgemm roof.
+ */
 struct attn_gate_run {
 	struct attn_store *st; /* not owned: the caller closes it after attn_gate_run_free */
-	int64_t id;
+	int64_t id;            /* the set's head */
+	int n_runs;            /* runs in the set, 1 without a sweep_id */
+	char run_ids[256];     /* "3, 4, 5", truncated */
 	char commit[64], host[128], started[64];
 	char cpu_model[256], cores[32], openblas_core[64], inject[128];
 	char build_type[64], compiler[128], cflags[1024];

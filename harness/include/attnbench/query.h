@@ -9,6 +9,9 @@
  * Every function takes an open store, returns enum attn_status and, on
  * failure, writes what went wrong into err (err may be NULL). Results that
  * are allocated are freed by the matching *_free function.
+ *
+ * A run given to a read stands for its run set (see "runs" below): the
+ * shards of a sweep merged into one file are read as the one sweep.
  */
 #ifndef ATTNBENCH_QUERY_H
 #define ATTNBENCH_QUERY_H
@@ -24,6 +27,20 @@ extern "C" {
 
 /* --- runs: which run, and what it recorded about itself (query/runs.c) --- */
 
+/*
+ * A run stands for its run set: the run itself and, when its run_info holds
+ * a sweep_id, every run of the database with the same sweep_id (the shards
+ * of one sweep, put in one file by `attnbench merge`). Every read below
+ * that takes a run reads its whole set; a run without a sweep_id is a set
+ * of one. The set is named by its smallest id, its head: what
+ * attn_query_latest_ok_run and attn_query_tagged_run find, so that any
+ * shard's id, or none, gives a verb the same run to report.
+ */
+
+/* The head of run's set (run itself when it has no sweep_id); 0 when there is no run `run`. */
+int attn_query_run_set_head(struct attn_store *st, int64_t run, int64_t *head, char *err,
+                            size_t errlen);
+
 /* The newest run of the database, whatever its status; *run 0 when it holds none. */
 int attn_query_newest_run(struct attn_store *st, int64_t *run, char *err, size_t errlen);
 
@@ -32,31 +49,42 @@ int attn_query_run_exists(struct attn_store *st, int64_t run, int *exists, char 
                           size_t errlen);
 
 /*
- * The newest run with an ok case, or `run` itself when it has one (run 0:
- * any run); *found 0 when there is none.
+ * The head of the set of the newest run with an ok case (run 0), or of
+ * run's set when an ok case is in it; *found 0 when there is none.
  */
 int attn_query_latest_ok_run(struct attn_store *st, int64_t run, int64_t *found, char *err,
                              size_t errlen);
 
 /*
- * The newest run whose run_info holds key = value and that has an ok case
- * (how `figures --no-sweep` finds the runs it tagged); *run 0 when none.
+ * The head of the set of the newest run whose run_info holds key = value
+ * and that has an ok case (how `figures --no-sweep` finds the runs it
+ * tagged); *run 0 when none.
  */
 int attn_query_tagged_run(struct attn_store *st, const char *key, const char *value, int64_t *run,
                           char *err, size_t errlen);
 
 /*
- * What a run recorded about itself, for captions and provenance. The text
- * fields are NULL where the database holds NULL; `cores` is run_info's
- * "cores". Filled by attn_query_run_info, freed by attn_query_run_info_free.
+ * What a run recorded about itself, and about its run set, for captions and
+ * provenance. The text fields are NULL where the database holds NULL;
+ * `cores` is run_info's "cores". Filled by attn_query_run_info, freed by
+ * attn_query_run_info_free.
  */
 struct attn_query_run {
 	int64_t id;
 	char *hostname, *cpu_model, *git_commit, *started_at, *spec, *command, *cores;
-	int64_t n_ok, n_cases; /* its ok cases, all its cases */
+	char *sweep_id; /* run_info's sweep_id, NULL for an unsharded run */
+	/*
+	 * The set: its ids ("3, 4, 5"), its runs' run_info shard ("1/3, 2/3,
+	 * 3/3", NULL when none has one), and the distinct hostnames,
+	 * cpu_models and git_commits of its runs, each ", "-joined in run order.
+	 */
+	char *run_ids, *shards, *hosts, *cpu_models, *commits;
+	int n_runs;            /* runs in the set, 1 without a sweep_id */
+	int64_t n_ok, n_cases; /* the set's ok cases, all its cases */
 };
 
-/* Run `run`'s provenance; ATTN_ERR_NOTFOUND (out zeroed) when there is no such run. */
+/* Run `run`'s provenance and its set's; ATTN_ERR_NOTFOUND (out zeroed) when there is no such run.
+ */
 int attn_query_run_info(struct attn_store *st, int64_t run, struct attn_query_run *out, char *err,
                         size_t errlen);
 void attn_query_run_info_free(struct attn_query_run *r);
@@ -64,16 +92,23 @@ void attn_query_run_info_free(struct attn_query_run *r);
 /* --- the gate's reads: runs with their cases and samples (query/gate.c) --- */
 
 /*
- * A run's row in `runs`, text truncated to the buffers; "" for NULL.
- * ATTN_ERR_NOTFOUND (all "") when there is no such run.
+ * A run's row in `runs`, text truncated to the buffers; "" for NULL. Of a
+ * set of several runs, each field is the set's distinct values, ", "-joined
+ * in run order, and `started` the earliest. ATTN_ERR_NOTFOUND (all "") when
+ * there is no such run.
  */
 struct attn_query_gate_head {
 	char commit[64], host[128], started[64], cpu_model[256];
+	char run_ids[256]; /* the set's ids, "3, 4, 5" */
+	int n_runs;
 };
 int attn_query_gate_head(struct attn_store *st, int64_t run, struct attn_query_gate_head *out,
                          char *err, size_t errlen);
 
-/* run_info's value of key for run, truncated to len; "" when absent or NULL. */
+/*
+ * run_info's value of key for run, truncated to len; "" when absent or NULL.
+ * Of a set of several runs, their distinct values, ", "-joined in run order.
+ */
 int attn_query_gate_info(struct attn_store *st, int64_t run, const char *key, char *buf, size_t len,
                          char *err, size_t errlen);
 
@@ -87,13 +122,14 @@ struct attn_query_gate_case {
 	int64_t batch, heads, kv_heads, n, d;
 	int causal, threads;
 	double ins;   /* metrics' counter:PAPI_TOT_INS, NAN when NULL or absent */
+	int64_t run;  /* the run of the set it is of */
 	double *ns;   /* k samples in rep order */
 	double *roof; /* the sgemm probe beside each (samples.roof_ns), 0 when NULL */
 	int k;
 };
 
 /*
- * Every ok case of run in the gate's pairing order: method, params, batch,
+ * Every ok case of run's set in the gate's pairing order: method, params, batch,
  * heads, kv_heads, d, causal, mode, dist, threads, n, then id (text sorted
  * as strcmp sorts it), so that cases alike in all but id are adjacent.
  * *rows is malloc'd (NULL when *n is 0); free it with
@@ -134,7 +170,8 @@ struct attn_query_point {
 
 /*
  * Every point, ordered by family (full, linear, sparse, hybrid, others),
- * method, params, shape and x: a series is a run of equal keys. A non-zero
+ * method, params, shape, x and the case's key: a series is a run of equal
+ * keys. A non-zero
  * return from `point` stops the walk and is returned.
  */
 typedef int (*attn_query_point_fn)(void *ctx, const struct attn_query_point *pt);
@@ -148,10 +185,19 @@ int attn_query_series(struct attn_store *st, const struct attn_query_series_req 
 int attn_query_method_ok_cases(struct attn_store *st, int64_t run, const char *method,
                                int64_t *n_ok, char **methods, char *err, size_t errlen);
 
-/* A run's roofs at its largest thread count; all 0 when it measured none. */
+/*
+ * A run's roofs at its largest thread count; all 0 when it measured none.
+ * Of a set of several runs, one run's roofs: `run`, the smallest id among
+ * those at that thread count; n_runs of the set measured roofs there and
+ * n_apart of them are more than 5% away from these (another machine), so a
+ * chart can say whose roofs it draws.
+ */
 struct attn_query_roofs {
 	double fma, sgemm, triad; /* GFLOP/s, GFLOP/s, GB/s */
 	char isa[32];
+	int64_t run;    /* the run they are of, 0 when none */
+	char host[128]; /* its hostname, "" for NULL */
+	int n_runs, n_apart;
 };
 int attn_query_roofs(struct attn_store *st, int64_t run, struct attn_query_roofs *out, char *err,
                      size_t errlen);
@@ -252,7 +298,7 @@ int attn_query_metric_names(struct attn_store *st, char ***names, int *n, char *
 void attn_query_names_free(char **names, int n);
 
 /*
- * The runs (run 0: all; else that one), by id: the runs table's columns
+ * The runs (run 0: all; else its run set), by id: the runs table's columns
  * (id, started_at, finished_at, status, command, spec, git_commit,
  * hostname, cpu_model) and its run_info as (key = name, value = text)
  * cells sorted by key.
@@ -263,7 +309,7 @@ int attn_query_export_runs(struct attn_store *st, int64_t run, attn_query_export
                            void *ctx, char *err, size_t errlen);
 
 /*
- * The cases (run 0: all), by id, with the columns of
+ * The cases (run 0: all; else its run set's), by id, with the columns of
  * attn_query_export_case_columns and their metrics: with `metrics`, one
  * cell per name in that order (NULL type where the case lacks it); without
  * (NULL), every metric of the case sorted by name.
