@@ -53,6 +53,13 @@ static const char *help_text =
     "  --db FILE    the database (default results/figures-SET.db)\n"
     "  --out DIR    where the figures go (default plots/figures)\n"
     "  --no-sweep   draw from the set's newest runs already in --db\n"
+    "  --shard I/N  run shard I of N of each of the set's sweeps into --db and\n"
+    "               draw nothing: run every shard (e.g. as a Slurm array,\n"
+    "               scripts/slurm/submit.sh), `attnbench merge` their databases,\n"
+    "               then `figures --no-sweep --db MERGED`. Run again, it resumes\n"
+    "               the shard's unfinished sweep and skips the complete ones\n"
+    "  --sweep-id NAME  with --shard: the sweeps' ids are NAME/complexity, ...\n"
+    "               (default: each spec's hash and N)\n"
     "  --quiet      no sweep progress\n"
     "\n"
     "exit: 0 every figure drawn from all-ok sweeps; 1 drawn, but some case\n"
@@ -129,11 +136,32 @@ static int load_set(const char *path, struct sweep_def sw[N_SWEEPS])
 	return 0;
 }
 
-/* Run one sweep of the set with the sweep driver, printing as `sweep` does; its exit code. */
-static int run_sweep(const struct sweep_def *sw, const char *db, int quiet)
+/* A sharded run of the set: shard I/N of each sweep, with these ids. */
+struct shard_args {
+	struct attn_sweep_options opt; /* shard_index, shard_count */
+	const char *sweep_id;          /* --sweep-id, or NULL */
+};
+
+/*
+ * Run one sweep of the set with the sweep driver, printing as `sweep` does;
+ * its exit code, and *run the run it recorded into (or found complete).
+ */
+static int run_sweep(const struct sweep_def *sw, const char *name, const char *db, int quiet,
+                     const struct shard_args *sh, int64_t *run)
 {
 	struct attn_sweep_spec spec;
 	struct attn_sweep_options opt = {.spec_from_file = 1};
+	char id[300], shard[64] = "";
+	if (sh->opt.shard_count) {
+		opt.shard_index = sh->opt.shard_index;
+		opt.shard_count = sh->opt.shard_count;
+		opt.resume = ATTN_RESUME_SHARD;
+		snprintf(shard, sizeof(shard), " --shard %d/%d", opt.shard_index, opt.shard_count);
+		if (sh->sweep_id) {
+			snprintf(id, sizeof(id), "%s/%s", sh->sweep_id, name);
+			opt.sweep_id = id;
+		}
+	}
 	struct attn_registry *reg = NULL;
 	char err[2048], *cmd = NULL;
 	attn_run_opts_default(&opt.proto.ro);
@@ -146,13 +174,14 @@ static int run_sweep(const struct sweep_def *sw, const char *db, int quiet)
 	int rc = EXIT_USAGE;
 	if (attn_sweep_spec_load_file(&spec, sw->spec, err, sizeof(err)))
 		cli_error("sweep", "%s", err);
-	else if (asprintf(&cmd, "attnbench sweep --spec %s --db %s%s", sw->spec, db,
+	else if (asprintf(&cmd, "attnbench sweep --spec %s --db %s%s%s%s%s", sw->spec, db, shard,
+	                  opt.sweep_id ? " --sweep-id " : "", opt.sweep_id ? opt.sweep_id : "",
 	                  quiet ? " --quiet" : "") < 0)
 		cli_error("sweep", "out of memory");
 	else if ((reg = cli_registry("sweep", NULL, 0)) &&
 	         !cli_inject_slowdown("sweep", reg, &opt.proto.ro, &opt.inject)) {
 		opt.command = cmd;
-		rc = cli_sweep_run(&spec, &opt, reg, db, quiet, NULL);
+		rc = cli_sweep_run(&spec, &opt, reg, db, quiet, run);
 	}
 	free(cmd);
 	attn_registry_free(reg);
@@ -241,9 +270,12 @@ int cmd_figures(int argc, char **argv)
 	                                     {"out", required_argument, 0, 'o'},
 	                                     {"no-sweep", no_argument, 0, 'n'},
 	                                     {"quiet", no_argument, 0, 'Q'},
+	                                     {"shard", required_argument, 0, 'S'},
+	                                     {"sweep-id", required_argument, 0, 'I'},
 	                                     {0, 0, 0, 0}};
 	const char *set = "quick", *db_arg = NULL, *dir = "plots/figures";
 	int no_sweep = 0, quiet = 0, c;
+	struct shard_args sh = {0};
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': printf("%s", help_text); return EXIT_OK;
@@ -262,6 +294,11 @@ int cmd_figures(int argc, char **argv)
 		case 'o': dir = optarg; break;
 		case 'n': no_sweep = 1; break;
 		case 'Q': quiet = 1; break;
+		case 'S':
+			if (cli_shard_arg("figures", optarg, &sh.opt))
+				return EXIT_USAGE;
+			break;
+		case 'I': sh.sweep_id = optarg; break;
 		default: return EXIT_USAGE;
 		}
 	}
@@ -269,7 +306,15 @@ int cmd_figures(int argc, char **argv)
 		cli_error("figures", "unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (!attn_report_have_gnuplot()) {
+	if (sh.opt.shard_count && no_sweep) {
+		cli_error("figures", "--shard runs sweeps and --no-sweep runs none: give one");
+		return EXIT_USAGE;
+	}
+	if (sh.sweep_id && !sh.opt.shard_count) {
+		cli_error("figures", "--sweep-id '%s' goes with --shard I/N", sh.sweep_id);
+		return EXIT_USAGE;
+	}
+	if (!sh.opt.shard_count && !attn_report_have_gnuplot()) {
 		cli_error("figures", "gnuplot not found: apt-get install gnuplot-nox");
 		return EXIT_USAGE;
 	}
@@ -290,7 +335,8 @@ int cmd_figures(int argc, char **argv)
 		if (!quiet)
 			fprintf(stderr, "figures: sweep %d/%d: %s (%s)\n", i + 1, N_SWEEPS,
 			        sweep_names[i], cx.sw[i].spec);
-		int rc = run_sweep(&cx.sw[i], cx.db_path, quiet);
+		int64_t swept = 0;
+		int rc = run_sweep(&cx.sw[i], sweep_names[i], cx.db_path, quiet, &sh, &swept);
 		if (rc != EXIT_OK && rc != EXIT_CASES)
 			return rc; /* its message is out; what it recorded is kept */
 		worst = rc > worst ? rc : worst;
@@ -301,7 +347,7 @@ int cmd_figures(int argc, char **argv)
 		}
 		char tag[64], id[32];
 		snprintf(tag, sizeof(tag), "%s/%s", set, sweep_names[i]);
-		long run = newest_run(st, err, sizeof(err));
+		long run = swept > 0 ? (long)swept : newest_run(st, err, sizeof(err));
 		snprintf(id, sizeof(id), "%ld", run);
 		struct attn_kv kv = {"figures", tag};
 		int bad = run <= 0 || attn_store_run_info(st, run, &kv, 1, err, sizeof(err));
@@ -313,6 +359,16 @@ int cmd_figures(int argc, char **argv)
 		}
 	}
 
+	if (sh.opt.shard_count) {
+		if (!quiet)
+			fprintf(
+			    stderr,
+			    "figures: shard %d/%d of the %s set's sweeps is in %s; once every "
+			    "shard is, merge them (attnbench merge --out ALL.db SHARD.db...) "
+			    "and draw with: attnbench figures --set %s --no-sweep --db ALL.db\n",
+			    sh.opt.shard_index, sh.opt.shard_count, set, cx.db_path, set);
+		return worst;
+	}
 	int rc = draw_set(&cx, set, dir, quiet);
 	return rc == EXIT_OK ? worst : rc;
 }

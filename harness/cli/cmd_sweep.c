@@ -6,6 +6,7 @@
  * and maps the outcome to the exit code. `figures` runs its sweeps through
  * cli_sweep_run too, so both print alike.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -65,7 +66,17 @@ static const char *help_text =
     "                naming it; one whose writer died is taken over\n"
     "--take-over     with --resume: take the run from a writer on another host,\n"
     "                which cannot be checked from here (your word that it is gone)\n"
-    "--dry-run       print the cases and exit\n";
+    "--dry-run       print the cases and exit (with --shard: the shard's, and its\n"
+    "                predicted cost beside the sweep's)\n"
+    "--shard I/N     run only shard I of N (1 <= I <= N): the cases are split into N\n"
+    "                disjoint shards, the same on every machine, balanced by\n"
+    "                predicted cost (the methods' stated FLOPs and bytes under the\n"
+    "                protocol); shape groups stay whole unless one alone exceeds a\n"
+    "                shard's share. Give each shard its own --db and combine them\n"
+    "                with `attnbench merge`. --resume restores the run's shard and\n"
+    "                exits 0 when that shard is already complete\n"
+    "--sweep-id TEXT with --shard: the name the shards of one sweep share\n"
+    "                (default <spec hash>/<N>); recorded as run_info sweep_id\n";
 
 static const char *help_tuning =
 
@@ -148,7 +159,9 @@ enum {
 	O_MASK,
 	O_PROBE,
 	O_MINSAMPLE,
-	O_TAKEOVER
+	O_TAKEOVER,
+	O_SHARD,
+	O_SWEEP_ID
 };
 
 static const struct option opts[] = {{"help", no_argument, 0, 'h'},
@@ -188,6 +201,8 @@ static const struct option opts[] = {{"help", no_argument, 0, 'h'},
                                      {"roof-budget", required_argument, 0, O_ROOF},
                                      {"roof-probe", no_argument, 0, O_PROBE},
                                      {"min-sample", required_argument, 0, O_MINSAMPLE},
+                                     {"shard", required_argument, 0, O_SHARD},
+                                     {"sweep-id", required_argument, 0, O_SWEEP_ID},
                                      {0, 0, 0, 0}};
 
 /* The spec key an axis option sets, the protocol field a setting option sets. */
@@ -309,6 +324,14 @@ static void on_ready(void *ctx, int64_t run_id, int n_cases)
 		        p->db_path);
 }
 
+/* "shard 2/8: 40 of 312 cases, predicted 61 s of 488 s" */
+static void shard_line(FILE *f, const struct attn_sweep_outcome *o)
+{
+	fprintf(f, "shard %d/%d: %d of %d cases, predicted %.1f s of %.1f s (%.1f%%)\n",
+	        o->shard_index, o->shard_count, o->shard_cases, o->sweep_cases, o->shard_cost,
+	        o->sweep_cost, o->sweep_cost > 0 ? 100 * o->shard_cost / o->sweep_cost : 0.0);
+}
+
 static void on_group(void *ctx, const struct attn_sweep_group *g)
 {
 	const struct printer *p = ctx;
@@ -389,6 +412,27 @@ static int summary(const struct printer *p, const struct attn_sweep_outcome *o)
 	return o->runner_failed || o->bad_cases ? EXIT_CASES : EXIT_OK;
 }
 
+int cli_shard_arg(const char *verb, const char *text, struct attn_sweep_options *opt)
+{
+	char *end;
+	errno = 0;
+	long i = strtol(text, &end, 10), n = 0;
+	int ok = end != text && *end == '/' && text[0] != '-' && text[0] != '+' && !errno;
+	if (ok) {
+		const char *t = end + 1;
+		n = strtol(t, &end, 10);
+		ok = end != t && !*end && t[0] != '-' && t[0] != '+' && !errno;
+	}
+	if (!ok || n < 1 || n > ATTN_MAX_SHARDS || i < 1 || i > n) {
+		cli_error(verb, "--shard '%s': expected I/N, whole numbers with 1 <= I <= N <= %d",
+		          text, ATTN_MAX_SHARDS);
+		return -1;
+	}
+	opt->shard_index = (int)i;
+	opt->shard_count = (int)n;
+	return 0;
+}
+
 int cli_sweep_run(const struct attn_sweep_spec *spec, struct attn_sweep_options *opt,
                   const struct attn_registry *reg, const char *db_path, int quiet, int64_t *run_id)
 {
@@ -430,6 +474,17 @@ int cli_sweep_run(const struct attn_sweep_spec *spec, struct attn_sweep_options 
 			printf("%s\n", d);
 		}
 		printf("%d cases\n", out.cases.count);
+		if (out.shard_count)
+			shard_line(stdout, &out);
+	}
+	if (!rc && out.already_complete && !quiet)
+		fprintf(stderr,
+		        "sweep: shard %d/%d is complete already (run %lld in %s): nothing to "
+		        "resume\n",
+		        out.shard_index, out.shard_count, (long long)out.run_id, db_path);
+	if (!rc && out.begun && out.shard_count && !quiet) {
+		fprintf(stderr, "sweep: ");
+		shard_line(stderr, &out);
 	}
 	if (run_id)
 		*run_id = out.run_id;
@@ -483,6 +538,8 @@ static int take_option(struct sweep_args *a, int c)
 	case O_DB: a->db_path = optarg; return 0;
 	case O_RESUME: a->opt.resume = 1; return 0;
 	case O_TAKEOVER: a->opt.take_over = 1; return 0;
+	case O_SHARD: return cli_shard_arg("sweep", optarg, &a->opt);
+	case O_SWEEP_ID: a->opt.sweep_id = optarg; return 0;
 	case O_PLUGIN:
 		if (a->np < 64)
 			a->plugins[a->np++] = optarg;
@@ -504,6 +561,10 @@ static int parse_args(int argc, char **argv, struct sweep_args *a)
 	if (optind < argc) {
 		cli_error("sweep", "unexpected argument '%s' (options start with --)",
 		          argv[optind]);
+		return -1;
+	}
+	if (a->opt.sweep_id && !a->opt.shard_count) {
+		cli_error("sweep", "--sweep-id '%s' goes with --shard I/N", a->opt.sweep_id);
 		return -1;
 	}
 	if (a->opt.take_over && !a->opt.resume) {

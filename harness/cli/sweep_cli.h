@@ -20,4 +20,7 @@
 int cli_sweep_run(const struct attn_sweep_spec *spec, struct attn_sweep_options *opt,
                   const struct attn_registry *reg, const char *db_path, int quiet, int64_t *run_id);
 
+/* --shard I/N's text into opt; 0, or -1 after the error naming it. */
+int cli_shard_arg(const char *verb, const char *text, struct attn_sweep_options *opt);
+
 #endif /* ATTNBENCH_SWEEP_CLI_H */

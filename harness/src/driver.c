@@ -56,6 +56,11 @@ struct drv {
 	struct attn_roof roofs[ATTN_MAX_ROOFS];
 	int n_roofs, cpus, n_over, max_threads, has_protocol;
 	struct kv_list record;
+	/* The shard in force (given, or the resumed run's) and its sweep's id. */
+	int shard_index, shard_count;
+	char sweep_id[256];
+	int resume;         /* resuming a run (opt->resume, or a shard's own run found) */
+	int64_t resume_run; /* that run, when known before resume_find; 0: the newest unfinished */
 };
 
 static int stopped(const struct drv *d)
@@ -342,6 +347,107 @@ static int plugins_new(const struct drv *d, char *err, size_t errlen)
 /* --- resume -------------------------------------------------------------- */
 
 /*
+ * --resume: the run's shard is in force; one given now must be the same.
+ * A run recorded unsharded resumes unsharded.
+ */
+static int shard_restore(struct drv *d, char *err, size_t errlen)
+{
+	long long run = (long long)d->out->run_id;
+	char *index = NULL, *count = NULL, *id = NULL, why[1024];
+	int rc = ATTN_OK;
+	if (attn_query_sweep_info(d->st, d->out->run_id, "shard_index", &index, why, sizeof(why)) ||
+	    attn_query_sweep_info(d->st, d->out->run_id, "shard_count", &count, why, sizeof(why)) ||
+	    attn_query_sweep_info(d->st, d->out->run_id, "sweep_id", &id, why, sizeof(why))) {
+		rc = attn_errf(err, errlen, ATTN_ERR_DB, "--resume: reading run %lld's shard: %s",
+		               run, why);
+		goto done;
+	}
+	int si = index ? atoi(index) : 0, sc = count ? atoi(count) : 0;
+	if (d->opt->shard_count && (si != d->opt->shard_index || sc != d->opt->shard_count)) {
+		if (sc)
+			rc = attn_errf(err, errlen, ATTN_ERR_INVALID,
+			               "--resume: run %lld is shard %d/%d, not %d/%d; resume it "
+			               "without --shard, or give this shard its own --db",
+			               run, si, sc, d->opt->shard_index, d->opt->shard_count);
+		else
+			rc = attn_errf(
+			    err, errlen, ATTN_ERR_INVALID,
+			    "--resume: run %lld is a whole sweep, not shard %d/%d; resume "
+			    "it without --shard, or give this shard its own --db",
+			    run, d->opt->shard_index, d->opt->shard_count);
+		goto done;
+	}
+	if (d->opt->sweep_id && id && strcmp(d->opt->sweep_id, id) != 0) {
+		rc = attn_errf(err, errlen, ATTN_ERR_INVALID,
+		               "--resume: run %lld is a shard of sweep %s, not %s", run, id,
+		               d->opt->sweep_id);
+		goto done;
+	}
+	d->shard_index = si;
+	d->shard_count = sc;
+	snprintf(d->sweep_id, sizeof(d->sweep_id), "%s", id ? id : "");
+done:
+	free(index);
+	free(count);
+	free(id);
+	return rc;
+}
+
+/*
+ * --resume of shard I/N in a database whose runs are all complete: if one
+ * of them is that shard, there is nothing to do (a resubmitted task that
+ * finished before it was killed), which is not an error.
+ */
+static int shard_already_complete(struct drv *d)
+{
+	int64_t run = 0;
+	int complete;
+	char text[64], why[256];
+	if (!d->opt->shard_count)
+		return 0;
+	snprintf(text, sizeof(text), "%d/%d", d->opt->shard_index, d->opt->shard_count);
+	if (attn_query_shard_run(d->st, text, d->opt->sweep_id, 1, &run, &complete, why,
+	                         sizeof(why)) ||
+	    !run)
+		return 0;
+	d->out->run_id = run;
+	return 1;
+}
+
+/*
+ * ATTN_RESUME_SHARD: the shard's own run in the store decides - complete:
+ * nothing to do; unfinished: resumed; none: a new run. The sweep's id is
+ * the one given or the default of the spec given, so a store that holds
+ * several sweeps (a figure set's) finds each one's shard.
+ */
+static int shard_find(struct drv *d, char *err, size_t errlen)
+{
+	if (!d->shard_count)
+		return attn_errf(err, errlen, ATTN_ERR_INVALID,
+		                 "resuming a shard's own run needs the shard (--shard I/N)");
+	if (!d->sweep_id[0]) {
+		char *text = attn_sweep_spec_text(d->spec);
+		if (!text)
+			return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+		snprintf(d->sweep_id, sizeof(d->sweep_id), "%016llx/%d",
+		         (unsigned long long)attn__fnv1a64(ATTN__FNV_BASIS, text, strlen(text)),
+		         d->shard_count);
+		free(text);
+	}
+	char shard[64], why[1024];
+	int64_t run;
+	int complete;
+	snprintf(shard, sizeof(shard), "%d/%d", d->shard_index, d->shard_count);
+	if (attn_query_shard_run(d->st, shard, d->sweep_id, 0, &run, &complete, why, sizeof(why)))
+		return attn_errf(err, errlen, ATTN_ERR_DB, "%s", why);
+	d->out->run_id = run;
+	d->out->already_complete = run && complete;
+	d->resume_run = run;
+	d->resume = run && !complete;
+	return ATTN_OK;
+}
+
+/*
  * --resume: find and claim the run, check its plugins, and take its stored
  * spec in place of d->spec (into *spec, which the caller frees); keys given
  * now must agree with it.
@@ -349,8 +455,27 @@ static int plugins_new(const struct drv *d, char *err, size_t errlen)
 static int resume_find(struct drv *d, struct attn_sweep_spec *spec, char *err, size_t errlen)
 {
 	char *stored_spec = NULL, why[1024];
-	int rc =
-	    attn_store_run_find_unfinished(d->st, &d->out->run_id, &stored_spec, why, sizeof(why));
+	int rc;
+	if (d->resume_run) {
+		struct attn_query_run q;
+		d->out->run_id = d->resume_run;
+		if ((rc = attn_query_run_info(d->st, d->resume_run, &q, why, sizeof(why))) ==
+		    ATTN_OK) {
+			stored_spec = q.spec;
+			q.spec = NULL;
+			attn_query_run_info_free(&q);
+			if (!stored_spec)
+				rc = attn_errf(why, sizeof(why), ATTN_ERR_DB,
+				               "run %lld has no spec", (long long)d->resume_run);
+		}
+	} else {
+		rc = attn_store_run_find_unfinished(d->st, &d->out->run_id, &stored_spec, why,
+		                                    sizeof(why));
+	}
+	if (rc == ATTN_ERR_NOTFOUND && shard_already_complete(d)) {
+		d->out->already_complete = 1;
+		return ATTN_OK;
+	}
 	if (rc)
 		return attn_errf(err, errlen,
 		                 rc == ATTN_ERR_NOTFOUND ? ATTN_ERR_NOTFOUND : ATTN_ERR_DB,
@@ -388,7 +513,7 @@ static int resume_find(struct drv *d, struct attn_sweep_spec *spec, char *err, s
 			                 (long long)d->out->run_id, attn_sweep_keys[i],
 			                 spec->value[i], d->spec->value[i]);
 	}
-	return ATTN_OK;
+	return shard_restore(d, err, errlen);
 }
 
 /* One stored protocol field: it must agree with one given now, and then it is in force. */
@@ -495,7 +620,7 @@ static int record_run(struct drv *d, const char *spec_text, char *err, size_t er
 	    kv_add(&d->record, "oversubscribed", "%d of %d cases: up to %d threads on %d CPUs",
 	           d->n_over, d->cases.count, d->max_threads, d->cpus))
 		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
-	if (d->opt->resume) {
+	if (d->resume) {
 		char why[1024];
 		if (attn_store_run_set_status(d->st, d->out->run_id, "running", why, sizeof(why)))
 			return attn_errf(err, errlen, ATTN_ERR_DB, "%s", why);
@@ -523,7 +648,7 @@ static int record_extra(struct drv *d)
 {
 	char why[1024];
 	/* A resumed run that is oversubscribed now says so too. */
-	if (d->opt->resume && d->record.n &&
+	if (d->resume && d->record.n &&
 	    attn_store_run_info(d->st, d->out->run_id, d->record.kv, d->record.n, why, sizeof(why)))
 		return fail(d, ATTN_ERR_DB, why);
 	/* A run with a slowdown injected says so, resumed or not. */
@@ -644,12 +769,12 @@ static int measure_setup(struct drv *d, char *err, size_t errlen)
 	ro->cache_bytes[1] = d->si.l2_bytes;
 	ro->cache_bytes[2] = d->si.l3_bytes;
 	int rc;
-	if (!d->opt->resume && !(ro->counters && strcmp(ro->counters, "none") == 0) &&
+	if (!d->resume && !(ro->counters && strcmp(ro->counters, "none") == 0) &&
 	    (rc = record_counters(d, err, errlen)))
 		return rc;
 	d->n_roofs = 0;
-	if (d->opt->resume && attn_store_run_roofs_load(d->st, d->out->run_id, d->roofs,
-	                                                ATTN_MAX_ROOFS, &d->n_roofs, err, errlen))
+	if (d->resume && attn_store_run_roofs_load(d->st, d->out->run_id, d->roofs, ATTN_MAX_ROOFS,
+	                                           &d->n_roofs, err, errlen))
 		return ATTN_ERR_DB;
 	for (int i = 0; d->proto.roof_budget > 0 && !stopped(d) && i < d->cases.count; i++) {
 		int t = d->cases.items[i].threads, have = 0;
@@ -954,11 +1079,62 @@ static int finish_run(struct drv *d)
 
 /* --- the call ------------------------------------------------------------- */
 
-/* Expand, check a resumed run's plugins, and say about oversubscription. */
+/*
+ * Keep only this shard's cases (in the sweep's order) and put what the run
+ * records about its shard and its spec into d->record.
+ */
+static int shard_select(struct drv *d, const struct attn_sweep_spec *spec, char *err, size_t errlen)
+{
+	char *text = attn_sweep_spec_text(spec);
+	if (!text)
+		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	char hash[17];
+	snprintf(hash, sizeof(hash), "%016llx",
+	         (unsigned long long)attn__fnv1a64(ATTN__FNV_BASIS, text, strlen(text)));
+	free(text);
+	if (kv_add(&d->record, "spec_hash", "%s", hash))
+		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	if (!d->shard_count)
+		return ATTN_OK;
+	if (!d->sweep_id[0])
+		snprintf(d->sweep_id, sizeof(d->sweep_id), "%s/%d", hash, d->shard_count);
+	struct attn_shard_plan sp;
+	int rc = attn_sweep_shard_plan(&d->cases, d->reg, &d->proto.ro, d->shard_count, &sp, err,
+	                               errlen);
+	if (rc)
+		return rc;
+	int I = d->shard_index, kept = 0, total = d->cases.count;
+	for (int i = 0; i < total; i++)
+		if (sp.shard_of[i] == I)
+			d->cases.items[kept++] = d->cases.items[i];
+	d->cases.count = kept;
+	struct attn_sweep_outcome *o = d->out;
+	o->shard_index = I;
+	o->shard_count = d->shard_count;
+	o->shard_cases = kept;
+	o->sweep_cases = total;
+	o->shard_cost = sp.cost[I - 1];
+	o->sweep_cost = sp.total_cost;
+	attn_shard_plan_free(&sp);
+	if (kv_add(&d->record, "shard", "%d/%d", I, d->shard_count) ||
+	    kv_add(&d->record, "shard_index", "%d", I) ||
+	    kv_add(&d->record, "shard_count", "%d", d->shard_count) ||
+	    kv_add(&d->record, "sweep_id", "%s", d->sweep_id) ||
+	    kv_add(&d->record, "shard_cases", "%d", kept) ||
+	    kv_add(&d->record, "sweep_cases", "%d", total) ||
+	    kv_add(&d->record, "shard_cost", "%.6g", o->shard_cost) ||
+	    kv_add(&d->record, "sweep_cost", "%.6g", o->sweep_cost))
+		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	return ATTN_OK;
+}
+
+/* Expand, take the shard, check a resumed run's plugins, and say about oversubscription. */
 static int plan(struct drv *d, const struct attn_sweep_spec *spec, char *err, size_t errlen)
 {
 	int rc = attn_sweep_expand(spec, d->reg, &d->cases, err, errlen);
 	if (rc)
+		return rc;
+	if ((rc = shard_select(d, spec, err, errlen)))
 		return rc;
 	if (d->run_plugins && (rc = plugins_new(d, err, errlen)))
 		return rc;
@@ -993,7 +1169,7 @@ static int protocol_setup(struct drv *d, char *err, size_t errlen)
 		d->proto.ro.flush_bytes = 2 * (llc ? llc : (size_t)64 << 20);
 	}
 	int rc;
-	if (d->opt->resume && (rc = protocol_restore(d, err, errlen)))
+	if (d->resume && (rc = protocol_restore(d, err, errlen)))
 		return rc;
 	/* The machine's noise, said once the settings are known to be accepted. */
 	char warnings[16][ATTN_NOISE_WARNING_LEN];
@@ -1036,10 +1212,40 @@ int attn_sweep_run(const struct attn_sweep_spec *spec, const struct attn_sweep_o
 		rc = attn_errf(err, errlen, ATTN_ERR_INVALID, "a sweep needs a store");
 		goto done;
 	}
-	if (opt->resume && st) {
+	if (opt->shard_count || opt->shard_index) {
+		if (opt->shard_count < 1 || opt->shard_count > ATTN_MAX_SHARDS ||
+		    opt->shard_index < 1 || opt->shard_index > opt->shard_count) {
+			rc = attn_errf(err, errlen, ATTN_ERR_INVALID,
+			               "shard %d/%d: expected I/N with 1 <= I <= N <= %d",
+			               opt->shard_index, opt->shard_count, ATTN_MAX_SHARDS);
+			goto done;
+		}
+		d.shard_index = opt->shard_index;
+		d.shard_count = opt->shard_count;
+	}
+	if (opt->sweep_id && (!opt->sweep_id[0] || strlen(opt->sweep_id) >= sizeof(d.sweep_id) ||
+	                      !opt->shard_count)) {
+		rc = attn_errf(err, errlen, ATTN_ERR_INVALID,
+		               !opt->shard_count ? "a sweep id names the shards of one sweep: it "
+		                                   "goes with --shard"
+		                                 : "sweep id '%.40s': expected 1 to %zu characters",
+		               opt->sweep_id, sizeof(d.sweep_id) - 1);
+		goto done;
+	}
+	if (opt->sweep_id)
+		snprintf(d.sweep_id, sizeof(d.sweep_id), "%s", opt->sweep_id);
+	d.resume = opt->resume == 1;
+	if (opt->resume == ATTN_RESUME_SHARD && st && (rc = shard_find(&d, err, errlen)))
+		goto done;
+	if (d.resume && st) {
 		if ((rc = resume_find(&d, &resumed, err, errlen)))
 			goto done;
 		use = &resumed;
+	}
+	if (out->already_complete) {
+		out->shard_index = opt->shard_index;
+		out->shard_count = opt->shard_count;
+		goto done;
 	}
 	if ((rc = plan(&d, use, err, errlen)))
 		goto done;

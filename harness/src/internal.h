@@ -51,6 +51,10 @@ void attn__fill_operand(float *x, size_t count, uint32_t salt);
 /* strdup that returns NULL on failure (C11 has no strdup). */
 char *attn__strdup(const char *s);
 
+/* FNV-1a, 64 bits, of bytes[0..n) continuing from h (start: ATTN__FNV_BASIS). */
+#define ATTN__FNV_BASIS 0xcbf29ce484222325ull
+uint64_t attn__fnv1a64(uint64_t h, const void *bytes, size_t n);
+
 /* Append printf text to the NUL-terminated buf of len bytes, truncating quietly. */
 void attn__append(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -91,6 +91,17 @@ char *attn__strdup(const char *s)
 	return p;
 }
 
+uint64_t attn__fnv1a64(uint64_t h, const void *bytes, size_t n)
+{
+	/* Offset basis and prime from the reference. */
+	const unsigned char *b = bytes;
+	for (size_t k = 0; k < n; k++) {
+		h ^= b[k];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
 size_t attn__mul_sat(size_t a, size_t b)
 {
 	if (a != 0 && b > SIZE_MAX / a)

@@ -791,15 +791,11 @@ int attn_plugin_fingerprint(const char *path, char *buf, size_t len, char *err, 
 	if (!f)
 		return attn_errf(err, errlen, ATTN_ERR_IO, "cannot read plugin %s: %s", path,
 		                 strerror(errno));
-	/* FNV-1a, 64 bits: offset basis and prime from the reference. */
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = ATTN__FNV_BASIS;
 	unsigned char chunk[65536];
 	size_t got;
 	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		for (size_t k = 0; k < got; k++) {
-			h ^= chunk[k];
-			h *= 0x100000001b3ull;
-		}
+		h = attn__fnv1a64(h, chunk, got);
 	int bad = ferror(f);
 	fclose(f);
 	if (bad)

@@ -24,6 +24,8 @@
 #include "attnbench/store.h"
 #include "attnbench/sweep.h"
 
+#define ATTN_RESUME_SHARD 2
+
 /* What a caller asks of one sweep beyond the spec. */
 struct attn_sweep_options {
 	/*
@@ -39,12 +41,29 @@ struct attn_sweep_options {
 	/* The spec keys the command line set (attn_sweep_keys names), n_named of them. */
 	const char *const *named;
 	int n_named;
-	int resume;           /* finish the newest unfinished run of the store */
-	int take_over;        /* with resume: take the run from a writer on another host */
-	int dry_run;          /* expand (and check) only: out->cases, the store may be NULL */
-	const char *command;  /* the run's command line, as recorded */
-	const char *db_label; /* the database as messages name it */
-	const char *inject;   /* ATTNBENCH_INJECT_SLOWDOWN's text, recorded; NULL: none */
+	/*
+	 * 1: finish the newest unfinished run of the store (with a shard given,
+	 * a store whose runs all completed and that holds the shard complete
+	 * has nothing to do: out->already_complete). ATTN_RESUME_SHARD (with a
+	 * shard): the store's own run of this shard of this sweep decides -
+	 * complete: nothing to do; unfinished: resumed; none: a new run.
+	 */
+	int resume;
+	int take_over; /* with resume: take the run from a writer on another host */
+	int dry_run;   /* expand (and check) only: out->cases, the store may be NULL */
+	/*
+	 * Shard shard_index of shard_count (1 <= I <= N; 0 of 0: the whole
+	 * sweep): only the cases attn_sweep_shard_plan gives shard I run. The
+	 * run records shard, shard_index, shard_count, sweep_id (this text, or
+	 * by default "<spec_hash>/<N>"), shard_cases, sweep_cases, shard_cost
+	 * and sweep_cost; on --resume the run's shard is restored, and one
+	 * given that differs is refused.
+	 */
+	int shard_index, shard_count;
+	const char *sweep_id;
+	const char *command;         /* the run's command line, as recorded */
+	const char *db_label;        /* the database as messages name it */
+	const char *inject;          /* ATTNBENCH_INJECT_SLOWDOWN's text, recorded; NULL: none */
 	volatile sig_atomic_t *stop; /* set by the caller's signal handler; NULL: none */
 };
 
@@ -99,7 +118,12 @@ struct attn_sweep_outcome {
 	int counts[ATTN_CASE_INTERRUPTED + 1]; /* recorded cases per status */
 	int skipped;                           /* cases the run already held */
 	double elapsed_s;
-	struct attn_case_list cases; /* with dry_run: the expanded cases */
+	struct attn_case_list cases; /* with dry_run: the expanded cases (of the shard) */
+	/* A sharded sweep: its shard, and the cases and predicted cost of it and the sweep. */
+	int shard_index, shard_count, shard_cases, sweep_cases;
+	double shard_cost, sweep_cost;
+	/* --resume of a shard whose run is complete already: nothing ran, nothing to do. */
+	int already_complete;
 };
 
 /*
@@ -127,5 +151,40 @@ int attn_sweep_run(const struct attn_sweep_spec *spec, const struct attn_sweep_o
                    const struct attn_sweep_progress *progress, struct attn_sweep_outcome *out,
                    char *err, size_t errlen);
 void attn_sweep_outcome_free(struct attn_sweep_outcome *out);
+
+/*
+ * Sharding (shard.c): the cases of a sweep split into N shards, the same on
+ * any machine, balanced by predicted cost. A case's cost is the protocol's
+ * time for it on a nominal core of ATTN_SHARD_FLOPS FLOP/s and
+ * ATTN_SHARD_BYTES B/s per thread, from its stated flops() and bytes(): fixed
+ * figures, never measured ones, so that every machine splits alike.
+ */
+#define ATTN_SHARD_FLOPS 50e9
+#define ATTN_SHARD_BYTES 20e9
+#define ATTN_MAX_SHARDS  100000
+struct attn_shard_plan {
+	int count;         /* N */
+	int *shard_of;     /* per case of the list: its shard, 1..N */
+	double *case_cost; /* per case: its predicted seconds */
+	double *cost;      /* per shard (index I - 1): the predicted seconds of its cases */
+	int *cases;        /* per shard: its cases */
+	double total_cost; /* the whole sweep's */
+	int groups;        /* interleaving groups of the sweep */
+	int split_groups;  /* groups too big for one shard's share, dealt into parts */
+};
+
+/*
+ * The split of cases into count shards (groups stay whole unless one alone
+ * exceeds a shard's share: see shard.c). reg says which methods are
+ * plugins, whose flops() and bytes() are asked in a child; ro gives the
+ * protocol (warmup_s, min_time_s, min_reps, max_reps, max_call_s).
+ */
+int attn_sweep_shard_plan(const struct attn_case_list *cases, const struct attn_registry *reg,
+                          const struct attn_run_opts *ro, int count, struct attn_shard_plan *out,
+                          char *err, size_t errlen);
+void attn_shard_plan_free(struct attn_shard_plan *p);
+/* One case's predicted seconds, from what its method states (supported, flops, bytes). */
+double attn_shard_case_cost(const struct attn_case *c, int supported, double flops, double bytes,
+                            const struct attn_run_opts *ro);
 
 #endif /* ATTNBENCH_DRIVER_H */

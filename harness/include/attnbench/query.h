@@ -297,6 +297,16 @@ int attn_query_sweep_plugins(struct attn_store *st, int64_t run_id,
                              size_t errlen);
 void attn_query_sweep_plugins_free(struct attn_query_sweep_plugin *p, int n);
 
+/* --- sharded sweeps: the driver (shard_run.c) ----------------------------- */
+
+/*
+ * The newest run (complete_only: the newest complete one) that is shard
+ * `shard` ("I/N") of the sweep sweep_id (NULL: of any sweep) into *run, 0
+ * when there is none; *complete says whether it completed.
+ */
+int attn_query_shard_run(struct attn_store *st, const char *shard, const char *sweep_id,
+                         int complete_only, int64_t *run, int *complete, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
