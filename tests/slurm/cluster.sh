@@ -15,6 +15,7 @@
 # and controller addresses are given as 127.0.0.1, so the host name need not
 # resolve; SlurmUser=root because slurmd must start jobs as their user.
 
+# shellcheck shell=sh disable=SC2034 # slurm_why is read by the caller
 slurm_dir=""
 slurm_why=""
 slurm_pids=""
@@ -64,8 +65,11 @@ slurm_up() {
 	# munged refuses a key others can read and a socket folder others cannot
 	# enter (every folder above it must be executable for all).
 	chmod 700 "$d/munge" && chmod 755 "$d" "$d/run"
-	dd if=/dev/urandom of="$d/munge/munge.key" bs=1024 count=1 2>/dev/null && chmod 400 "$d/munge/munge.key" ||
-		{ slurm_why="cannot write a munge key into $d/munge"; return 1; }
+	if ! dd if=/dev/urandom of="$d/munge/munge.key" bs=1024 count=1 2>/dev/null ||
+		! chmod 400 "$d/munge/munge.key"; then
+		slurm_why="cannot write a munge key into $d/munge"
+		return 1
+	fi
 	sock=$d/run/munge.socket
 	munged -F --socket="$sock" --key-file="$d/munge/munge.key" --pid-file="$d/run/munged.pid" \
 		--seed-file="$d/munge/seed" --log-file="$d/log/munged.log" >"$d/log/munged.out" 2>&1 &
@@ -85,8 +89,10 @@ slurm_up() {
 	[ -n "$host" ] || host=localhost
 	cpus=$(nproc)
 	mem=$(free -m | awk '/^Mem:/ { print int($2 * 0.9) }')
-	ctld_port=$(slurm_free_port 16817) && d_port=$(slurm_free_port $((ctld_port + 1))) ||
-		{ slurm_why="no free TCP port for slurmctld/slurmd above 16817"; return 1; }
+	if ! ctld_port=$(slurm_free_port 16817) || ! d_port=$(slurm_free_port $((ctld_port + 1))); then
+		slurm_why="no free TCP port for slurmctld/slurmd above 16817"
+		return 1
+	fi
 	# The test runs up to four one-CPU jobs at once (a resubmitted shard
 	# beside its first attempt and the other shards): a smaller machine is
 	# declared as four CPUs, which config_overrides lets slurmd accept.
@@ -181,6 +187,7 @@ slurm_down() {
 			left="$left $p"
 		fi
 	done
+	# shellcheck disable=SC2086 # a list of pids
 	[ -n "$left" ] && kill -9 $left 2>/dev/null
 	slurm_pids=""
 }

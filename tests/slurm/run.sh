@@ -118,12 +118,16 @@ say "submit.sh --shards 3 --parallel 2 --name quick --out $tmp/quick -- sweep ..
 sub=$(sh "$submit" --shards 3 --parallel 2 --name quick --out "$tmp/quick" --attnbench "$ab" \
 	-- sweep $quick) || fail "submit.sh failed: $sub"
 echo "$sub" | sed 's/^/    /'
+# shellcheck disable=SC2046
 set -- $(echo "$sub" | jobs_of)
 [ $# -eq 2 ] || fail "submit.sh printed no job ids"
 arr=$1 mrg=$2
 wait_jobs 120 "$arr" "$mrg"
 say "array $arr: $(state "$arr"); merge $mrg: $(state "$mrg")"
-[ "$(state "$mrg")" = "COMPLETED " ] || { show_logs "$tmp/quick"; fail "merge job $mrg did not complete"; }
+if [ "$(state "$mrg")" != "COMPLETED " ]; then
+	show_logs "$tmp/quick"
+	fail "merge job $mrg did not complete"
+fi
 all=$tmp/quick/ALL.db
 keys "$all" >"$tmp/quick.keys"
 dups=$(sort "$tmp/quick.keys" | uniq -d | wc -l)
@@ -145,7 +149,7 @@ sqlite3 "$all" "SELECT '    run ' || r.id || ' shard ' || s.value || ' on ' || r
 # shard 2 is caught between its cases.
 slow="--methods flash --n 128 --d 16,20,24 --dist gaussian,local,needle --min-time 0
 	--min-sample 0.2 --min-reps 10 --max-reps 10 --warmup 0 --roof-budget 0 --counters none --quiet"
-# shellcheck disable=SC2086
+# shellcheck disable=SC2046
 "$ab" sweep $(echo "$slow" | sed 's/--min-sample 0.2/--min-sample 0/') --db "$tmp/whole2.db" \
 	>/dev/null 2>&1 || fail "the unsharded slow sweep failed"
 keys "$tmp/whole2.db" >"$tmp/whole2.keys"
@@ -154,25 +158,50 @@ say "submit.sh --shards 3 --name slow --out $tmp/slow -- sweep ... ($(wc -l <"$t
 sub=$(sh "$submit" --shards 3 --name slow --out "$tmp/slow" --attnbench "$ab" -- sweep $slow) ||
 	fail "submit.sh failed: $sub"
 echo "$sub" | sed 's/^/    /'
+# shellcheck disable=SC2046
 set -- $(echo "$sub" | jobs_of)
 arr=$1 mrg=$2
 local2=$ATTNBENCH_LOCAL_DIR/attnbench-slow/shard-2-of-3.db
-end=$(($(date +%s) + 60))
-n2=0
-while :; do
-	[ -f "$local2" ] && n2=$(sqlite3 "$local2" "SELECT count(*) FROM cases" 2>/dev/null || echo 0)
-	[ "${n2:-0}" -ge 1 ] && break
-	terminal "${arr}_2" && fail "shard 2 ended before it could be killed"
-	[ "$(date +%s)" -lt "$end" ] || fail "shard 2 recorded no case in 60 s"
-	sleep 0.1
-done
-scancel --full --signal=KILL "${arr}_2"
+local3=$ATTNBENCH_LOCAL_DIR/attnbench-slow/shard-3-of-3.db
+wait_case() { # DB TASK: until DB holds a case (the task still running)
+	end=$(($(date +%s) + 60))
+	while :; do
+		c=0
+		[ -f "$1" ] && c=$(sqlite3 "$1" "SELECT count(*) FROM cases" 2>/dev/null || echo 0)
+		[ "${c:-0}" -ge 1 ] && return 0
+		terminal "$2" && fail "$2 ended before it could be stopped"
+		[ "$(date +%s)" -lt "$end" ] || fail "$2 recorded no case in 60 s"
+		sleep 0.1
+	done
+}
+wait_case "$local2" "${arr}_2"
+# kill -9 of every process of the task (its script, attnbench, the case's
+# child), as an OOM killer or a crash would: no SIGTERM first, so nothing
+# is copied out and the local database is left with a dead owner.
+task2=$(scontrol show job -o "${arr}_2" | sed -n 's/^JobId=\([0-9]*\) .*/\1/p')
+pids=$(scontrol listpids "$task2" 2>&1 | awk '$1 ~ /^[0-9]+$/ && $1 > 1 { print $1 }')
+[ -n "$pids" ] || fail "scontrol listpids found no process of shard 2 (job ${arr}_2)"
+# shellcheck disable=SC2086
+kill -9 $pids
 wait_jobs 30 "${arr}_2"
-sqlite3 "$local2" "SELECT key, finished_at FROM cases ORDER BY key" >"$tmp/before.kill"
-say "shard 2 (job ${arr}_2) killed with SIGKILL after $(wc -l <"$tmp/before.kill") case(s): $(state "${arr}_2")"
-[ -f "$tmp/slow/shard-2-of-3.db" ] && say "    (it had copied out before the kill)"
+sqlite3 "$local2" "SELECT key, finished_at FROM cases ORDER BY key" >"$tmp/before.2"
+say "shard 2 (job ${arr}_2): kill -9 of its processes ($(echo "$pids" | tr '\n' ' ')) after $(wc -l <"$tmp/before.2") case(s): $(state "${arr}_2")"
+sed 's/^/    /' "$tmp/slow/logs/shard-2-of-3.$arr.out"
+[ -f "$tmp/slow/shard-2-of-3.db" ] && fail "the killed shard copied out: it was not killed with its script"
+
+# scancel of shard 3 (SIGTERM, as at a time limit): attnbench stops, the
+# script copies out what it has, which a resubmission on another node resumes.
+wait_case "$local3" "${arr}_3"
+scancel "${arr}_3"
+wait_jobs 30 "${arr}_3"
+[ -f "$tmp/slow/shard-3-of-3.db" ] || { show_logs "$tmp/slow"; fail "the cancelled shard 3 did not copy its database out"; }
+sqlite3 "$tmp/slow/shard-3-of-3.db" "SELECT key, finished_at FROM cases ORDER BY key" >"$tmp/before.3"
+[ -s "$tmp/before.3" ] || fail "shard 3's copy holds no case"
+say "shard 3 (job ${arr}_3): scancel (SIGTERM) after $(wc -l <"$tmp/before.3") case(s): $(state "${arr}_3"), copied out"
+sed 's/^/    /' "$tmp/slow/logs/shard-3-of-3.$arr.out"
 wait_jobs 60 "$arr" "$mrg"
 say "array $arr: $(state "$arr"); its merge job $mrg: $(state "$mrg") (a dependency that can never be met)"
+[ "$(state "$mrg")" = "CANCELLED " ] || fail "merge job $mrg: $(state "$mrg"), not CANCELLED (--kill-on-invalid-dep)"
 owner0=$(sqlite3 "$local2" "SELECT pid FROM run_owner" 2>/dev/null)
 
 say "submit.sh --only 2 --shards 3 --name slow --out $tmp/slow -- sweep ..."
@@ -180,6 +209,7 @@ say "submit.sh --only 2 --shards 3 --name slow --out $tmp/slow -- sweep ..."
 sub=$(sh "$submit" --only 2 --shards 3 --name slow --out "$tmp/slow" --attnbench "$ab" \
 	-- sweep $slow) || fail "submit.sh --only 2 failed: $sub"
 echo "$sub" | sed 's/^/    /'
+# shellcheck disable=SC2046
 set -- $(echo "$sub" | jobs_of)
 arr2=$1 mrg2=$2
 # Wait until the resubmitted task owns the run (a live pid, not the killed one).
@@ -199,32 +229,57 @@ say "submit.sh --only 2 --no-merge ... again, while it runs"
 # shellcheck disable=SC2086
 sub=$(sh "$submit" --only 2 --no-merge --shards 3 --name slow --out "$tmp/slow" --attnbench "$ab" \
 	-- sweep $slow) || fail "the second submit.sh --only 2 failed: $sub"
+# shellcheck disable=SC2046
 set -- $(echo "$sub" | jobs_of)
 dup=$1
 wait_jobs 60 "$dup"
 terminal "$arr2" && fail "the first resubmission ended before the second was refused: the test was too slow"
-dlog=$(ls "$tmp"/slow/logs/shard-2-of-3."$dup".out)
+dlog=$tmp/slow/logs/shard-2-of-3.$dup.out
 sed 's/^/    /' "$dlog"
 [ "$(exit_code "$dup")" = "3:0" ] || fail "the second resubmission (job $dup) exited $(exit_code "$dup"), not 3"
 grep -q "being written by pid ${owner%% *} on host ${owner#* }" "$dlog" ||
 	fail "the refusal does not name the owner (pid ${owner%% *} on host ${owner#* })"
 say "the second resubmission (job $dup) was refused, exit 3, naming pid ${owner%% *} on host ${owner#* }"
 
-wait_jobs 120 "$arr2" "$mrg2"
-say "resubmitted shard 2: $(state "$arr2"); merge $mrg2: $(state "$mrg2")"
-[ "$(state "$arr2")" = "COMPLETED " ] && [ "$(state "$mrg2")" = "COMPLETED " ] ||
-	{ show_logs "$tmp/slow"; fail "the resubmitted shard or its merge did not complete"; }
+# Shard 3 again, as on another node: its own local disk, empty.
+say "ATTNBENCH_LOCAL_DIR=$tmp/node-b submit.sh --only 3 --shards 3 --name slow --out $tmp/slow -- sweep ..."
+# shellcheck disable=SC2086
+sub=$(ATTNBENCH_LOCAL_DIR=$tmp/node-b sh "$submit" --only 3 --shards 3 --name slow --out "$tmp/slow" \
+	--attnbench "$ab" -- sweep $slow) || fail "submit.sh --only 3 failed: $sub"
+echo "$sub" | sed 's/^/    /'
+# shellcheck disable=SC2046
+set -- $(echo "$sub" | jobs_of)
+arr3=$1 mrg3=$2
+wait_jobs 120 "$arr2" "$arr3" "$mrg2" "$mrg3"
+say "resubmitted shard 2: $(state "$arr2"); shard 3: $(state "$arr3"); merge $mrg2: $(state "$mrg2"); merge $mrg3: $(state "$mrg3")"
+sed 's/^/    /' "$tmp/slow/logs/shard-3-of-3.$arr3.out"
+if [ "$(state "$arr2")" != "COMPLETED " ] || [ "$(state "$arr3")" != "COMPLETED " ] ||
+	[ "$(state "$mrg3")" != "COMPLETED " ]; then
+	show_logs "$tmp/slow"
+	fail "a resubmitted shard or the last merge did not complete"
+fi
+grep -q "resuming from $tmp/slow/shard-3-of-3.db" "$tmp/slow/logs/shard-3-of-3.$arr3.out" ||
+	fail "shard 3 on the other node did not resume from the copied-out database"
+# The first merge may have run before shard 3 was back: then it listed it.
+if [ "$(state "$mrg2")" != "COMPLETED " ]; then
+	[ "$(exit_code "$mrg2")" = "4:0" ] || fail "merge job $mrg2 exited $(exit_code "$mrg2")"
+	say "merge job $mrg2 ran before shard 3 was back and listed what was missing (exit 4):"
+	sed 's/^/    /' "$tmp/slow/logs/merge.$mrg2.out"
+fi
+sed 's/^/    /' "$tmp/slow/logs/merge.$mrg3.out"
 all=$tmp/slow/ALL.db
 keys "$all" >"$tmp/slow.keys"
 dups=$(sort "$tmp/slow.keys" | uniq -d | wc -l)
 [ "$dups" -eq 0 ] || fail "ALL.db holds $dups cases twice"
 cmp -s "$tmp/whole2.keys" "$tmp/slow.keys" || {
 	diff "$tmp/whole2.keys" "$tmp/slow.keys" | head -n 20
-	fail "after the resubmission ALL.db's cases are not those of the unsharded sweep"
+	fail "after the resubmissions ALL.db's cases are not those of the unsharded sweep"
 }
-# The cases shard 2 had recorded before the kill are kept, not measured again.
+runs=$(sqlite3 "$all" "SELECT count(*) FROM run_info WHERE key='sweep_id' AND value='slow'")
+[ "$runs" -eq 3 ] || fail "ALL.db holds $runs runs of sweep_id slow, not 3"
+# The cases recorded before the kill and the cancel are kept, not measured again.
 sqlite3 "$all" "SELECT key, finished_at FROM cases ORDER BY key" >"$tmp/after"
-missing=$(sort "$tmp/before.kill" | comm -23 - "$tmp/after" | wc -l)
-[ "$missing" -eq 0 ] || fail "$missing case(s) recorded before the kill were lost or measured again"
-say "ALL.db: $(wc -l <"$tmp/slow.keys") cases = the unsharded sweep's, none twice; the $(wc -l <"$tmp/before.kill") recorded before the kill kept as they were"
+missing=$(sort "$tmp/before.2" "$tmp/before.3" | comm -23 - "$tmp/after" | wc -l)
+[ "$missing" -eq 0 ] || fail "$missing case(s) recorded before the kill or the cancel were lost or measured again"
+say "ALL.db: $(wc -l <"$tmp/slow.keys") cases = the unsharded sweep's, none twice, 3 shard runs; the $(cat "$tmp/before.2" "$tmp/before.3" | wc -l) recorded before the kill and the cancel kept as they were"
 say "PASS"
