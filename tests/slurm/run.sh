@@ -10,7 +10,11 @@
 #      process of the task) after its first case: resubmitted alone
 #      (--only 2) it resumes and the sweep completes with nothing lost and
 #      nothing measured twice; a second resubmission while that one runs is
-#      refused (exit 3) naming the owner's pid and host.
+#      refused (exit 3) naming the owner's pid and host; another shard,
+#      cancelled (SIGTERM), copies out what it has, and resubmitted as on
+#      another node (an empty local disk) resumes from that copy;
+#   3. the suite's figure set (figures --set test), each sweep in 2 shards,
+#      merged and drawn from ALL.db by the merge job.
 # Where Slurm cannot start, it says why and fails: never a silent skip.
 # Everything (daemons, jobs, files) is gone when it ends, however it ends.
 # Usage: run.sh BUILD_DIR SOURCE_DIR     (needs root, slurm-wlm, munge, sqlite3)
@@ -285,4 +289,29 @@ sqlite3 "$all" "SELECT key, finished_at FROM cases ORDER BY key" >"$tmp/after"
 missing=$(sort "$tmp/before.2" "$tmp/before.3" | comm -23 - "$tmp/after" | wc -l)
 [ "$missing" -eq 0 ] || fail "$missing case(s) recorded before the kill or the cancel were lost or measured again"
 say "ALL.db: $(wc -l <"$tmp/slow.keys") cases = the unsharded sweep's, none twice, 3 shard runs; the $(cat "$tmp/before.2" "$tmp/before.3" | wc -l) recorded before the kill and the cancel kept as they were"
+
+# --- 3. a figure set, sharded ---------------------------------------------------
+# The suite's small figure set: each of its sweeps split in two, merged,
+# then drawn from ALL.db by the merge job (figures --no-sweep).
+say "submit.sh --shards 2 --name figs --out $tmp/figs -- figures --set test --quiet --out $tmp/figs/plots"
+sub=$(sh "$submit" --shards 2 --name figs --out "$tmp/figs" --attnbench "$ab" \
+	-- figures --set test --quiet --out "$tmp/figs/plots") || fail "submit.sh failed: $sub"
+echo "$sub" | sed 's/^/    /'
+# shellcheck disable=SC2046
+set -- $(echo "$sub" | jobs_of)
+arr=$1 mrg=$2
+wait_jobs 240 "$arr" "$mrg"
+say "array $arr: $(state "$arr"); merge $mrg: $(state "$mrg")"
+if [ "$(state "$mrg")" != "COMPLETED " ]; then
+	show_logs "$tmp/figs"
+	fail "the figures' merge job $mrg did not complete"
+fi
+grep -v '^merge: .*: 1 run\|^merge: .*nothing new' "$tmp/figs/logs/merge.$mrg.out" | sed 's/^/    /'
+[ -s "$tmp/figs/plots/index.html" ] || fail "no $tmp/figs/plots/index.html"
+sweeps=$(sqlite3 "$tmp/figs/ALL.db" "SELECT value || ' ' || count(*) FROM run_info WHERE key = 'sweep_id'
+	GROUP BY value ORDER BY value")
+echo "$sweeps" | awk '$2 != 2 { bad = 1 } END { exit bad }' || fail "a figure sweep has not 2 shard runs: $sweeps"
+pngs=0
+for f in "$tmp"/figs/plots/*.png; do [ -f "$f" ] && pngs=$((pngs + 1)); done
+say "figures drawn from ALL.db ($pngs PNGs, index.html); its sweeps, 2 shards each: $(echo "$sweeps" | cut -d' ' -f1 | tr '\n' ' ')"
 say "PASS"
