@@ -36,13 +36,21 @@ slurm_free_port() {
 	return 1
 }
 
+# slurm_errors LOG: its errors, less those every fresh start logs (no saved
+# state yet, no PMIx library, no mail program).
+slurm_errors() {
+	grep -Ei 'error|fatal' "$1" |
+		grep -v 'pmix\|MPI: Cannot create\|MailProg\|state file\|Trying backup state\|hwloc_topo_load'
+}
+
 # slurm_fail WHY: record why Slurm cannot start, print what the daemons said.
 slurm_fail() {
 	slurm_why=$1
 	for f in "$slurm_dir"/log/*.log; do
-		[ -s "$f" ] || continue
+		e=$(slurm_errors "$f" 2>/dev/null | tail -n 15)
+		[ -n "$e" ] || continue
 		echo "--- $(basename "$f") (errors):"
-		grep -Ei 'error|fatal' "$f" | grep -v 'pmix\|MPI: Cannot create\|MailProg' | tail -n 15
+		echo "$e"
 	done
 	return 1
 }
@@ -137,16 +145,24 @@ EOF
 	SLURM_CONF=$d/slurm.conf
 	export SLURM_CONF
 	slurmctld -D -i -c -f "$SLURM_CONF" >"$d/log/slurmctld.out" 2>&1 &
-	slurm_pids="$slurm_pids $!"
+	ctld_pid=$!
+	slurm_pids="$slurm_pids $ctld_pid"
 	slurmd -D -c -N "$host" -f "$SLURM_CONF" >"$d/log/slurmd.out" 2>&1 &
-	slurm_pids="$slurm_pids $!"
+	d_pid=$!
+	slurm_pids="$slurm_pids $d_pid"
 	i=0
 	state=""
 	while :; do
 		state=$(sinfo -h -n "$host" -o %T 2>/dev/null)
 		[ "$state" = idle ] && return 0
 		for p in $slurm_pids; do
-			slurm_alive "$p" || { slurm_fail "a Slurm daemon (pid $p) exited at start"; return 1; }
+			slurm_alive "$p" && continue
+			who=munged
+			[ "$p" = "$ctld_pid" ] && who=slurmctld
+			[ "$p" = "$d_pid" ] && who=slurmd
+			last=$(slurm_errors "$d/log/$who.log" 2>/dev/null | tail -n 1 | sed 's/^\[[^]]*\] //')
+			slurm_fail "$who exited at start${last:+: $last}"
+			return 1
 		done
 		i=$((i + 1))
 		[ $i -gt 300 ] && { slurm_fail "node $host not idle after 30 s (sinfo says '${state:-nothing}')"; return 1; }
