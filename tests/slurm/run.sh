@@ -41,7 +41,8 @@ cleanup() {
 	rc=$?
 	trap - EXIT INT TERM HUP
 	slurm_down
-	rm -rf "$tmp"
+	# A job process killed a moment ago may still be writing its log.
+	rm -rf "$tmp" 2>/dev/null || { sleep 1; rm -rf "$tmp"; }
 	say "torn down (daemons stopped, $tmp removed)"
 	exit $rc
 }
