@@ -43,7 +43,7 @@ still runs is refused (exit 3, naming the owner's pid and host, or its job).
   --attnbench PATH the attnbench the nodes run (default: the one on PATH, else
                    the build/ of this checkout); must be reachable from them
   --no-merge       submit the shards only
-  --dry-run        print the sbatch commands instead of running them
+  --dry-run        print the sbatch commands (on stderr) instead of running them
   SBATCH OPTION    anything else before `--` goes to both sbatch commands:
                    -p/--partition, -t/--time, -c/--cpus-per-task, -A, --qos,
                    --mem, -C, --exclude ... (as --opt=value or -o value)
@@ -140,11 +140,13 @@ array=${only:-1-$shards}
 # sbatch with the user's options, then ours, then the script and its words.
 sb() {
 	if [ "$dry" -eq 1 ]; then
-		printf 'sbatch'
-		printf '%s' "$sbopts" | while IFS= read -r o; do printf " '%s'" "$o"; done
-		printf " '%s'" "$@"
-		printf '\n'
-		echo 0
+		{
+			printf 'sbatch --parsable'
+			printf '%s' "$sbopts" | while IFS= read -r o; do printf " '%s'" "$o"; done
+			printf " '%s'" "$@"
+			printf '\n'
+		} >&2
+		echo DRYRUN
 		return 0
 	fi
 	(
