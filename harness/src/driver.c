@@ -394,6 +394,31 @@ done:
 }
 
 /*
+ * A sharded sweep's default id: "<hash>/<N>", the hash over the spec's text
+ * and the protocol fields the split's costs depend on, so that shards
+ * started with another protocol - which splits otherwise - never pass as
+ * shards of the same sweep.
+ */
+static int default_sweep_id(struct drv *d, const struct attn_sweep_spec *spec, char *err,
+                            size_t errlen)
+{
+	char *text = attn_sweep_spec_text(spec), proto[256];
+	if (!text)
+		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	const struct attn_run_opts *ro = &d->proto.ro;
+	int n = snprintf(proto, sizeof(proto),
+	                 "\nwarmup %.17g min_time %.17g min_reps %d "
+	                 "max_reps %d max_call %.17g",
+	                 ro->warmup_s, ro->min_time_s, ro->min_reps, ro->max_reps, ro->max_call_s);
+	uint64_t h = attn__fnv1a64(ATTN__FNV_BASIS, text, strlen(text));
+	h = attn__fnv1a64(h, proto, (size_t)n);
+	free(text);
+	snprintf(d->sweep_id, sizeof(d->sweep_id), "%016llx/%d", (unsigned long long)h,
+	         d->shard_count);
+	return ATTN_OK;
+}
+
+/*
  * --resume of shard I/N in a database whose runs are all complete: if one
  * of them is that shard, there is nothing to do (a resubmitted task that
  * finished before it was killed), which is not an error.
@@ -425,15 +450,8 @@ static int shard_find(struct drv *d, char *err, size_t errlen)
 	if (!d->shard_count)
 		return attn_errf(err, errlen, ATTN_ERR_INVALID,
 		                 "resuming a shard's own run needs the shard (--shard I/N)");
-	if (!d->sweep_id[0]) {
-		char *text = attn_sweep_spec_text(d->spec);
-		if (!text)
-			return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
-		snprintf(d->sweep_id, sizeof(d->sweep_id), "%016llx/%d",
-		         (unsigned long long)attn__fnv1a64(ATTN__FNV_BASIS, text, strlen(text)),
-		         d->shard_count);
-		free(text);
-	}
+	if (!d->sweep_id[0] && default_sweep_id(d, d->spec, err, errlen))
+		return ATTN_ERR_NOMEM;
 	char shard[64], why[1024];
 	int64_t run;
 	int complete;
@@ -1096,8 +1114,8 @@ static int shard_select(struct drv *d, const struct attn_sweep_spec *spec, char 
 		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 	if (!d->shard_count)
 		return ATTN_OK;
-	if (!d->sweep_id[0])
-		snprintf(d->sweep_id, sizeof(d->sweep_id), "%s/%d", hash, d->shard_count);
+	if (!d->sweep_id[0] && default_sweep_id(d, spec, err, errlen))
+		return ATTN_ERR_NOMEM;
 	struct attn_shard_plan sp;
 	int rc = attn_sweep_shard_plan(&d->cases, d->reg, &d->proto.ro, d->shard_count, &sp, err,
 	                               errlen);
@@ -1128,15 +1146,25 @@ static int shard_select(struct drv *d, const struct attn_sweep_spec *spec, char 
 	return ATTN_OK;
 }
 
-/* Expand, take the shard, check a resumed run's plugins, and say about oversubscription. */
+/* Expand and check a resumed run's plugins. */
 static int plan(struct drv *d, const struct attn_sweep_spec *spec, char *err, size_t errlen)
 {
 	int rc = attn_sweep_expand(spec, d->reg, &d->cases, err, errlen);
 	if (rc)
 		return rc;
-	if ((rc = shard_select(d, spec, err, errlen)))
-		return rc;
 	if (d->run_plugins && (rc = plugins_new(d, err, errlen)))
+		return rc;
+	return ATTN_OK;
+}
+
+/*
+ * Take the shard (its split depends on the protocol in force, so a resumed
+ * run's is restored first) and say about oversubscription.
+ */
+static int plan_shard(struct drv *d, const struct attn_sweep_spec *spec, char *err, size_t errlen)
+{
+	int rc = shard_select(d, spec, err, errlen);
+	if (rc)
 		return rc;
 	/*
 	 * More threads than CPUs time the scheduler as much as the method: said
@@ -1250,11 +1278,13 @@ int attn_sweep_run(const struct attn_sweep_spec *spec, const struct attn_sweep_o
 	if ((rc = plan(&d, use, err, errlen)))
 		goto done;
 	if (opt->dry_run) {
+		if ((rc = plan_shard(&d, use, err, errlen)))
+			goto done;
 		out->cases = d.cases;
 		d.cases = (struct attn_case_list){0};
 		goto done;
 	}
-	if ((rc = protocol_setup(&d, err, errlen)))
+	if ((rc = protocol_setup(&d, err, errlen)) || (rc = plan_shard(&d, use, err, errlen)))
 		goto done;
 	if (!(spec_text = attn_sweep_spec_text(use))) {
 		rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
