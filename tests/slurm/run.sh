@@ -258,6 +258,28 @@ echo "$sub" | sed 's/^/    /'
 # shellcheck disable=SC2046
 set -- $(echo "$sub" | jobs_of)
 arr3=$1 mrg3=$2
+# And once more, on a third node, while that one runs: the queue refuses it.
+end=$(($(date +%s) + 60))
+until [ "$(state "$arr3")" = "RUNNING " ]; do
+	terminal "$arr3" && fail "the resubmitted shard 3 ended before it could be seen running"
+	[ "$(date +%s)" -lt "$end" ] || fail "the resubmitted shard 3 did not start in 60 s"
+	sleep 0.1
+done
+scontrol suspend "$arr3" || fail "scontrol suspend $arr3 failed"
+say "ATTNBENCH_LOCAL_DIR=$tmp/node-c submit.sh --only 3 --no-merge ... while job $arr3 runs (suspended meanwhile)"
+# shellcheck disable=SC2086
+sub=$(ATTNBENCH_LOCAL_DIR=$tmp/node-c sh "$submit" --only 3 --no-merge --shards 3 --name slow \
+	--out "$tmp/slow" --attnbench "$ab" -- sweep $slow) || fail "submit.sh --only 3 failed: $sub"
+# shellcheck disable=SC2046
+set -- $(echo "$sub" | jobs_of)
+dup3=$1
+wait_jobs 60 "$dup3"
+scontrol resume "$arr3" || fail "scontrol resume $arr3 failed"
+sed 's/^/    /' "$tmp/slow/logs/shard-3-of-3.$dup3.out"
+[ "$(exit_code "$dup3")" = "3:0" ] || fail "the attempt on the third node (job $dup3) exited $(exit_code "$dup3"), not 3"
+grep -q "already runs as job [0-9]* on " "$tmp/slow/logs/shard-3-of-3.$dup3.out" ||
+	fail "the attempt on the third node does not name the running one"
+say "the attempt on the third node (job $dup3) was refused, exit 3, naming the running job"
 wait_jobs 120 "$arr2" "$arr3" "$mrg2" "$mrg3"
 say "resubmitted shard 2: $(state "$arr2"); shard 3: $(state "$arr3"); merge $mrg2: $(state "$mrg2"); merge $mrg3: $(state "$mrg3")"
 sed 's/^/    /' "$tmp/slow/logs/shard-3-of-3.$arr3.out"
