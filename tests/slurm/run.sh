@@ -51,6 +51,8 @@ trap 'exit 130' INT TERM HUP
 
 command -v sqlite3 >/dev/null 2>&1 || fail "sqlite3 not found: apt-get install sqlite3 (sh scripts/setup.sh test)"
 [ -x "$ab" ] || fail "no attnbench at $ab"
+"$ab" sweep --help 2>&1 | grep -q -- '--shard I/N' || fail "$ab has no sweep --shard"
+"$ab" merge --help >/dev/null 2>&1 || fail "$ab has no merge verb"
 
 say "starting munged, slurmctld and slurmd on loopback in $tmp"
 slurm_up "$tmp/cluster" || fail "Slurm cannot start here: $slurm_why"
