@@ -3,7 +3,8 @@
 # `setup.sh test` adds what the test suite needs besides (headless Chromium,
 # which loads the figures page; clang with its sanitizer and libFuzzer
 # runtimes and its OpenMP, for scripts/fuzz.sh; clang-format, which
-# test_format runs over the tree).
+# test_format runs over the tree; slurm-wlm and munge, the single-node Slurm
+# that test_slurm starts, and sqlite3, the CLI it reads the databases with).
 # Idempotent and quiet: when every package is present it prints nothing and
 # touches nothing (no apt-get update either), so it is cheap to run before
 # every build. Needs root (or sudo) only when something is missing.
@@ -11,7 +12,8 @@ set -eu
 
 PKGS="build-essential cmake pkg-config libopenblas-dev libhwloc-dev libpapi-dev \
 libsqlite3-dev check gnuplot-nox"
-[ "${1:-}" = test ] && PKGS="$PKGS chromium clang libclang-rt-14-dev libomp-dev clang-format"
+[ "${1:-}" = test ] && PKGS="$PKGS chromium clang libclang-rt-14-dev libomp-dev clang-format \
+slurm-wlm munge sqlite3"
 
 missing=""
 for p in $PKGS; do
