@@ -72,12 +72,6 @@ static void plan(const struct attn_case_list *cases, int n, struct attn_shard_pl
 	              "%s", err);
 }
 
-static int same_group(const struct attn_case *a, const struct attn_case *b)
-{
-	return memcmp(&a->shape, &b->shape, sizeof(a->shape)) == 0 && a->dist == b->dist &&
-	       a->threads == b->threads && a->seed == b->seed;
-}
-
 static const char *const mixed[] = {"methods", "softmax,flash,linear_elu,retnet,window,performer",
                                     "n",       "256..16384x2",
                                     "threads", "1,2",
@@ -187,7 +181,7 @@ START_TEST(groups_stay_whole_unless_too_big)
 	ck_assert_int_eq(p.split_groups, 0);
 	ck_assert_int_eq(p.groups, 9);
 	for (int i = 1; i < cases.count; i++)
-		if (same_group(&cases.items[i - 1], &cases.items[i]))
+		if (attn_case_same_group(&cases.items[i - 1], &cases.items[i]))
 			ck_assert_int_eq(p.shard_of[i - 1], p.shard_of[i]);
 	attn_shard_plan_free(&p);
 	attn_case_list_free(&cases);

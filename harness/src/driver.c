@@ -928,13 +928,6 @@ static int store_result(struct drv *d, const struct attn_case *c, const char *ke
 	return rc;
 }
 
-/* Cases that differ only in method and parameters: one interleaving group. */
-static int same_shape(const struct attn_case *a, const struct attn_case *b)
-{
-	return memcmp(&a->shape, &b->shape, sizeof(a->shape)) == 0 && a->dist == b->dist &&
-	       a->threads == b->threads && a->seed == b->seed;
-}
-
 /* The loop's state: cases still to run, the work done for the ETA, and the buffers. */
 struct loop {
 	struct attn_case *todo;
@@ -1048,8 +1041,9 @@ static int run_cases(struct drv *d)
 	if (!l.todo || !l.res || !l.index)
 		rc = fail(d, ATTN_ERR_NOMEM, "out of memory");
 	for (int i = 0, j; rc == ATTN_OK && i < d->cases.count && !stopped(d); i = j) {
-		for (j = i + 1;
-		     j < d->cases.count && same_shape(&d->cases.items[i], &d->cases.items[j]); j++)
+		for (j = i + 1; j < d->cases.count &&
+		                attn_case_same_group(&d->cases.items[i], &d->cases.items[j]);
+		     j++)
 			;
 		int n = group_todo(d, &l, i, j);
 		if (n < 0) {

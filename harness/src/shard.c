@@ -137,7 +137,7 @@ double attn_shard_case_cost(const struct attn_case *c, int supported, double flo
 	return floor_s + warm + timed;
 }
 
-static int same_group(const struct attn_case *a, const struct attn_case *b)
+int attn_case_same_group(const struct attn_case *a, const struct attn_case *b)
 {
 	return memcmp(&a->shape, &b->shape, sizeof(a->shape)) == 0 && a->dist == b->dist &&
 	       a->threads == b->threads && a->seed == b->seed;
@@ -240,7 +240,7 @@ int attn_sweep_shard_plan(const struct attn_case_list *cases, const struct attn_
 	int n_items = 0;
 	for (int i = 0, j; i < n; i = j) {
 		double g = 0;
-		for (j = i; j < n && same_group(&cases->items[i], &cases->items[j]); j++)
+		for (j = i; j < n && attn_case_same_group(&cases->items[i], &cases->items[j]); j++)
 			g += out->case_cost[j];
 		out->groups++;
 		int parts = g > share && j - i > 1 ? (int)ceil(g / share) : 1;

@@ -183,6 +183,11 @@ int attn_sweep_shard_plan(const struct attn_case_list *cases, const struct attn_
                           const struct attn_run_opts *ro, int count, struct attn_shard_plan *out,
                           char *err, size_t errlen);
 void attn_shard_plan_free(struct attn_shard_plan *p);
+/*
+ * Whether two cases differ only in method and parameters: one interleaving
+ * group, which the driver runs round-robin and the split keeps together.
+ */
+int attn_case_same_group(const struct attn_case *a, const struct attn_case *b);
 /* One case's predicted seconds, from what its method states (supported, flops, bytes). */
 double attn_shard_case_cost(const struct attn_case *c, int supported, double flops, double bytes,
                             const struct attn_run_opts *ro);
