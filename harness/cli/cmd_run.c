@@ -286,8 +286,14 @@ static int make_case(const struct run_args *a, const struct attn_registry *reg,
 	char err[1024];
 	cs->method = attn_registry_find(reg, a->method);
 	if (!cs->method) {
-		cli_error("run", "unknown method '%s'; attnbench list shows the registered ones",
-		          a->method);
+		const char *near = attn_registry_suggest(reg, a->method, strlen(a->method));
+		char hint[128] = "";
+		if (near)
+			snprintf(hint, sizeof(hint), " (did you mean '%s'?)", near);
+		cli_error("run",
+		          "unknown method '%s'%s; attnbench list shows the registered ones, and a "
+		          "method of your own is loaded with --plugin FILE.so",
+		          a->method, hint);
 		return -1;
 	}
 	attn_params_default(cs->method, &cs->params);

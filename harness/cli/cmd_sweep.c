@@ -6,6 +6,7 @@
  * and maps the outcome to the exit code. `figures` runs its sweeps through
  * cli_sweep_run too, so both print alike.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -457,6 +458,16 @@ int cli_sweep_run(const struct attn_sweep_spec *spec, struct attn_sweep_options 
 		cli_error("sweep", "%s", err);
 		return EXIT_USAGE;
 	}
+	/* So is a bad spec (a --resume takes its spec from the database). */
+	if (!opt->resume) {
+		struct attn_case_list cases;
+		int bad = attn_sweep_expand(spec, reg, &cases, err, sizeof(err));
+		attn_case_list_free(&cases);
+		if (bad) {
+			cli_error("sweep", "%s", err);
+			return EXIT_USAGE;
+		}
+	}
 	if (!opt->dry_run) {
 		ensure_parent_dir(db_path);
 		if (attn_store_open(db_path, ATTN_STORE_CREATE, &st, err, sizeof(err))) {
@@ -499,6 +510,29 @@ int cli_sweep_run(const struct attn_sweep_spec *spec, struct attn_sweep_options 
 
 /* --- the command line ----------------------------------------------------- */
 
+/* A --preset that names no file: say which presets there are; 0 or -1 (said). */
+static int check_preset(const char *name, const char *path)
+{
+	if (access(path, F_OK) == 0)
+		return 0;
+	char dir[1024], names[1024] = "";
+	snprintf(dir, sizeof(dir), "%s/workloads/presets", cli_data_dir());
+	DIR *dp = opendir(dir);
+	struct dirent *e;
+	size_t used = 0;
+	while (dp && (e = readdir(dp))) {
+		size_t n = strlen(e->d_name);
+		if (n > 5 && strcmp(e->d_name + n - 5, ".spec") == 0 && used + n < sizeof(names))
+			used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%.*s",
+			                         used ? ", " : "", (int)(n - 5), e->d_name);
+	}
+	if (dp)
+		closedir(dp);
+	cli_error("sweep", "unknown preset '%s' (no %s); the presets: %s", name, path,
+	          names[0] ? names : "none found");
+	return -1;
+}
+
 /* One option of the command line into a; 1 when it was --help, -1 after an error. */
 static int take_option(struct sweep_args *a, int c)
 {
@@ -533,7 +567,7 @@ static int take_option(struct sweep_args *a, int c)
 		snprintf(a->preset_path, sizeof(a->preset_path), "%s/workloads/presets/%s.spec",
 		         cli_data_dir(), optarg);
 		a->file = a->preset_path;
-		return 0;
+		return check_preset(optarg, a->preset_path);
 	case O_SPEC: a->file = optarg; return 0;
 	case O_DB: a->db_path = optarg; return 0;
 	case O_RESUME: a->opt.resume = 1; return 0;

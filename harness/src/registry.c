@@ -31,6 +31,7 @@
  * holds a control character or is not UTF-8, so the plugin's author learns
  * of it and what is shown is what the plugin says.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -1003,4 +1004,46 @@ const struct attn_method *attn_registry_find(const struct attn_registry *reg, co
 		if (strcmp(reg->methods[i]->name, name) == 0)
 			return reg->methods[i];
 	return NULL;
+}
+
+/* Levenshtein distance of a[0..na) and b, case ignored; names are short (< 64). */
+static int edit_distance(const char *a, size_t na, const char *b)
+{
+	size_t nb = strlen(b);
+	int row[65];
+	if (na > 64 || nb > 64)
+		return 1 << 20;
+	for (size_t j = 0; j <= nb; j++)
+		row[j] = (int)j;
+	for (size_t i = 1; i <= na; i++) {
+		int diag = row[0];
+		row[0] = (int)i;
+		for (size_t j = 1; j <= nb; j++) {
+			int up = row[j];
+			int same =
+			    tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
+			int best = diag + !same;
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[nb];
+}
+
+const char *attn_registry_suggest(const struct attn_registry *reg, const char *name, size_t n)
+{
+	const char *best = NULL;
+	int best_d = (int)(n / 3) > 2 ? (int)(n / 3) : 2;
+	for (int i = 0; i < reg->count; i++) {
+		int d = edit_distance(name, n, reg->methods[i]->name);
+		if (d <= best_d && (!best || d < best_d)) {
+			best = reg->methods[i]->name;
+			best_d = d;
+		}
+	}
+	return best;
 }

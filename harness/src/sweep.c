@@ -42,7 +42,7 @@ const char *const attn_sweep_keys[ATTN_SWEEP_KEYS] = {
     "methods", "n", "d", "heads", "kv_heads", "batch", "threads", "causal", "mode", "dist", "seed"};
 
 static const char *const defaults[ATTN_SWEEP_KEYS] = {
-    "all", "256..4096x2", "64", "1", "heads", "1", "1", "0", "prefill", "gaussian", "42"};
+    "all", "256..4096x2", "64", "1", "heads", "1", "1", "1", "prefill", "gaussian", "42"};
 
 int attn_sweep_spec_init(struct attn_sweep_spec *sp)
 {
@@ -409,9 +409,33 @@ int attn_sweep_expand(const struct attn_sweep_spec *sp, const struct attn_regist
 		goto done;
 	}
 
+	/*
+	 * Decode is causal: its one query, at the end of the cache, sees every
+	 * key either way, and the methods that need causal order (gated,
+	 * decayed, routed-causal) support decode only so. The causal axis
+	 * spans the prefill cases; --causal 0 with decode alone asks for no case.
+	 */
+	if (nmode == 1 && mode[0] && ncausal == 1 && !causal[0]) {
+		rc = attn_errf(err, errlen, ATTN_ERR_INVALID,
+		               "causal 0 with mode decode: decode cases are always causal (the one "
+		               "query sees the whole cache); drop causal or use mode both for "
+		               "non-causal prefill beside decode");
+		goto done;
+	}
 	struct attn_axis *n = &ax[0], *d = &ax[1], *h = &ax[2], *kvh = &ax[3], *b = &ax[4],
 	                 *th = &ax[5];
 	int nkv = kvh->count ? kvh->count : 1;
+	for (int i = 0; i < h->count; i++)
+		for (int j = 0; j < kvh->count; j++)
+			if (kvh->values[j] > h->values[i] || h->values[i] % kvh->values[j]) {
+				rc = attn_errf(
+				    err, errlen, ATTN_ERR_INVALID,
+				    "kv_heads %lld with heads %lld: the query heads must be a "
+				    "multiple of the K/V heads (each K/V head serves "
+				    "heads/kv_heads query heads)",
+				    (long long)kvh->values[j], (long long)h->values[i]);
+				goto done;
+			}
 	double total = (double)ndist * b->count * h->count * nkv * d->count * n->count * ncausal *
 	               nmode * th->count * ml.count;
 	if (total > 1e6) {
@@ -440,6 +464,12 @@ int attn_sweep_expand(const struct attn_sweep_spec *sp, const struct attn_regist
 										for (int i9 = 0;
 										     i9 < ml.count;
 										     i9++) {
+											if (mode[i4] &&
+											    !causal
+											        [i5] &&
+											    ncausal >
+											        1)
+												continue;
 											struct attn_case *c =
 											    &out->items
 											         [out->count++];
@@ -472,6 +502,7 @@ int attn_sweep_expand(const struct attn_sweep_spec *sp, const struct attn_regist
 											        [i6];
 											c->shape
 											    .causal =
+											    mode[i4] ||
 											    causal
 											        [i5];
 											c->shape
