@@ -24,7 +24,7 @@ static const char *help_text =
     "                     [--n N] [--d D] [--heads H] [--kv-heads K] [--batch B]\n"
     "                     [--mode prefill|decode] [--dist NAME] [--seed S] [--out O.npy]\n"
     "common: [--threads T] [--min-time S] [--min-reps N] [--check-max-flops F]\n"
-    "        [--timeout S] [--plugin FILE.so]...\n"
+    "        [--timeout S] [--plugin FILE.so]... [--format text|json]\n"
     "\n"
     "Runs one case in a child process of its own, as a sweep does (a crash, a hang\n"
     "past --timeout S (default 120) or a write into the inputs costs the case, with\n"
@@ -33,6 +33,13 @@ static const char *help_text =
     "Q (B, H, NQ, D), K and V (B, KVH, N, D), float32 or float64, C order; NQ = N\n"
     "is prefill, NQ = 1 is decode over a context of N. --out writes O (B, H, NQ, D)\n"
     "as float32. Parameters not given take the method's defaults (attnbench list -v).\n"
+    "--causal masks prefill causally; decode (--mode decode, or NQ = 1) is always\n"
+    "causal. Times print in ns..s and sizes in B..GiB under the metric's name less\n"
+    "its unit (median 1.20 ms, workspace 106.0 KiB); --format json prints one\n"
+    "object instead: method, params, batch, heads, kv_heads, n, d, causal, mode,\n"
+    "threads, inputs (generated|files), dist and seed (null for files), files\n"
+    "({q,k,v} or null), status, message, metrics ({name: {value, unit}}, value\n"
+    "null when unavailable, the raw value in its unit).\n"
     "ATTNBENCH_INJECT_SLOWDOWN=method:factor slows that method's timed calls down\n"
     "(testing the regression gate only; see attnbench sweep --help).\n"
     "\n"
@@ -59,7 +66,8 @@ enum {
 	O_MINREPS,
 	O_CHECKF,
 	O_PLUGIN,
-	O_TIMEOUT
+	O_TIMEOUT,
+	O_FORMAT
 };
 
 static int load(const char *what, const char *path, struct attn_npy *a)
@@ -140,7 +148,7 @@ static int shape_from_files(const struct attn_npy *q, const struct attn_npy *k,
 struct run_args {
 	const char *method, *qf, *kf, *vf, *of, *dist;
 	char *params[ATTN_MAX_PARAMS * 2], *plugins[64];
-	int nparams, np, causal, mode_given, shape_given, files;
+	int nparams, np, causal, mode_given, shape_given, files, json;
 	long n, d, h, kvh, b, th, seed;
 	enum attn_mode mode;
 	struct attn_run_opts ro;
@@ -171,6 +179,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	                                     {"check-max-flops", required_argument, 0, O_CHECKF},
 	                                     {"plugin", required_argument, 0, O_PLUGIN},
 	                                     {"timeout", required_argument, 0, O_TIMEOUT},
+	                                     {"format", required_argument, 0, O_FORMAT},
 	                                     {0, 0, 0, 0}};
 	int c;
 	long reps;
@@ -214,6 +223,13 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 				a->params[a->nparams++] = optarg;
 			break;
 		case O_CAUSAL: a->causal = 1; break;
+		case O_FORMAT:
+			if (strcmp(optarg, "text") && strcmp(optarg, "json")) {
+				cli_error("run", "--format '%s': expected text or json", optarg);
+				return EXIT_USAGE;
+			}
+			a->json = optarg[0] == 'j';
+			break;
 		case O_Q: a->qf = optarg; break;
 		case O_K: a->kf = optarg; break;
 		case O_V: a->vf = optarg; break;
@@ -310,19 +326,28 @@ static int make_case(const struct run_args *a, const struct attn_registry *reg,
 	cs->dist = dd;
 	cs->threads = (int)a->th;
 	cs->seed = (uint64_t)a->seed;
-	cs->shape.causal = a->causal;
 	cs->shape.mode = a->mode;
+	/* Decode is causal (sweep.c says why). */
+	cs->shape.causal = a->causal || a->mode == ATTN_MODE_DECODE;
 	if (!a->files) {
 		cs->shape.batch = a->b;
 		cs->shape.heads = a->h;
 		cs->shape.kv_heads = a->kvh ? a->kvh : a->h;
 		cs->shape.n = a->n;
 		cs->shape.d = a->d;
+		if (cs->shape.heads % cs->shape.kv_heads) {
+			cli_error("run",
+			          "--kv-heads %lld with --heads %lld: the query heads must be a "
+			          "multiple of the K/V heads",
+			          (long long)cs->shape.kv_heads, (long long)cs->shape.heads);
+			return -1;
+		}
 		return 0;
 	}
 	if (load("q", a->qf, &npy[0]) || load("k", a->kf, &npy[1]) || load("v", a->vf, &npy[2]) ||
 	    shape_from_files(&npy[0], &npy[1], &npy[2], &cs->shape))
 		return -1;
+	cs->shape.causal = a->causal || cs->shape.mode == ATTN_MODE_DECODE;
 	if (a->mode_given && a->mode != cs->shape.mode) {
 		cli_error("run", "--mode %s does not match the files, which are %s",
 		          a->mode == ATTN_MODE_DECODE ? "decode" : "prefill",
@@ -342,28 +367,122 @@ static int make_case(const struct run_args *a, const struct attn_registry *reg,
 	return 0;
 }
 
-/* The case's key, status and the figures a user reads first. */
-static void print_result(const struct attn_case *cs, const struct attn_case_result *r)
+/* The figures a user reads first, in this order. */
+static const char *const shown[] = {
+    "median_ns",       "mad_ns",          "ci_lo_ns",      "ci_hi_ns", "samples",
+    "gflops",          "gbytes_per_s",    "flops",         "rel_err",  "max_abs_err",
+    "rel_err_softmax", "workspace_bytes", "peak_rss_bytes"};
+
+/*
+ * The case as the user gave it: the workload's dist and seed only when the
+ * harness generated the inputs (with --q/--k/--v they came from the files).
+ */
+static void describe_case(const struct run_args *a, const struct attn_case *cs, char *buf,
+                          size_t len)
 {
-	char key[1024], t[32];
-	attn_case_key(cs, key, sizeof(key));
-	printf("case     %s\nstatus   %s%s%s\n", key, attn_case_status_name(r->status),
-	       r->message[0] ? ": " : "", r->message);
-	static const char *shown[] = {
-	    "median_ns",       "mad_ns",          "ci_lo_ns",      "ci_hi_ns", "samples",
-	    "gflops",          "gbytes_per_s",    "flops",         "rel_err",  "max_abs_err",
-	    "rel_err_softmax", "workspace_bytes", "peak_rss_bytes"};
+	char params[1024];
+	const struct attn_shape *s = &cs->shape;
+	attn_params_format(cs->method, &cs->params, params, sizeof(params));
+	int n = snprintf(buf, len,
+	                 "%s[%s] b=%lld h=%lld kvh=%lld n=%lld d=%lld causal=%d mode=%s "
+	                 "threads=%d",
+	                 cs->method->name, params, (long long)s->batch, (long long)s->heads,
+	                 (long long)s->kv_heads, (long long)s->n, (long long)s->d, s->causal,
+	                 attn_mode_name(s->mode), cs->threads);
+	if (!a->files && n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " dist=%s seed=%llu", attn_dist_name(cs->dist),
+		         (unsigned long long)cs->seed);
+}
+
+/*
+ * One metric as text: a time in ns or a size in B under the name without
+ * its unit suffix, in a unit of its size (median 380.93 ms, workspace
+ * 106.0 KiB); a dimensionless figure (unit "1") bare; others with their unit.
+ */
+static void print_metric(const struct attn_metric *m)
+{
+	char name[160], v[64];
+	size_t n = strlen(m->name);
+	int is_ns = strcmp(m->unit, "ns") == 0, is_b = strcmp(m->unit, "B") == 0;
+	snprintf(name, sizeof(name), "%s", m->name);
+	if (is_ns && n > 3 && strcmp(name + n - 3, "_ns") == 0)
+		name[n - 3] = 0;
+	else if (is_b && n > 6 && strcmp(name + n - 6, "_bytes") == 0)
+		name[n - 6] = 0;
+	if (!m->has_value)
+		snprintf(v, sizeof(v), "unavailable");
+	else if (is_ns)
+		cli_fmt_ns(m->value, v, sizeof(v));
+	else if (is_b)
+		cli_fmt_bytes(m->value, v, sizeof(v));
+	else if (strcmp(m->unit, "1") == 0 || !m->unit[0])
+		snprintf(v, sizeof(v), "%.6g", m->value);
+	else
+		snprintf(v, sizeof(v), "%.6g %s", m->value, m->unit);
+	printf("%-16s %s\n", name, v);
+}
+
+static void print_result(const struct run_args *a, const struct attn_case *cs,
+                         const struct attn_case_result *r)
+{
+	char desc[1024];
+	describe_case(a, cs, desc, sizeof(desc));
+	printf("case     %s\n", desc);
+	if (a->files)
+		printf("inputs   q=%s k=%s v=%s\n", a->qf, a->kf, a->vf);
+	printf("status   %s%s%s\n", attn_case_status_name(r->status), r->message[0] ? ": " : "",
+	       r->message);
 	for (size_t i = 0; i < sizeof(shown) / sizeof(*shown); i++) {
 		const struct attn_metric *m = attn_result_metric(r, shown[i]);
-		if (!m)
-			continue;
-		if (!m->has_value)
-			printf("%-16s unavailable\n", m->name);
-		else if (strcmp(m->unit, "ns") == 0)
-			printf("%-16s %s\n", m->name, cli_fmt_ns(m->value, t, sizeof(t)));
-		else
-			printf("%-16s %.6g %s\n", m->name, m->value, m->unit);
+		if (m)
+			print_metric(m);
 	}
+}
+
+/* The whole result as one JSON object; its keys are listed in the README. */
+static void print_json(const struct run_args *a, const struct attn_case *cs,
+                       const struct attn_case_result *r)
+{
+	char params[1024];
+	const struct attn_shape *s = &cs->shape;
+	attn_params_format(cs->method, &cs->params, params, sizeof(params));
+	printf("{\"method\": ");
+	cli_json_str(stdout, cs->method->name);
+	printf(", \"params\": ");
+	cli_json_str(stdout, params);
+	printf(", \"batch\": %lld, \"heads\": %lld, \"kv_heads\": %lld, \"n\": %lld, \"d\": %lld, "
+	       "\"causal\": %d, \"mode\": \"%s\", \"threads\": %d",
+	       (long long)s->batch, (long long)s->heads, (long long)s->kv_heads, (long long)s->n,
+	       (long long)s->d, s->causal, attn_mode_name(s->mode), cs->threads);
+	if (a->files) {
+		printf(
+		    ", \"inputs\": \"files\", \"dist\": null, \"seed\": null, \"files\": {\"q\": ");
+		cli_json_str(stdout, a->qf);
+		printf(", \"k\": ");
+		cli_json_str(stdout, a->kf);
+		printf(", \"v\": ");
+		cli_json_str(stdout, a->vf);
+		printf("}");
+	} else {
+		printf(", \"inputs\": \"generated\", \"dist\": \"%s\", \"seed\": %llu, \"files\": "
+		       "null",
+		       attn_dist_name(cs->dist), (unsigned long long)cs->seed);
+	}
+	printf(", \"status\": \"%s\", \"message\": ", attn_case_status_name(r->status));
+	cli_json_str(stdout, r->message);
+	printf(", \"metrics\": {");
+	for (int i = 0; i < r->n_metrics; i++) {
+		const struct attn_metric *m = &r->metrics[i];
+		printf("%s", i ? ", " : "");
+		cli_json_str(stdout, m->name);
+		if (m->has_value && isfinite(m->value))
+			printf(": {\"value\": %.17g, \"unit\": ", m->value);
+		else
+			printf(": {\"value\": null, \"unit\": ");
+		cli_json_str(stdout, m->unit);
+		printf("}");
+	}
+	printf("}}\n");
 }
 
 int cmd_run(int argc, char **argv)
@@ -405,7 +524,10 @@ int cmd_run(int argc, char **argv)
 	}
 	struct attn_case_result r;
 	attn_case_run(&cs, &a.ro, a.files ? &in : NULL, out, &r);
-	print_result(&cs, &r);
+	if (a.json)
+		print_json(&a, &cs, &r);
+	else
+		print_result(&a, &cs, &r);
 	rc = r.status == ATTN_CASE_OK              ? EXIT_OK
 	     : attn_case_status_declined(r.status) ? EXIT_USAGE
 	                                           : EXIT_CASES;
