@@ -754,7 +754,8 @@ static int record_counters(struct drv *d, char *err, size_t errlen)
 	if (attn_counters_open(d->proto.ro.counters, &ctr, err, errlen))
 		return ATTN_ERR_INVALID;
 	struct attn_counter_info info[ATTN_MAX_COUNTERS];
-	int n = attn_counters_count(ctr);
+	int n = attn_counters_count(ctr), missing = 0;
+	char names[512] = "";
 	for (int e = 0; e < n; e++) {
 		const char *why = NULL, *src = NULL;
 		info[e].event = attn_counters_name(ctr, e);
@@ -762,9 +763,14 @@ static int record_counters(struct drv *d, char *err, size_t errlen)
 		info[e].source = src;
 		info[e].reason = info[e].available ? NULL : why;
 		if (!info[e].available)
-			say(d, ATTN_SWEEP_NOTE, "counter %s unavailable here (%s); stored as NULL",
-			    info[e].event, why ? why : "?");
+			attn__append(names, sizeof(names), "%s%s", missing++ ? ", " : "",
+			             info[e].event);
 	}
+	/* One line: the reasons are long, and `attnbench info` (and run_counters) keep them. */
+	if (missing)
+		say(d, ATTN_SWEEP_NOTE,
+		    "%d counter%s unavailable here, stored as NULL: %s (attnbench info says why)",
+		    missing, missing > 1 ? "s" : "", names);
 	char ov[64];
 	snprintf(ov, sizeof(ov), "%.0f", attn_counters_overhead_ns(ctr, 101));
 	struct attn_kv kv = {"counters_overhead_ns", ov};
