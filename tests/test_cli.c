@@ -89,6 +89,11 @@ START_TEST(bad_specs_rejected)
 	    {"--counters perf::TASK-CLOCK,,PAPI_TOT_INS", "--counters"},
 	    {"--bind diagonal", "diagonal"},
 	    {"--roof-budget soon", "soon"},
+	    {"--heads 4 --kv-heads 3", "kv_heads 3 with heads 4"},
+	    {"--causal=0 --mode decode", "decode cases are always causal"},
+	    {"--methods flsh", "did you mean 'flash'"},
+	    {"--methods flsh", "--plugin"},
+	    {"--preset no_such_preset", "the presets: "},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		ck_assert_msg(cli("sweep --db %s/x.db %s", dir, bad[i].args) == 2, "%s: %s",
@@ -96,11 +101,12 @@ START_TEST(bad_specs_rejected)
 		ck_assert_msg(strstr(out, bad[i].needle) != NULL, "'%s' not named in: %s",
 		              bad[i].needle, out);
 	}
-	/* Nothing ran, so no run was recorded. */
+	/* Nothing ran, and no database file was made. */
 	char db[512];
 	snprintf(db, sizeof(db), "%s/x.db", dir);
-	if (access(db, F_OK) == 0)
-		ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM runs"), 0);
+	ck_assert_msg(access(db, F_OK) != 0, "a refused sweep left %s behind", db);
+	ck_assert_int_eq(cli("sweep --preset no_such_preset"), 2);
+	ck_assert_msg(strstr(out, "ci") && strstr(out, "default"), "%s", out);
 	ck_assert_int_eq(cli("sweep --dry-run --methods flash,softmax --n 64..256x2 --d 16"), 0);
 	ck_assert(strstr(out, "6 cases"));
 }
@@ -493,6 +499,80 @@ START_TEST(ci_preset_families)
 }
 END_TEST
 
+/* Causal by default, and the README's Fig. 4 command (decode, no --causal) runs every stack. */
+START_TEST(sweep_causal_default_and_fig4)
+{
+	ck_assert_int_eq(cli("sweep --dry-run --methods flash --n 64"), 0);
+	ck_assert_msg(strstr(out, " causal prefill"), "%s", out);
+	ck_assert_int_eq(cli("sweep --dry-run --methods flash --n 64 --causal=both --mode both"),
+	                 0);
+	ck_assert_msg(strstr(out, "3 cases"), "%s", out);
+	ck_assert_msg(!strstr(out, " h=1/1 b=1 decode"), "a non-causal decode case: %s", out);
+	/* As printed, then at a size the suite affords. */
+	const char *fig4 =
+	    "--methods \"hybrid[stack=minimax,jamba,gemma3;full=0,1]\" --mode decode";
+	ck_assert_int_eq(cli("sweep --dry-run %s --n 1024..65536x4", fig4), 0);
+	ck_assert_msg(strstr(out, "24 cases"), "%s", out);
+	char db[512];
+	snprintf(db, sizeof(db), "%s/fig4.db", dir);
+	int rc = cli("sweep --db %s %s --n 256 --d 16 --min-time 0 --min-reps 2 --max-reps 2 "
+	             "--warmup 0 --roof-budget 0 --counters none --quiet",
+	             db, fig4);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM cases WHERE status = 'ok'"), 6);
+	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM cases WHERE causal = 0"), 0);
+}
+END_TEST
+
+/* `run` says each figure under a name its unit agrees with, and as JSON. */
+START_TEST(run_output_names_units_json)
+{
+	int rc = cli("run --method flash --n 128 --d 16 --min-time 0 --min-reps 2");
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "\nmedian ") && !strstr(out, "median_ns"), "%s", out);
+	ck_assert_msg(strstr(out, "\nworkspace ") && strstr(out, "iB\n"), "%s", out);
+	ck_assert_msg(!strstr(out, " 1\n"), "a unit of 1 printed: %s", out);
+	ck_assert_msg(strstr(out, "dist=gaussian seed=42"), "%s", out);
+	ck_assert_int_eq(cli("run --method flash --n 128 --d 16 --mode decode --min-time 0"), 0);
+	ck_assert_msg(strstr(out, "causal=1 mode=decode"), "%s", out);
+	rc = cli("run --method flash --n 128 --d 16 --min-time 0 --min-reps 2 --format json");
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	static const char *keys[] = {"{\"method\": \"flash\"",    "\"kv_heads\": 1",
+	                             "\"inputs\": \"generated\"", "\"seed\": 42",
+	                             "\"status\": \"ok\"",        "\"median_ns\": {\"value\": ",
+	                             "\"unit\": \"ns\""};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		ck_assert_msg(strstr(out, keys[i]), "no %s in %s", keys[i], out);
+	ck_assert_int_eq(cli("run --method flash --n 128 --format yaml"), 2);
+	ck_assert_msg(strstr(out, "yaml"), "%s", out);
+	ck_assert_int_eq(cli("run --method flash --heads 4 --kv-heads 3"), 2);
+	ck_assert_msg(strstr(out, "--kv-heads 3"), "%s", out);
+	ck_assert_int_eq(cli("run --method flahs"), 2);
+	ck_assert_msg(strstr(out, "did you mean 'flash'") && strstr(out, "--plugin"), "%s", out);
+
+	/* Inputs from files: no generated dist or seed is claimed. */
+	char q[512], k[512], v[512];
+	snprintf(q, sizeof(q), "%s/q.npy", dir);
+	snprintf(k, sizeof(k), "%s/k.npy", dir);
+	snprintf(v, sizeof(v), "%s/v.npy", dir);
+	float *qd, *kd, *vd;
+	write_tensor(q, 1, 2, 32, 16, 1, &qd);
+	write_tensor(k, 1, 2, 32, 16, 2, &kd);
+	write_tensor(v, 1, 2, 32, 16, 3, &vd);
+	rc = cli("run --method flash --q %s --k %s --v %s --min-time 0", q, k, v);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_msg(!strstr(out, "dist=") && !strstr(out, "seed=") && strstr(out, "inputs "),
+	              "%s", out);
+	rc = cli("run --method flash --q %s --k %s --v %s --min-time 0 --format json", q, k, v);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "\"inputs\": \"files\", \"dist\": null, \"seed\": null"), "%s",
+	              out);
+	free(qd);
+	free(kd);
+	free(vd);
+}
+END_TEST
+
 /* ---- plot ---------------------------------------------------------------- */
 
 /*
@@ -574,12 +654,12 @@ START_TEST(plot_png_svg_from_db)
 	ck_assert(strstr(text, "performer") && !strstr(text, "flash"));
 	free(text);
 
-	/* Shape filters: the sweep is non-causal prefill on 1 thread at d = 16. */
-	ck_assert_msg(cli("plot --db %s --causal 0 --mode prefill --threads 1 --d 16 --out %s/out",
+	/* Shape filters: the sweep is causal (the default) prefill on 1 thread at d = 16. */
+	ck_assert_msg(cli("plot --db %s --causal 1 --mode prefill --threads 1 --d 16 --out %s/out",
 	                  db, dir) == 0,
 	              "%s", out);
 	ck_assert_msg(strstr(out, "2 series") != NULL, "%s", out);
-	ck_assert_int_eq(cli("plot --db %s --causal 1 --out %s/out", db, dir), 2);
+	ck_assert_int_eq(cli("plot --db %s --causal 0 --out %s/out", db, dir), 2);
 	ck_assert_msg(strstr(out, "nothing to plot: ") && strstr(out, "of that shape"), "%s", out);
 	ck_assert_int_eq(cli("plot --db %s --mode sideways --out %s/out", db, dir), 2);
 	ck_assert_msg(strstr(out, "--mode 'sideways'") != NULL, "%s", out);
@@ -812,6 +892,8 @@ int main(void)
 	tcase_add_test(tc, inject_slowdown_env);
 	tcase_add_test(tc, preset_options);
 	tcase_add_test(tc, ci_preset_families);
+	tcase_add_test(tc, sweep_causal_default_and_fig4);
+	tcase_add_test(tc, run_output_names_units_json);
 	tcase_set_timeout(tc, 240);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sweep driver");

@@ -455,6 +455,7 @@ START_TEST(test_methods_bad_names)
 {
 	expect_methods_err("", "empty method list", NULL);
 	expect_methods_err("flsh", "unknown method 'flsh' at offset 0", "known: ");
+	expect_methods_err("tst_alpah", "(did you mean 'tst_alpha'?)", "--plugin FILE.so");
 	expect_methods_err("tst_beta,flsh", "unknown method 'flsh' at offset 9", "tst_alpha");
 	expect_methods_err("tst_alpha,", "trailing ',' at offset 9", NULL);
 	expect_methods_err("tst_alpha,,tst_beta", "empty item at offset 10", NULL);
@@ -834,6 +835,87 @@ START_TEST(test_sweep_dist_and_seed)
 }
 END_TEST
 
+/* The cases a spec with causal and mode set expands to. */
+static void expand_cm(const char *causal, const char *mode, const char *heads, const char *kvh,
+                      struct attn_case_list *cases, int *rc, char *err, size_t errlen)
+{
+	struct attn_sweep_spec sp;
+	ck_assert_int_eq(attn_sweep_spec_init(&sp), ATTN_OK);
+	ck_assert_int_eq(attn_sweep_spec_set(&sp, "methods", "tst_beta", err, errlen), ATTN_OK);
+	ck_assert_int_eq(attn_sweep_spec_set(&sp, "n", "64", err, errlen), ATTN_OK);
+	if (causal)
+		ck_assert_int_eq(attn_sweep_spec_set(&sp, "causal", causal, err, errlen), ATTN_OK);
+	ck_assert_int_eq(attn_sweep_spec_set(&sp, "mode", mode, err, errlen), ATTN_OK);
+	ck_assert_int_eq(attn_sweep_spec_set(&sp, "heads", heads, err, errlen), ATTN_OK);
+	ck_assert_int_eq(attn_sweep_spec_set(&sp, "kv_heads", kvh, err, errlen), ATTN_OK);
+	err[0] = '\0';
+	*rc = attn_sweep_expand(&sp, reg, cases, err, errlen);
+	attn_sweep_spec_free(&sp);
+}
+
+/* Causal by default; decode is always causal; --causal 0 with decode alone is refused. */
+START_TEST(test_sweep_causal_default_and_decode)
+{
+	struct attn_case_list c;
+	char err[512];
+	int rc;
+	expand_cm(NULL, "prefill", "1", "heads", &c, &rc, err, sizeof(err));
+	ck_assert_msg(rc == ATTN_OK, "%s", err);
+	ck_assert_int_eq(c.count, 1);
+	ck_assert_int_eq(c.items[0].shape.causal, 1);
+	attn_case_list_free(&c);
+	/* both x both: non-causal and causal prefill, one causal decode */
+	expand_cm("both", "both", "1", "heads", &c, &rc, err, sizeof(err));
+	ck_assert_msg(rc == ATTN_OK, "%s", err);
+	ck_assert_int_eq(c.count, 3);
+	int decode = 0, prefill_nc = 0;
+	for (int i = 0; i < c.count; i++) {
+		if (c.items[i].shape.mode == ATTN_MODE_DECODE) {
+			decode++;
+			ck_assert_int_eq(c.items[i].shape.causal, 1);
+		} else
+			prefill_nc += !c.items[i].shape.causal;
+	}
+	ck_assert_int_eq(decode, 1);
+	ck_assert_int_eq(prefill_nc, 1);
+	attn_case_list_free(&c);
+	/* causal 0 with both: the prefill non-causal, the decode causal */
+	expand_cm("0", "both", "1", "heads", &c, &rc, err, sizeof(err));
+	ck_assert_msg(rc == ATTN_OK, "%s", err);
+	ck_assert_int_eq(c.count, 2);
+	for (int i = 0; i < c.count; i++)
+		ck_assert_int_eq(c.items[i].shape.causal,
+		                 c.items[i].shape.mode == ATTN_MODE_DECODE);
+	attn_case_list_free(&c);
+	expand_cm("0", "decode", "1", "heads", &c, &rc, err, sizeof(err));
+	ck_assert_int_eq(rc, ATTN_ERR_INVALID);
+	ck_assert_msg(strstr(err, "decode cases are always causal"), "%s", err);
+	expand_cm(NULL, "decode", "1", "heads", &c, &rc, err, sizeof(err));
+	ck_assert_msg(rc == ATTN_OK, "%s", err);
+	ck_assert_int_eq(c.items[0].shape.causal, 1);
+	attn_case_list_free(&c);
+}
+END_TEST
+
+/* kv_heads must divide heads, every pair of the two axes, before anything runs. */
+START_TEST(test_sweep_kv_heads_divide)
+{
+	struct attn_case_list c;
+	char err[512];
+	int rc;
+	expand_cm(NULL, "prefill", "4", "3", &c, &rc, err, sizeof(err));
+	ck_assert_int_eq(rc, ATTN_ERR_INVALID);
+	ck_assert_msg(strstr(err, "kv_heads 3 with heads 4"), "%s", err);
+	expand_cm(NULL, "prefill", "4,8", "2,8", &c, &rc, err, sizeof(err));
+	ck_assert_int_eq(rc, ATTN_ERR_INVALID);
+	ck_assert_msg(strstr(err, "kv_heads 8 with heads 4"), "%s", err);
+	expand_cm(NULL, "prefill", "4,8", "1,2,4", &c, &rc, err, sizeof(err));
+	ck_assert_msg(rc == ATTN_OK, "%s", err);
+	ck_assert_int_eq(c.count, 6);
+	attn_case_list_free(&c);
+}
+END_TEST
+
 /* Every protocol field reads back what it wrote, and the text is what run_info shows. */
 START_TEST(test_protocol_round_trip)
 {
@@ -975,6 +1057,8 @@ static Suite *spec_suite(void)
 	tcase_add_test(params, test_long_enum_choice);
 	tcase_add_test(params, test_real_underflow);
 	tcase_add_test(params, test_sweep_dist_and_seed);
+	tcase_add_test(params, test_sweep_causal_default_and_decode);
+	tcase_add_test(params, test_sweep_kv_heads_divide);
 	tcase_add_test(params, test_protocol_round_trip);
 	tcase_add_test(params, test_plugin_fingerprint);
 	suite_add_tcase(s, params);
