@@ -425,6 +425,16 @@ int attn_sweep_expand(const struct attn_sweep_spec *sp, const struct attn_regist
 	struct attn_axis *n = &ax[0], *d = &ax[1], *h = &ax[2], *kvh = &ax[3], *b = &ax[4],
 	                 *th = &ax[5];
 	int nkv = kvh->count ? kvh->count : 1;
+	double total = (double)ndist * b->count * h->count * nkv * d->count * n->count * ncausal *
+	               nmode * th->count * ml.count;
+	if (total > 1e6) {
+		rc = attn_errf(err, errlen, ATTN_ERR_INVALID,
+		               "the spec expands to %.0f cases; more than 1000000 is surely a "
+		               "mistake",
+		               total);
+		goto done;
+	}
+	/* After the bound on the cases, which bounds this loop too. */
 	for (int i = 0; i < h->count; i++)
 		for (int j = 0; j < kvh->count; j++)
 			if (kvh->values[j] > h->values[i] || h->values[i] % kvh->values[j]) {
@@ -436,15 +446,6 @@ int attn_sweep_expand(const struct attn_sweep_spec *sp, const struct attn_regist
 				    (long long)kvh->values[j], (long long)h->values[i]);
 				goto done;
 			}
-	double total = (double)ndist * b->count * h->count * nkv * d->count * n->count * ncausal *
-	               nmode * th->count * ml.count;
-	if (total > 1e6) {
-		rc = attn_errf(err, errlen, ATTN_ERR_INVALID,
-		               "the spec expands to %.0f cases; more than 1000000 is surely a "
-		               "mistake",
-		               total);
-		goto done;
-	}
 	out->items = calloc(total > 0 ? (size_t)total : 1, sizeof(*out->items));
 	if (!out->items) {
 		rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
