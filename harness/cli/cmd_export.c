@@ -33,13 +33,16 @@ static const char *help_text =
     "                        [--force]\n"
     "\n"
     "Writes every case (or those of run ID) with its status, shape, parameters and\n"
-    "all its metrics. CSV has one column per metric, empty where a metric is\n"
-    "unavailable; JSON nests metrics as {name: value|null} and adds each run's\n"
-    "provenance. A run of a sharded sweep stands for the whole sweep (its shards\n"
-    "merged into FILE): every shard's cases, each with its run_id, and in CSV its\n"
-    "run's hostname, cpu_model and shard. Default format csv, default output stdout. The database "
-    "is opened\n"
-    "read-only.\n"
+    "all its metrics. CSV: the case's columns, its run's hostname, cpu_model, shard\n"
+    "and git_commit, one param_NAME column per parameter (empty where a method has\n"
+    "no such parameter), then one column per metric named with its unit in\n"
+    "brackets (median_ns[ns], density[1]), empty where a metric is unavailable.\n"
+    "JSON: \"runs\" (each run's provenance and run_info), \"cases\" (each with\n"
+    "\"param\": {name: value} and \"metrics\": {name: value|null}) and \"units\":\n"
+    "{metric: unit}. A run of a sharded sweep stands for the whole sweep (its\n"
+    "shards merged into FILE): every shard's cases, each with its run_id. A --run\n"
+    "that the database does not hold is an error (exit 2). Default format csv,\n"
+    "default output stdout. The database is opened read-only.\n"
     "\n"
     "--out FILE   written through a temporary file in FILE's folder, renamed over\n"
     "             FILE once complete, so a failed export leaves FILE as it was.\n"
@@ -47,8 +50,9 @@ static const char *help_text =
     "             accepted; another SQLite database only with --force\n"
     "--force      replace an --out that is a SQLite database\n"
     "\n"
-    "exit: 0 ok; 2 bad usage, or an --out refused or not creatable; 3 the database\n"
-    "cannot be read, or writing the output failed (a full disk).\n";
+    "exit: 0 ok; 2 bad usage, a --run not in the database, or an --out refused or\n"
+    "not creatable; 3 the database cannot be read, or writing the output failed\n"
+    "(a full disk).\n";
 
 /* errno of the first failed write to the output; 0 while none failed. */
 static int write_errno;
@@ -93,18 +97,21 @@ static void json_num(FILE *f, const struct attn_query_cell *c)
 #define WRITE_FAILED 1
 
 /*
- * A run's machine and shard, for the CSV rows of a sharded sweep: a row
- * says which run it is of (run_id), and a merged sweep's shards may come
- * from several machines, so each row names its own.
+ * A run's provenance for its CSV rows: machine, shard (of a sharded
+ * sweep) and commit. A row says which run it is of (run_id), and a merged
+ * sweep's shards may come from several machines, so each row names its own
+ * (a CSV row read alone still says where it was measured).
  */
 struct csv_run {
 	int64_t id;
-	char *host, *cpu, *shard;
+	char *host, *cpu, *shard, *commit;
 };
 struct csv_ctx {
 	FILE *f;
 	struct csv_run *runs;
-	int n_runs, sharded; /* sharded: a run exported has a shard, so the columns are written */
+	int n_runs;
+	char **param; /* the parameter names, one param_NAME column each */
+	int n_param, params_col;
 };
 
 static char *dup_or_null(const char *s)
@@ -133,10 +140,12 @@ static int csv_run(void *ctx, const struct attn_query_cell *cols, int n_cols,
 			r->host = dup_or_null(cols[i].text);
 		else if (strcmp(cols[i].name, "cpu_model") == 0)
 			r->cpu = dup_or_null(cols[i].text);
+		else if (strcmp(cols[i].name, "git_commit") == 0)
+			r->commit = dup_or_null(cols[i].text);
 	}
 	for (int k = 0; k < n_info; k++)
 		if (info[k].name && strcmp(info[k].name, "shard") == 0)
-			r->shard = dup_or_null(info[k].text), c->sharded = 1;
+			r->shard = dup_or_null(info[k].text);
 	return ATTN_OK;
 }
 
@@ -150,17 +159,24 @@ static int csv_case(void *ctx, const struct attn_query_cell *cols, int n_cols,
 			fputc(',', f);
 		csv_field(f, cols[i].text);
 	}
-	if (c->sharded) {
-		const struct csv_run *r = NULL;
-		for (int i = 0; i < c->n_runs && !r; i++)
-			if (c->runs[i].id == cols[1].integer)
-				r = &c->runs[i];
+	const struct csv_run *r = NULL;
+	for (int i = 0; i < c->n_runs && !r; i++)
+		if (c->runs[i].id == cols[1].integer)
+			r = &c->runs[i];
+	fputc(',', f);
+	csv_field(f, r ? r->host : NULL);
+	fputc(',', f);
+	csv_field(f, r ? r->cpu : NULL);
+	fputc(',', f);
+	csv_field(f, r ? r->shard : NULL);
+	fputc(',', f);
+	csv_field(f, r ? r->commit : NULL);
+	for (int i = 0; i < c->n_param; i++) {
+		char v[256];
 		fputc(',', f);
-		csv_field(f, r ? r->host : NULL);
-		fputc(',', f);
-		csv_field(f, r ? r->cpu : NULL);
-		fputc(',', f);
-		csv_field(f, r ? r->shard : NULL);
+		if (c->params_col >= 0 &&
+		    attn_query_param_value(cols[c->params_col].text, c->param[i], v, sizeof(v)))
+			csv_field(f, v);
 	}
 	for (int i = 0; i < n_mets; i++) {
 		fputc(',', f);
@@ -174,20 +190,32 @@ static int csv_case(void *ctx, const struct attn_query_cell *cols, int n_cols,
 /* 0, -1 on a database error (err), -2 on a failed write (write_errno). */
 static int export_csv(struct attn_store *st, long run, FILE *f, char *err, size_t errlen)
 {
-	char **metric;
+	char **metric, **unit;
 	int nm;
-	if (attn_query_metric_names(st, &metric, &nm, err, errlen))
+	if (attn_query_metric_names(st, &metric, &unit, &nm, err, errlen))
 		return -1;
-	struct csv_ctx c = {f, NULL, 0, 0};
+	struct csv_ctx c = {f, NULL, 0, NULL, 0, -1};
+	if (attn_query_export_param_names(st, run, &c.param, &c.n_param, err, errlen)) {
+		attn_query_names_free(metric, nm);
+		attn_query_names_free(unit, nm);
+		return -1;
+	}
 	int rc = attn_query_export_runs(st, run, csv_run, &c, err, errlen);
 	const char *const *cols;
 	int n_cols = attn_query_export_case_columns(&cols);
-	for (int i = 0; rc == ATTN_OK && i < n_cols; i++)
+	for (int i = 0; rc == ATTN_OK && i < n_cols; i++) {
 		fprintf(f, "%s%s", i ? "," : "", cols[i]);
-	if (rc == ATTN_OK && c.sharded)
-		fputs(",hostname,cpu_model,shard", f);
+		if (strcmp(cols[i], "params") == 0)
+			c.params_col = i;
+	}
+	/* the case's run: its machine, its shard of a sharded sweep, its commit */
+	if (rc == ATTN_OK)
+		fputs(",hostname,cpu_model,shard,git_commit", f);
+	for (int i = 0; rc == ATTN_OK && i < c.n_param; i++)
+		fprintf(f, ",param_%s", c.param[i]);
+	/* a metric's unit in brackets after its name: median_ns[ns], density[1] */
 	for (int i = 0; rc == ATTN_OK && i < nm; i++)
-		fprintf(f, ",%s", metric[i]);
+		fprintf(f, unit[i][0] ? ",%s[%s]" : ",%s", metric[i], unit[i]);
 	if (rc == ATTN_OK) {
 		fputc('\n', f);
 		rc = attn_query_export_cases(st, run, (const char *const *)metric, nm, csv_case, &c,
@@ -196,10 +224,13 @@ static int export_csv(struct attn_store *st, long run, FILE *f, char *err, size_
 		snprintf(err, errlen, "out of memory");
 	}
 	attn_query_names_free(metric, nm);
+	attn_query_names_free(unit, nm);
+	attn_query_names_free(c.param, c.n_param);
 	for (int i = 0; i < c.n_runs; i++) {
 		free(c.runs[i].host);
 		free(c.runs[i].cpu);
 		free(c.runs[i].shard);
+		free(c.runs[i].commit);
 	}
 	free(c.runs);
 	if (rc == WRITE_FAILED)
@@ -251,7 +282,32 @@ static int json_case(void *ctx, const struct attn_query_cell *cols, int n_cols,
 		else
 			cli_json_str(f, cols[i].text);
 	}
-	fputs(", \"metrics\": {", f);
+	/* params "k=v,k=v" as {"k": v}: a number as a number, a choice as a string */
+	fputs(", \"param\": {", f);
+	const char *p = NULL;
+	for (int i = 0; i < n_cols; i++)
+		if (strcmp(cols[i].name, "params") == 0)
+			p = cols[i].text;
+	for (int k = 0; p && *p;) {
+		size_t kl = strcspn(p, "=,"), vl;
+		if (p[kl] == '=') {
+			char key[128], val[256], *end;
+			snprintf(key, sizeof(key), "%.*s", (int)kl, p);
+			vl = strcspn(p + kl + 1, ",");
+			snprintf(val, sizeof(val), "%.*s", (int)vl, p + kl + 1);
+			fputs(k++ ? ", " : "", f);
+			cli_json_str(f, key);
+			fputs(": ", f);
+			double x = strtod(val, &end);
+			if (val[0] && !*end && isfinite(x))
+				fputs(val, f);
+			else
+				cli_json_str(f, val);
+		}
+		p += strcspn(p, ",");
+		p += *p == ',';
+	}
+	fputs("}, \"metrics\": {", f);
 	for (int k = 0; k < n_mets; k++) {
 		fputs(k ? ", " : "", f);
 		cli_json_str(f, mets[k].name);
@@ -273,7 +329,23 @@ static int export_json(struct attn_store *st, long run, FILE *f, char *err, size
 		j.rows = 0;
 		rc = attn_query_export_cases(st, run, NULL, 0, json_case, &j, err, errlen);
 	}
-	fputs("\n]}\n", f);
+	/* every metric's unit, once: {"median_ns": "ns", ...} */
+	char **metric = NULL, **unit = NULL;
+	int nm = 0;
+	if (rc == 0 && (rc = attn_query_metric_names(st, &metric, &unit, &nm, err, errlen)) == 0) {
+		fputs("\n],\n\"units\": {", f);
+		for (int i = 0; i < nm; i++) {
+			fputs(i ? ", " : "", f);
+			cli_json_str(f, metric[i]);
+			fputs(": ", f);
+			cli_json_str(f, unit[i]);
+		}
+		fputs("}}\n", f);
+		attn_query_names_free(metric, nm);
+		attn_query_names_free(unit, nm);
+	} else {
+		fputs("\n]}\n", f);
+	}
 	if (rc == WRITE_FAILED)
 		return -2;
 	if (rc)
@@ -524,6 +596,20 @@ int cmd_export(int argc, char **argv)
 	if (attn_store_open(db_path, ATTN_STORE_READONLY, &st, err, sizeof(err))) {
 		cli_error("export", "%s", err);
 		return EXIT_DB;
+	}
+	if (run) {
+		int exists;
+		if (attn_query_run_exists(st, run, &exists, err, sizeof(err))) {
+			cli_error("export", "%s: %s", db_path, err);
+			attn_store_close(st);
+			return EXIT_DB;
+		}
+		if (!exists) {
+			cli_error("export", "--run %ld: %s has no run %ld (nothing exported)", run,
+			          db_path, run);
+			attn_store_close(st);
+			return EXIT_USAGE;
+		}
 	}
 	struct out_file o;
 	if (out_open(&o, out)) {

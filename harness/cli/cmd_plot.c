@@ -12,12 +12,14 @@
 #include "attnbench/query.h"
 #include "attnbench/report.h"
 #include "attnbench/store.h"
+#include "attnbench/workload.h"
 #include "cli.h"
 
 static const char *help_text =
     "usage: attnbench plot --db FILE [--run ID] [--methods a,b] [--metric M]\n"
     "                      [--x n|threads|d] [--out DIR] [--format png|svg]\n"
     "                      [--causal 0|1] [--mode prefill|decode] [--threads T] [--d D]\n"
+    "                      [--dist gaussian|local|needle] [--params k=v[,k=v]]\n"
     "\n"
     "Draws a chart of run ID (default: the latest run with ok cases) from the\n"
     "stored results with gnuplot, one series per (method, parameters, shape):\n"
@@ -33,8 +35,11 @@ static const char *help_text =
     "Writes METRIC.png (or .svg), METRIC.gp and one METRIC_NN.dat per series\n"
     "into DIR (default plots/). --x chooses the horizontal axis of time, memory,\n"
     "gflops and counter charts (default n). --methods keeps those methods only;\n"
-    "--causal, --mode, --threads and --d keep the cases of that shape only (a\n"
-    "large sweep otherwise draws one series per method and shape).\n"
+    "--causal, --mode, --threads, --d and --dist keep the cases of that shape and\n"
+    "input distribution only (a large sweep otherwise draws one series per method\n"
+    "and shape); --params keeps the cases whose parameters hold every k=v given\n"
+    "(w=512 or form=chunk,C=64; numbers compare as numbers), so methods without\n"
+    "that parameter drop out.\n"
     "\n"
     "exit: 0 ok; 2 bad usage, nothing to plot, or gnuplot missing or failing;\n"
     "3 the database cannot be read.\n";
@@ -69,6 +74,27 @@ static void print_note(void *ctx, enum attn_report_note kind, const char *msg)
 	fprintf(stderr, "attnbench %s: %s\n", (const char *)ctx, msg);
 }
 
+/* --params: k=v pairs, comma-separated, each k a name and v non-empty; 0 or -1 after the message.
+ */
+static int check_params(const char *text)
+{
+	const char *p = text;
+	do {
+		size_t kl = strcspn(p, "=,");
+		size_t vl = p[kl] == '=' ? strcspn(p + kl + 1, ",") : 0;
+		if (kl == 0 || p[kl] != '=' || vl == 0) {
+			cli_error(
+			    "plot",
+			    "--params '%s': expected k=v[,k=v] (e.g. w=512 or form=chunk,C=64), "
+			    "not '%.*s'",
+			    text, (int)strcspn(p, ","), p);
+			return -1;
+		}
+		p += kl + 1 + vl;
+	} while (*p++ == ',');
+	return 0;
+}
+
 /* What the options ask for. */
 struct plot_opts {
 	struct attn_chart_filter filt;
@@ -93,6 +119,8 @@ static int parse_opts(int argc, char **argv, struct plot_opts *o)
 	                                     {"mode", required_argument, 0, 'E'},
 	                                     {"threads", required_argument, 0, 'T'},
 	                                     {"d", required_argument, 0, 'D'},
+	                                     {"dist", required_argument, 0, 'S'},
+	                                     {"params", required_argument, 0, 'P'},
 	                                     {0, 0, 0, 0}};
 	*o = (struct plot_opts){
 	    .filt = {.causal = -1}, .metric = "time", .xcol = "n", .dir = "plots", .format = "png"};
@@ -124,6 +152,21 @@ static int parse_opts(int argc, char **argv, struct plot_opts *o)
 				return EXIT_USAGE;
 			}
 			o->filt.mode = optarg;
+			break;
+		case 'S': {
+			enum attn_dist dist;
+			char why[256];
+			if (attn_dist_parse(optarg, &dist, why, sizeof(why))) {
+				cli_error("plot", "--dist '%s': %s", optarg, why);
+				return EXIT_USAGE;
+			}
+			o->filt.dist = optarg;
+			break;
+		}
+		case 'P':
+			if (check_params(optarg))
+				return EXIT_USAGE;
+			o->filt.params = optarg;
 			break;
 		case 'T':
 		case 'D':

@@ -66,27 +66,109 @@ void attn_query_names_free(char **names, int n)
 	free(names);
 }
 
-int attn_query_metric_names(struct attn_store *st, char ***names, int *n, char *err, size_t errlen)
+int attn_query_metric_names(struct attn_store *st, char ***names, char ***units, int *n, char *err,
+                            size_t errlen)
+{
+	sqlite3 *db = attn__store_handle(st);
+	sqlite3_stmt *s;
+	*names = NULL;
+	if (units)
+		*units = NULL;
+	*n = 0;
+	/* A metric's unit is its name's (the writers keep one per name): min() picks one. */
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT name, min(unit) FROM metrics GROUP BY name ORDER BY name",
+	                       -1, &s, NULL) != SQLITE_OK)
+		return attn__query_error(db, err, errlen);
+	char **v = NULL, **u = NULL;
+	int nv = 0, step, rc = ATTN_OK;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		char **nvv = realloc(v, (size_t)(nv + 1) * sizeof(*v));
+		if (nvv)
+			v = nvv;
+		char **nuu = nvv && units ? realloc(u, (size_t)(nv + 1) * sizeof(*u)) : NULL;
+		if (nuu)
+			u = nuu;
+		char *name = nvv ? attn__strdup((const char *)sqlite3_column_text(s, 0)) : NULL;
+		const char *ut = (const char *)sqlite3_column_text(s, 1);
+		char *unit = name && nuu ? attn__strdup(ut ? ut : "") : NULL;
+		if (!name || (units && !unit)) {
+			free(name);
+			rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+			break;
+		}
+		if (units)
+			u[nv] = unit;
+		v[nv++] = name;
+	}
+	if (rc == ATTN_OK && step != SQLITE_DONE)
+		rc = attn__query_error(db, err, errlen);
+	sqlite3_finalize(s);
+	if (rc != ATTN_OK) {
+		attn_query_names_free(v, nv);
+		if (units)
+			attn_query_names_free(u, nv);
+		return rc;
+	}
+	*names = v;
+	if (units)
+		*units = u;
+	*n = nv;
+	return ATTN_OK;
+}
+
+/* Is name (len bytes) one of v[0..n)? */
+static int has_name(char *const *v, int n, const char *name, size_t len)
+{
+	for (int i = 0; i < n; i++)
+		if (strlen(v[i]) == len && memcmp(v[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int attn_query_export_param_names(struct attn_store *st, int64_t run, char ***names, int *n,
+                                  char *err, size_t errlen)
 {
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *s;
 	*names = NULL;
 	*n = 0;
-	if (sqlite3_prepare_v2(db, "SELECT DISTINCT name FROM metrics ORDER BY name", -1, &s,
-	                       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db,
+	                       ATTN__WITH_RUN_SET
+	                       "SELECT DISTINCT p.params FROM cases p WHERE ?1 = 0 "
+	                       "OR p.run_id IN run_set",
+	                       -1, &s, NULL) != SQLITE_OK)
 		return attn__query_error(db, err, errlen);
+	sqlite3_bind_int64(s, 1, run);
 	char **v = NULL;
 	int nv = 0, step, rc = ATTN_OK;
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		char **nvv = realloc(v, (size_t)(nv + 1) * sizeof(*v));
-		char *name = nvv ? attn__strdup((const char *)sqlite3_column_text(s, 0)) : NULL;
-		if (nvv)
-			v = nvv;
-		if (!name) {
-			rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
-			break;
+	while (rc == ATTN_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(s, 0);
+		/* "k=v,k=v": each key once, whatever the method */
+		while (p && *p && rc == ATTN_OK) {
+			size_t len = strcspn(p, "=,");
+			if (len && p[len] == '=' && !has_name(v, nv, p, len)) {
+				char **nvv = realloc(v, (size_t)(nv + 1) * sizeof(*v));
+				char *name = nvv ? malloc(len + 1) : NULL;
+				if (nvv)
+					v = nvv;
+				if (!name) {
+					rc =
+					    attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+					break;
+				}
+				memcpy(name, p, len);
+				name[len] = 0;
+				v[nv++] = name;
+			}
+			p += strcspn(p, ",");
+			p += *p == ',';
 		}
-		v[nv++] = name;
 	}
 	if (rc == ATTN_OK && step != SQLITE_DONE)
 		rc = attn__query_error(db, err, errlen);
@@ -95,9 +177,29 @@ int attn_query_metric_names(struct attn_store *st, char ***names, int *n, char *
 		attn_query_names_free(v, nv);
 		return rc;
 	}
+	if (nv > 1)
+		qsort(v, (size_t)nv, sizeof(*v), cmp_str);
 	*names = v;
 	*n = nv;
 	return ATTN_OK;
+}
+
+int attn_query_param_value(const char *params, const char *name, char *buf, size_t len)
+{
+	size_t nl = strlen(name);
+	for (const char *p = params; p && *p;) {
+		size_t kl = strcspn(p, "=,");
+		if (kl == nl && p[kl] == '=' && memcmp(p, name, nl) == 0) {
+			size_t vl = strcspn(p + kl + 1, ",");
+			snprintf(buf, len, "%.*s", (int)vl, p + kl + 1);
+			return 1;
+		}
+		p += strcspn(p, ",");
+		p += *p == ',';
+	}
+	if (len)
+		buf[0] = 0;
+	return 0;
 }
 
 int attn_query_export_runs(struct attn_store *st, int64_t run, attn_query_export_run_fn each,
@@ -245,4 +347,33 @@ int attn_query_export_cases(struct attn_store *st, int64_t run, const char *cons
 	sqlite3_finalize(cases);
 	sqlite3_finalize(val);
 	return rc;
+}
+
+/* Equal values of a parameter: as numbers where both are (64 = 64.0), else as text. */
+static int same_value(const char *a, const char *b)
+{
+	char *ea, *eb;
+	double x = strtod(a, &ea), y = strtod(b, &eb);
+	if (*a && *b && !*ea && !*eb)
+		return x == y;
+	return strcmp(a, b) == 0;
+}
+
+int attn_query_params_match(const char *params, const char *want)
+{
+	for (const char *w = want; w && *w;) {
+		size_t kl = strcspn(w, "=,"), vl;
+		char key[128], val[256], have[256];
+		if (w[kl] != '=')
+			return 0;
+		vl = strcspn(w + kl + 1, ",");
+		snprintf(key, sizeof(key), "%.*s", (int)kl, w);
+		snprintf(val, sizeof(val), "%.*s", (int)vl, w + kl + 1);
+		if (!attn_query_param_value(params, key, have, sizeof(have)) ||
+		    !same_value(have, val))
+			return 0;
+		w += kl + 1 + vl;
+		w += *w == ',';
+	}
+	return 1;
 }

@@ -217,6 +217,7 @@ struct load_ctx {
 	struct plot *p;
 	const char *const *methods;
 	int n_methods;
+	const char *params;
 };
 
 static int load_point(void *ctx, const struct attn_query_point *pt)
@@ -225,6 +226,7 @@ static int load_point(void *ctx, const struct attn_query_point *pt)
 	int keep = c->n_methods == 0;
 	for (int i = 0; i < c->n_methods && !keep; i++)
 		keep = strcmp(c->methods[i], pt->method) == 0;
+	keep = keep && attn_query_params_match(pt->params, c->params);
 	if (keep && plot_add(c->p, pt))
 		return ATTN_ERR_NOMEM;
 	return ATTN_OK;
@@ -247,7 +249,7 @@ static int plot_load(const struct attn_chart_req *q, const struct plot_kind *k,
 	                                   .d = f->d,
 	                                   .family = f->family,
 	                                   .dist = f->dist};
-	struct load_ctx c = {p, q->methods, q->n_methods};
+	struct load_ctx c = {p, q->methods, q->n_methods, f->params};
 	int rc = attn_query_series(q->st, &sq, load_point, &c, err, errlen);
 	if (rc == ATTN_ERR_NOMEM)
 		attn_errf(err, errlen, rc, "out of memory loading the chart");
@@ -489,7 +491,8 @@ int attn_chart_draw(const struct attn_chart_req *q, int *n_series, char *err, si
 		    err, errlen, ATTN_ERR_NOTFOUND,
 		    "nothing to plot: no ok case of run %lld%s has %s above 0 (the axes are log)%s",
 		    (long long)q->run,
-		    f->causal >= 0 || f->mode || f->threads || f->d || f->family || f->dist
+		    f->causal >= 0 || f->mode || f->threads || f->d || f->family || f->dist ||
+		            f->params
 		        ? " of that shape"
 		        : "",
 		    y_metric, strcmp(q->metric, "error") == 0 ? " for an approximate method" : "");

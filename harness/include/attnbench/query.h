@@ -293,8 +293,30 @@ struct attn_query_cell {
 /* The columns of a case as export writes them, in order (id, run_id, method, ...). */
 int attn_query_export_case_columns(const char *const **names);
 
-/* The distinct metric names of the database, sorted (*names malloc'd, attn_query_names_free). */
-int attn_query_metric_names(struct attn_store *st, char ***names, int *n, char *err, size_t errlen);
+/*
+ * The distinct metric names of the database, sorted, and with units (not
+ * NULL) each one's unit as stored ("" if none), in the same order (both
+ * malloc'd, attn_query_names_free).
+ */
+int attn_query_metric_names(struct attn_store *st, char ***names, char ***units, int *n, char *err,
+                            size_t errlen);
+
+/*
+ * The parameter names of the cases (run 0: all; else its run set's), from
+ * their params ("k=v,k=v"), each once, sorted (attn_query_names_free).
+ */
+int attn_query_export_param_names(struct attn_store *st, int64_t run, char ***names, int *n,
+                                  char *err, size_t errlen);
+
+/* The value of parameter name in params ("k=v,k=v") into buf: 1, or 0 and "" if absent. */
+int attn_query_param_value(const char *params, const char *name, char *buf, size_t len);
+
+/*
+ * Does params ("k=v,k=v") hold every k=v of want (same syntax)? Values
+ * compare as numbers where both are numbers (w=64 matches w=64.0), else as
+ * text. An empty or NULL want matches everything.
+ */
+int attn_query_params_match(const char *params, const char *want);
 void attn_query_names_free(char **names, int n);
 
 /*

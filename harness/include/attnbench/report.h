@@ -49,6 +49,8 @@ struct attn_chart_filter {
 	long threads, d;
 	const char *family; /* full, linear, sparse or hybrid */
 	const char *dist;
+	/* "k=v,k=v": the cases whose parameters hold each (attn_query_params_match) */
+	const char *params;
 };
 
 struct attn_chart_req {

@@ -1,0 +1,302 @@
+/*
+ * What a user analyses results with, end to end through the CLI: list's
+ * support matrix (text and JSON, plugins included), info --format json,
+ * export's parameter columns, units and provenance and its refusal of a run
+ * that is not there, and plot's --dist and --params filters. The JSON is
+ * read back with /usr/bin/python3's json module, so it is checked as a
+ * consumer parses it, not by substrings.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "cli_run.h"
+#include "tmpdir.h"
+
+static char dir[TMPDIR_LEN];
+
+static void setup(void)
+{
+	tmpdir_make(dir, "io");
+	setenv("ATTNBENCH_DATA_DIR", ATTN_SOURCE_DIR, 1);
+	unsetenv("ATTNBENCH_PLUGIN_PATH");
+	unsetenv("ATTNBENCH_INJECT_SLOWDOWN");
+}
+
+static void teardown(void)
+{
+	tmpdir_remove(dir);
+}
+
+/*
+ * `attnbench ARGS` piped into python3 running `script` (asserts; exit 0 when
+ * they hold). Returns python3's exit code (a CLI failure shows as JSON it cannot
+ * parse), its output in `out`.
+ */
+static int py_check(const char *args, const char *script)
+{
+	char path[TMPDIR_LEN + 16];
+	snprintf(path, sizeof(path), "%s/check.py", dir);
+	FILE *f = fopen(path, "w");
+	ck_assert(f != NULL);
+	fprintf(f, "import json, sys\nd = json.load(sys.stdin)\n%s\n", script);
+	ck_assert_int_eq(fclose(f), 0);
+	char cmd[8192];
+	snprintf(cmd, sizeof(cmd), "%s %s | /usr/bin/python3 %s 2>&1", ATTN_CLI, args, path);
+	FILE *p = popen(cmd, "r");
+	ck_assert(p != NULL);
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = 0;
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ---- list ---------------------------------------------------------------------------- */
+
+START_TEST(list_support_matrix)
+{
+	ck_assert_int_eq(cli("list"), 0);
+	ck_assert_msg(strstr(out, " causal ") && strstr(out, " full ") && strstr(out, " decode ") &&
+	                  strstr(out, " gqa ") && strstr(out, " forms "),
+	              "%s", out);
+	/* quest selects for one decode query: prefill is refused, and the table says so */
+	const char *q = strstr(out, "\nquest ");
+	ck_assert_msg(q != NULL, "%s", out);
+	char row[256];
+	snprintf(row, sizeof(row), "%.*s", (int)strcspn(q + 1, "\n"), q + 1);
+	ck_assert_msg(strstr(row, " no     no     yes    yes "), "%s", row);
+	/* --verbose gives the method's reason */
+	ck_assert_int_eq(cli("list --verbose"), 0);
+	ck_assert_msg(strstr(out, "no causal quest selects pages for one decode query"), "%s", out);
+	ck_assert_msg(strstr(out, "no full   form=chunk: aft has no chunk form"), "%s", out);
+	ck_assert_int_eq(cli("list --format xml"), 2);
+	ck_assert_msg(strstr(out, "--format 'xml'"), "%s", out);
+}
+END_TEST
+
+START_TEST(list_json)
+{
+	int rc = py_check(
+	    "list --format json --plugin " ATTN_EXAMPLE_PLUGIN,
+	    "m = {x['name']: x for x in d['methods']}\n"
+	    "keys = {'name', 'family', 'category', 'exact', 'oracle_only', 'time_exp', "
+	    "'mem_exp', 'origin', 'summary', 'citation', 'matrix', 'forms', 'support', "
+	    "'unsupported', 'params'}\n"
+	    "for x in d['methods']:\n"
+	    "    assert set(x) == keys, (x['name'], set(x) ^ keys)\n"
+	    "    assert set(x['matrix']) == {'causal', 'full', 'decode', 'gqa'}\n"
+	    "    assert all(v in ('yes', 'no', 'some') for v in x['matrix'].values())\n"
+	    "assert m['flash']['exact'] and m['flash']['matrix'] == dict(causal='yes', "
+	    "full='yes', decode='yes', gqa='yes')\n"
+	    "assert m['flash']['forms'] == [] and m['flash']['unsupported'] == {}\n"
+	    "qs = m['quest']\n"
+	    "assert qs['support'] == dict(causal=False, full=False, decode=True, gqa=True), qs\n"
+	    "assert 'decode query' in qs['unsupported']['causal']\n"
+	    "a = m['aft']\n"
+	    "assert [f['form'] for f in a['forms']] == ['parallel', 'recurrent', 'chunk']\n"
+	    "ch = a['forms'][2]\n"
+	    "assert ch['support']['causal'] is False and 'chunk' in ch['unsupported']['causal']\n"
+	    "assert a['matrix']['causal'] == 'some'\n"
+	    "assert sum(f['default'] for f in a['forms']) == 1\n"
+	    "w = [p for p in m['window']['params'] if p['name'] == 'w'][0]\n"
+	    "assert w['type'] == 'int' and w['default'] == 512, w\n"
+	    "assert m['reference']['oracle_only'] is True\n"
+	    "assert 'naive_ext' in m and m['naive_ext']['origin'] != 'built-in', m['naive_ext']\n"
+	    "print('ok')");
+	ck_assert_msg(rc == 0, "%s", out);
+}
+END_TEST
+
+START_TEST(info_json)
+{
+	int rc = py_check("info --format json",
+	                  "assert set(d) == {'system', 'mem_available_bytes', 'warnings', "
+	                  "'counters'}, set(d)\n"
+	                  "assert 'openblas_core' in d['system'] and d['mem_available_bytes'] > 0\n"
+	                  "c = d['counters']\n"
+	                  "assert 'available' in c and isinstance(c['events'], list)\n"
+	                  "for e in c['events']:\n"
+	                  "    assert set(e) == {'name', 'available', 'source', 'reason'}, e\n"
+	                  "    assert (e['source'] is None) != e['available']\n"
+	                  "    assert (e['reason'] is None) == e['available']\n"
+	                  "assert not c['available'] or any(e['name'] == 'PAPI_TOT_INS' "
+	                  "for e in c['events'])\n"
+	                  "print('ok')");
+	ck_assert_msg(rc == 0, "%s", out);
+	ck_assert_int_eq(cli("info --format yaml"), 2);
+	ck_assert_int_eq(cli("info --help"), 0);
+	ck_assert_msg(strstr(out, "--format json"), "%s", out);
+}
+END_TEST
+
+/* ---- export and plot, on one small sweep ---------------------------------------------- */
+
+static char db[TMPDIR_LEN + 16];
+
+static void sweep_small(void)
+{
+	setup();
+	snprintf(db, sizeof(db), "%s/io.db", dir);
+	int rc = cli("sweep --db %s --methods 'flash,window[w=16],performer[m=16]' --n 32,64 --d 8 "
+	             "--causal=1 --dist gaussian,local --quiet --roof-budget 0",
+	             db);
+	ck_assert_msg(rc == 0, "%s", out);
+}
+
+static void swept_remove(void)
+{
+	teardown();
+}
+
+/* The header's columns, split at commas (none of them quoted). */
+static int header_col(const char *csv, const char *name)
+{
+	char head[16384];
+	snprintf(head, sizeof(head), "%.*s", (int)strcspn(csv, "\n"), csv);
+	int i = 0;
+	for (char *t = strtok(head, ","); t; t = strtok(NULL, ","), i++)
+		if (strcmp(t, name) == 0)
+			return i;
+	return -1;
+}
+
+START_TEST(export_columns_units_provenance)
+{
+	ck_assert_msg(cli("export --db %s", db) == 0, "%s", out);
+	/* each parameter its own column, the metrics with their units, the run's provenance */
+	ck_assert_msg(strncmp(out, "id,run_id,method,", 17) == 0, "%.300s", out);
+	ck_assert_msg(strstr(out, ",message,hostname,cpu_model,shard,git_commit,"), "%.600s", out);
+	int w = header_col(out, "param_w"), m = header_col(out, "param_m");
+	ck_assert_msg(w > 0 && m > 0, "%.1500s", out);
+	ck_assert_msg(header_col(out, "param_bq") > 0, "%.1500s", out);
+	ck_assert_msg(header_col(out, "median_ns[ns]") > 0 && header_col(out, "density[1]") > 0,
+	              "%.3000s", out);
+	ck_assert_msg(header_col(out, "median_ns") < 0, "%.3000s", out);
+	/* a window row has its w and no m; a performer row its m and no w */
+	int rows = 0, seen_w = 0, seen_m = 0;
+	for (const char *l = strchr(out, '\n') + 1; *l; l = strchr(l, '\n') + 1, rows++) {
+		char line[8192], *cell[512];
+		snprintf(line, sizeof(line), "%.*s", (int)strcspn(l, "\n"), l);
+		/* cells can be empty and params is quoted: split by hand, quotes respected */
+		int n = 0, inq = 0;
+		cell[n++] = line;
+		for (char *p = line; *p && n < 512; p++) {
+			if (*p == '"')
+				inq = !inq;
+			else if (*p == ',' && !inq)
+				*p = 0, cell[n++] = p + 1;
+		}
+		ck_assert_int_gt(n, m);
+		if (strcmp(cell[2], "window") == 0) {
+			ck_assert_str_eq(cell[w], "16");
+			ck_assert_str_eq(cell[m], "");
+			seen_w++;
+		} else if (strcmp(cell[2], "performer") == 0) {
+			ck_assert_str_eq(cell[m], "16");
+			ck_assert_str_eq(cell[w], "");
+			seen_m++;
+		}
+	}
+	ck_assert_int_eq(rows, 12);
+	ck_assert_int_eq(seen_w, 4);
+	ck_assert_int_eq(seen_m, 4);
+
+	/* JSON: param as an object of typed values, one units map */
+	char args[512];
+	snprintf(args, sizeof(args), "export --format json --db %s", db);
+	int rc = py_check(
+	    args, "assert set(d) == {'runs', 'cases', 'units'}, set(d)\n"
+	          "assert d['units']['median_ns'] == 'ns' and d['units']['density'] == '1'\n"
+	          "for c in d['cases']:\n"
+	          "    assert set(c['metrics']) <= set(d['units'])\n"
+	          "    if c['method'] == 'window': assert c['param']['w'] == 16, c['param']\n"
+	          "    if c['method'] == 'performer':\n"
+	          "        assert c['param']['m'] == 16 and c['param']['form'] == 'chunk', c\n"
+	          "assert all(r['git_commit'] for r in d['runs'])\n"
+	          "print('ok')");
+	ck_assert_msg(rc == 0, "%s", out);
+}
+END_TEST
+
+START_TEST(export_missing_run)
+{
+	ck_assert_int_eq(cli("export --db %s --run 99", db), 2);
+	ck_assert_msg(strstr(out, "--run 99") && strstr(out, "no run 99"), "%s", out);
+	ck_assert_int_eq(cli("export --db %s --run 99 --format json", db), 2);
+	/* nothing was written for it */
+	char path[TMPDIR_LEN + 16];
+	snprintf(path, sizeof(path), "%s/x.csv", dir);
+	ck_assert_int_eq(cli("export --db %s --run 99 --out %s", db, path), 2);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	ck_assert_int_eq(cli("export --db %s --run 1", db), 0);
+}
+END_TEST
+
+/* The number of series plot reports ("... : N series from run R"). */
+static int series(void)
+{
+	const char *s = strstr(out, ".png: ");
+	return s ? atoi(s + 6) : -1;
+}
+
+START_TEST(plot_dist_params_filters)
+{
+	char pd[TMPDIR_LEN + 16];
+	snprintf(pd, sizeof(pd), "%s/plots", dir);
+	ck_assert_msg(cli("plot --db %s --out %s", db, pd) == 0, "%s", out);
+	int all = series();
+	ck_assert_msg(all == 6, "%s", out); /* 3 methods x 2 distributions */
+	ck_assert_msg(cli("plot --db %s --out %s --dist local", db, pd) == 0, "%s", out);
+	ck_assert_msg(series() == 3, "%s", out);
+	/* numbers compare as numbers; methods without the parameter drop out */
+	ck_assert_msg(cli("plot --db %s --out %s --params w=16.0", db, pd) == 0, "%s", out);
+	ck_assert_msg(series() == 2, "%s", out);
+	ck_assert_msg(
+	    cli("plot --db %s --out %s --params form=chunk,m=16 --dist gaussian", db, pd) == 0,
+	    "%s", out);
+	ck_assert_msg(series() == 1, "%s", out);
+	/* the kept series' data is performer's only */
+	char gp[TMPDIR_LEN + 32];
+	snprintf(gp, sizeof(gp), "%s/time.gp", pd);
+	FILE *f = fopen(gp, "r");
+	ck_assert(f != NULL);
+	static char text[65536];
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = 0;
+	fclose(f);
+	ck_assert_msg(strstr(text, "performer") && !strstr(text, "window"), "%s", text);
+	/* a filter that keeps nothing, and bad values, exit 2 naming them */
+	ck_assert_int_eq(cli("plot --db %s --out %s --params w=17", db, pd), 2);
+	ck_assert_msg(strstr(out, "nothing to plot") && strstr(out, "of that shape"), "%s", out);
+	ck_assert_int_eq(cli("plot --db %s --out %s --params w", db, pd), 2);
+	ck_assert_msg(strstr(out, "--params 'w'"), "%s", out);
+	ck_assert_int_eq(cli("plot --db %s --out %s --params w=16,", db, pd), 2);
+	ck_assert_int_eq(cli("plot --db %s --out %s --dist uniform", db, pd), 2);
+	ck_assert_msg(strstr(out, "--dist 'uniform'") && strstr(out, "needle"), "%s", out);
+	ck_assert_int_eq(cli("plot --help"), 0);
+	ck_assert_msg(strstr(out, "--dist") && strstr(out, "--params"), "%s", out);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("io");
+	TCase *tc = tcase_create("list and info");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, list_support_matrix);
+	tcase_add_test(tc, list_json);
+	tcase_add_test(tc, info_json);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("export and plot");
+	tcase_add_unchecked_fixture(tc, sweep_small, swept_remove);
+	tcase_add_test(tc, export_columns_units_provenance);
+	tcase_add_test(tc, export_missing_run);
+	tcase_add_test(tc, plot_dist_params_filters);
+	tcase_set_timeout(tc, 240);
+	suite_add_tcase(s, tc);
+	return attn_test_run(s, CK_NORMAL);
+}
