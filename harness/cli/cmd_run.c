@@ -337,9 +337,10 @@ static int make_case(const struct run_args *a, const struct attn_registry *reg,
 }
 
 /* The case's key, status and the figures a user reads first. */
-static void print_result(const struct attn_case *cs, const struct attn_case_result *r)
+static void print_result(const struct attn_case *cs, const struct attn_case_result *r,
+                         const struct attn_run_opts *o)
 {
-	char key[1024], t[32];
+	char key[1024], t[32], why[256];
 	attn_case_key(cs, key, sizeof(key));
 	printf("case     %s\nstatus   %s%s%s\n", key, attn_case_status_name(r->status),
 	       r->message[0] ? ": " : "", r->message);
@@ -347,12 +348,21 @@ static void print_result(const struct attn_case *cs, const struct attn_case_resu
 	    "median_ns",       "mad_ns",          "ci_lo_ns",      "ci_hi_ns", "samples",
 	    "gflops",          "gbytes_per_s",    "flops",         "rel_err",  "max_abs_err",
 	    "rel_err_softmax", "workspace_bytes", "peak_rss_bytes"};
+	const struct attn_metric *rows = attn_result_metric(r, "oracle_rows");
+	const struct attn_metric *sampled = attn_result_metric(r, "oracle_sampled");
+	if (rows && sampled && sampled->has_value)
+		printf("%-16s %s, %.0f of %lld query rows per head\n", "oracle",
+		       sampled->value > 0 ? "sampled" : "full", rows->value,
+		       (long long)attn_shape_nq(&cs->shape));
 	for (size_t i = 0; i < sizeof(shown) / sizeof(*shown); i++) {
 		const struct attn_metric *m = attn_result_metric(r, shown[i]);
+		const char *w = attn_result_missing_why(cs, r, o, shown[i], why, sizeof(why));
+		if (!m && w)
+			printf("%-16s %s\n", shown[i], w);
 		if (!m)
 			continue;
 		if (!m->has_value)
-			printf("%-16s unavailable\n", m->name);
+			printf("%-16s %s\n", m->name, w ? w : "unavailable");
 		else if (strcmp(m->unit, "ns") == 0)
 			printf("%-16s %s\n", m->name, cli_fmt_ns(m->value, t, sizeof(t)));
 		else
@@ -399,7 +409,7 @@ int cmd_run(int argc, char **argv)
 	}
 	struct attn_case_result r;
 	attn_case_run(&cs, &a.ro, a.files ? &in : NULL, out, &r);
-	print_result(&cs, &r);
+	print_result(&cs, &r, &a.ro);
 	rc = r.status == ATTN_CASE_OK              ? EXIT_OK
 	     : attn_case_status_declined(r.status) ? EXIT_USAGE
 	                                           : EXIT_CASES;
