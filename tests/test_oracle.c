@@ -26,9 +26,13 @@ static struct attn_registry *reg;
 static void setup(void)
 {
 	ck_assert(attn_registry_init(&reg, err, sizeof(err)) == ATTN_OK);
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/wrong.so", ATTN_TEST_PLUGIN_DIR);
-	ck_assert_msg(attn_registry_load_plugin(reg, path, err, sizeof(err)) == ATTN_OK, "%s", err);
+	static const char *names[] = {"wrong", "lastrow"};
+	for (int i = 0; i < 2; i++) {
+		char path[1024];
+		snprintf(path, sizeof(path), "%s/%s.so", ATTN_TEST_PLUGIN_DIR, names[i]);
+		ck_assert_msg(attn_registry_load_plugin(reg, path, err, sizeof(err)) == ATTN_OK,
+		              "%s", err);
+	}
 }
 
 static void teardown(void)
@@ -216,6 +220,12 @@ START_TEST(exact_passes_wrong_fails)
 	run_case("wrong_plugin", s, budget, &r);
 	ck_assert_int_eq(r.status, ATTN_CASE_FAILED_CHECK);
 	ck_assert_msg(strstr(r.message, "sampled rows") != NULL, "%s", r.message);
+
+	/* Right everywhere but the last row: a causal sample holds it, so it fails too. */
+	run_case("lastrow_plugin", s, budget, &r);
+	ck_assert_msg(r.status == ATTN_CASE_FAILED_CHECK, "%s: %s", attn_case_status_name(r.status),
+	              r.message);
+	ck_assert_double_eq(metric(&r, "oracle_sampled", &has), 1);
 }
 END_TEST
 
