@@ -399,7 +399,7 @@ static void describe_case(const struct run_args *a, const struct attn_case *cs, 
  * its unit suffix, in a unit of its size (median 380.93 ms, workspace
  * 106.0 KiB); a dimensionless figure (unit "1") bare; others with their unit.
  */
-static void print_metric(const struct attn_metric *m)
+static void print_metric(const struct attn_metric *m, const char *why)
 {
 	char name[160], v[64];
 	size_t n = strlen(m->name);
@@ -410,7 +410,7 @@ static void print_metric(const struct attn_metric *m)
 	else if (is_b && n > 6 && strcmp(name + n - 6, "_bytes") == 0)
 		name[n - 6] = 0;
 	if (!m->has_value)
-		snprintf(v, sizeof(v), "unavailable");
+		snprintf(v, sizeof(v), "%s", why ? why : "unavailable");
 	else if (is_ns)
 		cli_fmt_ns(m->value, v, sizeof(v));
 	else if (is_b)
@@ -425,17 +425,26 @@ static void print_metric(const struct attn_metric *m)
 static void print_result(const struct run_args *a, const struct attn_case *cs,
                          const struct attn_case_result *r)
 {
-	char desc[1024];
+	char desc[1024], why[256];
 	describe_case(a, cs, desc, sizeof(desc));
 	printf("case     %s\n", desc);
 	if (a->files)
 		printf("inputs   q=%s k=%s v=%s\n", a->qf, a->kf, a->vf);
 	printf("status   %s%s%s\n", attn_case_status_name(r->status), r->message[0] ? ": " : "",
 	       r->message);
+	const struct attn_metric *rows = attn_result_metric(r, "oracle_rows");
+	const struct attn_metric *sampled = attn_result_metric(r, "oracle_sampled");
+	if (rows && sampled && sampled->has_value)
+		printf("%-16s %s, %.0f of %lld query rows per head\n", "oracle",
+		       sampled->value > 0 ? "sampled" : "full", rows->value,
+		       (long long)attn_shape_nq(&cs->shape));
 	for (size_t i = 0; i < sizeof(shown) / sizeof(*shown); i++) {
 		const struct attn_metric *m = attn_result_metric(r, shown[i]);
+		const char *w = attn_result_missing_why(cs, r, &a->ro, shown[i], why, sizeof(why));
 		if (m)
-			print_metric(m);
+			print_metric(m, w);
+		else if (w)
+			printf("%-16s %s\n", shown[i], w);
 	}
 }
 

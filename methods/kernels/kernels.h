@@ -81,6 +81,16 @@ int attn_reference_softmax(const struct attn_shape *s, const struct attn_inputs 
 int attn__reference_softmax_ws(const struct attn_shape *s, const struct attn_inputs *in,
                                double *out, double *scores);
 
+/*
+ * The same rows, only for query rows rows[0..nrows) (each in 0..NQ-1):
+ * out (B, H, nrows, D), row r of head (b, h) being that head's query row
+ * rows[r]. Costs O(nrows N D) per head and never forms an N x N matrix,
+ * which is what lets the runner check a sample of rows at any N (the
+ * sampled-row oracle, runner.c). Never allocates: scores holds N doubles.
+ */
+int attn__reference_softmax_rows(const struct attn_shape *s, const struct attn_inputs *in,
+                                 const int64_t *rows, int64_t nrows, double *out, double *scores);
+
 /* ---- fast exp -------------------------------------------------------------- */
 
 /*

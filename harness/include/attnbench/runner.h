@@ -169,4 +169,57 @@ int attn_check_output(const struct attn_case *c, const struct attn_inputs *in, c
                       double *rel_err, double *max_abs_err, double soft_err[2], char *err,
                       size_t errlen);
 
+/*
+ * Which oracle checks a case, and on which query rows (the sampled-row
+ * oracle). A case whose full reference, 4 B H NQ N D flops, fits in
+ * check_max_flops is checked on every row (FULL), as is every decode case
+ * (its one row is cheap) unless check_max_flops is 0. Above the budget the
+ * float64 softmax reference is computed for a seeded sample of query rows
+ * (SAMPLED): as many as the budget pays for at 4 B H N D flops a row (the
+ * cost of the longest row), at most ATTN_ORACLE_MAX_ROWS; for causal cases
+ * the last min(ATTN_ORACLE_TAIL_ROWS, half) rows of the sequence all (they
+ * see the whole context), the rest one seeded row in each of equal strata
+ * over the sequence. The output is compared at those rows only; it never
+ * forms an N x N matrix, so it works at N = 1M. When not even one row fits
+ * the budget (or it is 0): NONE.
+ *
+ * The sample checks what the softmax reference can: an exact method's
+ * rel_err and max_abs_err (and its tolerance), an approximate method's
+ * rel_err_softmax and max_abs_err_softmax; an approximate method's own
+ * oracle computes whole outputs, so its rel_err is left NULL. The result
+ * records oracle_rows (query rows per head checked, 0 for none) and
+ * oracle_sampled (0 full, 1 sampled, NULL for none).
+ */
+enum attn_oracle_kind { ATTN_ORACLE_NONE, ATTN_ORACLE_FULL, ATTN_ORACLE_SAMPLED };
+
+#define ATTN_ORACLE_MAX_ROWS  256
+#define ATTN_ORACLE_TAIL_ROWS 16
+
+/*
+ * The plan for shape s under budget check_max_flops: the kind, and for
+ * SAMPLED the sorted distinct rows (rows holds ATTN_ORACLE_MAX_ROWS) and
+ * their count in *nrows (NQ for FULL, 0 for NONE). The same seed gives the
+ * same rows.
+ */
+enum attn_oracle_kind attn_oracle_plan(const struct attn_shape *s, double check_max_flops,
+                                       uint64_t seed, int64_t *rows, int *nrows);
+
+/*
+ * Compare out (B, H, NQ, D) with the float64 softmax reference at the
+ * query rows rows[0..nrows) of every head: relative Frobenius error and
+ * max abs error over those rows.
+ */
+int attn_check_rows(const struct attn_case *c, const struct attn_inputs *in, const float *out,
+                    const int64_t *rows, int nrows, double *rel_err, double *max_abs_err, char *err,
+                    size_t errlen);
+
+/*
+ * Why a result has no figure for metric `name` (rel_err, max_abs_err,
+ * rel_err_softmax, max_abs_err_softmax), in words for the user, or NULL
+ * when it has one or the metric is not an error figure.
+ */
+const char *attn_result_missing_why(const struct attn_case *c, const struct attn_case_result *r,
+                                    const struct attn_run_opts *o, const char *name, char *buf,
+                                    size_t len);
+
 #endif /* ATTNBENCH_RUNNER_H */
