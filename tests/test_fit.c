@@ -127,6 +127,9 @@ START_TEST(nnls_stays_non_negative)
 	ck_assert_int_eq(attn_fit_nnls(n, (double[]){-1, 1, 1, 1, 1, 1}, 6, coef),
 	                 ATTN_ERR_INVALID);
 	ck_assert_int_eq(attn_fit_nnls(n, &bad, 0, coef), ATTN_ERR_INVALID);
+	/* three points cannot determine four terms: refused */
+	ck_assert_int_eq(attn_fit_nnls(n, t, ATTN_FIT_TERMS - 1, coef), ATTN_ERR_INVALID);
+	ck_assert_int_eq(attn_fit_nnls(n, t, ATTN_FIT_TERMS, coef), ATTN_OK);
 }
 END_TEST
 
@@ -204,6 +207,24 @@ START_TEST(fit_verb)
 	ck_assert_int_eq(cli("fit --db %s --format markdown --min-points 9", db), 0);
 	ck_assert_msg(strstr(out, "| flash") && strstr(out, "not fitted"), "%s", out);
 	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM fits"), 3);
+
+	/*
+	 * a curve of three N: its exponent is fitted, but four terms on three
+	 * points name no dominant term, and the note says why
+	 */
+	char db3[TMPDIR_LEN + 16];
+	snprintf(db3, sizeof(db3), "%s/f3.db", dir);
+	ck_assert_int_eq(cli("sweep --methods 'window[w=32]' --n 64..256x2 --d 16 --heads 1 "
+	                     "--causal=1 --mode prefill --threads 1 --min-time 0.005 "
+	                     "--roof-budget 0 --db %s",
+	                     db3),
+	                 0);
+	ck_assert_int_eq(cli("fit --db %s --format json", db3), 0);
+	ck_assert_msg(strstr(out, "\"points\": 3") && strstr(out, "\"dominant\": null") &&
+	                  strstr(out, "fewer than the model's 4 terms"),
+	              "%s", out);
+	ck_assert_int_eq(cli("fit --db %s", db3), 0);
+	ck_assert_msg(strstr(out, "no dominant term"), "%s", out);
 
 	/* errors: a method the run lacks, a missing run, no runs, a foreign file */
 	ck_assert_int_eq(cli("fit --db %s --methods window,nosuch", db), 2);
