@@ -138,6 +138,7 @@ static inline float *run_method(const struct attn_method *m, const struct attn_s
 /* What a run reported through the harness's ctx callbacks (run_seen()). */
 struct seen {
 	double density, tile_density, flops, tiles, routing_ns;
+	double density_sel, density_win, density_cmp; /* nsa's branches */
 	int dumps;
 	int64_t nqb, nkb, kept_blocks;
 	uint8_t mask[64 * 64]; /* the dumped block mask of head 0, row-major */
@@ -158,6 +159,12 @@ static inline void seen_report(const struct attn_ctx *ctx, const char *name, dou
 		sn->tiles = value;
 	else if (strcmp(name, "routing_ns") == 0)
 		sn->routing_ns = value;
+	else if (strcmp(name, "density_sel") == 0)
+		sn->density_sel = value;
+	else if (strcmp(name, "density_win") == 0)
+		sn->density_win = value;
+	else if (strcmp(name, "density_cmp") == 0)
+		sn->density_cmp = value;
 }
 
 static inline void seen_dump(const struct attn_ctx *ctx, int64_t bh, int64_t nqb, int64_t nkb,

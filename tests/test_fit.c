@@ -7,6 +7,8 @@
  * curves that do not cross say so. Then the `fit` verb end to end on a tiny
  * sweep: the table, the `fits` rows (replaced, not duplicated, by a second
  * fit) and the errors (an unknown method, an empty database, a foreign file).
+ * The theoretical exponent per form and mode (theory.h), and `fit` and
+ * `plot` quoting the same one.
  */
 #include <check.h>
 #include <math.h>
@@ -19,9 +21,11 @@
 
 #include "attnbench/fit.h"
 #include "attnbench/method.h"
+#include "attnbench/theory.h"
 #include "check_main.h"
 #include "cli_run.h"
 #include "db.h"
+#include "slurp.h"
 #include "tmpdir.h"
 
 #define MAX_PTS 16
@@ -127,6 +131,9 @@ START_TEST(nnls_stays_non_negative)
 	ck_assert_int_eq(attn_fit_nnls(n, (double[]){-1, 1, 1, 1, 1, 1}, 6, coef),
 	                 ATTN_ERR_INVALID);
 	ck_assert_int_eq(attn_fit_nnls(n, &bad, 0, coef), ATTN_ERR_INVALID);
+	/* three points cannot determine four terms: refused */
+	ck_assert_int_eq(attn_fit_nnls(n, t, ATTN_FIT_TERMS - 1, coef), ATTN_ERR_INVALID);
+	ck_assert_int_eq(attn_fit_nnls(n, t, ATTN_FIT_TERMS, coef), ATTN_OK);
 }
 END_TEST
 
@@ -205,6 +212,24 @@ START_TEST(fit_verb)
 	ck_assert_msg(strstr(out, "| flash") && strstr(out, "not fitted"), "%s", out);
 	ck_assert_int_eq(db_file_int(db, "SELECT count(*) FROM fits"), 3);
 
+	/*
+	 * a curve of three N: its exponent is fitted, but four terms on three
+	 * points name no dominant term, and the note says why
+	 */
+	char db3[TMPDIR_LEN + 16];
+	snprintf(db3, sizeof(db3), "%s/f3.db", dir);
+	ck_assert_int_eq(cli("sweep --methods 'window[w=32]' --n 64..256x2 --d 16 --heads 1 "
+	                     "--causal=1 --mode prefill --threads 1 --min-time 0.005 "
+	                     "--roof-budget 0 --db %s",
+	                     db3),
+	                 0);
+	ck_assert_int_eq(cli("fit --db %s --format json", db3), 0);
+	ck_assert_msg(strstr(out, "\"points\": 3") && strstr(out, "\"dominant\": null") &&
+	                  strstr(out, "fewer than the model's 4 terms"),
+	              "%s", out);
+	ck_assert_int_eq(cli("fit --db %s", db3), 0);
+	ck_assert_msg(strstr(out, "no dominant term"), "%s", out);
+
 	/* errors: a method the run lacks, a missing run, no runs, a foreign file */
 	ck_assert_int_eq(cli("fit --db %s --methods window,nosuch", db), 2);
 	ck_assert_ptr_nonnull(strstr(out, "'nosuch'"));
@@ -225,6 +250,107 @@ START_TEST(fit_verb)
 }
 END_TEST
 
+extern const struct attn_method attn_method_window, attn_method_moba, attn_method_retnet,
+    attn_method_flash;
+
+/* The rules of theory.h on the cases: window and moba decode, retnet's forms. */
+START_TEST(theory_per_form_and_mode)
+{
+	static const struct {
+		const struct attn_method *m;
+		const char *params;
+		int decode;
+		double t;
+	} cs[] = {
+	    {&attn_method_window, "w=32", 0, 1},
+	    {&attn_method_window, "w=32", 1, 0},
+	    {&attn_method_moba, "", 0, 2},
+	    {&attn_method_moba, "", 1, 1},
+	    {&attn_method_retnet, "form=parallel", 0, 2},
+	    {&attn_method_retnet, "form=chunk,C=64", 0, 1},
+	    {&attn_method_retnet, "form=recurrent", 1, 0},
+	    {&attn_method_flash, NULL, 0, 2},
+	    {&attn_method_flash, NULL, 1, 1},
+	};
+	for (size_t i = 0; i < sizeof(cs) / sizeof(*cs); i++) {
+		double t = NAN, mem = NAN;
+		ck_assert_int_eq(attn_method_theory(cs[i].m, cs[i].params, cs[i].decode, &t, &mem),
+		                 0);
+		ck_assert_msg(t == cs[i].t, "%s[%s] decode=%d: theory %g, want %g", cs[i].m->name,
+		              cs[i].params ? cs[i].params : "", cs[i].decode, t, cs[i].t);
+		ck_assert(mem == cs[i].m->mem_exp);
+	}
+	double t = 0;
+	ck_assert_int_eq(attn_method_theory(NULL, "", 0, &t, NULL), -1);
+	ck_assert(isnan(t));
+	ck_assert(attn_theory_is_decode("d=16 h=1/1 b=1 causal decode t=1 gaussian"));
+	ck_assert(!attn_theory_is_decode("d=16 h=1/1 b=1 causal prefill t=1 gaussian"));
+}
+END_TEST
+
+/* The line of text holding `a`, then `b` after it, or NULL. */
+static const char *line_with(const char *text, const char *a, const char *b)
+{
+	for (const char *l = text; l && *l;) {
+		const char *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l) : strlen(l);
+		const char *pa = strstr(l, a);
+		if (pa && pa < l + len) {
+			const char *pb = strstr(pa, b);
+			if (pb && pb < l + len)
+				return l;
+		}
+		l = e ? e + 1 : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * plot's legend and fit's theory column give the same exponent for the
+ * issue's three cases: window and moba decode (0 and 1) and
+ * retnet[form=parallel] (2), measured over four N.
+ */
+START_TEST(plot_and_fit_agree_on_theory)
+{
+	tmpdir_make(dir, "fit_theory");
+	setenv("ATTNBENCH_DATA_DIR", ATTN_SOURCE_DIR, 1);
+	unsetenv("ATTNBENCH_PLUGIN_PATH");
+	static const struct {
+		const char *methods, *mode, *method, *theory;
+	} cs[] = {
+	    {"window[w=32],moba", "decode", "window", "(theory 0)"},
+	    {"window[w=32],moba", "decode", "moba", "(theory 1)"},
+	    {"retnet[form=parallel]", "prefill", "retnet", "(theory 2)"},
+	};
+	for (int i = 0; i < 3; i++) {
+		char db[TMPDIR_LEN + 16];
+		snprintf(db, sizeof(db), "%s/%s.db", dir, cs[i].mode);
+		if (i != 1)
+			ck_assert_msg(cli("sweep --methods '%s' --n 128..1024x2 --d 16 --heads 1 "
+			                  "--causal=1 --mode %s --threads 1 --min-time 0.002 "
+			                  "--roof-budget 0 --db %s",
+			                  cs[i].methods, cs[i].mode, db) == 0,
+			              "%s", out);
+		ck_assert_int_eq(cli("fit --db %s --format json --methods %s", db, cs[i].method),
+		                 0);
+		char want[64];
+		snprintf(want, sizeof(want), "\"theory\": %c", cs[i].theory[8]);
+		ck_assert_msg(strstr(out, want), "%s: want %s in %s", cs[i].method, want, out);
+		ck_assert_msg(cli("plot --db %s --metric time --methods %s --out %s/out", db,
+		                  cs[i].method, dir) == 0,
+		              "%s", out);
+		char path[TMPDIR_LEN + 32];
+		snprintf(path, sizeof(path), "%s/out/time.gp", dir);
+		char *gp = slurp(path);
+		ck_assert_ptr_nonnull(gp);
+		ck_assert_msg(line_with(gp, cs[i].method, cs[i].theory), "%s: no '%s' in\n%s",
+		              cs[i].method, cs[i].theory, gp);
+		free(gp);
+	}
+	tmpdir_remove(dir);
+}
+END_TEST
+
 static Suite *fit_suite(void)
 {
 	Suite *s = suite_create("fit");
@@ -235,6 +361,8 @@ static Suite *fit_suite(void)
 	tcase_add_test(tc, crossover_found);
 	tcase_add_test(tc, crossover_never_and_always);
 	tcase_add_test(tc, fit_verb);
+	tcase_add_test(tc, theory_per_form_and_mode);
+	tcase_add_test(tc, plot_and_fit_agree_on_theory);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -507,6 +507,69 @@ START_TEST(nsa_mask_has_both_branches)
 END_TEST
 
 /*
+ * nsa's density is the union of the pairs its selected and window branches
+ * keep, over the causal score matrix, so at most 1; each branch's figure
+ * under its own name. Counted here from the definition:
+ *  - topk = 0 (only the query's own block) and w = 100, b = 64: row t keeps
+ *    keys min(64 ⌊t/64⌋, t - 99) .. t, prefill at N = 1024 and decode at
+ *    N = 1000 (row 999: keys 900..999, the own block 960..999 inside);
+ *  - topk = nkb (every block selected): the union is every causal pair, 1,
+ *    where the two branches' sum is above 1;
+ *  - the defaults at N = 256 (the case that reported 2.0): at most 1, at
+ *    least either branch, at most their sum.
+ * density_cmp: the compressed branch's (query, complete block) scores,
+ * Σ_t ⌊(t + 1) / b⌋ over the pairs.
+ */
+START_TEST(nsa_density_is_the_union)
+{
+	const int64_t b = 64, w = 100;
+	struct seen sn;
+	for (int mode = 0; mode < 2; mode++) {
+		const int64_t N = mode ? 1000 : 1024;
+		struct attn_shape s =
+		    mk_shape(1, 2, 1, N, 16, 1, mode ? ATTN_MODE_DECODE : ATTN_MODE_PREFILL);
+		struct attn_workload wl;
+		ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 3, &wl), ATTN_OK);
+		const double v0[] = {(double)b, 0, (double)w, 1.0 / 3.0};
+		struct attn_params p = params_of(&attn_method_nsa, v0, 4);
+		free(run_seen(&attn_method_nsa, &s, &p, &wl.in, 1, &sn));
+		double kept = 0.0, cmp = 0.0;
+		for (int64_t t = mode ? N - 1 : 0; t < N; t++) {
+			const int64_t own = b * (t / b), lo = t - w + 1 > own ? own : t - w + 1;
+			kept += (double)(t - (lo > 0 ? lo : 0) + 1);
+			cmp += (double)((t + 1) / b);
+		}
+		const double pairs = mode ? (double)N : (double)(N * (N + 1) / 2);
+		ck_assert_msg(fabs(sn.density - kept / pairs) < 1e-12,
+		              "mode %d: density %g, want %g", mode, sn.density, kept / pairs);
+		ck_assert_double_eq_tol(sn.density_cmp, cmp / pairs, 1e-12);
+		ck_assert(sn.density_win > 0.0 && sn.density_sel > 0.0);
+
+		const double v1[] = {(double)b, (double)(N / b + 1), (double)w, 1.0 / 3.0};
+		p = params_of(&attn_method_nsa, v1, 4);
+		free(run_seen(&attn_method_nsa, &s, &p, &wl.in, 1, &sn));
+		ck_assert_msg(fabs(sn.density - 1.0) < 1e-12, "mode %d, all selected: density %g",
+		              mode, sn.density);
+		ck_assert_double_eq_tol(sn.density_sel, 1.0, 1e-12);
+		ck_assert(sn.density_sel + sn.density_win > 1.0);
+		attn_workload_free(&wl);
+	}
+	struct attn_shape s = mk_shape(1, 2, 1, 256, 16, 1, ATTN_MODE_PREFILL);
+	struct attn_workload wl;
+	ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 3, &wl), ATTN_OK);
+	const double vd[] = {64, 16, 512, 1.0 / 3.0};
+	const struct attn_params pd = params_of(&attn_method_nsa, vd, 4);
+	free(run_seen(&attn_method_nsa, &s, &pd, &wl.in, 1, &sn));
+	ck_assert_msg(sn.density <= 1.0 + 1e-12 && sn.density >= sn.density_sel - 1e-12 &&
+	                  sn.density >= sn.density_win - 1e-12 &&
+	                  sn.density <= sn.density_sel + sn.density_win + 1e-12,
+	              "defaults: density %g, sel %g, win %g", sn.density, sn.density_sel,
+	              sn.density_win);
+	attn_workload_free(&wl);
+}
+END_TEST
+
+/*
  * quest on a needle: context 4096, pages of 64, one key of page 37 is the
  * query's direction scaled up; the default keeps 4 pages (1/16), and page
  * 37 and the last page are among them.
@@ -637,6 +700,7 @@ int main(void)
 	tcase_add_loop_test(tm, threads_bit_identical, 0, N_METHODS);
 	tcase_add_test(tm, planted_block_is_selected);
 	tcase_add_test(tm, nsa_mask_has_both_branches);
+	tcase_add_test(tm, nsa_density_is_the_union);
 	tcase_add_test(tm, quest_finds_the_needle);
 	tcase_add_test(tm, moba_token_route);
 	tcase_add_test(tm, lsh_one_bucket_is_local);

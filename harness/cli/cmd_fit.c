@@ -27,7 +27,9 @@ static const char *help_text =
     "             the stored samples (1000 resamples, fixed seed)\n"
     "  theory     the method's declared time exponent, when it is registered\n"
     "  dominant   the term of a·N² + b·N·ln N + c·N + d (non-negative least\n"
-    "             squares on the medians) with the largest share at the largest N\n"
+    "             squares on the medians) with the largest share at the largest N;\n"
+    "             not given for a curve of fewer N than the model's 4 terms (the\n"
+    "             note says so)\n"
     "  crossover  N* where the method's time crosses flash's in the same family,\n"
     "             interpolated in (ln N, ln ratio), with a 95% bootstrap CI\n"
     "Curves with fewer than --min-points N are listed but not fitted. The rows\n"
@@ -59,7 +61,6 @@ static void print_json(const struct attn_fit_row *rows, int n, int64_t run,
 	printf("{\"run\": %lld, \"fits\": [", (long long)run);
 	for (int i = 0; i < n; i++) {
 		const struct attn_fit_row *r = &rows[i];
-		const struct attn_method *m = reg ? attn_registry_find(reg, r->method) : NULL;
 		printf("%s\n  {\"method\": ", i ? "," : "");
 		cli_json_str(stdout, r->method);
 		fputs(", \"params\": ", stdout);
@@ -72,7 +73,7 @@ static void print_json(const struct attn_fit_row *rows, int n, int64_t run,
 		cli_json_real(stdout, "exponent", r->exponent);
 		cli_json_real(stdout, "ci_lo", r->ci_lo);
 		cli_json_real(stdout, "ci_hi", r->ci_hi);
-		cli_json_real(stdout, "theory", m ? m->time_exp : NAN);
+		cli_json_real(stdout, "theory", attn_report_fit_theory(r, reg));
 		static const char *const coef[] = {"a", "b", "c", "d"};
 		for (int j = 0; j < ATTN_FIT_TERMS; j++)
 			cli_json_real(stdout, coef[j], r->coef[j]);

@@ -27,6 +27,7 @@
 #include "attnbench/spec.h"
 #include "attnbench/stats.h"
 #include "attnbench/status.h"
+#include "attnbench/theory.h"
 #include "report_internal.h"
 
 /* What one chart draws: which metrics go on which axis, and how they read. */
@@ -140,24 +141,6 @@ static int plot_add(struct plot *p, const struct attn_query_point *pt)
 }
 
 /*
- * Does `params` leave m in its default form? The descriptor's exponents are
- * those of the default form (a linear method's parallel form is N^2 where
- * its chunk form is N), so a legend quotes them only then.
- */
-static int default_form(const struct attn_method *m, const char *params)
-{
-	const int fi = attn_method_form_param(m);
-	const char *f = strstr(params, "form=");
-	char def[64];
-	if (fi < 0 || !f || (f != params && f[-1] != ',' && f[-1] != ';') ||
-	    attn_param_choice_name(&m->params[fi], (int)m->params[fi].def, def, sizeof(def)))
-		return 1;
-	f += 5;
-	size_t len = strcspn(f, ",;");
-	return strlen(def) == len && strncmp(def, f, len) == 0;
-}
-
-/*
  * Legend labels: the method, its parameters when the chart holds more than
  * one parameter set of that method, and the shape when it holds more than one
  * shape; then, for complexity charts over N, "N^1.02 (theory 1)".
@@ -189,18 +172,15 @@ static void label_series(struct plot *p, const struct plot_kind *k, const char *
 		if (isfinite(b))
 			len +=
 			    (size_t)snprintf(s->label + len, sizeof(s->label) - len, "  N^%.2f", b);
+		/* the form's and mode's exponent, the one `fit` quotes (theory.h) */
 		const struct attn_method *m = reg ? attn_registry_find(reg, s->method) : NULL;
-		/*
-		 * The descriptor's time exponent is prefill's; one decode step
-		 * costs its derivative, one power of N less (softmax N, a
-		 * recurrence N^0).
-		 */
-		if (!m || len >= sizeof(s->label) || !default_form(m, s->params))
+		double t_exp, m_exp;
+		if (!m || len >= sizeof(s->label) ||
+		    attn_method_theory(m, s->params, attn_theory_is_decode(s->shape), &t_exp,
+		                       &m_exp))
 			continue;
-		double theory = k->exp_is_mem ? m->mem_exp : m->time_exp;
-		if (!k->exp_is_mem && strstr(s->shape, " decode "))
-			theory = theory > 1 ? theory - 1 : 0;
-		snprintf(s->label + len, sizeof(s->label) - len, " (theory %g)", theory);
+		snprintf(s->label + len, sizeof(s->label) - len, " (theory %g)",
+		         k->exp_is_mem ? m_exp : t_exp);
 	}
 }
 

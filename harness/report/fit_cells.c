@@ -9,6 +9,7 @@
 
 #include "attnbench/fit.h"
 #include "attnbench/report.h"
+#include "attnbench/theory.h"
 
 const char *const attn_report_fit_col_names[ATTN_REPORT_FIT_COLS] = {
     "method",
@@ -39,6 +40,14 @@ static void fmt_crossover(const struct attn_fit_crossover *c, const char *method
 	}
 }
 
+double attn_report_fit_theory(const struct attn_fit_row *r, const struct attn_registry *reg)
+{
+	double t = NAN;
+	const struct attn_method *m = reg ? attn_registry_find(reg, r->method) : NULL;
+	attn_method_theory(m, r->params, attn_theory_is_decode(r->family), &t, NULL);
+	return t;
+}
+
 void attn_report_fit_cells(const struct attn_fit_row *r, const struct attn_registry *reg,
                            char cells[ATTN_REPORT_FIT_COLS][320])
 {
@@ -50,9 +59,9 @@ void attn_report_fit_cells(const struct attn_fit_row *r, const struct attn_regis
 		snprintf(cells[4], 320, "%.3f [%.3f, %.3f]", r->exponent, r->ci_lo, r->ci_hi);
 	else
 		snprintf(cells[4], 320, "-");
-	const struct attn_method *m = reg ? attn_registry_find(reg, r->method) : NULL;
-	if (m)
-		snprintf(cells[5], 320, "%g", m->time_exp);
+	const double theory = attn_report_fit_theory(r, reg);
+	if (isfinite(theory))
+		snprintf(cells[5], 320, "%g", theory);
 	else
 		snprintf(cells[5], 320, "-");
 	if (r->dominant >= 0)

@@ -175,7 +175,8 @@ int attn_fit_nnls(const double *n, const double *t, int m, double coef[ATTN_FIT_
 {
 	for (int j = 0; j < NC; j++)
 		coef[j] = 0;
-	if (!n || !t || m < 1 || m > MAX_ROWS)
+	/* fewer points than terms: the terms are not determined, no split is meaningful */
+	if (!n || !t || m < NC || m > MAX_ROWS)
 		return ATTN_ERR_INVALID;
 	/*
 	 * Rows divided by t_i (relative residuals, b = 1), columns scaled to a
@@ -456,6 +457,11 @@ static void fit_curve(struct attn_fit_row *row, const struct fit_case *pc, int m
 	point_medians(pts, m, t, buf, NULL);
 	free(buf);
 	attn_fit_exponent(pts, m, n_boot, seed, &row->exponent, &row->ci_lo, &row->ci_hi);
+	if (m < NC) {
+		snprintf(row->note, sizeof(row->note),
+		         "%d points, fewer than the model's %d terms: no dominant term", m, NC);
+		return;
+	}
 	if (attn_fit_nnls(n, t, m, row->coef) == ATTN_OK)
 		row->dominant = attn_fit_shares(row->coef, row->n_max, row->share);
 }
@@ -477,14 +483,16 @@ static void fit_cross(struct attn_fit_row *row, const struct fit_case *pc, int m
 			i++, j++;
 		}
 	}
+	const size_t at = strlen(row->note), left = sizeof(row->note) - at;
+	const char *sep = at ? "; " : "";
 	if (k < 2) {
-		snprintf(row->note, sizeof(row->note),
-		         "flash measured at %d common N: no crossover", k);
+		snprintf(row->note + at, left, "%sflash measured at %d common N: no crossover", sep,
+		         k);
 		return;
 	}
 	attn_fit_cross(a, b, k, n_boot, seed, &row->cross);
 	if (row->cross.n_no_cross > 0)
-		snprintf(row->note, sizeof(row->note), "%d of %d resamples do not cross",
+		snprintf(row->note + at, left, "%s%d of %d resamples do not cross", sep,
 		         row->cross.n_no_cross, row->cross.n_boot);
 }
 

@@ -320,6 +320,73 @@ static void nsa_dump_mask(const void *arg, int pass, int64_t bh, const struct at
 	pt->win.mask(pt->win.arg, 0, bh, hd, r0, nq, c0, nk, mask);
 }
 
+/*
+ * (query, key) pairs both branches keep: the keys of a selected block that
+ * are also in the query's window (t - w < j <= t, causal). The selected
+ * blocks are whole (FULL) and causal-masked, so per row and block this is
+ * the overlap of two key ranges. O(NQ (topk + 1)) per head.
+ */
+static double nsa_overlap(const struct attn__route_spec *rs, const struct attn_shape *s,
+                          const struct nsa_patterns *pt)
+{
+	const struct nsa_cfg *c = rs->cfg;
+	const int64_t N = s->n, NQ = attn_shape_nq(s), b = rs->b, heads = s->batch * s->heads;
+	double both = 0.0;
+	for (int64_t bh = 0; bh < heads; bh++) {
+		struct attn__bs_head hd;
+		pt->sel.head(pt->sel.arg, 0, bh, &hd);
+		for (int64_t i = 0; i < rs->lo.nqb; i++)
+			for (int64_t t = i * b; t < attn__min64(NQ, i * b + b); t++) {
+				const int64_t pos = s->mode == ATTN_MODE_DECODE ? N - 1 : t;
+				const int64_t lo = pos - c->w + 1 > 0 ? pos - c->w + 1 : 0;
+				for (int64_t e = hd.row[i]; e < hd.row[i + 1]; e++) {
+					const int64_t j0 = (int64_t)hd.col[e] * b;
+					const int64_t k0 = j0 > lo ? j0 : lo;
+					const int64_t k1 =
+					    attn__min64(attn__min64(j0 + b, N) - 1, pos);
+					both += k1 >= k0 ? (double)(k1 - k0 + 1) : 0.0;
+				}
+			}
+	}
+	return both;
+}
+
+/*
+ * The figures of a call. "density" is the union of the (query, key) pairs
+ * the selected and window branches attend to, over the (causal) score
+ * matrix: at most 1. Per branch, under their own names: density_sel and
+ * density_win (their kept pairs), density_cmp (the compressed branch's
+ * (query, complete block) scores, over the same pairs: about 1/b).
+ * flops_computed and tiles count both branches' work, overlap included:
+ * it is computed twice.
+ */
+static void nsa_report(const struct attn_ctx *ctx, const struct attn_shape *s,
+                       const struct attn__route_spec *rs, const struct nsa_patterns *pt,
+                       const struct attn__bs_stats *sel, const struct attn__bs_stats *win,
+                       double routing_ns)
+{
+	if (!ctx || !ctx->report)
+		return;
+	const struct nsa_cfg *c = rs->cfg;
+	const double pairs = attn__softmax_pairs(s);
+	const double kept = (double)(sel->kept + win->kept);
+	double cmp = 0.0;
+	for (int64_t r = 0; r < attn_shape_nq(s); r++)
+		cmp +=
+		    (double)nsa_complete(s->mode == ATTN_MODE_DECODE ? s->n - 1 : r, rs->b, c->nkb);
+	cmp *= (double)(s->batch * s->heads);
+	const double rows = s->mode == ATTN_MODE_DECODE ? 1.0 : (double)rs->b;
+	ctx->report(ctx, "density", (kept - nsa_overlap(rs, s, pt)) / pairs, "1");
+	ctx->report(ctx, "density_sel", (double)sel->kept / pairs, "1");
+	ctx->report(ctx, "density_win", (double)win->kept / pairs, "1");
+	ctx->report(ctx, "density_cmp", cmp / pairs, "1");
+	ctx->report(ctx, "flops_computed", attn__bs_flops(s, kept) + rs->routing_flops, "flop");
+	ctx->report(ctx, "tiles", (double)(sel->tiles + win->tiles), "1");
+	ctx->report(ctx, "routing_ns", routing_ns, "ns");
+	ctx->report(ctx, "tile_density",
+	            (double)(sel->tiles + win->tiles) * rows * (double)rs->b / pairs, "1");
+}
+
 static int nsa_forward(const struct attn_method *m, const struct attn_shape *s,
                        const struct attn_params *p, const struct attn_inputs *in, float *out,
                        void *ws, const struct attn_ctx *ctx)
@@ -356,9 +423,7 @@ static int nsa_forward(const struct attn_method *m, const struct attn_shape *s,
 			o[e] = g * ocmp[e] + gs * o[e] + g * ow[e];
 	}
 
-	st.tiles += st_win.tiles;
-	st.kept += st_win.kept;
-	attn__route_report(ctx, s, rs.b, &st, rs.routing_flops, ns);
+	nsa_report(ctx, s, &rs, &pt, &st, &st_win, ns);
 	const struct attn__bs_pattern both = {
 	    .b = rs.b, .passes = 2, .head = nsa_dump_head, .mask = nsa_dump_mask, .arg = &pt};
 	attn__bs_dump(ctx, &both, s, 0, (uint8_t *)base + w.off_flag);

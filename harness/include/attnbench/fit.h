@@ -69,7 +69,8 @@ int attn_fit_exponent(const struct attn_fit_point *pts, int m, int n_boot, uint6
 /*
  * coef[ATTN_FIT_TERMS] >= 0 minimising sum_i ((model(n_i) - t_i) / t_i)²:
  * relative residuals, because timing noise is multiplicative and every N
- * should count, not only the largest. ATTN_ERR_INVALID for m < 1 or a
+ * should count, not only the largest. ATTN_ERR_INVALID for fewer points
+ * than terms (m < ATTN_FIT_TERMS: the terms are not determined) or a
  * non-positive t.
  */
 int attn_fit_nnls(const double *n, const double *t, int m, double coef[ATTN_FIT_TERMS]);

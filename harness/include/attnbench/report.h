@@ -154,6 +154,8 @@ int attn_figures_draw(const struct attn_figures_req *q, struct attn_figures_resu
 #define ATTN_REPORT_FIT_COLS 9
 struct attn_fit_row;
 extern const char *const attn_report_fit_col_names[ATTN_REPORT_FIT_COLS];
+/* The curve's theoretical time exponent (theory.h: its form and mode), NAN if unknown. */
+double attn_report_fit_theory(const struct attn_fit_row *r, const struct attn_registry *reg);
 void attn_report_fit_cells(const struct attn_fit_row *r, const struct attn_registry *reg,
                            char cells[ATTN_REPORT_FIT_COLS][320]);
 
