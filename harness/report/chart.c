@@ -322,12 +322,29 @@ static void label_series(struct plot *p, const struct plot_kind *k, const char *
 			                        s->what);
 		if (!k->slope || s->what || strcmp(xcol, "n") != 0 || len >= sizeof(s->label))
 			continue;
-		double b = attn_stats_loglog_slope(s->x, s->y, s->n, NULL);
+		/*
+		 * A window of w tokens costs N w only once N > w (below, every
+		 * query sees all keys: N^2), so its slope is fitted over N > w,
+		 * the regime its theory covers, and the legend says so.
+		 */
+		char wv[32];
+		param_value(s->params, "w", wv, sizeof(wv));
+		double w = *wv ? atof(wv) : 0;
+		int from = 0;
+		while (w > 0 && from < s->n && s->x[from] <= w)
+			from++;
+		double b = s->n - from >= 2 ? attn_stats_loglog_slope(s->x + from, s->y + from,
+		                                                      s->n - from, NULL)
+		                            : NAN;
 		if (fabs(b) < 0.005)
 			b = 0; /* a flat curve is N^0.00, not N^-0.00 */
 		if (isfinite(b))
 			len +=
-			    (size_t)snprintf(s->label + len, sizeof(s->label) - len, "  N^%.2f", b);
+			    (size_t)snprintf(s->label + len, sizeof(s->label) - len, "  N^%.2f%s%s",
+			                     b, from ? " over N > w=" : "", from ? wv : "");
+		else if (w > 0)
+			len += (size_t)snprintf(s->label + len, sizeof(s->label) - len,
+			                        "  no slope: under 2 points with N > w=%s", wv);
 		const struct attn_method *m = reg ? attn_registry_find(reg, s->method) : NULL;
 		/*
 		 * The descriptor's time exponent is prefill's; one decode step
@@ -583,7 +600,14 @@ static int write_gp(const char *dir, const char *name, const char *format,
 	fprintf(f, "# attnbench plot: %s. Generated; every number comes from the database.\n",
 	        name);
 	/* Many series: the legend goes under the chart in columns, so the chart keeps its width. */
-	int crowded = p->n > 16;
+	size_t widest = 0;
+	for (int i = 0; i < p->n; i++)
+		widest = strlen(p->s[i].label) > widest ? strlen(p->s[i].label) : widest;
+	/*
+	 * Long labels (a stack's name and its saving) also go under the chart,
+	 * in one column: at the right they would squeeze the chart to a strip.
+	 */
+	int crowded = p->n > 16 || widest > 44, cols = p->n > 16 ? 3 : 1;
 	fprintf(f, "set terminal %s noenhanced size 1280,%d font 'sans,12'\n",
 	        svg ? "svg dynamic" : "pngcairo", crowded ? 1000 : 800);
 	fprintf(f, "set output '%s.%s'\nset title ", name, svg ? "svg" : "png");
@@ -604,11 +628,11 @@ static int write_gp(const char *dir, const char *name, const char *format,
 		 * the legend is placed in it: three columns.
 		 */
 		int entries = p->n + (rf ? (rf->sgemm > 0) + (rf->fma > 0) + (rf->triad > 0) : 0);
-		int rows = (entries + 2) / 3;
+		int rows = (entries + cols - 1) / cols;
 		fprintf(f,
 		        "set bmargin at screen %.3f\nset key at screen 0.5,screen 0.015 center "
 		        "bottom maxrows %d box spacing 1.1\n",
-		        0.075 + 0.019 * rows, rows);
+		        0.095 + 0.024 * rows, rows);
 	} else {
 		fputs("set key outside right top box opaque spacing 1.2\n", f);
 	}
