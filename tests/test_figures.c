@@ -89,6 +89,77 @@ START_TEST(page_has_everything)
 }
 END_TEST
 
+/* The script gnuplot drew figure `name` from, malloc'd. */
+static char *script(const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/out/%s.gp", dir, name);
+	return slurp(path);
+}
+
+/* The colour of the plot line whose title starts with `title` in gp, into rgb[8]. */
+static void colour_of(const char *gp, const char *title, char rgb[8])
+{
+	char want[128];
+	snprintf(want, sizeof(want), "title '%s", title);
+	const char *t = strstr(gp, want);
+	ck_assert_msg(t, "no series titled %s in:\n%s", title, gp);
+	const char *line = t;
+	while (line > gp && line[-1] != '\n')
+		line--;
+	const char *lc = strstr(line, "lc rgb '");
+	ck_assert_msg(lc && lc < t, "series %s has no colour", title);
+	snprintf(rgb, 8, "%.7s", lc + 8);
+}
+
+/*
+ * What a reviewer reads off the figures: one colour per method; hybrid
+ * stacks by their models' names with what they save against all-softmax;
+ * no constant parameter in a label; measured memory beside the declared;
+ * the accuracy chart as points labelled with N; a window's slope fitted
+ * over N > w only.
+ */
+START_TEST(figures_read_right)
+{
+	ck_assert_msg(drawn == 0, "figures exited %d:\n%s", drawn, draw_out);
+	char a[8], b[8];
+	char *gp = script("fig5_time_sparse");
+	colour_of(gp, "moba", a);
+	colour_of(gp, "window", b);
+	ck_assert_msg(strcmp(a, b) != 0, "moba and window share colour %s", a);
+	ck_assert_msg(strstr(gp, "N > w=512"), "window's slope regime unsaid:\n%s", gp);
+	free(gp);
+
+	gp = script("fig4_hybrid_state");
+	ck_assert_ptr_nonnull(strstr(gp, "title 'MiniMax-01 (7 lightning : 1 softmax)"));
+	ck_assert_ptr_nonnull(strstr(gp, "vs all-softmax at N=1024"));
+	ck_assert_ptr_null(strstr(gp, "stack="));
+	colour_of(gp, "MiniMax-01 (7", a);
+	colour_of(gp, "MiniMax-01 depth", b);
+	ck_assert_str_eq(a, b); /* a stack and its baseline: one colour, two line styles */
+	colour_of(gp, "Jamba (7", b);
+	ck_assert_str_ne(a, b);
+	free(gp);
+
+	gp = script("fig2_dualform_time");
+	ck_assert_ptr_nonnull(strstr(gp, "title 'retnet[form=parallel]"));
+	ck_assert_msg(!strstr(gp, "C=") && !strstr(gp, "gamma="), "constant params:\n%s", gp);
+	free(gp);
+
+	gp = script("fig6_memory_linear");
+	ck_assert_ptr_nonnull(strstr(gp, "measured tracked peak'"));
+	ck_assert_ptr_nonnull(strstr(gp, "measured RSS delta'"));
+	free(gp);
+
+	gp = script("fig7_accuracy");
+	ck_assert_ptr_nonnull(strstr(gp, " with points "));
+	ck_assert_ptr_null(strstr(gp, "linespoints"));
+	ck_assert_ptr_nonnull(strstr(gp, "sprintf('N=%d', $5)) with labels"));
+	ck_assert_ptr_nonnull(strstr(gp, "set yrange ["));
+	free(gp);
+}
+END_TEST
+
 /*
  * Chromium loads the page headless; the page's script writes on <body> how
  * many images decoded out of how many, and --dump-dom prints the DOM after
@@ -197,6 +268,7 @@ int main(void)
 	tcase_add_test(tc, no_sweep_without_runs);
 	tcase_add_test(tc, figures_drawn);
 	tcase_add_test(tc, page_has_everything);
+	tcase_add_test(tc, figures_read_right);
 	tcase_add_test(tc, chromium_shows_every_image);
 	suite_add_tcase(s, tc);
 	return attn_test_run(s, CK_NORMAL);

@@ -64,7 +64,7 @@ int attn_query_series(struct attn_store *st, const struct attn_query_series_req 
 	snprintf(sql, sizeof(sql),
 	         ATTN__WITH_RUN_SET
 	         "SELECT c.method, c.family, c.params, %s AS shape, %s AS x, my.value, lo.value, "
-	         "hi.value FROM cases c "
+	         "hi.value, c.n FROM cases c "
 	         "JOIN metrics my ON my.case_id = c.id AND my.name = ?2 "
 	         "LEFT JOIN metrics mx ON mx.case_id = c.id AND mx.name = ?3 "
 	         "LEFT JOIN metrics lo ON lo.case_id = c.id AND lo.name = ?4 "
@@ -105,7 +105,8 @@ int attn_query_series(struct attn_store *st, const struct attn_query_series_req 
 		                              .x = sqlite3_column_double(r, 4),
 		                              .y = sqlite3_column_double(r, 5),
 		                              .lo = real_or_nan(r, 6),
-		                              .hi = real_or_nan(r, 7)};
+		                              .hi = real_or_nan(r, 7),
+		                              .n = sqlite3_column_int64(r, 8)};
 		rc = point(ctx, &pt);
 	}
 	if (rc == ATTN_OK && step != SQLITE_DONE)

@@ -42,26 +42,58 @@ struct plot_kind {
 	const char *y_label;
 	int slope;      /* the fitted N exponent in the legend (x = n only) */
 	int exp_is_mem; /* theory from mem_exp rather than time_exp */
+	int points;     /* points labelled with their N, no lines (x is not N) */
+	/* measurements drawn beside y_metric, each series named by its word */
+	const char *extra_metric[2], *extra_word[2];
 };
 
 static const struct plot_kind kinds[] = {
-    {"time", NULL, "median_ns", "ci_lo_ns", "ci_hi_ns", 1, 1e-6, NULL,
-     "time per call (ms): median, 95% CI bars", 1, 0},
-    {"memory", NULL, "workspace_bytes", NULL, NULL, 1, 1.0 / 1024, NULL,
-     "workspace (KiB): memory the method needs beyond inputs and output", 1, 1},
-    {"gflops", NULL, "gflops", NULL, NULL, 1, 1, NULL, "throughput (GFLOP/s)", 0, 0},
-    {"roof", "arith_intensity", "gflops", NULL, NULL, 1, 1, "arithmetic intensity (flop/byte)",
-     "throughput (GFLOP/s)", 0, 0},
-    {"error", "median_ns", "rel_err_softmax", NULL, NULL, 1e-6, 1, "median time per call (ms)",
-     "relative error against exact softmax", 0, 0},
-    {"counter", NULL, NULL, NULL, NULL, 1, 1, NULL, NULL, 0, 0},
+    {.name = "time",
+     .y_metric = "median_ns",
+     .lo_metric = "ci_lo_ns",
+     .hi_metric = "ci_hi_ns",
+     .x_scale = 1,
+     .y_scale = 1e-6,
+     .y_label = "time per call (ms): median, 95% CI bars",
+     .slope = 1},
+    {.name = "memory",
+     .y_metric = "workspace_bytes",
+     .x_scale = 1,
+     .y_scale = 1.0 / 1024,
+     .y_label = "memory (KiB): declared workspace (solid), measured tracked peak and RSS delta",
+     .slope = 1,
+     .exp_is_mem = 1,
+     .extra_metric = {"tracked_peak_bytes", "peak_rss_delta_bytes"},
+     .extra_word = {"measured tracked peak", "measured RSS delta"}},
+    {.name = "gflops",
+     .y_metric = "gflops",
+     .x_scale = 1,
+     .y_scale = 1,
+     .y_label = "throughput (GFLOP/s)"},
+    {.name = "roof",
+     .x_metric = "arith_intensity",
+     .y_metric = "gflops",
+     .x_scale = 1,
+     .y_scale = 1,
+     .x_label = "arithmetic intensity (flop/byte)",
+     .y_label = "throughput (GFLOP/s)"},
+    {.name = "error",
+     .x_metric = "median_ns",
+     .y_metric = "rel_err_softmax",
+     .x_scale = 1e-6,
+     .y_scale = 1,
+     .x_label = "median time per call (ms)",
+     .y_label = "relative error against exact softmax",
+     .points = 1},
+    {.name = "counter", .x_scale = 1, .y_scale = 1},
 };
 
 struct series {
 	char *method, *family, *params, *shape;
 	char label[512];
-	double *x, *y, *lo, *hi;
+	double *x, *y, *lo, *hi, *nn; /* nn: each point's N */
 	int n, cap;
+	const char *what; /* NULL, or the measurement a memory chart's extra series draws */
 };
 
 struct plot {
@@ -79,6 +111,7 @@ static void series_free(struct series *s)
 	free(s->y);
 	free(s->lo);
 	free(s->hi);
+	free(s->nn);
 }
 
 static void plot_free(struct plot *p)
@@ -123,8 +156,8 @@ static int plot_add(struct plot *p, const struct attn_query_point *pt)
 	}
 	if (s->n == s->cap) {
 		int nc = s->cap ? 2 * s->cap : 8;
-		double **arr[4] = {&s->x, &s->y, &s->lo, &s->hi};
-		for (int i = 0; i < 4; i++) {
+		double **arr[5] = {&s->x, &s->y, &s->lo, &s->hi, &s->nn};
+		for (int i = 0; i < 5; i++) {
 			double *q = realloc(*arr[i], (size_t)nc * sizeof(double));
 			if (!q)
 				return -1;
@@ -136,14 +169,112 @@ static int plot_add(struct plot *p, const struct attn_query_point *pt)
 	s->y[s->n] = pt->y;
 	s->lo[s->n] = pt->lo;
 	s->hi[s->n] = pt->hi;
+	s->nn[s->n] = (double)pt->n;
 	s->n++;
 	return 0;
 }
 
+/* The value of `key` in "k=v,k=v" params into buf (empty when absent). */
+static void param_value(const char *params, const char *key, char *buf, size_t len)
+{
+	size_t kl = strlen(key);
+	buf[0] = 0;
+	for (const char *q = params; q && *q; q = strchr(q, ',') ? strchr(q, ',') + 1 : NULL)
+		if (strncmp(q, key, kl) == 0 && q[kl] == '=') {
+			snprintf(buf, len, "%.*s", (int)strcspn(q + kl + 1, ","), q + kl + 1);
+			return;
+		}
+}
+
 /*
- * Legend labels: the method, its parameters when the chart holds more than
- * one parameter set of that method, and the shape when it holds more than one
- * shape; then, for complexity charts over N, "N^1.02 (theory 1)".
+ * The hybrid stacks by the names of the models they stand for; a stack
+ * with full=1 is the all-softmax stack of the same depth.
+ */
+static const struct {
+	const char *stack, *name, *softmax_name;
+} stack_names[] = {
+    {"minimax", "MiniMax-01 (7 lightning : 1 softmax)", "MiniMax-01 depth, all softmax (8)"},
+    {"jamba", "Jamba (7 Mamba-2 : 1 softmax)", "Jamba depth, all softmax (8)"},
+    {"gemma3", "Gemma-3 (5 window : 1 global)", "Gemma-3 depth, all softmax (6)"},
+};
+
+/* The human name of a hybrid stack's series, or NULL when it has none. */
+static const char *stack_name(const struct series *s)
+{
+	char stack[32], full[8];
+	param_value(s->params, "stack", stack, sizeof(stack));
+	param_value(s->params, "full", full, sizeof(full));
+	for (size_t i = 0; i < sizeof(stack_names) / sizeof(*stack_names); i++)
+		if (strcmp(stack, stack_names[i].stack) == 0)
+			return strcmp(full, "1") == 0 ? stack_names[i].softmax_name
+			                              : stack_names[i].name;
+	return NULL;
+}
+
+/*
+ * Of a hybrid stack's series (full=0), what it saves against its all-softmax
+ * stack (full=1, same shape) at the largest N both have, as "saves 62% vs
+ * all-softmax at N=1024" into buf; empty when the chart lacks the pair.
+ */
+static void saved_vs_softmax(const struct plot *p, const struct series *s, char *buf, size_t len)
+{
+	char stack[32], full[8], st2[32], full2[8];
+	buf[0] = 0;
+	param_value(s->params, "stack", stack, sizeof(stack));
+	param_value(s->params, "full", full, sizeof(full));
+	if (!*stack || strcmp(full, "0") != 0)
+		return;
+	for (int j = 0; j < p->n; j++) {
+		const struct series *b = &p->s[j];
+		param_value(b->params, "stack", st2, sizeof(st2));
+		param_value(b->params, "full", full2, sizeof(full2));
+		if (strcmp(b->method, s->method) || strcmp(st2, stack) || strcmp(full2, "1") ||
+		    strcmp(b->shape, s->shape) || b->what != s->what)
+			continue;
+		double best_x = -1, ya = NAN, yb = NAN;
+		for (int u = 0; u < s->n; u++)
+			for (int v = 0; v < b->n; v++)
+				if (s->x[u] == b->x[v] && s->x[u] > best_x)
+					best_x = s->x[u], ya = s->y[u], yb = b->y[v];
+		if (best_x > 0 && yb > 0 && isfinite(ya))
+			snprintf(buf, len, "  %s %.0f%% vs all-softmax at N=%.0f",
+			         ya <= yb ? "saves" : "costs", fabs(1 - ya / yb) * 100, best_x);
+		return;
+	}
+}
+
+/*
+ * The parameters of s that differ between the chart's series of its method,
+ * "k=v,k=v" into buf: a parameter every such series shares is constant and
+ * the caption's to state.
+ */
+static void varying_params(const struct plot *p, const struct series *s, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = 0;
+	for (const char *q = s->params; q && *q; q = strchr(q, ',') ? strchr(q, ',') + 1 : NULL) {
+		char key[64], mine[128], other[128];
+		int klen = (int)strcspn(q, "=,");
+		snprintf(key, sizeof(key), "%.*s", klen, q);
+		param_value(s->params, key, mine, sizeof(mine));
+		int varies = 0;
+		for (int j = 0; j < p->n && !varies; j++) {
+			if (strcmp(p->s[j].method, s->method) != 0)
+				continue;
+			param_value(p->s[j].params, key, other, sizeof(other));
+			varies = strcmp(mine, other) != 0;
+		}
+		if (varies && used + 1 < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s=%s", used ? "," : "",
+			                         key, mine);
+	}
+}
+
+/*
+ * Legend labels: the method (a hybrid stack by its model's name), the
+ * parameters that vary between its series, and the shape when the chart
+ * holds more than one shape; then, for complexity charts over N,
+ * "N^1.02 (theory 1)".
  */
 static void label_series(struct plot *p, const struct plot_kind *k, const char *xcol,
                          const struct attn_registry *reg)
@@ -153,25 +284,50 @@ static void label_series(struct plot *p, const struct plot_kind *k, const char *
 		many_shapes |= strcmp(p->s[i].shape, p->s[0].shape) != 0;
 	for (int i = 0; i < p->n; i++) {
 		struct series *s = &p->s[i];
-		int many_params = 0;
-		for (int j = 0; j < p->n; j++)
-			many_params |= strcmp(p->s[j].method, s->method) == 0 &&
-			               strcmp(p->s[j].params, s->params) != 0;
-		size_t len = (size_t)snprintf(s->label, sizeof(s->label), "%s", s->method);
-		if (many_params && *s->params && len < sizeof(s->label))
-			len += (size_t)snprintf(s->label + len, sizeof(s->label) - len, "[%s]",
-			                        s->params);
+		char vary[256];
+		const char *human = stack_name(s);
+		varying_params(p, s, vary, sizeof(vary));
+		size_t len =
+		    (size_t)snprintf(s->label, sizeof(s->label), "%s", human ? human : s->method);
+		if (!human && *vary && len < sizeof(s->label))
+			len +=
+			    (size_t)snprintf(s->label + len, sizeof(s->label) - len, "[%s]", vary);
+		char saved[96];
+		saved_vs_softmax(p, s, saved, sizeof(saved));
+		if (strcmp(xcol, "n") == 0 && *saved && len < sizeof(s->label))
+			len +=
+			    (size_t)snprintf(s->label + len, sizeof(s->label) - len, "%s", saved);
 		if (many_shapes && len < sizeof(s->label))
 			len += (size_t)snprintf(s->label + len, sizeof(s->label) - len, " %s",
 			                        s->shape);
-		if (!k->slope || strcmp(xcol, "n") != 0 || len >= sizeof(s->label))
+		if (s->what && len < sizeof(s->label))
+			len += (size_t)snprintf(s->label + len, sizeof(s->label) - len, ": %s",
+			                        s->what);
+		if (!k->slope || s->what || strcmp(xcol, "n") != 0 || len >= sizeof(s->label))
 			continue;
-		double b = attn_stats_loglog_slope(s->x, s->y, s->n, NULL);
+		/*
+		 * A window of w tokens costs N w only once N > w (below, every
+		 * query sees all keys: N^2), so its slope is fitted over N > w,
+		 * the regime its theory covers, and the legend says so.
+		 */
+		char wv[32];
+		param_value(s->params, "w", wv, sizeof(wv));
+		double w = *wv ? atof(wv) : 0;
+		int from = 0;
+		while (w > 0 && from < s->n && s->x[from] <= w)
+			from++;
+		double b = s->n - from >= 2 ? attn_stats_loglog_slope(s->x + from, s->y + from,
+		                                                      s->n - from, NULL)
+		                            : NAN;
 		if (fabs(b) < 0.005)
 			b = 0; /* a flat curve is N^0.00, not N^-0.00 */
 		if (isfinite(b))
 			len +=
-			    (size_t)snprintf(s->label + len, sizeof(s->label) - len, "  N^%.2f", b);
+			    (size_t)snprintf(s->label + len, sizeof(s->label) - len, "  N^%.2f%s%s",
+			                     b, from ? " over N > w=" : "", from ? wv : "");
+		else if (w > 0)
+			len += (size_t)snprintf(s->label + len, sizeof(s->label) - len,
+			                        "  no slope: under 2 points with N > w=%s", wv);
 		/* the form's and mode's exponent, the one `fit` quotes (theory.h) */
 		const struct attn_method *m = reg ? attn_registry_find(reg, s->method) : NULL;
 		double t_exp, m_exp;
@@ -184,13 +340,61 @@ static void label_series(struct plot *p, const struct plot_kind *k, const char *
 	}
 }
 
-/* One colour per series: the next of its family's palette. */
-static const char *series_colour(const struct plot *p, int i)
+/*
+ * Colour by method, line style and marker by variant (parameters, shape or
+ * measurement) of that method. The palette is Okabe and Ito's eight colours
+ * for colour-blind readers, ordered so that neighbours differ in hue and
+ * lightness; a chart of more than eight methods reuses them with hollow
+ * markers (the figure set keeps its panels at eight or fewer).
+ */
+static const char *const method_palette[] = {"#0072b2", "#d55e00", "#009e73", "#cc79a7",
+                                             "#e69f00", "#56b4e9", "#000000", "#f0e442"};
+#define N_METHOD_COLOURS ((int)(sizeof(method_palette) / sizeof(*method_palette)))
+
+/* Do series a and b take one colour: the same method, and of a hybrid the same stack? */
+static int same_colour(const struct series *a, const struct series *b)
+{
+	char sa[32], sb[32];
+	param_value(a->params, "stack", sa, sizeof(sa));
+	param_value(b->params, "stack", sb, sizeof(sb));
+	return strcmp(a->method, b->method) == 0 && strcmp(sa, sb) == 0;
+}
+
+/* The series' colour's rank among the chart's distinct colours, in the order they come. */
+static int method_rank(const struct plot *p, int i)
+{
+	int first = 0, rank = 0;
+	while (!same_colour(&p->s[first], &p->s[i]))
+		first++;
+	for (int j = 0; j < first; j++) {
+		int seen = 0;
+		for (int k = 0; k < j && !seen; k++)
+			seen = same_colour(&p->s[k], &p->s[j]);
+		rank += !seen;
+	}
+	return rank;
+}
+
+/* The series' rank among the series of its colour: its line style and marker. */
+static int variant_rank(const struct plot *p, int i)
 {
 	int rank = 0;
 	for (int j = 0; j < i; j++)
-		rank += strcmp(p->s[j].family, p->s[i].family) == 0;
-	return attn__gp_family_colour(p->s[i].family, rank);
+		rank += same_colour(&p->s[j], &p->s[i]);
+	return rank;
+}
+
+static const char *series_colour(const struct plot *p, int i)
+{
+	return method_palette[method_rank(p, i) % N_METHOD_COLOURS];
+}
+
+/* gnuplot's filled markers (square, circle, triangle, diamond, pentagon) by variant. */
+static int series_point(const struct plot *p, int i)
+{
+	static const int filled[] = {5, 7, 9, 13, 15}, hollow[] = {4, 6, 8, 12, 14};
+	int v = variant_rank(p, i) % 5;
+	return method_rank(p, i) < N_METHOD_COLOURS ? filled[v] : hollow[v];
 }
 
 struct load_ctx {
@@ -234,6 +438,32 @@ static int plot_load(const struct attn_chart_req *q, const struct plot_kind *k,
 	if (rc == ATTN_ERR_NOMEM)
 		attn_errf(err, errlen, rc, "out of memory loading the chart");
 	return rc;
+}
+
+/*
+ * The kind's measurements beside its declared metric: each loaded on its
+ * own, so its series stay apart from the declared ones, and appended.
+ */
+static int plot_load_extras(const struct attn_chart_req *q, const struct plot_kind *k,
+                            struct plot *p, char *err, size_t errlen)
+{
+	for (int e = 0; e < 2 && k->extra_metric[e]; e++) {
+		struct plot x = {0};
+		int rc = plot_load(q, k, k->extra_metric[e], &x, err, errlen);
+		if (rc == ATTN_OK && grow((void **)&p->s, &p->cap, p->n + x.n, sizeof(*p->s)))
+			rc = attn_errf(err, errlen, ATTN_ERR_NOMEM,
+			               "out of memory loading the chart");
+		if (rc != ATTN_OK) {
+			plot_free(&x);
+			return rc;
+		}
+		for (int i = 0; i < x.n; i++) {
+			x.s[i].what = k->extra_word[e];
+			p->s[p->n++] = x.s[i];
+		}
+		free(x.s);
+	}
+	return ATTN_OK;
 }
 
 /* Keep only approximate methods (by the registry; unknown ones stay). */
@@ -325,12 +555,12 @@ static int write_dats(const char *dir, const char *name, const struct plot *p)
 		FILE *f = fopen(path, "w");
 		if (!f)
 			return -1;
-		fprintf(f, "# %s %s %s %s\n# x y lo hi (stored units)\n", s->method, s->params,
-		        s->shape, s->family);
+		fprintf(f, "# %s %s %s %s%s%s\n# x y lo hi (stored units) N\n", s->method,
+		        s->params, s->shape, s->family, s->what ? " " : "", s->what ? s->what : "");
 		for (int j = 0; j < s->n; j++)
-			fprintf(f, "%.17g %.17g %.17g %.17g\n", s->x[j], s->y[j],
+			fprintf(f, "%.17g %.17g %.17g %.17g %.0f\n", s->x[j], s->y[j],
 			        isfinite(s->lo[j]) ? s->lo[j] : s->y[j],
-			        isfinite(s->hi[j]) ? s->hi[j] : s->y[j]);
+			        isfinite(s->hi[j]) ? s->hi[j] : s->y[j], s->nn[j]);
 		if (fclose(f))
 			return -1;
 	}
@@ -352,7 +582,14 @@ static int write_gp(const char *dir, const char *name, const char *format,
 	fprintf(f, "# attnbench plot: %s. Generated; every number comes from the database.\n",
 	        name);
 	/* Many series: the legend goes under the chart in columns, so the chart keeps its width. */
-	int crowded = p->n > 16;
+	size_t widest = 0;
+	for (int i = 0; i < p->n; i++)
+		widest = strlen(p->s[i].label) > widest ? strlen(p->s[i].label) : widest;
+	/*
+	 * Long labels (a stack's name and its saving) also go under the chart,
+	 * in one column: at the right they would squeeze the chart to a strip.
+	 */
+	int crowded = p->n > 16 || widest > 44, cols = p->n > 16 ? 3 : 1;
 	fprintf(f, "set terminal %s noenhanced size 1280,%d font 'sans,12'\n",
 	        svg ? "svg dynamic" : "pngcairo", crowded ? 1000 : 800);
 	fprintf(f, "set output '%s.%s'\nset title ", name, svg ? "svg" : "png");
@@ -373,11 +610,11 @@ static int write_gp(const char *dir, const char *name, const char *format,
 		 * the legend is placed in it: three columns.
 		 */
 		int entries = p->n + (rf ? (rf->sgemm > 0) + (rf->fma > 0) + (rf->triad > 0) : 0);
-		int rows = (entries + 2) / 3;
+		int rows = (entries + cols - 1) / cols;
 		fprintf(f,
 		        "set bmargin at screen %.3f\nset key at screen 0.5,screen 0.015 center "
 		        "bottom maxrows %d box spacing 1.1\n",
-		        0.075 + 0.019 * rows, rows);
+		        0.095 + 0.024 * rows, rows);
 	} else {
 		fputs("set key outside right top box opaque spacing 1.2\n", f);
 	}
@@ -389,16 +626,44 @@ static int write_gp(const char *dir, const char *name, const char *format,
 				xmin = fmin(xmin, p->s[i].x[j] * k->x_scale);
 		fprintf(f, "set xrange [%.6g:*]\n", xmin);
 	}
+	if (k->points) {
+		/* The ranges are the data's, a fifth of a decade beyond, not whole decades. */
+		double lo[2] = {INFINITY, INFINITY}, hi[2] = {0, 0};
+		for (int i = 0; i < p->n; i++)
+			for (int j = 0; j < p->s[i].n; j++) {
+				double v[2] = {p->s[i].x[j] * k->x_scale,
+				               p->s[i].y[j] * k->y_scale};
+				for (int a = 0; a < 2; a++)
+					if (v[a] > 0)
+						lo[a] = fmin(lo[a], v[a]),
+						hi[a] = fmax(hi[a], v[a]);
+			}
+		for (int a = 0; a < 2; a++)
+			if (isfinite(lo[a]) && hi[a] > 0)
+				fprintf(f, "set %srange [%.6g:%.6g]\n", a ? "y" : "x", lo[a] / 1.6,
+				        hi[a] * 1.6);
+	}
 	fputs("plot ", f);
 	for (int i = 0; i < p->n; i++) {
 		fprintf(f, "%s'%s_%02d.dat' using ($1*%g):($2*%g)", i ? ", \\\n     " : "", name, i,
 		        k->x_scale, k->y_scale);
-		if (k->lo_metric)
+		if (k->lo_metric && !p->s[i].what)
 			fprintf(f, ":($3*%g):($4*%g) with yerrorlines", k->y_scale, k->y_scale);
 		else
-			fputs(" with linespoints", f);
-		fprintf(f, " lw 2 pt %d lc rgb '%s' title ", 5 + 2 * (i % 6), series_colour(p, i));
+			fputs(k->points ? " with points" : " with linespoints", f);
+		fprintf(f, " lw 2 dt %d pt %d ps %s lc rgb '%s' title ", 1 + variant_rank(p, i) % 5,
+		        series_point(p, i), k->points ? "1.6" : "1.2", series_colour(p, i));
 		attn__gp_str(f, p->s[i].label);
+		/*
+		 * Each point's N beside it in the series' colour, above for every
+		 * other series and below for the rest, so that neighbours' labels part.
+		 */
+		if (k->points)
+			fprintf(f,
+			        ", \\\n     '%s_%02d.dat' using ($1*%g):($2*%g):(sprintf('N=%%d', "
+			        "$5)) with labels offset 1,%s left font ',9' tc rgb '%s' notitle",
+			        name, i, k->x_scale, k->y_scale, i % 2 ? "-0.8" : "0.8",
+			        series_colour(p, i));
 	}
 	if (rf && rf->sgemm > 0)
 		fprintf(f,
@@ -459,6 +724,7 @@ int attn_chart_draw(const struct attn_chart_req *q, int *n_series, char *err, si
 		return attn_errf(err, errlen, ATTN_ERR_INVALID, "unknown chart metric '%s'",
 		                 q->metric);
 	if ((rc = plot_load(q, k, y_metric, &p, why, sizeof(why))) != ATTN_OK ||
+	    (p.n && (rc = plot_load_extras(q, k, &p, why, sizeof(why))) != ATTN_OK) ||
 	    (roof && (rc = attn_query_roofs(q->st, q->run, &rf, why, sizeof(why))) != ATTN_OK)) {
 		plot_free(&p);
 		return attn_errf(err, errlen, rc, "%s: %s", q->db_name, why);

@@ -560,7 +560,8 @@ static const struct fig_def figures[] = {
      .title = "Fig. 2b. The dual form, measured: memory",
      .caption = "Workspace each form needs beyond its inputs and output: the parallel "
                 "form holds N² scores (in tiles), the recurrent form one d×d state, the "
-                "chunk form C×C scores per chunk and the state."},
+                "chunk form C×C scores per chunk and the state (solid); dashed and dotted, "
+                "the measured tracked peak and RSS growth of the call."},
     {.name = "fig3_masks",
      .sweep = ATTN_FIG_MASKS,
      .draw = draw_masks,
@@ -597,7 +598,8 @@ static const struct fig_def figures[] = {
      .caption = "Median time per call (bars: 95% CI) vs N, log-log, causal prefill, d = 64, "
                 "two heads, one thread, each method's default form and parameters. The "
                 "legend gives the fitted exponent (least squares on log-log) next to the "
-                "method's theoretical one."},
+                "method's theoretical one; a windowed method's is fitted over N > w only, "
+                "where its theory holds."},
     {.name = "fig6_memory_%s",
      .sweep = ATTN_FIG_COMPLEXITY,
      .draw = draw_chart,
@@ -606,9 +608,10 @@ static const struct fig_def figures[] = {
      .mode = "prefill",
      .per_family = 1,
      .title = "Fig. 6%c. Complexity: %s, memory vs N",
-     .caption = "Workspace bytes each method declares beyond its inputs and output, vs N; "
-                "methods that need none (flash's tiles live on the stack) have no point on "
-                "a log axis."},
+     .caption = "Workspace bytes each method declares beyond its inputs and output, vs N "
+                "(solid; methods that declare none, e.g. flash, whose tiles live on the "
+                "stack, have no solid line on a log axis), beside what was measured: the "
+                "tracked allocation peak (dashed) and the RSS growth of the call (dotted)."},
     {.name = "fig7_accuracy",
      .sweep = ATTN_FIG_COMPLEXITY,
      .draw = draw_chart,
@@ -619,7 +622,7 @@ static const struct fig_def figures[] = {
      .title = "Fig. 7. Accuracy against speed",
      .caption = "Relative error of each softmax approximator's output (kernelised linear "
                 "and sparse methods) against exact softmax attention on the same inputs, "
-                "vs its time per call; one point per N "
+                "vs its time per call; one point per N, labelled with its N "
                 "(gaussian inputs, where attention is spread out: the hard case for "
                 "sparse methods)."},
     {.name = "fig8_roofline",

@@ -166,6 +166,7 @@ struct attn_query_series_req {
 struct attn_query_point {
 	const char *method, *family, *params, *shape;
 	double x, y, lo, hi;
+	long long n; /* the case's sequence length, whatever x is */
 };
 
 /*
