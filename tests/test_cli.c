@@ -524,6 +524,28 @@ START_TEST(sweep_causal_default_and_fig4)
 }
 END_TEST
 
+/* A sweep says which cases lack their error figure, and why. */
+START_TEST(sweep_says_why_error_missing)
+{
+	char db[512];
+	snprintf(db, sizeof(db), "%s/noerr.db", dir);
+	int rc = cli("sweep --db %s --methods flash,linear_elu --n 64 --d 16 --heads 1 "
+	             "--check-max-flops 0 --min-time 0 --min-reps 1 --max-reps 1 --warmup 0 "
+	             "--roof-budget 0 --counters none",
+	             db);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "2 cases without an error figure"), "%s", out);
+	ck_assert_msg(strstr(out, "no oracle: --check-max-flops 0"), "%s", out);
+	/* With an oracle, the line is not there. */
+	snprintf(db, sizeof(db), "%s/err.db", dir);
+	rc = cli("sweep --db %s --methods flash,linear_elu --n 64 --d 16 --heads 1 --min-time 0 "
+	         "--min-reps 1 --max-reps 1 --warmup 0 --roof-budget 0 --counters none",
+	         db);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	ck_assert_msg(!strstr(out, "without an error figure"), "%s", out);
+}
+END_TEST
+
 /* `run` says each figure under a name its unit agrees with, and as JSON. */
 START_TEST(run_output_names_units_json)
 {
@@ -893,6 +915,7 @@ int main(void)
 	tcase_add_test(tc, preset_options);
 	tcase_add_test(tc, ci_preset_families);
 	tcase_add_test(tc, sweep_causal_default_and_fig4);
+	tcase_add_test(tc, sweep_says_why_error_missing);
 	tcase_add_test(tc, run_output_names_units_json);
 	tcase_set_timeout(tc, 240);
 	suite_add_tcase(s, tc);

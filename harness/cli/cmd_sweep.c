@@ -279,6 +279,10 @@ static void ensure_parent_dir(const char *path)
 struct printer {
 	const char *db_path;
 	int quiet, tty;
+	/* Cases that ran but lack their error figure, and the first one's reason. */
+	const struct attn_run_opts *ro;
+	int no_error;
+	char no_error_case[512], no_error_why[320];
 };
 
 static void on_message(void *ctx, enum attn_sweep_level level, const char *text)
@@ -356,7 +360,15 @@ static void on_group(void *ctx, const struct attn_sweep_group *g)
 static void on_case(void *ctx, int index, int total, const struct attn_case *c,
                     const struct attn_case_result *r)
 {
-	const struct printer *p = ctx;
+	struct printer *p = ctx;
+	/* An exact method's error is rel_err, another's rel_err_softmax. */
+	const char *err_name = c->method->flags & ATTN_METHOD_EXACT ? "rel_err" : "rel_err_softmax";
+	char why[256];
+	if (p->ro && attn_result_missing_why(c, r, p->ro, err_name, why, sizeof(why)) &&
+	    p->no_error++ == 0) {
+		attn_case_describe(c, p->no_error_case, sizeof(p->no_error_case));
+		snprintf(p->no_error_why, sizeof(p->no_error_why), "%s: %s", err_name, why);
+	}
 	int bad = r->status == ATTN_CASE_TIMEOUT || r->status == ATTN_CASE_CRASHED ||
 	          r->status == ATTN_CASE_FAILED || r->status == ATTN_CASE_FAILED_CHECK;
 	if (p->quiet || (p->tty && !bad && r->status == ATTN_CASE_OK))
@@ -399,6 +411,10 @@ static int summary(const struct printer *p, const struct attn_sweep_outcome *o)
 		if (o->skipped)
 			fprintf(stderr, " (%d already recorded)", o->skipped);
 		fprintf(stderr, "; results in %s\n", p->db_path);
+		if (p->no_error)
+			fprintf(stderr, "sweep: %d case%s without an error figure, first %s: %s\n",
+			        p->no_error, p->no_error > 1 ? "s" : "", p->no_error_case,
+			        p->no_error_why);
 		if (o->db_error)
 			fprintf(stderr,
 			        "sweep: the cases recorded before the error are kept; once the "
@@ -461,6 +477,9 @@ int cli_sweep_run(const struct attn_sweep_spec *spec, struct attn_sweep_options 
 		cli_error("sweep", "%s", err);
 		return EXIT_USAGE;
 	}
+	/* A resumed run's protocol is the stored one, which the reasons would misquote. */
+	if (!opt->resume)
+		p.ro = &proto.ro;
 	/* So is a bad spec (a --resume takes its spec from the database). */
 	if (!opt->resume) {
 		struct attn_case_list cases;
