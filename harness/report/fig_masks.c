@@ -248,9 +248,10 @@ static int write_dat(const char *dir, const char *name, int i, const struct pane
 	if (p->pool > 1)
 		fprintf(f, ", max-pooled %lldx%lld", (long long)p->pool, (long long)p->pool);
 	fputs("\n# rows = query blocks, columns = key blocks, the block's kept fraction\n", f);
-	for (int64_t r = 0; r < p->rows; r++)
+	/* gnuplot draws no image one row tall: a decode mask's row goes in twice. */
+	for (int64_t r = 0; r < p->rows + (p->rows == 1); r++)
 		for (int64_t c = 0; c < p->cols; c++)
-			fprintf(f, "%.3g%c", kept_fraction(p->cell[r * p->cols + c]),
+			fprintf(f, "%.3g%c", kept_fraction(p->cell[r % p->rows * p->cols + c]),
 			        c + 1 < p->cols ? ' ' : '\n');
 	return fclose(f) ? -1 : 0;
 }
@@ -350,10 +351,18 @@ static int write_gp(const char *run_title, const char *dir, const char *name, co
 		attn__gp_str(f, shape);
 		fputs(".\"\\n\".", f);
 		attn__gp_str(f, dens);
+		/* A decode mask is one query row: a strip as wide as the square panels, not a line.
+		 */
+		fputs(p->nqb * 8 <= p->nkb ? "\nset size noratio" : "\nset size ratio -1", f);
 		/* Pixels centred on the stored block index they start at, edges at the blocks'. */
 		double half = p->pool / 2.0;
 		fprintf(f, "\nset xrange [-0.5:%g]\nset yrange [%g:-0.5]\n",
-		        p->cols * p->pool - 0.5, p->rows * p->pool - 0.5);
+		        p->cols * p->pool - 0.5, (p->rows + (p->rows == 1)) * p->pool - 0.5);
+		fputs(p->rows == 1 ? "set ytics ('the decode query' 0.5*"
+		                   : "set ytics autofreq\nset ylabel 'query block' offset 1.5,0\n",
+		      f);
+		if (p->rows == 1)
+			fprintf(f, "%lld)\nunset ylabel\n", (long long)p->pool * 2 - 1);
 		/*
 		 * Grey over the strictly-future triangle: blank there is causality,
 		 * not sparsity, and the diagonal blocks show as the half they compute.
