@@ -114,6 +114,13 @@ START_TEST(masks_figure)
 	add_case(db, 4, 1, "dilated", "w=8,r=2,b=8", 2400, 1);
 	add_mask(db, 4, 300, 300, big);
 	add_case(db, 5, 2, "flash", "", 64, 1);
+	/* Fractions as the engine stores them: whole below the diagonal, about half on it. */
+	unsigned char frac[64];
+	for (int i = 0; i < 8; i++)
+		for (int j = 0; j < 8; j++)
+			frac[i * 8 + j] = j < i ? 255 : j == i ? 129 : 0;
+	add_case(db, 6, 1, "nsa", "b=8,gate=0.333333333", 64, 1);
+	add_mask(db, 6, 8, 8, frac);
 	ck_assert(sqlite3_close(db) == SQLITE_OK);
 	ck_assert_msg(attn_store_open(path, ATTN_STORE_READONLY, &st, err, sizeof(err)) == ATTN_OK,
 	              "%s", err);
@@ -151,7 +158,12 @@ START_TEST(masks_figure)
 	for (int i = 0; i < 150; i++)
 		for (int j = 0; j < 150; j++)
 			ck_assert_int_eq(got[i * 150 + j], i == j);
+	/* A partial block is drawn as its kept fraction, the title's numbers rounded. */
 	snprintf(path, sizeof(path), "%s/masks_03.dat", out);
+	char *fd = slurp(path);
+	ck_assert_msg(strstr(fd, "\n0.506 0 0 0 0 0 0 0\n1 0.506 0 "), "%s", fd);
+	free(fd);
+	snprintf(path, sizeof(path), "%s/masks_04.dat", out);
 	ck_assert(stat(path, &sb) != 0);
 
 	snprintf(path, sizeof(path), "%s/masks.gp", out);
@@ -163,6 +175,7 @@ START_TEST(masks_figure)
 	snprintf(want, sizeof(want), "'density %.3g (of blocks kept)'", kept / 256.0);
 	ck_assert_msg(strstr(gp, want), "%s not in\n%s", want, gp);
 	ck_assert(strstr(gp, "'N=2400, 300x300 blocks, max-pooled 2x2'"));
+	ck_assert_msg(strstr(gp, "'nsa  b=8,gate=0.3333'") && strstr(gp, "set colorbox"), "%s", gp);
 
 	/* Run 2 has a case but no mask. */
 	ck_assert_int_eq(attn_fig_masks(st, "r.db", 2, out, "none", formats, 1, caption,

@@ -1,8 +1,12 @@
 /*
  * Survey Fig. 3: what the block-sparse methods compute, as one heat map of
  * the kept-block mask per method and parameters. The masks are the ones
- * `sweep --dump-mask` stored (head 0, one extra untimed call); this file only
- * picks one per panel, writes it as a gnuplot matrix and draws the grid. The
+ * `sweep --dump-mask` stored (head 0, one extra untimed call, in original
+ * positions: the sorting methods' maps are undone by the engine); this file
+ * picks one per panel, writes it as a gnuplot matrix and draws the grid. A
+ * stored byte is the block's kept fraction (methods/engines/blocksparse.h:
+ * 0 skipped, 2..253 partial, 255 whole; 1 kept, fraction unknown, as masks
+ * were before they carried fractions), shaded from pale to full orange. The
  * density in each title is the method's own figure when the run stored it,
  * because only the method knows the fraction of the score matrix it really
  * computed (partial diagonal blocks, several branches); the mask's kept block
@@ -20,9 +24,9 @@
 #include "report_internal.h"
 
 /*
- * Masks wider than this many blocks a side are max-pooled (a pixel is kept
- * when any block under it is) so a panel a few hundred pixels wide still
- * shows every kept block instead of aliasing them away.
+ * Masks wider than this many blocks a side are max-pooled (a pixel shows the
+ * fullest block under it) so a panel a few hundred pixels wide still shows
+ * every kept block instead of aliasing them away.
  */
 #define MASK_SIDE  256
 #define MAX_PANELS 48 /* a grid taller than 12 rows is no longer a figure */
@@ -39,7 +43,8 @@ struct panel {
 	int64_t nqb, nkb;   /* the stored mask */
 	int64_t pool;       /* pool x pool stored blocks per drawn cell */
 	int64_t rows, cols; /* the drawn matrix */
-	uint8_t *cell;      /* (rows, cols), 1 = some block under the cell is kept */
+	uint8_t *cell;      /* (rows, cols), the fullest stored byte under the cell */
+	int graded;         /* some block carries a partial fraction (2..253) */
 };
 
 struct panels {
@@ -68,6 +73,48 @@ static int better(const struct panel *p, int prefill, int causal, long n)
 	if (causal != p->causal)
 		return causal;
 	return n > p->n;
+}
+
+/* The kept fraction a stored mask byte stands for (see the top of the file). */
+static double kept_fraction(uint8_t v)
+{
+	if (v == 0)
+		return 0.0;
+	if (v == 1 || v >= 254)
+		return 1.0;
+	return (v - 2 + 0.5) / 252.0;
+}
+
+/*
+ * The params for a title: "k=v,..." with each non-integer number rounded to
+ * 4 significant digits (gate=0.333333333 reads gate=0.3333).
+ */
+static void tidy_params(const char *in, char *out, size_t len)
+{
+	size_t k = 0;
+	out[0] = 0;
+	while (*in && k + 1 < len) {
+		size_t n = strcspn(in, ",");
+		const char *eq = memchr(in, '=', n);
+		char val[64], *end;
+		int w;
+		if (eq && (size_t)(in + n - eq - 1) < sizeof(val)) {
+			memcpy(val, eq + 1, in + n - eq - 1);
+			val[in + n - eq - 1] = 0;
+			double x = strtod(val, &end);
+			if (end != val && !*end && strpbrk(val, ".eE"))
+				w = snprintf(out + k, len - k, "%s%.*s%.4g", k ? "," : "",
+				             (int)(eq + 1 - in), in, x);
+			else
+				w = snprintf(out + k, len - k, "%s%.*s", k ? "," : "", (int)n, in);
+		} else {
+			w = snprintf(out + k, len - k, "%s%.*s", k ? "," : "", (int)n, in);
+		}
+		if (w < 0 || (size_t)w >= len - k)
+			break;
+		k += (size_t)w;
+		in += n + (in[n] == ',');
+	}
 }
 
 /* A copy of s, or NULL. */
@@ -136,7 +183,8 @@ static int pick_panels(struct attn_store *st, const char *db_name, long run, str
 /*
  * Load p's mask and max-pool it to at most MASK_SIDE cells a side:
  * cell[r][c] = max over the pool x pool blocks (r·pool.., c·pool..). Without
- * the density metric, the density is the kept fraction of the stored blocks.
+ * the density metric, the density is the mean kept fraction of the stored
+ * blocks (of the blocks kept, for masks without fractions).
  * ATTN_ERR_DB for a mask whose size disagrees with its blocks.
  */
 static int load_mask(struct attn_store *st, const char *db_name, struct panel *p, char *err,
@@ -170,15 +218,18 @@ static int load_mask(struct attn_store *st, const char *db_name, struct panel *p
 		               (long long)p->nqb, (long long)p->nkb);
 		goto out;
 	}
-	int64_t kept = 0;
+	double kept = 0;
 	for (int64_t i = 0; i < p->nqb; i++)
 		for (int64_t j = 0; j < p->nkb; j++) {
-			int on = m[i * p->nkb + j] != 0;
-			kept += on;
-			p->cell[i / p->pool * p->cols + j / p->pool] |= on;
+			uint8_t v = m[i * p->nkb + j],
+			        *c = &p->cell[i / p->pool * p->cols + j / p->pool];
+			kept += kept_fraction(v);
+			p->graded |= v >= 2 && v <= 253;
+			if (kept_fraction(v) > kept_fraction(*c))
+				*c = v;
 		}
 	if (!p->have_density)
-		p->density = (double)kept / (double)(p->nqb * p->nkb);
+		p->density = kept / (double)(p->nqb * p->nkb);
 	rc = ATTN_OK;
 out:
 	free(m);
@@ -196,12 +247,12 @@ static int write_dat(const char *dir, const char *name, int i, const struct pane
 	        p->case_id, p->head, p->n, (long long)p->nqb, (long long)p->nkb);
 	if (p->pool > 1)
 		fprintf(f, ", max-pooled %lldx%lld", (long long)p->pool, (long long)p->pool);
-	fputs("\n# rows = query blocks, columns = key blocks, 1 = kept\n", f);
-	for (int64_t r = 0; r < p->rows; r++)
-		for (int64_t c = 0; c < p->cols; c++) {
-			fputc('0' + p->cell[r * p->cols + c], f);
-			fputc(c + 1 < p->cols ? ' ' : '\n', f);
-		}
+	fputs("\n# rows = query blocks, columns = key blocks, the block's kept fraction\n", f);
+	/* gnuplot draws no image one row tall: a decode mask's row goes in twice. */
+	for (int64_t r = 0; r < p->rows + (p->rows == 1); r++)
+		for (int64_t c = 0; c < p->cols; c++)
+			fprintf(f, "%.3g%c", kept_fraction(p->cell[r % p->rows * p->cols + c]),
+			        c + 1 < p->cols ? ' ' : '\n');
 	return fclose(f) ? -1 : 0;
 }
 
@@ -239,24 +290,29 @@ static int write_gp(const char *run_title, const char *dir, const char *name, co
 	        "database.\n",
 	        name);
 	fprintf(f, "set terminal %s noenhanced size %d,%d font 'sans,11'\n",
-	        svg ? "svg dynamic" : "pngcairo", cols * PANEL_W, rows * PANEL_H + 70);
+	        svg ? "svg dynamic" : "pngcairo", cols * PANEL_W, rows * PANEL_H + 110);
 	fprintf(f, "set output '%s.%s'\n", name, svg ? "svg" : "png");
-	/* Two colours: a mask is a set, and a gradient would suggest weights. */
-	fputs("set palette defined (0 '#ffffff', 1 '#e6550d')\nset cbrange [0:1]\nunset colorbox\n"
-	      "set size ratio -1\nset tics out nomirror scale 0.6 font ',9'\n"
+	/*
+	 * White for skipped, then pale to full orange by the kept fraction of the
+	 * block: a partial block (a window's edge, the causal diagonal) shows as
+	 * the share of its pairs computed, not as a whole block.
+	 */
+	fputs("set palette defined (0 '#ffffff', 0.001 '#fdd9b5', 1 '#d94801')\n"
+	      "set cbrange [0:1]\nset cbtics ('skipped' 0, 'half kept' 0.5, 'whole block kept' 1) "
+	      "font ',9'\nset size ratio -1\nset tics out nomirror scale 0.6 font ',9'\n"
 	      "set xlabel 'key block' offset 0,0.5\nset ylabel 'query block' offset 1.5,0\n"
 	      "set title offset 0,-0.3 font ',10'\nset border lw 1 lc rgb '#404040'\n",
 	      f);
 	/*
 	 * Margins and gaps in pixels turned into fractions: room above the top
-	 * row for the figure's title and a panel's three title lines, and
+	 * row for the figure's title, the colour key and a panel's three title lines, and
 	 * between rows for the key axis label and the next titles.
 	 */
-	int height = rows * PANEL_H + 70;
+	int height = rows * PANEL_H + 110;
 	fprintf(f,
 	        "set multiplot layout %d,%d margins 0.045,0.99,%.4f,%.4f spacing 0.055,%.4f "
 	        "title ",
-	        rows, cols, 48.0 / height, 1 - 110.0 / height, 100.0 / height);
+	        rows, cols, 48.0 / height, 1 - 150.0 / height, 100.0 / height);
 	char title[1200];
 	snprintf(title, sizeof(title), "Kept-block masks of the sparse methods (%s)", run_title);
 	attn__gp_str(f, title);
@@ -275,18 +331,38 @@ static int write_gp(const char *run_title, const char *dir, const char *name, co
 			snprintf(shape + len, sizeof(shape) - len, ", max-pooled %lldx%lld",
 			         (long long)p->pool, (long long)p->pool);
 		snprintf(dens, sizeof(dens), "density %.3g%s", p->density,
-		         p->have_density ? "" : " (of blocks kept)");
-		snprintf(text, sizeof(text), "%s  %s", p->method, p->params);
+		         p->have_density ? ""
+		         : p->graded     ? " (of mask area kept)"
+		                         : " (of blocks kept)");
+		char params[512];
+		tidy_params(p->params, params, sizeof(params));
+		snprintf(text, sizeof(text), "%s  %s", p->method, params);
+		/* One colour key for the figure, across the top right, drawn with panel 0. */
+		if (i == 0)
+			fprintf(f,
+			        "set colorbox horizontal user origin screen 0.62,%.4f size screen "
+			        "0.3,%.4f border\n",
+			        1 - 58.0 / height, 12.0 / height);
+		else if (i == 1)
+			fputs("unset colorbox\n", f);
 		fprintf(f, "\n# panel %d: case %ld\nset title ", i, p->case_id);
 		attn__gp_str(f, text);
 		fputs(".\"\\n\".", f);
 		attn__gp_str(f, shape);
 		fputs(".\"\\n\".", f);
 		attn__gp_str(f, dens);
+		/* A decode mask is one query row: a strip as wide as the square panels, not a line.
+		 */
+		fputs(p->nqb * 8 <= p->nkb ? "\nset size noratio" : "\nset size ratio -1", f);
 		/* Pixels centred on the stored block index they start at, edges at the blocks'. */
 		double half = p->pool / 2.0;
 		fprintf(f, "\nset xrange [-0.5:%g]\nset yrange [%g:-0.5]\n",
-		        p->cols * p->pool - 0.5, p->rows * p->pool - 0.5);
+		        p->cols * p->pool - 0.5, (p->rows + (p->rows == 1)) * p->pool - 0.5);
+		fputs(p->rows == 1 ? "set ytics ('the decode query' 0.5*"
+		                   : "set ytics autofreq\nset ylabel 'query block' offset 1.5,0\n",
+		      f);
+		if (p->rows == 1)
+			fprintf(f, "%lld)\nunset ylabel\n", (long long)p->pool * 2 - 1);
 		/*
 		 * Grey over the strictly-future triangle: blank there is causality,
 		 * not sparsity, and the diagonal blocks show as the half they compute.
@@ -310,12 +386,13 @@ static int write_gp(const char *run_title, const char *dir, const char *name, co
 
 static void make_caption(const struct panels *ps, long run, char *caption, size_t len)
 {
-	int metric = 0, blocks = 0, pooled = 0, causal = 0;
+	int metric = 0, blocks = 0, pooled = 0, causal = 0, graded = 0;
 	const char *dist = ps->p[0].dist;
 	for (int i = 0; i < ps->n; i++) {
 		metric += ps->p[i].have_density;
 		blocks += !ps->p[i].have_density;
 		pooled |= ps->p[i].pool > 1;
+		graded |= ps->p[i].graded;
 		causal |= ps->p[i].causal && ps->p[i].prefill;
 		if (strcmp(ps->p[i].dist, dist))
 			dist = NULL;
@@ -323,10 +400,14 @@ static void make_caption(const struct panels *ps, long run, char *caption, size_
 	int k = snprintf(caption, len,
 	                 "Kept-block masks of head %ld for %d sparse method configurations "
 	                 "(run %ld%s%s%s), each at the largest N the run stored a mask for: query "
-	                 "blocks down, key blocks across; orange = the block pair is computed, "
-	                 "white = skipped%s.",
+	                 "blocks down, key blocks across, in original positions; %s, white = "
+	                 "skipped%s.",
 	                 ps->p[0].head, ps->n, run, dist ? ", " : "", dist ? dist : "",
-	                 dist ? " inputs" : "", causal ? ", grey = above the causal diagonal" : "");
+	                 dist ? " inputs" : "",
+	                 graded ? "orange = computed, pale to full by the fraction of the block's "
+	                          "pairs kept (the key)"
+	                        : "orange = the block pair is computed",
+	                 causal ? ", grey = above the causal diagonal" : "");
 	if (ps->total > ps->n && k >= 0 && (size_t)k < len)
 		k += snprintf(caption + k, len - k, " The first %d of %d are shown.", ps->n,
 		              ps->total);
@@ -334,16 +415,17 @@ static void make_caption(const struct panels *ps, long run, char *caption, size_
 		k += snprintf(caption + k, len - k,
 		              " Density is the fraction of the (causal) score matrix the method "
 		              "reports computing%s.",
-		              blocks ? "; marked \"of blocks kept\", the fraction of mask blocks"
+		              blocks ? "; marked \"of blocks kept\" or \"of mask area kept\", the "
+		                       "mask's own"
 		                     : "");
 	else if (k >= 0 && (size_t)k < len)
 		k += snprintf(caption + k, len - k,
-		              " Density is the fraction of mask blocks kept (the run stored no "
+		              " Density is the kept fraction of the mask (the run stored no "
 		              "density metric).");
 	if (pooled && k >= 0 && (size_t)k < len)
 		snprintf(caption + k, len - k,
-		         " Masks over %d blocks a side are max-pooled: a cell is orange when any "
-		         "block under it is kept.",
+		         " Masks over %d blocks a side are max-pooled: a cell shows the fullest "
+		         "block under it.",
 		         MASK_SIDE);
 }
 

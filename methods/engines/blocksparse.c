@@ -527,15 +527,15 @@ static void bs_visit(const struct attn__bs_pattern *pat, const struct attn_shape
 
 struct bs_dump {
 	const struct attn_shape *s;
-	int64_t b, nkb;
-	uint8_t *blocks; /* (nqb, nkb) */
+	int64_t b, nkb, nq;
+	uint32_t *pairs; /* (nqb, nkb): pairs visited, every pass */
 };
 
 static void bs_dump_mark(void *arg2, const struct attn__bs_head *hd, int64_t r, int64_t c)
 {
 	struct bs_dump *d = arg2;
 	const int64_t qb = d->s->mode == ATTN_MODE_DECODE ? 0 : attn__bs_qrow(hd, r) / d->b;
-	d->blocks[qb * d->nkb + attn__bs_key(hd, c) / d->b] = 1;
+	d->pairs[qb * d->nkb + attn__bs_key(hd, c) / d->b]++;
 }
 
 void attn__bs_dump(const struct attn_ctx *ctx, const struct attn__bs_pattern *pat,
@@ -545,17 +545,36 @@ void attn__bs_dump(const struct attn_ctx *ctx, const struct attn__bs_pattern *pa
 		return;
 	*dumped = 1;
 	const int64_t b = pat->b;
-	struct bs_dump d = {.s = s, .b = b, .nkb = attn__div_up(s->n, b)};
-	const int64_t nqb = attn__div_up(attn_shape_nq(s), b);
-	d.blocks = calloc((size_t)(nqb * d.nkb), 1);
+	struct bs_dump d = {.s = s, .b = b, .nkb = attn__div_up(s->n, b), .nq = attn_shape_nq(s)};
+	const int64_t nqb = attn__div_up(d.nq, b);
+	d.pairs = calloc((size_t)(nqb * d.nkb), sizeof(*d.pairs));
+	uint8_t *blocks = malloc((size_t)(nqb * d.nkb));
 	uint8_t *mbuf = malloc((size_t)(b * b));
-	if (d.blocks && mbuf) {
+	if (d.pairs && blocks && mbuf) {
 		for (int pass = 0; pass < pat->passes; pass++)
 			bs_visit(pat, s, pass, bh, mbuf, bs_dump_mark, &d);
-		ctx->dump_mask(ctx, bh, nqb, d.nkb, d.blocks);
+		/*
+		 * A block's byte is its kept fraction of the block's area: 0 skipped,
+		 * 2..253 partial (2 + 252·fraction, rounded down), 255 every pair kept;
+		 * 1 stays what masks stored before fractions were: kept, how much unknown.
+		 * Passes that visit the same pair (nsa's branches) count it each time,
+		 * so their union can read fuller than it is; it is clamped to full.
+		 */
+		for (int64_t qb = 0; qb < nqb; qb++)
+			for (int64_t kb = 0; kb < d.nkb; kb++) {
+				const int64_t mq = attn__min64(b, d.nq - qb * b);
+				const int64_t area = mq * attn__min64(b, s->n - kb * b);
+				const uint32_t n = d.pairs[qb * d.nkb + kb];
+				blocks[qb * d.nkb + kb] =
+				    n == 0               ? 0
+				    : (int64_t)n >= area ? 255
+				                         : (uint8_t)(2 + (252 * (int64_t)n) / area);
+			}
+		ctx->dump_mask(ctx, bh, nqb, d.nkb, blocks);
 	}
 	free(mbuf);
-	free(d.blocks);
+	free(blocks);
+	free(d.pairs);
 }
 
 /*

@@ -193,11 +193,13 @@ void attn__bs_report(const struct attn_ctx *ctx, const struct attn_shape *s,
 
 /*
  * When ctx->dump_mask is set and *dumped is 0: the (nqb, nkb) mask of
- * original blocks of head bh in which the pattern keeps at least one
- * (query, key) pair (every pass, maps undone, masks and causality
- * applied), handed to the harness, and *dumped set. A diagnostic, and the
- * one place the engine allocates: that mask (nqb·nkb bytes, which no
- * workspace should carry) and a pair's mask; the dump is skipped if that
+ * original blocks of head bh (every pass, maps undone, masks and causality
+ * applied), each byte the block's kept fraction of its area: 0 no pair
+ * kept, 2..253 partial (2 + 252·fraction), 255 every pair (1, what masks
+ * held before fractions, means kept, fraction unknown); handed to the harness, and *dumped
+ * set. A diagnostic, and the one place the engine allocates: that mask
+ * (nqb·nkb bytes and 4-byte pair counts, which no workspace should carry)
+ * and a pair's mask; the dump is skipped if that
  * fails. So that the allocation stays out of timed calls, a method dumps
  * once per prepare(): `dumped` is a byte of its workspace that prepare()
  * clears, so only the first forward() whose ctx asks (the harness's
