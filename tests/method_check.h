@@ -179,7 +179,7 @@ static inline void seen_dump(const struct attn_ctx *ctx, int64_t bh, int64_t nqb
 	memcpy(sn->mask, mask, (size_t)(nqb * nkb));
 	sn->kept_blocks = 0;
 	for (int64_t i = 0; i < nqb * nkb; i++)
-		sn->kept_blocks += mask[i];
+		sn->kept_blocks += mask[i] != 0;
 }
 
 /*

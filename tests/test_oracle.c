@@ -215,17 +215,21 @@ START_TEST(exact_passes_wrong_fails)
 	ck_assert_double_eq(metric(&full, "oracle_rows", &has), 1024);
 	double rel_full = metric(&full, "rel_err", &has);
 	ck_assert(has && rel < 10 * rel_full + 1e-7 && rel_full < 10 * rel + 1e-7);
+	attn_case_result_free(&full);
+	attn_case_result_free(&r);
 
 	/* A method that claims to be exact and is not fails the sampled check. */
 	run_case("wrong_plugin", s, budget, &r);
 	ck_assert_int_eq(r.status, ATTN_CASE_FAILED_CHECK);
 	ck_assert_msg(strstr(r.message, "sampled rows") != NULL, "%s", r.message);
+	attn_case_result_free(&r);
 
 	/* Right everywhere but the last row: a causal sample holds it, so it fails too. */
 	run_case("lastrow_plugin", s, budget, &r);
 	ck_assert_msg(r.status == ATTN_CASE_FAILED_CHECK, "%s: %s", attn_case_status_name(r.status),
 	              r.message);
 	ck_assert_double_eq(metric(&r, "oracle_sampled", &has), 1);
+	attn_case_result_free(&r);
 }
 END_TEST
 
@@ -255,6 +259,8 @@ START_TEST(approx_softmax_error_sampled)
 	ck_assert(has);
 	/* A sample of 128 rows estimates the figure: the same order, not the same digits. */
 	ck_assert_msg(sampled > all / 3 && sampled < all * 3, "sampled %g, full %g", sampled, all);
+	attn_case_result_free(&full);
+	attn_case_result_free(&r);
 
 	/* No budget: no oracle, and the reason names the option. */
 	run_case("window", s, 0, &r);
@@ -264,6 +270,7 @@ START_TEST(approx_softmax_error_sampled)
 	o.check_max_flops = 0;
 	w = attn_result_missing_why(&c, &r, &o, "rel_err_softmax", why, sizeof(why));
 	ck_assert(w && strstr(w, "--check-max-flops 0"));
+	attn_case_result_free(&r);
 }
 END_TEST
 
@@ -280,6 +287,7 @@ START_TEST(million_tokens)
 	ck_assert(rows >= ATTN_ORACLE_TAIL_ROWS && rows * row_cost(&s) <= 2e9);
 	double e = metric(&r, "rel_err_softmax", &has);
 	ck_assert_msg(has && isfinite(e) && e > 0, "rel_err_softmax %g", e);
+	attn_case_result_free(&r);
 }
 END_TEST
 
