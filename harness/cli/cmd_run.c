@@ -302,10 +302,8 @@ static int make_case(const struct run_args *a, const struct attn_registry *reg,
 	char err[1024];
 	cs->method = attn_registry_find(reg, a->method);
 	if (!cs->method) {
-		const char *near = attn_registry_suggest(reg, a->method, strlen(a->method));
-		char hint[128] = "";
-		if (near)
-			snprintf(hint, sizeof(hint), " (did you mean '%s'?)", near);
+		char hint[128];
+		attn_registry_suggest(reg, a->method, strlen(a->method), hint, sizeof(hint));
 		cli_error("run",
 		          "unknown method '%s'%s; attnbench list shows the registered ones, and a "
 		          "method of your own is loaded with --plugin FILE.so",

@@ -1034,7 +1034,8 @@ static int edit_distance(const char *a, size_t na, const char *b)
 	return row[nb];
 }
 
-const char *attn_registry_suggest(const struct attn_registry *reg, const char *name, size_t n)
+void attn_registry_suggest(const struct attn_registry *reg, const char *name, size_t n, char *hint,
+                           size_t len)
 {
 	const char *best = NULL;
 	int best_d = (int)(n / 3) > 2 ? (int)(n / 3) : 2;
@@ -1045,5 +1046,8 @@ const char *attn_registry_suggest(const struct attn_registry *reg, const char *n
 			best_d = d;
 		}
 	}
-	return best;
+	if (best)
+		snprintf(hint, len, " (did you mean '%s'?)", best);
+	else if (len)
+		hint[0] = 0;
 }

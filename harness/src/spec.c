@@ -942,10 +942,8 @@ static int fail_unknown_method(const struct parser *ps, const struct attn_regist
 	for (int i = 0; i < attn_registry_count(reg); i++)
 		attn__append(known, sizeof(known), "%s%s", i ? ", " : "",
 		             attn_registry_at(reg, i)->name);
-	const char *near = attn_registry_suggest(reg, ps->text + off, (size_t)n);
-	char hint[128] = "";
-	if (near)
-		snprintf(hint, sizeof(hint), " (did you mean '%s'?)", near);
+	char hint[128];
+	attn_registry_suggest(reg, ps->text + off, (size_t)n, hint, sizeof(hint));
 	return parse_fail(ps, ATTN_ERR_INVALID,
 	                  "unknown method '%.*s' at offset %zu%s; known: %s; a method of your "
 	                  "own is loaded with --plugin FILE.so",

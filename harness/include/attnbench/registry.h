@@ -77,11 +77,12 @@ const struct attn_method *attn_registry_at(const struct attn_registry *reg, int 
 const char *attn_registry_origin(const struct attn_registry *reg, int i);
 const struct attn_method *attn_registry_find(const struct attn_registry *reg, const char *name);
 /*
- * The registered method whose name is nearest to the first n bytes of name
- * (fewest single-character edits, case ignored), for a "did you mean"; NULL
- * when none is within a third of the name's length (at least 2 edits).
+ * " (did you mean 'flash'?)" into hint, naming the registered method nearest
+ * to the first n bytes of name (fewest single-character edits, case ignored);
+ * "" when none is within a third of the name's length (at least 2 edits).
  */
-const char *attn_registry_suggest(const struct attn_registry *reg, const char *name, size_t n);
+void attn_registry_suggest(const struct attn_registry *reg, const char *name, size_t n, char *hint,
+                           size_t len);
 
 /* Check one descriptor on its own; err says what is wrong. */
 int attn_method_validate(const struct attn_method *m, char *err, size_t errlen);
