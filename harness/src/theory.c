@@ -52,6 +52,13 @@ int attn_method_theory(const struct attn_method *m, const char *params, int deco
 		else if (strcmp(def, "parallel") == 0 &&
 		         (strcmp(form, "recurrent") == 0 || strcmp(form, "chunk") == 0))
 			t = 1.0;
+		/*
+		 * The descriptor's mem_exp is its default form's. Another form's
+		 * memory is its implementation's (a linear method's parallel form
+		 * tiles its scores, O(N); the delta rule's solve holds N x N), so
+		 * it is not claimed.
+		 */
+		mem = NAN;
 	}
 	if (decode)
 		t = t > 1.0 ? t - 1.0 : 0.0;

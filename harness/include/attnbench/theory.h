@@ -21,8 +21,9 @@
  *   - decode: one step costs the derivative of the prefill cost, one power
  *     of N less, never below 0 (softmax N^1, window and recurrences N^0,
  *     moba's routing N^1);
- *   - memory: the descriptor's mem_exp in every form and mode (the
- *     parallel form works in tiles).
+ *   - memory: the descriptor's mem_exp for its default form, in either
+ *     mode; NAN for another form, whose memory depends on how it is built
+ *     (tiles of scores, O(N), or an N x N solve).
  * Either pointer may be NULL. Returns 0, or -1 (both NAN) for a NULL m.
  */
 int attn_method_theory(const struct attn_method *m, const char *params, int decode,
