@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "attnbench/query.h"
+#include "attnbench/spec.h"
 #include "attnbench/store.h"
 #include "cli.h"
 
@@ -175,7 +176,7 @@ static int csv_case(void *ctx, const struct attn_query_cell *cols, int n_cols,
 		char v[256];
 		fputc(',', f);
 		if (c->params_col >= 0 &&
-		    attn_query_param_value(cols[c->params_col].text, c->param[i], v, sizeof(v)))
+		    attn_params_value(cols[c->params_col].text, c->param[i], v, sizeof(v)))
 			csv_field(f, v);
 	}
 	for (int i = 0; i < n_mets; i++) {
@@ -288,24 +289,21 @@ static int json_case(void *ctx, const struct attn_query_cell *cols, int n_cols,
 	for (int i = 0; i < n_cols; i++)
 		if (strcmp(cols[i].name, "params") == 0)
 			p = cols[i].text;
-	for (int k = 0; p && *p;) {
-		size_t kl = strcspn(p, "=,"), vl;
-		if (p[kl] == '=') {
-			char key[128], val[256], *end;
-			snprintf(key, sizeof(key), "%.*s", (int)kl, p);
-			vl = strcspn(p + kl + 1, ",");
-			snprintf(val, sizeof(val), "%.*s", (int)vl, p + kl + 1);
-			fputs(k++ ? ", " : "", f);
-			cli_json_str(f, key);
-			fputs(": ", f);
-			double x = strtod(val, &end);
-			if (val[0] && !*end && isfinite(x))
-				fputs(val, f);
-			else
-				cli_json_str(f, val);
-		}
-		p += strcspn(p, ",");
-		p += *p == ',';
+	struct attn_param_kv kv;
+	for (int k = 0; attn_params_next(&p, &kv);) {
+		if (!kv.val)
+			continue;
+		char key[128], val[256], *end;
+		snprintf(key, sizeof(key), "%.*s", (int)kv.key_len, kv.key);
+		snprintf(val, sizeof(val), "%.*s", (int)kv.val_len, kv.val);
+		fputs(k++ ? ", " : "", f);
+		cli_json_str(f, key);
+		fputs(": ", f);
+		double x = strtod(val, &end);
+		if (val[0] && !*end && isfinite(x))
+			fputs(val, f);
+		else
+			cli_json_str(f, val);
 	}
 	fputs("}, \"metrics\": {", f);
 	for (int k = 0; k < n_mets; k++) {

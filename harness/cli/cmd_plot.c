@@ -11,6 +11,7 @@
 
 #include "attnbench/query.h"
 #include "attnbench/report.h"
+#include "attnbench/spec.h"
 #include "attnbench/store.h"
 #include "attnbench/workload.h"
 #include "cli.h"
@@ -78,21 +79,19 @@ static void print_note(void *ctx, enum attn_report_note kind, const char *msg)
  */
 static int check_params(const char *text)
 {
-	const char *p = text;
-	do {
-		size_t kl = strcspn(p, "=,");
-		size_t vl = p[kl] == '=' ? strcspn(p + kl + 1, ",") : 0;
-		if (kl == 0 || p[kl] != '=' || vl == 0) {
-			cli_error(
-			    "plot",
-			    "--params '%s': expected k=v[,k=v] (e.g. w=512 or form=chunk,C=64), "
-			    "not '%.*s'",
-			    text, (int)strcspn(p, ","), p);
-			return -1;
-		}
-		p += kl + 1 + vl;
-	} while (*p++ == ',');
-	return 0;
+	struct attn_param_kv kv;
+	size_t len = strlen(text);
+	/* empty text, or a trailing comma: an empty pair at the end */
+	const char *bad = len == 0 || text[len - 1] == ',' ? text + len : NULL;
+	for (const char *p = text; !bad && attn_params_next(&p, &kv);)
+		if (kv.key_len == 0 || !kv.val || kv.val_len == 0)
+			bad = kv.key;
+	if (!bad)
+		return 0;
+	cli_error("plot",
+	          "--params '%s': expected k=v[,k=v] (e.g. w=512 or form=chunk,C=64), not '%.*s'",
+	          text, (int)strcspn(bad, ","), bad);
+	return -1;
 }
 
 /* What the options ask for. */

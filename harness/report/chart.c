@@ -174,18 +174,6 @@ static int plot_add(struct plot *p, const struct attn_query_point *pt)
 	return 0;
 }
 
-/* The value of `key` in "k=v,k=v" params into buf (empty when absent). */
-static void param_value(const char *params, const char *key, char *buf, size_t len)
-{
-	size_t kl = strlen(key);
-	buf[0] = 0;
-	for (const char *q = params; q && *q; q = strchr(q, ',') ? strchr(q, ',') + 1 : NULL)
-		if (strncmp(q, key, kl) == 0 && q[kl] == '=') {
-			snprintf(buf, len, "%.*s", (int)strcspn(q + kl + 1, ","), q + kl + 1);
-			return;
-		}
-}
-
 /*
  * The hybrid stacks by the names of the models they stand for; a stack
  * with full=1 is the all-softmax stack of the same depth.
@@ -202,8 +190,8 @@ static const struct {
 static const char *stack_name(const struct series *s)
 {
 	char stack[32], full[8];
-	param_value(s->params, "stack", stack, sizeof(stack));
-	param_value(s->params, "full", full, sizeof(full));
+	attn_params_value(s->params, "stack", stack, sizeof(stack));
+	attn_params_value(s->params, "full", full, sizeof(full));
 	for (size_t i = 0; i < sizeof(stack_names) / sizeof(*stack_names); i++)
 		if (strcmp(stack, stack_names[i].stack) == 0)
 			return strcmp(full, "1") == 0 ? stack_names[i].softmax_name
@@ -220,14 +208,14 @@ static void saved_vs_softmax(const struct plot *p, const struct series *s, char 
 {
 	char stack[32], full[8], st2[32], full2[8];
 	buf[0] = 0;
-	param_value(s->params, "stack", stack, sizeof(stack));
-	param_value(s->params, "full", full, sizeof(full));
+	attn_params_value(s->params, "stack", stack, sizeof(stack));
+	attn_params_value(s->params, "full", full, sizeof(full));
 	if (!*stack || strcmp(full, "0") != 0)
 		return;
 	for (int j = 0; j < p->n; j++) {
 		const struct series *b = &p->s[j];
-		param_value(b->params, "stack", st2, sizeof(st2));
-		param_value(b->params, "full", full2, sizeof(full2));
+		attn_params_value(b->params, "stack", st2, sizeof(st2));
+		attn_params_value(b->params, "full", full2, sizeof(full2));
 		if (strcmp(b->method, s->method) || strcmp(st2, stack) || strcmp(full2, "1") ||
 		    strcmp(b->shape, s->shape) || b->what != s->what)
 			continue;
@@ -252,16 +240,16 @@ static void varying_params(const struct plot *p, const struct series *s, char *b
 {
 	size_t used = 0;
 	buf[0] = 0;
-	for (const char *q = s->params; q && *q; q = strchr(q, ',') ? strchr(q, ',') + 1 : NULL) {
+	struct attn_param_kv kv;
+	for (const char *q = s->params; attn_params_next(&q, &kv);) {
 		char key[64], mine[128], other[128];
-		int klen = (int)strcspn(q, "=,");
-		snprintf(key, sizeof(key), "%.*s", klen, q);
-		param_value(s->params, key, mine, sizeof(mine));
+		snprintf(key, sizeof(key), "%.*s", (int)kv.key_len, kv.key);
+		attn_params_value(s->params, key, mine, sizeof(mine));
 		int varies = 0;
 		for (int j = 0; j < p->n && !varies; j++) {
 			if (strcmp(p->s[j].method, s->method) != 0)
 				continue;
-			param_value(p->s[j].params, key, other, sizeof(other));
+			attn_params_value(p->s[j].params, key, other, sizeof(other));
 			varies = strcmp(mine, other) != 0;
 		}
 		if (varies && used + 1 < len)
@@ -311,7 +299,7 @@ static void label_series(struct plot *p, const struct plot_kind *k, const char *
 		 * the regime its theory covers, and the legend says so.
 		 */
 		char wv[32];
-		param_value(s->params, "w", wv, sizeof(wv));
+		attn_params_value(s->params, "w", wv, sizeof(wv));
 		double w = *wv ? atof(wv) : 0;
 		int from = 0;
 		while (w > 0 && from < s->n && s->x[from] <= w)
@@ -355,8 +343,8 @@ static const char *const method_palette[] = {"#0072b2", "#d55e00", "#009e73", "#
 static int same_colour(const struct series *a, const struct series *b)
 {
 	char sa[32], sb[32];
-	param_value(a->params, "stack", sa, sizeof(sa));
-	param_value(b->params, "stack", sb, sizeof(sb));
+	attn_params_value(a->params, "stack", sa, sizeof(sa));
+	attn_params_value(b->params, "stack", sb, sizeof(sb));
 	return strcmp(a->method, b->method) == 0 && strcmp(sa, sb) == 0;
 }
 
