@@ -93,8 +93,8 @@ struct series {
 	char label[512];
 	double *x, *y, *lo, *hi, *nn; /* nn: each point's N */
 	int n, cap;
-	const char *what; /* NULL, or the measurement a memory chart's extra series draws */
-	int panel, colour;  /* its panel and its colour's index in method_palette (assign_panels) */
+	const char *what;  /* NULL, or the measurement a memory chart's extra series draws */
+	int panel, colour; /* its panel and its colour's index in method_palette (assign_panels) */
 };
 
 struct plot {
@@ -656,8 +656,8 @@ static void write_plot(FILE *f, const char *name, const struct plot_kind *k, con
 	for (int i = 0, first = 1; i < p->n; i++) {
 		if (p->s[i].panel != panel)
 			continue;
-		fprintf(f, "%s'%s_%02d.dat' using ($1*%g):($2*%g)", first ? "" : ", \\\n     ", name,
-		        i, k->x_scale, k->y_scale);
+		fprintf(f, "%s'%s_%02d.dat' using ($1*%g):($2*%g)", first ? "" : ", \\\n     ",
+		        name, i, k->x_scale, k->y_scale);
 		first = 0;
 		if (k->lo_metric && !p->s[i].what)
 			fprintf(f, ":($3*%g):($4*%g) with yerrorlines", k->y_scale, k->y_scale);
@@ -756,10 +756,12 @@ static void write_panels(FILE *f, const char *name, const char *format, const st
 		for (int i = 0; i < p->n && used < sizeof(title); i++) {
 			int seen = p->s[i].panel != j;
 			for (int q = 0; q < i && !seen; q++)
-				seen = p->s[q].panel == j && strcmp(p->s[q].family, p->s[i].family) == 0;
+				seen = p->s[q].panel == j &&
+				       strcmp(p->s[q].family, p->s[i].family) == 0;
 			if (!seen)
-				used += (size_t)snprintf(title + used, sizeof(title) - used, "%s %s",
-				                         used > 3 ? "," : "", p->s[i].family);
+				used +=
+				    (size_t)snprintf(title + used, sizeof(title) - used, "%s %s",
+				                     used > 3 ? "," : "", p->s[i].family);
 		}
 		/* every plot the same height: the legend's room is the longest legend's */
 		double top = title_px + j * slot_px, bottom = top + slot_px;
@@ -776,8 +778,10 @@ static void write_panels(FILE *f, const char *name, const char *format, const st
 			        "spacing 1.1\n",
 			        1 - (plot_bottom + axis_px) / height, panel_entries(p, j, rf));
 		else
-			fprintf(f, "set key at screen %.4f,screen %.4f left top box opaque spacing 1.2\n",
-			        right + 10 / width, 1 - (top + head_px) / height);
+			fprintf(
+			    f,
+			    "set key at screen %.4f,screen %.4f left top box opaque spacing 1.2\n",
+			    right + 10 / width, 1 - (top + head_px) / height);
 		write_plot(f, name, k, p, j, rf, roof_of);
 	}
 	fputs("unset multiplot\n", f);
