@@ -715,8 +715,8 @@ static void write_panels(FILE *f, const char *name, const char *format, const st
 	for (int j = 0; j < p->n_panels; j++)
 		emax = panel_entries(p, j, rf) > emax ? panel_entries(p, j, rf) : emax;
 	int below = widest > 44;
-	/* at the right: about 7.5 px a character of the 12-point font, the sample line and box */
-	double key_px = fmin((double)widest * 7.5 + 170, width * 0.45);
+	/* at the right: about 8.5 px a character of the 12-point font, the sample line and box */
+	double key_px = fmin((double)widest * 8.5 + 150, width * 0.45);
 	double right = below ? 0.97 : 1 - key_px / width;
 	double slot_px = below ? 480 + emax * row_px + 10 + gap_px
 	                       : fmax(520, emax * row_px * 1.2 + 120) + gap_px;
@@ -750,7 +750,7 @@ static void write_panels(FILE *f, const char *name, const char *format, const st
 	attn__gp_str(f, caption);
 	fputs("\n", f);
 	for (int j = 0; j < p->n_panels; j++) {
-		/* "(a) full, linear": the panel's letter and its families, in order */
+		/* "(a) full, linear", "(b) linear (2 of 2)": the panel's letter and its families */
 		char title[256];
 		size_t used = (size_t)snprintf(title, sizeof(title), "(%c)", 'a' + j % 26);
 		for (int i = 0; i < p->n && used < sizeof(title); i++) {
@@ -758,10 +758,23 @@ static void write_panels(FILE *f, const char *name, const char *format, const st
 			for (int q = 0; q < i && !seen; q++)
 				seen = p->s[q].panel == j &&
 				       strcmp(p->s[q].family, p->s[i].family) == 0;
-			if (!seen)
-				used +=
-				    (size_t)snprintf(title + used, sizeof(title) - used, "%s %s",
-				                     used > 3 ? "," : "", p->s[i].family);
+			if (seen)
+				continue;
+			/* a family cut over several panels says which part this is */
+			int part = 0, parts = 0;
+			for (int q = 0; q < p->n_panels; q++) {
+				int has = 0;
+				for (int r = 0; r < p->n && !has; r++)
+					has = p->s[r].panel == q &&
+					      strcmp(p->s[r].family, p->s[i].family) == 0;
+				parts += has;
+				part += has && q <= j;
+			}
+			used += (size_t)snprintf(title + used, sizeof(title) - used, "%s %s",
+			                         used > 3 ? "," : "", p->s[i].family);
+			if (parts > 1 && used < sizeof(title))
+				used += (size_t)snprintf(title + used, sizeof(title) - used,
+				                         " (%d of %d)", part, parts);
 		}
 		/* every plot the same height: the legend's room is the longest legend's */
 		double top = title_px + j * slot_px, bottom = top + slot_px;
