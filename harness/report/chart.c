@@ -704,10 +704,13 @@ static void write_plot(FILE *f, const char *name, const struct plot_kind *k, con
  * point for point. The margins are set in pixels from the legend's size,
  * so the plots line up, the legend sits beside (or, for long labels,
  * under) its plot and never on an axis, and the image grows to hold it.
+ * The y label is one, along the left edge of the whole image: a panel is
+ * shorter than a long label.
  */
 static void write_panels(FILE *f, const char *name, const char *format, const struct plot_kind *k,
-                         const char *xcol, const struct plot *p, const struct attn_query_roofs *rf,
-                         const char *roof_of, const char *caption, size_t widest, double xmin)
+                         const char *xcol, const char *y_label, const struct plot *p,
+                         const struct attn_query_roofs *rf, const char *roof_of,
+                         const char *caption, size_t widest, double xmin)
 {
 	const double width = 1280, title_px = 50, head_px = 40, axis_px = 70, row_px = 22,
 	             gap_px = 30;
@@ -795,7 +798,16 @@ static void write_panels(FILE *f, const char *name, const char *format, const st
 			    f,
 			    "set key at screen %.4f,screen %.4f left top box opaque spacing 1.2\n",
 			    right + 10 / width, 1 - (top + head_px) / height);
+		if (j == 0) {
+			/* drawn with the first panel only: each panel redraws the labels set */
+			fputs("set label 1 ", f);
+			attn__gp_str(f, y_label);
+			fprintf(f, " at screen %.4f,screen %.4f center rotate by 90\n", 18 / width,
+			        (1 - title_px / height) / 2);
+		}
 		write_plot(f, name, k, p, j, rf, roof_of);
+		if (j == 0)
+			fputs("unset label 1\n", f);
 	}
 	fputs("unset multiplot\n", f);
 }
@@ -842,15 +854,18 @@ static int write_gp(const char *dir, const char *name, const char *format,
 		fputs("\nset xlabel ", f);
 	}
 	attn__gp_str(f, k->x_label ? k->x_label : x_label(xcol));
-	fputs("\nset ylabel ", f);
-	attn__gp_str(f, y_label);
+	/* panels share one y label, written once beside them all (write_panels) */
+	fputs(p->n_panels > 1 ? "\nunset ylabel" : "\nset ylabel ", f);
+	if (p->n_panels == 1)
+		attn__gp_str(f, y_label);
 	fprintf(f, "\nset logscale x%s\nset logscale y\nset format x '%%g'\nset format y '%%g'\n",
 	        !k->x_metric && strcmp(xcol, "d") != 0 ? " 2" : "");
 	fputs("set grid xtics ytics mxtics mytics lc rgb '#e0e0e0'\nset samples 500\n"
 	      "set pointsize 1.2\n",
 	      f);
 	if (p->n_panels > 1) {
-		write_panels(f, name, format, k, xcol, p, rf, roof_of, caption, widest, xmin);
+		write_panels(f, name, format, k, xcol, y_label, p, rf, roof_of, caption, widest,
+		             xmin);
 		return fclose(f) ? -1 : 0;
 	}
 	int crowded = p->n > 16 || widest > 44, cols = p->n > 16 ? 3 : 1;
