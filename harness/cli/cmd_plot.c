@@ -40,7 +40,9 @@ static const char *help_text =
     "input distribution only (a large sweep otherwise draws one series per method\n"
     "and shape); --params keeps the cases whose parameters hold every k=v given\n"
     "(w=512 or form=chunk,C=64; numbers compare as numbers), so methods without\n"
-    "that parameter drop out.\n"
+    "that parameter drop out. Colour is by method; a chart of more than eight\n"
+    "methods is drawn as panels of at most eight (by family where they fit), one\n"
+    "above the other in the same file, sharing the axes' ranges.\n"
     "\n"
     "exit: 0 ok; 2 bad usage, nothing to plot, or gnuplot missing or failing;\n"
     "3 the database cannot be read.\n";
