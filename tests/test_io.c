@@ -235,6 +235,62 @@ START_TEST(export_missing_run)
 }
 END_TEST
 
+/*
+ * An error figure that is missing says why, in CSV (one missing_why column)
+ * and JSON (missing_why: {figure: reason}), from what the database holds:
+ * an exact method has no softmax figures, a case above --check-max-flops
+ * has sampled rows only, a run without an oracle says so, and a case that
+ * did not run says its status. A reason is given exactly where a figure is
+ * missing.
+ */
+START_TEST(export_missing_why)
+{
+	char mdb[TMPDIR_LEN + 16];
+	snprintf(mdb, sizeof(mdb), "%s/why.db", dir);
+	/* N = 64: the full check (4 N^2 d = 1.3e5 flops) fits; N = 1024 (3.4e7) gets rows */
+	ck_assert_msg(cli("sweep --db %s --methods 'flash,window[w=16],quest' --n 64,1024 --d 8 "
+	                  "--causal=1 --quiet --roof-budget 0 --check-max-flops 3e5",
+	                  mdb) == 0,
+	              "%s", out);
+	ck_assert_msg(cli("sweep --db %s --methods 'window[w=8]' --n 64 --d 8 --causal=1 --quiet "
+	                  "--roof-budget 0 --check-max-flops 0",
+	                  mdb) == 0,
+	              "%s", out);
+	ck_assert_msg(cli("export --db %s", mdb) == 0, "%s", out);
+	ck_assert_msg(strstr(out, ",missing_why\n"), "%.3000s", out);
+	ck_assert_msg(strstr(out, "rel_err_softmax, max_abs_err_softmax: not computed: flash is "
+	                          "exact"),
+	              "%s", out);
+	char args[512];
+	snprintf(args, sizeof(args), "export --format json --db %s", mdb);
+	int rc = py_check(
+	    args,
+	    "errs = ['rel_err', 'max_abs_err', 'rel_err_softmax', 'max_abs_err_softmax']\n"
+	    "seen = set()\n"
+	    "for c in d['cases']:\n"
+	    "    why, m = c['missing_why'], c['metrics']\n"
+	    "    for e in errs:\n"
+	    "        assert (m.get(e) is None) == (e in why), (c['method'], c['n'], e, why)\n"
+	    "    key = (c['method'], c['params'], c['n'])\n"
+	    "    if c['method'] == 'flash':\n"
+	    "        assert set(why) == set(errs[2:]) and 'exact' in why['rel_err_softmax'], why\n"
+	    "    elif c['method'] == 'quest':\n"
+	    "        assert set(why) == set(errs) and 'unsupported' in why['rel_err'], why\n"
+	    "    elif c['param'].get('w') == 8:\n"
+	    "        assert set(why) == set(errs) and '--check-max-flops 0' in why['rel_err'], "
+	    "why\n"
+	    "    elif c['n'] == 64:\n"
+	    "        assert why == {}, why\n"
+	    "    else:\n"
+	    "        assert set(why) == set(errs[:2]), why\n"
+	    "        assert 'sampled' in why['rel_err'] and '3e+05' in why['rel_err'], why\n"
+	    "    seen.add(key)\n"
+	    "assert len(seen) == 7, seen\n"
+	    "print('ok')");
+	ck_assert_msg(rc == 0, "%s", out);
+}
+END_TEST
+
 /* The number of series plot reports ("... : N series from run R"). */
 static int series(void)
 {
@@ -281,6 +337,90 @@ START_TEST(plot_dist_params_filters)
 }
 END_TEST
 
+/* ---- plot: panels of at most eight methods ------------------------------------------ */
+
+static const char *const twelve[] = {"flash",     "softmax", "linear_elu", "performer",
+                                     "cosformer", "rfa",     "retnet",     "gla",
+                                     "window",    "dilated", "streaming",  "strided"};
+
+static void sweep_twelve(void)
+{
+	setup();
+	snprintf(db, sizeof(db), "%s/twelve.db", dir);
+	char list[512] = "";
+	for (int i = 0; i < 12; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? "," : "",
+		         twelve[i]);
+	int rc = cli("sweep --db %s --methods %s --n 32,64 --d 8 --causal=1 --quiet "
+	             "--roof-budget 0 --min-time 0 --min-reps 2",
+	             db, list);
+	ck_assert_msg(rc == 0, "%s", out);
+}
+
+/*
+ * A chart of twelve methods: several panels, each of at most eight methods
+ * in distinct colours, and every method in exactly one of them. Read from
+ * the script: each `plot` is a panel, each of its entries names a data file
+ * (whose first line names the method) and its colour.
+ */
+START_TEST(plot_splits_panels)
+{
+	char pd[TMPDIR_LEN + 16], path[TMPDIR_LEN + 128];
+	snprintf(pd, sizeof(pd), "%s/plots", dir);
+	ck_assert_msg(cli("plot --db %s --out %s", db, pd) == 0, "%s", out);
+	snprintf(path, sizeof(path), "%s/time.gp", pd);
+	FILE *f = fopen(path, "r");
+	ck_assert(f != NULL);
+	static char gp[1 << 17];
+	size_t n = fread(gp, 1, sizeof(gp) - 1, f);
+	gp[n] = 0;
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(gp, "set multiplot"));
+	int panel_of[12], panels = 0;
+	for (int i = 0; i < 12; i++)
+		panel_of[i] = -1;
+	for (const char *pl = strstr(gp, "\nplot "); pl; pl = strstr(pl + 1, "\nplot ")) {
+		const char *end = strstr(pl + 1, "\nset ");
+		end = end ? end : pl + strlen(pl);
+		char colour[8][8];
+		int methods = 0;
+		for (const char *e = strstr(pl, "'time_"); e && e < end;
+		     e = strstr(e + 1, "'time_")) {
+			char dat[64], head[256] = "", *lc = strstr(e, "lc rgb '");
+			snprintf(dat, sizeof(dat), "%.*s", (int)strcspn(e + 1, "'"), e + 1);
+			snprintf(path, sizeof(path), "%s/%s", pd, dat);
+			FILE *d = fopen(path, "r");
+			ck_assert_msg(d != NULL, "%s", path);
+			ck_assert_ptr_nonnull(fgets(head, sizeof(head), d));
+			fclose(d);
+			int m = -1;
+			for (int i = 0; i < 12; i++)
+				if (strncmp(head + 2, twelve[i], strlen(twelve[i])) == 0 &&
+				    head[2 + strlen(twelve[i])] == ' ')
+					m = i;
+			ck_assert_msg(m >= 0, "%s: %s", dat, head);
+			ck_assert_msg(panel_of[m] < 0, "%s in panels %d and %d", twelve[m],
+			              panel_of[m], panels);
+			panel_of[m] = panels;
+			ck_assert_int_lt(methods, 8);
+			ck_assert(lc && lc < end);
+			snprintf(colour[methods], 8, "%.7s", lc + 8);
+			for (int j = 0; j < methods; j++)
+				ck_assert_msg(strcmp(colour[j], colour[methods]) != 0,
+				              "panel %d: colour %s twice", panels, colour[j]);
+			methods++;
+		}
+		ck_assert_int_gt(methods, 0);
+		panels++;
+	}
+	ck_assert_int_eq(panels, 2); /* twelve methods: ceil(12 / 8) panels */
+	for (int i = 0; i < 12; i++)
+		ck_assert_msg(panel_of[i] >= 0, "%s is in no panel", twelve[i]);
+	/* one image, every series counted */
+	ck_assert_msg(strstr(out, "time.png: 12 series"), "%s", out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("io");
@@ -295,7 +435,13 @@ int main(void)
 	tcase_add_unchecked_fixture(tc, sweep_small, swept_remove);
 	tcase_add_test(tc, export_columns_units_provenance);
 	tcase_add_test(tc, export_missing_run);
+	tcase_add_test(tc, export_missing_why);
 	tcase_add_test(tc, plot_dist_params_filters);
+	tcase_set_timeout(tc, 240);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("panels");
+	tcase_add_unchecked_fixture(tc, sweep_twelve, swept_remove);
+	tcase_add_test(tc, plot_splits_panels);
 	tcase_set_timeout(tc, 240);
 	suite_add_tcase(s, tc);
 	return attn_test_run(s, CK_NORMAL);

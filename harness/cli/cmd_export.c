@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include "attnbench/query.h"
+#include "attnbench/runner.h"
+#include "attnbench/spec.h"
 #include "attnbench/store.h"
 #include "cli.h"
 
@@ -36,12 +38,16 @@ static const char *help_text =
     "all its metrics. CSV: the case's columns, its run's hostname, cpu_model, shard\n"
     "and git_commit, one param_NAME column per parameter (empty where a method has\n"
     "no such parameter), then one column per metric named with its unit in\n"
-    "brackets (median_ns[ns], density[1]), empty where a metric is unavailable.\n"
+    "brackets (median_ns[ns], density[1]), empty where a metric is unavailable,\n"
+    "and last missing_why: for each error figure (rel_err, max_abs_err,\n"
+    "rel_err_softmax, max_abs_err_softmax) the case lacks, why, as run and sweep\n"
+    "say it (\"rel_err, max_abs_err: not computed: sampled rows ...\").\n"
     "JSON: \"runs\" (each run's provenance and run_info), \"cases\" (each with\n"
-    "\"param\": {name: value} and \"metrics\": {name: value|null}) and \"units\":\n"
-    "{metric: unit}. A run of a sharded sweep stands for the whole sweep (its\n"
-    "shards merged into FILE): every shard's cases, each with its run_id. A --run\n"
-    "that the database does not hold is an error (exit 2). Default format csv,\n"
+    "\"param\": {name: value}, \"metrics\": {name: value|null} and \"missing_why\":\n"
+    "{figure: reason}) and \"units\": {metric: unit}. A run of a sharded sweep\n"
+    "stands for the whole sweep (its shards merged into FILE): every shard's\n"
+    "cases, each with its run_id. A --run that the database does not hold is an\n"
+    "error (exit 2). Default format csv,\n"
     "default output stdout. The database is opened read-only.\n"
     "\n"
     "--out FILE   written through a temporary file in FILE's folder, renamed over\n"
@@ -93,6 +99,69 @@ static void json_num(FILE *f, const struct attn_query_cell *c)
 		fprintf(f, "%.17g", c->real);
 }
 
+/* The run_info check_max_flops of a run's info cells, NAN when it has none. */
+static double info_check_max_flops(const struct attn_query_cell *info, int n_info)
+{
+	for (int k = 0; k < n_info; k++)
+		if (info[k].name && info[k].text && strcmp(info[k].name, "check_max_flops") == 0) {
+			char *end;
+			double v = strtod(info[k].text, &end);
+			return *end ? NAN : v;
+		}
+	return NAN;
+}
+
+/* The error figures whose absence export explains, as attn_missing_why names them. */
+static const char *const err_names[] = {"rel_err", "max_abs_err", "rel_err_softmax",
+                                        "max_abs_err_softmax"};
+#define N_ERR_NAMES 4
+
+/*
+ * Why each error figure of a case row is missing (NULL where it is there),
+ * into why[i] from what the row holds: its status and shape, its metrics
+ * (oracle_rows; the figures it has say whether the method is exact: an
+ * exact method's check stores rel_err and never rel_err_softmax) and its
+ * run's --check-max-flops.
+ */
+static void row_missing_why(const struct attn_query_cell *cols, int n_cols,
+                            const struct attn_query_cell *mets, int n_mets, double check_max_flops,
+                            char why[N_ERR_NAMES][512], const char *out[N_ERR_NAMES])
+{
+	struct attn_missing_facts f = {
+	    .exact = -1, .check_max_flops = check_max_flops, .oracle_rows = NAN};
+	for (int i = 0; i < n_cols; i++) {
+		const char *c = cols[i].name;
+		if (strcmp(c, "status") == 0)
+			f.status = cols[i].text;
+		else if (strcmp(c, "message") == 0)
+			f.message = cols[i].text;
+		else if (strcmp(c, "method") == 0)
+			f.method = cols[i].text;
+		else if (strcmp(c, "batch") == 0)
+			f.batch = cols[i].integer;
+		else if (strcmp(c, "heads") == 0)
+			f.heads = cols[i].integer;
+		else if (strcmp(c, "n") == 0)
+			f.n = cols[i].integer;
+		else if (strcmp(c, "d") == 0)
+			f.d = cols[i].integer;
+		else if (strcmp(c, "mode") == 0)
+			f.decode = cols[i].text && strcmp(cols[i].text, "decode") == 0;
+	}
+	int has[N_ERR_NAMES] = {0};
+	for (int k = 0; k < n_mets; k++) {
+		if (mets[k].type == ATTN_QUERY_NULL)
+			continue;
+		if (strcmp(mets[k].name, "oracle_rows") == 0)
+			f.oracle_rows = mets[k].real;
+		for (int e = 0; e < N_ERR_NAMES; e++)
+			has[e] |= strcmp(mets[k].name, err_names[e]) == 0;
+	}
+	f.exact = has[2] ? 0 : has[0] ? 1 : -1;
+	for (int e = 0; e < N_ERR_NAMES; e++)
+		out[e] = has[e] ? NULL : attn_missing_why(&f, err_names[e], why[e], sizeof(why[e]));
+}
+
 /* A write failed: stop the walk (export_*'s -2). */
 #define WRITE_FAILED 1
 
@@ -105,6 +174,7 @@ static void json_num(FILE *f, const struct attn_query_cell *c)
 struct csv_run {
 	int64_t id;
 	char *host, *cpu, *shard, *commit;
+	double check_max_flops; /* NAN: not recorded */
 };
 struct csv_ctx {
 	FILE *f;
@@ -146,6 +216,7 @@ static int csv_run(void *ctx, const struct attn_query_cell *cols, int n_cols,
 	for (int k = 0; k < n_info; k++)
 		if (info[k].name && strcmp(info[k].name, "shard") == 0)
 			r->shard = dup_or_null(info[k].text);
+	r->check_max_flops = info_check_max_flops(info, n_info);
 	return ATTN_OK;
 }
 
@@ -175,7 +246,7 @@ static int csv_case(void *ctx, const struct attn_query_cell *cols, int n_cols,
 		char v[256];
 		fputc(',', f);
 		if (c->params_col >= 0 &&
-		    attn_query_param_value(cols[c->params_col].text, c->param[i], v, sizeof(v)))
+		    attn_params_value(cols[c->params_col].text, c->param[i], v, sizeof(v)))
 			csv_field(f, v);
 	}
 	for (int i = 0; i < n_mets; i++) {
@@ -183,6 +254,30 @@ static int csv_case(void *ctx, const struct attn_query_cell *cols, int n_cols,
 		if (mets[i].type != ATTN_QUERY_NULL)
 			fprintf(f, "%.17g", mets[i].real);
 	}
+	/* "rel_err, max_abs_err: why; rel_err_softmax: why": the figures sharing a reason, once */
+	char why[N_ERR_NAMES][512], text[2048];
+	const char *w[N_ERR_NAMES];
+	size_t used = 0;
+	row_missing_why(cols, n_cols, mets, n_mets, r ? r->check_max_flops : NAN, why, w);
+	text[0] = 0;
+	for (int e = 0; e < N_ERR_NAMES; e++) {
+		int first = w[e] != NULL;
+		for (int q = 0; q < e && first; q++)
+			first = !w[q] || strcmp(w[q], w[e]) != 0;
+		if (!first)
+			continue;
+		used += (size_t)snprintf(text + used, used < sizeof(text) ? sizeof(text) - used : 0,
+		                         "%s%s", used ? "; " : "", err_names[e]);
+		for (int q = e + 1; q < N_ERR_NAMES; q++)
+			if (w[q] && strcmp(w[q], w[e]) == 0)
+				used += (size_t)snprintf(
+				    text + used, used < sizeof(text) ? sizeof(text) - used : 0,
+				    ", %s", err_names[q]);
+		used += (size_t)snprintf(text + used, used < sizeof(text) ? sizeof(text) - used : 0,
+		                         ": %s", w[e]);
+	}
+	fputc(',', f);
+	csv_field(f, text);
 	fputc('\n', f);
 	return out_failed(f) ? WRITE_FAILED : 0;
 }
@@ -217,7 +312,7 @@ static int export_csv(struct attn_store *st, long run, FILE *f, char *err, size_
 	for (int i = 0; rc == ATTN_OK && i < nm; i++)
 		fprintf(f, unit[i][0] ? ",%s[%s]" : ",%s", metric[i], unit[i]);
 	if (rc == ATTN_OK) {
-		fputc('\n', f);
+		fputs(",missing_why\n", f);
 		rc = attn_query_export_cases(st, run, (const char *const *)metric, nm, csv_case, &c,
 		                             err, errlen);
 	} else if (rc == ATTN_ERR_NOMEM) {
@@ -240,9 +335,16 @@ static int export_csv(struct attn_store *st, long run, FILE *f, char *err, size_
 	return out_failed(f) ? -2 : 0;
 }
 
+/* The runs' --check-max-flops, by id, for the cases' missing_why. */
+struct json_run {
+	int64_t id;
+	double check_max_flops;
+};
 struct json_ctx {
 	FILE *f;
 	int rows;
+	struct json_run *runs;
+	int n_runs;
 };
 
 static int json_run(void *ctx, const struct attn_query_cell *cols, int n_cols,
@@ -250,6 +352,12 @@ static int json_run(void *ctx, const struct attn_query_cell *cols, int n_cols,
 {
 	struct json_ctx *j = ctx;
 	FILE *f = j->f;
+	struct json_run *nr = realloc(j->runs, (size_t)(j->n_runs + 1) * sizeof(*nr));
+	if (!nr)
+		return ATTN_ERR_NOMEM;
+	j->runs = nr;
+	j->runs[j->n_runs++] =
+	    (struct json_run){cols[0].integer, info_check_max_flops(info, n_info)};
 	fputs(j->rows++ ? ",\n  {" : "\n  {", f);
 	for (int i = 0; i < n_cols; i++) {
 		fprintf(f, "%s\"%s\": ", i ? ", " : "", cols[i].name);
@@ -288,24 +396,21 @@ static int json_case(void *ctx, const struct attn_query_cell *cols, int n_cols,
 	for (int i = 0; i < n_cols; i++)
 		if (strcmp(cols[i].name, "params") == 0)
 			p = cols[i].text;
-	for (int k = 0; p && *p;) {
-		size_t kl = strcspn(p, "=,"), vl;
-		if (p[kl] == '=') {
-			char key[128], val[256], *end;
-			snprintf(key, sizeof(key), "%.*s", (int)kl, p);
-			vl = strcspn(p + kl + 1, ",");
-			snprintf(val, sizeof(val), "%.*s", (int)vl, p + kl + 1);
-			fputs(k++ ? ", " : "", f);
-			cli_json_str(f, key);
-			fputs(": ", f);
-			double x = strtod(val, &end);
-			if (val[0] && !*end && isfinite(x))
-				fputs(val, f);
-			else
-				cli_json_str(f, val);
-		}
-		p += strcspn(p, ",");
-		p += *p == ',';
+	struct attn_param_kv kv;
+	for (int k = 0; attn_params_next(&p, &kv);) {
+		if (!kv.val)
+			continue;
+		char key[128], val[256], *end;
+		snprintf(key, sizeof(key), "%.*s", (int)kv.key_len, kv.key);
+		snprintf(val, sizeof(val), "%.*s", (int)kv.val_len, kv.val);
+		fputs(k++ ? ", " : "", f);
+		cli_json_str(f, key);
+		fputs(": ", f);
+		double x = strtod(val, &end);
+		if (val[0] && !*end && isfinite(x))
+			fputs(val, f);
+		else
+			cli_json_str(f, val);
 	}
 	fputs("}, \"metrics\": {", f);
 	for (int k = 0; k < n_mets; k++) {
@@ -314,6 +419,20 @@ static int json_case(void *ctx, const struct attn_query_cell *cols, int n_cols,
 		fputs(": ", f);
 		json_num(f, &mets[k]);
 	}
+	/* {"rel_err_softmax": "why", ...}: each error figure the case lacks, with the reason */
+	double cmf = NAN;
+	for (int r = 0; r < j->n_runs; r++)
+		if (j->runs[r].id == cols[1].integer)
+			cmf = j->runs[r].check_max_flops;
+	char why[N_ERR_NAMES][512];
+	const char *w[N_ERR_NAMES];
+	row_missing_why(cols, n_cols, mets, n_mets, cmf, why, w);
+	fputs("}, \"missing_why\": {", f);
+	for (int e = 0, k = 0; e < N_ERR_NAMES; e++)
+		if (w[e]) {
+			fprintf(f, "%s\"%s\": ", k++ ? ", " : "", err_names[e]);
+			cli_json_str(f, w[e]);
+		}
 	fputs("}}", f);
 	return out_failed(f) ? WRITE_FAILED : 0;
 }
@@ -321,7 +440,7 @@ static int json_case(void *ctx, const struct attn_query_cell *cols, int n_cols,
 /* 0, -1 on a database error (err), -2 on a failed write (write_errno). */
 static int export_json(struct attn_store *st, long run, FILE *f, char *err, size_t errlen)
 {
-	struct json_ctx j = {f, 0};
+	struct json_ctx j = {f, 0, NULL, 0};
 	fputs("{\"runs\": [", f);
 	int rc = attn_query_export_runs(st, run, json_run, &j, err, errlen);
 	if (rc == 0) {
@@ -346,6 +465,9 @@ static int export_json(struct attn_store *st, long run, FILE *f, char *err, size
 	} else {
 		fputs("\n]}\n", f);
 	}
+	free(j.runs);
+	if (rc == ATTN_ERR_NOMEM)
+		snprintf(err, errlen, "out of memory");
 	if (rc == WRITE_FAILED)
 		return -2;
 	if (rc)

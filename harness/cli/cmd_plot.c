@@ -11,6 +11,7 @@
 
 #include "attnbench/query.h"
 #include "attnbench/report.h"
+#include "attnbench/spec.h"
 #include "attnbench/store.h"
 #include "attnbench/workload.h"
 #include "cli.h"
@@ -39,7 +40,9 @@ static const char *help_text =
     "input distribution only (a large sweep otherwise draws one series per method\n"
     "and shape); --params keeps the cases whose parameters hold every k=v given\n"
     "(w=512 or form=chunk,C=64; numbers compare as numbers), so methods without\n"
-    "that parameter drop out.\n"
+    "that parameter drop out. Colour is by method; a chart of more than eight\n"
+    "methods is drawn as panels of at most eight (by family where they fit), one\n"
+    "above the other in the same file, sharing the axes' ranges.\n"
     "\n"
     "exit: 0 ok; 2 bad usage, nothing to plot, or gnuplot missing or failing;\n"
     "3 the database cannot be read.\n";
@@ -78,21 +81,19 @@ static void print_note(void *ctx, enum attn_report_note kind, const char *msg)
  */
 static int check_params(const char *text)
 {
-	const char *p = text;
-	do {
-		size_t kl = strcspn(p, "=,");
-		size_t vl = p[kl] == '=' ? strcspn(p + kl + 1, ",") : 0;
-		if (kl == 0 || p[kl] != '=' || vl == 0) {
-			cli_error(
-			    "plot",
-			    "--params '%s': expected k=v[,k=v] (e.g. w=512 or form=chunk,C=64), "
-			    "not '%.*s'",
-			    text, (int)strcspn(p, ","), p);
-			return -1;
-		}
-		p += kl + 1 + vl;
-	} while (*p++ == ',');
-	return 0;
+	struct attn_param_kv kv;
+	size_t len = strlen(text);
+	/* empty text, or a trailing comma: an empty pair at the end */
+	const char *bad = len == 0 || text[len - 1] == ',' ? text + len : NULL;
+	for (const char *p = text; !bad && attn_params_next(&p, &kv);)
+		if (kv.key_len == 0 || !kv.val || kv.val_len == 0)
+			bad = kv.key;
+	if (!bad)
+		return 0;
+	cli_error("plot",
+	          "--params '%s': expected k=v[,k=v] (e.g. w=512 or form=chunk,C=64), not '%.*s'",
+	          text, (int)strcspn(bad, ","), bad);
+	return -1;
 }
 
 /* What the options ask for. */

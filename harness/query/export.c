@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "attnbench/query.h"
+#include "attnbench/spec.h"
 #include "attnbench/status.h"
 #include "internal.h"
 #include "query_internal.h"
@@ -149,10 +150,11 @@ int attn_query_export_param_names(struct attn_store *st, int64_t run, char ***na
 	int nv = 0, step, rc = ATTN_OK;
 	while (rc == ATTN_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *p = (const char *)sqlite3_column_text(s, 0);
-		/* "k=v,k=v": each key once, whatever the method */
-		while (p && *p && rc == ATTN_OK) {
-			size_t len = strcspn(p, "=,");
-			if (len && p[len] == '=' && !has_name(v, nv, p, len)) {
+		struct attn_param_kv kv;
+		/* each key once, whatever the method */
+		while (rc == ATTN_OK && attn_params_next(&p, &kv)) {
+			size_t len = kv.key_len;
+			if (len && kv.val && !has_name(v, nv, kv.key, len)) {
 				char **nvv = realloc(v, (size_t)(nv + 1) * sizeof(*v));
 				char *name = nvv ? malloc(len + 1) : NULL;
 				if (nvv)
@@ -162,12 +164,10 @@ int attn_query_export_param_names(struct attn_store *st, int64_t run, char ***na
 					    attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 					break;
 				}
-				memcpy(name, p, len);
+				memcpy(name, kv.key, len);
 				name[len] = 0;
 				v[nv++] = name;
 			}
-			p += strcspn(p, ",");
-			p += *p == ',';
 		}
 	}
 	if (rc == ATTN_OK && step != SQLITE_DONE)
@@ -182,24 +182,6 @@ int attn_query_export_param_names(struct attn_store *st, int64_t run, char ***na
 	*names = v;
 	*n = nv;
 	return ATTN_OK;
-}
-
-int attn_query_param_value(const char *params, const char *name, char *buf, size_t len)
-{
-	size_t nl = strlen(name);
-	for (const char *p = params; p && *p;) {
-		size_t kl = strcspn(p, "=,");
-		if (kl == nl && p[kl] == '=' && memcmp(p, name, nl) == 0) {
-			size_t vl = strcspn(p + kl + 1, ",");
-			snprintf(buf, len, "%.*s", (int)vl, p + kl + 1);
-			return 1;
-		}
-		p += strcspn(p, ",");
-		p += *p == ',';
-	}
-	if (len)
-		buf[0] = 0;
-	return 0;
 }
 
 int attn_query_export_runs(struct attn_store *st, int64_t run, attn_query_export_run_fn each,
@@ -361,19 +343,15 @@ static int same_value(const char *a, const char *b)
 
 int attn_query_params_match(const char *params, const char *want)
 {
-	for (const char *w = want; w && *w;) {
-		size_t kl = strcspn(w, "=,"), vl;
+	struct attn_param_kv kv;
+	for (const char *w = want; attn_params_next(&w, &kv);) {
 		char key[128], val[256], have[256];
-		if (w[kl] != '=')
+		if (!kv.val)
 			return 0;
-		vl = strcspn(w + kl + 1, ",");
-		snprintf(key, sizeof(key), "%.*s", (int)kl, w);
-		snprintf(val, sizeof(val), "%.*s", (int)vl, w + kl + 1);
-		if (!attn_query_param_value(params, key, have, sizeof(have)) ||
-		    !same_value(have, val))
+		snprintf(key, sizeof(key), "%.*s", (int)kv.key_len, kv.key);
+		snprintf(val, sizeof(val), "%.*s", (int)kv.val_len, kv.val);
+		if (!attn_params_value(params, key, have, sizeof(have)) || !same_value(have, val))
 			return 0;
-		w += kl + 1 + vl;
-		w += *w == ',';
 	}
 	return 1;
 }

@@ -93,12 +93,14 @@ struct series {
 	char label[512];
 	double *x, *y, *lo, *hi, *nn; /* nn: each point's N */
 	int n, cap;
-	const char *what; /* NULL, or the measurement a memory chart's extra series draws */
+	const char *what;  /* NULL, or the measurement a memory chart's extra series draws */
+	int panel, colour; /* its panel and its colour's index in method_palette (assign_panels) */
 };
 
 struct plot {
 	struct series *s;
 	int n, cap;
+	int n_panels;
 };
 
 static void series_free(struct series *s)
@@ -174,18 +176,6 @@ static int plot_add(struct plot *p, const struct attn_query_point *pt)
 	return 0;
 }
 
-/* The value of `key` in "k=v,k=v" params into buf (empty when absent). */
-static void param_value(const char *params, const char *key, char *buf, size_t len)
-{
-	size_t kl = strlen(key);
-	buf[0] = 0;
-	for (const char *q = params; q && *q; q = strchr(q, ',') ? strchr(q, ',') + 1 : NULL)
-		if (strncmp(q, key, kl) == 0 && q[kl] == '=') {
-			snprintf(buf, len, "%.*s", (int)strcspn(q + kl + 1, ","), q + kl + 1);
-			return;
-		}
-}
-
 /*
  * The hybrid stacks by the names of the models they stand for; a stack
  * with full=1 is the all-softmax stack of the same depth.
@@ -202,8 +192,8 @@ static const struct {
 static const char *stack_name(const struct series *s)
 {
 	char stack[32], full[8];
-	param_value(s->params, "stack", stack, sizeof(stack));
-	param_value(s->params, "full", full, sizeof(full));
+	attn_params_value(s->params, "stack", stack, sizeof(stack));
+	attn_params_value(s->params, "full", full, sizeof(full));
 	for (size_t i = 0; i < sizeof(stack_names) / sizeof(*stack_names); i++)
 		if (strcmp(stack, stack_names[i].stack) == 0)
 			return strcmp(full, "1") == 0 ? stack_names[i].softmax_name
@@ -220,14 +210,14 @@ static void saved_vs_softmax(const struct plot *p, const struct series *s, char 
 {
 	char stack[32], full[8], st2[32], full2[8];
 	buf[0] = 0;
-	param_value(s->params, "stack", stack, sizeof(stack));
-	param_value(s->params, "full", full, sizeof(full));
+	attn_params_value(s->params, "stack", stack, sizeof(stack));
+	attn_params_value(s->params, "full", full, sizeof(full));
 	if (!*stack || strcmp(full, "0") != 0)
 		return;
 	for (int j = 0; j < p->n; j++) {
 		const struct series *b = &p->s[j];
-		param_value(b->params, "stack", st2, sizeof(st2));
-		param_value(b->params, "full", full2, sizeof(full2));
+		attn_params_value(b->params, "stack", st2, sizeof(st2));
+		attn_params_value(b->params, "full", full2, sizeof(full2));
 		if (strcmp(b->method, s->method) || strcmp(st2, stack) || strcmp(full2, "1") ||
 		    strcmp(b->shape, s->shape) || b->what != s->what)
 			continue;
@@ -252,16 +242,16 @@ static void varying_params(const struct plot *p, const struct series *s, char *b
 {
 	size_t used = 0;
 	buf[0] = 0;
-	for (const char *q = s->params; q && *q; q = strchr(q, ',') ? strchr(q, ',') + 1 : NULL) {
+	struct attn_param_kv kv;
+	for (const char *q = s->params; attn_params_next(&q, &kv);) {
 		char key[64], mine[128], other[128];
-		int klen = (int)strcspn(q, "=,");
-		snprintf(key, sizeof(key), "%.*s", klen, q);
-		param_value(s->params, key, mine, sizeof(mine));
+		snprintf(key, sizeof(key), "%.*s", (int)kv.key_len, kv.key);
+		attn_params_value(s->params, key, mine, sizeof(mine));
 		int varies = 0;
 		for (int j = 0; j < p->n && !varies; j++) {
 			if (strcmp(p->s[j].method, s->method) != 0)
 				continue;
-			param_value(p->s[j].params, key, other, sizeof(other));
+			attn_params_value(p->s[j].params, key, other, sizeof(other));
 			varies = strcmp(mine, other) != 0;
 		}
 		if (varies && used + 1 < len)
@@ -311,7 +301,7 @@ static void label_series(struct plot *p, const struct plot_kind *k, const char *
 		 * the regime its theory covers, and the legend says so.
 		 */
 		char wv[32];
-		param_value(s->params, "w", wv, sizeof(wv));
+		attn_params_value(s->params, "w", wv, sizeof(wv));
 		double w = *wv ? atof(wv) : 0;
 		int from = 0;
 		while (w > 0 && from < s->n && s->x[from] <= w)
@@ -344,8 +334,8 @@ static void label_series(struct plot *p, const struct plot_kind *k, const char *
  * Colour by method, line style and marker by variant (parameters, shape or
  * measurement) of that method. The palette is Okabe and Ito's eight colours
  * for colour-blind readers, ordered so that neighbours differ in hue and
- * lightness; a chart of more than eight methods reuses them with hollow
- * markers (the figure set keeps its panels at eight or fewer).
+ * lightness. A chart of more than eight methods is drawn as several panels
+ * (assign_panels), so no two methods of a panel share a colour.
  */
 static const char *const method_palette[] = {"#0072b2", "#d55e00", "#009e73", "#cc79a7",
                                              "#e69f00", "#56b4e9", "#000000", "#f0e442"};
@@ -355,24 +345,9 @@ static const char *const method_palette[] = {"#0072b2", "#d55e00", "#009e73", "#
 static int same_colour(const struct series *a, const struct series *b)
 {
 	char sa[32], sb[32];
-	param_value(a->params, "stack", sa, sizeof(sa));
-	param_value(b->params, "stack", sb, sizeof(sb));
+	attn_params_value(a->params, "stack", sa, sizeof(sa));
+	attn_params_value(b->params, "stack", sb, sizeof(sb));
 	return strcmp(a->method, b->method) == 0 && strcmp(sa, sb) == 0;
-}
-
-/* The series' colour's rank among the chart's distinct colours, in the order they come. */
-static int method_rank(const struct plot *p, int i)
-{
-	int first = 0, rank = 0;
-	while (!same_colour(&p->s[first], &p->s[i]))
-		first++;
-	for (int j = 0; j < first; j++) {
-		int seen = 0;
-		for (int k = 0; k < j && !seen; k++)
-			seen = same_colour(&p->s[k], &p->s[j]);
-		rank += !seen;
-	}
-	return rank;
 }
 
 /* The series' rank among the series of its colour: its line style and marker. */
@@ -384,17 +359,90 @@ static int variant_rank(const struct plot *p, int i)
 	return rank;
 }
 
+/*
+ * Split the chart's colours (its methods, a hybrid's stacks each) into
+ * panels of at most N_METHOD_COLOURS, as few as that allows: k = ceil(m / 8)
+ * for m colours. The colours are ordered by family (in the order families
+ * come), then as they come. Whole families go to a panel when they pack
+ * into k panels; otherwise the order is cut into k near-equal runs (each of
+ * at most ceil(m / k) <= 8). Within a panel colours are numbered afresh, so
+ * they are distinct there. Sets each series' panel and colour and
+ * p->n_panels; -1 when out of memory.
+ */
+static int assign_panels(struct plot *p)
+{
+	int n = p->n, ng = 0, nf = 0;
+	int *first = malloc((size_t)(n ? n : 1) * sizeof(int)); /* each colour's first series */
+	int *group = malloc((size_t)(n ? n : 1) * sizeof(int)); /* each series' colour */
+	int *fam = malloc((size_t)(n ? n : 1) * sizeof(int));   /* each colour's family's rank */
+	int *order = malloc((size_t)(n ? n : 1) * sizeof(int)); /* the colours, by family */
+	int *panel = malloc((size_t)(n ? n : 1) * sizeof(int)); /* each colour's panel */
+	if (!first || !group || !fam || !order || !panel) {
+		free(first), free(group), free(fam), free(order), free(panel);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		int g = 0;
+		while (g < ng && !same_colour(&p->s[first[g]], &p->s[i]))
+			g++;
+		if (g == ng) {
+			first[ng++] = i;
+			int f = 0;
+			while (f < g && strcmp(p->s[first[f]].family, p->s[i].family) != 0)
+				f++;
+			fam[g] = f < g ? fam[f] : nf++;
+		}
+		group[i] = g;
+	}
+	int k = (ng + N_METHOD_COLOURS - 1) / N_METHOD_COLOURS, no = 0;
+	k = k ? k : 1;
+	/* one panel: the colours as they come, as the legend lists them */
+	for (int f = 0; f < (k > 1 ? nf : 1); f++)
+		for (int g = 0; g < ng; g++)
+			if (k == 1 || fam[g] == f)
+				order[no++] = g;
+	/* whole families, first fit in order */
+	int used = 0, fill = 0, fits = 1;
+	for (int r = 0; r < ng && fits;) {
+		int size = 0;
+		while (r + size < ng && fam[order[r + size]] == fam[order[r]])
+			size++;
+		if (fill + size > N_METHOD_COLOURS)
+			used++, fill = 0;
+		fits = size <= N_METHOD_COLOURS && used < k;
+		for (int j = 0; j < size; j++)
+			panel[order[r + j]] = used;
+		fill += size;
+		r += size;
+	}
+	for (int r = 0; r < ng && !fits; r++)
+		panel[order[r]] = (int)((long)r * k / ng);
+	for (int r = 0; r < ng; r++) {
+		/* the colour's number among its panel's colours, in family order */
+		int c = 0;
+		for (int q = 0; q < r; q++)
+			c += panel[order[q]] == panel[order[r]];
+		for (int i = 0; i < n; i++)
+			if (group[i] == order[r]) {
+				p->s[i].panel = panel[order[r]];
+				p->s[i].colour = c;
+			}
+	}
+	p->n_panels = k;
+	free(first), free(group), free(fam), free(order), free(panel);
+	return 0;
+}
+
 static const char *series_colour(const struct plot *p, int i)
 {
-	return method_palette[method_rank(p, i) % N_METHOD_COLOURS];
+	return method_palette[p->s[i].colour % N_METHOD_COLOURS];
 }
 
 /* gnuplot's filled markers (square, circle, triangle, diamond, pentagon) by variant. */
 static int series_point(const struct plot *p, int i)
 {
-	static const int filled[] = {5, 7, 9, 13, 15}, hollow[] = {4, 6, 8, 12, 14};
-	int v = variant_rank(p, i) % 5;
-	return method_rank(p, i) < N_METHOD_COLOURS ? filled[v] : hollow[v];
+	static const int filled[] = {5, 7, 9, 13, 15};
+	return filled[variant_rank(p, i) % 5];
 }
 
 struct load_ctx {
@@ -567,86 +615,50 @@ static int write_dats(const char *dir, const char *name, const struct plot *p)
 	return 0;
 }
 
-/* Write NAME.gp, which scales the .dat files to the axis units and draws NAME.FORMAT. */
-static int write_gp(const char *dir, const char *name, const char *format,
-                    const struct plot_kind *k, const char *y_label, const char *xcol,
-                    const struct plot *p, const struct attn_query_roofs *rf, const char *roof_of,
-                    const char *caption)
+/* The data's range on both axes in axis units, over every series (bars too), positives only. */
+static void data_range(const struct plot_kind *k, const struct plot *p, int bars, double lo[2],
+                       double hi[2])
 {
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s.gp", dir, name);
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -1;
-	int svg = strcmp(format, "svg") == 0;
-	fprintf(f, "# attnbench plot: %s. Generated; every number comes from the database.\n",
-	        name);
-	/* Many series: the legend goes under the chart in columns, so the chart keeps its width. */
-	size_t widest = 0;
+	lo[0] = lo[1] = INFINITY;
+	hi[0] = hi[1] = 0;
 	for (int i = 0; i < p->n; i++)
-		widest = strlen(p->s[i].label) > widest ? strlen(p->s[i].label) : widest;
-	/*
-	 * Long labels (a stack's name and its saving) also go under the chart,
-	 * in one column: at the right they would squeeze the chart to a strip.
-	 */
-	int crowded = p->n > 16 || widest > 44, cols = p->n > 16 ? 3 : 1;
-	fprintf(f, "set terminal %s noenhanced size 1280,%d font 'sans,12'\n",
-	        svg ? "svg dynamic" : "pngcairo", crowded ? 1000 : 800);
-	fprintf(f, "set output '%s.%s'\nset title ", name, svg ? "svg" : "png");
-	attn__gp_str(f, caption);
-	fputs("\nset xlabel ", f);
-	attn__gp_str(f, k->x_label ? k->x_label : x_label(xcol));
-	fputs("\nset ylabel ", f);
-	attn__gp_str(f, y_label);
-	fprintf(f, "\nset logscale x%s\nset logscale y\nset format x '%%g'\nset format y '%%g'\n",
-	        !k->x_metric && strcmp(xcol, "d") != 0 ? " 2" : "");
-	fputs("set grid xtics ytics mxtics mytics lc rgb '#e0e0e0'\nset samples 500\n"
-	      "set pointsize 1.2\n",
-	      f);
-	if (crowded) {
-		/*
-		 * gnuplot's `set key below` lets the legend run over the x label,
-		 * so the chart's bottom margin is set from the legend's rows and
-		 * the legend is placed in it: three columns.
-		 */
-		int entries = p->n + (rf ? (rf->sgemm > 0) + (rf->fma > 0) + (rf->triad > 0) : 0);
-		int rows = (entries + cols - 1) / cols;
-		fprintf(f,
-		        "set bmargin at screen %.3f\nset key at screen 0.5,screen 0.015 center "
-		        "bottom maxrows %d box spacing 1.1\n",
-		        0.095 + 0.024 * rows, rows);
-	} else {
-		fputs("set key outside right top box opaque spacing 1.2\n", f);
-	}
-	if (rf && rf->triad > 0) {
-		/* Start the x axis left of the ridge point so the bandwidth slope shows. */
-		double xmin = fmax(rf->fma, rf->sgemm) / rf->triad / 8;
-		for (int i = 0; i < p->n; i++)
-			for (int j = 0; j < p->s[i].n; j++)
-				xmin = fmin(xmin, p->s[i].x[j] * k->x_scale);
-		fprintf(f, "set xrange [%.6g:*]\n", xmin);
-	}
-	if (k->points) {
-		/* The ranges are the data's, a fifth of a decade beyond, not whole decades. */
-		double lo[2] = {INFINITY, INFINITY}, hi[2] = {0, 0};
-		for (int i = 0; i < p->n; i++)
-			for (int j = 0; j < p->s[i].n; j++) {
-				double v[2] = {p->s[i].x[j] * k->x_scale,
-				               p->s[i].y[j] * k->y_scale};
-				for (int a = 0; a < 2; a++)
-					if (v[a] > 0)
-						lo[a] = fmin(lo[a], v[a]),
-						hi[a] = fmax(hi[a], v[a]);
-			}
-		for (int a = 0; a < 2; a++)
-			if (isfinite(lo[a]) && hi[a] > 0)
-				fprintf(f, "set %srange [%.6g:%.6g]\n", a ? "y" : "x", lo[a] / 1.6,
-				        hi[a] * 1.6);
-	}
+		for (int j = 0; j < p->s[i].n; j++) {
+			double v[4] = {p->s[i].x[j] * k->x_scale, p->s[i].y[j] * k->y_scale,
+			               p->s[i].lo[j] * k->y_scale, p->s[i].hi[j] * k->y_scale};
+			for (int a = 0; a < (bars ? 4 : 2); a++)
+				if (v[a] > 0 && isfinite(v[a]))
+					lo[a > 0] = fmin(lo[a > 0], v[a]),
+					       hi[a > 0] = fmax(hi[a > 0], v[a]);
+		}
+}
+
+/* v widened to [lo, hi] when it is a positive number. */
+static void range_add(double v, double *lo, double *hi)
+{
+	if (v > 0 && isfinite(v))
+		*lo = fmin(*lo, v), *hi = fmax(*hi, v);
+}
+
+/* The entries of panel j's legend: its series and the roof lines. */
+static int panel_entries(const struct plot *p, int j, const struct attn_query_roofs *rf)
+{
+	int e = rf ? (rf->sgemm > 0) + (rf->fma > 0) + (rf->triad > 0) : 0;
+	for (int i = 0; i < p->n; i++)
+		e += p->s[i].panel == j;
+	return e;
+}
+
+/* "plot ..." of panel j's series and the roof lines. */
+static void write_plot(FILE *f, const char *name, const struct plot_kind *k, const struct plot *p,
+                       int panel, const struct attn_query_roofs *rf, const char *roof_of)
+{
 	fputs("plot ", f);
-	for (int i = 0; i < p->n; i++) {
-		fprintf(f, "%s'%s_%02d.dat' using ($1*%g):($2*%g)", i ? ", \\\n     " : "", name, i,
-		        k->x_scale, k->y_scale);
+	for (int i = 0, first = 1; i < p->n; i++) {
+		if (p->s[i].panel != panel)
+			continue;
+		fprintf(f, "%s'%s_%02d.dat' using ($1*%g):($2*%g)", first ? "" : ", \\\n     ",
+		        name, i, k->x_scale, k->y_scale);
+		first = 0;
 		if (k->lo_metric && !p->s[i].what)
 			fprintf(f, ":($3*%g):($4*%g) with yerrorlines", k->y_scale, k->y_scale);
 		else
@@ -682,6 +694,208 @@ static int write_gp(const char *dir, const char *name, const char *format,
 		        "'#1b7837' title 'triad bandwidth %.1f GB/s (slope)%s'",
 		        rf->triad, fmax(rf->fma, rf->sgemm), rf->triad, rf->triad, roof_of);
 	fputs("\n", f);
+}
+
+/*
+ * The panels of a chart of more than eight colours (assign_panels), one
+ * above the other in one image, each with its legend: every panel's axes
+ * have the same ranges (the data's over all panels, rounded out to whole
+ * decades, or powers of 2 on a base-2 axis), so a reader compares panels
+ * point for point. The margins are set in pixels from the legend's size,
+ * so the plots line up, the legend sits beside (or, for long labels,
+ * under) its plot and never on an axis, and the image grows to hold it.
+ * The y label is one, along the left edge of the whole image: a panel is
+ * shorter than a long label.
+ */
+static void write_panels(FILE *f, const char *name, const char *format, const struct plot_kind *k,
+                         const char *xcol, const char *y_label, const struct plot *p,
+                         const struct attn_query_roofs *rf, const char *roof_of,
+                         const char *caption, size_t widest, double xmin)
+{
+	const double width = 1280, title_px = 50, head_px = 40, axis_px = 70, row_px = 22,
+	             gap_px = 30;
+	int emax = 0;
+	for (int j = 0; j < p->n_panels; j++)
+		emax = panel_entries(p, j, rf) > emax ? panel_entries(p, j, rf) : emax;
+	int below = widest > 44;
+	/* at the right: about 8.5 px a character of the 12-point font, the sample line and box */
+	double key_px = fmin((double)widest * 8.5 + 150, width * 0.45);
+	double right = below ? 0.97 : 1 - key_px / width;
+	double slot_px = below ? 480 + emax * row_px + 10 + gap_px
+	                       : fmax(520, emax * row_px * 1.2 + 120) + gap_px;
+	double height = title_px + p->n_panels * slot_px;
+	int svg = strcmp(format, "svg") == 0, log2x = !k->x_metric && strcmp(xcol, "d") != 0;
+	fprintf(f, "set terminal %s noenhanced size 1280,%.0f font 'sans,12'\n",
+	        svg ? "svg dynamic" : "pngcairo", height);
+	fprintf(f, "set output '%s.%s'\n", name, svg ? "svg" : "png");
+	double lo[2], hi[2];
+	data_range(k, p, k->lo_metric != NULL, lo, hi);
+	if (rf) {
+		range_add(rf->sgemm, &lo[1], &hi[1]);
+		range_add(rf->fma, &lo[1], &hi[1]);
+		range_add(xmin, &lo[0], &hi[0]);
+		if (rf->triad > 0)
+			range_add(rf->triad * lo[0], &lo[1], &hi[1]);
+	}
+	for (int a = 0; a < 2 && isfinite(lo[a]) && hi[a] > 0; a++) {
+		double l = lo[a], h = hi[a];
+		if (k->points)
+			l /= 1.6, h *= 1.6; /* as one panel's: a fifth of a decade beyond */
+		else if (a == 0 && log2x)
+			l = exp2(floor(log2(l))), h = exp2(ceil(log2(h)));
+		else if (!(a == 0 && rf && rf->triad > 0))
+			l = pow(10, floor(log10(l))), h = pow(10, ceil(log10(h)));
+		if (h <= l)
+			h = l * 2;
+		fprintf(f, "set %srange [%.6g:%.6g]\n", a ? "y" : "x", l, h);
+	}
+	fputs("set multiplot title ", f);
+	attn__gp_str(f, caption);
+	fputs("\n", f);
+	for (int j = 0; j < p->n_panels; j++) {
+		/* "(a) full, linear", "(b) linear (2 of 2)": the panel's letter and its families */
+		char title[256];
+		size_t used = (size_t)snprintf(title, sizeof(title), "(%c)", 'a' + j % 26);
+		for (int i = 0; i < p->n && used < sizeof(title); i++) {
+			int seen = p->s[i].panel != j;
+			for (int q = 0; q < i && !seen; q++)
+				seen = p->s[q].panel == j &&
+				       strcmp(p->s[q].family, p->s[i].family) == 0;
+			if (seen)
+				continue;
+			/* a family cut over several panels says which part this is */
+			int part = 0, parts = 0;
+			for (int q = 0; q < p->n_panels; q++) {
+				int has = 0;
+				for (int r = 0; r < p->n && !has; r++)
+					has = p->s[r].panel == q &&
+					      strcmp(p->s[r].family, p->s[i].family) == 0;
+				parts += has;
+				part += has && q <= j;
+			}
+			used += (size_t)snprintf(title + used, sizeof(title) - used, "%s %s",
+			                         used > 3 ? "," : "", p->s[i].family);
+			if (parts > 1 && used < sizeof(title))
+				used += (size_t)snprintf(title + used, sizeof(title) - used,
+				                         " (%d of %d)", part, parts);
+		}
+		/* every plot the same height: the legend's room is the longest legend's */
+		double top = title_px + j * slot_px, bottom = top + slot_px;
+		double plot_bottom = bottom - gap_px - axis_px - (below ? emax * row_px + 10 : 0);
+		fputs("set title ", f);
+		attn__gp_str(f, title);
+		fprintf(f,
+		        "\nset lmargin at screen %.4f\nset rmargin at screen %.4f\n"
+		        "set tmargin at screen %.4f\nset bmargin at screen %.4f\n",
+		        90 / width, right, 1 - (top + head_px) / height, 1 - plot_bottom / height);
+		if (below)
+			fprintf(f,
+			        "set key at screen 0.5,screen %.4f center top maxrows %d box "
+			        "spacing 1.1\n",
+			        1 - (plot_bottom + axis_px) / height, panel_entries(p, j, rf));
+		else
+			fprintf(
+			    f,
+			    "set key at screen %.4f,screen %.4f left top box opaque spacing 1.2\n",
+			    right + 10 / width, 1 - (top + head_px) / height);
+		if (j == 0) {
+			/* drawn with the first panel only: each panel redraws the labels set */
+			fputs("set label 1 ", f);
+			attn__gp_str(f, y_label);
+			fprintf(f, " at screen %.4f,screen %.4f center rotate by 90\n", 18 / width,
+			        (1 - title_px / height) / 2);
+		}
+		write_plot(f, name, k, p, j, rf, roof_of);
+		if (j == 0)
+			fputs("unset label 1\n", f);
+	}
+	fputs("unset multiplot\n", f);
+}
+
+/* Write NAME.gp, which scales the .dat files to the axis units and draws NAME.FORMAT. */
+static int write_gp(const char *dir, const char *name, const char *format,
+                    const struct plot_kind *k, const char *y_label, const char *xcol,
+                    const struct plot *p, const struct attn_query_roofs *rf, const char *roof_of,
+                    const char *caption)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s.gp", dir, name);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	int svg = strcmp(format, "svg") == 0;
+	fprintf(f, "# attnbench plot: %s. Generated; every number comes from the database.\n",
+	        name);
+	/* Many series: the legend goes under the chart in columns, so the chart keeps its width. */
+	size_t widest = 0;
+	for (int i = 0; i < p->n; i++)
+		widest = strlen(p->s[i].label) > widest ? strlen(p->s[i].label) : widest;
+	double xmin = NAN;
+	if (rf && rf->triad > 0) {
+		/* Start the x axis left of the ridge point so the bandwidth slope shows. */
+		xmin = fmax(rf->fma, rf->sgemm) / rf->triad / 8;
+		for (int i = 0; i < p->n; i++)
+			for (int j = 0; j < p->s[i].n; j++)
+				xmin = fmin(xmin, p->s[i].x[j] * k->x_scale);
+	}
+	/* the settings every panel shares; a single chart sets its terminal first */
+	if (p->n_panels > 1) {
+		fputs("set xlabel ", f);
+	} else {
+		/*
+		 * Long labels (a stack's name and its saving) also go under the chart,
+		 * in one column: at the right they would squeeze the chart to a strip.
+		 */
+		int crowded = p->n > 16 || widest > 44;
+		fprintf(f, "set terminal %s noenhanced size 1280,%d font 'sans,12'\n",
+		        svg ? "svg dynamic" : "pngcairo", crowded ? 1000 : 800);
+		fprintf(f, "set output '%s.%s'\nset title ", name, svg ? "svg" : "png");
+		attn__gp_str(f, caption);
+		fputs("\nset xlabel ", f);
+	}
+	attn__gp_str(f, k->x_label ? k->x_label : x_label(xcol));
+	/* panels share one y label, written once beside them all (write_panels) */
+	fputs(p->n_panels > 1 ? "\nunset ylabel" : "\nset ylabel ", f);
+	if (p->n_panels == 1)
+		attn__gp_str(f, y_label);
+	fprintf(f, "\nset logscale x%s\nset logscale y\nset format x '%%g'\nset format y '%%g'\n",
+	        !k->x_metric && strcmp(xcol, "d") != 0 ? " 2" : "");
+	fputs("set grid xtics ytics mxtics mytics lc rgb '#e0e0e0'\nset samples 500\n"
+	      "set pointsize 1.2\n",
+	      f);
+	if (p->n_panels > 1) {
+		write_panels(f, name, format, k, xcol, y_label, p, rf, roof_of, caption, widest,
+		             xmin);
+		return fclose(f) ? -1 : 0;
+	}
+	int crowded = p->n > 16 || widest > 44, cols = p->n > 16 ? 3 : 1;
+	if (crowded) {
+		/*
+		 * gnuplot's `set key below` lets the legend run over the x label,
+		 * so the chart's bottom margin is set from the legend's rows and
+		 * the legend is placed in it: three columns.
+		 */
+		int entries = panel_entries(p, 0, rf);
+		int rows = (entries + cols - 1) / cols;
+		fprintf(f,
+		        "set bmargin at screen %.3f\nset key at screen 0.5,screen 0.015 center "
+		        "bottom maxrows %d box spacing 1.1\n",
+		        0.095 + 0.024 * rows, rows);
+	} else {
+		fputs("set key outside right top box opaque spacing 1.2\n", f);
+	}
+	if (isfinite(xmin))
+		fprintf(f, "set xrange [%.6g:*]\n", xmin);
+	if (k->points) {
+		/* The ranges are the data's, a fifth of a decade beyond, not whole decades. */
+		double lo[2], hi[2];
+		data_range(k, p, 0, lo, hi);
+		for (int a = 0; a < 2; a++)
+			if (isfinite(lo[a]) && hi[a] > 0)
+				fprintf(f, "set %srange [%.6g:%.6g]\n", a ? "y" : "x", lo[a] / 1.6,
+				        hi[a] * 1.6);
+	}
+	write_plot(f, name, k, p, 0, rf, roof_of);
 	return fclose(f) ? -1 : 0;
 }
 
@@ -745,6 +959,10 @@ int attn_chart_draw(const struct attn_chart_req *q, int *n_series, char *err, si
 	}
 	char caption[1024], run_text[768], roof_of[192] = "";
 	label_series(&p, k, q->xcol, q->reg);
+	if (assign_panels(&p)) {
+		plot_free(&p);
+		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory drawing the chart");
+	}
 	int set_runs = run_caption(q->st, q->run, run_text, sizeof(run_text));
 	/* One set of roof lines is drawn: of a merged sweep, the legend says whose. */
 	if (roof && set_runs > 1 && rf.run) {

@@ -345,34 +345,21 @@ const char *attn_result_missing_why(const struct attn_case *c, const struct attn
                                     const struct attn_run_opts *o, const char *name, char *buf,
                                     size_t len)
 {
-	static const char *errs[] = {"rel_err", "max_abs_err", "rel_err_softmax",
-	                             "max_abs_err_softmax"};
-	int which = -1;
-	for (int i = 0; i < 4; i++)
-		if (strcmp(name, errs[i]) == 0)
-			which = i;
 	const struct attn_metric *m = attn_result_metric(r, name);
 	const struct attn_metric *rows = attn_result_metric(r, "oracle_rows");
-	if (which < 0 || (m && m->has_value) || r->status != ATTN_CASE_OK)
+	if ((m && m->has_value) || r->status != ATTN_CASE_OK)
 		return NULL;
-	if (which >= 2 && (c->method->flags & ATTN_METHOD_EXACT))
-		snprintf(buf, len,
-		         "not computed: %s is exact, rel_err is its error against softmax",
-		         c->method->name);
-	else if (!(o->check_max_flops > 0))
-		snprintf(buf, len, "no oracle: --check-max-flops 0");
-	else if (rows && rows->has_value && rows->value > 0)
-		snprintf(
-		    buf, len,
-		    "not computed: sampled rows are checked against softmax only; the method's "
-		    "own oracle computes whole outputs and runs when the full check (%.3g flops) "
-		    "fits --check-max-flops %.3g",
-		    check_flops(&c->shape), o->check_max_flops);
-	else
-		snprintf(buf, len,
-		         "no oracle: one reference row costs %.3g flops > --check-max-flops %.3g",
-		         row_flops(&c->shape), o->check_max_flops);
-	return buf;
+	/* the words are export's too: missing_why.c */
+	struct attn_missing_facts f = {.method = c->method->name,
+	                               .exact = (c->method->flags & ATTN_METHOD_EXACT) != 0,
+	                               .batch = c->shape.batch,
+	                               .heads = c->shape.heads,
+	                               .n = c->shape.n,
+	                               .d = c->shape.d,
+	                               .decode = c->shape.mode == ATTN_MODE_DECODE,
+	                               .check_max_flops = o->check_max_flops,
+	                               .oracle_rows = rows && rows->has_value ? rows->value : 0};
+	return attn_missing_why(&f, name, buf, len);
 }
 
 /* Touch every cache line of the flush buffer: evicts the case's data. */

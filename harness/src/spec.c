@@ -769,6 +769,36 @@ int attn_params_format(const struct attn_method *m, const struct attn_params *p,
 	return (int)used;
 }
 
+int attn_params_next(const char **pos, struct attn_param_kv *kv)
+{
+	const char *p = *pos;
+
+	if (!p || !*p)
+		return 0;
+	kv->key = p;
+	kv->key_len = strcspn(p, "=,");
+	kv->val = p[kv->key_len] == '=' ? p + kv->key_len + 1 : NULL;
+	kv->val_len = kv->val ? strcspn(kv->val, ",") : 0;
+	p += strcspn(p, ",");
+	*pos = p + (*p == ',');
+	return 1;
+}
+
+int attn_params_value(const char *params, const char *name, char *buf, size_t len)
+{
+	struct attn_param_kv kv;
+	size_t nl = strlen(name);
+
+	for (const char *p = params; attn_params_next(&p, &kv);)
+		if (kv.val && kv.key_len == nl && memcmp(kv.key, name, nl) == 0) {
+			snprintf(buf, len, "%.*s", (int)kv.val_len, kv.val);
+			return 1;
+		}
+	if (len)
+		buf[0] = 0;
+	return 0;
+}
+
 double attn_params_get(const struct attn_method *m, const struct attn_params *p, const char *name,
                        double fallback)
 {

@@ -309,9 +309,6 @@ int attn_query_metric_names(struct attn_store *st, char ***names, char ***units,
 int attn_query_export_param_names(struct attn_store *st, int64_t run, char ***names, int *n,
                                   char *err, size_t errlen);
 
-/* The value of parameter name in params ("k=v,k=v") into buf: 1, or 0 and "" if absent. */
-int attn_query_param_value(const char *params, const char *name, char *buf, size_t len);
-
 /*
  * Does params ("k=v,k=v") hold every k=v of want (same syntax)? Values
  * compare as numbers where both are numbers (w=64 matches w=64.0), else as

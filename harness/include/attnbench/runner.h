@@ -222,4 +222,27 @@ const char *attn_result_missing_why(const struct attn_case *c, const struct attn
                                     const struct attn_run_opts *o, const char *name, char *buf,
                                     size_t len);
 
+/*
+ * The facts that say why an error figure is missing, as a result in memory
+ * or a database row holds them (missing_why.c): the case's status name
+ * ("ok", "unsupported", ...) and message, its method and whether it is
+ * exact (1, 0, -1 unknown), its shape, --check-max-flops (NAN unknown) and
+ * the oracle's reference rows (metric oracle_rows; NAN unknown).
+ */
+struct attn_missing_facts {
+	const char *status, *message, *method;
+	int exact;
+	int64_t batch, heads, n, d;
+	int decode;
+	double check_max_flops, oracle_rows;
+};
+
+/*
+ * Why metric `name` (rel_err, max_abs_err, rel_err_softmax,
+ * max_abs_err_softmax) is missing, in words for the user, into buf; NULL
+ * when name is not an error figure. The caller knows it is missing.
+ */
+const char *attn_missing_why(const struct attn_missing_facts *f, const char *name, char *buf,
+                             size_t len);
+
 #endif /* ATTNBENCH_RUNNER_H */

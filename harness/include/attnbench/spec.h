@@ -73,6 +73,22 @@ int attn_params_set(const struct attn_method *m, struct attn_params *p, const ch
 int attn_params_format(const struct attn_method *m, const struct attn_params *p, char *buf,
                        size_t len);
 
+/*
+ * Parameters as text, "k=v,k=v" (the form above, as the database stores
+ * it), read one pair at a time: *pos starts at the text and moves past each
+ * pair and its comma. Returns 1 with the pair's key and value (pointers
+ * into the text with their lengths; val NULL for a pair without '='), 0 at
+ * the end of the text. Every reader of stored params text uses this.
+ */
+struct attn_param_kv {
+	const char *key, *val;
+	size_t key_len, val_len;
+};
+int attn_params_next(const char **pos, struct attn_param_kv *kv);
+
+/* The value of parameter `name` in params text into buf: 1, or 0 and "" if absent. */
+int attn_params_value(const char *params, const char *name, char *buf, size_t len);
+
 /* The value of the parameter named `name`, or `fallback` if there is none. */
 double attn_params_get(const struct attn_method *m, const struct attn_params *p, const char *name,
                        double fallback);
