@@ -325,8 +325,9 @@ static void label_series(struct plot *p, const struct plot_kind *k, const char *
 		    attn_method_theory(m, s->params, attn_theory_is_decode(s->shape), &t_exp,
 		                       &m_exp))
 			continue;
-		snprintf(s->label + len, sizeof(s->label) - len, " (theory %g)",
-		         k->exp_is_mem ? m_exp : t_exp);
+		const double th = k->exp_is_mem ? m_exp : t_exp;
+		if (isfinite(th)) /* theory.h claims none for some forms' memory */
+			snprintf(s->label + len, sizeof(s->label) - len, " (theory %g)", th);
 	}
 }
 
