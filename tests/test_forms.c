@@ -203,8 +203,7 @@ static void text_eq(sqlite3 *db, const char *sql, const char *want)
 
 START_TEST(store_round_trip)
 {
-	struct attn_store *st;
-	ck_assert_msg(attn_store_open(":memory:", 1, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
+	struct attn_store *st = db_store_open(":memory:", 1);
 	sqlite3 *db = attn__store_handle(st);
 	int64_t run;
 	ck_assert_int_eq(
@@ -263,8 +262,7 @@ START_TEST(migrates_v5)
 	char dir[TMPDIR_LEN], path[512];
 	tmpdir_make(dir, "forms");
 	snprintf(path, sizeof(path), "%s/v5.db", dir);
-	struct attn_store *st;
-	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
+	struct attn_store *st = db_store_open(path, 1);
 	db_exec(attn__store_handle(st),
 	        "DROP TABLE form_diffs;"
 	        "DROP TABLE run_owner;"
@@ -276,7 +274,7 @@ START_TEST(migrates_v5)
 	        " VALUES (1,'retnet','form=chunk','d=64',1.02,NULL);");
 	attn_store_close(st);
 
-	ck_assert_msg(attn_store_open(path, 0, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
+	st = db_store_open(path, 0);
 	sqlite3 *db = attn__store_handle(st);
 	ck_assert_int_eq(db_int(db, "SELECT value FROM meta WHERE key='schema_version'"),
 	                 ATTN_SCHEMA_VERSION);
