@@ -2,13 +2,17 @@
  * Queries a suite makes on a database to check what the code under test
  * stored: on an open handle, or on a file opened for the one query. A
  * statement that does not prepare or run fails the test with its SQL and
- * SQLite's message.
+ * SQLite's message. And a store (store.h) opened for a suite to write or
+ * read through, failing the test with the store's message.
  */
 #ifndef ATTN_TEST_DB_H
 #define ATTN_TEST_DB_H
 
 #include <check.h>
 #include <sqlite3.h>
+
+#include "attnbench/status.h"
+#include "attnbench/store.h"
 
 /* What the integer queries give for NULL, so that it is not mistaken for 0. */
 #define DB_NULL (-999)
@@ -86,6 +90,16 @@ static inline void db_file_exec(const char *path, const char *sql)
 	sqlite3 *db = db_file_open(path);
 	db_exec(db, sql);
 	sqlite3_close(db);
+}
+
+/* The store at path opened in mode (ATTN_STORE_*); the caller closes it. */
+static inline struct attn_store *db_store_open(const char *path, int mode)
+{
+	struct attn_store *st;
+	char err[1024];
+	ck_assert_msg(attn_store_open(path, mode, &st, err, sizeof(err)) == ATTN_OK, "%s: %s", path,
+	              err);
+	return st;
 }
 
 /* A copy of the database at from, at to, made by SQLite so that what its WAL holds comes too. */

@@ -20,6 +20,7 @@
 #include "attnbench/store.h"
 #include "check_main.h"
 #include "cli_run.h"
+#include "db.h"
 #include "internal.h"
 #include "tmpdir.h"
 
@@ -187,8 +188,7 @@ static double noise(uint64_t *s, double jitter)
 /* 20 ok cases: five methods at N = 256 .. 2048, K samples each. */
 static void make_db(const char *path, const struct db_spec *sp)
 {
-	struct attn_store *st;
-	ck_assert_msg(attn_store_open(path, 1, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
+	struct attn_store *st = db_store_open(path, 1);
 	struct attn_kv info[8] = {{"cpu_model", sp->cpu ? sp->cpu : "Test CPU"},
 	                          {"cores", "2"},
 	                          {"openblas_core", "Haswell"},
@@ -549,10 +549,8 @@ END_TEST
 static void load_pair(struct attn_store **sa, struct attn_store **sb, struct attn_gate_run *ra,
                       struct attn_gate_run *rb)
 {
-	ck_assert_msg(attn_store_open(pa, ATTN_STORE_READONLY, sa, err, sizeof(err)) == ATTN_OK,
-	              "%s", err);
-	ck_assert_msg(attn_store_open(pb, ATTN_STORE_READONLY, sb, err, sizeof(err)) == ATTN_OK,
-	              "%s", err);
+	*sa = db_store_open(pa, ATTN_STORE_READONLY);
+	*sb = db_store_open(pb, ATTN_STORE_READONLY);
 	ck_assert_msg(attn_gate_load(*sa, 0, ra, err, sizeof(err)) == ATTN_OK, "%s", err);
 	ck_assert_msg(attn_gate_load(*sb, 0, rb, err, sizeof(err)) == ATTN_OK, "%s", err);
 }

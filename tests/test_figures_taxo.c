@@ -20,6 +20,7 @@
 #include "attnbench/status.h"
 #include "check_main.h"
 #include "slurp.h"
+#include "test_registry_util.h"
 #include "tmpdir.h"
 
 static char last_error[1024];
@@ -31,9 +32,8 @@ static const char *const png[] = {"png"}, *const both[] = {"png", "svg"};
 
 static void setup(void)
 {
-	char err[512];
 	tmpdir_make(dir, "figtaxo");
-	ck_assert_msg(attn_registry_init(&reg, err, sizeof(err)) == ATTN_OK, "%s", err);
+	reg = test_registry_make(NULL, 0);
 	last_error[0] = 0;
 }
 

@@ -24,6 +24,7 @@
 #include "check_main.h"
 #include "db.h"
 #include "internal.h" /* attn__store_handle: white-box reads */
+#include "test_registry_util.h"
 #include "tmpdir.h"
 
 static struct attn_registry *reg;
@@ -36,13 +37,6 @@ static const struct attn_shape shape200 = {.batch = 1,
                                            .d = 32,
                                            .causal = 1,
                                            .mode = ATTN_MODE_PREFILL};
-
-static const struct attn_method *find(const char *name)
-{
-	const struct attn_method *m = attn_registry_find(reg, name);
-	ck_assert_msg(m != NULL, "%s is not registered", name);
-	return m;
-}
 
 /* Every registered method with forms: each pair of forms within 1e-4 at N = 200. */
 START_TEST(every_method_agrees)
@@ -72,16 +66,16 @@ START_TEST(which_methods)
 	                                   "gla",        "mamba2",         "hgrn2",
 	                                   "deltanet",   "gated_deltanet", "ttt_linear"};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++)
-		ck_assert_msg(attn_method_form_param(find(rows[i])) >= 0, "%s has no form",
-		              rows[i]);
+		ck_assert_msg(attn_method_form_param(test_method_find(reg, rows[i])) >= 0,
+		              "%s has no form", rows[i]);
 	struct attn_forms_diff fd;
-	ck_assert_int_eq(attn_forms_diff(find("flash"), &shape200, ATTN_DIST_GAUSSIAN, 7, 1, &fd,
-	                                 err, sizeof(err)),
+	ck_assert_int_eq(attn_forms_diff(test_method_find(reg, "flash"), &shape200,
+	                                 ATTN_DIST_GAUSSIAN, 7, 1, &fd, err, sizeof(err)),
 	                 ATTN_ERR_INVALID);
 	ck_assert_ptr_nonnull(strstr(err, "no form parameter"));
 	ck_assert(isnan(fd.max_rel));
-	ck_assert_int_eq(attn_forms_diff(find("retnet"), &shape200, ATTN_DIST_GAUSSIAN, 7, 0, &fd,
-	                                 err, sizeof(err)),
+	ck_assert_int_eq(attn_forms_diff(test_method_find(reg, "retnet"), &shape200,
+	                                 ATTN_DIST_GAUSSIAN, 7, 0, &fd, err, sizeof(err)),
 	                 ATTN_ERR_INVALID);
 }
 END_TEST
@@ -92,7 +86,7 @@ END_TEST
  */
 START_TEST(skipped_forms)
 {
-	const struct attn_method *m = find("rwkv");
+	const struct attn_method *m = test_method_find(reg, "rwkv");
 	struct attn_forms_diff fd;
 	ck_assert_msg(attn_forms_diff(m, &shape200, ATTN_DIST_LOCAL, 3, 1, &fd, err, sizeof(err)) ==
 	                  ATTN_OK,
@@ -128,9 +122,9 @@ static int parallel_only(const struct attn_method *m, const struct attn_shape *s
 
 START_TEST(one_form_is_too_few)
 {
-	struct attn_method m = *find("rwkv");
+	struct attn_method m = *test_method_find(reg, "rwkv");
 	ck_assert_int_eq(attn_method_form_param(&m), 0);
-	rwkv = find("rwkv");
+	rwkv = test_method_find(reg, "rwkv");
 	m.supports = parallel_only;
 	struct attn_forms_diff fd;
 	ck_assert_int_eq(
@@ -162,8 +156,8 @@ static int skewed_forward(const struct attn_method *m, const struct attn_shape *
 
 START_TEST(sees_a_differing_form)
 {
-	struct attn_method m = *find("rwkv");
-	rwkv = find("rwkv");
+	struct attn_method m = *test_method_find(reg, "rwkv");
+	rwkv = test_method_find(reg, "rwkv");
 	m.forward = skewed_forward;
 	struct attn_forms_diff fd;
 	skew = 1e-2f;
@@ -186,8 +180,8 @@ START_TEST(decode_agrees)
 	struct attn_shape s = shape200;
 	s.mode = ATTN_MODE_DECODE;
 	struct attn_forms_diff fd;
-	ck_assert_msg(attn_forms_diff(find("gated_deltanet"), &s, ATTN_DIST_GAUSSIAN, 5, 1, &fd,
-	                              err, sizeof(err)) == ATTN_OK,
+	ck_assert_msg(attn_forms_diff(test_method_find(reg, "gated_deltanet"), &s,
+	                              ATTN_DIST_GAUSSIAN, 5, 1, &fd, err, sizeof(err)) == ATTN_OK,
 	              "%s", err);
 	ck_assert_str_eq(fd.forms, "parallel,recurrent,chunk");
 	ck_assert(fd.max_rel < 1e-4);
@@ -209,16 +203,15 @@ static void text_eq(sqlite3 *db, const char *sql, const char *want)
 
 START_TEST(store_round_trip)
 {
-	struct attn_store *st;
-	ck_assert_msg(attn_store_open(":memory:", 1, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
+	struct attn_store *st = db_store_open(":memory:", 1);
 	sqlite3 *db = attn__store_handle(st);
 	int64_t run;
 	ck_assert_int_eq(
 	    attn_store_run_begin(st, "attnbench forms", "", NULL, 0, &run, err, sizeof(err)),
 	    ATTN_OK);
 	struct attn_forms_diff fd;
-	ck_assert_int_eq(attn_forms_diff(find("gla"), &shape200, ATTN_DIST_GAUSSIAN, 7, 1, &fd, err,
-	                                 sizeof(err)),
+	ck_assert_int_eq(attn_forms_diff(test_method_find(reg, "gla"), &shape200,
+	                                 ATTN_DIST_GAUSSIAN, 7, 1, &fd, err, sizeof(err)),
 	                 ATTN_OK);
 	ck_assert_msg(
 	    attn_store_form_diff(st, run, "gla", &shape200, &fd, NULL, err, sizeof(err)) == ATTN_OK,
@@ -235,9 +228,9 @@ START_TEST(store_round_trip)
 	/* A comparison that could not run: a note, and NULL figures. */
 	struct attn_shape s = shape200;
 	s.causal = 0;
-	ck_assert_int_eq(
-	    attn_forms_diff(find("rwkv"), &s, ATTN_DIST_GAUSSIAN, 7, 1, &fd, err, sizeof(err)),
-	    ATTN_ERR_UNSUPPORTED);
+	ck_assert_int_eq(attn_forms_diff(test_method_find(reg, "rwkv"), &s, ATTN_DIST_GAUSSIAN, 7,
+	                                 1, &fd, err, sizeof(err)),
+	                 ATTN_ERR_UNSUPPORTED);
 	char why[1024];
 	snprintf(why, sizeof(why), "%s", err);
 	ck_assert_int_eq(attn_store_form_diff(st, run, "rwkv", &s, &fd, why, err, sizeof(err)),
@@ -269,8 +262,7 @@ START_TEST(migrates_v5)
 	char dir[TMPDIR_LEN], path[512];
 	tmpdir_make(dir, "forms");
 	snprintf(path, sizeof(path), "%s/v5.db", dir);
-	struct attn_store *st;
-	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
+	struct attn_store *st = db_store_open(path, 1);
 	db_exec(attn__store_handle(st),
 	        "DROP TABLE form_diffs;"
 	        "DROP TABLE run_owner;"
@@ -282,7 +274,7 @@ START_TEST(migrates_v5)
 	        " VALUES (1,'retnet','form=chunk','d=64',1.02,NULL);");
 	attn_store_close(st);
 
-	ck_assert_msg(attn_store_open(path, 0, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
+	st = db_store_open(path, 0);
 	sqlite3 *db = attn__store_handle(st);
 	ck_assert_int_eq(db_int(db, "SELECT value FROM meta WHERE key='schema_version'"),
 	                 ATTN_SCHEMA_VERSION);

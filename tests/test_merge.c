@@ -264,9 +264,7 @@ static void make_shard(const char *path, const struct shard *sh)
 	                         {"shard_index", idx},       {"shard_count", cnt},
 	                         {"shard_cases", sc},        {"spec_hash", "0123456789abcdef"},
 	                         {"sweep_cases", swc}};
-	struct attn_store *st;
-	ck_assert_msg(attn_store_open(path, ATTN_STORE_CREATE, &st, err, sizeof(err)) == ATTN_OK,
-	              "%s", err);
+	struct attn_store *st = db_store_open(path, ATTN_STORE_CREATE);
 	int64_t run;
 	ck_assert_msg(attn_store_run_begin(st, "attnbench sweep", "n = 64\n", info,
 	                                   sh->sweep_id ? 9 : 2, &run, err, sizeof(err)) == ATTN_OK,
@@ -286,9 +284,7 @@ static void make_shard(const char *path, const struct shard *sh)
 static void finish_shard(const char *path, const char *const *keys, int n, double ns0,
                          const char *status)
 {
-	struct attn_store *st;
-	ck_assert_int_eq(attn_store_open(path, ATTN_STORE_EXISTING, &st, err, sizeof(err)),
-	                 ATTN_OK);
+	struct attn_store *st = db_store_open(path, ATTN_STORE_EXISTING);
 	int64_t run = 1;
 	ck_assert_msg(attn_store_run_claim(st, run, 0, err, sizeof(err)) == ATTN_OK, "%s", err);
 	double ns[3] = {ns0, ns0 + 1, ns0 + 2};

@@ -150,8 +150,7 @@ static void make_merged(const char *path, const char *sweep_id, uint64_t seed)
 {
 	struct attn_store *st;
 	remove(path);
-	ck_assert_msg(attn_store_open(path, ATTN_STORE_CREATE, &st, err, sizeof(err)) == ATTN_OK,
-	              "%s", err);
+	st = db_store_open(path, ATTN_STORE_CREATE);
 	const struct run_spec runs[5] = {
 	    {NULL, "solo", 0, 0, 1000, 100, seed + 1},
 	    {sweep_id, "node-a", 1, 3, 10, 100, seed + 2},
@@ -178,9 +177,7 @@ static void make_default(void)
 START_TEST(run_set_heads)
 {
 	make_default();
-	struct attn_store *st;
-	ck_assert_int_eq(attn_store_open(merged, ATTN_STORE_READONLY, &st, err, sizeof(err)),
-	                 ATTN_OK);
+	struct attn_store *st = db_store_open(merged, ATTN_STORE_READONLY);
 	int64_t head;
 	const int64_t want[6] = {0, 1, 2, 3, 2, 2};
 	for (int run = 1; run <= 5; run++) {
@@ -336,9 +333,7 @@ END_TEST
 START_TEST(fit_reads_every_shard)
 {
 	make_default();
-	struct attn_store *st;
-	ck_assert_int_eq(attn_store_open(merged, ATTN_STORE_READONLY, &st, err, sizeof(err)),
-	                 ATTN_OK);
+	struct attn_store *st = db_store_open(merged, ATTN_STORE_READONLY);
 	for (int run = 0; run <= 5; run++) {
 		if (run == 1 || run == 3)
 			continue;
@@ -454,9 +449,7 @@ START_TEST(compare_pairs_whole_sweeps)
 	snprintf(other, sizeof(other), "%s/other.db", dir);
 	make_merged(other, "t/3", 100);
 	/* the library: a side is its whole sweep, each case with its own run's roof */
-	struct attn_store *st;
-	ck_assert_int_eq(attn_store_open(merged, ATTN_STORE_READONLY, &st, err, sizeof(err)),
-	                 ATTN_OK);
+	struct attn_store *st = db_store_open(merged, ATTN_STORE_READONLY);
 	struct attn_gate_run g;
 	ck_assert_msg(attn_gate_load(st, 4, &g, err, sizeof(err)) == ATTN_OK, "%s", err);
 	ck_assert_int_eq(g.id, 2);

@@ -19,20 +19,14 @@
 #include "kernels/kernels.h"
 
 #include "check_main.h"
+#include "test_registry_util.h"
 
-static char err[1024];
 static struct attn_registry *reg;
 
 static void setup(void)
 {
-	ck_assert(attn_registry_init(&reg, err, sizeof(err)) == ATTN_OK);
-	static const char *names[] = {"wrong", "lastrow"};
-	for (int i = 0; i < 2; i++) {
-		char path[1024];
-		snprintf(path, sizeof(path), "%s/%s.so", ATTN_TEST_PLUGIN_DIR, names[i]);
-		ck_assert_msg(attn_registry_load_plugin(reg, path, err, sizeof(err)) == ATTN_OK,
-		              "%s", err);
-	}
+	static const char *const plugins[] = {"wrong", "lastrow"};
+	reg = test_registry_make(plugins, 2);
 }
 
 static void teardown(void)
@@ -151,18 +145,6 @@ START_TEST(sampled_rows_match_full)
 }
 END_TEST
 
-static struct attn_case make_case(const char *method, struct attn_shape s)
-{
-	struct attn_case c = {0};
-	c.method = attn_registry_find(reg, method);
-	ck_assert_msg(c.method != NULL, "no method %s", method);
-	attn_params_default(c.method, &c.params);
-	c.shape = s;
-	c.threads = 1;
-	c.seed = 1;
-	return c;
-}
-
 static struct attn_run_opts quick(double budget)
 {
 	struct attn_run_opts o;
@@ -189,7 +171,7 @@ static double metric(const struct attn_case_result *r, const char *name, int *ha
 static void run_case(const char *method, struct attn_shape s, double budget,
                      struct attn_case_result *r)
 {
-	struct attn_case c = make_case(method, s);
+	struct attn_case c = test_case_make(reg, method, s);
 	struct attn_run_opts o = quick(budget);
 	ck_assert_int_eq(attn_case_run(&c, &o, NULL, NULL, r), ATTN_OK);
 }
@@ -247,7 +229,7 @@ START_TEST(approx_softmax_error_sampled)
 	/* Its own oracle computes whole outputs: no rel_err, and the CLI says why. */
 	metric(&r, "rel_err", &has);
 	ck_assert(!has);
-	struct attn_case c = make_case("window", s);
+	struct attn_case c = test_case_make(reg, "window", s);
 	struct attn_run_opts o = quick(128 * row_cost(&s));
 	char why[256];
 	const char *w = attn_result_missing_why(&c, &r, &o, "rel_err", why, sizeof(why));

@@ -26,6 +26,7 @@
 #include "check_main.h"
 #include "db.h"
 #include "slurp.h"
+#include "test_registry_util.h"
 #include "tmpdir.h"
 
 static char err[1024];
@@ -70,8 +71,7 @@ static struct attn_method good(void)
 
 START_TEST(builtins_registered)
 {
-	struct attn_registry *reg;
-	ck_assert_int_eq(attn_registry_init(&reg, err, sizeof(err)), ATTN_OK);
+	struct attn_registry *reg = test_registry_make(NULL, 0);
 	ck_assert_int_eq(attn_registry_count(reg), attn_builtin_count);
 	ck_assert_int_ge(attn_builtin_count, 3);
 	const char *want[] = {"reference", "softmax", "flash"};
@@ -132,8 +132,7 @@ END_TEST
 
 START_TEST(duplicate_name_refused)
 {
-	struct attn_registry *reg;
-	ck_assert_int_eq(attn_registry_init(&reg, err, sizeof(err)), ATTN_OK);
+	struct attn_registry *reg = test_registry_make(NULL, 0);
 	struct attn_method m = good();
 	m.name = "flash";
 	ck_assert_int_eq(attn_registry_add(reg, &m, "test", err, sizeof(err)), ATTN_ERR_DUPLICATE);
@@ -148,8 +147,7 @@ END_TEST
 
 START_TEST(example_plugin_loads)
 {
-	struct attn_registry *reg;
-	ck_assert_int_eq(attn_registry_init(&reg, err, sizeof(err)), ATTN_OK);
+	struct attn_registry *reg = test_registry_make(NULL, 0);
 	int before = attn_registry_count(reg);
 	ck_assert_msg(attn_registry_load_plugin(reg, ATTN_EXAMPLE_PLUGIN, err, sizeof(err)) ==
 	                  ATTN_OK,
@@ -169,11 +167,10 @@ END_TEST
 
 static int load_test_plugin(const char *name, char *msg, size_t len)
 {
-	struct attn_registry *reg;
-	ck_assert_int_eq(attn_registry_init(&reg, err, sizeof(err)), ATTN_OK);
+	struct attn_registry *reg = test_registry_make(NULL, 0);
 	attn_registry_set_probe_timeout(reg, 1);
 	char path[1024];
-	snprintf(path, sizeof(path), "%s/%s.so", ATTN_TEST_PLUGIN_DIR, name);
+	test_plugin_path(path, sizeof(path), name);
 	int before = attn_registry_count(reg);
 	int rc = attn_registry_load_plugin(reg, path, msg, len);
 	if (rc)
@@ -244,8 +241,7 @@ START_TEST(v1_descriptor_validated)
 	ck_assert(strstr(err, "summary") != NULL);
 	v1.summary = NULL;
 	/* Added directly, it is registered as a version 2 adapter of itself. */
-	struct attn_registry *reg;
-	ck_assert_int_eq(attn_registry_init(&reg, err, sizeof(err)), ATTN_OK);
+	struct attn_registry *reg = test_registry_make(NULL, 0);
 	ck_assert_msg(attn_registry_add(reg, m, "test", err, sizeof(err)) == ATTN_OK, "%s", err);
 	const struct attn_method *a = attn_registry_find(reg, "synthetic_v1");
 	ck_assert(a != NULL && a != m);
@@ -274,13 +270,11 @@ static int v1_cli(const char *log, const char *args)
  */
 START_TEST(v1_plugin_runs)
 {
+	static const char *const v1[] = {"v1_plugin"};
 	char so[1024];
-	snprintf(so, sizeof(so), "%s/v1_plugin.so", ATTN_TEST_PLUGIN_DIR);
-	struct attn_registry *reg;
-	ck_assert_int_eq(attn_registry_init(&reg, err, sizeof(err)), ATTN_OK);
-	ck_assert_msg(attn_registry_load_plugin(reg, so, err, sizeof(err)) == ATTN_OK, "%s", err);
-	const struct attn_method *m = attn_registry_find(reg, "v1_exact");
-	ck_assert(m != NULL);
+	test_plugin_path(so, sizeof(so), v1[0]);
+	struct attn_registry *reg = test_registry_make(v1, 1);
+	const struct attn_method *m = test_method_find(reg, "v1_exact");
 	ck_assert_int_eq(m->abi_version, ATTN_ABI_VERSION);
 	ck_assert(m->data != NULL &&
 	          ((const struct attn_method_v1 *)m->data)->abi_version == ATTN_ABI_VERSION_1);
@@ -534,8 +528,7 @@ END_TEST
 
 START_TEST(plugin_path_env)
 {
-	struct attn_registry *reg;
-	ck_assert_int_eq(attn_registry_init(&reg, err, sizeof(err)), ATTN_OK);
+	struct attn_registry *reg = test_registry_make(NULL, 0);
 	int before = attn_registry_count(reg);
 	setenv("ATTNBENCH_PLUGIN_PATH", ATTN_EXAMPLE_PLUGIN, 1);
 	ck_assert_msg(attn_registry_load_env(reg, err, sizeof(err)) == ATTN_OK, "%s", err);
@@ -547,7 +540,7 @@ START_TEST(plugin_path_env)
 	 * A folder loads every .so in it; the test folder's broken ones are
 	 * skipped, one warning each naming its file, and the rest load.
 	 */
-	ck_assert_int_eq(attn_registry_init(&reg, err, sizeof(err)), ATTN_OK);
+	reg = test_registry_make(NULL, 0);
 	attn_registry_set_probe_timeout(reg, 1);
 	setenv("ATTNBENCH_PLUGIN_PATH", ATTN_TEST_PLUGIN_DIR, 1);
 	ck_assert_msg(attn_registry_load_env(reg, err, sizeof(err)) == ATTN_OK, "%s", err);
@@ -584,7 +577,7 @@ START_TEST(plugin_path_env)
 	attn_registry_free(reg);
 
 	/* A path that is not there is a warning too. */
-	ck_assert_int_eq(attn_registry_init(&reg, err, sizeof(err)), ATTN_OK);
+	reg = test_registry_make(NULL, 0);
 	setenv("ATTNBENCH_PLUGIN_PATH", "/nonexistent/dir/x.so:" ATTN_EXAMPLE_PLUGIN, 1);
 	ck_assert_int_eq(attn_registry_load_env(reg, err, sizeof(err)), ATTN_OK);
 	ck_assert_int_eq(attn_registry_warning_count(reg), 1);

@@ -17,21 +17,16 @@
 #include "attnbench/status.h"
 
 #include "check_main.h"
+#include "test_registry_util.h"
 
 static char err[1024];
 static struct attn_registry *reg;
 
 static void setup(void)
 {
-	ck_assert(attn_registry_init(&reg, err, sizeof(err)) == ATTN_OK);
-	static const char *names[] = {"crash", "hang",      "nan",   "hog",
-	                              "wrong", "quadratic", "report"};
-	for (int i = 0; i < 7; i++) {
-		char path[1024];
-		snprintf(path, sizeof(path), "%s/%s.so", ATTN_TEST_PLUGIN_DIR, names[i]);
-		ck_assert_msg(attn_registry_load_plugin(reg, path, err, sizeof(err)) == ATTN_OK,
-		              "%s", err);
-	}
+	static const char *const plugins[] = {"crash", "hang",      "nan",   "hog",
+	                                      "wrong", "quadratic", "report"};
+	reg = test_registry_make(plugins, 7);
 }
 
 static void teardown(void)
@@ -41,14 +36,9 @@ static void teardown(void)
 
 static struct attn_case make_case(const char *method, int64_t n)
 {
-	struct attn_case c = {0};
-	c.method = attn_registry_find(reg, method);
-	ck_assert_msg(c.method != NULL, "no method %s", method);
-	attn_params_default(c.method, &c.params);
-	c.shape = (struct attn_shape){.batch = 1, .heads = 2, .kv_heads = 2, .n = n, .d = 32};
-	c.threads = 1;
-	c.seed = 1;
-	return c;
+	return test_case_make(
+	    reg, method,
+	    (struct attn_shape){.batch = 1, .heads = 2, .kv_heads = 2, .n = n, .d = 32});
 }
 
 static struct attn_run_opts quick(void)

@@ -29,6 +29,7 @@
 #include "check_main.h"
 #include "cli_run.h"
 #include "db.h"
+#include "test_registry_util.h"
 #include "tmpdir.h"
 
 static char dir[TMPDIR_LEN];
@@ -37,11 +38,10 @@ static struct attn_run_opts ro;
 
 static void setup(void)
 {
-	char err[512];
 	tmpdir_make(dir, "shard");
 	setenv("ATTNBENCH_DATA_DIR", ATTN_SOURCE_DIR, 1);
 	unsetenv("ATTNBENCH_PLUGIN_PATH");
-	ck_assert_msg(attn_registry_init(&reg, err, sizeof(err)) == ATTN_OK, "%s", err);
+	reg = test_registry_make(NULL, 0);
 	attn_run_opts_default(&ro);
 }
 
@@ -204,13 +204,11 @@ START_TEST(groups_stay_whole_unless_too_big)
 END_TEST
 
 /* A plugin that crashes (or hangs) in supports() costs its cases the floor, not the caller. */
-static void guarded_plugin(const char *so)
+static void guarded_plugin(const char *name)
 {
-	char err[1024], path[512];
-	snprintf(path, sizeof(path), "%s/%s", ATTN_TEST_PLUGIN_DIR, so);
-	ck_assert_msg(attn_registry_load_plugin(reg, path, err, sizeof(err)) == ATTN_OK, "%s", err);
+	test_plugin_load(reg, name);
 	char methods[128];
-	snprintf(methods, sizeof(methods), "softmax,%.*s", (int)(strlen(so) - 3), so);
+	snprintf(methods, sizeof(methods), "softmax,%s", name);
 	const char *const kv[] = {"methods", methods, "n", "64,4096", NULL};
 	struct attn_case_list cases;
 	expand(&cases, kv);
@@ -229,13 +227,13 @@ static void guarded_plugin(const char *so)
 
 START_TEST(a_crashing_plugin_costs_the_floor)
 {
-	guarded_plugin("hostile_supports_crash.so");
+	guarded_plugin("hostile_supports_crash");
 }
 END_TEST
 
 START_TEST(a_hanging_plugin_costs_the_floor)
 {
-	guarded_plugin("hostile_supports_hang.so");
+	guarded_plugin("hostile_supports_hang");
 }
 END_TEST
 

@@ -18,6 +18,7 @@
 #include "attnbench/status.h"
 #include "attnbench/sweep.h"
 #include "check_main.h"
+#include "test_registry_util.h"
 
 /* --- synthetic methods ---------------------------------------------------- */
 
@@ -120,7 +121,7 @@ static void setup(void)
 {
 	char err[256];
 
-	ck_assert_int_eq(attn_registry_init(&reg, err, sizeof(err)), ATTN_OK);
+	reg = test_registry_make(NULL, 0);
 	ck_assert_msg(attn_registry_add(reg, &tst_alpha, "test", err, sizeof(err)) == ATTN_OK, "%s",
 	              err);
 	ck_assert_msg(attn_registry_add(reg, &tst_beta, "test", err, sizeof(err)) == ATTN_OK, "%s",

@@ -91,8 +91,7 @@ START_TEST(round_trip)
 {
 	char path[512];
 	path_in(path, sizeof(path), "r.db");
-	struct attn_store *st;
-	ck_assert_msg(attn_store_open(path, 1, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
+	struct attn_store *st = db_store_open(path, 1);
 	int64_t run;
 	ck_assert_int_eq(attn_store_run_begin(st, "attnbench sweep", "n = 256\n", info, 3, &run,
 	                                      err, sizeof(err)),
@@ -124,7 +123,7 @@ START_TEST(round_trip)
 	attn_store_close(st);
 
 	/* Reopening finds everything, read-only open works too. */
-	ck_assert_int_eq(attn_store_open(path, 0, &st, err, sizeof(err)), ATTN_OK);
+	st = db_store_open(path, 0);
 	ck_assert_int_eq(db_int(attn__store_handle(st), "SELECT count(*) FROM cases"), 1);
 	attn_store_close(st);
 }
@@ -134,8 +133,7 @@ START_TEST(case_is_atomic)
 {
 	char path[512];
 	path_in(path, sizeof(path), "a.db");
-	struct attn_store *st;
-	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
+	struct attn_store *st = db_store_open(path, 1);
 	int64_t run;
 	ck_assert_int_eq(attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err)),
 	                 ATTN_OK);
@@ -163,8 +161,7 @@ START_TEST(second_writer_waits)
 {
 	char path[512];
 	path_in(path, sizeof(path), "w.db");
-	struct attn_store *st;
-	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
+	struct attn_store *st = db_store_open(path, 1);
 	int64_t run;
 	ck_assert_int_eq(attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err)),
 	                 ATTN_OK);
@@ -271,8 +268,7 @@ START_TEST(refuses_bad_files)
 	assert_refused_untouched(path, "another program");
 
 	path_in(path, sizeof(path), "newer.db");
-	struct attn_store *st;
-	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
+	struct attn_store *st = db_store_open(path, 1);
 	sqlite3_exec(attn__store_handle(st),
 	             "UPDATE meta SET value='99' WHERE key='schema_version'", NULL, NULL, NULL);
 	sqlite3_exec(attn__store_handle(st), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
@@ -285,8 +281,7 @@ START_TEST(refuses_corrupt)
 {
 	char path[512];
 	path_in(path, sizeof(path), "corrupt.db");
-	struct attn_store *st;
-	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
+	struct attn_store *st = db_store_open(path, 1);
 	int64_t run;
 	attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err));
 	char key[32];
@@ -350,8 +345,7 @@ START_TEST(migrates_v1)
 	    SQLITE_OK);
 	sqlite3_close(db);
 
-	struct attn_store *st;
-	ck_assert_msg(attn_store_open(path, 0, &st, err, sizeof(err)) == ATTN_OK, "%s", err);
+	struct attn_store *st = db_store_open(path, 0);
 	db = attn__store_handle(st);
 	ck_assert_int_eq(db_int(db, "SELECT value FROM meta WHERE key='schema_version'"),
 	                 ATTN_SCHEMA_VERSION);
@@ -393,8 +387,7 @@ START_TEST(sample_counters_stored)
 {
 	char path[512];
 	path_in(path, sizeof(path), "c.db");
-	struct attn_store *st;
-	ck_assert_int_eq(attn_store_open(path, 1, &st, err, sizeof(err)), ATTN_OK);
+	struct attn_store *st = db_store_open(path, 1);
 	int64_t run;
 	ck_assert_int_eq(attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err)),
 	                 ATTN_OK);
@@ -487,8 +480,7 @@ START_TEST(refuses_before_writing)
 	ck_assert_msg(strstr(err, "an empty file"), "%s", err);
 	ck_assert_int_ne(attn_store_open(path, ATTN_STORE_READONLY, &st, err, sizeof(err)),
 	                 ATTN_OK);
-	ck_assert_msg(attn_store_open(path, ATTN_STORE_CREATE, &st, err, sizeof(err)) == ATTN_OK,
-	              "%s", err);
+	st = db_store_open(path, ATTN_STORE_CREATE);
 	attn_store_close(st);
 	/* a missing file: only `create` makes one */
 	path_in(path, sizeof(path), "missing.db");
@@ -511,8 +503,7 @@ START_TEST(refuses_damaged_index)
 {
 	char path[512];
 	path_in(path, sizeof(path), "damaged.db");
-	struct attn_store *st;
-	ck_assert_int_eq(attn_store_open(path, ATTN_STORE_CREATE, &st, err, sizeof(err)), ATTN_OK);
+	struct attn_store *st = db_store_open(path, ATTN_STORE_CREATE);
 	int64_t run;
 	ck_assert_int_eq(attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err)),
 	                 ATTN_OK);
@@ -553,8 +544,7 @@ START_TEST(read_only_open)
 {
 	char path[512];
 	path_in(path, sizeof(path), "ro.db");
-	struct attn_store *st;
-	ck_assert_int_eq(attn_store_open(path, ATTN_STORE_CREATE, &st, err, sizeof(err)), ATTN_OK);
+	struct attn_store *st = db_store_open(path, ATTN_STORE_CREATE);
 	int64_t run;
 	ck_assert_int_eq(attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err)),
 	                 ATTN_OK);
@@ -568,8 +558,7 @@ START_TEST(read_only_open)
 	                   "'schema_version'; PRAGMA journal_mode = 'delete'");
 	long l0, l1;
 	char *before = slurp(path, &l0);
-	ck_assert_msg(attn_store_open(path, ATTN_STORE_READONLY, &st, err, sizeof(err)) == ATTN_OK,
-	              "%s", err);
+	st = db_store_open(path, ATTN_STORE_READONLY);
 	sqlite3 *db = attn__store_handle(st);
 	ck_assert_int_eq(db_int(db, "SELECT count(*) FROM samples"), 3);
 	ck_assert_int_ne(sqlite3_exec(db, "DELETE FROM samples", NULL, NULL, NULL), SQLITE_OK);
@@ -586,8 +575,7 @@ START_TEST(read_only_open)
 	refused_untouched(path, ATTN_STORE_READONLY, "migrate it");
 	/* a writer migrates it (the tables are those of version 7) */
 	db_file_exec(path, "UPDATE meta SET value = '7' WHERE key = 'schema_version'");
-	ck_assert_int_eq(attn_store_open(path, ATTN_STORE_EXISTING, &st, err, sizeof(err)),
-	                 ATTN_OK);
+	st = db_store_open(path, ATTN_STORE_EXISTING);
 	attn_store_close(st);
 	ck_assert_int_eq(db_file_int(path, "SELECT value FROM meta WHERE key = 'schema_version'"),
 	                 ATTN_SCHEMA_VERSION);
@@ -657,8 +645,7 @@ START_TEST(one_writer_per_run)
 {
 	char path[512], msg[1024], want[128];
 	path_in(path, sizeof(path), "own.db");
-	struct attn_store *st;
-	ck_assert_int_eq(attn_store_open(path, ATTN_STORE_CREATE, &st, err, sizeof(err)), ATTN_OK);
+	struct attn_store *st = db_store_open(path, ATTN_STORE_CREATE);
 	sqlite3 *db = attn__store_handle(st);
 	int64_t run;
 	ck_assert_int_eq(attn_store_run_begin(st, "c", "s", info, 3, &run, err, sizeof(err)),

@@ -13,7 +13,6 @@
  */
 #include <math.h>
 #include <sqlite3.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,13 +27,6 @@ static int db_error(sqlite3 *db, char *err, size_t errlen)
 	if (sqlite3_errcode(db) == SQLITE_NOMEM)
 		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "%s", sqlite3_errmsg(db));
 	return attn__query_error(db, err, errlen);
-}
-
-/* Column i as text into buf, truncated to len; "" for NULL. */
-static void col_text(sqlite3_stmt *s, int i, char *buf, size_t len)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	snprintf(buf, len, "%s", t ? (const char *)t : "");
 }
 
 /*
@@ -63,11 +55,11 @@ int attn_query_gate_head(struct attn_store *st, int64_t run, struct attn_query_g
 	sqlite3_bind_int64(s, 1, run);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		col_text(s, 0, out->commit, sizeof(out->commit));
-		col_text(s, 1, out->host, sizeof(out->host));
-		col_text(s, 2, out->started, sizeof(out->started));
-		col_text(s, 3, out->cpu_model, sizeof(out->cpu_model));
-		col_text(s, 4, out->run_ids, sizeof(out->run_ids));
+		attn__query_text(s, 0, out->commit, sizeof(out->commit));
+		attn__query_text(s, 1, out->host, sizeof(out->host));
+		attn__query_text(s, 2, out->started, sizeof(out->started));
+		attn__query_text(s, 3, out->cpu_model, sizeof(out->cpu_model));
+		attn__query_text(s, 4, out->run_ids, sizeof(out->run_ids));
 		/* Cut short, the list ends at a whole id (n_runs says how many there are). */
 		char *comma = strlen(out->run_ids) + 1 == sizeof(out->run_ids)
 		                  ? strrchr(out->run_ids, ',')
@@ -94,7 +86,7 @@ int attn_query_gate_info(struct attn_store *st, int64_t run, const char *key, ch
 	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
-		col_text(s, 0, buf, len);
+		attn__query_text(s, 0, buf, len);
 	sqlite3_finalize(s);
 	return rc == SQLITE_ROW ? ATTN_OK : db_error(db, err, errlen);
 }
@@ -140,16 +132,16 @@ static void read_case(sqlite3_stmt *c, struct attn_query_gate_case *row)
 {
 	memset(row, 0, sizeof(*row));
 	row->id = sqlite3_column_int64(c, 0);
-	col_text(c, 1, row->method, sizeof(row->method));
-	col_text(c, 2, row->params, sizeof(row->params));
+	attn__query_text(c, 1, row->method, sizeof(row->method));
+	attn__query_text(c, 2, row->params, sizeof(row->params));
 	row->batch = sqlite3_column_int64(c, 3);
 	row->heads = sqlite3_column_int64(c, 4);
 	row->kv_heads = sqlite3_column_int64(c, 5);
 	row->n = sqlite3_column_int64(c, 6);
 	row->d = sqlite3_column_int64(c, 7);
 	row->causal = sqlite3_column_int(c, 8);
-	col_text(c, 9, row->mode, sizeof(row->mode));
-	col_text(c, 10, row->dist, sizeof(row->dist));
+	attn__query_text(c, 9, row->mode, sizeof(row->mode));
+	attn__query_text(c, 10, row->dist, sizeof(row->dist));
 	row->threads = sqlite3_column_int(c, 11);
 	row->ins = sqlite3_column_type(c, 12) == SQLITE_NULL ? NAN : sqlite3_column_double(c, 12);
 	row->run = sqlite3_column_int64(c, 13);

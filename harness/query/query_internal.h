@@ -1,7 +1,8 @@
 /*
  * What the query layer's files share, private to harness/query/: a failed
  * prepare or step reported the same way everywhere (ATTN_ERR_DB with
- * SQLite's message), and which runs a reader reads when it is given one.
+ * SQLite's message), a text column read into a buffer or a copy, and which
+ * runs a reader reads when it is given one.
  */
 #ifndef ATTNBENCH_QUERY_INTERNAL_H
 #define ATTNBENCH_QUERY_INTERNAL_H
@@ -9,7 +10,14 @@
 #include <stddef.h>
 
 struct sqlite3;
+struct sqlite3_stmt;
 int attn__query_error(struct sqlite3 *db, char *err, size_t errlen);
+
+/* Column i as text into buf, truncated to len; "" for NULL. */
+void attn__query_text(struct sqlite3_stmt *s, int i, char *buf, size_t len);
+
+/* Column i as a malloc'd string into *out; NULL for NULL. -1 when the copy fails. */
+int attn__query_dup_text(struct sqlite3_stmt *s, int i, char **out);
 
 /*
  * A run's run set: the run P ("?1") and, when it has a run_info sweep_id,

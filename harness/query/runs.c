@@ -20,6 +20,22 @@ int attn__query_error(sqlite3 *db, char *err, size_t errlen)
 	return attn_errf(err, errlen, ATTN_ERR_DB, "%s", sqlite3_errmsg(db));
 }
 
+void attn__query_text(sqlite3_stmt *s, int i, char *buf, size_t len)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	snprintf(buf, len, "%s", t ? (const char *)t : "");
+}
+
+int attn__query_dup_text(sqlite3_stmt *s, int i, char **out)
+{
+	const char *t = (const char *)sqlite3_column_text(s, i);
+	*out = NULL;
+	if (!t)
+		return 0;
+	*out = attn__strdup(t);
+	return *out ? 0 : -1;
+}
+
 /*
  * The one integer the statement gives, bound to the int64 `arg` at ?1 (if
  * has_arg), 0 for NULL or no row.
@@ -103,17 +119,6 @@ int attn_query_tagged_run(struct attn_store *st, const char *key, const char *va
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ATTN_OK : attn__query_error(db, err, errlen);
 }
 
-/* Column i as a malloc'd string; NULL for NULL. -1 when the copy fails. */
-static int dup_text(sqlite3_stmt *s, int i, char **out)
-{
-	const char *t = (const char *)sqlite3_column_text(s, i);
-	*out = NULL;
-	if (!t)
-		return 0;
-	*out = attn__strdup(t);
-	return *out ? 0 : -1;
-}
-
 /*
  * A run's provenance, then its set's: the ids, the shards, the distinct
  * hosts, CPUs and commits (", "-joined in run order, by first run), and the
@@ -151,7 +156,7 @@ int attn_query_run_info(struct attn_store *st, int64_t run, struct attn_query_ru
 		int n_field = (int)(sizeof(field) / sizeof(*field));
 		out->id = sqlite3_column_int64(s, 0);
 		for (int i = 0; i < n_field && rc == ATTN_OK; i++)
-			if (dup_text(s, i + 1, field[i]))
+			if (attn__query_dup_text(s, i + 1, field[i]))
 				rc = attn_errf(err, errlen, ATTN_ERR_NOMEM,
 				               "out of memory reading run %lld", (long long)run);
 		out->n_ok = sqlite3_column_int64(s, n_field + 1);

@@ -33,12 +33,6 @@ static int64_t number(const char *t, int64_t bad)
 	return *end ? bad : (int64_t)v;
 }
 
-static void text_col(sqlite3_stmt *s, int i, char *buf, size_t len)
-{
-	const char *t = (const char *)sqlite3_column_text(s, i);
-	snprintf(buf, len, "%s", t ? t : "");
-}
-
 /* Does the database have runs.uuid (schema 9)? A v7/v8 file read as it is has not. */
 static int has_uuid(sqlite3 *db)
 {
@@ -211,18 +205,18 @@ int attn_query_shards(struct attn_store *st, struct attn_query_sweep_shards **ou
 		memset(r, 0, sizeof(*r));
 		char num[64];
 		r->run = sqlite3_column_int64(s, 1);
-		text_col(s, 2, r->uuid, sizeof(r->uuid));
-		text_col(s, 3, r->host, sizeof(r->host));
-		text_col(s, 4, r->status, sizeof(r->status));
-		text_col(s, 5, num, sizeof(num));
+		attn__query_text(s, 2, r->uuid, sizeof(r->uuid));
+		attn__query_text(s, 3, r->host, sizeof(r->host));
+		attn__query_text(s, 4, r->status, sizeof(r->status));
+		attn__query_text(s, 5, num, sizeof(num));
 		r->index = number(num, 0);
-		text_col(s, 6, num, sizeof(num));
+		attn__query_text(s, 6, num, sizeof(num));
 		r->count = number(num, 0);
-		text_col(s, 7, num, sizeof(num));
+		attn__query_text(s, 7, num, sizeof(num));
 		r->shard_cases = number(num, -1);
-		text_col(s, 8, r->spec_hash, sizeof(r->spec_hash));
+		attn__query_text(s, 8, r->spec_hash, sizeof(r->spec_hash));
 		r->cases = sqlite3_column_int64(s, 9);
-		text_col(s, 10, num, sizeof(num));
+		attn__query_text(s, 10, num, sizeof(num));
 		r->sweep_cases = number(num, -1);
 		w->cases = sqlite3_column_int64(s, 11); /* the sweep's: the same on each row */
 	}

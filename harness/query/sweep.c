@@ -45,14 +45,6 @@ void attn_query_sweep_plugins_free(struct attn_query_sweep_plugin *p, int n)
 	free(p);
 }
 
-/* A column's text, copied; NULL stays NULL (a malformed record the caller names). */
-static int dup_column(sqlite3_stmt *s, int col, char **out)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-	*out = t ? attn__strdup((const char *)t) : NULL;
-	return t && !*out ? -1 : 0;
-}
-
 int attn_query_sweep_plugins(struct attn_store *st, int64_t run_id,
                              struct attn_query_sweep_plugin **out, int *n, char *err, size_t errlen)
 {
@@ -80,7 +72,8 @@ int attn_query_sweep_plugins(struct attn_store *st, int64_t run_id,
 		}
 		struct attn_query_sweep_plugin *p = &(*out)[(*n)++];
 		p->path = p->value = NULL;
-		if (dup_column(s, 0, &p->path) || dup_column(s, 1, &p->value)) {
+		/* NULL stays NULL: a malformed record the caller names. */
+		if (attn__query_dup_text(s, 0, &p->path) || attn__query_dup_text(s, 1, &p->value)) {
 			rc = attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
 			break;
 		}
