@@ -5,9 +5,9 @@
  * keep the causal one), a 16x16 mask without a density metric (the title
  * must fall back to the kept block fraction and say so), a 300x300 mask
  * that is drawn max-pooled, and parameters given as 0 (auto), titled with
- * the values the methods reported choosing (their param.NAME metrics). One call draws both pictures, each .dat matrix is
- * the mask, and a run without masks is a usage error that says how to get
- * them.
+ * the values the methods reported choosing (their param.NAME metrics). One
+ * call draws both pictures, each .dat matrix is the mask, and a run without
+ * masks is a usage error that says how to get them.
  */
 #include <check.h>
 #include <sqlite3.h>

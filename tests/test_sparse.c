@@ -628,13 +628,14 @@ START_TEST(strided_reports_resolved)
 {
 	const struct attn_shape s = mk_shape(1, 2, 1, 300, 16, 1, ATTN_MODE_PREFILL);
 	const double l = floor(sqrt(300.0) + 0.5);
-	const struct attn_params pa = mparams(&attn_method_strided, "b", 16.0, NULL),
-	                         pg = mparams(&attn_method_strided, "b", 16.0, "w", l, "r", l, NULL);
+	const struct attn_method *m = &attn_method_strided;
+	const struct attn_params pa = mparams(m, "b", 16.0, NULL),
+	                         pg = mparams(m, "b", 16.0, "w", l, "r", l, NULL);
 	struct attn_workload wl;
 	ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 2, &wl), ATTN_OK);
 	static struct seen sa, sg;
-	float *oa = run_seen(&attn_method_strided, &s, &pa, &wl.in, 1, &sa);
-	float *og = run_seen(&attn_method_strided, &s, &pg, &wl.in, 1, &sg);
+	float *oa = run_seen(m, &s, &pa, &wl.in, 1, &sa);
+	float *og = run_seen(m, &s, &pg, &wl.in, 1, &sg);
 	ck_assert_int_eq(sa.n_param, 2);
 	ck_assert_double_eq(seen_param(&sa, "w"), l);
 	ck_assert_double_eq(seen_param(&sa, "r"), l);

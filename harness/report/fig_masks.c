@@ -40,7 +40,7 @@ struct panel {
 	long case_id, n, head;
 	int causal, prefill;
 	char *method, *params, *dist;
-	char *resolved; /* "NAME=VALUE,..." the method chose itself (query.h) */
+	char *resolved;   /* "NAME=VALUE,..." the method chose itself (query.h) */
 	int have_density; /* density is the method's metric, not the block fraction */
 	double density;
 	int64_t nqb, nkb;   /* the stored mask */
@@ -153,8 +153,8 @@ static void resolve_params(const char *given, const char *resolved, char *out, s
 		const char *v;
 		size_t vlen;
 		int w = klen < n && find_value(resolved, in, klen, &v, &vlen)
-		            ? snprintf(out + k, len - k, "%s%.*s%.*s", k ? "," : "", (int)(klen + 1),
-		                       in, (int)vlen, v)
+		            ? snprintf(out + k, len - k, "%s%.*s%.*s", k ? "," : "",
+		                       (int)(klen + 1), in, (int)vlen, v)
 		            : snprintf(out + k, len - k, "%s%.*s", k ? "," : "", (int)n, in);
 		if (w < 0 || (size_t)w >= len - k)
 			return;

@@ -443,13 +443,12 @@ static int nsa_forward(const struct attn_method *m, const struct attn_shape *s,
 	}
 
 	nsa_report(ctx, s, &rs, &pt, &st, &st_win, ns);
-	const struct attn__bs_pattern both = {
-	    .b = rs.b,
-	    .passes = 2,
-	    .head = nsa_dump_head,
-	    .mask = nsa_dump_mask,
-	    .arg = &pt,
-	    .dump_overlap = nsa_dump_overlap};
+	const struct attn__bs_pattern both = {.b = rs.b,
+	                                      .passes = 2,
+	                                      .head = nsa_dump_head,
+	                                      .mask = nsa_dump_mask,
+	                                      .arg = &pt,
+	                                      .dump_overlap = nsa_dump_overlap};
 	attn__bs_dump(ctx, &both, s, 0, (uint8_t *)base + w.off_flag);
 	return ATTN_OK;
 }
