@@ -139,6 +139,9 @@ static inline float *run_method(const struct attn_method *m, const struct attn_s
 struct seen {
 	double density, tile_density, flops, tiles, routing_ns;
 	double density_sel, density_win, density_cmp; /* nsa's branches */
+	char param_name[8][32];                       /* "param.NAME" figures: NAME */
+	double param_value[8];
+	int n_param;
 	int dumps;
 	int64_t nqb, nkb, kept_blocks;
 	uint8_t mask[64 * 64]; /* the dumped block mask of head 0, row-major */
@@ -148,7 +151,6 @@ static inline void seen_report(const struct attn_ctx *ctx, const char *name, dou
                                const char *unit)
 {
 	struct seen *sn = ctx->harness;
-	(void)unit;
 	if (strcmp(name, "density") == 0)
 		sn->density = value;
 	else if (strcmp(name, "tile_density") == 0)
@@ -165,6 +167,25 @@ static inline void seen_report(const struct attn_ctx *ctx, const char *name, dou
 		sn->density_win = value;
 	else if (strcmp(name, "density_cmp") == 0)
 		sn->density_cmp = value;
+	else if (strncmp(name, "param.", 6) == 0) {
+		int i = 0;
+		while (i < sn->n_param && strcmp(sn->param_name[i], name + 6) != 0)
+			i++;
+		ck_assert_int_lt(i, 8);
+		ck_assert_str_eq(unit, "1");
+		snprintf(sn->param_name[i], sizeof(sn->param_name[i]), "%s", name + 6);
+		sn->param_value[i] = value;
+		sn->n_param += i == sn->n_param;
+	}
+}
+
+/* The value m reported as "param.NAME" in sn, NAN when it reported none. */
+static inline double seen_param(const struct seen *sn, const char *name)
+{
+	for (int i = 0; i < sn->n_param; i++)
+		if (strcmp(sn->param_name[i], name) == 0)
+			return sn->param_value[i];
+	return NAN;
 }
 
 static inline void seen_dump(const struct attn_ctx *ctx, int64_t bh, int64_t nqb, int64_t nkb,
@@ -202,7 +223,9 @@ static inline float *run_seen(const struct attn_method *m, const struct attn_sha
 	const struct seen first = *sn;
 	method_run_forward(&r);
 	ck_assert_msg(sn->density == first.density && sn->tile_density == first.tile_density &&
-	                  sn->flops == first.flops && sn->tiles == first.tiles,
+	                  sn->flops == first.flops && sn->tiles == first.tiles &&
+	                  sn->n_param == first.n_param &&
+	                  !memcmp(sn->param_value, first.param_value, sizeof(first.param_value)),
 	              "%s: a second forward reports otherwise", m->name);
 	ck_assert_msg(sn->dumps == 1, "%s: %d mask dumps, not 1", m->name, sn->dumps);
 	ck_assert(sn->routing_ns >= 0.0);

@@ -3,10 +3,11 @@
  * hand: a causal 8x8 window mask with the method's density stored, the same
  * method and parameters again at a larger N but non-causal (the panel must
  * keep the causal one), a 16x16 mask without a density metric (the title
- * must fall back to the kept block fraction and say so) and a 300x300 mask
- * that is drawn max-pooled. One call draws both pictures, each .dat matrix is
- * the mask, and a run without masks is a usage error that says how to get
- * them.
+ * must fall back to the kept block fraction and say so), a 300x300 mask
+ * that is drawn max-pooled, and parameters given as 0 (auto), titled with
+ * the values the methods reported choosing (their param.NAME metrics). One
+ * call draws both pictures, each .dat matrix is the mask, and a run without
+ * masks is a usage error that says how to get them.
  */
 #include <check.h>
 #include <sqlite3.h>
@@ -121,6 +122,14 @@ START_TEST(masks_figure)
 			frac[i * 8 + j] = j < i ? 255 : j == i ? 129 : 0;
 	add_case(db, 6, 1, "nsa", "b=8,gate=0.333333333", 64, 1);
 	add_mask(db, 6, 8, 8, frac);
+	/* Chosen by the method (0: auto): titled with its param.NAME metrics. */
+	add_case(db, 7, 1, "strided", "w=0,r=0,b=8", 64, 1);
+	add_mask(db, 7, 8, 8, win);
+	db_exec(db, "INSERT INTO metrics VALUES (7, 'param.w', 8, '1'), (7, 'param.r', 8, '1')");
+	add_case(db, 8, 1, "kmeans", "b=8,clusters=0,iters=4", 64, 1);
+	add_mask(db, 8, 8, 8, win);
+	db_exec(db, "INSERT INTO metrics VALUES (8, 'param.clusters', 8, '1'), "
+	            "(8, 'param.extra', 2.5, '1')");
 	ck_assert(sqlite3_close(db) == SQLITE_OK);
 	st = db_store_open(path, ATTN_STORE_READONLY);
 
@@ -162,7 +171,7 @@ START_TEST(masks_figure)
 	char *fd = slurp(path);
 	ck_assert_msg(strstr(fd, "\n0.506 0 0 0 0 0 0 0\n1 0.506 0 "), "%s", fd);
 	free(fd);
-	snprintf(path, sizeof(path), "%s/masks_04.dat", out);
+	snprintf(path, sizeof(path), "%s/masks_06.dat", out);
 	ck_assert(stat(path, &sb) != 0);
 
 	snprintf(path, sizeof(path), "%s/masks.gp", out);
@@ -175,6 +184,10 @@ START_TEST(masks_figure)
 	ck_assert_msg(strstr(gp, want), "%s not in\n%s", want, gp);
 	ck_assert(strstr(gp, "'N=2400, 300x300 blocks, max-pooled 2x2'"));
 	ck_assert_msg(strstr(gp, "'nsa  b=8,gate=0.3333'") && strstr(gp, "set colorbox"), "%s", gp);
+	ck_assert_msg(strstr(gp, "'strided  w=8,r=8,b=8'") &&
+	                  strstr(gp, "'kmeans  b=8,clusters=8,iters=4,extra=2.5'") &&
+	                  !strstr(gp, "=0,") && !strstr(gp, "=0'"),
+	              "%s", gp);
 
 	/* Run 2 has a case but no mask. */
 	ck_assert_int_eq(attn_fig_masks(st, "r.db", 2, out, "none", formats, 1, caption,

@@ -24,7 +24,8 @@
  *  - 2 threads give the same bits as 1;
  *  - what they keep, read back through ctx->dump_mask and ctx->report: a
  *    planted block or page is found, the reported density is the count of
- *    the kept pairs, routing time is reported.
+ *    the kept pairs (nsa's mask too: the union of its branches), routing
+ *    time is reported, and so are the parameters a method chose itself.
  */
 #include <check.h>
 #include <math.h>
@@ -573,6 +574,94 @@ START_TEST(nsa_density_is_the_union)
 END_TEST
 
 /*
+ * nsa's dumped mask is the union of its branches, as its density is: with
+ * w = 100 and topk = 1 at b = 64 every diagonal block is kept by both the
+ * selection and the window, so a count of both would fill it. Decoded
+ * (byte v of a partial block: f in [(v - 2) / 252, (v - 1) / 252)), the
+ * mask's kept pairs bracket density times the causal pairs, and the
+ * diagonal blocks read as the causal half they are, not whole.
+ */
+START_TEST(nsa_mask_is_the_union)
+{
+	const int64_t N = 1024, D = 16, b = 64, nb = N / b;
+	struct attn_shape s = mk_shape(1, 1, 1, N, D, 1, ATTN_MODE_PREFILL);
+	struct seen sn;
+	struct attn_workload wl;
+	ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_LOCAL, 4, &wl), ATTN_OK);
+	const double v[] = {(double)b, 1, 100, 1.0 / 3.0};
+	struct attn_params p = params_of(&attn_method_nsa, v, 4);
+	free(run_seen(&attn_method_nsa, &s, &p, &wl.in, 1, &sn));
+	ck_assert_int_eq(sn.nqb, nb);
+	double lo = 0.0, hi = 0.0;
+	const double area = (double)(b * b);
+	for (int64_t i = 0; i < nb * nb; i++) {
+		const uint8_t m = sn.mask[i];
+		ck_assert_msg(m == 0 || m == 255 || (m >= 2 && m <= 253), "byte %d", m);
+		lo += m == 255 ? area : m ? area * (m - 2) / 252.0 : 0.0;
+		hi += m == 255 ? area : m ? area * (m - 1) / 252.0 : 0.0;
+	}
+	const double kept = sn.density * (double)(N * (N + 1) / 2);
+	ck_assert_msg(lo <= kept + 1e-9 && kept < hi, "mask holds %g..%g pairs, density %g pairs",
+	              lo, hi, kept);
+	for (int64_t i = 0; i < nb; i++) {
+		const uint8_t m = sn.mask[i * nb + i];
+		const double f = (m - 2) / 252.0, half = (double)(b + 1) / (double)(2 * b);
+		ck_assert_msg(m != 255 && f <= half && half < f + 1.0 / 252.0, "diagonal %lld: %d",
+		              (long long)i, m);
+	}
+	attn_workload_free(&wl);
+}
+END_TEST
+
+/*
+ * What a method chose itself is reported as param.NAME (method.h), and only
+ * then: kmeans' clusters = 0 at N = 256 is ⌈√256⌉ = 16, and runs the same
+ * bits as clusters = 16 given, which reports nothing; quest's topk = 0 at
+ * 4096 keys in pages of 64 is ⌈64 / 16⌉ - 1 = 3 pages besides the last,
+ * which is what its mask keeps, and a topk past the pages is cut to them.
+ */
+START_TEST(resolved_params_reported)
+{
+	struct seen sn;
+	struct attn_workload wl;
+	struct attn_shape s = mk_shape(1, 2, 1, 256, 16, 1, ATTN_MODE_PREFILL);
+	ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_LOCAL, 5, &wl), ATTN_OK);
+	const double va[] = {32, 0}, vg[] = {32, 16};
+	struct attn_params pa = params_of(&attn_method_kmeans, va, 2),
+	                   pg = params_of(&attn_method_kmeans, vg, 2);
+	float *oa = run_seen(&attn_method_kmeans, &s, &pa, &wl.in, 1, &sn);
+	ck_assert_int_eq(sn.n_param, 1);
+	ck_assert_double_eq(seen_param(&sn, "clusters"), ceil(sqrt(256.0)));
+	float *og = run_seen(&attn_method_kmeans, &s, &pg, &wl.in, 1, &sn);
+	ck_assert_int_eq(sn.n_param, 0);
+	ck_assert(memcmp(oa, og, out_count(&s) * sizeof(float)) == 0);
+	free(oa);
+	free(og);
+	attn_workload_free(&wl);
+
+	const int64_t N = 4096, b = 64, pages = N / b;
+	s = mk_shape(1, 1, 1, N, 16, 1, ATTN_MODE_DECODE);
+	ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 5, &wl), ATTN_OK);
+	const double vq[] = {(double)b, 0}, vbig[] = {(double)b, 1000}, vq2[] = {(double)b, 2};
+	struct attn_params pq = params_of(&attn_method_quest, vq, 2);
+	free(run_seen(&attn_method_quest, &s, &pq, &wl.in, 1, &sn));
+	const double topk = seen_param(&sn, "topk");
+	ck_assert_double_eq(topk, (double)((pages + 15) / 16 - 1));
+	int kept = 0;
+	for (int64_t j = 0; j < pages; j++)
+		kept += sn.mask[j] != 0;
+	ck_assert_int_eq(kept, (int)topk + 1);
+	pq = params_of(&attn_method_quest, vbig, 2);
+	free(run_seen(&attn_method_quest, &s, &pq, &wl.in, 1, &sn));
+	ck_assert_double_eq(seen_param(&sn, "topk"), (double)(pages - 1));
+	pq = params_of(&attn_method_quest, vq2, 2);
+	free(run_seen(&attn_method_quest, &s, &pq, &wl.in, 1, &sn));
+	ck_assert(isnan(seen_param(&sn, "topk")));
+	attn_workload_free(&wl);
+}
+END_TEST
+
+/*
  * quest on a needle: context 4096, pages of 64, one key of page 37 is the
  * query's direction scaled up; the default keeps 4 pages (1/16), and page
  * 37 and the last page are among them.
@@ -704,6 +793,8 @@ int main(void)
 	tcase_add_test(tm, planted_block_is_selected);
 	tcase_add_test(tm, nsa_mask_has_both_branches);
 	tcase_add_test(tm, nsa_density_is_the_union);
+	tcase_add_test(tm, nsa_mask_is_the_union);
+	tcase_add_test(tm, resolved_params_reported);
 	tcase_add_test(tm, quest_finds_the_needle);
 	tcase_add_test(tm, moba_token_route);
 	tcase_add_test(tm, lsh_one_bucket_is_local);

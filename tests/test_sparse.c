@@ -20,7 +20,9 @@
  *  - parameters that keep everything (w >= N, ...) equal exact softmax;
  *  - work is proportional to density: window at N = 4096 computes as many
  *    tiles as its lists name, and w = 256 about a quarter of w = 1024's;
- *  - bad parameters are refused with a reason; flops() is the kept pairs'.
+ *  - bad parameters are refused with a reason; flops() is the kept pairs';
+ *  - strided's automatic w and r are reported (param.w, param.r) and run
+ *    as those values given.
  * Loops collect the worst error and assert once at the end.
  */
 #include <check.h>
@@ -616,6 +618,37 @@ START_TEST(flops_are_kept_pairs)
 }
 END_TEST
 
+/*
+ * strided's w = 0 and r = 0 are round(√N), reported as param.w and param.r
+ * (method.h's convention) and run as the same pattern as those values
+ * given: the same mask and the same bits; given values report nothing. At
+ * N = 300 that is 17 (√300 = 17.3).
+ */
+START_TEST(strided_reports_resolved)
+{
+	const struct attn_shape s = mk_shape(1, 2, 1, 300, 16, 1, ATTN_MODE_PREFILL);
+	const double l = floor(sqrt(300.0) + 0.5);
+	const struct attn_method *m = &attn_method_strided;
+	const struct attn_params pa = mparams(m, "b", 16.0, NULL),
+	                         pg = mparams(m, "b", 16.0, "w", l, "r", l, NULL);
+	struct attn_workload wl;
+	ck_assert_int_eq(attn_workload_alloc(&s, 0, ATTN_DIST_GAUSSIAN, 2, &wl), ATTN_OK);
+	static struct seen sa, sg;
+	float *oa = run_seen(m, &s, &pa, &wl.in, 1, &sa);
+	float *og = run_seen(m, &s, &pg, &wl.in, 1, &sg);
+	ck_assert_int_eq(sa.n_param, 2);
+	ck_assert_double_eq(seen_param(&sa, "w"), l);
+	ck_assert_double_eq(seen_param(&sa, "r"), l);
+	ck_assert_int_eq(sg.n_param, 0);
+	ck_assert(sa.nqb == sg.nqb && sa.nkb == sg.nkb &&
+	          memcmp(sa.mask, sg.mask, (size_t)(sa.nqb * sa.nkb)) == 0);
+	ck_assert(memcmp(oa, og, out_count(&s) * sizeof(float)) == 0);
+	free(oa);
+	free(og);
+	attn_workload_free(&wl);
+}
+END_TEST
+
 /* Bad parameters are refused, and say why. */
 START_TEST(bad_params_refused)
 {
@@ -668,6 +701,7 @@ int main(void)
 	tcase_add_test(tm, keep_everything_is_softmax);
 	tcase_add_test(tm, tiles_follow_density);
 	tcase_add_test(tm, flops_are_kept_pairs);
+	tcase_add_test(tm, strided_reports_resolved);
 	tcase_add_test(tm, bad_params_refused);
 	tcase_set_timeout(tm, 300);
 	suite_add_tcase(s, tm);

@@ -205,7 +205,10 @@ int attn_query_mask_cases(struct attn_store *st, int64_t run, attn_query_mask_ca
 	        ATTN__WITH_RUN_SET
 	        "SELECT c.id, c.method, c.params, c.n, c.causal, c.mode = 'prefill', "
 	        "c.dist, m.head, (SELECT value FROM metrics x WHERE x.case_id = c.id "
-	        "AND x.name = 'density') FROM cases c JOIN masks m ON m.case_id = "
+	        "AND x.name = 'density'), (SELECT group_concat(kv, ',') FROM (SELECT "
+	        "substr(x.name, 7) || '=' || printf('%.15g', x.value) AS kv FROM metrics x "
+	        "WHERE x.case_id = c.id AND substr(x.name, 1, 6) = 'param.' AND x.value IS "
+	        "NOT NULL ORDER BY x.name)) FROM cases c JOIN masks m ON m.case_id = "
 	        "c.id WHERE c.run_id IN run_set ORDER BY c.id",
 	        -1, &s, NULL) != SQLITE_OK)
 		return attn__query_error(db, err, errlen);
@@ -222,7 +225,8 @@ int attn_query_mask_cases(struct attn_store *st, int64_t run, attn_query_mask_ca
 		                                  .head = sqlite3_column_int64(s, 7),
 		                                  .has_density =
 		                                      sqlite3_column_type(s, 8) != SQLITE_NULL,
-		                                  .density = sqlite3_column_double(s, 8)};
+		                                  .density = sqlite3_column_double(s, 8),
+		                                  .resolved = text_or(s, 9, "")};
 		rc = each(ctx, &mc);
 	}
 	if (rc == ATTN_OK && step != SQLITE_DONE)

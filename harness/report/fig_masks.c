@@ -10,7 +10,9 @@
  * density in each title is the method's own figure when the run stored it,
  * because only the method knows the fraction of the score matrix it really
  * computed (partial diagonal blocks, several branches); the mask's kept block
- * fraction stands in otherwise, and the title says so.
+ * fraction stands in otherwise, and the title says so. A parameter the
+ * method chose itself (clusters=0: auto) is titled with the value it chose,
+ * its "param.NAME" metric.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -38,6 +40,7 @@ struct panel {
 	long case_id, n, head;
 	int causal, prefill;
 	char *method, *params, *dist;
+	char *resolved;   /* "NAME=VALUE,..." the method chose itself (query.h) */
 	int have_density; /* density is the method's metric, not the block fraction */
 	double density;
 	int64_t nqb, nkb;   /* the stored mask */
@@ -59,6 +62,7 @@ static void panels_free(struct panels *ps)
 		free(ps->p[i].method);
 		free(ps->p[i].params);
 		free(ps->p[i].dist);
+		free(ps->p[i].resolved);
 		free(ps->p[i].cell);
 	}
 	free(ps->p);
@@ -117,6 +121,60 @@ static void tidy_params(const char *in, char *out, size_t len)
 	}
 }
 
+/*
+ * The value "k=VALUE" of key k (klen bytes) in the list "k=v,..." into
+ * *val (vlen bytes); 0 when absent.
+ */
+static int find_value(const char *list, const char *k, size_t klen, const char **val, size_t *vlen)
+{
+	while (*list) {
+		size_t n = strcspn(list, ",");
+		if (n > klen && list[klen] == '=' && !strncmp(list, k, klen)) {
+			*val = list + klen + 1;
+			*vlen = n - klen - 1;
+			return 1;
+		}
+		list += n + (list[n] == ',');
+	}
+	return 0;
+}
+
+/*
+ * The params as they ran: each "k=v" of `given` whose value the method
+ * resolved itself (`resolved`, "k=v,...") takes that value (clusters=0
+ * reads clusters=16), and a resolved key that `given` lacks is appended.
+ */
+static void resolve_params(const char *given, const char *resolved, char *out, size_t len)
+{
+	size_t k = 0;
+	out[0] = 0;
+	for (const char *in = given; *in && k + 1 < len;) {
+		size_t n = strcspn(in, ","), klen = strcspn(in, "=");
+		const char *v;
+		size_t vlen;
+		int w = klen < n && find_value(resolved, in, klen, &v, &vlen)
+		            ? snprintf(out + k, len - k, "%s%.*s%.*s", k ? "," : "",
+		                       (int)(klen + 1), in, (int)vlen, v)
+		            : snprintf(out + k, len - k, "%s%.*s", k ? "," : "", (int)n, in);
+		if (w < 0 || (size_t)w >= len - k)
+			return;
+		k += (size_t)w;
+		in += n + (in[n] == ',');
+	}
+	for (const char *in = resolved; *in && k + 1 < len;) {
+		size_t n = strcspn(in, ","), klen = strcspn(in, "=");
+		const char *v;
+		size_t vlen;
+		if (klen < n && !find_value(given, in, klen, &v, &vlen)) {
+			int w = snprintf(out + k, len - k, "%s%.*s", k ? "," : "", (int)n, in);
+			if (w < 0 || (size_t)w >= len - k)
+				return;
+			k += (size_t)w;
+		}
+		in += n + (in[n] == ',');
+	}
+}
+
 /* A copy of s, or NULL. */
 static char *dup_str(const char *s)
 {
@@ -154,6 +212,7 @@ static int pick_case(void *ctx, const struct attn_query_mask_case *mc)
 		return ATTN_OK;
 	}
 	free(p->dist);
+	free(p->resolved);
 	p->case_id = mc->case_id;
 	p->n = mc->n;
 	p->causal = mc->causal;
@@ -162,7 +221,8 @@ static int pick_case(void *ctx, const struct attn_query_mask_case *mc)
 	p->head = mc->head;
 	p->have_density = mc->has_density;
 	p->density = mc->density;
-	return p->dist ? ATTN_OK : ATTN_ERR_NOMEM;
+	p->resolved = dup_str(mc->resolved);
+	return p->dist && p->resolved ? ATTN_OK : ATTN_ERR_NOMEM;
 }
 
 /*
@@ -334,8 +394,9 @@ static int write_gp(const char *run_title, const char *dir, const char *name, co
 		         p->have_density ? ""
 		         : p->graded     ? " (of mask area kept)"
 		                         : " (of blocks kept)");
-		char params[512];
-		tidy_params(p->params, params, sizeof(params));
+		char ran[512], params[512];
+		resolve_params(p->params, p->resolved, ran, sizeof(ran));
+		tidy_params(ran, params, sizeof(params));
 		snprintf(text, sizeof(text), "%s  %s", p->method, params);
 		/* One colour key for the figure, across the top right, drawn with panel 0. */
 		if (i == 0)

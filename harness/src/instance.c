@@ -139,7 +139,7 @@ static const char *const tensor_names[N_TENSORS] = {"q", "k", "v", "log_gate", "
  * averaged over the calls since the last reset. Names and units are words
  * the runner's line protocol can carry; others are dropped.
  */
-#define MAX_FIGURES 8
+#define MAX_FIGURES 16 /* nsa's 8 and room for resolved parameters */
 struct figures {
 	int n;
 	char name[MAX_FIGURES][48];
@@ -247,7 +247,10 @@ static int inputs_copy(struct attn_instance *inst, const struct attn_inputs *giv
 	return 0;
 }
 
-/* A word the line protocol can carry: [a-z0-9_], or for units also "/" and capitals. */
+/*
+ * A word the line protocol can carry: [a-z0-9_.] ("." for "param.NAME"), or
+ * for units [a-z0-9_], "/" and capitals.
+ */
 static int protocol_word(const char *w, size_t max, int unit)
 {
 	size_t n = strlen(w);
@@ -255,6 +258,7 @@ static int protocol_word(const char *w, size_t max, int unit)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (!((w[i] >= 'a' && w[i] <= 'z') || (w[i] >= '0' && w[i] <= '9') || w[i] == '_' ||
+		      (!unit && w[i] == '.') ||
 		      (unit && (w[i] == '/' || (w[i] >= 'A' && w[i] <= 'Z')))))
 			return 0;
 	return 1;

@@ -491,6 +491,17 @@ void attn__bs_report(const struct attn_ctx *ctx, const struct attn_shape *s,
 		ctx->report(ctx, "routing_ns", routing_ns, "ns");
 }
 
+void attn__bs_report_params(const struct attn_ctx *ctx, const struct attn__bs_param *p, int n)
+{
+	if (!ctx || !ctx->report)
+		return;
+	for (int i = 0; i < n; i++) {
+		char name[48];
+		snprintf(name, sizeof(name), "param.%s", p[i].name);
+		ctx->report(ctx, name, p[i].value, "1");
+	}
+}
+
 /*
  * Visit every kept (list row, list key) of head bh in pass `pass`: fn(arg2,
  * r, c) for each, in list order, with masks and causality applied.
@@ -553,12 +564,15 @@ void attn__bs_dump(const struct attn_ctx *ctx, const struct attn__bs_pattern *pa
 	if (d.pairs && blocks && mbuf) {
 		for (int pass = 0; pass < pat->passes; pass++)
 			bs_visit(pat, s, pass, bh, mbuf, bs_dump_mark, &d);
+		if (pat->dump_overlap)
+			pat->dump_overlap(pat->arg, bh, d.nkb, d.pairs);
 		/*
 		 * A block's byte is its kept fraction of the block's area: 0 skipped,
 		 * 2..253 partial (2 + 252·fraction, rounded down), 255 every pair kept;
 		 * 1 stays what masks stored before fractions were: kept, how much unknown.
-		 * Passes that visit the same pair (nsa's branches) count it each time,
-		 * so their union can read fuller than it is; it is clamped to full.
+		 * Passes that visit the same pair count it each time unless
+		 * dump_overlap took the repeats out, so the union can read fuller
+		 * than it is; it is clamped to full.
 		 */
 		for (int64_t qb = 0; qb < nqb; qb++)
 			for (int64_t kb = 0; kb < d.nkb; kb++) {

@@ -114,6 +114,14 @@ struct attn__bs_pattern {
 	void (*mask)(const void *arg, int pass, int64_t bh, const struct attn__bs_head *hd,
 	             int64_t r0, int64_t nq, int64_t c0, int64_t nk, uint8_t *mask);
 	const void *arg;
+	/*
+	 * For attn__bs_dump() only, NULL unless passes keep the same pairs and
+	 * the dump is to show their union (nsa's branches; LongNet's repeats
+	 * are real and stay clamped): subtract from pairs (nqb, nkb), the
+	 * pairs of head bh each pass kept per original block, those counted
+	 * more than once, once per extra count.
+	 */
+	void (*dump_overlap)(const void *arg, int64_t bh, int64_t nkb, uint32_t *pairs);
 };
 
 /* Original row and position of list row r, and original key of list key c. */
@@ -192,18 +200,34 @@ void attn__bs_report(const struct attn_ctx *ctx, const struct attn_shape *s,
                      const struct attn__bs_stats *st, double routing_flops, double routing_ns);
 
 /*
+ * A parameter a method chose itself, its given value having meant "choose"
+ * (0: auto) or been cut to the shape: reported as "param.NAME" (method.h's
+ * convention), so that a case's figures name the value it ran with.
+ */
+struct attn__bs_param {
+	const char *name; /* the parameter's, as in the method's specs */
+	double value;
+};
+#define ATTN__BS_MAX_PARAMS 4
+
+/* Report each of p[0, n) as "param.NAME", unit "1" (ctx or its report may be NULL). */
+void attn__bs_report_params(const struct attn_ctx *ctx, const struct attn__bs_param *p, int n);
+
+/*
  * When ctx->dump_mask is set and *dumped is 0: the (nqb, nkb) mask of
  * original blocks of head bh (every pass, maps undone, masks and causality
  * applied), each byte the block's kept fraction of its area: 0 no pair
  * kept, 2..253 partial (2 + 252·fraction), 255 every pair (1, what masks
- * held before fractions, means kept, fraction unknown); handed to the harness, and *dumped
- * set. A diagnostic, and the one place the engine allocates: that mask
- * (nqb·nkb bytes and 4-byte pair counts, which no workspace should carry)
- * and a pair's mask; the dump is skipped if that
- * fails. So that the allocation stays out of timed calls, a method dumps
- * once per prepare(): `dumped` is a byte of its workspace that prepare()
- * clears, so only the first forward() whose ctx asks (the harness's
- * warm-up call, or a call of its own) pays for it.
+ * held before fractions, means kept, fraction unknown). A pair several
+ * passes keep counts each time, clamped to whole, unless pat->dump_overlap
+ * takes the repeats out. Handed to the harness, and *dumped set. A
+ * diagnostic, and the one place the engine allocates: that mask (nqb·nkb
+ * bytes and 4-byte pair counts, which no workspace should carry) and a
+ * pair's mask; the dump is skipped if that fails. So that the allocation
+ * stays out of timed calls, a method dumps once per prepare(): `dumped` is
+ * a byte of its workspace that prepare() clears, so only the first
+ * forward() whose ctx asks (the harness's warm-up call, or a call of its
+ * own) pays for it.
  */
 void attn__bs_dump(const struct attn_ctx *ctx, const struct attn__bs_pattern *pat,
                    const struct attn_shape *s, int64_t bh, uint8_t *dumped);

@@ -470,6 +470,10 @@ static int bsf_forward(const struct attn__bsf_spec *sp, const struct attn_shape 
 	bsf_pattern(sp, s, base, hdr, &a, &pat);
 	attn__bs_run(&w.pl, &pat, s, in, out, ws, &st);
 	attn__bs_report(ctx, s, &st, 0.0, routing_ns);
+	if (sp->def->resolved) {
+		struct attn__bs_param rp[ATTN__BS_MAX_PARAMS];
+		attn__bs_report_params(ctx, rp, sp->def->resolved(sp, s, rp));
+	}
 	attn__bs_dump(ctx, &pat, s, 0, (uint8_t *)&hdr[li * 4]);
 	return ATTN_OK;
 }

@@ -85,6 +85,13 @@ struct attn__bsf_def {
 	 */
 	int (*vis)(const struct attn__bsf_spec *sp, const struct attn_shape *s, int64_t h,
 	           int64_t pos, int64_t j);
+	/*
+	 * The parameters the method chose itself at this shape (a given 0
+	 * meaning "auto"), into out (ATTN__BS_MAX_PARAMS): forward() reports
+	 * them (attn__bs_report_params). Returns how many; NULL: none.
+	 */
+	int (*resolved)(const struct attn__bsf_spec *sp, const struct attn_shape *s,
+	                struct attn__bs_param *out);
 };
 
 /*

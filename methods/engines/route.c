@@ -557,6 +557,7 @@ int attn__route_forward(const struct attn__route_spec *rs, const struct attn_sha
 	struct attn__bs_stats st;
 	attn__bs_run(&w.pl, &pat, s, in, out, ws, &st);
 	attn__route_report(ctx, s, rs->b, &st, rs->routing_flops, ns);
+	attn__bs_report_params(ctx, rs->resolved, rs->n_resolved);
 	attn__bs_dump(ctx, &pat, s, 0, (uint8_t *)ws + w.off_flag);
 	return ATTN_OK;
 }

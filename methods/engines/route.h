@@ -214,6 +214,9 @@ struct attn__route_spec {
 	double routing_bytes; /* the routing's own reads (pooling, metadata), all heads */
 	double nominal_pairs; /* (query, key) pairs kept at the nominal density, all heads */
 	const void *cfg;      /* the method's parameters */
+	/* the parameters it chose itself, which forward() reports (attn__bs_report_params) */
+	struct attn__bs_param resolved[ATTN__BS_MAX_PARAMS];
+	int n_resolved;
 };
 
 /* The engine's `arg` for a routed pattern. */
@@ -264,7 +267,7 @@ double attn__route_all(const struct attn__route_spec *rs, const struct attn_shap
 
 /*
  * The whole forward(): route every head, run the engine on the lists,
- * report density, FLOPs and routing time, and dump head 0's mask when the
+ * report density, FLOPs, routing time and the resolved parameters, and dump head 0's mask when the
  * harness asks, once per prepare(); ctx may be NULL.
  */
 int attn__route_forward(const struct attn__route_spec *rs, const struct attn_shape *s,

@@ -456,6 +456,13 @@ static int flash_forward(const struct attn_method *m, const struct attn_shape *s
 		flash_decode(&pl, s, in, out, ws);
 	else
 		flash_prefill(&pl, s, in, out, ws);
+	/* the tile sizes it chose or cut to the shape, as method.h's param.NAME */
+	if (ctx && ctx->report) {
+		if (pl.bq != attn__param_int(p, FLASH_P_BQ, 0))
+			ctx->report(ctx, "param.bq", (double)pl.bq, "1");
+		if (pl.bk != attn__param_int(p, FLASH_P_BK, 0))
+			ctx->report(ctx, "param.bk", (double)pl.bk, "1");
+	}
 	return ATTN_OK;
 }
 

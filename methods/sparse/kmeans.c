@@ -210,6 +210,8 @@ static void km_spec(const struct attn_shape *s, const struct attn_params *p,
 	const int64_t nqb = attn__route_blocks(NQ, b), nkb = attn__route_blocks(N, b);
 	attn__route_layout_init(&rs->lo, s, b, nqb * nkb, 1, 1, 1,
 	                        sizeof(int32_t) * (size_t)(N + NQ));
+	if (c->clusters != want)
+		rs->resolved[rs->n_resolved++] = (struct attn__bs_param){"clusters", C};
 }
 
 static int km_supports(const struct attn_method *m, const struct attn_shape *s,

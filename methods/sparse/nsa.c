@@ -324,31 +324,50 @@ static void nsa_dump_mask(const void *arg, int pass, int64_t bh, const struct at
  * (query, key) pairs both branches keep: the keys of a selected block that
  * are also in the query's window (t - w < j <= t, causal). The selected
  * blocks are whole (FULL) and causal-masked, so per row and block this is
- * the overlap of two key ranges. O(NQ (topk + 1)) per head.
+ * the overlap of two key ranges. Of head bh, O(NQ (topk + 1)); with
+ * `pairs` (nqb, nkb) non-NULL, each block's overlap is also taken off its
+ * entry there (the dump's per-block counts, which hold it twice).
  */
-static double nsa_overlap(const struct attn__route_spec *rs, const struct attn_shape *s,
-                          const struct nsa_patterns *pt)
+static double nsa_overlap_head(const struct nsa_patterns *pt, int64_t bh, uint32_t *pairs)
 {
+	const struct attn__route_spec *rs = pt->sel_run.rs;
+	const struct attn_shape *s = pt->sel_run.s;
 	const struct nsa_cfg *c = rs->cfg;
-	const int64_t N = s->n, NQ = attn_shape_nq(s), b = rs->b, heads = s->batch * s->heads;
+	const int64_t N = s->n, NQ = attn_shape_nq(s), b = rs->b;
+	struct attn__bs_head hd;
 	double both = 0.0;
-	for (int64_t bh = 0; bh < heads; bh++) {
-		struct attn__bs_head hd;
-		pt->sel.head(pt->sel.arg, 0, bh, &hd);
-		for (int64_t i = 0; i < rs->lo.nqb; i++)
+	pt->sel.head(pt->sel.arg, 0, bh, &hd);
+	for (int64_t i = 0; i < rs->lo.nqb; i++)
+		for (int64_t e = hd.row[i]; e < hd.row[i + 1]; e++) {
+			const int64_t j0 = (int64_t)hd.col[e] * b;
+			int64_t in_block = 0;
 			for (int64_t t = i * b; t < attn__min64(NQ, i * b + b); t++) {
 				const int64_t pos = s->mode == ATTN_MODE_DECODE ? N - 1 : t;
 				const int64_t lo = pos - c->w + 1 > 0 ? pos - c->w + 1 : 0;
-				for (int64_t e = hd.row[i]; e < hd.row[i + 1]; e++) {
-					const int64_t j0 = (int64_t)hd.col[e] * b;
-					const int64_t k0 = j0 > lo ? j0 : lo;
-					const int64_t k1 =
-					    attn__min64(attn__min64(j0 + b, N) - 1, pos);
-					both += k1 >= k0 ? (double)(k1 - k0 + 1) : 0.0;
-				}
+				const int64_t k0 = j0 > lo ? j0 : lo;
+				const int64_t k1 = attn__min64(attn__min64(j0 + b, N) - 1, pos);
+				in_block += k1 >= k0 ? k1 - k0 + 1 : 0;
 			}
-	}
+			both += (double)in_block;
+			if (pairs)
+				pairs[i * c->nkb + hd.col[e]] -= (uint32_t)in_block;
+		}
 	return both;
+}
+
+static double nsa_overlap(const struct attn_shape *s, const struct nsa_patterns *pt)
+{
+	double both = 0.0;
+	for (int64_t bh = 0; bh < s->batch * s->heads; bh++)
+		both += nsa_overlap_head(pt, bh, NULL);
+	return both;
+}
+
+/* The dump's hook: a pair both branches keep counts once. */
+static void nsa_dump_overlap(const void *arg, int64_t bh, int64_t nkb, uint32_t *pairs)
+{
+	(void)nkb; /* = cfg's nkb */
+	nsa_overlap_head(arg, bh, pairs);
 }
 
 /*
@@ -376,7 +395,7 @@ static void nsa_report(const struct attn_ctx *ctx, const struct attn_shape *s,
 		    (double)nsa_complete(s->mode == ATTN_MODE_DECODE ? s->n - 1 : r, rs->b, c->nkb);
 	cmp *= (double)(s->batch * s->heads);
 	const double rows = s->mode == ATTN_MODE_DECODE ? 1.0 : (double)rs->b;
-	ctx->report(ctx, "density", (kept - nsa_overlap(rs, s, pt)) / pairs, "1");
+	ctx->report(ctx, "density", (kept - nsa_overlap(s, pt)) / pairs, "1");
 	ctx->report(ctx, "density_sel", (double)sel->kept / pairs, "1");
 	ctx->report(ctx, "density_win", (double)win->kept / pairs, "1");
 	ctx->report(ctx, "density_cmp", cmp / pairs, "1");
@@ -424,8 +443,12 @@ static int nsa_forward(const struct attn_method *m, const struct attn_shape *s,
 	}
 
 	nsa_report(ctx, s, &rs, &pt, &st, &st_win, ns);
-	const struct attn__bs_pattern both = {
-	    .b = rs.b, .passes = 2, .head = nsa_dump_head, .mask = nsa_dump_mask, .arg = &pt};
+	const struct attn__bs_pattern both = {.b = rs.b,
+	                                      .passes = 2,
+	                                      .head = nsa_dump_head,
+	                                      .mask = nsa_dump_mask,
+	                                      .arg = &pt,
+	                                      .dump_overlap = nsa_dump_overlap};
 	attn__bs_dump(ctx, &both, s, 0, (uint8_t *)base + w.off_flag);
 	return ATTN_OK;
 }

@@ -97,6 +97,10 @@ static void quest_spec(const struct attn_shape *s, const struct attn_params *p,
 	    .cfg = c,
 	};
 	attn__route_layout_init(&rs->lo, s, b, attn__min64(c->pages, c->topk + 1), 0, 0, 0, 0);
+	/* at most the pages before the last are there to pick */
+	const int64_t used = attn__min64(c->topk, c->pages - 1);
+	if (topk <= 0 || used != topk)
+		rs->resolved[rs->n_resolved++] = (struct attn__bs_param){"topk", (double)used};
 }
 
 static int quest_supports(const struct attn_method *m, const struct attn_shape *s,

@@ -84,6 +84,17 @@ static int strided_vis(const struct attn__bsf_spec *sp, const struct attn_shape 
 	return attn__bsf_local_vis(0, w, 0, pos, j) || j % r == r - 1;
 }
 
+static int strided_resolved(const struct attn__bsf_spec *sp, const struct attn_shape *s,
+                            struct attn__bs_param *out)
+{
+	int n = 0;
+	if (sp->w <= 0)
+		out[n++] = (struct attn__bs_param){"w", (double)strided_auto(sp->w, s)};
+	if (sp->r <= 0)
+		out[n++] = (struct attn__bs_param){"r", (double)strided_auto(sp->r, s)};
+	return n;
+}
+
 static const struct attn__bsf_def strided_def = {
     .params = strided_params,
     .n_params = ATTN__COUNT(strided_params),
@@ -91,6 +102,7 @@ static const struct attn__bsf_def strided_def = {
     .geom = strided_geom,
     .row = strided_row,
     .vis = strided_vis,
+    .resolved = strided_resolved,
 };
 
 const struct attn_method attn_method_strided = {

@@ -148,9 +148,16 @@ struct attn_inputs {
  *              mean over the timed calls): "density" (kept fraction of the
  *              causal or full score matrix, unit "1"), "flops_computed"
  *              (FLOPs of the work actually done, "flop"), "routing_ns" (time
- *              spent choosing what to compute, "ns").
- *   dump_mask: the kept-block mask of head bh, (nqb, nkb) bytes, 1 = kept;
- *              set only on an untimed call when the user asked for masks.
+ *              spent choosing what to compute, "ns"); and "param.NAME"
+ *              (unit "1"), the value a method used for its parameter NAME
+ *              when the given one meant "choose" (0: auto) or was cut to
+ *              the shape (kmeans' clusters=0 reports param.clusters 16 at
+ *              N = 256), so that titles and exports show what ran. Names
+ *              are [a-z0-9_.], units [a-zA-Z0-9_/]; others are dropped.
+ *   dump_mask: the kept-block mask of head bh, (nqb, nkb) bytes, 0 skipped,
+ *              else kept: 255 whole, 2..253 a partial block's kept fraction
+ *              f as 2 + 252·f, 1 kept with the fraction unknown; set only
+ *              on an untimed call when the user asked for masks.
  * Call them from the thread that called forward(), outside any parallel
  * region: they are not thread-safe.
  */

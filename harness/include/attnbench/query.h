@@ -205,7 +205,9 @@ int attn_query_roofs(struct attn_store *st, int64_t run, struct attn_query_roofs
 
 /*
  * A case of run `run` with a stored mask, in case order: its shape, the
- * mask's head, and the method's "density" metric when stored.
+ * mask's head, the method's "density" metric when stored, and the values
+ * it resolved itself (its "param.NAME" metrics, method.h) as
+ * "NAME=VALUE,...", by name ("" when none).
  */
 struct attn_query_mask_case {
 	int64_t case_id, n, head;
@@ -213,6 +215,7 @@ struct attn_query_mask_case {
 	int causal, prefill;
 	int has_density;
 	double density;
+	const char *resolved;
 };
 typedef int (*attn_query_mask_case_fn)(void *ctx, const struct attn_query_mask_case *mc);
 int attn_query_mask_cases(struct attn_store *st, int64_t run, attn_query_mask_case_fn each,
