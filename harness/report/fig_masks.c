@@ -358,7 +358,7 @@ static int write_gp(const char *run_title, const char *dir, const char *name, co
 	 * the share of its pairs computed, not as a whole block.
 	 */
 	fputs("set palette defined (0 '#ffffff', 0.001 '#fdd9b5', 1 '#d94801')\n"
-	      "set cbrange [0:1]\nset cbtics ('skipped' 0, 'half kept' 0.5, 'whole block kept' 1) "
+	      "set cbrange [0:1]\nset cbtics ('a few pairs' 0.02, 'half kept' 0.5, 'whole block kept' 1) "
 	      "font ',9'\nset size ratio -1\nset tics out nomirror scale 0.6 font ',9'\n"
 	      "set xlabel 'key block' offset 0,0.5\nset ylabel 'query block' offset 1.5,0\n"
 	      "set title offset 0,-0.3 font ',10'\nset border lw 1 lc rgb '#404040'\n",
@@ -398,14 +398,19 @@ static int write_gp(const char *run_title, const char *dir, const char *name, co
 		resolve_params(p->params, p->resolved, ran, sizeof(ran));
 		tidy_params(ran, params, sizeof(params));
 		snprintf(text, sizeof(text), "%s  %s", p->method, params);
-		/* One colour key for the figure, across the top right, drawn with panel 0. */
+		/*
+		 * One colour key for the figure, across the top right, drawn with
+		 * panel 0, and beside it the two colours that are not a kept fraction.
+		 */
 		if (i == 0)
 			fprintf(f,
 			        "set colorbox horizontal user origin screen 0.62,%.4f size screen "
-			        "0.3,%.4f border\n",
-			        1 - 58.0 / height, 12.0 / height);
+			        "0.3,%.4f border\n"
+			        "set label 1 'white: skipped    grey: after the query (causal)' right "
+			        "at screen 0.6,%.4f font ',9'\n",
+			        1 - 58.0 / height, 12.0 / height, 1 - 52.0 / height);
 		else if (i == 1)
-			fputs("unset colorbox\n", f);
+			fputs("unset colorbox\nunset label 1\n", f);
 		fprintf(f, "\n# panel %d: case %ld\nset title ", i, p->case_id);
 		attn__gp_str(f, text);
 		fputs(".\"\\n\".", f);
@@ -414,12 +419,14 @@ static int write_gp(const char *run_title, const char *dir, const char *name, co
 		attn__gp_str(f, dens);
 		/* A decode mask is one query row: a strip as wide as the square panels, not a line.
 		 */
-		fputs(p->nqb * 8 <= p->nkb ? "\nset size noratio" : "\nset size ratio -1", f);
+		/* (A fixed aspect, not noratio: a strip filling its cell pushes its title into
+		 * the row above.) */
+		fputs(p->nqb * 8 <= p->nkb ? "\nset size ratio 0.3" : "\nset size ratio -1", f);
 		/* Pixels centred on the stored block index they start at, edges at the blocks'. */
 		double half = p->pool / 2.0;
 		fprintf(f, "\nset xrange [-0.5:%g]\nset yrange [%g:-0.5]\n",
 		        p->cols * p->pool - 0.5, (p->rows + (p->rows == 1)) * p->pool - 0.5);
-		fputs(p->rows == 1 ? "set ytics ('the decode query' 0.5*"
+		fputs(p->rows == 1 ? "set ytics ('query' 0.5*"
 		                   : "set ytics autofreq\nset ylabel 'query block' offset 1.5,0\n",
 		      f);
 		if (p->rows == 1)
