@@ -358,7 +358,8 @@ static int write_gp(const char *run_title, const char *dir, const char *name, co
 	 * the share of its pairs computed, not as a whole block.
 	 */
 	fputs("set palette defined (0 '#ffffff', 0.001 '#fdd9b5', 1 '#d94801')\n"
-	      "set cbrange [0:1]\nset cbtics ('a few pairs' 0.02, 'half kept' 0.5, 'whole block kept' 1) "
+	      "set cbrange [0:1]\nset cbtics ('a few pairs' 0.02, 'half kept' 0.5, 'whole block "
+	      "kept' 1) "
 	      "font ',9'\nset size ratio -1\nset tics out nomirror scale 0.6 font ',9'\n"
 	      "set xlabel 'key block' offset 0,0.5\nset ylabel 'query block' offset 1.5,0\n"
 	      "set title offset 0,-0.3 font ',10'\nset border lw 1 lc rgb '#404040'\n",
@@ -403,12 +404,13 @@ static int write_gp(const char *run_title, const char *dir, const char *name, co
 		 * panel 0, and beside it the two colours that are not a kept fraction.
 		 */
 		if (i == 0)
-			fprintf(f,
-			        "set colorbox horizontal user origin screen 0.62,%.4f size screen "
-			        "0.3,%.4f border\n"
-			        "set label 1 'white: skipped    grey: after the query (causal)' right "
-			        "at screen 0.6,%.4f font ',9'\n",
-			        1 - 58.0 / height, 12.0 / height, 1 - 52.0 / height);
+			fprintf(
+			    f,
+			    "set colorbox horizontal user origin screen 0.62,%.4f size screen "
+			    "0.3,%.4f border\n"
+			    "set label 1 'white: skipped    grey: after the query (causal)' right "
+			    "at screen 0.6,%.4f font ',9'\n",
+			    1 - 58.0 / height, 12.0 / height, 1 - 52.0 / height);
 		else if (i == 1)
 			fputs("unset colorbox\nunset label 1\n", f);
 		fprintf(f, "\n# panel %d: case %ld\nset title ", i, p->case_id);
