@@ -20,6 +20,7 @@
 
 #include "attnbench/registry.h"
 #include "attnbench/runner.h"
+#include "attnbench/spec.h"
 #include "attnbench/status.h"
 #include "check_main.h"
 #include "cli_run.h"
@@ -80,6 +81,17 @@ START_TEST(descriptors_load_and_bad_ones_are_refused)
 	ck_assert(m->flags & ATTN_METHOD_EXACT);
 	int i = attn_registry_count(reg) - 1;
 	ck_assert_str_eq(attn_registry_origin(reg, i), PEERS "/fake_ok.peer");
+	/* `all` leaves peers out (they need their own packages); `peers` is them. */
+	struct attn_method_list all, peers;
+	ck_assert_int_eq(attn_methods_parse("all", reg, &all, err, sizeof(err)), ATTN_OK);
+	ck_assert_int_eq(attn_methods_parse("peers", reg, &peers, err, sizeof(err)), ATTN_OK);
+	ck_assert_int_gt(all.count, 20);
+	for (int k = 0; k < all.count; k++)
+		ck_assert_ptr_ne(all.items[k].method, m);
+	ck_assert_int_eq(peers.count, 1);
+	ck_assert_ptr_eq(peers.items[0].method, m);
+	attn_method_list_free(&all);
+	attn_method_list_free(&peers);
 	/* The same name twice is refused, naming both. */
 	ck_assert_int_eq(attn_registry_load_peer(reg, PEERS "/fake_ok.peer", err, sizeof(err)),
 	                 ATTN_ERR_DUPLICATE);

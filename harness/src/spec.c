@@ -28,6 +28,7 @@
 #include "attnbench/spec.h"
 #include "attnbench/status.h"
 #include "internal.h"
+#include "peer.h"
 
 #define SPEC_MAX_VALUES 100000
 
@@ -980,14 +981,20 @@ static int fail_unknown_method(const struct parser *ps, const struct attn_regist
 	                  n, ps->text + off, off, hint, known[0] ? known : "(none)");
 }
 
-/* `all`: every registered method not flagged ORACLE_ONLY, at its defaults. */
-static int add_all(const struct parser *ps, const struct attn_registry *reg, struct casevec *cases)
+/*
+ * `all`: every registered method not flagged ORACLE_ONLY and not a peer, at
+ * its defaults; `peers` (want_peers 1): every peer. Peers stay out of `all`
+ * because each needs its own interpreter and packages (numpy, torch), which a
+ * default sweep, `check` and the figure sets must not depend on.
+ */
+static int add_all(const struct parser *ps, const struct attn_registry *reg, int want_peers,
+                   struct casevec *cases)
 {
 	struct attn_params p;
 
 	for (int i = 0; i < attn_registry_count(reg); i++) {
 		const struct attn_method *m = attn_registry_at(reg, i);
-		if (m->flags & ATTN_METHOD_ORACLE_ONLY)
+		if ((m->flags & ATTN_METHOD_ORACLE_ONLY) || attn__method_is_peer(m) != want_peers)
 			continue;
 		attn_params_default(m, &p);
 		if (casevec_push(cases, m, &p))
@@ -1033,13 +1040,15 @@ int attn_methods_parse(const char *text, const struct attn_registry *reg,
 			goto fail;
 		}
 		ps.pos += (size_t)len;
-		if (len == 3 && strncmp(text + s, "all", 3) == 0) {
+		int peers = len == 5 && strncmp(text + s, "peers", 5) == 0;
+		if ((len == 3 && strncmp(text + s, "all", 3) == 0) || peers) {
 			if (text[ps.pos] == '[') {
 				rc = parse_fail(&ps, ATTN_ERR_INVALID,
-				                "'all' at offset %zu takes no parameter grid", s);
+				                "'%s' at offset %zu takes no parameter grid",
+				                peers ? "peers" : "all", s);
 				goto fail;
 			}
-			if ((rc = add_all(&ps, reg, &cases)))
+			if ((rc = add_all(&ps, reg, peers, &cases)))
 				goto fail;
 		} else {
 			m = NULL;
