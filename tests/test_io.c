@@ -168,7 +168,8 @@ START_TEST(export_columns_units_provenance)
 	ck_assert_msg(cli("export --db %s", db) == 0, "%s", out);
 	/* each parameter its own column, the metrics with their units, the run's provenance */
 	ck_assert_msg(strncmp(out, "id,run_id,method,", 17) == 0, "%.300s", out);
-	ck_assert_msg(strstr(out, ",message,hostname,cpu_model,shard,git_commit,"), "%.600s", out);
+	ck_assert_msg(strstr(out, ",message,info,hostname,cpu_model,shard,git_commit,"), "%.600s",
+	              out);
 	int w = header_col(out, "param_w"), m = header_col(out, "param_m");
 	ck_assert_msg(w > 0 && m > 0, "%.1500s", out);
 	ck_assert_msg(header_col(out, "param_bq") > 0, "%.1500s", out);

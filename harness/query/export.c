@@ -20,8 +20,8 @@
 #include "query_internal.h"
 
 static const char *const case_cols[] = {
-    "id", "run_id", "method", "family", "form", "params",  "batch", "heads",  "kv_heads",
-    "n",  "d",      "causal", "mode",   "dist", "threads", "seed",  "status", "message"};
+    "id", "run_id", "method", "family", "form",    "params", "batch",  "heads",   "kv_heads", "n",
+    "d",  "causal", "mode",   "dist",   "threads", "seed",   "status", "message", "info"};
 #define N_CASE_COLS ((int)(sizeof(case_cols) / sizeof(*case_cols)))
 
 static const char *const run_cols[] = {"id",   "started_at", "finished_at", "status",   "command",
@@ -42,13 +42,33 @@ static void cell_of(sqlite3_stmt *s, int i, const char *name, struct attn_query_
 	c->text = (const char *)sqlite3_column_text(s, i);
 }
 
-/* "SELECT p.a, p.b, ... FROM table p WHERE ?1 = 0 OR p.key IN <?1's run set> ORDER BY p.id" */
-static void select_of(const char *const *cols, int n, const char *table, const char *key, char *sql,
-                      size_t len)
+/* Has `table` a column `col`? A file of an older schema, read without migrating, may lack it. */
+static int has_column(sqlite3 *db, const char *table, const char *col)
+{
+	sqlite3_stmt *s;
+	int yes = 0;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &s,
+	                       NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, col, -1, SQLITE_STATIC);
+	yes = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_finalize(s);
+	return yes;
+}
+
+/*
+ * "SELECT p.a, p.b, ... FROM table p WHERE ?1 = 0 OR p.key IN <?1's run set> ORDER BY p.id",
+ * NULL in place of a column the file does not have (cases.info before schema 10).
+ */
+static void select_of(sqlite3 *db, const char *const *cols, int n, const char *table,
+                      const char *key, char *sql, size_t len)
 {
 	size_t k = (size_t)snprintf(sql, len, ATTN__WITH_RUN_SET "SELECT ");
 	for (int i = 0; i < n && k < len; i++)
-		k += (size_t)snprintf(sql + k, len - k, "%sp.%s", i ? ", " : "", cols[i]);
+		k += (size_t)snprintf(sql + k, len - k,
+		                      has_column(db, table, cols[i]) ? "%sp.%s" : "%sNULL AS %s",
+		                      i ? ", " : "", cols[i]);
 	if (k < len)
 		snprintf(sql + k, len - k,
 		         " FROM %s p WHERE ?1 = 0 OR p.%s IN run_set ORDER BY p.id", table, key);
@@ -190,7 +210,7 @@ int attn_query_export_runs(struct attn_store *st, int64_t run, attn_query_export
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *runs, *info;
 	char sql[1024];
-	select_of(run_cols, N_RUN_COLS, "runs", "id", sql, sizeof(sql));
+	select_of(db, run_cols, N_RUN_COLS, "runs", "id", sql, sizeof(sql));
 	if (sqlite3_prepare_v2(db, sql, -1, &runs, NULL) != SQLITE_OK)
 		return attn__query_error(db, err, errlen);
 	if (sqlite3_prepare_v2(db, "SELECT key, value FROM run_info WHERE run_id = ? ORDER BY key",
@@ -251,7 +271,7 @@ int attn_query_export_cases(struct attn_store *st, int64_t run, const char *cons
 	sqlite3 *db = attn__store_handle(st);
 	sqlite3_stmt *cases, *val;
 	char sql[1024];
-	select_of(case_cols, N_CASE_COLS, "cases", "run_id", sql, sizeof(sql));
+	select_of(db, case_cols, N_CASE_COLS, "cases", "run_id", sql, sizeof(sql));
 	if (sqlite3_prepare_v2(db, sql, -1, &cases, NULL) != SQLITE_OK)
 		return attn__query_error(db, err, errlen);
 	if (sqlite3_prepare_v2(db,
