@@ -51,6 +51,17 @@ void attn__fill_operand(float *x, size_t count, uint32_t salt);
 /* strdup that returns NULL on failure (C11 has no strdup). */
 char *attn__strdup(const char *s);
 
+/* s without its leading and trailing white space: cut in place, a pointer into s. */
+char *attn__trim(char *s);
+
+/*
+ * One line of a "key = value" file (sweep specs, peer descriptors), cut in
+ * place: '#' starts a comment, white space around both sides goes. Returns
+ * 1 with *key and *val set, 0 for a blank or comment line, -1 for a line
+ * with no '=' (*key is then the whole trimmed line, for the message).
+ */
+int attn__kv_line(char *line, char **key, char **val);
+
 /* FNV-1a, 64 bits, of bytes[0..n) continuing from h (start: ATTN__FNV_BASIS). */
 #define ATTN__FNV_BASIS 0xcbf29ce484222325ull
 uint64_t attn__fnv1a64(uint64_t h, const void *bytes, size_t n);

@@ -103,16 +103,6 @@ static const struct peer_desc *desc_of(const struct attn_method *m)
 
 /* ---- the descriptor file ------------------------------------------------- */
 
-static char *trim(char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	size_t n = strlen(s);
-	while (n && isspace((unsigned char)s[n - 1]))
-		s[--n] = 0;
-	return s;
-}
-
 static int copy_text(char *dst, size_t cap, const char *v)
 {
 	if (strlen(v) >= cap)
@@ -197,7 +187,7 @@ static int parse_param(struct peer_desc *d, char *v, char *why, size_t len)
 		return snprintf(why, len, "'%s': type '%s' is not int, real or enum", name, type),
 		       -1;
 	}
-	char *help = save ? trim(save) : "";
+	char *help = save ? attn__trim(save) : "";
 	if (copy_text(d->phelp[i], sizeof(d->phelp[i]), help))
 		return snprintf(why, len, "'%s': help longer than %d bytes", name, ATTN_TEXT_MAX),
 		       -1;
@@ -377,20 +367,16 @@ int attn__peer_load(const char *path, struct attn_method **out, char *err, size_
 			               sizeof(buf) - 2);
 			break;
 		}
-		char *hash = strchr(buf, '#');
-		if (hash)
-			*hash = 0;
-		char *t = trim(buf);
-		if (!*t)
+		char *key, *val;
+		int kv = attn__kv_line(buf, &key, &val);
+		if (kv == 0)
 			continue;
-		char *eq = strchr(t, '=');
-		if (!eq) {
+		if (kv < 0) {
 			rc = attn_errf(err, errlen, ATTN_ERR_FORMAT,
-			               "%s:%d: expected 'key = value', got '%.60s'", path, line, t);
+			               "%s:%d: expected 'key = value', got '%.60s'", path, line,
+			               key);
 			break;
 		}
-		*eq = 0;
-		char *key = trim(t), *val = trim(eq + 1);
 		if (parse_key(d, key, val, &seen, why, sizeof(why))) {
 			rc = attn_errf(err, errlen, ATTN_ERR_FORMAT, "%s:%d: key '%.40s': %s", path,
 			               line, key, why);

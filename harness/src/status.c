@@ -2,6 +2,7 @@
  * Status names, the error-message helper, and the small utilities the rest of
  * the harness shares (aligned allocation, the clock, saturating size math).
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -89,6 +90,34 @@ char *attn__strdup(const char *s)
 	if (p)
 		memcpy(p, s, n);
 	return p;
+}
+
+char *attn__trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n && isspace((unsigned char)s[n - 1]))
+		s[--n] = 0;
+	return s;
+}
+
+int attn__kv_line(char *line, char **key, char **val)
+{
+	char *hash = strchr(line, '#');
+	if (hash)
+		*hash = 0;
+	char *t = attn__trim(line);
+	*key = t;
+	if (!*t)
+		return 0;
+	char *eq = strchr(t, '=');
+	if (!eq)
+		return -1;
+	*eq = 0;
+	*key = attn__trim(t);
+	*val = attn__trim(eq + 1);
+	return 1;
 }
 
 uint64_t attn__fnv1a64(uint64_t h, const void *bytes, size_t n)

@@ -144,16 +144,6 @@ int attn_sweep_spec_set(struct attn_sweep_spec *sp, const char *key, const char 
 	                 key, names);
 }
 
-static char *trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-		s[--n] = 0;
-	return s;
-}
-
 int attn_sweep_spec_load_text(struct attn_sweep_spec *sp, const char *text, const char *origin,
                               char *err, size_t errlen)
 {
@@ -164,22 +154,18 @@ int attn_sweep_spec_load_text(struct attn_sweep_spec *sp, const char *text, cons
 	char *save = NULL;
 	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		lineno++;
-		char *hash = strchr(line, '#');
-		if (hash)
-			*hash = 0;
-		char *t = trim(line);
-		if (!*t)
+		char *key, *val;
+		int kv = attn__kv_line(line, &key, &val);
+		if (kv == 0)
 			continue;
-		char *eq = strchr(t, '=');
-		if (!eq) {
-			rc =
-			    attn_errf(err, errlen, ATTN_ERR_FORMAT,
-			              "%s:%d: expected 'key = value', got '%s'", origin, lineno, t);
+		if (kv < 0) {
+			rc = attn_errf(err, errlen, ATTN_ERR_FORMAT,
+			               "%s:%d: expected 'key = value', got '%s'", origin, lineno,
+			               key);
 			break;
 		}
-		*eq = 0;
 		char why[1024];
-		if ((rc = attn_sweep_spec_set(sp, trim(t), trim(eq + 1), why, sizeof(why)))) {
+		if ((rc = attn_sweep_spec_set(sp, key, val, why, sizeof(why)))) {
 			attn_errf(err, errlen, rc, "%s:%d: %s", origin, lineno, why);
 			break;
 		}
@@ -317,7 +303,7 @@ static int parse_dists(const char *v, enum attn_dist *dists, int *count, char *e
 			*next++ = 0;
 		enum attn_dist d;
 		char why[256];
-		if (!*trim(t)) {
+		if (!*attn__trim(t)) {
 			char names[128] = "";
 			for (int i = 0; i < ATTN_DIST_COUNT; i++)
 				attn__append(names, sizeof(names), "%s%s", i ? ", " : "",
@@ -328,7 +314,7 @@ static int parse_dists(const char *v, enum attn_dist *dists, int *count, char *e
 			               v, off, names);
 			break;
 		}
-		if ((rc = attn_dist_parse(trim(t), &d, why, sizeof(why)))) {
+		if ((rc = attn_dist_parse(attn__trim(t), &d, why, sizeof(why)))) {
 			attn_errf(err, errlen, rc, "dist: %s", why);
 			break;
 		}
