@@ -802,7 +802,8 @@ static void write_plot(FILE *f, const char *name, const struct plot_kind *k, con
 	/* a panel of a measure none of its row's methods has: said, not left blank */
 	if (sep != more)
 		fputs("set label 2 'no data for these methods' at graph 0.5,0.5 center\n"
-		      "plot 1/0 notitle\nunset label 2", f);
+		      "plot 1/0 notitle\nunset label 2",
+		      f);
 	fputs("\n", f);
 }
 
@@ -821,14 +822,16 @@ static void row_families(const struct plot *p, int j, char *buf, size_t len)
 		for (int q = 0; q < p->n_panels; q++) {
 			int has = 0;
 			for (int r = 0; r < p->n && !has; r++)
-				has = p->s[r].panel == q && strcmp(p->s[r].family, p->s[i].family) == 0;
+				has = p->s[r].panel == q &&
+				      strcmp(p->s[r].family, p->s[i].family) == 0;
 			parts += has;
 			part += has && q <= j;
 		}
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
 		                         p->s[i].family);
 		if (parts > 1 && used < len)
-			used += (size_t)snprintf(buf + used, len - used, " (%d of %d)", part, parts);
+			used +=
+			    (size_t)snprintf(buf + used, len - used, " (%d of %d)", part, parts);
 	}
 }
 
@@ -909,8 +912,8 @@ static void write_panels(FILE *f, const char *name, const char *format, const st
 			/* "(a) linear (1 of 2)", "(b) measured: tracked peak, linear (1 of 2)" */
 			char title[320] = "";
 			if (rows > 1 || cols > 1)
-				snprintf(title, sizeof(title), "(%c) %s%s%s", 'a' + (j * cols + c) % 26,
-				         cols > 1 ? p->col_title[c] : "",
+				snprintf(title, sizeof(title), "(%c) %s%s%s",
+				         'a' + (j * cols + c) % 26, cols > 1 ? p->col_title[c] : "",
 				         cols > 1 && rows > 1 ? ", " : "", rows > 1 ? fams : "");
 			double l = left_px + c * (pw + col_gap_px);
 			fputs("set title ", f);
@@ -923,17 +926,20 @@ static void write_panels(FILE *f, const char *name, const char *format, const st
 			if (c > 0)
 				fputs("unset key\n", f);
 			else if (below)
-				fprintf(f,
-				        "set key at screen 0.5,screen %.4f center top maxrows %d box "
-				        "spacing 1.1\n",
-				        1 - (plot_bottom + axis_px) / height, key_rows);
+				fprintf(
+				    f,
+				    "set key at screen 0.5,screen %.4f center top maxrows %d box "
+				    "spacing 1.1\n",
+				    1 - (plot_bottom + axis_px) / height, key_rows);
 			else
 				fprintf(f,
-				        "set key at screen %.4f,screen %.4f left top box opaque spacing "
+				        "set key at screen %.4f,screen %.4f left top box opaque "
+				        "spacing "
 				        "1.2\n",
 				        (right_px + 10) / width, 1 - (top + head_px) / height);
 			if (c == 0) {
-				/* drawn with the row's first panel only: each panel redraws the labels set */
+				/* drawn with the row's first panel only: each panel redraws the
+				 * labels set */
 				fputs("set label 1 ", f);
 				attn__gp_str(f, y_label);
 				fprintf(f, " at screen %.4f,screen %.4f center rotate by 90\n",
@@ -977,8 +983,8 @@ static int write_gp(const char *dir, const char *name, const char *format,
 	 * legend under the chart, in columns (write_panels): at the right they
 	 * would squeeze the chart to a strip.
 	 */
-	int panels = p->n_panels > 1 || p->n_cols > 1 || legend_entries(k, p, 0, rf) > 16 ||
-	             widest > 44;
+	int panels =
+	    p->n_panels > 1 || p->n_cols > 1 || legend_entries(k, p, 0, rf) > 16 || widest > 44;
 	/* the settings every panel shares; a single chart sets its terminal first */
 	if (panels) {
 		fputs("set xlabel ", f);

@@ -80,7 +80,7 @@ struct attn_chart_req {
  * drawn) plus about 60 for the sample line and gaps: ATTN_CHART_KEY_COL_PX
  * leaves some over. An entry's row is ATTN_CHART_KEY_ROW_PX.
  */
-#define ATTN_CHART_CHAR_PX 10.0
+#define ATTN_CHART_CHAR_PX    10.0
 #define ATTN_CHART_KEY_COL_PX 70
 #define ATTN_CHART_KEY_ROW_PX 22
 
