@@ -82,7 +82,8 @@ static const struct plot_kind kinds[] = {
      .x_scale = 1,
      .y_scale = 1,
      .x_label = "arithmetic intensity (flop/byte)",
-     .y_label = "throughput (GFLOP/s)"},
+     .y_label = "throughput (GFLOP/s)",
+     .points = 1},
     {.name = "error",
      .x_metric = "median_ns",
      .y_metric = "rel_err_softmax",
@@ -1013,8 +1014,11 @@ static int write_gp(const char *dir, const char *name, const char *format,
 	fputs("set key outside right top box opaque spacing 1.2\n", f);
 	if (isfinite(xmin))
 		fprintf(f, "set xrange [%.6g:*]\n", xmin);
-	if (k->points) {
-		/* The ranges are the data's, a fifth of a decade beyond, not whole decades. */
+	if (k->points && !rf) {
+		/*
+		 * The ranges are the data's, a fifth of a decade beyond, not whole
+		 * decades; a roofline's take its roofs in as gnuplot finds them.
+		 */
 		double lo[2], hi[2];
 		data_range(k, p, 0, lo, hi);
 		for (int a = 0; a < 2; a++)

@@ -638,7 +638,8 @@ static const struct fig_def figures[] = {
      .title = "Fig. 8. Roofline",
      .caption = "Achieved GFLOP/s vs arithmetic intensity (FLOPs per byte of inputs, "
                 "output and workspace), under the run's own measured roofs: the FMA "
-                "peak, OpenBLAS sgemm and the triad bandwidth slope."},
+                "peak, OpenBLAS sgemm and the triad bandwidth slope. One point per N, "
+                "the larger the marker the larger N (size key in the legend)."},
 };
 
 /* Draw one entry (each branch's, with per_family) and put it on the page. */
