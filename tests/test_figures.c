@@ -147,14 +147,19 @@ START_TEST(figures_read_right)
 	free(gp);
 
 	gp = script("fig6_memory_linear");
-	ck_assert_ptr_nonnull(strstr(gp, "measured tracked peak'"));
-	ck_assert_ptr_nonnull(strstr(gp, "measured RSS delta'"));
+	/* a panel per measure, titled with it */
+	ck_assert_ptr_nonnull(strstr(gp, "declared workspace"));
+	ck_assert_ptr_nonnull(strstr(gp, "measured: tracked peak"));
+	ck_assert_ptr_nonnull(strstr(gp, "measured: RSS growth"));
 	free(gp);
 
 	gp = script("fig7_accuracy");
 	ck_assert_ptr_nonnull(strstr(gp, " with points "));
 	ck_assert_ptr_null(strstr(gp, "linespoints"));
-	ck_assert_ptr_nonnull(strstr(gp, "sprintf('N=%d', $5)) with labels"));
+	/* N by marker size, with a size key, not a label at every point */
+	ck_assert_ptr_nonnull(strstr(gp, "ps variable"));
+	ck_assert_ptr_nonnull(strstr(gp, "title 'N="));
+	ck_assert_ptr_null(strstr(gp, "with labels"));
 	ck_assert_ptr_nonnull(strstr(gp, "set yrange ["));
 	free(gp);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attnbench/report.h"
 #include "check_main.h"
 #include "cli_run.h"
 #include "tmpdir.h"
@@ -422,6 +423,88 @@ START_TEST(plot_splits_panels)
 }
 END_TEST
 
+/* The text of a gnuplot single-quoted string at q (after its quote), into buf. */
+static size_t gp_string(const char *q, char *buf, size_t len)
+{
+	size_t n = 0;
+	for (; *q && n + 1 < len; q++) {
+		if (*q == '\'' && q[1] != '\'')
+			break;
+		buf[n++] = *q;
+		q += *q == '\'';
+	}
+	buf[n] = 0;
+	return n;
+}
+
+/*
+ * A memory chart of twelve methods: a column of panels per measure (its
+ * titles name them), a row per group of methods, and under each row one
+ * legend that lies inside the image and below the row's x axis, judged by
+ * the width estimate the chart uses (report.h): as many columns as its
+ * maxrows makes, each as wide as its longest label, fit the image's width,
+ * and its rows fit above the image's bottom.
+ */
+START_TEST(plot_memory_legend_inside)
+{
+	char pd[TMPDIR_LEN + 16], path[TMPDIR_LEN + 128];
+	snprintf(pd, sizeof(pd), "%s/mem", dir);
+	ck_assert_msg(cli("plot --db %s --metric memory --out %s", db, pd) == 0, "%s", out);
+	snprintf(path, sizeof(path), "%s/memory.gp", pd);
+	FILE *f = fopen(path, "r");
+	ck_assert(f != NULL);
+	static char gp[1 << 18];
+	size_t n = fread(gp, 1, sizeof(gp) - 1, f);
+	gp[n] = 0;
+	fclose(f);
+	double w = 0, h = 0;
+	const char *t = strstr(gp, "pngcairo noenhanced size ");
+	ck_assert(t && sscanf(t, "pngcairo noenhanced size %lf,%lf", &w, &h) == 2);
+	const char *measures[] = {"declared workspace", "measured: tracked peak",
+	                          "measured: RSS growth"};
+	for (int m = 0; m < 3; m++)
+		ck_assert_msg(strstr(gp, measures[m]), "no panel titled %s", measures[m]);
+	int keys = 0;
+	for (const char *k = strstr(gp, "set key at screen "); k;
+	     k = strstr(k + 1, "set key at screen ")) {
+		double x, y;
+		int maxrows;
+		ck_assert(sscanf(k, "set key at screen %lf,screen %lf center top maxrows %d", &x,
+		                 &y, &maxrows) == 3);
+		/* the plot's bottom edge, set just before its key */
+		const char *b = k;
+		while (b > gp && strncmp(b, "set bmargin at screen ", 22) != 0)
+			b--;
+		double bottom = 0;
+		ck_assert(sscanf(b, "set bmargin at screen %lf", &bottom) == 1);
+		const char *pl = strstr(k, "\nplot ");
+		ck_assert(pl != NULL);
+		const char *end = strstr(pl + 1, "\nset ");
+		end = end ? end : pl + strlen(pl);
+		int entries = 0;
+		size_t widest = 0;
+		for (const char *e = strstr(pl, " title '"); e && e < end;
+		     e = strstr(e + 1, " title '")) {
+			char label[512];
+			size_t len = gp_string(e + 8, label, sizeof(label));
+			widest = len > widest ? len : widest;
+			entries++;
+		}
+		ck_assert_int_gt(entries, 0);
+		int cols = (entries + maxrows - 1) / maxrows;
+		double key_w = cols * (widest * ATTN_CHART_CHAR_PX + ATTN_CHART_KEY_COL_PX);
+		ck_assert_msg(x * w - key_w / 2 >= 0 && x * w + key_w / 2 <= w,
+		              "legend of %d columns of %zu characters (%.0f px) outside %.0f px",
+		              cols, widest, key_w, w);
+		ck_assert_msg(y < bottom, "legend top %.3f over the plot (bottom %.3f)", y, bottom);
+		ck_assert_msg(y * h - maxrows * ATTN_CHART_KEY_ROW_PX >= 0,
+		              "legend of %d rows below the image", maxrows);
+		keys++;
+	}
+	ck_assert_int_eq(keys, 2); /* a legend per row: twelve methods, two rows */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("io");
@@ -443,6 +526,7 @@ int main(void)
 	tc = tcase_create("panels");
 	tcase_add_unchecked_fixture(tc, sweep_twelve, swept_remove);
 	tcase_add_test(tc, plot_splits_panels);
+	tcase_add_test(tc, plot_memory_legend_inside);
 	tcase_set_timeout(tc, 240);
 	suite_add_tcase(s, tc);
 	return attn_test_run(s, CK_NORMAL);

@@ -42,9 +42,14 @@ struct plot_kind {
 	const char *y_label;
 	int slope;      /* the fitted N exponent in the legend (x = n only) */
 	int exp_is_mem; /* theory from mem_exp rather than time_exp */
-	int points;     /* points labelled with their N, no lines (x is not N) */
-	/* measurements drawn beside y_metric, each series named by its word */
+	int points;     /* points sized by their N, no lines (x is not N) */
+	/*
+	 * Measurements drawn beside y_metric, each in a column of panels of its
+	 * own, titled by measure_title (y_metric's first); the word names the
+	 * series in its data file.
+	 */
 	const char *extra_metric[2], *extra_word[2];
+	const char *measure_title[3];
 };
 
 static const struct plot_kind kinds[] = {
@@ -60,11 +65,12 @@ static const struct plot_kind kinds[] = {
      .y_metric = "workspace_bytes",
      .x_scale = 1,
      .y_scale = 1.0 / 1024,
-     .y_label = "memory (KiB): declared workspace (solid), measured tracked peak and RSS delta",
+     .y_label = "memory (KiB)",
      .slope = 1,
      .exp_is_mem = 1,
      .extra_metric = {"tracked_peak_bytes", "peak_rss_delta_bytes"},
-     .extra_word = {"measured tracked peak", "measured RSS delta"}},
+     .extra_word = {"measured tracked peak", "measured RSS delta"},
+     .measure_title = {"declared workspace", "measured: tracked peak", "measured: RSS growth"}},
     {.name = "gflops",
      .y_metric = "gflops",
      .x_scale = 1,
@@ -76,7 +82,8 @@ static const struct plot_kind kinds[] = {
      .x_scale = 1,
      .y_scale = 1,
      .x_label = "arithmetic intensity (flop/byte)",
-     .y_label = "throughput (GFLOP/s)"},
+     .y_label = "throughput (GFLOP/s)",
+     .points = 1},
     {.name = "error",
      .x_metric = "median_ns",
      .y_metric = "rel_err_softmax",
@@ -94,13 +101,17 @@ struct series {
 	double *x, *y, *lo, *hi, *nn; /* nn: each point's N */
 	int n, cap;
 	const char *what;  /* NULL, or the measurement a memory chart's extra series draws */
+	int measure;       /* 0: the kind's y_metric, 1 + e: its extra_metric[e] */
 	int panel, colour; /* its panel and its colour's index in method_palette (assign_panels) */
+	int col;           /* its column of panels: its measure's among those drawn */
 };
 
 struct plot {
 	struct series *s;
 	int n, cap;
-	int n_panels;
+	int n_panels;             /* rows of panels: groups of at most eight colours */
+	int n_cols;               /* columns of panels: the measures that have data */
+	const char *col_title[3]; /* each column's measure, when there are several */
 };
 
 static void series_free(struct series *s)
@@ -290,9 +301,7 @@ static void label_series(struct plot *p, const struct plot_kind *k, const char *
 		if (many_shapes && len < sizeof(s->label))
 			len += (size_t)snprintf(s->label + len, sizeof(s->label) - len, " %s",
 			                        s->shape);
-		if (s->what && len < sizeof(s->label))
-			len += (size_t)snprintf(s->label + len, sizeof(s->label) - len, ": %s",
-			                        s->what);
+		/* a measurement's panel names it; the legend, shared, fits the declared one */
 		if (!k->slope || s->what || strcmp(xcol, "n") != 0 || len >= sizeof(s->label))
 			continue;
 		/*
@@ -311,10 +320,11 @@ static void label_series(struct plot *p, const struct plot_kind *k, const char *
 		                            : NAN;
 		if (fabs(b) < 0.005)
 			b = 0; /* a flat curve is N^0.00, not N^-0.00 */
+		const char *fitted = k->extra_metric[0] ? " declared" : "";
 		if (isfinite(b))
-			len +=
-			    (size_t)snprintf(s->label + len, sizeof(s->label) - len, "  N^%.2f%s%s",
-			                     b, from ? " over N > w=" : "", from ? wv : "");
+			len += (size_t)snprintf(s->label + len, sizeof(s->label) - len,
+			                        " %s N^%.2f%s%s", fitted, b,
+			                        from ? " over N > w=" : "", from ? wv : "");
 		else if (w > 0)
 			len += (size_t)snprintf(s->label + len, sizeof(s->label) - len,
 			                        "  no slope: under 2 points with N > w=%s", wv);
@@ -351,12 +361,32 @@ static int same_colour(const struct series *a, const struct series *b)
 	return strcmp(a->method, b->method) == 0 && strcmp(sa, sb) == 0;
 }
 
-/* The series' rank among the series of its colour: its line style and marker. */
+/*
+ * The first series of series i's variant: the same method, parameters and
+ * shape in another measure's column (a memory chart's declared workspace
+ * and its measurements), else i itself.
+ */
+static int variant_first(const struct plot *p, int i)
+{
+	const struct series *a = &p->s[i];
+	for (int j = 0; j < i; j++) {
+		const struct series *b = &p->s[j];
+		if (b->measure != a->measure && strcmp(a->method, b->method) == 0 &&
+		    strcmp(a->params, b->params) == 0 && strcmp(a->shape, b->shape) == 0)
+			return j;
+	}
+	return i;
+}
+
+/*
+ * The rank of series i's variant among the variants of its colour: its
+ * line style and marker, the same in every measure's panel.
+ */
 static int variant_rank(const struct plot *p, int i)
 {
-	int rank = 0;
-	for (int j = 0; j < i; j++)
-		rank += same_colour(&p->s[j], &p->s[i]);
+	int f = variant_first(p, i), rank = 0;
+	for (int j = 0; j < f; j++)
+		rank += same_colour(&p->s[j], &p->s[f]) && variant_first(p, j) == j;
 	return rank;
 }
 
@@ -508,6 +538,7 @@ static int plot_load_extras(const struct attn_chart_req *q, const struct plot_ki
 		}
 		for (int i = 0; i < x.n; i++) {
 			x.s[i].what = k->extra_word[e];
+			x.s[i].measure = 1 + e;
 			p->s[p->n++] = x.s[i];
 		}
 		free(x.s);
@@ -640,94 +671,212 @@ static void range_add(double v, double *lo, double *hi)
 		*lo = fmin(*lo, v), *hi = fmax(*hi, v);
 }
 
-/* The entries of panel j's legend: its series and the roof lines. */
-static int panel_entries(const struct plot *p, int j, const struct attn_query_roofs *rf)
+/* The smallest and largest N of the chart's points. */
+static void n_range(const struct plot *p, double *lo, double *hi)
 {
-	int e = rf ? (rf->sgemm > 0) + (rf->fma > 0) + (rf->triad > 0) : 0;
+	*lo = INFINITY, *hi = 0;
 	for (int i = 0; i < p->n; i++)
-		e += p->s[i].panel == j;
-	return e;
-}
-
-/* "plot ..." of panel j's series and the roof lines. */
-static void write_plot(FILE *f, const char *name, const struct plot_kind *k, const struct plot *p,
-                       int panel, const struct attn_query_roofs *rf, const char *roof_of)
-{
-	fputs("plot ", f);
-	for (int i = 0, first = 1; i < p->n; i++) {
-		if (p->s[i].panel != panel)
-			continue;
-		fprintf(f, "%s'%s_%02d.dat' using ($1*%g):($2*%g)", first ? "" : ", \\\n     ",
-		        name, i, k->x_scale, k->y_scale);
-		first = 0;
-		if (k->lo_metric && !p->s[i].what)
-			fprintf(f, ":($3*%g):($4*%g) with yerrorlines", k->y_scale, k->y_scale);
-		else
-			fputs(k->points ? " with points" : " with linespoints", f);
-		fprintf(f, " lw 2 dt %d pt %d ps %s lc rgb '%s' title ", 1 + variant_rank(p, i) % 5,
-		        series_point(p, i), k->points ? "1.6" : "1.2", series_colour(p, i));
-		attn__gp_str(f, p->s[i].label);
-		/*
-		 * Each point's N beside it in the series' colour, above for every
-		 * other series and below for the rest, so that neighbours' labels part.
-		 */
-		if (k->points)
-			fprintf(f,
-			        ", \\\n     '%s_%02d.dat' using ($1*%g):($2*%g):(sprintf('N=%%d', "
-			        "$5)) with labels offset 1,%s left font ',9' tc rgb '%s' notitle",
-			        name, i, k->x_scale, k->y_scale, i % 2 ? "-0.8" : "0.8",
-			        series_colour(p, i));
-	}
-	if (rf && rf->sgemm > 0)
-		fprintf(f,
-		        ", \\\n     %.6g with lines dt 2 lw 2 lc rgb '#555555' title "
-		        "'sgemm roof %.0f GFLOP/s%s'",
-		        rf->sgemm, rf->sgemm, roof_of);
-	if (rf && rf->fma > 0) {
-		char t[320];
-		snprintf(t, sizeof(t), "FMA peak %.0f GFLOP/s %s%s", rf->fma, rf->isa, roof_of);
-		fprintf(f, ", \\\n     %.6g with lines dt 3 lw 2 lc rgb '#000000' title ", rf->fma);
-		attn__gp_str(f, t);
-	}
-	if (rf && rf->triad > 0)
-		fprintf(f,
-		        ", \\\n     (%.6g*x <= %.6g ? %.6g*x : 1/0) with lines dt 4 lw 2 lc rgb "
-		        "'#1b7837' title 'triad bandwidth %.1f GB/s (slope)%s'",
-		        rf->triad, fmax(rf->fma, rf->sgemm), rf->triad, rf->triad, roof_of);
-	fputs("\n", f);
+		for (int j = 0; j < p->s[i].n; j++)
+			range_add(p->s[i].nn[j], lo, hi);
 }
 
 /*
- * The panels of a chart of more than eight colours (assign_panels), one
- * above the other in one image, each with its legend: every panel's axes
- * have the same ranges (the data's over all panels, rounded out to whole
- * decades, or powers of 2 on a base-2 axis), so a reader compares panels
- * point for point. The margins are set in pixels from the legend's size,
- * so the plots line up, the legend sits beside (or, for long labels,
- * under) its plot and never on an axis, and the image grows to hold it.
- * The y label is one, along the left edge of the whole image: a panel is
- * shorter than a long label.
+ * A points chart's marker size for N: 0.8 at the chart's smallest N to 2.8
+ * at its largest, linear in log N (each doubling adds the same). Written
+ * into the script as gnuplot's expression of column 5 (N) when n is NAN.
+ */
+static double n_point_size(FILE *f, double n, double lo, double hi)
+{
+	double a = hi > lo ? 0.8 : 1.6, b = hi > lo ? 2.0 / log(hi / lo) : 0;
+	if (f)
+		fprintf(f, ":(%.4g+%.6g*log($5/%.6g))", a, b, lo);
+	return a + b * log(n / lo);
+}
+
+/*
+ * The Ns a points chart's size key shows, ascending, into ns[SIZE_KEY]: its
+ * distinct Ns when there are at most SIZE_KEY, else SIZE_KEY of them spread
+ * from the smallest to the largest. Returns how many.
+ */
+#define SIZE_KEY 6
+static int size_key(const struct plot *p, double ns[SIZE_KEY])
+{
+	double all[64];
+	int m = 0;
+	for (int i = 0; i < p->n; i++)
+		for (int j = 0; j < p->s[i].n; j++) {
+			double v = p->s[i].nn[j];
+			int at = 0;
+			while (at < m && all[at] < v)
+				at++;
+			if ((at < m && all[at] == v) || m == 64)
+				continue;
+			memmove(all + at + 1, all + at, (size_t)(m - at) * sizeof(*all));
+			all[at] = v, m++;
+		}
+	int shown = m < SIZE_KEY ? m : SIZE_KEY;
+	for (int q = 0; q < shown; q++)
+		ns[q] = all[shown > 1 ? (int)lround((double)q * (m - 1) / (shown - 1)) : 0];
+	return shown;
+}
+
+/*
+ * The entries of panel row j's legend: a series per variant (one for all
+ * the measures' columns of a memory chart), the roof lines and the size key.
+ */
+static int legend_entries(const struct plot_kind *k, const struct plot *p, int j,
+                          const struct attn_query_roofs *rf)
+{
+	double ns[SIZE_KEY];
+	int e = rf ? (rf->sgemm > 0) + (rf->fma > 0) + (rf->triad > 0) : 0;
+	for (int i = 0; i < p->n; i++)
+		e += p->s[i].panel == j && variant_first(p, i) == i;
+	return e + (k->points ? size_key(p, ns) : 0);
+}
+
+/*
+ * "plot ..." of the series of panel row `panel`, column `col`, with the
+ * legend when `keyed`: the series' own titles in a chart of one column;
+ * with several columns (measures) the series have none and the legend is
+ * drawn once per row, as entries of no data in the series' styles.
+ */
+static void write_plot(FILE *f, const char *name, const struct plot_kind *k, const struct plot *p,
+                       int panel, int col, int keyed, const struct attn_query_roofs *rf,
+                       const char *roof_of)
+{
+	const char *sep = "plot ", *more = ", \\\n     ";
+	double nlo, nhi;
+	n_range(p, &nlo, &nhi);
+	for (int i = 0; i < p->n; i++) {
+		if (p->s[i].panel != panel || p->s[i].col != col)
+			continue;
+		fprintf(f, "%s'%s_%02d.dat' using ($1*%g):($2*%g)", sep, name, i, k->x_scale,
+		        k->y_scale);
+		sep = more;
+		if (k->lo_metric && !p->s[i].what)
+			fprintf(f, ":($3*%g):($4*%g) with yerrorlines", k->y_scale, k->y_scale);
+		else if (k->points)
+			n_point_size(f, NAN, nlo, nhi), fputs(" with points", f);
+		else
+			fputs(" with linespoints", f);
+		fprintf(f, " lw 2 dt %d pt %d ps %s lc rgb '%s' ", 1 + variant_rank(p, i) % 5,
+		        series_point(p, i), k->points ? "variable" : "1.2", series_colour(p, i));
+		if (p->n_cols > 1 || !keyed) {
+			fputs("notitle", f);
+			continue;
+		}
+		fputs("title ", f);
+		attn__gp_str(f, p->s[i].label);
+	}
+	/* a variant's first series is its declared one where it has one: its label has the fit */
+	for (int i = 0; i < p->n && keyed && p->n_cols > 1; i++) {
+		if (p->s[i].panel != panel || variant_first(p, i) != i)
+			continue;
+		fprintf(f, "%s1/0 with linespoints lw 2 dt %d pt %d ps 1.2 lc rgb '%s' title ", sep,
+		        1 + variant_rank(p, i) % 5, series_point(p, i), series_colour(p, i));
+		attn__gp_str(f, p->s[i].label);
+		sep = more;
+	}
+	double ns[SIZE_KEY];
+	for (int q = 0, m = k->points && keyed ? size_key(p, ns) : 0; q < m; q++, sep = more)
+		fprintf(f, "%s1/0 with points pt 7 ps %.3g lc rgb '#707070' title 'N=%.0f'", sep,
+		        n_point_size(NULL, ns[q], nlo, nhi), ns[q]);
+	if (rf && rf->sgemm > 0)
+		fprintf(f,
+		        "%s%.6g with lines dt 2 lw 2 lc rgb '#555555' title "
+		        "'sgemm roof %.0f GFLOP/s%s'",
+		        sep, rf->sgemm, rf->sgemm, roof_of),
+		    sep = more;
+	if (rf && rf->fma > 0) {
+		char t[320];
+		snprintf(t, sizeof(t), "FMA peak %.0f GFLOP/s %s%s", rf->fma, rf->isa, roof_of);
+		fprintf(f, "%s%.6g with lines dt 3 lw 2 lc rgb '#000000' title ", sep, rf->fma);
+		attn__gp_str(f, t);
+		sep = more;
+	}
+	if (rf && rf->triad > 0)
+		fprintf(f,
+		        "%s(%.6g*x <= %.6g ? %.6g*x : 1/0) with lines dt 4 lw 2 lc rgb "
+		        "'#1b7837' title 'triad bandwidth %.1f GB/s (slope)%s'",
+		        sep, rf->triad, fmax(rf->fma, rf->sgemm), rf->triad, rf->triad, roof_of),
+		    sep = more;
+	/* a panel of a measure none of its row's methods has: said, not left blank */
+	if (sep != more)
+		fputs("set label 2 'no data for these methods' at graph 0.5,0.5 center\n"
+		      "plot 1/0 notitle\nunset label 2",
+		      f);
+	fputs("\n", f);
+}
+
+/* "linear (1 of 2), sparse": the families of panel row j, a family cut over rows with its part. */
+static void row_families(const struct plot *p, int j, char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = 0;
+	for (int i = 0; i < p->n && used < len; i++) {
+		int seen = p->s[i].panel != j;
+		for (int q = 0; q < i && !seen; q++)
+			seen = p->s[q].panel == j && strcmp(p->s[q].family, p->s[i].family) == 0;
+		if (seen)
+			continue;
+		int part = 0, parts = 0;
+		for (int q = 0; q < p->n_panels; q++) {
+			int has = 0;
+			for (int r = 0; r < p->n && !has; r++)
+				has = p->s[r].panel == q &&
+				      strcmp(p->s[r].family, p->s[i].family) == 0;
+			parts += has;
+			part += has && q <= j;
+		}
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
+		                         p->s[i].family);
+		if (parts > 1 && used < len)
+			used +=
+			    (size_t)snprintf(buf + used, len - used, " (%d of %d)", part, parts);
+	}
+}
+
+/*
+ * A chart of panels: rows of at most eight colours (assign_panels), and a
+ * column per measure (a memory chart's declared workspace, tracked peak and
+ * RSS growth), in one image. Every panel's axes have the same ranges (the
+ * data's over all panels, rounded out to whole decades, or powers of 2 on a
+ * base-2 axis), so a reader compares panels point for point. Each row has
+ * one legend, beside its plot or (long labels, several columns) under the
+ * row in as many columns of the widest label as the image's width holds;
+ * the image grows to hold it, so it never clips or covers an axis. The
+ * margins are set in pixels, so the plots line up. The y label is at the
+ * left of each row (a panel's own would take room from the plots).
  */
 static void write_panels(FILE *f, const char *name, const char *format, const struct plot_kind *k,
                          const char *xcol, const char *y_label, const struct plot *p,
                          const struct attn_query_roofs *rf, const char *roof_of,
                          const char *caption, size_t widest, double xmin)
 {
-	const double width = 1280, title_px = 50, head_px = 40, axis_px = 70, row_px = 22,
-	             gap_px = 30;
+	const int rows = p->n_panels, cols = p->n_cols;
+	const double title_px = 50, head_px = 40, axis_px = 70, gap_px = 30, left_px = 90,
+	             col_gap_px = 90, row_px = ATTN_CHART_KEY_ROW_PX;
 	int emax = 0;
-	for (int j = 0; j < p->n_panels; j++)
-		emax = panel_entries(p, j, rf) > emax ? panel_entries(p, j, rf) : emax;
-	int below = widest > 44;
-	/* at the right: about 8.5 px a character of the 12-point font, the sample line and box */
-	double key_px = fmin((double)widest * 8.5 + 150, width * 0.45);
-	double right = below ? 0.97 : 1 - key_px / width;
-	double slot_px = below ? 480 + emax * row_px + 10 + gap_px
+	for (int j = 0; j < rows; j++)
+		emax = legend_entries(k, p, j, rf) > emax ? legend_entries(k, p, j, rf) : emax;
+	int below = cols > 1 || widest > 44;
+	/* one legend column: the widest label, its sample line and the gaps */
+	double key_col_px = (double)widest * ATTN_CHART_CHAR_PX + ATTN_CHART_KEY_COL_PX;
+	double width = fmax(cols > 1 ? 1600 : 1280, key_col_px + 40);
+	int key_cols = below ? (int)((width - 40) / key_col_px) : 1;
+	key_cols = key_cols < 1 ? 1 : key_cols > emax ? emax : key_cols;
+	int key_rows = (emax + key_cols - 1) / key_cols;
+	double key_px = below ? 0 : key_col_px + 30;
+	double right_px = below ? width - 40 : width - key_px;
+	double plot_px = rows == 1 && cols == 1 ? 640 : 400;
+	double legend_px = below ? key_rows * row_px + 16 : 0;
+	double slot_px = below ? head_px + plot_px + axis_px + legend_px + gap_px
 	                       : fmax(520, emax * row_px * 1.2 + 120) + gap_px;
-	double height = title_px + p->n_panels * slot_px;
+	double height = title_px + rows * slot_px;
+	double pw = (right_px - left_px - (cols - 1) * col_gap_px) / cols;
 	int svg = strcmp(format, "svg") == 0, log2x = !k->x_metric && strcmp(xcol, "d") != 0;
-	fprintf(f, "set terminal %s noenhanced size 1280,%.0f font 'sans,12'\n",
-	        svg ? "svg dynamic" : "pngcairo", height);
+	fprintf(f, "set terminal %s noenhanced size %.0f,%.0f font 'sans,12'\n",
+	        svg ? "svg dynamic" : "pngcairo", width, height);
 	fprintf(f, "set output '%s.%s'\n", name, svg ? "svg" : "png");
 	double lo[2], hi[2];
 	data_range(k, p, k->lo_metric != NULL, lo, hi);
@@ -753,62 +902,54 @@ static void write_panels(FILE *f, const char *name, const char *format, const st
 	fputs("set multiplot title ", f);
 	attn__gp_str(f, caption);
 	fputs("\n", f);
-	for (int j = 0; j < p->n_panels; j++) {
-		/* "(a) full, linear", "(b) linear (2 of 2)": the panel's letter and its families */
-		char title[256];
-		size_t used = (size_t)snprintf(title, sizeof(title), "(%c)", 'a' + j % 26);
-		for (int i = 0; i < p->n && used < sizeof(title); i++) {
-			int seen = p->s[i].panel != j;
-			for (int q = 0; q < i && !seen; q++)
-				seen = p->s[q].panel == j &&
-				       strcmp(p->s[q].family, p->s[i].family) == 0;
-			if (seen)
-				continue;
-			/* a family cut over several panels says which part this is */
-			int part = 0, parts = 0;
-			for (int q = 0; q < p->n_panels; q++) {
-				int has = 0;
-				for (int r = 0; r < p->n && !has; r++)
-					has = p->s[r].panel == q &&
-					      strcmp(p->s[r].family, p->s[i].family) == 0;
-				parts += has;
-				part += has && q <= j;
-			}
-			used += (size_t)snprintf(title + used, sizeof(title) - used, "%s %s",
-			                         used > 3 ? "," : "", p->s[i].family);
-			if (parts > 1 && used < sizeof(title))
-				used += (size_t)snprintf(title + used, sizeof(title) - used,
-				                         " (%d of %d)", part, parts);
-		}
-		/* every plot the same height: the legend's room is the longest legend's */
-		double top = title_px + j * slot_px, bottom = top + slot_px;
-		double plot_bottom = bottom - gap_px - axis_px - (below ? emax * row_px + 10 : 0);
-		fputs("set title ", f);
-		attn__gp_str(f, title);
-		fprintf(f,
-		        "\nset lmargin at screen %.4f\nset rmargin at screen %.4f\n"
-		        "set tmargin at screen %.4f\nset bmargin at screen %.4f\n",
-		        90 / width, right, 1 - (top + head_px) / height, 1 - plot_bottom / height);
-		if (below)
+	for (int j = 0; j < rows; j++) {
+		double top = title_px + j * slot_px;
+		double plot_bottom = top + head_px + plot_px;
+		if (!below)
+			plot_bottom = top + slot_px - gap_px - axis_px;
+		char fams[200];
+		row_families(p, j, fams, sizeof(fams));
+		for (int c = 0; c < cols; c++) {
+			/* "(a) linear (1 of 2)", "(b) measured: tracked peak, linear (1 of 2)" */
+			char title[320] = "";
+			if (rows > 1 || cols > 1)
+				snprintf(title, sizeof(title), "(%c) %s%s%s",
+				         'a' + (j * cols + c) % 26, cols > 1 ? p->col_title[c] : "",
+				         cols > 1 && rows > 1 ? ", " : "", rows > 1 ? fams : "");
+			double l = left_px + c * (pw + col_gap_px);
+			fputs("set title ", f);
+			attn__gp_str(f, title);
 			fprintf(f,
-			        "set key at screen 0.5,screen %.4f center top maxrows %d box "
-			        "spacing 1.1\n",
-			        1 - (plot_bottom + axis_px) / height, panel_entries(p, j, rf));
-		else
-			fprintf(
-			    f,
-			    "set key at screen %.4f,screen %.4f left top box opaque spacing 1.2\n",
-			    right + 10 / width, 1 - (top + head_px) / height);
-		if (j == 0) {
-			/* drawn with the first panel only: each panel redraws the labels set */
-			fputs("set label 1 ", f);
-			attn__gp_str(f, y_label);
-			fprintf(f, " at screen %.4f,screen %.4f center rotate by 90\n", 18 / width,
-			        (1 - title_px / height) / 2);
+			        "\nset lmargin at screen %.4f\nset rmargin at screen %.4f\n"
+			        "set tmargin at screen %.4f\nset bmargin at screen %.4f\n",
+			        l / width, (l + pw) / width, 1 - (top + head_px) / height,
+			        1 - plot_bottom / height);
+			if (c > 0)
+				fputs("unset key\n", f);
+			else if (below)
+				fprintf(
+				    f,
+				    "set key at screen 0.5,screen %.4f center top maxrows %d box "
+				    "spacing 1.1\n",
+				    1 - (plot_bottom + axis_px) / height, key_rows);
+			else
+				fprintf(f,
+				        "set key at screen %.4f,screen %.4f left top box opaque "
+				        "spacing "
+				        "1.2\n",
+				        (right_px + 10) / width, 1 - (top + head_px) / height);
+			if (c == 0) {
+				/* drawn with the row's first panel only: each panel redraws the
+				 * labels set */
+				fputs("set label 1 ", f);
+				attn__gp_str(f, y_label);
+				fprintf(f, " at screen %.4f,screen %.4f center rotate by 90\n",
+				        18 / width, 1 - (top + head_px + plot_bottom) / 2 / height);
+			}
+			write_plot(f, name, k, p, j, c, c == 0, rf, roof_of);
+			if (c == 0)
+				fputs("unset label 1\n", f);
 		}
-		write_plot(f, name, k, p, j, rf, roof_of);
-		if (j == 0)
-			fputs("unset label 1\n", f);
 	}
 	fputs("unset multiplot\n", f);
 }
@@ -827,7 +968,6 @@ static int write_gp(const char *dir, const char *name, const char *format,
 	int svg = strcmp(format, "svg") == 0;
 	fprintf(f, "# attnbench plot: %s. Generated; every number comes from the database.\n",
 	        name);
-	/* Many series: the legend goes under the chart in columns, so the chart keeps its width. */
 	size_t widest = 0;
 	for (int i = 0; i < p->n; i++)
 		widest = strlen(p->s[i].label) > widest ? strlen(p->s[i].label) : widest;
@@ -839,56 +979,46 @@ static int write_gp(const char *dir, const char *name, const char *format,
 			for (int j = 0; j < p->s[i].n; j++)
 				xmin = fmin(xmin, p->s[i].x[j] * k->x_scale);
 	}
+	/*
+	 * Many series or long labels (a stack's name and its saving) put the
+	 * legend under the chart, in columns (write_panels): at the right they
+	 * would squeeze the chart to a strip.
+	 */
+	int panels =
+	    p->n_panels > 1 || p->n_cols > 1 || legend_entries(k, p, 0, rf) > 16 || widest > 44;
 	/* the settings every panel shares; a single chart sets its terminal first */
-	if (p->n_panels > 1) {
+	if (panels) {
 		fputs("set xlabel ", f);
 	} else {
-		/*
-		 * Long labels (a stack's name and its saving) also go under the chart,
-		 * in one column: at the right they would squeeze the chart to a strip.
-		 */
-		int crowded = p->n > 16 || widest > 44;
-		fprintf(f, "set terminal %s noenhanced size 1280,%d font 'sans,12'\n",
-		        svg ? "svg dynamic" : "pngcairo", crowded ? 1000 : 800);
+		fprintf(f, "set terminal %s noenhanced size 1280,800 font 'sans,12'\n",
+		        svg ? "svg dynamic" : "pngcairo");
 		fprintf(f, "set output '%s.%s'\nset title ", name, svg ? "svg" : "png");
 		attn__gp_str(f, caption);
 		fputs("\nset xlabel ", f);
 	}
 	attn__gp_str(f, k->x_label ? k->x_label : x_label(xcol));
 	/* panels share one y label, written once beside them all (write_panels) */
-	fputs(p->n_panels > 1 ? "\nunset ylabel" : "\nset ylabel ", f);
-	if (p->n_panels == 1)
+	fputs(panels ? "\nunset ylabel" : "\nset ylabel ", f);
+	if (!panels)
 		attn__gp_str(f, y_label);
 	fprintf(f, "\nset logscale x%s\nset logscale y\nset format x '%%g'\nset format y '%%g'\n",
 	        !k->x_metric && strcmp(xcol, "d") != 0 ? " 2" : "");
 	fputs("set grid xtics ytics mxtics mytics lc rgb '#e0e0e0'\nset samples 500\n"
 	      "set pointsize 1.2\n",
 	      f);
-	if (p->n_panels > 1) {
+	if (panels) {
 		write_panels(f, name, format, k, xcol, y_label, p, rf, roof_of, caption, widest,
 		             xmin);
 		return fclose(f) ? -1 : 0;
 	}
-	int crowded = p->n > 16 || widest > 44, cols = p->n > 16 ? 3 : 1;
-	if (crowded) {
-		/*
-		 * gnuplot's `set key below` lets the legend run over the x label,
-		 * so the chart's bottom margin is set from the legend's rows and
-		 * the legend is placed in it: three columns.
-		 */
-		int entries = panel_entries(p, 0, rf);
-		int rows = (entries + cols - 1) / cols;
-		fprintf(f,
-		        "set bmargin at screen %.3f\nset key at screen 0.5,screen 0.015 center "
-		        "bottom maxrows %d box spacing 1.1\n",
-		        0.095 + 0.024 * rows, rows);
-	} else {
-		fputs("set key outside right top box opaque spacing 1.2\n", f);
-	}
+	fputs("set key outside right top box opaque spacing 1.2\n", f);
 	if (isfinite(xmin))
 		fprintf(f, "set xrange [%.6g:*]\n", xmin);
-	if (k->points) {
-		/* The ranges are the data's, a fifth of a decade beyond, not whole decades. */
+	if (k->points && !rf) {
+		/*
+		 * The ranges are the data's, a fifth of a decade beyond, not whole
+		 * decades; a roofline's take its roofs in as gnuplot finds them.
+		 */
 		double lo[2], hi[2];
 		data_range(k, p, 0, lo, hi);
 		for (int a = 0; a < 2; a++)
@@ -896,7 +1026,7 @@ static int write_gp(const char *dir, const char *name, const char *format,
 				fprintf(f, "set %srange [%.6g:%.6g]\n", a ? "y" : "x", lo[a] / 1.6,
 				        hi[a] * 1.6);
 	}
-	write_plot(f, name, k, p, 0, rf, roof_of);
+	write_plot(f, name, k, p, 0, 0, 1, rf, roof_of);
 	return fclose(f) ? -1 : 0;
 }
 
@@ -959,6 +1089,18 @@ int attn_chart_draw(const struct attn_chart_req *q, int *n_series, char *err, si
 		    y_metric, strcmp(q->metric, "error") == 0 ? " for an approximate method" : "");
 	}
 	char caption[1024], run_text[768], roof_of[192] = "";
+	/* a column of panels per measure that has data, in the kind's order */
+	int col_of[3] = {0}, has[3] = {0};
+	for (int i = 0; i < p.n; i++)
+		has[p.s[i].measure] = 1;
+	p.n_cols = 0;
+	for (int m = 0; m < 3; m++)
+		if (has[m]) {
+			p.col_title[p.n_cols] = k->measure_title[m];
+			col_of[m] = p.n_cols++;
+		}
+	for (int i = 0; i < p.n; i++)
+		p.s[i].col = col_of[p.s[i].measure];
 	label_series(&p, k, q->xcol, q->reg);
 	if (assign_panels(&p)) {
 		plot_free(&p);

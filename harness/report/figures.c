@@ -560,8 +560,10 @@ static const struct fig_def figures[] = {
      .title = "Fig. 2b. The dual form, measured: memory",
      .caption = "Workspace each form needs beyond its inputs and output: the parallel "
                 "form holds N² scores (in tiles), the recurrent form one d×d state, the "
-                "chunk form C×C scores per chunk and the state (solid); dashed and dotted, "
-                "the measured tracked peak and RSS growth of the call."},
+                "chunk form C×C scores per chunk and the state (left panel); beside it, on "
+                "the same axes, what was measured: the tracked allocation peak and the RSS "
+                "growth of the call. Line style and marker give the form; the legend's "
+                "exponents are fitted to the declared workspace."},
     {.name = "fig3_masks",
      .sweep = ATTN_FIG_MASKS,
      .draw = draw_masks,
@@ -609,9 +611,10 @@ static const struct fig_def figures[] = {
      .per_family = 1,
      .title = "Fig. 6%c. Complexity: %s, memory vs N",
      .caption = "Workspace bytes each method declares beyond its inputs and output, vs N "
-                "(solid; methods that declare none, e.g. flash, whose tiles live on the "
-                "stack, have no solid line on a log axis), beside what was measured: the "
-                "tracked allocation peak (dashed) and the RSS growth of the call (dotted)."},
+                "(left panels; methods that declare none, e.g. flash, whose tiles live on "
+                "the stack, have no line there on a log axis), beside what was measured, "
+                "on the same axes: the tracked allocation peak and the RSS growth of the "
+                "call. The legend's exponents are fitted to the declared workspace."},
     {.name = "fig7_accuracy",
      .sweep = ATTN_FIG_COMPLEXITY,
      .draw = draw_chart,
@@ -622,7 +625,8 @@ static const struct fig_def figures[] = {
      .title = "Fig. 7. Accuracy against speed",
      .caption = "Relative error of each softmax approximator's output (kernelised linear "
                 "and sparse methods) against exact softmax attention on the same inputs, "
-                "vs its time per call; one point per N, labelled with its N "
+                "vs its time per call; one point per N, the larger the marker the larger N "
+                "(size key in the legend) "
                 "(gaussian inputs, where attention is spread out: the hard case for "
                 "sparse methods)."},
     {.name = "fig8_roofline",
@@ -634,7 +638,8 @@ static const struct fig_def figures[] = {
      .title = "Fig. 8. Roofline",
      .caption = "Achieved GFLOP/s vs arithmetic intensity (FLOPs per byte of inputs, "
                 "output and workspace), under the run's own measured roofs: the FMA "
-                "peak, OpenBLAS sgemm and the triad bandwidth slope."},
+                "peak, OpenBLAS sgemm and the triad bandwidth slope. One point per N, "
+                "the larger the marker the larger N (size key in the legend)."},
 };
 
 /* Draw one entry (each branch's, with per_family) and put it on the page. */

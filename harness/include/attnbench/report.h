@@ -73,6 +73,17 @@ struct attn_chart_req {
 	void *note_ctx;
 };
 
+/*
+ * How wide and tall a chart takes its legend to be, to place it: gnuplot
+ * sizes a legend column as ATTN_CHART_CHAR_PX pixels a character of its
+ * longest label (its estimate for the 12-point font, wider than the text
+ * drawn) plus about 60 for the sample line and gaps: ATTN_CHART_KEY_COL_PX
+ * leaves some over. An entry's row is ATTN_CHART_KEY_ROW_PX.
+ */
+#define ATTN_CHART_CHAR_PX    10.0
+#define ATTN_CHART_KEY_COL_PX 70
+#define ATTN_CHART_KEY_ROW_PX 22
+
 /* Is `metric` one attn_chart_draw() draws? */
 int attn_chart_metric_known(const char *metric);
 
