@@ -11,7 +11,9 @@ within the descriptor's tolerance. Also a case the peer must refuse cleanly
 (a bad device), shapes outside the descriptor's supports (answered
 unsupported) and garbage requests. Exits 1 naming each failure.
 
-    /usr/bin/python3 tests/peers_drive.py [SRC_DIR] [NAME.peer ...]
+    /usr/bin/python3 tests/peers_drive.py [SRC_DIR] [NAME.peer ...] [-pNAME=VALUE ...]
+
+-pdevice=cuda runs the torch peers' checks on the GPU (bench/gpu_peers.sh does).
 """
 import os
 import shlex
@@ -152,17 +154,68 @@ def check_bad_device(desc_path, desc, params, folder, rng):
     peer.quit()
 
 
+# A peer that prints to stdout from Python and from a C library (libc's puts), and
+# fails in its third forward: the protocol must survive the prints, and the
+# exception must come back as one `error` line while the peer stays to be told quit.
+NOISY = """import ctypes, os, sys
+sys.path.insert(0, %r)
+import attnpeer
+def setup(case):
+    print("setup chatter")
+    ctypes.CDLL(None).puts(b"libc chatter")
+    calls = [0]
+    def run():
+        calls[0] += 1
+        print("run chatter", calls[0])
+        if calls[0] == 3:
+            raise ValueError("third call\\nfails")
+    return attnpeer.Peer(run=run, result=lambda: case.q * 0, info={"note": "two words"})
+raise SystemExit(attnpeer.serve(setup))
+"""
+
+
+def check_noisy(folder_of_peers, folder, rng):
+    script = os.path.join(folder, "noisy.py")
+    with open(script, "w") as f:
+        f.write(NOISY % os.path.abspath(folder_of_peers))
+    desc = {"name": "noisy", "command": "${PYTHON} noisy.py"}
+    line, a = case_line("noisy", SHAPES[0], [], folder, rng)
+    peer = Peer(script, desc)
+    assert peer.recv() == "hello attnbench-peer 1"
+    assert peer.ask(line) == "ready note=two_words"
+    assert peer.ask("run 2").startswith("ns ")
+    assert peer.ask("run 1") == "error ValueError: third call fails"
+    assert peer.ask("output") == "ok"
+    assert np.load(os.path.join(folder, "out.npy")).shape == a["q"].shape
+    peer.quit()
+    peer.stderr.seek(0)
+    err = peer.stderr.read()
+    assert "setup chatter" in err and "libc chatter" in err and "run chatter 3" in err, err
+
+
 def main(argv):
-    src = argv[1] if len(argv) > 1 else os.path.join(os.path.dirname(__file__), "..")
+    args = [a for a in argv[1:] if not a.startswith("-p")]
+    overrides = dict(a[2:].split("=", 1) for a in argv[1:] if a.startswith("-p"))
+    src = args[0] if args else os.path.join(os.path.dirname(__file__), "..")
     folder_of_peers = os.path.join(src, "methods", "peers")
-    descs = argv[2:] or sorted(os.path.join(folder_of_peers, f)
+    descs = args[1:] or sorted(os.path.join(folder_of_peers, f)
                                for f in os.listdir(folder_of_peers) if f.endswith(".peer"))
-    descs.append(os.path.join(folder_of_peers, "examples", "example_peer.peer"))
+    if not args[1:]:
+        descs.append(os.path.join(folder_of_peers, "examples", "example_peer.peer"))
     rng = np.random.default_rng(17)
     failures = 0
     with tempfile.TemporaryDirectory(prefix="peers_drive.") as folder:
+        try:
+            check_noisy(folder_of_peers, folder, rng)
+            print("ok   noisy peer: prints to stderr, exception as one error line")
+        except Exception as exc:  # noqa: BLE001
+            failures += 1
+            print("FAIL noisy peer: %s" % exc)
         for desc_path in descs:
             desc, params = read_descriptor(desc_path)
+            for p in params:  # -pNAME=VALUE sets a parameter's value (e.g. -pdevice=cuda)
+                if p[0] in overrides:
+                    p[2 if p[1] != "enum" else 3] = overrides[p[0]]
             for i, shape in enumerate(SHAPES):
                 try:
                     ready, rel = check_shape(desc_path, desc, params, shape, folder, rng, i == 0)
