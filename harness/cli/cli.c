@@ -36,6 +36,17 @@ struct attn_registry *cli_registry(const char *verb, char **plugins, int n_plugi
 		cli_error(verb, "%s", err);
 		return NULL;
 	}
+	/* Peers shipped with the data: methods/peers in a source tree, peers/ installed. */
+	char peers[PATH_MAX + 32];
+	struct stat sb;
+	snprintf(peers, sizeof(peers), "%s/methods/peers", cli_data_dir());
+	if (stat(peers, &sb) != 0)
+		snprintf(peers, sizeof(peers), "%s/peers", cli_data_dir());
+	if (attn_registry_load_peers_dir(reg, peers, err, sizeof(err)) != ATTN_OK) {
+		cli_error(verb, "%s", err);
+		attn_registry_free(reg);
+		return NULL;
+	}
 	if (attn_registry_load_env(reg, err, sizeof(err)) != ATTN_OK) {
 		cli_error(verb, "%s", err);
 		attn_registry_free(reg);
@@ -43,7 +54,7 @@ struct attn_registry *cli_registry(const char *verb, char **plugins, int n_plugi
 	}
 	/* The variable reaches every verb: a bad plugin in it is skipped, not fatal. */
 	for (int i = 0; i < attn_registry_warning_count(reg); i++)
-		cli_error(verb, "warning: ATTNBENCH_PLUGIN_PATH: skipped: %s",
+		cli_error(verb, "warning: skipped: %s",
 		          attn_registry_warning(reg, i));
 	for (int i = 0; i < n_plugins; i++)
 		if (attn_registry_load_plugin(reg, plugins[i], err, sizeof(err)) != ATTN_OK) {

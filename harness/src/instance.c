@@ -20,6 +20,7 @@
 #include "attnbench/status.h"
 #include "internal.h"
 #include "kernels/kernels.h"
+#include "peer.h"
 
 #define CANARY 0xA5
 #define POISON 0xFF
@@ -405,6 +406,9 @@ void attn_instance_free(struct attn_instance *inst)
 {
 	if (!inst)
 		return;
+	/* A peer's program is stopped and its folder removed while its state is still there. */
+	if (attn__method_is_peer(inst->m) && inst->ws.p)
+		attn__peer_close(inst->ws.p);
 	buf_free(&inst->in);
 	buf_free(&inst->out);
 	buf_free(&inst->ws);
@@ -577,4 +581,32 @@ int attn_instance_fault(const struct attn_instance *inst, const void *addr, cons
 	if (n < 0)
 		return 0;
 	return (size_t)n >= len ? (int)len - 1 : n;
+}
+
+/* ---- peers (peer.h): the state of the conversation is the workspace ---- */
+
+int attn__instance_is_peer(const struct attn_instance *inst)
+{
+	return attn__method_is_peer(inst->m);
+}
+
+int attn__instance_peer_run(struct attn_instance *inst, long iters, int flush, int roof,
+                            struct attn__peer_sample *out)
+{
+	return attn__peer_run(inst->ws.p, iters, flush, roof, out);
+}
+
+int attn__instance_peer_output(struct attn_instance *inst)
+{
+	return attn__peer_output(inst->ws.p, &inst->s, inst->out.p);
+}
+
+const char *attn__instance_peer_info(const struct attn_instance *inst)
+{
+	return attn__peer_info(inst->ws.p);
+}
+
+const char *attn__instance_peer_error(const struct attn_instance *inst, enum attn__peer_fail *kind)
+{
+	return attn__peer_error(inst->ws.p, kind);
 }

@@ -417,6 +417,7 @@ int attn_npy_read(const char *path, struct attn_npy *out, char *err, size_t errl
 	out->ndim = ndim;
 	memcpy(out->shape, shape, (size_t)ndim * sizeof(shape[0]));
 	out->data = data;
+	out->elsize = elsize;
 	data = NULL;
 out:
 	free(data);

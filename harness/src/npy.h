@@ -17,7 +17,8 @@
 struct attn_npy {
 	int ndim;
 	int64_t shape[ATTN_NPY_MAX_DIMS];
-	float *data; /* malloc'd, product(shape) floats */
+	float *data;   /* malloc'd, product(shape) floats */
+	size_t elsize; /* bytes per element in the file: 4 (float32) or 8 (float64, converted) */
 };
 
 int attn_npy_read(const char *path, struct attn_npy *out, char *err, size_t errlen);

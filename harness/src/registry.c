@@ -50,6 +50,7 @@
 #include "attnbench/registry.h"
 #include "attnbench/status.h"
 #include "internal.h"
+#include "peer.h"
 
 struct attn_registry {
 	int count, cap;
@@ -59,6 +60,8 @@ struct attn_registry {
 	void **handles;
 	int n_adapters;
 	struct attn_method **adapters; /* of version 1 descriptors, ours to free */
+	int n_peers;
+	struct attn_method **peers; /* made from .peer files, ours to free */
 	int n_warnings;
 	char **warnings;
 	double probe_timeout_s;
@@ -542,6 +545,9 @@ void attn_registry_free(struct attn_registry *reg)
 	for (int i = 0; i < reg->n_adapters; i++)
 		free(reg->adapters[i]);
 	free(reg->adapters);
+	for (int i = 0; i < reg->n_peers; i++)
+		attn__peer_free(reg->peers[i]);
+	free(reg->peers);
 	for (int i = 0; i < reg->n_handles; i++)
 		dlclose(reg->handles[i]);
 	free(reg->handles);
@@ -893,11 +899,18 @@ static int warn(struct attn_registry *reg, const char *msg, char *err, size_t er
 	return ATTN_OK;
 }
 
-/* Load one plugin of the path; its refusal becomes a warning, only NOMEM an error. */
+static int is_peer_file(const char *name)
+{
+	size_t len = strlen(name);
+	return len > 5 && strcmp(name + len - 5, ".peer") == 0;
+}
+
+/* Load one plugin or peer of the path; its refusal becomes a warning, only NOMEM an error. */
 static int load_or_warn(struct attn_registry *reg, const char *path, char *err, size_t errlen)
 {
 	char why[1024];
-	int rc = attn_registry_load_plugin(reg, path, why, sizeof(why));
+	int rc = is_peer_file(path) ? attn_registry_load_peer(reg, path, why, sizeof(why))
+	                            : attn_registry_load_plugin(reg, path, why, sizeof(why));
 	if (rc == ATTN_ERR_NOMEM)
 		return attn_errf(err, errlen, rc, "%s", why);
 	return rc ? warn(reg, why, err, errlen) : ATTN_OK;
@@ -923,7 +936,7 @@ static int load_dir(struct attn_registry *reg, const char *dir, char *err, size_
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		size_t len = strlen(e->d_name);
-		if (len < 4 || strcmp(e->d_name + len - 3, ".so") != 0)
+		if ((len < 4 || strcmp(e->d_name + len - 3, ".so") != 0) && !is_peer_file(e->d_name))
 			continue;
 		char **nn = realloc(names, (n + 1) * sizeof(*nn));
 		if (!nn || !(nn[n] = attn__strdup(e->d_name))) {
@@ -946,6 +959,40 @@ static int load_dir(struct attn_registry *reg, const char *dir, char *err, size_
 		free(names[i]);
 	free(names);
 	return rc;
+}
+
+int attn_registry_load_peer(struct attn_registry *reg, const char *path, char *err, size_t errlen)
+{
+	struct attn_method *m;
+	int rc = attn__peer_load(path, &m, err, errlen);
+	if (rc) {
+		one_line(err, errlen);
+		return rc;
+	}
+	struct attn_method **np = realloc(reg->peers, (reg->n_peers + 1) * sizeof(*np));
+	if (!np) {
+		attn__peer_free(m);
+		return attn_errf(err, errlen, ATTN_ERR_NOMEM, "out of memory");
+	}
+	reg->peers = np;
+	rc = attn_registry_add(reg, m, path, err, errlen);
+	if (rc) {
+		attn__peer_free(m);
+		one_line(err, errlen);
+		return rc;
+	}
+	reg->peers[reg->n_peers++] = m;
+	return ATTN_OK;
+}
+
+int attn_registry_load_peers_dir(struct attn_registry *reg, const char *dir, char *err,
+                                 size_t errlen)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return ATTN_OK;
+	closedir(d);
+	return load_dir(reg, dir, err, errlen);
 }
 
 int attn_registry_load_env(struct attn_registry *reg, char *err, size_t errlen)

@@ -9,6 +9,8 @@
  *                                             roof probe's ns per sgemm
  *                                             after it (0: no probe)
  *     M <name> <value|null> <unit>            one metric
+ *     I <text>                                what the method says about the
+ *                                             case (a peer's provenance)
  *     R <status> <message>                    the verdict, last
  * A child that dies before its verdict crashed (signal) or failed (exit
  * code); one that outlives its deadline is killed and timed out.
@@ -42,6 +44,7 @@
 #include "attnbench/sysinfo.h"
 #include "internal.h"
 #include "kernels/kernels.h"
+#include "peer.h"
 
 static const char *status_names[] = {"ok",           "unsupported",  "skipped_memory",
                                      "skipped_time", "timeout",      "crashed",
@@ -559,6 +562,24 @@ static void fault_remove(void)
 	fault.inst = NULL;
 }
 
+/* Round trips a peer's sample spans at least, so the overhead stays below 1/this of it. */
+#define PEER_OVERHEAD_SPAN 100
+
+/*
+ * The verdict of a failed prepare() or forward(): a peer's own sentence and
+ * status where it left one, else "failed" with msg.
+ */
+static void peer_verdict(FILE *f, const struct attn_instance *inst, const char *msg)
+{
+	enum attn__peer_fail kind;
+	const char *why = attn__instance_is_peer(inst) ? attn__instance_peer_error(inst, &kind) : NULL;
+	static const char *const status[] = {"failed", "crashed", "unsupported", "failed_check"};
+	if (why)
+		fprintf(f, "R %s %s\n", status[kind], why);
+	else
+		fprintf(f, "R failed %s\n", msg);
+}
+
 /*
  * Everything a case does, writing the protocol to f. Returns after the
  * verdict line. `given` replaces the generated inputs; `copy_out` receives
@@ -577,6 +598,8 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	struct attn_counter_reading rd[ATTN_MAX_COUNTERS];
 	char *flush = NULL;
 	struct roof_probe probe = {0};
+	double *peer_over = NULL; /* per sample: round trip minus the peer's ns, and over its ns */
+	int peer_over_n = 0, peer_over_cap = 0;
 	char msg[512];
 	int rc, nctr = 0;
 
@@ -671,10 +694,13 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		fault_install(fileno(f), inst);
 
 	fault.phase = "prepare()";
+	const int peer = attn__instance_is_peer(inst);
 	if (attn_instance_prepare(inst, msg, sizeof(msg)) != ATTN_OK) {
-		fprintf(f, "R failed %s\n", msg);
+		peer_verdict(f, inst, msg);
 		goto done;
 	}
+	if (peer && attn__instance_peer_info(inst)[0])
+		fprintf(f, "I %s\n", attn__instance_peer_info(inst));
 	if (attn_instance_check(inst, "prepare()", msg, sizeof(msg)) != ATTN_OK) {
 		fprintf(f, "R failed_check %s\n", msg);
 		goto done;
@@ -689,21 +715,41 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	 */
 	uint64_t t0 = attn__now_ns(), t1, t_first = 0;
 	long calls = 0;
+	struct attn__peer_sample ps;
+	double peer_ns = 0, peer_first = 0, trip_over = 0;
 	do {
-		if (attn_instance_forward(inst, 1, msg, sizeof(msg)) != 0) {
-			fprintf(f, "R failed %s\n", msg);
+		if (peer ? attn__instance_peer_run(inst, 1, 0, 0, &ps) != 0
+		         : attn_instance_forward(inst, 1, msg, sizeof(msg)) != 0) {
+			peer_verdict(f, inst, msg);
 			goto done;
 		}
 		calls++;
 		t1 = attn__now_ns();
 		if (calls == 1)
 			t_first = t1;
+		if (peer && calls == 1)
+			peer_first = ps.ns;
+		if (peer && calls > 1)
+			peer_ns += ps.ns, trip_over += ps.wall_ns - ps.ns;
 	} while ((double)(t1 - t0) < o->warmup_s * 1e9);
 	double per_call =
 	    calls > 1 ? (double)(t1 - t_first) / (double)(calls - 1) : (double)(t1 - t0);
+	/*
+	 * A peer's call is what its own clock says; the round trip around it
+	 * (pipes, parsing, the peer's loop) is overhead, which a sample of at
+	 * least PEER_OVERHEAD_SPAN round trips keeps below 1/PEER_OVERHEAD_SPAN
+	 * of it.
+	 */
+	double min_sample_ns = o->min_sample_s * 1e9;
+	if (peer) {
+		per_call = calls > 1 ? peer_ns / (double)(calls - 1) : peer_first;
+		double over = calls > 1 ? trip_over / (double)(calls - 1) : 0;
+		if (over * PEER_OVERHEAD_SPAN > min_sample_ns)
+			min_sample_ns = over * PEER_OVERHEAD_SPAN;
+	}
 	long iters = 1;
-	if (per_call < o->min_sample_s * 1e9)
-		iters = (long)ceil(o->min_sample_s * 1e9 / (per_call > 1 ? per_call : 1));
+	if (per_call < min_sample_ns)
+		iters = (long)ceil(min_sample_ns / (per_call > 1 ? per_call : 1));
 	if (iters > 1000000)
 		iters = 1000000;
 	if (cmd_fd >= 0) {
@@ -734,6 +780,38 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		           (rep >= o->min_reps &&
 		            (double)(attn__now_ns() - start) >= o->min_time_s * 1e9)) {
 			break;
+		}
+		if (peer) {
+			/*
+			 * The peer's own ns is the sample, its roof (when it timed one)
+			 * the probe's, in ns per probe sgemm. The counters would count
+			 * this process waiting on a pipe: none.
+			 */
+			if (attn__instance_peer_run(inst, iters, flush != NULL, probe.a != NULL, &ps)) {
+				peer_verdict(f, inst, msg);
+				goto done;
+			}
+			for (int e = 0; e < nctr; e++)
+				rd[e].state = ATTN_COUNTER_UNAVAILABLE;
+			if (peer_over_n == peer_over_cap) {
+				int ncap = peer_over_cap ? 2 * peer_over_cap : 64;
+				double *a = realloc(peer_over, 2 * (size_t)ncap * sizeof(*a));
+				if (!a) {
+					fprintf(f, "R failed out of memory for the samples\n");
+					goto done;
+				}
+				peer_over = a, peer_over_cap = ncap;
+			}
+			peer_over[2 * peer_over_n] = ps.wall_ns - ps.ns;
+			peer_over[2 * peer_over_n + 1] = (ps.wall_ns - ps.ns) / ps.ns;
+			peer_over_n++;
+			double roof_ns = ps.roof_ns > 0 ? ps.roof_ns * (2.0 * ATTN_PROBE_N * ATTN_PROBE_N * ATTN_PROBE_N) / ps.roof_flops
+			                 : probe.a      ? probe_run(&probe)
+			                                : 0;
+			emit_sample(f, ps.ns / (double)iters, iters, roof_ns, rd, nctr);
+			if (cmd_fd >= 0)
+				fflush(f);
+			continue;
 		}
 		if (flush)
 			flush_caches(flush, o->flush_bytes);
@@ -776,8 +854,24 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 	emit_metric(f, "output_bytes", (double)sz.out_bytes, "B");
 	/* Every buffer the harness allocated for the case, all live at once. */
 	emit_metric(f, "tracked_peak_bytes", (double)sz.mapped_bytes, "B");
-	emit_metric(f, "flops", attn_call_flops(m, s, &c->params), "flop");
-	emit_metric(f, "bytes_moved", attn_call_bytes(m, s, &c->params), "B");
+	/* A peer may not know its costs (flops = none): NULL, never NaN. */
+	double cost[2] = {attn_call_flops(m, s, &c->params), attn_call_bytes(m, s, &c->params)};
+	const char *cost_name[2] = {"flops", "bytes_moved"}, *cost_unit[2] = {"flop", "B"};
+	for (int i = 0; i < 2; i++)
+		if (isfinite(cost[i]))
+			emit_metric(f, cost_name[i], cost[i], cost_unit[i]);
+		else
+			emit_null(f, cost_name[i], cost_unit[i]);
+	if (peer && peer_over_n) {
+		double *v = malloc((size_t)peer_over_n * sizeof(*v));
+		for (int k = 0; v && k < 2; k++) {
+			for (int j = 0; j < peer_over_n; j++)
+				v[j] = peer_over[2 * j + k];
+			emit_metric(f, k ? "peer_overhead_frac" : "peer_overhead_ns",
+			            attn_stats_median_inplace(v, peer_over_n), k ? "1" : "ns");
+		}
+		free(v);
+	}
 	if (have_peak) {
 		size_t hwm = proc_status_bytes("VmHWM");
 		emit_metric(f, "peak_rss_bytes", (double)hwm, "B");
@@ -787,6 +881,11 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		emit_null(f, "peak_rss_delta_bytes", "B");
 	}
 
+	/* A peer's output comes once, after its timed samples. */
+	if (peer && attn__instance_peer_output(inst) != 0) {
+		peer_verdict(f, inst, msg);
+		goto done;
+	}
 	if (attn_instance_check(inst, "forward()", msg, sizeof(msg)) != ATTN_OK ||
 	    attn_instance_check_finite(inst, msg, sizeof(msg)) != ATTN_OK) {
 		fprintf(f, "R failed_check %s\n", msg);
@@ -854,6 +953,7 @@ done:
 	if (ctr)
 		attn_counters_close(ctr);
 	free(flush);
+	free(peer_over);
 	probe_free(&probe);
 	attn_instance_free(inst);
 }
@@ -995,6 +1095,8 @@ static int parse_protocol(char *text, struct attn_case_result *r)
 				snprintf(r->counter_names[r->n_counters++], 128, "%s", name);
 		} else if (line[0] == 'K' && line[1] == ' ') {
 			snprintf(r->cpus, sizeof(r->cpus), "%s", line + 2);
+		} else if (line[0] == 'I' && line[1] == ' ') {
+			snprintf(r->info, sizeof(r->info), "%s", line + 2);
 		} else if (line[0] == 'X' && line[1] == ' ') {
 			read_mask(r, line + 2);
 		} else if (line[0] == 'M' && line[1] == ' ') {
@@ -1367,6 +1469,8 @@ static void child_finish(struct child *ch, int timed_out, int stopped,
 	int wstatus = 0;
 	while (waitpid(ch->pid, &wstatus, 0) < 0 && errno == EINTR)
 		;
+	/* A child killed (timeout, crash) could not remove its peer's folder; its peer died with it. */
+	attn__peer_remove_dirs((long)ch->pid);
 	int verdict = 0;
 	if (ch->buf) {
 		ch->buf[ch->len] = 0;
@@ -1478,7 +1582,9 @@ static int precheck(const struct attn_case *c, const struct attn_run_opts *o,
 	double flops = attn_call_flops(m, s, &c->params);
 	ANNOUNCE("bytes()");
 	double bytes = attn_call_bytes(m, s, &c->params);
-	if (!isfinite(flops) || flops < 0 || !isfinite(bytes) || bytes < 0) {
+	/* A peer whose descriptor says `flops = none` does not know them: NaN. */
+	int unknown = attn__method_is_peer(m) && isnan(flops) && isnan(bytes);
+	if (!unknown && (!isfinite(flops) || flops < 0 || !isfinite(bytes) || bytes < 0)) {
 		int f_bad = !isfinite(flops) || flops < 0;
 		set_status(r, ATTN_CASE_FAILED, "%s returned %g for this case: not a count",
 		           f_bad ? "flops()" : "bytes()", f_bad ? flops : bytes);

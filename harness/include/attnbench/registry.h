@@ -59,6 +59,21 @@ int attn_registry_load_plugin(struct attn_registry *reg, const char *path, char 
  */
 int attn_registry_load_env(struct attn_registry *reg, char *err, size_t errlen);
 
+/*
+ * Register the peer described by the file at path (a `NAME.peer`: see
+ * methods/peers/PROTOCOL.md), its origin the path. A bad descriptor is
+ * ATTN_ERR_FORMAT naming the file, the line and the key.
+ */
+int attn_registry_load_peer(struct attn_registry *reg, const char *path, char *err, size_t errlen);
+
+/*
+ * Every `.so` plugin and `.peer` descriptor in dir, as ATTNBENCH_PLUGIN_PATH
+ * loads a folder: a refused one becomes a warning. A missing dir is no
+ * error (a build or install without peers).
+ */
+int attn_registry_load_peers_dir(struct attn_registry *reg, const char *dir, char *err,
+                                 size_t errlen);
+
 /* The plugins ATTNBENCH_PLUGIN_PATH named that were skipped: one line each, naming the file. */
 int attn_registry_warning_count(const struct attn_registry *reg);
 const char *attn_registry_warning(const struct attn_registry *reg, int i);
