@@ -38,7 +38,8 @@ static const char *help_text =
     "its unit (median 1.20 ms, workspace 106.0 KiB); --format json prints one\n"
     "object instead: method, params, batch, heads, kv_heads, n, d, causal, mode,\n"
     "threads, inputs (generated|files), dist and seed (null for files), files\n"
-    "({q,k,v} or null), status, message, metrics ({name: {value, unit}}, value\n"
+    "({q,k,v} or null), status, message, info (what the method said of itself: a\n"
+    "peer's provenance; null when nothing), metrics ({name: {value, unit}}, value\n"
     "null when unavailable, the raw value in its unit).\n"
     "ATTNBENCH_INJECT_SLOWDOWN=method:factor slows that method's timed calls down\n"
     "(testing the regression gate only; see attnbench sweep --help).\n"
@@ -430,6 +431,8 @@ static void print_result(const struct run_args *a, const struct attn_case *cs,
 		printf("inputs   q=%s k=%s v=%s\n", a->qf, a->kf, a->vf);
 	printf("status   %s%s%s\n", attn_case_status_name(r->status), r->message[0] ? ": " : "",
 	       r->message);
+	if (r->info[0])
+		printf("info     %s\n", r->info);
 	const struct attn_metric *rows = attn_result_metric(r, "oracle_rows");
 	const struct attn_metric *sampled = attn_result_metric(r, "oracle_sampled");
 	if (rows && sampled && sampled->has_value)
@@ -477,6 +480,11 @@ static void print_json(const struct run_args *a, const struct attn_case *cs,
 	}
 	printf(", \"status\": \"%s\", \"message\": ", attn_case_status_name(r->status));
 	cli_json_str(stdout, r->message);
+	printf(", \"info\": ");
+	if (r->info[0])
+		cli_json_str(stdout, r->info);
+	else
+		printf("null");
 	printf(", \"metrics\": {");
 	for (int i = 0; i < r->n_metrics; i++) {
 		const struct attn_metric *m = &r->metrics[i];

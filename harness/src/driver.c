@@ -920,6 +920,7 @@ static int store_result(struct drv *d, const struct attn_case *c, const char *ke
 	    .n_metrics = n_metrics,
 	    .metrics = metrics,
 	    .cpus = r->cpus,
+	    .info = r->info,
 	    .n_counters = r->n_samples ? r->n_counters : 0,
 	    .counter_names = names,
 	    .sample_counters = r->sample_counters,

@@ -180,6 +180,10 @@ static int parse_param(struct peer_desc *d, char *v, char *why, size_t len)
 				       -1;
 		p->type = type[0] == 'i' ? ATTN_PARAM_INT : ATTN_PARAM_REAL;
 		p->def = x[0], p->min = x[1], p->max = x[2];
+		if (!(x[1] <= x[0] && x[0] <= x[2]))
+			return snprintf(why, len, "'%s': default %g is outside [%g, %g]", name, x[0],
+			                x[1], x[2]),
+			       -1;
 		if (p->type == ATTN_PARAM_INT &&
 		    (x[0] != floor(x[0]) || x[1] != floor(x[1]) || x[2] != floor(x[2])))
 			return snprintf(why, len, "int '%s': default, minimum and maximum must be whole",
@@ -1011,11 +1015,12 @@ int attn__peer_output(void *ws, const struct attn_shape *s, float *out)
 		for (int i = 0; i < a.ndim; i++)
 			attn__append(got, sizeof(got), "%s%lld", i ? ", " : "", (long long)a.shape[i]);
 		attn__append(got, sizeof(got), "%s)", a.ndim == 1 ? "," : "");
+		const char *dtype = a.elsize == sizeof(float) ? "float32" : "float64";
 		attn_npy_free(&a);
 		return fail(st, ATTN__PEER_FAILED_CHECK,
 		            "peer %s wrote an output of shape %s %s; expected (%lld, %lld, %lld, "
 		            "%lld) float32",
-		            st->desc->name, got, a.elsize == sizeof(float) ? "float32" : "float64",
+		            st->desc->name, got, dtype,
 		            (long long)want[0], (long long)want[1], (long long)want[2],
 		            (long long)want[3]);
 	}

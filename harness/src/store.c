@@ -302,9 +302,17 @@ static const char migrate_v8[] =
  */
 static const char migrate_v9[] = "";
 
+/*
+ * Version 10: what a method says about itself for a case, free text:
+ * a peer's `ready` words (its library's version, the kernel that ran, the
+ * device), its provenance. NULL when it said nothing.
+ */
+static const char migrate_v10[] = "ALTER TABLE cases ADD COLUMN info TEXT;";
+
 /* The steps from version i to i + 1, at index i - 1. */
 static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5,
-                                         migrate_v6, migrate_v7, migrate_v8, migrate_v9};
+                                         migrate_v6, migrate_v7, migrate_v8, migrate_v9,
+                                         migrate_v10};
 _Static_assert(sizeof(migrations) / sizeof(*migrations) == ATTN_SCHEMA_VERSION - 1,
                "one migration step per schema version after the first");
 
@@ -1321,7 +1329,7 @@ int attn_store_case_write(struct attn_store *st, int64_t run_id, const struct at
 	if (sqlite3_prepare_v2(st->db,
 	                       "INSERT INTO cases(run_id,key,method,family,form,params,batch,heads,"
 	                       "kv_heads,n,d,causal,mode,dist,threads,seed,status,message,"
-	                       "finished_at,cpus) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	                       "finished_at,cpus,info) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	                       -1, &s, NULL) != SQLITE_OK)
 		goto dberr;
 	int i = 1;
@@ -1352,6 +1360,10 @@ int attn_store_case_write(struct attn_store *st, int64_t run_id, const struct at
 	sqlite3_bind_text(s, i++, now, -1, SQLITE_TRANSIENT);
 	if (r->cpus && *r->cpus)
 		sqlite3_bind_text(s, i++, r->cpus, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i++);
+	if (r->info && *r->info)
+		sqlite3_bind_text(s, i++, r->info, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, i++);
 	if (sqlite3_step(s) != SQLITE_DONE)

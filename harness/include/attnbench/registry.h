@@ -51,7 +51,8 @@ int attn_registry_load_plugin(struct attn_registry *reg, const char *path, char 
 
 /*
  * Load every plugin named in ATTNBENCH_PLUGIN_PATH: a ':'-separated list of
- * .so files or directories (whose *.so files are loaded in name order).
+ * .so files, .peer descriptors (attn_registry_load_peer) or directories
+ * (whose *.so and *.peer files are loaded in name order).
  * The variable applies to every verb, so one bad entry must not stop them:
  * a plugin (or folder) that cannot be loaded is skipped and its error kept
  * as a warning (attn_registry_warning). Only running out of memory is an

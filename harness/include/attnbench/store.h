@@ -13,7 +13,8 @@
  *            to v9 found), which `attnbench merge` goes by
  *   run_info provenance key/value pairs of a run (compiler, flags, caches,
  *            library versions and configs, ...)
- *   cases    one measured configuration and its status and message
+ *   cases    one measured configuration and its status and message, and
+ *            what the method said of itself (info: a peer's provenance)
  *   samples  every timed repetition (ns per forward call, calls averaged)
  *   metrics  named figures of a case with a unit; value NULL when the
  *            figure is unavailable, never a 0 that looks measured
@@ -47,7 +48,7 @@
 #include "attnbench/counters.h"
 #include "attnbench/forms.h"
 
-#define ATTN_SCHEMA_VERSION 9
+#define ATTN_SCHEMA_VERSION 10
 /*
  * The oldest schema the readers (export, plot, compare) understand: a
  * database opened read-only is never migrated, so one older than this is
@@ -91,6 +92,7 @@ struct attn_case_record {
 	int n_metrics;
 	const struct attn_metric *metrics;
 	const char *cpus; /* the CPUs it ran on, "0,1"; NULL if unknown */
+	const char *info; /* what the method said of itself (a peer's provenance); NULL: nothing */
 	int n_counters;
 	const char *const *counter_names;
 	/* n_samples x n_counters readings, sample-major */
