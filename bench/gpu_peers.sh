@@ -19,7 +19,9 @@ nvidia-smi >"$DIR/nvidia-smi.txt" 2>&1 || true
 # torch 2.x's SDPA paths (enable_gqa, is_causal, the profiler's kernel) on cpu and cuda.
 for dev in cpu cuda; do
 	python3 "$SRC/tests/peers_drive.py" "$SRC" "$SRC/methods/peers/torch_sdpa.peer" \
-		"$SRC/methods/peers/torch_naive.peer" -pdevice=$dev | tee "$DIR/peers_drive_$dev.txt"
+		"$SRC/methods/peers/torch_naive.peer" -pdevice=$dev >"$DIR/peers_drive_$dev.txt" \
+		|| { cat "$DIR/peers_drive_$dev.txt"; exit 1; }
+	cat "$DIR/peers_drive_$dev.txt"
 done
 "$B" sweep --methods "torch_sdpa[device=cuda],torch_naive[device=cuda]" --n 1024..16384x2 \
 	--d 64,128 --causal=both --heads 8 --threads 1 --db "$DIR/gpu_peers.db"
