@@ -86,7 +86,8 @@ START_TEST(descriptors_load_and_bad_ones_are_refused)
 	static const struct {
 		const char *text, *want;
 	} bad[] = {
-	    {"name = x\nfamily = full\ncolour = red\ncommand = true\n", ":3: key 'colour': unknown"},
+	    {"name = x\nfamily = full\ncolour = red\ncommand = true\n",
+	     ":3: key 'colour': unknown"},
 	    {"name = X!\n", ":1: key 'name': 'X!' is not"},
 	    {"name = x\nfamily = dense\n", ":2: key 'family': 'dense' is not"},
 	    {"name = x\nfamily = full\nsupports = causal sideways\ncommand = true\n",
@@ -128,8 +129,10 @@ START_TEST(a_correct_peer_meets_the_oracle)
 	                                     "--n 40 --heads 4 --kv-heads 2",
 	                                     "--n 64 --heads 2 --mode decode"};
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(*shapes); i++) {
-		int rc = cli("run --method fake_ok %s --d 16 --min-time 0.02 --format json", shapes[i]);
-		ck_assert_msg(rc == 0 && strstr(out, "\"status\": \"ok\""), "%s: %s", shapes[i], out);
+		int rc =
+		    cli("run --method fake_ok %s --d 16 --min-time 0.02 --format json", shapes[i]);
+		ck_assert_msg(rc == 0 && strstr(out, "\"status\": \"ok\""), "%s: %s", shapes[i],
+		              out);
 		double rel = json_metric("rel_err");
 		ck_assert_msg(rel <= 1e-5, "%s: rel_err %g", shapes[i], rel);
 		/* Its provenance, and what the round trips cost beside its own clock. */
@@ -158,7 +161,8 @@ START_TEST(faults_are_recorded_with_their_status)
 	};
 	for (size_t i = 0; i < sizeof(faults) / sizeof(*faults); i++) {
 		unlink(pidfile);
-		cli("run --method fake_bad --param how=%s --n 32 --d 16 --timeout 2 --min-time 0.01 "
+		cli("run --method fake_bad --param how=%s --n 32 --d 16 --timeout 2 --min-time "
+		    "0.01 "
 		    "--format json",
 		    faults[i].how);
 		char want[64];
@@ -167,7 +171,8 @@ START_TEST(faults_are_recorded_with_their_status)
 		              faults[i].how, out);
 		/* Every failure while it ran quotes its stderr. */
 		if (strcmp(faults[i].how, "hang") && strcmp(faults[i].how, "unsupported"))
-			ck_assert_msg(strstr(out, "fake_bad: about to"), "%s: %s", faults[i].how, out);
+			ck_assert_msg(strstr(out, "fake_bad: about to"), "%s: %s", faults[i].how,
+			              out);
 		/* The peer is gone: it died with its case, at the latest. */
 		FILE *f = fopen(pidfile, "r");
 		long pid = 0;
@@ -179,7 +184,8 @@ START_TEST(faults_are_recorded_with_their_status)
 			struct timespec ts = {0, 10000000};
 			nanosleep(&ts, NULL);
 		}
-		ck_assert_msg(!alive, "%s: the peer (pid %ld) outlived its case", faults[i].how, pid);
+		ck_assert_msg(!alive, "%s: the peer (pid %ld) outlived its case", faults[i].how,
+		              pid);
 	}
 	unsetenv("FAKE_PEER_PID_FILE");
 	ck_assert_int_eq(orphan_dirs(), 0);

@@ -54,8 +54,7 @@ struct attn_registry *cli_registry(const char *verb, char **plugins, int n_plugi
 	}
 	/* The variable reaches every verb: a bad plugin in it is skipped, not fatal. */
 	for (int i = 0; i < attn_registry_warning_count(reg); i++)
-		cli_error(verb, "warning: skipped: %s",
-		          attn_registry_warning(reg, i));
+		cli_error(verb, "warning: skipped: %s", attn_registry_warning(reg, i));
 	for (int i = 0; i < n_plugins; i++)
 		if (attn_registry_load_plugin(reg, plugins[i], err, sizeof(err)) != ATTN_OK) {
 			cli_error(verb, "%s", err);

@@ -54,8 +54,8 @@ extern char **environ;
 /* The built-in whose FLOP and byte formulas `flops = softmax` borrows. */
 extern const struct attn_method attn_method_softmax;
 
-#define MAX_ARGV 32
-#define STDERR_TAIL 2048
+#define MAX_ARGV      32
+#define STDERR_TAIL   2048
 #define QUIT_GRACE_NS 2000000000ull
 
 enum supports_bit { SUP_CAUSAL = 1, SUP_FULL = 2, SUP_DECODE = 4, SUP_GQA = 8 };
@@ -143,7 +143,8 @@ static int parse_param(struct peer_desc *d, char *v, char *why, size_t len)
 	if (strcmp(type, "enum") == 0) {
 		char *choices = strtok_r(NULL, " \t", &save), *def = strtok_r(NULL, " \t", &save);
 		if (!choices || !def)
-			return snprintf(why, len, "enum '%s': expected 'CHOICES DEFAULT HELP'", name),
+			return snprintf(why, len, "enum '%s': expected 'CHOICES DEFAULT HELP'",
+			                name),
 			       -1;
 		if (copy_text(d->pchoices[i], sizeof(d->pchoices[i]), choices))
 			return snprintf(why, len, "enum '%s': choices too long", name), -1;
@@ -157,8 +158,9 @@ static int parse_param(struct peer_desc *d, char *v, char *why, size_t len)
 			if (w == dl && strncmp(c, def, dl) == 0)
 				break;
 			if (!c[w])
-				return snprintf(why, len, "enum '%s': default '%s' is not one of %s",
-				                name, def, choices),
+				return snprintf(why, len,
+				                "enum '%s': default '%s' is not one of %s", name,
+				                def, choices),
 				       -1;
 			c += w + 1;
 		}
@@ -170,23 +172,25 @@ static int parse_param(struct peer_desc *d, char *v, char *why, size_t len)
 		double x[3];
 		for (int k = 0; k < 3; k++)
 			if (!t[k] || parse_num(t[k], &x[k]))
-				return snprintf(why, len,
-				                "'%s': expected 'DEFAULT MIN MAX HELP', got '%s' for "
-				                "the %s",
-				                name, t[k] ? t[k] : "nothing",
-				                k == 0   ? "default"
-				                : k == 1 ? "minimum"
-				                         : "maximum"),
+				return snprintf(
+				           why, len,
+				           "'%s': expected 'DEFAULT MIN MAX HELP', got '%s' for "
+				           "the %s",
+				           name, t[k] ? t[k] : "nothing",
+				           k == 0   ? "default"
+				           : k == 1 ? "minimum"
+				                    : "maximum"),
 				       -1;
 		p->type = type[0] == 'i' ? ATTN_PARAM_INT : ATTN_PARAM_REAL;
 		p->def = x[0], p->min = x[1], p->max = x[2];
 		if (!(x[1] <= x[0] && x[0] <= x[2]))
-			return snprintf(why, len, "'%s': default %g is outside [%g, %g]", name, x[0],
-			                x[1], x[2]),
+			return snprintf(why, len, "'%s': default %g is outside [%g, %g]", name,
+			                x[0], x[1], x[2]),
 			       -1;
 		if (p->type == ATTN_PARAM_INT &&
 		    (x[0] != floor(x[0]) || x[1] != floor(x[1]) || x[2] != floor(x[2])))
-			return snprintf(why, len, "int '%s': default, minimum and maximum must be whole",
+			return snprintf(why, len,
+			                "int '%s': default, minimum and maximum must be whole",
 			                name),
 			       -1;
 	} else {
@@ -195,7 +199,8 @@ static int parse_param(struct peer_desc *d, char *v, char *why, size_t len)
 	}
 	char *help = save ? trim(save) : "";
 	if (copy_text(d->phelp[i], sizeof(d->phelp[i]), help))
-		return snprintf(why, len, "'%s': help longer than %d bytes", name, ATTN_TEXT_MAX), -1;
+		return snprintf(why, len, "'%s': help longer than %d bytes", name, ATTN_TEXT_MAX),
+		       -1;
 	p->help = d->phelp[i];
 	d->m.n_params++;
 	return 0;
@@ -205,10 +210,9 @@ static int parse_param(struct peer_desc *d, char *v, char *why, size_t len)
 static int parse_key(struct peer_desc *d, const char *key, char *v, unsigned *seen, char *why,
                      size_t len)
 {
-	static const char *const keys[] = {"name",      "family",   "category", "summary",
-	                                   "citation",  "exact",    "tolerance", "time_exp",
-	                                   "mem_exp",   "flops",    "supports", "inputs",
-	                                   "command",   "param"};
+	static const char *const keys[] = {
+	    "name",     "family",  "category", "summary",  "citation", "exact",   "tolerance",
+	    "time_exp", "mem_exp", "flops",    "supports", "inputs",   "command", "param"};
 	int k = 0, nkeys = (int)(sizeof(keys) / sizeof(*keys));
 	while (k < nkeys && strcmp(keys[k], key) != 0)
 		k++;
@@ -301,7 +305,8 @@ static int parse_key(struct peer_desc *d, const char *key, char *v, unsigned *se
 		return 0;
 	case 12: {
 		if (copy_text(d->argv_text, sizeof(d->argv_text), v))
-			return snprintf(why, len, "longer than %zu bytes", sizeof(d->argv_text) - 1),
+			return snprintf(why, len, "longer than %zu bytes",
+			                sizeof(d->argv_text) - 1),
 			       -1;
 		d->argc = 0;
 		for (char *w = strtok_r(d->argv_text, " \t", &save); w;
@@ -367,8 +372,9 @@ int attn__peer_load(const char *path, struct attn_method **out, char *err, size_
 	while (fgets(buf, sizeof(buf), f)) {
 		line++;
 		if (!strchr(buf, '\n') && !feof(f)) {
-			rc = attn_errf(err, errlen, ATTN_ERR_FORMAT, "%s:%d: line longer than %zu bytes",
-			               path, line, sizeof(buf) - 2);
+			rc = attn_errf(err, errlen, ATTN_ERR_FORMAT,
+			               "%s:%d: line longer than %zu bytes", path, line,
+			               sizeof(buf) - 2);
 			break;
 		}
 		char *hash = strchr(buf, '#');
@@ -399,8 +405,8 @@ int attn__peer_load(const char *path, struct attn_method **out, char *err, size_
 	} required[] = {{1u << 0, "name"}, {1u << 1, "family"}, {1u << 12, "command"}};
 	for (size_t i = 0; rc == ATTN_OK && i < sizeof(required) / sizeof(*required); i++)
 		if (!(seen & required[i].bit))
-			rc = attn_errf(err, errlen, ATTN_ERR_FORMAT, "%s:%d: key '%s': missing", path,
-			               line, required[i].key);
+			rc = attn_errf(err, errlen, ATTN_ERR_FORMAT, "%s:%d: key '%s': missing",
+			               path, line, required[i].key);
 	if (rc) {
 		free(d);
 		return rc;
@@ -459,15 +465,18 @@ static int peer_supports(const struct attn_method *m, const struct attn_shape *s
 		no = "kv_heads < heads (gqa)";
 	if (no)
 		return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED,
-		                 "peer %s does not take %s (its descriptor's supports)", m->name, no);
+		                 "peer %s does not take %s (its descriptor's supports)", m->name,
+		                 no);
 	for (int i = 0; p && i < m->n_params && i < p->count; i++) {
 		const struct attn_param_spec *ps = &m->params[i];
 		double v = p->v[i];
 		if (ps->type == ATTN_PARAM_ENUM)
 			continue;
-		if (!(v >= ps->min && v <= ps->max) || (ps->type == ATTN_PARAM_INT && v != floor(v)))
+		if (!(v >= ps->min && v <= ps->max) ||
+		    (ps->type == ATTN_PARAM_INT && v != floor(v)))
 			return attn_errf(msg, msglen, ATTN_ERR_UNSUPPORTED,
-			                 "%s %g is outside [%g, %g]", ps->name, v, ps->min, ps->max);
+			                 "%s %g is outside [%g, %g]", ps->name, v, ps->min,
+			                 ps->max);
 	}
 	return ATTN_OK;
 }
@@ -591,8 +600,9 @@ static int fail_gone(struct peer_state *st, const char *what)
 	int ws;
 	reap(st, &ws, 1000000000ull);
 	if (ws != -1 && WIFSIGNALED(ws))
-		return fail(st, ATTN__PEER_CRASHED, "peer %s was killed by signal %d (%s) before %s",
-		            st->desc->name, WTERMSIG(ws), strsignal(WTERMSIG(ws)), what);
+		return fail(st, ATTN__PEER_CRASHED,
+		            "peer %s was killed by signal %d (%s) before %s", st->desc->name,
+		            WTERMSIG(ws), strsignal(WTERMSIG(ws)), what);
 	if (ws != -1 && WIFEXITED(ws))
 		return fail(st, ATTN__PEER_FAILED, "peer %s exited with status %d before %s",
 		            st->desc->name, WEXITSTATUS(ws), what);
@@ -845,9 +855,12 @@ static int write_inputs(struct peer_state *st, const struct attn_params *p,
 		const float *data;
 		int ndim;
 		const int64_t *shape;
-	} t[] = {{"q", in->q, 4, qs},           {"k", in->k, 4, kv},
-	         {"v", in->v, 4, kv},           {"log_gate", in->log_gate, 3, bhn},
-	         {"gate_vec", in->gate_vec, 4, bhn}, {"beta", in->beta, 3, bhn}};
+	} t[] = {{"q", in->q, 4, qs},
+	         {"k", in->k, 4, kv},
+	         {"v", in->v, 4, kv},
+	         {"log_gate", in->log_gate, 3, bhn},
+	         {"gate_vec", in->gate_vec, 4, bhn},
+	         {"beta", in->beta, 3, bhn}};
 	snprintf(line, len,
 	         "case method=%s batch=%lld heads=%lld kv_heads=%lld n=%lld nq=%lld d=%lld "
 	         "mode=%s causal=%d threads=%d seed=%llu dtype=float32",
@@ -861,8 +874,8 @@ static int write_inputs(struct peer_state *st, const struct attn_params *p,
 			continue;
 		snprintf(path, sizeof(path), "%s/%s.npy", st->dir, t[i].name);
 		if (attn_npy_write(path, t[i].ndim, t[i].shape, t[i].data, why, sizeof(why)))
-			return fail(st, ATTN__PEER_FAILED, "peer %s: writing its input: %s", d->name,
-			            why);
+			return fail(st, ATTN__PEER_FAILED, "peer %s: writing its input: %s",
+			            d->name, why);
 		attn__append(line, len, " %s=%s", t[i].name, path);
 	}
 	attn__append(line, len, " out=%s/out.npy", st->dir);
@@ -896,8 +909,9 @@ static int peer_prepare(const struct attn_method *m, const struct attn_shape *s,
 	if (!mkdtemp(st->dir)) {
 		int e = errno;
 		st->dir[0] = 0;
-		return fail(st, ATTN__PEER_FAILED, "peer %s: cannot make its folder under /dev/shm: %s",
-		            m->name, strerror(e));
+		return fail(st, ATTN__PEER_FAILED,
+		            "peer %s: cannot make its folder under /dev/shm: %s", m->name,
+		            strerror(e));
 	}
 	char *line = malloc(8192);
 	if (!line)
@@ -949,7 +963,8 @@ int attn__peer_run(void *ws, long iters, int flush, int roof, struct attn__peer_
 	if (st->magic != PEER_MAGIC || st->failed)
 		return ATTN_ERR_INVALID;
 	char cmd[96];
-	snprintf(cmd, sizeof(cmd), "run %ld flush=%d roof=%d\n", iters, flush ? 1 : 0, roof ? 1 : 0);
+	snprintf(cmd, sizeof(cmd), "run %ld flush=%d roof=%d\n", iters, flush ? 1 : 0,
+	         roof ? 1 : 0);
 	uint64_t t0 = attn__now_ns();
 	int rc = send_line(st, cmd, "answering `run`");
 	if (!rc)
@@ -1013,16 +1028,16 @@ int attn__peer_output(void *ws, const struct attn_shape *s, float *out)
 	if (!same) {
 		char got[160] = "(";
 		for (int i = 0; i < a.ndim; i++)
-			attn__append(got, sizeof(got), "%s%lld", i ? ", " : "", (long long)a.shape[i]);
+			attn__append(got, sizeof(got), "%s%lld", i ? ", " : "",
+			             (long long)a.shape[i]);
 		attn__append(got, sizeof(got), "%s)", a.ndim == 1 ? "," : "");
 		const char *dtype = a.elsize == sizeof(float) ? "float32" : "float64";
 		attn_npy_free(&a);
 		return fail(st, ATTN__PEER_FAILED_CHECK,
 		            "peer %s wrote an output of shape %s %s; expected (%lld, %lld, %lld, "
 		            "%lld) float32",
-		            st->desc->name, got, dtype,
-		            (long long)want[0], (long long)want[1], (long long)want[2],
-		            (long long)want[3]);
+		            st->desc->name, got, dtype, (long long)want[0], (long long)want[1],
+		            (long long)want[2], (long long)want[3]);
 	}
 	memcpy(out, a.data, (size_t)(want[0] * want[1] * want[2] * want[3]) * sizeof(float));
 	attn_npy_free(&a);

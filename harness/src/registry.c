@@ -936,7 +936,8 @@ static int load_dir(struct attn_registry *reg, const char *dir, char *err, size_
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		size_t len = strlen(e->d_name);
-		if ((len < 4 || strcmp(e->d_name + len - 3, ".so") != 0) && !is_peer_file(e->d_name))
+		if ((len < 4 || strcmp(e->d_name + len - 3, ".so") != 0) &&
+		    !is_peer_file(e->d_name))
 			continue;
 		char **nn = realloc(names, (n + 1) * sizeof(*nn));
 		if (!nn || !(nn[n] = attn__strdup(e->d_name))) {

@@ -572,7 +572,8 @@ static void fault_remove(void)
 static void peer_verdict(FILE *f, const struct attn_instance *inst, const char *msg)
 {
 	enum attn__peer_fail kind;
-	const char *why = attn__instance_is_peer(inst) ? attn__instance_peer_error(inst, &kind) : NULL;
+	const char *why =
+	    attn__instance_is_peer(inst) ? attn__instance_peer_error(inst, &kind) : NULL;
 	static const char *const status[] = {"failed", "crashed", "unsupported", "failed_check"};
 	if (why)
 		fprintf(f, "R %s %s\n", status[kind], why);
@@ -787,7 +788,8 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 			 * the probe's, in ns per probe sgemm. The counters would count
 			 * this process waiting on a pipe: none.
 			 */
-			if (attn__instance_peer_run(inst, iters, flush != NULL, probe.a != NULL, &ps)) {
+			if (attn__instance_peer_run(inst, iters, flush != NULL, probe.a != NULL,
+			                            &ps)) {
 				peer_verdict(f, inst, msg);
 				goto done;
 			}
@@ -805,9 +807,12 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 			peer_over[2 * peer_over_n] = ps.wall_ns - ps.ns;
 			peer_over[2 * peer_over_n + 1] = (ps.wall_ns - ps.ns) / ps.ns;
 			peer_over_n++;
-			double roof_ns = ps.roof_ns > 0 ? ps.roof_ns * (2.0 * ATTN_PROBE_N * ATTN_PROBE_N * ATTN_PROBE_N) / ps.roof_flops
-			                 : probe.a      ? probe_run(&probe)
-			                                : 0;
+			double roof_ns =
+			    ps.roof_ns > 0
+			        ? ps.roof_ns * (2.0 * ATTN_PROBE_N * ATTN_PROBE_N * ATTN_PROBE_N) /
+			              ps.roof_flops
+			    : probe.a ? probe_run(&probe)
+			              : 0;
 			emit_sample(f, ps.ns / (double)iters, iters, roof_ns, rd, nctr);
 			if (cmd_fd >= 0)
 				fflush(f);
@@ -1469,7 +1474,8 @@ static void child_finish(struct child *ch, int timed_out, int stopped,
 	int wstatus = 0;
 	while (waitpid(ch->pid, &wstatus, 0) < 0 && errno == EINTR)
 		;
-	/* A child killed (timeout, crash) could not remove its peer's folder; its peer died with it. */
+	/* A child killed (timeout, crash) could not remove its peer's folder; its peer died with
+	 * it. */
 	attn__peer_remove_dirs((long)ch->pid);
 	int verdict = 0;
 	if (ch->buf) {

@@ -310,9 +310,8 @@ static const char migrate_v9[] = "";
 static const char migrate_v10[] = "ALTER TABLE cases ADD COLUMN info TEXT;";
 
 /* The steps from version i to i + 1, at index i - 1. */
-static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5,
-                                         migrate_v6, migrate_v7, migrate_v8, migrate_v9,
-                                         migrate_v10};
+static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5, migrate_v6,
+                                         migrate_v7, migrate_v8, migrate_v9, migrate_v10};
 _Static_assert(sizeof(migrations) / sizeof(*migrations) == ATTN_SCHEMA_VERSION - 1,
                "one migration step per schema version after the first");
 
@@ -1326,11 +1325,12 @@ int attn_store_case_write(struct attn_store *st, int64_t run_id, const struct at
 	if (rc)
 		return rc;
 	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(st->db,
-	                       "INSERT INTO cases(run_id,key,method,family,form,params,batch,heads,"
-	                       "kv_heads,n,d,causal,mode,dist,threads,seed,status,message,"
-	                       "finished_at,cpus,info) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	                       -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        st->db,
+	        "INSERT INTO cases(run_id,key,method,family,form,params,batch,heads,"
+	        "kv_heads,n,d,causal,mode,dist,threads,seed,status,message,"
+	        "finished_at,cpus,info) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	        -1, &s, NULL) != SQLITE_OK)
 		goto dberr;
 	int i = 1;
 	sqlite3_bind_int64(s, i++, run_id);

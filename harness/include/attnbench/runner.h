@@ -118,7 +118,8 @@ struct attn_case_result {
 	int n_metrics;
 	struct attn_metric metrics[ATTN_MAX_METRICS];
 	char cpus[256]; /* the CPUs the case's threads ran on */
-	/* What the method says about itself for this case (a peer's `ready` words); "" when nothing */
+	/* What the method says about itself for this case (a peer's `ready` words); "" when nothing
+	 */
 	char info[1024];
 	/* The kept-block mask of head 0 (--dump-mask): (mask_nqb, mask_nkb) bytes, malloc'd */
 	uint8_t *mask;
