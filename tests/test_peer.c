@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "attnbench/registry.h"
+#include "attnbench/runner.h"
 #include "attnbench/status.h"
 #include "check_main.h"
 #include "cli_run.h"
@@ -215,6 +216,37 @@ START_TEST(a_sweep_interleaves_a_peer_with_built_ins)
 }
 END_TEST
 
+/* A peer's own roof replaces the harness's probe, scaled to ns per probe sgemm. */
+START_TEST(a_peer_roof_replaces_the_probe)
+{
+	char db[600];
+	snprintf(db, sizeof(db), "%s/r.db", dir);
+	int rc = cli("sweep --db %s --methods softmax,fake_ok --n 32 --d 16 --min-time 0.02 "
+	             "--warmup 0 --roof-budget 0 --roof-probe --quiet",
+	             db);
+	ck_assert_msg(rc == 0, "exit %d: %s", rc, out);
+	/* fake_ok says 1000 ns for 2e9 FLOPs; the probe's sgemm is 2 P^3 FLOPs. */
+	double want = 1000.0 * 2.0 * ATTN_PROBE_N * ATTN_PROBE_N * ATTN_PROBE_N / 2e9;
+	sqlite3 *h = db_file_open(db);
+	int null = 0;
+	double lo = db_real(h,
+	                    "SELECT min(roof_ns) FROM samples s JOIN cases c ON c.id = s.case_id "
+	                    "WHERE c.method = 'fake_ok'",
+	                    &null);
+	double hi = db_real(h,
+	                    "SELECT max(roof_ns) FROM samples s JOIN cases c ON c.id = s.case_id "
+	                    "WHERE c.method = 'fake_ok'",
+	                    &null);
+	ck_assert_msg(!null && fabs(lo - want) < 1e-9 * want && fabs(hi - want) < 1e-9 * want,
+	              "roof_ns %g..%g, want %g", lo, hi, want);
+	/* softmax keeps the harness's own probe. */
+	ck_assert_int_gt(db_int(h, "SELECT count(*) FROM samples s JOIN cases c ON c.id = "
+	                           "s.case_id WHERE c.method = 'softmax' AND roof_ns > 0"),
+	                 0);
+	sqlite3_close(h);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("peer");
@@ -225,6 +257,7 @@ int main(void)
 	tcase_add_test(tc, a_correct_peer_meets_the_oracle);
 	tcase_add_test(tc, faults_are_recorded_with_their_status);
 	tcase_add_test(tc, a_sweep_interleaves_a_peer_with_built_ins);
+	tcase_add_test(tc, a_peer_roof_replaces_the_probe);
 	suite_add_tcase(s, tc);
 	return attn_test_run(s, CK_NORMAL);
 }

@@ -810,6 +810,8 @@ static int spawn(struct peer_state *st, int threads)
 		dup2(in[0], STDIN_FILENO);
 		dup2(out[1], STDOUT_FILENO);
 		dup2(errfd, STDERR_FILENO);
+		/* Not the runner's protocol pipe, nor anything else the harness holds open. */
+		close_range(3, ~0u, 0);
 		if (chdir(d->dir) != 0) {
 			static const char m[] = "attnbench: cannot enter the descriptor's folder\n";
 			ssize_t w = write(STDERR_FILENO, m, sizeof(m) - 1);

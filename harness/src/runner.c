@@ -731,20 +731,22 @@ static void execute(const struct attn_case *c, const struct attn_run_opts *o,
 		if (peer && calls == 1)
 			peer_first = ps.ns;
 		if (peer && calls > 1)
-			peer_ns += ps.ns, trip_over += ps.wall_ns - ps.ns;
+			peer_ns += ps.ns;
+		if (peer)
+			trip_over += ps.wall_ns - ps.ns;
 	} while ((double)(t1 - t0) < o->warmup_s * 1e9);
 	double per_call =
 	    calls > 1 ? (double)(t1 - t_first) / (double)(calls - 1) : (double)(t1 - t0);
 	/*
 	 * A peer's call is what its own clock says; the round trip around it
-	 * (pipes, parsing, the peer's loop) is overhead, which a sample of at
-	 * least PEER_OVERHEAD_SPAN round trips keeps below 1/PEER_OVERHEAD_SPAN
-	 * of it.
+	 * (pipes, parsing, the peer waking up) is overhead: a sample that lasts
+	 * at least PEER_OVERHEAD_SPAN times the warm-up's mean round-trip
+	 * overhead keeps it near 1/PEER_OVERHEAD_SPAN of the sample.
 	 */
 	double min_sample_ns = o->min_sample_s * 1e9;
 	if (peer) {
 		per_call = calls > 1 ? peer_ns / (double)(calls - 1) : peer_first;
-		double over = calls > 1 ? trip_over / (double)(calls - 1) : 0;
+		double over = trip_over / (double)calls;
 		if (over * PEER_OVERHEAD_SPAN > min_sample_ns)
 			min_sample_ns = over * PEER_OVERHEAD_SPAN;
 	}

@@ -305,9 +305,12 @@ static const char migrate_v9[] = "";
 /*
  * Version 10: what a method says about itself for a case, free text:
  * a peer's `ready` words (its library's version, the kernel that ran, the
- * device), its provenance. NULL when it said nothing.
+ * device), its provenance. NULL when it said nothing. Written in C
+ * (migrate_info): the column is added only where it is missing, so the
+ * step holds for a file that has it already (one made from today's schema
+ * and marked older, as the suites make their old files).
  */
-static const char migrate_v10[] = "ALTER TABLE cases ADD COLUMN info TEXT;";
+static const char migrate_v10[] = "";
 
 /* The steps from version i to i + 1, at index i - 1. */
 static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5, migrate_v6,
@@ -481,6 +484,17 @@ static int has_column(struct attn_store *st, const char *table, const char *colu
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Version 10's step: cases.info, where it is missing. */
+static int migrate_info(struct attn_store *st, const char *what, char *err, size_t errlen)
+{
+	int has = has_column(st, "cases", "info");
+	if (has < 0)
+		return attn_errf(err, errlen, ATTN_ERR_DB, "%s: %s: %s", st->path, what,
+		                 sqlite3_errmsg(st->db));
+	return has ? ATTN_OK
+	           : exec_as(st, "ALTER TABLE cases ADD COLUMN info TEXT;", what, err, errlen);
+}
+
 /* FNV-1a 64 of one field, then a 0xff byte, so that ("ab","c") and ("a","bc") differ. */
 static uint64_t fnv_field(uint64_t h, const unsigned char *p, int len)
 {
@@ -580,6 +594,7 @@ static int migrate(struct attn_store *st, int from, char *err, size_t errlen)
 		snprintf(what, sizeof(what), "migrating schema version %d to %d", v, v + 1);
 		if ((rc = exec_as(st, migrations[v - 1], what, err, errlen)) ||
 		    (v + 1 == 9 && (rc = migrate_uuids(st, what, err, errlen))) ||
+		    (v + 1 == 10 && (rc = migrate_info(st, what, err, errlen))) ||
 		    (rc = exec_as(st, bump, what, err, errlen)))
 			goto rollback;
 	}

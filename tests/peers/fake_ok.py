@@ -27,7 +27,10 @@ for line in sys.stdin:
         t0 = time.perf_counter_ns()
         for _ in range(int(cmd[1])):
             out = attend(q, k, v, case["causal"] == "1", int(case["n"]))
-        say("ns %d" % (time.perf_counter_ns() - t0))
+        reply = "ns %d" % (time.perf_counter_ns() - t0)
+        if "roof=1" in cmd:  # a fixed, made-up roof the test recognises
+            reply += " roof_ns=1000 roof_flops=2000000000"
+        say(reply)
     elif cmd[0] == "output":
         np.save(case["out"], out)
         say("ok")
