@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs the Debian packages attnbench builds and runs with, and nothing else;
+# Installs the Debian packages attnbench builds and runs with, and nothing else
+# (python3-numpy and python3-torch are the shipped peers' runtime, methods/peers);
 # `setup.sh test` adds what the test suite needs besides (headless Chromium,
 # which loads the figures page; clang with its sanitizer and libFuzzer
 # runtimes and its OpenMP, for scripts/fuzz.sh; clang-format, which
@@ -11,7 +12,7 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config libopenblas-dev libhwloc-dev libpapi-dev \
-libsqlite3-dev check gnuplot-nox"
+libsqlite3-dev check gnuplot-nox python3-numpy python3-torch"
 [ "${1:-}" = test ] && PKGS="$PKGS chromium clang libclang-rt-14-dev libomp-dev clang-format \
 slurm-wlm munge sqlite3"
 
