@@ -433,7 +433,8 @@ START_TEST(export_reads_every_shard)
 	/* an unsharded run: its own cases, its machine on every row, no shard */
 	ck_assert_msg(cli("export --db %s --run 1 --format csv", merged) == 0, "%s", out);
 	ck_assert_int_eq(lines(out), 1 + N_CASES);
-	ck_assert_msg(strstr(out, ",message,info,hostname,cpu_model,shard,git_commit,"), "%.300s", out);
+	ck_assert_msg(strstr(out, ",message,info,hostname,cpu_model,shard,git_commit,"), "%.300s",
+	              out);
 	ck_assert_msg(strstr(out, ",solo,Test CPU,,") && !strstr(out, "/3,"), "%s", out);
 	ck_assert_msg(cli("export --db %s --run 3 --format csv", merged) == 0, "%s", out);
 	ck_assert_int_eq(lines(out), 1 + 4);
