@@ -476,17 +476,23 @@ START_TEST(test_task_clock)
 		ck_assert_int_eq(attn_counters_available(c, i, NULL, &src), 1);
 		ck_assert_str_eq(src, "perf_event");
 	}
+	double w0 = wall_ns();
 	attn_counters_start(c);
 	double used = busy(BUSY_NS);
 	attn_counters_stop(c, rd);
+	double wall = wall_ns() - w0;
 	ck_assert_int_eq(rd[0].state, ATTN_COUNTER_OK);
 	ck_assert_int_eq(rd[1].state, ATTN_COUNTER_OK);
 	ck_assert_int_eq(rd[2].state, ATTN_COUNTER_OK);
-	/* Task clock is this thread's CPU time: about what the loop used. */
-	ck_assert_msg(rd[0].value > 0.8 * used && rd[0].value < 1.5 * used + 2e6,
-	              "task-clock %.0f ns, the loop used %.0f ns", rd[0].value, used);
-	ck_assert_msg(rd[1].value > 0.5 * used && rd[1].value < 2.0 * used + 2e6,
-	              "cpu-clock %.0f ns, the loop used %.0f ns", rd[1].value, used);
+	/* Task clock is this thread's CPU time: at least what the loop used, at most the wall
+	 * time around it (a loaded guest charges start/stop and steal to it, so the loop's own
+	 * CPU time is no upper bound). */
+	ck_assert_msg(rd[0].value > 0.8 * used && rd[0].value < 1.05 * wall + 2e6,
+	              "task-clock %.0f ns, the loop used %.0f ns of %.0f ns wall", rd[0].value,
+	              used, wall);
+	ck_assert_msg(rd[1].value > 0.5 * used && rd[1].value < 1.05 * wall + 2e6,
+	              "cpu-clock %.0f ns, the loop used %.0f ns of %.0f ns wall", rd[1].value, used,
+	              wall);
 	ck_assert(rd[2].value >= 0);
 	attn_counters_close(c);
 }
