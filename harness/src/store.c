@@ -448,6 +448,13 @@ static int read_version(struct attn_store *st, int *version, char *err, size_t e
 	return ATTN_OK;
 }
 
+static int migrate_steps(struct attn_store *st, char *err, size_t errlen);
+
+/*
+ * The current schema: version 1 and every migration step, in one transaction,
+ * so that a file on which a step fails (its header doctored, say) is left as
+ * it was, not holding a schema of version 1.
+ */
 static int create_schema(struct attn_store *st, char *err, size_t errlen)
 {
 	int rc = exec(st, "BEGIN IMMEDIATE", err, errlen);
@@ -460,7 +467,8 @@ static int create_schema(struct attn_store *st, char *err, size_t errlen)
 		snprintf(sql, sizeof(sql),
 		         "INSERT INTO meta VALUES ('app','attnbench'),('schema_version','1');");
 		if ((rc = exec_as(st, schema_v1, "creating the schema", err, errlen)) ||
-		    (rc = exec_as(st, sql, "creating the schema", err, errlen))) {
+		    (rc = exec_as(st, sql, "creating the schema", err, errlen)) ||
+		    (rc = migrate_steps(st, err, errlen))) {
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 			return rc;
 		}
@@ -570,23 +578,12 @@ dberr:
  * the version before it. New databases are created at version 1 and take the
  * same steps, so there is one schema however a database came to be.
  */
-static int migrate(struct attn_store *st, int from, char *err, size_t errlen)
+/* Every step from the file's version to the current one, inside the caller's transaction. */
+static int migrate_steps(struct attn_store *st, char *err, size_t errlen)
 {
-	if (from < 1)
-		return attn_errf(err, errlen, ATTN_ERR_FORMAT, "%s: unknown schema version %d",
-		                 st->path, from);
-	/*
-	 * Every step in one transaction with the version bump: a step that
-	 * fails (a damaged or doctored file) leaves the file as it was, not
-	 * migrated halfway.
-	 */
-	int rc = exec(st, "BEGIN IMMEDIATE", err, errlen);
-	if (rc)
-		return rc;
-	/* Another process may have migrated while we waited for the lock. */
-	int now;
+	int now, rc;
 	if ((rc = read_version(st, &now, err, errlen)))
-		goto rollback;
+		return rc;
 	for (int v = now; v >= 1 && v < ATTN_SCHEMA_VERSION; v++) {
 		char bump[96], what[64];
 		snprintf(bump, sizeof(bump),
@@ -596,8 +593,27 @@ static int migrate(struct attn_store *st, int from, char *err, size_t errlen)
 		    (v + 1 == 9 && (rc = migrate_uuids(st, what, err, errlen))) ||
 		    (v + 1 == 10 && (rc = migrate_info(st, what, err, errlen))) ||
 		    (rc = exec_as(st, bump, what, err, errlen)))
-			goto rollback;
+			return rc;
 	}
+	return ATTN_OK;
+}
+
+static int migrate(struct attn_store *st, int from, char *err, size_t errlen)
+{
+	if (from < 1)
+		return attn_errf(err, errlen, ATTN_ERR_FORMAT, "%s: unknown schema version %d",
+		                 st->path, from);
+	/*
+	 * Every step in one transaction with the version bump: a step that
+	 * fails (a damaged or doctored file) leaves the file as it was, not
+	 * migrated halfway. Another process may have migrated while we waited
+	 * for the lock: migrate_steps reads the version again.
+	 */
+	int rc = exec(st, "BEGIN IMMEDIATE", err, errlen);
+	if (rc)
+		return rc;
+	if ((rc = migrate_steps(st, err, errlen)))
+		goto rollback;
 	return exec_as(st, "COMMIT", "migrating the schema", err, errlen);
 rollback:
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
